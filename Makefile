@@ -1,0 +1,38 @@
+# The README's commands. `make test` works on a fresh Debian machine: it
+# installs what is missing, configures an ASan+UBSan build and runs ctest.
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build test fuzz clean install
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBATON_SANITIZE=ON $(CMAKE_FLAGS)
+
+configure: deps $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets (clang); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBATON_FUZZ=ON -DBATON_TESTS=OFF
+	cmake --build build-fuzz -j $(JOBS)
+	./scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+install: deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBATON_TESTS=OFF
+	cmake --build build-release -j $(JOBS)
+	cmake --install build-release
+
+clean:
+	rm -rf $(BUILD) build-fuzz build-release

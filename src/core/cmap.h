@@ -1,0 +1,103 @@
+/*
+ * The replicated candidate map: (campaign name, node) -> candidacy.
+ *
+ * Each key has one last-writer-wins entry stamped with an HLC "dot" and may
+ * be a tombstone. Only the key's node ever writes it (the owner; DESIGN.md §1
+ * fix 2), so its writes are totally ordered by its HLC. Merge keeps, per key,
+ * the greatest entry under bt_centry_cmp(), a total order, which makes merge
+ * commutative, associative and idempotent whatever the inputs, even forged
+ * or corrupted ones with equal stamps.
+ */
+#ifndef BT_CMAP_H
+#define BT_CMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/names.h"
+
+/* What a live candidacy says. */
+struct bt_cand {
+    uint64_t candidate_id; /* the owner's id for the campaigning session */
+    int64_t priority;      /* higher wins; ties go to the lowest node name */
+    uint64_t boot_id;      /* the owner process's boot when it campaigned */
+};
+
+/* One entry, as stored and as replicated. */
+struct bt_centry {
+    struct bt_name name;   /* campaign name (key, part 1) */
+    struct bt_nodeid node; /* owner node (key, part 2) */
+    uint64_t stamp;        /* HLC timestamp of the owner's write */
+    bool removed;          /* tombstone: the candidacy ended */
+    struct bt_cand cand;   /* zeroed in tombstones */
+};
+
+/* Total order of two entries of the same key: by stamp, then a tombstone
+ * above a live entry, then by candidate id, priority and boot id. */
+int bt_centry_cmp(const struct bt_centry *a, const struct bt_centry *b);
+
+struct bt_cname; /* one campaign name's entries, internal to cmap.c */
+
+struct bt_cmap {
+    struct bt_cname **buckets; /* hash table of names, chained */
+    size_t nbuckets;           /* power of two, or 0 before the first insert */
+    size_t nnames;             /* names with at least one entry */
+    size_t nentries;           /* entries, tombstones included */
+    size_t nlive;              /* entries that are not tombstones */
+};
+
+void bt_cmap_init(struct bt_cmap *m);
+void bt_cmap_destroy(struct bt_cmap *m);
+
+/* Merges one entry (copied). Returns 1 if the map changed, 0 if the entry
+ * was already known or older, BATON_ENOMEM. */
+int bt_cmap_merge_entry(struct bt_cmap *m, const struct bt_centry *e);
+
+/* Merges every entry of src into dst. Returns the number of entries that
+ * changed dst, or BATON_ENOMEM (dst then holds a partial merge, still a
+ * valid map). */
+int bt_cmap_merge(struct bt_cmap *dst, const struct bt_cmap *src);
+
+/* A live entry for (name, node) stamped stamp; out (optional) receives the
+ * entry written, for broadcasting. Returns 1, 0 or BATON_ENOMEM as merge. */
+int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,
+                const struct bt_cand *cand, uint64_t stamp, struct bt_centry *out);
+
+/* A tombstone for (name, node) stamped stamp; as bt_cmap_add. */
+int bt_cmap_remove(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,
+                   uint64_t stamp, struct bt_centry *out);
+
+/* The entry for (name, node), tombstone or not, or NULL. Borrowed: valid
+ * until the map is next modified. */
+const struct bt_centry *bt_cmap_get(const struct bt_cmap *m, const struct bt_name *name,
+                                    const struct bt_nodeid *node);
+
+/* The entries of one name, tombstones included, sorted by node name.
+ * *out is borrowed: valid until the map is next modified. */
+size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
+                       const struct bt_centry *const **out);
+
+/* Calls fn on every entry (names in no particular order, entries of a name
+ * by node); stops early and returns fn's value when it is nonzero. */
+int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
+                    void *ctx);
+
+/* True when the map holds no live entry (tombstones may remain). */
+bool bt_cmap_is_empty(const struct bt_cmap *m);
+
+/* Copies into out (an initialised map) every entry stamped after since.
+ * Returns the number copied, or BATON_ENOMEM. */
+int bt_cmap_delta(const struct bt_cmap *m, uint64_t since, struct bt_cmap *out);
+
+/* Forgets tombstones stamped before cutoff. Returns how many. */
+size_t bt_cmap_gc(struct bt_cmap *m, uint64_t cutoff);
+
+/* Forgets the entry of (name, node) whatever it is (for state that can
+ * never matter again, such as a dead boot's). Returns 1 if there was one. */
+int bt_cmap_forget(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node);
+
+/* Same entries, byte for byte. */
+bool bt_cmap_equal(const struct bt_cmap *a, const struct bt_cmap *b);
+
+#endif

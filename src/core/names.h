@@ -1,0 +1,107 @@
+/*
+ * Campaign names and node names: fixed-size storage, validation and order.
+ *
+ * A campaign name is 1..255 opaque bytes; a node name is 1..64 bytes of
+ * [A-Za-z0-9._:@-]. Both order bytewise with a prefix first (DESIGN.md §1:
+ * ties between candidates go to the lowest node name). Storing them inline
+ * keeps every core structure free of pointers into peer input.
+ */
+#ifndef BT_NAMES_H
+#define BT_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "baton/baton.h"
+
+struct bt_name {
+    uint8_t len;                  /* 1..BATON_NAME_MAX */
+    uint8_t bytes[BATON_NAME_MAX];
+};
+
+struct bt_nodeid {
+    uint8_t len;                  /* 1..BATON_NODE_MAX */
+    char bytes[BATON_NODE_MAX + 1]; /* NUL-terminated for logging */
+};
+
+static inline bool bt_node_char_ok(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '@' || c == '-';
+}
+
+static inline bool bt_nodeid_valid_bytes(const void *p, size_t n)
+{
+    if (n == 0 || n > BATON_NODE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!bt_node_char_ok(((const unsigned char *)p)[i]))
+            return false;
+    return true;
+}
+
+/* Fills id from n bytes; returns 0 or BATON_EINVAL if they are no node name. */
+static inline int bt_nodeid_set(struct bt_nodeid *id, const void *p, size_t n)
+{
+    if (!bt_nodeid_valid_bytes(p, n))
+        return BATON_EINVAL;
+    memset(id, 0, sizeof *id);
+    id->len = (uint8_t)n;
+    memcpy(id->bytes, p, n);
+    return 0;
+}
+
+/* Fills name from n bytes; returns 0 or BATON_EINVAL if n is not 1..255. */
+static inline int bt_name_set(struct bt_name *name, const void *p, size_t n)
+{
+    if (n == 0 || n > BATON_NAME_MAX)
+        return BATON_EINVAL;
+    memset(name, 0, sizeof *name);
+    name->len = (uint8_t)n;
+    memcpy(name->bytes, p, n);
+    return 0;
+}
+
+static inline int bt_bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c != 0)
+        return c < 0 ? -1 : 1;
+    return (an > bn) - (an < bn);
+}
+
+static inline int bt_nodeid_cmp(const struct bt_nodeid *a, const struct bt_nodeid *b)
+{
+    return bt_bytes_cmp(a->bytes, a->len, b->bytes, b->len);
+}
+
+static inline bool bt_nodeid_eq(const struct bt_nodeid *a, const struct bt_nodeid *b)
+{
+    return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+static inline int bt_name_cmp(const struct bt_name *a, const struct bt_name *b)
+{
+    return bt_bytes_cmp(a->bytes, a->len, b->bytes, b->len);
+}
+
+static inline bool bt_name_eq(const struct bt_name *a, const struct bt_name *b)
+{
+    return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+/* FNV-1a, for hash tables keyed by names. Not for anything adversarial:
+ * tables using it must stay correct (only slower) under collisions. */
+static inline uint64_t bt_hash_bytes(const void *p, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < n; i++) {
+        h ^= ((const uint8_t *)p)[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+#endif
