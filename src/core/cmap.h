@@ -47,20 +47,28 @@ struct bt_cmap {
     size_t nlive;              /* entries that are not tombstones */
 };
 
+/* An empty map; allocates nothing. */
 void bt_cmap_init(struct bt_cmap *m);
+/* Frees every entry; m is then an empty map again, ready for reuse. */
 void bt_cmap_destroy(struct bt_cmap *m);
 
-/* Merges one entry (copied). Returns 1 if the map changed, 0 if the entry
- * was already known or older, BATON_ENOMEM. */
+/* Merges one entry (copied, in canonical form: bytes past each length and a
+ * tombstone's cand zeroed). Returns 1 if the map changed, 0 if the entry was
+ * already known or older, BATON_EINVAL if its name is empty or its node is
+ * no valid node name (the map is then untouched), or BATON_ENOMEM (the map
+ * is then unchanged). */
 int bt_cmap_merge_entry(struct bt_cmap *m, const struct bt_centry *e);
 
-/* Merges every entry of src into dst. Returns the number of entries that
- * changed dst, or BATON_ENOMEM (dst then holds a partial merge, still a
- * valid map). */
+/* Merges every entry of src (borrowed) into dst. Returns the number of
+ * entries that changed dst (capped at INT_MAX), or BATON_ENOMEM (dst then
+ * holds a partial merge, still a valid map with exact counts). dst == src
+ * is allowed and returns 0. */
 int bt_cmap_merge(struct bt_cmap *dst, const struct bt_cmap *src);
 
-/* A live entry for (name, node) stamped stamp; out (optional) receives the
- * entry written, for broadcasting. Returns 1, 0 or BATON_ENOMEM as merge. */
+/* Merges a live entry for (name, node) stamped stamp (all copied); out
+ * (optional) receives that entry, for broadcasting, whenever the call
+ * returns 0 or 1. Returns 1, 0, BATON_EINVAL or BATON_ENOMEM as
+ * bt_cmap_merge_entry(). */
 int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,
                 const struct bt_cand *cand, uint64_t stamp, struct bt_centry *out);
 
@@ -69,28 +77,33 @@ int bt_cmap_remove(struct bt_cmap *m, const struct bt_name *name, const struct b
                    uint64_t stamp, struct bt_centry *out);
 
 /* The entry for (name, node), tombstone or not, or NULL. Borrowed: valid
- * until the map is next modified. */
+ * until the map is next modified. Name and node are borrowed. */
 const struct bt_centry *bt_cmap_get(const struct bt_cmap *m, const struct bt_name *name,
                                     const struct bt_nodeid *node);
 
 /* The entries of one name, tombstones included, sorted by node name.
- * *out is borrowed: valid until the map is next modified. */
+ * *out is borrowed: valid until the map is next modified (NULL when the
+ * name has no entry, and 0 is returned). */
 size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
                        const struct bt_centry *const **out);
 
 /* Calls fn on every entry (names in no particular order, entries of a name
- * by node); stops early and returns fn's value when it is nonzero. */
+ * by node); stops early and returns fn's value when it is nonzero. fn must
+ * not modify the map. */
 int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
                     void *ctx);
 
 /* True when the map holds no live entry (tombstones may remain). */
 bool bt_cmap_is_empty(const struct bt_cmap *m);
 
-/* Copies into out (an initialised map) every entry stamped after since.
- * Returns the number copied, or BATON_ENOMEM. */
+/* Merges into out (an initialised map, not m) every entry of m stamped
+ * after since. Returns how many entries of m were stamped after since
+ * (capped at INT_MAX), or BATON_ENOMEM (out then holds part of them). */
 int bt_cmap_delta(const struct bt_cmap *m, uint64_t since, struct bt_cmap *out);
 
-/* Forgets tombstones stamped before cutoff. Returns how many. */
+/* Forgets tombstones stamped before cutoff (stamp < cutoff); live entries
+ * are never touched. Returns how many. Safe only with the replication
+ * layer refusing entries stamped before the same cutoff (see cmap.c). */
 size_t bt_cmap_gc(struct bt_cmap *m, uint64_t cutoff);
 
 /* Forgets the entry of (name, node) whatever it is (for state that can

@@ -1,0 +1,690 @@
+/*
+ * The replicated candidate map (API in cmap.h).
+ *
+ * What it holds. For every key (campaign name, node) the last thing that
+ * node said about its candidacy for the name: "I campaign, with this
+ * candidate id, priority and boot", or "I stopped" (a tombstone). Every node
+ * keeps a replica; the replication layer ships single entries as deltas and
+ * whole maps on push-pull, and every replica folds whatever it receives in
+ * with bt_cmap_merge_entry() or bt_cmap_merge().
+ *
+ * Last writer wins, and there is one writer per key. The reference keeps
+ * the candidates in an OR-Map (barrel_p2p_ormap) keyed {Name, node()} and
+ * prunes a node's keys when its overlay neighbour sees it go down. baton
+ * keeps a plain last-writer-wins register per key and lets only the key's
+ * own node write it (DESIGN.md §1, fix 2). The owner stamps each write with
+ * its HLC, so its writes to one key are totally ordered and "latest" simply
+ * means "greatest stamp". No other replica ever writes the key; a node that
+ * receives an entry for itself that no live local session backs answers
+ * with a fresh, higher tombstone (the layers above this file do that), so a
+ * stale entry resurfacing from a lagging peer is overwritten by its owner
+ * within one round. For this to work the owner must stamp above every stamp
+ * it has seen on its own keys, so received stamps must reach its HLC.
+ *
+ * Why a total order gives the merge laws. Merge keeps, per key, the greater
+ * of two entries under bt_centry_cmp(). When that order is total (two
+ * entries compare equal only when they are the same entry), per-key merge is
+ * max() on a totally ordered set, which is a join semilattice: commutative,
+ * associative and idempotent. A map is a set of keys, each holding the join
+ * of everything received for it, so whole-map merge inherits the three laws
+ * and replicas that received the same entries, in any order and any number
+ * of times, hold identical bytes. Honest owners never write two entries of
+ * one key with the same stamp, but a restarted process whose clock went
+ * back, a bug or a forged packet can. Ordering by stamp alone would then let
+ * the arrival order pick the survivor and replicas would diverge forever;
+ * comparing every remaining field (a tombstone above a live entry, so a tie
+ * never resurrects a candidacy, then candidate id, priority, boot id) closes
+ * that hole. Tombstones are normalised on the way in (their candidacy
+ * fields zeroed), so two tombstones that differ only in fields a tombstone
+ * does not carry are the same entry.
+ *
+ * Why tombstones, and when they may go. Deleting a key outright would let
+ * any replica still holding the older live entry hand it back on the next
+ * full sync, and merge would take it as new. A tombstone outranks it.
+ * Tombstones cost memory, so bt_cmap_gc() forgets those stamped before a
+ * horizon. That alone is unsafe: a delayed packet or a long-partitioned peer
+ * may still carry a live entry older than the forgotten tombstone, and with
+ * the tombstone gone merge would accept it. GC is safe only together with
+ * the replication layer's rule that entries stamped before the GC horizon
+ * are refused on receipt (replica.c, not written yet) and the owner's
+ * re-tombstoning above. This file only does the forgetting.
+ *
+ * Storage. A chained hash table of names (bt_hash_bytes, power-of-two
+ * bucket count, doubled when the load passes 3/4). Each name holds a vector
+ * of pointers to individually allocated entries, sorted by node name, so
+ * a lookup is one hash probe plus a binary search, bt_cmap_entries() hands
+ * out the vector itself, and an insert moves only the pointers of its own
+ * name. bt_cmap_merge() walks the two sorted vectors of a name side by side
+ * (O(n + m)) unless the incoming side is small, when a binary search per
+ * entry is cheaper. A name whose last entry goes is freed.
+ *
+ * Memory. malloc/realloc/free only. Every allocation failure returns
+ * BATON_ENOMEM with the map valid and its counters exact. Failing to grow
+ * the hash table is not an error at all: chains only get longer.
+ */
+#include "core/cmap.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+
+#define INITIAL_BUCKETS 16
+#define INITIAL_ENTRIES 4
+/* bt_cmap_merge() merges a name entry by entry, rather than by walking both
+ * vectors, when the source has at most 1/SMALL_MERGE_RATIO of the
+ * destination's entries. */
+#define SMALL_MERGE_RATIO 8
+
+struct bt_cname {
+    struct bt_cname *next;      /* next name in the same bucket */
+    uint64_t hash;              /* bt_hash_bytes of name, kept for rehashing */
+    struct bt_name name;        /* the campaign name, bytes past len zeroed */
+    struct bt_centry **entries; /* n entries sorted by node, each malloc'd */
+    size_t n;                   /* entries in use, at least 1 while linked */
+    size_t cap;                 /* slots allocated in entries */
+};
+
+/* --- entries ------------------------------------------------------------ */
+
+static int cmp_u64(uint64_t a, uint64_t b) { return (a > b) - (a < b); }
+static int cmp_i64(int64_t a, int64_t b) { return (a > b) - (a < b); }
+
+int bt_centry_cmp(const struct bt_centry *a, const struct bt_centry *b)
+{
+    int c;
+
+    if ((c = cmp_u64(a->stamp, b->stamp)) != 0)
+        return c;
+    if (a->removed != b->removed)
+        return a->removed ? 1 : -1;
+    if ((c = cmp_u64(a->cand.candidate_id, b->cand.candidate_id)) != 0)
+        return c;
+    if ((c = cmp_i64(a->cand.priority, b->cand.priority)) != 0)
+        return c;
+    return cmp_u64(a->cand.boot_id, b->cand.boot_id);
+}
+
+static bool key_valid(const struct bt_name *name, const struct bt_nodeid *node)
+{
+    return name->len >= 1 && bt_nodeid_valid_bytes(node->bytes, node->len);
+}
+
+/* Copies src into dst in canonical form: bytes past each length zeroed, a
+ * tombstone's candidacy zeroed, removed exactly 0 or 1. Canonical entries
+ * compare and print the same whatever junk the source carried. */
+static void entry_canonical(struct bt_centry *dst, const struct bt_centry *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->name.len = src->name.len;
+    memcpy(dst->name.bytes, src->name.bytes, src->name.len);
+    dst->node.len = src->node.len;
+    memcpy(dst->node.bytes, src->node.bytes, src->node.len);
+    dst->stamp = src->stamp;
+    dst->removed = src->removed ? true : false;
+    if (!dst->removed)
+        dst->cand = src->cand;
+}
+
+/* Field by field, independent of bt_centry_cmp(), so that bt_cmap_equal()
+ * can catch an order that calls two different entries equal. */
+static bool entry_equal(const struct bt_centry *a, const struct bt_centry *b)
+{
+    return bt_name_eq(&a->name, &b->name) && bt_nodeid_eq(&a->node, &b->node) &&
+           a->stamp == b->stamp && a->removed == b->removed &&
+           a->cand.candidate_id == b->cand.candidate_id && a->cand.priority == b->cand.priority &&
+           a->cand.boot_id == b->cand.boot_id;
+}
+
+/* Overwrites a stored entry of the same key with a greater one and keeps
+ * nlive exact. */
+static void entry_replace(struct bt_cmap *m, struct bt_centry *stored, const struct bt_centry *e)
+{
+    if (!stored->removed)
+        m->nlive--;
+    *stored = *e;
+    if (!stored->removed)
+        m->nlive++;
+}
+
+/* --- names and the hash table -------------------------------------------- */
+
+static uint64_t name_hash(const struct bt_name *name)
+{
+    return bt_hash_bytes(name->bytes, name->len);
+}
+
+static size_t bucket_of(uint64_t hash, size_t nbuckets)
+{
+    /* FNV-1a's low bits alone mix poorly for short keys; fold in the high. */
+    return (size_t)((hash ^ (hash >> 32)) & (nbuckets - 1));
+}
+
+static struct bt_cname *name_find(const struct bt_cmap *m, const struct bt_name *name)
+{
+    if (m->nbuckets == 0 || name->len == 0)
+        return NULL;
+    uint64_t h = name_hash(name);
+    for (struct bt_cname *cn = m->buckets[bucket_of(h, m->nbuckets)]; cn; cn = cn->next)
+        if (cn->hash == h && bt_name_eq(&cn->name, name))
+            return cn;
+    return NULL;
+}
+
+/* Doubles the bucket array. On allocation failure the table stays as it is,
+ * which is still correct. */
+static void table_grow(struct bt_cmap *m)
+{
+    size_t nb = m->nbuckets * 2;
+    if (nb < m->nbuckets || nb > SIZE_MAX / sizeof *m->buckets)
+        return;
+    struct bt_cname **fresh = calloc(nb, sizeof *fresh);
+    if (!fresh)
+        return;
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        struct bt_cname *cn = m->buckets[i];
+        while (cn) {
+            struct bt_cname *next = cn->next;
+            size_t b = bucket_of(cn->hash, nb);
+            cn->next = fresh[b];
+            fresh[b] = cn;
+            cn = next;
+        }
+    }
+    free(m->buckets);
+    m->buckets = fresh;
+    m->nbuckets = nb;
+}
+
+/* An unlinked name with room for cap entries and none in use, or NULL. */
+static struct bt_cname *name_new(const struct bt_name *name, size_t cap)
+{
+    struct bt_cname *cn = malloc(sizeof *cn);
+    if (!cn)
+        return NULL;
+    memset(cn, 0, sizeof *cn);
+    cn->entries = malloc(cap * sizeof *cn->entries);
+    if (!cn->entries) {
+        free(cn);
+        return NULL;
+    }
+    cn->cap = cap;
+    cn->name.len = name->len;
+    memcpy(cn->name.bytes, name->bytes, name->len);
+    cn->hash = name_hash(name);
+    return cn;
+}
+
+/* Frees a name and its entries without touching any counter. */
+static void name_free(struct bt_cname *cn)
+{
+    for (size_t i = 0; i < cn->n; i++)
+        free(cn->entries[i]);
+    free(cn->entries);
+    free(cn);
+}
+
+/* Makes sure the bucket array exists, so that linking a name cannot fail. */
+static int table_reserve(struct bt_cmap *m)
+{
+    if (m->nbuckets != 0)
+        return 0;
+    m->buckets = calloc(INITIAL_BUCKETS, sizeof *m->buckets);
+    if (!m->buckets)
+        return BATON_ENOMEM;
+    m->nbuckets = INITIAL_BUCKETS;
+    return 0;
+}
+
+/* Links a name whose entries are already counted in nentries/nlive. The
+ * table must have buckets (table_reserve). */
+static void name_link(struct bt_cmap *m, struct bt_cname *cn)
+{
+    size_t b = bucket_of(cn->hash, m->nbuckets);
+    cn->next = m->buckets[b];
+    m->buckets[b] = cn;
+    m->nnames++;
+    if (m->nnames > m->nbuckets / 4 * 3)
+        table_grow(m);
+}
+
+/* Unlinks an empty name and frees it. */
+static void name_unlink_free(struct bt_cmap *m, struct bt_cname *cn)
+{
+    assert(cn->n == 0);
+    struct bt_cname **pp = &m->buckets[bucket_of(cn->hash, m->nbuckets)];
+    while (*pp != cn)
+        pp = &(*pp)->next;
+    *pp = cn->next;
+    m->nnames--;
+    name_free(cn);
+}
+
+/* Index of node in cn, or of where it would go; *found says which. */
+static size_t name_search(const struct bt_cname *cn, const struct bt_nodeid *node, bool *found)
+{
+    size_t lo = 0, hi = cn->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = bt_nodeid_cmp(&cn->entries[mid]->node, node);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+/* Grows cn->entries to hold at least want slots. */
+static int name_reserve(struct bt_cname *cn, size_t want)
+{
+    if (want <= cn->cap)
+        return 0;
+    size_t cap = cn->cap * 2;
+    if (cap < want)
+        cap = want;
+    if (cap > SIZE_MAX / sizeof *cn->entries)
+        return BATON_ENOMEM;
+    struct bt_centry **p = realloc(cn->entries, cap * sizeof *p);
+    if (!p)
+        return BATON_ENOMEM;
+    cn->entries = p;
+    cn->cap = cap;
+    return 0;
+}
+
+/* Removes entry i of cn and frees the name if that was its last. */
+static void name_drop(struct bt_cmap *m, struct bt_cname *cn, size_t i)
+{
+    if (!cn->entries[i]->removed)
+        m->nlive--;
+    m->nentries--;
+    free(cn->entries[i]);
+    memmove(&cn->entries[i], &cn->entries[i + 1], (cn->n - i - 1) * sizeof *cn->entries);
+    cn->n--;
+    if (cn->n == 0)
+        name_unlink_free(m, cn);
+}
+
+/* --- merge ------------------------------------------------------------- */
+
+void bt_cmap_init(struct bt_cmap *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void bt_cmap_destroy(struct bt_cmap *m)
+{
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        struct bt_cname *cn = m->buckets[i];
+        while (cn) {
+            struct bt_cname *next = cn->next;
+            name_free(cn);
+            cn = next;
+        }
+    }
+    free(m->buckets);
+    bt_cmap_init(m);
+}
+
+/* Merges one canonical, valid entry into a name that exists (cn) or not
+ * (cn NULL). */
+static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct bt_centry *e)
+{
+    size_t at = 0;
+
+    if (cn) {
+        bool found;
+        at = name_search(cn, &e->node, &found);
+        if (found) {
+            struct bt_centry *stored = cn->entries[at];
+            if (bt_centry_cmp(e, stored) <= 0)
+                return 0;
+            entry_replace(m, stored, e);
+            return 1;
+        }
+    }
+
+    /* 1. Allocate everything that can fail before touching the map. */
+    if (table_reserve(m) != 0)
+        return BATON_ENOMEM;
+    struct bt_centry *fresh = malloc(sizeof *fresh);
+    if (!fresh)
+        return BATON_ENOMEM;
+    *fresh = *e;
+    bool new_name = cn == NULL;
+    if (new_name) {
+        cn = name_new(&e->name, INITIAL_ENTRIES);
+        if (!cn) {
+            free(fresh);
+            return BATON_ENOMEM;
+        }
+    } else if (name_reserve(cn, cn->n + 1) != 0) {
+        free(fresh);
+        return BATON_ENOMEM;
+    }
+
+    /* 2. Insert; nothing below fails. */
+    memmove(&cn->entries[at + 1], &cn->entries[at], (cn->n - at) * sizeof *cn->entries);
+    cn->entries[at] = fresh;
+    cn->n++;
+    m->nentries++;
+    if (!fresh->removed)
+        m->nlive++;
+    if (new_name)
+        name_link(m, cn);
+    return 1;
+}
+
+int bt_cmap_merge_entry(struct bt_cmap *m, const struct bt_centry *e)
+{
+    if (!key_valid(&e->name, &e->node))
+        return BATON_EINVAL;
+    struct bt_centry canon;
+    entry_canonical(&canon, e);
+    return merge_canonical(m, name_find(m, &canon.name), &canon);
+}
+
+/* Merges all of src's entries into dst, both of the same name, by walking
+ * both sorted vectors at once. Either the whole name merges or, on
+ * BATON_ENOMEM, dst is unchanged.
+ *  1. Count the source keys dst lacks.
+ *  2. Make room: one vector slot and one fresh entry for each.
+ *  3. Merge backwards from the end, in place, like the last step of a merge
+ *     sort: the write position never overtakes an unread dst entry. */
+static int merge_name_walk(struct bt_cmap *m, struct bt_cname *dst, const struct bt_cname *src)
+{
+    /* 1. */
+    size_t missing = 0;
+    for (size_t i = 0, j = 0; j < src->n;) {
+        int c = i < dst->n ? bt_nodeid_cmp(&dst->entries[i]->node, &src->entries[j]->node) : 1;
+        if (c < 0) {
+            i++;
+        } else if (c == 0) {
+            i++;
+            j++;
+        } else {
+            missing++;
+            j++;
+        }
+    }
+
+    /* 2. */
+    struct bt_centry **spare = NULL;
+    if (missing > 0) {
+        if (name_reserve(dst, dst->n + missing) != 0)
+            return BATON_ENOMEM;
+        spare = malloc(missing * sizeof *spare);
+        if (!spare)
+            return BATON_ENOMEM;
+        for (size_t k = 0; k < missing; k++) {
+            spare[k] = malloc(sizeof **spare);
+            if (!spare[k]) {
+                while (k > 0)
+                    free(spare[--k]);
+                free(spare);
+                return BATON_ENOMEM;
+            }
+        }
+    }
+
+    /* 3. */
+    int changed = 0;
+    size_t i = dst->n, j = src->n, w = dst->n + missing, used = 0;
+    while (j > 0) {
+        const struct bt_centry *s = src->entries[j - 1];
+        int c = i > 0 ? bt_nodeid_cmp(&dst->entries[i - 1]->node, &s->node) : -1;
+        if (c > 0) {
+            dst->entries[--w] = dst->entries[--i];
+        } else if (c == 0) {
+            struct bt_centry *d = dst->entries[--i];
+            if (bt_centry_cmp(s, d) > 0) {
+                entry_replace(m, d, s);
+                changed++;
+            }
+            dst->entries[--w] = d;
+            j--;
+        } else {
+            struct bt_centry *fresh = spare[used++];
+            *fresh = *s;
+            if (!fresh->removed)
+                m->nlive++;
+            m->nentries++;
+            changed++;
+            dst->entries[--w] = fresh;
+            j--;
+        }
+    }
+    /* The dst entries left in front are already in place. */
+    assert(w == i && used == missing);
+    dst->n += missing;
+    free(spare);
+    return changed;
+}
+
+/* Copies a whole name of src into dst, which lacks it. */
+static int merge_name_clone(struct bt_cmap *dst, const struct bt_cname *src)
+{
+    if (table_reserve(dst) != 0)
+        return BATON_ENOMEM;
+    struct bt_cname *cn = name_new(&src->name, src->n);
+    if (!cn)
+        return BATON_ENOMEM;
+    size_t live = 0;
+    for (; cn->n < src->n; cn->n++) {
+        struct bt_centry *e = malloc(sizeof *e);
+        if (!e) {
+            name_free(cn);
+            return BATON_ENOMEM;
+        }
+        *e = *src->entries[cn->n];
+        cn->entries[cn->n] = e;
+        if (!e->removed)
+            live++;
+    }
+    dst->nentries += cn->n;
+    dst->nlive += live;
+    name_link(dst, cn);
+    return (int)cn->n;
+}
+
+int bt_cmap_merge(struct bt_cmap *dst, const struct bt_cmap *src)
+{
+    long long changed = 0;
+
+    if (dst == src)
+        return 0;
+    for (size_t b = 0; b < src->nbuckets; b++) {
+        for (const struct bt_cname *scn = src->buckets[b]; scn; scn = scn->next) {
+            struct bt_cname *dcn = name_find(dst, &scn->name);
+            int r;
+            if (!dcn) {
+                r = merge_name_clone(dst, scn);
+            } else if (scn->n * SMALL_MERGE_RATIO <= dcn->n) {
+                r = 0;
+                for (size_t k = 0; k < scn->n; k++) {
+                    int one = merge_canonical(dst, dcn, scn->entries[k]);
+                    if (one < 0)
+                        return one;
+                    r += one;
+                }
+            } else {
+                r = merge_name_walk(dst, dcn, scn);
+            }
+            if (r < 0)
+                return r;
+            changed += r;
+        }
+    }
+    return changed > INT_MAX ? INT_MAX : (int)changed;
+}
+
+int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,
+                const struct bt_cand *cand, uint64_t stamp, struct bt_centry *out)
+{
+    if (!key_valid(name, node))
+        return BATON_EINVAL;
+    struct bt_centry e = {.name = *name, .node = *node, .stamp = stamp, .removed = false, .cand = *cand};
+    struct bt_centry canon;
+    entry_canonical(&canon, &e);
+    int r = merge_canonical(m, name_find(m, &canon.name), &canon);
+    if (r >= 0 && out)
+        *out = canon;
+    return r;
+}
+
+int bt_cmap_remove(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,
+                   uint64_t stamp, struct bt_centry *out)
+{
+    if (!key_valid(name, node))
+        return BATON_EINVAL;
+    struct bt_centry e = {.name = *name, .node = *node, .stamp = stamp, .removed = true};
+    struct bt_centry canon;
+    entry_canonical(&canon, &e);
+    int r = merge_canonical(m, name_find(m, &canon.name), &canon);
+    if (r >= 0 && out)
+        *out = canon;
+    return r;
+}
+
+/* --- queries ------------------------------------------------------------- */
+
+const struct bt_centry *bt_cmap_get(const struct bt_cmap *m, const struct bt_name *name,
+                                    const struct bt_nodeid *node)
+{
+    if (node->len > BATON_NODE_MAX)
+        return NULL;
+    const struct bt_cname *cn = name_find(m, name);
+    if (!cn)
+        return NULL;
+    bool found;
+    size_t at = name_search(cn, node, &found);
+    return found ? cn->entries[at] : NULL;
+}
+
+size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
+                       const struct bt_centry *const **out)
+{
+    const struct bt_cname *cn = name_find(m, name);
+    if (!cn) {
+        *out = NULL;
+        return 0;
+    }
+    /* T ** to const T *const * is safe but not implicit in C. */
+    *out = (const struct bt_centry *const *)cn->entries;
+    return cn->n;
+}
+
+int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
+                    void *ctx)
+{
+    for (size_t b = 0; b < m->nbuckets; b++)
+        for (const struct bt_cname *cn = m->buckets[b]; cn; cn = cn->next)
+            for (size_t i = 0; i < cn->n; i++) {
+                int r = fn(cn->entries[i], ctx);
+                if (r != 0)
+                    return r;
+            }
+    return 0;
+}
+
+bool bt_cmap_is_empty(const struct bt_cmap *m)
+{
+    return m->nlive == 0;
+}
+
+int bt_cmap_delta(const struct bt_cmap *m, uint64_t since, struct bt_cmap *out)
+{
+    long long copied = 0;
+
+    assert(out != m);
+    for (size_t b = 0; b < m->nbuckets; b++) {
+        for (const struct bt_cname *cn = m->buckets[b]; cn; cn = cn->next) {
+            struct bt_cname *ocn = name_find(out, &cn->name);
+            for (size_t i = 0; i < cn->n; i++) {
+                const struct bt_centry *e = cn->entries[i];
+                if (e->stamp <= since)
+                    continue;
+                int r = merge_canonical(out, ocn, e);
+                if (r < 0)
+                    return r;
+                /* The first entry of a name may have created it in out. */
+                if (!ocn)
+                    ocn = name_find(out, &cn->name);
+                copied++;
+            }
+        }
+    }
+    return copied > INT_MAX ? INT_MAX : (int)copied;
+}
+
+size_t bt_cmap_gc(struct bt_cmap *m, uint64_t cutoff)
+{
+    size_t forgotten = 0;
+
+    for (size_t b = 0; b < m->nbuckets; b++) {
+        struct bt_cname **pp = &m->buckets[b];
+        while (*pp) {
+            struct bt_cname *cn = *pp;
+            size_t keep = 0;
+            for (size_t i = 0; i < cn->n; i++) {
+                struct bt_centry *e = cn->entries[i];
+                if (e->removed && e->stamp < cutoff) {
+                    free(e);
+                    forgotten++;
+                    m->nentries--;
+                } else {
+                    cn->entries[keep++] = e;
+                }
+            }
+            cn->n = keep;
+            if (keep == 0) {
+                *pp = cn->next;
+                m->nnames--;
+                name_free(cn);
+            } else {
+                pp = &cn->next;
+            }
+        }
+    }
+    return forgotten;
+}
+
+int bt_cmap_forget(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node)
+{
+    if (node->len > BATON_NODE_MAX)
+        return 0;
+    struct bt_cname *cn = name_find(m, name);
+    if (!cn)
+        return 0;
+    bool found;
+    size_t at = name_search(cn, node, &found);
+    if (!found)
+        return 0;
+    name_drop(m, cn, at);
+    return 1;
+}
+
+bool bt_cmap_equal(const struct bt_cmap *a, const struct bt_cmap *b)
+{
+    if (a->nnames != b->nnames || a->nentries != b->nentries || a->nlive != b->nlive)
+        return false;
+    for (size_t k = 0; k < a->nbuckets; k++) {
+        for (const struct bt_cname *acn = a->buckets[k]; acn; acn = acn->next) {
+            const struct bt_cname *bcn = name_find(b, &acn->name);
+            if (!bcn || bcn->n != acn->n)
+                return false;
+            for (size_t i = 0; i < acn->n; i++)
+                if (!entry_equal(acn->entries[i], bcn->entries[i]))
+                    return false;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,1029 @@
+/* Tests of src/core/cmap.c: the candidate map's operations, its merge laws
+ * (property-style over random maps with colliding keys and tied stamps) and
+ * a 100 000-entry scale run. */
+#include "unit/test_main.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/cmap.h"
+
+/* --- helpers ---------------------------------------------------------------- */
+
+static struct bt_name name_of(const char *s)
+{
+    struct bt_name n;
+    assert_int_equal(bt_name_set(&n, s, strlen(s)), 0);
+    return n;
+}
+
+static struct bt_nodeid node_of(const char *s)
+{
+    struct bt_nodeid id;
+    assert_int_equal(bt_nodeid_set(&id, s, strlen(s)), 0);
+    return id;
+}
+
+static struct bt_cand cand_of(uint64_t candidate_id, int64_t priority, uint64_t boot_id)
+{
+    struct bt_cand c = {.candidate_id = candidate_id, .priority = priority, .boot_id = boot_id};
+    return c;
+}
+
+static int add(struct bt_cmap *m, const char *name, const char *node, uint64_t stamp,
+               uint64_t candidate_id)
+{
+    struct bt_name n = name_of(name);
+    struct bt_nodeid id = node_of(node);
+    struct bt_cand c = cand_of(candidate_id, 0, 1);
+    return bt_cmap_add(m, &n, &id, &c, stamp, NULL);
+}
+
+static int rem(struct bt_cmap *m, const char *name, const char *node, uint64_t stamp)
+{
+    struct bt_name n = name_of(name);
+    struct bt_nodeid id = node_of(node);
+    return bt_cmap_remove(m, &n, &id, stamp, NULL);
+}
+
+static const struct bt_centry *get(const struct bt_cmap *m, const char *name, const char *node)
+{
+    struct bt_name n = name_of(name);
+    struct bt_nodeid id = node_of(node);
+    return bt_cmap_get(m, &n, &id);
+}
+
+static size_t entries_of(const struct bt_cmap *m, const char *name,
+                         const struct bt_centry *const **out)
+{
+    struct bt_name n = name_of(name);
+    return bt_cmap_entries(m, &n, out);
+}
+
+static void copy_map(struct bt_cmap *dst, const struct bt_cmap *src)
+{
+    bt_cmap_init(dst);
+    assert_true(bt_cmap_merge(dst, src) >= 0);
+}
+
+/* What a walk over the whole map finds, to check the counters against. */
+struct census {
+    const struct bt_cmap *m;
+    size_t names, entries, live;
+    const struct bt_centry *prev; /* previous entry visited */
+    int bad;                      /* line-independent reason code, 0 if fine */
+};
+
+static int census_visit(const struct bt_centry *e, void *ctx)
+{
+    struct census *c = ctx;
+    if (!c->prev || !bt_name_eq(&c->prev->name, &e->name))
+        c->names++;
+    else if (bt_nodeid_cmp(&c->prev->node, &e->node) >= 0)
+        c->bad = 1; /* entries of a name not strictly sorted by node */
+    if (bt_cmap_get(c->m, &e->name, &e->node) != e)
+        c->bad = 2; /* get does not find what foreach visits */
+    if (e->removed && (e->cand.candidate_id || e->cand.priority || e->cand.boot_id))
+        c->bad = 3; /* a tombstone kept candidacy fields */
+    c->entries++;
+    if (!e->removed)
+        c->live++;
+    c->prev = e;
+    return 0;
+}
+
+/* Returns 0 when the map's counters, order and lookups agree with a full
+ * walk, else a nonzero reason. */
+static int map_check(const struct bt_cmap *m)
+{
+    struct census c = {.m = m};
+    assert_int_equal(bt_cmap_foreach(m, census_visit, &c), 0);
+    if (c.bad)
+        return c.bad;
+    if (c.names != m->nnames)
+        return 10;
+    if (c.entries != m->nentries)
+        return 11;
+    if (c.live != m->nlive)
+        return 12;
+    if (bt_cmap_is_empty(m) != (c.live == 0))
+        return 13;
+    return 0;
+}
+
+/* The order bt_centry_cmp() must implement, written independently: stamp,
+ * then a tombstone above a live entry, then candidate id, priority (signed),
+ * boot id. */
+static int ref_cmp(const struct bt_centry *a, const struct bt_centry *b)
+{
+    if (a->stamp != b->stamp)
+        return a->stamp < b->stamp ? -1 : 1;
+    if (a->removed != b->removed)
+        return a->removed ? 1 : -1;
+    if (a->cand.candidate_id != b->cand.candidate_id)
+        return a->cand.candidate_id < b->cand.candidate_id ? -1 : 1;
+    if (a->cand.priority != b->cand.priority)
+        return a->cand.priority < b->cand.priority ? -1 : 1;
+    if (a->cand.boot_id != b->cand.boot_id)
+        return a->cand.boot_id < b->cand.boot_id ? -1 : 1;
+    return 0;
+}
+
+static bool same_entry(const struct bt_centry *a, const struct bt_centry *b)
+{
+    return bt_name_eq(&a->name, &b->name) && bt_nodeid_eq(&a->node, &b->node) &&
+           a->stamp == b->stamp && a->removed == b->removed &&
+           a->cand.candidate_id == b->cand.candidate_id && a->cand.priority == b->cand.priority &&
+           a->cand.boot_id == b->cand.boot_id;
+}
+
+static int same_visit(const struct bt_centry *e, void *ctx)
+{
+    const struct bt_cmap *other = ctx;
+    const struct bt_centry *o = bt_cmap_get(other, &e->name, &e->node);
+    return !o || !same_entry(e, o);
+}
+
+/* Map equality checked without bt_cmap_equal() or bt_centry_cmp(), and
+ * required to agree with bt_cmap_equal(). */
+static bool same_map(const struct bt_cmap *a, const struct bt_cmap *b)
+{
+    bool same = a->nentries == b->nentries && bt_cmap_foreach(a, same_visit, (void *)b) == 0;
+    return same && bt_cmap_equal(a, b);
+}
+
+/* --- operations --------------------------------------------------------------- */
+
+static void add_then_get_returns_the_live_entry(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    assert_true(bt_cmap_is_empty(&m));
+    assert_null(get(&m, "roller", "n1"));
+
+    struct bt_name n = name_of("roller");
+    struct bt_nodeid id = node_of("n1");
+    struct bt_cand c = cand_of(7, -3, 99);
+    struct bt_centry out;
+    assert_int_equal(bt_cmap_add(&m, &n, &id, &c, 100, &out), 1);
+
+    const struct bt_centry *e = get(&m, "roller", "n1");
+    assert_non_null(e);
+    assert_false(e->removed);
+    assert_int_equal(e->stamp, 100);
+    assert_int_equal(e->cand.candidate_id, 7);
+    assert_int_equal(e->cand.priority, -3);
+    assert_int_equal(e->cand.boot_id, 99);
+    assert_true(bt_name_eq(&e->name, &n));
+    assert_true(bt_nodeid_eq(&e->node, &id));
+    assert_int_equal(bt_centry_cmp(&out, e), 0);
+    assert_true(bt_nodeid_eq(&out.node, &id));
+    assert_false(bt_cmap_is_empty(&m));
+    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.nentries, 1);
+    assert_int_equal(m.nlive, 1);
+    assert_null(get(&m, "roller", "n2"));
+    assert_null(get(&m, "other", "n1"));
+    assert_int_equal(map_check(&m), 0);
+    bt_cmap_destroy(&m);
+}
+
+static void remove_leaves_a_tombstone_visible_via_get(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    assert_int_equal(add(&m, "roller", "n1", 100, 7), 1);
+    struct bt_name n = name_of("roller");
+    struct bt_nodeid id = node_of("n1");
+    struct bt_centry out;
+    assert_int_equal(bt_cmap_remove(&m, &n, &id, 101, &out), 1);
+    assert_true(out.removed);
+    assert_int_equal(out.stamp, 101);
+
+    const struct bt_centry *e = get(&m, "roller", "n1");
+    assert_non_null(e);
+    assert_true(e->removed);
+    assert_int_equal(e->stamp, 101);
+    assert_int_equal(e->cand.candidate_id, 0);
+    assert_int_equal(e->cand.priority, 0);
+    assert_int_equal(e->cand.boot_id, 0);
+    assert_true(bt_cmap_is_empty(&m));
+    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.nentries, 1);
+    assert_int_equal(m.nlive, 0);
+
+    /* A later add by the owner revives the key. */
+    assert_int_equal(add(&m, "roller", "n1", 102, 8), 1);
+    assert_false(get(&m, "roller", "n1")->removed);
+    assert_int_equal(m.nlive, 1);
+    assert_int_equal(map_check(&m), 0);
+    bt_cmap_destroy(&m);
+}
+
+static void older_and_repeated_writes_change_nothing(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    assert_int_equal(add(&m, "x", "n1", 10, 1), 1);
+    assert_int_equal(add(&m, "x", "n1", 10, 1), 0); /* the same entry again */
+    assert_int_equal(add(&m, "x", "n1", 9, 5), 0);  /* older */
+    assert_int_equal(rem(&m, "x", "n1", 9), 0);     /* older tombstone */
+    assert_int_equal(get(&m, "x", "n1")->cand.candidate_id, 1);
+    assert_false(get(&m, "x", "n1")->removed);
+
+    struct bt_centry copy = *get(&m, "x", "n1");
+    assert_int_equal(bt_cmap_merge_entry(&m, &copy), 0);
+    copy.stamp = 11;
+    assert_int_equal(bt_cmap_merge_entry(&m, &copy), 1);
+    assert_int_equal(get(&m, "x", "n1")->stamp, 11);
+    assert_int_equal(m.nentries, 1);
+    assert_int_equal(m.nlive, 1);
+    bt_cmap_destroy(&m);
+}
+
+static void equal_stamps_break_ties_tombstone_first_then_values(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    assert_int_equal(add(&m, "x", "n1", 5, 1), 1);
+    assert_int_equal(add(&m, "x", "n1", 5, 2), 1); /* greater candidate id wins */
+    assert_int_equal(add(&m, "x", "n1", 5, 1), 0);
+    assert_int_equal(get(&m, "x", "n1")->cand.candidate_id, 2);
+    assert_int_equal(rem(&m, "x", "n1", 5), 1); /* tombstone above any live entry */
+    assert_int_equal(add(&m, "x", "n1", 5, UINT64_MAX), 0);
+    assert_true(get(&m, "x", "n1")->removed);
+    assert_int_equal(m.nlive, 0);
+
+    /* The order itself: stamp, removed, candidate id, priority, boot id. */
+    struct bt_centry a = {.stamp = 5, .cand = cand_of(1, 9, 9)};
+    struct bt_centry b = a;
+    assert_int_equal(bt_centry_cmp(&a, &b), 0);
+    b.stamp = 6;
+    assert_int_equal(bt_centry_cmp(&a, &b), -1);
+    assert_int_equal(bt_centry_cmp(&b, &a), 1);
+    b = a;
+    b.removed = true;
+    b.cand = cand_of(0, 0, 0);
+    assert_int_equal(bt_centry_cmp(&a, &b), -1);
+    b = a;
+    b.cand.candidate_id = 2;
+    b.cand.priority = -100;
+    assert_int_equal(bt_centry_cmp(&a, &b), -1);
+    b = a;
+    b.cand.priority = -1;
+    assert_int_equal(bt_centry_cmp(&a, &b), 1); /* priority compares signed */
+    b = a;
+    b.cand.boot_id = 10;
+    assert_int_equal(bt_centry_cmp(&a, &b), -1);
+    bt_cmap_destroy(&m);
+}
+
+static void tombstones_are_stored_without_candidacy_fields(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    struct bt_centry t = {.name = name_of("x"), .node = node_of("n1"), .stamp = 3, .removed = true,
+                          .cand = cand_of(4, 5, 6)};
+    assert_int_equal(bt_cmap_merge_entry(&m, &t), 1);
+    const struct bt_centry *e = get(&m, "x", "n1");
+    assert_true(e->removed);
+    assert_int_equal(e->cand.candidate_id, 0);
+    assert_int_equal(e->cand.priority, 0);
+    assert_int_equal(e->cand.boot_id, 0);
+    /* A tombstone that differs only in fields tombstones do not carry is
+     * the same entry. */
+    t.cand = cand_of(9, 9, 9);
+    assert_int_equal(bt_cmap_merge_entry(&m, &t), 0);
+    assert_int_equal(map_check(&m), 0);
+    bt_cmap_destroy(&m);
+}
+
+static void merge_entry_rejects_invalid_keys_and_leaves_the_map_alone(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    assert_int_equal(add(&m, "x", "n1", 1, 1), 1);
+
+    struct bt_centry e = {.name = name_of("x"), .node = node_of("n2"), .stamp = 2};
+    struct bt_centry bad = e;
+    bad.node.len = 0;
+    assert_int_equal(bt_cmap_merge_entry(&m, &bad), BATON_EINVAL);
+    bad = e;
+    bad.node.len = BATON_NODE_MAX + 1;
+    memset(bad.node.bytes, 'a', sizeof bad.node.bytes);
+    assert_int_equal(bt_cmap_merge_entry(&m, &bad), BATON_EINVAL);
+    bad = e;
+    bad.node.bytes[0] = '/';
+    assert_int_equal(bt_cmap_merge_entry(&m, &bad), BATON_EINVAL);
+    bad = e;
+    bad.name.len = 0;
+    assert_int_equal(bt_cmap_merge_entry(&m, &bad), BATON_EINVAL);
+    struct bt_cand c = cand_of(1, 1, 1);
+    assert_int_equal(bt_cmap_add(&m, &bad.name, &e.node, &c, 3, NULL), BATON_EINVAL);
+    assert_int_equal(bt_cmap_remove(&m, &e.name, &(struct bt_nodeid){.len = 0}, 3, NULL), BATON_EINVAL);
+
+    /* Lookups with an oversized node length find nothing and read nothing
+     * out of bounds. */
+    struct bt_nodeid huge = {.len = 200};
+    assert_null(bt_cmap_get(&m, &e.name, &huge));
+    assert_int_equal(bt_cmap_forget(&m, &e.name, &huge), 0);
+
+    assert_int_equal(m.nentries, 1);
+    assert_int_equal(m.nnames, 1);
+    assert_int_equal(bt_cmap_merge_entry(&m, &e), 1);
+    assert_int_equal(m.nentries, 2);
+    bt_cmap_destroy(&m);
+}
+
+static void entries_are_sorted_by_node_with_a_prefix_first(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    /* Bytewise: '-' (0x2d) < '.' (0x2e) < 'b' (0x62); "a" is a prefix of all. */
+    const char *inserted[] = {"b", "ab", "a.", "a", "a-", "aa", "B", "a0"};
+    const char *sorted[] = {"B", "a", "a-", "a.", "a0", "aa", "ab", "b"};
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal(add(&m, "x", inserted[i], 10 + i, i), 1);
+    assert_int_equal(rem(&m, "x", "a.", 100), 1);
+    assert_int_equal(rem(&m, "x", "b", 100), 1);
+
+    const struct bt_centry *const *list;
+    size_t n = entries_of(&m, "x", &list);
+    assert_int_equal(n, 8);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(list[i]->node.bytes, sorted[i]);
+
+    /* The live listing is the entries without their tombstones. */
+    const char *live[] = {"B", "a", "a-", "a0", "aa", "ab"};
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!list[i]->removed)
+            assert_string_equal(list[i]->node.bytes, live[k++]);
+    assert_int_equal(k, 6);
+    assert_int_equal(m.nlive, 6);
+
+    assert_int_equal(entries_of(&m, "nobody", &list), 0);
+    assert_null(list);
+    assert_int_equal(map_check(&m), 0);
+    bt_cmap_destroy(&m);
+}
+
+static void counts_track_names_entries_and_live_entries(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    assert_int_equal(add(&m, "a", "n1", 1, 1), 1);
+    assert_int_equal(add(&m, "a", "n2", 1, 1), 1);
+    assert_int_equal(add(&m, "b", "n1", 1, 1), 1);
+    assert_int_equal(rem(&m, "c", "n1", 1), 1);
+    assert_int_equal(m.nnames, 3);
+    assert_int_equal(m.nentries, 4);
+    assert_int_equal(m.nlive, 3);
+    assert_int_equal(rem(&m, "a", "n1", 2), 1);
+    assert_int_equal(m.nlive, 2);
+    assert_int_equal(add(&m, "c", "n1", 2, 1), 1);
+    assert_int_equal(m.nlive, 3);
+    assert_int_equal(m.nentries, 4);
+    assert_int_equal(map_check(&m), 0);
+
+    /* Destroy empties the map and leaves it reusable. */
+    bt_cmap_destroy(&m);
+    assert_int_equal(m.nnames, 0);
+    assert_int_equal(m.nentries, 0);
+    assert_int_equal(m.nlive, 0);
+    assert_int_equal(add(&m, "a", "n1", 1, 1), 1);
+    assert_int_equal(map_check(&m), 0);
+    bt_cmap_destroy(&m);
+}
+
+struct stop_after {
+    int visits;
+    int limit;
+};
+
+static int stop_after_visit(const struct bt_centry *e, void *ctx)
+{
+    struct stop_after *s = ctx;
+    return ++s->visits == s->limit ? 42 : 0;
+}
+
+static void foreach_visits_every_entry_and_stops_early(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    char name[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "name%d", i);
+        assert_int_equal(add(&m, name, "n1", 1, 1), 1);
+        assert_int_equal(rem(&m, name, "n2", 1), 1);
+    }
+    struct stop_after s = {.limit = 1000};
+    assert_int_equal(bt_cmap_foreach(&m, stop_after_visit, &s), 0);
+    assert_int_equal(s.visits, 20);
+    s = (struct stop_after){.limit = 7};
+    assert_int_equal(bt_cmap_foreach(&m, stop_after_visit, &s), 42);
+    assert_int_equal(s.visits, 7);
+    bt_cmap_destroy(&m);
+}
+
+static void delta_returns_exactly_the_entries_stamped_after_since(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    char name[16], node[16];
+    /* 3 names x 20 nodes, stamps 1..60; every third a tombstone. */
+    for (int i = 0; i < 60; i++) {
+        snprintf(name, sizeof name, "name%d", i % 3);
+        snprintf(node, sizeof node, "n%02d", i);
+        if (i % 3 == 0)
+            assert_int_equal(rem(&m, name, node, (uint64_t)i + 1), 1);
+        else
+            assert_int_equal(add(&m, name, node, (uint64_t)i + 1, 1), 1);
+    }
+
+    const uint64_t sinces[] = {0, 1, 30, 59, 60, UINT64_MAX};
+    for (size_t s = 0; s < 6; s++) {
+        struct bt_cmap d;
+        bt_cmap_init(&d);
+        int want = sinces[s] >= 60 ? 0 : (int)(60 - sinces[s]);
+        assert_int_equal(bt_cmap_delta(&m, sinces[s], &d), want);
+        assert_int_equal(d.nentries, (size_t)want);
+        assert_int_equal(map_check(&d), 0);
+        for (int i = 0; i < 60; i++) {
+            snprintf(name, sizeof name, "name%d", i % 3);
+            snprintf(node, sizeof node, "n%02d", i);
+            const struct bt_centry *in_m = get(&m, name, node);
+            const struct bt_centry *in_d = get(&d, name, node);
+            if (in_m->stamp > sinces[s]) {
+                assert_non_null(in_d);
+                assert_int_equal(bt_centry_cmp(in_d, in_m), 0);
+            } else {
+                assert_null(in_d);
+            }
+        }
+        bt_cmap_destroy(&d);
+    }
+    bt_cmap_destroy(&m);
+}
+
+static void gc_forgets_only_tombstones_older_than_the_cutoff(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    assert_int_equal(add(&m, "keep", "old-live", 1, 1), 1);   /* live, however old */
+    assert_int_equal(rem(&m, "keep", "old-dead", 5), 1);      /* goes */
+    assert_int_equal(rem(&m, "keep", "at-cutoff", 10), 1);    /* stays: not before */
+    assert_int_equal(rem(&m, "keep", "new-dead", 11), 1);     /* stays */
+    assert_int_equal(rem(&m, "gone", "n1", 2), 1);            /* goes, and the name */
+    assert_int_equal(rem(&m, "gone", "n2", 9), 1);            /* goes */
+    assert_int_equal(m.nnames, 2);
+    assert_int_equal(m.nentries, 6);
+
+    assert_int_equal(bt_cmap_gc(&m, 10), 3);
+    assert_non_null(get(&m, "keep", "old-live"));
+    assert_null(get(&m, "keep", "old-dead"));
+    assert_non_null(get(&m, "keep", "at-cutoff"));
+    assert_non_null(get(&m, "keep", "new-dead"));
+    assert_null(get(&m, "gone", "n1"));
+    const struct bt_centry *const *list;
+    assert_int_equal(entries_of(&m, "gone", &list), 0);
+    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.nentries, 3);
+    assert_int_equal(m.nlive, 1);
+    assert_int_equal(map_check(&m), 0);
+
+    /* However late the cutoff, a live entry is never collected. */
+    assert_int_equal(bt_cmap_gc(&m, UINT64_MAX), 2);
+    assert_int_equal(m.nentries, 1);
+    assert_int_equal(m.nlive, 1);
+    assert_int_equal(bt_cmap_gc(&m, UINT64_MAX), 0);
+    assert_int_equal(map_check(&m), 0);
+    bt_cmap_destroy(&m);
+}
+
+static void forget_drops_one_entry_and_frees_an_emptied_name(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    assert_int_equal(add(&m, "x", "n1", 1, 1), 1);
+    assert_int_equal(rem(&m, "x", "n2", 1), 1);
+    assert_int_equal(add(&m, "x", "n3", 1, 1), 1);
+    assert_int_equal(add(&m, "y", "n1", 1, 1), 1);
+
+    struct bt_name x = name_of("x");
+    struct bt_nodeid n1 = node_of("n1"), n2 = node_of("n2"), n3 = node_of("n3");
+    assert_int_equal(bt_cmap_forget(&m, &x, &n2), 1);
+    assert_int_equal(bt_cmap_forget(&m, &x, &n2), 0);
+    assert_int_equal(m.nentries, 3);
+    assert_int_equal(m.nlive, 3);
+    assert_int_equal(bt_cmap_forget(&m, &x, &n1), 1);
+    assert_int_equal(m.nnames, 2);
+    assert_int_equal(bt_cmap_forget(&m, &x, &n3), 1);
+    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.nentries, 1);
+    assert_int_equal(m.nlive, 1);
+    assert_null(get(&m, "x", "n3"));
+    assert_non_null(get(&m, "y", "n1"));
+    assert_int_equal(map_check(&m), 0);
+
+    /* A forgotten key accepts even an older entry again: that is what
+     * forget means, and why only dead boots' state may be forgotten. */
+    assert_int_equal(add(&m, "x", "n1", 0, 1), 1);
+    assert_int_equal(m.nnames, 2);
+    bt_cmap_destroy(&m);
+}
+
+static void equal_compares_every_field_but_not_insertion_order(void **state)
+{
+    struct bt_cmap a, b;
+    bt_cmap_init(&a);
+    bt_cmap_init(&b);
+    assert_true(bt_cmap_equal(&a, &b));
+    assert_int_equal(add(&a, "x", "n1", 1, 1), 1);
+    assert_int_equal(add(&a, "x", "n2", 2, 1), 1);
+    assert_int_equal(rem(&a, "y", "n1", 3), 1);
+    assert_false(bt_cmap_equal(&a, &b));
+    assert_int_equal(rem(&b, "y", "n1", 3), 1);
+    assert_int_equal(add(&b, "x", "n2", 2, 1), 1);
+    assert_int_equal(add(&b, "x", "n1", 1, 1), 1);
+    assert_true(bt_cmap_equal(&a, &b));
+    assert_true(bt_cmap_equal(&b, &a));
+
+    /* Change one field at a time in a copy. */
+    struct bt_name x = name_of("x");
+    struct bt_nodeid n1 = node_of("n1");
+    for (int field = 0; field < 5; field++) {
+        struct bt_cmap c;
+        copy_map(&c, &a);
+        assert_true(bt_cmap_equal(&a, &c));
+        struct bt_centry e = *get(&a, "x", "n1");
+        assert_int_equal(bt_cmap_forget(&c, &x, &n1), 1);
+        switch (field) {
+        case 0: e.stamp++; break;
+        case 1: e.removed = true; e.cand = cand_of(0, 0, 0); break;
+        case 2: e.cand.candidate_id++; break;
+        case 3: e.cand.priority--; break;
+        case 4: e.cand.boot_id++; break;
+        }
+        assert_int_equal(bt_cmap_merge_entry(&c, &e), 1);
+        assert_false(bt_cmap_equal(&a, &c));
+        assert_false(bt_cmap_equal(&c, &a));
+        bt_cmap_destroy(&c);
+    }
+    /* Same counts, different keys. */
+    struct bt_cmap d;
+    bt_cmap_init(&d);
+    assert_int_equal(add(&d, "x", "n1", 1, 1), 1);
+    assert_int_equal(add(&d, "x", "n3", 2, 1), 1);
+    assert_int_equal(rem(&d, "y", "n1", 3), 1);
+    assert_false(bt_cmap_equal(&a, &d));
+    bt_cmap_destroy(&d);
+    bt_cmap_destroy(&a);
+    bt_cmap_destroy(&b);
+}
+
+/* --- property tests ------------------------------------------------------------ */
+
+/* A seeded run: the seed comes from BATON_TEST_SEED or a fixed default, and
+ * every failed check prints it with the command that replays the case. */
+struct prop {
+    const char *case_name;
+    uint64_t seed;
+    uint64_t state;
+    unsigned long iteration;
+};
+
+#define DEFAULT_SEED UINT64_C(0x6261746f6e636d70) /* "batoncmp" */
+
+static void prop_init(struct prop *p, const char *case_name)
+{
+    const char *env = getenv("BATON_TEST_SEED");
+    p->case_name = case_name;
+    p->seed = env && *env ? strtoull(env, NULL, 0) : DEFAULT_SEED;
+    p->state = p->seed;
+    p->iteration = 0;
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014). */
+static uint64_t prop_next(struct prop *p)
+{
+    uint64_t z = (p->state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static uint64_t prop_below(struct prop *p, uint64_t n)
+{
+    return prop_next(p) % n;
+}
+
+static void prop_report(const struct prop *p, const char *what, int line)
+{
+    fprintf(stderr,
+            "cmap_test: %s failed at iteration %lu (line %d): %s\n"
+            "replay: BATON_TEST_SEED=%" PRIu64 " build/tests/cmap_test %s\n",
+            p->case_name, p->iteration, line, what, p->seed, p->case_name);
+}
+
+#define PROP_CHECK(p, cond)                                                   \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            prop_report((p), #cond, __LINE__);                                \
+            fail();                                                           \
+        }                                                                     \
+    } while (0)
+
+/* The small key space: 3 names x 4 nodes (one a prefix of another), so
+ * random maps share keys, and stamps 1..3, so equal stamps are common. */
+static const char *const small_names[] = {"alpha", "beta", "gamma"};
+static const char *const small_nodes[] = {"a", "ab", "b", "n-1"};
+
+static struct bt_centry random_small_entry(struct prop *p)
+{
+    struct bt_centry e;
+    memset(&e, 0, sizeof e);
+    e.name = name_of(small_names[prop_below(p, 3)]);
+    e.node = node_of(small_nodes[prop_below(p, 4)]);
+    e.stamp = 1 + prop_below(p, 3);
+    e.removed = prop_below(p, 3) == 0;
+    /* Tombstones get random candidacy fields too: merge must normalise them. */
+    e.cand = cand_of(prop_below(p, 2), (int64_t)prop_below(p, 3) - 1, prop_below(p, 2));
+    return e;
+}
+
+static void random_small_map(struct prop *p, struct bt_cmap *m)
+{
+    bt_cmap_init(m);
+    uint64_t n = prop_below(p, 10);
+    for (uint64_t i = 0; i < n; i++) {
+        struct bt_centry e = random_small_entry(p);
+        PROP_CHECK(p, bt_cmap_merge_entry(m, &e) >= 0);
+    }
+}
+
+struct bound_ctx {
+    const struct bt_cmap *a, *b; /* the inputs */
+    int bad;
+};
+
+/* Every entry of the merge is the greater of the inputs' entries of its key,
+ * and comes from one of them. */
+static int bound_visit(const struct bt_centry *e, void *ctx)
+{
+    struct bound_ctx *c = ctx;
+    const struct bt_centry *ea = bt_cmap_get(c->a, &e->name, &e->node);
+    const struct bt_centry *eb = bt_cmap_get(c->b, &e->name, &e->node);
+    const struct bt_centry *want = ea;
+    if (!want || (eb && ref_cmp(eb, ea) > 0))
+        want = eb;
+    if (!want || !same_entry(e, want))
+        c->bad = 1;
+    return 0;
+}
+
+/* Every key of an input is in the merge with an entry at least as great. */
+static int covered_visit(const struct bt_centry *e, void *ctx)
+{
+    const struct bt_cmap *merged = ctx;
+    const struct bt_centry *got = bt_cmap_get(merged, &e->name, &e->node);
+    return !got || ref_cmp(got, e) < 0;
+}
+
+struct tie_count {
+    const struct bt_cmap *other;
+    unsigned long ties;           /* same key, same stamp, different entry */
+    unsigned long tombstone_ties; /* ... one of them a tombstone */
+    unsigned long value_ties;     /* ... both live, different candidacy */
+    unsigned long changes;        /* entries of the visited map greater than other's */
+    unsigned long misordered;     /* pairs bt_centry_cmp() orders unlike ref_cmp() */
+};
+
+static int tie_visit(const struct bt_centry *e, void *ctx)
+{
+    struct tie_count *t = ctx;
+    const struct bt_centry *o = bt_cmap_get(t->other, &e->name, &e->node);
+    if (!o || ref_cmp(e, o) > 0)
+        t->changes++;
+    if (o && (bt_centry_cmp(e, o) != ref_cmp(e, o) || bt_centry_cmp(o, e) != ref_cmp(o, e)))
+        t->misordered++;
+    if (o && o->stamp == e->stamp && ref_cmp(o, e) != 0) {
+        t->ties++;
+        if (o->removed != e->removed)
+            t->tombstone_ties++;
+        else if (!o->removed)
+            t->value_ties++;
+    }
+    return 0;
+}
+
+static void merge_is_commutative_associative_idempotent_and_an_upper_bound(void **state)
+{
+    struct prop p;
+    prop_init(&p, "merge_is_commutative_associative_idempotent_and_an_upper_bound");
+    struct tie_count total = {0};
+
+    for (p.iteration = 0; p.iteration < 10000; p.iteration++) {
+        struct bt_cmap a, b, c;
+        random_small_map(&p, &a);
+        random_small_map(&p, &b);
+        random_small_map(&p, &c);
+        PROP_CHECK(&p, map_check(&a) == 0 && map_check(&b) == 0 && map_check(&c) == 0);
+
+        struct tie_count t = {.other = &a};
+        bt_cmap_foreach(&b, tie_visit, &t);
+        total.ties += t.ties;
+        total.tombstone_ties += t.tombstone_ties;
+        total.value_ties += t.value_ties;
+        PROP_CHECK(&p, t.misordered == 0);
+
+        /* Commutative, and the change count is what B brings that A lacks. */
+        struct bt_cmap ab, ba;
+        bt_cmap_init(&ab);
+        PROP_CHECK(&p, bt_cmap_merge(&ab, &a) == (int)a.nentries);
+        PROP_CHECK(&p, bt_cmap_merge(&ab, &b) == (int)t.changes);
+        copy_map(&ba, &b);
+        PROP_CHECK(&p, bt_cmap_merge(&ba, &a) >= 0);
+        PROP_CHECK(&p, same_map(&ab, &ba));
+        PROP_CHECK(&p, map_check(&ab) == 0 && map_check(&ba) == 0);
+
+        /* Associative. */
+        struct bt_cmap ab_c, bc, a_bc;
+        copy_map(&ab_c, &ab);
+        PROP_CHECK(&p, bt_cmap_merge(&ab_c, &c) >= 0);
+        copy_map(&bc, &b);
+        PROP_CHECK(&p, bt_cmap_merge(&bc, &c) >= 0);
+        copy_map(&a_bc, &a);
+        PROP_CHECK(&p, bt_cmap_merge(&a_bc, &bc) >= 0);
+        PROP_CHECK(&p, same_map(&ab_c, &a_bc));
+        PROP_CHECK(&p, map_check(&ab_c) == 0 && map_check(&a_bc) == 0);
+
+        /* Idempotent, through a copy and in place. */
+        struct bt_cmap aa;
+        copy_map(&aa, &a);
+        PROP_CHECK(&p, same_map(&aa, &a));
+        PROP_CHECK(&p, bt_cmap_merge(&aa, &a) == 0);
+        PROP_CHECK(&p, same_map(&aa, &a));
+        PROP_CHECK(&p, bt_cmap_merge(&aa, &aa) == 0);
+        PROP_CHECK(&p, bt_cmap_merge(&ab, &b) == 0 && bt_cmap_merge(&ab, &a) == 0);
+
+        /* An upper bound: every key of A and B, each with the greatest entry,
+         * and nothing else. */
+        struct bound_ctx bound = {.a = &a, .b = &b};
+        bt_cmap_foreach(&ab, bound_visit, &bound);
+        PROP_CHECK(&p, bound.bad == 0);
+        PROP_CHECK(&p, bt_cmap_foreach(&a, covered_visit, &ab) == 0);
+        PROP_CHECK(&p, bt_cmap_foreach(&b, covered_visit, &ab) == 0);
+
+        bt_cmap_destroy(&a);
+        bt_cmap_destroy(&b);
+        bt_cmap_destroy(&c);
+        bt_cmap_destroy(&ab);
+        bt_cmap_destroy(&ba);
+        bt_cmap_destroy(&ab_c);
+        bt_cmap_destroy(&bc);
+        bt_cmap_destroy(&a_bc);
+        bt_cmap_destroy(&aa);
+    }
+
+    /* The run must have exercised equal-stamp ties of every kind. */
+    p.iteration = 10000;
+    fprintf(stderr, "cmap_test: seed %" PRIu64 ": %lu equal-stamp ties, %lu live/tombstone, %lu live/live\n",
+            p.seed, total.ties, total.tombstone_ties, total.value_ties);
+    PROP_CHECK(&p, total.ties >= 1000);
+    PROP_CHECK(&p, total.tombstone_ties >= 300);
+    PROP_CHECK(&p, total.value_ties >= 300);
+}
+
+/* bt_cmap_merge() takes three routes per name: a copy when dst lacks the
+ * name, one binary search per entry when src's name is much smaller than
+ * dst's, and a walk of both sorted vectors otherwise. All must equal merging
+ * src's entries one at a time. Names here have up to 48 nodes, and the maps'
+ * sizes vary so all three routes are taken. */
+static void merge_of_maps_equals_merging_entry_by_entry(void **state)
+{
+    struct prop p;
+    prop_init(&p, "merge_of_maps_equals_merging_entry_by_entry");
+    unsigned long absent = 0, much_smaller = 0, comparable = 0;
+
+    for (p.iteration = 0; p.iteration < 3000; p.iteration++) {
+        struct bt_cmap dst, src;
+        bt_cmap_init(&dst);
+        bt_cmap_init(&src);
+        uint64_t dst_n = prop_below(&p, 80), src_n = prop_below(&p, 4) == 0 ? prop_below(&p, 80)
+                                                                             : prop_below(&p, 6);
+        char name[16], node[16];
+        for (int side = 0; side < 2; side++) {
+            uint64_t n = side == 0 ? dst_n : src_n;
+            for (uint64_t i = 0; i < n; i++) {
+                struct bt_centry e;
+                memset(&e, 0, sizeof e);
+                snprintf(name, sizeof name, "c%d", (int)prop_below(&p, 3));
+                snprintf(node, sizeof node, "n%02d", (int)prop_below(&p, 48));
+                e.name = name_of(name);
+                e.node = node_of(node);
+                e.stamp = 1 + prop_below(&p, 4);
+                e.removed = prop_below(&p, 3) == 0;
+                e.cand = cand_of(prop_below(&p, 2), 0, 1);
+                PROP_CHECK(&p, bt_cmap_merge_entry(side == 0 ? &dst : &src, &e) >= 0);
+            }
+        }
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof name, "c%d", k);
+            const struct bt_centry *const *list;
+            size_t sn = entries_of(&src, name, &list), dn = entries_of(&dst, name, &list);
+            if (sn == 0)
+                continue;
+            if (dn == 0)
+                absent++;
+            else if (sn * 8 <= dn)
+                much_smaller++;
+            else
+                comparable++;
+        }
+
+        struct bt_cmap whole, one_by_one;
+        copy_map(&whole, &dst);
+        copy_map(&one_by_one, &dst);
+        int changed = bt_cmap_merge(&whole, &src);
+        struct tie_count t = {.other = &dst};
+        bt_cmap_foreach(&src, tie_visit, &t);
+        PROP_CHECK(&p, changed == (int)t.changes);
+        int changed_one_by_one = 0;
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof name, "c%d", k);
+            const struct bt_centry *const *list;
+            size_t sn = entries_of(&src, name, &list);
+            for (size_t i = 0; i < sn; i++) {
+                int r = bt_cmap_merge_entry(&one_by_one, list[i]);
+                PROP_CHECK(&p, r >= 0);
+                changed_one_by_one += r;
+            }
+        }
+        PROP_CHECK(&p, changed_one_by_one == changed);
+        PROP_CHECK(&p, same_map(&whole, &one_by_one));
+        PROP_CHECK(&p, map_check(&whole) == 0);
+
+        bt_cmap_destroy(&dst);
+        bt_cmap_destroy(&src);
+        bt_cmap_destroy(&whole);
+        bt_cmap_destroy(&one_by_one);
+    }
+    fprintf(stderr, "cmap_test: seed %" PRIu64 ": names merged by copy %lu, per entry %lu, by walk %lu\n",
+            p.seed, absent, much_smaller, comparable);
+    PROP_CHECK(&p, absent >= 100 && much_smaller >= 100 && comparable >= 100);
+}
+
+/* --- scale --------------------------------------------------------------------- */
+
+#define SCALE_NAMES 1000
+#define SCALE_NODES 100
+
+static void scale_name(char *buf, size_t cap, int i) { snprintf(buf, cap, "campaign-%04d", i); }
+static void scale_node(char *buf, size_t cap, int j) { snprintf(buf, cap, "node-%03d.example", j); }
+
+static void scale_100k_entries_over_1000_names_merge_list_and_gc(void **state)
+{
+    struct prop p;
+    prop_init(&p, "scale_100k_entries_over_1000_names_merge_list_and_gc");
+    char name[32], node[32];
+
+    /* A: even nodes, live at stamp 1000, inserted in random order. */
+    size_t npairs = SCALE_NAMES * (SCALE_NODES / 2);
+    uint32_t *order = malloc(npairs * sizeof *order);
+    assert_non_null(order);
+    for (size_t k = 0; k < npairs; k++)
+        order[k] = (uint32_t)k;
+    for (size_t k = npairs - 1; k > 0; k--) {
+        size_t r = prop_below(&p, k + 1);
+        uint32_t tmp = order[k];
+        order[k] = order[r];
+        order[r] = tmp;
+    }
+    struct bt_cmap a;
+    bt_cmap_init(&a);
+    for (size_t k = 0; k < npairs; k++) {
+        scale_name(name, sizeof name, (int)(order[k] / (SCALE_NODES / 2)));
+        scale_node(node, sizeof node, (int)(order[k] % (SCALE_NODES / 2)) * 2);
+        PROP_CHECK(&p, add(&a, name, node, 1000, order[k]) == 1);
+    }
+    free(order);
+    PROP_CHECK(&p, a.nnames == SCALE_NAMES && a.nentries == npairs && a.nlive == npairs);
+
+    /* B: odd nodes, with node % 4 == 3 an old tombstone (stamp 500); and,
+     * for the first 100 names, newer tombstones (stamp 2000) over A's even
+     * nodes. */
+    struct bt_cmap b;
+    bt_cmap_init(&b);
+    for (int i = 0; i < SCALE_NAMES; i++) {
+        scale_name(name, sizeof name, i);
+        for (int j = 0; j < SCALE_NODES; j++) {
+            scale_node(node, sizeof node, j);
+            int r = 0;
+            if (j % 4 == 3)
+                r = rem(&b, name, node, 500);
+            else if (j % 2 == 1)
+                r = add(&b, name, node, 1500, (uint64_t)j);
+            else if (i < 100)
+                r = rem(&b, name, node, 2000);
+            else
+                continue;
+            PROP_CHECK(&p, r == 1);
+        }
+    }
+
+    /* Merge: 100 000 entries, 25 000 old tombstones, 5 000 new ones. */
+    struct bt_cmap m;
+    copy_map(&m, &a);
+    PROP_CHECK(&p, bt_cmap_merge(&m, &b) == (int)b.nentries);
+    PROP_CHECK(&p, m.nnames == SCALE_NAMES);
+    PROP_CHECK(&p, m.nentries == 100000);
+    PROP_CHECK(&p, m.nlive == 100000 - 25000 - 5000);
+    PROP_CHECK(&p, bt_cmap_merge(&m, &a) == 0 && bt_cmap_merge(&m, &b) == 0);
+    PROP_CHECK(&p, map_check(&m) == 0);
+
+    /* The other order gives the same map. */
+    struct bt_cmap m2;
+    copy_map(&m2, &b);
+    PROP_CHECK(&p, bt_cmap_merge(&m2, &a) == 50000 - 5000);
+    PROP_CHECK(&p, same_map(&m, &m2));
+    bt_cmap_destroy(&m2);
+
+    /* Listing: every name has all its nodes, in order. */
+    for (int i = 0; i < SCALE_NAMES; i++) {
+        scale_name(name, sizeof name, i);
+        const struct bt_centry *const *list;
+        size_t n = entries_of(&m, name, &list);
+        PROP_CHECK(&p, n == SCALE_NODES);
+        for (int j = 0; j < SCALE_NODES; j++) {
+            scale_node(node, sizeof node, j);
+            PROP_CHECK(&p, strcmp(list[j]->node.bytes, node) == 0);
+            PROP_CHECK(&p, list[j]->removed == (j % 4 == 3 || (j % 2 == 0 && i < 100)));
+        }
+    }
+
+    /* Delta: only the newest writes. */
+    struct bt_cmap d;
+    bt_cmap_init(&d);
+    PROP_CHECK(&p, bt_cmap_delta(&m, 1999, &d) == 5000);
+    PROP_CHECK(&p, d.nnames == 100 && d.nentries == 5000 && d.nlive == 0);
+    bt_cmap_destroy(&d);
+
+    /* A small delta per name (one new live node each) merges per entry. */
+    struct bt_cmap small;
+    bt_cmap_init(&small);
+    for (int i = 0; i < SCALE_NAMES; i++) {
+        scale_name(name, sizeof name, i);
+        PROP_CHECK(&p, add(&small, name, "extra", 3000, 1) == 1);
+    }
+    PROP_CHECK(&p, bt_cmap_merge(&m, &small) == SCALE_NAMES);
+    PROP_CHECK(&p, m.nentries == 101000 && m.nlive == 71000);
+    bt_cmap_destroy(&small);
+
+    /* GC: the old tombstones go, then all of them; live entries stay. */
+    PROP_CHECK(&p, bt_cmap_gc(&m, 1000) == 25000);
+    PROP_CHECK(&p, m.nentries == 76000 && m.nlive == 71000);
+    PROP_CHECK(&p, bt_cmap_gc(&m, UINT64_MAX) == 5000);
+    PROP_CHECK(&p, m.nentries == 71000 && m.nlive == 71000 && m.nnames == SCALE_NAMES);
+    /* The name table grew with the names (load at most 3/4). */
+    PROP_CHECK(&p, m.nbuckets >= m.nnames && (m.nbuckets & (m.nbuckets - 1)) == 0);
+    PROP_CHECK(&p, map_check(&m) == 0);
+
+    /* Forgetting every entry of a name frees it. */
+    struct bt_name victim = name_of("campaign-0000");
+    const struct bt_centry *const *list;
+    size_t left;
+    while ((left = bt_cmap_entries(&m, &victim, &list)) > 0) {
+        struct bt_nodeid id = list[left - 1]->node;
+        PROP_CHECK(&p, bt_cmap_forget(&m, &victim, &id) == 1);
+    }
+    PROP_CHECK(&p, m.nnames == SCALE_NAMES - 1);
+    PROP_CHECK(&p, map_check(&m) == 0);
+
+    bt_cmap_destroy(&a);
+    bt_cmap_destroy(&b);
+    bt_cmap_destroy(&m);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(add_then_get_returns_the_live_entry),
+    cmocka_unit_test(remove_leaves_a_tombstone_visible_via_get),
+    cmocka_unit_test(older_and_repeated_writes_change_nothing),
+    cmocka_unit_test(equal_stamps_break_ties_tombstone_first_then_values),
+    cmocka_unit_test(tombstones_are_stored_without_candidacy_fields),
+    cmocka_unit_test(merge_entry_rejects_invalid_keys_and_leaves_the_map_alone),
+    cmocka_unit_test(entries_are_sorted_by_node_with_a_prefix_first),
+    cmocka_unit_test(counts_track_names_entries_and_live_entries),
+    cmocka_unit_test(foreach_visits_every_entry_and_stops_early),
+    cmocka_unit_test(delta_returns_exactly_the_entries_stamped_after_since),
+    cmocka_unit_test(gc_forgets_only_tombstones_older_than_the_cutoff),
+    cmocka_unit_test(forget_drops_one_entry_and_frees_an_emptied_name),
+    cmocka_unit_test(equal_compares_every_field_but_not_insertion_order),
+    cmocka_unit_test(merge_is_commutative_associative_idempotent_and_an_upper_bound),
+    cmocka_unit_test(merge_of_maps_equals_merging_entry_by_entry),
+    cmocka_unit_test(scale_100k_entries_over_1000_names_merge_list_and_gc),
+};
+BT_TEST_MAIN(tests)
