@@ -1,0 +1,501 @@
+/*
+ * Wire encoding of candidate-map deltas, fences and snapshots (layouts in
+ * codec.h).
+ *
+ * The reference (barrel_p2p_leader.erl) ships Erlang terms and checks their
+ * shape on arrival: valid_candidate/1 wants {Pid, Priority}, valid_fence/1
+ * wants an HLC timestamp record, a full sync that is not a pair of maps is
+ * ignored. baton has no term format to lean on, so this file defines the
+ * bytes and makes the same checks part of decoding, more strictly:
+ *
+ *   - A payload is accepted whole or not at all. The reference filters bad
+ *     leaves out of a map and keeps the rest; here one malformed field
+ *     rejects the message. Gossip is authenticated, so a malformed payload
+ *     means a bug or a version skew in the sender, and half of a message
+ *     from a sender we know to be wrong is not worth trusting. A reject is a
+ *     negative return the caller counts; nothing here asserts on input.
+ *   - Validation happens before allocation. bt_codec_decode() parses the
+ *     input twice with the same function: the first pass only checks and
+ *     counts, the second, run only once the first has succeeded, fills
+ *     arrays allocated to the exact counts. The two passes cannot disagree
+ *     because they are one code path, and a hostile count cannot make us
+ *     allocate: every count is compared with the bytes left (at the minimum
+ *     encoded size of an element) before anything is read.
+ *   - Encoders refuse what the decoder would refuse (BATON_EINVAL), so a
+ *     node can never gossip a payload its peers drop, and the format is
+ *     canonical: a re-encoded decode is the input byte for byte, which is
+ *     the oracle the fuzzer checks.
+ *
+ * Reading goes through wire.h's sticky reader: a read past the end yields
+ * zeros and sets the error flag, and a failed check sets the same flag, so
+ * each parser checks once per element rather than after every field.
+ */
+#include "core/codec.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/hlc.h"
+#include "core/wire.h"
+
+/* Entry bytes besides the two names: 2 length bytes, stamp, removed, the
+ * three candidacy fields. */
+#define ENTRY_FIXED (1 + 1 + 8 + 1 + 8 + 8 + 8)
+/* Fence bytes besides the name: its length byte and the token. */
+#define FENCE_FIXED (1 + 8)
+
+_Static_assert(BT_CODEC_ENTRY_MIN == ENTRY_FIXED + 1 + 1, "entry minimum");
+_Static_assert(BT_CODEC_ENTRY_MAX == ENTRY_FIXED + BATON_NAME_MAX + BATON_NODE_MAX, "entry maximum");
+_Static_assert(BT_CODEC_FENCE_MIN == FENCE_FIXED + 1, "fence minimum");
+_Static_assert(BT_CODEC_FENCE_ENC_MAX == FENCE_FIXED + BATON_NAME_MAX, "fence maximum");
+/* Counts must fit their wire fields, and the longest DELTA or FENCE an int
+ * (the list encoders return their length as one). */
+_Static_assert(BT_CODEC_DELTA_MAX <= UINT16_MAX && BT_CODEC_FENCE_MAX <= UINT16_MAX, "u16 counts");
+_Static_assert((uint64_t)BT_CODEC_LIST_HEADER + (uint64_t)BT_CODEC_FENCE_MAX * BT_CODEC_FENCE_ENC_MAX <= INT32_MAX &&
+               (uint64_t)BT_CODEC_LIST_HEADER + (uint64_t)BT_CODEC_DELTA_MAX * BT_CODEC_ENTRY_MAX <= INT32_MAX,
+               "list lengths fit an int");
+
+/* ---- validation shared by encoders and decoder ------------------------- */
+
+static bool cand_is_zero(const struct bt_cand *c)
+{
+    return c->candidate_id == 0 && c->priority == 0 && c->boot_id == 0;
+}
+
+static bool entry_valid(const struct bt_centry *e)
+{
+    return e->name.len >= 1 && bt_nodeid_valid_bytes(e->node.bytes, e->node.len) &&
+           e->stamp <= BT_HLC_TS_MAX && (!e->removed || cand_is_zero(&e->cand));
+}
+
+static bool fence_valid(const struct bt_fence *f)
+{
+    return f->name.len >= 1 && f->token <= BT_HLC_TS_MAX;
+}
+
+/* int64 <-> its two's-complement bits, without implementation-defined
+ * conversions. */
+static uint64_t i64_bits(int64_t v)
+{
+    return v >= 0 ? (uint64_t)v : UINT64_MAX - (uint64_t)(-(v + 1));
+}
+
+static int64_t bits_i64(uint64_t u)
+{
+    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(UINT64_MAX - u) - 1;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+size_t bt_codec_entry_size(const struct bt_centry *e)
+{
+    return ENTRY_FIXED + (size_t)e->name.len + (size_t)e->node.len;
+}
+
+size_t bt_codec_fence_size(const struct bt_fence *f)
+{
+    return FENCE_FIXED + (size_t)f->name.len;
+}
+
+static void put_entry(struct bt_wbuf *w, const struct bt_centry *e)
+{
+    bt_put_str8(w, e->name.bytes, e->name.len);
+    bt_put_str8(w, e->node.bytes, e->node.len);
+    bt_put_u64(w, e->stamp);
+    bt_put_u8(w, e->removed ? 1 : 0);
+    bt_put_u64(w, e->cand.candidate_id);
+    bt_put_u64(w, i64_bits(e->cand.priority));
+    bt_put_u64(w, e->cand.boot_id);
+}
+
+static void put_fence(struct bt_wbuf *w, const struct bt_fence *f)
+{
+    bt_put_str8(w, f->name.bytes, f->name.len);
+    bt_put_u64(w, f->token);
+}
+
+int bt_codec_encode_delta_some(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap,
+                               size_t *taken)
+{
+    size_t k = 0, size = BT_CODEC_LIST_HEADER;
+
+    *taken = 0;
+    if (cap < BT_CODEC_LIST_HEADER)
+        return BATON_ENOSPC;
+    /* 1. Choose the prefix that fits, validating what we take. */
+    while (k < n && k < BT_CODEC_DELTA_MAX) {
+        if (!entry_valid(&e[k]))
+            return BATON_EINVAL;
+        if (bt_codec_entry_size(&e[k]) > cap - size)
+            break;
+        size += bt_codec_entry_size(&e[k]);
+        k++;
+    }
+    if (k == 0 && n > 0)
+        return BATON_ENOSPC;
+
+    /* 2. Write it; it fits by construction. */
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, cap);
+    bt_put_u8(&w, BT_CODEC_VERSION);
+    bt_put_u8(&w, BT_PAYLOAD_DELTA);
+    bt_put_u16(&w, (uint16_t)k);
+    for (size_t i = 0; i < k; i++)
+        put_entry(&w, &e[i]);
+    assert(!w.overflow && w.len == size);
+    *taken = k;
+    return (int)w.len;
+}
+
+int bt_codec_encode_delta(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap)
+{
+    size_t taken;
+
+    if (n > BT_CODEC_DELTA_MAX)
+        return BATON_E2BIG;
+    int rc = bt_codec_encode_delta_some(e, n, buf, cap, &taken);
+    if (rc >= 0 && taken < n) {
+        /* The rest might still hold an invalid entry: report that first,
+         * as the caller cannot fix it by offering more room. */
+        for (size_t i = taken; i < n; i++)
+            if (!entry_valid(&e[i]))
+                return BATON_EINVAL;
+        return BATON_ENOSPC;
+    }
+    return rc;
+}
+
+int bt_codec_encode_fences_some(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap,
+                                size_t *taken)
+{
+    size_t k = 0, size = BT_CODEC_LIST_HEADER;
+
+    *taken = 0;
+    if (cap < BT_CODEC_LIST_HEADER)
+        return BATON_ENOSPC;
+    while (k < n && k < BT_CODEC_FENCE_MAX) {
+        if (!fence_valid(&f[k]))
+            return BATON_EINVAL;
+        if (bt_codec_fence_size(&f[k]) > cap - size)
+            break;
+        size += bt_codec_fence_size(&f[k]);
+        k++;
+    }
+    if (k == 0 && n > 0)
+        return BATON_ENOSPC;
+
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, cap);
+    bt_put_u8(&w, BT_CODEC_VERSION);
+    bt_put_u8(&w, BT_PAYLOAD_FENCE);
+    bt_put_u16(&w, (uint16_t)k);
+    for (size_t i = 0; i < k; i++)
+        put_fence(&w, &f[i]);
+    assert(!w.overflow && w.len == size);
+    *taken = k;
+    return (int)w.len;
+}
+
+int bt_codec_encode_fences(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap)
+{
+    size_t taken;
+
+    if (n > BT_CODEC_FENCE_MAX)
+        return BATON_E2BIG;
+    int rc = bt_codec_encode_fences_some(f, n, buf, cap, &taken);
+    if (rc >= 0 && taken < n) {
+        for (size_t i = taken; i < n; i++)
+            if (!fence_valid(&f[i]))
+                return BATON_EINVAL;
+        return BATON_ENOSPC;
+    }
+    return rc;
+}
+
+/* The snapshot encoders walk their entries twice, once to size and validate
+ * and once to write, through one of these. */
+struct snap_walk {
+    struct bt_wbuf *w; /* NULL in the sizing pass */
+    size_t count;      /* entries seen */
+    size_t size;       /* their encoded bytes */
+    bool invalid;      /* an entry failed entry_valid() */
+};
+
+static int snap_visit(const struct bt_centry *e, void *ctx)
+{
+    struct snap_walk *walk = ctx;
+
+    if (walk->w) {
+        put_entry(walk->w, e);
+        return 0;
+    }
+    if (!entry_valid(e)) {
+        walk->invalid = true;
+        return 1;
+    }
+    walk->count++;
+    walk->size += bt_codec_entry_size(e);
+    /* Stop early rather than count a map far beyond the limit. */
+    return walk->count > BT_CODEC_SNAPSHOT_MAX;
+}
+
+static int snap_visit_array(const struct bt_centry *e, size_t n,
+                            int (*visit)(const struct bt_centry *, void *), void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = visit(&e[i], ctx);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* One source of entries for the snapshot encoder: a map or an array. */
+struct snap_source {
+    const struct bt_cmap *map; /* or NULL, and then: */
+    const struct bt_centry *e; /* the array */
+    size_t n;                  /* its length */
+};
+
+static void snap_walk(const struct snap_source *src, struct snap_walk *walk)
+{
+    if (src->map)
+        (void)bt_cmap_foreach(src->map, snap_visit, walk);
+    else
+        (void)snap_visit_array(src->e, src->n, snap_visit, walk);
+}
+
+static int encode_snapshot(const struct snap_source *src, const struct bt_fence *f, size_t nf,
+                           uint8_t **out, size_t *out_len)
+{
+    struct snap_walk walk = {0};
+
+    *out = NULL;
+    *out_len = 0;
+    /* 1. Size and validate everything. */
+    if (src->n > BT_CODEC_SNAPSHOT_MAX || nf > BT_CODEC_SNAPSHOT_MAX)
+        return BATON_E2BIG;
+    snap_walk(src, &walk);
+    if (walk.invalid)
+        return BATON_EINVAL;
+    if (walk.count > BT_CODEC_SNAPSHOT_MAX)
+        return BATON_E2BIG;
+    size_t size = BT_CODEC_SNAPSHOT_HEADER + walk.size;
+    for (size_t i = 0; i < nf; i++) {
+        if (!fence_valid(&f[i]))
+            return BATON_EINVAL;
+        size += bt_codec_fence_size(&f[i]);
+    }
+
+    /* 2. Allocate exactly that much. */
+    uint8_t *buf = malloc(size);
+    if (!buf)
+        return BATON_ENOMEM;
+
+    /* 3. Write. The map has not changed in between (the caller holds it), so
+     * the second walk writes what the first one measured. */
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, size);
+    bt_put_u8(&w, BT_CODEC_VERSION);
+    bt_put_u8(&w, BT_PAYLOAD_SNAPSHOT);
+    bt_put_u32(&w, (uint32_t)walk.count);
+    struct snap_walk writer = {.w = &w};
+    snap_walk(src, &writer);
+    bt_put_u32(&w, (uint32_t)nf);
+    for (size_t i = 0; i < nf; i++)
+        put_fence(&w, &f[i]);
+    assert(!w.overflow && w.len == size);
+    *out = buf;
+    *out_len = size;
+    return 0;
+}
+
+int bt_codec_encode_snapshot(const struct bt_cmap *m, const struct bt_fence *f, size_t nf,
+                             uint8_t **out, size_t *out_len)
+{
+    struct snap_source src = {.map = m};
+    return encode_snapshot(&src, f, nf, out, out_len);
+}
+
+int bt_codec_encode_snapshot_array(const struct bt_centry *e, size_t n, const struct bt_fence *f,
+                                   size_t nf, uint8_t **out, size_t *out_len)
+{
+    struct snap_source src = {.e = e, .n = n};
+    return encode_snapshot(&src, f, nf, out, out_len);
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Reads one entry into *e (zeroed first, so equal entries compare equal
+ * byte for byte) and marks r failed if it is malformed. */
+static void get_entry(struct bt_rbuf *r, struct bt_centry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->name.len = (uint8_t)bt_get_str8(r, e->name.bytes, BATON_NAME_MAX);
+    size_t node_len = bt_get_u8(r);
+    const uint8_t *node = bt_get_span(r, node_len);
+    if (node && bt_nodeid_valid_bytes(node, node_len)) {
+        e->node.len = (uint8_t)node_len;
+        memcpy(e->node.bytes, node, node_len);
+    } else {
+        bt_rbuf_fail(r);
+    }
+    e->stamp = bt_get_u64(r);
+    uint8_t removed = bt_get_u8(r);
+    e->removed = removed == 1;
+    e->cand.candidate_id = bt_get_u64(r);
+    e->cand.priority = bits_i64(bt_get_u64(r));
+    e->cand.boot_id = bt_get_u64(r);
+    if (removed > 1 || !entry_valid(e))
+        bt_rbuf_fail(r);
+}
+
+static void get_fence(struct bt_rbuf *r, struct bt_fence *f)
+{
+    memset(f, 0, sizeof *f);
+    f->name.len = (uint8_t)bt_get_str8(r, f->name.bytes, BATON_NAME_MAX);
+    f->token = bt_get_u64(r);
+    if (!fence_valid(f))
+        bt_rbuf_fail(r);
+}
+
+/* What parse() found, and where the second pass puts it. */
+struct parse_result {
+    enum bt_payload_type type;
+    size_t nentries;
+    size_t nfences;
+    struct bt_centry *entries; /* NULL in the checking pass */
+    struct bt_fence *fences;   /* NULL in the checking pass */
+};
+
+/* Read count entries (fences), into dst unless it is NULL, after checking
+ * that the bytes left can hold that many at their minimum size. */
+static size_t get_entries(struct bt_rbuf *r, size_t count, struct bt_centry *dst)
+{
+    if (count > bt_rbuf_left(r) / BT_CODEC_ENTRY_MIN) {
+        bt_rbuf_fail(r);
+        return 0;
+    }
+    for (size_t i = 0; i < count && !r->error; i++) {
+        struct bt_centry e;
+        get_entry(r, &e);
+        if (dst && !r->error)
+            dst[i] = e;
+    }
+    return count;
+}
+
+static size_t get_fences(struct bt_rbuf *r, size_t count, struct bt_fence *dst)
+{
+    if (count > bt_rbuf_left(r) / BT_CODEC_FENCE_MIN) {
+        bt_rbuf_fail(r);
+        return 0;
+    }
+    for (size_t i = 0; i < count && !r->error; i++) {
+        struct bt_fence f;
+        get_fence(r, &f);
+        if (dst && !r->error)
+            dst[i] = f;
+    }
+    return count;
+}
+
+/* Parses a whole payload. With res->entries and res->fences NULL it only
+ * validates and counts; given arrays of the counts a validating pass
+ * returned, it fills them. Returns 0, BATON_EVERSION or BATON_EPROTO. */
+static int parse(const uint8_t *buf, size_t len, struct parse_result *res)
+{
+    struct bt_rbuf r;
+    size_t count;
+
+    bt_rbuf_init(&r, buf, len);
+    uint8_t version = bt_get_u8(&r);
+    if (r.error)
+        return BATON_EPROTO;
+    if (version != BT_CODEC_VERSION)
+        return BATON_EVERSION;
+
+    uint8_t type = bt_get_u8(&r);
+    res->type = (enum bt_payload_type)type;
+    switch (type) {
+    case BT_PAYLOAD_DELTA:
+        count = bt_get_u16(&r);
+        if (count > BT_CODEC_DELTA_MAX)
+            bt_rbuf_fail(&r);
+        res->nentries = get_entries(&r, count, res->entries);
+        break;
+    case BT_PAYLOAD_FENCE:
+        count = bt_get_u16(&r);
+        if (count > BT_CODEC_FENCE_MAX)
+            bt_rbuf_fail(&r);
+        res->nfences = get_fences(&r, count, res->fences);
+        break;
+    case BT_PAYLOAD_SNAPSHOT:
+        count = bt_get_u32(&r);
+        if (count > BT_CODEC_SNAPSHOT_MAX)
+            bt_rbuf_fail(&r);
+        res->nentries = get_entries(&r, count, res->entries);
+        count = bt_get_u32(&r);
+        if (count > BT_CODEC_SNAPSHOT_MAX)
+            bt_rbuf_fail(&r);
+        res->nfences = get_fences(&r, count, res->fences);
+        break;
+    default:
+        bt_rbuf_fail(&r);
+        break;
+    }
+    if (r.error || bt_rbuf_left(&r) != 0)
+        return BATON_EPROTO;
+    return 0;
+}
+
+int bt_codec_decode(const uint8_t *buf, size_t len, struct bt_payload *out)
+{
+    struct parse_result res = {0};
+
+    memset(out, 0, sizeof *out);
+    if (!buf && len > 0)
+        return BATON_EPROTO;
+    if (!buf)
+        buf = (const uint8_t *)"";
+
+    /* 1. Validate everything and learn the counts. */
+    int rc = parse(buf, len, &res);
+    if (rc != 0)
+        return rc;
+
+    /* 2. Allocate exactly what the counts need; they are bounded by the
+     * input's length, checked in pass 1. */
+    if (res.nentries > 0 && !(res.entries = calloc(res.nentries, sizeof *res.entries)))
+        return BATON_ENOMEM;
+    if (res.nfences > 0 && !(res.fences = calloc(res.nfences, sizeof *res.fences))) {
+        free(res.entries);
+        return BATON_ENOMEM;
+    }
+
+    /* 3. Fill them. The same parser over the same bytes cannot fail now;
+     * the check only keeps a broken invariant from handing out half a
+     * payload in a build without assertions. */
+    rc = parse(buf, len, &res);
+    assert(rc == 0);
+    if (rc != 0) {
+        free(res.entries);
+        free(res.fences);
+        return rc;
+    }
+    out->type = res.type;
+    out->entries = res.entries;
+    out->nentries = res.nentries;
+    out->fences = res.fences;
+    out->nfences = res.nfences;
+    return 0;
+}
+
+void bt_payload_free(struct bt_payload *p)
+{
+    free(p->entries);
+    free(p->fences);
+    memset(p, 0, sizeof *p);
+}
