@@ -1,0 +1,1001 @@
+/*
+ * The election and fencing state machine (API in leader.h).
+ *
+ * What the reference does. barrel_p2p_leader (reference/barrel_p2p_leader.erl)
+ * keeps a replicated OR-Map of candidacies keyed {Name, node()}, each valued
+ * {Pid, Priority}. Every node computes the winner of a name from that map
+ * alone: highest priority, ties to the lowest node. There is no vote and no
+ * quorum; two nodes with the same map agree. For the names this node
+ * campaigns for, it remembers the last winner it computed and, after every
+ * input (a local lead or resign, a gossiped delta, a full sync, a peer going
+ * down), recomputes and compares: a local candidate that starts winning is
+ * sent {elected, Fence}, one that stops winning is sent revoked. Fencing
+ * tokens come from the node's HLC: to start a term (become_leader/2) it
+ * absorbs the name's replicated high-water mark, takes now(), raises the
+ * mark to it, gossips the mark and remembers it as the term's token. So each
+ * term's token exceeds every token that reached the minting node. A lead()
+ * that wins at once returns the token instead of sending elected; a resign,
+ * or the campaigning process dying (its monitor fires), tombstones the entry
+ * and sends nothing to that candidate.
+ *
+ * This file is that module without the gen_server: every input is a call,
+ * every message the reference would send is queued (gossip in a broadcast
+ * queue, candidate notifications in an event queue) for the caller to
+ * drain, and the wall clock is an argument. Sessions stand in for Pids:
+ * the entry's candidate_id is the driver's session id, and
+ * bt_leader_session_end() is the monitor's DOWN. The map is cmap.c, a
+ * last-writer-wins register per key rather than an OR-Map, which is what
+ * fix 2 below relies on. High-water marks and local campaigns live in one
+ * hash table of per-name records, members in another; a list threads the
+ * campaigning records so that a membership change costs one recompute per
+ * local name, and an input from the network recomputes only the local names
+ * it touched. Only a membership change (every local name) and a session end
+ * (a walk of the local names) cost O(local names); nothing costs O(names^2).
+ *
+ * Where baton departs from the reference (DESIGN.md §1; each is a fix):
+ *
+ * Fix 1, cluster-wide liveness. The reference forgets a node's candidacies
+ * when its overlay neighbour sees peer_down, which nodes that were not its
+ * neighbours never see, so they keep electing a dead node. Here the
+ * membership layer tells every node every verdict (bt_leader_member), and
+ * the winner is computed only over live entries whose node is alive or
+ * suspect *and* whose boot id is that node's current boot. Nothing is
+ * deleted on death: a node declared dead by mistake that comes back with
+ * the same boot gets its candidacies back, and a restarted process (new
+ * boot) never inherits the sessions of its previous life. Suspect counts as
+ * live so that suspicion alone never moves leadership.
+ *
+ * Fix 2, the owner is the authority on its own keys. Only the node named
+ * in a key ever writes that key, so the owner knows the truth: either a
+ * local candidacy (session, priority, this boot) or none. When an entry for
+ * (name, self) arrives and changes the map to anything else, the owner
+ * overwrites it at once with its truth stamped above the intruder: a fresh
+ * tombstone if it has no candidacy, its candidacy re-added otherwise. A
+ * stale full sync from a lagging peer therefore cannot resurrect a dead
+ * candidacy, and a restarted owner whose HLC is behind its old entry's
+ * stamp still gets its new candidacy seen (the old entry, merged on top,
+ * triggers the re-add above it).
+ *
+ * Fix 3, term refresh. A leader that was paused or cut off may come back
+ * to find that someone else led meanwhile with a greater token. The
+ * reference keeps its old token, which the resource now refuses. Here a
+ * leader that sees a high-water mark above its own term token (a merged
+ * fence or snapshot) ends the term with revoked and, if it still wins,
+ * starts a new one at once with elected and a token above the mark.
+ *
+ * Fix 5, bounded clocks. Every remote stamp and token is checked with
+ * bt_hlc_acceptable() before anything in its message is applied; a message
+ * holding one too far ahead of the local wall clock is refused as a whole
+ * and counted, so one bad clock cannot drag the cluster's tokens into the
+ * future. The reference validates the shape of peer input (candidate
+ * values, fence timestamps, fence maps); ours arrives decoded by codec.c,
+ * which rejects malformed bytes, and is checked again here, because the
+ * state machine must not trust its caller with peer data: a malformed item
+ * also refuses its whole message.
+ *
+ * Outputs never get lost. Before a call changes anything it reserves room
+ * in the queues for the most it can emit (per touched local name two
+ * events and one fence, per entry for self one rewrite), so once an input
+ * is accepted every transition it causes is reported.
+ */
+#include "core/leader.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/hlc.h"
+
+#define INITIAL_BUCKETS 16
+#define INITIAL_QUEUE 16
+
+/* ---- a chained hash table of intrusive links ----------------------------- */
+
+struct hlink {
+    struct hlink *next; /* next in the bucket's chain */
+    uint64_t hash;      /* the key's hash, kept for rehashing */
+};
+
+struct htab {
+    struct hlink **buckets; /* nbuckets chains */
+    size_t nbuckets;        /* power of two, or 0 before the first insert */
+    size_t count;           /* links in the table */
+};
+
+static size_t bucket_of(uint64_t hash, size_t nbuckets)
+{
+    /* FNV-1a's low bits mix poorly for short keys; fold in the high half. */
+    return (size_t)((hash ^ (hash >> 32)) & (nbuckets - 1));
+}
+
+/* Doubles the bucket array. Failing is harmless: chains get longer. */
+static void htab_grow(struct htab *t)
+{
+    size_t n = t->nbuckets * 2;
+    struct hlink **b = calloc(n, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        struct hlink *x = t->buckets[i];
+        while (x) {
+            struct hlink *next = x->next;
+            size_t at = bucket_of(x->hash, n);
+            x->next = b[at];
+            b[at] = x;
+            x = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = n;
+}
+
+/* Returns 0, or BATON_ENOMEM if the table has no buckets and cannot get any. */
+static int htab_reserve(struct htab *t)
+{
+    if (t->nbuckets == 0) {
+        t->buckets = calloc(INITIAL_BUCKETS, sizeof *t->buckets);
+        if (!t->buckets)
+            return BATON_ENOMEM;
+        t->nbuckets = INITIAL_BUCKETS;
+    }
+    return 0;
+}
+
+/* Links x (its hash already set); htab_reserve() must have succeeded. */
+static void htab_link(struct htab *t, struct hlink *x)
+{
+    if (t->count >= t->nbuckets)
+        htab_grow(t);
+    size_t at = bucket_of(x->hash, t->nbuckets);
+    x->next = t->buckets[at];
+    t->buckets[at] = x;
+    t->count++;
+}
+
+static void htab_unlink(struct htab *t, struct hlink *x)
+{
+    struct hlink **p = &t->buckets[bucket_of(x->hash, t->nbuckets)];
+    while (*p != x)
+        p = &(*p)->next;
+    *p = x->next;
+    t->count--;
+}
+
+static struct hlink *htab_first(const struct htab *t, uint64_t hash)
+{
+    return t->nbuckets ? t->buckets[bucket_of(hash, t->nbuckets)] : NULL;
+}
+
+/* ---- FIFO queues of fixed-size items ------------------------------------- */
+
+struct fifo {
+    unsigned char *items; /* cap slots of size bytes */
+    size_t size;          /* bytes per item */
+    size_t head;          /* slot of the oldest item */
+    size_t len;           /* items queued */
+    size_t cap;           /* slots allocated */
+};
+
+static void fifo_init(struct fifo *q, size_t size)
+{
+    memset(q, 0, sizeof *q);
+    q->size = size;
+}
+
+/* Makes room for n more pushes without allocation. 0 or BATON_ENOMEM. */
+static int fifo_reserve(struct fifo *q, size_t n)
+{
+    if (q->head + q->len + n <= q->cap)
+        return 0;
+    if (q->head > 0) {
+        memmove(q->items, q->items + q->head * q->size, q->len * q->size);
+        q->head = 0;
+    }
+    if (q->len + n <= q->cap)
+        return 0;
+    size_t want = q->cap ? q->cap * 2 : INITIAL_QUEUE;
+    if (want < q->len + n)
+        want = q->len + n;
+    if (want > SIZE_MAX / q->size)
+        return BATON_ENOMEM;
+    unsigned char *p = realloc(q->items, want * q->size);
+    if (!p)
+        return BATON_ENOMEM;
+    q->items = p;
+    q->cap = want;
+    return 0;
+}
+
+/* Pushes into reserved room (a missing reservation is our bug). */
+static void fifo_push(struct fifo *q, const void *item)
+{
+    assert(q->head + q->len < q->cap);
+    memcpy(q->items + (q->head + q->len) * q->size, item, q->size);
+    q->len++;
+}
+
+static bool fifo_pop(struct fifo *q, void *out)
+{
+    if (q->len == 0)
+        return false;
+    memcpy(out, q->items + q->head * q->size, q->size);
+    q->head++;
+    q->len--;
+    if (q->len == 0)
+        q->head = 0;
+    return true;
+}
+
+/* ---- the state ----------------------------------------------------------- */
+
+/* What this node knows about one campaign name: its high-water mark and,
+ * if this node campaigns for it, the local candidacy and its term. A record
+ * exists while either is present. */
+struct name_rec {
+    struct hlink link;            /* in bt_leader.names; first member */
+    struct bt_name name;          /* the key */
+    bool has_high_water;          /* a token was observed for the name */
+    uint64_t high_water;          /* the greatest token observed */
+    bool campaigning;             /* this node has a local candidacy */
+    uint64_t session;             /* its session (= candidate id); valid if campaigning */
+    int64_t priority;             /* its priority; valid if campaigning */
+    struct name_rec *local_prev;  /* campaigning records, doubly linked */
+    struct name_rec *local_next;
+    bool leading;                 /* this node holds a term for the name */
+    uint64_t term_token;          /* the term's token; valid if leading */
+    bool dirty;                   /* queued for recompute by the current input */
+    struct name_rec *dirty_next;  /* next record queued for recompute */
+};
+
+/* A member the membership layer reported alive or suspect. Dead and
+ * departed members are removed: unknown means not live. */
+struct member_rec {
+    struct hlink link;     /* in bt_leader.members; first member */
+    struct bt_nodeid node; /* the key */
+    uint64_t boot_id;      /* its current boot */
+};
+
+struct bt_leader {
+    struct bt_leader_config cfg;  /* copied at creation */
+    struct bt_hlc hlc;            /* this node's clock: stamps and tokens */
+    struct bt_cmap cmap;          /* the replicated candidate map */
+    struct htab names;            /* struct name_rec by name */
+    size_t nhigh_water;           /* records with a high-water mark */
+    struct htab members;          /* struct member_rec by node */
+    struct name_rec *local_head;  /* campaigning records */
+    size_t nlocal;                /* how many */
+    struct name_rec *dirty_head;  /* records to recompute after this input */
+    struct fifo broadcasts;       /* struct bt_leader_broadcast */
+    struct fifo events;           /* struct bt_leader_event */
+    struct bt_leader_counters counters;
+};
+
+static uint64_t name_hash(const struct bt_name *name)
+{
+    return bt_hash_bytes(name->bytes, name->len);
+}
+
+static struct name_rec *name_find(const struct bt_leader *l, const struct bt_name *name)
+{
+    uint64_t h = name_hash(name);
+    for (struct hlink *x = htab_first(&l->names, h); x; x = x->next) {
+        struct name_rec *r = (struct name_rec *)x;
+        if (x->hash == h && bt_name_eq(&r->name, name))
+            return r;
+    }
+    return NULL;
+}
+
+/* A new, empty record for name, linked. NULL when memory runs out. */
+static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *name)
+{
+    if (htab_reserve(&l->names) != 0)
+        return NULL;
+    struct name_rec *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->name.len = name->len;
+    memcpy(r->name.bytes, name->bytes, name->len);
+    r->link.hash = name_hash(name);
+    htab_link(&l->names, &r->link);
+    return r;
+}
+
+/* Frees a record that holds nothing any more. */
+static void name_release_if_empty(struct bt_leader *l, struct name_rec *r)
+{
+    if (r->campaigning || r->has_high_water)
+        return;
+    assert(!r->dirty && !r->leading);
+    htab_unlink(&l->names, &r->link);
+    free(r);
+}
+
+static void local_link(struct bt_leader *l, struct name_rec *r)
+{
+    r->local_prev = NULL;
+    r->local_next = l->local_head;
+    if (l->local_head)
+        l->local_head->local_prev = r;
+    l->local_head = r;
+    l->nlocal++;
+}
+
+static void local_unlink(struct bt_leader *l, struct name_rec *r)
+{
+    if (r->local_prev)
+        r->local_prev->local_next = r->local_next;
+    else
+        l->local_head = r->local_next;
+    if (r->local_next)
+        r->local_next->local_prev = r->local_prev;
+    r->local_prev = r->local_next = NULL;
+    l->nlocal--;
+}
+
+static const struct member_rec *member_find(const struct bt_leader *l, const struct bt_nodeid *node)
+{
+    uint64_t h = bt_hash_bytes(node->bytes, node->len);
+    for (struct hlink *x = htab_first(&l->members, h); x; x = x->next) {
+        const struct member_rec *m = (const struct member_rec *)x;
+        if (x->hash == h && bt_nodeid_eq(&m->node, node))
+            return m;
+    }
+    return NULL;
+}
+
+/* ---- the winner ----------------------------------------------------------- */
+
+/* Fix 1: an entry counts iff it is live, its node is live, and it belongs
+ * to the node's current boot. Self is always live with its own boot. */
+static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
+{
+    if (e->removed)
+        return false;
+    if (bt_nodeid_eq(&e->node, &l->cfg.self))
+        return e->cand.boot_id == l->cfg.boot_id;
+    const struct member_rec *m = member_find(l, &e->node);
+    return m && m->boot_id == e->cand.boot_id;
+}
+
+/* The winning entry for name, or NULL: highest priority, then lowest node.
+ * Borrowed from the map: valid until it changes. */
+static const struct bt_centry *winner_of(const struct bt_leader *l, const struct bt_name *name)
+{
+    const struct bt_centry *const *v;
+    size_t n = bt_cmap_entries(&l->cmap, name, &v);
+    const struct bt_centry *best = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct bt_centry *e = v[i];
+        if (!entry_counts(l, e))
+            continue;
+        if (!best || e->cand.priority > best->cand.priority ||
+            (e->cand.priority == best->cand.priority && bt_nodeid_cmp(&e->node, &best->node) < 0))
+            best = e;
+    }
+    return best;
+}
+
+static bool is_self(const struct bt_leader *l, const struct bt_centry *e)
+{
+    return e && bt_nodeid_eq(&e->node, &l->cfg.self);
+}
+
+/* ---- clock, outputs, terms ----------------------------------------------- */
+
+/* Raises the HLC to a stamp that was validated when it entered the node (the
+ * wall clock may have gone back since, so the offset check must not run
+ * again: the next stamp must exceed it whatever the wall clock says). */
+static void absorb_known(struct bt_leader *l, uint64_t stamp)
+{
+    if (stamp > l->hlc.last && stamp <= BT_HLC_TS_MAX)
+        l->hlc.last = stamp;
+}
+
+static void push_entry(struct bt_leader *l, const struct bt_centry *e)
+{
+    struct bt_leader_broadcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_LEADER_BCAST_ENTRY;
+    b.entry = *e;
+    fifo_push(&l->broadcasts, &b);
+}
+
+static void push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token)
+{
+    struct bt_leader_broadcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_LEADER_BCAST_FENCE;
+    b.fence.name = *name;
+    b.fence.token = token;
+    fifo_push(&l->broadcasts, &b);
+}
+
+static void push_event(struct bt_leader *l, enum bt_leader_event_kind kind, const struct name_rec *r,
+                       uint64_t fence)
+{
+    struct bt_leader_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.session = r->session;
+    ev.name = r->name;
+    ev.fence = fence;
+    fifo_push(&l->events, &ev);
+    if (kind == BT_LEADER_ELECTED)
+        l->counters.elected_events++;
+    else
+        l->counters.revoked_events++;
+}
+
+static void raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token)
+{
+    if (!r->has_high_water) {
+        r->has_high_water = true;
+        l->nhigh_water++;
+        r->high_water = token;
+    } else if (token > r->high_water) {
+        r->high_water = token;
+    }
+}
+
+/* Starts a term for r (reference become_leader/2): 1. absorb the name's
+ * high-water mark, 2. take now(), strictly above it, 3. raise the mark and
+ * queue it for gossip, 4. remember it as the term token. One broadcast slot
+ * must be reserved. */
+static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
+{
+    if (r->has_high_water) /* 1 */
+        absorb_known(l, r->high_water);
+    uint64_t token = bt_hlc_now(&l->hlc, wall_ms); /* 2 */
+    raise_high_water(l, r, token); /* 3 */
+    push_fence(l, &r->name, token);
+    r->leading = true; /* 4 */
+    r->term_token = token;
+    l->counters.terms_minted++;
+    return token;
+}
+
+/* Recomputes the winner of a campaigning record and fires the transition.
+ * Needs two event slots and one broadcast slot reserved.
+ *  1. Compute the winner over the entries that count (fix 1).
+ *  2. Decide: was this node leading, does it win now, and has the cluster
+ *     overtaken its term token (fix 3)?
+ *  3. A term that lost, or was overtaken, ends: revoked.
+ *  4. A winner without a valid term starts one: elected. */
+static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
+{
+    assert(r->campaigning);
+    bool wins = is_self(l, winner_of(l, &r->name)); /* 1 */
+    bool was = r->leading;                          /* 2 */
+    bool overtaken = was && r->has_high_water && r->high_water > r->term_token;
+
+    if (was && (!wins || overtaken)) { /* 3 */
+        if (overtaken)
+            l->counters.term_refreshes++;
+        r->leading = false;
+        push_event(l, BT_LEADER_REVOKED, r, r->term_token);
+    }
+    if (wins && (!was || overtaken)) /* 4 */
+        push_event(l, BT_LEADER_ELECTED, r, mint(l, r, wall_ms));
+}
+
+static void mark_dirty(struct bt_leader *l, struct name_rec *r)
+{
+    if (!r || !r->campaigning || r->dirty)
+        return;
+    r->dirty = true;
+    r->dirty_next = l->dirty_head;
+    l->dirty_head = r;
+}
+
+static void recompute_dirty(struct bt_leader *l, uint64_t wall_ms)
+{
+    while (l->dirty_head) {
+        struct name_rec *r = l->dirty_head;
+        l->dirty_head = r->dirty_next;
+        r->dirty = false;
+        r->dirty_next = NULL;
+        recompute(l, r, wall_ms);
+    }
+}
+
+static int reserve_outputs(struct bt_leader *l, size_t broadcasts, size_t events)
+{
+    if (fifo_reserve(&l->broadcasts, broadcasts) != 0 || fifo_reserve(&l->events, events) != 0)
+        return BATON_ENOMEM;
+    return 0;
+}
+
+/* The local truth about (name, self) as an entry's candidacy. */
+static struct bt_cand local_cand(const struct bt_leader *l, const struct name_rec *r)
+{
+    struct bt_cand c = {.candidate_id = r->session, .priority = r->priority, .boot_id = l->cfg.boot_id};
+    return c;
+}
+
+/* Writes (name, self) with a stamp above whatever the map holds for it: the
+ * local candidacy if r campaigns, a tombstone otherwise. Queues the entry
+ * (one broadcast slot must be reserved). Returns 0 or BATON_ENOMEM. */
+static int write_own_entry(struct bt_leader *l, const struct bt_name *name, const struct name_rec *r,
+                           uint64_t wall_ms)
+{
+    const struct bt_centry *old = bt_cmap_get(&l->cmap, name, &l->cfg.self);
+    if (old)
+        absorb_known(l, old->stamp);
+    uint64_t stamp = bt_hlc_now(&l->hlc, wall_ms);
+    struct bt_centry out;
+    int rc;
+    if (r && r->campaigning) {
+        struct bt_cand c = local_cand(l, r);
+        rc = bt_cmap_add(&l->cmap, name, &l->cfg.self, &c, stamp, &out);
+    } else {
+        rc = bt_cmap_remove(&l->cmap, name, &l->cfg.self, stamp, &out);
+    }
+    if (rc < 0)
+        return rc;
+    push_entry(l, &out);
+    return 0;
+}
+
+/* Fix 2: after the map changed under key (name, self), makes sure it says
+ * what this node knows to be true, rewriting it above the intruder if not.
+ * Returns 0 or BATON_ENOMEM. */
+static int owner_check(struct bt_leader *l, const struct bt_name *name, uint64_t wall_ms)
+{
+    const struct bt_centry *s = bt_cmap_get(&l->cmap, name, &l->cfg.self);
+    if (!s)
+        return 0;
+    struct name_rec *r = name_find(l, name);
+    if (r && r->campaigning) {
+        struct bt_cand want = local_cand(l, r);
+        if (!s->removed && s->cand.candidate_id == want.candidate_id &&
+            s->cand.priority == want.priority && s->cand.boot_id == want.boot_id)
+            return 0;
+    } else if (s->removed) {
+        return 0;
+    }
+    int rc = write_own_entry(l, name, r, wall_ms);
+    if (rc == 0)
+        l->counters.owner_rewrites++;
+    return rc;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
+{
+    if (!cfg || !bt_nodeid_valid_bytes(cfg->self.bytes, cfg->self.len) || cfg->boot_id == 0)
+        return NULL;
+    struct bt_leader *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->cfg.boot_id = cfg->boot_id;
+    l->cfg.max_clock_offset_ms = cfg->max_clock_offset_ms;
+    /* Canonical copy: bytes past the length zeroed, NUL-terminated. */
+    bt_nodeid_set(&l->cfg.self, cfg->self.bytes, cfg->self.len);
+    bt_hlc_init(&l->hlc, cfg->max_clock_offset_ms);
+    bt_cmap_init(&l->cmap);
+    fifo_init(&l->broadcasts, sizeof(struct bt_leader_broadcast));
+    fifo_init(&l->events, sizeof(struct bt_leader_event));
+    return l;
+}
+
+static void htab_free_all(struct htab *t)
+{
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        struct hlink *x = t->buckets[i];
+        while (x) {
+            struct hlink *next = x->next;
+            free(x); /* every link is the first member of its malloc'd record */
+            x = next;
+        }
+    }
+    free(t->buckets);
+    memset(t, 0, sizeof *t);
+}
+
+void bt_leader_free(struct bt_leader *l)
+{
+    if (!l)
+        return;
+    htab_free_all(&l->names);
+    htab_free_all(&l->members);
+    bt_cmap_destroy(&l->cmap);
+    free(l->broadcasts.items);
+    free(l->events.items);
+    free(l);
+}
+
+/* ---- local API ------------------------------------------------------------ */
+
+int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *name,
+                   int64_t priority, uint64_t wall_ms, uint64_t *fence)
+{
+    if (session == 0 || name->len == 0)
+        return BATON_EINVAL;
+    struct name_rec *r = name_find(l, name);
+    if (r && r->campaigning)
+        return BATON_EALREADY;
+    /* The entry, and a fence if this node wins at once. */
+    if (reserve_outputs(l, 2, 0) != 0)
+        return BATON_ENOMEM;
+    bool created = false;
+    if (!r) {
+        if (!(r = name_create(l, name)))
+            return BATON_ENOMEM;
+        created = true;
+    }
+
+    r->campaigning = true;
+    r->session = session;
+    r->priority = priority;
+    int rc = write_own_entry(l, &r->name, r, wall_ms);
+    if (rc < 0) {
+        r->campaigning = false;
+        if (created)
+            name_release_if_empty(l, r);
+        return rc;
+    }
+    local_link(l, r);
+
+    if (!is_self(l, winner_of(l, &r->name)))
+        return 0;
+    uint64_t token = mint(l, r, wall_ms);
+    if (fence)
+        *fence = token;
+    return 1;
+}
+
+/* Withdraws r's candidacy: tombstone, broadcast, no event. One broadcast
+ * slot must be reserved. Returns 0 or BATON_ENOMEM (nothing changed). */
+static int withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
+{
+    r->campaigning = false;
+    int rc = write_own_entry(l, &r->name, r, wall_ms);
+    if (rc < 0) {
+        r->campaigning = true;
+        return rc;
+    }
+    r->leading = false;
+    local_unlink(l, r);
+    name_release_if_empty(l, r);
+    return 0;
+}
+
+int bt_leader_resign(struct bt_leader *l, const struct bt_name *name, uint64_t wall_ms)
+{
+    struct name_rec *r = name_find(l, name);
+    if (!r || !r->campaigning)
+        return BATON_ENOENT;
+    if (reserve_outputs(l, 1, 0) != 0)
+        return BATON_ENOMEM;
+    return withdraw(l, r, wall_ms);
+}
+
+int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_ms)
+{
+    size_t n = 0;
+    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+        n += r->session == session;
+    if (n == 0)
+        return 0;
+    if (reserve_outputs(l, n, 0) != 0)
+        return BATON_ENOMEM;
+    int ended = 0;
+    struct name_rec *next;
+    for (struct name_rec *r = l->local_head; r; r = next) {
+        next = r->local_next;
+        if (r->session != session)
+            continue;
+        int rc = withdraw(l, r, wall_ms);
+        if (rc < 0)
+            return rc;
+        if (ended < INT_MAX)
+            ended++;
+    }
+    return ended;
+}
+
+int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, struct bt_nodeid *node,
+                     uint64_t *candidate_id)
+{
+    const struct bt_centry *w = winner_of(l, name);
+    if (!w)
+        return BATON_ENOLEADER;
+    if (node)
+        *node = w->node;
+    if (candidate_id)
+        *candidate_id = w->cand.candidate_id;
+    return 0;
+}
+
+bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name)
+{
+    return is_self(l, winner_of(l, name));
+}
+
+int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence)
+{
+    const struct name_rec *r = name_find(l, name);
+    if (!r || !r->leading)
+        return BATON_ENOTLEADER;
+    *fence = r->term_token;
+    return 0;
+}
+
+size_t bt_leader_candidates(const struct bt_leader *l, const struct bt_name *name,
+                            struct bt_nodeid *out, size_t cap)
+{
+    const struct bt_centry *const *v;
+    size_t n = bt_cmap_entries(&l->cmap, name, &v);
+    size_t count = 0;
+    /* The map keeps one entry per node, sorted by node: already unique and
+     * in order. */
+    for (size_t i = 0; i < n; i++) {
+        if (!entry_counts(l, v[i]))
+            continue;
+        if (count < cap)
+            out[count] = v[i]->node;
+        count++;
+    }
+    return count;
+}
+
+int bt_leader_high_water(const struct bt_leader *l, const struct bt_name *name, uint64_t *token)
+{
+    const struct name_rec *r = name_find(l, name);
+    if (!r || !r->has_high_water)
+        return BATON_ENOENT;
+    *token = r->high_water;
+    return 0;
+}
+
+/* ---- replication input ---------------------------------------------------- */
+
+static bool entry_well_formed(const struct bt_centry *e)
+{
+    if (e->name.len == 0 || !bt_nodeid_valid_bytes(e->node.bytes, e->node.len) ||
+        e->stamp > BT_HLC_TS_MAX)
+        return false;
+    if (e->removed)
+        return e->cand.candidate_id == 0 && e->cand.priority == 0 && e->cand.boot_id == 0;
+    return e->cand.candidate_id != 0 && e->cand.boot_id != 0;
+}
+
+static bool fence_well_formed(const struct bt_fence *f)
+{
+    return f->name.len != 0 && f->token <= BT_HLC_TS_MAX;
+}
+
+enum batch_kind { BATCH_DELTA, BATCH_FENCES, BATCH_SNAPSHOT };
+
+/* Applies one message: entries and fences, all or nothing as far as
+ * validation goes.
+ *  1. Validate every item; any malformed one refuses the message.
+ *  2. Check every stamp and token against the clock bound (fix 5).
+ *  3. Reserve the outputs the message can cause.
+ *  4. Absorb every stamp and token into the HLC.
+ *  5. Merge the entries; an entry that changed key (name, self) gets the
+ *     owner's check (fix 2); touched local names are queued.
+ *  6. Raise the high-water marks; local names whose mark rose are queued
+ *     (fix 3 acts in the recompute).
+ *  7. Recompute the queued names and fire transitions. */
+static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, size_t n,
+                       const struct bt_fence *fences, size_t nf, uint64_t wall_ms,
+                       enum batch_kind kind)
+{
+    size_t nself = 0;
+
+    for (size_t i = 0; i < n; i++) /* 1 */
+        if (!entry_well_formed(&entries[i])) {
+            l->counters.refused_malformed++;
+            return BATON_EPROTO;
+        }
+    for (size_t i = 0; i < nf; i++)
+        if (!fence_well_formed(&fences[i])) {
+            l->counters.refused_malformed++;
+            return BATON_EPROTO;
+        }
+    for (size_t i = 0; i < n; i++) { /* 2 */
+        if (!bt_hlc_acceptable(&l->hlc, entries[i].stamp, wall_ms)) {
+            l->counters.refused_clock++;
+            return BATON_ECLOCK;
+        }
+        nself += bt_nodeid_eq(&entries[i].node, &l->cfg.self);
+    }
+    for (size_t i = 0; i < nf; i++)
+        if (!bt_hlc_acceptable(&l->hlc, fences[i].token, wall_ms)) {
+            l->counters.refused_clock++;
+            return BATON_ECLOCK;
+        }
+
+    size_t touched = n + nf < l->nlocal ? n + nf : l->nlocal; /* 3 */
+    if (touched > SIZE_MAX / 2 || reserve_outputs(l, nself + touched, 2 * touched) != 0)
+        return BATON_ENOMEM;
+
+    for (size_t i = 0; i < n; i++) /* 4 */
+        absorb_known(l, entries[i].stamp);
+    for (size_t i = 0; i < nf; i++)
+        absorb_known(l, fences[i].token);
+
+    size_t changed = 0;
+    int err = 0;
+    for (size_t i = 0; i < n && err == 0; i++) { /* 5 */
+        const struct bt_centry *e = &entries[i];
+        int rc = bt_cmap_merge_entry(&l->cmap, e);
+        if (rc < 0) {
+            err = rc;
+            break;
+        }
+        if (rc == 0) {
+            l->counters.entries_stale++;
+            continue;
+        }
+        l->counters.entries_merged++;
+        changed++;
+        if (bt_nodeid_eq(&e->node, &l->cfg.self))
+            err = owner_check(l, &e->name, wall_ms);
+        mark_dirty(l, name_find(l, &e->name));
+    }
+    for (size_t i = 0; i < nf && err == 0; i++) { /* 6 */
+        const struct bt_fence *f = &fences[i];
+        struct name_rec *r = name_find(l, &f->name);
+        if (r && r->has_high_water && f->token <= r->high_water) {
+            l->counters.fences_stale++;
+            continue;
+        }
+        if (!r && !(r = name_create(l, &f->name))) {
+            err = BATON_ENOMEM;
+            break;
+        }
+        raise_high_water(l, r, f->token);
+        l->counters.fences_raised++;
+        changed++;
+        mark_dirty(l, r);
+    }
+    recompute_dirty(l, wall_ms); /* 7 */
+
+    if (err != 0)
+        return err;
+    if (kind == BATCH_DELTA)
+        l->counters.deltas++;
+    else if (kind == BATCH_FENCES)
+        l->counters.fence_msgs++;
+    else
+        l->counters.snapshots++;
+    return changed > INT_MAX ? INT_MAX : (int)changed;
+}
+
+int bt_leader_merge_delta(struct bt_leader *l, const struct bt_centry *entries, size_t n,
+                          uint64_t wall_ms)
+{
+    return merge_batch(l, entries, n, NULL, 0, wall_ms, BATCH_DELTA);
+}
+
+int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, uint64_t wall_ms)
+{
+    return merge_batch(l, entry, 1, NULL, 0, wall_ms, BATCH_DELTA);
+}
+
+int bt_leader_merge_fences(struct bt_leader *l, const struct bt_fence *fences, size_t n,
+                           uint64_t wall_ms)
+{
+    return merge_batch(l, NULL, 0, fences, n, wall_ms, BATCH_FENCES);
+}
+
+int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
+                          uint64_t wall_ms)
+{
+    struct bt_fence f;
+    memset(&f, 0, sizeof f);
+    f.name = *name;
+    f.token = token;
+    return merge_batch(l, NULL, 0, &f, 1, wall_ms, BATCH_FENCES);
+}
+
+int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entries, size_t n,
+                             const struct bt_fence *fences, size_t nf, uint64_t wall_ms)
+{
+    return merge_batch(l, entries, n, fences, nf, wall_ms, BATCH_SNAPSHOT);
+}
+
+int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, uint64_t wall_ms)
+{
+    switch (p->type) {
+    case BT_PAYLOAD_DELTA:
+        return merge_batch(l, p->entries, p->nentries, NULL, 0, wall_ms, BATCH_DELTA);
+    case BT_PAYLOAD_FENCE:
+        return merge_batch(l, NULL, 0, p->fences, p->nfences, wall_ms, BATCH_FENCES);
+    case BT_PAYLOAD_SNAPSHOT:
+        return merge_batch(l, p->entries, p->nentries, p->fences, p->nfences, wall_ms,
+                           BATCH_SNAPSHOT);
+    case BT_PAYLOAD_NONE:
+    default:
+        l->counters.refused_malformed++;
+        return BATON_EPROTO;
+    }
+}
+
+/* ---- membership input ----------------------------------------------------- */
+
+int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
+                     bool live, uint64_t wall_ms)
+{
+    if (!bt_nodeid_valid_bytes(node->bytes, node->len))
+        return BATON_EINVAL;
+    if (bt_nodeid_eq(node, &l->cfg.self))
+        return 0;
+    struct member_rec *m = (struct member_rec *)member_find(l, node);
+    if (live ? (m && m->boot_id == boot_id) : !m)
+        return 0;
+    if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
+        return BATON_ENOMEM;
+
+    if (!live) {
+        htab_unlink(&l->members, &m->link);
+        free(m);
+    } else if (m) {
+        m->boot_id = boot_id;
+    } else {
+        if (htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m)))
+            return BATON_ENOMEM;
+        bt_nodeid_set(&m->node, node->bytes, node->len);
+        m->boot_id = boot_id;
+        m->link.hash = bt_hash_bytes(m->node.bytes, m->node.len);
+        htab_link(&l->members, &m->link);
+    }
+    l->counters.member_changes++;
+
+    /* Any local campaign may have a candidate on that node. */
+    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+        mark_dirty(l, r);
+    recompute_dirty(l, wall_ms);
+    return 1;
+}
+
+/* ---- outputs and inspection ------------------------------------------------ */
+
+bool bt_leader_pop_broadcast(struct bt_leader *l, struct bt_leader_broadcast *out)
+{
+    return fifo_pop(&l->broadcasts, out);
+}
+
+bool bt_leader_pop_event(struct bt_leader *l, struct bt_leader_event *out)
+{
+    return fifo_pop(&l->events, out);
+}
+
+void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *out)
+{
+    *out = l->counters;
+}
+
+const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l)
+{
+    return &l->cmap;
+}
+
+int bt_leader_foreach_high_water(const struct bt_leader *l,
+                                 int (*fn)(const struct bt_name *name, uint64_t token, void *ctx),
+                                 void *ctx)
+{
+    for (size_t b = 0; b < l->names.nbuckets; b++)
+        for (const struct hlink *x = l->names.buckets[b]; x; x = x->next) {
+            const struct name_rec *r = (const struct name_rec *)x;
+            if (!r->has_high_water)
+                continue;
+            int rc = fn(&r->name, r->high_water, ctx);
+            if (rc != 0)
+                return rc;
+        }
+    return 0;
+}
+
+size_t bt_leader_high_water_count(const struct bt_leader *l)
+{
+    return l->nhigh_water;
+}

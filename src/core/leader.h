@@ -1,0 +1,214 @@
+/*
+ * The election and fencing state machine of one node (the reference's
+ * barrel_p2p_leader, sans-IO). See the essay at the top of leader.c.
+ *
+ * Inputs: the local API (lead, resign, session end), replicated payloads
+ * already decoded by the caller (candidate-map entries, fence high-water
+ * marks, full snapshots) and membership verdicts. Outputs, drained by the
+ * caller after every call: broadcasts to gossip (bt_leader_pop_broadcast)
+ * and events for local candidates (bt_leader_pop_event). Every call takes
+ * the caller's wall clock in milliseconds, which feeds the node's HLC; the
+ * module reads no clock of its own.
+ *
+ * Ownership: every pointer argument is borrowed for the duration of the call
+ * and copied where kept; nothing returned points into the caller's input.
+ * Not thread-safe; no function may be called from another's inside.
+ *
+ * Memory: an accepted input never loses an output. Each call reserves room
+ * in the output queues for everything it may emit before it changes any
+ * state, and fails with BATON_ENOMEM, changing nothing, if it cannot.
+ */
+#ifndef BT_LEADER_H
+#define BT_LEADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cmap.h"
+#include "core/codec.h"
+#include "core/names.h"
+
+struct bt_leader_config {
+    struct bt_nodeid self;        /* this node's name, valid (names.h) */
+    uint64_t boot_id;             /* this process's boot, nonzero */
+    uint64_t max_clock_offset_ms; /* DESIGN.md §1 fix 5; 0 disables the check */
+};
+
+enum bt_leader_broadcast_kind {
+    BT_LEADER_BCAST_ENTRY = 1, /* a candidate-map entry this node wrote */
+    BT_LEADER_BCAST_FENCE = 2, /* a high-water mark this node minted */
+};
+
+/* Something to gossip to every other node (a DELTA or a FENCE payload). */
+struct bt_leader_broadcast {
+    enum bt_leader_broadcast_kind kind;
+    struct bt_centry entry; /* BT_LEADER_BCAST_ENTRY: the entry; zeroed otherwise */
+    struct bt_fence fence;  /* BT_LEADER_BCAST_FENCE: (name, token); zeroed otherwise */
+};
+
+enum bt_leader_event_kind {
+    /* The local candidate became leader after its lead() call returned
+     * follower, or started a fresh term (fix 3). fence: the new term token. */
+    BT_LEADER_ELECTED = 1,
+    /* The local candidate lost leadership (to another node, to a node that
+     * now outranks it, or because the cluster overtook its token: fix 3).
+     * fence: the token of the term that ended. Never sent for a resign or a
+     * session end. */
+    BT_LEADER_REVOKED = 2,
+};
+
+/* A notification for one local candidate. */
+struct bt_leader_event {
+    enum bt_leader_event_kind kind;
+    uint64_t session;     /* the candidate's session, as given to lead() */
+    struct bt_name name;  /* the campaign */
+    uint64_t fence;       /* ELECTED: the new token; REVOKED: the ended one */
+};
+
+/* Monotonic counters, for metrics and tests. */
+struct bt_leader_counters {
+    uint64_t entries_merged;    /* received entries that changed the map */
+    uint64_t entries_stale;     /* received entries already known or older */
+    uint64_t fences_raised;     /* received fences that raised a high-water mark */
+    uint64_t fences_stale;      /* received fences at or below the mark */
+    uint64_t deltas;            /* DELTA inputs accepted (merge_delta/merge_entry) */
+    uint64_t fence_msgs;        /* FENCE inputs accepted (merge_fences/merge_fence) */
+    uint64_t snapshots;         /* SNAPSHOT inputs accepted */
+    uint64_t refused_clock;     /* inputs refused whole: a stamp too far ahead (fix 5) */
+    uint64_t refused_malformed; /* inputs refused whole: invalid content */
+    uint64_t owner_rewrites;    /* entries for self overwritten by the owner (fix 2) */
+    uint64_t terms_minted;      /* terms started by this node */
+    uint64_t term_refreshes;    /* terms ended because the cluster overtook them (fix 3) */
+    uint64_t elected_events;    /* ELECTED events queued */
+    uint64_t revoked_events;    /* REVOKED events queued */
+    uint64_t member_changes;    /* membership inputs that changed the view */
+};
+
+struct bt_leader;
+
+/* A new state machine, with no candidacy and no known member but self.
+ * cfg is copied. Returns NULL if cfg->self is no valid node name, boot_id is
+ * 0, or memory runs out. */
+struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg);
+/* Frees l and everything it holds, undrained outputs included. NULL is ok. */
+void bt_leader_free(struct bt_leader *l);
+
+/* ---- local API (DESIGN.md §1 table) -------------------------------------- */
+
+/* Campaigns for name (copied) on behalf of session, with priority. Writes
+ * and queues for broadcast the entry (name, self) -> {candidate_id =
+ * session, priority, boot_id}; if this node then wins, mints a term (and
+ * queues its fence). Returns
+ *   1                  leader: *fence (if fence is not NULL) gets the token;
+ *                      no ELECTED event is queued for it;
+ *   0                  follower: ELECTED comes later if this node wins;
+ *   BATON_EALREADY     this node already campaigns for name;
+ *   BATON_EINVAL       session is 0 or name is empty;
+ *   BATON_ENOMEM       nothing changed. */
+int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *name,
+                   int64_t priority, uint64_t wall_ms, uint64_t *fence);
+
+/* Withdraws this node's candidacy for name: tombstones and broadcasts its
+ * entry, ends its term if it led, queues no event. Returns 0, BATON_ENOENT
+ * (no local candidacy for name) or BATON_ENOMEM (nothing changed). */
+int bt_leader_resign(struct bt_leader *l, const struct bt_name *name, uint64_t wall_ms);
+
+/* The session is gone (handle released, client disconnected): resigns every
+ * candidacy it holds, queuing no event. Returns how many it ended (0 if
+ * none) or BATON_ENOMEM (nothing changed). */
+int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_ms);
+
+/* The current winner for any name: *node and *candidate_id (each optional)
+ * receive it. Returns 0 or BATON_ENOLEADER (no live candidacy). */
+int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, struct bt_nodeid *node,
+                     uint64_t *candidate_id);
+
+/* True iff the current winner for name lives on this node. */
+bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name);
+
+/* This node's current term token for name into *fence. Returns 0 or
+ * BATON_ENOTLEADER. */
+int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence);
+
+/* The nodes with a live candidacy for name (live: not a tombstone, node
+ * known alive or suspect, entry of the node's current boot), sorted by
+ * bt_nodeid_cmp and unique. Copies the first min(count, cap) into out
+ * (NULL allowed when cap is 0) and returns count. */
+size_t bt_leader_candidates(const struct bt_leader *l, const struct bt_name *name,
+                            struct bt_nodeid *out, size_t cap);
+
+/* The greatest token observed for name into *token. Returns 0 or
+ * BATON_ENOENT (none observed). */
+int bt_leader_high_water(const struct bt_leader *l, const struct bt_name *name, uint64_t *token);
+
+/* ---- replication input -------------------------------------------------- */
+/*
+ * All of these take decoded peer input (borrowed) and validate it again:
+ * a malformed item (empty name, bad node name, a stamp or token above
+ * BT_HLC_TS_MAX, a tombstone with candidacy fields, a live entry with
+ * candidate_id or boot_id 0) refuses the whole input with BATON_EPROTO, and
+ * a stamp or token more than max_clock_offset_ms ahead of wall_ms refuses it
+ * with BATON_ECLOCK; both are counted and change nothing. Accepted stamps
+ * and tokens are absorbed into the HLC. An entry for (name, self) that
+ * contradicts this node's local truth is overwritten at once (fix 2; the
+ * rewrite is queued for broadcast). Then every local campaign the input
+ * touched is recomputed and its transitions queued as events.
+ *
+ * Each returns the number of items that changed state (entries that changed
+ * the map, fences that raised a mark), or BATON_EPROTO, BATON_ECLOCK, or
+ * BATON_ENOMEM (nothing changed if the queues could not be reserved; if the
+ * map or a mark failed to grow midway, what was merged stays merged and is
+ * recomputed).
+ */
+int bt_leader_merge_delta(struct bt_leader *l, const struct bt_centry *entries, size_t n,
+                          uint64_t wall_ms);
+int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, uint64_t wall_ms);
+int bt_leader_merge_fences(struct bt_leader *l, const struct bt_fence *fences, size_t n,
+                           uint64_t wall_ms);
+int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
+                          uint64_t wall_ms);
+int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entries, size_t n,
+                             const struct bt_fence *fences, size_t nf, uint64_t wall_ms);
+/* Dispatches a decoded payload (borrowed) by type: DELTA, FENCE or
+ * SNAPSHOT as above; BT_PAYLOAD_NONE or an unknown type is BATON_EPROTO
+ * (counted). */
+int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, uint64_t wall_ms);
+
+/* ---- membership input ---------------------------------------------------- */
+
+/* The membership's verdict on node (copied): its current boot and whether
+ * it is alive or suspect (live = true) or dead or gone (live = false). Only
+ * candidacies of live nodes' current boots count (fix 1); unknown nodes are
+ * not live. Input about self is ignored (self is always live with its own
+ * boot). Recomputes every local campaign. Returns 1 if the view changed, 0
+ * if not, BATON_EINVAL (node is no valid node name) or BATON_ENOMEM
+ * (nothing changed). */
+int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
+                     bool live, uint64_t wall_ms);
+
+/* ---- outputs and inspection --------------------------------------------- */
+
+/* Pops the oldest queued broadcast into *out; false when none is left. */
+bool bt_leader_pop_broadcast(struct bt_leader *l, struct bt_leader_broadcast *out);
+/* Pops the oldest queued event into *out; false when none is left. */
+bool bt_leader_pop_event(struct bt_leader *l, struct bt_leader_event *out);
+
+/* A copy of the counters. */
+void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *out);
+
+/* The replicated candidate map, for full-state snapshots. Borrowed: valid
+ * until the next call that changes l. */
+const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l);
+
+/* Calls fn(name, token, ctx) for every known high-water mark (names in no
+ * particular order; name borrowed for the call); stops early and returns
+ * fn's value when it is nonzero. fn must not call into l. */
+int bt_leader_foreach_high_water(const struct bt_leader *l,
+                                 int (*fn)(const struct bt_name *name, uint64_t token, void *ctx),
+                                 void *ctx);
+
+/* How many high-water marks are known (to size a snapshot's fence array). */
+size_t bt_leader_high_water_count(const struct bt_leader *l);
+
+#endif

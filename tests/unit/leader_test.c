@@ -1,0 +1,1094 @@
+/* Tests of src/core/leader.c: the cases of the reference's own suite
+ * (barrel_p2p_leader, prefixed ref_), then baton's fixes (DESIGN.md §1).
+ *
+ * Each test builds two or three state machines and carries their
+ * broadcasts between them by hand, through the codec's bytes (encode,
+ * decode, merge), so the wire path is exercised on every hop. Time is a
+ * plain variable: no test reads a clock or asserts on durations. */
+#include "unit/test_main.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/codec.h"
+#include "core/hlc.h"
+#include "core/leader.h"
+
+/* A plausible Unix time in ms (2023-11-14). */
+#define WALL UINT64_C(1700000000000)
+#define DEFAULT_OFFSET 10000
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static struct bt_name nm(const char *s)
+{
+    struct bt_name n;
+    assert_int_equal(bt_name_set(&n, s, strlen(s)), 0);
+    return n;
+}
+
+static struct bt_nodeid nid(const char *s)
+{
+    struct bt_nodeid id;
+    assert_int_equal(bt_nodeid_set(&id, s, strlen(s)), 0);
+    return id;
+}
+
+static struct bt_leader *node_new(const char *self, uint64_t boot_id, uint64_t max_offset_ms)
+{
+    struct bt_leader_config cfg = {.self = nid(self), .boot_id = boot_id,
+                                   .max_clock_offset_ms = max_offset_ms};
+    struct bt_leader *l = bt_leader_new(&cfg);
+    assert_non_null(l);
+    return l;
+}
+
+/* Tells l that node is alive (or suspect) with boot_id. */
+static void see_alive(struct bt_leader *l, const char *node, uint64_t boot_id, uint64_t wall)
+{
+    struct bt_nodeid id = nid(node);
+    assert_true(bt_leader_member(l, &id, boot_id, true, wall) >= 0);
+}
+
+static void see_dead(struct bt_leader *l, const char *node, uint64_t boot_id, uint64_t wall)
+{
+    struct bt_nodeid id = nid(node);
+    assert_true(bt_leader_member(l, &id, boot_id, false, wall) >= 0);
+}
+
+static int lead(struct bt_leader *l, uint64_t session, const char *name, int64_t prio, uint64_t wall,
+                uint64_t *fence)
+{
+    struct bt_name n = nm(name);
+    return bt_leader_lead(l, session, &n, prio, wall, fence);
+}
+
+static bool is_leader(struct bt_leader *l, const char *name)
+{
+    struct bt_name n = nm(name);
+    return bt_leader_is_leader(l, &n);
+}
+
+/* Asserts that l sees node/candidate_id as the leader of name. */
+static void assert_leader(struct bt_leader *l, const char *name, const char *node, uint64_t candidate_id)
+{
+    struct bt_name n = nm(name);
+    struct bt_nodeid who;
+    uint64_t cid = 0;
+    assert_int_equal(bt_leader_leader(l, &n, &who, &cid), 0);
+    assert_string_equal(who.bytes, node);
+    assert_int_equal(cid, candidate_id);
+}
+
+static void assert_no_leader(struct bt_leader *l, const char *name)
+{
+    struct bt_name n = nm(name);
+    struct bt_nodeid who;
+    uint64_t cid;
+    assert_int_equal(bt_leader_leader(l, &n, &who, &cid), BATON_ENOLEADER);
+    assert_false(bt_leader_is_leader(l, &n));
+}
+
+static uint64_t fence_of(struct bt_leader *l, const char *name)
+{
+    struct bt_name n = nm(name);
+    uint64_t f = 0;
+    assert_int_equal(bt_leader_fence(l, &n, &f), 0);
+    return f;
+}
+
+static void assert_not_leader(struct bt_leader *l, const char *name)
+{
+    struct bt_name n = nm(name);
+    uint64_t f;
+    assert_int_equal(bt_leader_fence(l, &n, &f), BATON_ENOTLEADER);
+    assert_false(bt_leader_is_leader(l, &n));
+}
+
+static uint64_t high_water_of(struct bt_leader *l, const char *name)
+{
+    struct bt_name n = nm(name);
+    uint64_t t = 0;
+    assert_int_equal(bt_leader_high_water(l, &n, &t), 0);
+    return t;
+}
+
+/* Asserts the candidates of name are exactly the nodes listed (sorted). */
+static void assert_candidates(struct bt_leader *l, const char *name, size_t n, const char *const *want)
+{
+    struct bt_name nn = nm(name);
+    struct bt_nodeid out[8];
+    size_t count = bt_leader_candidates(l, &nn, out, 8);
+    assert_int_equal(count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(out[i].bytes, want[i]);
+}
+
+static uint64_t expect_event(struct bt_leader *l, enum bt_leader_event_kind kind, uint64_t session,
+                             const char *name)
+{
+    struct bt_leader_event ev;
+    assert_true(bt_leader_pop_event(l, &ev));
+    assert_int_equal(ev.kind, kind);
+    assert_int_equal(ev.session, session);
+    struct bt_name n = nm(name);
+    assert_true(bt_name_eq(&ev.name, &n));
+    return ev.fence;
+}
+
+static void expect_no_event(struct bt_leader *l)
+{
+    struct bt_leader_event ev;
+    assert_false(bt_leader_pop_event(l, &ev));
+}
+
+/* Encodes one broadcast as the wire would carry it. Returns its length. */
+static size_t encode_broadcast(const struct bt_leader_broadcast *b, uint8_t *buf, size_t cap)
+{
+    int n;
+    if (b->kind == BT_LEADER_BCAST_ENTRY)
+        n = bt_codec_encode_delta(&b->entry, 1, buf, cap);
+    else
+        n = bt_codec_encode_fences(&b->fence, 1, buf, cap);
+    assert_true(n > 0);
+    return (size_t)n;
+}
+
+/* Decodes bytes and merges them into to; returns the merge's result. */
+static int deliver_bytes(struct bt_leader *to, const uint8_t *buf, size_t len, uint64_t wall)
+{
+    struct bt_payload p;
+    assert_int_equal(bt_codec_decode(buf, len, &p), 0);
+    int rc = bt_leader_merge_payload(to, &p, wall);
+    bt_payload_free(&p);
+    return rc;
+}
+
+/* Drains from's broadcasts, delivering each to the n leaders of to (a
+ * network that reaches only them; the others miss these messages).
+ * Returns how many broadcasts there were. */
+static size_t send_to(struct bt_leader *from, struct bt_leader *const *to, size_t n, uint64_t wall)
+{
+    struct bt_leader_broadcast b;
+    size_t count = 0;
+    while (bt_leader_pop_broadcast(from, &b)) {
+        uint8_t buf[512];
+        size_t len = encode_broadcast(&b, buf, sizeof buf);
+        for (size_t i = 0; i < n; i++)
+            assert_true(deliver_bytes(to[i], buf, len, wall) >= 0);
+        count++;
+    }
+    return count;
+}
+
+/* Gossips among all n leaders until none has anything left to say. */
+static void gossip(struct bt_leader *const *nodes, size_t n, uint64_t wall)
+{
+    for (int round = 0; round < 32; round++) {
+        size_t moved = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct bt_leader *others[8];
+            size_t k = 0;
+            for (size_t j = 0; j < n; j++)
+                if (j != i)
+                    others[k++] = nodes[j];
+            moved += send_to(nodes[i], others, k, wall);
+        }
+        if (moved == 0)
+            return;
+    }
+    fail_msg("gossip did not quiesce in 32 rounds");
+}
+
+/* Drops whatever l wanted to gossip (a partition, or a dead process). */
+static void drop_broadcasts(struct bt_leader *l)
+{
+    struct bt_leader_broadcast b;
+    while (bt_leader_pop_broadcast(l, &b))
+        ;
+}
+
+struct fence_list {
+    struct bt_fence *f;
+    size_t n;
+};
+
+static int collect_fence(const struct bt_name *name, uint64_t token, void *ctx)
+{
+    struct fence_list *fl = ctx;
+    memset(&fl->f[fl->n], 0, sizeof fl->f[fl->n]);
+    fl->f[fl->n].name = *name;
+    fl->f[fl->n].token = token;
+    fl->n++;
+    return 0;
+}
+
+/* from's full state (candidate map and high-water marks) as SNAPSHOT
+ * bytes; the caller frees *out. */
+static size_t snapshot_bytes(struct bt_leader *from, uint8_t **out)
+{
+    size_t nf = bt_leader_high_water_count(from);
+    struct fence_list fl = {.f = calloc(nf + 1, sizeof(struct bt_fence)), .n = 0};
+    assert_non_null(fl.f);
+    assert_int_equal(bt_leader_foreach_high_water(from, collect_fence, &fl), 0);
+    assert_int_equal(fl.n, nf);
+    size_t len = 0;
+    assert_int_equal(bt_codec_encode_snapshot(bt_leader_cmap(from), fl.f, fl.n, out, &len), 0);
+    free(fl.f);
+    return len;
+}
+
+/* A push-pull: from's full state, through the codec, merged into to. */
+static int full_sync(struct bt_leader *from, struct bt_leader *to, uint64_t wall)
+{
+    uint8_t *buf;
+    size_t len = snapshot_bytes(from, &buf);
+    int rc = deliver_bytes(to, buf, len, wall);
+    free(buf);
+    return rc;
+}
+
+/* ---- the reference's suite ------------------------------------------------- */
+
+static void ref_sole_candidate_becomes_leader(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fence = 0;
+
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fence), 1);
+
+    assert_true(fence > 0);
+    assert_int_equal(bt_hlc_wall(fence), WALL);
+    assert_true(is_leader(a, "job"));
+    assert_leader(a, "job", "a", 11);
+    assert_int_equal(fence_of(a, "job"), fence);
+    assert_int_equal(high_water_of(a, "job"), fence);
+    assert_candidates(a, "job", 1, (const char *[]){"a"});
+    /* The lead() call itself returned leader: no elected event on top. */
+    expect_no_event(a);
+    /* Gossip: the entry, then the fence. */
+    struct bt_leader_broadcast b;
+    assert_true(bt_leader_pop_broadcast(a, &b));
+    assert_int_equal(b.kind, BT_LEADER_BCAST_ENTRY);
+    assert_string_equal(b.entry.node.bytes, "a");
+    assert_false(b.entry.removed);
+    assert_int_equal(b.entry.cand.candidate_id, 11);
+    assert_int_equal(b.entry.cand.boot_id, 1);
+    assert_true(bt_leader_pop_broadcast(a, &b));
+    assert_int_equal(b.kind, BT_LEADER_BCAST_FENCE);
+    assert_int_equal(b.fence.token, fence);
+    assert_false(bt_leader_pop_broadcast(a, &b));
+    bt_leader_free(a);
+}
+
+static void ref_resign_clears_leadership(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    uint64_t fence;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fence), 1);
+    gossip(both, 2, WALL);
+    assert_leader(b, "job", "a", 11);
+
+    struct bt_name job = nm("job");
+    assert_int_equal(bt_leader_resign(a, &job, WALL + 1), 0);
+
+    assert_not_leader(a, "job");
+    assert_no_leader(a, "job");
+    assert_candidates(a, "job", 0, NULL);
+    /* The high-water mark outlives the term. */
+    assert_int_equal(high_water_of(a, "job"), fence);
+    /* No revoked for a resign. */
+    expect_no_event(a);
+    assert_int_equal(bt_leader_resign(a, &job, WALL + 2), BATON_ENOENT);
+    /* The tombstone reaches the other node. */
+    gossip(both, 2, WALL + 2);
+    assert_no_leader(b, "job");
+    assert_candidates(b, "job", 0, NULL);
+    expect_no_event(b);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void ref_session_end_removes_candidacy(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(a, 7, "job1", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 7, "job2", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 8, "job3", 0, WALL, NULL), 1);
+    gossip(both, 2, WALL);
+
+    /* Session 7 goes away, like the reference's monitor DOWN. */
+    assert_int_equal(bt_leader_session_end(a, 7, WALL + 1), 2);
+
+    assert_no_leader(a, "job1");
+    assert_no_leader(a, "job2");
+    assert_leader(a, "job3", "a", 8);
+    expect_no_event(a);
+    assert_int_equal(bt_leader_session_end(a, 7, WALL + 2), 0);
+    gossip(both, 2, WALL + 2);
+    assert_no_leader(b, "job1");
+    assert_no_leader(b, "job2");
+    assert_leader(b, "job3", "a", 8);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void ref_duplicate_candidacy_is_already_candidate(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fence, again = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fence), 1);
+    drop_broadcasts(a);
+
+    assert_int_equal(lead(a, 11, "job", 0, WALL + 1, &again), BATON_EALREADY);
+    assert_int_equal(lead(a, 12, "job", 99, WALL + 1, &again), BATON_EALREADY);
+
+    /* The first candidacy stands, untouched, and nothing was gossiped. */
+    assert_int_equal(again, 0);
+    assert_leader(a, "job", "a", 11);
+    assert_int_equal(fence_of(a, "job"), fence);
+    struct bt_leader_broadcast b;
+    assert_false(bt_leader_pop_broadcast(a, &b));
+    expect_no_event(a);
+    bt_leader_free(a);
+}
+
+static void ref_lower_node_revokes_us_and_its_death_reelects_us(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    uint64_t fb = 0, fa = 0;
+    /* We are b, alone in the race at first. */
+    assert_int_equal(lead(b, 22, "job", 0, WALL, &fb), 1);
+    gossip(both, 2, WALL);
+
+    /* a, lower in name order, campaigns with the same priority and wins. */
+    assert_int_equal(lead(a, 11, "job", 0, WALL + 10, &fa), 1);
+    assert_true(fa > fb);
+    gossip(both, 2, WALL + 10);
+
+    assert_int_equal(expect_event(b, BT_LEADER_REVOKED, 22, "job"), fb);
+    expect_no_event(b);
+    assert_not_leader(b, "job");
+    assert_leader(b, "job", "a", 11);
+    assert_candidates(b, "job", 2, (const char *[]){"a", "b"});
+
+    /* a dies: b leads again, with a token above everything a minted. */
+    see_dead(b, "a", 1, WALL + 20);
+
+    uint64_t f2 = expect_event(b, BT_LEADER_ELECTED, 22, "job");
+    expect_no_event(b);
+    assert_true(f2 > fa);
+    assert_int_equal(fence_of(b, "job"), f2);
+    assert_leader(b, "job", "b", 22);
+    assert_candidates(b, "job", 1, (const char *[]){"b"});
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void ref_priority_beats_lower_node_name(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(b, 22, "job", 10, WALL, NULL), 1);
+    gossip(both, 2, WALL);
+
+    assert_int_equal(lead(a, 11, "job", 0, WALL + 1, NULL), 0);
+    gossip(both, 2, WALL + 1);
+
+    assert_leader(a, "job", "b", 22);
+    assert_leader(b, "job", "b", 22);
+    assert_not_leader(a, "job");
+    assert_true(is_leader(b, "job"));
+    assert_candidates(a, "job", 2, (const char *[]){"a", "b"});
+    expect_no_event(a);
+    expect_no_event(b);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void ref_fence_strictly_increases_across_resign_and_relead(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    struct bt_name job = nm("job");
+    uint64_t prev = 0;
+
+    /* On one node, even with its wall clock going backwards. */
+    for (int i = 0; i < 5; i++) {
+        uint64_t f = 0;
+        assert_int_equal(lead(a, 11, "job", 0, WALL - 1000 * (uint64_t)i, &f), 1);
+        assert_true(f > prev);
+        prev = f;
+        assert_int_equal(bt_leader_resign(a, &job, WALL - 1000 * (uint64_t)i), 0);
+    }
+    gossip(both, 2, WALL);
+
+    /* And across nodes: b's clock is a minute behind, its token is not. */
+    uint64_t fb = 0;
+    assert_int_equal(lead(b, 22, "job", 0, WALL - 60000, &fb), 1);
+    assert_true(fb > prev);
+    /* (Receivers' clocks are right: b's stamps are not from the future.) */
+    gossip(both, 2, WALL);
+    assert_int_equal(high_water_of(a, "job"), fb);
+    assert_int_equal(bt_leader_resign(b, &job, WALL - 60000), 0);
+    gossip(both, 2, WALL);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL - 120000, &fa), 1);
+    assert_true(fa > fb);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void ref_far_future_fence_forces_next_mint_above_it(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, 0); /* offset check disabled */
+    struct bt_name job = nm("job");
+    uint64_t far = bt_hlc_pack(WALL + UINT64_C(365) * 24 * 3600 * 1000, 7);
+
+    assert_int_equal(bt_leader_merge_fence(a, &job, far, WALL), 1);
+
+    assert_int_equal(high_water_of(a, "job"), far);
+    uint64_t f = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &f), 1);
+    assert_true(f > far);
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.refused_clock, 0);
+    assert_int_equal(c.fences_raised, 1);
+    bt_leader_free(a);
+}
+
+static void ref_far_future_fence_refused_with_offset_check(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_name job = nm("job");
+    uint64_t far = bt_hlc_pack(WALL + UINT64_C(365) * 24 * 3600 * 1000, 7);
+
+    assert_int_equal(bt_leader_merge_fence(a, &job, far, WALL), BATON_ECLOCK);
+
+    uint64_t hw;
+    assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.refused_clock, 1);
+    assert_int_equal(c.fences_raised, 0);
+
+    /* A message holding one bad stamp among good ones is refused whole. */
+    struct bt_centry ok = {.name = nm("other"), .node = nid("b"), .stamp = bt_hlc_pack(WALL, 0),
+                           .cand = {.candidate_id = 5, .priority = 0, .boot_id = 2}};
+    struct bt_centry bad = ok;
+    bad.name = nm("third");
+    bad.stamp = far;
+    struct bt_centry delta[] = {ok, bad};
+    uint8_t buf[1024];
+    int len = bt_codec_encode_delta(delta, 2, buf, sizeof buf);
+    assert_true(len > 0);
+    see_alive(a, "b", 2, WALL);
+    assert_int_equal(deliver_bytes(a, buf, (size_t)len, WALL), BATON_ECLOCK);
+    assert_no_leader(a, "other");
+    struct bt_fence fences[] = {{.name = nm("job"), .token = bt_hlc_pack(WALL, 1)},
+                                {.name = nm("job2"), .token = far}};
+    assert_int_equal(bt_leader_merge_snapshot(a, &ok, 1, fences, 2, WALL), BATON_ECLOCK);
+    assert_no_leader(a, "other");
+    assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.refused_clock, 3);
+    assert_int_equal(c.entries_merged, 0);
+
+    /* The next term's token stays at wall-clock time. */
+    uint64_t f = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &f), 1);
+    assert_int_equal(bt_hlc_wall(f), WALL);
+    bt_leader_free(a);
+}
+
+/* ---- malformed gossip ---------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static uint64_t test_seed(void)
+{
+    const char *s = getenv("BT_SEED");
+    return s && *s ? strtoull(s, NULL, 0) : UINT64_C(0x1eade5);
+}
+
+/* Decodes len bytes copied against the end of an exact allocation (so
+ * ASan catches any over-read) and, only if they decode, merges them.
+ * Returns the decode's result; *merge_rc gets the merge's, or 1 if none. */
+static int feed(struct bt_leader *l, const uint8_t *bytes, size_t len, uint64_t wall, int *merge_rc)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    if (len)
+        memcpy(copy, bytes, len);
+    struct bt_payload p;
+    int rc = bt_codec_decode(copy, len, &p);
+    *merge_rc = 1;
+    if (rc == 0) {
+        *merge_rc = bt_leader_merge_payload(l, &p, wall);
+        bt_payload_free(&p);
+    }
+    free(copy);
+    return rc;
+}
+
+/* A DELTA of one live entry: name "job", node "a". Offsets of its fields: */
+enum {
+    OFF_VERSION = 0, OFF_TYPE = 1, OFF_COUNT = 2, OFF_NAME_LEN = 4, OFF_NODE_LEN = 8,
+    OFF_NODE = 9, OFF_STAMP = 10, OFF_REMOVED = 18, OFF_CAND_ID = 19, OFF_BOOT = 35,
+    DELTA_LEN = 43,
+};
+
+static size_t valid_delta(uint8_t *buf, size_t cap, uint64_t candidate_id, uint64_t boot_id)
+{
+    struct bt_centry e = {.name = nm("job"), .node = nid("z"), .stamp = bt_hlc_pack(WALL, 3),
+                          .cand = {.candidate_id = candidate_id, .priority = 5, .boot_id = boot_id}};
+    uint8_t tmp[DELTA_LEN];
+    assert_int_equal(bt_codec_encode_delta(&e, 1, tmp, sizeof tmp), DELTA_LEN);
+    assert_true(cap >= DELTA_LEN);
+    memcpy(buf, tmp, DELTA_LEN);
+    return DELTA_LEN;
+}
+
+/* A random well-formed DELTA, FENCE or SNAPSHOT about names r0..r7 and
+ * nodes a, b, y, z, stamps around WALL (some beyond the clock bound). */
+static size_t random_payload(uint64_t *rng, uint8_t *buf, size_t cap)
+{
+    static const char *const nodes[] = {"a", "b", "y", "z"};
+    struct bt_centry e[4];
+    struct bt_fence f[4];
+    size_t ne = (size_t)(splitmix64(rng) % 4), nf = (size_t)(splitmix64(rng) % 4);
+    char rname[16];
+
+    memset(e, 0, sizeof e);
+    memset(f, 0, sizeof f);
+    for (size_t i = 0; i < ne; i++) {
+        snprintf(rname, sizeof rname, "r%d", (int)(splitmix64(rng) % 8));
+        e[i].name = nm(rname);
+        e[i].node = nid(nodes[splitmix64(rng) % 4]);
+        e[i].stamp = bt_hlc_pack(WALL - 20000 + splitmix64(rng) % 40000, (uint32_t)splitmix64(rng));
+        e[i].removed = splitmix64(rng) % 3 == 0;
+        if (!e[i].removed) {
+            e[i].cand.candidate_id = 1 + splitmix64(rng) % 3;
+            e[i].cand.priority = (int64_t)(splitmix64(rng) % 5) - 2;
+            e[i].cand.boot_id = 1 + splitmix64(rng) % 3;
+        }
+    }
+    for (size_t i = 0; i < nf; i++) {
+        snprintf(rname, sizeof rname, "r%d", (int)(splitmix64(rng) % 8));
+        f[i].name = nm(rname);
+        f[i].token = bt_hlc_pack(WALL - 20000 + splitmix64(rng) % 40000, (uint32_t)splitmix64(rng));
+    }
+    int n;
+    switch (splitmix64(rng) % 3) {
+    case 0:
+        n = bt_codec_encode_delta(e, ne, buf, cap);
+        break;
+    case 1:
+        n = bt_codec_encode_fences(f, nf, buf, cap);
+        break;
+    default: {
+        uint8_t *snap;
+        size_t len;
+        assert_int_equal(bt_codec_encode_snapshot_array(e, ne, f, nf, &snap, &len), 0);
+        assert_true(len <= cap);
+        memcpy(buf, snap, len);
+        free(snap);
+        n = (int)len;
+    }
+    }
+    assert_true(n > 0);
+    return (size_t)n;
+}
+
+static void ref_malformed_gossip_is_dropped_and_election_still_works(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    /* z is a live member, so a well-formed entry of z would count. */
+    see_alive(a, "z", 9, WALL);
+    uint64_t seed = test_seed();
+    print_message("seed %" PRIu64 "; replay: BT_SEED=%" PRIu64
+                  " ./tests/leader_test ref_malformed_gossip_is_dropped_and_election_still_works\n",
+                  seed, seed);
+    size_t decode_rejects = 0, leader_rejects = 0;
+    int mrc;
+    uint8_t buf[1024];
+    size_t len;
+
+    /* 1. Every malformed shape, as bytes. The reference's shapes (a
+     * candidate value that is no {Pid, Priority}, a fence that is no
+     * timestamp, a fence set that is no map) become, on our wire: */
+    struct mutation {
+        size_t off;
+        uint8_t byte;
+    } mutations[] = {
+        {OFF_VERSION, 0},    {OFF_VERSION, 2},   {OFF_TYPE, 0},       {OFF_TYPE, 4},
+        {OFF_TYPE, 0xFF},    {OFF_COUNT, 0xFF},  {OFF_COUNT + 1, 2},  {OFF_COUNT + 1, 0},
+        {OFF_NAME_LEN, 0},   {OFF_NAME_LEN, 200}, {OFF_NODE_LEN, 0},  {OFF_NODE_LEN, 65},
+        {OFF_NODE, '/'},     {OFF_NODE, ' '},    {OFF_NODE, 0},       {OFF_STAMP, 0x80},
+        {OFF_STAMP, 0xFF},   {OFF_REMOVED, 2},   {OFF_REMOVED, 0xFF}, {OFF_REMOVED, 1},
+    };
+    for (size_t i = 0; i < sizeof mutations / sizeof mutations[0]; i++) {
+        len = valid_delta(buf, sizeof buf, 11, 9);
+        buf[mutations[i].off] = mutations[i].byte;
+        assert_true(feed(a, buf, len, WALL, &mrc) < 0);
+        decode_rejects++;
+    }
+    /* A trailing byte, and the empty and one-byte inputs. */
+    len = valid_delta(buf, sizeof buf, 11, 9);
+    buf[len++] = 0;
+    assert_true(feed(a, buf, len, WALL, &mrc) < 0);
+    assert_true(feed(a, buf, 0, WALL, &mrc) < 0);
+    assert_true(feed(a, buf, 1, WALL, &mrc) < 0);
+    decode_rejects += 3;
+    /* A fence that is no timestamp (above INT64_MAX), or has no name. */
+    struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1)};
+    int flen = bt_codec_encode_fences(&fence, 1, buf, sizeof buf);
+    assert_true(flen > 0);
+    buf[flen - 8] = 0x80;
+    assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
+    buf[4] = 0;
+    assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
+    decode_rejects += 2;
+    /* A fence set that is no list: counts that lie about what follows. */
+    uint8_t *snap;
+    size_t slen = snapshot_bytes(a, &snap);
+    assert_true(slen >= BT_CODEC_SNAPSHOT_HEADER);
+    snap[2] = 0xFF; /* nentries far beyond the bytes */
+    assert_true(feed(a, snap, slen, WALL, &mrc) < 0);
+    snap[2] = 0;
+    snap[slen - 1] = 1; /* nfences 1, no fence */
+    assert_true(feed(a, snap, slen, WALL, &mrc) < 0);
+    decode_rejects += 2;
+    free(snap);
+
+    /* 2. Shapes the codec accepts but no honest node sends: a candidacy
+     * with candidate id 0 or boot 0. The leader refuses them itself. */
+    len = valid_delta(buf, sizeof buf, 0, 9);
+    assert_int_equal(feed(a, buf, len, WALL, &mrc), 0);
+    assert_int_equal(mrc, BATON_EPROTO);
+    len = valid_delta(buf, sizeof buf, 11, 0);
+    assert_int_equal(feed(a, buf, len, WALL, &mrc), 0);
+    assert_int_equal(mrc, BATON_EPROTO);
+    struct bt_payload empty = {.type = BT_PAYLOAD_NONE};
+    assert_int_equal(bt_leader_merge_payload(a, &empty, WALL), BATON_EPROTO);
+    struct bt_centry bad_tomb = {.name = nm("job"), .node = nid("z"), .stamp = 5, .removed = true,
+                                 .cand = {.candidate_id = 3}};
+    assert_int_equal(bt_leader_merge_entry(a, &bad_tomb, WALL), BATON_EPROTO);
+    leader_rejects += 4;
+
+    /* 3. Every truncation of valid DELTA, FENCE and SNAPSHOT payloads. */
+    assert_int_equal(lead(b, 22, "job", 0, WALL, NULL), 1);
+    uint8_t *full;
+    size_t flen_full = snapshot_bytes(b, &full);
+    len = valid_delta(buf, sizeof buf, 11, 9);
+    for (size_t cut = 0; cut < len; cut++) {
+        assert_true(feed(a, buf, cut, WALL, &mrc) < 0);
+        decode_rejects++;
+    }
+    for (size_t cut = 0; cut < flen_full; cut++) {
+        assert_true(feed(a, full, cut, WALL, &mrc) < 0);
+        decode_rejects++;
+    }
+    flen = bt_codec_encode_fences(&fence, 1, buf, sizeof buf);
+    for (size_t cut = 0; cut < (size_t)flen; cut++) {
+        assert_true(feed(a, buf, cut, WALL, &mrc) < 0);
+        decode_rejects++;
+    }
+    free(full);
+    drop_broadcasts(b);
+
+    /* 4. Random bytes: 10 000 strings. A third are pure noise, a third
+     * open like a real payload so the decoder gets past the header, and a
+     * third are real payloads of random well-formed content (other names
+     * than "job", some of them a's own keys and campaigns) with zero to two
+     * bytes changed, so that many decode and reach the leader. Whatever
+     * decodes goes to the leader, which must take it or refuse it, never
+     * crash, and never lose an output. */
+    for (int i = 0; i < 4; i++) {
+        char rname[16];
+        snprintf(rname, sizeof rname, "r%d", i);
+        assert_true(lead(a, 100 + (uint64_t)i, rname, i, WALL, NULL) >= 0);
+    }
+    uint64_t rng = seed;
+    size_t decoded = 0, accepted = 0;
+    for (int i = 0; i < 10000; i++) {
+        if (i % 3 == 2) {
+            len = random_payload(&rng, buf, sizeof buf);
+            for (uint64_t k = splitmix64(&rng) % 3; k > 0 && len > 0; k--)
+                buf[splitmix64(&rng) % len] = (uint8_t)splitmix64(&rng);
+        } else {
+            len = (size_t)(splitmix64(&rng) % 200);
+            for (size_t k = 0; k < len; k++)
+                buf[k] = (uint8_t)splitmix64(&rng);
+            if (len >= 2 && i % 3 == 1) {
+                buf[0] = BT_CODEC_VERSION;
+                buf[1] = (uint8_t)(1 + splitmix64(&rng) % 3);
+            }
+        }
+        if (feed(a, buf, len, WALL, &mrc) == 0) {
+            decoded++;
+            if (mrc == BATON_EPROTO)
+                leader_rejects++;
+            else
+                assert_true(mrc >= 0 || mrc == BATON_ECLOCK);
+            accepted += mrc >= 0;
+        } else {
+            decode_rejects++;
+        }
+        /* Drain like a driver would; the queues must stay bounded. */
+        drop_broadcasts(a);
+        while (bt_leader_pop_event(a, &(struct bt_leader_event){0}))
+            ;
+    }
+    print_message("random: %zu of 10000 decoded, %zu accepted\n", decoded, accepted);
+    assert_true(accepted > 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(bt_leader_session_end(a, 100 + (uint64_t)i, WALL), 1);
+    drop_broadcasts(a);
+
+    /* 5. Nothing of that elected anyone, and a well-formed election works. */
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.refused_malformed, leader_rejects);
+    assert_true(decode_rejects >= 27 + 43); /* parts 1 and 3 at least */
+    drop_broadcasts(a);
+    assert_no_leader(a, "job");
+    assert_candidates(a, "job", 0, NULL);
+    struct bt_name job = nm("job");
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL + 1, &fa), 1);
+    assert_true(fa > 0);
+    gossip(both, 2, WALL + 1);
+    assert_leader(a, "job", "a", 11);
+    assert_leader(b, "job", "a", 11);
+    assert_true(expect_event(b, BT_LEADER_REVOKED, 22, "job") > 0);
+    assert_int_equal(bt_leader_resign(a, &job, WALL + 2), 0);
+    gossip(both, 2, WALL + 2);
+    uint64_t fb2 = expect_event(b, BT_LEADER_ELECTED, 22, "job");
+    assert_true(fb2 > fa);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+/* ---- baton's fixes ---------------------------------------------------------------- */
+
+static void term_refresh_when_high_water_overtakes_term(void **state)
+{
+    /* a and b are cut off from each other and each leads on its side. */
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    uint64_t fa = 0, fb = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    assert_int_equal(lead(b, 22, "job", 0, WALL + 5000, &fb), 1);
+    assert_true(fb > fa);
+    drop_broadcasts(a);
+    drop_broadcasts(b);
+
+    /* The partition heals; a receives b's full state first. a still wins
+     * (lower name), but the cluster has seen a token above a's term. */
+    assert_true(full_sync(b, a, WALL + 5001) > 0);
+
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    expect_no_event(a);
+    assert_true(fa2 > fb);
+    assert_int_equal(fence_of(a, "job"), fa2);
+    assert_int_equal(high_water_of(a, "job"), fa2);
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.term_refreshes, 1);
+
+    /* b hears a's full state (its entry and its new term) and steps down;
+     * both agree. */
+    assert_true(full_sync(a, b, WALL + 5001) > 0);
+    assert_int_equal(expect_event(b, BT_LEADER_REVOKED, 22, "job"), fb);
+    expect_no_event(b);
+    send_to(a, (struct bt_leader *[]){b}, 1, WALL + 5001);
+    expect_no_event(b);
+    assert_leader(b, "job", "a", 11);
+    assert_int_equal(high_water_of(b, "job"), fa2);
+    /* An echo of a's own token changes nothing. */
+    struct bt_name job = nm("job");
+    assert_int_equal(bt_leader_merge_fence(a, &job, fa2, WALL + 5002), 0);
+    expect_no_event(a);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void owner_authority_retombstones_stale_entry_for_self(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 1);
+    gossip((struct bt_leader *[]){a, b}, 2, WALL);
+    assert_leader(b, "job", "a", 11);
+
+    /* a's process crashes and restarts (boot 3) before b has noticed: b
+     * still believes a is boot 1 and still counts a's old candidacy. */
+    bt_leader_free(a);
+    a = node_new("a", 3, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL + 100);
+
+    /* b's full sync hands the restarted a its own stale entry. */
+    assert_true(full_sync(b, a, WALL + 100) > 0);
+
+    /* a tombstones it above the stale stamp and tells everyone. */
+    struct bt_leader_broadcast bc;
+    assert_true(bt_leader_pop_broadcast(a, &bc));
+    assert_int_equal(bc.kind, BT_LEADER_BCAST_ENTRY);
+    assert_string_equal(bc.entry.node.bytes, "a");
+    assert_true(bc.entry.removed);
+    struct bt_name job = nm("job");
+    struct bt_nodeid self = nid("a");
+    const struct bt_centry *stale = bt_cmap_get(bt_leader_cmap(b), &job, &self);
+    assert_non_null(stale);
+    assert_true(bc.entry.stamp > stale->stamp);
+    uint8_t buf[512];
+    size_t len = encode_broadcast(&bc, buf, sizeof buf);
+    assert_int_equal(deliver_bytes(b, buf, len, WALL + 100), 1);
+    assert_no_leader(b, "job");
+    assert_candidates(b, "job", 0, NULL);
+    assert_no_leader(a, "job");
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.owner_rewrites, 1);
+    /* A second stale sync now changes nothing anywhere. */
+    assert_int_equal(full_sync(b, a, WALL + 101), 0);
+    assert_false(bt_leader_pop_broadcast(a, &bc));
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void owner_authority_readds_live_candidacy_over_newer_stale_entry(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    uint64_t old_fence = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &old_fence), 1);
+    gossip((struct bt_leader *[]){a, b}, 2, WALL);
+
+    /* a restarts (boot 3) with its wall clock 5 s behind and campaigns
+     * again: its new entry carries a smaller stamp than its old one. */
+    bt_leader_free(a);
+    a = node_new("a", 3, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL - 5000);
+    see_alive(b, "a", 3, WALL);
+    uint64_t new_fence = 0;
+    assert_int_equal(lead(a, 33, "job", 0, WALL - 5000, &new_fence), 1);
+    assert_true(new_fence < old_fence);
+    send_to(a, (struct bt_leader *[]){b}, 1, WALL);
+    /* b keeps the old entry (greater stamp), of a dead boot: no leader. */
+    assert_no_leader(b, "job");
+
+    /* b's full sync brings the old entry to a, which re-adds its live
+     * candidacy above it. */
+    assert_true(full_sync(b, a, WALL - 5000) > 0);
+
+    struct bt_leader_broadcast bc;
+    assert_true(bt_leader_pop_broadcast(a, &bc));
+    assert_int_equal(bc.kind, BT_LEADER_BCAST_ENTRY);
+    assert_false(bc.entry.removed);
+    assert_int_equal(bc.entry.cand.candidate_id, 33);
+    assert_int_equal(bc.entry.cand.boot_id, 3);
+    struct bt_name job = nm("job");
+    struct bt_nodeid self = nid("a");
+    assert_true(bc.entry.stamp > bt_cmap_get(bt_leader_cmap(b), &job, &self)->stamp);
+    uint8_t buf[512];
+    size_t len = encode_broadcast(&bc, buf, sizeof buf);
+    assert_int_equal(deliver_bytes(b, buf, len, WALL), 1);
+    assert_leader(b, "job", "a", 33);
+    assert_leader(a, "job", "a", 33);
+    /* The same sync showed a the old boot's token, above its current term:
+     * fix 3 ends that term and starts one above it. */
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 33, "job"), new_fence);
+    uint64_t refreshed = expect_event(a, BT_LEADER_ELECTED, 33, "job");
+    expect_no_event(a);
+    assert_true(refreshed > old_fence);
+    assert_true(is_leader(a, "job"));
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.owner_rewrites, 1);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void restarted_boot_entries_do_not_count(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(a, 11, "job", 5, WALL, NULL), 1);
+    gossip((struct bt_leader *[]){a, b}, 2, WALL);
+    assert_int_equal(lead(b, 22, "job", 0, WALL, NULL), 0);
+    assert_leader(b, "job", "a", 11);
+
+    /* Membership reports a back with a new boot: it restarted, so the
+     * candidacy of its previous life is over, live entry or not. */
+    see_alive(b, "a", 4, WALL + 10);
+
+    uint64_t f = expect_event(b, BT_LEADER_ELECTED, 22, "job");
+    assert_true(f > 0);
+    assert_leader(b, "job", "b", 22);
+    assert_candidates(b, "job", 1, (const char *[]){"b"});
+    /* The entry is still in the map: it just does not count. */
+    struct bt_name job = nm("job");
+    struct bt_nodeid an = nid("a");
+    const struct bt_centry *old = bt_cmap_get(bt_leader_cmap(b), &job, &an);
+    assert_non_null(old);
+    assert_false(old->removed);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void suspect_node_keeps_its_candidacy(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 1);
+    gossip((struct bt_leader *[]){a, b}, 2, WALL);
+    assert_int_equal(lead(b, 22, "job", 0, WALL, NULL), 0);
+
+    /* a turns suspect, is refuted, turns suspect again: all "live". */
+    struct bt_nodeid an = nid("a");
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(bt_leader_member(b, &an, 1, true, WALL + 10 * (uint64_t)i), 0);
+
+    expect_no_event(b);
+    assert_leader(b, "job", "a", 11);
+    struct bt_leader_counters c;
+    bt_leader_counters(b, &c);
+    assert_int_equal(c.member_changes, 1); /* only the first see_alive */
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+/* Scale: a thousand local campaigns all lose to, and win back from, one
+ * node on membership changes, each with its own event. */
+static void thousand_names_follow_membership(void **state)
+{
+    enum { N = 1000 };
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "shard-%d", i);
+        assert_int_equal(lead(a, 11, name, 1, WALL, NULL), 1);
+        assert_int_equal(lead(b, 22, name, 0, WALL, NULL), 1);
+    }
+    gossip((struct bt_leader *[]){a, b}, 2, WALL);
+    /* b did not know a as a member yet; whatever it felt so far is moot. */
+    while (bt_leader_pop_event(b, &(struct bt_leader_event){0}))
+        ;
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "shard-%d", i);
+        assert_true(is_leader(a, name));
+    }
+    expect_no_event(a);
+
+    see_dead(a, "b", 2, WALL + 1);
+    expect_no_event(a); /* b had lower priority everywhere */
+    see_alive(b, "a", 1, WALL + 2);
+    size_t revoked = 0;
+    struct bt_leader_event ev;
+    while (bt_leader_pop_event(b, &ev)) {
+        assert_int_equal(ev.kind, BT_LEADER_REVOKED);
+        revoked++;
+    }
+    assert_int_equal(revoked, N);
+    see_dead(b, "a", 1, WALL + 3);
+    size_t elected = 0;
+    while (bt_leader_pop_event(b, &ev)) {
+        assert_int_equal(ev.kind, BT_LEADER_ELECTED);
+        elected++;
+    }
+    assert_int_equal(elected, N);
+    struct bt_name last = nm("shard-999");
+    assert_int_equal(bt_leader_session_end(a, 11, WALL + 4), N);
+    assert_false(bt_leader_is_leader(a, &last));
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void bad_arguments_are_refused(void **state)
+{
+    struct bt_leader_config cfg = {.self = nid("a"), .boot_id = 0};
+    assert_null(bt_leader_new(&cfg));
+    cfg.boot_id = 1;
+    cfg.self.bytes[0] = '/';
+    assert_null(bt_leader_new(&cfg));
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    assert_int_equal(lead(a, 0, "job", 0, WALL, NULL), BATON_EINVAL);
+    struct bt_nodeid bad = nid("b");
+    bad.bytes[0] = ' ';
+    assert_int_equal(bt_leader_member(a, &bad, 1, true, WALL), BATON_EINVAL);
+    /* Input about self is ignored: self is always live. */
+    struct bt_nodeid self = nid("a");
+    assert_int_equal(bt_leader_member(a, &self, 99, false, WALL), 0);
+    assert_int_equal(lead(a, 1, "job", 0, WALL, NULL), 1);
+    bt_leader_free(a);
+    bt_leader_free(NULL);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(ref_sole_candidate_becomes_leader),
+    cmocka_unit_test(ref_resign_clears_leadership),
+    cmocka_unit_test(ref_session_end_removes_candidacy),
+    cmocka_unit_test(ref_duplicate_candidacy_is_already_candidate),
+    cmocka_unit_test(ref_lower_node_revokes_us_and_its_death_reelects_us),
+    cmocka_unit_test(ref_priority_beats_lower_node_name),
+    cmocka_unit_test(ref_fence_strictly_increases_across_resign_and_relead),
+    cmocka_unit_test(ref_far_future_fence_forces_next_mint_above_it),
+    cmocka_unit_test(ref_far_future_fence_refused_with_offset_check),
+    cmocka_unit_test(ref_malformed_gossip_is_dropped_and_election_still_works),
+    cmocka_unit_test(term_refresh_when_high_water_overtakes_term),
+    cmocka_unit_test(owner_authority_retombstones_stale_entry_for_self),
+    cmocka_unit_test(owner_authority_readds_live_candidacy_over_newer_stale_entry),
+    cmocka_unit_test(restarted_boot_entries_do_not_count),
+    cmocka_unit_test(suspect_node_keeps_its_candidacy),
+    cmocka_unit_test(thousand_names_follow_membership),
+    cmocka_unit_test(bad_arguments_are_refused),
+};
+
+BT_TEST_MAIN(tests)
