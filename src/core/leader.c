@@ -957,6 +957,91 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
     return 1;
 }
 
+/* ---- leaving and ageing ---------------------------------------------------- */
+
+int bt_leader_resign_all(struct bt_leader *l, uint64_t wall_ms)
+{
+    if (l->nlocal == 0)
+        return 0;
+    if (reserve_outputs(l, l->nlocal, 0) != 0)
+        return BATON_ENOMEM;
+    int ended = 0;
+    while (l->local_head) {
+        int rc = withdraw(l, l->local_head, wall_ms);
+        if (rc < 0)
+            return rc;
+        if (ended < INT_MAX)
+            ended++;
+    }
+    return ended;
+}
+
+int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms)
+{
+    if (reserve_outputs(l, l->nlocal, 0) != 0)
+        return BATON_ENOMEM;
+    int refreshed = 0;
+    for (struct name_rec *r = l->local_head; r; r = r->local_next) {
+        const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
+        if (e && e->stamp >= before)
+            continue;
+        int rc = write_own_entry(l, &r->name, r, wall_ms);
+        if (rc < 0)
+            return rc;
+        if (refreshed < INT_MAX)
+            refreshed++;
+    }
+    return refreshed;
+}
+
+struct expiry {
+    const struct bt_leader *l;
+    uint64_t cutoff;
+    struct bt_centry *old; /* keys to forget */
+    size_t n, cap;
+    bool oom;
+};
+
+static int collect_expired(const struct bt_centry *e, void *ctx)
+{
+    struct expiry *x = ctx;
+    if (e->stamp >= x->cutoff || (!e->removed && is_self(x->l, e)))
+        return 0;
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        struct bt_centry *v = realloc(x->old, cap * sizeof *v);
+        if (!v) {
+            x->oom = true;
+            return 1;
+        }
+        x->old = v;
+        x->cap = cap;
+    }
+    x->old[x->n++] = *e;
+    return 0;
+}
+
+/* 1. Collect the expired keys (the map must not change under foreach).
+ * 2. Reserve the outputs the recomputes can cause.
+ * 3. Forget them, queueing the local campaigns they belonged to.
+ * 4. Recompute those. */
+int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
+{
+    struct expiry x = {.l = l, .cutoff = cutoff};
+    bt_cmap_foreach(&l->cmap, collect_expired, &x); /* 1 */
+    if (x.oom || reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0) { /* 2 */
+        free(x.old);
+        return BATON_ENOMEM;
+    }
+    for (size_t i = 0; i < x.n; i++) { /* 3 */
+        bt_cmap_forget(&l->cmap, &x.old[i].name, &x.old[i].node);
+        mark_dirty(l, name_find(l, &x.old[i].name));
+    }
+    recompute_dirty(l, wall_ms); /* 4 */
+    free(x.old);
+    return x.n > INT_MAX ? INT_MAX : (int)x.n;
+}
+
 /* ---- outputs and inspection ------------------------------------------------ */
 
 bool bt_leader_pop_broadcast(struct bt_leader *l, struct bt_leader_broadcast *out)

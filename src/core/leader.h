@@ -187,6 +187,26 @@ int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, uin
 int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
                      bool live, uint64_t wall_ms);
 
+/* ---- leaving and ageing ------------------------------------------------ */
+
+/* Withdraws every local candidacy, as resigns (no events): the first step of
+ * a graceful leave (fix 7). Returns how many it ended or BATON_ENOMEM
+ * (nothing changed). */
+int bt_leader_resign_all(struct bt_leader *l, uint64_t wall_ms);
+
+/* Re-stamps this node's own live entries stamped before `before` (an HLC
+ * timestamp) and queues them for broadcast, so that they never age past the
+ * replication horizon while their candidacy lives. Returns how many, or
+ * BATON_ENOMEM (nothing changed). */
+int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms);
+
+/* Forgets every entry stamped before `cutoff` (an HLC timestamp), live or
+ * tombstone, except this node's own live entries (bt_leader_refresh keeps
+ * those young), and recomputes the local campaigns that lost an entry.
+ * High-water marks are kept: one per name ever seen. Returns how many
+ * entries were forgotten, or BATON_ENOMEM (nothing changed). */
+int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms);
+
 /* ---- outputs and inspection --------------------------------------------- */
 
 /* Pops the oldest queued broadcast into *out; false when none is left. */

@@ -1071,6 +1071,111 @@ static void bad_arguments_are_refused(void **state)
     bt_leader_free(NULL);
 }
 
+/* ---- leaving and ageing ------------------------------------------------------ */
+
+static void resign_all_withdraws_every_candidacy_without_events(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(a, 11, "x", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 12, "y", 0, WALL, NULL), 1);
+    gossip(both, 2, WALL);
+    assert_int_equal(lead(b, 21, "x", 0, WALL, NULL), 0);
+    gossip(both, 2, WALL);
+
+    assert_int_equal(bt_leader_resign_all(a, WALL + 1), 2);
+    expect_no_event(a);
+    gossip(both, 2, WALL + 1);
+
+    assert_leader(b, "x", "b", 21);
+    assert_no_leader(b, "y");
+    assert_true(expect_event(b, BT_LEADER_ELECTED, 21, "x") > 0);
+    assert_int_equal(bt_leader_resign_all(a, WALL + 2), 0);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void refresh_restamps_only_old_own_live_entries(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(a, 11, "old", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 12, "new", 0, WALL + 5000, NULL), 1);
+    gossip(both, 2, WALL + 5000);
+
+    /* Only the entry stamped before the cut is re-stamped, above the cut. */
+    uint64_t cut = bt_hlc_pack(WALL + 1000, 0);
+    assert_int_equal(bt_leader_refresh(a, cut, WALL + 6000), 1);
+    struct bt_leader_broadcast bc;
+    assert_true(bt_leader_pop_broadcast(a, &bc));
+    assert_int_equal(bc.kind, BT_LEADER_BCAST_ENTRY);
+    assert_memory_equal(bc.entry.name.bytes, "old", 3);
+    assert_false(bc.entry.removed);
+    assert_true(bc.entry.stamp >= bt_hlc_pack(WALL + 6000, 0));
+    assert_false(bt_leader_pop_broadcast(a, &bc));
+    /* The term is untouched: no event, same leader everywhere. */
+    expect_no_event(a);
+    assert_true(is_leader(a, "old"));
+    assert_int_equal(bt_leader_refresh(a, cut, WALL + 6001), 0);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void expire_forgets_old_entries_but_keeps_own_live_ones(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(b, 21, "job", 0, WALL, NULL), 1);
+    assert_int_equal(lead(b, 22, "gone", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 11, "mine", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 12, "job", 0, WALL, NULL), 1);
+    gossip(both, 2, WALL);
+    assert_int_equal(bt_leader_resign(b, &(struct bt_name){.len = 4, .bytes = "gone"}, WALL + 1), 0);
+    gossip(both, 2, WALL + 1);
+    assert_int_equal(bt_leader_cmap(a)->nentries, 4);
+
+    /* Everything of b is older than the cutoff: its live entry and its
+     * tombstone go; a's own live entries stay. */
+    int n = bt_leader_expire(a, bt_hlc_pack(WALL + 100, 0), WALL + 100);
+    assert_int_equal(n, 2);
+    assert_int_equal(bt_leader_cmap(a)->nentries, 2);
+    assert_leader(a, "mine", "a", 11);
+    assert_leader(a, "job", "a", 12);
+    assert_candidates(a, "job", 1, (const char *[]){"a"});
+    /* High-water marks outlive their entries. */
+    assert_true(high_water_of(a, "gone") > 0);
+    expect_no_event(a);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void expire_of_the_winner_elects_the_next(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 1);
+    gossip(both, 2, WALL);
+    assert_int_equal(lead(b, 21, "job", 0, WALL + 5000, NULL), 0);
+    gossip(both, 2, WALL + 5000);
+
+    /* a's entry ages out at b (a stopped refreshing it): b leads. */
+    assert_int_equal(bt_leader_expire(b, bt_hlc_pack(WALL + 1000, 0), WALL + 6000), 1);
+    assert_true(expect_event(b, BT_LEADER_ELECTED, 21, "job") > high_water_of(a, "job"));
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
@@ -1089,6 +1194,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(suspect_node_keeps_its_candidacy),
     cmocka_unit_test(thousand_names_follow_membership),
     cmocka_unit_test(bad_arguments_are_refused),
+    cmocka_unit_test(resign_all_withdraws_every_candidacy_without_events),
+    cmocka_unit_test(refresh_restamps_only_old_own_live_entries),
+    cmocka_unit_test(expire_forgets_old_entries_but_keeps_own_live_ones),
+    cmocka_unit_test(expire_of_the_winner_elects_the_next),
 };
 
 BT_TEST_MAIN(tests)
