@@ -16,6 +16,11 @@
  *
  * Time: every call takes struct bt_time. mono_ms drives timers and must never
  * go backwards; wall_ms feeds the HLC and may jump either way.
+ *
+ * Layers: membership (swim.c) carries the replication layer (replica.c),
+ * which carries the election state machine (leader.c). The election API
+ * below is DESIGN.md §1's table; its events come out of bt_node_pop_event()
+ * with the membership events.
  */
 #ifndef BT_NODE_H
 #define BT_NODE_H
@@ -52,6 +57,8 @@ struct bt_node_config {
     enum bt_profile profile;       /* timings; see docs/membership.md */
     uint64_t max_clock_offset_ms;  /* DESIGN.md §1 fix 5; 0 disables */
     size_t max_packet;             /* datagram payload budget in bytes; 0: 1400 */
+    uint64_t horizon_ms;           /* age past which replicated entries expire;
+                                      0: ten minutes (docs/election.md) */
     /* Uniform 64-bit random numbers: the node's only source of randomness. */
     uint64_t (*random)(void *ctx);
     void *random_ctx;
@@ -86,6 +93,8 @@ enum bt_event_kind {
     BT_EV_MEMBER_DEAD,     /* a member was declared dead */
     BT_EV_MEMBER_LEFT,     /* a member left gracefully */
     BT_EV_NAME_CONFLICT,   /* our name is held by another live process */
+    BT_EV_ELECTED,         /* a local candidate became leader later: session, name, fence */
+    BT_EV_REVOKED,         /* a local candidate lost leadership: session, name, fence (ended) */
 };
 
 struct bt_event {
@@ -95,6 +104,11 @@ struct bt_event {
     uint64_t boot_id;        /* its boot */
     /* BT_EV_NAME_CONFLICT: the address of the other process. */
     struct bt_addr other_addr;
+    /* BT_EV_ELECTED / BT_EV_REVOKED: the candidate's session, the campaign
+     * and the term token (new for ELECTED, ended for REVOKED). */
+    uint64_t session;
+    struct bt_name name;
+    uint64_t fence;
 };
 
 struct bt_member_info {
@@ -103,6 +117,69 @@ struct bt_member_info {
     uint64_t boot_id;
     uint32_t incarnation;
     enum bt_member_state state;
+};
+
+/* Counters of the membership layer (src/core/swim.c). All count up from 0
+ * except the two gauges at the end. */
+struct bt_member_stats {
+    uint64_t packets_in;      /* datagrams received */
+    uint64_t packets_out;     /* datagrams sent */
+    uint64_t bytes_in;        /* datagram and stream bytes received */
+    uint64_t bytes_out;       /* datagram and stream bytes sent */
+    uint64_t streams_in;      /* stream messages received */
+    uint64_t streams_out;     /* stream messages sent */
+    uint64_t malformed;       /* input dropped as undecodable or out of bounds */
+    uint64_t bad_version;     /* input dropped for an unknown wire version */
+    uint64_t unknown_sender;  /* datagrams from a name not in our list (still handled) */
+    uint64_t misdirected;     /* pings for a name that is not ours, dropped */
+    uint64_t probes;          /* direct probes started */
+    uint64_t probes_failed;   /* probes with no ack by the end of the period */
+    uint64_t indirect_probes; /* PING_REQ sent */
+    uint64_t relays;          /* PING_REQ served for others */
+    uint64_t relays_dropped;  /* PING_REQ dropped: too many in flight */
+    uint64_t nacks_sent;      /* NACK sent for relays that got no ack */
+    uint64_t nacks_received;  /* NACK received for our indirect probes */
+    uint64_t suspicions;      /* members this node started suspecting */
+    uint64_t refutations;     /* times we refuted a suspicion or death of ourselves */
+    uint64_t deaths_declared; /* members this node declared dead (suspicion expired) */
+    uint64_t stale;           /* broadcasts ignored as older than what we know */
+    uint64_t name_checks;     /* probes of a name holder on a rival claim */
+    uint64_t name_conflicts;  /* CONFLICT messages sent: claims refused */
+    uint64_t name_takeovers;  /* claims accepted because the holder failed its probe */
+    uint64_t name_checks_dropped; /* claims ignored: too many checks in flight */
+    uint64_t bcasts_dropped;  /* broadcasts dropped because the queue was full */
+    uint64_t user_delivered;  /* user broadcasts handed to the layer above */
+    uint64_t pushpulls;       /* push-pull exchanges started (join, periodic, reconnect) */
+    uint64_t reaped;          /* dead or left members forgotten */
+    uint32_t health;          /* gauge: Lifeguard local health score, 0..awareness_max-1 */
+    uint32_t queue_len;       /* gauge: broadcasts waiting in the dissemination queue */
+};
+
+/* Counters of the election layers, and the size of their state. */
+struct bt_election_stats {
+    uint64_t payloads_in;     /* election broadcasts received */
+    uint64_t snapshots_in;    /* full states received by push-pull */
+    uint64_t forwarded;       /* received broadcasts that were news, gossiped on */
+    uint64_t broadcasts_out;  /* entries and fences this node gossiped */
+    uint64_t malformed;       /* payloads refused as malformed */
+    uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */
+    uint64_t refused_stale;   /* entries refused: older than the horizon */
+    uint64_t expired;         /* entries forgotten by age */
+    uint64_t refreshed;       /* own entries re-stamped before they aged */
+    uint64_t owner_rewrites;  /* entries for self rewritten by this owner (fix 2) */
+    uint64_t terms_minted;    /* terms this node started */
+    uint64_t term_refreshes;  /* terms ended because the cluster overtook them (fix 3) */
+    struct bt_nodeid last_clock_offender; /* sender of the last clock refusal */
+    size_t entries;           /* gauge: candidate-map entries, tombstones included */
+    size_t tombstones;        /* gauge: of which tombstones */
+    size_t high_water_marks;  /* gauge: names with a high-water mark */
+};
+
+/* Counters of the whole node (bt_node_stats()). */
+struct bt_node_stats {
+    struct bt_member_stats member;     /* membership layer */
+    struct bt_election_stats election; /* replication and election layers */
+    uint64_t dropped_oom;              /* outputs or events lost to out of memory */
 };
 
 struct bt_node;
@@ -116,8 +193,10 @@ void bt_node_free(struct bt_node *node);
  * a cluster of its own. Returns 0 or BATON_EINVAL. */
 int bt_node_join(struct bt_node *node, const struct bt_addr *seeds, size_t n, struct bt_time now);
 
-/* Announces a graceful leave; the node keeps gossiping until
- * bt_node_left() is true, then the driver may stop it. */
+/* Leaves gracefully: withdraws every local candidacy (no events), then
+ * announces the leave; the node keeps gossiping until bt_node_left() is
+ * true, then the driver may stop it. Returns 0 or BATON_ECLOSED (already
+ * leaving, or refused by a name conflict). */
 int bt_node_leave(struct bt_node *node, struct bt_time now);
 bool bt_node_left(const struct bt_node *node);
 
@@ -146,5 +225,39 @@ size_t bt_node_members(const struct bt_node *node, struct bt_member_info *out, s
 /* A digest of the member list (names, states, boots), maintained
  * incrementally: two nodes with the same digest see the same membership. */
 uint64_t bt_node_membership_digest(const struct bt_node *node);
+
+/* Copies the node's counters into out. */
+void bt_node_stats(const struct bt_node *node, struct bt_node_stats *out);
+
+/* ---- the election (DESIGN.md §1) ------------------------------------------
+ * Names are copied. A session is a nonzero id the driver chooses (an
+ * embedding handle, a client connection); it is the candidate id others see.
+ * No call here produces an event for the session that made it: lead()
+ * returns leadership directly, resign() and session_end() are silent. */
+
+/* Campaigns for name with priority. Returns 1 (leader: *fence, if not NULL,
+ * gets the term token), 0 (follower: BT_EV_ELECTED comes if this node wins
+ * later), BATON_EALREADY (this node already campaigns for name),
+ * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM. */
+int bt_node_lead(struct bt_node *node, uint64_t session, const struct bt_name *name,
+                 int64_t priority, struct bt_time now, uint64_t *fence);
+/* Withdraws this node's candidacy for name. Returns 0 or BATON_ENOENT. */
+int bt_node_resign(struct bt_node *node, const struct bt_name *name, struct bt_time now);
+/* The session ended: withdraws all its candidacies. Returns how many. */
+int bt_node_session_end(struct bt_node *node, uint64_t session, struct bt_time now);
+/* The winner for name as this node sees it: its node and candidate id
+ * (each optional). Returns 0 or BATON_ENOLEADER. Any name, any node. */
+int bt_node_leader(const struct bt_node *node, const struct bt_name *name, struct bt_nodeid *leader,
+                   uint64_t *candidate_id);
+/* True iff the winner for name lives on this node. */
+bool bt_node_is_leader(const struct bt_node *node, const struct bt_name *name);
+/* This node's current term token for name. Returns 0 or BATON_ENOTLEADER. */
+int bt_node_fence(const struct bt_node *node, const struct bt_name *name, uint64_t *fence);
+/* Sorted unique nodes with a live candidacy for name; copies up to cap,
+ * returns the count. */
+size_t bt_node_candidates(const struct bt_node *node, const struct bt_name *name,
+                          struct bt_nodeid *out, size_t cap);
+/* The greatest token observed for name. Returns 0 or BATON_ENOENT. */
+int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, uint64_t *token);
 
 #endif

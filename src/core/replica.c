@@ -1,0 +1,299 @@
+/*
+ * Replication of the election state over membership (API in replica.h).
+ *
+ * The reference rides barrel_p2p_replica: candidate adds and removes are
+ * gossiped deltas, fence high-water marks a custom broadcast, a full sync is
+ * pushed on peer_up, and a node's entries are pruned on peer_down. baton
+ * keeps the shape and changes what makes it fragile:
+ *
+ * Deltas travel as membership broadcasts. Every entry and every fence the
+ * leader writes becomes one user broadcast on the SWIM dissemination queue,
+ * marked urgent so that a gossip round leaves at once: a resign or a
+ * graceful leave reaches the cluster in network hops, not gossip periods.
+ * A node that receives a broadcast which changed its state queues it again
+ * (urgent too), so news spreads epidemically and then dies out through the
+ * queue's retransmit limit; stale news is not forwarded. The broadcast key
+ * (the entry's (name, node), or the fence's name) lets a newer broadcast
+ * replace a queued older one.
+ *
+ * Full state rides push-pull (fix 4). SWIM's push-pull runs on join and
+ * periodically; each side sends a SNAPSHOT of its map and marks, and
+ * merges the other's. A healed partition therefore converges without any
+ * new join, and a node that missed broadcasts catches up within a period.
+ *
+ * Every input is screened before it reaches the map or the clock. Decoding
+ * (codec.c) rejects malformed bytes; the leader re-validates and refuses a
+ * payload holding a stamp too far ahead of the local wall clock (fix 5), and
+ * we keep the sender of the last such payload for the log. What is refused
+ * is counted here.
+ *
+ * Liveness replaces pruning (fix 1). Instead of deleting a node's entries
+ * when one neighbour loses it, every membership verdict goes to the leader,
+ * which counts a candidacy only while its node is alive or suspect and on
+ * the boot that made it.
+ *
+ * Ageing. A map that only ever grows is a leak: every resign leaves a
+ * tombstone, every dead boot its entries. So state has a horizon H
+ * (default ten minutes): an entry stamped more than H ago is forgotten, and
+ * an incoming entry that old is refused. That is safe only if nothing that
+ * is still true ever gets that old, so every node re-stamps its own live
+ * entries every H/4 (bt_leader_refresh). A removed candidacy can then never
+ * come back: the live entry a tombstone superseded is older than the
+ * tombstone, so by the time the tombstone is forgotten, that live entry is
+ * refused everywhere; and if a node still holds it in its map, the owner
+ * re-tombstones it on sight (fix 2). The price is that clocks must agree to
+ * well within H - H/4 (the offset bound of fix 5 is 10 s by default).
+ * High-water marks are kept for good: one per name ever used.
+ */
+#include "core/replica.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/codec.h"
+#include "core/hlc.h"
+
+void bt_replica_init(struct bt_replica *r, struct bt_leader *leader, struct bt_swim *swim,
+                     uint64_t horizon_ms, uint64_t now_mono)
+{
+    memset(r, 0, sizeof *r);
+    r->leader = leader;
+    r->swim = swim;
+    r->horizon_ms = horizon_ms ? horizon_ms : BT_REPLICA_HORIZON_DEFAULT_MS;
+    r->next_expiry = now_mono + r->horizon_ms / 4;
+}
+
+static void drop_state(struct bt_replica *r)
+{
+    free(r->state);
+    r->state = NULL;
+    r->state_len = 0;
+}
+
+void bt_replica_destroy(struct bt_replica *r)
+{
+    drop_state(r);
+}
+
+/* The broadcast key of one payload: 'E' name node, or 'F' name. */
+static size_t entry_key(const struct bt_centry *e, uint8_t *key)
+{
+    key[0] = 'E';
+    key[1] = e->name.len;
+    memcpy(key + 2, e->name.bytes, e->name.len);
+    memcpy(key + 2 + e->name.len, e->node.bytes, e->node.len);
+    return 2 + (size_t)e->name.len + e->node.len;
+}
+
+static size_t fence_key(const struct bt_fence *f, uint8_t *key)
+{
+    key[0] = 'F';
+    memcpy(key + 1, f->name.bytes, f->name.len);
+    return 1 + (size_t)f->name.len;
+}
+
+/* The key of a one-item DELTA or FENCE payload; 0 (no key) otherwise. */
+static size_t payload_key(const struct bt_payload *p, uint8_t *key)
+{
+    if (p->type == BT_PAYLOAD_DELTA && p->nentries == 1)
+        return entry_key(&p->entries[0], key);
+    if (p->type == BT_PAYLOAD_FENCE && p->nfences == 1)
+        return fence_key(&p->fences[0], key);
+    return 0;
+}
+
+static void gossip(struct bt_replica *r, const uint8_t *key, size_t keylen, const uint8_t *data,
+                   size_t len, uint64_t now_mono)
+{
+    if (bt_swim_broadcast_user(r->swim, key, keylen, data, len, true, now_mono) != 0)
+        r->counters.send_failed++;
+}
+
+void bt_replica_flush(struct bt_replica *r, struct bt_time now)
+{
+    struct bt_leader_broadcast b;
+    uint8_t buf[BT_CODEC_LIST_HEADER + BT_CODEC_ENTRY_MAX];
+    uint8_t key[2 + BATON_NAME_MAX + BATON_NODE_MAX];
+
+    while (bt_leader_pop_broadcast(r->leader, &b)) {
+        int len;
+        size_t keylen;
+        if (b.kind == BT_LEADER_BCAST_ENTRY) {
+            len = bt_codec_encode_delta(&b.entry, 1, buf, sizeof buf);
+            keylen = entry_key(&b.entry, key);
+        } else {
+            len = bt_codec_encode_fences(&b.fence, 1, buf, sizeof buf);
+            keylen = fence_key(&b.fence, key);
+        }
+        /* The leader only writes what the codec accepts; a failure here is
+         * our bug, counted rather than asserted so a node keeps running. */
+        if (len < 0) {
+            r->counters.send_failed++;
+            continue;
+        }
+        gossip(r, key, keylen, buf, (size_t)len, now.mono_ms);
+        r->counters.broadcasts_out++;
+    }
+}
+
+/* Drops, in place, the entries older than the horizon (see the essay). */
+static void drop_stale(struct bt_replica *r, struct bt_payload *p, uint64_t wall_ms)
+{
+    if (wall_ms <= r->horizon_ms)
+        return;
+    uint64_t cutoff = bt_hlc_pack(wall_ms - r->horizon_ms, 0);
+    size_t kept = 0;
+    for (size_t i = 0; i < p->nentries; i++) {
+        if (p->entries[i].stamp < cutoff) {
+            r->counters.refused_stale++;
+            continue;
+        }
+        p->entries[kept++] = p->entries[i];
+    }
+    p->nentries = kept;
+}
+
+/* Decodes, screens and merges one payload. Returns what the leader's merge
+ * returned (items changed, or a negative code), or BATON_EPROTO. */
+static int ingest(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
+                  size_t len, enum bt_payload_type want, struct bt_payload *p, struct bt_time now)
+{
+    drop_state(r);
+    int rc = bt_codec_decode(data, len, p);
+    if (rc == 0 && (p->type == BT_PAYLOAD_SNAPSHOT) != (want == BT_PAYLOAD_SNAPSHOT))
+        rc = BATON_EPROTO;
+    if (rc < 0) {
+        r->counters.malformed++;
+        return rc;
+    }
+    drop_stale(r, p, now.wall_ms);
+    rc = bt_leader_merge_payload(r->leader, p, now.wall_ms);
+    if (rc == BATON_ECLOCK) {
+        r->counters.refused_clock++;
+        if (from)
+            r->counters.last_clock_offender = *from;
+    } else if (rc == BATON_EPROTO) {
+        r->counters.malformed++;
+    }
+    return rc;
+}
+
+void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
+                        size_t len, struct bt_time now)
+{
+    struct bt_payload p;
+    uint8_t key[2 + BATON_NAME_MAX + BATON_NODE_MAX];
+
+    r->counters.payloads_in++;
+    int rc = ingest(r, from, data, len, BT_PAYLOAD_DELTA, &p, now);
+    /* News is forwarded as it came, so it spreads epidemically. A payload
+     * trimmed of stale entries is not forwarded: its bytes say more. */
+    if (rc > 0 && p.nentries + p.nfences > 0) {
+        size_t keylen = payload_key(&p, key);
+        if (p.type == BT_PAYLOAD_FENCE || p.nentries == 1) {
+            gossip(r, key, keylen, data, len, now.mono_ms);
+            r->counters.forwarded++;
+        }
+    }
+    bt_payload_free(&p);
+}
+
+struct fence_list {
+    struct bt_fence *v;
+    size_t n;
+};
+
+static int collect_fence(const struct bt_name *name, uint64_t token, void *ctx)
+{
+    struct fence_list *f = ctx;
+    f->v[f->n].name = *name;
+    f->v[f->n].token = token;
+    f->n++;
+    return 0;
+}
+
+/* Encodes the full state into r->state. Returns 0 or a negative code. */
+static int encode_state(struct bt_replica *r)
+{
+    size_t nf = bt_leader_high_water_count(r->leader);
+    struct fence_list f = {.v = calloc(nf ? nf : 1, sizeof *f.v)};
+    if (!f.v)
+        return BATON_ENOMEM;
+    bt_leader_foreach_high_water(r->leader, collect_fence, &f);
+
+    drop_state(r);
+    int rc = bt_codec_encode_snapshot(bt_leader_cmap(r->leader), f.v, f.n, &r->state, &r->state_len);
+    free(f.v);
+    return rc;
+}
+
+size_t bt_replica_state(struct bt_replica *r, uint8_t *buf, size_t cap, struct bt_time now)
+{
+    /* The membership layer asks twice, at once, when the first buffer is too
+     * small: the encoding is kept for that second call and for nothing else
+     * (ingest drops it, and so does a call at another time). */
+    if ((!r->state || r->state_at != now.mono_ms) && encode_state(r) != 0)
+        return 0;
+    r->state_at = now.mono_ms;
+    size_t len = r->state_len;
+    if (len > cap)
+        return len;
+    memcpy(buf, r->state, len);
+    drop_state(r);
+    r->counters.snapshots_out++;
+    return len;
+}
+
+void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
+                            size_t len, struct bt_time now)
+{
+    struct bt_payload p;
+    r->counters.snapshots_in++;
+    ingest(r, from, data, len, BT_PAYLOAD_SNAPSHOT, &p, now);
+    bt_payload_free(&p);
+}
+
+void bt_replica_member_event(struct bt_replica *r, const struct bt_event *ev, struct bt_time now)
+{
+    bool live;
+    switch (ev->kind) {
+    case BT_EV_MEMBER_UP:
+    case BT_EV_MEMBER_SUSPECT:
+    case BT_EV_MEMBER_ALIVE:
+        live = true;
+        break;
+    case BT_EV_MEMBER_DEAD:
+    case BT_EV_MEMBER_LEFT:
+        live = false;
+        break;
+    default:
+        return;
+    }
+    bt_leader_member(r->leader, &ev->member, ev->boot_id, live, now.wall_ms);
+}
+
+void bt_replica_tick(struct bt_replica *r, struct bt_time now)
+{
+    if (now.mono_ms < r->next_expiry)
+        return;
+    r->next_expiry = now.mono_ms + r->horizon_ms / 4;
+    if (now.wall_ms > r->horizon_ms) {
+        int n = bt_leader_expire(r->leader, bt_hlc_pack(now.wall_ms - r->horizon_ms, 0), now.wall_ms);
+        if (n > 0)
+            r->counters.expired += (uint64_t)n;
+    }
+    /* Re-stamp what is older than a quarter horizon: at most H/2 old when
+     * the next pass comes, far from H even with skewed clocks. */
+    if (now.wall_ms > r->horizon_ms / 4) {
+        int n = bt_leader_refresh(r->leader, bt_hlc_pack(now.wall_ms - r->horizon_ms / 4, 0),
+                                  now.wall_ms);
+        if (n > 0)
+            r->counters.refreshed += (uint64_t)n;
+    }
+}
+
+uint64_t bt_replica_next_deadline(const struct bt_replica *r)
+{
+    return r->next_expiry;
+}

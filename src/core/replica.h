@@ -1,0 +1,86 @@
+/*
+ * Replication of the election state over membership (see the essay at the
+ * top of replica.c).
+ *
+ * The replica sits between the membership layer (struct bt_swim), which
+ * moves opaque user broadcasts and push-pull state, and the election state
+ * machine (struct bt_leader), which speaks decoded entries and fences. It
+ * encodes what the leader wants gossiped, decodes and screens what peers
+ * send, forwards news, exchanges full state on push-pull, and expires old
+ * state. Both pointers are borrowed: the node owns the leader and the swim.
+ *
+ * Every function takes the caller's time; the replica reads no clock.
+ * Not thread-safe; no re-entry.
+ */
+#ifndef BT_REPLICA_H
+#define BT_REPLICA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/leader.h"
+#include "core/names.h"
+#include "core/node.h"
+#include "core/swim.h"
+
+/* Default age past which entries and tombstones are forgotten and refused
+ * (docs/election.md: why ten minutes). */
+#define BT_REPLICA_HORIZON_DEFAULT_MS (10u * 60u * 1000u)
+
+/* Counters of what the replica received, refused and sent. */
+struct bt_replica_counters {
+    uint64_t payloads_in;     /* user broadcasts received */
+    uint64_t snapshots_in;    /* push-pull states received */
+    uint64_t snapshots_out;   /* push-pull states produced */
+    uint64_t forwarded;       /* received broadcasts that were news, gossiped on */
+    uint64_t broadcasts_out;  /* leader broadcasts queued for gossip */
+    uint64_t malformed;       /* payloads that failed to decode or validate */
+    uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */
+    uint64_t refused_stale;   /* entries dropped: older than the horizon */
+    uint64_t expired;         /* entries forgotten by age */
+    uint64_t refreshed;       /* own live entries re-stamped before they aged */
+    uint64_t send_failed;     /* broadcasts the membership layer refused */
+    /* The sender of the last payload refused for its clock, for the log. */
+    struct bt_nodeid last_clock_offender;
+};
+
+struct bt_replica {
+    struct bt_leader *leader;  /* borrowed */
+    struct bt_swim *swim;      /* borrowed */
+    uint64_t horizon_ms;       /* expiry age of entries and tombstones */
+    uint64_t next_expiry;      /* monotonic ms of the next expiry/refresh pass */
+    uint8_t *state;            /* the last encoded snapshot, for user_state's second call */
+    size_t state_len;          /* its length */
+    uint64_t state_at;         /* monotonic ms when it was encoded */
+    struct bt_replica_counters counters;
+};
+
+/* Ready to run; leader and swim are borrowed. horizon_ms 0 means
+ * BT_REPLICA_HORIZON_DEFAULT_MS. */
+void bt_replica_init(struct bt_replica *r, struct bt_leader *leader, struct bt_swim *swim,
+                     uint64_t horizon_ms, uint64_t now_mono);
+void bt_replica_destroy(struct bt_replica *r);
+
+/* Drains the leader's broadcasts into urgent membership broadcasts. The
+ * other functions only queue them in the leader (the membership layer must
+ * not be re-entered from its own callbacks, bar one: see swim.h), so call
+ * this after every call into the replica or the leader, outside them. */
+void bt_replica_flush(struct bt_replica *r, struct bt_time now);
+
+/* The membership layer's hooks (struct bt_swim_sink). data is borrowed.
+ * deliver forwards news at once (swim.h allows it from user_deliver). */
+void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
+                        size_t len, struct bt_time now);
+size_t bt_replica_state(struct bt_replica *r, uint8_t *buf, size_t cap, struct bt_time now);
+void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
+                            size_t len, struct bt_time now);
+
+/* A membership event: feeds the leader's liveness view (fix 1). */
+void bt_replica_member_event(struct bt_replica *r, const struct bt_event *ev, struct bt_time now);
+
+/* Expires old state and refreshes this node's own entries when due. */
+void bt_replica_tick(struct bt_replica *r, struct bt_time now);
+uint64_t bt_replica_next_deadline(const struct bt_replica *r);
+
+#endif

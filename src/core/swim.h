@@ -1,0 +1,138 @@
+/*
+ * Membership: SWIM with the Lifeguard refinements, sans-IO (see the essay at
+ * the top of swim.c and docs/membership.md).
+ *
+ * A struct bt_swim is one node's view of the cluster. Its caller (node.c, or
+ * a test) feeds it datagrams, stream messages and time, and receives what it
+ * produces through a struct bt_swim_sink: datagrams and stream messages to
+ * send, membership events, and the user-layer hooks (opaque broadcasts and
+ * push-pull state for the replication layer above).
+ *
+ * Re-entry: no bt_swim_* function may be called from inside a sink callback,
+ * with one exception: user_deliver may call bt_swim_broadcast_user() (to
+ * forward what it learned). An urgent broadcast queued that way is sent when
+ * the outer call returns.
+ */
+#ifndef BT_SWIM_H
+#define BT_SWIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/names.h"
+#include "core/node.h"
+
+/* The timings and sizes of one profile (docs/membership.md explains the
+ * values). All times in milliseconds. */
+struct bt_swim_timing {
+    uint32_t probe_interval;     /* protocol period, before Lifeguard scaling */
+    uint32_t probe_timeout;      /* wait for a direct ack before indirect probes */
+    uint32_t indirect_checks;    /* k: members asked to probe indirectly */
+    uint32_t suspicion_mult;     /* min suspicion = mult * max(1, log10 n) * interval */
+    uint32_t suspicion_max_mult; /* max suspicion = this * min */
+    uint32_t retransmit_mult;    /* broadcast retired after mult * ceil(log10(n+1)) sends */
+    uint32_t gossip_interval;    /* period of gossip rounds */
+    uint32_t gossip_fanout;      /* members per gossip round */
+    uint32_t gossip_to_dead;     /* dead members still gossiped to for this long */
+    uint32_t pushpull_interval;  /* base anti-entropy period (scaled above 32 nodes) */
+    uint32_t reconnect_interval; /* period of push-pull attempts to dead members */
+    uint32_t dead_reap;          /* dead members forgotten after this long */
+    uint32_t left_reap;          /* left members forgotten after this long */
+    uint32_t join_retry_min;     /* first retry of the seeds */
+    uint32_t join_retry_max;     /* retry backoff cap */
+    uint32_t leave_timeout;      /* bt_swim_left() turns true at the latest after this */
+    uint32_t awareness_max;      /* Lifeguard LHM: score stays below this (8) */
+};
+
+/* Fills t with the timings of a profile; returns 0 or BATON_EINVAL. */
+int bt_swim_timing_profile(enum bt_profile profile, struct bt_swim_timing *t);
+
+/* Where a swim's output goes. Every pointer handed to a callback is borrowed
+ * for the duration of the call. */
+struct bt_swim_sink {
+    void *ctx; /* passed to every callback */
+    /* Send a datagram (BT_OUT_PACKET) or stream message (BT_OUT_STREAM; conn
+     * 0 opens a new stream, otherwise it replies on conn). Required. */
+    void (*send)(void *ctx, enum bt_output_kind kind, const struct bt_addr *to, uint64_t conn,
+                 const uint8_t *data, size_t len);
+    /* A membership event. Required. */
+    void (*event)(void *ctx, const struct bt_event *ev);
+    /* A user broadcast arrived from `from` (the packet's sender). Optional. */
+    void (*user_deliver)(void *ctx, const struct bt_nodeid *from, const uint8_t *data, size_t len);
+    /* Write the local user state for a push-pull into buf (cap bytes) and
+     * return its length; if it needs more than cap, return the size needed
+     * without writing, and it is called again with a buffer that large (at
+     * most BT_SWIM_USER_STATE_MAX). join: the exchange is a join sync.
+     * Optional (no user state). */
+    size_t (*user_state)(void *ctx, bool join, uint8_t *buf, size_t cap);
+    /* The peer's user state from a push-pull (request or reply). Optional. */
+    void (*user_merge)(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
+                       size_t len);
+};
+
+struct bt_swim_config {
+    struct bt_nodeid name;        /* this node's name */
+    struct bt_addr addr;          /* where peers reach it */
+    uint64_t boot_id;             /* nonzero, new at every process start */
+    struct bt_swim_timing timing; /* usually from bt_swim_timing_profile() */
+    size_t max_packet;            /* datagram budget, >= BT_SWIM_MIN_PACKET */
+    uint64_t (*random)(void *ctx); /* uniform 64-bit random numbers */
+    void *random_ctx;
+};
+
+struct bt_swim;
+
+/* A new membership instance knowing only itself (alive, incarnation 0).
+ * cfg and sink are copied. Returns NULL on a bad config (invalid name or
+ * address, zero boot id, max_packet below BT_SWIM_MIN_PACKET, zero timings,
+ * missing random/send/event) or out of memory. */
+struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_swim_sink *sink,
+                            uint64_t now_ms);
+void bt_swim_free(struct bt_swim *swim);
+
+/* Joins through seed addresses (copied; our own address is skipped): a
+ * join push-pull goes to every seed, retried with exponential backoff until
+ * one answers. With no usable seed the node forms its own cluster. When the
+ * node finds itself alone later it retries the seeds. Returns 0 or
+ * BATON_EINVAL (bad address, or called twice), BATON_ENOMEM. */
+int bt_swim_join(struct bt_swim *swim, const struct bt_addr *seeds, size_t n, uint64_t now_ms);
+
+/* Announces a graceful leave (an urgent LEFT broadcast about ourselves) and
+ * stops probing. Returns 0, or BATON_ECLOSED if already leaving or refused. */
+int bt_swim_leave(struct bt_swim *swim, uint64_t now_ms);
+/* True once the leave has been disseminated (the LEFT broadcast reached its
+ * retransmit limit, nobody is left to tell, or leave_timeout passed). */
+bool bt_swim_left(const struct bt_swim *swim);
+/* True once a BT_EV_NAME_CONFLICT refused this node: it is silent since. */
+bool bt_swim_refused(const struct bt_swim *swim);
+
+void bt_swim_recv_packet(struct bt_swim *swim, const struct bt_addr *from, const uint8_t *data,
+                         size_t len, uint64_t now_ms);
+void bt_swim_recv_stream(struct bt_swim *swim, const struct bt_addr *from, uint64_t conn,
+                         const uint8_t *data, size_t len, uint64_t now_ms);
+void bt_swim_tick(struct bt_swim *swim, uint64_t now_ms);
+/* When bt_swim_tick() is next due (monotonic ms). */
+uint64_t bt_swim_next_deadline(const struct bt_swim *swim);
+
+/* Queues an opaque user broadcast (data copied, 1..BT_SWIM_USER_MAX bytes)
+ * for dissemination. key (copied, 0..255 bytes; NULL/0 for none) invalidates
+ * a queued user broadcast with the same key. urgent: a gossip round goes out
+ * at once instead of at the next gossip tick. Returns 0, BATON_EINVAL,
+ * BATON_E2BIG, BATON_ENOMEM or BATON_ECLOSED (refused). */
+int bt_swim_broadcast_user(struct bt_swim *swim, const void *key, size_t keylen, const void *data,
+                           size_t len, bool urgent, uint64_t now_ms);
+
+/* Copies up to cap members (self included), in a deterministic order, into
+ * out; returns how many there are. */
+size_t bt_swim_members(const struct bt_swim *swim, struct bt_member_info *out, size_t cap);
+/* Looks one member up by name; returns false if unknown. */
+bool bt_swim_member(const struct bt_swim *swim, const struct bt_nodeid *name,
+                    struct bt_member_info *out);
+/* Members alive or suspect, self included (the "n" of the formulas). */
+size_t bt_swim_live_count(const struct bt_swim *swim);
+/* XOR of a hash of (name, boot, state) over all known members. */
+uint64_t bt_swim_digest(const struct bt_swim *swim);
+void bt_swim_stats(const struct bt_swim *swim, struct bt_member_stats *out);
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * Encoders and decoders of the membership wire format; the diagrams are in
+ * swim_proto.h.
+ *
+ * Everything is written with the sticky reader and writer of wire.h, so an
+ * encoder checks overflow once and a decoder cannot read past its input. The
+ * decoders validate a whole message before returning success (every
+ * broadcast of a datagram, every member of a push-pull), which lets swim.c
+ * apply a message knowing that the iterators will not fail halfway and leave
+ * it half applied. That costs a second pass over the bytes, which is cheap
+ * next to applying them.
+ *
+ * Compared with HashiCorp memberlist (msgpack-encoded messages inside a
+ * "compound" framing), the format here is fixed-layout binary with explicit
+ * bounds: there is no generic decoder to trust, and a fuzzer can cover every
+ * branch.
+ */
+#include "core/swim_proto.h"
+
+#include "baton/baton.h"
+
+bool bt_swim_addr_valid(const void *p, size_t n)
+{
+    if (n == 0 || n > BT_ADDR_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = ((const unsigned char *)p)[i];
+        if (c < 0x21 || c > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+int bt_swim_addr_set(struct bt_addr *a, const void *p, size_t n)
+{
+    if (!bt_swim_addr_valid(p, n))
+        return BATON_EINVAL;
+    memset(a, 0, sizeof *a);
+    a->len = (uint8_t)n;
+    memcpy(a->s, p, n);
+    return 0;
+}
+
+/* ---- encoders ----------------------------------------------------------- */
+
+void bt_swim_put_header(struct bt_wbuf *w, enum bt_swim_type type, const struct bt_nodeid *sender,
+                        uint64_t boot)
+{
+    bt_put_u8(w, BT_SWIM_VERSION);
+    bt_put_u8(w, (uint8_t)type);
+    bt_put_str8(w, sender->bytes, sender->len);
+    bt_put_u64(w, boot);
+}
+
+void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target)
+{
+    bt_put_u32(w, seq);
+    bt_put_str8(w, target->bytes, target->len);
+}
+
+void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq) { bt_put_u32(w, seq); }
+
+void bt_swim_put_ping_req(struct bt_wbuf *w, uint32_t seq, uint32_t budget_ms,
+                          const struct bt_nodeid *target, const struct bt_addr *target_addr)
+{
+    bt_put_u32(w, seq);
+    bt_put_u32(w, budget_ms);
+    bt_put_str8(w, target->bytes, target->len);
+    bt_put_str8(w, target_addr->s, target_addr->len);
+}
+
+void bt_swim_put_conflict(struct bt_wbuf *w, const struct bt_nodeid *name, uint64_t claimant_boot,
+                          uint64_t holder_boot, const struct bt_addr *holder_addr)
+{
+    bt_put_str8(w, name->bytes, name->len);
+    bt_put_u64(w, claimant_boot);
+    bt_put_u64(w, holder_boot);
+    bt_put_str8(w, holder_addr->s, holder_addr->len);
+}
+
+static size_t bcast_body_size(const struct bt_swim_bcast *b)
+{
+    size_t member = 1 + (size_t)b->name.len + 8 + 4;
+    switch (b->kind) {
+    case BT_SWIM_B_ALIVE:
+        return member + 1 + b->addr.len;
+    case BT_SWIM_B_SUSPECT:
+    case BT_SWIM_B_DEAD:
+        return member + 1 + b->from.len;
+    case BT_SWIM_B_LEFT:
+        return member;
+    case BT_SWIM_B_USER:
+        return b->user_len;
+    default:
+        return 0;
+    }
+}
+
+size_t bt_swim_bcast_size(const struct bt_swim_bcast *b) { return 3 + bcast_body_size(b); }
+
+void bt_swim_put_bcast(struct bt_wbuf *w, const struct bt_swim_bcast *b)
+{
+    size_t body = bcast_body_size(b);
+    if (body == 0 || body > UINT16_MAX || (b->kind == BT_SWIM_B_USER && body > BT_SWIM_USER_MAX)) {
+        w->overflow = true;
+        return;
+    }
+    bt_put_u8(w, b->kind);
+    bt_put_u16(w, (uint16_t)body);
+    if (b->kind == BT_SWIM_B_USER) {
+        bt_put_bytes(w, b->user, b->user_len);
+        return;
+    }
+    bt_put_str8(w, b->name.bytes, b->name.len);
+    bt_put_u64(w, b->boot);
+    bt_put_u32(w, b->incarnation);
+    if (b->kind == BT_SWIM_B_ALIVE)
+        bt_put_str8(w, b->addr.s, b->addr.len);
+    else if (b->kind == BT_SWIM_B_SUSPECT || b->kind == BT_SWIM_B_DEAD)
+        bt_put_str8(w, b->from.bytes, b->from.len);
+}
+
+void bt_swim_put_pp_head(struct bt_wbuf *w, enum bt_swim_type type, const struct bt_nodeid *sender,
+                         uint64_t boot, uint8_t flags, uint32_t count)
+{
+    bt_swim_put_header(w, type, sender, boot);
+    bt_put_u8(w, flags);
+    bt_put_u32(w, count);
+}
+
+void bt_swim_put_pp_member(struct bt_wbuf *w, const struct bt_member_info *m)
+{
+    bt_put_str8(w, m->name.bytes, m->name.len);
+    bt_put_str8(w, m->addr.s, m->addr.len);
+    bt_put_u64(w, m->boot_id);
+    bt_put_u32(w, m->incarnation);
+    bt_put_u8(w, (uint8_t)m->state);
+}
+
+void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len)
+{
+    if (len > BT_SWIM_USER_STATE_MAX) {
+        w->overflow = true;
+        return;
+    }
+    bt_put_u32(w, (uint32_t)len);
+    bt_put_bytes(w, data, len);
+}
+
+/* ---- decoders ----------------------------------------------------------- */
+
+static void get_nodeid(struct bt_rbuf *r, struct bt_nodeid *id)
+{
+    uint8_t tmp[255];
+    size_t n = bt_get_str8(r, tmp, BATON_NODE_MAX);
+    if (r->error)
+        return;
+    if (bt_nodeid_set(id, tmp, n) != 0)
+        bt_rbuf_fail(r);
+}
+
+static void get_addr(struct bt_rbuf *r, struct bt_addr *a)
+{
+    uint8_t tmp[255];
+    size_t n = bt_get_str8(r, tmp, BT_ADDR_MAX);
+    if (r->error)
+        return;
+    if (bt_swim_addr_set(a, tmp, n) != 0)
+        bt_rbuf_fail(r);
+}
+
+/* Reads the header; returns 0, BATON_EVERSION or BATON_EPROTO. */
+static int get_header(struct bt_rbuf *r, struct bt_swim_header *h)
+{
+    uint8_t version = bt_get_u8(r);
+    if (r->error)
+        return BATON_EPROTO;
+    if (version != BT_SWIM_VERSION)
+        return BATON_EVERSION;
+    h->type = bt_get_u8(r);
+    get_nodeid(r, &h->sender);
+    h->sender_boot = bt_get_u64(r);
+    return r->error ? BATON_EPROTO : 0;
+}
+
+int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out)
+{
+    if (r->error)
+        return BATON_EPROTO;
+    if (bt_rbuf_left(r) == 0)
+        return 0;
+    memset(out, 0, sizeof *out);
+    out->kind = bt_get_u8(r);
+    size_t body_len = bt_get_u16(r);
+    const uint8_t *body = bt_get_span(r, body_len);
+    if (!body || body_len == 0)
+        return BATON_EPROTO;
+    if (out->kind == BT_SWIM_B_USER) {
+        if (body_len > BT_SWIM_USER_MAX)
+            return BATON_EPROTO;
+        out->user = body;
+        out->user_len = body_len;
+        return 1;
+    }
+    if (out->kind < BT_SWIM_B_ALIVE || out->kind > BT_SWIM_B_LEFT)
+        return BATON_EPROTO;
+    struct bt_rbuf b;
+    bt_rbuf_init(&b, body, body_len);
+    get_nodeid(&b, &out->name);
+    out->boot = bt_get_u64(&b);
+    out->incarnation = bt_get_u32(&b);
+    if (out->kind == BT_SWIM_B_ALIVE)
+        get_addr(&b, &out->addr);
+    else if (out->kind != BT_SWIM_B_LEFT)
+        get_nodeid(&b, &out->from);
+    /* The body must be consumed exactly: no trailing bytes. */
+    if (b.error || bt_rbuf_left(&b) != 0)
+        return BATON_EPROTO;
+    return 1;
+}
+
+int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *out)
+{
+    if (len > BT_SWIM_PACKET_MAX)
+        return BATON_EPROTO;
+    struct bt_rbuf r;
+    bt_rbuf_init(&r, p, len);
+    memset(out, 0, sizeof *out);
+    int rc = get_header(&r, &out->hdr);
+    if (rc != 0)
+        return rc;
+    switch (out->hdr.type) {
+    case BT_SWIM_PING:
+        out->seq = bt_get_u32(&r);
+        get_nodeid(&r, &out->target);
+        break;
+    case BT_SWIM_ACK:
+    case BT_SWIM_NACK:
+        out->seq = bt_get_u32(&r);
+        break;
+    case BT_SWIM_PING_REQ:
+        out->seq = bt_get_u32(&r);
+        out->budget_ms = bt_get_u32(&r);
+        get_nodeid(&r, &out->target);
+        get_addr(&r, &out->target_addr);
+        break;
+    case BT_SWIM_GOSSIP:
+        break;
+    case BT_SWIM_CONFLICT:
+        get_nodeid(&r, &out->target);
+        out->claimant_boot = bt_get_u64(&r);
+        out->holder_boot = bt_get_u64(&r);
+        get_addr(&r, &out->target_addr);
+        break;
+    default:
+        return BATON_EPROTO;
+    }
+    if (r.error)
+        return BATON_EPROTO;
+    out->bcasts = p + r.off;
+    out->bcasts_len = len - r.off;
+
+    /* Validate every broadcast now, so the caller's pass cannot fail. */
+    struct bt_rbuf b;
+    struct bt_swim_bcast one;
+    bt_rbuf_init(&b, out->bcasts, out->bcasts_len);
+    for (;;) {
+        rc = bt_swim_next_bcast(&b, &one);
+        if (rc < 0)
+            return BATON_EPROTO;
+        if (rc == 0)
+            break;
+    }
+    return (int)len;
+}
+
+int bt_swim_next_pp_member(struct bt_rbuf *r, struct bt_member_info *out)
+{
+    if (r->error)
+        return BATON_EPROTO;
+    if (bt_rbuf_left(r) == 0)
+        return 0;
+    memset(out, 0, sizeof *out);
+    get_nodeid(r, &out->name);
+    get_addr(r, &out->addr);
+    out->boot_id = bt_get_u64(r);
+    out->incarnation = bt_get_u32(r);
+    uint8_t state = bt_get_u8(r);
+    if (r->error || state > BT_MEMBER_LEFT)
+        return BATON_EPROTO;
+    out->state = (enum bt_member_state)state;
+    return 1;
+}
+
+int bt_swim_decode_pp(const uint8_t *p, size_t len, struct bt_swim_pp *out)
+{
+    if (len > (size_t)INT32_MAX)
+        return BATON_EPROTO;
+    struct bt_rbuf r;
+    bt_rbuf_init(&r, p, len);
+    memset(out, 0, sizeof *out);
+    int rc = get_header(&r, &out->hdr);
+    if (rc != 0)
+        return rc;
+    if (out->hdr.type != BT_SWIM_PP_REQ && out->hdr.type != BT_SWIM_PP_REPLY)
+        return BATON_EPROTO;
+    out->flags = bt_get_u8(&r);
+    out->count = bt_get_u32(&r);
+    if (r.error || (out->flags & ~BT_SWIM_PP_JOIN) != 0 || out->count > BT_SWIM_MEMBERS_MAX)
+        return BATON_EPROTO;
+
+    /* Walk the entries once to validate them and find where they end. */
+    size_t start = r.off;
+    struct bt_member_info m;
+    for (uint32_t i = 0; i < out->count; i++) {
+        /* An entry is at least 17 bytes: bound the loop by the input too. */
+        if (bt_rbuf_left(&r) < 17)
+            return BATON_EPROTO;
+        get_nodeid(&r, &m.name);
+        get_addr(&r, &m.addr);
+        (void)bt_get_u64(&r);
+        (void)bt_get_u32(&r);
+        uint8_t state = bt_get_u8(&r);
+        if (r.error || state > BT_MEMBER_LEFT)
+            return BATON_EPROTO;
+    }
+    out->members = p + start;
+    out->members_len = r.off - start;
+
+    uint32_t ulen = bt_get_u32(&r);
+    if (r.error || ulen > BT_SWIM_USER_STATE_MAX)
+        return BATON_EPROTO;
+    const uint8_t *user = bt_get_span(&r, ulen);
+    if (r.error)
+        return BATON_EPROTO;
+    out->user = ulen > 0 ? user : NULL;
+    out->user_len = ulen;
+    if (bt_rbuf_left(&r) != 0)
+        return BATON_EPROTO;
+    return (int)len;
+}

@@ -1,0 +1,210 @@
+/*
+ * Wire format of the membership protocol (src/core/swim.c): datagrams for
+ * probes and gossip, stream messages for push-pull.
+ *
+ * Every message starts with the same header. Integers are big-endian; a
+ * "str8" is one length byte (1..255) followed by that many bytes. Node names
+ * are validated as node names (names.h) and addresses as printable ASCII of
+ * 1..BT_ADDR_MAX bytes wherever they are decoded, so nothing that leaves a
+ * decoder needs checking again.
+ *
+ * Header (every datagram and stream message):
+ *
+ *    0        1        2
+ *   +--------+--------+--------+----------------------+-------------------+
+ *   |version | type   | nlen   | sender name (nlen)   | sender boot (u64) |
+ *   +--------+--------+--------+----------------------+-------------------+
+ *
+ * Datagram bodies, by type:
+ *
+ *   PING      +-----------+------------------+
+ *             | seq (u32) | target name str8 |   "are you alive, target?"
+ *             +-----------+------------------+
+ *   ACK       +-----------+
+ *   NACK      | seq (u32) |                      answer to PING / PING_REQ
+ *             +-----------+
+ *   PING_REQ  +-----------+------------------+------------------+-------------------+
+ *             | seq (u32) | budget ms (u32)  | target name str8 | target addr str8  |
+ *             +-----------+------------------+------------------+-------------------+
+ *             probe target for me; ACK seq if it answers, NACK seq when the
+ *             budget runs out (Lifeguard)
+ *   GOSSIP    (no body: only broadcasts follow)
+ *   CONFLICT  +------------+---------------------+------------------+------------------+
+ *             | name str8  | claimant boot (u64) | holder boot u64  | holder addr str8 |
+ *             +------------+---------------------+------------------+------------------+
+ *             "your name is held by a live process at holder addr"
+ *
+ * After the body of any datagram, zero or more piggybacked broadcasts fill
+ * the rest of the packet up to its end:
+ *
+ *   +--------+------------+------------------+
+ *   | kind   | len (u16)  | broadcast body   |   repeated until the end
+ *   +--------+------------+------------------+
+ *
+ *   ALIVE    name str8 | boot u64 | incarnation u32 | addr str8
+ *   SUSPECT  name str8 | boot u64 | incarnation u32 | suspector name str8
+ *   DEAD     name str8 | boot u64 | incarnation u32 | declarer name str8
+ *   LEFT     name str8 | boot u64 | incarnation u32
+ *   USER     opaque bytes (1..BT_SWIM_USER_MAX), for the layer above
+ *
+ * A broadcast's body must be exactly len bytes; an unknown kind makes the
+ * whole datagram malformed (the version byte, not silent skipping, is how the
+ * format evolves).
+ *
+ * Stream messages (push-pull request PP_REQ and its reply PP_REPLY):
+ *
+ *   header | flags u8 | count u32 | count x member | user len u32 | user bytes
+ *
+ *   member:  name str8 | addr str8 | boot u64 | incarnation u32 | state u8
+ *   flags:   bit 0 = join (the sender is joining through us); other bits 0
+ *   state:   0 alive, 1 suspect, 2 dead, 3 left
+ *
+ * Decoders are total: they return the bytes consumed or BATON_EPROTO /
+ * BATON_EVERSION, never read outside [p, p + len), and validate the whole
+ * message (broadcasts and member entries included) before saying yes, so the
+ * iterators below cannot fail on a message the decoder accepted.
+ */
+#ifndef BT_SWIM_PROTO_H
+#define BT_SWIM_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/names.h"
+#include "core/node.h"
+#include "core/wire.h"
+
+#define BT_SWIM_VERSION 1
+
+/* Bounds. A datagram never exceeds the UDP payload limit; a user broadcast
+ * must fit one datagram with room to spare; a stream message carries at most
+ * BT_SWIM_MEMBERS_MAX members and BT_SWIM_USER_STATE_MAX bytes of user state. */
+#define BT_SWIM_PACKET_MAX 65507
+#define BT_SWIM_USER_MAX 1024
+#define BT_SWIM_MEMBERS_MAX 100000
+#define BT_SWIM_USER_STATE_MAX (16u << 20)
+/* Smallest datagram budget the protocol works with (the IPv6 minimum MTU):
+ * room for a header, a PING_REQ and one user broadcast of BT_SWIM_USER_MAX
+ * bytes. */
+#define BT_SWIM_MIN_PACKET 1280
+/* Largest header: version, type, str8 name, boot. */
+#define BT_SWIM_HEADER_MAX (2 + 1 + BATON_NODE_MAX + 8)
+/* Largest broadcast on the wire, kind and length included. */
+#define BT_SWIM_BCAST_MAX (3 + BT_SWIM_USER_MAX)
+
+enum bt_swim_type {
+    BT_SWIM_PING = 1,
+    BT_SWIM_ACK = 2,
+    BT_SWIM_NACK = 3,
+    BT_SWIM_PING_REQ = 4,
+    BT_SWIM_GOSSIP = 5,
+    BT_SWIM_CONFLICT = 6,
+    BT_SWIM_PP_REQ = 16,
+    BT_SWIM_PP_REPLY = 17,
+};
+
+enum bt_swim_bkind {
+    BT_SWIM_B_ALIVE = 1,
+    BT_SWIM_B_SUSPECT = 2,
+    BT_SWIM_B_DEAD = 3,
+    BT_SWIM_B_LEFT = 4,
+    BT_SWIM_B_USER = 5,
+};
+
+#define BT_SWIM_PP_JOIN 0x01u
+
+/* The common header. */
+struct bt_swim_header {
+    uint8_t type;             /* enum bt_swim_type */
+    struct bt_nodeid sender;  /* who sent it (validated node name) */
+    uint64_t sender_boot;     /* the sender's boot id */
+};
+
+/* A decoded datagram. Which fields mean something depends on hdr.type. */
+struct bt_swim_packet {
+    struct bt_swim_header hdr;
+    uint32_t seq;                /* PING, ACK, NACK, PING_REQ */
+    uint32_t budget_ms;          /* PING_REQ: when to give up and NACK */
+    struct bt_nodeid target;     /* PING, PING_REQ target; CONFLICT: contested name */
+    struct bt_addr target_addr;  /* PING_REQ: target's address; CONFLICT: holder's */
+    uint64_t claimant_boot;      /* CONFLICT: the refused process's boot */
+    uint64_t holder_boot;        /* CONFLICT: the live holder's boot */
+    const uint8_t *bcasts;       /* piggybacked broadcasts (validated), borrowed */
+    size_t bcasts_len;           /* their total size */
+};
+
+/* One broadcast, decoded or to encode. */
+struct bt_swim_bcast {
+    uint8_t kind;                /* enum bt_swim_bkind */
+    struct bt_nodeid name;       /* member concerned (not USER) */
+    uint64_t boot;               /* its boot id (not USER) */
+    uint32_t incarnation;        /* its incarnation (not USER) */
+    struct bt_addr addr;         /* ALIVE: where it is reached */
+    struct bt_nodeid from;       /* SUSPECT, DEAD: who suspects or declares */
+    const uint8_t *user;         /* USER: payload, borrowed */
+    size_t user_len;             /* USER: its length, 1..BT_SWIM_USER_MAX */
+};
+
+/* A decoded push-pull message. */
+struct bt_swim_pp {
+    struct bt_swim_header hdr;
+    uint8_t flags;               /* BT_SWIM_PP_JOIN or 0 */
+    uint32_t count;              /* member entries */
+    const uint8_t *members;      /* the entries (validated), borrowed */
+    size_t members_len;          /* their total size */
+    const uint8_t *user;         /* user state, borrowed (NULL when empty) */
+    size_t user_len;             /* its length */
+};
+
+/* True if n bytes at p are an address: printable ASCII, 1..BT_ADDR_MAX. */
+bool bt_swim_addr_valid(const void *p, size_t n);
+/* Fills a from n bytes; returns 0 or BATON_EINVAL. */
+int bt_swim_addr_set(struct bt_addr *a, const void *p, size_t n);
+static inline bool bt_addr_eq(const struct bt_addr *a, const struct bt_addr *b)
+{
+    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* Encoders append to w; the caller checks w->overflow once at the end. */
+void bt_swim_put_header(struct bt_wbuf *w, enum bt_swim_type type, const struct bt_nodeid *sender,
+                        uint64_t boot);
+void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target);
+void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq); /* ACK, NACK body */
+void bt_swim_put_ping_req(struct bt_wbuf *w, uint32_t seq, uint32_t budget_ms,
+                          const struct bt_nodeid *target, const struct bt_addr *target_addr);
+void bt_swim_put_conflict(struct bt_wbuf *w, const struct bt_nodeid *name, uint64_t claimant_boot,
+                          uint64_t holder_boot, const struct bt_addr *holder_addr);
+/* Appends one broadcast (kind, length, body). */
+void bt_swim_put_bcast(struct bt_wbuf *w, const struct bt_swim_bcast *b);
+/* The encoded size of b, kind and length included. */
+size_t bt_swim_bcast_size(const struct bt_swim_bcast *b);
+
+/* Push-pull: the head, then count members, then the user state. */
+void bt_swim_put_pp_head(struct bt_wbuf *w, enum bt_swim_type type, const struct bt_nodeid *sender,
+                         uint64_t boot, uint8_t flags, uint32_t count);
+void bt_swim_put_pp_member(struct bt_wbuf *w, const struct bt_member_info *m);
+void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len);
+/* The largest encoded size of one member entry. */
+#define BT_SWIM_PP_MEMBER_MAX (1 + BATON_NODE_MAX + 1 + BT_ADDR_MAX + 8 + 4 + 1)
+
+/* Decodes a datagram, validating it whole. Returns len, BATON_EVERSION for an
+ * unknown version, or BATON_EPROTO for anything else wrong (including a
+ * stream message type). out borrows from p. */
+int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *out);
+
+/* Iterates the broadcasts of a decoded packet: init r over
+ * (pkt.bcasts, pkt.bcasts_len), then call until it returns 0. Returns 1 with
+ * *out filled, 0 at the end, BATON_EPROTO on malformed input (never after a
+ * successful bt_swim_decode_packet()). out borrows from the input. */
+int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out);
+
+/* Decodes a push-pull stream message, validating every entry. Returns len,
+ * BATON_EVERSION or BATON_EPROTO. out borrows from p. */
+int bt_swim_decode_pp(const uint8_t *p, size_t len, struct bt_swim_pp *out);
+
+/* Iterates the member entries of a decoded push-pull (r over pp.members,
+ * pp.members_len). Returns 1, 0 at the end, or BATON_EPROTO. */
+int bt_swim_next_pp_member(struct bt_rbuf *r, struct bt_member_info *out);
+
+#endif

@@ -1,0 +1,562 @@
+/* Tests of src/core/node.c: a few nodes driven by hand through the public
+ * node API, with their outputs shuttled between them by a tiny in-test
+ * network (1 ms links, no loss) and a fake clock that jumps to the next
+ * deadline or delivery. */
+#include "unit/test_main.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/node.h"
+
+#define MAXN 8
+#define LINK_MS 1
+
+struct msg {
+    uint64_t at;
+    int to;
+    int from;
+    enum bt_output_kind kind;
+    uint64_t conn;
+    uint8_t *data;
+    size_t len;
+};
+
+struct net {
+    struct bt_node *node[MAXN];
+    struct bt_addr addr[MAXN];
+    bool up[MAXN];
+    uint64_t boot[MAXN];
+    int n;
+    uint64_t now;
+    uint64_t rng[MAXN];
+    struct msg *q;
+    size_t nq, capq;
+    uint64_t next_conn;
+    int conn_owner[4096]; /* conn id -> the node that opened it */
+    int ups[MAXN];        /* BT_EV_MEMBER_UP events seen per node */
+    int deads[MAXN];      /* BT_EV_MEMBER_DEAD events seen per node */
+    int lefts[MAXN];
+    int elected[MAXN];    /* BT_EV_ELECTED events seen per node */
+    int revoked[MAXN];    /* BT_EV_REVOKED events seen per node */
+    uint64_t last_fence[MAXN]; /* fence of the last ELECTED event per node */
+};
+
+static uint64_t splitmix(void *ctx)
+{
+    uint64_t *s = ctx;
+    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static struct bt_time tnow(const struct net *net)
+{
+    return (struct bt_time){.mono_ms = net->now, .wall_ms = 1700000000000u + net->now};
+}
+
+static void node_start(struct net *net, int i, uint64_t boot)
+{
+    struct bt_node_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    char name[16];
+    snprintf(name, sizeof name, "node%d", i);
+    assert_int_equal(bt_nodeid_set(&cfg.name, name, strlen(name)), 0);
+    cfg.addr = net->addr[i];
+    cfg.boot_id = boot;
+    cfg.profile = BT_PROFILE_LOCAL;
+    cfg.random = splitmix;
+    net->rng[i] = boot * 7919 + (uint64_t)i;
+    cfg.random_ctx = &net->rng[i];
+    net->node[i] = bt_node_new(&cfg, tnow(net));
+    assert_non_null(net->node[i]);
+    net->boot[i] = boot;
+    net->up[i] = true;
+}
+
+static void net_init(struct net *net, int n)
+{
+    memset(net, 0, sizeof *net);
+    net->n = n;
+    net->now = 1000;
+    net->next_conn = 1;
+    for (int i = 0; i < n; i++) {
+        net->addr[i].len = (uint8_t)snprintf(net->addr[i].s, sizeof net->addr[i].s, "10.0.0.%d:7946", i + 1);
+        node_start(net, i, 100 + (uint64_t)i);
+    }
+}
+
+static void net_free(struct net *net)
+{
+    for (int i = 0; i < net->n; i++)
+        bt_node_free(net->node[i]);
+    for (size_t i = 0; i < net->nq; i++)
+        free(net->q[i].data);
+    free(net->q);
+}
+
+static int addr_index(const struct net *net, const struct bt_addr *a)
+{
+    for (int i = 0; i < net->n; i++)
+        if (net->addr[i].len == a->len && memcmp(net->addr[i].s, a->s, a->len) == 0)
+            return i;
+    return -1;
+}
+
+/* Drains node i's outputs into the network and counts its events. */
+static void drain(struct net *net, int i)
+{
+    struct bt_output out;
+    while (bt_node_pop_output(net->node[i], &out)) {
+        int to;
+        if (out.kind == BT_OUT_STREAM && out.conn != 0)
+            to = net->conn_owner[out.conn];
+        else
+            to = addr_index(net, &out.to);
+        if (to < 0)
+            continue;
+        if (net->nq == net->capq) {
+            net->capq = net->capq ? 2 * net->capq : 256;
+            net->q = realloc(net->q, net->capq * sizeof *net->q);
+            assert_non_null(net->q);
+        }
+        struct msg *m = &net->q[net->nq++];
+        m->at = net->now + LINK_MS;
+        m->to = to;
+        m->from = i;
+        m->kind = out.kind;
+        m->conn = out.conn;
+        if (out.kind == BT_OUT_STREAM && out.conn == 0) {
+            m->conn = net->next_conn++;
+            assert_true(m->conn < 4096);
+            net->conn_owner[m->conn] = i;
+        }
+        m->data = malloc(out.len);
+        memcpy(m->data, out.data, out.len);
+        m->len = out.len;
+    }
+    struct bt_event ev;
+    while (bt_node_pop_event(net->node[i], &ev)) {
+        if (ev.kind == BT_EV_MEMBER_UP)
+            net->ups[i]++;
+        else if (ev.kind == BT_EV_MEMBER_DEAD)
+            net->deads[i]++;
+        else if (ev.kind == BT_EV_MEMBER_LEFT)
+            net->lefts[i]++;
+        else if (ev.kind == BT_EV_ELECTED) {
+            net->elected[i]++;
+            net->last_fence[i] = ev.fence;
+        } else if (ev.kind == BT_EV_REVOKED)
+            net->revoked[i]++;
+    }
+}
+
+/* Runs the network until virtual time `until`. */
+static void net_run(struct net *net, uint64_t until)
+{
+    for (;;) {
+        uint64_t next = UINT64_MAX;
+        for (int i = 0; i < net->n; i++)
+            if (net->up[i] && bt_node_next_deadline(net->node[i]) < next)
+                next = bt_node_next_deadline(net->node[i]);
+        for (size_t k = 0; k < net->nq; k++)
+            if (net->q[k].at < next)
+                next = net->q[k].at;
+        if (next > until) {
+            if (until > net->now)
+                net->now = until;
+            break;
+        }
+        if (next > net->now)
+            net->now = next;
+        /* Deliver everything due, in queue order (deterministic). */
+        size_t k = 0;
+        while (k < net->nq) {
+            if (net->q[k].at > net->now) {
+                k++;
+                continue;
+            }
+            struct msg m = net->q[k];
+            memmove(&net->q[k], &net->q[k + 1], (net->nq - k - 1) * sizeof *net->q);
+            net->nq--;
+            if (net->up[m.to]) {
+                if (m.kind == BT_OUT_PACKET)
+                    bt_node_recv(net->node[m.to], &net->addr[m.from], m.data, m.len, tnow(net));
+                else
+                    bt_node_recv_stream(net->node[m.to], &net->addr[m.from], m.conn, m.data, m.len,
+                                        tnow(net));
+                drain(net, m.to);
+            }
+            free(m.data);
+        }
+        for (int i = 0; i < net->n; i++) {
+            if (net->up[i] && bt_node_next_deadline(net->node[i]) <= net->now) {
+                bt_node_tick(net->node[i], tnow(net));
+                drain(net, i);
+            }
+        }
+    }
+}
+
+static int count_state(struct bt_node *node, enum bt_member_state st)
+{
+    struct bt_member_info info[MAXN * 2];
+    size_t n = bt_node_members(node, info, MAXN * 2);
+    int c = 0;
+    for (size_t i = 0; i < n && i < MAXN * 2; i++)
+        c += info[i].state == st;
+    return c;
+}
+
+static void join_all_through_node0(struct net *net)
+{
+    assert_int_equal(bt_node_join(net->node[0], NULL, 0, tnow(net)), 0);
+    drain(net, 0);
+    for (int i = 1; i < net->n; i++) {
+        assert_int_equal(bt_node_join(net->node[i], &net->addr[0], 1, tnow(net)), 0);
+        drain(net, i);
+    }
+}
+
+static void three_nodes_joined_through_a_seed_converge(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(bt_node_members(net.node[i], NULL, 0), 3);
+        assert_int_equal(count_state(net.node[i], BT_MEMBER_ALIVE), 3);
+        assert_int_equal(net.ups[i], 2);
+        assert_int_equal(bt_node_membership_digest(net.node[i]),
+                         bt_node_membership_digest(net.node[0]));
+    }
+    net_free(&net);
+}
+
+static void crashed_node_is_declared_dead_by_all_others(void **state)
+{
+    struct net net;
+    net_init(&net, 5);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    net.up[3] = false; /* crash: it receives and sends nothing from now on */
+    net_run(&net, net.now + 3000);
+    for (int i = 0; i < 5; i++) {
+        if (i == 3)
+            continue;
+        assert_int_equal(count_state(net.node[i], BT_MEMBER_DEAD), 1);
+        assert_int_equal(count_state(net.node[i], BT_MEMBER_ALIVE), 4);
+        assert_int_equal(net.deads[i], 1);
+    }
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_true(st.member.probes > 0);
+    net_free(&net);
+}
+
+static void leave_is_seen_by_all_and_completes(void **state)
+{
+    struct net net;
+    net_init(&net, 4);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    assert_false(bt_node_left(net.node[2]));
+    assert_int_equal(bt_node_leave(net.node[2], tnow(&net)), 0);
+    assert_int_equal(bt_node_leave(net.node[2], tnow(&net)), BATON_ECLOSED);
+    drain(&net, 2);
+    net_run(&net, net.now + 100);
+    assert_true(bt_node_left(net.node[2]));
+    for (int i = 0; i < 4; i++) {
+        if (i == 2)
+            continue;
+        assert_int_equal(count_state(net.node[i], BT_MEMBER_LEFT), 1);
+        assert_int_equal(net.lefts[i], 1);
+        assert_int_equal(net.deads[i], 0);
+    }
+    net_free(&net);
+}
+
+static void garbage_is_dropped_and_counted(void **state)
+{
+    struct net net;
+    net_init(&net, 1);
+    assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
+    const uint8_t junk[] = {0x01, 0x63, 0x13, 0x37}; /* version 1, no such type */
+    const uint8_t future[] = {0x02, 0x01};            /* a version we do not speak */
+    bt_node_recv(net.node[0], &net.addr[0], junk, sizeof junk, tnow(&net));
+    bt_node_recv(net.node[0], &net.addr[0], future, sizeof future, tnow(&net));
+    bt_node_recv_stream(net.node[0], &net.addr[0], 7, junk, sizeof junk, tnow(&net));
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.member.malformed, 2);
+    assert_int_equal(st.member.bad_version, 1);
+    struct bt_output out;
+    assert_false(bt_node_pop_output(net.node[0], &out));
+    net_free(&net);
+}
+
+static void bad_config_is_refused(void **state)
+{
+    struct bt_node_config cfg;
+    uint64_t seed = 1;
+    memset(&cfg, 0, sizeof cfg);
+    bt_nodeid_set(&cfg.name, "a", 1);
+    cfg.addr.len = 1;
+    cfg.addr.s[0] = 'a';
+    cfg.boot_id = 1;
+    cfg.random = splitmix;
+    cfg.random_ctx = &seed;
+    struct bt_time t = {0, 0};
+    struct bt_node *ok = bt_node_new(&cfg, t);
+    assert_non_null(ok);
+    bt_node_free(ok);
+
+    struct bt_node_config bad = cfg;
+    bad.boot_id = 0;
+    assert_null(bt_node_new(&bad, t));
+    bad = cfg;
+    bad.random = NULL;
+    assert_null(bt_node_new(&bad, t));
+    bad = cfg;
+    bad.max_packet = 100;
+    assert_null(bt_node_new(&bad, t));
+    bad = cfg;
+    bad.addr.len = 0;
+    assert_null(bt_node_new(&bad, t));
+    bad = cfg;
+    bad.profile = (enum bt_profile)42;
+    assert_null(bt_node_new(&bad, t));
+}
+
+
+/* ---- the election through the node ------------------------------------------ */
+
+static struct bt_name job(void)
+{
+    struct bt_name n;
+    assert_int_equal(bt_name_set(&n, "job", 3), 0);
+    return n;
+}
+
+static int lead(struct net *net, int i, int64_t priority, uint64_t *fence)
+{
+    struct bt_name n = job();
+    int rc = bt_node_lead(net->node[i], 1000 + (uint64_t)i, &n, priority, tnow(net), fence);
+    drain(net, i);
+    return rc;
+}
+
+/* Asserts that every node that is up sees node `want` lead "job". */
+static void assert_all_see_leader(struct net *net, int want)
+{
+    struct bt_name n = job();
+    char name[16];
+    snprintf(name, sizeof name, "node%d", want);
+    for (int i = 0; i < net->n; i++) {
+        if (!net->up[i])
+            continue;
+        struct bt_nodeid who;
+        uint64_t cid = 0;
+        assert_int_equal(bt_node_leader(net->node[i], &n, &who, &cid), 0);
+        assert_string_equal(who.bytes, name);
+        assert_int_equal(cid, 1000 + (uint64_t)want);
+        assert_int_equal(bt_node_is_leader(net->node[i], &n), i == want);
+    }
+}
+
+static void three_nodes_elect_the_lowest_name_and_agree(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    uint64_t f2 = 0, f1 = 0, f0 = 0;
+    assert_int_equal(lead(&net, 2, 0, &f2), 1);
+    net_run(&net, net.now + 50);
+    assert_int_equal(lead(&net, 1, 0, &f1), 1);
+    net_run(&net, net.now + 50);
+    assert_int_equal(lead(&net, 0, 0, &f0), 1);
+    net_run(&net, net.now + 50);
+
+    assert_all_see_leader(&net, 0);
+    assert_true(f0 > f1 && f1 > f2);
+    assert_int_equal(net.revoked[2], 1);
+    assert_int_equal(net.revoked[1], 1);
+    struct bt_name n = job();
+    struct bt_nodeid c[4];
+    assert_int_equal(bt_node_candidates(net.node[2], &n, c, 4), 3);
+    uint64_t hw = 0;
+    assert_int_equal(bt_node_high_water(net.node[2], &n, &hw), 0);
+    assert_int_equal(hw, f0);
+    net_free(&net);
+}
+
+static void leader_crash_elects_the_next_with_a_greater_token(void **state)
+{
+    struct net net;
+    net_init(&net, 4);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    uint64_t f0 = 0;
+    assert_int_equal(lead(&net, 0, 0, &f0), 1);
+    net_run(&net, net.now + 50);
+    assert_int_equal(lead(&net, 1, 0, NULL), 0);
+    assert_int_equal(lead(&net, 2, 0, NULL), 0);
+    net_run(&net, net.now + 50);
+
+    net.up[0] = false;
+    net_run(&net, net.now + 3000);
+    assert_all_see_leader(&net, 1);
+    assert_int_equal(net.elected[1], 1);
+    assert_true(net.last_fence[1] > f0);
+    assert_int_equal(net.elected[2], 0);
+    net_free(&net);
+}
+
+static void resign_hands_over_in_network_hops(void **state)
+{
+    struct net net;
+    net_init(&net, 5);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    assert_int_equal(lead(&net, 0, 0, NULL), 1);
+    net_run(&net, net.now + 50);
+    for (int i = 1; i < 5; i++)
+        assert_int_equal(lead(&net, i, 0, NULL), 0);
+    net_run(&net, net.now + 50);
+
+    struct bt_name n = job();
+    assert_int_equal(bt_node_resign(net.node[0], &n, tnow(&net)), 0);
+    drain(&net, 0);
+    assert_int_equal(bt_node_resign(net.node[0], &n, tnow(&net)), BATON_ENOENT);
+    /* 1 ms links: a few hops, far below a gossip or probe period. */
+    net_run(&net, net.now + 10);
+    assert_int_equal(net.elected[1], 1);
+    for (int i = 1; i < 5; i++) {
+        struct bt_nodeid who;
+        assert_int_equal(bt_node_leader(net.node[i], &n, &who, NULL), 0);
+        assert_string_equal(who.bytes, "node1");
+    }
+    assert_int_equal(net.revoked[0], 0); /* a resign is silent */
+    net_free(&net);
+}
+
+static void graceful_leave_withdraws_candidacies_first(void **state)
+{
+    struct net net;
+    net_init(&net, 4);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    assert_int_equal(lead(&net, 0, 0, NULL), 1);
+    net_run(&net, net.now + 50);
+    assert_int_equal(lead(&net, 3, 0, NULL), 0);
+    net_run(&net, net.now + 50);
+
+    assert_int_equal(bt_node_leave(net.node[0], tnow(&net)), 0);
+    drain(&net, 0);
+    assert_int_equal(lead(&net, 0, 0, NULL), BATON_ECLOSED);
+    net_run(&net, net.now + 10);
+    assert_int_equal(net.elected[3], 1);
+    assert_int_equal(net.deads[3], 0);
+    /* Withdrawn, not merely hidden by the LEFT: others hold its tombstone. */
+    struct bt_node_stats st;
+    bt_node_stats(net.node[3], &st);
+    assert_int_equal(st.election.tombstones, 1);
+    net_free(&net);
+}
+
+static void late_joiner_learns_the_leader_by_push_pull(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
+    assert_int_equal(bt_node_join(net.node[1], &net.addr[0], 1, tnow(&net)), 0);
+    drain(&net, 0);
+    drain(&net, 1);
+    net.up[2] = false; /* not started yet */
+    net_run(&net, net.now + 1000);
+    assert_int_equal(lead(&net, 1, 5, NULL), 1);
+    net_run(&net, net.now + 2000); /* the broadcast has long retired */
+
+    net.up[2] = true;
+    assert_int_equal(bt_node_join(net.node[2], &net.addr[0], 1, tnow(&net)), 0);
+    drain(&net, 2);
+    net_run(&net, net.now + 100);
+    assert_all_see_leader(&net, 1);
+    net_free(&net);
+}
+
+static void ageing_collects_tombstones_and_keeps_live_entries(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    /* A short horizon: restart the nodes with it. */
+    for (int i = 0; i < 3; i++) {
+        bt_node_free(net.node[i]);
+        struct bt_node_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        char name[16];
+        snprintf(name, sizeof name, "node%d", i);
+        bt_nodeid_set(&cfg.name, name, strlen(name));
+        cfg.addr = net.addr[i];
+        cfg.boot_id = net.boot[i];
+        cfg.profile = BT_PROFILE_LOCAL;
+        cfg.random = splitmix;
+        cfg.random_ctx = &net.rng[i];
+        cfg.horizon_ms = 4000;
+        net.node[i] = bt_node_new(&cfg, tnow(&net));
+        assert_non_null(net.node[i]);
+    }
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    assert_int_equal(lead(&net, 2, 0, NULL), 1);
+    struct bt_name other;
+    bt_name_set(&other, "gone", 4);
+    assert_int_equal(bt_node_lead(net.node[1], 77, &other, 0, tnow(&net), NULL), 1);
+    drain(&net, 1);
+    net_run(&net, net.now + 50);
+    assert_int_equal(bt_node_session_end(net.node[1], 77, tnow(&net)), 1);
+    drain(&net, 1);
+    net_run(&net, net.now + 50);
+
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.election.entries, 2);
+    assert_int_equal(st.election.tombstones, 1);
+
+    /* Five horizons later: the tombstone is gone everywhere, the live
+     * candidacy is still there (refreshed), and still leads. */
+    net_run(&net, net.now + 20000);
+    for (int i = 0; i < 3; i++) {
+        bt_node_stats(net.node[i], &st);
+        assert_int_equal(st.election.tombstones, 0);
+        assert_int_equal(st.election.entries, 1);
+        assert_int_equal(st.election.high_water_marks, 2);
+    }
+    bt_node_stats(net.node[2], &st);
+    assert_true(st.election.refreshed >= 4);
+    assert_all_see_leader(&net, 2);
+    assert_int_equal(net.revoked[2], 0);
+    net_free(&net);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(three_nodes_joined_through_a_seed_converge),
+    cmocka_unit_test(crashed_node_is_declared_dead_by_all_others),
+    cmocka_unit_test(leave_is_seen_by_all_and_completes),
+    cmocka_unit_test(garbage_is_dropped_and_counted),
+    cmocka_unit_test(bad_config_is_refused),
+    cmocka_unit_test(three_nodes_elect_the_lowest_name_and_agree),
+    cmocka_unit_test(leader_crash_elects_the_next_with_a_greater_token),
+    cmocka_unit_test(resign_hands_over_in_network_hops),
+    cmocka_unit_test(graceful_leave_withdraws_candidacies_first),
+    cmocka_unit_test(late_joiner_learns_the_leader_by_push_pull),
+    cmocka_unit_test(ageing_collects_tombstones_and_keeps_live_entries),
+};
+
+BT_TEST_MAIN(tests)

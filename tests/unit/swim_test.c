@@ -1,0 +1,915 @@
+/* Tests of src/core/swim.c: membership scenarios on a tiny in-test network.
+ *
+ * Each node is a struct bt_swim whose sink queues datagrams and stream
+ * messages into one network queue (1 ms links, optional seeded loss and
+ * per-link cuts); a fake clock jumps to the next delivery or deadline. All
+ * nodes use the `local` profile. Times asserted are virtual. */
+#include "unit/test_main.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/swim.h"
+#include "core/swim_proto.h"
+
+#define MAXN 12
+#define MAXEV 512
+#define MAXSEEN 16
+
+struct tnode {
+    struct bt_swim *s;
+    struct bt_nodeid name;
+    struct bt_addr addr;
+    uint64_t boot;
+    uint64_t rng;
+    bool up;
+    struct bt_event ev[MAXEV];
+    int nev;
+    /* user layer */
+    char seen[MAXSEEN][32]; /* distinct user payloads delivered */
+    int nseen;
+    int deliveries;
+    int merges_join, merges_periodic;
+    char last_state[64];
+};
+
+struct tmsg {
+    uint64_t at;
+    int to, from;
+    enum bt_output_kind kind;
+    uint64_t conn;
+    uint8_t *data;
+    size_t len;
+};
+
+struct tnet {
+    struct tnode node[MAXN];
+    int n;
+    uint64_t now;
+    struct tmsg *q;
+    size_t nq, capq;
+    uint64_t next_conn;
+    int conn_owner[8192];
+    bool cut[MAXN][MAXN]; /* cut[a][b]: nothing from a reaches b */
+    double loss;          /* datagram loss probability */
+    uint64_t loss_rng;
+    int sending;          /* node whose sink is being called */
+    long sent_packets[MAXN];
+};
+
+static struct tnet *NET;
+
+static uint64_t splitmix(void *ctx)
+{
+    uint64_t *s = ctx;
+    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static int addr_index(const struct bt_addr *a)
+{
+    for (int i = 0; i < NET->n; i++)
+        if (NET->node[i].up && bt_addr_eq(&NET->node[i].addr, a))
+            return i;
+    return -1;
+}
+
+static int node_of_ctx(void *ctx) { return (int)((struct tnode *)ctx - NET->node); }
+
+static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr *to, uint64_t conn,
+                      const uint8_t *data, size_t len)
+{
+    int from = node_of_ctx(ctx);
+    int dst = kind == BT_OUT_STREAM && conn != 0 ? NET->conn_owner[conn] : addr_index(to);
+    if (kind == BT_OUT_PACKET)
+        NET->sent_packets[from]++;
+    if (dst < 0)
+        return;
+    if (NET->cut[from][dst])
+        return;
+    if (kind == BT_OUT_PACKET && NET->loss > 0 &&
+        (double)(splitmix(&NET->loss_rng) >> 11) / 9007199254740992.0 < NET->loss)
+        return;
+    if (NET->nq == NET->capq) {
+        NET->capq = NET->capq ? 2 * NET->capq : 1024;
+        NET->q = realloc(NET->q, NET->capq * sizeof *NET->q);
+        assert_non_null(NET->q);
+    }
+    struct tmsg *m = &NET->q[NET->nq++];
+    m->at = NET->now + 1;
+    m->to = dst;
+    m->from = from;
+    m->kind = kind;
+    m->conn = conn;
+    if (kind == BT_OUT_STREAM && conn == 0) {
+        m->conn = NET->next_conn++;
+        assert_true(m->conn < 8192);
+        NET->conn_owner[m->conn] = from;
+    }
+    m->data = malloc(len);
+    memcpy(m->data, data, len);
+    m->len = len;
+}
+
+static void sink_event(void *ctx, const struct bt_event *ev)
+{
+    struct tnode *t = ctx;
+    if (t->nev < MAXEV)
+        t->ev[t->nev++] = *ev;
+}
+
+/* The user layer of the tests: remember each distinct payload and forward
+ * the new ones (what the replication layer will do). */
+static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t *data, size_t len)
+{
+    struct tnode *t = ctx;
+    t->deliveries++;
+    char s[32];
+    size_t n = len < sizeof s - 1 ? len : sizeof s - 1;
+    memcpy(s, data, n);
+    s[n] = 0;
+    for (int i = 0; i < t->nseen; i++)
+        if (strcmp(t->seen[i], s) == 0)
+            return;
+    if (t->nseen < MAXSEEN)
+        strcpy(t->seen[t->nseen++], s);
+    assert_int_equal(bt_swim_broadcast_user(t->s, NULL, 0, data, len, false, NET->now), 0);
+}
+
+static size_t user_state(void *ctx, bool join, uint8_t *buf, size_t cap)
+{
+    struct tnode *t = ctx;
+    char s[64];
+    int n = snprintf(s, sizeof s, "state-of-%s", t->name.bytes);
+    if ((size_t)n <= cap)
+        memcpy(buf, s, (size_t)n);
+    return (size_t)n;
+}
+
+static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
+                       size_t len)
+{
+    struct tnode *t = ctx;
+    if (join)
+        t->merges_join++;
+    else
+        t->merges_periodic++;
+    size_t n = len < sizeof t->last_state - 1 ? len : sizeof t->last_state - 1;
+    memcpy(t->last_state, data, n);
+    t->last_state[n] = 0;
+}
+
+static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *addr,
+                                 uint64_t boot)
+{
+    memset(t, 0, sizeof *t);
+    assert_int_equal(bt_nodeid_set(&t->name, name, strlen(name)), 0);
+    assert_int_equal(bt_swim_addr_set(&t->addr, addr, strlen(addr)), 0);
+    t->boot = boot;
+    t->rng = boot * 104729u;
+    t->up = true;
+    struct bt_swim_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.name = t->name;
+    cfg.addr = t->addr;
+    cfg.boot_id = boot;
+    assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &cfg.timing), 0);
+    cfg.max_packet = 1400;
+    cfg.random = splitmix;
+    cfg.random_ctx = &t->rng;
+    struct bt_swim_sink sink = {
+        .ctx = t,
+        .send = sink_send,
+        .event = sink_event,
+        .user_deliver = user_deliver,
+        .user_state = user_state,
+        .user_merge = user_merge,
+    };
+    t->s = bt_swim_new(&cfg, &sink, NET->now);
+    assert_non_null(t->s);
+    return t->s;
+}
+
+static void start_node(int i, uint64_t boot)
+{
+    char name[16], addr[32];
+    snprintf(name, sizeof name, "node%d", i);
+    snprintf(addr, sizeof addr, "10.0.0.%d:7946", i + 1);
+    make_swim(&NET->node[i], name, addr, boot);
+}
+
+static void net_init(struct tnet *net, int n, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    NET = net;
+    net->n = n;
+    net->now = 5000;
+    net->next_conn = 1;
+    net->loss_rng = seed;
+    for (int i = 0; i < n; i++)
+        start_node(i, 1000 + (uint64_t)i);
+}
+
+static void net_free(struct tnet *net)
+{
+    for (int i = 0; i < net->n; i++)
+        bt_swim_free(net->node[i].s);
+    for (size_t i = 0; i < net->nq; i++)
+        free(net->q[i].data);
+    free(net->q);
+}
+
+static void crash(int i) { NET->node[i].up = false; }
+
+static void cut_both(int a, int b, bool on)
+{
+    NET->cut[a][b] = on;
+    NET->cut[b][a] = on;
+}
+
+static void net_run_until(uint64_t until)
+{
+    for (;;) {
+        uint64_t next = UINT64_MAX;
+        for (int i = 0; i < NET->n; i++)
+            if (NET->node[i].up && bt_swim_next_deadline(NET->node[i].s) < next)
+                next = bt_swim_next_deadline(NET->node[i].s);
+        for (size_t k = 0; k < NET->nq; k++)
+            if (NET->q[k].at < next)
+                next = NET->q[k].at;
+        if (next > until) {
+            if (until > NET->now)
+                NET->now = until;
+            break;
+        }
+        if (next > NET->now)
+            NET->now = next;
+        /* Deliveries due now, oldest first; the rest are compacted in
+         * order (the loop bound is re-read: deliveries append). */
+        size_t due = 0;
+        for (size_t k = 0; k < NET->nq; k++) {
+            if (NET->q[k].at > NET->now) {
+                NET->q[due++] = NET->q[k];
+                continue;
+            }
+            struct tmsg m = NET->q[k];
+            struct tnode *t = &NET->node[m.to];
+            if (t->up) {
+                if (m.kind == BT_OUT_PACKET)
+                    bt_swim_recv_packet(t->s, &NET->node[m.from].addr, m.data, m.len, NET->now);
+                else
+                    bt_swim_recv_stream(t->s, &NET->node[m.from].addr, m.conn, m.data, m.len,
+                                        NET->now);
+            }
+            free(m.data);
+        }
+        /* Messages queued during delivery were appended at the end and are
+         * due later, so the loop above moved them down too. */
+        NET->nq = due;
+        for (int i = 0; i < NET->n; i++) {
+            struct tnode *t = &NET->node[i];
+            if (t->up && bt_swim_next_deadline(t->s) <= NET->now)
+                bt_swim_tick(t->s, NET->now);
+        }
+    }
+}
+
+static void run_for(uint64_t ms) { net_run_until(NET->now + ms); }
+
+static void join_all_through(int seed_node)
+{
+    assert_int_equal(bt_swim_join(NET->node[seed_node].s, NULL, 0, NET->now), 0);
+    for (int i = 0; i < NET->n; i++)
+        if (i != seed_node)
+            assert_int_equal(bt_swim_join(NET->node[i].s, &NET->node[seed_node].addr, 1, NET->now), 0);
+}
+
+static bool member(int at, const char *name, struct bt_member_info *out)
+{
+    struct bt_nodeid id;
+    bt_nodeid_set(&id, name, strlen(name));
+    return bt_swim_member(NET->node[at].s, &id, out);
+}
+
+static enum bt_member_state state_of(int at, int whom)
+{
+    struct bt_member_info mi;
+    assert_true(member(at, NET->node[whom].name.bytes, &mi));
+    return mi.state;
+}
+
+static bool is_live_state(enum bt_member_state st)
+{
+    return st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT;
+}
+
+static int count_events(int at, enum bt_event_kind kind, const char *about)
+{
+    int c = 0;
+    for (int i = 0; i < NET->node[at].nev; i++)
+        if (NET->node[at].ev[i].kind == kind && strcmp(NET->node[at].ev[i].member.bytes, about) == 0)
+            c++;
+    return c;
+}
+
+static bool all_live_converged(void)
+{
+    uint64_t d = 0;
+    bool first = true;
+    for (int i = 0; i < NET->n; i++) {
+        if (!NET->node[i].up || bt_swim_refused(NET->node[i].s))
+            continue;
+        if (first)
+            d = bt_swim_digest(NET->node[i].s);
+        else if (bt_swim_digest(NET->node[i].s) != d)
+            return false;
+        first = false;
+    }
+    return true;
+}
+
+/* ---- scenarios ---------------------------------------------------------- */
+
+static void eight_nodes_join_through_one_seed_and_converge(void **state)
+{
+    struct tnet net;
+    net_init(&net, 8, 1);
+    join_all_through(0);
+    run_for(3000);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(bt_swim_members(net.node[i].s, NULL, 0), 8);
+        assert_int_equal(bt_swim_live_count(net.node[i].s), 8);
+        for (int j = 0; j < 8; j++) {
+            assert_int_equal(state_of(i, j), BT_MEMBER_ALIVE);
+            if (j != i)
+                assert_int_equal(count_events(i, BT_EV_MEMBER_UP, net.node[j].name.bytes), 1);
+        }
+    }
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
+static void crashed_node_is_suspected_then_dead_everywhere_within_1500ms(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 2);
+    join_all_through(0);
+    run_for(2000);
+    crash(4);
+    uint64_t crashed_at = net.now;
+    uint64_t all_dead_at = 0;
+    while (net.now < crashed_at + 5000 && !all_dead_at) {
+        run_for(10);
+        bool all = true;
+        for (int i = 0; i < 4; i++)
+            all = all && state_of(i, 4) == BT_MEMBER_DEAD;
+        if (all)
+            all_dead_at = net.now;
+    }
+    assert_true(all_dead_at > 0);
+    printf("crash detected everywhere after %llu ms (virtual)\n",
+           (unsigned long long)(all_dead_at - crashed_at));
+    assert_true(all_dead_at - crashed_at <= 1500);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node4"), 1);
+        assert_int_equal(bt_swim_live_count(net.node[i].s), 4);
+    }
+    net_free(&net);
+}
+
+static void direct_link_cut_is_bridged_by_indirect_probes(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 3);
+    join_all_through(0);
+    run_for(1000);
+    cut_both(0, 1, true);
+    run_for(5000);
+    struct bt_member_stats st0, st2;
+    bt_swim_stats(net.node[0].s, &st0);
+    assert_true(st0.indirect_probes > 0);
+    long relays = 0;
+    for (int i = 2; i < 5; i++) {
+        bt_swim_stats(net.node[i].s, &st2);
+        relays += (long)st2.relays;
+    }
+    assert_true(relays > 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node1"), 0);
+    assert_int_equal(state_of(0, 1), BT_MEMBER_ALIVE);
+    net_free(&net);
+}
+
+static void false_suspicion_is_refuted_with_a_higher_incarnation(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 4);
+    join_all_through(0);
+    run_for(2000);
+    /* Isolate node2 long enough to be suspected, not long enough to die. */
+    for (int i = 0; i < 5; i++)
+        if (i != 2)
+            cut_both(i, 2, true);
+    int suspected = 0;
+    while (!suspected) {
+        run_for(5);
+        for (int i = 0; i < 5; i++)
+            if (i != 2)
+                suspected += state_of(i, 2) == BT_MEMBER_SUSPECT;
+    }
+    for (int i = 0; i < 5; i++)
+        if (i != 2)
+            cut_both(i, 2, false);
+    run_for(3000);
+    struct bt_member_info mi;
+    for (int i = 0; i < 5; i++) {
+        assert_true(member(i, "node2", &mi));
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_true(mi.incarnation >= 1);
+        assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node2"), 0);
+    }
+    int refuted = 0;
+    for (int i = 0; i < 5; i++)
+        refuted += count_events(i, BT_EV_MEMBER_ALIVE, "node2");
+    assert_true(refuted >= 1);
+    struct bt_member_stats st;
+    bt_swim_stats(net.node[2].s, &st);
+    assert_true(st.refutations >= 1);
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
+static void isolated_node_raises_its_health_score_and_recovers(void **state)
+{
+    struct tnet net;
+    net_init(&net, 4, 5);
+    join_all_through(0);
+    run_for(2000);
+    /* node3 hears nothing: every probe it sends fails. */
+    for (int i = 0; i < 3; i++)
+        net.cut[i][3] = true;
+    struct bt_member_stats st;
+    uint32_t peak = 0;
+    for (int k = 0; k < 40; k++) {
+        run_for(100);
+        bt_swim_stats(net.node[3].s, &st);
+        if (st.health > peak)
+            peak = st.health;
+    }
+    assert_true(peak >= 3);
+    for (int i = 0; i < 3; i++)
+        net.cut[i][3] = false;
+    run_for(20000);
+    bt_swim_stats(net.node[3].s, &st);
+    assert_int_equal(st.health, 0);
+    net_free(&net);
+}
+
+static void graceful_leave_reaches_everyone_at_once(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 6);
+    join_all_through(0);
+    run_for(2000);
+    assert_int_equal(bt_swim_leave(net.node[3].s, net.now), 0);
+    run_for(50);
+    assert_true(bt_swim_left(net.node[3].s));
+    for (int i = 0; i < 5; i++) {
+        if (i == 3)
+            continue;
+        assert_int_equal(state_of(i, 3), BT_MEMBER_LEFT);
+        assert_int_equal(count_events(i, BT_EV_MEMBER_LEFT, "node3"), 1);
+    }
+    crash(3); /* the driver stops it */
+    run_for(5000);
+    for (int i = 0; i < 5; i++)
+        if (i != 3)
+            assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node3"), 0);
+    net_free(&net);
+}
+
+static void member_that_missed_a_leave_is_told_when_it_suspects_the_leaver(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 18);
+    join_all_through(0);
+    run_for(2000);
+    for (int i = 0; i < 4; i++)
+        cut_both(i, 4, true);
+    assert_int_equal(bt_swim_leave(net.node[3].s, net.now), 0);
+    run_for(200);
+    assert_true(bt_swim_left(net.node[3].s));
+    crash(3); /* the driver stops it */
+    assert_int_equal(state_of(0, 3), BT_MEMBER_LEFT);
+    assert_true(is_live_state(state_of(4, 3))); /* alive, or suspect: it is cut off */
+    for (int i = 0; i < 4; i++)
+        cut_both(i, 4, false);
+    /* node4's next probe of node3 (slowed by its raised health score after
+     * the cut) fails; the members it asks to probe indirectly know node3
+     * left and say so, before node4's suspicion could expire. */
+    run_for(2000);
+    assert_int_equal(state_of(4, 3), BT_MEMBER_LEFT);
+    assert_int_equal(count_events(4, BT_EV_MEMBER_LEFT, "node3"), 1);
+    assert_int_equal(count_events(4, BT_EV_MEMBER_DEAD, "node3"), 0);
+    run_for(3000);
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
+static void restart_at_the_same_address_takes_the_name_over(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 7);
+    join_all_through(0);
+    run_for(2000);
+    bt_swim_free(net.node[3].s);
+    start_node(3, 777); /* same name, same address, new boot */
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    run_for(1000);
+    struct bt_member_info mi;
+    for (int i = 0; i < 5; i++) {
+        assert_true(member(i, "node3", &mi));
+        assert_int_equal(mi.boot_id, 777);
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_true(mi.incarnation >= 1); /* it refuted above its old self */
+        if (i != 3)
+            assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node3"), 0);
+    }
+    /* Peers reported the new boot as a member coming up. */
+    for (int i = 0; i < 3; i++) {
+        bool saw = false;
+        for (int k = 0; k < net.node[i].nev; k++)
+            saw = saw || (net.node[i].ev[k].kind == BT_EV_MEMBER_UP &&
+                          net.node[i].ev[k].boot_id == 777);
+        assert_true(saw);
+    }
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
+static void node_that_missed_a_restart_learns_the_new_boot_on_first_contact(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 17);
+    join_all_through(0);
+    run_for(2000);
+    /* node4 is cut off while node3 restarts and its refutation is gossiped
+     * and retired; then node4 comes back holding the old boot. */
+    for (int i = 0; i < 4; i++)
+        cut_both(i, 4, true);
+    bt_swim_free(net.node[3].s);
+    start_node(3, 4444);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    run_for(150);
+    struct bt_member_info mi;
+    assert_true(member(0, "node3", &mi));
+    assert_int_equal(mi.boot_id, 4444);
+    assert_true(member(4, "node3", &mi));
+    assert_int_equal(mi.boot_id, 1003);
+    for (int i = 0; i < 4; i++)
+        cut_both(i, 4, false);
+    /* Well before node4's next periodic push-pull (10 s in this profile). */
+    run_for(1500);
+    assert_true(member(4, "node3", &mi));
+    assert_int_equal(mi.boot_id, 4444);
+    assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
+static size_t queued_streams_from(int from)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < NET->nq; k++)
+        n += NET->q[k].kind == BT_OUT_STREAM && NET->q[k].from == from;
+    return n;
+}
+
+static void datagram_from_a_process_we_do_not_hold_triggers_a_push_pull(void **state)
+{
+    struct tnet net;
+    net_init(&net, 2, 19);
+    join_all_through(0);
+    run_for(1000);
+    uint8_t buf[128];
+    struct bt_wbuf w;
+
+    /* node1's name with a boot node0 does not hold. */
+    bt_wbuf_init(&w, buf, sizeof buf);
+    bt_swim_put_header(&w, BT_SWIM_GOSSIP, &net.node[1].name, 31337);
+    size_t before = queued_streams_from(0);
+    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.now);
+    assert_int_equal(queued_streams_from(0), before + 1);
+    /* Rate-limited: a second one in the same period does nothing. */
+    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.now);
+    assert_int_equal(queued_streams_from(0), before + 1);
+
+    /* An unknown name, a period later: counted, and synced with. */
+    run_for(100);
+    struct bt_nodeid stranger;
+    bt_nodeid_set(&stranger, "stranger", 8);
+    bt_wbuf_init(&w, buf, sizeof buf);
+    bt_swim_put_header(&w, BT_SWIM_GOSSIP, &stranger, 5);
+    before = queued_streams_from(0);
+    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.now);
+    assert_int_equal(queued_streams_from(0), before + 1);
+    struct bt_member_stats st;
+    bt_swim_stats(net.node[0].s, &st);
+    assert_int_equal(st.unknown_sender, 1);
+
+    /* The boot we hold: nothing. */
+    run_for(100);
+    bt_wbuf_init(&w, buf, sizeof buf);
+    bt_swim_put_header(&w, BT_SWIM_GOSSIP, &net.node[1].name, net.node[1].boot);
+    before = queued_streams_from(0);
+    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.now);
+    assert_int_equal(queued_streams_from(0), before);
+    net_free(&net);
+}
+
+static void restart_on_a_new_address_takes_over_without_waiting_for_a_timeout(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 8);
+    join_all_through(0);
+    run_for(2000);
+    crash(3);
+    make_swim(&net.node[net.n++], "node3", "10.0.9.9:7946", 888);
+    uint64_t t0 = net.now;
+    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.now), 0);
+    /* Well under the suspicion timeout (300 ms minimum here). */
+    run_for(250);
+    struct bt_member_info mi;
+    for (int i = 0; i < 6; i++) {
+        if (i == 3)
+            continue;
+        assert_true(member(i, "node3", &mi));
+        assert_int_equal(mi.boot_id, 888);
+        assert_string_equal(mi.addr.s, "10.0.9.9:7946");
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node3"), 0);
+    }
+    struct bt_member_stats st;
+    bt_swim_stats(net.node[0].s, &st);
+    assert_true(st.name_takeovers >= 1);
+    assert_false(bt_swim_refused(net.node[5].s));
+    printf("takeover everywhere within %llu ms\n", (unsigned long long)(net.now - t0));
+    run_for(3000);
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
+static void newcomer_with_a_live_members_name_is_refused(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 9);
+    join_all_through(0);
+    run_for(2000);
+    make_swim(&net.node[net.n++], "node3", "10.0.9.9:7946", 999);
+    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.now), 0);
+    run_for(2000);
+
+    struct tnode *newcomer = &net.node[5];
+    assert_true(bt_swim_refused(newcomer->s));
+    int conflicts = 0;
+    for (int k = 0; k < newcomer->nev; k++) {
+        if (newcomer->ev[k].kind != BT_EV_NAME_CONFLICT)
+            continue;
+        conflicts++;
+        assert_string_equal(newcomer->ev[k].member.bytes, "node3");
+        assert_string_equal(newcomer->ev[k].addr.s, "10.0.9.9:7946");
+        assert_string_equal(newcomer->ev[k].other_addr.s, "10.0.0.4:7946");
+    }
+    assert_int_equal(conflicts, 1);
+    struct bt_member_info mi;
+    for (int i = 0; i < 5; i++) {
+        assert_true(member(i, "node3", &mi));
+        assert_int_equal(mi.boot_id, 1003);
+        assert_string_equal(mi.addr.s, "10.0.0.4:7946");
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_int_equal(bt_swim_members(net.node[i].s, NULL, 0), 5);
+    }
+    /* The refused process stays silent from now on. */
+    long before = net.sent_packets[5];
+    run_for(2000);
+    assert_int_equal(net.sent_packets[5], before);
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
+static void newcomer_joining_through_the_holder_itself_is_refused(void **state)
+{
+    struct tnet net;
+    net_init(&net, 3, 10);
+    join_all_through(0);
+    run_for(1000);
+    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 4242);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    run_for(1000);
+    assert_true(bt_swim_refused(net.node[3].s));
+    assert_int_equal(net.node[3].nev, 1);
+    assert_int_equal(net.node[3].ev[0].kind, BT_EV_NAME_CONFLICT);
+    assert_string_equal(net.node[3].ev[0].other_addr.s, "10.0.0.1:7946");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(bt_swim_members(net.node[i].s, NULL, 0), 3);
+    struct bt_member_stats st;
+    bt_swim_stats(net.node[0].s, &st);
+    assert_int_equal(st.name_conflicts, 1);
+    net_free(&net);
+}
+
+static void user_broadcast_reaches_every_node_and_retires(void **state)
+{
+    struct tnet net;
+    net_init(&net, 8, 11);
+    join_all_through(0);
+    run_for(3000);
+    for (int i = 0; i < 8; i++)
+        net.node[i].deliveries = 0;
+    const char *msg = "candidate:add:x";
+    assert_int_equal(bt_swim_broadcast_user(net.node[2].s, NULL, 0, msg, strlen(msg), false, net.now),
+                     0);
+    run_for(2000);
+    for (int i = 0; i < 8; i++) {
+        if (i == 2)
+            continue;
+        assert_int_equal(net.node[i].nseen, 1);
+        assert_string_equal(net.node[i].seen[0], msg);
+    }
+    /* Every copy retired: the queues are empty and nothing more arrives. */
+    struct bt_member_stats st;
+    for (int i = 0; i < 8; i++) {
+        bt_swim_stats(net.node[i].s, &st);
+        assert_int_equal(st.queue_len, 0);
+    }
+    int total = 0;
+    for (int i = 0; i < 8; i++)
+        total += net.node[i].deliveries;
+    run_for(3000);
+    int later = 0;
+    for (int i = 0; i < 8; i++)
+        later += net.node[i].deliveries;
+    assert_int_equal(later, total);
+    net_free(&net);
+}
+
+static void newer_user_broadcast_with_the_same_key_replaces_the_queued_one(void **state)
+{
+    struct tnet net;
+    net_init(&net, 4, 12);
+    join_all_through(0);
+    run_for(2000);
+    const char *key = "fence:name-1";
+    assert_int_equal(bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=1", 4, false, net.now), 0);
+    assert_int_equal(bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=2", 4, false, net.now), 0);
+    struct bt_member_stats st;
+    bt_swim_stats(net.node[1].s, &st);
+    assert_int_equal(st.queue_len, 1);
+    run_for(1000);
+    for (int i = 0; i < 4; i++) {
+        if (i == 1)
+            continue;
+        assert_int_equal(net.node[i].nseen, 1);
+        assert_string_equal(net.node[i].seen[0], "hw=2");
+    }
+    net_free(&net);
+}
+
+static void urgent_broadcast_goes_out_within_the_call(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 13);
+    join_all_through(0);
+    run_for(2000);
+    long before = net.sent_packets[0];
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "slow", 4, false, net.now), 0);
+    assert_int_equal(net.sent_packets[0], before);
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "resign:x", 8, true, net.now), 0);
+    assert_true(net.sent_packets[0] - before >= 3); /* gossip_fanout of the local profile */
+    /* One network hop later the fanout has it, before any gossip tick. */
+    run_for(1);
+    int have = 0;
+    for (int i = 1; i < 5; i++)
+        for (int k = 0; k < net.node[i].nseen; k++)
+            have += strcmp(net.node[i].seen[k], "resign:x") == 0;
+    assert_true(have >= 3);
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "x", 0, true, net.now), BATON_EINVAL);
+    char big[BT_SWIM_USER_MAX + 1];
+    memset(big, 'b', sizeof big);
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, big, sizeof big, true, net.now),
+                     BATON_E2BIG);
+    net_free(&net);
+}
+
+static void push_pull_runs_on_join_and_periodically_with_user_state(void **state)
+{
+    struct tnet net;
+    net_init(&net, 3, 14);
+    join_all_through(0);
+    run_for(100);
+    /* Join syncs: the seed merged two joiners, each joiner merged the reply. */
+    assert_int_equal(net.node[0].merges_join, 2);
+    assert_int_equal(net.node[1].merges_join, 1);
+    assert_string_equal(net.node[1].last_state, "state-of-node0");
+    assert_int_equal(net.node[0].merges_periodic + net.node[1].merges_periodic, 0);
+    run_for(30000); /* three push-pull intervals of the local profile */
+    for (int i = 0; i < 3; i++) {
+        struct bt_member_stats st;
+        bt_swim_stats(net.node[i].s, &st);
+        assert_true(st.pushpulls >= 2);
+        assert_true(net.node[i].merges_periodic >= 2);
+    }
+    net_free(&net);
+}
+
+static void partition_heals_and_membership_converges(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 15);
+    join_all_through(0);
+    run_for(2000);
+    for (int a = 0; a < 3; a++)
+        for (int b = 3; b < 5; b++)
+            cut_both(a, b, true);
+    run_for(10000);
+    assert_int_equal(state_of(0, 4), BT_MEMBER_DEAD);
+    assert_int_equal(state_of(4, 0), BT_MEMBER_DEAD);
+    for (int a = 0; a < 3; a++)
+        for (int b = 3; b < 5; b++)
+            cut_both(a, b, false);
+    uint64_t healed = net.now;
+    while (!all_live_converged() || state_of(0, 4) != BT_MEMBER_ALIVE) {
+        run_for(50);
+        assert_true(net.now - healed <= 5000);
+    }
+    printf("converged %llu ms after the heal\n", (unsigned long long)(net.now - healed));
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(bt_swim_live_count(net.node[i].s), 5);
+    net_free(&net);
+}
+
+static void lossy_network_declares_nobody_dead(void **state)
+{
+    uint64_t seed = 20240601;
+    const char *env = getenv("BT_SEED");
+    if (env)
+        seed = strtoull(env, NULL, 0);
+    printf("lossy_network_declares_nobody_dead: seed %llu (replay: BT_SEED=%llu swim_test "
+           "lossy_network_declares_nobody_dead)\n",
+           (unsigned long long)seed, (unsigned long long)seed);
+    struct tnet net;
+    net_init(&net, 6, seed);
+    join_all_through(0);
+    run_for(3000);
+    net.loss = 0.10;
+    run_for(120000);
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+            if (i != j)
+                assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, net.node[j].name.bytes), 0);
+    net_free(&net);
+}
+
+static void bad_arguments_are_refused(void **state)
+{
+    struct tnet net;
+    net_init(&net, 1, 16);
+    struct bt_addr bad = {0};
+    assert_int_equal(bt_swim_join(net.node[0].s, &bad, 1, net.now), BATON_EINVAL);
+    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.now), 0);
+    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.now), BATON_EINVAL);
+    assert_int_equal(bt_swim_leave(net.node[0].s, net.now), 0);
+    assert_true(bt_swim_left(net.node[0].s)); /* nobody to tell */
+    struct bt_swim_timing t;
+    assert_int_equal(bt_swim_timing_profile((enum bt_profile)9, &t), BATON_EINVAL);
+    net_free(&net);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(eight_nodes_join_through_one_seed_and_converge),
+    cmocka_unit_test(crashed_node_is_suspected_then_dead_everywhere_within_1500ms),
+    cmocka_unit_test(direct_link_cut_is_bridged_by_indirect_probes),
+    cmocka_unit_test(false_suspicion_is_refuted_with_a_higher_incarnation),
+    cmocka_unit_test(isolated_node_raises_its_health_score_and_recovers),
+    cmocka_unit_test(graceful_leave_reaches_everyone_at_once),
+    cmocka_unit_test(member_that_missed_a_leave_is_told_when_it_suspects_the_leaver),
+    cmocka_unit_test(restart_at_the_same_address_takes_the_name_over),
+    cmocka_unit_test(node_that_missed_a_restart_learns_the_new_boot_on_first_contact),
+    cmocka_unit_test(datagram_from_a_process_we_do_not_hold_triggers_a_push_pull),
+    cmocka_unit_test(restart_on_a_new_address_takes_over_without_waiting_for_a_timeout),
+    cmocka_unit_test(newcomer_with_a_live_members_name_is_refused),
+    cmocka_unit_test(newcomer_joining_through_the_holder_itself_is_refused),
+    cmocka_unit_test(user_broadcast_reaches_every_node_and_retires),
+    cmocka_unit_test(newer_user_broadcast_with_the_same_key_replaces_the_queued_one),
+    cmocka_unit_test(urgent_broadcast_goes_out_within_the_call),
+    cmocka_unit_test(push_pull_runs_on_join_and_periodically_with_user_state),
+    cmocka_unit_test(partition_heals_and_membership_converges),
+    cmocka_unit_test(lossy_network_declares_nobody_dead),
+    cmocka_unit_test(bad_arguments_are_refused),
+};
+
+BT_TEST_MAIN(tests)
