@@ -26,10 +26,10 @@
  * bt_leader_session_end() is the monitor's DOWN. The map is cmap.c, a
  * last-writer-wins register per key rather than an OR-Map, which is what
  * fix 2 below relies on. High-water marks and local campaigns live in one
- * hash table of per-name records, members in another; a list threads the
- * campaigning records so that a membership change costs one recompute per
- * local name, and an input from the network recomputes only the local names
- * it touched. Only a membership change (every local name) and a session end
+ * hash table (htab.c) of per-name records, members in another; a list
+ * threads the campaigning records so that a membership change costs one
+ * recompute per local name, and an input from the network recomputes only
+ * the local names it touched. Only a membership change (every local name) and a session end
  * (a walk of the local names) cost O(local names); nothing costs O(names^2).
  *
  * Where baton departs from the reference (DESIGN.md §1; each is a fix):
@@ -87,87 +87,9 @@
 
 #include "baton/baton.h"
 #include "core/hlc.h"
+#include "core/htab.h"
 
-#define INITIAL_BUCKETS 16
 #define INITIAL_QUEUE 16
-
-/* ---- a chained hash table of intrusive links ----------------------------- */
-
-struct hlink {
-    struct hlink *next; /* next in the bucket's chain */
-    uint64_t hash;      /* the key's hash, kept for rehashing */
-};
-
-struct htab {
-    struct hlink **buckets; /* nbuckets chains */
-    size_t nbuckets;        /* power of two, or 0 before the first insert */
-    size_t count;           /* links in the table */
-};
-
-static size_t bucket_of(uint64_t hash, size_t nbuckets)
-{
-    /* FNV-1a's low bits mix poorly for short keys; fold in the high half. */
-    return (size_t)((hash ^ (hash >> 32)) & (nbuckets - 1));
-}
-
-/* Doubles the bucket array. Failing is harmless: chains get longer. */
-static void htab_grow(struct htab *t)
-{
-    size_t n = t->nbuckets * 2;
-    struct hlink **b = calloc(n, sizeof *b);
-    if (!b)
-        return;
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        struct hlink *x = t->buckets[i];
-        while (x) {
-            struct hlink *next = x->next;
-            size_t at = bucket_of(x->hash, n);
-            x->next = b[at];
-            b[at] = x;
-            x = next;
-        }
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = n;
-}
-
-/* Returns 0, or BATON_ENOMEM if the table has no buckets and cannot get any. */
-static int htab_reserve(struct htab *t)
-{
-    if (t->nbuckets == 0) {
-        t->buckets = calloc(INITIAL_BUCKETS, sizeof *t->buckets);
-        if (!t->buckets)
-            return BATON_ENOMEM;
-        t->nbuckets = INITIAL_BUCKETS;
-    }
-    return 0;
-}
-
-/* Links x (its hash already set); htab_reserve() must have succeeded. */
-static void htab_link(struct htab *t, struct hlink *x)
-{
-    if (t->count >= t->nbuckets)
-        htab_grow(t);
-    size_t at = bucket_of(x->hash, t->nbuckets);
-    x->next = t->buckets[at];
-    t->buckets[at] = x;
-    t->count++;
-}
-
-static void htab_unlink(struct htab *t, struct hlink *x)
-{
-    struct hlink **p = &t->buckets[bucket_of(x->hash, t->nbuckets)];
-    while (*p != x)
-        p = &(*p)->next;
-    *p = x->next;
-    t->count--;
-}
-
-static struct hlink *htab_first(const struct htab *t, uint64_t hash)
-{
-    return t->nbuckets ? t->buckets[bucket_of(hash, t->nbuckets)] : NULL;
-}
 
 /* ---- FIFO queues of fixed-size items ------------------------------------- */
 
@@ -235,7 +157,7 @@ static bool fifo_pop(struct fifo *q, void *out)
  * if this node campaigns for it, the local candidacy and its term. A record
  * exists while either is present. */
 struct name_rec {
-    struct hlink link;            /* in bt_leader.names; first member */
+    struct bt_hlink link;         /* in bt_leader.names, hashed by name */
     struct bt_name name;          /* the key */
     bool has_high_water;          /* a token was observed for the name */
     uint64_t high_water;          /* the greatest token observed */
@@ -253,7 +175,7 @@ struct name_rec {
 /* A member the membership layer reported alive or suspect. Dead and
  * departed members are removed: unknown means not live. */
 struct member_rec {
-    struct hlink link;     /* in bt_leader.members; first member */
+    struct bt_hlink link;  /* in bt_leader.members, hashed by node */
     struct bt_nodeid node; /* the key */
     uint64_t boot_id;      /* its current boot */
 };
@@ -262,9 +184,9 @@ struct bt_leader {
     struct bt_leader_config cfg;  /* copied at creation */
     struct bt_hlc hlc;            /* this node's clock: stamps and tokens */
     struct bt_cmap cmap;          /* the replicated candidate map */
-    struct htab names;            /* struct name_rec by name */
+    struct bt_htab names;         /* struct name_rec by name */
     size_t nhigh_water;           /* records with a high-water mark */
-    struct htab members;          /* struct member_rec by node */
+    struct bt_htab members;       /* struct member_rec by node */
     struct name_rec *local_head;  /* campaigning records */
     size_t nlocal;                /* how many */
     struct name_rec *dirty_head;  /* records to recompute after this input */
@@ -278,29 +200,28 @@ static uint64_t name_hash(const struct bt_name *name)
     return bt_hash_bytes(name->bytes, name->len);
 }
 
+static bool name_rec_is(const struct bt_hlink *x, const void *name)
+{
+    return bt_name_eq(&BT_HTAB_ENTRY(x, const struct name_rec, link)->name, name);
+}
+
 static struct name_rec *name_find(const struct bt_leader *l, const struct bt_name *name)
 {
-    uint64_t h = name_hash(name);
-    for (struct hlink *x = htab_first(&l->names, h); x; x = x->next) {
-        struct name_rec *r = (struct name_rec *)x;
-        if (x->hash == h && bt_name_eq(&r->name, name))
-            return r;
-    }
-    return NULL;
+    struct bt_hlink *x = bt_htab_find(&l->names, name_hash(name), name_rec_is, name);
+    return x ? BT_HTAB_ENTRY(x, struct name_rec, link) : NULL;
 }
 
 /* A new, empty record for name, linked. NULL when memory runs out. */
 static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *name)
 {
-    if (htab_reserve(&l->names) != 0)
+    if (bt_htab_reserve(&l->names) != 0)
         return NULL;
     struct name_rec *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->name.len = name->len;
     memcpy(r->name.bytes, name->bytes, name->len);
-    r->link.hash = name_hash(name);
-    htab_link(&l->names, &r->link);
+    bt_htab_link(&l->names, &r->link, name_hash(name));
     return r;
 }
 
@@ -310,7 +231,7 @@ static void name_release_if_empty(struct bt_leader *l, struct name_rec *r)
     if (r->campaigning || r->has_high_water)
         return;
     assert(!r->dirty && !r->leading);
-    htab_unlink(&l->names, &r->link);
+    bt_htab_unlink(&l->names, &r->link);
     free(r);
 }
 
@@ -336,15 +257,16 @@ static void local_unlink(struct bt_leader *l, struct name_rec *r)
     l->nlocal--;
 }
 
-static const struct member_rec *member_find(const struct bt_leader *l, const struct bt_nodeid *node)
+static bool member_rec_is(const struct bt_hlink *x, const void *node)
 {
-    uint64_t h = bt_hash_bytes(node->bytes, node->len);
-    for (struct hlink *x = htab_first(&l->members, h); x; x = x->next) {
-        const struct member_rec *m = (const struct member_rec *)x;
-        if (x->hash == h && bt_nodeid_eq(&m->node, node))
-            return m;
-    }
-    return NULL;
+    return bt_nodeid_eq(&BT_HTAB_ENTRY(x, const struct member_rec, link)->node, node);
+}
+
+static struct member_rec *member_find(const struct bt_leader *l, const struct bt_nodeid *node)
+{
+    struct bt_hlink *x =
+        bt_htab_find(&l->members, bt_hash_bytes(node->bytes, node->len), member_rec_is, node);
+    return x ? BT_HTAB_ENTRY(x, struct member_rec, link) : NULL;
 }
 
 /* ---- the winner ----------------------------------------------------------- */
@@ -579,31 +501,28 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
     bt_nodeid_set(&l->cfg.self, cfg->self.bytes, cfg->self.len);
     bt_hlc_init(&l->hlc, cfg->max_clock_offset_ms);
     bt_cmap_init(&l->cmap);
+    bt_htab_init(&l->names);
+    bt_htab_init(&l->members);
     fifo_init(&l->broadcasts, sizeof(struct bt_leader_broadcast));
     fifo_init(&l->events, sizeof(struct bt_leader_event));
     return l;
-}
-
-static void htab_free_all(struct htab *t)
-{
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        struct hlink *x = t->buckets[i];
-        while (x) {
-            struct hlink *next = x->next;
-            free(x); /* every link is the first member of its malloc'd record */
-            x = next;
-        }
-    }
-    free(t->buckets);
-    memset(t, 0, sizeof *t);
 }
 
 void bt_leader_free(struct bt_leader *l)
 {
     if (!l)
         return;
-    htab_free_all(&l->names);
-    htab_free_all(&l->members);
+    struct bt_hlink *x, *next;
+    for (x = bt_htab_first(&l->names); x; x = next) {
+        next = bt_htab_next(&l->names, x);
+        free(BT_HTAB_ENTRY(x, struct name_rec, link));
+    }
+    bt_htab_destroy(&l->names);
+    for (x = bt_htab_first(&l->members); x; x = next) {
+        next = bt_htab_next(&l->members, x);
+        free(BT_HTAB_ENTRY(x, struct member_rec, link));
+    }
+    bt_htab_destroy(&l->members);
     bt_cmap_destroy(&l->cmap);
     free(l->broadcasts.items);
     free(l->events.items);
@@ -929,24 +848,23 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
         return BATON_EINVAL;
     if (bt_nodeid_eq(node, &l->cfg.self))
         return 0;
-    struct member_rec *m = (struct member_rec *)member_find(l, node);
+    struct member_rec *m = member_find(l, node);
     if (live ? (m && m->boot_id == boot_id) : !m)
         return 0;
     if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
         return BATON_ENOMEM;
 
     if (!live) {
-        htab_unlink(&l->members, &m->link);
+        bt_htab_unlink(&l->members, &m->link);
         free(m);
     } else if (m) {
         m->boot_id = boot_id;
     } else {
-        if (htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m)))
+        if (bt_htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m)))
             return BATON_ENOMEM;
         bt_nodeid_set(&m->node, node->bytes, node->len);
         m->boot_id = boot_id;
-        m->link.hash = bt_hash_bytes(m->node.bytes, m->node.len);
-        htab_link(&l->members, &m->link);
+        bt_htab_link(&l->members, &m->link, bt_hash_bytes(m->node.bytes, m->node.len));
     }
     l->counters.member_changes++;
 
@@ -1068,15 +986,14 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
                                  int (*fn)(const struct bt_name *name, uint64_t token, void *ctx),
                                  void *ctx)
 {
-    for (size_t b = 0; b < l->names.nbuckets; b++)
-        for (const struct hlink *x = l->names.buckets[b]; x; x = x->next) {
-            const struct name_rec *r = (const struct name_rec *)x;
-            if (!r->has_high_water)
-                continue;
-            int rc = fn(&r->name, r->high_water, ctx);
-            if (rc != 0)
-                return rc;
-        }
+    for (const struct bt_hlink *x = bt_htab_first(&l->names); x; x = bt_htab_next(&l->names, x)) {
+        const struct name_rec *r = BT_HTAB_ENTRY(x, const struct name_rec, link);
+        if (!r->has_high_water)
+            continue;
+        int rc = fn(&r->name, r->high_water, ctx);
+        if (rc != 0)
+            return rc;
+    }
     return 0;
 }
 
