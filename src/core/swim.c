@@ -76,11 +76,11 @@
  *    a stale full state cannot kill a live node outright.
  *
  * Data structures are chosen so that per-packet work is O(1) in the cluster
- * size: members in a chained hash table by name (iteration always follows
- * the members[] array, never the table, so runs are deterministic); suspects
- * and dead/left members in their own arrays; the digest is an XOR of
- * per-member hashes updated on each change; the broadcast queue is an array
- * of lists indexed by transmit count plus a hash table by key.
+ * size: members in a chained hash table by name (htab.c; iteration always
+ * follows the members[] array, never the table, so runs are deterministic);
+ * suspects and dead/left members in their own arrays; the digest is an XOR
+ * of per-member hashes updated on each change; the broadcast queue is an
+ * array of lists indexed by transmit count plus a hash table by key.
  */
 #include "core/swim.h"
 
@@ -89,6 +89,7 @@
 #include <string.h>
 
 #include "baton/baton.h"
+#include "core/htab.h"
 #include "core/swim_proto.h"
 #include "core/wire.h"
 
@@ -125,15 +126,14 @@ struct bt_member {
     uint32_t slot;            /* index in members[] */
     uint32_t probe_slot;      /* index in probe_order[], NO_SLOT for self */
     uint32_t watch_slot;      /* index in suspects[] or gone[], NO_SLOT otherwise */
-    struct bt_member *hnext;  /* hash chain */
+    struct bt_hlink link;     /* in bt_swim.table, hashed by name_hash */
     struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
 };
 
 /* A queued broadcast; its encoded bytes, then its key, follow the struct. */
 struct bt_bcast {
     struct bt_bcast *prev, *next; /* in its transmit bucket */
-    struct bt_bcast *hnext;       /* in its key chain */
-    uint64_t key_hash;            /* hash of (key_kind, key) */
+    struct bt_hlink link;         /* in bt_bqueue.table if keyed, hashed by key_hash() */
     uint32_t transmits;           /* times sent */
     uint16_t len;                 /* encoded length */
     uint16_t key_len;             /* key length (0: no key) */
@@ -145,8 +145,7 @@ struct bt_bcast {
 struct bt_bqueue {
     struct bt_bcast *head[QUEUE_BUCKETS]; /* newest first in each bucket */
     struct bt_bcast *tail[QUEUE_BUCKETS];
-    struct bt_bcast **table;              /* key chains */
-    size_t table_cap;                     /* power of two */
+    struct bt_htab table;                 /* the keyed broadcasts, by key */
     size_t count;
 };
 
@@ -192,8 +191,7 @@ struct bt_swim {
 
     struct bt_member **members; /* every known member, self included */
     size_t n_members, cap_members;
-    struct bt_member **table;   /* hash chains by name */
-    size_t table_cap;
+    struct bt_htab table;       /* members by name */
     struct bt_member **probe_order; /* members but self */
     size_t n_probe, cap_probe, probe_cursor;
     struct bt_member **suspects;
@@ -339,34 +337,16 @@ static uint64_t digest_term(const struct bt_member *m)
     return mix64(m->name_hash ^ mix64(m->boot_id + 0x9e3779b97f4a7c15u * ((uint64_t)m->state + 1)));
 }
 
+static bool member_is(const struct bt_hlink *x, const void *name)
+{
+    return bt_nodeid_eq(&BT_HTAB_ENTRY(x, const struct bt_member, link)->name, name);
+}
+
 static struct bt_member *find(const struct bt_swim *s, const struct bt_nodeid *name)
 {
     uint64_t h = bt_hash_bytes(name->bytes, name->len);
-    for (struct bt_member *m = s->table[h & (s->table_cap - 1)]; m; m = m->hnext)
-        if (m->name_hash == h && bt_nodeid_eq(&m->name, name))
-            return m;
-    return NULL;
-}
-
-static bool table_grow(struct bt_swim *s)
-{
-    if (s->n_members < s->table_cap)
-        return true;
-    size_t ncap = s->table_cap * 2;
-    struct bt_member **nt = calloc(ncap, sizeof *nt);
-    if (!nt)
-        return false;
-    /* Rebuild from members[] so chain order stays deterministic. */
-    for (size_t i = 0; i < s->n_members; i++) {
-        struct bt_member *m = s->members[i];
-        size_t b = m->name_hash & (ncap - 1);
-        m->hnext = nt[b];
-        nt[b] = m;
-    }
-    free(s->table);
-    s->table = nt;
-    s->table_cap = ncap;
-    return true;
+    struct bt_hlink *x = bt_htab_find(&s->table, h, member_is, name);
+    return x ? BT_HTAB_ENTRY(x, struct bt_member, link) : NULL;
 }
 
 /* Moves m into the suspects[] or gone[] array that matches its state. */
@@ -450,7 +430,7 @@ static struct bt_member *member_add(struct bt_swim *s, const struct bt_nodeid *n
     if (!grow((void **)&s->members, &s->cap_members, need, sizeof *s->members) ||
         !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
         !grow((void **)&s->suspects, &s->cap_suspects, need, sizeof *s->suspects) ||
-        !grow((void **)&s->gone, &s->cap_gone, need, sizeof *s->gone) || !table_grow(s))
+        !grow((void **)&s->gone, &s->cap_gone, need, sizeof *s->gone))
         return NULL;
     struct bt_member *m = calloc(1, sizeof *m);
     if (!m)
@@ -468,9 +448,7 @@ static struct bt_member *member_add(struct bt_swim *s, const struct bt_nodeid *n
     s->digest ^= m->digest_term;
     s->n_live++;
 
-    size_t b = m->name_hash & (s->table_cap - 1);
-    m->hnext = s->table[b];
-    s->table[b] = m;
+    bt_htab_link(&s->table, &m->link, m->name_hash);
     m->slot = (uint32_t)s->n_members;
     s->members[s->n_members++] = m;
 
@@ -498,10 +476,7 @@ static void member_remove(struct bt_swim *s, struct bt_member *m)
         s->n_live--;
     s->digest ^= m->digest_term;
 
-    struct bt_member **pp = &s->table[m->name_hash & (s->table_cap - 1)];
-    while (*pp != m)
-        pp = &(*pp)->hnext;
-    *pp = m->hnext;
+    bt_htab_unlink(&s->table, &m->link);
 
     struct bt_member *last = s->members[s->n_members - 1];
     s->members[m->slot] = last;
@@ -556,57 +531,39 @@ static void q_remove(struct bt_swim *s, struct bt_bcast *e)
 {
     struct bt_bqueue *q = &s->q;
     q_unlink_bucket(q, e);
-    if (e->key_kind != 0) {
-        struct bt_bcast **pp = &q->table[e->key_hash & (q->table_cap - 1)];
-        while (*pp != e)
-            pp = &(*pp)->hnext;
-        *pp = e->hnext;
-    }
+    if (e->key_kind != 0)
+        bt_htab_unlink(&q->table, &e->link);
     if (e->is_leave)
         s->leave_done = true;
     q->count--;
     free(e);
 }
 
-static struct bt_bcast *q_find(struct bt_bqueue *q, uint8_t kind, uint64_t h, const void *key,
-                               size_t len)
+/* A broadcast key being looked up. */
+struct bcast_key {
+    uint8_t kind;      /* 1 member name, 2 user key */
+    const void *bytes; /* the key (borrowed) */
+    size_t len;        /* its length */
+};
+
+static bool bcast_is(const struct bt_hlink *x, const void *key)
 {
-    for (struct bt_bcast *e = q->table[h & (q->table_cap - 1)]; e; e = e->hnext)
-        if (e->key_hash == h && e->key_kind == kind && e->key_len == len &&
-            memcmp(e->bytes + e->len, key, len) == 0)
-            return e;
-    return NULL;
+    const struct bt_bcast *e = BT_HTAB_ENTRY(x, const struct bt_bcast, link);
+    const struct bcast_key *k = key;
+    return e->key_kind == k->kind && e->key_len == k->len &&
+           memcmp(e->bytes + e->len, k->bytes, k->len) == 0;
+}
+
+static struct bt_bcast *q_find(struct bt_bqueue *q, uint64_t h, const struct bcast_key *key)
+{
+    struct bt_hlink *x = bt_htab_find(&q->table, h, bcast_is, key);
+    return x ? BT_HTAB_ENTRY(x, struct bt_bcast, link) : NULL;
 }
 
 static size_t q_capacity(const struct bt_swim *s)
 {
     size_t c = 4 * s->n_members + 256;
     return c;
-}
-
-static bool q_table_grow(struct bt_bqueue *q)
-{
-    if (q->count < q->table_cap)
-        return true;
-    size_t ncap = q->table_cap * 2;
-    struct bt_bcast **nt = calloc(ncap, sizeof *nt);
-    if (!nt)
-        return false;
-    /* Walk the old chains bucket by bucket: order depends only on history. */
-    for (size_t i = 0; i < q->table_cap; i++) {
-        struct bt_bcast *e = q->table[i];
-        while (e) {
-            struct bt_bcast *next = e->hnext;
-            size_t b = e->key_hash & (ncap - 1);
-            e->hnext = nt[b];
-            nt[b] = e;
-            e = next;
-        }
-    }
-    free(q->table);
-    q->table = nt;
-    q->table_cap = ncap;
-    return true;
 }
 
 /* Queues an encoded broadcast; a keyed one replaces the queued one with the
@@ -617,8 +574,9 @@ static int q_push(struct bt_swim *s, uint8_t key_kind, const void *key, size_t k
     struct bt_bqueue *q = &s->q;
     uint64_t h = 0;
     if (key_kind != 0) {
+        struct bcast_key k = {.kind = key_kind, .bytes = key, .len = key_len};
         h = key_hash(key_kind, key, key_len);
-        struct bt_bcast *old = q_find(q, key_kind, h, key, key_len);
+        struct bt_bcast *old = q_find(q, h, &k);
         if (old)
             q_remove(s, old);
     }
@@ -632,25 +590,19 @@ static int q_push(struct bt_swim *s, uint8_t key_kind, const void *key, size_t k
         q_remove(s, q->tail[b]);
         s->stats.bcasts_dropped++;
     }
-    if (!q_table_grow(q))
-        return BATON_ENOMEM;
     struct bt_bcast *e = calloc(1, sizeof *e + len + key_len);
     if (!e)
         return BATON_ENOMEM;
     e->len = (uint16_t)len;
     e->key_len = (uint16_t)key_len;
     e->key_kind = key_kind;
-    e->key_hash = h;
     e->is_leave = is_leave;
     memcpy(e->bytes, bytes, len);
     if (key_len)
         memcpy(e->bytes + len, key, key_len);
     q_link_bucket(q, e);
-    if (key_kind != 0) {
-        size_t b = h & (q->table_cap - 1);
-        e->hnext = q->table[b];
-        q->table[b] = e;
-    }
+    if (key_kind != 0)
+        bt_htab_link(&q->table, &e->link, h);
     q->count++;
     return 0;
 }
@@ -1951,12 +1903,10 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
     s->cfg = *cfg;
     s->t = cfg->timing;
     s->sink = *sink;
-    s->table_cap = 16;
-    s->table = calloc(s->table_cap, sizeof *s->table);
-    s->q.table_cap = 16;
-    s->q.table = calloc(s->q.table_cap, sizeof *s->q.table);
+    bt_htab_init(&s->table);
+    bt_htab_init(&s->q.table);
     s->pkt = malloc(cfg->max_packet);
-    if (!s->table || !s->q.table || !s->pkt)
+    if (bt_htab_reserve(&s->table) != 0 || bt_htab_reserve(&s->q.table) != 0 || !s->pkt)
         goto fail;
     struct bt_nodeid name;
     struct bt_addr addr;
@@ -1992,9 +1942,9 @@ void bt_swim_free(struct bt_swim *s)
             e = next;
         }
     }
-    free(s->q.table);
+    bt_htab_destroy(&s->q.table);
     free(s->members);
-    free(s->table);
+    bt_htab_destroy(&s->table);
     free(s->probe_order);
     free(s->suspects);
     free(s->gone);
