@@ -49,8 +49,8 @@
  * are refused on receipt (replica.c, not written yet) and the owner's
  * re-tombstoning above. This file only does the forgetting.
  *
- * Storage. A chained hash table of names (bt_hash_bytes, power-of-two
- * bucket count, doubled when the load passes 3/4). Each name holds a vector
+ * Storage. A chained hash table of names (htab.c, hashed with
+ * bt_hash_bytes). Each name holds a vector
  * of pointers to individually allocated entries, sorted by node name, so
  * a lookup is one hash probe plus a binary search, bt_cmap_entries() hands
  * out the vector itself, and an insert moves only the pointers of its own
@@ -71,7 +71,6 @@
 
 #include "baton/baton.h"
 
-#define INITIAL_BUCKETS 16
 #define INITIAL_ENTRIES 4
 /* bt_cmap_merge() merges a name entry by entry, rather than by walking both
  * vectors, when the source has at most 1/SMALL_MERGE_RATIO of the
@@ -79,8 +78,7 @@
 #define SMALL_MERGE_RATIO 8
 
 struct bt_cname {
-    struct bt_cname *next;      /* next name in the same bucket */
-    uint64_t hash;              /* bt_hash_bytes of name, kept for rehashing */
+    struct bt_hlink link;       /* in bt_cmap.names, hashed with name_hash() */
     struct bt_name name;        /* the campaign name, bytes past len zeroed */
     struct bt_centry **entries; /* n entries sorted by node, each malloc'd */
     size_t n;                   /* entries in use, at least 1 while linked */
@@ -156,46 +154,21 @@ static uint64_t name_hash(const struct bt_name *name)
     return bt_hash_bytes(name->bytes, name->len);
 }
 
-static size_t bucket_of(uint64_t hash, size_t nbuckets)
+static struct bt_cname *cname_of(const struct bt_hlink *x)
 {
-    /* FNV-1a's low bits alone mix poorly for short keys; fold in the high. */
-    return (size_t)((hash ^ (hash >> 32)) & (nbuckets - 1));
+    return x ? BT_HTAB_ENTRY(x, struct bt_cname, link) : NULL;
+}
+
+static bool cname_is(const struct bt_hlink *x, const void *name)
+{
+    return bt_name_eq(&cname_of(x)->name, name);
 }
 
 static struct bt_cname *name_find(const struct bt_cmap *m, const struct bt_name *name)
 {
-    if (m->nbuckets == 0 || name->len == 0)
+    if (name->len == 0)
         return NULL;
-    uint64_t h = name_hash(name);
-    for (struct bt_cname *cn = m->buckets[bucket_of(h, m->nbuckets)]; cn; cn = cn->next)
-        if (cn->hash == h && bt_name_eq(&cn->name, name))
-            return cn;
-    return NULL;
-}
-
-/* Doubles the bucket array. On allocation failure the table stays as it is,
- * which is still correct. */
-static void table_grow(struct bt_cmap *m)
-{
-    size_t nb = m->nbuckets * 2;
-    if (nb < m->nbuckets || nb > SIZE_MAX / sizeof *m->buckets)
-        return;
-    struct bt_cname **fresh = calloc(nb, sizeof *fresh);
-    if (!fresh)
-        return;
-    for (size_t i = 0; i < m->nbuckets; i++) {
-        struct bt_cname *cn = m->buckets[i];
-        while (cn) {
-            struct bt_cname *next = cn->next;
-            size_t b = bucket_of(cn->hash, nb);
-            cn->next = fresh[b];
-            fresh[b] = cn;
-            cn = next;
-        }
-    }
-    free(m->buckets);
-    m->buckets = fresh;
-    m->nbuckets = nb;
+    return cname_of(bt_htab_find(&m->names, name_hash(name), cname_is, name));
 }
 
 /* An unlinked name with room for cap entries and none in use, or NULL. */
@@ -213,7 +186,6 @@ static struct bt_cname *name_new(const struct bt_name *name, size_t cap)
     cn->cap = cap;
     cn->name.len = name->len;
     memcpy(cn->name.bytes, name->bytes, name->len);
-    cn->hash = name_hash(name);
     return cn;
 }
 
@@ -226,39 +198,18 @@ static void name_free(struct bt_cname *cn)
     free(cn);
 }
 
-/* Makes sure the bucket array exists, so that linking a name cannot fail. */
-static int table_reserve(struct bt_cmap *m)
-{
-    if (m->nbuckets != 0)
-        return 0;
-    m->buckets = calloc(INITIAL_BUCKETS, sizeof *m->buckets);
-    if (!m->buckets)
-        return BATON_ENOMEM;
-    m->nbuckets = INITIAL_BUCKETS;
-    return 0;
-}
-
 /* Links a name whose entries are already counted in nentries/nlive. The
- * table must have buckets (table_reserve). */
+ * table must have buckets (bt_htab_reserve). */
 static void name_link(struct bt_cmap *m, struct bt_cname *cn)
 {
-    size_t b = bucket_of(cn->hash, m->nbuckets);
-    cn->next = m->buckets[b];
-    m->buckets[b] = cn;
-    m->nnames++;
-    if (m->nnames > m->nbuckets / 4 * 3)
-        table_grow(m);
+    bt_htab_link(&m->names, &cn->link, name_hash(&cn->name));
 }
 
 /* Unlinks an empty name and frees it. */
 static void name_unlink_free(struct bt_cmap *m, struct bt_cname *cn)
 {
     assert(cn->n == 0);
-    struct bt_cname **pp = &m->buckets[bucket_of(cn->hash, m->nbuckets)];
-    while (*pp != cn)
-        pp = &(*pp)->next;
-    *pp = cn->next;
-    m->nnames--;
+    bt_htab_unlink(&m->names, &cn->link);
     name_free(cn);
 }
 
@@ -318,19 +269,17 @@ static void name_drop(struct bt_cmap *m, struct bt_cname *cn, size_t i)
 void bt_cmap_init(struct bt_cmap *m)
 {
     memset(m, 0, sizeof *m);
+    bt_htab_init(&m->names);
 }
 
 void bt_cmap_destroy(struct bt_cmap *m)
 {
-    for (size_t i = 0; i < m->nbuckets; i++) {
-        struct bt_cname *cn = m->buckets[i];
-        while (cn) {
-            struct bt_cname *next = cn->next;
-            name_free(cn);
-            cn = next;
-        }
+    struct bt_hlink *next;
+    for (struct bt_hlink *x = bt_htab_first(&m->names); x; x = next) {
+        next = bt_htab_next(&m->names, x);
+        name_free(cname_of(x));
     }
-    free(m->buckets);
+    bt_htab_destroy(&m->names);
     bt_cmap_init(m);
 }
 
@@ -353,7 +302,7 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     }
 
     /* 1. Allocate everything that can fail before touching the map. */
-    if (table_reserve(m) != 0)
+    if (bt_htab_reserve(&m->names) != 0)
         return BATON_ENOMEM;
     struct bt_centry *fresh = malloc(sizeof *fresh);
     if (!fresh)
@@ -472,7 +421,7 @@ static int merge_name_walk(struct bt_cmap *m, struct bt_cname *dst, const struct
 /* Copies a whole name of src into dst, which lacks it. */
 static int merge_name_clone(struct bt_cmap *dst, const struct bt_cname *src)
 {
-    if (table_reserve(dst) != 0)
+    if (bt_htab_reserve(&dst->names) != 0)
         return BATON_ENOMEM;
     struct bt_cname *cn = name_new(&src->name, src->n);
     if (!cn)
@@ -501,27 +450,27 @@ int bt_cmap_merge(struct bt_cmap *dst, const struct bt_cmap *src)
 
     if (dst == src)
         return 0;
-    for (size_t b = 0; b < src->nbuckets; b++) {
-        for (const struct bt_cname *scn = src->buckets[b]; scn; scn = scn->next) {
-            struct bt_cname *dcn = name_find(dst, &scn->name);
-            int r;
-            if (!dcn) {
-                r = merge_name_clone(dst, scn);
-            } else if (scn->n * SMALL_MERGE_RATIO <= dcn->n) {
-                r = 0;
-                for (size_t k = 0; k < scn->n; k++) {
-                    int one = merge_canonical(dst, dcn, scn->entries[k]);
-                    if (one < 0)
-                        return one;
-                    r += one;
-                }
-            } else {
-                r = merge_name_walk(dst, dcn, scn);
+    const struct bt_htab *names = &src->names;
+    for (const struct bt_hlink *x = bt_htab_first(names); x; x = bt_htab_next(names, x)) {
+        const struct bt_cname *scn = cname_of(x);
+        struct bt_cname *dcn = name_find(dst, &scn->name);
+        int r;
+        if (!dcn) {
+            r = merge_name_clone(dst, scn);
+        } else if (scn->n * SMALL_MERGE_RATIO <= dcn->n) {
+            r = 0;
+            for (size_t k = 0; k < scn->n; k++) {
+                int one = merge_canonical(dst, dcn, scn->entries[k]);
+                if (one < 0)
+                    return one;
+                r += one;
             }
-            if (r < 0)
-                return r;
-            changed += r;
+        } else {
+            r = merge_name_walk(dst, dcn, scn);
         }
+        if (r < 0)
+            return r;
+        changed += r;
     }
     return changed > INT_MAX ? INT_MAX : (int)changed;
 }
@@ -585,13 +534,14 @@ size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
 int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
                     void *ctx)
 {
-    for (size_t b = 0; b < m->nbuckets; b++)
-        for (const struct bt_cname *cn = m->buckets[b]; cn; cn = cn->next)
-            for (size_t i = 0; i < cn->n; i++) {
-                int r = fn(cn->entries[i], ctx);
-                if (r != 0)
-                    return r;
-            }
+    for (const struct bt_hlink *x = bt_htab_first(&m->names); x; x = bt_htab_next(&m->names, x)) {
+        const struct bt_cname *cn = cname_of(x);
+        for (size_t i = 0; i < cn->n; i++) {
+            int r = fn(cn->entries[i], ctx);
+            if (r != 0)
+                return r;
+        }
+    }
     return 0;
 }
 
@@ -605,21 +555,20 @@ int bt_cmap_delta(const struct bt_cmap *m, uint64_t since, struct bt_cmap *out)
     long long copied = 0;
 
     assert(out != m);
-    for (size_t b = 0; b < m->nbuckets; b++) {
-        for (const struct bt_cname *cn = m->buckets[b]; cn; cn = cn->next) {
-            struct bt_cname *ocn = name_find(out, &cn->name);
-            for (size_t i = 0; i < cn->n; i++) {
-                const struct bt_centry *e = cn->entries[i];
-                if (e->stamp <= since)
-                    continue;
-                int r = merge_canonical(out, ocn, e);
-                if (r < 0)
-                    return r;
-                /* The first entry of a name may have created it in out. */
-                if (!ocn)
-                    ocn = name_find(out, &cn->name);
-                copied++;
-            }
+    for (const struct bt_hlink *x = bt_htab_first(&m->names); x; x = bt_htab_next(&m->names, x)) {
+        const struct bt_cname *cn = cname_of(x);
+        struct bt_cname *ocn = name_find(out, &cn->name);
+        for (size_t i = 0; i < cn->n; i++) {
+            const struct bt_centry *e = cn->entries[i];
+            if (e->stamp <= since)
+                continue;
+            int r = merge_canonical(out, ocn, e);
+            if (r < 0)
+                return r;
+            /* The first entry of a name may have created it in out. */
+            if (!ocn)
+                ocn = name_find(out, &cn->name);
+            copied++;
         }
     }
     return copied > INT_MAX ? INT_MAX : (int)copied;
@@ -628,31 +577,25 @@ int bt_cmap_delta(const struct bt_cmap *m, uint64_t since, struct bt_cmap *out)
 size_t bt_cmap_gc(struct bt_cmap *m, uint64_t cutoff)
 {
     size_t forgotten = 0;
+    struct bt_hlink *next;
 
-    for (size_t b = 0; b < m->nbuckets; b++) {
-        struct bt_cname **pp = &m->buckets[b];
-        while (*pp) {
-            struct bt_cname *cn = *pp;
-            size_t keep = 0;
-            for (size_t i = 0; i < cn->n; i++) {
-                struct bt_centry *e = cn->entries[i];
-                if (e->removed && e->stamp < cutoff) {
-                    free(e);
-                    forgotten++;
-                    m->nentries--;
-                } else {
-                    cn->entries[keep++] = e;
-                }
-            }
-            cn->n = keep;
-            if (keep == 0) {
-                *pp = cn->next;
-                m->nnames--;
-                name_free(cn);
+    for (struct bt_hlink *x = bt_htab_first(&m->names); x; x = next) {
+        next = bt_htab_next(&m->names, x);
+        struct bt_cname *cn = cname_of(x);
+        size_t keep = 0;
+        for (size_t i = 0; i < cn->n; i++) {
+            struct bt_centry *e = cn->entries[i];
+            if (e->removed && e->stamp < cutoff) {
+                free(e);
+                forgotten++;
+                m->nentries--;
             } else {
-                pp = &cn->next;
+                cn->entries[keep++] = e;
             }
         }
+        cn->n = keep;
+        if (keep == 0)
+            name_unlink_free(m, cn);
     }
     return forgotten;
 }
@@ -674,17 +617,16 @@ int bt_cmap_forget(struct bt_cmap *m, const struct bt_name *name, const struct b
 
 bool bt_cmap_equal(const struct bt_cmap *a, const struct bt_cmap *b)
 {
-    if (a->nnames != b->nnames || a->nentries != b->nentries || a->nlive != b->nlive)
+    if (a->names.count != b->names.count || a->nentries != b->nentries || a->nlive != b->nlive)
         return false;
-    for (size_t k = 0; k < a->nbuckets; k++) {
-        for (const struct bt_cname *acn = a->buckets[k]; acn; acn = acn->next) {
-            const struct bt_cname *bcn = name_find(b, &acn->name);
-            if (!bcn || bcn->n != acn->n)
+    for (const struct bt_hlink *x = bt_htab_first(&a->names); x; x = bt_htab_next(&a->names, x)) {
+        const struct bt_cname *acn = cname_of(x);
+        const struct bt_cname *bcn = name_find(b, &acn->name);
+        if (!bcn || bcn->n != acn->n)
+            return false;
+        for (size_t i = 0; i < acn->n; i++)
+            if (!entry_equal(acn->entries[i], bcn->entries[i]))
                 return false;
-            for (size_t i = 0; i < acn->n; i++)
-                if (!entry_equal(acn->entries[i], bcn->entries[i]))
-                    return false;
-        }
     }
     return true;
 }

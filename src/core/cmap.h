@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/htab.h"
 #include "core/names.h"
 
 /* What a live candidacy says. */
@@ -40,11 +41,9 @@ int bt_centry_cmp(const struct bt_centry *a, const struct bt_centry *b);
 struct bt_cname; /* one campaign name's entries, internal to cmap.c */
 
 struct bt_cmap {
-    struct bt_cname **buckets; /* hash table of names, chained */
-    size_t nbuckets;           /* power of two, or 0 before the first insert */
-    size_t nnames;             /* names with at least one entry */
-    size_t nentries;           /* entries, tombstones included */
-    size_t nlive;              /* entries that are not tombstones */
+    struct bt_htab names; /* struct bt_cname by name; names.count: names with an entry */
+    size_t nentries;      /* entries, tombstones included */
+    size_t nlive;         /* entries that are not tombstones */
 };
 
 /* An empty map; allocates nothing. */

@@ -103,7 +103,7 @@ static int map_check(const struct bt_cmap *m)
     assert_int_equal(bt_cmap_foreach(m, census_visit, &c), 0);
     if (c.bad)
         return c.bad;
-    if (c.names != m->nnames)
+    if (c.names != m->names.count)
         return 10;
     if (c.entries != m->nentries)
         return 11;
@@ -182,7 +182,7 @@ static void add_then_get_returns_the_live_entry(void **state)
     assert_int_equal(bt_centry_cmp(&out, e), 0);
     assert_true(bt_nodeid_eq(&out.node, &id));
     assert_false(bt_cmap_is_empty(&m));
-    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.names.count, 1);
     assert_int_equal(m.nentries, 1);
     assert_int_equal(m.nlive, 1);
     assert_null(get(&m, "roller", "n2"));
@@ -211,7 +211,7 @@ static void remove_leaves_a_tombstone_visible_via_get(void **state)
     assert_int_equal(e->cand.priority, 0);
     assert_int_equal(e->cand.boot_id, 0);
     assert_true(bt_cmap_is_empty(&m));
-    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.names.count, 1);
     assert_int_equal(m.nentries, 1);
     assert_int_equal(m.nlive, 0);
 
@@ -332,7 +332,7 @@ static void merge_entry_rejects_invalid_keys_and_leaves_the_map_alone(void **sta
     assert_int_equal(bt_cmap_forget(&m, &e.name, &huge), 0);
 
     assert_int_equal(m.nentries, 1);
-    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.names.count, 1);
     assert_int_equal(bt_cmap_merge_entry(&m, &e), 1);
     assert_int_equal(m.nentries, 2);
     bt_cmap_destroy(&m);
@@ -379,7 +379,7 @@ static void counts_track_names_entries_and_live_entries(void **state)
     assert_int_equal(add(&m, "a", "n2", 1, 1), 1);
     assert_int_equal(add(&m, "b", "n1", 1, 1), 1);
     assert_int_equal(rem(&m, "c", "n1", 1), 1);
-    assert_int_equal(m.nnames, 3);
+    assert_int_equal(m.names.count, 3);
     assert_int_equal(m.nentries, 4);
     assert_int_equal(m.nlive, 3);
     assert_int_equal(rem(&m, "a", "n1", 2), 1);
@@ -391,7 +391,7 @@ static void counts_track_names_entries_and_live_entries(void **state)
 
     /* Destroy empties the map and leaves it reusable. */
     bt_cmap_destroy(&m);
-    assert_int_equal(m.nnames, 0);
+    assert_int_equal(m.names.count, 0);
     assert_int_equal(m.nentries, 0);
     assert_int_equal(m.nlive, 0);
     assert_int_equal(add(&m, "a", "n1", 1, 1), 1);
@@ -479,7 +479,7 @@ static void gc_forgets_only_tombstones_older_than_the_cutoff(void **state)
     assert_int_equal(rem(&m, "keep", "new-dead", 11), 1);     /* stays */
     assert_int_equal(rem(&m, "gone", "n1", 2), 1);            /* goes, and the name */
     assert_int_equal(rem(&m, "gone", "n2", 9), 1);            /* goes */
-    assert_int_equal(m.nnames, 2);
+    assert_int_equal(m.names.count, 2);
     assert_int_equal(m.nentries, 6);
 
     assert_int_equal(bt_cmap_gc(&m, 10), 3);
@@ -490,7 +490,7 @@ static void gc_forgets_only_tombstones_older_than_the_cutoff(void **state)
     assert_null(get(&m, "gone", "n1"));
     const struct bt_centry *const *list;
     assert_int_equal(entries_of(&m, "gone", &list), 0);
-    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.names.count, 1);
     assert_int_equal(m.nentries, 3);
     assert_int_equal(m.nlive, 1);
     assert_int_equal(map_check(&m), 0);
@@ -520,9 +520,9 @@ static void forget_drops_one_entry_and_frees_an_emptied_name(void **state)
     assert_int_equal(m.nentries, 3);
     assert_int_equal(m.nlive, 3);
     assert_int_equal(bt_cmap_forget(&m, &x, &n1), 1);
-    assert_int_equal(m.nnames, 2);
+    assert_int_equal(m.names.count, 2);
     assert_int_equal(bt_cmap_forget(&m, &x, &n3), 1);
-    assert_int_equal(m.nnames, 1);
+    assert_int_equal(m.names.count, 1);
     assert_int_equal(m.nentries, 1);
     assert_int_equal(m.nlive, 1);
     assert_null(get(&m, "x", "n3"));
@@ -532,7 +532,7 @@ static void forget_drops_one_entry_and_frees_an_emptied_name(void **state)
     /* A forgotten key accepts even an older entry again: that is what
      * forget means, and why only dead boots' state may be forgotten. */
     assert_int_equal(add(&m, "x", "n1", 0, 1), 1);
-    assert_int_equal(m.nnames, 2);
+    assert_int_equal(m.names.count, 2);
     bt_cmap_destroy(&m);
 }
 
@@ -911,7 +911,7 @@ static void scale_100k_entries_over_1000_names_merge_list_and_gc(void **state)
         PROP_CHECK(&p, add(&a, name, node, 1000, order[k]) == 1);
     }
     free(order);
-    PROP_CHECK(&p, a.nnames == SCALE_NAMES && a.nentries == npairs && a.nlive == npairs);
+    PROP_CHECK(&p, a.names.count == SCALE_NAMES && a.nentries == npairs && a.nlive == npairs);
 
     /* B: odd nodes, with node % 4 == 3 an old tombstone (stamp 500); and,
      * for the first 100 names, newer tombstones (stamp 2000) over A's even
@@ -939,7 +939,7 @@ static void scale_100k_entries_over_1000_names_merge_list_and_gc(void **state)
     struct bt_cmap m;
     copy_map(&m, &a);
     PROP_CHECK(&p, bt_cmap_merge(&m, &b) == (int)b.nentries);
-    PROP_CHECK(&p, m.nnames == SCALE_NAMES);
+    PROP_CHECK(&p, m.names.count == SCALE_NAMES);
     PROP_CHECK(&p, m.nentries == 100000);
     PROP_CHECK(&p, m.nlive == 100000 - 25000 - 5000);
     PROP_CHECK(&p, bt_cmap_merge(&m, &a) == 0 && bt_cmap_merge(&m, &b) == 0);
@@ -969,7 +969,7 @@ static void scale_100k_entries_over_1000_names_merge_list_and_gc(void **state)
     struct bt_cmap d;
     bt_cmap_init(&d);
     PROP_CHECK(&p, bt_cmap_delta(&m, 1999, &d) == 5000);
-    PROP_CHECK(&p, d.nnames == 100 && d.nentries == 5000 && d.nlive == 0);
+    PROP_CHECK(&p, d.names.count == 100 && d.nentries == 5000 && d.nlive == 0);
     bt_cmap_destroy(&d);
 
     /* A small delta per name (one new live node each) merges per entry. */
@@ -987,9 +987,9 @@ static void scale_100k_entries_over_1000_names_merge_list_and_gc(void **state)
     PROP_CHECK(&p, bt_cmap_gc(&m, 1000) == 25000);
     PROP_CHECK(&p, m.nentries == 76000 && m.nlive == 71000);
     PROP_CHECK(&p, bt_cmap_gc(&m, UINT64_MAX) == 5000);
-    PROP_CHECK(&p, m.nentries == 71000 && m.nlive == 71000 && m.nnames == SCALE_NAMES);
+    PROP_CHECK(&p, m.nentries == 71000 && m.nlive == 71000 && m.names.count == SCALE_NAMES);
     /* The name table grew with the names (load at most 3/4). */
-    PROP_CHECK(&p, m.nbuckets >= m.nnames && (m.nbuckets & (m.nbuckets - 1)) == 0);
+    PROP_CHECK(&p, m.names.nbuckets >= m.names.count && (m.names.nbuckets & (m.names.nbuckets - 1)) == 0);
     PROP_CHECK(&p, map_check(&m) == 0);
 
     /* Forgetting every entry of a name frees it. */
@@ -1000,7 +1000,7 @@ static void scale_100k_entries_over_1000_names_merge_list_and_gc(void **state)
         struct bt_nodeid id = list[left - 1]->node;
         PROP_CHECK(&p, bt_cmap_forget(&m, &victim, &id) == 1);
     }
-    PROP_CHECK(&p, m.nnames == SCALE_NAMES - 1);
+    PROP_CHECK(&p, m.names.count == SCALE_NAMES - 1);
     PROP_CHECK(&p, map_check(&m) == 0);
 
     bt_cmap_destroy(&a);
