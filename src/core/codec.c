@@ -87,7 +87,7 @@ static int64_t bits_i64(uint64_t u)
     return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(UINT64_MAX - u) - 1;
 }
 
-/* ---- encoding ---------------------------------------------------------- */
+/* ---- elements: sizes, writers and readers ----------------------------- */
 
 size_t bt_codec_entry_size(const struct bt_centry *e)
 {
@@ -99,8 +99,10 @@ size_t bt_codec_fence_size(const struct bt_fence *f)
     return FENCE_FIXED + (size_t)f->name.len;
 }
 
-static void put_entry(struct bt_wbuf *w, const struct bt_centry *e)
+static void put_entry(struct bt_wbuf *w, const void *elem)
 {
+    const struct bt_centry *e = elem;
+
     bt_put_str8(w, e->name.bytes, e->name.len);
     bt_put_str8(w, e->node.bytes, e->node.len);
     bt_put_u64(w, e->stamp);
@@ -110,27 +112,116 @@ static void put_entry(struct bt_wbuf *w, const struct bt_centry *e)
     bt_put_u64(w, e->cand.boot_id);
 }
 
-static void put_fence(struct bt_wbuf *w, const struct bt_fence *f)
+static void put_fence(struct bt_wbuf *w, const void *elem)
 {
+    const struct bt_fence *f = elem;
+
     bt_put_str8(w, f->name.bytes, f->name.len);
     bt_put_u64(w, f->token);
 }
 
-int bt_codec_encode_delta_some(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap,
-                               size_t *taken)
+/* Reads one entry into *e (zeroed first, so equal entries compare equal
+ * byte for byte) and marks r failed if it is malformed. */
+static void get_entry(struct bt_rbuf *r, void *elem)
 {
+    struct bt_centry *e = elem;
+
+    memset(e, 0, sizeof *e);
+    e->name.len = (uint8_t)bt_get_str8(r, e->name.bytes, BATON_NAME_MAX);
+    size_t node_len = bt_get_u8(r);
+    const uint8_t *node = bt_get_span(r, node_len);
+    if (node && bt_nodeid_valid_bytes(node, node_len)) {
+        e->node.len = (uint8_t)node_len;
+        memcpy(e->node.bytes, node, node_len);
+    } else {
+        bt_rbuf_fail(r);
+    }
+    e->stamp = bt_get_u64(r);
+    uint8_t removed = bt_get_u8(r);
+    e->removed = removed == 1;
+    e->cand.candidate_id = bt_get_u64(r);
+    e->cand.priority = bits_i64(bt_get_u64(r));
+    e->cand.boot_id = bt_get_u64(r);
+    if (removed > 1 || !entry_valid(e))
+        bt_rbuf_fail(r);
+}
+
+static void get_fence(struct bt_rbuf *r, void *elem)
+{
+    struct bt_fence *f = elem;
+
+    memset(f, 0, sizeof *f);
+    f->name.len = (uint8_t)bt_get_str8(r, f->name.bytes, BATON_NAME_MAX);
+    f->token = bt_get_u64(r);
+    if (!fence_valid(f))
+        bt_rbuf_fail(r);
+}
+
+/* The encoded size of a valid entry (fence), 0 for one the decoder would
+ * refuse. */
+static size_t entry_checked_size(const void *elem)
+{
+    return entry_valid(elem) ? bt_codec_entry_size(elem) : 0;
+}
+
+static size_t fence_checked_size(const void *elem)
+{
+    return fence_valid(elem) ? bt_codec_fence_size(elem) : 0;
+}
+
+/* DELTA and FENCE are one format over two element types: a list header,
+ * then the elements. One implementation serves both through these. */
+struct list_kind {
+    uint8_t type;    /* the payload type: BT_PAYLOAD_DELTA or BT_PAYLOAD_FENCE */
+    size_t max;      /* most elements one such payload holds */
+    size_t stride;   /* bytes of one element in memory (struct bt_centry or bt_fence) */
+    size_t min_size; /* fewest bytes one element takes on the wire */
+    size_t (*checked_size)(const void *elem);         /* encoded size; 0: invalid */
+    void (*put)(struct bt_wbuf *w, const void *elem); /* writes one valid element */
+    void (*get)(struct bt_rbuf *r, void *elem);       /* reads one, fails r if malformed */
+};
+
+static const struct list_kind delta_kind = {
+    .type = BT_PAYLOAD_DELTA,
+    .max = BT_CODEC_DELTA_MAX,
+    .stride = sizeof(struct bt_centry),
+    .min_size = BT_CODEC_ENTRY_MIN,
+    .checked_size = entry_checked_size,
+    .put = put_entry,
+    .get = get_entry,
+};
+
+static const struct list_kind fence_kind = {
+    .type = BT_PAYLOAD_FENCE,
+    .max = BT_CODEC_FENCE_MAX,
+    .stride = sizeof(struct bt_fence),
+    .min_size = BT_CODEC_FENCE_MIN,
+    .checked_size = fence_checked_size,
+    .put = put_fence,
+    .get = get_fence,
+};
+
+/* ---- encoding ---------------------------------------------------------- */
+
+/* bt_codec_encode_delta_some() and bt_codec_encode_fences_some() for the
+ * n elements at elems (an array of kind->stride-byte elements). */
+static int encode_list_some(const struct list_kind *kind, const void *elems, size_t n,
+                            uint8_t *buf, size_t cap, size_t *taken)
+{
+    const unsigned char *at = elems;
     size_t k = 0, size = BT_CODEC_LIST_HEADER;
 
     *taken = 0;
     if (cap < BT_CODEC_LIST_HEADER)
         return BATON_ENOSPC;
     /* 1. Choose the prefix that fits, validating what we take. */
-    while (k < n && k < BT_CODEC_DELTA_MAX) {
-        if (!entry_valid(&e[k]))
+    while (k < n && k < kind->max) {
+        size_t one = kind->checked_size(at + k * kind->stride);
+        if (one == 0)
             return BATON_EINVAL;
-        if (bt_codec_entry_size(&e[k]) > cap - size)
+        if (one > cap - size)
             break;
-        size += bt_codec_entry_size(&e[k]);
+        size += one;
         k++;
     }
     if (k == 0 && n > 0)
@@ -140,78 +231,56 @@ int bt_codec_encode_delta_some(const struct bt_centry *e, size_t n, uint8_t *buf
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, cap);
     bt_put_u8(&w, BT_CODEC_VERSION);
-    bt_put_u8(&w, BT_PAYLOAD_DELTA);
+    bt_put_u8(&w, kind->type);
     bt_put_u16(&w, (uint16_t)k);
     for (size_t i = 0; i < k; i++)
-        put_entry(&w, &e[i]);
+        kind->put(&w, at + i * kind->stride);
     assert(!w.overflow && w.len == size);
     *taken = k;
     return (int)w.len;
 }
 
-int bt_codec_encode_delta(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap)
+/* bt_codec_encode_delta() and bt_codec_encode_fences(). */
+static int encode_list(const struct list_kind *kind, const void *elems, size_t n, uint8_t *buf,
+                       size_t cap)
 {
     size_t taken;
 
-    if (n > BT_CODEC_DELTA_MAX)
+    if (n > kind->max)
         return BATON_E2BIG;
-    int rc = bt_codec_encode_delta_some(e, n, buf, cap, &taken);
+    int rc = encode_list_some(kind, elems, n, buf, cap, &taken);
     if (rc >= 0 && taken < n) {
-        /* The rest might still hold an invalid entry: report that first,
+        /* The rest might still hold an invalid element: report that first,
          * as the caller cannot fix it by offering more room. */
+        const unsigned char *at = elems;
         for (size_t i = taken; i < n; i++)
-            if (!entry_valid(&e[i]))
+            if (kind->checked_size(at + i * kind->stride) == 0)
                 return BATON_EINVAL;
         return BATON_ENOSPC;
     }
     return rc;
+}
+
+int bt_codec_encode_delta_some(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap,
+                               size_t *taken)
+{
+    return encode_list_some(&delta_kind, e, n, buf, cap, taken);
+}
+
+int bt_codec_encode_delta(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap)
+{
+    return encode_list(&delta_kind, e, n, buf, cap);
 }
 
 int bt_codec_encode_fences_some(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap,
                                 size_t *taken)
 {
-    size_t k = 0, size = BT_CODEC_LIST_HEADER;
-
-    *taken = 0;
-    if (cap < BT_CODEC_LIST_HEADER)
-        return BATON_ENOSPC;
-    while (k < n && k < BT_CODEC_FENCE_MAX) {
-        if (!fence_valid(&f[k]))
-            return BATON_EINVAL;
-        if (bt_codec_fence_size(&f[k]) > cap - size)
-            break;
-        size += bt_codec_fence_size(&f[k]);
-        k++;
-    }
-    if (k == 0 && n > 0)
-        return BATON_ENOSPC;
-
-    struct bt_wbuf w;
-    bt_wbuf_init(&w, buf, cap);
-    bt_put_u8(&w, BT_CODEC_VERSION);
-    bt_put_u8(&w, BT_PAYLOAD_FENCE);
-    bt_put_u16(&w, (uint16_t)k);
-    for (size_t i = 0; i < k; i++)
-        put_fence(&w, &f[i]);
-    assert(!w.overflow && w.len == size);
-    *taken = k;
-    return (int)w.len;
+    return encode_list_some(&fence_kind, f, n, buf, cap, taken);
 }
 
 int bt_codec_encode_fences(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap)
 {
-    size_t taken;
-
-    if (n > BT_CODEC_FENCE_MAX)
-        return BATON_E2BIG;
-    int rc = bt_codec_encode_fences_some(f, n, buf, cap, &taken);
-    if (rc >= 0 && taken < n) {
-        for (size_t i = taken; i < n; i++)
-            if (!fence_valid(&f[i]))
-                return BATON_EINVAL;
-        return BATON_ENOSPC;
-    }
-    return rc;
+    return encode_list(&fence_kind, f, n, buf, cap);
 }
 
 /* The snapshot encoders walk their entries twice, once to size and validate
@@ -328,39 +397,6 @@ int bt_codec_encode_snapshot_array(const struct bt_centry *e, size_t n, const st
 
 /* ---- decoding ---------------------------------------------------------- */
 
-/* Reads one entry into *e (zeroed first, so equal entries compare equal
- * byte for byte) and marks r failed if it is malformed. */
-static void get_entry(struct bt_rbuf *r, struct bt_centry *e)
-{
-    memset(e, 0, sizeof *e);
-    e->name.len = (uint8_t)bt_get_str8(r, e->name.bytes, BATON_NAME_MAX);
-    size_t node_len = bt_get_u8(r);
-    const uint8_t *node = bt_get_span(r, node_len);
-    if (node && bt_nodeid_valid_bytes(node, node_len)) {
-        e->node.len = (uint8_t)node_len;
-        memcpy(e->node.bytes, node, node_len);
-    } else {
-        bt_rbuf_fail(r);
-    }
-    e->stamp = bt_get_u64(r);
-    uint8_t removed = bt_get_u8(r);
-    e->removed = removed == 1;
-    e->cand.candidate_id = bt_get_u64(r);
-    e->cand.priority = bits_i64(bt_get_u64(r));
-    e->cand.boot_id = bt_get_u64(r);
-    if (removed > 1 || !entry_valid(e))
-        bt_rbuf_fail(r);
-}
-
-static void get_fence(struct bt_rbuf *r, struct bt_fence *f)
-{
-    memset(f, 0, sizeof *f);
-    f->name.len = (uint8_t)bt_get_str8(r, f->name.bytes, BATON_NAME_MAX);
-    f->token = bt_get_u64(r);
-    if (!fence_valid(f))
-        bt_rbuf_fail(r);
-}
-
 /* What parse() found, and where the second pass puts it. */
 struct parse_result {
     enum bt_payload_type type;
@@ -370,34 +406,31 @@ struct parse_result {
     struct bt_fence *fences;   /* NULL in the checking pass */
 };
 
-/* Read count entries (fences), into dst unless it is NULL, after checking
- * that the bytes left can hold that many at their minimum size. */
-static size_t get_entries(struct bt_rbuf *r, size_t count, struct bt_centry *dst)
-{
-    if (count > bt_rbuf_left(r) / BT_CODEC_ENTRY_MIN) {
-        bt_rbuf_fail(r);
-        return 0;
-    }
-    for (size_t i = 0; i < count && !r->error; i++) {
-        struct bt_centry e;
-        get_entry(r, &e);
-        if (dst && !r->error)
-            dst[i] = e;
-    }
-    return count;
-}
+/* Room for one element of either kind, for the checking pass. */
+union list_elem {
+    struct bt_centry entry;
+    struct bt_fence fence;
+};
 
-static size_t get_fences(struct bt_rbuf *r, size_t count, struct bt_fence *dst)
+/* Reads count elements of kind, into dst (an array of count elements)
+ * unless it is NULL, after checking count against limit and against what
+ * the bytes left can hold at the kind's minimum size. Returns count; a
+ * failed check fails r. */
+static size_t get_list(struct bt_rbuf *r, const struct list_kind *kind, size_t count, size_t limit,
+                       void *dst)
 {
-    if (count > bt_rbuf_left(r) / BT_CODEC_FENCE_MIN) {
+    if (count > limit)
+        bt_rbuf_fail(r);
+    if (count > bt_rbuf_left(r) / kind->min_size) {
         bt_rbuf_fail(r);
         return 0;
     }
+    assert(kind->stride <= sizeof(union list_elem));
     for (size_t i = 0; i < count && !r->error; i++) {
-        struct bt_fence f;
-        get_fence(r, &f);
+        union list_elem one;
+        kind->get(r, &one);
         if (dst && !r->error)
-            dst[i] = f;
+            memcpy((unsigned char *)dst + i * kind->stride, &one, kind->stride);
     }
     return count;
 }
@@ -422,25 +455,17 @@ static int parse(const uint8_t *buf, size_t len, struct parse_result *res)
     switch (type) {
     case BT_PAYLOAD_DELTA:
         count = bt_get_u16(&r);
-        if (count > BT_CODEC_DELTA_MAX)
-            bt_rbuf_fail(&r);
-        res->nentries = get_entries(&r, count, res->entries);
+        res->nentries = get_list(&r, &delta_kind, count, delta_kind.max, res->entries);
         break;
     case BT_PAYLOAD_FENCE:
         count = bt_get_u16(&r);
-        if (count > BT_CODEC_FENCE_MAX)
-            bt_rbuf_fail(&r);
-        res->nfences = get_fences(&r, count, res->fences);
+        res->nfences = get_list(&r, &fence_kind, count, fence_kind.max, res->fences);
         break;
     case BT_PAYLOAD_SNAPSHOT:
         count = bt_get_u32(&r);
-        if (count > BT_CODEC_SNAPSHOT_MAX)
-            bt_rbuf_fail(&r);
-        res->nentries = get_entries(&r, count, res->entries);
+        res->nentries = get_list(&r, &delta_kind, count, BT_CODEC_SNAPSHOT_MAX, res->entries);
         count = bt_get_u32(&r);
-        if (count > BT_CODEC_SNAPSHOT_MAX)
-            bt_rbuf_fail(&r);
-        res->nfences = get_fences(&r, count, res->fences);
+        res->nfences = get_list(&r, &fence_kind, count, BT_CODEC_SNAPSHOT_MAX, res->fences);
         break;
     default:
         bt_rbuf_fail(&r);
