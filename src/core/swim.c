@@ -607,19 +607,28 @@ static int q_push(struct bt_swim *s, uint8_t key_kind, const void *key, size_t k
     return 0;
 }
 
+/* Fills *b with a rumor of kind (ALIVE/SUSPECT/DEAD/LEFT) about m's current
+ * boot and incarnation, told by from (NULL: nobody; only SUSPECT and DEAD
+ * carry it). */
+static void member_rumor(struct bt_swim_bcast *b, uint8_t kind, const struct bt_member *m,
+                         const struct bt_nodeid *from)
+{
+    memset(b, 0, sizeof *b);
+    b->kind = kind;
+    b->name = m->name;
+    b->boot = m->boot_id;
+    b->incarnation = m->incarnation;
+    b->addr = m->addr;
+    if (from)
+        b->from = *from;
+}
+
 /* Queues a broadcast about member m (kind ALIVE/SUSPECT/DEAD/LEFT). */
 static void bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *m,
                          const struct bt_nodeid *from, bool is_leave)
 {
     struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = kind;
-    b.name = m->name;
-    b.boot = m->boot_id;
-    b.incarnation = m->incarnation;
-    b.addr = m->addr;
-    if (from)
-        b.from = *from;
+    member_rumor(&b, kind, m, from);
     uint8_t buf[BT_SWIM_BCAST_MAX];
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, sizeof buf);
@@ -694,12 +703,7 @@ static void send_ping(struct bt_swim *s, const struct bt_member *m, uint32_t seq
     if (m->state == BT_MEMBER_SUSPECT) {
         /* Lifeguard's buddy system: tell the suspect first. */
         struct bt_swim_bcast b;
-        memset(&b, 0, sizeof b);
-        b.kind = BT_SWIM_B_SUSPECT;
-        b.name = m->name;
-        b.boot = m->boot_id;
-        b.incarnation = m->incarnation;
-        b.from = s->self->name;
+        member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->self->name);
         bt_swim_put_bcast(&w, &b);
     }
     packet_send(s, &w, &m->addr, true);
@@ -727,13 +731,7 @@ static void notice_member(struct bt_swim *s, const struct bt_addr *to, uint8_t k
                           const struct bt_member *m)
 {
     struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = kind;
-    b.name = m->name;
-    b.boot = m->boot_id;
-    b.incarnation = m->incarnation;
-    b.addr = m->addr;
-    b.from = s->self->name;
+    member_rumor(&b, kind, m, &s->self->name);
     send_notice(s, to, &b);
 }
 
@@ -1136,12 +1134,7 @@ static void apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_
 static void suspect_locally(struct bt_swim *s, struct bt_member *m, uint64_t now)
 {
     struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = BT_SWIM_B_SUSPECT;
-    b.name = m->name;
-    b.boot = m->boot_id;
-    b.incarnation = m->incarnation;
-    b.from = s->self->name;
+    member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->self->name);
     bool was_alive = m->state == BT_MEMBER_ALIVE;
     apply_suspect(s, &b, now);
     if (was_alive && m->state == BT_MEMBER_SUSPECT)
