@@ -406,7 +406,8 @@ struct parse_result {
     struct bt_fence *fences;   /* NULL in the checking pass */
 };
 
-/* Room for one element of either kind, for the checking pass. */
+/* Room for one element of either kind: get_list() reads each element here
+ * and copies it out only once it has read it whole and valid. */
 union list_elem {
     struct bt_centry entry;
     struct bt_fence fence;
