@@ -43,13 +43,13 @@
 /* Entry bytes besides the two names: 2 length bytes, stamp, removed, the
  * three candidacy fields. */
 #define ENTRY_FIXED (1 + 1 + 8 + 1 + 8 + 8 + 8)
-/* Fence bytes besides the name: its length byte and the token. */
-#define FENCE_FIXED (1 + 8)
+/* Fence bytes besides the two names: their length bytes and the token. */
+#define FENCE_FIXED (1 + 8 + 1)
 
 _Static_assert(BT_CODEC_ENTRY_MIN == ENTRY_FIXED + 1 + 1, "entry minimum");
 _Static_assert(BT_CODEC_ENTRY_MAX == ENTRY_FIXED + BATON_NAME_MAX + BATON_NODE_MAX, "entry maximum");
 _Static_assert(BT_CODEC_FENCE_MIN == FENCE_FIXED + 1, "fence minimum");
-_Static_assert(BT_CODEC_FENCE_ENC_MAX == FENCE_FIXED + BATON_NAME_MAX, "fence maximum");
+_Static_assert(BT_CODEC_FENCE_ENC_MAX == FENCE_FIXED + BATON_NAME_MAX + BATON_NODE_MAX, "fence maximum");
 /* Counts must fit their wire fields, and the longest DELTA or FENCE an int
  * (the list encoders return their length as one). */
 _Static_assert(BT_CODEC_DELTA_MAX <= UINT16_MAX && BT_CODEC_FENCE_MAX <= UINT16_MAX, "u16 counts");
@@ -70,9 +70,12 @@ static bool entry_valid(const struct bt_centry *e)
            e->stamp <= BT_HLC_TS_MAX && (!e->removed || cand_is_zero(&e->cand));
 }
 
+/* The minter is a node name, or empty for a mark observed outside the
+ * cluster (a resource's refusal, bt_leader_observe_fence). */
 static bool fence_valid(const struct bt_fence *f)
 {
-    return f->name.len >= 1 && f->token <= BT_HLC_TS_MAX;
+    return f->name.len >= 1 && f->token <= BT_HLC_TS_MAX &&
+           (f->minter.len == 0 || bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len));
 }
 
 /* int64 <-> its two's-complement bits, without implementation-defined
@@ -96,7 +99,7 @@ size_t bt_codec_entry_size(const struct bt_centry *e)
 
 size_t bt_codec_fence_size(const struct bt_fence *f)
 {
-    return FENCE_FIXED + (size_t)f->name.len;
+    return FENCE_FIXED + (size_t)f->name.len + (size_t)f->minter.len;
 }
 
 static void put_entry(struct bt_wbuf *w, const void *elem)
@@ -118,6 +121,8 @@ static void put_fence(struct bt_wbuf *w, const void *elem)
 
     bt_put_str8(w, f->name.bytes, f->name.len);
     bt_put_u64(w, f->token);
+    bt_put_u8(w, f->minter.len);
+    bt_put_bytes(w, f->minter.bytes, f->minter.len);
 }
 
 /* Reads one entry into *e (zeroed first, so equal entries compare equal
@@ -153,6 +158,14 @@ static void get_fence(struct bt_rbuf *r, void *elem)
     memset(f, 0, sizeof *f);
     f->name.len = (uint8_t)bt_get_str8(r, f->name.bytes, BATON_NAME_MAX);
     f->token = bt_get_u64(r);
+    size_t minter_len = bt_get_u8(r);
+    const uint8_t *minter = minter_len <= BATON_NODE_MAX ? bt_get_span(r, minter_len) : NULL;
+    if (minter) {
+        f->minter.len = (uint8_t)minter_len;
+        memcpy(f->minter.bytes, minter, minter_len);
+    } else {
+        bt_rbuf_fail(r);
+    }
     if (!fence_valid(f))
         bt_rbuf_fail(r);
 }

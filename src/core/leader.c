@@ -161,12 +161,21 @@ struct name_rec {
     struct bt_name name;          /* the key */
     bool has_high_water;          /* a token was observed for the name */
     uint64_t high_water;          /* the greatest token observed */
+    /* Who minted high_water (an empty name: observed at a resource). Two
+     * nodes can mint the same token in the same millisecond; a leader whose
+     * token someone else minted too must not keep it (see recompute). Past
+     * BT_LEADER_MINTERS_MAX the set stops growing: it is only ever asked
+     * whether it holds anyone but this node. */
+    struct bt_nodeid minters[BT_LEADER_MINTERS_MAX];
+    uint8_t nminters;
     bool campaigning;             /* this node has a local candidacy */
     uint64_t session;             /* its session (= candidate id); valid if campaigning */
     int64_t priority;             /* its priority; valid if campaigning */
     struct name_rec *local_prev;  /* campaigning records, doubly linked */
     struct name_rec *local_next;
     bool leading;                 /* this node holds a term for the name */
+    bool deferred;                /* stepped down for a rival it cannot see; no new
+                                     term until its view of the name changes */
     uint64_t term_token;          /* the term's token; valid if leading */
     bool dirty;                   /* queued for recompute by the current input */
     struct name_rec *dirty_next;  /* next record queued for recompute */
@@ -185,7 +194,7 @@ struct bt_leader {
     struct bt_hlc hlc;            /* this node's clock: stamps and tokens */
     struct bt_cmap cmap;          /* the replicated candidate map */
     struct bt_htab names;         /* struct name_rec by name */
-    size_t nhigh_water;           /* records with a high-water mark */
+    size_t nhigh_water;           /* (name, minter) pairs at the high-water marks */
     struct bt_htab members;       /* struct member_rec by node */
     struct name_rec *local_head;  /* campaigning records */
     size_t nlocal;                /* how many */
@@ -334,6 +343,7 @@ static void push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t
     b.kind = BT_LEADER_BCAST_FENCE;
     b.fence.name = *name;
     b.fence.token = token;
+    b.fence.minter = l->cfg.self;
     fifo_push(&l->broadcasts, &b);
 }
 
@@ -353,15 +363,59 @@ static void push_event(struct bt_leader *l, enum bt_leader_event_kind kind, cons
         l->counters.revoked_events++;
 }
 
-static void raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token)
+/* Merges the mark (token, minter) into r: a greater token replaces the mark
+ * and its minters, an equal one adds its minter. Returns whether r changed. */
+static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token,
+                             const struct bt_nodeid *minter)
 {
-    if (!r->has_high_water) {
+    if (!r->has_high_water || token > r->high_water) {
+        if (r->has_high_water)
+            l->nhigh_water -= r->nminters;
         r->has_high_water = true;
+        r->high_water = token;
+        r->minters[0] = *minter;
+        r->nminters = 1;
         l->nhigh_water++;
-        r->high_water = token;
-    } else if (token > r->high_water) {
-        r->high_water = token;
+        return true;
     }
+    if (token < r->high_water || r->nminters == BT_LEADER_MINTERS_MAX)
+        return false;
+    for (size_t i = 0; i < r->nminters; i++)
+        if (bt_nodeid_eq(&r->minters[i], minter))
+            return false;
+    r->minters[r->nminters++] = *minter;
+    l->nhigh_water++;
+    return true;
+}
+
+/* Whether a minter of the name's high-water mark is a node whose
+ * candidacy this node does not count: someone believes it leads a name we
+ * think we win, and we cannot see its candidacy (our view is behind, or
+ * its is). A resource's report (empty minter) and our own mints are no
+ * rivals. */
+static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
+{
+    for (size_t i = 0; i < r->nminters; i++) {
+        const struct bt_nodeid *m = &r->minters[i];
+        if (m->len == 0 || bt_nodeid_eq(m, &l->cfg.self))
+            continue;
+        const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, m);
+        if (!e || !entry_counts(l, e))
+            return true;
+    }
+    return false;
+}
+
+/* Whether a node other than this one minted (or a resource reported) the
+ * token this node's term uses. */
+static bool term_shared(const struct bt_leader *l, const struct name_rec *r)
+{
+    if (!r->has_high_water || r->high_water != r->term_token)
+        return false;
+    for (size_t i = 0; i < r->nminters; i++)
+        if (!bt_nodeid_eq(&r->minters[i], &l->cfg.self))
+            return true;
+    return false;
 }
 
 /* Starts a term for r (reference become_leader/2): 1. absorb the name's
@@ -373,7 +427,7 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     if (r->has_high_water) /* 1 */
         absorb_known(l, r->high_water);
     uint64_t token = bt_hlc_now(&l->hlc, wall_ms); /* 2 */
-    raise_high_water(l, r, token); /* 3 */
+    raise_high_water(l, r, token, &l->cfg.self); /* 3 */
     push_fence(l, &r->name, token);
     r->leading = true; /* 4 */
     r->term_token = token;
@@ -385,15 +439,26 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
  * Needs two event slots and one broadcast slot reserved.
  *  1. Compute the winner over the entries that count (fix 1).
  *  2. Decide: was this node leading, does it win now, and has the cluster
- *     overtaken its term token (fix 3)?
+ *     overtaken its term token (fix 3)? Overtaken means a greater token,
+ *     or the same token minted by another node too: two nodes that start
+ *     terms in the same millisecond mint equal tokens, the resource admits
+ *     whichever arrives first and refuses the other as stale, so the winner
+ *     must move above it.
  *  3. A term that lost, or was overtaken, ends: revoked.
- *  4. A winner without a valid term starts one: elected. */
+ *  4. Overtaken by a rival this node cannot see: wait for the view to
+ *     change before minting again. Two nodes whose views disagree would
+ *     otherwise overtake each other in turn for as long as they disagree
+ *     (each refresh is a fence above the other's term); this way the one
+ *     that cannot see the other steps back, and the one that sees both
+ *     leads (finding E2 of the simulator).
+ *  5. A winner without a valid term, not waiting, starts one: elected. */
 static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     assert(r->campaigning);
     bool wins = is_self(l, winner_of(l, &r->name)); /* 1 */
     bool was = r->leading;                          /* 2 */
-    bool overtaken = was && r->has_high_water && r->high_water > r->term_token;
+    bool overtaken =
+        was && r->has_high_water && (r->high_water > r->term_token || term_shared(l, r));
 
     if (was && (!wins || overtaken)) { /* 3 */
         if (overtaken)
@@ -401,7 +466,11 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         r->leading = false;
         push_event(l, BT_LEADER_REVOKED, r, r->term_token);
     }
-    if (wins && (!was || overtaken)) /* 4 */
+    if (overtaken && wins && unseen_rival(l, r)) { /* 4 */
+        r->deferred = true;
+        l->counters.term_deferrals++;
+    }
+    if (wins && !r->deferred && (!was || overtaken)) /* 5 */
         push_event(l, BT_LEADER_ELECTED, r, mint(l, r, wall_ms));
 }
 
@@ -412,6 +481,16 @@ static void mark_dirty(struct bt_leader *l, struct name_rec *r)
     r->dirty = true;
     r->dirty_next = l->dirty_head;
     l->dirty_head = r;
+}
+
+/* The candidacies or the membership behind r changed: a deferred term may
+ * start now (see recompute). */
+static void view_changed(struct bt_leader *l, struct name_rec *r)
+{
+    if (!r)
+        return;
+    r->deferred = false;
+    mark_dirty(l, r);
 }
 
 static void recompute_dirty(struct bt_leader *l, uint64_t wall_ms)
@@ -550,6 +629,7 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
     }
 
     r->campaigning = true;
+    r->deferred = false;
     r->session = session;
     r->priority = priority;
     int rc = write_own_entry(l, &r->name, r, wall_ms);
@@ -687,7 +767,8 @@ static bool entry_well_formed(const struct bt_centry *e)
 
 static bool fence_well_formed(const struct bt_fence *f)
 {
-    return f->name.len != 0 && f->token <= BT_HLC_TS_MAX;
+    return f->name.len != 0 && f->token <= BT_HLC_TS_MAX &&
+           (f->minter.len == 0 || bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len));
 }
 
 enum batch_kind { BATCH_DELTA, BATCH_FENCES, BATCH_SNAPSHOT };
@@ -758,20 +839,19 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         changed++;
         if (bt_nodeid_eq(&e->node, &l->cfg.self))
             err = owner_check(l, &e->name, wall_ms);
-        mark_dirty(l, name_find(l, &e->name));
+        view_changed(l, name_find(l, &e->name));
     }
     for (size_t i = 0; i < nf && err == 0; i++) { /* 6 */
         const struct bt_fence *f = &fences[i];
         struct name_rec *r = name_find(l, &f->name);
-        if (r && r->has_high_water && f->token <= r->high_water) {
-            l->counters.fences_stale++;
-            continue;
-        }
         if (!r && !(r = name_create(l, &f->name))) {
             err = BATON_ENOMEM;
             break;
         }
-        raise_high_water(l, r, f->token);
+        if (!raise_high_water(l, r, f->token, &f->minter)) {
+            l->counters.fences_stale++;
+            continue;
+        }
         l->counters.fences_raised++;
         changed++;
         mark_dirty(l, r);
@@ -807,7 +887,18 @@ int bt_leader_merge_fences(struct bt_leader *l, const struct bt_fence *fences, s
 }
 
 int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                          uint64_t wall_ms)
+                          const struct bt_nodeid *minter, uint64_t wall_ms)
+{
+    struct bt_fence f;
+    memset(&f, 0, sizeof f);
+    f.name = *name;
+    f.token = token;
+    f.minter = *minter;
+    return merge_batch(l, NULL, 0, &f, 1, wall_ms, BATCH_FENCES);
+}
+
+int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
+                            uint64_t wall_ms)
 {
     struct bt_fence f;
     memset(&f, 0, sizeof f);
@@ -870,7 +961,7 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
 
     /* Any local campaign may have a candidate on that node. */
     for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        mark_dirty(l, r);
+        view_changed(l, r);
     recompute_dirty(l, wall_ms);
     return 1;
 }
@@ -953,7 +1044,7 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
     }
     for (size_t i = 0; i < x.n; i++) { /* 3 */
         bt_cmap_forget(&l->cmap, &x.old[i].name, &x.old[i].node);
-        mark_dirty(l, name_find(l, &x.old[i].name));
+        view_changed(l, name_find(l, &x.old[i].name));
     }
     recompute_dirty(l, wall_ms); /* 4 */
     free(x.old);
@@ -983,16 +1074,22 @@ const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l)
 }
 
 int bt_leader_foreach_high_water(const struct bt_leader *l,
-                                 int (*fn)(const struct bt_name *name, uint64_t token, void *ctx),
-                                 void *ctx)
+                                 int (*fn)(const struct bt_fence *f, void *ctx), void *ctx)
 {
+    struct bt_fence f;
     for (const struct bt_hlink *x = bt_htab_first(&l->names); x; x = bt_htab_next(&l->names, x)) {
         const struct name_rec *r = BT_HTAB_ENTRY(x, const struct name_rec, link);
         if (!r->has_high_water)
             continue;
-        int rc = fn(&r->name, r->high_water, ctx);
-        if (rc != 0)
-            return rc;
+        memset(&f, 0, sizeof f);
+        f.name = r->name;
+        f.token = r->high_water;
+        for (size_t i = 0; i < r->nminters; i++) {
+            f.minter = r->minters[i];
+            int rc = fn(&f, ctx);
+            if (rc != 0)
+                return rc;
+        }
     }
     return 0;
 }

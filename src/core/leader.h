@@ -29,6 +29,9 @@
 #include "core/codec.h"
 #include "core/names.h"
 
+/* Minters remembered per high-water mark (equal tokens from several nodes). */
+#define BT_LEADER_MINTERS_MAX 4
+
 struct bt_leader_config {
     struct bt_nodeid self;        /* this node's name, valid (names.h) */
     uint64_t boot_id;             /* this process's boot, nonzero */
@@ -80,6 +83,7 @@ struct bt_leader_counters {
     uint64_t owner_rewrites;    /* entries for self overwritten by the owner (fix 2) */
     uint64_t terms_minted;      /* terms started by this node */
     uint64_t term_refreshes;    /* terms ended because the cluster overtook them (fix 3) */
+    uint64_t term_deferrals;    /* overtaken by a rival this node cannot see: waited */
     uint64_t elected_events;    /* ELECTED events queued */
     uint64_t revoked_events;    /* REVOKED events queued */
     uint64_t member_changes;    /* membership inputs that changed the view */
@@ -124,7 +128,9 @@ int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_m
 int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, struct bt_nodeid *node,
                      uint64_t *candidate_id);
 
-/* True iff the current winner for name lives on this node. */
+/* True iff the current winner for name lives on this node. (A winner that
+ * stepped back for a rival it cannot see holds no term meanwhile:
+ * bt_leader_fence() then says BATON_ENOTLEADER.) */
 bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name);
 
 /* This node's current term token for name into *fence. Returns 0 or
@@ -167,13 +173,23 @@ int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, ui
 int bt_leader_merge_fences(struct bt_leader *l, const struct bt_fence *fences, size_t n,
                            uint64_t wall_ms);
 int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                          uint64_t wall_ms);
+                          const struct bt_nodeid *minter, uint64_t wall_ms);
 int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entries, size_t n,
                              const struct bt_fence *fences, size_t nf, uint64_t wall_ms);
 /* Dispatches a decoded payload (borrowed) by type: DELTA, FENCE or
  * SNAPSHOT as above; BT_PAYLOAD_NONE or an unknown type is BATON_EPROTO
  * (counted). */
 int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, uint64_t wall_ms);
+
+/* A high-water mark seen outside the cluster: a resource refused this
+ * node's token and reported its own mark (BATON_ESTALE from the guard). It is
+ * absorbed like a fence minted by nobody known (empty minter), so a leader
+ * whose token is at or below it ends its term and, if it still wins, starts
+ * one above it (fix 3): the only copy of a token minted by a node that died
+ * before it could gossip may be at the resource. Returns what a merge
+ * returns (BATON_ECLOCK for a mark too far ahead). */
+int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
+                            uint64_t wall_ms);
 
 /* ---- membership input ---------------------------------------------------- */
 
@@ -221,14 +237,14 @@ void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *ou
  * until the next call that changes l. */
 const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l);
 
-/* Calls fn(name, token, ctx) for every known high-water mark (names in no
- * particular order; name borrowed for the call); stops early and returns
- * fn's value when it is nonzero. fn must not call into l. */
+/* Calls fn once per (name, minter) of every known high-water mark (names
+ * in no particular order; the fence is borrowed for the call); stops early
+ * and returns fn's value when it is nonzero. fn must not call into l. */
 int bt_leader_foreach_high_water(const struct bt_leader *l,
-                                 int (*fn)(const struct bt_name *name, uint64_t token, void *ctx),
-                                 void *ctx);
+                                 int (*fn)(const struct bt_fence *f, void *ctx), void *ctx);
 
-/* How many high-water marks are known (to size a snapshot's fence array). */
+/* How many (name, minter) pairs the high-water marks hold: the fences a
+ * snapshot carries. Usually one per name. */
 size_t bt_leader_high_water_count(const struct bt_leader *l);
 
 #endif

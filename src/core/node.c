@@ -443,3 +443,14 @@ int bt_node_high_water(const struct bt_node *n, const struct bt_name *name, uint
 {
     return bt_leader_high_water(n->leader, name, token);
 }
+
+int bt_node_observe_fence(struct bt_node *n, const struct bt_name *name, uint64_t token,
+                          struct bt_time now)
+{
+    n->now = now;
+    int rc = bt_leader_observe_fence(n->leader, name, token, now.wall_ms);
+    settle(n);
+    if (rc == BATON_EPROTO)
+        return BATON_EINVAL;
+    return rc < 0 ? rc : 0;
+}

@@ -172,7 +172,7 @@ struct bt_election_stats {
     struct bt_nodeid last_clock_offender; /* sender of the last clock refusal */
     size_t entries;           /* gauge: candidate-map entries, tombstones included */
     size_t tombstones;        /* gauge: of which tombstones */
-    size_t high_water_marks;  /* gauge: names with a high-water mark */
+    size_t high_water_marks;  /* gauge: high-water marks, one per name and minter */
 };
 
 /* Counters of the whole node (bt_node_stats()). */
@@ -222,8 +222,9 @@ bool bt_node_pop_event(struct bt_node *node, struct bt_event *ev);
  * are in all. */
 size_t bt_node_members(const struct bt_node *node, struct bt_member_info *out, size_t cap);
 
-/* A digest of the member list (names, states, boots), maintained
- * incrementally: two nodes with the same digest see the same membership. */
+/* A digest of the live members (name, boot, alive or suspect), maintained
+ * incrementally: two nodes with the same digest count the same members as
+ * live. Dead, departed and unknown members are alike to it. */
 uint64_t bt_node_membership_digest(const struct bt_node *node);
 
 /* Copies the node's counters into out. */
@@ -259,5 +260,14 @@ size_t bt_node_candidates(const struct bt_node *node, const struct bt_name *name
                           struct bt_nodeid *out, size_t cap);
 /* The greatest token observed for name. Returns 0 or BATON_ENOENT. */
 int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, uint64_t *token);
+/* A resource refused this node's token and reported its high-water mark
+ * (the guard's BATON_ESTALE): tells the cluster, and if this node leads
+ * name with a token at or below the mark, it ends that term (BT_EV_REVOKED)
+ * and starts one above it (BT_EV_ELECTED). Call it with every refusal: a
+ * token minted by a node that died before gossiping may exist only at the
+ * resource. Returns 0, BATON_EINVAL or BATON_ECLOCK (mark too far ahead of
+ * the local clock, refused). */
+int bt_node_observe_fence(struct bt_node *node, const struct bt_name *name, uint64_t token,
+                          struct bt_time now);
 
 #endif

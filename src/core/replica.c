@@ -86,11 +86,14 @@ static size_t entry_key(const struct bt_centry *e, uint8_t *key)
     return 2 + (size_t)e->name.len + e->node.len;
 }
 
+/* Keyed by minter too: equal tokens from two minters are both news. */
 static size_t fence_key(const struct bt_fence *f, uint8_t *key)
 {
     key[0] = 'F';
-    memcpy(key + 1, f->name.bytes, f->name.len);
-    return 1 + (size_t)f->name.len;
+    key[1] = f->name.len;
+    memcpy(key + 2, f->name.bytes, f->name.len);
+    memcpy(key + 2 + f->name.len, f->minter.bytes, f->minter.len);
+    return 2 + (size_t)f->name.len + f->minter.len;
 }
 
 /* The key of a one-item DELTA or FENCE payload; 0 (no key) otherwise. */
@@ -113,6 +116,7 @@ static void gossip(struct bt_replica *r, const uint8_t *key, size_t keylen, cons
 void bt_replica_flush(struct bt_replica *r, struct bt_time now)
 {
     struct bt_leader_broadcast b;
+    _Static_assert(BT_CODEC_ENTRY_MAX >= BT_CODEC_FENCE_ENC_MAX, "buf holds a fence too");
     uint8_t buf[BT_CODEC_LIST_HEADER + BT_CODEC_ENTRY_MAX];
     uint8_t key[2 + BATON_NAME_MAX + BATON_NODE_MAX];
 
@@ -204,12 +208,10 @@ struct fence_list {
     size_t n;
 };
 
-static int collect_fence(const struct bt_name *name, uint64_t token, void *ctx)
+static int collect_fence(const struct bt_fence *fence, void *ctx)
 {
     struct fence_list *f = ctx;
-    f->v[f->n].name = *name;
-    f->v[f->n].token = token;
-    f->n++;
+    f->v[f->n++] = *fence;
     return 0;
 }
 

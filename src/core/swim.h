@@ -131,7 +131,8 @@ bool bt_swim_member(const struct bt_swim *swim, const struct bt_nodeid *name,
                     struct bt_member_info *out);
 /* Members alive or suspect, self included (the "n" of the formulas). */
 size_t bt_swim_live_count(const struct bt_swim *swim);
-/* XOR of a hash of (name, boot, state) over all known members. */
+/* XOR of a hash of (name, boot, state) over the live (alive or suspect)
+ * members; dead and departed members count as absent. */
 uint64_t bt_swim_digest(const struct bt_swim *swim);
 void bt_swim_stats(const struct bt_swim *swim, struct bt_member_stats *out);
 

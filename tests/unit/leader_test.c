@@ -216,13 +216,10 @@ struct fence_list {
     size_t n;
 };
 
-static int collect_fence(const struct bt_name *name, uint64_t token, void *ctx)
+static int collect_fence(const struct bt_fence *f, void *ctx)
 {
     struct fence_list *fl = ctx;
-    memset(&fl->f[fl->n], 0, sizeof fl->f[fl->n]);
-    fl->f[fl->n].name = *name;
-    fl->f[fl->n].token = token;
-    fl->n++;
+    fl->f[fl->n++] = *f;
     return 0;
 }
 
@@ -466,7 +463,7 @@ static void ref_far_future_fence_forces_next_mint_above_it(void **state)
     struct bt_name job = nm("job");
     uint64_t far = bt_hlc_pack(WALL + UINT64_C(365) * 24 * 3600 * 1000, 7);
 
-    assert_int_equal(bt_leader_merge_fence(a, &job, far, WALL), 1);
+    assert_int_equal(bt_leader_merge_fence(a, &job, far, &(struct bt_nodeid){.len = 1, .bytes = "z"}, WALL), 1);
 
     assert_int_equal(high_water_of(a, "job"), far);
     uint64_t f = 0;
@@ -485,7 +482,7 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     struct bt_name job = nm("job");
     uint64_t far = bt_hlc_pack(WALL + UINT64_C(365) * 24 * 3600 * 1000, 7);
 
-    assert_int_equal(bt_leader_merge_fence(a, &job, far, WALL), BATON_ECLOCK);
+    assert_int_equal(bt_leader_merge_fence(a, &job, far, &(struct bt_nodeid){.len = 1, .bytes = "z"}, WALL), BATON_ECLOCK);
 
     uint64_t hw;
     assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
@@ -676,7 +673,7 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
     struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1)};
     int flen = bt_codec_encode_fences(&fence, 1, buf, sizeof buf);
     assert_true(flen > 0);
-    buf[flen - 8] = 0x80;
+    buf[flen - 9] = 0x80; /* the token's top byte (the minter is empty) */
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
     buf[4] = 0;
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
@@ -843,7 +840,7 @@ static void term_refresh_when_high_water_overtakes_term(void **state)
     assert_int_equal(high_water_of(b, "job"), fa2);
     /* An echo of a's own token changes nothing. */
     struct bt_name job = nm("job");
-    assert_int_equal(bt_leader_merge_fence(a, &job, fa2, WALL + 5002), 0);
+    assert_int_equal(bt_leader_merge_fence(a, &job, fa2, &(struct bt_nodeid){.len = 1, .bytes = "a"}, WALL + 5002), 0);
     expect_no_event(a);
     bt_leader_free(a);
     bt_leader_free(b);
@@ -1021,22 +1018,36 @@ static void thousand_names_follow_membership(void **state)
     /* b did not know a as a member yet; whatever it felt so far is moot. */
     while (bt_leader_pop_event(b, &(struct bt_leader_event){0}))
         ;
+    /* Both minted in the same millisecond: equal tokens. a, the winner,
+     * moved each of its terms above b's (a revoked/elected pair per name),
+     * and leads with a token above everything b minted. */
+    size_t pairs = 0;
+    struct bt_leader_event ev;
+    while (bt_leader_pop_event(a, &ev)) {
+        assert_int_equal(ev.kind, BT_LEADER_REVOKED);
+        assert_true(bt_leader_pop_event(a, &ev));
+        assert_int_equal(ev.kind, BT_LEADER_ELECTED);
+        pairs++;
+    }
+    assert_int_equal(pairs, N);
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof name, "shard-%d", i);
         assert_true(is_leader(a, name));
+        assert_int_equal(fence_of(a, name), high_water_of(b, name));
     }
-    expect_no_event(a);
 
     see_dead(a, "b", 2, WALL + 1);
     expect_no_event(a); /* b had lower priority everywhere */
+    /* b, which could not see a, stepped back when a's terms overtook its
+     * own; once it sees a, it stays back. */
     see_alive(b, "a", 1, WALL + 2);
-    size_t revoked = 0;
-    struct bt_leader_event ev;
-    while (bt_leader_pop_event(b, &ev)) {
-        assert_int_equal(ev.kind, BT_LEADER_REVOKED);
-        revoked++;
+    expect_no_event(b);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "shard-%d", i);
+        struct bt_name n = nm(name);
+        uint64_t f;
+        assert_int_equal(bt_leader_fence(b, &n, &f), BATON_ENOTLEADER);
     }
-    assert_int_equal(revoked, N);
     see_dead(b, "a", 1, WALL + 3);
     size_t elected = 0;
     while (bt_leader_pop_event(b, &ev)) {
@@ -1176,6 +1187,97 @@ static void expire_of_the_winner_elects_the_next(void **state)
     bt_leader_free(b);
 }
 
+/* ---- shared tokens, unseen rivals, observed marks ------------------------------ */
+
+static void equal_token_from_another_minter_moves_the_winner_above_it(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    uint64_t fa = 0, fb = 0;
+    /* Both campaign in the same millisecond, before hearing each other. */
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    assert_int_equal(lead(b, 22, "job", 0, WALL, &fb), 1);
+    assert_int_equal(fa, fb);
+    gossip((struct bt_leader *[]){a, b}, 2, WALL);
+
+    /* The resource may have admitted b's copy of the token first: a must
+     * not keep it. It ends that term and starts one above. */
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    expect_no_event(a);
+    assert_true(fa2 > fb);
+    assert_int_equal(expect_event(b, BT_LEADER_REVOKED, 22, "job"), fb);
+    expect_no_event(b);
+    assert_leader(b, "job", "a", 11);
+    assert_int_equal(high_water_of(b, "job"), fa2);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **state)
+{
+    /* b does not know a as a member: it cannot count a's candidacy, so it
+     * believes it wins. a sees both and wins (lower name). */
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    assert_int_equal(lead(b, 22, "job", 0, WALL, NULL), 1);
+    gossip((struct bt_leader *[]){a, b}, 2, WALL);
+    assert_int_equal(lead(a, 11, "job", 0, WALL + 10, NULL), 1);
+    /* Without the wait, a and b would overtake each other in turn for as
+     * long as b cannot see a; gossip() fails if they never go quiet. */
+    gossip((struct bt_leader *[]){a, b}, 2, WALL + 10);
+
+    expect_event(b, BT_LEADER_REVOKED, 22, "job");
+    expect_no_event(b);
+    /* b still computes itself the winner (is_leader is that computation)
+     * but holds no term while it waits. */
+    struct bt_name job = nm("job");
+    uint64_t f;
+    assert_int_equal(bt_leader_fence(b, &job, &f), BATON_ENOTLEADER);
+    assert_true(is_leader(a, "job"));
+    struct bt_leader_counters c;
+    bt_leader_counters(b, &c);
+    assert_int_equal(c.term_deferrals, 1);
+
+    /* b's view changes (a dies, as far as b knows: nothing changes for
+     * b's count, but a new member verdict is a new view): b may lead again,
+     * above everything it has seen. */
+    see_alive(b, "c", 3, WALL + 20);
+    uint64_t fb2 = expect_event(b, BT_LEADER_ELECTED, 22, "job");
+    assert_true(fb2 > fence_of(a, "job"));
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+static void observed_mark_at_or_above_the_term_refreshes_it(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    struct bt_name job = nm("job");
+
+    /* A resource refused fa: someone (now gone) got the same token in. */
+    assert_true(bt_leader_observe_fence(a, &job, fa, WALL + 1) >= 0);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    assert_true(fa2 > fa);
+    /* A mark above it, too; one below changes nothing. */
+    uint64_t above = bt_hlc_pack(WALL + 5000, 0);
+    assert_true(bt_leader_observe_fence(a, &job, above, WALL + 2) > 0);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > above);
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 3), 0);
+    expect_no_event(a);
+    /* The bound on clocks holds for observed marks too. */
+    uint64_t far = bt_hlc_pack(WALL + 3600 * 1000, 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, far, WALL + 4), BATON_ECLOCK);
+    bt_leader_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
@@ -1198,6 +1300,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(refresh_restamps_only_old_own_live_entries),
     cmocka_unit_test(expire_forgets_old_entries_but_keeps_own_live_ones),
     cmocka_unit_test(expire_of_the_winner_elects_the_next),
+    cmocka_unit_test(equal_token_from_another_minter_moves_the_winner_above_it),
+    cmocka_unit_test(leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view),
+    cmocka_unit_test(observed_mark_at_or_above_the_term_refreshes_it),
 };
 
 BT_TEST_MAIN(tests)
