@@ -175,7 +175,8 @@ struct name_rec {
     struct name_rec *local_next;
     bool leading;                 /* this node holds a term for the name */
     bool deferred;                /* stepped down for a rival it cannot see; no new
-                                     term until its view of the name changes */
+                                     term until its view of the name changes or
+                                     bt_leader_retry_deferred() */
     uint64_t term_token;          /* the term's token; valid if leading */
     bool dirty;                   /* queued for recompute by the current input */
     struct name_rec *dirty_next;  /* next record queued for recompute */
@@ -195,6 +196,7 @@ struct bt_leader {
     struct bt_cmap cmap;          /* the replicated candidate map */
     struct bt_htab names;         /* struct name_rec by name */
     size_t nhigh_water;           /* (name, minter) pairs at the high-water marks */
+    size_t ndeferred;             /* campaigning records with deferred set */
     struct bt_htab members;       /* struct member_rec by node */
     struct name_rec *local_head;  /* campaigning records */
     size_t nlocal;                /* how many */
@@ -435,6 +437,17 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     return token;
 }
 
+static void set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
+{
+    if (r->deferred == deferred)
+        return;
+    r->deferred = deferred;
+    if (deferred)
+        l->ndeferred++;
+    else
+        l->ndeferred--;
+}
+
 /* Recomputes the winner of a campaigning record and fires the transition.
  * Needs two event slots and one broadcast slot reserved.
  *  1. Compute the winner over the entries that count (fix 1).
@@ -446,7 +459,7 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
  *     must move above it.
  *  3. A term that lost, or was overtaken, ends: revoked.
  *  4. Overtaken by a rival this node cannot see: wait for the view to
- *     change before minting again. Two nodes whose views disagree would
+ *     change (or the driver's periodic retry) before minting again. Two nodes whose views disagree would
  *     otherwise overtake each other in turn for as long as they disagree
  *     (each refresh is a fence above the other's term); this way the one
  *     that cannot see the other steps back, and the one that sees both
@@ -467,7 +480,7 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         push_event(l, BT_LEADER_REVOKED, r, r->term_token);
     }
     if (overtaken && wins && unseen_rival(l, r)) { /* 4 */
-        r->deferred = true;
+        set_deferred(l, r, true);
         l->counters.term_deferrals++;
     }
     if (wins && !r->deferred && (!was || overtaken)) /* 5 */
@@ -489,7 +502,7 @@ static void view_changed(struct bt_leader *l, struct name_rec *r)
 {
     if (!r)
         return;
-    r->deferred = false;
+    set_deferred(l, r, false);
     mark_dirty(l, r);
 }
 
@@ -629,7 +642,6 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
     }
 
     r->campaigning = true;
-    r->deferred = false;
     r->session = session;
     r->priority = priority;
     int rc = write_own_entry(l, &r->name, r, wall_ms);
@@ -660,6 +672,7 @@ static int withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         return rc;
     }
     r->leading = false;
+    set_deferred(l, r, false);
     local_unlink(l, r);
     name_release_if_empty(l, r);
     return 0;
@@ -964,6 +977,27 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
         view_changed(l, r);
     recompute_dirty(l, wall_ms);
     return 1;
+}
+
+/* ---- deferred terms -------------------------------------------------------- */
+
+size_t bt_leader_deferred(const struct bt_leader *l)
+{
+    return l->ndeferred;
+}
+
+int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms)
+{
+    size_t n = l->ndeferred;
+    if (n == 0)
+        return 0;
+    if (reserve_outputs(l, n, 2 * n) != 0)
+        return BATON_ENOMEM;
+    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+        if (r->deferred)
+            view_changed(l, r);
+    recompute_dirty(l, wall_ms);
+    return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 /* ---- leaving and ageing ---------------------------------------------------- */

@@ -203,6 +203,18 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
 int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
                      bool live, uint64_t wall_ms);
 
+/* ---- deferred terms ------------------------------------------------------ */
+
+/* How many local campaigns wait, after stepping back for a rival they
+ * cannot see (see recompute in leader.c), for their view to change. */
+size_t bt_leader_deferred(const struct bt_leader *l);
+
+/* Ends every such wait and recomputes those campaigns: a rival that minted
+ * and died before this node ever heard of it brings no view change, so the
+ * driver calls this now and then (node.c: once per protocol period while
+ * any wait lasts). Returns how many waited, or BATON_ENOMEM. */
+int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms);
+
 /* ---- leaving and ageing ------------------------------------------------ */
 
 /* Withdraws every local candidacy, as resigns (no events): the first step of

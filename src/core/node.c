@@ -59,6 +59,8 @@ struct bt_node {
     struct bt_leader *leader;
     struct bt_replica replica;
     struct bt_time now;       /* time of the call in progress, for the sink */
+    uint64_t retry_interval;  /* how often waiting terms are retried: a probe period */
+    uint64_t retry_at;        /* monotonic ms of the next retry; 0: none waits */
     bool leaving;             /* bt_node_leave() called */
 
     struct verdict *verdicts; /* membership events not yet given to the election */
@@ -202,6 +204,8 @@ static void settle(struct bt_node *n)
         ev.fence = le.fence;
         push_event(n, &ev);
     }
+    if (n->retry_at == 0 && bt_leader_deferred(n->leader) > 0)
+        n->retry_at = n->now.mono_ms + n->retry_interval;
 }
 
 /* ---- API ---------------------------------------------------------------- */
@@ -240,6 +244,7 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .max_clock_offset_ms = cfg->max_clock_offset_ms,
     };
     n->now = now;
+    n->retry_interval = sc.timing.probe_interval;
     n->swim = bt_swim_new(&sc, &sink, now.mono_ms);
     n->leader = n->swim ? bt_leader_new(&lc) : NULL;
     if (!n->leader) {
@@ -314,14 +319,22 @@ void bt_node_tick(struct bt_node *n, struct bt_time now)
     n->now = now;
     bt_swim_tick(n->swim, now.mono_ms);
     bt_replica_tick(&n->replica, now);
+    if (n->retry_at != 0 && now.mono_ms >= n->retry_at) {
+        n->retry_at = 0;
+        bt_leader_retry_deferred(n->leader, now.wall_ms);
+    }
     settle(n);
 }
 
 uint64_t bt_node_next_deadline(const struct bt_node *n)
 {
-    uint64_t swim = bt_swim_next_deadline(n->swim);
+    uint64_t next = bt_swim_next_deadline(n->swim);
     uint64_t replica = bt_replica_next_deadline(&n->replica);
-    return swim < replica ? swim : replica;
+    if (replica < next)
+        next = replica;
+    if (n->retry_at != 0 && n->retry_at < next)
+        next = n->retry_at;
+    return next;
 }
 
 bool bt_node_pop_output(struct bt_node *n, struct bt_output *out)

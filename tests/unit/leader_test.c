@@ -1242,12 +1242,27 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
     bt_leader_counters(b, &c);
     assert_int_equal(c.term_deferrals, 1);
 
-    /* b's view changes (a dies, as far as b knows: nothing changes for
-     * b's count, but a new member verdict is a new view): b may lead again,
-     * above everything it has seen. */
+    assert_int_equal(bt_leader_deferred(b), 1);
+
+    /* Any new view ends the wait (here a verdict about another member):
+     * b leads again, above everything it has seen. */
     see_alive(b, "c", 3, WALL + 20);
     uint64_t fb2 = expect_event(b, BT_LEADER_ELECTED, 22, "job");
     assert_true(fb2 > fence_of(a, "job"));
+    assert_int_equal(bt_leader_deferred(b), 0);
+
+    /* Overtaken again by the rival it still cannot see, it waits again;
+     * and a rival that minted and died unseen brings no new view, so the
+     * driver's periodic retry ends the wait too. */
+    drop_broadcasts(b);
+    struct bt_nodeid an = nid("a");
+    assert_true(bt_leader_merge_fence(b, &job, fb2 + 1, &an, WALL + 30) > 0);
+    expect_event(b, BT_LEADER_REVOKED, 22, "job");
+    expect_no_event(b);
+    assert_int_equal(bt_leader_deferred(b), 1);
+    assert_int_equal(bt_leader_retry_deferred(b, WALL + 40), 1);
+    assert_true(expect_event(b, BT_LEADER_ELECTED, 22, "job") > fb2 + 1);
+    assert_int_equal(bt_leader_deferred(b), 0);
     bt_leader_free(a);
     bt_leader_free(b);
 }
