@@ -910,14 +910,44 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
     return merge_batch(l, NULL, 0, &f, 1, wall_ms, BATCH_FENCES);
 }
 
+/* A resource's mark, handed back by the application.
+ *  1. Validate it like a fence, clock bound included (fix 5).
+ *  2. Absorb it: the next mint exceeds it.
+ *  3. A mark above everything known is news: keep it, minted by nobody we
+ *     know. One equal to a known token adds nothing (the cluster knows it).
+ *  4. A term at or below it is refused at the resource: end it, and wait
+ *     (as for an unseen rival) before minting again. Re-minting at once
+ *     would make the leaders of two partition sides outbid each other at the
+ *     resource on every write (simulator finding E7); after the wait, a mark
+ *     whose minter died (finding E5) is overtaken. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
                             uint64_t wall_ms)
 {
-    struct bt_fence f;
-    memset(&f, 0, sizeof f);
-    f.name = *name;
-    f.token = token;
-    return merge_batch(l, NULL, 0, &f, 1, wall_ms, BATCH_FENCES);
+    if (name->len == 0 || token > BT_HLC_TS_MAX) { /* 1 */
+        l->counters.refused_malformed++;
+        return BATON_EPROTO;
+    }
+    if (!bt_hlc_acceptable(&l->hlc, token, wall_ms)) {
+        l->counters.refused_clock++;
+        return BATON_ECLOCK;
+    }
+    struct name_rec *r = name_find(l, name);
+    if (reserve_outputs(l, 0, 1) != 0 || (!r && !(r = name_create(l, name))))
+        return BATON_ENOMEM;
+    absorb_known(l, token); /* 2 */
+    l->counters.fences_observed++;
+    static const struct bt_nodeid nobody;
+    int raised = 0;
+    if (!r->has_high_water || token > r->high_water) /* 3 */
+        raised = raise_high_water(l, r, token, &nobody);
+    if (r->leading && token >= r->term_token) { /* 4 */
+        r->leading = false;
+        l->counters.term_refreshes++;
+        push_event(l, BT_LEADER_REVOKED, r, r->term_token);
+        set_deferred(l, r, true);
+        l->counters.term_deferrals++;
+    }
+    return raised;
 }
 
 int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entries, size_t n,

@@ -78,6 +78,7 @@ struct bt_leader_counters {
     uint64_t deltas;            /* DELTA inputs accepted (merge_delta/merge_entry) */
     uint64_t fence_msgs;        /* FENCE inputs accepted (merge_fences/merge_fence) */
     uint64_t snapshots;         /* SNAPSHOT inputs accepted */
+    uint64_t fences_observed;   /* marks handed back from resources (observe_fence) */
     uint64_t refused_clock;     /* inputs refused whole: a stamp too far ahead (fix 5) */
     uint64_t refused_malformed; /* inputs refused whole: invalid content */
     uint64_t owner_rewrites;    /* entries for self overwritten by the owner (fix 2) */
@@ -182,12 +183,13 @@ int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entrie
 int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, uint64_t wall_ms);
 
 /* A high-water mark seen outside the cluster: a resource refused this
- * node's token and reported its own mark (BATON_ESTALE from the guard). It is
- * absorbed like a fence minted by nobody known (empty minter), so a leader
- * whose token is at or below it ends its term and, if it still wins, starts
- * one above it (fix 3): the only copy of a token minted by a node that died
- * before it could gossip may be at the resource. Returns what a merge
- * returns (BATON_ECLOCK for a mark too far ahead). */
+ * node's token and reported its own mark (BATON_ESTALE from the guard). The
+ * mark is absorbed into the HLC, kept if it is above every known token
+ * (minted by nobody known), and a term at or below it ends (REVOKED) and
+ * waits like a term overtaken by an unseen rival: until the view of the
+ * name changes or bt_leader_retry_deferred(), then it restarts above the
+ * mark. Returns 1 if the mark was news, 0 if not, BATON_EPROTO,
+ * BATON_ECLOCK (too far ahead) or BATON_ENOMEM. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
                             uint64_t wall_ms);
 

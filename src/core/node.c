@@ -59,7 +59,7 @@ struct bt_node {
     struct bt_leader *leader;
     struct bt_replica replica;
     struct bt_time now;       /* time of the call in progress, for the sink */
-    uint64_t retry_interval;  /* how often waiting terms are retried: a probe period */
+    uint64_t retry_interval;  /* how often waiting terms are retried */
     uint64_t retry_at;        /* monotonic ms of the next retry; 0: none waits */
     bool leaving;             /* bt_node_leave() called */
 
@@ -244,7 +244,11 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .max_clock_offset_ms = cfg->max_clock_offset_ms,
     };
     n->now = now;
-    n->retry_interval = sc.timing.probe_interval;
+    /* Ten protocol periods: about the time failure detection takes. A term
+     * that waits for a rival it cannot see (a minter behind a partition, or
+     * one that died unseen) restarts no sooner, so two partition sides do
+     * not outbid each other at the resource faster than that. */
+    n->retry_interval = 10 * (uint64_t)sc.timing.probe_interval;
     n->swim = bt_swim_new(&sc, &sink, now.mono_ms);
     n->leader = n->swim ? bt_leader_new(&lc) : NULL;
     if (!n->leader) {

@@ -261,10 +261,11 @@ size_t bt_node_candidates(const struct bt_node *node, const struct bt_name *name
 /* The greatest token observed for name. Returns 0 or BATON_ENOENT. */
 int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, uint64_t *token);
 /* A resource refused this node's token and reported its high-water mark
- * (the guard's BATON_ESTALE): tells the cluster, and if this node leads
- * name with a token at or below the mark, it ends that term (BT_EV_REVOKED)
- * and starts one above it (BT_EV_ELECTED). Call it with every refusal: a
- * token minted by a node that died before gossiping may exist only at the
+ * (the guard's BATON_ESTALE). If this node leads name with a token at or
+ * below the mark, it ends that term (BT_EV_REVOKED) and, after ten protocol
+ * periods or as soon as its view of the name changes, starts one above the
+ * mark (BT_EV_ELECTED) if it still wins. Call it with every refusal: a token
+ * minted by a node that died before gossiping may exist only at the
  * resource. Returns 0, BATON_EINVAL or BATON_ECLOCK (mark too far ahead of
  * the local clock, refused). */
 int bt_node_observe_fence(struct bt_node *node, const struct bt_name *name, uint64_t token,

@@ -1267,7 +1267,7 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
     bt_leader_free(b);
 }
 
-static void observed_mark_at_or_above_the_term_refreshes_it(void **state)
+static void observed_mark_at_or_above_the_term_ends_it_and_waits(void **state)
 {
     struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
     uint64_t fa = 0;
@@ -1275,21 +1275,34 @@ static void observed_mark_at_or_above_the_term_refreshes_it(void **state)
     drop_broadcasts(a);
     struct bt_name job = nm("job");
 
-    /* A resource refused fa: someone (now gone) got the same token in. */
-    assert_true(bt_leader_observe_fence(a, &job, fa, WALL + 1) >= 0);
+    /* A resource refused fa: someone (gone, or behind a partition) got the
+     * same token in. The term ends, and no new one starts at once. */
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 1), 0);
     assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    expect_no_event(a);
+    assert_int_equal(high_water_of(a, "job"), fa);
+    assert_int_equal(bt_leader_high_water_count(a), 1); /* equal: nothing new kept */
+    /* The periodic retry starts a term above it. */
+    assert_int_equal(bt_leader_retry_deferred(a, WALL + 2), 1);
     uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
     assert_true(fa2 > fa);
-    /* A mark above it, too; one below changes nothing. */
+
+    /* A mark above every known token is news, and ends the term too. */
     uint64_t above = bt_hlc_pack(WALL + 5000, 0);
-    assert_true(bt_leader_observe_fence(a, &job, above, WALL + 2) > 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, above, WALL + 3), 1);
     expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    assert_int_equal(high_water_of(a, "job"), above);
+    assert_int_equal(bt_leader_retry_deferred(a, WALL + 4), 1);
     assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > above);
-    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 3), 0);
+    /* One below the term changes nothing. */
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 5), 0);
     expect_no_event(a);
     /* The bound on clocks holds for observed marks too. */
     uint64_t far = bt_hlc_pack(WALL + 3600 * 1000, 0);
-    assert_int_equal(bt_leader_observe_fence(a, &job, far, WALL + 4), BATON_ECLOCK);
+    assert_int_equal(bt_leader_observe_fence(a, &job, far, WALL + 6), BATON_ECLOCK);
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.fences_observed, 3);
     bt_leader_free(a);
 }
 
@@ -1317,7 +1330,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(expire_of_the_winner_elects_the_next),
     cmocka_unit_test(equal_token_from_another_minter_moves_the_winner_above_it),
     cmocka_unit_test(leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view),
-    cmocka_unit_test(observed_mark_at_or_above_the_term_refreshes_it),
+    cmocka_unit_test(observed_mark_at_or_above_the_term_ends_it_and_waits),
 };
 
 BT_TEST_MAIN(tests)
