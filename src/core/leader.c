@@ -338,14 +338,15 @@ static void push_entry(struct bt_leader *l, const struct bt_centry *e)
     fifo_push(&l->broadcasts, &b);
 }
 
-static void push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token)
+static void push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
+                       const struct bt_nodeid *minter)
 {
     struct bt_leader_broadcast b;
     memset(&b, 0, sizeof b);
     b.kind = BT_LEADER_BCAST_FENCE;
     b.fence.name = *name;
     b.fence.token = token;
-    b.fence.minter = l->cfg.self;
+    b.fence.minter = *minter;
     fifo_push(&l->broadcasts, &b);
 }
 
@@ -408,14 +409,16 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
     return false;
 }
 
-/* Whether a node other than this one minted (or a resource reported) the
- * token this node's term uses. */
+/* Whether a node other than this one minted the token this node's term
+ * uses. A resource's report of it (an empty minter, which a node that had
+ * not yet heard the real fence may have kept) is no second minter: the leader
+ * that is refused learns it from its own bt_leader_observe_fence(). */
 static bool term_shared(const struct bt_leader *l, const struct name_rec *r)
 {
     if (!r->has_high_water || r->high_water != r->term_token)
         return false;
     for (size_t i = 0; i < r->nminters; i++)
-        if (!bt_nodeid_eq(&r->minters[i], &l->cfg.self))
+        if (r->minters[i].len != 0 && !bt_nodeid_eq(&r->minters[i], &l->cfg.self))
             return true;
     return false;
 }
@@ -430,7 +433,7 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         absorb_known(l, r->high_water);
     uint64_t token = bt_hlc_now(&l->hlc, wall_ms); /* 2 */
     raise_high_water(l, r, token, &l->cfg.self); /* 3 */
-    push_fence(l, &r->name, token);
+    push_fence(l, &r->name, token, &l->cfg.self);
     r->leading = true; /* 4 */
     r->term_token = token;
     l->counters.terms_minted++;
@@ -914,7 +917,8 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
  *  1. Validate it like a fence, clock bound included (fix 5).
  *  2. Absorb it: the next mint exceeds it.
  *  3. A mark above everything known is news: keep it, minted by nobody we
- *     know. One equal to a known token adds nothing (the cluster knows it).
+ *     know, and gossip it. One equal to a known token adds nothing (the
+ *     cluster knows it).
  *  4. A term at or below it is refused at the resource: end it, and wait
  *     (as for an unseen rival) before minting again. Re-minting at once
  *     would make the leaders of two partition sides outbid each other at the
@@ -932,14 +936,16 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
         return BATON_ECLOCK;
     }
     struct name_rec *r = name_find(l, name);
-    if (reserve_outputs(l, 0, 1) != 0 || (!r && !(r = name_create(l, name))))
+    if (reserve_outputs(l, 1, 1) != 0 || (!r && !(r = name_create(l, name))))
         return BATON_ENOMEM;
     absorb_known(l, token); /* 2 */
     l->counters.fences_observed++;
     static const struct bt_nodeid nobody;
     int raised = 0;
-    if (!r->has_high_water || token > r->high_water) /* 3 */
+    if (!r->has_high_water || token > r->high_water) { /* 3 */
         raised = raise_high_water(l, r, token, &nobody);
+        push_fence(l, &r->name, token, &nobody);
+    }
     if (r->leading && token >= r->term_token) { /* 4 */
         r->leading = false;
         l->counters.term_refreshes++;
