@@ -240,6 +240,9 @@ static void check_phantom_leave(struct bt_sim *sim, const struct sim_node *obs, 
 void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct bt_event *ev)
 {
     struct bt_sim_stats *st = &sim->stats;
+    /* The election's checker sees every event: ELECTED and REVOKED are its
+     * business, membership events time its stability rule. */
+    bt_sim_elect_event(sim, obs, ev);
     switch (ev->kind) {
     case BT_EV_MEMBER_UP: st->ev_up++; break;
     case BT_EV_MEMBER_SUSPECT: st->ev_suspect++; break;
@@ -249,7 +252,7 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
     case BT_EV_NAME_CONFLICT: st->ev_conflict++; break;
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
-        return; /* the election's events are not membership's business */
+        return; /* elect.c's business */
     }
     if (ev->kind == BT_EV_NAME_CONFLICT) {
         /* Every name in the simulator belongs to one slot and one address:
@@ -431,7 +434,7 @@ void bt_sim_check_periodic(struct bt_sim *sim)
         sim->converged_now = bt_sim_check_converged(sim, why, sizeof why);
         if (!sim->converged_now && strcmp(why, sim->last_why) != 0)
             bt_sim_log(sim, 3, "not converged: %s", why);
-        memcpy(sim->last_why, sim->converged_now ? "" : why, sizeof why);
+        snprintf(sim->last_why, sizeof sim->last_why, "%s", sim->converged_now ? "" : why);
     } else {
         sim->converged_now = bt_sim_check_converged(sim, NULL, 0);
     }

@@ -56,12 +56,25 @@ void bt_sim_cli_usage(FILE *f, const char *prog)
             "  --skew-ms M             wall-clock offsets uniform in [-M, M] ms (default 0)\n"
             "  --drift-ppm P           wall-clock drift uniform in [-P, P] ppm, P <= 1000 (default 0)\n"
             "  --max-clock-offset-ms X handed to each node (DESIGN.md fix 5; default 10000, 0 off)\n"
+            "Election (see docs/simulator.md):\n"
+            "  --names K               names campaigned on, name-0..name-<K-1> (default 1; 0: none)\n"
+            "  --campaigners C         nodes that campaign for each name at the start (default all)\n"
+            "  --campaign-spread-ms S  spread those first campaigns over S ms (default 0: at once)\n"
+            "  --write-interval-ms W   each believing leader writes to its resource every W ms\n"
+            "                          (default 20; 0: no writes)\n"
+            "  --horizon-ms H          replicated entries expire after H ms (default: the core's)\n"
             "Invariants (defaults derived from the profile and N; see docs/simulator.md):\n"
             "  --converge-bound-ms X   converged within X ms of the last fault\n"
             "  --detect-bound-ms X     every crash detected by every live node within X ms of\n"
             "                          the crash or of the end of the last network fault\n"
             "  --fp-grace-ms X         deaths within X ms of a fault's end are not false positives\n"
             "  --max-detection-p99-ms X  fail unless detection p99 (over all seeds) <= X\n"
+            "  --max-failover-p99-ms X, --max-handover-p99-ms X, --max-propagation-p99-ms X\n"
+            "                          the same for the election's timings\n"
+            "  --agree-bound-ms X      every name agreed within X ms of the last change\n"
+            "  --prop-bound-ms X       a candidacy or token reaches every node within X ms (stability\n"
+            "                          and monotonic windows)\n"
+            "  --elect-check-ms X      agreement/stability/state poll period (default derived)\n"
             "  --check-ms X            convergence check period (default 10, 100 above 100 nodes)\n"
             "Output:\n"
             "  --quiet                 no progress on stderr (failures are still reported)\n"
@@ -141,6 +154,8 @@ int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err,
     o->duration_ms = 20000;
     o->profile = BT_PROFILE_LAN;
     o->verbosity = 1;
+    o->names = 1;
+    o->write_interval_ms = 20;
     bool seed_given = false;
 
     for (int k = 1; k < argc; k++) {
@@ -175,6 +190,9 @@ int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err,
             "--profile",   "--loss",    "--dup",       "--reorder",       "--latency-ms",
             "--skew-ms",   "--drift-ppm", "--check-ms", "--converge-bound-ms", "--detect-bound-ms",
             "--fp-grace-ms", "--max-clock-offset-ms", "--max-detection-p99-ms",
+            "--names", "--campaigners", "--campaign-spread-ms", "--write-interval-ms", "--horizon-ms",
+            "--agree-bound-ms", "--prop-bound-ms", "--elect-check-ms", "--max-failover-p99-ms",
+            "--max-handover-p99-ms", "--max-propagation-p99-ms",
         };
         bool known = false;
         for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
@@ -249,6 +267,27 @@ int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err,
             if (!parse_u64(val, 60000, &u) || u == 0)
                 return fail(err, errlen, "--check-ms: '%s' is not an integer in 1..60000", val);
             o->check_ms = (uint32_t)u;
+        } else if (strcmp(flag, "--names") == 0) {
+            if (!parse_u64(val, 100000, &u))
+                return fail(err, errlen, "--names: '%s' is not an integer in 0..100000", val);
+            o->names = (uint32_t)u;
+        } else if (strcmp(flag, "--campaigners") == 0) {
+            if (!parse_u64(val, BT_SIM_MAX_NODES, &u))
+                return fail(err, errlen, "--campaigners: '%s' is not an integer in 0..%d", val, BT_SIM_MAX_NODES);
+            o->campaigners = (uint32_t)u;
+        } else if (strcmp(flag, "--campaign-spread-ms") == 0) {
+            if (!parse_u64(val, day, &o->campaign_spread_ms))
+                return fail(err, errlen, "--campaign-spread-ms: '%s' is not an integer in 0..%" PRIu64, val, day);
+        } else if (strcmp(flag, "--write-interval-ms") == 0) {
+            if (!parse_u64(val, day, &o->write_interval_ms))
+                return fail(err, errlen, "--write-interval-ms: '%s' is not an integer in 0..%" PRIu64, val, day);
+        } else if (strcmp(flag, "--horizon-ms") == 0) {
+            if (!parse_u64(val, 365 * day, &o->horizon_ms))
+                return fail(err, errlen, "--horizon-ms: '%s' is not an integer in 0..%" PRIu64, val, 365 * day);
+        } else if (strcmp(flag, "--elect-check-ms") == 0) {
+            if (!parse_u64(val, 600000, &u) || u == 0)
+                return fail(err, errlen, "--elect-check-ms: '%s' is not an integer in 1..600000", val);
+            o->elect_check_ms = (uint32_t)u;
         } else if (strcmp(flag, "--max-clock-offset-ms") == 0) {
             if (!parse_u64(val, 365 * day, &o->max_clock_offset_ms))
                 return fail(err, errlen, "--max-clock-offset-ms: '%s' is not an integer in 0..%" PRIu64, val,
@@ -267,6 +306,18 @@ int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err,
             } else if (strcmp(flag, "--fp-grace-ms") == 0) {
                 o->fp_grace_given = true;
                 o->fp_grace_ms = u;
+            } else if (strcmp(flag, "--agree-bound-ms") == 0) {
+                o->agree_bound_given = true;
+                o->agree_bound_ms = u;
+            } else if (strcmp(flag, "--prop-bound-ms") == 0) {
+                o->prop_bound_given = true;
+                o->prop_bound_ms = u;
+            } else if (strcmp(flag, "--max-failover-p99-ms") == 0) {
+                o->max_failover_p99_ms = u;
+            } else if (strcmp(flag, "--max-handover-p99-ms") == 0) {
+                o->max_handover_p99_ms = u;
+            } else if (strcmp(flag, "--max-propagation-p99-ms") == 0) {
+                o->max_propagation_p99_ms = u;
             } else {
                 o->max_p99_given = true;
                 o->max_p99_ms = u;
@@ -275,6 +326,9 @@ int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err,
     }
     if (seed_given && o->seeds_given)
         return fail(err, errlen, "--seed and --seeds exclude each other");
+    if ((uint64_t)o->nodes * o->names > UINT64_C(20000000))
+        return fail(err, errlen, "--names: %" PRIu32 " names on %" PRIu32 " nodes is more than 2e7 campaign slots",
+                    o->names, o->nodes);
     const struct bt_sim_scenario *sc = bt_sim_scenario_find(o->scenario);
     if (!o->help && o->nodes < sc->min_nodes)
         return fail(err, errlen, "--nodes: scenario %s needs at least %" PRIu32 " nodes, got %" PRIu32,
@@ -305,6 +359,16 @@ void bt_sim_cli_config(const struct bt_sim_options *o, uint64_t seed, struct bt_
         cfg->detect_bound_ms = o->detect_bound_ms;
     if (o->fp_grace_given)
         cfg->fp_grace_ms = o->fp_grace_ms;
+    cfg->names = o->names;
+    cfg->campaigners = o->campaigners;
+    cfg->campaign_spread_ms = o->campaign_spread_ms;
+    cfg->write_interval_ms = o->write_interval_ms;
+    cfg->horizon_ms = o->horizon_ms;
+    if (o->agree_bound_given)
+        cfg->agree_bound_ms = o->agree_bound_ms;
+    if (o->prop_bound_given)
+        cfg->prop_bound_ms = o->prop_bound_ms;
+    cfg->elect_check_ms = o->elect_check_ms;
     cfg->verbosity = o->quiet ? 0 : o->verbosity;
 }
 
@@ -364,6 +428,22 @@ size_t bt_sim_cli_replay(const struct bt_sim_options *o, uint64_t seed, const ch
         ADD(" --detect-bound-ms %" PRIu64, o->detect_bound_ms);
     if (o->fp_grace_given)
         ADD(" --fp-grace-ms %" PRIu64, o->fp_grace_ms);
+    ADD(" --names %" PRIu32, o->names);
+    if (o->names > 0) {
+        if (o->campaigners > 0)
+            ADD(" --campaigners %" PRIu32, o->campaigners);
+        if (o->campaign_spread_ms > 0)
+            ADD(" --campaign-spread-ms %" PRIu64, o->campaign_spread_ms);
+        ADD(" --write-interval-ms %" PRIu64, o->write_interval_ms);
+        if (o->horizon_ms > 0)
+            ADD(" --horizon-ms %" PRIu64, o->horizon_ms);
+        if (o->agree_bound_given)
+            ADD(" --agree-bound-ms %" PRIu64, o->agree_bound_ms);
+        if (o->prop_bound_given)
+            ADD(" --prop-bound-ms %" PRIu64, o->prop_bound_ms);
+        if (o->elect_check_ms > 0)
+            ADD(" --elect-check-ms %" PRIu32, o->elect_check_ms);
+    }
 #undef ADD
     return at < len ? at : len - 1;
 }

@@ -41,6 +41,20 @@ struct bt_sim_options {
     uint64_t max_clock_offset_ms; /* its value */
     bool max_p99_given;           /* --max-detection-p99-ms given */
     uint64_t max_p99_ms;          /* fail when detection p99 exceeds it */
+    /* The election. */
+    uint32_t names;               /* --names; default 1 (0: membership alone) */
+    uint32_t campaigners;         /* --campaigners; 0 (default): every node */
+    uint64_t campaign_spread_ms;  /* --campaign-spread-ms; default 0 */
+    uint64_t write_interval_ms;   /* --write-interval-ms; default 20 (0: no writes) */
+    uint64_t horizon_ms;          /* --horizon-ms; 0 (default): the core's */
+    bool agree_bound_given;       /* --agree-bound-ms given; else derived */
+    uint64_t agree_bound_ms;
+    bool prop_bound_given;        /* --prop-bound-ms given; else derived */
+    uint64_t prop_bound_ms;
+    uint32_t elect_check_ms;      /* --elect-check-ms; 0: derived */
+    uint64_t max_failover_p99_ms; /* --max-failover-p99-ms; 0: no limit */
+    uint64_t max_handover_p99_ms; /* --max-handover-p99-ms; 0: no limit */
+    uint64_t max_propagation_p99_ms; /* --max-propagation-p99-ms; 0: no limit */
     bool quiet;                   /* --quiet: no progress on stderr */
     int verbosity;                /* 1; each --verbose adds one */
     bool help;                    /* --help */

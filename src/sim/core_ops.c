@@ -69,6 +69,59 @@ static uint64_t core_digest(const void *node)
     return bt_node_membership_digest(node);
 }
 
+static int core_lead(void *node, uint64_t session, const struct bt_name *name, int64_t priority,
+                     struct bt_time now, uint64_t *fence)
+{
+    return bt_node_lead(node, session, name, priority, now, fence);
+}
+
+static int core_resign(void *node, const struct bt_name *name, struct bt_time now)
+{
+    return bt_node_resign(node, name, now);
+}
+
+static int core_session_end(void *node, uint64_t session, struct bt_time now)
+{
+    return bt_node_session_end(node, session, now);
+}
+
+static int core_leader(const void *node, const struct bt_name *name, struct bt_nodeid *leader,
+                       uint64_t *candidate_id)
+{
+    return bt_node_leader(node, name, leader, candidate_id);
+}
+
+static bool core_is_leader(const void *node, const struct bt_name *name)
+{
+    return bt_node_is_leader(node, name);
+}
+
+static int core_fence(const void *node, const struct bt_name *name, uint64_t *fence)
+{
+    return bt_node_fence(node, name, fence);
+}
+
+static size_t core_candidates(const void *node, const struct bt_name *name, struct bt_nodeid *out,
+                              size_t cap)
+{
+    return bt_node_candidates(node, name, out, cap);
+}
+
+static int core_high_water(const void *node, const struct bt_name *name, uint64_t *token)
+{
+    return bt_node_high_water(node, name, token);
+}
+
+static int core_observe_fence(void *node, const struct bt_name *name, uint64_t token, struct bt_time now)
+{
+    return bt_node_observe_fence(node, name, token, now);
+}
+
+static void core_stats(const void *node, struct bt_node_stats *out)
+{
+    bt_node_stats(node, out);
+}
+
 const struct bt_sim_node_ops bt_sim_core_ops = {
     .create = core_create,
     .destroy = core_destroy,
@@ -83,4 +136,14 @@ const struct bt_sim_node_ops bt_sim_core_ops = {
     .pop_event = core_pop_event,
     .members = core_members,
     .digest = core_digest,
+    .lead = core_lead,
+    .resign = core_resign,
+    .session_end = core_session_end,
+    .leader = core_leader,
+    .is_leader = core_is_leader,
+    .fence = core_fence,
+    .candidates = core_candidates,
+    .high_water = core_high_water,
+    .observe_fence = core_observe_fence,
+    .stats = core_stats,
 };

@@ -73,6 +73,8 @@ struct aggregate {
     uint64_t superseded, by_view, false_positives, not_converged;
     struct bt_samples detection;   /* every crash of every seed */
     struct bt_samples convergence; /* one per converged seed */
+    struct bt_samples failover, handover, propagation; /* every sample of every seed */
+    uint64_t leader_changes, writes_accepted, writes_rejected, not_agreed;
     char *violations[32];          /* "seed S: ..." */
     size_t nviolations;
 };
@@ -111,6 +113,14 @@ static void json_config(struct bt_json *j, const struct bt_sim_options *o, const
     bt_json_u64(j, o->skew_ms);
     bt_json_key(j, "drift_ppm");
     bt_json_u64(j, o->drift_ppm);
+    bt_json_key(j, "names");
+    bt_json_u64(j, o->names);
+    bt_json_key(j, "campaigners");
+    bt_json_u64(j, o->campaigners);
+    bt_json_key(j, "write_interval_ms");
+    bt_json_u64(j, o->write_interval_ms);
+    bt_json_key(j, "horizon_ms");
+    bt_json_u64(j, o->horizon_ms);
     bt_json_key(j, "bounds");
     bt_json_obj_begin(j);
     bt_json_key(j, "converge_ms");
@@ -119,7 +129,48 @@ static void json_config(struct bt_json *j, const struct bt_sim_options *o, const
     bt_json_u64(j, cfg->detect_bound_ms);
     bt_json_key(j, "fp_grace_ms");
     bt_json_u64(j, cfg->fp_grace_ms);
+    bt_json_key(j, "agree_ms");
+    bt_json_u64(j, cfg->agree_bound_ms);
+    bt_json_key(j, "prop_ms");
+    bt_json_u64(j, cfg->prop_bound_ms);
+    bt_json_key(j, "elect_check_ms");
+    bt_json_u64(j, cfg->elect_check_ms);
     bt_json_obj_end(j);
+}
+
+/* The --max-*-p99-ms limits over a set of samples: a violation line per
+ * limit broken, written into line; returns whether any was. */
+static bool p99_limits(const struct bt_sim_options *o, struct bt_samples *detection, struct bt_samples *failover,
+                       struct bt_samples *handover, struct bt_samples *propagation, char *line, size_t len)
+{
+    struct {
+        const char *name;
+        bool given;
+        uint64_t limit;
+        struct bt_samples *s;
+    } lim[] = {
+        {"detection_p99", o->max_p99_given, o->max_p99_ms, detection},
+        {"failover_p99", o->max_failover_p99_ms > 0, o->max_failover_p99_ms, failover},
+        {"handover_p99", o->max_handover_p99_ms > 0, o->max_handover_p99_ms, handover},
+        {"propagation_p99", o->max_propagation_p99_ms > 0, o->max_propagation_p99_ms, propagation},
+    };
+    for (size_t k = 0; k < sizeof lim / sizeof lim[0]; k++) {
+        if (!lim[k].given)
+            continue;
+        if (lim[k].s->len == 0 && lim[k].s == detection)
+            continue; /* a run may crash nothing that was timed */
+        if (lim[k].s->len == 0) {
+            snprintf(line, len, "%s: no sample to judge (limit %" PRIu64 " ms)", lim[k].name, lim[k].limit);
+            return true;
+        }
+        uint64_t p99 = bt_samples_percentile(lim[k].s, 99);
+        if (p99 > lim[k].limit) {
+            snprintf(line, len, "%s: %" PRIu64 " ms over %zu samples > %" PRIu64 " ms", lim[k].name, p99,
+                     lim[k].s->len, lim[k].limit);
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Runs one seed. With single set, prints its JSON line on stdout; with agg,
@@ -163,6 +214,19 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
         bt_samples_percentile(&st->detection, 99) > o->max_p99_ms)
         bt_sim_violation(sim, "detection_p99", "%" PRIu64 " ms > %" PRIu64 " ms",
                          bt_samples_percentile(&st->detection, 99), o->max_p99_ms);
+    char limit_line[200];
+    if (single && (o->max_failover_p99_ms || o->max_handover_p99_ms || o->max_propagation_p99_ms)) {
+        struct bt_samples none;
+        bt_samples_init(&none);
+        if (p99_limits(o, &none, &st->failover, &st->handover, &st->propagation, limit_line, sizeof limit_line)) {
+            char *colon = strchr(limit_line, ':');
+            if (colon != NULL) {
+                *colon = '\0';
+                bt_sim_violation(sim, limit_line, "%s", colon + 2);
+            }
+        }
+        bt_samples_destroy(&none);
+    }
     size_t nviol = bt_sim_violation_count(sim);
 
     if (single) {
@@ -191,6 +255,22 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
                 fprintf(stderr,
                         "baton-sim: converged %" PRIu64 " ms after the last fault (at %" PRIu64 " ms)\n",
                         st->convergence_ms, st->last_fault_ms);
+            struct {
+                const char *what;
+                struct bt_samples *s;
+            } timings[] = {{"failovers", &st->failover}, {"handovers", &st->handover},
+                           {"candidacies propagated", &st->propagation}};
+            for (size_t k = 0; k < sizeof timings / sizeof timings[0]; k++)
+                if (timings[k].s->len > 0)
+                    fprintf(stderr, "baton-sim: %zu %s: p50 %" PRIu64 " ms, p99 %" PRIu64 " ms, max %" PRIu64 " ms\n",
+                            timings[k].s->len, timings[k].what, bt_samples_percentile(timings[k].s, 50),
+                            bt_samples_percentile(timings[k].s, 99), bt_samples_max(timings[k].s));
+            if (o->names > 0)
+                fprintf(stderr,
+                        "baton-sim: %" PRIu64 " leader changes, writes %" PRIu64 " accepted / %" PRIu64
+                        " rejected; election %s\n",
+                        st->leader_changes, st->writes_accepted, st->writes_rejected,
+                        st->agreed ? "agreed" : "NOT agreed");
             fprintf(stderr,
                     "baton-sim: virtual %" PRIu64 " ms in %" PRIu64 " ms of wall time, %zu violations\n",
                     st->virtual_ms, wall_ms, nviol);
@@ -207,6 +287,17 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
         agg->false_positives += st->false_positive_deaths;
         for (size_t k = 0; k < st->detection.len; k++)
             bt_samples_add(&agg->detection, st->detection.v[k]);
+        for (size_t k = 0; k < st->failover.len; k++)
+            bt_samples_add(&agg->failover, st->failover.v[k]);
+        for (size_t k = 0; k < st->handover.len; k++)
+            bt_samples_add(&agg->handover, st->handover.v[k]);
+        for (size_t k = 0; k < st->propagation.len; k++)
+            bt_samples_add(&agg->propagation, st->propagation.v[k]);
+        agg->leader_changes += st->leader_changes;
+        agg->writes_accepted += st->writes_accepted;
+        agg->writes_rejected += st->writes_rejected;
+        if (o->names > 0 && !st->agreed)
+            agg->not_agreed++;
         if (st->converged)
             bt_samples_add(&agg->convergence, st->convergence_ms);
         else
@@ -234,6 +325,9 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     memset(&agg, 0, sizeof agg);
     bt_samples_init(&agg.detection);
     bt_samples_init(&agg.convergence);
+    bt_samples_init(&agg.failover);
+    bt_samples_init(&agg.handover);
+    bt_samples_init(&agg.propagation);
     uint64_t wall0 = wall_now_ms();
     int status = 0;
     for (uint64_t seed = o->seeds_from; seed < o->seeds_to; seed++) {
@@ -244,11 +338,8 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     }
     uint64_t wall_ms = wall_now_ms() - wall0;
     bool p99_failed = false;
-    if (o->max_p99_given && agg.detection.len > 0 &&
-        bt_samples_percentile(&agg.detection, 99) > o->max_p99_ms) {
-        char line[200];
-        snprintf(line, sizeof line, "detection_p99: %" PRIu64 " ms over %zu crashes > %" PRIu64 " ms",
-                 bt_samples_percentile(&agg.detection, 99), agg.detection.len, o->max_p99_ms);
+    char line[200];
+    if (p99_limits(o, &agg.detection, &agg.failover, &agg.handover, &agg.propagation, line, sizeof line)) {
         aggregate_violation(&agg, line);
         fprintf(stderr, "FAIL %s\n", line);
         p99_failed = true;
@@ -294,6 +385,20 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     bt_json_samples(&j, &agg.convergence);
     bt_json_key(&j, "not_converged");
     bt_json_u64(&j, agg.not_converged);
+    bt_json_key(&j, "failover_ms");
+    bt_json_samples(&j, &agg.failover);
+    bt_json_key(&j, "handover_ms");
+    bt_json_samples(&j, &agg.handover);
+    bt_json_key(&j, "propagation_ms");
+    bt_json_samples(&j, &agg.propagation);
+    bt_json_key(&j, "leader_changes");
+    bt_json_u64(&j, agg.leader_changes);
+    bt_json_key(&j, "writes_accepted");
+    bt_json_u64(&j, agg.writes_accepted);
+    bt_json_key(&j, "writes_rejected");
+    bt_json_u64(&j, agg.writes_rejected);
+    bt_json_key(&j, "not_agreed");
+    bt_json_u64(&j, agg.not_agreed);
     bt_json_key(&j, "violation_count");
     bt_json_u64(&j, agg.nviolations);
     bt_json_key(&j, "violations");
@@ -314,6 +419,9 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
         free(agg.violations[k]);
     bt_samples_destroy(&agg.detection);
     bt_samples_destroy(&agg.convergence);
+    bt_samples_destroy(&agg.failover);
+    bt_samples_destroy(&agg.handover);
+    bt_samples_destroy(&agg.propagation);
     if (status < 0)
         return 1;
     return agg.failed > 0 || p99_failed ? 1 : 0;

@@ -34,6 +34,11 @@
  * any origin); wall_ms = a fixed epoch + virtual ms + a per-node offset +
  * drift (ppm of virtual time). A restarted process keeps its machine's
  * clock.
+ *
+ * The election (elect.c) rides on this engine through hooks: a process
+ * starting, ending, pausing and resuming, every node event, every service of
+ * a node, every fault and every periodic check. Its writes to the fenced
+ * resource are agenda items of their own (SIM_ITEM_WRITE).
  */
 #include "sim/sim_impl.h"
 
@@ -77,6 +82,7 @@ void bt_sim_config_defaults(struct bt_sim_config *cfg, enum bt_profile profile)
     cfg->profile = profile;
     cfg->max_clock_offset_ms = 10000;
     cfg->backlog_max = 4096;
+    cfg->write_interval_ms = 20;
     cfg->verbosity = 1;
     switch (profile) {
     case BT_PROFILE_LOCAL:
@@ -111,8 +117,25 @@ void bt_sim_config_derive(struct bt_sim_config *cfg)
         cfg->detect_bound_ms = detect;
     if (cfg->fp_grace_ms == 0)
         cfg->fp_grace_ms = detect;
+    /* The derived bounds, whatever the command line overrides: the
+     * election's bound must not shrink when a test tightens the
+     * membership's. */
+    uint64_t converge = detect + 2 * (uint64_t)t.reconnect_interval + pushpull * 3 / 2;
+    uint64_t prop = pushpull * 3 / 2 + 2 * (uint64_t)t.reconnect_interval + 20 * (uint64_t)cfg->latency_max_ms;
     if (cfg->converge_bound_ms == 0)
-        cfg->converge_bound_ms = detect + 2 * (uint64_t)t.reconnect_interval + pushpull * 3 / 2;
+        cfg->converge_bound_ms = converge;
+    if (cfg->prop_bound_ms == 0)
+        cfg->prop_bound_ms = prop;
+    if (cfg->agree_bound_ms == 0)
+        cfg->agree_bound_ms = converge + prop;
+    if (cfg->elect_check_ms == 0) {
+        /* A poll asks every node about every name: keep it near 25 000
+         * (node, name) pairs per virtual second. */
+        uint64_t base = cfg->check_ms ? cfg->check_ms : (cfg->nodes <= 100 ? 10 : 100);
+        uint64_t load = (uint64_t)cfg->nodes * cfg->names / 25;
+        uint64_t v = load > base ? load : base;
+        cfg->elect_check_ms = (uint32_t)(v < 600000 ? v : 600000);
+    }
 }
 
 /* --- small helpers --------------------------------------------------------- */
@@ -203,6 +226,8 @@ void bt_sim_fault_now(struct bt_sim *sim)
     sim->stats.converged = false;
     sim->epoch_converged = false;
     sim->converged_now = false;
+    sim->fault_count++;
+    bt_sim_elect_fault(sim);
 }
 
 /* --- the network ----------------------------------------------------------- */
@@ -423,6 +448,8 @@ static void stop_process(struct bt_sim *sim, struct sim_node *sn, enum bt_sim_no
     bt_sim_heap_remove(&sim->agenda, &sn->tick.h);
     free_backlog(sim, sn, true);
     bt_sim_check_stopped(sim, sn, state == BT_SIM_CRASHED);
+    if (state == BT_SIM_CRASHED)
+        bt_sim_elect_node_ended(sim, sn, true);
 }
 
 /* Hands the node's outputs to the network and its events to the checker,
@@ -442,6 +469,7 @@ static void service(struct bt_sim *sim, struct sim_node *sn)
     }
     while (ops->pop_event(sn->node, &ev))
         bt_sim_check_event(sim, sn, &ev);
+    bt_sim_elect_serviced(sim, sn);
     if (sn->state == BT_SIM_LEAVING && ops->left != NULL && ops->left(sn->node)) {
         bt_sim_log(sim, 2, "n%" PRIu32 " has left", sn->index);
         stop_process(sim, sn, BT_SIM_LEFT);
@@ -497,6 +525,7 @@ static int start_process(struct bt_sim *sim, struct sim_node *sn)
     nc.profile = sim->cfg.profile;
     nc.max_clock_offset_ms = sim->cfg.max_clock_offset_ms;
     nc.max_packet = 0;
+    nc.horizon_ms = sim->cfg.horizon_ms;
     nc.random = node_random;
     nc.random_ctx = sn;
     struct bt_time now = bt_sim_node_time(sim, sn);
@@ -509,6 +538,7 @@ static int start_process(struct bt_sim *sim, struct sim_node *sn)
     }
     sn->state = BT_SIM_RUNNING;
     bt_sim_check_started(sim, sn);
+    bt_sim_elect_started(sim, sn);
     struct bt_addr seeds[SIM_JOIN_SEEDS];
     size_t nseeds = pick_seeds(sim, sn, seeds);
     int rc = ops->join(sn->node, seeds, nseeds, now);
@@ -618,6 +648,7 @@ static void step(struct bt_sim *sim)
     }
     case SIM_ITEM_CHECK:
         bt_sim_check_periodic(sim);
+        bt_sim_elect_periodic(sim);
         schedule(sim, &sim->check, sim->now + sim->check_ms);
         if (sim->waiting_converged && sim->converged_now)
             sim->stop = true;
@@ -628,6 +659,9 @@ static void step(struct bt_sim *sim)
         free(t);
         break;
     }
+    case SIM_ITEM_WRITE:
+        bt_sim_elect_write_arrives(sim, item);
+        break;
     }
 }
 
@@ -691,18 +725,22 @@ void bt_sim_finish(struct bt_sim *sim)
     if (sim->finished)
         return;
     sim->finished = true;
-    /* Run on (the scenario adds no faults now) until the cluster converged
-     * and every crash was detected, or the bounds that judge them passed. */
+    /* Run on (the scenario adds no faults now) until the cluster converged,
+     * every crash was detected and the election settled, or the bounds that
+     * judge them passed. */
     uint64_t limit = max_u64(sim->now, sim->stats.last_fault_ms + sim->cfg.converge_bound_ms);
     for (uint32_t i = 0; i < sim->n; i++)
         if (sim->watch[i].open)
             limit = max_u64(limit, sim->watch[i].crashed_at + sim->cfg.detect_bound_ms);
+    limit = max_u64(limit, bt_sim_elect_deadline(sim));
     limit += sim->check_ms;
-    while (!sim->oom && !(sim->epoch_converged && sim->open_watches == 0) && sim->now < limit) {
+    while (!sim->oom && !(sim->epoch_converged && sim->open_watches == 0 && bt_sim_elect_settled(sim)) &&
+           sim->now < limit) {
         uint64_t next = sim->now + sim->check_ms;
         bt_sim_run_until(sim, next < limit ? next : limit);
     }
     bt_sim_check_finish(sim);
+    bt_sim_elect_finish(sim);
     sim->stats.virtual_ms = sim->now;
 }
 
@@ -715,6 +753,11 @@ struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg)
         ops->recv == NULL || ops->recv_stream == NULL || ops->tick == NULL ||
         ops->next_deadline == NULL || ops->pop_output == NULL || ops->pop_event == NULL ||
         ops->members == NULL || ops->digest == NULL)
+        return NULL;
+    if (cfg->names > 0 &&
+        (ops->lead == NULL || ops->resign == NULL || ops->session_end == NULL || ops->leader == NULL ||
+         ops->is_leader == NULL || ops->fence == NULL || ops->candidates == NULL ||
+         ops->high_water == NULL || ops->stats == NULL))
         return NULL;
     if (cfg->nodes < 1 || cfg->nodes > BT_SIM_MAX_NODES || cfg->latency_min_ms > cfg->latency_max_ms ||
         !(cfg->loss >= 0.0 && cfg->loss < 1.0) || !(cfg->dup >= 0.0 && cfg->dup <= 1.0) ||
@@ -736,7 +779,8 @@ struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg)
     sim->check_ms = cfg->check_ms ? cfg->check_ms : (sim->n <= 100 ? 10 : 100);
     sim->nodes = calloc(sim->n, sizeof *sim->nodes);
     sim->cut_bits = calloc(((size_t)sim->n * sim->n + 7) / 8, 1);
-    if (sim->nodes == NULL || sim->cut_bits == NULL || bt_sim_check_init(sim) != 0) {
+    if (sim->nodes == NULL || sim->cut_bits == NULL || bt_sim_check_init(sim) != 0 ||
+        bt_sim_elect_init(sim) != 0) {
         bt_sim_free(sim);
         return NULL;
     }
@@ -790,11 +834,13 @@ void bt_sim_free(struct bt_sim *sim)
     struct bt_sim_heap_entry *e;
     while ((e = bt_sim_heap_pop(&sim->agenda)) != NULL) {
         struct sim_item *item = (struct sim_item *)e;
-        if (item->kind == SIM_ITEM_DATAGRAM || item->kind == SIM_ITEM_STREAM || item->kind == SIM_ITEM_TIMER)
+        if (item->kind == SIM_ITEM_DATAGRAM || item->kind == SIM_ITEM_STREAM || item->kind == SIM_ITEM_TIMER ||
+            item->kind == SIM_ITEM_WRITE)
             free(item);
     }
     bt_sim_heap_destroy(&sim->agenda);
     bt_sim_check_destroy(sim);
+    bt_sim_elect_destroy(sim);
     for (size_t k = 0; k < sim->nviolations && k < BT_SIM_MAX_VIOLATIONS; k++)
         free(sim->violations[k]);
     bt_samples_destroy(&sim->stats.detection);
@@ -852,6 +898,7 @@ int bt_sim_crash(struct bt_sim *sim, uint32_t i)
         return BATON_EINVAL;
     struct sim_node *sn = &sim->nodes[i];
     bt_sim_log(sim, 2, "crash n%" PRIu32 " (%s)", i, state_name(sn->state));
+    bt_sim_elect_prepare_end(sim, sn);
     sim->stats.crashes++;
     bt_sim_fault_now(sim);
     stop_process(sim, sn, BT_SIM_CRASHED);
@@ -881,6 +928,7 @@ int bt_sim_pause(struct bt_sim *sim, uint32_t i)
     sn->state = BT_SIM_PAUSED;
     bt_sim_heap_remove(&sim->agenda, &sn->tick.h);
     bt_sim_check_paused(sim, sn);
+    bt_sim_elect_paused(sim, sn);
     return 0;
 }
 
@@ -893,6 +941,7 @@ int bt_sim_resume(struct bt_sim *sim, uint32_t i)
     bt_sim_fault_now(sim);
     sn->state = BT_SIM_RUNNING;
     sn->excused_until = max_u64(sn->excused_until, sim->now + sim->cfg.fp_grace_ms);
+    bt_sim_elect_resuming(sim, sn);
     /* Like an event loop waking from SIGSTOP: overdue timers first (libuv
      * runs timers before polling), then everything that queued, in order. */
     uint64_t deadline = sim->cfg.ops->next_deadline(sn->node);
@@ -919,6 +968,7 @@ int bt_sim_leave(struct bt_sim *sim, uint32_t i)
     if (i >= sim->n || sim->nodes[i].state != BT_SIM_RUNNING || sim->cfg.ops->leave == NULL)
         return BATON_EINVAL;
     struct sim_node *sn = &sim->nodes[i];
+    bt_sim_elect_prepare_end(sim, sn);
     int rc = sim->cfg.ops->leave(sn->node, bt_sim_node_time(sim, sn));
     if (rc != 0)
         return rc;
@@ -926,6 +976,8 @@ int bt_sim_leave(struct bt_sim *sim, uint32_t i)
     sim->stats.leaves++;
     bt_sim_fault_now(sim);
     sn->state = BT_SIM_LEAVING;
+    /* bt_node_leave withdrew every candidacy of the node (fix 7). */
+    bt_sim_elect_node_ended(sim, sn, false);
     service(sim, sn);
     return 0;
 }
@@ -1126,6 +1178,7 @@ void bt_sim_report_json(struct bt_sim *sim, struct bt_json *j)
         bt_json_u64(j, st->convergence_ms);
     else
         bt_json_null(j);
+    bt_sim_elect_report_json(sim, j);
     bt_json_key(j, "violation_count");
     bt_json_u64(j, sim->nviolations);
     bt_json_key(j, "violations");

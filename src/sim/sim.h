@@ -20,6 +20,13 @@
  * convergence after the last fault, name conflicts, core liveness) and
  * records each failure as a named violation string.
  *
+ * With cfg.names > 0 it also runs the election on top (elect.c): sessions on
+ * each node campaign for names "name-0".."name-<K-1>", every session that
+ * believes it leads writes to a simulated resource per name guarded by the
+ * real fence guard (include/baton/guard.h), and the election invariants of
+ * docs/simulator.md (agreement, fencing, no stale term, monotonic tokens,
+ * stability, bounded state) are checked as the run goes.
+ *
  * Node indices are 0..nodes-1; node i is named and addressed "n<i>".
  * Virtual time is in milliseconds from 0. Nothing here reads a clock except
  * the caller measuring wall time for its own report.
@@ -63,6 +70,24 @@ struct bt_sim_node_ops {
     /* bt_node_members, bt_node_membership_digest */
     size_t (*members)(const void *node, struct bt_member_info *out, size_t cap);
     uint64_t (*digest)(const void *node);
+    /* The election (node.h), all optional: a simulation with names > 0
+     * needs every one of them; fakes without them run with names = 0. */
+    int (*lead)(void *node, uint64_t session, const struct bt_name *name, int64_t priority,
+                struct bt_time now, uint64_t *fence);
+    int (*resign)(void *node, const struct bt_name *name, struct bt_time now);
+    int (*session_end)(void *node, uint64_t session, struct bt_time now);
+    int (*leader)(const void *node, const struct bt_name *name, struct bt_nodeid *leader,
+                  uint64_t *candidate_id);
+    bool (*is_leader)(const void *node, const struct bt_name *name);
+    int (*fence)(const void *node, const struct bt_name *name, uint64_t *fence);
+    size_t (*candidates)(const void *node, const struct bt_name *name, struct bt_nodeid *out,
+                         size_t cap);
+    int (*high_water)(const void *node, const struct bt_name *name, uint64_t *token);
+    /* bt_node_observe_fence: the simulated application reports every
+     * refusal's high-water mark with it (optional: NULL, it does not). */
+    int (*observe_fence)(void *node, const struct bt_name *name, uint64_t token, struct bt_time now);
+    /* bt_node_stats (the election part is read for bounded_state) */
+    void (*stats)(const void *node, struct bt_node_stats *out);
 };
 
 /* The real core (core_ops.c). */
@@ -90,14 +115,26 @@ struct bt_sim_config {
     uint64_t detect_bound_ms;     /* every crash detected this soon */
     uint64_t fp_grace_ms;         /* a fault excuses deaths for this long after it ends */
     uint32_t backlog_max;         /* datagrams queued for a paused node; beyond: dropped */
+    /* The election (elect.c); names 0 runs membership alone. */
+    uint32_t names;               /* names campaigned on: "name-0".."name-<names-1>" */
+    uint32_t campaigners;         /* nodes bt_sim_campaign_all() starts per name; 0: all */
+    uint64_t campaign_spread_ms;  /* bt_sim_campaign_all() spreads its leads over this long */
+    uint64_t write_interval_ms;   /* a believing leader writes this often; 0: never */
+    uint64_t horizon_ms;          /* handed to every node (bt_node_config); 0: the core's */
+    uint64_t agree_bound_ms;      /* every name agreed this soon after the last change;
+                                     0: derived */
+    uint64_t prop_bound_ms;       /* a candidacy or fence reaches every node this soon in a
+                                     calm network; 0: derived */
+    uint32_t elect_check_ms;      /* agreement, stability and state poll period; 0: derived */
     FILE *log;                    /* progress lines (borrowed); NULL: silent */
     int verbosity;                /* 1 milestones, 2 every fault, 3 membership events */
     const struct bt_sim_node_ops *ops; /* borrowed; required */
 };
 
 /* Fills cfg with the documented defaults for a profile: 5 nodes, seed 1,
- * latencies local 1:1, lan 1:3, wan 10:150 ms, no loss, bounds derived.
- * ops stays NULL. */
+ * latencies local 1:1, lan 1:3, wan 10:150 ms, no loss, bounds derived,
+ * no election (names 0; write interval 20 ms once names are set). ops stays
+ * NULL. */
 void bt_sim_config_defaults(struct bt_sim_config *cfg, enum bt_profile profile);
 
 /* Fills the invariant bounds cfg leaves at 0 from its profile's membership
@@ -110,7 +147,14 @@ void bt_sim_config_defaults(struct bt_sim_config *cfg, enum bt_profile profile);
  *        (twice the longest suspicion, plus probe periods slowed by the
  *        worst Lifeguard health multiplier),
  *   converge_bound = detect_bound + 2 reconnect_interval + 1.5 P
- *        (a dissemination that missed a node is repaired by push-pull). */
+ *        (a dissemination that missed a node is repaired by push-pull),
+ *   prop_bound = 1.5 P + 2 reconnect_interval + 20 latency_max
+ *        (a broadcast that missed a node is repaired by push-pull),
+ *   agree_bound = converge_bound + prop_bound, both as derived (overriding
+ *        converge_bound does not shrink it): membership first, then the
+ *        election state riding on it,
+ *   elect_check_ms = max(check_ms, nodes * names / 25)
+ *        (a poll asks every node about every name). */
 void bt_sim_config_derive(struct bt_sim_config *cfg);
 
 /* The state of a node slot as the simulator (the truth) sees it. */
@@ -154,11 +198,43 @@ struct bt_sim_stats {
     uint64_t convergence_ms;     /* ...this long after it (valid when converged) */
     uint64_t last_fault_ms;      /* virtual time of the last fault (0: none) */
     bool converged_at_end;       /* the convergence check passes at the very end */
+    /* The election (zero when names is 0). */
+    struct bt_samples failover;  /* ms from a leader's crash until every running node agrees
+                                    on the new leader (clean cases only, docs/simulator.md) */
+    struct bt_samples handover;  /* the same from a leader's resign, session end or leave */
+    struct bt_samples propagation; /* ms from a lead() until every running node lists it */
+    uint64_t watches_superseded; /* failovers/handovers not timed: a fault or another
+                                    change of the name came first */
+    uint64_t propagation_superseded; /* candidacies not timed: ended, or a fault came first */
+    uint64_t campaigns;          /* successful bt_sim_lead calls */
+    uint64_t resigns;            /* successful bt_sim_resign calls */
+    uint64_t session_ends;       /* bt_sim_session_end calls */
+    uint64_t leader_changes;     /* sessions that started to believe they lead: lead()
+                                    returned leader, or BT_EV_ELECTED */
+    uint64_t revocations;        /* BT_EV_REVOKED events */
+    uint64_t writes_sent;        /* writes the believing leaders sent */
+    uint64_t writes_accepted;    /* ...that the resource accepted */
+    uint64_t writes_rejected;    /* ...that it refused (stale token or session) */
+    uint64_t writes_rejected_unknown; /* refused writes of the converged leader because the
+                                    resource admitted a token no running node knows */
+    uint64_t refusals_observed;  /* refusals the application reported back to its node
+                                    (bt_node_observe_fence) */
+    uint64_t late_writes;        /* writes a paused leader sent the moment it resumed */
+    uint64_t late_writes_accepted; /* ...accepted (no newer term had been admitted) */
+    uint64_t terms_admitted;     /* tokens the resource admitted */
+    bool agreed;                 /* every name agreed after the last change */
+    uint64_t agreement_ms;       /* ...this long after it (valid when agreed) */
+    uint64_t last_change_ms;     /* the later of the last fault and the last candidacy change */
+    size_t max_entries;          /* greatest candidate-map size seen on a node */
+    size_t max_tombstones;       /* greatest tombstone count seen on a node */
+    size_t max_high_water_marks; /* greatest high-water mark count seen on a node */
+    bool gc_observed;            /* tombstones were required to be gone (every removal
+                                    older than the GC window) and were */
 };
 
 /* Creates the cluster: every node starts and joins at virtual time 0
  * (seeds: n0 and two random others). cfg is copied. Returns NULL on a bad
- * config or out of memory. */
+ * config (names > 0 needs every election op) or out of memory. */
 struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg);
 void bt_sim_free(struct bt_sim *sim);
 
@@ -245,6 +321,65 @@ void bt_sim_violation(struct bt_sim *sim, const char *name, const char *fmt, ...
 #define BT_SIM_MAX_VIOLATIONS 32
 size_t bt_sim_violation_count(const struct bt_sim *sim);
 const char *bt_sim_violation_text(const struct bt_sim *sim, size_t k);
+/* --- the election (names > 0; see elect.c) ------------------------------
+ * Names are indices 0..names-1 ("name-<k>"). A session is a nonzero id,
+ * unique in the whole run, owned by one node process: it dies with the
+ * process (crash, leave) and is never reused. A node holds at most one
+ * campaign per name (the core refuses a second: BATON_EALREADY). Each call
+ * below drives the node and services it (outputs leave, events are checked).
+ * Node faults act on sessions too: a crash or a leave ends every campaign of
+ * the node; a paused node's sessions keep their belief and stop writing. */
+
+uint32_t bt_sim_names(const struct bt_sim *sim);
+/* The name of index k (borrowed), or NULL. */
+const struct bt_name *bt_sim_name(const struct bt_sim *sim, uint32_t k);
+/* Opens a new session on node i (running). Returns its id, or 0. */
+uint64_t bt_sim_session_new(struct bt_sim *sim, uint32_t i);
+/* Node i campaigns for name k with priority in session (one of node i's
+ * open sessions; 0 opens a new one). *session_out (optional) gets the
+ * session, *fence (optional) the term token when it leads at once. Returns
+ * 1 (leader), 0 (follower) or BATON_EINVAL (node not running, bad name or
+ * session), BATON_EALREADY (already campaigning), or what the core
+ * returned. */
+int bt_sim_lead(struct bt_sim *sim, uint32_t i, uint32_t k, int64_t priority, uint64_t session,
+                uint64_t *session_out, uint64_t *fence);
+/* Node i withdraws its candidacy for k. Returns 0, BATON_EINVAL, BATON_ENOENT. */
+int bt_sim_resign(struct bt_sim *sim, uint32_t i, uint32_t k);
+/* Session ends on node i: every campaign it holds is withdrawn. Returns how
+ * many, or BATON_EINVAL. */
+int bt_sim_session_end(struct bt_sim *sim, uint32_t i, uint64_t session);
+/* Node i's open sessions: copies up to cap ids, returns how many. */
+size_t bt_sim_sessions(const struct bt_sim *sim, uint32_t i, uint64_t *out, size_t cap);
+/* The session of node i's campaign for k, or 0 when it does not campaign. */
+uint64_t bt_sim_campaign_session(const struct bt_sim *sim, uint32_t i, uint32_t k);
+/* Whether node i's campaign for k believes it leads; *token its term. */
+bool bt_sim_believes(const struct bt_sim *sim, uint32_t i, uint32_t k, uint64_t *token);
+/* The truth: the winner of DESIGN.md §1 among the campaigns of live
+ * processes (highest priority, then lowest node name, bytewise). Returns
+ * false when nobody campaigns for k. */
+bool bt_sim_true_leader(const struct bt_sim *sim, uint32_t k, uint32_t *node, uint64_t *session);
+/* Node i's view: 0 with *node (index) and *session, BATON_ENOLEADER, or
+ * BATON_EINVAL (no process, or a leader that is no node). */
+int bt_sim_leader_view(struct bt_sim *sim, uint32_t i, uint32_t k, uint32_t *node, uint64_t *session);
+/* Whether name k is agreed (docs/simulator.md, agreement): every node runs
+ * (none paused or leaving), each reports the true leader, exactly that
+ * session believes it leads, with the node's current term, at or above
+ * every node's high-water mark. On false, why (optional) says what is not. */
+bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen);
+/* Runs until name k (every name when k is UINT32_MAX) is agreed or
+ * timeout_ms pass, checking every check_ms; returns whether it is. */
+bool bt_sim_wait_agreed(struct bt_sim *sim, uint32_t k, uint64_t timeout_ms);
+/* The initial campaigns: for every name, cfg.campaigners running nodes
+ * picked at random (every running node when 0) campaign with priority 0,
+ * each node in one new session holding all its names, at times spread
+ * uniformly over cfg.campaign_spread_ms (all now when 0). */
+void bt_sim_campaign_all(struct bt_sim *sim);
+/* Every running node that does not campaign for a name starts to, with
+ * priority 0, in one new session per node. */
+void bt_sim_campaign_everywhere(struct bt_sim *sim);
+/* The resource of name k: the greatest token its guard admitted (0: none). */
+uint64_t bt_sim_resource_high_water(const struct bt_sim *sim, uint32_t k);
+
 /* Appends the run's fields (without braces) to an open JSON object. */
 void bt_sim_report_json(struct bt_sim *sim, struct bt_json *j);
 /* A progress line "t=<ms> <text>" when verbosity >= level. */

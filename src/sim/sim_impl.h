@@ -1,7 +1,8 @@
 /*
  * The simulator's internals, shared by sim.c (event loop, network, node
- * lifecycle, faults) and check.c (the invariants). Not for scenarios or
- * tests: they use sim.h.
+ * lifecycle, faults), check.c (the membership invariants) and elect.c (the
+ * election: sessions, the fenced resource and the election invariants). Not
+ * for scenarios or tests: they use sim.h.
  */
 #ifndef BT_SIM_IMPL_H
 #define BT_SIM_IMPL_H
@@ -17,6 +18,7 @@ enum sim_item_kind {
     SIM_ITEM_TICK,     /* a node's timer (embedded in struct sim_node) */
     SIM_ITEM_CHECK,    /* the periodic invariant check (embedded in struct bt_sim) */
     SIM_ITEM_TIMER,    /* a struct sim_timer: a scenario action */
+    SIM_ITEM_WRITE,    /* a write on its way to the resource (elect.c owns it) */
 };
 
 struct sim_item {
@@ -125,6 +127,10 @@ struct bt_sim {
     bool epoch_converged;          /* converged since the last fault */
     struct bt_member_info *members; /* scratch for bt_node_members, n + 16 slots */
     size_t members_cap;
+    uint64_t fault_count;          /* bt_sim_fault_now calls so far */
+    /* elect.c: everything about sessions and the resource; NULL when
+     * cfg.names is 0. */
+    struct sim_elect *elect;
 };
 
 /* sim.c */
@@ -147,6 +153,37 @@ void bt_sim_check_periodic(struct bt_sim *sim);
  * truth; on failure writes the first reason into why (may be NULL). */
 bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen);
 void bt_sim_check_finish(struct bt_sim *sim);
+
+/* elect.c. Every hook is a no-op when sim->elect is NULL. */
+int bt_sim_elect_init(struct bt_sim *sim);
+void bt_sim_elect_destroy(struct bt_sim *sim);
+/* A process of sn started (before it joins). */
+void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn);
+/* Before a crash or leave of sn: note which of its campaigns lead an agreed
+ * name, so that their end opens a failover or handover timing. */
+void bt_sim_elect_prepare_end(struct bt_sim *sim, struct sim_node *sn);
+/* sn's campaigns ended with its process (crash) or its leave (every
+ * candidacy withdrawn by bt_node_leave). */
+void bt_sim_elect_node_ended(struct bt_sim *sim, struct sim_node *sn, bool crashed);
+void bt_sim_elect_paused(struct bt_sim *sim, struct sim_node *sn);
+/* sn resumes: before it runs anything, its believing sessions send the write
+ * they were making when it stopped. */
+void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn);
+/* BT_EV_ELECTED or BT_EV_REVOKED from observer's node. */
+void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt_event *ev);
+/* sn processed a call and its outputs and events were drained. */
+void bt_sim_elect_serviced(struct bt_sim *sim, struct sim_node *sn);
+/* A fault happened now (bt_sim_fault_now). */
+void bt_sim_elect_fault(struct bt_sim *sim);
+void bt_sim_elect_periodic(struct bt_sim *sim);
+/* A SIM_ITEM_WRITE reached the resource; frees it. */
+void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item);
+/* bt_sim_finish: whether the election has settled since the last change,
+ * and until when it may still take. */
+bool bt_sim_elect_settled(const struct bt_sim *sim);
+uint64_t bt_sim_elect_deadline(const struct bt_sim *sim);
+void bt_sim_elect_finish(struct bt_sim *sim);
+void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j);
 
 static inline bool bt_sim_bit(const uint8_t *bits, size_t k)
 {

@@ -40,7 +40,8 @@ endif()
 
 # 2. The JSON summary's fields.
 foreach(field seed nodes virtual_ms wall_ms packets_sent bytes_sent violations detection_ms
-              false_positive_deaths convergence_ms)
+              false_positive_deaths convergence_ms names failover_ms handover_ms propagation_ms
+              leader_changes writes_accepted writes_rejected)
   string(FIND "${a}" "\"${field}\":" at)
   if(at EQUAL -1 AND NOT field STREQUAL "wall_ms")
     message(FATAL_ERROR "the JSON summary has no ${field}: ${a}")
@@ -49,6 +50,19 @@ endforeach()
 string(JSON kind TYPE "${a}" violations)
 if(NOT kind STREQUAL "ARRAY")
   message(FATAL_ERROR "violations is not an array: ${a}")
+endif()
+foreach(field failover_ms handover_ms propagation_ms)
+  foreach(key p50 p99 max count)
+    string(JSON ignored ERROR_VARIABLE missing GET "${a}" ${field} ${key})
+    if(missing)
+      message(FATAL_ERROR "${field} has no ${key}: ${a}")
+    endif()
+  endforeach()
+endforeach()
+# The chaos run above campaigns (one name by default): leaders wrote.
+string(JSON accepted GET "${a}" writes_accepted)
+if(accepted EQUAL 0)
+  message(FATAL_ERROR "no write was accepted in a chaos run with an election: ${a}")
 endif()
 
 # 3. Bad flags.
@@ -75,7 +89,8 @@ if(NOT r EQUAL 0)
   message(FATAL_ERROR "--help exited ${r}")
 endif()
 foreach(flag --scenario --seed --seeds --nodes --duration-ms --profile --loss --latency-ms --skew-ms
-             --dup --reorder --drift-ppm --quiet --verbose)
+             --dup --reorder --drift-ppm --quiet --verbose --names --write-interval-ms --horizon-ms
+             failover handover pause churn)
   string(FIND "${help}" "${flag}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "--help does not mention ${flag}")
