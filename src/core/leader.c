@@ -799,10 +799,12 @@ enum batch_kind { BATCH_DELTA, BATCH_FENCES, BATCH_SNAPSHOT };
  *     owner's check (fix 2); touched local names are queued.
  *  6. Raise the high-water marks; local names whose mark rose are queued
  *     (fix 3 acts in the recompute).
- *  7. Recompute the queued names and fire transitions. */
+ *  7. Recompute the queued names and fire transitions.
+ * With regossip, every item that changed state in 5 or 6 is queued for
+ * broadcast as well (news spreads on; see bt_leader_merge_payload). */
 static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, size_t n,
                        const struct bt_fence *fences, size_t nf, uint64_t wall_ms,
-                       enum batch_kind kind)
+                       enum batch_kind kind, bool regossip)
 {
     size_t nself = 0;
 
@@ -830,7 +832,9 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         }
 
     size_t touched = n + nf < l->nlocal ? n + nf : l->nlocal; /* 3 */
-    if (touched > SIZE_MAX / 2 || reserve_outputs(l, nself + touched, 2 * touched) != 0)
+    size_t news = regossip ? n + nf : 0;
+    if (touched > SIZE_MAX / 4 || news > SIZE_MAX / 4 ||
+        reserve_outputs(l, nself + touched + news, 2 * touched) != 0)
         return BATON_ENOMEM;
 
     for (size_t i = 0; i < n; i++) /* 4 */
@@ -853,8 +857,12 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         }
         l->counters.entries_merged++;
         changed++;
-        if (bt_nodeid_eq(&e->node, &l->cfg.self))
-            err = owner_check(l, &e->name, wall_ms);
+        if (bt_nodeid_eq(&e->node, &l->cfg.self)) {
+            err = owner_check(l, &e->name, wall_ms); /* the owner's word goes out instead */
+        } else if (regossip) {
+            push_entry(l, e);
+            l->counters.regossiped++;
+        }
         view_changed(l, name_find(l, &e->name));
     }
     for (size_t i = 0; i < nf && err == 0; i++) { /* 6 */
@@ -870,6 +878,10 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         }
         l->counters.fences_raised++;
         changed++;
+        if (regossip) {
+            push_fence(l, &f->name, f->token, &f->minter);
+            l->counters.regossiped++;
+        }
         mark_dirty(l, r);
     }
     recompute_dirty(l, wall_ms); /* 7 */
@@ -888,18 +900,18 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
 int bt_leader_merge_delta(struct bt_leader *l, const struct bt_centry *entries, size_t n,
                           uint64_t wall_ms)
 {
-    return merge_batch(l, entries, n, NULL, 0, wall_ms, BATCH_DELTA);
+    return merge_batch(l, entries, n, NULL, 0, wall_ms, BATCH_DELTA, false);
 }
 
 int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, uint64_t wall_ms)
 {
-    return merge_batch(l, entry, 1, NULL, 0, wall_ms, BATCH_DELTA);
+    return merge_batch(l, entry, 1, NULL, 0, wall_ms, BATCH_DELTA, false);
 }
 
 int bt_leader_merge_fences(struct bt_leader *l, const struct bt_fence *fences, size_t n,
                            uint64_t wall_ms)
 {
-    return merge_batch(l, NULL, 0, fences, n, wall_ms, BATCH_FENCES);
+    return merge_batch(l, NULL, 0, fences, n, wall_ms, BATCH_FENCES, false);
 }
 
 int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
@@ -910,7 +922,7 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
     f.name = *name;
     f.token = token;
     f.minter = *minter;
-    return merge_batch(l, NULL, 0, &f, 1, wall_ms, BATCH_FENCES);
+    return merge_batch(l, NULL, 0, &f, 1, wall_ms, BATCH_FENCES, false);
 }
 
 /* A resource's mark, handed back by the application.
@@ -959,19 +971,20 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
 int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entries, size_t n,
                              const struct bt_fence *fences, size_t nf, uint64_t wall_ms)
 {
-    return merge_batch(l, entries, n, fences, nf, wall_ms, BATCH_SNAPSHOT);
+    return merge_batch(l, entries, n, fences, nf, wall_ms, BATCH_SNAPSHOT, false);
 }
 
-int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, uint64_t wall_ms)
+int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, bool regossip,
+                            uint64_t wall_ms)
 {
     switch (p->type) {
     case BT_PAYLOAD_DELTA:
-        return merge_batch(l, p->entries, p->nentries, NULL, 0, wall_ms, BATCH_DELTA);
+        return merge_batch(l, p->entries, p->nentries, NULL, 0, wall_ms, BATCH_DELTA, regossip);
     case BT_PAYLOAD_FENCE:
-        return merge_batch(l, NULL, 0, p->fences, p->nfences, wall_ms, BATCH_FENCES);
+        return merge_batch(l, NULL, 0, p->fences, p->nfences, wall_ms, BATCH_FENCES, regossip);
     case BT_PAYLOAD_SNAPSHOT:
         return merge_batch(l, p->entries, p->nentries, p->fences, p->nfences, wall_ms,
-                           BATCH_SNAPSHOT);
+                           BATCH_SNAPSHOT, regossip);
     case BT_PAYLOAD_NONE:
     default:
         l->counters.refused_malformed++;

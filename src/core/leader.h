@@ -88,6 +88,7 @@ struct bt_leader_counters {
     uint64_t elected_events;    /* ELECTED events queued */
     uint64_t revoked_events;    /* REVOKED events queued */
     uint64_t member_changes;    /* membership inputs that changed the view */
+    uint64_t regossiped;        /* received items queued again as broadcasts (news) */
 };
 
 struct bt_leader;
@@ -179,8 +180,12 @@ int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entrie
                              const struct bt_fence *fences, size_t nf, uint64_t wall_ms);
 /* Dispatches a decoded payload (borrowed) by type: DELTA, FENCE or
  * SNAPSHOT as above; BT_PAYLOAD_NONE or an unknown type is BATON_EPROTO
- * (counted). */
-int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, uint64_t wall_ms);
+ * (counted). With regossip, every item that changed state is also queued
+ * as a broadcast, one per item, so news spreads on whether it came by
+ * gossip or by push-pull (an entry for self is answered by the owner
+ * instead, fix 2). */
+int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, bool regossip,
+                            uint64_t wall_ms);
 
 /* A high-water mark seen outside the cluster: a resource refused this
  * node's token and reported its own mark (BATON_ESTALE from the guard). The

@@ -174,7 +174,7 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
 {
     struct bt_node *n = ctx;
     if (len > 0)
-        bt_replica_merge_state(&n->replica, from, data, len, n->now);
+        bt_replica_merge_state(&n->replica, from, join, data, len, n->now);
 }
 
 /* After every driver call, outside the membership layer's callbacks:
@@ -389,7 +389,7 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     struct bt_election_stats *e = &out->election;
     e->payloads_in = rc->payloads_in;
     e->snapshots_in = rc->snapshots_in;
-    e->forwarded = rc->forwarded;
+    e->forwarded = lc.regossiped;
     e->broadcasts_out = rc->broadcasts_out;
     e->malformed = rc->malformed;
     e->refused_clock = rc->refused_clock;

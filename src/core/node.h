@@ -159,7 +159,7 @@ struct bt_member_stats {
 struct bt_election_stats {
     uint64_t payloads_in;     /* election broadcasts received */
     uint64_t snapshots_in;    /* full states received by push-pull */
-    uint64_t forwarded;       /* received broadcasts that were news, gossiped on */
+    uint64_t forwarded;       /* received entries and fences that were news, gossiped on */
     uint64_t broadcasts_out;  /* entries and fences this node gossiped */
     uint64_t malformed;       /* payloads refused as malformed */
     uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */

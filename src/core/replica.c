@@ -10,16 +10,20 @@
  * leader writes becomes one user broadcast on the SWIM dissemination queue,
  * marked urgent so that a gossip round leaves at once: a resign or a
  * graceful leave reaches the cluster in network hops, not gossip periods.
- * A node that receives a broadcast which changed its state queues it again
- * (urgent too), so news spreads epidemically and then dies out through the
- * queue's retransmit limit; stale news is not forwarded. The broadcast key
- * (the entry's (name, node), or the fence's name) lets a newer broadcast
- * replace a queued older one.
+ * A node that receives an entry or fence which changed its state queues it
+ * again (urgent too), so news spreads epidemically and then dies out
+ * through the queue's retransmit limit; stale news is not forwarded. The
+ * broadcast key (the entry's (name, node), or the fence's (name, minter))
+ * lets a newer broadcast replace a queued older one.
  *
  * Full state rides push-pull (fix 4). SWIM's push-pull runs on join and
  * periodically; each side sends a SNAPSHOT of its map and marks, and
- * merges the other's. A healed partition therefore converges without any
- * new join, and a node that missed broadcasts catches up within a period.
+ * merges the other's. What a snapshot brings that is news is gossiped on
+ * like a broadcast's news: after a partition heals, the first push-pull
+ * across the old cut spreads each side's writes to the whole other side in
+ * network hops, instead of every node waiting for a push-pull of its own
+ * (simulator finding E8). A join's exchange is not gossiped on: the
+ * newcomer's news is the cluster's old state.
  *
  * Every input is screened before it reaches the map or the clock. Decoding
  * (codec.c) rejects malformed bytes; the leader re-validates and refuses a
@@ -96,29 +100,13 @@ static size_t fence_key(const struct bt_fence *f, uint8_t *key)
     return 2 + (size_t)f->name.len + f->minter.len;
 }
 
-/* The key of a one-item DELTA or FENCE payload; 0 (no key) otherwise. */
-static size_t payload_key(const struct bt_payload *p, uint8_t *key)
-{
-    if (p->type == BT_PAYLOAD_DELTA && p->nentries == 1)
-        return entry_key(&p->entries[0], key);
-    if (p->type == BT_PAYLOAD_FENCE && p->nfences == 1)
-        return fence_key(&p->fences[0], key);
-    return 0;
-}
-
-static void gossip(struct bt_replica *r, const uint8_t *key, size_t keylen, const uint8_t *data,
-                   size_t len, uint64_t now_mono)
-{
-    if (bt_swim_broadcast_user(r->swim, key, keylen, data, len, true, now_mono) != 0)
-        r->counters.send_failed++;
-}
-
 void bt_replica_flush(struct bt_replica *r, struct bt_time now)
 {
     struct bt_leader_broadcast b;
     _Static_assert(BT_CODEC_ENTRY_MAX >= BT_CODEC_FENCE_ENC_MAX, "buf holds a fence too");
     uint8_t buf[BT_CODEC_LIST_HEADER + BT_CODEC_ENTRY_MAX];
     uint8_t key[2 + BATON_NAME_MAX + BATON_NODE_MAX];
+    bool queued = false;
 
     while (bt_leader_pop_broadcast(r->leader, &b)) {
         int len;
@@ -136,9 +124,17 @@ void bt_replica_flush(struct bt_replica *r, struct bt_time now)
             r->counters.send_failed++;
             continue;
         }
-        gossip(r, key, keylen, buf, (size_t)len, now.mono_ms);
+        if (bt_swim_broadcast_user(r->swim, key, keylen, buf, (size_t)len, false, now.mono_ms) != 0) {
+            r->counters.send_failed++;
+            continue;
+        }
         r->counters.broadcasts_out++;
+        queued = true;
     }
+    /* Urgent, once for all: a gossip round per broadcast would spend their
+     * sends in the same millisecond, in as many packets. */
+    if (queued)
+        bt_swim_gossip_now(r->swim, now.mono_ms);
 }
 
 /* Drops, in place, the entries older than the horizon (see the essay). */
@@ -158,21 +154,20 @@ static void drop_stale(struct bt_replica *r, struct bt_payload *p, uint64_t wall
     p->nentries = kept;
 }
 
-/* Decodes, screens and merges one payload. Returns what the leader's merge
- * returned (items changed, or a negative code), or BATON_EPROTO. */
-static int ingest(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
-                  size_t len, enum bt_payload_type want, struct bt_payload *p, struct bt_time now)
+/* Decodes, screens and merges one payload; with regossip, what was news is
+ * queued for gossip again. */
+static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
+                   size_t len, enum bt_payload_type want, bool regossip, struct bt_time now)
 {
+    struct bt_payload p;
     drop_state(r);
-    int rc = bt_codec_decode(data, len, p);
-    if (rc == 0 && (p->type == BT_PAYLOAD_SNAPSHOT) != (want == BT_PAYLOAD_SNAPSHOT))
+    int rc = bt_codec_decode(data, len, &p);
+    if (rc == 0 && (p.type == BT_PAYLOAD_SNAPSHOT) != (want == BT_PAYLOAD_SNAPSHOT))
         rc = BATON_EPROTO;
-    if (rc < 0) {
-        r->counters.malformed++;
-        return rc;
+    if (rc == 0) {
+        drop_stale(r, &p, now.wall_ms);
+        rc = bt_leader_merge_payload(r->leader, &p, regossip, now.wall_ms);
     }
-    drop_stale(r, p, now.wall_ms);
-    rc = bt_leader_merge_payload(r->leader, p, now.wall_ms);
     if (rc == BATON_ECLOCK) {
         r->counters.refused_clock++;
         if (from)
@@ -180,27 +175,14 @@ static int ingest(struct bt_replica *r, const struct bt_nodeid *from, const uint
     } else if (rc == BATON_EPROTO) {
         r->counters.malformed++;
     }
-    return rc;
+    bt_payload_free(&p);
 }
 
 void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
                         size_t len, struct bt_time now)
 {
-    struct bt_payload p;
-    uint8_t key[2 + BATON_NAME_MAX + BATON_NODE_MAX];
-
     r->counters.payloads_in++;
-    int rc = ingest(r, from, data, len, BT_PAYLOAD_DELTA, &p, now);
-    /* News is forwarded as it came, so it spreads epidemically. A payload
-     * trimmed of stale entries is not forwarded: its bytes say more. */
-    if (rc > 0 && p.nentries + p.nfences > 0) {
-        size_t keylen = payload_key(&p, key);
-        if (p.type == BT_PAYLOAD_FENCE || p.nentries == 1) {
-            gossip(r, key, keylen, data, len, now.mono_ms);
-            r->counters.forwarded++;
-        }
-    }
-    bt_payload_free(&p);
+    ingest(r, from, data, len, BT_PAYLOAD_DELTA, true, now);
 }
 
 struct fence_list {
@@ -247,13 +229,11 @@ size_t bt_replica_state(struct bt_replica *r, uint8_t *buf, size_t cap, struct b
     return len;
 }
 
-void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
-                            size_t len, struct bt_time now)
+void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, bool join,
+                            const uint8_t *data, size_t len, struct bt_time now)
 {
-    struct bt_payload p;
     r->counters.snapshots_in++;
-    ingest(r, from, data, len, BT_PAYLOAD_SNAPSHOT, &p, now);
-    bt_payload_free(&p);
+    ingest(r, from, data, len, BT_PAYLOAD_SNAPSHOT, !join, now);
 }
 
 void bt_replica_member_event(struct bt_replica *r, const struct bt_event *ev, struct bt_time now)

@@ -33,7 +33,6 @@ struct bt_replica_counters {
     uint64_t payloads_in;     /* user broadcasts received */
     uint64_t snapshots_in;    /* push-pull states received */
     uint64_t snapshots_out;   /* push-pull states produced */
-    uint64_t forwarded;       /* received broadcasts that were news, gossiped on */
     uint64_t broadcasts_out;  /* leader broadcasts queued for gossip */
     uint64_t malformed;       /* payloads that failed to decode or validate */
     uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */
@@ -69,12 +68,13 @@ void bt_replica_destroy(struct bt_replica *r);
 void bt_replica_flush(struct bt_replica *r, struct bt_time now);
 
 /* The membership layer's hooks (struct bt_swim_sink). data is borrowed.
- * deliver forwards news at once (swim.h allows it from user_deliver). */
+ * What a broadcast or a push-pull brought that was news is gossiped on (not
+ * from a join's exchange: a newcomer catching up has no news for anyone). */
 void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
                         size_t len, struct bt_time now);
 size_t bt_replica_state(struct bt_replica *r, uint8_t *buf, size_t cap, struct bt_time now);
-void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
-                            size_t len, struct bt_time now);
+void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, bool join,
+                            const uint8_t *data, size_t len, struct bt_time now);
 
 /* A membership event: feeds the leader's liveness view (fix 1). */
 void bt_replica_member_event(struct bt_replica *r, const struct bt_event *ev, struct bt_time now);

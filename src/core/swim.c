@@ -2053,6 +2053,14 @@ int bt_swim_broadcast_user(struct bt_swim *s, const void *key, size_t keylen, co
     return 0;
 }
 
+void bt_swim_gossip_now(struct bt_swim *s, uint64_t now)
+{
+    if (s->refused || s->q.count == 0)
+        return;
+    s->gossip_now = true;
+    flush(s, now);
+}
+
 size_t bt_swim_members(const struct bt_swim *s, struct bt_member_info *out, size_t cap)
 {
     for (size_t i = 0; i < s->n_members && i < cap; i++)

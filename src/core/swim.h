@@ -123,6 +123,10 @@ uint64_t bt_swim_next_deadline(const struct bt_swim *swim);
 int bt_swim_broadcast_user(struct bt_swim *swim, const void *key, size_t keylen, const void *data,
                            size_t len, bool urgent, uint64_t now_ms);
 
+/* Sends a gossip round at once if broadcasts are queued: what urgent does,
+ * once for many broadcasts queued without it. */
+void bt_swim_gossip_now(struct bt_swim *swim, uint64_t now_ms);
+
 /* Copies up to cap members (self included), in a deterministic order, into
  * out; returns how many there are. */
 size_t bt_swim_members(const struct bt_swim *swim, struct bt_member_info *out, size_t cap);

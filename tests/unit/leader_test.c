@@ -162,7 +162,7 @@ static int deliver_bytes(struct bt_leader *to, const uint8_t *buf, size_t len, u
 {
     struct bt_payload p;
     assert_int_equal(bt_codec_decode(buf, len, &p), 0);
-    int rc = bt_leader_merge_payload(to, &p, wall);
+    int rc = bt_leader_merge_payload(to, &p, false, wall);
     bt_payload_free(&p);
     return rc;
 }
@@ -549,7 +549,7 @@ static int feed(struct bt_leader *l, const uint8_t *bytes, size_t len, uint64_t 
     int rc = bt_codec_decode(copy, len, &p);
     *merge_rc = 1;
     if (rc == 0) {
-        *merge_rc = bt_leader_merge_payload(l, &p, wall);
+        *merge_rc = bt_leader_merge_payload(l, &p, false, wall);
         bt_payload_free(&p);
     }
     free(copy);
@@ -699,7 +699,7 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
     assert_int_equal(feed(a, buf, len, WALL, &mrc), 0);
     assert_int_equal(mrc, BATON_EPROTO);
     struct bt_payload empty = {.type = BT_PAYLOAD_NONE};
-    assert_int_equal(bt_leader_merge_payload(a, &empty, WALL), BATON_EPROTO);
+    assert_int_equal(bt_leader_merge_payload(a, &empty, false, WALL), BATON_EPROTO);
     struct bt_centry bad_tomb = {.name = nm("job"), .node = nid("z"), .stamp = 5, .removed = true,
                                  .cand = {.candidate_id = 3}};
     assert_int_equal(bt_leader_merge_entry(a, &bad_tomb, WALL), BATON_EPROTO);
@@ -1082,6 +1082,66 @@ static void bad_arguments_are_refused(void **state)
     bt_leader_free(NULL);
 }
 
+/* Fix 4 with finding E8: news a push-pull brings is gossiped on, once, so a
+ * healed partition spreads it in hops; a merge without regossip (a join's
+ * catch-up) queues nothing. */
+static void snapshot_news_is_regossiped_once(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *c = node_new("c", 3, DEFAULT_OFFSET);
+    see_alive(b, "a", 1, WALL);
+    see_alive(c, "a", 1, WALL);
+    uint64_t fence;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fence), 1);
+    drop_broadcasts(a); /* a was cut off when it led: nobody heard */
+
+    uint8_t *snap;
+    size_t len = snapshot_bytes(a, &snap);
+    struct bt_payload p;
+    assert_int_equal(bt_codec_decode(snap, len, &p), 0);
+    assert_int_equal(bt_leader_merge_payload(b, &p, true, WALL), 2);
+    struct bt_leader_broadcast bc;
+    assert_true(bt_leader_pop_broadcast(b, &bc));
+    assert_int_equal(bc.kind, BT_LEADER_BCAST_ENTRY);
+    assert_string_equal(bc.entry.node.bytes, "a");
+    assert_int_equal(bc.entry.cand.candidate_id, 11);
+    assert_true(bt_leader_pop_broadcast(b, &bc));
+    assert_int_equal(bc.kind, BT_LEADER_BCAST_FENCE);
+    assert_int_equal(bc.fence.token, fence);
+    assert_string_equal(bc.fence.minter.bytes, "a");
+    assert_false(bt_leader_pop_broadcast(b, &bc));
+    /* The same state again is no news: nothing more to say. */
+    assert_int_equal(bt_leader_merge_payload(b, &p, true, WALL), 0);
+    assert_false(bt_leader_pop_broadcast(b, &bc));
+    /* Without regossip the state is merged and nothing is queued. */
+    assert_int_equal(bt_leader_merge_payload(c, &p, false, WALL), 2);
+    assert_false(bt_leader_pop_broadcast(c, &bc));
+    assert_leader(c, "job", "a", 11);
+    /* A broadcast's news is gossiped on the same way. */
+    struct bt_leader *d = node_new("d", 4, DEFAULT_OFFSET);
+    struct bt_name jn = nm("job");
+    struct bt_nodeid an = nid("a");
+    struct bt_centry e = *bt_cmap_get(bt_leader_cmap(a), &jn, &an);
+    struct bt_payload delta = {.type = BT_PAYLOAD_DELTA, .entries = &e, .nentries = 1};
+    assert_int_equal(bt_leader_merge_payload(d, &delta, true, WALL), 1);
+    assert_true(bt_leader_pop_broadcast(d, &bc));
+    assert_int_equal(bc.kind, BT_LEADER_BCAST_ENTRY);
+    assert_false(bt_leader_pop_broadcast(d, &bc));
+    bt_leader_free(d);
+    struct bt_leader_counters n;
+    bt_leader_counters(b, &n);
+    assert_int_equal(n.regossiped, 2);
+    bt_leader_counters(c, &n);
+    assert_int_equal(n.regossiped, 0);
+
+    bt_payload_free(&p);
+    free(snap);
+    bt_leader_free(a);
+    bt_leader_free(b);
+    bt_leader_free(c);
+}
+
 /* ---- leaving and ageing ------------------------------------------------------ */
 
 static void resign_all_withdraws_every_candidacy_without_events(void **state)
@@ -1324,6 +1384,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(suspect_node_keeps_its_candidacy),
     cmocka_unit_test(thousand_names_follow_membership),
     cmocka_unit_test(bad_arguments_are_refused),
+    cmocka_unit_test(snapshot_news_is_regossiped_once),
     cmocka_unit_test(resign_all_withdraws_every_candidacy_without_events),
     cmocka_unit_test(refresh_restamps_only_old_own_live_entries),
     cmocka_unit_test(expire_forgets_old_entries_but_keeps_own_live_ones),

@@ -797,6 +797,14 @@ static void urgent_broadcast_goes_out_within_the_call(void **state)
         for (int k = 0; k < net.node[i].nseen; k++)
             have += strcmp(net.node[i].seen[k], "resign:x") == 0;
     assert_true(have >= 3);
+    /* Many queued without urgency leave in one round when asked. */
+    run_for(5);
+    before = net.sent_packets[0];
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "a", 1, false, net.now), 0);
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "b", 1, false, net.now), 0);
+    assert_int_equal(net.sent_packets[0], before);
+    bt_swim_gossip_now(net.node[0].s, net.now);
+    assert_int_equal(net.sent_packets[0] - before, 3); /* one round: gossip_fanout packets */
     assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "x", 0, true, net.now), BATON_EINVAL);
     char big[BT_SWIM_USER_MAX + 1];
     memset(big, 'b', sizeof big);
