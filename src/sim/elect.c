@@ -1490,12 +1490,37 @@ uint64_t bt_sim_elect_deadline(const struct bt_sim *sim)
     return sim->elect->last_change + sim->cfg.agree_bound_ms + sim->cfg.elect_check_ms;
 }
 
+/* Candidacies still on their way when the run ends: counted, logged, and a
+ * violation once older than prop_bound (anti-entropy repairs any miss
+ * within it). */
+static void prop_finish(struct bt_sim *sim)
+{
+    struct sim_elect *e = sim->elect;
+    prop_poll(sim);
+    for (size_t r = 0; r < e->nprops; r++) {
+        const struct prop *p = &e->props[r];
+        uint32_t missing = 0;
+        while (missing < sim->n && (sim->nodes[missing].state != BT_SIM_RUNNING || bt_sim_bit(p->bits, missing)))
+            missing++;
+        uint64_t age = sim->now - p->started;
+        sim->stats.propagation_pending++;
+        bt_sim_log(sim, 1, "name-%" PRIu32 ": n%" PRIu32 "'s candidacy has not reached n%" PRIu32 " after %" PRIu64 " ms",
+                   p->name, p->node, missing, age);
+        if (age > sim->cfg.prop_bound_ms)
+            bt_sim_violation(sim, "propagation",
+                             "name-%" PRIu32 ": n%" PRIu32 "'s candidacy has not reached n%" PRIu32
+                             " after %" PRIu64 " ms; bound %" PRIu64 " ms",
+                             p->name, p->node, missing, age, sim->cfg.prop_bound_ms);
+    }
+}
+
 void bt_sim_elect_finish(struct bt_sim *sim)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL)
         return;
     struct bt_sim_stats *st = &sim->stats;
+    prop_finish(sim);
     poll_state(sim);
     if (!e->epoch_agreed) {
         char why[256];
@@ -1556,6 +1581,8 @@ void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j)
     bt_json_u64(j, st->watches_superseded);
     bt_json_key(j, "propagation_superseded");
     bt_json_u64(j, st->propagation_superseded);
+    bt_json_key(j, "propagation_pending");
+    bt_json_u64(j, st->propagation_pending);
     bt_json_key(j, "agreed");
     bt_json_bool(j, st->agreed);
     bt_json_key(j, "agreement_ms");

@@ -206,6 +206,7 @@ struct bt_sim_stats {
     uint64_t watches_superseded; /* failovers/handovers not timed: a fault or another
                                     change of the name came first */
     uint64_t propagation_superseded; /* candidacies not timed: ended, or a fault came first */
+    uint64_t propagation_pending; /* candidacies that had not reached every node when the run ended */
     uint64_t campaigns;          /* successful bt_sim_lead calls */
     uint64_t resigns;            /* successful bt_sim_resign calls */
     uint64_t session_ends;       /* bt_sim_session_end calls */

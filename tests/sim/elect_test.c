@@ -35,6 +35,7 @@ struct fake {
     uint64_t fence[NAMES];    /* fence(): 0 means not leader */
     uint64_t high_water[NAMES];
     size_t entries, tombstones, marks; /* stats() */
+    bool deaf[NAMES];         /* candidates(): nobody, instead of the leader */
 };
 
 static struct fake *fakes[MAX_FAKES];
@@ -179,9 +180,19 @@ static int fake_fence(const void *node, const struct bt_name *name, uint64_t *fe
     return 0;
 }
 
+/* The leader is the only candidate a fake knows of. */
 static size_t fake_candidates(const void *node, const struct bt_name *name, struct bt_nodeid *out, size_t cap)
 {
-    return 0;
+    const struct fake *f = node;
+    uint32_t k = name_index(name);
+    if (!f->has_leader[k] || f->deaf[k])
+        return 0;
+    if (cap > 0) {
+        char text[16];
+        int len = snprintf(text, sizeof text, "n%" PRIu32, f->leader[k]);
+        bt_nodeid_set(&out[0], text, (size_t)len);
+    }
+    return 1;
 }
 
 static int fake_high_water(const void *node, const struct bt_name *name, uint64_t *token)
@@ -397,6 +408,20 @@ static void a_removal_explains_a_tombstone_until_the_gc_window_passes(void **sta
     done(sim);
 }
 
+static void a_candidacy_that_never_reaches_a_node_breaks_propagation(void **state)
+{
+    struct bt_sim *sim = fake_cluster(3);
+    fakes[2]->deaf[1] = true;
+    n0_leads(sim, 3, 0, 1000);
+    n0_leads(sim, 3, 1, 1001);
+    bt_sim_run_for(sim, 500);
+    assert_int_equal(bt_sim_stats(sim)->propagation.len, 1); /* name-0 only */
+    bt_sim_finish(sim);
+    assert_int_equal(bt_sim_stats(sim)->propagation_pending, 1);
+    assert_true(has_violation(sim, "propagation"));
+    done(sim);
+}
+
 static void a_deposed_leaders_writes_are_refused_after_the_next_term(void **state)
 {
     struct bt_sim *sim = fake_cluster(2);
@@ -457,6 +482,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_view_that_flips_without_cause_breaks_stability),
     cmocka_unit_test(tombstones_no_removal_explains_break_bounded_state),
     cmocka_unit_test(a_removal_explains_a_tombstone_until_the_gc_window_passes),
+    cmocka_unit_test(a_candidacy_that_never_reaches_a_node_breaks_propagation),
     cmocka_unit_test(a_deposed_leaders_writes_are_refused_after_the_next_term),
     cmocka_unit_test(failover_is_timed_from_the_crash_to_the_last_node_that_agrees),
 };
