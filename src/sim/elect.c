@@ -288,6 +288,26 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
     }
     return best;
 }
+/* Whether the resource admitted the leader's token for another session: two
+ * nodes minted it concurrently (DESIGN.md allows that), and the leader's
+ * writes are refused until it moves above it (finding E9). Not yet agreed. */
+static bool token_taken(const struct sim_elect *e, uint32_t k, const struct campaign *wp)
+{
+    const struct ename *m = &e->nm[k];
+    return m->has_term && m->term_token == wp->token && m->term_session != wp->session;
+}
+
+/* An input the election must react to (a candidacy change, a fault, a
+ * resource's word): agreement is judged anew from now. */
+static void epoch_restart(struct bt_sim *sim)
+{
+    struct sim_elect *e = sim->elect;
+    e->last_change = max_u64(e->last_change, sim->now);
+    sim->stats.last_change_ms = max_u64(sim->stats.last_change_ms, sim->now);
+    e->epoch_agreed = false;
+    e->agreed_now = false;
+    sim->stats.agreed = false;
+}
 
 static uint64_t winner_session(const struct bt_sim *sim, uint32_t k)
 {
@@ -536,11 +556,7 @@ static void candidacy_changed(struct bt_sim *sim, uint32_t k)
     struct sim_elect *e = sim->elect;
     e->nm[k].last_change = sim->now;
     e->nm[k].changed = true;
-    e->last_change = max_u64(e->last_change, sim->now);
-    sim->stats.last_change_ms = max_u64(sim->stats.last_change_ms, sim->now);
-    e->epoch_agreed = false;
-    e->agreed_now = false;
-    sim->stats.agreed = false;
+    epoch_restart(sim);
     if (e->nm[k].w.open && e->nm[k].w.target != winner_session(sim, k))
         watch_supersede(sim, k);
 }
@@ -819,11 +835,7 @@ static void reply_arrives(struct bt_sim *sim, struct sim_write *w)
     sim->stats.refusals_observed++;
     /* An input from outside the cluster: the election may move (a leader
      * refused at its own token starts a new term), so the epoch restarts. */
-    e->last_change = max_u64(e->last_change, sim->now);
-    sim->stats.last_change_ms = max_u64(sim->stats.last_change_ms, sim->now);
-    e->epoch_agreed = false;
-    e->agreed_now = false;
-    sim->stats.agreed = false;
+    epoch_restart(sim);
     bt_sim_log(sim, 3, "n%" PRIu32 " observes the resource's mark %" PRIu64 " for name-%" PRIu32 " (rc %d)", w->node,
                w->mark, w->name, rc);
     bt_sim_poke(sim, w->node);
@@ -872,6 +884,12 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
             accepted = true;
             bt_sim_log(sim, 3, "resource name-%" PRIu32 ": term %" PRIu64 " of n%" PRIu32 " (session %" PRIu64 ") admitted",
                        w->name, w->token, w->node, w->session);
+            /* The true leader's token, admitted for another session: the
+             * leader has to move above it (token_taken), so an agreement
+             * reached before this admission no longer holds. */
+            uint32_t lead = true_winner(sim, w->name);
+            if (lead != NONE && token_taken(e, w->name, &e->pool[lead]))
+                epoch_restart(sim);
         } else if (rc == BATON_ESTALE) {
             if (!m->has_term || w->token > m->admitted_max)
                 bt_sim_violation(sim, "fencing",
@@ -1171,11 +1189,7 @@ void bt_sim_elect_fault(struct bt_sim *sim)
     struct sim_elect *e = sim->elect;
     if (e == NULL)
         return;
-    e->last_change = max_u64(e->last_change, sim->now);
-    sim->stats.last_change_ms = max_u64(sim->stats.last_change_ms, sim->now);
-    e->epoch_agreed = false;
-    e->agreed_now = false;
-    sim->stats.agreed = false;
+    epoch_restart(sim);
     while (e->nopen > 0)
         watch_supersede(sim, e->open[0]);
     sim->stats.propagation_superseded += e->nprops;
@@ -1246,6 +1260,9 @@ bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
     if (max_hw != wp->token)
         WHY("name-%" PRIu32 ": the leader n%" PRIu32 " holds %" PRIu64 ", but the high-water mark is %" PRIu64, k,
             wp->node, wp->token, max_hw);
+    if (token_taken(e, k, wp))
+        WHY("name-%" PRIu32 ": the resource admitted the leader n%" PRIu32 "'s token %" PRIu64 " for session %" PRIu64,
+            k, wp->node, wp->token, e->nm[k].term_session);
     return true;
 }
 
@@ -1415,6 +1432,10 @@ static bool agreed_cached(struct bt_sim *sim, char *why, size_t whylen)
         if (mark != wp->token)
             WHY("name-%" PRIu32 ": the leader n%" PRIu32 " holds %" PRIu64 ", but the high-water mark is %" PRIu64, k,
                 wp->node, wp->token, mark);
+        if (token_taken(e, k, wp))
+            WHY("name-%" PRIu32 ": the resource admitted the leader n%" PRIu32 "'s token %" PRIu64
+                " for session %" PRIu64,
+                k, wp->node, wp->token, e->nm[k].term_session);
     }
     return true;
 }

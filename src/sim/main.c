@@ -75,6 +75,7 @@ struct aggregate {
     struct bt_samples convergence; /* one per converged seed */
     struct bt_samples failover, handover, propagation; /* every sample of every seed */
     uint64_t leader_changes, writes_accepted, writes_rejected, not_agreed;
+    struct bt_samples agreement;   /* one per seed whose election agreed */
     char *violations[32];          /* "seed S: ..." */
     size_t nviolations;
 };
@@ -298,6 +299,8 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
         agg->writes_rejected += st->writes_rejected;
         if (o->names > 0 && !st->agreed)
             agg->not_agreed++;
+        else if (o->names > 0)
+            bt_samples_add(&agg->agreement, st->agreement_ms);
         if (st->converged)
             bt_samples_add(&agg->convergence, st->convergence_ms);
         else
@@ -328,6 +331,7 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     bt_samples_init(&agg.failover);
     bt_samples_init(&agg.handover);
     bt_samples_init(&agg.propagation);
+    bt_samples_init(&agg.agreement);
     uint64_t wall0 = wall_now_ms();
     int status = 0;
     for (uint64_t seed = o->seeds_from; seed < o->seeds_to; seed++) {
@@ -399,6 +403,8 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     bt_json_u64(&j, agg.writes_rejected);
     bt_json_key(&j, "not_agreed");
     bt_json_u64(&j, agg.not_agreed);
+    bt_json_key(&j, "agreement_ms");
+    bt_json_samples(&j, &agg.agreement);
     bt_json_key(&j, "violation_count");
     bt_json_u64(&j, agg.nviolations);
     bt_json_key(&j, "violations");
@@ -422,6 +428,7 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     bt_samples_destroy(&agg.failover);
     bt_samples_destroy(&agg.handover);
     bt_samples_destroy(&agg.propagation);
+    bt_samples_destroy(&agg.agreement);
     if (status < 0)
         return 1;
     return agg.failed > 0 || p99_failed ? 1 : 0;
