@@ -149,7 +149,9 @@ struct bt_member_stats {
     uint64_t name_checks_dropped; /* claims ignored: too many checks in flight */
     uint64_t bcasts_dropped;  /* broadcasts dropped because the queue was full */
     uint64_t user_delivered;  /* user broadcasts handed to the layer above */
-    uint64_t pushpulls;       /* push-pull exchanges started (join, periodic, reconnect) */
+    uint64_t pushpulls;       /* push-pull exchanges started (join, periodic, reconnect,
+                                 resync) */
+    uint64_t resyncs;         /* ...of which with a member held dead that came back */
     uint64_t reaped;          /* dead or left members forgotten */
     uint32_t health;          /* gauge: Lifeguard local health score, 0..awareness_max-1 */
     uint32_t queue_len;       /* gauge: broadcasts waiting in the dissemination queue */

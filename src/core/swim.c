@@ -212,6 +212,11 @@ struct bt_swim {
 
     uint64_t next_gossip_at, next_pushpull_at, next_reconnect_at, next_reap_at;
     uint64_t next_unknown_pp_at; /* rate limit of push-pulls with unknown senders */
+    /* A member we held dead came back: exchange state with it (at most once
+     * per reconnect_interval), since we heard nothing from it meanwhile. */
+    bool resync;
+    struct bt_addr resync_addr;
+    uint64_t next_resync_at;
 
     struct bt_addr seeds[MAX_SEEDS];
     size_t n_seeds;
@@ -1036,6 +1041,10 @@ static void apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
             emit(s, BT_EV_MEMBER_ALIVE, m);
         else if (was != BT_MEMBER_ALIVE)
             emit(s, BT_EV_MEMBER_UP, m);
+        if (was == BT_MEMBER_DEAD && !s->resync) {
+            s->resync = true;
+            s->resync_addr = m->addr;
+        }
         bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
         return;
     }
@@ -1766,6 +1775,12 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
             send_pp(s, &peer->addr, 0, BT_SWIM_PP_REQ, false);
         s->next_pushpull_at = now + jittered(s, pushpull_period(s));
     }
+    if (s->joined && !s->leaving && s->resync && now >= s->next_resync_at) {
+        s->resync = false;
+        send_pp(s, &s->resync_addr, 0, BT_SWIM_PP_REQ, false);
+        s->stats.resyncs++;
+        s->next_resync_at = now + s->t.reconnect_interval;
+    }
     if (s->joined && !s->leaving && now >= s->next_reconnect_at) {
         reconnect(s, now);
         s->next_reconnect_at = now + jittered(s, s->t.reconnect_interval);
@@ -1806,6 +1821,8 @@ uint64_t bt_swim_next_deadline(const struct bt_swim *s)
     if (s->joined && !s->leaving) {
         d = min_u64(d, s->next_pushpull_at);
         d = min_u64(d, s->next_reconnect_at);
+        if (s->resync)
+            d = min_u64(d, s->next_resync_at);
     }
     if (s->n_gone > 0)
         d = min_u64(d, s->next_reap_at);

@@ -857,6 +857,15 @@ static void partition_heals_and_membership_converges(void **state)
     printf("converged %llu ms after the heal\n", (unsigned long long)(net.now - healed));
     for (int i = 0; i < 5; i++)
         assert_int_equal(bt_swim_live_count(net.node[i].s), 5);
+    /* Every node saw members it held dead come back, and exchanged state
+     * with one of them at once: whatever they said meanwhile, it missed. */
+    run_for(10);
+    for (int i = 0; i < 5; i++) {
+        struct bt_member_stats st;
+        bt_swim_stats(net.node[i].s, &st);
+        assert_true(st.resyncs >= 1);
+        assert_true(net.node[i].merges_periodic >= 1);
+    }
     net_free(&net);
 }
 
