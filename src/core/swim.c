@@ -215,7 +215,7 @@ struct bt_swim {
     /* A member we held dead came back: exchange state with it (at most once
      * per reconnect_interval), since we heard nothing from it meanwhile. */
     bool resync;
-    struct bt_addr resync_addr;
+    struct bt_nodeid resync_with;
     uint64_t next_resync_at;
 
     struct bt_addr seeds[MAX_SEEDS];
@@ -1043,7 +1043,7 @@ static void apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
             emit(s, BT_EV_MEMBER_UP, m);
         if (was == BT_MEMBER_DEAD && !s->resync) {
             s->resync = true;
-            s->resync_addr = m->addr;
+            s->resync_with = m->name;
         }
         bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
         return;
@@ -1518,6 +1518,9 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     merge_pp(s, &pp, now);
     s->rumor_src = NULL;
     s->quiet_adds = false;
+    /* This exchange is the one a resync with its sender would make. */
+    if (s->resync && bt_nodeid_eq(&s->resync_with, &pp.hdr.sender))
+        s->resync = false;
     if (!s->refused && s->sink.user_merge)
         s->sink.user_merge(s->sink.ctx, &pp.hdr.sender, join, pp.user, pp.user_len);
     if (!s->refused) {
@@ -1777,9 +1780,12 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     }
     if (s->joined && !s->leaving && s->resync && now >= s->next_resync_at) {
         s->resync = false;
-        send_pp(s, &s->resync_addr, 0, BT_SWIM_PP_REQ, false);
-        s->stats.resyncs++;
-        s->next_resync_at = now + s->t.reconnect_interval;
+        const struct bt_member *m = find(s, &s->resync_with);
+        if (m && is_live(m->state)) {
+            send_pp(s, &m->addr, 0, BT_SWIM_PP_REQ, false);
+            s->stats.resyncs++;
+            s->next_resync_at = now + s->t.reconnect_interval;
+        }
     }
     if (s->joined && !s->leaving && now >= s->next_reconnect_at) {
         reconnect(s, now);

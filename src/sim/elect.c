@@ -288,6 +288,7 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
     }
     return best;
 }
+
 /* Whether the resource admitted the leader's token for another session: two
  * nodes minted it concurrently (DESIGN.md allows that), and the leader's
  * writes are refused until it moves above it (finding E9). Not yet agreed. */
