@@ -1,7 +1,7 @@
 /*
  * baton/guard.h: the fence guard a protected resource keeps.
  *
- * baton hands every term of leadership a fencing token (DESIGN.md §1). A
+ * baton hands every term of leadership a fencing token (docs/design.md §1). A
  * leader that was paused or partitioned may not know it has been replaced,
  * so the resource it writes to must refuse its late operations itself. The
  * rule is one comparison: accept an operation only if its token is strictly

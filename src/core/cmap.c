@@ -12,7 +12,7 @@
  * the candidates in an OR-Map (barrel_p2p_ormap) keyed {Name, node()} and
  * prunes a node's keys when its overlay neighbour sees it go down. baton
  * keeps a plain last-writer-wins register per key and lets only the key's
- * own node write it (DESIGN.md §1, fix 2). The owner stamps each write with
+ * own node write it (docs/design.md §1, fix 2). The owner stamps each write with
  * its HLC, so its writes to one key are totally ordered and "latest" simply
  * means "greatest stamp". No other replica ever writes the key; a node that
  * receives an entry for itself that no live local session backs answers

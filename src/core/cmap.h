@@ -2,7 +2,7 @@
  * The replicated candidate map: (campaign name, node) -> candidacy.
  *
  * Each key has one last-writer-wins entry stamped with an HLC "dot" and may
- * be a tombstone. Only the key's node ever writes it (the owner; DESIGN.md §1
+ * be a tombstone. Only the key's node ever writes it (the owner; docs/design.md §1
  * fix 2), so its writes are totally ordered by its HLC. Merge keeps, per key,
  * the greatest entry under bt_centry_cmp(), a total order, which makes merge
  * commutative, associative and idempotent whatever the inputs, even forged

@@ -2,7 +2,7 @@
  * Wire encoding of candidate-map deltas, fences and snapshots (layouts in
  * codec.h).
  *
- * The reference (barrel_p2p_leader.erl) ships Erlang terms and checks their
+ * The reference (the Erlang module barrel_p2p_leader) ships Erlang terms and checks their
  * shape on arrival: valid_candidate/1 wants {Pid, Priority}, valid_fence/1
  * wants an HLC timestamp record, a full sync that is not a pair of maps is
  * ignored. baton has no term format to lean on, so this file defines the

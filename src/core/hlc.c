@@ -5,13 +5,13 @@
  * integer they fold into one rule: the next timestamp is max(last + 1,
  * wall << 16), where last is the greatest timestamp seen. "+1" bumps the
  * logical counter and, at 0xFFFF, carries into the wall part, which is the
- * overflow rule of DESIGN.md §1. Absorbing a remote timestamp only raises
+ * overflow rule of docs/design.md §1. Absorbing a remote timestamp only raises
  * last; the next now() then exceeds it.
  *
  * The reference (barrel_p2p_hlc) absorbs any remote timestamp. A peer with a
  * clock a year ahead would then drag every token in the cluster a year into
  * the future, forever. We refuse timestamps more than max_offset_ms ahead of
- * our own wall clock and count them (DESIGN.md §1, fix 5).
+ * our own wall clock and count them (docs/design.md §1, fix 5).
  */
 #include "core/hlc.h"
 

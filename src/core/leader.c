@@ -1,7 +1,7 @@
 /*
  * The election and fencing state machine (API in leader.h).
  *
- * What the reference does. barrel_p2p_leader (reference/barrel_p2p_leader.erl)
+ * What the reference does. barrel_p2p_leader (the Erlang module of the barrel_p2p project)
  * keeps a replicated OR-Map of candidacies keyed {Name, node()}, each valued
  * {Pid, Priority}. Every node computes the winner of a name from that map
  * alone: highest priority, ties to the lowest node. There is no vote and no
@@ -32,7 +32,7 @@
  * the local names it touched. Only a membership change (every local name) and a session end
  * (a walk of the local names) cost O(local names); nothing costs O(names^2).
  *
- * Where baton departs from the reference (DESIGN.md §1; each is a fix):
+ * Where baton departs from the reference (docs/design.md §1; each is a fix):
  *
  * Fix 1, cluster-wide liveness. The reference forgets a node's candidacies
  * when its overlay neighbour sees peer_down, which nodes that were not its

@@ -35,7 +35,7 @@
 struct bt_leader_config {
     struct bt_nodeid self;        /* this node's name, valid (names.h) */
     uint64_t boot_id;             /* this process's boot, nonzero */
-    uint64_t max_clock_offset_ms; /* DESIGN.md §1 fix 5; 0 disables the check */
+    uint64_t max_clock_offset_ms; /* docs/design.md §1 fix 5; 0 disables the check */
 };
 
 enum bt_leader_broadcast_kind {
@@ -100,7 +100,7 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg);
 /* Frees l and everything it holds, undrained outputs included. NULL is ok. */
 void bt_leader_free(struct bt_leader *l);
 
-/* ---- local API (DESIGN.md §1 table) -------------------------------------- */
+/* ---- local API (docs/design.md §1 table) -------------------------------------- */
 
 /* Campaigns for name (copied) on behalf of session, with priority. Writes
  * and queues for broadcast the entry (name, self) -> {candidate_id =

@@ -2,7 +2,7 @@
  * Campaign names and node names: fixed-size storage, validation and order.
  *
  * A campaign name is 1..255 opaque bytes; a node name is 1..64 bytes of
- * [A-Za-z0-9._:@-]. Both order bytewise with a prefix first (DESIGN.md §1:
+ * [A-Za-z0-9._:@-]. Both order bytewise with a prefix first (docs/design.md §1:
  * ties between candidates go to the lowest node name). Storing them inline
  * keeps every core structure free of pointers into peer input.
  */

@@ -1,6 +1,6 @@
 /*
  * The sans-IO node (node.h): one cluster member's protocol state behind the
- * small driver-facing API of DESIGN.md §2.
+ * small driver-facing API of docs/design.md §2.
  *
  * The node owns three layers and wires them together:
  *   membership   struct bt_swim (swim.c): who is alive, dissemination;

@@ -19,7 +19,7 @@
  *
  * Layers: membership (swim.c) carries the replication layer (replica.c),
  * which carries the election state machine (leader.c). The election API
- * below is DESIGN.md §1's table; its events come out of bt_node_pop_event()
+ * below is docs/design.md §1's table; its events come out of bt_node_pop_event()
  * with the membership events.
  */
 #ifndef BT_NODE_H
@@ -55,7 +55,7 @@ struct bt_node_config {
     struct bt_addr addr;           /* where peers reach this node */
     uint64_t boot_id;              /* nonzero, different at every process start */
     enum bt_profile profile;       /* timings; see docs/membership.md */
-    uint64_t max_clock_offset_ms;  /* DESIGN.md §1 fix 5; 0 disables */
+    uint64_t max_clock_offset_ms;  /* docs/design.md §1 fix 5; 0 disables */
     size_t max_packet;             /* datagram payload budget in bytes; 0: 1400 */
     uint64_t horizon_ms;           /* age past which replicated entries expire;
                                       0: ten minutes (docs/election.md) */
@@ -232,7 +232,7 @@ uint64_t bt_node_membership_digest(const struct bt_node *node);
 /* Copies the node's counters into out. */
 void bt_node_stats(const struct bt_node *node, struct bt_node_stats *out);
 
-/* ---- the election (DESIGN.md §1) ------------------------------------------
+/* ---- the election (docs/design.md §1) ------------------------------------------
  * Names are copied. A session is a nonzero id the driver chooses (an
  * embedding handle, a client connection); it is the candidate id others see.
  * No call here produces an event for the session that made it: lead()

@@ -1149,7 +1149,7 @@ static void apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_
     set_state(s, m, BT_MEMBER_LEFT, now);
     emit(s, BT_EV_MEMBER_LEFT, m);
     bcast_member(s, BT_SWIM_B_LEFT, m, NULL, false);
-    /* A leave is a handover (DESIGN.md fix 7): pass it on at once. */
+    /* A leave is a handover (docs/design.md fix 7): pass it on at once. */
     s->gossip_now = true;
 }
 

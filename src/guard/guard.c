@@ -2,7 +2,7 @@
  * The fence guard: compare-and-raise of a high-water mark, in memory or on
  * disk. See include/baton/guard.h for the contract, docs/guard.md for usage.
  *
- * The rule is DESIGN.md §1's: accept a token only if it is strictly greater
+ * The rule is docs/design.md §1's: accept a token only if it is strictly greater
  * than every token accepted before. In memory that is a compare and a store
  * under a mutex. The interesting part is the file-backed guard, which must
  * never forget an accepted raise and never go backwards, whatever a crash or

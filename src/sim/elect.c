@@ -11,7 +11,7 @@
  * BT_EV_REVOKED, resign or session end since). Campaigns live in one pool,
  * threaded on three intrusive lists: by node (a crash ends them all), by
  * name (the winner is computed over them) and the believers (they write).
- * The true winner of a name is DESIGN.md §1 over the campaigns of live
+ * The true winner of a name is docs/design.md §1 over the campaigns of live
  * processes: highest priority, then lowest node name, bytewise. Session ids
  * are unique in the whole run, so a candidate id names one campaign.
  *
@@ -269,7 +269,7 @@ static uint32_t find_campaign(const struct sim_elect *e, uint32_t node, uint32_t
     return NONE;
 }
 
-/* The true winner of name k (DESIGN.md §1), or NONE. */
+/* The true winner of name k (docs/design.md §1), or NONE. */
 static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
 {
     const struct sim_elect *e = sim->elect;
@@ -290,7 +290,7 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
 }
 
 /* Whether the resource admitted the leader's token for another session: two
- * nodes minted it concurrently (DESIGN.md allows that), and the leader's
+ * nodes minted it concurrently (docs/design.md allows that), and the leader's
  * writes are refused until it moves above it (finding E9). Not yet agreed. */
 static bool token_taken(const struct sim_elect *e, uint32_t k, const struct campaign *wp)
 {

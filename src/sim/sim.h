@@ -107,7 +107,7 @@ struct bt_sim_config {
                                      extra 1..max(10, 4*latency_max) ms */
     uint32_t skew_ms;             /* wall-clock offsets uniform in [-skew, skew] */
     uint32_t drift_ppm;           /* wall-clock drift uniform in [-drift, drift] ppm */
-    uint64_t max_clock_offset_ms; /* handed to every node (DESIGN.md §1 fix 5) */
+    uint64_t max_clock_offset_ms; /* handed to every node (docs/design.md §1 fix 5) */
     uint32_t check_ms;            /* convergence check period; 0: 10 ms up to 100
                                      nodes, 100 ms above */
     /* Invariant bounds; 0 derives them from the profile (docs/simulator.md). */
@@ -355,7 +355,7 @@ size_t bt_sim_sessions(const struct bt_sim *sim, uint32_t i, uint64_t *out, size
 uint64_t bt_sim_campaign_session(const struct bt_sim *sim, uint32_t i, uint32_t k);
 /* Whether node i's campaign for k believes it leads; *token its term. */
 bool bt_sim_believes(const struct bt_sim *sim, uint32_t i, uint32_t k, uint64_t *token);
-/* The truth: the winner of DESIGN.md §1 among the campaigns of live
+/* The truth: the winner of docs/design.md §1 among the campaigns of live
  * processes (highest priority, then lowest node name, bytewise). Returns
  * false when nobody campaigns for k. */
 bool bt_sim_true_leader(const struct bt_sim *sim, uint32_t k, uint32_t *node, uint64_t *session);

@@ -1,5 +1,5 @@
 /* Tests of src/core/leader.c: the cases of the reference's own suite
- * (barrel_p2p_leader, prefixed ref_), then baton's fixes (DESIGN.md §1).
+ * (barrel_p2p_leader, prefixed ref_), then baton's fixes (docs/design.md §1).
  *
  * Each test builds two or three state machines and carries their
  * broadcasts between them by hand, through the codec's bytes (encode,
