@@ -1366,6 +1366,28 @@ static void observed_mark_at_or_above_the_term_ends_it_and_waits(void **state)
     bt_leader_free(a);
 }
 
+/* Fix 5 with the bound disabled (0): a stamp at the very top of the HLC
+ * once made every later stamp equal to it, so after a resign the node's
+ * new candidacy lost to its own tombstone and lead() answered follower for
+ * good (issue 8, item 4). A hard ceiling still refuses it. */
+static void disabled_bound_keeps_a_hard_ceiling(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, 0);
+    struct bt_name job = nm("job");
+    struct bt_nodeid z = nid("z");
+
+    assert_int_equal(bt_leader_merge_fence(a, &job, BT_HLC_TS_MAX, &z, WALL), BATON_ECLOCK);
+    struct bt_centry e = {.name = nm("other"), .node = z, .stamp = BT_HLC_TS_MAX,
+                          .cand = {.candidate_id = 5, .priority = 0, .boot_id = 2}};
+    assert_int_equal(bt_leader_merge_entry(a, &e, WALL), BATON_ECLOCK);
+
+    for (uint64_t s = 1; s <= 3; s++) {
+        assert_int_equal(lead(a, s, "job", 0, WALL, NULL), 1);
+        assert_int_equal(bt_leader_resign(a, &job, WALL), 0);
+    }
+    bt_leader_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
@@ -1392,6 +1414,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(equal_token_from_another_minter_moves_the_winner_above_it),
     cmocka_unit_test(leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view),
     cmocka_unit_test(observed_mark_at_or_above_the_term_ends_it_and_waits),
+    cmocka_unit_test(disabled_bound_keeps_a_hard_ceiling),
 };
 
 BT_TEST_MAIN(tests)
