@@ -26,6 +26,13 @@
  * beyond INT64_MAX is refused. */
 #define BT_HLC_TS_MAX ((uint64_t)INT64_MAX)
 #define BT_HLC_WALL_MAX (BT_HLC_TS_MAX >> BT_HLC_LOGICAL_BITS)
+/* The hard ceiling on remote timestamps: whatever max_offset_ms says (0,
+ * "disabled", included), a remote timestamp whose wall part is more than
+ * this far ahead of the reference clock is refused. 100 years: no real skew
+ * comes near it, and the clock can never be driven to BT_HLC_TS_MAX (where
+ * it would stop advancing and a node could no longer write above its own
+ * tombstones), which takes some 4400 years from now. */
+#define BT_HLC_CEILING_MS (UINT64_C(36525) * 24 * 3600 * 1000) /* 36525 days */
 
 struct bt_hlc {
     /* The greatest timestamp this clock has issued or absorbed. */
@@ -35,6 +42,12 @@ struct bt_hlc {
     uint64_t max_offset_ms;
     /* How many remote timestamps were refused for being too far ahead. */
     uint64_t refused;
+    /* How far the cluster's clock is ahead of the local wall clock (0 when
+     * it is not): remote timestamps are judged against wall_ms + ahead_ms,
+     * so a node whose clock is behind the cluster's absorbs the cluster's
+     * time instead of refusing it (docs/design.md §1 fix 9). Set by the
+     * owner; bt_hlc_init() makes it 0. */
+    uint64_t ahead_ms;
 };
 
 static inline uint64_t bt_hlc_pack(uint64_t wall_ms, uint32_t logical)
@@ -53,9 +66,10 @@ void bt_hlc_init(struct bt_hlc *hlc, uint64_t max_offset_ms);
  * this go backwards. (At BT_HLC_TS_MAX, 4400 years from now, it saturates.) */
 uint64_t bt_hlc_now(struct bt_hlc *hlc, uint64_t wall_ms);
 
-/* Whether remote is acceptable: at most BT_HLC_TS_MAX and not more than
- * max_offset_ms ahead of wall_ms (the second check is skipped when
- * max_offset_ms is 0). Changes nothing. */
+/* Whether remote is acceptable: at most BT_HLC_TS_MAX and its wall part not
+ * more than max_offset_ms ahead of the reference clock wall_ms + ahead_ms
+ * (with max_offset_ms 0, or above BT_HLC_CEILING_MS, the bound is
+ * BT_HLC_CEILING_MS). Changes nothing. */
 bool bt_hlc_acceptable(const struct bt_hlc *hlc, uint64_t remote, uint64_t wall_ms);
 
 /* Absorbs a remote timestamp so that every later bt_hlc_now() exceeds it.

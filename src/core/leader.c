@@ -204,6 +204,7 @@ struct bt_leader {
     struct fifo broadcasts;       /* struct bt_leader_broadcast */
     struct fifo events;           /* struct bt_leader_event */
     struct bt_leader_counters counters;
+    bool withheld;                /* fix 9: candidacies withdrawn while the clock is refused */
 };
 
 static uint64_t name_hash(const struct bt_name *name)
@@ -527,6 +528,13 @@ static int reserve_outputs(struct bt_leader *l, size_t broadcasts, size_t events
     return 0;
 }
 
+/* Whether the local truth about (name, self) is a live candidacy: r
+ * campaigns and its candidacies are not withheld (fix 9). */
+static bool stands(const struct bt_leader *l, const struct name_rec *r)
+{
+    return r && r->campaigning && !l->withheld;
+}
+
 /* The local truth about (name, self) as an entry's candidacy. */
 static struct bt_cand local_cand(const struct bt_leader *l, const struct name_rec *r)
 {
@@ -546,7 +554,7 @@ static int write_own_entry(struct bt_leader *l, const struct bt_name *name, cons
     uint64_t stamp = bt_hlc_now(&l->hlc, wall_ms);
     struct bt_centry out;
     int rc;
-    if (r && r->campaigning) {
+    if (stands(l, r)) {
         struct bt_cand c = local_cand(l, r);
         rc = bt_cmap_add(&l->cmap, name, &l->cfg.self, &c, stamp, &out);
     } else {
@@ -567,7 +575,7 @@ static int owner_check(struct bt_leader *l, const struct bt_name *name, uint64_t
     if (!s)
         return 0;
     struct name_rec *r = name_find(l, name);
-    if (r && r->campaigning) {
+    if (stands(l, r)) {
         struct bt_cand want = local_cand(l, r);
         if (!s->removed && s->cand.candidate_id == want.candidate_id &&
             s->cand.priority == want.priority && s->cand.boot_id == want.boot_id)
@@ -647,7 +655,9 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
     r->campaigning = true;
     r->session = session;
     r->priority = priority;
-    int rc = write_own_entry(l, &r->name, r, wall_ms);
+    /* Withheld (fix 9): the session is kept and campaigns once the clock is
+     * back in bounds; nothing is written meanwhile. */
+    int rc = l->withheld ? 0 : write_own_entry(l, &r->name, r, wall_ms);
     if (rc < 0) {
         r->campaigning = false;
         if (created)
@@ -656,7 +666,7 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
     }
     local_link(l, r);
 
-    if (!is_self(l, winner_of(l, &r->name)))
+    if (l->withheld || !is_self(l, winner_of(l, &r->name)))
         return 0;
     uint64_t token = mint(l, r, wall_ms);
     if (fence)
@@ -669,7 +679,10 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
 static int withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     r->campaigning = false;
-    int rc = write_own_entry(l, &r->name, r, wall_ms);
+    /* Withheld, the entry is already a tombstone (or absent): a new one
+     * would only be refused for its stamp everywhere. */
+    const struct bt_centry *own = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
+    int rc = l->withheld && (!own || own->removed) ? 0 : write_own_entry(l, &r->name, r, wall_ms);
     if (rc < 0) {
         r->campaigning = true;
         return rc;
@@ -1049,6 +1062,53 @@ int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms)
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
+/* ---- clock outliers (fix 9) ------------------------------------------------ */
+
+void bt_leader_set_clock_ahead(struct bt_leader *l, uint64_t ahead_ms)
+{
+    l->hlc.ahead_ms = ahead_ms;
+}
+
+/* 1. Reserve, per local candidacy, its entry and its recompute's outputs.
+ * 2. Write each candidacy's entry as the new local truth: a tombstone when
+ *    withheld, the live candidacy again when not (stamped above the
+ *    tombstone, so it supersedes it everywhere).
+ * 3. Recompute: a term whose candidacy was withdrawn ends (REVOKED); a
+ *    candidacy back in the race may win and start one (ELECTED). */
+int bt_leader_withhold(struct bt_leader *l, bool withhold, uint64_t wall_ms)
+{
+    if (l->withheld == withhold)
+        return 0;
+    if (l->nlocal > SIZE_MAX / 4 || reserve_outputs(l, 2 * l->nlocal, 2 * l->nlocal) != 0) /* 1 */
+        return BATON_ENOMEM;
+    l->withheld = withhold;
+    if (withhold)
+        l->counters.withholds++;
+    int n = 0;
+    for (struct name_rec *r = l->local_head; r; r = r->local_next) { /* 2 */
+        if (write_own_entry(l, &r->name, r, wall_ms) != 0) {
+            /* The map could not grow: the old entry stays, and the owner
+             * check rewrites it the next time it comes back. */
+            continue;
+        }
+        view_changed(l, r);
+        if (n < INT_MAX)
+            n++;
+    }
+    recompute_dirty(l, wall_ms); /* 3 */
+    return n;
+}
+
+bool bt_leader_withheld(const struct bt_leader *l)
+{
+    return l->withheld;
+}
+
+bool bt_leader_acceptable(const struct bt_leader *l, uint64_t stamp, uint64_t wall_ms)
+{
+    return bt_hlc_acceptable(&l->hlc, stamp, wall_ms);
+}
+
 /* ---- leaving and ageing ---------------------------------------------------- */
 
 int bt_leader_resign_all(struct bt_leader *l, uint64_t wall_ms)
@@ -1070,6 +1130,8 @@ int bt_leader_resign_all(struct bt_leader *l, uint64_t wall_ms)
 
 int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms)
 {
+    if (l->withheld)
+        return 0; /* nothing live to keep young (fix 9) */
     if (reserve_outputs(l, l->nlocal, 0) != 0)
         return BATON_ENOMEM;
     int refreshed = 0;

@@ -89,6 +89,7 @@ struct bt_leader_counters {
     uint64_t revoked_events;    /* REVOKED events queued */
     uint64_t member_changes;    /* membership inputs that changed the view */
     uint64_t regossiped;        /* received items queued again as broadcasts (news) */
+    uint64_t withholds;         /* times the candidacies were withheld (fix 9) */
 };
 
 struct bt_leader;
@@ -105,7 +106,9 @@ void bt_leader_free(struct bt_leader *l);
 /* Campaigns for name (copied) on behalf of session, with priority. Writes
  * and queues for broadcast the entry (name, self) -> {candidate_id =
  * session, priority, boot_id}; if this node then wins, mints a term (and
- * queues its fence). Returns
+ * queues its fence). While the candidacies are withheld (fix 9, below) it
+ * only registers the session's candidacy, writes nothing and answers 0.
+ * Returns
  *   1                  leader: *fence (if fence is not NULL) gets the token;
  *                      no ELECTED event is queued for it;
  *   0                  follower: ELECTED comes later if this node wins;
@@ -221,6 +224,29 @@ size_t bt_leader_deferred(const struct bt_leader *l);
  * driver calls this now and then (node.c: once per protocol period while
  * any wait lasts). Returns how many waited, or BATON_ENOMEM. */
 int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms);
+
+/* ---- clock outliers (docs/design.md §1 fix 9) ---------------------------- */
+
+/* How far the cluster's clock is ahead of this node's wall clock (0 when it
+ * is not): remote stamps and tokens are judged against wall_ms + ahead_ms,
+ * so a node whose clock is behind absorbs the cluster's time instead of
+ * refusing everything fresh. The driver (node.c) measures it. */
+void bt_leader_set_clock_ahead(struct bt_leader *l, uint64_t ahead_ms);
+
+/* withhold = true: this node's clock is too far ahead of the cluster's for
+ * its stamps to be accepted, so every local candidacy is withdrawn from the
+ * cluster (tombstoned and broadcast; a term ends with REVOKED) while the
+ * sessions stay: lead() keeps registering candidacies and answers follower,
+ * resign() and session_end() work as usual, nothing is refreshed.
+ * withhold = false: every local candidacy is written again and recomputed
+ * (ELECTED for one that wins). Returns how many candidacies changed (0 when
+ * the state was already so) or BATON_ENOMEM (nothing changed). */
+int bt_leader_withhold(struct bt_leader *l, bool withhold, uint64_t wall_ms);
+/* Whether the local candidacies are withheld. */
+bool bt_leader_withheld(const struct bt_leader *l);
+/* Whether a remote stamp or token would pass the clock bound now (fix 5,
+ * judged against the cluster's clock when it is ahead). Changes nothing. */
+bool bt_leader_acceptable(const struct bt_leader *l, uint64_t stamp, uint64_t wall_ms);
 
 /* ---- leaving and ageing ------------------------------------------------ */
 

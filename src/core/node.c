@@ -46,6 +46,14 @@ struct bt_out_item {
     size_t len;
 };
 
+/* The last clock reading of one live member (fix 9): its wall clock minus
+ * ours when its PING or ACK arrived. */
+struct clock_reading {
+    struct bt_nodeid member;
+    uint64_t boot_id;
+    int64_t offset_ms;
+};
+
 /* A membership verdict waiting for the election (see settle()). */
 struct verdict {
     struct bt_nodeid member;
@@ -62,6 +70,7 @@ struct bt_node {
     uint64_t retry_interval;  /* how often waiting terms are retried */
     uint64_t retry_at;        /* monotonic ms of the next retry; 0: none waits */
     bool leaving;             /* bt_node_leave() called */
+    bool joined;              /* bt_node_join() called */
 
     struct verdict *verdicts; /* membership events not yet given to the election */
     size_t nverdicts, verdicts_cap;
@@ -72,6 +81,18 @@ struct bt_node {
 
     struct bt_event *ev;      /* ring buffer of events */
     size_t ev_cap, ev_head, ev_len;
+
+    /* Clock outliers (fix 9): readings of the live members' clocks. */
+    struct clock_reading *clocks;
+    size_t nclocks, clocks_cap;
+    int64_t *scratch;         /* nclocks + 1 offsets, for the median */
+    bool clock_dirty;         /* readings or verdicts changed since the last judgement */
+    bool clock_settled;       /* enough readings to judge (see judge_clock()) */
+    bool clock_refused;       /* judged too far ahead: candidacies withheld */
+    bool clock_announced;     /* the first judgement was made (and its event queued) */
+    uint64_t clock_judged_at; /* monotonic ms of the last judgement */
+    uint64_t joined_at;       /* monotonic ms of bt_node_join() */
+    int64_t cluster_offset;   /* the cluster's clock minus ours, as last judged */
 
     uint64_t dropped_oom;     /* outputs/events lost to out of memory */
 };
@@ -134,10 +155,16 @@ static void push_event(struct bt_node *n, const struct bt_event *ev)
     n->ev_len++;
 }
 
+static void clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
+
 static void sink_event(void *ctx, const struct bt_event *ev)
 {
     struct bt_node *n = ctx;
     push_event(n, ev);
+    if (ev->kind == BT_EV_MEMBER_DEAD || ev->kind == BT_EV_MEMBER_LEFT)
+        clock_forget(n, &ev->member, 0);
+    else if (ev->kind == BT_EV_MEMBER_UP)
+        clock_forget(n, &ev->member, ev->boot_id);
     if (ev->kind == BT_EV_NAME_CONFLICT)
         return;
     if (n->nverdicts == n->verdicts_cap) {
@@ -177,6 +204,159 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
         bt_replica_merge_state(&n->replica, from, join, data, len, n->now);
 }
 
+/* ---- clock outliers (docs/design.md §1 fix 9) ----------------------------------
+ *
+ * Fix 5 refuses a remote stamp more than max_clock_offset_ms (B) ahead of
+ * the local wall clock. Judged by each node against its own clock alone,
+ * that goes wrong both ways. A node whose clock is far ahead has its
+ * stamps refused by everyone, yet computes that it leads and mints tokens
+ * nobody else accepts. A node whose clock is far behind refuses everyone
+ * else's fresh stamps, and if it is the one the others believe, every
+ * other node looks like the outlier. So every node measures the others:
+ * each PING and ACK carries its sender's wall clock, and the node keeps the
+ * last reading of every live member. The cluster's clock is the lower
+ * median of the live members' clocks (ours included): one bad clock, fast
+ * or slow, cannot move it, and with two nodes it is the slower one, whose
+ * view is the conservative one. Then:
+ *  - a node behind the cluster's clock judges remote stamps against the
+ *    cluster's clock instead of its own (bt_leader_set_clock_ahead), so it
+ *    absorbs the cluster's time rather than refusing it;
+ *  - a node more than 9/10 B ahead of the cluster's clock would have its
+ *    stamps refused: it withdraws its candidacies (bt_leader_withhold),
+ *    keeps its sessions, says so (BT_EV_CLOCK_REFUSED, election.clock_refused),
+ *    and campaigns again (BT_EV_CLOCK_OK) once it is back within 8/10 B
+ *    (the gap keeps a clock near the edge from flapping);
+ *  - a node that joined through seeds judges nothing, and keeps its
+ *    candidacies withheld, until it has read the clock of every live member
+ *    it knows and three protocol periods have passed, or ten periods
+ *    passed: otherwise a fast node campaigning alone at start would mint a
+ *    token far ahead before learning that it is the outlier.
+ * With B = 0 (the bound disabled) nobody is judged an outlier. */
+
+static void clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot)
+{
+    for (size_t i = 0; i < n->nclocks; i++) {
+        if (!bt_nodeid_eq(&n->clocks[i].member, member))
+            continue;
+        if (n->clocks[i].boot_id != keep_boot) {
+            n->clocks[i] = n->clocks[--n->nclocks];
+            n->clock_dirty = true;
+        }
+        return;
+    }
+}
+
+static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+                       uint64_t their_wall_ms)
+{
+    struct bt_node *n = ctx;
+    int64_t offset;
+    uint64_t mine = n->now.wall_ms;
+    /* Saturating difference: a reading never overflows the gauge. */
+    if (their_wall_ms >= mine)
+        offset = their_wall_ms - mine > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(their_wall_ms - mine);
+    else
+        offset = mine - their_wall_ms > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(mine - their_wall_ms);
+    n->clock_dirty = true;
+    for (size_t i = 0; i < n->nclocks; i++) {
+        if (bt_nodeid_eq(&n->clocks[i].member, member)) {
+            n->clocks[i].boot_id = boot_id;
+            n->clocks[i].offset_ms = offset;
+            return;
+        }
+    }
+    if (n->nclocks == n->clocks_cap) {
+        size_t cap = n->clocks_cap ? n->clocks_cap * 2 : 16;
+        struct clock_reading *v = realloc(n->clocks, cap * sizeof *v);
+        int64_t *sc = v ? realloc(n->scratch, (cap + 1) * sizeof *sc) : NULL;
+        if (v)
+            n->clocks = v;
+        if (!sc) {
+            n->dropped_oom++;
+            return;
+        }
+        n->scratch = sc;
+        n->clocks_cap = cap;
+    }
+    struct clock_reading *r = &n->clocks[n->nclocks++];
+    r->member = *member;
+    r->boot_id = boot_id;
+    r->offset_ms = offset;
+}
+
+static uint64_t sink_wall(void *ctx)
+{
+    const struct bt_node *n = ctx;
+    return n->now.wall_ms;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether every live member but self has a clock reading. */
+static bool all_read(const struct bt_node *n)
+{
+    size_t live = bt_swim_live_count(n->swim);
+    return live >= 2 && n->nclocks + 1 >= live;
+}
+
+static void clock_event(struct bt_node *n, enum bt_event_kind kind)
+{
+    struct bt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.member = n->cfg.name;
+    ev.addr = n->cfg.addr;
+    ev.boot_id = n->cfg.boot_id;
+    ev.clock_ahead_ms = -n->cluster_offset;
+    push_event(n, &ev);
+}
+
+/* Judges this node's clock against the cluster's (see above) and acts on
+ * a change. Called from settle(). */
+static void judge_clock(struct bt_node *n)
+{
+    uint64_t period = n->retry_interval / 10;
+    if (!n->clock_settled) {
+        uint64_t since = n->now.mono_ms - n->joined_at;
+        if (!((all_read(n) && since >= 3 * period) || since >= 10 * period))
+            return;
+        n->clock_settled = true;
+        n->clock_dirty = true;
+    }
+    /* At most once per protocol period: readings move slowly. */
+    if (!n->clock_dirty || (n->clock_announced && n->now.mono_ms < n->clock_judged_at + period))
+        return;
+    n->clock_dirty = false;
+    n->clock_judged_at = n->now.mono_ms;
+
+    /* The lower median of the live members' offsets, ours (0) included. */
+    size_t k = 0;
+    n->scratch[k++] = 0;
+    for (size_t i = 0; i < n->nclocks; i++)
+        n->scratch[k++] = n->clocks[i].offset_ms;
+    qsort(n->scratch, k, sizeof *n->scratch, cmp_i64);
+    n->cluster_offset = n->scratch[(k - 1) / 2];
+    uint64_t bound = n->cfg.max_clock_offset_ms;
+    bt_leader_set_clock_ahead(n->leader, bound && n->cluster_offset > 0 ? (uint64_t)n->cluster_offset : 0);
+
+    uint64_t ahead = n->cluster_offset < 0 ? (uint64_t)-n->cluster_offset : 0;
+    bool refused = bound != 0 && (n->clock_refused ? ahead > bound - bound / 5 : ahead > bound - bound / 10);
+    bool first = !n->clock_announced;
+    if (refused == n->clock_refused && !first)
+        return;
+    if (bt_leader_withhold(n->leader, refused, n->now.wall_ms) < 0) {
+        n->clock_dirty = true; /* out of memory: judged again at the next call */
+        return;
+    }
+    n->clock_refused = refused;
+    n->clock_announced = true;
+    clock_event(n, refused ? BT_EV_CLOCK_REFUSED : BT_EV_CLOCK_OK);
+}
+
 /* After every driver call, outside the membership layer's callbacks:
  * 1. hand membership verdicts to the election (fix 1), in order;
  * 2. gossip what the election wrote;
@@ -190,6 +370,8 @@ static void settle(struct bt_node *n)
         bt_replica_member_event(&n->replica, &ev, n->now);
     }
     n->nverdicts = 0;
+    if (n->joined)
+        judge_clock(n);
     bt_replica_flush(&n->replica, n->now); /* 2 */
     struct bt_leader_event le; /* 3 */
     while (bt_leader_pop_event(n->leader, &le)) {
@@ -237,6 +419,8 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .user_deliver = user_deliver,
         .user_state = user_state,
         .user_merge = user_merge,
+        .wall = sink_wall,
+        .clock = sink_clock,
     };
     struct bt_leader_config lc = {
         .self = cfg->name,
@@ -249,10 +433,12 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
      * one that died unseen) restarts no sooner, so two partition sides do
      * not outbid each other at the resource faster than that. */
     n->retry_interval = 10 * (uint64_t)sc.timing.probe_interval;
-    n->swim = bt_swim_new(&sc, &sink, now.mono_ms);
+    n->scratch = malloc(sizeof *n->scratch); /* room for our own offset */
+    n->swim = n->scratch ? bt_swim_new(&sc, &sink, now.mono_ms) : NULL;
     n->leader = n->swim ? bt_leader_new(&lc) : NULL;
     if (!n->leader) {
         bt_swim_free(n->swim);
+        free(n->scratch);
         free(n);
         return NULL;
     }
@@ -273,6 +459,8 @@ void bt_node_free(struct bt_node *n)
     free(n->out);
     free(n->popped);
     free(n->ev);
+    free(n->clocks);
+    free(n->scratch);
     free(n);
 }
 
@@ -280,6 +468,16 @@ int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, s
 {
     n->now = now;
     int rc = bt_swim_join(n->swim, seeds, count, now.mono_ms);
+    if (rc == 0 && !n->joined) {
+        n->joined = true;
+        n->joined_at = now.mono_ms;
+        /* Through seeds, the clock is judged once the members are read
+         * (fix 9); alone, at once. Candidacies wait until then. */
+        n->clock_settled = count == 0;
+        n->clock_dirty = true;
+        if (!n->clock_settled)
+            bt_leader_withhold(n->leader, true, now.wall_ms);
+    }
     settle(n);
     return rc;
 }
@@ -403,6 +601,11 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->entries = m->nentries;
     e->tombstones = m->nentries - m->nlive;
     e->high_water_marks = bt_leader_high_water_count(n->leader);
+    e->clock_withholds = lc.withholds;
+    e->clock_refused = n->clock_refused;
+    e->clock_pending = n->joined && !n->clock_announced;
+    e->clock_ahead_ms = -n->cluster_offset;
+    e->clock_readings = n->nclocks;
 }
 
 /* ---- the election ---------------------------------------------------------- */

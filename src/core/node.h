@@ -55,7 +55,8 @@ struct bt_node_config {
     struct bt_addr addr;           /* where peers reach this node */
     uint64_t boot_id;              /* nonzero, different at every process start */
     enum bt_profile profile;       /* timings; see docs/membership.md */
-    uint64_t max_clock_offset_ms;  /* docs/design.md §1 fix 5; 0 disables */
+    uint64_t max_clock_offset_ms;  /* docs/design.md §1 fixes 5 and 9; 0: only the hard
+                                      ceiling of a century (BT_HLC_CEILING_MS) */
     size_t max_packet;             /* datagram payload budget in bytes; 0: 1400 */
     uint64_t horizon_ms;           /* age past which replicated entries expire;
                                       0: ten minutes (docs/election.md) */
@@ -95,6 +96,13 @@ enum bt_event_kind {
     BT_EV_NAME_CONFLICT,   /* our name is held by another live process */
     BT_EV_ELECTED,         /* a local candidate became leader later: session, name, fence */
     BT_EV_REVOKED,         /* a local candidate lost leadership: session, name, fence (ended) */
+    /* docs/design.md §1 fix 9. This node's clock is too far ahead of the
+     * cluster's (clock_ahead_ms): its candidacies are withdrawn (a leader
+     * gets BT_EV_REVOKED), its sessions kept; lead() answers follower. */
+    BT_EV_CLOCK_REFUSED,
+    /* This node's clock is within bounds: its first judgement after joining,
+     * or the end of a refusal. Its candidacies are in the race (again). */
+    BT_EV_CLOCK_OK,
 };
 
 struct bt_event {
@@ -109,6 +117,9 @@ struct bt_event {
     uint64_t session;
     struct bt_name name;
     uint64_t fence;
+    /* BT_EV_CLOCK_REFUSED / BT_EV_CLOCK_OK: this node's wall clock minus the
+     * cluster's (the lower median of the live members' clocks), in ms. */
+    int64_t clock_ahead_ms;
 };
 
 struct bt_member_info {
@@ -164,17 +175,26 @@ struct bt_election_stats {
     uint64_t forwarded;       /* received entries and fences that were news, gossiped on */
     uint64_t broadcasts_out;  /* entries and fences this node gossiped */
     uint64_t malformed;       /* payloads refused as malformed */
-    uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */
+    uint64_t refused_clock;   /* payloads with items refused: a stamp too far ahead (fix 5) */
     uint64_t refused_stale;   /* entries refused: older than the horizon */
     uint64_t expired;         /* entries forgotten by age */
     uint64_t refreshed;       /* own entries re-stamped before they aged */
     uint64_t owner_rewrites;  /* entries for self rewritten by this owner (fix 2) */
     uint64_t terms_minted;    /* terms this node started */
     uint64_t term_refreshes;  /* terms ended because the cluster overtook them (fix 3) */
-    struct bt_nodeid last_clock_offender; /* sender of the last clock refusal */
+    struct bt_nodeid last_clock_offender; /* author of the last item refused for its clock */
     size_t entries;           /* gauge: candidate-map entries, tombstones included */
     size_t tombstones;        /* gauge: of which tombstones */
     size_t high_water_marks;  /* gauge: high-water marks, one per name and minter */
+    /* Clock outliers (docs/design.md §1 fix 9). */
+    uint64_t clock_withholds; /* times the candidacies were withheld (start-up included) */
+    uint32_t clock_refused;   /* gauge: 1 while this node's clock is refused as too far
+                                 ahead of the cluster's: candidacies withdrawn */
+    uint32_t clock_pending;   /* gauge: 1 while, after joining through seeds, the clock
+                                 is not judged yet: candidacies wait */
+    int64_t clock_ahead_ms;   /* gauge: this node's wall clock minus the cluster's, as
+                                 last judged (0 before) */
+    size_t clock_readings;    /* gauge: live members whose clock was read */
 };
 
 /* Counters of the whole node (bt_node_stats()). */
@@ -240,7 +260,9 @@ void bt_node_stats(const struct bt_node *node, struct bt_node_stats *out);
 
 /* Campaigns for name with priority. Returns 1 (leader: *fence, if not NULL,
  * gets the term token), 0 (follower: BT_EV_ELECTED comes if this node wins
- * later), BATON_EALREADY (this node already campaigns for name),
+ * later; always while the candidacies are withheld: after joining through
+ * seeds until the clock is judged (BT_EV_CLOCK_OK), and while the clock is
+ * refused (BT_EV_CLOCK_REFUSED), design.md §1 fix 9), BATON_EALREADY (this node already campaigns for name),
  * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM. */
 int bt_node_lead(struct bt_node *node, uint64_t session, const struct bt_name *name,
                  int64_t priority, struct bt_time now, uint64_t *fence);

@@ -27,9 +27,11 @@
  *
  * Every input is screened before it reaches the map or the clock. Decoding
  * (codec.c) rejects malformed bytes; the leader re-validates and refuses a
- * payload holding a stamp too far ahead of the local wall clock (fix 5), and
- * we keep the sender of the last such payload for the log. What is refused
- * is counted here.
+ * payload holding a stamp too far ahead of the local wall clock (fix 5).
+ * Before that, we drop the items too far ahead and merge the rest (a
+ * snapshot carries everyone's entries, and one author's clock must not cut
+ * the receiver off from the others', fix 9), keeping the author of the last
+ * refused item for the log. What is refused is counted here.
  *
  * Liveness replaces pruning (fix 1). Instead of deleting a node's entries
  * when one neighbour loses it, every membership verdict goes to the leader,
@@ -154,6 +156,40 @@ static void drop_stale(struct bt_replica *r, struct bt_payload *p, uint64_t wall
     p->nentries = kept;
 }
 
+/* Drops, in place, the entries and fences whose stamp or token the leader
+ * would refuse as too far ahead (fix 5), and keeps the rest: a payload
+ * bundles items written by many nodes (a snapshot holds everyone's), and
+ * one refused author must not cut the receiver off from all the others'
+ * state (fix 9). Counts the payload once and keeps the author of its last
+ * refused item (the entry's node, the fence's minter, else the sender). */
+static void drop_ahead(struct bt_replica *r, const struct bt_nodeid *from, struct bt_payload *p,
+                       uint64_t wall_ms)
+{
+    const struct bt_nodeid *offender = NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < p->nentries; i++) {
+        if (!bt_leader_acceptable(r->leader, p->entries[i].stamp, wall_ms)) {
+            offender = &p->entries[i].node;
+            continue;
+        }
+        p->entries[kept++] = p->entries[i];
+    }
+    p->nentries = kept;
+    kept = 0;
+    for (size_t i = 0; i < p->nfences; i++) {
+        if (!bt_leader_acceptable(r->leader, p->fences[i].token, wall_ms)) {
+            offender = p->fences[i].minter.len ? &p->fences[i].minter : from;
+            continue;
+        }
+        p->fences[kept++] = p->fences[i];
+    }
+    p->nfences = kept;
+    if (offender) {
+        r->counters.refused_clock++;
+        r->counters.last_clock_offender = *offender;
+    }
+}
+
 /* Decodes, screens and merges one payload; with regossip, what was news is
  * queued for gossip again. */
 static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
@@ -166,6 +202,7 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
         rc = BATON_EPROTO;
     if (rc == 0) {
         drop_stale(r, &p, now.wall_ms);
+        drop_ahead(r, from, &p, now.wall_ms);
         rc = bt_leader_merge_payload(r->leader, &p, regossip, now.wall_ms);
     }
     if (rc == BATON_ECLOCK) {

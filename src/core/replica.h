@@ -35,12 +35,13 @@ struct bt_replica_counters {
     uint64_t snapshots_out;   /* push-pull states produced */
     uint64_t broadcasts_out;  /* leader broadcasts queued for gossip */
     uint64_t malformed;       /* payloads that failed to decode or validate */
-    uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */
+    uint64_t refused_clock;   /* payloads with items dropped: a stamp too far ahead (fix 5) */
     uint64_t refused_stale;   /* entries dropped: older than the horizon */
     uint64_t expired;         /* entries forgotten by age */
     uint64_t refreshed;       /* own live entries re-stamped before they aged */
     uint64_t send_failed;     /* broadcasts the membership layer refused */
-    /* The sender of the last payload refused for its clock, for the log. */
+    /* The author (entry node, fence minter, else sender) of the last item
+     * dropped for its clock, for the log. */
     struct bt_nodeid last_clock_offender;
 };
 

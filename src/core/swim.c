@@ -697,6 +697,12 @@ full:;
 
 /* ---- sending ------------------------------------------------------------ */
 
+/* The wall clock PINGs and ACKs carry (fix 9); 0 when the sink has none. */
+static uint64_t local_wall(const struct bt_swim *s)
+{
+    return s->sink.wall ? s->sink.wall(s->sink.ctx) : 0;
+}
+
 static void packet_begin(struct bt_swim *s, struct bt_wbuf *w, enum bt_swim_type type)
 {
     bt_wbuf_init(w, s->pkt, s->cfg.max_packet);
@@ -719,7 +725,7 @@ static void send_ping(struct bt_swim *s, const struct bt_member *m, uint32_t seq
 {
     struct bt_wbuf w;
     packet_begin(s, &w, BT_SWIM_PING);
-    bt_swim_put_ping(&w, seq, &m->name);
+    bt_swim_put_ping(&w, seq, &m->name, local_wall(s));
     if (m->state == BT_MEMBER_SUSPECT) {
         /* Lifeguard's buddy system: tell the suspect first. */
         struct bt_swim_bcast b;
@@ -734,7 +740,10 @@ static void send_seq(struct bt_swim *s, enum bt_swim_type type, const struct bt_
 {
     struct bt_wbuf w;
     packet_begin(s, &w, type);
-    bt_swim_put_seq(&w, seq);
+    if (type == BT_SWIM_ACK)
+        bt_swim_put_ack(&w, seq, local_wall(s));
+    else
+        bt_swim_put_seq(&w, seq);
     packet_send(s, &w, to, true);
 }
 
@@ -1181,7 +1190,7 @@ static void check_ping(struct bt_swim *s, struct bt_name_check *c)
 {
     struct bt_wbuf w;
     packet_begin(s, &w, BT_SWIM_PING);
-    bt_swim_put_ping(&w, c->seq, &c->name);
+    bt_swim_put_ping(&w, c->seq, &c->name, local_wall(s));
     packet_send(s, &w, &c->holder_addr, true);
 }
 
@@ -1349,7 +1358,7 @@ static void on_ping_req(struct bt_swim *s, const struct bt_swim_packet *p,
 
     struct bt_wbuf w;
     packet_begin(s, &w, BT_SWIM_PING);
-    bt_swim_put_ping(&w, r->seq, &p->target);
+    bt_swim_put_ping(&w, r->seq, &p->target, local_wall(s));
     packet_send(s, &w, &p->target_addr, true);
 }
 
@@ -1409,6 +1418,11 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
             send_pp(s, from, 0, BT_SWIM_PP_REQ, false);
         }
     }
+
+    /* A clock reading of a member we know on this boot (fix 9). */
+    if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.wall_ms != 0 && sender &&
+        sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock)
+        s->sink.clock(s->sink.ctx, &sender->name, sender->boot_id, p.wall_ms);
 
     switch (p.hdr.type) {
     case BT_SWIM_PING:

@@ -69,6 +69,14 @@ struct bt_swim_sink {
     /* The peer's user state from a push-pull (request or reply). Optional. */
     void (*user_merge)(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
                        size_t len);
+    /* The local wall clock (Unix ms), sent on every PING and ACK so that
+     * peers can measure how far apart the clocks are (docs/design.md §1
+     * fix 9). Optional: without it 0 ("not known") is sent. */
+    uint64_t (*wall)(void *ctx);
+    /* A PING or ACK from member (a known member, on the boot we hold for
+     * it) carried its wall clock, their_wall_ms (nonzero). Optional. */
+    void (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+                  uint64_t their_wall_ms);
 };
 
 struct bt_swim_config {

@@ -52,10 +52,18 @@ void bt_swim_put_header(struct bt_wbuf *w, enum bt_swim_type type, const struct 
     bt_put_u64(w, boot);
 }
 
-void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target)
+void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target,
+                      uint64_t wall_ms)
 {
     bt_put_u32(w, seq);
     bt_put_str8(w, target->bytes, target->len);
+    bt_put_u64(w, wall_ms);
+}
+
+void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, uint64_t wall_ms)
+{
+    bt_put_u32(w, seq);
+    bt_put_u64(w, wall_ms);
 }
 
 void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq) { bt_put_u32(w, seq); }
@@ -233,8 +241,12 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
     case BT_SWIM_PING:
         out->seq = bt_get_u32(&r);
         get_nodeid(&r, &out->target);
+        out->wall_ms = bt_get_u64(&r);
         break;
     case BT_SWIM_ACK:
+        out->seq = bt_get_u32(&r);
+        out->wall_ms = bt_get_u64(&r);
+        break;
     case BT_SWIM_NACK:
         out->seq = bt_get_u32(&r);
         break;

@@ -17,12 +17,18 @@
  *
  * Datagram bodies, by type:
  *
- *   PING      +-----------+------------------+
- *             | seq (u32) | target name str8 |   "are you alive, target?"
- *             +-----------+------------------+
- *   ACK       +-----------+
- *   NACK      | seq (u32) |                      answer to PING / PING_REQ
+ *   PING      +-----------+------------------+----------------+
+ *             | seq (u32) | target name str8 | wall ms (u64)  |   "are you alive, target?"
+ *             +-----------+------------------+----------------+
+ *   ACK       +-----------+----------------+
+ *             | seq (u32) | wall ms (u64)  |     answer to PING / PING_REQ
+ *             +-----------+----------------+
+ *   NACK      +-----------+
+ *             | seq (u32) |                      no answer from the target (Lifeguard)
  *             +-----------+
+ *             wall ms: the sender's wall clock when it sent the message
+ *             (Unix ms; 0: not known), from which the receiver measures
+ *             how far apart their clocks are (docs/design.md §1 fix 9)
  *   PING_REQ  +-----------+------------------+------------------+-------------------+
  *             | seq (u32) | budget ms (u32)  | target name str8 | target addr str8  |
  *             +-----------+------------------+------------------+-------------------+
@@ -75,7 +81,8 @@
 #include "core/node.h"
 #include "core/wire.h"
 
-#define BT_SWIM_VERSION 1
+/* 2: PING and ACK carry the sender's wall clock. */
+#define BT_SWIM_VERSION 2
 
 /* Bounds. A datagram never exceeds the UDP payload limit; a user broadcast
  * must fit one datagram with room to spare; a stream message carries at most
@@ -132,6 +139,7 @@ struct bt_swim_packet {
     uint64_t holder_boot;        /* CONFLICT: the live holder's boot */
     const uint8_t *bcasts;       /* piggybacked broadcasts (validated), borrowed */
     size_t bcasts_len;           /* their total size */
+    uint64_t wall_ms;            /* PING, ACK: the sender's wall clock (0: not known) */
 };
 
 /* One broadcast, decoded or to encode. */
@@ -169,8 +177,10 @@ static inline bool bt_addr_eq(const struct bt_addr *a, const struct bt_addr *b)
 /* Encoders append to w; the caller checks w->overflow once at the end. */
 void bt_swim_put_header(struct bt_wbuf *w, enum bt_swim_type type, const struct bt_nodeid *sender,
                         uint64_t boot);
-void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target);
-void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq); /* ACK, NACK body */
+void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target,
+                      uint64_t wall_ms);
+void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, uint64_t wall_ms);
+void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq); /* NACK body */
 void bt_swim_put_ping_req(struct bt_wbuf *w, uint32_t seq, uint32_t budget_ms,
                           const struct bt_nodeid *target, const struct bt_addr *target_addr);
 void bt_swim_put_conflict(struct bt_wbuf *w, const struct bt_nodeid *name, uint64_t claimant_boot,

@@ -67,6 +67,8 @@ static const char *event_name(enum bt_event_kind k)
     case BT_EV_NAME_CONFLICT: return "name_conflict";
     case BT_EV_ELECTED: return "elected";
     case BT_EV_REVOKED: return "revoked";
+    case BT_EV_CLOCK_REFUSED: return "clock_refused";
+    case BT_EV_CLOCK_OK: return "clock_ok";
     }
     return "?";
 }
@@ -252,6 +254,8 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
     case BT_EV_NAME_CONFLICT: st->ev_conflict++; break;
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
+    case BT_EV_CLOCK_REFUSED:
+    case BT_EV_CLOCK_OK:
         return; /* elect.c's business */
     }
     if (ev->kind == BT_EV_NAME_CONFLICT) {
@@ -297,6 +301,8 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
     case BT_EV_NAME_CONFLICT:
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
+    case BT_EV_CLOCK_REFUSED:
+    case BT_EV_CLOCK_OK:
         break;
     }
 }

@@ -102,6 +102,8 @@ struct enode {
     uint32_t nsessions, sessions_cap;
     uint64_t last_view_change; /* virtual ms of its latest membership event */
     uint64_t init_session;     /* the session bt_sim_campaign_all() opened on it */
+    bool clock_refused;        /* BT_EV_CLOCK_REFUSED came, and no BT_EV_CLOCK_OK since:
+                                  its candidacies are withdrawn (design.md fix 9) */
 };
 
 /* A term minted for a name, for the global monotonic rule. */
@@ -276,6 +278,8 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
     uint32_t best = NONE;
     for (uint32_t c = e->nm[k].camps; c != NONE; c = e->pool[c].by_name.next) {
         const struct campaign *cp = &e->pool[c];
+        if (e->nd[cp->node].clock_refused)
+            continue; /* withdrawn while its clock is refused (fix 9) */
         if (best == NONE) {
             best = c;
             continue;
@@ -1037,6 +1041,7 @@ void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn)
     struct enode *nd = &e->nd[sn->index];
     nd->nsessions = 0;
     nd->init_session = 0;
+    nd->clock_refused = false;
     nd->last_view_change = sim->now;
     for (uint32_t k = 0; k < e->names; k++)
         e->views[(size_t)sn->index * e->names + k] = VIEW_UNKNOWN;
@@ -1103,12 +1108,45 @@ static int64_t parse_name(const struct sim_elect *e, const struct bt_name *name)
     return v < e->names ? (int64_t)v : -1;
 }
 
+/* Node x judged its clock (design.md fix 9): refused, its candidacies are
+ * out of the truth until it says its clock is back; either way, each of its
+ * names had a candidacy change. A candidacy's propagation is timed while it
+ * is in the race: from the lead(), or from the clock's return. The first
+ * judgement after a start (BT_EV_CLOCK_OK, usually) puts the candidacies
+ * made before it in the race too. */
+static void clock_judged(struct bt_sim *sim, uint32_t x, bool refused, int64_t ahead_ms)
+{
+    struct sim_elect *e = sim->elect;
+    struct enode *nd = &e->nd[x];
+    bt_sim_log(sim, refused != nd->clock_refused ? 1 : 2,
+               "n%" PRIu32 ": clock %s (%" PRId64 " ms ahead of the cluster's)", x,
+               refused ? "refused: candidacies withdrawn" : "within bounds", ahead_ms);
+    bool was = nd->clock_refused;
+    nd->clock_refused = refused;
+    if (refused && !was && nd->ncamps > 0)
+        removal_log(sim, nd->ncamps); /* its entries turn into tombstones */
+    for (uint32_t c = nd->camps; c != NONE; c = e->pool[c].by_node.next) {
+        struct campaign *cp = &e->pool[c];
+        candidacy_changed(sim, cp->name);
+        if (refused && cp->prop != NONE) {
+            sim->stats.propagation_superseded++;
+            prop_remove(e, cp->prop);
+        } else if (!refused && was && cp->prop == NONE) {
+            prop_start(sim, c);
+        }
+    }
+}
+
 void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt_event *ev)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL)
         return;
     uint32_t x = sn->index;
+    if (ev->kind == BT_EV_CLOCK_REFUSED || ev->kind == BT_EV_CLOCK_OK) {
+        clock_judged(sim, x, ev->kind == BT_EV_CLOCK_REFUSED, ev->clock_ahead_ms);
+        return;
+    }
     if (ev->kind != BT_EV_ELECTED && ev->kind != BT_EV_REVOKED) {
         if (ev->kind != BT_EV_NAME_CONFLICT)
             e->nd[x].last_view_change = sim->now;
@@ -1698,7 +1736,8 @@ int bt_sim_lead(struct bt_sim *sim, uint32_t i, uint32_t k, int64_t priority, ui
         e->pool[c].hw_seen = max_u64(hw_before, token);
     }
     candidacy_changed(sim, k);
-    prop_start(sim, c);
+    if (!e->nd[i].clock_refused) /* else timed once the clock is back (fix 9) */
+        prop_start(sim, c);
     if (session_out != NULL)
         *session_out = session;
     if (fence != NULL)
