@@ -188,6 +188,7 @@ struct member_rec {
     struct bt_hlink link;  /* in bt_leader.members, hashed by node */
     struct bt_nodeid node; /* the key */
     uint64_t boot_id;      /* its current boot */
+    bool clock_out;        /* its clock is beyond the bound: its candidacies do not count (fix 9) */
 };
 
 struct bt_leader {
@@ -292,7 +293,7 @@ static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
     if (bt_nodeid_eq(&e->node, &l->cfg.self))
         return e->cand.boot_id == l->cfg.boot_id;
     const struct member_rec *m = member_find(l, &e->node);
-    return m && m->boot_id == e->cand.boot_id;
+    return m && m->boot_id == e->cand.boot_id && !m->clock_out;
 }
 
 /* The winning entry for name, or NULL: highest priority, then lowest node.
@@ -1025,6 +1026,7 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
         free(m);
     } else if (m) {
         m->boot_id = boot_id;
+        m->clock_out = false;
     } else {
         if (bt_htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m)))
             return BATON_ENOMEM;
@@ -1097,6 +1099,22 @@ int bt_leader_withhold(struct bt_leader *l, bool withhold, uint64_t wall_ms)
     }
     recompute_dirty(l, wall_ms); /* 3 */
     return n;
+}
+
+int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, bool out,
+                           uint64_t wall_ms)
+{
+    struct member_rec *m = member_find(l, node);
+    if (!m || m->clock_out == out)
+        return 0;
+    if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
+        return BATON_ENOMEM;
+    m->clock_out = out;
+    l->counters.member_changes++;
+    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+        view_changed(l, r);
+    recompute_dirty(l, wall_ms);
+    return 1;
 }
 
 bool bt_leader_withheld(const struct bt_leader *l)

@@ -52,6 +52,7 @@ struct clock_reading {
     struct bt_nodeid member;
     uint64_t boot_id;
     int64_t offset_ms;
+    bool out;             /* judged beyond the bound: its candidacies do not count here */
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -91,6 +92,7 @@ struct bt_node {
     bool clock_refused;       /* judged too far ahead: candidacies withheld */
     bool clock_announced;     /* the first judgement was made (and its event queued) */
     uint64_t clock_judged_at; /* monotonic ms of the last judgement */
+    uint64_t clock_ok_since;  /* refused, but judged within bounds since (0: not) */
     uint64_t joined_at;       /* monotonic ms of bt_node_join() */
     int64_t cluster_offset;   /* the cluster's clock minus ours, as last judged */
 
@@ -156,15 +158,19 @@ static void push_event(struct bt_node *n, const struct bt_event *ev)
 }
 
 static void clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
+static void clock_dead(struct bt_node *n, const struct bt_nodeid *member);
+static void clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id);
 
 static void sink_event(void *ctx, const struct bt_event *ev)
 {
     struct bt_node *n = ctx;
     push_event(n, ev);
-    if (ev->kind == BT_EV_MEMBER_DEAD || ev->kind == BT_EV_MEMBER_LEFT)
+    if (ev->kind == BT_EV_MEMBER_LEFT)
         clock_forget(n, &ev->member, 0);
     else if (ev->kind == BT_EV_MEMBER_UP)
-        clock_forget(n, &ev->member, ev->boot_id);
+        clock_reboot(n, &ev->member, ev->boot_id);
+    else if (ev->kind == BT_EV_MEMBER_DEAD)
+        clock_dead(n, &ev->member);
     if (ev->kind == BT_EV_NAME_CONFLICT)
         return;
     if (n->nverdicts == n->verdicts_cap) {
@@ -227,10 +233,14 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
  *    and campaigns again (BT_EV_CLOCK_OK) once it is back within 8/10 B
  *    (the gap keeps a clock near the edge from flapping);
  *  - a node that joined through seeds judges nothing, and keeps its
- *    candidacies withheld, until it has read the clock of every live member
- *    it knows and three protocol periods have passed, or ten periods
- *    passed: otherwise a fast node campaigning alone at start would mint a
- *    token far ahead before learning that it is the outlier.
+ *    candidacies withheld, until it has met a member, read the clock of
+ *    every live member it knows, and three protocol periods have passed:
+ *    otherwise a fast node campaigning alone at start (or restarted behind
+ *    a partition) would mint a token far ahead before learning that it is
+ *    the outlier;
+ *  - readings of members held dead are kept (until membership forgets them
+ *    or they restart), so that a partition does not hide the other side's
+ *    clocks from the median.
  * With B = 0 (the bound disabled) nobody is judged an outlier. */
 
 static void clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot)
@@ -243,6 +253,37 @@ static void clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint
             n->clock_dirty = true;
         }
         return;
+    }
+}
+
+/* A member restarted: the new process most likely runs on the same clock,
+ * so its last reading stands for it until a fresh one comes (the median
+ * must not lurch at every restart); the judgement of it starts over. */
+static void clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id)
+{
+    for (size_t i = 0; i < n->nclocks; i++) {
+        if (bt_nodeid_eq(&n->clocks[i].member, member)) {
+            if (n->clocks[i].boot_id != boot_id) {
+                n->clocks[i].boot_id = boot_id;
+                n->clocks[i].out = false;
+                n->clock_dirty = true;
+            }
+            return;
+        }
+    }
+}
+
+/* A member held dead keeps its reading (a partition must not hide the other
+ * side's clocks from the median), but the election forgets the member, and
+ * with it the judgement of its clock. */
+static void clock_dead(struct bt_node *n, const struct bt_nodeid *member)
+{
+    for (size_t i = 0; i < n->nclocks; i++) {
+        if (bt_nodeid_eq(&n->clocks[i].member, member)) {
+            n->clocks[i].out = false;
+            n->clock_dirty = true;
+            return;
+        }
     }
 }
 
@@ -282,6 +323,7 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
     r->member = *member;
     r->boot_id = boot_id;
     r->offset_ms = offset;
+    r->out = false;
 }
 
 static uint64_t sink_wall(void *ctx)
@@ -296,11 +338,22 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Whether every live member but self has a clock reading. */
-static bool all_read(const struct bt_node *n)
+/* Whether every live member but self has a clock reading (and there is
+ * one at least). Drops the readings of members membership forgot. */
+static bool all_read(struct bt_node *n)
 {
-    size_t live = bt_swim_live_count(n->swim);
-    return live >= 2 && n->nclocks + 1 >= live;
+    size_t live = 0;
+    for (size_t i = 0; i < n->nclocks;) {
+        struct bt_member_info m;
+        if (!bt_swim_member(n->swim, &n->clocks[i].member, &m) || m.boot_id != n->clocks[i].boot_id ||
+            m.state == BT_MEMBER_LEFT) {
+            n->clocks[i] = n->clocks[--n->nclocks];
+            continue;
+        }
+        live += m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT;
+        i++;
+    }
+    return live > 0 && live + 1 >= bt_swim_live_count(n->swim);
 }
 
 static void clock_event(struct bt_node *n, enum bt_event_kind kind)
@@ -321,8 +374,7 @@ static void judge_clock(struct bt_node *n)
 {
     uint64_t period = n->retry_interval / 10;
     if (!n->clock_settled) {
-        uint64_t since = n->now.mono_ms - n->joined_at;
-        if (!((all_read(n) && since >= 3 * period) || since >= 10 * period))
+        if (!all_read(n) || n->now.mono_ms - n->joined_at < 3 * period)
             return;
         n->clock_settled = true;
         n->clock_dirty = true;
@@ -332,6 +384,7 @@ static void judge_clock(struct bt_node *n)
         return;
     n->clock_dirty = false;
     n->clock_judged_at = n->now.mono_ms;
+    all_read(n); /* drops the readings of members forgotten since */
 
     /* The lower median of the live members' offsets, ours (0) included. */
     size_t k = 0;
@@ -343,9 +396,35 @@ static void judge_clock(struct bt_node *n)
     uint64_t bound = n->cfg.max_clock_offset_ms;
     bt_leader_set_clock_ahead(n->leader, bound && n->cluster_offset > 0 ? (uint64_t)n->cluster_offset : 0);
 
+    /* Members beyond the bound (by our readings; they withdraw from 9/10 of
+     * it on their own readings) do not count here: an entry one of them
+     * wrote while it saw the cluster otherwise must not elect it once its
+     * stamp passes our bound. */
+    for (size_t i = 0; i < n->nclocks; i++) {
+        struct clock_reading *c = &n->clocks[i];
+        bool out = bound != 0 && c->offset_ms > n->cluster_offset &&
+                   (uint64_t)(c->offset_ms - n->cluster_offset) > bound;
+        if (out != c->out && bt_leader_member_clock(n->leader, &c->member, out, n->now.wall_ms) >= 0)
+            c->out = out;
+    }
+
     uint64_t ahead = n->cluster_offset < 0 ? (uint64_t)-n->cluster_offset : 0;
     bool refused = bound != 0 && (n->clock_refused ? ahead > bound - bound / 5 : ahead > bound - bound / 10);
     bool first = !n->clock_announced;
+    if (refused || first) {
+        n->clock_ok_since = 0;
+    } else if (n->clock_refused) {
+        /* Back within bounds: only after ten periods in a row of being so,
+         * since the median moves while membership does (a restart, a
+         * partition's verdicts), and every return is a candidacy written
+         * with this clock's stamps. */
+        if (n->clock_ok_since == 0)
+            n->clock_ok_since = n->now.mono_ms;
+        if (n->now.mono_ms - n->clock_ok_since < 10 * period) {
+            n->clock_dirty = true; /* judged again next period */
+            return;
+        }
+    }
     if (refused == n->clock_refused && !first)
         return;
     if (bt_leader_withhold(n->leader, refused, n->now.wall_ms) < 0) {
@@ -471,9 +550,13 @@ int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, s
     if (rc == 0 && !n->joined) {
         n->joined = true;
         n->joined_at = now.mono_ms;
-        /* Through seeds, the clock is judged once the members are read
-         * (fix 9); alone, at once. Candidacies wait until then. */
-        n->clock_settled = count == 0;
+        /* Through seeds (other than ourselves), the clock is judged once
+         * the members met are read (fix 9); alone, at once. Candidacies
+         * wait until then. */
+        size_t others = 0;
+        for (size_t i = 0; i < count; i++)
+            others += !bt_addr_eq(&seeds[i], &n->cfg.addr);
+        n->clock_settled = others == 0;
         n->clock_dirty = true;
         if (!n->clock_settled)
             bt_leader_withhold(n->leader, true, now.wall_ms);

@@ -38,6 +38,9 @@ static struct bt_sim *cluster(uint64_t seed, uint32_t n, uint32_t names)
     assert_non_null(sim);
     if (!bt_sim_wait_converged(sim, 5000))
         fail_msg("seed %" PRIu64 ": %" PRIu32 " nodes did not converge in 5 s", seed, n);
+    /* Nodes that joined through seeds campaign once they have read the
+     * members' clocks (design.md fix 9): a few protocol periods. */
+    bt_sim_run_until(sim, bt_sim_now(sim) + 1000);
     return sim;
 }
 

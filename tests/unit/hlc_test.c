@@ -100,24 +100,46 @@ static void update_refuses_a_remote_too_far_ahead(void **state)
     assert_true(bt_hlc_wall(after) <= 1000000 + 10000);
 }
 
-static void offset_zero_disables_the_bound(void **state)
+static void offset_zero_leaves_only_the_hard_ceiling(void **state)
 {
     struct bt_hlc c;
     bt_hlc_init(&c, 0);
-    uint64_t far = bt_hlc_pack(UINT64_C(1) << 46, 0);
-    assert_int_equal(bt_hlc_update(&c, far, 1000), 0);
-    assert_true(bt_hlc_now(&c, 1000) > far);
+    uint64_t wall = UINT64_C(1700000000000);
+    uint64_t far = bt_hlc_pack(wall + BT_HLC_CEILING_MS, 0);
+    assert_int_equal(bt_hlc_update(&c, far, wall), 0);
+    assert_true(bt_hlc_now(&c, wall) > far);
+    assert_int_equal(bt_hlc_update(&c, bt_hlc_pack(wall + BT_HLC_CEILING_MS + 1, 0), wall), BATON_ECLOCK);
+    /* A bound above the ceiling is the ceiling. */
+    bt_hlc_init(&c, UINT64_MAX);
+    assert_int_equal(bt_hlc_update(&c, bt_hlc_pack(wall + BT_HLC_CEILING_MS + 1, 0), wall), BATON_ECLOCK);
 }
 
 static void timestamps_beyond_int64_are_refused_and_now_saturates(void **state)
 {
     struct bt_hlc c;
     bt_hlc_init(&c, 0);
-    assert_int_equal(bt_hlc_update(&c, BT_HLC_TS_MAX + 1, 1000), BATON_ECLOCK);
-    assert_int_equal(bt_hlc_update(&c, BT_HLC_TS_MAX, 1000), 0);
+    assert_int_equal(bt_hlc_update(&c, BT_HLC_TS_MAX + 1, BT_HLC_WALL_MAX), BATON_ECLOCK);
+    /* The top is refused while the wall clock is far from it (the hard
+     * ceiling), accepted when the wall clock itself is there. */
+    assert_int_equal(bt_hlc_update(&c, BT_HLC_TS_MAX, 1000), BATON_ECLOCK);
+    assert_int_equal(bt_hlc_update(&c, BT_HLC_TS_MAX, BT_HLC_WALL_MAX), 0);
     assert_int_equal(bt_hlc_now(&c, 1000), BT_HLC_TS_MAX);
     assert_int_equal(bt_hlc_now(&c, UINT64_MAX), BT_HLC_TS_MAX);
     assert_true(bt_hlc_now(&c, 1000) <= (uint64_t)INT64_MAX);
+}
+
+static void a_cluster_clock_ahead_widens_the_bound(void **state)
+{
+    struct bt_hlc c;
+    bt_hlc_init(&c, 10000);
+    uint64_t wall = UINT64_C(1700000000000);
+    uint64_t ts = bt_hlc_pack(wall + 30000, 0);
+    assert_false(bt_hlc_acceptable(&c, ts, wall));
+    c.ahead_ms = 20000; /* this clock is 20 s behind the cluster's */
+    assert_true(bt_hlc_acceptable(&c, ts, wall));
+    assert_false(bt_hlc_acceptable(&c, ts + bt_hlc_pack(1, 0), wall));
+    c.ahead_ms = UINT64_MAX; /* saturates, never wraps */
+    assert_true(bt_hlc_acceptable(&c, BT_HLC_TS_MAX, UINT64_MAX));
 }
 
 static const struct CMUnitTest tests[] = {
@@ -128,7 +150,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(logical_overflow_carries_into_the_wall_part),
     cmocka_unit_test(update_makes_the_next_now_exceed_the_remote),
     cmocka_unit_test(update_refuses_a_remote_too_far_ahead),
-    cmocka_unit_test(offset_zero_disables_the_bound),
+    cmocka_unit_test(offset_zero_leaves_only_the_hard_ceiling),
     cmocka_unit_test(timestamps_beyond_int64_are_refused_and_now_saturates),
+    cmocka_unit_test(a_cluster_clock_ahead_widens_the_bound),
 };
 BT_TEST_MAIN(tests)

@@ -286,8 +286,8 @@ static void garbage_is_dropped_and_counted(void **state)
     struct net net;
     net_init(&net, 1);
     assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
-    const uint8_t junk[] = {0x01, 0x63, 0x13, 0x37}; /* version 1, no such type */
-    const uint8_t future[] = {0x02, 0x01};            /* a version we do not speak */
+    const uint8_t junk[] = {0x02, 0x63, 0x13, 0x37}; /* version 2, no such type */
+    const uint8_t future[] = {0x03, 0x01};            /* a version we do not speak */
     bt_node_recv(net.node[0], &net.addr[0], junk, sizeof junk, tnow(&net));
     bt_node_recv(net.node[0], &net.addr[0], future, sizeof future, tnow(&net));
     bt_node_recv_stream(net.node[0], &net.addr[0], 7, junk, sizeof junk, tnow(&net));
