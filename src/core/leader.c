@@ -1122,6 +1122,11 @@ bool bt_leader_withheld(const struct bt_leader *l)
     return l->withheld;
 }
 
+uint64_t bt_leader_clock(const struct bt_leader *l)
+{
+    return l->hlc.last;
+}
+
 bool bt_leader_acceptable(const struct bt_leader *l, uint64_t stamp, uint64_t wall_ms)
 {
     return bt_hlc_acceptable(&l->hlc, stamp, wall_ms);

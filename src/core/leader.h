@@ -254,6 +254,9 @@ int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, bo
                            uint64_t wall_ms);
 /* Whether the local candidacies are withheld. */
 bool bt_leader_withheld(const struct bt_leader *l);
+/* The greatest timestamp this node's clock has issued or absorbed: its
+ * next stamp is above it. */
+uint64_t bt_leader_clock(const struct bt_leader *l);
 /* Whether a remote stamp or token would pass the clock bound now (fix 5,
  * judged against the cluster's clock when it is ahead). Changes nothing. */
 bool bt_leader_acceptable(const struct bt_leader *l, uint64_t stamp, uint64_t wall_ms);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "baton/baton.h"
+#include "core/hlc.h"
 #include "core/leader.h"
 #include "core/replica.h"
 #include "core/swim.h"
@@ -408,8 +409,20 @@ static void judge_clock(struct bt_node *n)
             c->out = out;
     }
 
+    /* How far our wall clock, and our HLC (which never goes back: a clock
+     * put right still stamps above what it stamped while ahead), are ahead
+     * of the cluster's clock. */
     uint64_t ahead = n->cluster_offset < 0 ? (uint64_t)-n->cluster_offset : 0;
-    bool refused = bound != 0 && (n->clock_refused ? ahead > bound - bound / 5 : ahead > bound - bound / 10);
+    uint64_t reference = n->now.wall_ms;
+    if (n->cluster_offset > 0)
+        reference += (uint64_t)n->cluster_offset;
+    else
+        reference = reference > ahead ? reference - ahead : 0;
+    uint64_t stamp_wall = bt_hlc_wall(bt_leader_clock(n->leader));
+    uint64_t stamp_ahead = stamp_wall > reference ? stamp_wall - reference : 0;
+    bool refused = bound != 0 && (n->clock_refused
+                                      ? ahead > bound - bound / 5 || stamp_ahead > bound - bound / 10
+                                      : ahead > bound - bound / 10 || stamp_ahead > bound);
     bool first = !n->clock_announced;
     if (refused || first) {
         n->clock_ok_since = 0;

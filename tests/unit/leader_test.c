@@ -1388,6 +1388,80 @@ static void disabled_bound_keeps_a_hard_ceiling(void **state)
     bt_leader_free(a);
 }
 
+/* Fix 9: a node whose clock is refused withholds its candidacies: the
+ * leader ends its term (REVOKED), the others elect the next, lead() keeps
+ * registering sessions and answers follower; back in bounds, the
+ * candidacies are written again above their tombstones and win again. */
+static void withheld_candidacies_step_aside_and_come_back(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_leader *both[] = {a, b};
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 1);
+    gossip(both, 2, WALL);
+    assert_int_equal(lead(b, 22, "job", 0, WALL, NULL), 0);
+    gossip(both, 2, WALL);
+    assert_leader(b, "job", "a", 11);
+
+    assert_int_equal(bt_leader_withhold(a, true, WALL + 10), 1);
+    assert_true(bt_leader_withheld(a));
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    assert_false(is_leader(a, "job"));
+    uint64_t f;
+    struct bt_name job = nm("job");
+    assert_int_equal(bt_leader_fence(a, &job, &f), BATON_ENOTLEADER);
+    assert_int_equal(lead(a, 12, "more", 0, WALL + 10, NULL), 0);
+    assert_int_equal(lead(a, 13, "more", 0, WALL + 10, NULL), BATON_EALREADY);
+    gossip(both, 2, WALL + 10);
+    expect_event(b, BT_LEADER_ELECTED, 22, "job");
+    assert_leader(a, "job", "b", 22);
+    assert_leader(b, "job", "b", 22);
+    struct bt_name more = nm("more");
+    assert_int_equal(bt_leader_leader(b, &more, NULL, NULL), BATON_ENOLEADER);
+    /* Nothing of a live candidacy is refreshed while withheld. */
+    assert_int_equal(bt_leader_refresh(a, UINT64_MAX, WALL + 20), 0);
+
+    assert_int_equal(bt_leader_withhold(a, false, WALL + 30), 2);
+    expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    expect_event(a, BT_LEADER_ELECTED, 12, "more");
+    gossip(both, 2, WALL + 30);
+    expect_event(b, BT_LEADER_REVOKED, 22, "job");
+    assert_leader(b, "job", "a", 11);
+    assert_leader(b, "more", "a", 12);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+/* Fix 9: a member judged beyond the bound does not count, whatever entries
+ * of it arrive; judged back, it counts again. */
+static void member_beyond_the_clock_bound_does_not_count(void **state)
+{
+    struct bt_leader *a = node_new("b", 1, DEFAULT_OFFSET);
+    see_alive(a, "a", 7, WALL);
+    struct bt_centry e = {.name = nm("job"), .node = nid("a"), .stamp = bt_hlc_pack(WALL, 0),
+                          .cand = {.candidate_id = 5, .priority = 0, .boot_id = 7}};
+    assert_int_equal(bt_leader_merge_entry(a, &e, WALL), 1);
+    assert_int_equal(lead(a, 9, "job", 0, WALL, NULL), 0);
+    struct bt_nodeid an = nid("a");
+    assert_int_equal(bt_leader_member_clock(a, &an, true, WALL + 1), 1);
+    expect_event(a, BT_LEADER_ELECTED, 9, "job");
+    assert_leader(a, "job", "b", 9);
+    assert_int_equal(bt_leader_member_clock(a, &an, true, WALL + 2), 0);
+    assert_int_equal(bt_leader_member_clock(a, &an, false, WALL + 3), 1);
+    expect_event(a, BT_LEADER_REVOKED, 9, "job");
+    assert_leader(a, "job", "a", 5);
+    /* A new boot starts over: not out. */
+    assert_int_equal(bt_leader_member_clock(a, &an, true, WALL + 4), 1);
+    see_alive(a, "a", 8, WALL + 5);
+    e.cand.boot_id = 8;
+    e.stamp = bt_hlc_pack(WALL + 5, 0);
+    assert_int_equal(bt_leader_merge_entry(a, &e, WALL + 5), 1);
+    assert_leader(a, "job", "a", 5);
+    bt_leader_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
@@ -1415,6 +1489,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view),
     cmocka_unit_test(observed_mark_at_or_above_the_term_ends_it_and_waits),
     cmocka_unit_test(disabled_bound_keeps_a_hard_ceiling),
+    cmocka_unit_test(withheld_candidacies_step_aside_and_come_back),
+    cmocka_unit_test(member_beyond_the_clock_bound_does_not_count),
 };
 
 BT_TEST_MAIN(tests)

@@ -42,6 +42,10 @@ struct net {
     int elected[MAXN];    /* BT_EV_ELECTED events seen per node */
     int revoked[MAXN];    /* BT_EV_REVOKED events seen per node */
     uint64_t last_fence[MAXN]; /* fence of the last ELECTED event per node */
+    int64_t skew[MAXN];   /* wall-clock offset per node, ms */
+    uint64_t max_offset;  /* max_clock_offset_ms of nodes started from now on */
+    int clock_refused[MAXN]; /* BT_EV_CLOCK_REFUSED events seen per node */
+    int clock_ok[MAXN];      /* BT_EV_CLOCK_OK events seen per node */
 };
 
 static uint64_t splitmix(void *ctx)
@@ -58,6 +62,14 @@ static struct bt_time tnow(const struct net *net)
     return (struct bt_time){.mono_ms = net->now, .wall_ms = 1700000000000u + net->now};
 }
 
+/* Node i's time: the network's, its wall clock offset by skew[i]. */
+static struct bt_time tat(const struct net *net, int i)
+{
+    struct bt_time t = tnow(net);
+    t.wall_ms = (uint64_t)((int64_t)t.wall_ms + net->skew[i]);
+    return t;
+}
+
 static void node_start(struct net *net, int i, uint64_t boot)
 {
     struct bt_node_config cfg;
@@ -71,6 +83,7 @@ static void node_start(struct net *net, int i, uint64_t boot)
     cfg.random = splitmix;
     net->rng[i] = boot * 7919 + (uint64_t)i;
     cfg.random_ctx = &net->rng[i];
+    cfg.max_clock_offset_ms = net->max_offset;
     net->node[i] = bt_node_new(&cfg, tnow(net));
     assert_non_null(net->node[i]);
     net->boot[i] = boot;
@@ -151,6 +164,10 @@ static void drain(struct net *net, int i)
             net->last_fence[i] = ev.fence;
         } else if (ev.kind == BT_EV_REVOKED)
             net->revoked[i]++;
+        else if (ev.kind == BT_EV_CLOCK_REFUSED)
+            net->clock_refused[i]++;
+        else if (ev.kind == BT_EV_CLOCK_OK)
+            net->clock_ok[i]++;
     }
 }
 
@@ -184,17 +201,17 @@ static void net_run(struct net *net, uint64_t until)
             net->nq--;
             if (net->up[m.to]) {
                 if (m.kind == BT_OUT_PACKET)
-                    bt_node_recv(net->node[m.to], &net->addr[m.from], m.data, m.len, tnow(net));
+                    bt_node_recv(net->node[m.to], &net->addr[m.from], m.data, m.len, tat(net, m.to));
                 else
                     bt_node_recv_stream(net->node[m.to], &net->addr[m.from], m.conn, m.data, m.len,
-                                        tnow(net));
+                                        tat(net, m.to));
                 drain(net, m.to);
             }
             free(m.data);
         }
         for (int i = 0; i < net->n; i++) {
             if (net->up[i] && bt_node_next_deadline(net->node[i]) <= net->now) {
-                bt_node_tick(net->node[i], tnow(net));
+                bt_node_tick(net->node[i], tat(net, i));
                 drain(net, i);
             }
         }
@@ -213,10 +230,10 @@ static int count_state(struct bt_node *node, enum bt_member_state st)
 
 static void join_all_through_node0(struct net *net)
 {
-    assert_int_equal(bt_node_join(net->node[0], NULL, 0, tnow(net)), 0);
+    assert_int_equal(bt_node_join(net->node[0], NULL, 0, tat(net, 0)), 0);
     drain(net, 0);
     for (int i = 1; i < net->n; i++) {
-        assert_int_equal(bt_node_join(net->node[i], &net->addr[0], 1, tnow(net)), 0);
+        assert_int_equal(bt_node_join(net->node[i], &net->addr[0], 1, tat(net, i)), 0);
         drain(net, i);
     }
 }
@@ -346,7 +363,7 @@ static struct bt_name job(void)
 static int lead(struct net *net, int i, int64_t priority, uint64_t *fence)
 {
     struct bt_name n = job();
-    int rc = bt_node_lead(net->node[i], 1000 + (uint64_t)i, &n, priority, tnow(net), fence);
+    int rc = bt_node_lead(net->node[i], 1000 + (uint64_t)i, &n, priority, tat(net, i), fence);
     drain(net, i);
     return rc;
 }
@@ -545,6 +562,79 @@ static void ageing_collects_tombstones_and_keeps_live_entries(void **state)
     net_free(&net);
 }
 
+/* Design.md fix 9 (issue 8, item 4): node0, the name everyone would elect,
+ * runs 60 s ahead of three others with the default 10 s bound. It learns
+ * from their clock readings that it is the outlier, withdraws, and says so;
+ * the others elect node1, and node0 never claims to lead. Its clock put
+ * right, it campaigns again and leads. */
+static void clock_outlier_withdraws_and_returns_when_put_right(void **state)
+{
+    struct net net;
+    net_init(&net, 4);
+    net.max_offset = 10000; /* the default bound, for the nodes started below */
+    net.skew[0] = 60000;
+    for (int i = 0; i < 4; i++) {
+        bt_node_free(net.node[i]);
+        node_start(&net, i, 200 + (uint64_t)i);
+    }
+    assert_int_equal(bt_node_join(net.node[1], NULL, 0, tat(&net, 1)), 0);
+    drain(&net, 1);
+    for (int i = 0; i < 4; i++) {
+        if (i == 1)
+            continue;
+        assert_int_equal(bt_node_join(net.node[i], &net.addr[1], 1, tat(&net, i)), 0);
+        drain(&net, i);
+    }
+    for (int i = 0; i < 4; i++)
+        lead(&net, i, 0, NULL); /* before the clocks are judged: follower or leader */
+    net_run(&net, net.now + 3000);
+
+    assert_int_equal(net.clock_refused[0], 1);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(net.clock_refused[i], 0);
+        assert_int_equal(net.clock_ok[i], 1);
+    }
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.election.clock_refused, 1);
+    assert_true(st.election.clock_ahead_ms > 50000 && st.election.clock_ahead_ms < 70000);
+    assert_int_equal(st.election.clock_readings, 3);
+    bt_node_stats(net.node[2], &st);
+    assert_int_equal(st.election.clock_refused, 0);
+    assert_int_equal(st.election.clock_pending, 0);
+
+    struct bt_name n = job();
+    struct bt_nodeid who;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(bt_node_leader(net.node[i], &n, &who, NULL), 0);
+        assert_string_equal(who.bytes, "node1");
+    }
+    uint64_t f;
+    assert_false(bt_node_is_leader(net.node[0], &n));
+    assert_int_equal(bt_node_fence(net.node[0], &n, &f), BATON_ENOTLEADER);
+    assert_int_equal(bt_node_fence(net.node[1], &n, &f), 0);
+    /* A new campaign of the refused node answers follower and is kept. */
+    struct bt_name other;
+    assert_int_equal(bt_name_set(&other, "other", 5), 0);
+    assert_int_equal(bt_node_lead(net.node[0], 77, &other, 0, tat(&net, 0), NULL), 0);
+    drain(&net, 0);
+    assert_int_equal(bt_node_lead(net.node[0], 78, &other, 0, tat(&net, 0), NULL), BATON_EALREADY);
+
+    /* Put right: within bounds again after ten protocol periods in a row
+     * (it stamped nothing while ahead, so its HLC is not ahead either). */
+    net.skew[0] = 0;
+    net_run(&net, net.now + 500);
+    assert_int_equal(net.clock_ok[0], 0);
+    net_run(&net, net.now + 2000);
+    assert_int_equal(net.clock_ok[0], 1);
+    assert_all_see_leader(&net, 0);
+    assert_true(net.elected[0] >= 1);
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.election.clock_refused, 0);
+    assert_true(bt_node_is_leader(net.node[0], &other));
+    net_free(&net);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(three_nodes_joined_through_a_seed_converge),
     cmocka_unit_test(crashed_node_is_declared_dead_by_all_others),
@@ -557,6 +647,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(graceful_leave_withdraws_candidacies_first),
     cmocka_unit_test(late_joiner_learns_the_leader_by_push_pull),
     cmocka_unit_test(ageing_collects_tombstones_and_keeps_live_entries),
+    cmocka_unit_test(clock_outlier_withdraws_and_returns_when_put_right),
 };
 
 BT_TEST_MAIN(tests)
