@@ -54,6 +54,8 @@ struct clock_reading {
     uint64_t boot_id;
     int64_t offset_ms;
     bool out;             /* judged beyond the bound: its candidacies do not count here */
+    bool refused;         /* it says its own clock is refused (candidacies withheld) */
+    uint64_t out_since;   /* read beyond the bound since (monotonic ms; 0: it is not) */
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -267,6 +269,8 @@ static void clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint
             if (n->clocks[i].boot_id != boot_id) {
                 n->clocks[i].boot_id = boot_id;
                 n->clocks[i].out = false;
+                n->clocks[i].out_since = 0;
+                n->clocks[i].refused = false;
                 n->clock_dirty = true;
             }
             return;
@@ -282,6 +286,8 @@ static void clock_dead(struct bt_node *n, const struct bt_nodeid *member)
     for (size_t i = 0; i < n->nclocks; i++) {
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
             n->clocks[i].out = false;
+            n->clocks[i].out_since = 0;
+            n->clocks[i].refused = false;
             n->clock_dirty = true;
             return;
         }
@@ -289,7 +295,7 @@ static void clock_dead(struct bt_node *n, const struct bt_nodeid *member)
 }
 
 static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                       uint64_t their_wall_ms)
+                       uint64_t their_wall_ms, bool refused)
 {
     struct bt_node *n = ctx;
     int64_t offset;
@@ -304,6 +310,7 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
             n->clocks[i].boot_id = boot_id;
             n->clocks[i].offset_ms = offset;
+            n->clocks[i].refused = refused;
             return;
         }
     }
@@ -325,11 +332,14 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
     r->boot_id = boot_id;
     r->offset_ms = offset;
     r->out = false;
+    r->out_since = 0;
+    r->refused = refused;
 }
 
-static uint64_t sink_wall(void *ctx)
+static uint64_t sink_wall(void *ctx, bool *refused)
 {
     const struct bt_node *n = ctx;
+    *refused = n->clock_refused;
     return n->now.wall_ms;
 }
 
@@ -400,11 +410,25 @@ static void judge_clock(struct bt_node *n)
     /* Members beyond the bound (by our readings; they withdraw from 9/10 of
      * it on their own readings) do not count here: an entry one of them
      * wrote while it saw the cluster otherwise must not elect it once its
-     * stamp passes our bound. */
+     * stamp passes our bound. Only after ten periods in a row, so that a
+     * member whose standing changed with the median (a member left, a
+     * partition's verdicts) withdraws on its own first, as everyone sees. */
     for (size_t i = 0; i < n->nclocks; i++) {
         struct clock_reading *c = &n->clocks[i];
         bool out = bound != 0 && c->offset_ms > n->cluster_offset &&
                    (uint64_t)(c->offset_ms - n->cluster_offset) > bound;
+        if (c->refused) {
+            out = true; /* its own word: at once */
+        } else if (!out) {
+            c->out_since = 0;
+        } else if (!c->out) {
+            if (c->out_since == 0)
+                c->out_since = n->now.mono_ms;
+            if (n->now.mono_ms - c->out_since < 10 * period) {
+                n->clock_dirty = true; /* judged again next period */
+                out = false;
+            }
+        }
         if (out != c->out && bt_leader_member_clock(n->leader, &c->member, out, n->now.wall_ms) >= 0)
             c->out = out;
     }

@@ -69,14 +69,17 @@ struct bt_swim_sink {
     /* The peer's user state from a push-pull (request or reply). Optional. */
     void (*user_merge)(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
                        size_t len);
-    /* The local wall clock (Unix ms), sent on every PING and ACK so that
-     * peers can measure how far apart the clocks are (docs/design.md §1
-     * fix 9). Optional: without it 0 ("not known") is sent. */
-    uint64_t (*wall)(void *ctx);
+    /* The local wall clock (Unix ms) and whether this node's clock is
+     * refused (its candidacies withheld), sent on every PING and ACK so that
+     * peers can measure how far apart the clocks are and know who stands
+     * aside (docs/design.md §1 fix 9). Optional: without it 0 ("not known")
+     * and false are sent. */
+    uint64_t (*wall)(void *ctx, bool *refused);
     /* A PING or ACK from member (a known member, on the boot we hold for
-     * it) carried its wall clock, their_wall_ms (nonzero). Optional. */
+     * it) carried its wall clock, their_wall_ms (nonzero), and whether its
+     * clock is refused. Optional. */
     void (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                  uint64_t their_wall_ms);
+                  uint64_t their_wall_ms, bool refused);
 };
 
 struct bt_swim_config {

@@ -53,17 +53,19 @@ void bt_swim_put_header(struct bt_wbuf *w, enum bt_swim_type type, const struct 
 }
 
 void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target,
-                      uint64_t wall_ms)
+                      uint64_t wall_ms, uint8_t clock_flags)
 {
     bt_put_u32(w, seq);
     bt_put_str8(w, target->bytes, target->len);
     bt_put_u64(w, wall_ms);
+    bt_put_u8(w, clock_flags);
 }
 
-void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, uint64_t wall_ms)
+void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, uint64_t wall_ms, uint8_t clock_flags)
 {
     bt_put_u32(w, seq);
     bt_put_u64(w, wall_ms);
+    bt_put_u8(w, clock_flags);
 }
 
 void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq) { bt_put_u32(w, seq); }
@@ -242,10 +244,16 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
         out->seq = bt_get_u32(&r);
         get_nodeid(&r, &out->target);
         out->wall_ms = bt_get_u64(&r);
+        out->clock_flags = bt_get_u8(&r);
+        if (out->clock_flags & ~BT_SWIM_CLOCK_REFUSED)
+            return BATON_EPROTO;
         break;
     case BT_SWIM_ACK:
         out->seq = bt_get_u32(&r);
         out->wall_ms = bt_get_u64(&r);
+        out->clock_flags = bt_get_u8(&r);
+        if (out->clock_flags & ~BT_SWIM_CLOCK_REFUSED)
+            return BATON_EPROTO;
         break;
     case BT_SWIM_NACK:
         out->seq = bt_get_u32(&r);

@@ -55,7 +55,7 @@ void bt_sim_cli_usage(FILE *f, const char *prog)
             "Clocks:\n"
             "  --skew-ms M             wall-clock offsets uniform in [-M, M] ms (default 0)\n"
             "  --drift-ppm P           wall-clock drift uniform in [-P, P] ppm, P <= 1000 (default 0)\n"
-            "  --max-clock-offset-ms X handed to each node (docs/design.md fix 5; default 10000, 0 off)\n"
+            "  --max-clock-offset-ms X handed to each node (docs/design.md fixes 5, 9; default 10000; 0: a century)\n"
             "Election (see docs/simulator.md):\n"
             "  --names K               names campaigned on, name-0..name-<K-1> (default 1; 0: none)\n"
             "  --campaigners C         nodes that campaign for each name at the start (default all)\n"
