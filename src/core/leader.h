@@ -242,12 +242,13 @@ void bt_leader_set_clock_ahead(struct bt_leader *l, uint64_t ahead_ms);
  * (ELECTED for one that wins). Returns how many candidacies changed (0 when
  * the state was already so) or BATON_ENOMEM (nothing changed). */
 int bt_leader_withhold(struct bt_leader *l, bool withhold, uint64_t wall_ms);
-/* Whether node's clock is, by this node's readings, beyond the bound of
- * the cluster's (out = true) or not. An out node's candidacies do not
- * count here, whatever entries of it arrive: it has withdrawn them, and an
- * entry it wrote while its own view of the cluster differed (a partition
- * side of fast clocks) may only now pass the clock bound here. The flag
- * lasts while the node is a live member (a new boot or a death clears it).
+/* Whether node says its clock is refused (out = true: it withholds its
+ * candidacies, fix 9) or not. An out node's candidacies do not count here,
+ * whatever entries of it arrive: it has withdrawn them, and an entry it
+ * wrote while its own view of the cluster differed (a partition side of
+ * fast clocks) may only now pass the clock bound here, while its tombstone
+ * may not yet. The flag lasts while the node is a live member (a new boot
+ * or a death clears it).
  * Recomputes every local campaign. Returns 1 if it changed, 0 if not (or
  * node is no live member), BATON_ENOMEM (nothing changed). */
 int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, bool out,

@@ -53,9 +53,8 @@ struct clock_reading {
     struct bt_nodeid member;
     uint64_t boot_id;
     int64_t offset_ms;
-    bool out;             /* judged beyond the bound: its candidacies do not count here */
     bool refused;         /* it says its own clock is refused (candidacies withheld) */
-    uint64_t out_since;   /* read beyond the bound since (monotonic ms; 0: it is not) */
+    bool out;             /* the election was told so (bt_leader_member_clock) */
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -269,7 +268,6 @@ static void clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint
             if (n->clocks[i].boot_id != boot_id) {
                 n->clocks[i].boot_id = boot_id;
                 n->clocks[i].out = false;
-                n->clocks[i].out_since = 0;
                 n->clocks[i].refused = false;
                 n->clock_dirty = true;
             }
@@ -286,7 +284,6 @@ static void clock_dead(struct bt_node *n, const struct bt_nodeid *member)
     for (size_t i = 0; i < n->nclocks; i++) {
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
             n->clocks[i].out = false;
-            n->clocks[i].out_since = 0;
             n->clocks[i].refused = false;
             n->clock_dirty = true;
             return;
@@ -332,7 +329,6 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
     r->boot_id = boot_id;
     r->offset_ms = offset;
     r->out = false;
-    r->out_since = 0;
     r->refused = refused;
 }
 
@@ -407,30 +403,17 @@ static void judge_clock(struct bt_node *n)
     uint64_t bound = n->cfg.max_clock_offset_ms;
     bt_leader_set_clock_ahead(n->leader, bound && n->cluster_offset > 0 ? (uint64_t)n->cluster_offset : 0);
 
-    /* Members beyond the bound (by our readings; they withdraw from 9/10 of
-     * it on their own readings) do not count here: an entry one of them
-     * wrote while it saw the cluster otherwise must not elect it once its
-     * stamp passes our bound. Only after ten periods in a row, so that a
-     * member whose standing changed with the median (a member left, a
-     * partition's verdicts) withdraws on its own first, as everyone sees. */
+    /* A member that says its clock is refused does not count here: it has
+     * withdrawn its candidacies, and an entry it wrote while it saw the
+     * cluster otherwise (a partition side of fast clocks) must not elect it
+     * once its stamp passes our bound, nor may a tombstone our bound still
+     * refuses keep it elected. Its own word, not our reading of its clock:
+     * every node then agrees with it, whatever the members each has read. */
     for (size_t i = 0; i < n->nclocks; i++) {
         struct clock_reading *c = &n->clocks[i];
-        bool out = bound != 0 && c->offset_ms > n->cluster_offset &&
-                   (uint64_t)(c->offset_ms - n->cluster_offset) > bound;
-        if (c->refused) {
-            out = true; /* its own word: at once */
-        } else if (!out) {
-            c->out_since = 0;
-        } else if (!c->out) {
-            if (c->out_since == 0)
-                c->out_since = n->now.mono_ms;
-            if (n->now.mono_ms - c->out_since < 10 * period) {
-                n->clock_dirty = true; /* judged again next period */
-                out = false;
-            }
-        }
-        if (out != c->out && bt_leader_member_clock(n->leader, &c->member, out, n->now.wall_ms) >= 0)
-            c->out = out;
+        if (c->refused != c->out &&
+            bt_leader_member_clock(n->leader, &c->member, c->refused, n->now.wall_ms) >= 0)
+            c->out = c->refused;
     }
 
     /* How far our wall clock, and our HLC (which never goes back: a clock
@@ -455,9 +438,10 @@ static void judge_clock(struct bt_node *n)
          * since the median moves while membership does (a restart, a
          * partition's verdicts), and every return is a candidacy written
          * with this clock's stamps. */
+        uint64_t wait = 10;
         if (n->clock_ok_since == 0)
             n->clock_ok_since = n->now.mono_ms;
-        if (n->now.mono_ms - n->clock_ok_since < 10 * period) {
+        if (n->now.mono_ms - n->clock_ok_since < wait * period) {
             n->clock_dirty = true; /* judged again next period */
             return;
         }
