@@ -1245,6 +1245,18 @@ void bt_sim_elect_fault(struct bt_sim *sim)
         return false;                                                                              \
     } while (0)
 
+/* Whether running node x has not judged its clock yet (design.md fix 9: it
+ * joined through seeds and has not read its members' clocks): its
+ * candidacies wait, so nothing it campaigns for is agreed meanwhile. */
+static bool clock_pending(const struct bt_sim *sim, uint32_t x)
+{
+    if (sim->cfg.ops->stats == NULL)
+        return false;
+    struct bt_node_stats ns;
+    sim->cfg.ops->stats(sim->nodes[x].node, &ns);
+    return ns.election.clock_pending != 0;
+}
+
 bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
 {
     struct sim_elect *e = sim->elect;
@@ -1262,6 +1274,8 @@ bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
             WHY("n%" PRIu32 " is leaving", x);
         if (s != BT_SIM_RUNNING)
             continue;
+        if (clock_pending(sim, x))
+            WHY("n%" PRIu32 " has not judged its clock yet", x);
         uint32_t who;
         uint64_t code = view_of(sim, x, k, &who);
         if (code != target) {
@@ -1435,6 +1449,8 @@ static bool agreed_cached(struct bt_sim *sim, char *why, size_t whylen)
             WHY("n%" PRIu32 " is paused", x);
         if (sim->nodes[x].state == BT_SIM_LEAVING)
             WHY("n%" PRIu32 " is leaving", x);
+        if (sim->nodes[x].state == BT_SIM_RUNNING && clock_pending(sim, x))
+            WHY("n%" PRIu32 " has not judged its clock yet", x);
     }
     for (uint32_t k = 0; k < e->names; k++) {
         uint32_t w = true_winner(sim, k);
