@@ -236,7 +236,8 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
  *    (the gap keeps a clock near the edge from flapping);
  *  - a node that joined through seeds judges nothing, and keeps its
  *    candidacies withheld, until it has met a member, read the clock of
- *    every live member it knows, and three protocol periods have passed:
+ *    every live member it knows (seven of them in a larger cluster), and
+ *    three protocol periods have passed:
  *    otherwise a fast node campaigning alone at start (or restarted behind
  *    a partition) would mint a token far ahead before learning that it is
  *    the outlier;
@@ -345,8 +346,12 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Whether every live member but self has a clock reading (and there is
- * one at least). Drops the readings of members membership forgot. */
+/* Whether enough live members have a clock reading to judge: every live
+ * member but self, or seven of them in a larger cluster (the median of
+ * eight clocks; reading every member of a large cluster takes many
+ * periods, and the judgement goes on improving as readings come). Drops the
+ * readings of members membership forgot. */
+#define CLOCK_SAMPLE 7
 static bool all_read(struct bt_node *n)
 {
     size_t live = 0;
@@ -360,7 +365,8 @@ static bool all_read(struct bt_node *n)
         live += m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT;
         i++;
     }
-    return live > 0 && live + 1 >= bt_swim_live_count(n->swim);
+    size_t others = bt_swim_live_count(n->swim) - 1;
+    return live > 0 && live >= (others < CLOCK_SAMPLE ? others : CLOCK_SAMPLE);
 }
 
 static void clock_event(struct bt_node *n, enum bt_event_kind kind)

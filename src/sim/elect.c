@@ -1257,7 +1257,9 @@ static bool clock_pending(const struct bt_sim *sim, uint32_t x)
     return ns.election.clock_pending != 0;
 }
 
-bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
+/* bt_sim_agreed() but for the clock judgements (all_agreed checks those
+ * once for every name). */
+static bool name_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL || k >= e->names)
@@ -1274,8 +1276,6 @@ bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
             WHY("n%" PRIu32 " is leaving", x);
         if (s != BT_SIM_RUNNING)
             continue;
-        if (clock_pending(sim, x))
-            WHY("n%" PRIu32 " has not judged its clock yet", x);
         uint32_t who;
         uint64_t code = view_of(sim, x, k, &who);
         if (code != target) {
@@ -1425,10 +1425,29 @@ static bool all_agreed(struct bt_sim *sim, char *why, size_t whylen)
             snprintf(why, whylen, "the membership has not converged");
         return false;
     }
+    for (uint32_t x = 0; x < sim->n; x++) {
+        if (sim->nodes[x].state == BT_SIM_RUNNING && clock_pending(sim, x)) {
+            if (why != NULL)
+                snprintf(why, whylen, "n%" PRIu32 " has not judged its clock yet", x);
+            return false;
+        }
+    }
     for (uint32_t k = 0; k < e->names; k++)
-        if (!bt_sim_agreed(sim, k, why, whylen))
+        if (!name_agreed(sim, k, why, whylen))
             return false;
     return true;
+}
+
+bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
+{
+    for (uint32_t x = 0; sim->elect != NULL && x < sim->n; x++) {
+        if (sim->nodes[x].state == BT_SIM_RUNNING && clock_pending(sim, x)) {
+            if (why != NULL)
+                snprintf(why, whylen, "n%" PRIu32 " has not judged its clock yet", x);
+            return false;
+        }
+    }
+    return name_agreed(sim, k, why, whylen);
 }
 
 #define WHY(...)                                                                                   \
