@@ -1434,9 +1434,9 @@ static void withheld_candidacies_step_aside_and_come_back(void **state)
     bt_leader_free(b);
 }
 
-/* Fix 9: a member judged beyond the bound does not count, whatever entries
- * of it arrive; judged back, it counts again. */
-static void member_beyond_the_clock_bound_does_not_count(void **state)
+/* Fix 9: a member that says its clock is refused does not count, whatever
+ * entries of it arrive; once it says otherwise, it counts again. */
+static void member_whose_clock_is_refused_does_not_count(void **state)
 {
     struct bt_leader *a = node_new("b", 1, DEFAULT_OFFSET);
     see_alive(a, "a", 7, WALL);
@@ -1490,7 +1490,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(observed_mark_at_or_above_the_term_ends_it_and_waits),
     cmocka_unit_test(disabled_bound_keeps_a_hard_ceiling),
     cmocka_unit_test(withheld_candidacies_step_aside_and_come_back),
-    cmocka_unit_test(member_beyond_the_clock_bound_does_not_count),
+    cmocka_unit_test(member_whose_clock_is_refused_does_not_count),
 };
 
 BT_TEST_MAIN(tests)
