@@ -67,6 +67,7 @@ static const char *event_name(enum bt_event_kind k)
     case BT_EV_NAME_CONFLICT: return "name_conflict";
     case BT_EV_ELECTED: return "elected";
     case BT_EV_REVOKED: return "revoked";
+    case BT_EV_STOPPED: return "stopped";
     }
     return "?";
 }
@@ -250,6 +251,7 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
     case BT_EV_MEMBER_DEAD: st->ev_dead++; break;
     case BT_EV_MEMBER_LEFT: st->ev_left++; break;
     case BT_EV_NAME_CONFLICT: st->ev_conflict++; break;
+    case BT_EV_STOPPED: break;
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
         return; /* elect.c's business */
@@ -295,6 +297,7 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
         check_phantom_leave(sim, obs, member, ev);
         break;
     case BT_EV_NAME_CONFLICT:
+    case BT_EV_STOPPED:
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
         break;
