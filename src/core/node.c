@@ -408,6 +408,7 @@ void bt_node_tick(struct bt_node *n, struct bt_time now)
         bt_replica_tick(&n->replica, now);
     if (n->retry_at != 0 && now.mono_ms >= n->retry_at) {
         n->retry_at = 0;
+        /* BATON_ENOMEM changes nothing: settle() arms the retry again. */
         bt_leader_retry_deferred(n->leader, now.wall_ms);
     }
     settle(n);
