@@ -235,7 +235,13 @@ static void run_twin(struct bt_sim *sim, const struct bt_sim_scenario_args *args
         return;
     }
     uint64_t boot_t = bt_sim_boot_id(sim, t), boot_j = bt_sim_boot_id(sim, j);
-    for (uint32_t k = 0; k < bt_sim_names(sim); k++)
+    /* Connected, the twin campaigns once it has joined (if it still runs):
+     * a process that mints before its first full-state exchange can have a
+     * term admitted at the resource and stop before its fence reaches
+     * anyone in time, which sync-before-mint (design.md fix 8) prevents. */
+    if (!split)
+        bt_sim_run_for(sim, 100);
+    for (uint32_t k = 0; k < bt_sim_names(sim) && bt_sim_node_state(sim, j) == BT_SIM_RUNNING; k++)
         bt_sim_lead(sim, j, k, 0, 0, NULL, NULL);
     if (split) {
         bt_sim_run_until(sim, heal_at);
