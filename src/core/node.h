@@ -204,7 +204,8 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
 void bt_node_free(struct bt_node *node);
 
 /* Starts joining through seed addresses (copied); with n == 0 the node forms
- * a cluster of its own. Returns 0 or BATON_EINVAL. */
+ * a cluster of its own. Returns 0, BATON_EINVAL or the stop reason of a
+ * stopped node. */
 int bt_node_join(struct bt_node *node, const struct bt_addr *seeds, size_t n, struct bt_time now);
 
 /* Leaves gracefully: withdraws every local candidacy (no events), then
