@@ -359,6 +359,7 @@ static void push_event(struct bt_leader *l, enum bt_leader_event_kind kind, cons
     ev.session = r->session;
     ev.name = r->name;
     ev.fence = fence;
+    ev.minter = l->cfg.self;
     fifo_push(&l->events, &ev);
     if (kind == BT_LEADER_ELECTED)
         l->counters.elected_events++;
@@ -733,12 +734,16 @@ bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name)
     return is_self(l, winner_of(l, name));
 }
 
-int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence)
+int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
+                    struct bt_nodeid *minter)
 {
     const struct name_rec *r = name_find(l, name);
     if (!r || !r->leading)
         return BATON_ENOTLEADER;
-    *fence = r->term_token;
+    if (fence)
+        *fence = r->term_token;
+    if (minter)
+        *minter = l->cfg.self;
     return 0;
 }
 
@@ -926,20 +931,26 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
 }
 
 /* A resource's mark, handed back by the application.
- *  1. Validate it like a fence, clock bound included (fix 5).
+ *  1. Validate it like a fence, clock bound included (fix 5); the minter
+ *     may be unknown (NULL or empty).
  *  2. Absorb it: the next mint exceeds it.
- *  3. A mark above everything known is news: keep it, minted by nobody we
- *     know, and gossip it. One equal to a known token adds nothing (the
- *     cluster knows it).
- *  4. A term at or below it is refused at the resource: end it, and wait
- *     (as for an unseen rival) before minting again. Re-minting at once
- *     would make the leaders of two partition sides outbid each other at the
- *     resource on every write (simulator finding E7); after the wait, a mark
- *     whose minter died (finding E5) is overtaken. */
+ *  3. Merge it like a fence. With its minter, news is gossiped; without
+ *     one it is kept here only, minted by nobody we know (a fence must name
+ *     its minter), and only if its token is above everything known.
+ *  4. A term below it, or equal to it from another minter (or an unknown
+ *     one), is refused at the resource: end it, and wait (as for an unseen
+ *     rival) before minting again. Re-minting at once would make the leaders
+ *     of two partition sides outbid each other at the resource on every
+ *     write (simulator finding E7); after the wait, a mark whose minter died
+ *     (finding E5) is overtaken. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            uint64_t wall_ms)
+                            const struct bt_nodeid *minter, uint64_t wall_ms)
 {
-    if (name->len == 0 || token > BT_HLC_TS_MAX) { /* 1 */
+    static const struct bt_nodeid nobody;
+    if (!minter)
+        minter = &nobody;
+    if (name->len == 0 || token > BT_HLC_TS_MAX ||
+        (minter->len != 0 && !bt_nodeid_valid_bytes(minter->bytes, minter->len))) { /* 1 */
         l->counters.refused_malformed++;
         return BATON_EPROTO;
     }
@@ -952,13 +963,16 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
         return BATON_ENOMEM;
     absorb_known(l, token); /* 2 */
     l->counters.fences_observed++;
-    static const struct bt_nodeid nobody;
     int raised = 0;
-    if (!r->has_high_water || token > r->high_water) { /* 3 */
+    if (minter->len != 0) { /* 3 */
+        raised = raise_high_water(l, r, token, minter);
+        if (raised)
+            push_fence(l, &r->name, token, minter);
+    } else if (!r->has_high_water || token > r->high_water) {
         raised = raise_high_water(l, r, token, &nobody);
-        push_fence(l, &r->name, token, &nobody);
     }
-    if (r->leading && token >= r->term_token) { /* 4 */
+    bool own = minter->len != 0 && bt_nodeid_eq(minter, &l->cfg.self);
+    if (r->leading && (token > r->term_token || (token == r->term_token && !own))) { /* 4 */
         r->leading = false;
         l->counters.term_refreshes++;
         push_event(l, BT_LEADER_REVOKED, r, r->term_token);

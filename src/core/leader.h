@@ -67,6 +67,7 @@ struct bt_leader_event {
     uint64_t session;     /* the candidate's session, as given to lead() */
     struct bt_name name;  /* the campaign */
     uint64_t fence;       /* ELECTED: the new token; REVOKED: the ended one */
+    struct bt_nodeid minter; /* the term's minter: always this node */
 };
 
 /* Monotonic counters, for metrics and tests. */
@@ -135,9 +136,12 @@ int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, stru
  * bt_leader_fence() then says BATON_ENOTLEADER.) */
 bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name);
 
-/* This node's current term token for name into *fence. Returns 0 or
- * BATON_ENOTLEADER. */
-int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence);
+/* This node's current term for name: its token into *fence and its minter
+ * (this node's name) into *minter, each optional (NULL). The pair is what a
+ * guard is offered (include/baton/guard.h). Returns 0 or BATON_ENOTLEADER
+ * (then nothing is written). */
+int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
+                    struct bt_nodeid *minter);
 
 /* The nodes with a live candidacy for name (live: not a tombstone, node
  * known alive or suspect, entry of the node's current boot), sorted by
@@ -188,15 +192,20 @@ int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, boo
                             uint64_t wall_ms);
 
 /* A high-water mark seen outside the cluster: a resource refused this
- * node's token and reported its own mark (BATON_ESTALE from the guard). The
- * mark is absorbed into the HLC, kept if it is above every known token
- * (minted by nobody known), and a term at or below it ends (REVOKED) and
- * waits like a term overtaken by an unseen rival: until the view of the
- * name changes or bt_leader_retry_deferred(), then it restarts above the
- * mark. Returns 1 if the mark was news, 0 if not, BATON_EPROTO,
- * BATON_ECLOCK (too far ahead) or BATON_ENOMEM. */
+ * node's term and reported its own mark (BATON_ESTALE from the guard): the
+ * token and, if the resource knows it, the minter (NULL or empty: unknown).
+ * The mark is absorbed into the HLC. If its token is above every known
+ * token, or equal with a minter not yet known for it, it is merged like a
+ * fence and, with a known minter, queued for gossip; a mark with an unknown
+ * minter stays local (a fence must name its minter). A term whose token is
+ * below the mark, or equal to it when the mark is not this node's own, ends
+ * (REVOKED) and waits like a term overtaken by an unseen rival (see
+ * bt_leader_retry_deferred), then restarts above the mark. Returns 1 if the
+ * mark was news, 0 if not, BATON_EPROTO (empty name, token above
+ * BT_HLC_TS_MAX, or a minter that is no node name), BATON_ECLOCK (too far
+ * ahead) or BATON_ENOMEM. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            uint64_t wall_ms);
+                            const struct bt_nodeid *minter, uint64_t wall_ms);
 
 /* ---- membership input ---------------------------------------------------- */
 

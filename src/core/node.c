@@ -445,9 +445,10 @@ bool bt_node_is_leader(const struct bt_node *n, const struct bt_name *name)
     return bt_leader_is_leader(n->leader, name);
 }
 
-int bt_node_fence(const struct bt_node *n, const struct bt_name *name, uint64_t *fence)
+int bt_node_fence(const struct bt_node *n, const struct bt_name *name, uint64_t *fence,
+                  struct bt_nodeid *minter)
 {
-    return bt_leader_fence(n->leader, name, fence);
+    return bt_leader_fence(n->leader, name, fence, minter);
 }
 
 size_t bt_node_candidates(const struct bt_node *n, const struct bt_name *name,
@@ -462,10 +463,10 @@ int bt_node_high_water(const struct bt_node *n, const struct bt_name *name, uint
 }
 
 int bt_node_observe_fence(struct bt_node *n, const struct bt_name *name, uint64_t token,
-                          struct bt_time now)
+                          const struct bt_nodeid *minter, struct bt_time now)
 {
     n->now = now;
-    int rc = bt_leader_observe_fence(n->leader, name, token, now.wall_ms);
+    int rc = bt_leader_observe_fence(n->leader, name, token, minter, now.wall_ms);
     settle(n);
     if (rc == BATON_EPROTO)
         return BATON_EINVAL;

@@ -96,7 +96,11 @@ static uint64_t fence_of(struct bt_leader *l, const char *name)
 {
     struct bt_name n = nm(name);
     uint64_t f = 0;
-    assert_int_equal(bt_leader_fence(l, &n, &f), 0);
+    struct bt_nodeid minter;
+    memset(&minter, 0, sizeof minter);
+    assert_int_equal(bt_leader_fence(l, &n, &f, &minter), 0);
+    assert_int_equal(bt_leader_fence(l, &n, NULL, NULL), 0);
+    assert_true(minter.len > 0); /* this node: term_is_token_and_this_node checks which */
     return f;
 }
 
@@ -104,7 +108,7 @@ static void assert_not_leader(struct bt_leader *l, const char *name)
 {
     struct bt_name n = nm(name);
     uint64_t f;
-    assert_int_equal(bt_leader_fence(l, &n, &f), BATON_ENOTLEADER);
+    assert_int_equal(bt_leader_fence(l, &n, &f, NULL), BATON_ENOTLEADER);
     assert_false(bt_leader_is_leader(l, &n));
 }
 
@@ -1046,7 +1050,7 @@ static void thousand_names_follow_membership(void **state)
         snprintf(name, sizeof name, "shard-%d", i);
         struct bt_name n = nm(name);
         uint64_t f;
-        assert_int_equal(bt_leader_fence(b, &n, &f), BATON_ENOTLEADER);
+        assert_int_equal(bt_leader_fence(b, &n, &f, NULL), BATON_ENOTLEADER);
     }
     see_dead(b, "a", 1, WALL + 3);
     size_t elected = 0;
@@ -1296,7 +1300,7 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
      * but holds no term while it waits. */
     struct bt_name job = nm("job");
     uint64_t f;
-    assert_int_equal(bt_leader_fence(b, &job, &f), BATON_ENOTLEADER);
+    assert_int_equal(bt_leader_fence(b, &job, &f, NULL), BATON_ENOTLEADER);
     assert_true(is_leader(a, "job"));
     struct bt_leader_counters c;
     bt_leader_counters(b, &c);
@@ -1337,7 +1341,7 @@ static void observed_mark_at_or_above_the_term_ends_it_and_waits(void **state)
 
     /* A resource refused fa: someone (gone, or behind a partition) got the
      * same token in. The term ends, and no new one starts at once. */
-    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 1), 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, NULL, WALL + 1), 0);
     assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
     expect_no_event(a);
     assert_int_equal(high_water_of(a, "job"), fa);
@@ -1349,24 +1353,94 @@ static void observed_mark_at_or_above_the_term_ends_it_and_waits(void **state)
 
     /* A mark above every known token is news, and ends the term too. */
     uint64_t above = bt_hlc_pack(WALL + 5000, 0);
-    assert_int_equal(bt_leader_observe_fence(a, &job, above, WALL + 3), 1);
+    assert_int_equal(bt_leader_observe_fence(a, &job, above, NULL, WALL + 3), 1);
     expect_event(a, BT_LEADER_REVOKED, 11, "job");
     assert_int_equal(high_water_of(a, "job"), above);
     assert_int_equal(bt_leader_retry_deferred(a, WALL + 4), 1);
     assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > above);
     /* One below the term changes nothing. */
-    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 5), 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, NULL, WALL + 5), 0);
     expect_no_event(a);
     /* The bound on clocks holds for observed marks too. */
     uint64_t far = bt_hlc_pack(WALL + 3600 * 1000, 0);
-    assert_int_equal(bt_leader_observe_fence(a, &job, far, WALL + 6), BATON_ECLOCK);
+    assert_int_equal(bt_leader_observe_fence(a, &job, far, NULL, WALL + 6), BATON_ECLOCK);
     struct bt_leader_counters c;
     bt_leader_counters(a, &c);
     assert_int_equal(c.fences_observed, 3);
     bt_leader_free(a);
 }
 
+/* A term is (token, minter): bt_leader_fence and the events give this
+ * node's name with the token. */
+static void term_is_token_and_this_node(void **state)
+{
+    struct bt_leader *a = node_new("node-a", 1, DEFAULT_OFFSET);
+    uint64_t fa = 0, f = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    struct bt_name job = nm("job");
+    struct bt_nodeid minter;
+    assert_int_equal(bt_leader_fence(a, &job, &f, &minter), 0);
+    assert_int_equal(f, fa);
+    assert_string_equal(minter.bytes, "node-a");
+    drop_broadcasts(a);
+    /* A refusal at the resource, then the retry: both events name a. */
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa + 1, NULL, WALL + 1), 1);
+    struct bt_leader_event ev;
+    assert_true(bt_leader_pop_event(a, &ev));
+    assert_int_equal(ev.kind, BT_LEADER_REVOKED);
+    assert_string_equal(ev.minter.bytes, "node-a");
+    assert_int_equal(bt_leader_retry_deferred(a, WALL + 2), 1);
+    assert_true(bt_leader_pop_event(a, &ev));
+    assert_int_equal(ev.kind, BT_LEADER_ELECTED);
+    assert_string_equal(ev.minter.bytes, "node-a");
+    assert_int_equal(ev.minter.len, 6);
+    bt_leader_free(a);
+}
+
+/* The resource reports its mark with its minter. This node's own term
+ * equal to the mark is no refusal of it (the guard admits it again); an
+ * equal token from another minter is, and so is any greater token. A mark
+ * with a minter is news to gossip, as a fence naming that minter. */
+static void observed_mark_with_its_minter(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    struct bt_name job = nm("job");
+    struct bt_nodeid self = nid("a"), other = nid("b"), bad = nid("a");
+    bad.bytes[0] = ' ';
+
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, &self, WALL + 1), 0);
+    expect_no_event(a);
+    assert_int_equal(fence_of(a, "job"), fa);
+
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, &other, WALL + 2), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    struct bt_leader_broadcast b;
+    assert_true(bt_leader_pop_broadcast(a, &b));
+    assert_int_equal(b.kind, BT_LEADER_BCAST_FENCE);
+    assert_int_equal(b.fence.token, fa);
+    assert_string_equal(b.fence.minter.bytes, "b");
+    assert_false(bt_leader_pop_broadcast(a, &b));
+    assert_int_equal(bt_leader_retry_deferred(a, WALL + 3), 1);
+    uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    assert_true(fa2 > fa);
+    drop_broadcasts(a);
+
+    /* A mark without its minter is kept here only. */
+    uint64_t above = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, above, NULL, WALL + 4), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    assert_false(bt_leader_pop_broadcast(a, &b));
+    /* A minter that is no node name is refused. */
+    assert_int_equal(bt_leader_observe_fence(a, &job, above + 1, &bad, WALL + 5), BATON_EPROTO);
+    bt_leader_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(term_is_token_and_this_node),
+    cmocka_unit_test(observed_mark_with_its_minter),
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
     cmocka_unit_test(ref_session_end_removes_candidacy),
