@@ -367,6 +367,17 @@ static void push_event(struct bt_leader *l, enum bt_leader_event_kind kind, cons
         l->counters.revoked_events++;
 }
 
+/* How many of r's minters are named: the (name, minter) pairs a snapshot
+ * carries. A mark observed at a resource without its minter is kept with an
+ * empty one, which never travels (a fence must name its minter). */
+static size_t named_minters(const struct name_rec *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nminters; i++)
+        n += r->minters[i].len != 0;
+    return n;
+}
+
 /* Merges the mark (token, minter) into r: a greater token replaces the mark
  * and its minters, an equal one adds its minter. Returns whether r changed. */
 static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token,
@@ -374,12 +385,12 @@ static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t t
 {
     if (!r->has_high_water || token > r->high_water) {
         if (r->has_high_water)
-            l->nhigh_water -= r->nminters;
+            l->nhigh_water -= named_minters(r);
         r->has_high_water = true;
         r->high_water = token;
         r->minters[0] = *minter;
         r->nminters = 1;
-        l->nhigh_water++;
+        l->nhigh_water += minter->len != 0;
         return true;
     }
     if (token < r->high_water || r->nminters == BT_LEADER_MINTERS_MAX)
@@ -388,7 +399,7 @@ static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t t
         if (bt_nodeid_eq(&r->minters[i], minter))
             return false;
     r->minters[r->nminters++] = *minter;
-    l->nhigh_water++;
+    l->nhigh_water += minter->len != 0;
     return true;
 }
 
@@ -786,10 +797,12 @@ static bool entry_well_formed(const struct bt_centry *e)
     return e->cand.candidate_id != 0 && e->cand.boot_id != 0;
 }
 
+/* A fence names its minter (codec.c refuses one that does not, and so do
+ * we: a term is (token, minter)). */
 static bool fence_well_formed(const struct bt_fence *f)
 {
     return f->name.len != 0 && f->token <= BT_HLC_TS_MAX &&
-           (f->minter.len == 0 || bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len));
+           bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len);
 }
 
 enum batch_kind { BATCH_DELTA, BATCH_FENCES, BATCH_SNAPSHOT };
@@ -1182,6 +1195,8 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
         f.name = r->name;
         f.token = r->high_water;
         for (size_t i = 0; i < r->nminters; i++) {
+            if (r->minters[i].len == 0)
+                continue; /* observed without its minter: kept here only */
             f.minter = r->minters[i];
             int rc = fn(&f, ctx);
             if (rc != 0)

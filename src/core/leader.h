@@ -265,14 +265,17 @@ void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *ou
  * until the next call that changes l. */
 const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l);
 
-/* Calls fn once per (name, minter) of every known high-water mark (names
- * in no particular order; the fence is borrowed for the call); stops early
- * and returns fn's value when it is nonzero. fn must not call into l. */
+/* Calls fn once per (name, minter) of every known high-water mark, minter
+ * named (a mark observed at a resource without its minter is not a fence
+ * and is skipped; names in no particular order; the fence is borrowed for
+ * the call); stops early and returns fn's value when it is nonzero. fn must
+ * not call into l. */
 int bt_leader_foreach_high_water(const struct bt_leader *l,
                                  int (*fn)(const struct bt_fence *f, void *ctx), void *ctx);
 
-/* How many (name, minter) pairs the high-water marks hold: the fences a
- * snapshot carries. Usually one per name. */
+/* How many (name, minter) pairs, minter named, the high-water marks hold:
+ * the fences a snapshot carries (what bt_leader_foreach_high_water visits).
+ * Usually one per name. */
 size_t bt_leader_high_water_count(const struct bt_leader *l);
 
 #endif

@@ -508,8 +508,8 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     see_alive(a, "b", 2, WALL);
     assert_int_equal(deliver_bytes(a, buf, (size_t)len, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
-    struct bt_fence fences[] = {{.name = nm("job"), .token = bt_hlc_pack(WALL, 1)},
-                                {.name = nm("job2"), .token = far}};
+    struct bt_fence fences[] = {{.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")},
+                                {.name = nm("job2"), .token = far, .minter = nid("z")}};
     assert_int_equal(bt_leader_merge_snapshot(a, &ok, 1, fences, 2, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
     assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
@@ -606,6 +606,7 @@ static size_t random_payload(uint64_t *rng, uint8_t *buf, size_t cap)
         snprintf(rname, sizeof rname, "r%d", (int)(splitmix64(rng) % 8));
         f[i].name = nm(rname);
         f[i].token = bt_hlc_pack(WALL - 20000 + splitmix64(rng) % 40000, (uint32_t)splitmix64(rng));
+        f[i].minter = nid(nodes[splitmix64(rng) % 4]);
     }
     int n;
     switch (splitmix64(rng) % 3) {
@@ -674,10 +675,10 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
     assert_true(feed(a, buf, 1, WALL, &mrc) < 0);
     decode_rejects += 3;
     /* A fence that is no timestamp (above INT64_MAX), or has no name. */
-    struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1)};
+    struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")};
     int flen = bt_codec_encode_fences(&fence, 1, buf, sizeof buf);
     assert_true(flen > 0);
-    buf[flen - 9] = 0x80; /* the token's top byte (the minter is empty) */
+    buf[flen - 10] = 0x80; /* the token's top byte (the minter is "z") */
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
     buf[4] = 0;
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
