@@ -177,17 +177,24 @@ struct name_rec {
     bool deferred;                /* stepped down for a rival it cannot see; no new
                                      term until its view of the name changes or
                                      bt_leader_retry_deferred() */
+    uint64_t defer_round;         /* l->retry_round when the wait began */
     uint64_t term_token;          /* the term's token; valid if leading */
     bool dirty;                   /* queued for recompute by the current input */
     struct name_rec *dirty_next;  /* next record queued for recompute */
 };
 
-/* A member the membership layer reported alive or suspect. Dead and
- * departed members are removed: unknown means not live. */
+/* A member the membership layer reported: alive or suspect (live), or dead
+ * or departed after it was live here. Unknown means not live. A dead record
+ * remembers when the verdict came, to tell a fence the node minted before
+ * it died (no rival: see unseen_rival) from one minted since (it lives on
+ * behind a cut); it is forgotten with the entries of its age
+ * (bt_leader_expire), or revived by a live verdict. */
 struct member_rec {
     struct bt_hlink link;  /* in bt_leader.members, hashed by node */
     struct bt_nodeid node; /* the key */
-    uint64_t boot_id;      /* its current boot */
+    uint64_t boot_id;      /* its current (live) or last (dead) boot */
+    bool live;             /* alive or suspect */
+    uint64_t dead_at;      /* dead: this node's HLC time of the verdict */
 };
 
 struct bt_leader {
@@ -197,6 +204,7 @@ struct bt_leader {
     struct bt_htab names;         /* struct name_rec by name */
     size_t nhigh_water;           /* (name, minter) pairs at the high-water marks */
     size_t ndeferred;             /* campaigning records with deferred set */
+    uint64_t retry_round;         /* bt_leader_retry_deferred() calls so far */
     struct bt_htab members;       /* struct member_rec by node */
     struct name_rec *local_head;  /* campaigning records */
     size_t nlocal;                /* how many */
@@ -291,7 +299,7 @@ static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
     if (bt_nodeid_eq(&e->node, &l->cfg.self))
         return e->cand.boot_id == l->cfg.boot_id;
     const struct member_rec *m = member_find(l, &e->node);
-    return m && m->boot_id == e->cand.boot_id;
+    return m && m->live && m->boot_id == e->cand.boot_id;
 }
 
 /* The winning entry for name, or NULL: highest priority, then lowest node.
@@ -406,8 +414,17 @@ static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t t
 /* Whether a minter of the name's high-water mark is a node whose
  * candidacy this node does not count: someone believes it leads a name we
  * think we win, and we cannot see its candidacy (our view is behind, or
- * its is). A resource's report (empty minter) and our own mints are no
- * rivals. */
+ * its is). A resource's report without its minter and our own mints are no
+ * rivals. Neither is a minter whose term is known to be over, so that one
+ * late or forged fence does not make the leader wait (issue 8):
+ *  - its candidacy is a tombstone stamped after the token: it resigned
+ *    after minting (a tombstone older than the token means it campaigned
+ *    again since, with an entry we have not seen: a rival);
+ *  - we hold it dead since before the token reached us: a fence minted
+ *    before the verdict. One minted after it means the node lives on behind
+ *    a partition or a one-way cut, where stepping back is what keeps two
+ *    leaders from outbidding each other (finding E2): a rival.
+ * The token is the mark itself (the minters are the mark's). */
 static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
 {
     for (size_t i = 0; i < r->nminters; i++) {
@@ -415,8 +432,14 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
         if (m->len == 0 || bt_nodeid_eq(m, &l->cfg.self))
             continue;
         const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, m);
-        if (!e || !entry_counts(l, e))
-            return true;
+        if (e && entry_counts(l, e))
+            continue;
+        if (e && e->removed && e->stamp > r->high_water)
+            continue;
+        const struct member_rec *mr = member_find(l, m);
+        if (mr && !mr->live && mr->dead_at > r->high_water)
+            continue;
+        return true;
     }
     return false;
 }
@@ -457,6 +480,7 @@ static void set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
     if (r->deferred == deferred)
         return;
     r->deferred = deferred;
+    r->defer_round = l->retry_round;
     if (deferred)
         l->ndeferred++;
     else
@@ -1029,21 +1053,27 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
     if (bt_nodeid_eq(node, &l->cfg.self))
         return 0;
     struct member_rec *m = member_find(l, node);
-    if (live ? (m && m->boot_id == boot_id) : !m)
+    bool was_live = m && m->live;
+    if (live ? (was_live && m->boot_id == boot_id) : !was_live)
         return 0;
     if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
         return BATON_ENOMEM;
 
     if (!live) {
-        bt_htab_unlink(&l->members, &m->link);
-        free(m);
+        /* Kept, dead, with the time of the verdict: at least every stamp
+         * and token this node has seen, and its wall clock. */
+        uint64_t wall = bt_hlc_pack(wall_ms <= BT_HLC_WALL_MAX ? wall_ms : BT_HLC_WALL_MAX, 0);
+        m->live = false;
+        m->dead_at = wall > l->hlc.last ? wall : l->hlc.last;
     } else if (m) {
+        m->live = true;
         m->boot_id = boot_id;
     } else {
         if (bt_htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m)))
             return BATON_ENOMEM;
         bt_nodeid_set(&m->node, node->bytes, node->len);
         m->boot_id = boot_id;
+        m->live = true;
         bt_htab_link(&l->members, &m->link, bt_hash_bytes(m->node.bytes, m->node.len));
     }
     l->counters.member_changes++;
@@ -1062,18 +1092,25 @@ size_t bt_leader_deferred(const struct bt_leader *l)
     return l->ndeferred;
 }
 
-int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms)
+/* 1. Reserve for every wait that may end (nothing changes on failure).
+ * 2. One more round has passed; end the waits that lasted `rounds` rounds.
+ * 3. Recompute those names. */
+int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall_ms)
 {
     size_t n = l->ndeferred;
     if (n == 0)
         return 0;
-    if (reserve_outputs(l, n, 2 * n) != 0)
+    if (reserve_outputs(l, n, 2 * n) != 0) /* 1 */
         return BATON_ENOMEM;
+    l->retry_round++; /* 2 */
+    size_t ended = 0;
     for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        if (r->deferred)
+        if (r->deferred && l->retry_round - r->defer_round >= rounds) {
             view_changed(l, r);
-    recompute_dirty(l, wall_ms);
-    return n > INT_MAX ? INT_MAX : (int)n;
+            ended++;
+        }
+    recompute_dirty(l, wall_ms); /* 3 */
+    return ended > INT_MAX ? INT_MAX : (int)ended;
 }
 
 /* ---- leaving and ageing ---------------------------------------------------- */
@@ -1142,7 +1179,8 @@ static int collect_expired(const struct bt_centry *e, void *ctx)
 
 /* 1. Collect the expired keys (the map must not change under foreach).
  * 2. Reserve the outputs the recomputes can cause.
- * 3. Forget them, queueing the local campaigns they belonged to.
+ * 3. Forget them, queueing the local campaigns they belonged to, and the
+ *    dead members whose verdict is as old (their fences are older still).
  * 4. Recompute those. */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
 {
@@ -1155,6 +1193,15 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
     for (size_t i = 0; i < x.n; i++) { /* 3 */
         bt_cmap_forget(&l->cmap, &x.old[i].name, &x.old[i].node);
         view_changed(l, name_find(l, &x.old[i].name));
+    }
+    struct bt_hlink *h, *next;
+    for (h = bt_htab_first(&l->members); h; h = next) {
+        next = bt_htab_next(&l->members, h);
+        struct member_rec *m = BT_HTAB_ENTRY(h, struct member_rec, link);
+        if (!m->live && m->dead_at < cutoff) {
+            bt_htab_unlink(&l->members, &m->link);
+            free(m);
+        }
     }
     recompute_dirty(l, wall_ms); /* 4 */
     free(x.old);

@@ -212,7 +212,9 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
 /* The membership's verdict on node (copied): its current boot and whether
  * it is alive or suspect (live = true) or dead or gone (live = false). Only
  * candidacies of live nodes' current boots count (fix 1); unknown nodes are
- * not live. Input about self is ignored (self is always live with its own
+ * not live. A live node declared dead is remembered as dead, with the time
+ * of the verdict, until bt_leader_expire() passes it: a fence it minted
+ * before then makes no leader wait (see unseen_rival in leader.c). Input about self is ignored (self is always live with its own
  * boot). Recomputes every local campaign. Returns 1 if the view changed, 0
  * if not, BATON_EINVAL (node is no valid node name) or BATON_ENOMEM
  * (nothing changed). */
@@ -225,11 +227,15 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
  * cannot see (see recompute in leader.c), for their view to change. */
 size_t bt_leader_deferred(const struct bt_leader *l);
 
-/* Ends every such wait and recomputes those campaigns: a rival that minted
- * and died before this node ever heard of it brings no view change, so the
- * driver calls this now and then (node.c: once per protocol period while
- * any wait lasts). Returns how many waited, or BATON_ENOMEM. */
-int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms);
+/* One retry round: ends the wait of every campaign that has waited at least
+ * `rounds` rounds, counting this one (0 or 1: every wait), and recomputes
+ * those campaigns. A rival that minted and died before this node ever heard
+ * of it brings no view change, so the driver calls this at a steady pace
+ * while any wait lasts (node.c: once per protocol period, with rounds such
+ * that each name waits from its own step back, not from a shared timer).
+ * Returns how many waits it ended, or BATON_ENOMEM (nothing changed, the
+ * round not counted). */
+int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall_ms);
 
 /* ---- leaving and ageing ------------------------------------------------ */
 
@@ -246,7 +252,9 @@ int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms);
 
 /* Forgets every entry stamped before `cutoff` (an HLC timestamp), live or
  * tombstone, except this node's own live entries (bt_leader_refresh keeps
- * those young), and recomputes the local campaigns that lost an entry.
+ * those young), and every member held dead since before `cutoff` (kept
+ * until then to judge its late fences: see bt_leader_member), and
+ * recomputes the local campaigns that lost an entry.
  * High-water marks are kept: one per name ever seen. Returns how many
  * entries were forgotten, or BATON_ENOMEM (nothing changed). */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms);

@@ -271,7 +271,8 @@ int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, u
  * BATON_ESTALE): the token and its minter (NULL or empty if the resource
  * does not know it). If this node leads name with a token below the mark,
  * or equal to it and minted by another node, it ends that term
- * (BT_EV_REVOKED) and, after ten protocol periods or as soon as its view of
+ * (BT_EV_REVOKED) and, after ten to eleven protocol periods (counted for
+ * name from this refusal) or as soon as its view of
  * the name changes, starts one above the mark (BT_EV_ELECTED) if it still
  * wins. Call it with every refusal: a token minted by a node that died
  * before gossiping may exist only at the resource. A mark with its minter

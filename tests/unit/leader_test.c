@@ -1325,7 +1325,7 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
     expect_event(b, BT_LEADER_REVOKED, 22, "job");
     expect_no_event(b);
     assert_int_equal(bt_leader_deferred(b), 1);
-    assert_int_equal(bt_leader_retry_deferred(b, WALL + 40), 1);
+    assert_int_equal(bt_leader_retry_deferred(b, 1, WALL + 40), 1);
     assert_true(expect_event(b, BT_LEADER_ELECTED, 22, "job") > fb2 + 1);
     assert_int_equal(bt_leader_deferred(b), 0);
     bt_leader_free(a);
@@ -1348,7 +1348,7 @@ static void observed_mark_at_or_above_the_term_ends_it_and_waits(void **state)
     assert_int_equal(high_water_of(a, "job"), fa);
     assert_int_equal(bt_leader_high_water_count(a), 1); /* equal: nothing new kept */
     /* The periodic retry starts a term above it. */
-    assert_int_equal(bt_leader_retry_deferred(a, WALL + 2), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 2), 1);
     uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
     assert_true(fa2 > fa);
 
@@ -1357,7 +1357,7 @@ static void observed_mark_at_or_above_the_term_ends_it_and_waits(void **state)
     assert_int_equal(bt_leader_observe_fence(a, &job, above, NULL, WALL + 3), 1);
     expect_event(a, BT_LEADER_REVOKED, 11, "job");
     assert_int_equal(high_water_of(a, "job"), above);
-    assert_int_equal(bt_leader_retry_deferred(a, WALL + 4), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 4), 1);
     assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > above);
     /* One below the term changes nothing. */
     assert_int_equal(bt_leader_observe_fence(a, &job, fa, NULL, WALL + 5), 0);
@@ -1390,7 +1390,7 @@ static void term_is_token_and_this_node(void **state)
     assert_true(bt_leader_pop_event(a, &ev));
     assert_int_equal(ev.kind, BT_LEADER_REVOKED);
     assert_string_equal(ev.minter.bytes, "node-a");
-    assert_int_equal(bt_leader_retry_deferred(a, WALL + 2), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 2), 1);
     assert_true(bt_leader_pop_event(a, &ev));
     assert_int_equal(ev.kind, BT_LEADER_ELECTED);
     assert_string_equal(ev.minter.bytes, "node-a");
@@ -1424,7 +1424,7 @@ static void observed_mark_with_its_minter(void **state)
     assert_int_equal(b.fence.token, fa);
     assert_string_equal(b.fence.minter.bytes, "b");
     assert_false(bt_leader_pop_broadcast(a, &b));
-    assert_int_equal(bt_leader_retry_deferred(a, WALL + 3), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 3), 1);
     uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
     assert_true(fa2 > fa);
     drop_broadcasts(a);
@@ -1436,10 +1436,120 @@ static void observed_mark_with_its_minter(void **state)
     assert_false(bt_leader_pop_broadcast(a, &b));
     /* A minter that is no node name is refused. */
     assert_int_equal(bt_leader_observe_fence(a, &job, above + 1, &bad, WALL + 5), BATON_EPROTO);
+    /* A fence from the cluster must name its minter: one that does not is
+     * refused whole (the codec refuses it first; the leader again). */
+    struct bt_nodeid none;
+    memset(&none, 0, sizeof none);
+    assert_int_equal(bt_leader_merge_fence(a, &job, above + 1, &none, WALL + 6), BATON_EPROTO);
+    assert_int_equal(high_water_of(a, "job"), above);
+    bt_leader_free(a);
+}
+
+/* A fence whose minter resigned before minting it is no rival: its
+ * candidacy is a tombstone stamped after the token (the term ended before
+ * the resign). The leader moves above the token at once, no wait. Were the
+ * tombstone older than the token, the minter campaigned again since, with
+ * an entry this node has not seen: an unseen rival, and the leader waits. */
+static void fence_from_a_resigned_minter_makes_no_leader_wait(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    struct bt_name job = nm("job");
+    struct bt_nodeid bn = nid("b");
+    struct bt_centry tomb = {.name = job, .node = bn, .stamp = bt_hlc_pack(WALL + 100, 0), .removed = true};
+    assert_int_equal(bt_leader_merge_entry(a, &tomb, WALL + 100), 1);
+    uint64_t tb = bt_hlc_pack(WALL + 50, 0); /* minted before the resign */
+    assert_true(tb > fa);
+    assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bn, WALL + 110), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > tb);
+    assert_int_equal(bt_leader_deferred(a), 0);
+
+    /* A token above the tombstone: b minted after it, so it campaigns
+     * again unseen. That is a rival: wait. */
+    uint64_t later = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_merge_fence(a, &job, later, &bn, WALL + 120), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+    bt_leader_free(a);
+}
+
+/* A fence whose minter this node holds dead, minted before the death was
+ * known here (a late copy of an old fence, gossiped on by a third node), is
+ * no rival either: the leader moves above it at once. One minted after the
+ * verdict means the "dead" node lives on behind a cut: a rival, wait. */
+static void fence_from_a_dead_minter_makes_no_leader_wait(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    see_dead(a, "b", 2, WALL + 100);
+    struct bt_name job = nm("job");
+    struct bt_nodeid bn = nid("b");
+    uint64_t tb = bt_hlc_pack(WALL + 50, 0);
+    assert_true(tb > fa);
+    assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bn, WALL + 110), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > tb);
+    assert_int_equal(bt_leader_deferred(a), 0);
+
+    uint64_t later = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_merge_fence(a, &job, later, &bn, WALL + 120), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+
+    /* An unknown minter (never a member here) stays a rival. */
+    struct bt_leader *c = node_new("c", 3, DEFAULT_OFFSET);
+    uint64_t fc = 0;
+    assert_int_equal(lead(c, 33, "job", 0, WALL, &fc), 1);
+    drop_broadcasts(c);
+    assert_int_equal(bt_leader_merge_fence(c, &job, tb, &bn, WALL + 110), 1);
+    expect_event(c, BT_LEADER_REVOKED, 33, "job");
+    expect_no_event(c);
+    assert_int_equal(bt_leader_deferred(c), 1);
+    bt_leader_free(a);
+    bt_leader_free(c);
+}
+
+/* The wait is per name: each name waits its own number of retry rounds from
+ * its own step back, not until the next round of a shared timer. */
+static void each_name_waits_its_own_rounds(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fx = 0, fy = 0;
+    assert_int_equal(lead(a, 11, "x", 0, WALL, &fx), 1);
+    assert_int_equal(lead(a, 12, "y", 0, WALL, &fy), 1);
+    drop_broadcasts(a);
+    struct bt_name x = nm("x"), y = nm("y");
+    assert_int_equal(bt_leader_observe_fence(a, &x, fx + 1, NULL, WALL + 1), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "x");
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 2), 0); /* x: 1 round */
+    assert_int_equal(bt_leader_observe_fence(a, &y, fy + 1, NULL, WALL + 3), 1);
+    expect_event(a, BT_LEADER_REVOKED, 12, "y");
+    assert_int_equal(bt_leader_deferred(a), 2);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 4), 0); /* x: 2, y: 1 */
+    expect_no_event(a);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 5), 1); /* x: 3, y: 2 */
+    expect_event(a, BT_LEADER_ELECTED, 11, "x");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 6), 1); /* y: 3 */
+    expect_event(a, BT_LEADER_ELECTED, 12, "y");
+    assert_int_equal(bt_leader_deferred(a), 0);
     bt_leader_free(a);
 }
 
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(fence_from_a_resigned_minter_makes_no_leader_wait),
+    cmocka_unit_test(fence_from_a_dead_minter_makes_no_leader_wait),
+    cmocka_unit_test(each_name_waits_its_own_rounds),
     cmocka_unit_test(term_is_token_and_this_node),
     cmocka_unit_test(observed_mark_with_its_minter),
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
