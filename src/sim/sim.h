@@ -231,6 +231,8 @@ struct bt_sim_stats {
     size_t max_high_water_marks; /* greatest high-water mark count seen on a node */
     bool gc_observed;            /* tombstones were required to be gone (every removal
                                     older than the GC window) and were */
+    uint64_t revocations_uncaused; /* BT_EV_REVOKED events nothing explains (the
+                                    `revocation` invariant; docs/simulator.md) */
 };
 
 /* Creates the cluster: every node starts and joins at virtual time 0
