@@ -375,13 +375,22 @@ static void three_nodes_elect_the_lowest_name_and_agree(void **state)
     net_init(&net, 3);
     join_all_through_node0(&net);
     net_run(&net, net.now + 2000);
+    /* Fix 8: each lead() answers follower and the winner is elected once
+     * its settle period (40 ms on local) has passed; an outranking
+     * candidate takes over with one revoke and one elect. */
     uint64_t f2 = 0, f1 = 0, f0 = 0;
-    assert_int_equal(lead(&net, 2, 0, &f2), 1);
+    assert_int_equal(lead(&net, 2, 0, &f2), 0);
     net_run(&net, net.now + 50);
-    assert_int_equal(lead(&net, 1, 0, &f1), 1);
+    assert_int_equal(net.elected[2], 1);
+    f2 = net.last_fence[2];
+    assert_int_equal(lead(&net, 1, 0, &f1), 0);
     net_run(&net, net.now + 50);
-    assert_int_equal(lead(&net, 0, 0, &f0), 1);
+    assert_int_equal(net.elected[1], 1);
+    f1 = net.last_fence[1];
+    assert_int_equal(lead(&net, 0, 0, &f0), 0);
     net_run(&net, net.now + 50);
+    assert_int_equal(net.elected[0], 1);
+    f0 = net.last_fence[0];
 
     assert_all_see_leader(&net, 0);
     assert_true(f0 > f1 && f1 > f2);
@@ -402,9 +411,10 @@ static void leader_crash_elects_the_next_with_a_greater_token(void **state)
     net_init(&net, 4);
     join_all_through_node0(&net);
     net_run(&net, net.now + 2000);
-    uint64_t f0 = 0;
-    assert_int_equal(lead(&net, 0, 0, &f0), 1);
+    assert_int_equal(lead(&net, 0, 0, NULL), 0);
     net_run(&net, net.now + 50);
+    uint64_t f0 = net.last_fence[0];
+    assert_int_equal(net.elected[0], 1);
     assert_int_equal(lead(&net, 1, 0, NULL), 0);
     assert_int_equal(lead(&net, 2, 0, NULL), 0);
     net_run(&net, net.now + 50);
@@ -424,8 +434,9 @@ static void resign_hands_over_in_network_hops(void **state)
     net_init(&net, 5);
     join_all_through_node0(&net);
     net_run(&net, net.now + 2000);
-    assert_int_equal(lead(&net, 0, 0, NULL), 1);
+    assert_int_equal(lead(&net, 0, 0, NULL), 0);
     net_run(&net, net.now + 50);
+    assert_int_equal(net.elected[0], 1);
     for (int i = 1; i < 5; i++)
         assert_int_equal(lead(&net, i, 0, NULL), 0);
     net_run(&net, net.now + 50);
@@ -434,7 +445,8 @@ static void resign_hands_over_in_network_hops(void **state)
     assert_int_equal(bt_node_resign(net.node[0], &n, tnow(&net)), 0);
     drain(&net, 0);
     assert_int_equal(bt_node_resign(net.node[0], &n, tnow(&net)), BATON_ENOENT);
-    /* 1 ms links: a few hops, far below a gossip or probe period. */
+    /* 1 ms links: a few hops, far below a gossip or probe period (and no
+     * settle period: the leader went away in a way every node sees). */
     net_run(&net, net.now + 10);
     assert_int_equal(net.elected[1], 1);
     for (int i = 1; i < 5; i++) {
@@ -452,8 +464,9 @@ static void graceful_leave_withdraws_candidacies_first(void **state)
     net_init(&net, 4);
     join_all_through_node0(&net);
     net_run(&net, net.now + 2000);
-    assert_int_equal(lead(&net, 0, 0, NULL), 1);
+    assert_int_equal(lead(&net, 0, 0, NULL), 0);
     net_run(&net, net.now + 50);
+    assert_int_equal(net.elected[0], 1);
     assert_int_equal(lead(&net, 3, 0, NULL), 0);
     net_run(&net, net.now + 50);
 
@@ -480,8 +493,9 @@ static void late_joiner_learns_the_leader_by_push_pull(void **state)
     drain(&net, 1);
     net.up[2] = false; /* not started yet */
     net_run(&net, net.now + 1000);
-    assert_int_equal(lead(&net, 1, 5, NULL), 1);
+    assert_int_equal(lead(&net, 1, 5, NULL), 0);
     net_run(&net, net.now + 2000); /* the broadcast has long retired */
+    assert_int_equal(net.elected[1], 1);
 
     net.up[2] = true;
     assert_int_equal(bt_node_join(net.node[2], &net.addr[0], 1, tnow(&net)), 0);
@@ -514,12 +528,14 @@ static void ageing_collects_tombstones_and_keeps_live_entries(void **state)
     }
     join_all_through_node0(&net);
     net_run(&net, net.now + 2000);
-    assert_int_equal(lead(&net, 2, 0, NULL), 1);
+    assert_int_equal(lead(&net, 2, 0, NULL), 0);
     struct bt_name other;
     bt_name_set(&other, "gone", 4);
-    assert_int_equal(bt_node_lead(net.node[1], 77, &other, 0, tnow(&net), NULL), 1);
+    assert_int_equal(bt_node_lead(net.node[1], 77, &other, 0, tnow(&net), NULL), 0);
     drain(&net, 1);
     net_run(&net, net.now + 50);
+    assert_int_equal(net.elected[2], 1);
+    assert_int_equal(net.elected[1], 1);
     assert_int_equal(bt_node_session_end(net.node[1], 77, tnow(&net)), 1);
     drain(&net, 1);
     net_run(&net, net.now + 50);
@@ -545,6 +561,89 @@ static void ageing_collects_tombstones_and_keeps_live_entries(void **state)
     net_free(&net);
 }
 
+/* Fix 8: every node campaigns in the same millisecond; each sees only its
+ * own candidacy at first, but waits out its settle period, by which time
+ * every candidacy reached every node: one term, no revocation. */
+static void simultaneous_campaigns_mint_once(void **state)
+{
+    struct net net;
+    net_init(&net, 5);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    for (int i = 4; i >= 0; i--)
+        assert_int_equal(lead(&net, i, 0, NULL), 0);
+    net_run(&net, net.now + 30); /* within the settle period: no term yet */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(net.elected[i], 0);
+    net_run(&net, net.now + 100);
+    assert_all_see_leader(&net, 0);
+    assert_int_equal(net.elected[0], 1);
+    for (int i = 1; i < 5; i++) {
+        assert_int_equal(net.elected[i], 0);
+        assert_int_equal(net.revoked[i], 0);
+    }
+    assert_int_equal(net.revoked[0], 0);
+    net_free(&net);
+}
+
+/* Fix 8: a node answers follower until its join's state exchange is done.
+ * node2 restarts (new boot) and campaigns before it hears the cluster's
+ * state: it does not mint, so node1's term is never interrupted. */
+static void a_restarted_candidate_waits_for_the_cluster_state(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    assert_int_equal(lead(&net, 1, 0, NULL), 0);
+    assert_int_equal(lead(&net, 2, 0, NULL), 0);
+    net_run(&net, net.now + 100);
+    assert_int_equal(net.elected[1], 1);
+    uint64_t f1 = net.last_fence[1];
+
+    bt_node_free(net.node[2]);
+    node_start(&net, 2, 900);
+    assert_int_equal(lead(&net, 2, 0, NULL), 0); /* before joining: alone, but not synced */
+    assert_int_equal(bt_node_join(net.node[2], &net.addr[0], 1, tnow(&net)), 0);
+    drain(&net, 2);
+    net_run(&net, net.now + 3000);
+    assert_all_see_leader(&net, 1);
+    assert_int_equal(net.elected[2], 0);
+    assert_int_equal(net.revoked[1], 0);
+    assert_int_equal(net.elected[1], 1);
+    uint64_t fence = 0;
+    struct bt_name n = job();
+    assert_int_equal(bt_node_fence(net.node[1], &n, &fence), 0);
+    assert_true(fence == f1);
+    net_free(&net);
+}
+
+/* Fix 8: a node whose seeds never answer is alone after its first three
+ * join attempts (7 * join_retry_min, 700 ms on local), then settles and
+ * leads. One with no seed at all is synced at once. */
+static void a_node_whose_seeds_never_answer_leads_alone(void **state)
+{
+    struct net net;
+    net_init(&net, 2);
+    net.up[1] = false; /* node1 never runs */
+    assert_int_equal(bt_node_join(net.node[0], &net.addr[1], 1, tnow(&net)), 0);
+    drain(&net, 0);
+    assert_int_equal(lead(&net, 0, 0, NULL), 0);
+    net_run(&net, net.now + 650);
+    assert_int_equal(net.elected[0], 0);
+    net_run(&net, net.now + 150);
+    assert_int_equal(net.elected[0], 1);
+    net_free(&net);
+
+    net_init(&net, 1);
+    assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
+    drain(&net, 0);
+    assert_int_equal(lead(&net, 0, 0, NULL), 0);
+    net_run(&net, net.now + 50);
+    assert_int_equal(net.elected[0], 1);
+    net_free(&net);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(three_nodes_joined_through_a_seed_converge),
     cmocka_unit_test(crashed_node_is_declared_dead_by_all_others),
@@ -557,6 +656,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(graceful_leave_withdraws_candidacies_first),
     cmocka_unit_test(late_joiner_learns_the_leader_by_push_pull),
     cmocka_unit_test(ageing_collects_tombstones_and_keeps_live_entries),
+    cmocka_unit_test(simultaneous_campaigns_mint_once),
+    cmocka_unit_test(a_restarted_candidate_waits_for_the_cluster_state),
+    cmocka_unit_test(a_node_whose_seeds_never_answer_leads_alone),
 };
 
 BT_TEST_MAIN(tests)
