@@ -97,6 +97,8 @@
 #define BT_CODEC_ENTRY_MAX 354              /* an entry with 255- and 64-byte names */
 #define BT_CODEC_FENCE_MIN 11               /* a fence with a 1-byte name, no minter */
 #define BT_CODEC_FENCE_ENC_MAX 329          /* a fence with 255- and 64-byte names */
+/* bt_codec_decode() allocates at most this many bytes per input byte. */
+#define BT_CODEC_DECODE_RATIO 32
 
 /* A fencing high-water mark: the greatest token seen for a campaign. */
 struct bt_fence {

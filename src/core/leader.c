@@ -1181,3 +1181,8 @@ size_t bt_leader_high_water_count(const struct bt_leader *l)
 {
     return l->nhigh_water;
 }
+
+size_t bt_leader_names(const struct bt_leader *l)
+{
+    return l->names.count;
+}

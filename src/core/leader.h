@@ -36,6 +36,13 @@ struct bt_leader_config {
     struct bt_nodeid self;        /* this node's name, valid (names.h) */
     uint64_t boot_id;             /* this process's boot, nonzero */
     uint64_t max_clock_offset_ms; /* docs/design.md §1 fix 5; 0 disables the check */
+    /* Fix 11. A fence older than this (by its token's wall time) for a name
+     * this node holds no mark and no live candidacy for is refused, so that
+     * a mark aged out by bt_leader_expire() is not brought back by a peer
+     * that has not aged it yet. 0: no such refusal. */
+    uint64_t horizon_ms;
+    /* Fix 11. Most names with state here (entries or a mark); 0: no cap. */
+    size_t max_names;
 };
 
 enum bt_leader_broadcast_kind {
@@ -89,6 +96,12 @@ struct bt_leader_counters {
     uint64_t revoked_events;    /* REVOKED events queued */
     uint64_t member_changes;    /* membership inputs that changed the view */
     uint64_t regossiped;        /* received items queued again as broadcasts (news) */
+    uint64_t names_refused;     /* received entries and fences refused: a new name past
+                                   max_names (the rest of their input is merged) */
+    uint64_t fences_too_old;    /* received fences refused: older than horizon_ms for a
+                                   name with no mark and no live candidacy here */
+    uint64_t marks_expired;     /* high-water marks aged out by bt_leader_expire() */
+    struct bt_name last_refused_name; /* the name of the last names_refused item */
 };
 
 struct bt_leader;
@@ -265,5 +278,9 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
 /* How many (name, minter) pairs the high-water marks hold: the fences a
  * snapshot carries. Usually one per name. */
 size_t bt_leader_high_water_count(const struct bt_leader *l);
+
+/* How many names this node holds state for: names with an entry in the
+ * map, a high-water mark or a local candidacy (at most max_names). */
+size_t bt_leader_names(const struct bt_leader *l);
 
 #endif

@@ -62,7 +62,21 @@ struct bt_node_config {
     /* Uniform 64-bit random numbers: the node's only source of randomness. */
     uint64_t (*random)(void *ctx);
     void *random_ctx;
+    /* Most campaign names this node holds state for (entries or a
+     * high-water mark); 0: BT_NODE_NAMES_DEFAULT. lead() on a new name
+     * beyond it returns BATON_ELIMIT; names arriving from peers beyond it
+     * are refused and counted (docs/election.md, design.md §1 fix 11). */
+    size_t max_names;
 };
+
+/* The default of bt_node_config.max_names. */
+#define BT_NODE_NAMES_DEFAULT 1000000u
+
+/* The largest stream message (BT_OUT_STREAM) the core produces, and the
+ * largest it accepts: a driver may refuse to frame or to read anything
+ * longer. Full state travels as several messages of at most this size
+ * (docs/membership.md, anti-entropy). */
+#define BT_STREAM_MSG_MAX (1u << 20)
 
 enum bt_output_kind {
     BT_OUT_PACKET, /* one unreliable datagram */
@@ -175,6 +189,18 @@ struct bt_election_stats {
     size_t entries;           /* gauge: candidate-map entries, tombstones included */
     size_t tombstones;        /* gauge: of which tombstones */
     size_t high_water_marks;  /* gauge: high-water marks, one per name and minter */
+    /* Fix 11, bounded state. Names beyond bt_node_config.max_names are
+     * refused, never dropped silently: "logged" in this sans-IO core means
+     * this counter plus the last offender (the sender and the name), which
+     * a driver logs whenever the counter moves. */
+    uint64_t names_refused;   /* entries and fences refused: a new name past the cap */
+    struct bt_nodeid last_names_offender; /* sender of the last such refusal */
+    struct bt_name last_refused_name;     /* the name it carried */
+    uint64_t marks_expired;   /* high-water marks aged out (no live candidacy, older than
+                                 the horizon) */
+    uint64_t state_failed;    /* push-pull states this node could not encode (out of memory),
+                                 so it sent its member list alone */
+    size_t names;             /* gauge: names this node holds state for (<= max_names) */
 };
 
 /* Counters of the whole node (bt_node_stats()). */
