@@ -124,6 +124,8 @@ void bt_leader_free(struct bt_leader *l);
  *   0                  follower: ELECTED comes later if this node wins;
  *   BATON_EALREADY     this node already campaigns for name;
  *   BATON_EINVAL       session is 0 or name is empty;
+ *   BATON_ELIMIT       name is new here and max_names names hold state
+ *                      already (fix 11); nothing changed;
  *   BATON_ENOMEM       nothing changed. */
 int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *name,
                    int64_t priority, uint64_t wall_ms, uint64_t *fence);
@@ -176,6 +178,12 @@ int bt_leader_high_water(const struct bt_leader *l, const struct bt_name *name, 
  * rewrite is queued for broadcast). Then every local campaign the input
  * touched is recomputed and its transitions queued as events.
  *
+ * An entry or fence for a name new here past max_names is refused alone
+ * (names_refused, last_refused_name) and the rest of the input merged; a
+ * fence older than horizon_ms for a name with no mark and no live
+ * candidacy here (after the input's entries) is refused alone too
+ * (fences_too_old). Fix 11.
+ *
  * Each returns the number of items that changed state (entries that changed
  * the map, fences that raised a mark), or BATON_EPROTO, BATON_ECLOCK, or
  * BATON_ENOMEM (nothing changed if the queues could not be reserved; if the
@@ -207,7 +215,8 @@ int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, boo
  * waits like a term overtaken by an unseen rival: until the view of the
  * name changes or bt_leader_retry_deferred(), then it restarts above the
  * mark. Returns 1 if the mark was news, 0 if not, BATON_EPROTO,
- * BATON_ECLOCK (too far ahead) or BATON_ENOMEM. */
+ * BATON_ECLOCK (too far ahead), BATON_ELIMIT (a new name past max_names)
+ * or BATON_ENOMEM. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
                             uint64_t wall_ms);
 
@@ -251,8 +260,12 @@ int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms);
 /* Forgets every entry stamped before `cutoff` (an HLC timestamp), live or
  * tombstone, except this node's own live entries (bt_leader_refresh keeps
  * those young), and recomputes the local campaigns that lost an entry.
- * High-water marks are kept: one per name ever seen. Returns how many
- * entries were forgotten, or BATON_ENOMEM (nothing changed). */
+ * Then ages out the high-water mark of every name with no live candidacy
+ * (no local campaign, no live entry left) whose token is below `cutoff`
+ * (fix 11; docs/election.md says why a fresh mint is still above it), and
+ * forgets names left with no state. Returns how many entries were
+ * forgotten (marks are counted in marks_expired), or BATON_ENOMEM
+ * (nothing changed). */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms);
 
 /* ---- outputs and inspection --------------------------------------------- */
@@ -278,6 +291,17 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
 /* How many (name, minter) pairs the high-water marks hold: the fences a
  * snapshot carries. Usually one per name. */
 size_t bt_leader_high_water_count(const struct bt_leader *l);
+
+/* Calls fn once per name this node holds state for (in no particular
+ * order) with its entries (e[0..n), tombstones included, sorted by node; n
+ * may be 0) and its high-water mark as fences (f[0..nf), one per minter;
+ * nf 0 when it has none); all borrowed for the call. Stops early and
+ * returns fn's value when it is nonzero. fn must not call into l. This is
+ * how a full state is taken name by name (replica.c). */
+int bt_leader_foreach_name(const struct bt_leader *l,
+                           int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,
+                                     size_t n, const struct bt_fence *f, size_t nf, void *ctx),
+                           void *ctx);
 
 /* How many names this node holds state for: names with an entry in the
  * map, a high-water mark or a local candidacy (at most max_names). */

@@ -174,12 +174,13 @@ struct bt_member_stats {
 /* Counters of the election layers, and the size of their state. */
 struct bt_election_stats {
     uint64_t payloads_in;     /* election broadcasts received */
-    uint64_t snapshots_in;    /* full states received by push-pull */
+    uint64_t snapshots_in;    /* full-state chunks received by push-pull */
     uint64_t forwarded;       /* received entries and fences that were news, gossiped on */
     uint64_t broadcasts_out;  /* entries and fences this node gossiped */
     uint64_t malformed;       /* payloads refused as malformed */
     uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */
-    uint64_t refused_stale;   /* entries refused: older than the horizon */
+    uint64_t refused_stale;   /* entries refused: older than the horizon; and fences that old
+                                 for a name with no mark and no live candidacy here */
     uint64_t expired;         /* entries forgotten by age */
     uint64_t refreshed;       /* own entries re-stamped before they aged */
     uint64_t owner_rewrites;  /* entries for self rewritten by this owner (fix 2) */
@@ -267,7 +268,9 @@ void bt_node_stats(const struct bt_node *node, struct bt_node_stats *out);
 /* Campaigns for name with priority. Returns 1 (leader: *fence, if not NULL,
  * gets the term token), 0 (follower: BT_EV_ELECTED comes if this node wins
  * later), BATON_EALREADY (this node already campaigns for name),
- * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM. */
+ * BATON_EINVAL (session 0), BATON_ECLOSED (leaving), BATON_ELIMIT (name is
+ * new here and the node holds state for max_names names already) or
+ * BATON_ENOMEM. */
 int bt_node_lead(struct bt_node *node, uint64_t session, const struct bt_name *name,
                  int64_t priority, struct bt_time now, uint64_t *fence);
 /* Withdraws this node's candidacy for name. Returns 0 or BATON_ENOENT. */
@@ -294,8 +297,9 @@ int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, u
  * periods or as soon as its view of the name changes, starts one above the
  * mark (BT_EV_ELECTED) if it still wins. Call it with every refusal: a token
  * minted by a node that died before gossiping may exist only at the
- * resource. Returns 0, BATON_EINVAL or BATON_ECLOCK (mark too far ahead of
- * the local clock, refused). */
+ * resource. Returns 0, BATON_EINVAL, BATON_ECLOCK (mark too far ahead of
+ * the local clock, refused), BATON_ELIMIT (a name new here past
+ * max_names) or BATON_ENOMEM. */
 int bt_node_observe_fence(struct bt_node *node, const struct bt_name *name, uint64_t token,
                           struct bt_time now);
 

@@ -140,9 +140,11 @@ static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t 
     assert_int_equal(bt_swim_broadcast_user(t->s, NULL, 0, data, len, false, NET->now), 0);
 }
 
-static size_t user_state(void *ctx, bool join, uint8_t *buf, size_t cap)
+static size_t user_state(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap)
 {
     struct tnode *t = ctx;
+    if (index > 0)
+        return 0; /* one chunk */
     char s[64];
     int n = snprintf(s, sizeof s, "state-of-%s", t->name.bytes);
     if ((size_t)n <= cap)
