@@ -65,12 +65,14 @@
  * Bounds. A DELTA or FENCE is meant to fit one datagram: the count limits
  * admit every list a 64 KiB datagram could carry (65 535 / 37 < 2048
  * minimal entries, 65 535 / 11 < 8192 minimal fences) and nothing far
- * beyond. A SNAPSHOT carries a whole cluster's state over a stream and may
- * hold up to 2^20 entries and 2^20 fences (at most about 720 MB encoded);
- * the transport must bound the messages it buffers. The decoder checks every
- * count against the bytes actually left before it allocates, so n input
- * bytes never cost more than about 30 n bytes of memory (a 330-byte struct
- * bt_fence per 11-byte minimal fence).
+ * beyond. A SNAPSHOT carries part of a node's full state over a stream: the
+ * replica cuts the state into SNAPSHOTs of at most one stream message
+ * (replica.c), so in practice each holds well under 2^20 items; the format
+ * allows up to 2^20 entries and 2^20 fences. The decoder checks every count
+ * against the bytes actually left before it allocates, so n input bytes
+ * never cost more than BT_CODEC_DECODE_RATIO (32) n bytes of memory (a
+ * 336-byte struct bt_fence per 11-byte minimal fence is the worst case;
+ * tests/unit/codec_test.c counts the allocations).
  *
  * The encoding is canonical: each payload has exactly one encoding, and the
  * decoder accepts nothing else (no trailing bytes, no second spelling of a

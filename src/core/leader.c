@@ -73,6 +73,16 @@
  * state machine must not trust its caller with peer data: a malformed item
  * also refuses its whole message.
  *
+ * Fix 11, bounded state. Every name this node holds state for (an entry,
+ * a mark or a local campaign) has a record, and max_names caps how many:
+ * lead() on a new name past it is BATON_ELIMIT, and a peer's entry or
+ * fence for a new name past it is refused alone and counted. Ageing
+ * (bt_leader_expire) forgets the mark of a name with no live candidacy
+ * once its token is older than the cutoff, and merging refuses a fence
+ * that old for a name with no mark and no live candidacy here, so that
+ * peers that age later do not bring it back. docs/election.md argues why
+ * the next mint is above a forgotten mark while clocks keep to the bound.
+ *
  * Outputs never get lost. Before a call changes anything it reserves room
  * in the queues for the most it can emit (per touched local name two
  * events and one fence, per entry for self one rewrite), so once an input

@@ -17,7 +17,7 @@
  * lets a newer broadcast replace a queued older one.
  *
  * Full state rides push-pull (fix 4). SWIM's push-pull runs on join and
- * periodically; each side sends a SNAPSHOT of its map and marks, and
+ * periodically; each side sends its map and marks as SNAPSHOT chunks, and
  * merges the other's. What a snapshot brings that is news is gossiped on
  * like a broadcast's news: after a partition heals, the first push-pull
  * across the old cut spreads each side's writes to the whole other side in
@@ -47,7 +47,17 @@
  * refused everywhere; and if a node still holds it in its map, the owner
  * re-tombstones it on sight (fix 2). The price is that clocks must agree to
  * well within H - H/4 (the offset bound of fix 5 is 10 s by default).
- * High-water marks are kept for good: one per name ever used.
+ * High-water marks age in the same pass once their name has no live
+ * candidacy, and a fence that old for a name with no mark here is refused
+ * (fix 11: leader.c; docs/election.md argues that a fresh mint is still
+ * above such a mark).
+ *
+ * Bounded messages (fix 11). The full state is cut into chunks of whole
+ * names, each a SNAPSHOT payload no larger than one push-pull message can
+ * carry (BT_SWIM_USER_CHUNK_MAX); the membership layer sends one per stream
+ * message and the peer merges each on its own. So a state of any size
+ * travels, no message grows with it, and a receiver never holds more than
+ * one chunk's decoding at a time.
  */
 #include "core/replica.h"
 
