@@ -1546,7 +1546,7 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     /* This exchange is the one a resync with its sender would make. */
     if (!more && s->resync && bt_nodeid_eq(&s->resync_with, &pp.hdr.sender))
         s->resync = false;
-    if (!s->refused && s->sink.user_merge && (!more || pp.user_len > 0))
+    if (!s->refused && s->sink.user_merge && pp.user_len > 0)
         s->sink.user_merge(s->sink.ctx, &pp.hdr.sender, join, pp.user, pp.user_len);
     if (!s->refused && !more) {
         if (is_req)

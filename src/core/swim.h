@@ -70,9 +70,9 @@ struct bt_swim_sink {
      * the state may be taken once, at index 0. join: the exchange is a
      * join sync. Optional (no user state). */
     size_t (*user_state)(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap);
-    /* The peer's user state from one push-pull message (request, reply or
-     * a continuation; len 0 only from an opening message with no user
-     * bytes). Optional. */
+    /* One chunk of the peer's user state, from one push-pull message
+     * (request, reply or a continuation; never called with len 0).
+     * Optional. */
     void (*user_merge)(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
                        size_t len);
 };
