@@ -44,7 +44,8 @@ extern "C" {
     XX(EIO, -15, "input/output error")                                        \
     XX(ECONFLICT, -16, "node name held by another live process")              \
     XX(ECLOSED, -17, "node is shut down")                                     \
-    XX(EBUSY, -18, "resource locked by another user")
+    XX(EBUSY, -18, "resource locked by another user")                         \
+    XX(ELIMIT, -20, "too many names")
 
 enum baton_errno {
 #define BATON_ERR_ENUM(name, value, msg) BATON_##name = (value),

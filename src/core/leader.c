@@ -73,6 +73,28 @@
  * state machine must not trust its caller with peer data: a malformed item
  * also refuses its whole message.
  *
+ * Fix 8, sync and settle before minting (cfg.settle, set by node.c). The
+ * reference mints the moment a candidate computes itself the winner, from
+ * whatever it knows then. Two ways that flaps terms on a healthy cluster:
+ * candidacies made at the same moment on several nodes (each node sees only
+ * its own, and mints), and a restarted node that campaigns before it has
+ * the cluster's state (it mints, and its mark makes the real leader end and
+ * re-mint its term). Here no term starts before the driver says the node
+ * has the cluster's state (bt_leader_synced), and a first term waits out a
+ * settle period (about one dissemination round, the driver's deadline)
+ * unless the winner this node saw before went away in a way every node
+ * sees, so that handover and failover are not slowed (may_mint).
+ *
+ * Fix 11, bounded state. Every name this node holds state for (an entry,
+ * a mark or a local campaign) has a record, and max_names caps how many:
+ * lead() on a new name past it is BATON_ELIMIT, and a peer's entry or
+ * fence for a new name past it is refused alone and counted. Ageing
+ * (bt_leader_expire) forgets the mark of a name with no live candidacy
+ * once its token is older than the cutoff, and merging refuses a fence
+ * that old for a name with no mark and no live candidacy here, so that
+ * peers that age later do not bring it back. docs/election.md argues why
+ * the next mint is above a forgotten mark while clocks keep to the bound.
+ *
  * Outputs never get lost. Before a call changes anything it reserves room
  * in the queues for the most it can emit (per touched local name two
  * events and one fence, per entry for self one rewrite), so once an input
@@ -155,7 +177,9 @@ static bool fifo_pop(struct fifo *q, void *out)
 
 /* What this node knows about one campaign name: its high-water mark and,
  * if this node campaigns for it, the local candidacy and its term. A record
- * exists while either is present. */
+ * exists while either is present, or the map holds an entry for the name:
+ * so the records are the names this node holds state for, and their count
+ * is what max_names caps (fix 11). */
 struct name_rec {
     struct bt_hlink link;         /* in bt_leader.names, hashed by name */
     struct bt_name name;          /* the key */
@@ -177,17 +201,33 @@ struct name_rec {
     bool deferred;                /* stepped down for a rival it cannot see; no new
                                      term until its view of the name changes or
                                      bt_leader_retry_deferred() */
+    uint64_t defer_round;         /* l->retry_round when the wait began */
     uint64_t term_token;          /* the term's token; valid if leading */
     bool dirty;                   /* queued for recompute by the current input */
     struct name_rec *dirty_next;  /* next record queued for recompute */
+    /* Settling before a first term (fix 8; see may_mint). Valid while
+     * campaigning. */
+    struct bt_nodeid prev_node;   /* the winner at the last recompute (len 0: none) */
+    uint64_t prev_boot;           /* its boot */
+    bool settling;                /* wins, and waits out the settle period to mint */
+    bool settled;                 /* the settle period passed: mints if it still wins */
+    uint64_t settle_at;           /* the driver's deadline for it; 0: not set yet */
+    struct name_rec *settle_prev; /* settling records, oldest first */
+    struct name_rec *settle_next;
 };
 
-/* A member the membership layer reported alive or suspect. Dead and
- * departed members are removed: unknown means not live. */
+/* A member the membership layer reported: alive or suspect (live), or dead
+ * or departed after it was live here. Unknown means not live. A dead record
+ * remembers when the verdict came, to tell a fence the node minted before
+ * it died (no rival: see unseen_rival) from one minted since (it lives on
+ * behind a cut); it is forgotten with the entries of its age
+ * (bt_leader_expire), or revived by a live verdict. */
 struct member_rec {
     struct bt_hlink link;  /* in bt_leader.members, hashed by node */
     struct bt_nodeid node; /* the key */
-    uint64_t boot_id;      /* its current boot */
+    uint64_t boot_id;      /* its current (live) or last (dead) boot */
+    bool live;             /* alive or suspect */
+    uint64_t dead_at;      /* dead: this node's HLC time of the verdict */
     bool clock_out;        /* its clock is beyond the bound: its candidacies do not count (fix 9) */
 };
 
@@ -198,6 +238,7 @@ struct bt_leader {
     struct bt_htab names;         /* struct name_rec by name */
     size_t nhigh_water;           /* (name, minter) pairs at the high-water marks */
     size_t ndeferred;             /* campaigning records with deferred set */
+    uint64_t retry_round;         /* bt_leader_retry_deferred() calls so far */
     struct bt_htab members;       /* struct member_rec by node */
     struct name_rec *local_head;  /* campaigning records */
     size_t nlocal;                /* how many */
@@ -205,6 +246,10 @@ struct bt_leader {
     struct fifo broadcasts;       /* struct bt_leader_broadcast */
     struct fifo events;           /* struct bt_leader_event */
     struct bt_leader_counters counters;
+    bool synced;                  /* fix 8: the first full-state exchange is done */
+    struct name_rec *settle_head; /* settling records, by deadline */
+    struct name_rec *settle_tail;
+    size_t nsettling;             /* how many */
     bool withheld;                /* fix 9: candidacies withdrawn while the clock is refused */
 };
 
@@ -238,10 +283,52 @@ static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *n
     return r;
 }
 
+/* Whether the map holds an entry (live or tombstone) for name. */
+static bool name_in_map(const struct bt_leader *l, const struct bt_name *name)
+{
+    const struct bt_centry *const *v;
+    return bt_cmap_entries(&l->cmap, name, &v) > 0;
+}
+
+/* Whether the map holds a live (not removed) entry for name, whatever its
+ * node's state: a candidacy that may still count somewhere. */
+static bool name_has_live_entry(const struct bt_leader *l, const struct bt_name *name)
+{
+    const struct bt_centry *const *v;
+    size_t n = bt_cmap_entries(&l->cmap, name, &v);
+    for (size_t i = 0; i < n; i++)
+        if (!v[i]->removed)
+            return true;
+    return false;
+}
+
+/* The record of name into *out, created if there is none and the cap
+ * allows one more name. Returns 0, BATON_ELIMIT or BATON_ENOMEM. */
+static int name_obtain(struct bt_leader *l, const struct bt_name *name, struct name_rec **out)
+{
+    struct name_rec *r = name_find(l, name);
+    if (!r) {
+        if (l->cfg.max_names != 0 && l->names.count >= l->cfg.max_names)
+            return BATON_ELIMIT;
+        if (!(r = name_create(l, name)))
+            return BATON_ENOMEM;
+    }
+    *out = r;
+    return 0;
+}
+
+/* A peer's item for a new name past the cap: refused, counted, its name
+ * kept for the log. */
+static void refuse_name(struct bt_leader *l, const struct bt_name *name)
+{
+    l->counters.names_refused++;
+    l->counters.last_refused_name = *name;
+}
+
 /* Frees a record that holds nothing any more. */
 static void name_release_if_empty(struct bt_leader *l, struct name_rec *r)
 {
-    if (r->campaigning || r->has_high_water)
+    if (r->campaigning || r->has_high_water || name_in_map(l, &r->name))
         return;
     assert(!r->dirty && !r->leading);
     bt_htab_unlink(&l->names, &r->link);
@@ -293,7 +380,7 @@ static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
     if (bt_nodeid_eq(&e->node, &l->cfg.self))
         return e->cand.boot_id == l->cfg.boot_id;
     const struct member_rec *m = member_find(l, &e->node);
-    return m && m->boot_id == e->cand.boot_id && !m->clock_out;
+    return m && m->live && m->boot_id == e->cand.boot_id && !m->clock_out;
 }
 
 /* The winning entry for name, or NULL: highest priority, then lowest node.
@@ -361,11 +448,23 @@ static void push_event(struct bt_leader *l, enum bt_leader_event_kind kind, cons
     ev.session = r->session;
     ev.name = r->name;
     ev.fence = fence;
+    ev.minter = l->cfg.self;
     fifo_push(&l->events, &ev);
     if (kind == BT_LEADER_ELECTED)
         l->counters.elected_events++;
     else
         l->counters.revoked_events++;
+}
+
+/* How many of r's minters are named: the (name, minter) pairs a snapshot
+ * carries. A mark observed at a resource without its minter is kept with an
+ * empty one, which never travels (a fence must name its minter). */
+static size_t named_minters(const struct name_rec *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nminters; i++)
+        n += r->minters[i].len != 0;
+    return n;
 }
 
 /* Merges the mark (token, minter) into r: a greater token replaces the mark
@@ -375,12 +474,12 @@ static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t t
 {
     if (!r->has_high_water || token > r->high_water) {
         if (r->has_high_water)
-            l->nhigh_water -= r->nminters;
+            l->nhigh_water -= named_minters(r);
         r->has_high_water = true;
         r->high_water = token;
         r->minters[0] = *minter;
         r->nminters = 1;
-        l->nhigh_water++;
+        l->nhigh_water += minter->len != 0;
         return true;
     }
     if (token < r->high_water || r->nminters == BT_LEADER_MINTERS_MAX)
@@ -389,15 +488,24 @@ static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t t
         if (bt_nodeid_eq(&r->minters[i], minter))
             return false;
     r->minters[r->nminters++] = *minter;
-    l->nhigh_water++;
+    l->nhigh_water += minter->len != 0;
     return true;
 }
 
 /* Whether a minter of the name's high-water mark is a node whose
  * candidacy this node does not count: someone believes it leads a name we
  * think we win, and we cannot see its candidacy (our view is behind, or
- * its is). A resource's report (empty minter) and our own mints are no
- * rivals. */
+ * its is). A resource's report without its minter and our own mints are no
+ * rivals. Neither is a minter whose term is known to be over, so that one
+ * late or forged fence does not make the leader wait (issue 8):
+ *  - its candidacy is a tombstone stamped after the token: it resigned
+ *    after minting (a tombstone older than the token means it campaigned
+ *    again since, with an entry we have not seen: a rival);
+ *  - we hold it dead since before the token reached us: a fence minted
+ *    before the verdict. One minted after it means the node lives on behind
+ *    a partition or a one-way cut, where stepping back is what keeps two
+ *    leaders from outbidding each other (finding E2): a rival.
+ * The token is the mark itself (the minters are the mark's). */
 static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
 {
     for (size_t i = 0; i < r->nminters; i++) {
@@ -405,8 +513,14 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
         if (m->len == 0 || bt_nodeid_eq(m, &l->cfg.self))
             continue;
         const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, m);
-        if (!e || !entry_counts(l, e))
-            return true;
+        if (e && entry_counts(l, e))
+            continue;
+        if (e && e->removed && e->stamp > r->high_water)
+            continue;
+        const struct member_rec *mr = member_find(l, m);
+        if (mr && !mr->live && mr->dead_at > r->high_water)
+            continue;
+        return true;
     }
     return false;
 }
@@ -447,10 +561,100 @@ static void set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
     if (r->deferred == deferred)
         return;
     r->deferred = deferred;
+    r->defer_round = l->retry_round;
     if (deferred)
         l->ndeferred++;
     else
         l->ndeferred--;
+}
+
+/* Starts r's settle period (see may_mint): r joins the tail of the settling
+ * records, with no deadline until the driver gives one
+ * (bt_leader_settle_schedule). */
+static void settle_start(struct bt_leader *l, struct name_rec *r)
+{
+    if (r->settling)
+        return;
+    r->settling = true;
+    r->settled = false;
+    r->settle_at = 0;
+    r->settle_next = NULL;
+    r->settle_prev = l->settle_tail;
+    if (l->settle_tail)
+        l->settle_tail->settle_next = r;
+    else
+        l->settle_head = r;
+    l->settle_tail = r;
+    l->nsettling++;
+}
+
+static void settle_unlink(struct bt_leader *l, struct name_rec *r)
+{
+    if (r->settle_prev)
+        r->settle_prev->settle_next = r->settle_next;
+    else
+        l->settle_head = r->settle_next;
+    if (r->settle_next)
+        r->settle_next->settle_prev = r->settle_prev;
+    else
+        l->settle_tail = r->settle_prev;
+    r->settle_prev = r->settle_next = NULL;
+    r->settling = false;
+    l->nsettling--;
+}
+
+/* r does not wait to mint any more (it minted, lost, waits for a rival, or
+ * withdrew): a settle period in progress or passed is forgotten. */
+static void settle_stop(struct bt_leader *l, struct name_rec *r)
+{
+    if (r->settling)
+        settle_unlink(l, r);
+    r->settled = false;
+}
+
+/* Whether the winner r last saw (another node) went away in a way every
+ * node sees: its candidacy was withdrawn (a tombstone: resign, session end,
+ * graceful leave) or its node was declared dead or left. Then every node
+ * that now wins mints at once, and handover and failover take no settle
+ * period. A restart of that node (a live entry or member of another boot)
+ * is not such a departure: the new process may campaign again and outrank
+ * us, so r settles. */
+static bool prev_winner_departed(const struct bt_leader *l, const struct name_rec *r)
+{
+    if (r->prev_node.len == 0 || bt_nodeid_eq(&r->prev_node, &l->cfg.self))
+        return false;
+    const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, &r->prev_node);
+    if (!e || e->removed)
+        return true;
+    if (e->cand.boot_id != r->prev_boot)
+        return false;
+    const struct member_rec *m = member_find(l, &r->prev_node);
+    return m == NULL || !m->live;
+}
+
+/* Fix 8: whether r, which wins and holds no term, may start one now.
+ * Without cfg.settle, always (the reference). Otherwise:
+ *  1. not before the first full-state exchange (bt_leader_synced): a node
+ *     that has not heard the cluster's state answers follower, so a
+ *     restarting candidate never mints a mark that interrupts a leader it
+ *     does not outrank;
+ *  2. at once if the winner r saw before went away in a way every node
+ *     sees (prev_winner_departed): handover and failover stay fast;
+ *  3. otherwise only after a settle period (the driver's deadline, about
+ *     one dissemination round): a name with no known leader, or one whose
+ *     leader we outrank. Candidacies made at the same moment on several
+ *     nodes reach each other meanwhile, so a simultaneous start mints once
+ *     per name, by the winner. */
+static bool may_mint(struct bt_leader *l, struct name_rec *r)
+{
+    if (!l->cfg.settle)
+        return true;
+    if (!l->synced) /* 1 */
+        return false;
+    if (r->settled || prev_winner_departed(l, r)) /* 2 */
+        return true;
+    settle_start(l, r); /* 3 */
+    return false;
 }
 
 /* Recomputes the winner of a campaigning record and fires the transition.
@@ -469,12 +673,16 @@ static void set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
  *     (each refresh is a fence above the other's term); this way the one
  *     that cannot see the other steps back, and the one that sees both
  *     leads (finding E2 of the simulator).
- *  5. A winner without a valid term, not waiting, starts one: elected. */
+ *  5. A winner without a valid term, not waiting, starts one: elected. An
+ *     overtaken term restarts at once; a first term waits as may_mint says
+ *     (fix 8).
+ *  6. Remember the winner, for the next recompute's may_mint. */
 static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     assert(r->campaigning);
-    bool wins = is_self(l, winner_of(l, &r->name)); /* 1 */
-    bool was = r->leading;                          /* 2 */
+    const struct bt_centry *w = winner_of(l, &r->name); /* 1 */
+    bool wins = is_self(l, w);
+    bool was = r->leading; /* 2 */
     bool overtaken =
         was && r->has_high_water && (r->high_water > r->term_token || term_shared(l, r));
 
@@ -488,8 +696,18 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         set_deferred(l, r, true);
         l->counters.term_deferrals++;
     }
-    if (wins && !r->deferred && (!was || overtaken)) /* 5 */
+    if (wins && !r->deferred && (!was || overtaken) && (overtaken || may_mint(l, r))) /* 5 */
         push_event(l, BT_LEADER_ELECTED, r, mint(l, r, wall_ms));
+    if (!wins || r->leading || r->deferred)
+        settle_stop(l, r);
+    if (!l->cfg.settle || l->synced) { /* 6 */
+        memset(&r->prev_node, 0, sizeof r->prev_node);
+        r->prev_boot = 0;
+        if (w) {
+            r->prev_node = w->node;
+            r->prev_boot = w->cand.boot_id;
+        }
+    }
 }
 
 static void mark_dirty(struct bt_leader *l, struct name_rec *r)
@@ -601,6 +819,9 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
         return NULL;
     l->cfg.boot_id = cfg->boot_id;
     l->cfg.max_clock_offset_ms = cfg->max_clock_offset_ms;
+    l->cfg.settle = cfg->settle;
+    l->cfg.horizon_ms = cfg->horizon_ms;
+    l->cfg.max_names = cfg->max_names;
     /* Canonical copy: bytes past the length zeroed, NUL-terminated. */
     bt_nodeid_set(&l->cfg.self, cfg->self.bytes, cfg->self.len);
     bt_hlc_init(&l->hlc, cfg->max_clock_offset_ms);
@@ -643,15 +864,14 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
     struct name_rec *r = name_find(l, name);
     if (r && r->campaigning)
         return BATON_EALREADY;
-    /* The entry, and a fence if this node wins at once. */
-    if (reserve_outputs(l, 2, 0) != 0)
+    /* The entry, and a fence if this node wins at once (the recompute of
+     * fix 8 is reserved the same room). */
+    if (reserve_outputs(l, 2, 2) != 0)
         return BATON_ENOMEM;
-    bool created = false;
-    if (!r) {
-        if (!(r = name_create(l, name)))
-            return BATON_ENOMEM;
-        created = true;
-    }
+    bool created = !r;
+    int orc = name_obtain(l, name, &r);
+    if (orc != 0)
+        return orc;
 
     r->campaigning = true;
     r->session = session;
@@ -666,7 +886,19 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
         return rc;
     }
     local_link(l, r);
+    memset(&r->prev_node, 0, sizeof r->prev_node);
+    r->prev_boot = 0;
+    r->settled = false;
 
+    if (l->cfg.settle) {
+        /* Fix 8: a new candidacy never mints in this call (may_mint: no
+         * departed winner to take over from), it settles first, or waits
+         * for the first sync. ELECTED follows if it still wins. */
+        mark_dirty(l, r);
+        recompute_dirty(l, wall_ms);
+        assert(!r->leading);
+        return 0;
+    }
     if (l->withheld || !is_self(l, winner_of(l, &r->name)))
         return 0;
     uint64_t token = mint(l, r, wall_ms);
@@ -690,6 +922,7 @@ static int withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     }
     r->leading = false;
     set_deferred(l, r, false);
+    settle_stop(l, r);
     local_unlink(l, r);
     name_release_if_empty(l, r);
     return 0;
@@ -747,12 +980,16 @@ bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name)
     return is_self(l, winner_of(l, name));
 }
 
-int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence)
+int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
+                    struct bt_nodeid *minter)
 {
     const struct name_rec *r = name_find(l, name);
     if (!r || !r->leading)
         return BATON_ENOTLEADER;
-    *fence = r->term_token;
+    if (fence)
+        *fence = r->term_token;
+    if (minter)
+        *minter = l->cfg.self;
     return 0;
 }
 
@@ -795,10 +1032,28 @@ static bool entry_well_formed(const struct bt_centry *e)
     return e->cand.candidate_id != 0 && e->cand.boot_id != 0;
 }
 
+/* A fence names its minter (codec.c refuses one that does not, and so do
+ * we: a term is (token, minter)). */
 static bool fence_well_formed(const struct bt_fence *f)
 {
     return f->name.len != 0 && f->token <= BT_HLC_TS_MAX &&
-           (f->minter.len == 0 || bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len));
+           bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len);
+}
+
+/* Fix 11: a fence older than the horizon for a name with no mark here (r
+ * is NULL or holds none) and no live candidacy is refused. Such a mark is
+ * one this node aged out (or never needed): taking it back from a peer
+ * that has not aged it yet would only start the ageing again, and a fresh
+ * mint is above it anyway (docs/election.md, "Ageing"). The payload's own
+ * entries are merged first, so a fence that travels with a live entry of
+ * its name is kept. */
+static bool fence_too_old(const struct bt_leader *l, const struct name_rec *r,
+                          const struct bt_fence *f, uint64_t wall_ms)
+{
+    uint64_t h = l->cfg.horizon_ms;
+    if (h == 0 || wall_ms <= h || f->token >= bt_hlc_pack(wall_ms - h, 0))
+        return false;
+    return !(r && r->campaigning) && !name_has_live_entry(l, &f->name);
 }
 
 enum batch_kind { BATCH_DELTA, BATCH_FENCES, BATCH_SNAPSHOT };
@@ -860,8 +1115,19 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
     int err = 0;
     for (size_t i = 0; i < n && err == 0; i++) { /* 5 */
         const struct bt_centry *e = &entries[i];
-        int rc = bt_cmap_merge_entry(&l->cmap, e);
+        struct name_rec *r;
+        int rc = name_obtain(l, &e->name, &r);
+        if (rc == BATON_ELIMIT) {
+            refuse_name(l, &e->name);
+            continue;
+        }
         if (rc < 0) {
+            err = rc;
+            break;
+        }
+        rc = bt_cmap_merge_entry(&l->cmap, e);
+        if (rc < 0) {
+            name_release_if_empty(l, r); /* a record made for it above */
             err = rc;
             break;
         }
@@ -877,13 +1143,22 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
             push_entry(l, e);
             l->counters.regossiped++;
         }
-        view_changed(l, name_find(l, &e->name));
+        view_changed(l, r);
     }
     for (size_t i = 0; i < nf && err == 0; i++) { /* 6 */
         const struct bt_fence *f = &fences[i];
         struct name_rec *r = name_find(l, &f->name);
-        if (!r && !(r = name_create(l, &f->name))) {
-            err = BATON_ENOMEM;
+        if ((!r || !r->has_high_water) && fence_too_old(l, r, f, wall_ms)) {
+            l->counters.fences_too_old++;
+            continue;
+        }
+        int rc = r ? 0 : name_obtain(l, &f->name, &r);
+        if (rc == BATON_ELIMIT) {
+            refuse_name(l, &f->name);
+            continue;
+        }
+        if (rc != 0) {
+            err = rc;
             break;
         }
         if (!raise_high_water(l, r, f->token, &f->minter)) {
@@ -940,20 +1215,26 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
 }
 
 /* A resource's mark, handed back by the application.
- *  1. Validate it like a fence, clock bound included (fix 5).
+ *  1. Validate it like a fence, clock bound included (fix 5); the minter
+ *     may be unknown (NULL or empty).
  *  2. Absorb it: the next mint exceeds it.
- *  3. A mark above everything known is news: keep it, minted by nobody we
- *     know, and gossip it. One equal to a known token adds nothing (the
- *     cluster knows it).
- *  4. A term at or below it is refused at the resource: end it, and wait
- *     (as for an unseen rival) before minting again. Re-minting at once
- *     would make the leaders of two partition sides outbid each other at the
- *     resource on every write (simulator finding E7); after the wait, a mark
- *     whose minter died (finding E5) is overtaken. */
+ *  3. Merge it like a fence. With its minter, news is gossiped; without
+ *     one it is kept here only, minted by nobody we know (a fence must name
+ *     its minter), and only if its token is above everything known.
+ *  4. A term below it, or equal to it from another minter (or an unknown
+ *     one), is refused at the resource: end it, and wait (as for an unseen
+ *     rival) before minting again. Re-minting at once would make the leaders
+ *     of two partition sides outbid each other at the resource on every
+ *     write (simulator finding E7); after the wait, a mark whose minter died
+ *     (finding E5) is overtaken. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            uint64_t wall_ms)
+                            const struct bt_nodeid *minter, uint64_t wall_ms)
 {
-    if (name->len == 0 || token > BT_HLC_TS_MAX) { /* 1 */
+    static const struct bt_nodeid nobody;
+    if (!minter)
+        minter = &nobody;
+    if (name->len == 0 || token > BT_HLC_TS_MAX ||
+        (minter->len != 0 && !bt_nodeid_valid_bytes(minter->bytes, minter->len))) { /* 1 */
         l->counters.refused_malformed++;
         return BATON_EPROTO;
     }
@@ -961,18 +1242,24 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
         l->counters.refused_clock++;
         return BATON_ECLOCK;
     }
-    struct name_rec *r = name_find(l, name);
-    if (reserve_outputs(l, 1, 1) != 0 || (!r && !(r = name_create(l, name))))
+    struct name_rec *r;
+    if (reserve_outputs(l, 1, 1) != 0)
         return BATON_ENOMEM;
+    int orc = name_obtain(l, name, &r);
+    if (orc != 0)
+        return orc;
     absorb_known(l, token); /* 2 */
     l->counters.fences_observed++;
-    static const struct bt_nodeid nobody;
     int raised = 0;
-    if (!r->has_high_water || token > r->high_water) { /* 3 */
+    if (minter->len != 0) { /* 3 */
+        raised = raise_high_water(l, r, token, minter);
+        if (raised)
+            push_fence(l, &r->name, token, minter);
+    } else if (!r->has_high_water || token > r->high_water) {
         raised = raise_high_water(l, r, token, &nobody);
-        push_fence(l, &r->name, token, &nobody);
     }
-    if (r->leading && token >= r->term_token) { /* 4 */
+    bool own = minter->len != 0 && bt_nodeid_eq(minter, &l->cfg.self);
+    if (r->leading && (token > r->term_token || (token == r->term_token && !own))) { /* 4 */
         r->leading = false;
         l->counters.term_refreshes++;
         push_event(l, BT_LEADER_REVOKED, r, r->term_token);
@@ -1016,15 +1303,20 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
     if (bt_nodeid_eq(node, &l->cfg.self))
         return 0;
     struct member_rec *m = member_find(l, node);
-    if (live ? (m && m->boot_id == boot_id) : !m)
+    bool was_live = m && m->live;
+    if (live ? (was_live && m->boot_id == boot_id) : !was_live)
         return 0;
     if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
         return BATON_ENOMEM;
 
     if (!live) {
-        bt_htab_unlink(&l->members, &m->link);
-        free(m);
+        /* Kept, dead, with the time of the verdict: at least every stamp
+         * and token this node has seen, and its wall clock. */
+        uint64_t wall = bt_hlc_pack(wall_ms <= BT_HLC_WALL_MAX ? wall_ms : BT_HLC_WALL_MAX, 0);
+        m->live = false;
+        m->dead_at = wall > l->hlc.last ? wall : l->hlc.last;
     } else if (m) {
+        m->live = true;
         m->boot_id = boot_id;
         m->clock_out = false;
     } else {
@@ -1032,6 +1324,7 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
             return BATON_ENOMEM;
         bt_nodeid_set(&m->node, node->bytes, node->len);
         m->boot_id = boot_id;
+        m->live = true;
         bt_htab_link(&l->members, &m->link, bt_hash_bytes(m->node.bytes, m->node.len));
     }
     l->counters.member_changes++;
@@ -1050,17 +1343,85 @@ size_t bt_leader_deferred(const struct bt_leader *l)
     return l->ndeferred;
 }
 
-int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms)
+/* 1. Reserve for every wait that may end (nothing changes on failure).
+ * 2. One more round has passed; end the waits that lasted `rounds` rounds.
+ * 3. Recompute those names. */
+int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall_ms)
 {
     size_t n = l->ndeferred;
     if (n == 0)
         return 0;
+    if (reserve_outputs(l, n, 2 * n) != 0) /* 1 */
+        return BATON_ENOMEM;
+    l->retry_round++; /* 2 */
+    size_t ended = 0;
+    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+        if (r->deferred && l->retry_round - r->defer_round >= rounds) {
+            view_changed(l, r);
+            ended++;
+        }
+    recompute_dirty(l, wall_ms); /* 3 */
+    return ended > INT_MAX ? INT_MAX : (int)ended;
+}
+
+/* ---- settling before minting (fix 8) --------------------------------------- */
+
+int bt_leader_synced(struct bt_leader *l, uint64_t wall_ms)
+{
+    if (l->synced)
+        return 0;
+    if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
+        return BATON_ENOMEM;
+    l->synced = true;
+    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+        mark_dirty(l, r);
+    recompute_dirty(l, wall_ms);
+    return l->nlocal > INT_MAX ? INT_MAX : (int)l->nlocal;
+}
+
+bool bt_leader_is_synced(const struct bt_leader *l)
+{
+    return l->synced || !l->cfg.settle;
+}
+
+size_t bt_leader_settling(const struct bt_leader *l)
+{
+    return l->nsettling;
+}
+
+void bt_leader_settle_schedule(struct bt_leader *l, uint64_t due)
+{
+    /* Records without a deadline were appended since the last call: they
+     * form the tail. */
+    for (struct name_rec *r = l->settle_tail; r && r->settle_at == 0; r = r->settle_prev)
+        r->settle_at = due;
+}
+
+uint64_t bt_leader_settle_next(const struct bt_leader *l)
+{
+    if (!l->settle_head || l->settle_head->settle_at == 0)
+        return UINT64_MAX;
+    return l->settle_head->settle_at;
+}
+
+int bt_leader_settle_expire(struct bt_leader *l, uint64_t now, uint64_t wall_ms)
+{
+    size_t n = 0;
+    for (struct name_rec *r = l->settle_head; r && r->settle_at != 0 && r->settle_at <= now;
+         r = r->settle_next)
+        n++;
+    if (n == 0)
+        return 0;
     if (reserve_outputs(l, n, 2 * n) != 0)
         return BATON_ENOMEM;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        if (r->deferred)
-            view_changed(l, r);
+    for (size_t i = 0; i < n; i++) {
+        struct name_rec *r = l->settle_head;
+        settle_unlink(l, r);
+        r->settled = true;
+        mark_dirty(l, r);
+    }
     recompute_dirty(l, wall_ms);
+    l->counters.settled += n;
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
@@ -1200,8 +1561,12 @@ static int collect_expired(const struct bt_centry *e, void *ctx)
 
 /* 1. Collect the expired keys (the map must not change under foreach).
  * 2. Reserve the outputs the recomputes can cause.
- * 3. Forget them, queueing the local campaigns they belonged to.
- * 4. Recompute those. */
+ * 3. Forget them, queueing the local campaigns they belonged to, and the
+ *    dead members whose verdict is as old (their fences are older still).
+ * 4. Recompute those.
+ * 5. Age out the marks older than the cutoff of names with no live
+ *    candidacy (no local campaign, no live entry), and free the records
+ *    left with nothing (fix 11; docs/election.md argues the safety). */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
 {
     struct expiry x = {.l = l, .cutoff = cutoff};
@@ -1214,8 +1579,29 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
         bt_cmap_forget(&l->cmap, &x.old[i].name, &x.old[i].node);
         view_changed(l, name_find(l, &x.old[i].name));
     }
+    struct bt_hlink *h, *next;
+    for (h = bt_htab_first(&l->members); h; h = next) {
+        next = bt_htab_next(&l->members, h);
+        struct member_rec *m = BT_HTAB_ENTRY(h, struct member_rec, link);
+        if (!m->live && m->dead_at < cutoff) {
+            bt_htab_unlink(&l->members, &m->link);
+            free(m);
+        }
+    }
     recompute_dirty(l, wall_ms); /* 4 */
     free(x.old);
+    for (struct bt_hlink *link = bt_htab_first(&l->names); link; link = next) { /* 5 */
+        next = bt_htab_next(&l->names, link);
+        struct name_rec *r = BT_HTAB_ENTRY(link, struct name_rec, link);
+        if (r->has_high_water && !r->campaigning && r->high_water < cutoff &&
+            !name_has_live_entry(l, &r->name)) {
+            l->nhigh_water -= r->nminters;
+            r->has_high_water = false;
+            r->nminters = 0;
+            l->counters.marks_expired++;
+        }
+        name_release_if_empty(l, r);
+    }
     return x.n > INT_MAX ? INT_MAX : (int)x.n;
 }
 
@@ -1253,6 +1639,8 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
         f.name = r->name;
         f.token = r->high_water;
         for (size_t i = 0; i < r->nminters; i++) {
+            if (r->minters[i].len == 0)
+                continue; /* observed without its minter: kept here only */
             f.minter = r->minters[i];
             int rc = fn(&f, ctx);
             if (rc != 0)
@@ -1265,4 +1653,52 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
 size_t bt_leader_high_water_count(const struct bt_leader *l)
 {
     return l->nhigh_water;
+}
+
+bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
+{
+    for (struct name_rec *r = l->local_head; r; r = r->local_next) {
+        if (!r->leading)
+            continue;
+        r->leading = false;
+        memset(out, 0, sizeof *out);
+        out->kind = BT_LEADER_REVOKED;
+        out->session = r->session;
+        out->name = r->name;
+        out->fence = r->term_token;
+        l->counters.revoked_events++;
+        return true;
+    }
+    return false;
+}
+
+size_t bt_leader_names(const struct bt_leader *l)
+{
+    return l->names.count;
+}
+
+int bt_leader_foreach_name(const struct bt_leader *l,
+                           int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,
+                                     size_t n, const struct bt_fence *f, size_t nf, void *ctx),
+                           void *ctx)
+{
+    struct bt_fence f[BT_LEADER_MINTERS_MAX];
+    for (const struct bt_hlink *x = bt_htab_first(&l->names); x; x = bt_htab_next(&l->names, x)) {
+        const struct name_rec *r = BT_HTAB_ENTRY(x, const struct name_rec, link);
+        size_t nf = 0;
+        if (r->has_high_water) {
+            for (; nf < r->nminters; nf++) {
+                memset(&f[nf], 0, sizeof f[nf]);
+                f[nf].name = r->name;
+                f[nf].token = r->high_water;
+                f[nf].minter = r->minters[nf];
+            }
+        }
+        const struct bt_centry *const *e;
+        size_t n = bt_cmap_entries(&l->cmap, &r->name, &e);
+        int rc = fn(&r->name, e, n, f, nf, ctx);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }

@@ -36,6 +36,19 @@ struct bt_leader_config {
     struct bt_nodeid self;        /* this node's name, valid (names.h) */
     uint64_t boot_id;             /* this process's boot, nonzero */
     uint64_t max_clock_offset_ms; /* docs/design.md §1 fix 5; 0 disables the check */
+    /* docs/design.md §1 fix 8. false: a winner mints at once, as the
+     * reference does. true (node.c): no term before bt_leader_synced(), and
+     * a first term waits out a settle period (bt_leader_settle_*) unless the
+     * previous winner went away in a way every node sees; lead() then never
+     * returns 1 (ELECTED follows). */
+    bool settle;
+    /* Fix 11. A fence older than this (by its token's wall time) for a name
+     * this node holds no mark and no live candidacy for is refused, so that
+     * a mark aged out by bt_leader_expire() is not brought back by a peer
+     * that has not aged it yet. 0: no such refusal. */
+    uint64_t horizon_ms;
+    /* Fix 11. Most names with state here (entries or a mark); 0: no cap. */
+    size_t max_names;
 };
 
 enum bt_leader_broadcast_kind {
@@ -67,6 +80,7 @@ struct bt_leader_event {
     uint64_t session;     /* the candidate's session, as given to lead() */
     struct bt_name name;  /* the campaign */
     uint64_t fence;       /* ELECTED: the new token; REVOKED: the ended one */
+    struct bt_nodeid minter; /* the term's minter: always this node */
 };
 
 /* Monotonic counters, for metrics and tests. */
@@ -89,6 +103,14 @@ struct bt_leader_counters {
     uint64_t revoked_events;    /* REVOKED events queued */
     uint64_t member_changes;    /* membership inputs that changed the view */
     uint64_t regossiped;        /* received items queued again as broadcasts (news) */
+    uint64_t settled;           /* settle periods that ran out (fix 8; a term follows if
+                                   the campaign still wins) */
+    uint64_t names_refused;     /* received entries and fences refused: a new name past
+                                   max_names (the rest of their input is merged) */
+    uint64_t fences_too_old;    /* received fences refused: older than horizon_ms for a
+                                   name with no mark and no live candidacy here */
+    uint64_t marks_expired;     /* high-water marks aged out by bt_leader_expire() */
+    struct bt_name last_refused_name; /* the name of the last names_refused item */
     uint64_t withholds;         /* times the candidacies were withheld (fix 9) */
 };
 
@@ -106,14 +128,17 @@ void bt_leader_free(struct bt_leader *l);
 /* Campaigns for name (copied) on behalf of session, with priority. Writes
  * and queues for broadcast the entry (name, self) -> {candidate_id =
  * session, priority, boot_id}; if this node then wins, mints a term (and
- * queues its fence). While the candidacies are withheld (fix 9, below) it
- * only registers the session's candidacy, writes nothing and answers 0.
+ * queues its fence), or with cfg.settle waits as fix 8 says (below) and
+ * returns 0. While the candidacies are withheld (fix 9, below) it only
+ * registers the session's candidacy, writes nothing and answers 0.
  * Returns
  *   1                  leader: *fence (if fence is not NULL) gets the token;
  *                      no ELECTED event is queued for it;
  *   0                  follower: ELECTED comes later if this node wins;
  *   BATON_EALREADY     this node already campaigns for name;
  *   BATON_EINVAL       session is 0 or name is empty;
+ *   BATON_ELIMIT       name is new here and max_names names hold state
+ *                      already (fix 11); nothing changed;
  *   BATON_ENOMEM       nothing changed. */
 int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *name,
                    int64_t priority, uint64_t wall_ms, uint64_t *fence);
@@ -134,13 +159,17 @@ int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, stru
                      uint64_t *candidate_id);
 
 /* True iff the current winner for name lives on this node. (A winner that
- * stepped back for a rival it cannot see holds no term meanwhile:
- * bt_leader_fence() then says BATON_ENOTLEADER.) */
+ * stepped back for a rival it cannot see, or that waits to sync or settle
+ * before its first term (fix 8), holds no term meanwhile: bt_leader_fence()
+ * then says BATON_ENOTLEADER.) */
 bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name);
 
-/* This node's current term token for name into *fence. Returns 0 or
- * BATON_ENOTLEADER. */
-int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence);
+/* This node's current term for name: its token into *fence and its minter
+ * (this node's name) into *minter, each optional (NULL). The pair is what a
+ * guard is offered (include/baton/guard.h). Returns 0 or BATON_ENOTLEADER
+ * (then nothing is written). */
+int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
+                    struct bt_nodeid *minter);
 
 /* The nodes with a live candidacy for name (live: not a tombstone, node
  * known alive or suspect, entry of the node's current boot), sorted by
@@ -165,6 +194,12 @@ int bt_leader_high_water(const struct bt_leader *l, const struct bt_name *name, 
  * contradicts this node's local truth is overwritten at once (fix 2; the
  * rewrite is queued for broadcast). Then every local campaign the input
  * touched is recomputed and its transitions queued as events.
+ *
+ * An entry or fence for a name new here past max_names is refused alone
+ * (names_refused, last_refused_name) and the rest of the input merged; a
+ * fence older than horizon_ms for a name with no mark and no live
+ * candidacy here (after the input's entries) is refused alone too
+ * (fences_too_old). Fix 11.
  *
  * Each returns the number of items that changed state (entries that changed
  * the map, fences that raised a mark), or BATON_EPROTO, BATON_ECLOCK, or
@@ -191,22 +226,29 @@ int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, boo
                             uint64_t wall_ms);
 
 /* A high-water mark seen outside the cluster: a resource refused this
- * node's token and reported its own mark (BATON_ESTALE from the guard). The
- * mark is absorbed into the HLC, kept if it is above every known token
- * (minted by nobody known), and a term at or below it ends (REVOKED) and
- * waits like a term overtaken by an unseen rival: until the view of the
- * name changes or bt_leader_retry_deferred(), then it restarts above the
- * mark. Returns 1 if the mark was news, 0 if not, BATON_EPROTO,
- * BATON_ECLOCK (too far ahead) or BATON_ENOMEM. */
+ * node's term and reported its own mark (BATON_ESTALE from the guard): the
+ * token and, if the resource knows it, the minter (NULL or empty: unknown).
+ * The mark is absorbed into the HLC. If its token is above every known
+ * token, or equal with a minter not yet known for it, it is merged like a
+ * fence and, with a known minter, queued for gossip; a mark with an unknown
+ * minter stays local (a fence must name its minter). A term whose token is
+ * below the mark, or equal to it when the mark is not this node's own, ends
+ * (REVOKED) and waits like a term overtaken by an unseen rival (see
+ * bt_leader_retry_deferred), then restarts above the mark. Returns 1 if the
+ * mark was news, 0 if not, BATON_EPROTO (empty name, token above
+ * BT_HLC_TS_MAX, or a minter that is no node name), BATON_ECLOCK (too far
+ * ahead), BATON_ELIMIT (a new name past max_names) or BATON_ENOMEM. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            uint64_t wall_ms);
+                            const struct bt_nodeid *minter, uint64_t wall_ms);
 
 /* ---- membership input ---------------------------------------------------- */
 
 /* The membership's verdict on node (copied): its current boot and whether
  * it is alive or suspect (live = true) or dead or gone (live = false). Only
  * candidacies of live nodes' current boots count (fix 1); unknown nodes are
- * not live. Input about self is ignored (self is always live with its own
+ * not live. A live node declared dead is remembered as dead, with the time
+ * of the verdict, until bt_leader_expire() passes it: a fence it minted
+ * before then makes no leader wait (see unseen_rival in leader.c). Input about self is ignored (self is always live with its own
  * boot). Recomputes every local campaign. Returns 1 if the view changed, 0
  * if not, BATON_EINVAL (node is no valid node name) or BATON_ENOMEM
  * (nothing changed). */
@@ -219,11 +261,53 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
  * cannot see (see recompute in leader.c), for their view to change. */
 size_t bt_leader_deferred(const struct bt_leader *l);
 
-/* Ends every such wait and recomputes those campaigns: a rival that minted
- * and died before this node ever heard of it brings no view change, so the
- * driver calls this now and then (node.c: once per protocol period while
- * any wait lasts). Returns how many waited, or BATON_ENOMEM. */
-int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms);
+/* One retry round: ends the wait of every campaign that has waited at least
+ * `rounds` rounds, counting this one (0 or 1: every wait), and recomputes
+ * those campaigns. A rival that minted and died before this node ever heard
+ * of it brings no view change, so the driver calls this at a steady pace
+ * while any wait lasts (node.c: once per protocol period, with rounds such
+ * that each name waits from its own step back, not from a shared timer).
+ * Returns how many waits it ended, or BATON_ENOMEM (nothing changed, the
+ * round not counted). */
+int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall_ms);
+
+/* ---- settling before minting (docs/design.md §1 fix 8; cfg.settle) ------- */
+/*
+ * With cfg.settle, a campaign that wins mints its first term only
+ *  - once this node has its cluster's state: the driver calls
+ *    bt_leader_synced() after its first full-state exchange since joining
+ *    (or when it found itself alone); until then every local campaign
+ *    answers follower;
+ *  - then at once if the winner it saw before went away in a way every node
+ *    sees (resigned, session ended, left, declared dead): handover and
+ *    failover are not delayed;
+ *  - otherwise after a settle period: the campaign waits, still winning,
+ *    until the deadline the driver gives it. Candidacies made at the same
+ *    time on other nodes reach it meanwhile, so only the true winner mints.
+ * An overtaken term (fix 3) restarts at once, as before. The leader keeps
+ * no clock: deadlines are the driver's numbers, only compared.
+ */
+
+/* The first full-state exchange after joining is done (or the node found
+ * itself alone): recomputes every local campaign, which may now settle or
+ * mint. Idempotent. Returns how many campaigns were recomputed, 0 when
+ * already synced, or BATON_ENOMEM (nothing changed). */
+int bt_leader_synced(struct bt_leader *l, uint64_t wall_ms);
+/* Whether bt_leader_synced() was called (always true without cfg.settle). */
+bool bt_leader_is_synced(const struct bt_leader *l);
+
+/* How many local campaigns wait out a settle period. */
+size_t bt_leader_settling(const struct bt_leader *l);
+/* Gives every campaign that started settling since the last call the
+ * deadline `due` (the driver's monotonic ms: now + the settle period). Call
+ * after every call that may have started one (node.c: after each input). */
+void bt_leader_settle_schedule(struct bt_leader *l, uint64_t due);
+/* The earliest deadline given, UINT64_MAX when none. */
+uint64_t bt_leader_settle_next(const struct bt_leader *l);
+/* Ends the settle periods whose deadline is at or before now (the driver's
+ * clock) and recomputes those campaigns: each that still wins mints
+ * (ELECTED). Returns how many ended, or BATON_ENOMEM (nothing changed). */
+int bt_leader_settle_expire(struct bt_leader *l, uint64_t now, uint64_t wall_ms);
 
 /* ---- clock outliers (docs/design.md §1 fix 9) ---------------------------- */
 
@@ -277,9 +361,15 @@ int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms);
 
 /* Forgets every entry stamped before `cutoff` (an HLC timestamp), live or
  * tombstone, except this node's own live entries (bt_leader_refresh keeps
- * those young), and recomputes the local campaigns that lost an entry.
- * High-water marks are kept: one per name ever seen. Returns how many
- * entries were forgotten, or BATON_ENOMEM (nothing changed). */
+ * those young), and every member held dead since before `cutoff` (kept
+ * until then to judge its late fences: see bt_leader_member), and
+ * recomputes the local campaigns that lost an entry.
+ * Then ages out the high-water mark of every name with no live candidacy
+ * (no local campaign, no live entry left) whose token is below `cutoff`
+ * (fix 11; docs/election.md says why a fresh mint is still above it), and
+ * forgets names left with no state. Returns how many entries were
+ * forgotten (marks are counted in marks_expired), or BATON_ENOMEM
+ * (nothing changed). */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms);
 
 /* ---- outputs and inspection --------------------------------------------- */
@@ -296,14 +386,41 @@ void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *ou
  * until the next call that changes l. */
 const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l);
 
-/* Calls fn once per (name, minter) of every known high-water mark (names
- * in no particular order; the fence is borrowed for the call); stops early
- * and returns fn's value when it is nonzero. fn must not call into l. */
+/* Calls fn once per (name, minter) of every known high-water mark, minter
+ * named (a mark observed at a resource without its minter is not a fence
+ * and is skipped; names in no particular order; the fence is borrowed for
+ * the call); stops early and returns fn's value when it is nonzero. fn must
+ * not call into l. */
 int bt_leader_foreach_high_water(const struct bt_leader *l,
                                  int (*fn)(const struct bt_fence *f, void *ctx), void *ctx);
 
-/* How many (name, minter) pairs the high-water marks hold: the fences a
- * snapshot carries. Usually one per name. */
+/* How many (name, minter) pairs, minter named, the high-water marks hold:
+ * the fences a snapshot carries (what bt_leader_foreach_high_water visits).
+ * Usually one per name. */
 size_t bt_leader_high_water_count(const struct bt_leader *l);
+
+/* ---- stopping ------------------------------------------------------------ */
+
+/* Ends one term this node holds and fills *out with its REVOKED event
+ * (counted), queuing nothing, gossiping nothing and allocating nothing;
+ * false when no term is left. For a node that stops for good (node.c):
+ * drain bt_leader_pop_event() first, then call this until it returns false;
+ * no other call into l may follow but bt_leader_free(). */
+bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out);
+
+/* Calls fn once per name this node holds state for (in no particular
+ * order) with its entries (e[0..n), tombstones included, sorted by node; n
+ * may be 0) and its high-water mark as fences (f[0..nf), one per minter;
+ * nf 0 when it has none); all borrowed for the call. Stops early and
+ * returns fn's value when it is nonzero. fn must not call into l. This is
+ * how a full state is taken name by name (replica.c). */
+int bt_leader_foreach_name(const struct bt_leader *l,
+                           int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,
+                                     size_t n, const struct bt_fence *f, size_t nf, void *ctx),
+                           void *ctx);
+
+/* How many names this node holds state for: names with an entry in the
+ * map, a high-water mark or a local candidacy (at most max_names). */
+size_t bt_leader_names(const struct bt_leader *l);
 
 #endif

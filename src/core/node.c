@@ -22,6 +22,19 @@
  * turns the election's events into node events. So a membership DEAD event
  * always precedes the ELECTED it causes.
  *
+ * Stopping (node.h). Nothing the layers report may be lost while the node
+ * runs: a lost DEAD verdict would leave the election counting a dead node's
+ * candidacies for good, a lost ELECTED a leader that does not know it. So
+ * when memory runs out where that would happen (queueing an event or a
+ * verdict, or inside the replica: replica.h, `fatal`), or when membership
+ * reports that another live process keeps our name, the node stops: the
+ * membership layer goes silent (bt_swim_stop), the election is no longer
+ * fed, and bt_node_pop_event() hands out, after what was queued, what the
+ * election still had queued, a REVOKED for every term still held
+ * (bt_leader_end_term, which allocates nothing), the conflict that caused the
+ * stop if any, and last BT_EV_STOPPED. None of that needs memory, so a node
+ * out of memory still ends its terms in order.
+ *
  * Time: mono_ms drives every timer; wall_ms feeds the election's HLC.
  */
 #include "core/node.h"
@@ -64,13 +77,18 @@ struct verdict {
     enum bt_event_kind kind;
 };
 
+/* Retry rounds (protocol periods) a waiting term waits, counted from its
+ * own step back; the first round may come at once, so eleven rounds are at
+ * least ten periods. */
+#define DEFER_ROUNDS 11
+
 struct bt_node {
     struct bt_node_config cfg;
     struct bt_swim *swim;
     struct bt_leader *leader;
     struct bt_replica replica;
     struct bt_time now;       /* time of the call in progress, for the sink */
-    uint64_t retry_interval;  /* how often waiting terms are retried */
+    uint64_t retry_interval;  /* one retry round of waiting terms: a protocol period */
     uint64_t retry_at;        /* monotonic ms of the next retry; 0: none waits */
     bool leaving;             /* bt_node_leave() called */
     bool joined;              /* bt_node_join() called */
@@ -98,7 +116,20 @@ struct bt_node {
     uint64_t joined_at;       /* monotonic ms of bt_node_join() */
     int64_t cluster_offset;   /* the cluster's clock minus ours, as last judged */
 
-    uint64_t dropped_oom;     /* outputs/events lost to out of memory */
+    uint64_t dropped_oom;     /* outputs and clock readings lost to out of memory */
+
+    int stopped;              /* 0, or why the node stopped (node.h) */
+    bool has_stash;           /* an election or clock event not queued (no memory) */
+    struct bt_event stash;
+    bool has_cause;           /* the BT_EV_NAME_CONFLICT that stopped the node, unreported */
+    struct bt_event cause;
+    bool stop_reported;       /* BT_EV_STOPPED was popped */
+
+    /* Fix 8 (see sync_check and settle()). */
+    uint64_t settle_ms;       /* the settle period of a first term */
+    bool synced;              /* the election was told the node has the cluster's state */
+    uint64_t alone_at;        /* monotonic ms when unanswered joins mean alone; 0: none */
+    uint64_t alone_interval;  /* how long after bt_node_join() that is */
 };
 
 /* ---- queues ------------------------------------------------------------- */
@@ -146,17 +177,33 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
     n->out_len++;
 }
 
-static void push_event(struct bt_node *n, const struct bt_event *ev)
+/* Queues an event; false if memory ran out (the caller stops the node). */
+static bool push_event(struct bt_node *n, const struct bt_event *ev)
 {
     if (n->ev_len == n->ev_cap) {
-        if (!ring_grow((void **)&n->ev, &n->ev_cap, n->ev_head, n->ev_len, sizeof *n->ev)) {
-            n->dropped_oom++;
-            return;
-        }
+        if (!ring_grow((void **)&n->ev, &n->ev_cap, n->ev_head, n->ev_len, sizeof *n->ev))
+            return false;
         n->ev_head = 0;
     }
     n->ev[(n->ev_head + n->ev_len) % n->ev_cap] = *ev;
     n->ev_len++;
+    return true;
+}
+
+/* Stops the node for good (see the essay at the top and node.h). cause: the
+ * conflict to report before BT_EV_STOPPED, or NULL. */
+static void node_stop(struct bt_node *n, int reason, const struct bt_event *cause)
+{
+    if (n->stopped)
+        return;
+    n->stopped = reason;
+    if (cause) {
+        n->cause = *cause;
+        n->has_cause = true;
+    }
+    bt_swim_stop(n->swim);
+    n->nverdicts = 0;
+    n->retry_at = 0;
 }
 
 static void clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
@@ -166,25 +213,32 @@ static void clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint
 static void sink_event(void *ctx, const struct bt_event *ev)
 {
     struct bt_node *n = ctx;
-    push_event(n, ev);
+    if (n->stopped)
+        return;
+    if (ev->kind == BT_EV_NAME_CONFLICT) {
+        node_stop(n, BATON_ECONFLICT, ev);
+        return;
+    }
+    if (n->nverdicts == n->verdicts_cap) {
+        size_t cap = n->verdicts_cap ? n->verdicts_cap * 2 : 16;
+        struct verdict *v = realloc(n->verdicts, cap * sizeof *v);
+        if (!v) {
+            node_stop(n, BATON_ENOMEM, NULL);
+            return;
+        }
+        n->verdicts = v;
+        n->verdicts_cap = cap;
+    }
+    if (!push_event(n, ev)) {
+        node_stop(n, BATON_ENOMEM, NULL);
+        return;
+    }
     if (ev->kind == BT_EV_MEMBER_LEFT)
         clock_forget(n, &ev->member, 0);
     else if (ev->kind == BT_EV_MEMBER_UP)
         clock_reboot(n, &ev->member, ev->boot_id);
     else if (ev->kind == BT_EV_MEMBER_DEAD)
         clock_dead(n, &ev->member);
-    if (ev->kind == BT_EV_NAME_CONFLICT)
-        return;
-    if (n->nverdicts == n->verdicts_cap) {
-        size_t cap = n->verdicts_cap ? n->verdicts_cap * 2 : 16;
-        struct verdict *v = realloc(n->verdicts, cap * sizeof *v);
-        if (!v) {
-            n->dropped_oom++;
-            return;
-        }
-        n->verdicts = v;
-        n->verdicts_cap = cap;
-    }
     struct verdict *v = &n->verdicts[n->nverdicts++];
     v->member = ev->member;
     v->boot_id = ev->boot_id;
@@ -195,20 +249,21 @@ static void sink_event(void *ctx, const struct bt_event *ev)
 static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t *data, size_t len)
 {
     struct bt_node *n = ctx;
-    bt_replica_deliver(&n->replica, from, data, len, n->now);
+    if (!n->stopped && !n->replica.fatal)
+        bt_replica_deliver(&n->replica, from, data, len, n->now);
 }
 
-static size_t user_state(void *ctx, bool join, uint8_t *buf, size_t cap)
+static size_t user_state(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap)
 {
     struct bt_node *n = ctx;
-    return bt_replica_state(&n->replica, buf, cap, n->now);
+    return bt_replica_state(&n->replica, index, buf, cap, n->now);
 }
 
 static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
                        size_t len)
 {
     struct bt_node *n = ctx;
-    if (len > 0)
+    if (len > 0 && !n->stopped && !n->replica.fatal)
         bt_replica_merge_state(&n->replica, from, join, data, len, n->now);
 }
 
@@ -378,14 +433,19 @@ static void clock_event(struct bt_node *n, enum bt_event_kind kind)
     ev.addr = n->cfg.addr;
     ev.boot_id = n->cfg.boot_id;
     ev.clock_ahead_ms = -n->cluster_offset;
-    push_event(n, &ev);
+    if (!push_event(n, &ev)) {
+        /* Out of memory: the node stops, and reports this event first. */
+        n->stash = ev;
+        n->has_stash = true;
+        node_stop(n, BATON_ENOMEM, NULL);
+    }
 }
 
 /* Judges this node's clock against the cluster's (see above) and acts on
  * a change. Called from settle(). */
 static void judge_clock(struct bt_node *n)
 {
-    uint64_t period = n->retry_interval / 10;
+    uint64_t period = n->retry_interval; /* one protocol period */
     if (!n->clock_settled) {
         if (!all_read(n) || n->now.mono_ms - n->joined_at < 3 * period)
             return;
@@ -463,37 +523,83 @@ static void judge_clock(struct bt_node *n)
     clock_event(n, refused ? BT_EV_CLOCK_REFUSED : BT_EV_CLOCK_OK);
 }
 
+/* An election event as a node event. */
+static struct bt_event leader_event(const struct bt_node *n, const struct bt_leader_event *le)
+{
+    struct bt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = le->kind == BT_LEADER_ELECTED ? BT_EV_ELECTED : BT_EV_REVOKED;
+    ev.member = n->cfg.name;
+    ev.addr = n->cfg.addr;
+    ev.boot_id = n->cfg.boot_id;
+    ev.session = le->session;
+    ev.name = le->name;
+    ev.fence = le->fence;
+    return ev;
+}
+
+/* Fix 8, sync before minting: the election mints nothing until the
+ * node's first full-state exchange since joining is merged (the membership
+ * layer's join is done: its push-pull carried the candidate map and the
+ * high-water marks), or its first three join attempts went unanswered
+ * (alone_at: it is alone, or its seeds are down; waiting longer would keep
+ * a lone node from ever leading). */
+static void sync_check(struct bt_node *n)
+{
+    if (n->synced)
+        return;
+    bool alone = n->alone_at != 0 && n->now.mono_ms >= n->alone_at;
+    if (!bt_swim_joined(n->swim) && !alone)
+        return;
+    if (bt_leader_synced(n->leader, n->now.wall_ms) >= 0)
+        n->synced = true;
+}
+
 /* After every driver call, outside the membership layer's callbacks:
- * 1. hand membership verdicts to the election (fix 1), in order;
+ * 1. hand membership verdicts to the election (fix 1), in order; then, if
+ *    the join is now done, tell the election it has the cluster's state
+ *    (fix 8: after the verdicts, so the members it learned count);
  * 2. gossip what the election wrote;
- * 3. turn the election's events into node events. */
+ * 3. turn the election's events into node events;
+ * 4. give every campaign that started a settle period in this call its
+ *    deadline (fix 8).
+ * Memory running out in any step stops the node (see the essay). */
 static void settle(struct bt_node *n)
 {
-    for (size_t i = 0; i < n->nverdicts; i++) { /* 1 */
+    if (n->stopped)
+        return;
+    for (size_t i = 0; i < n->nverdicts && !n->replica.fatal; i++) { /* 1 */
         struct bt_event ev = {.kind = n->verdicts[i].kind,
                               .member = n->verdicts[i].member,
                               .boot_id = n->verdicts[i].boot_id};
         bt_replica_member_event(&n->replica, &ev, n->now);
     }
     n->nverdicts = 0;
-    if (n->joined)
+    if (n->joined && !n->replica.fatal)
         judge_clock(n);
-    bt_replica_flush(&n->replica, n->now); /* 2 */
+    if (n->stopped)
+        return; /* no memory for a clock event */
+    if (!n->replica.fatal) {
+        sync_check(n);
+        bt_replica_flush(&n->replica, n->now); /* 2 */
+    }
+    if (n->replica.fatal) {
+        node_stop(n, n->replica.fatal, NULL);
+        return;
+    }
     struct bt_leader_event le; /* 3 */
     while (bt_leader_pop_event(n->leader, &le)) {
-        struct bt_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.kind = le.kind == BT_LEADER_ELECTED ? BT_EV_ELECTED : BT_EV_REVOKED;
-        ev.member = n->cfg.name;
-        ev.addr = n->cfg.addr;
-        ev.boot_id = n->cfg.boot_id;
-        ev.session = le.session;
-        ev.name = le.name;
-        ev.fence = le.fence;
-        push_event(n, &ev);
+        struct bt_event ev = leader_event(n, &le);
+        if (!push_event(n, &ev)) {
+            n->stash = ev;
+            n->has_stash = true;
+            node_stop(n, BATON_ENOMEM, NULL);
+            return;
+        }
     }
     if (n->retry_at == 0 && bt_leader_deferred(n->leader) > 0)
         n->retry_at = n->now.mono_ms + n->retry_interval;
+    bt_leader_settle_schedule(n->leader, n->now.mono_ms + n->settle_ms); /* 4 */
 }
 
 /* ---- API ---------------------------------------------------------------- */
@@ -532,13 +638,29 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .self = cfg->name,
         .boot_id = cfg->boot_id,
         .max_clock_offset_ms = cfg->max_clock_offset_ms,
+        .settle = true,
+        .horizon_ms = cfg->horizon_ms ? cfg->horizon_ms : BT_REPLICA_HORIZON_DEFAULT_MS,
+        .max_names = cfg->max_names ? cfg->max_names : BT_NODE_NAMES_DEFAULT,
     };
     n->now = now;
-    /* Ten protocol periods: about the time failure detection takes. A term
-     * that waits for a rival it cannot see (a minter behind a partition, or
-     * one that died unseen) restarts no sooner, so two partition sides do
-     * not outbid each other at the resource faster than that. */
-    n->retry_interval = 10 * (uint64_t)sc.timing.probe_interval;
+    /* Waiting terms are retried once per protocol period, and each name
+     * restarts after DEFER_ROUNDS of them counted from its own step back:
+     * between ten and eleven periods, about the time failure detection
+     * takes. A term that waits for a rival it cannot see (a minter behind a
+     * partition, or one that died unseen) restarts no sooner, so two
+     * partition sides do not outbid each other at the resource faster than
+     * that. */
+    n->retry_interval = (uint64_t)sc.timing.probe_interval;
+    /* Fix 8: a first term for a name with no known leader waits two gossip
+     * periods (local 40 ms, lan 400 ms, wan 1 s): a candidacy made at the
+     * same moment elsewhere is an urgent broadcast that crosses the cluster
+     * in a few network hops, and a node it missed gets it again at the next
+     * gossip round. */
+    n->settle_ms = 2 * (uint64_t)sc.timing.gossip_interval;
+    /* ...and no term before the join's state exchange, or before the first
+     * three join attempts (join_retry_min, then twice, then four times that
+     * apart) went unanswered. */
+    n->alone_interval = 7 * (uint64_t)sc.timing.join_retry_min;
     n->scratch = malloc(sizeof *n->scratch); /* room for our own offset */
     n->swim = n->scratch ? bt_swim_new(&sc, &sink, now.mono_ms) : NULL;
     n->leader = n->swim ? bt_leader_new(&lc) : NULL;
@@ -572,6 +694,8 @@ void bt_node_free(struct bt_node *n)
 
 int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     n->now = now;
     int rc = bt_swim_join(n->swim, seeds, count, now.mono_ms);
     if (rc == 0 && !n->joined) {
@@ -588,6 +712,8 @@ int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, s
         if (!n->clock_settled)
             bt_leader_withhold(n->leader, true, now.wall_ms);
     }
+    if (rc == 0 && n->alone_at == 0)
+        n->alone_at = now.mono_ms + n->alone_interval;
     settle(n);
     return rc;
 }
@@ -596,23 +722,35 @@ int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, s
  * announcement is queued, so handover never waits for failure detection. */
 int bt_node_leave(struct bt_node *n, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     if (n->leaving)
         return BATON_ECLOSED;
     n->now = now;
-    bt_leader_resign_all(n->leader, now.wall_ms);
+    /* Nothing changed if this fails: leaving anyway would announce the
+     * leave with this node still believing it leads. */
+    int rc = bt_leader_resign_all(n->leader, now.wall_ms);
+    if (rc < 0)
+        return rc;
     settle(n);
-    int rc = bt_swim_leave(n->swim, now.mono_ms);
+    if (n->stopped)
+        return n->stopped;
+    rc = bt_swim_leave(n->swim, now.mono_ms);
     settle(n);
     if (rc == 0)
         n->leaving = true;
     return rc;
 }
 
-bool bt_node_left(const struct bt_node *n) { return bt_swim_left(n->swim); }
+bool bt_node_left(const struct bt_node *n) { return n->stopped || bt_swim_left(n->swim); }
+
+int bt_node_stop_reason(const struct bt_node *n) { return n->stopped; }
 
 void bt_node_recv(struct bt_node *n, const struct bt_addr *from, const uint8_t *data, size_t len,
                   struct bt_time now)
 {
+    if (n->stopped)
+        return;
     n->now = now;
     bt_swim_recv_packet(n->swim, from, data, len, now.mono_ms);
     settle(n);
@@ -621,6 +759,8 @@ void bt_node_recv(struct bt_node *n, const struct bt_addr *from, const uint8_t *
 void bt_node_recv_stream(struct bt_node *n, const struct bt_addr *from, uint64_t conn,
                          const uint8_t *data, size_t len, struct bt_time now)
 {
+    if (n->stopped)
+        return;
     n->now = now;
     bt_swim_recv_stream(n->swim, from, conn, data, len, now.mono_ms);
     settle(n);
@@ -628,24 +768,36 @@ void bt_node_recv_stream(struct bt_node *n, const struct bt_addr *from, uint64_t
 
 void bt_node_tick(struct bt_node *n, struct bt_time now)
 {
+    if (n->stopped)
+        return;
     n->now = now;
     bt_swim_tick(n->swim, now.mono_ms);
-    bt_replica_tick(&n->replica, now);
+    if (!n->stopped)
+        bt_replica_tick(&n->replica, now);
     if (n->retry_at != 0 && now.mono_ms >= n->retry_at) {
         n->retry_at = 0;
-        bt_leader_retry_deferred(n->leader, now.wall_ms);
+        /* BATON_ENOMEM changes nothing: settle() arms the retry again. */
+        bt_leader_retry_deferred(n->leader, DEFER_ROUNDS, now.wall_ms);
     }
+    bt_leader_settle_expire(n->leader, now.mono_ms, now.wall_ms);
     settle(n);
 }
 
 uint64_t bt_node_next_deadline(const struct bt_node *n)
 {
+    if (n->stopped)
+        return UINT64_MAX;
     uint64_t next = bt_swim_next_deadline(n->swim);
     uint64_t replica = bt_replica_next_deadline(&n->replica);
     if (replica < next)
         next = replica;
     if (n->retry_at != 0 && n->retry_at < next)
         next = n->retry_at;
+    uint64_t settle_at = bt_leader_settle_next(n->leader);
+    if (settle_at < next)
+        next = settle_at;
+    if (!n->synced && n->alone_at != 0 && n->alone_at < next)
+        next = n->alone_at;
     return next;
 }
 
@@ -667,10 +819,42 @@ bool bt_node_pop_output(struct bt_node *n, struct bt_output *out)
     return true;
 }
 
+/* A stopped node's last events, in order, none needing memory: what the
+ * election had left queued, a REVOKED per term still held, the conflict
+ * that caused the stop, and BT_EV_STOPPED. */
+static bool pop_final_event(struct bt_node *n, struct bt_event *ev)
+{
+    struct bt_leader_event le;
+    if (n->has_stash) {
+        *ev = n->stash;
+        n->has_stash = false;
+        return true;
+    }
+    if (bt_leader_pop_event(n->leader, &le) || bt_leader_end_term(n->leader, &le)) {
+        *ev = leader_event(n, &le);
+        return true;
+    }
+    if (n->has_cause) {
+        *ev = n->cause;
+        n->has_cause = false;
+        return true;
+    }
+    if (n->stop_reported)
+        return false;
+    n->stop_reported = true;
+    memset(ev, 0, sizeof *ev);
+    ev->kind = BT_EV_STOPPED;
+    ev->member = n->cfg.name;
+    ev->addr = n->cfg.addr;
+    ev->boot_id = n->cfg.boot_id;
+    ev->error = n->stopped;
+    return true;
+}
+
 bool bt_node_pop_event(struct bt_node *n, struct bt_event *ev)
 {
     if (n->ev_len == 0)
-        return false;
+        return n->stopped ? pop_final_event(n, ev) : false;
     *ev = n->ev[n->ev_head];
     n->ev_head = (n->ev_head + 1) % n->ev_cap;
     n->ev_len--;
@@ -701,7 +885,7 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->broadcasts_out = rc->broadcasts_out;
     e->malformed = rc->malformed;
     e->refused_clock = rc->refused_clock;
-    e->refused_stale = rc->refused_stale;
+    e->refused_stale = rc->refused_stale + lc.fences_too_old;
     e->expired = rc->expired;
     e->refreshed = rc->refreshed;
     e->last_clock_offender = rc->last_clock_offender;
@@ -716,6 +900,12 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->clock_pending = n->joined && !n->clock_announced;
     e->clock_ahead_ms = -n->cluster_offset;
     e->clock_readings = n->nclocks;
+    e->names_refused = lc.names_refused;
+    e->last_names_offender = rc->last_names_offender;
+    e->last_refused_name = lc.last_refused_name;
+    e->marks_expired = lc.marks_expired;
+    e->state_failed = rc->state_failed;
+    e->names = bt_leader_names(n->leader);
 }
 
 /* ---- the election ---------------------------------------------------------- */
@@ -723,6 +913,8 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
 int bt_node_lead(struct bt_node *n, uint64_t session, const struct bt_name *name,
                  int64_t priority, struct bt_time now, uint64_t *fence)
 {
+    if (n->stopped)
+        return n->stopped;
     if (n->leaving || bt_swim_refused(n->swim))
         return BATON_ECLOSED;
     n->now = now;
@@ -733,6 +925,8 @@ int bt_node_lead(struct bt_node *n, uint64_t session, const struct bt_name *name
 
 int bt_node_resign(struct bt_node *n, const struct bt_name *name, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     n->now = now;
     int rc = bt_leader_resign(n->leader, name, now.wall_ms);
     settle(n);
@@ -741,6 +935,8 @@ int bt_node_resign(struct bt_node *n, const struct bt_name *name, struct bt_time
 
 int bt_node_session_end(struct bt_node *n, uint64_t session, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     n->now = now;
     int rc = bt_leader_session_end(n->leader, session, now.wall_ms);
     settle(n);
@@ -750,35 +946,48 @@ int bt_node_session_end(struct bt_node *n, uint64_t session, struct bt_time now)
 int bt_node_leader(const struct bt_node *n, const struct bt_name *name, struct bt_nodeid *leader,
                    uint64_t *candidate_id)
 {
+    if (n->stopped)
+        return n->stopped;
     return bt_leader_leader(n->leader, name, leader, candidate_id);
 }
 
 bool bt_node_is_leader(const struct bt_node *n, const struct bt_name *name)
 {
+    if (n->stopped)
+        return false;
     return bt_leader_is_leader(n->leader, name);
 }
 
-int bt_node_fence(const struct bt_node *n, const struct bt_name *name, uint64_t *fence)
+int bt_node_fence(const struct bt_node *n, const struct bt_name *name, uint64_t *fence,
+                  struct bt_nodeid *minter)
 {
-    return bt_leader_fence(n->leader, name, fence);
+    if (n->stopped)
+        return n->stopped;
+    return bt_leader_fence(n->leader, name, fence, minter);
 }
 
 size_t bt_node_candidates(const struct bt_node *n, const struct bt_name *name,
                           struct bt_nodeid *out, size_t cap)
 {
+    if (n->stopped)
+        return 0;
     return bt_leader_candidates(n->leader, name, out, cap);
 }
 
 int bt_node_high_water(const struct bt_node *n, const struct bt_name *name, uint64_t *token)
 {
+    if (n->stopped)
+        return n->stopped;
     return bt_leader_high_water(n->leader, name, token);
 }
 
 int bt_node_observe_fence(struct bt_node *n, const struct bt_name *name, uint64_t token,
-                          struct bt_time now)
+                          const struct bt_nodeid *minter, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     n->now = now;
-    int rc = bt_leader_observe_fence(n->leader, name, token, now.wall_ms);
+    int rc = bt_leader_observe_fence(n->leader, name, token, minter, now.wall_ms);
     settle(n);
     if (rc == BATON_EPROTO)
         return BATON_EINVAL;

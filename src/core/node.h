@@ -63,7 +63,21 @@ struct bt_node_config {
     /* Uniform 64-bit random numbers: the node's only source of randomness. */
     uint64_t (*random)(void *ctx);
     void *random_ctx;
+    /* Most campaign names this node holds state for (entries or a
+     * high-water mark); 0: BT_NODE_NAMES_DEFAULT. lead() on a new name
+     * beyond it returns BATON_ELIMIT; names arriving from peers beyond it
+     * are refused and counted (docs/election.md, design.md §1 fix 11). */
+    size_t max_names;
 };
+
+/* The default of bt_node_config.max_names. */
+#define BT_NODE_NAMES_DEFAULT 1000000u
+
+/* The largest stream message (BT_OUT_STREAM) the core produces, and the
+ * largest it accepts: a driver may refuse to frame or to read anything
+ * longer. Full state travels as several messages of at most this size
+ * (docs/membership.md, anti-entropy). */
+#define BT_STREAM_MSG_MAX (1u << 20)
 
 enum bt_output_kind {
     BT_OUT_PACKET, /* one unreliable datagram */
@@ -93,9 +107,17 @@ enum bt_event_kind {
     BT_EV_MEMBER_ALIVE,    /* a suspect member refuted the suspicion */
     BT_EV_MEMBER_DEAD,     /* a member was declared dead */
     BT_EV_MEMBER_LEFT,     /* a member left gracefully */
-    BT_EV_NAME_CONFLICT,   /* our name is held by another live process */
+    BT_EV_NAME_CONFLICT,   /* our name is held by another live process that keeps it:
+                              this node stops (BT_EV_STOPPED follows) */
     BT_EV_ELECTED,         /* a local candidate became leader later: session, name, fence */
     BT_EV_REVOKED,         /* a local candidate lost leadership: session, name, fence (ended) */
+    /* The node stopped for good: `error` says why (BATON_ECONFLICT: another
+     * live process keeps our name; BATON_ENOMEM: memory ran out where the
+     * node could not go on without losing state). It is the last event:
+     * every term the node held was ended first (one BT_EV_REVOKED each), it
+     * sends nothing more, and every later call fails with `error` (see
+     * "Stopping" below). The driver frees the node. */
+    BT_EV_STOPPED,
     /* docs/design.md §1 fix 9. This node's clock is too far ahead of the
      * cluster's (clock_ahead_ms): its candidacies are withdrawn (a leader
      * gets BT_EV_REVOKED), its sessions kept; lead() answers follower. */
@@ -113,10 +135,13 @@ struct bt_event {
     /* BT_EV_NAME_CONFLICT: the address of the other process. */
     struct bt_addr other_addr;
     /* BT_EV_ELECTED / BT_EV_REVOKED: the candidate's session, the campaign
-     * and the term token (new for ELECTED, ended for REVOKED). */
+     * and the term token (new for ELECTED, ended for REVOKED). The term's
+     * minter is `member`, this node: offer (fence, member) to a guard. */
     uint64_t session;
     struct bt_name name;
     uint64_t fence;
+    /* BT_EV_STOPPED: why, a negative BATON_E* code; 0 for every other kind. */
+    int error;
     /* BT_EV_CLOCK_REFUSED / BT_EV_CLOCK_OK: this node's wall clock minus the
      * cluster's (the lower median of the live members' clocks), in ms. */
     int64_t clock_ahead_ms;
@@ -171,12 +196,13 @@ struct bt_member_stats {
 /* Counters of the election layers, and the size of their state. */
 struct bt_election_stats {
     uint64_t payloads_in;     /* election broadcasts received */
-    uint64_t snapshots_in;    /* full states received by push-pull */
+    uint64_t snapshots_in;    /* full-state chunks received by push-pull */
     uint64_t forwarded;       /* received entries and fences that were news, gossiped on */
     uint64_t broadcasts_out;  /* entries and fences this node gossiped */
     uint64_t malformed;       /* payloads refused as malformed */
     uint64_t refused_clock;   /* payloads with items refused: a stamp too far ahead (fix 5) */
-    uint64_t refused_stale;   /* entries refused: older than the horizon */
+    uint64_t refused_stale;   /* entries refused: older than the horizon; and fences that old
+                                 for a name with no mark and no live candidacy here */
     uint64_t expired;         /* entries forgotten by age */
     uint64_t refreshed;       /* own entries re-stamped before they aged */
     uint64_t owner_rewrites;  /* entries for self rewritten by this owner (fix 2) */
@@ -186,6 +212,18 @@ struct bt_election_stats {
     size_t entries;           /* gauge: candidate-map entries, tombstones included */
     size_t tombstones;        /* gauge: of which tombstones */
     size_t high_water_marks;  /* gauge: high-water marks, one per name and minter */
+    /* Fix 11, bounded state. Names beyond bt_node_config.max_names are
+     * refused, never dropped silently: "logged" in this sans-IO core means
+     * this counter plus the last offender (the sender and the name), which
+     * a driver logs whenever the counter moves. */
+    uint64_t names_refused;   /* entries and fences refused: a new name past the cap */
+    struct bt_nodeid last_names_offender; /* sender of the last such refusal */
+    struct bt_name last_refused_name;     /* the name it carried */
+    uint64_t marks_expired;   /* high-water marks aged out (no live candidacy, older than
+                                 the horizon) */
+    uint64_t state_failed;    /* push-pull states this node could not encode (out of memory),
+                                 so it sent its member list alone */
+    size_t names;             /* gauge: names this node holds state for (<= max_names) */
     /* Clock outliers (docs/design.md §1 fix 9). */
     uint64_t clock_withholds; /* times the candidacies were withheld (start-up included) */
     uint32_t clock_refused;   /* gauge: 1 while this node's clock is refused as too far
@@ -201,7 +239,9 @@ struct bt_election_stats {
 struct bt_node_stats {
     struct bt_member_stats member;     /* membership layer */
     struct bt_election_stats election; /* replication and election layers */
-    uint64_t dropped_oom;              /* outputs or events lost to out of memory */
+    uint64_t dropped_oom;              /* outputs lost to out of memory (like lost
+                                          datagrams; events are never dropped: the
+                                          node stops instead) */
 };
 
 struct bt_node;
@@ -212,14 +252,18 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
 void bt_node_free(struct bt_node *node);
 
 /* Starts joining through seed addresses (copied); with n == 0 the node forms
- * a cluster of its own. Returns 0 or BATON_EINVAL. */
+ * a cluster of its own. Returns 0, BATON_EINVAL or the stop reason of a
+ * stopped node. */
 int bt_node_join(struct bt_node *node, const struct bt_addr *seeds, size_t n, struct bt_time now);
 
 /* Leaves gracefully: withdraws every local candidacy (no events), then
  * announces the leave; the node keeps gossiping until bt_node_left() is
- * true, then the driver may stop it. Returns 0 or BATON_ECLOSED (already
- * leaving, or refused by a name conflict). */
+ * true, then the driver may stop it. Returns 0, BATON_ECLOSED (already
+ * leaving), BATON_ENOMEM (nothing changed: the candidacies could not be
+ * withdrawn; call again) or the stop reason of a stopped node. */
 int bt_node_leave(struct bt_node *node, struct bt_time now);
+/* True once a leave completed, or once the node stopped (nothing more to
+ * send either way). */
 bool bt_node_left(const struct bt_node *node);
 
 /* A datagram arrived from `from`. Malformed input is dropped and counted. */
@@ -234,7 +278,8 @@ void bt_node_recv_stream(struct bt_node *node, const struct bt_addr *from, uint6
 
 void bt_node_tick(struct bt_node *node, struct bt_time now);
 
-/* The monotonic time at which bt_node_tick() must next be called. */
+/* The monotonic time at which bt_node_tick() must next be called
+ * (UINT64_MAX once the node stopped). */
 uint64_t bt_node_next_deadline(const struct bt_node *node);
 
 bool bt_node_pop_output(struct bt_node *node, struct bt_output *out);
@@ -252,23 +297,51 @@ uint64_t bt_node_membership_digest(const struct bt_node *node);
 /* Copies the node's counters into out. */
 void bt_node_stats(const struct bt_node *node, struct bt_node_stats *out);
 
+/* ---- stopping --------------------------------------------------------------
+ * A node stops for good when another live process keeps its name
+ * (docs/membership.md, one process per name: BATON_ECONFLICT) or when memory
+ * runs out where going on would lose a membership verdict, an election
+ * event or election state (BATON_ENOMEM). It first ends every term it holds
+ * (BT_EV_REVOKED for each, after the events already queued), reports why
+ * (BT_EV_NAME_CONFLICT for a conflict) and then BT_EV_STOPPED with the
+ * reason in `error`, its last event. From the moment it stops it ignores
+ * input, sends nothing, and every election call below fails with the
+ * reason: the int-returning ones return it, bt_node_is_leader() is false,
+ * bt_node_candidates() returns 0. bt_node_stop_reason() tells it at any
+ * time. Inspection (members, digest, stats) still works. */
+
+/* 0 while the node runs; once it stopped, why (BATON_ECONFLICT or
+ * BATON_ENOMEM). */
+int bt_node_stop_reason(const struct bt_node *node);
+
 /* ---- the election (docs/design.md §1) ------------------------------------------
  * Names are copied. A session is a nonzero id the driver chooses (an
  * embedding handle, a client connection); it is the candidate id others see.
  * No call here produces an event for the session that made it: lead()
- * returns leadership directly, resign() and session_end() are silent. */
+ * returns leadership directly, resign() and session_end() are silent.
+ * A stopped node fails each call with its stop reason (see above). */
 
 /* Campaigns for name with priority. Returns 1 (leader: *fence, if not NULL,
  * gets the term token), 0 (follower: BT_EV_ELECTED comes if this node wins
  * later; always while the candidacies are withheld: after joining through
  * seeds until the clock is judged (BT_EV_CLOCK_OK), and while the clock is
- * refused (BT_EV_CLOCK_REFUSED), design.md §1 fix 9), BATON_EALREADY (this node already campaigns for name),
- * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM. */
+ * refused (BT_EV_CLOCK_REFUSED), design.md §1 fix 9), BATON_EALREADY (this
+ * node already campaigns for name),
+ * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM.
+ * A node mints no term before its first full-state exchange after
+ * bt_node_join() (or its first three join attempts went unanswered), and a
+ * first term waits a settle period of two gossip periods (docs/design.md §1
+ * fix 8): so this returns 0, and BT_EV_ELECTED follows when the candidacy
+ * still wins at the end of the period.
+ * BATON_ELIMIT: the name is new here and the node holds state for
+ * max_names names already. */
 int bt_node_lead(struct bt_node *node, uint64_t session, const struct bt_name *name,
                  int64_t priority, struct bt_time now, uint64_t *fence);
-/* Withdraws this node's candidacy for name. Returns 0 or BATON_ENOENT. */
+/* Withdraws this node's candidacy for name. Returns 0, BATON_ENOENT or
+ * BATON_ENOMEM (nothing changed). */
 int bt_node_resign(struct bt_node *node, const struct bt_name *name, struct bt_time now);
-/* The session ended: withdraws all its candidacies. Returns how many. */
+/* The session ended: withdraws all its candidacies. Returns how many, or
+ * BATON_ENOMEM (nothing changed). */
 int bt_node_session_end(struct bt_node *node, uint64_t session, struct bt_time now);
 /* The winner for name as this node sees it: its node and candidate id
  * (each optional). Returns 0 or BATON_ENOLEADER. Any name, any node. */
@@ -276,23 +349,32 @@ int bt_node_leader(const struct bt_node *node, const struct bt_name *name, struc
                    uint64_t *candidate_id);
 /* True iff the winner for name lives on this node. */
 bool bt_node_is_leader(const struct bt_node *node, const struct bt_name *name);
-/* This node's current term token for name. Returns 0 or BATON_ENOTLEADER. */
-int bt_node_fence(const struct bt_node *node, const struct bt_name *name, uint64_t *fence);
+/* This node's current term for name: the token into *fence and its minter
+ * (this node's name) into *minter, each optional (NULL): the pair a guard
+ * is offered (include/baton/guard.h). Returns 0 or BATON_ENOTLEADER (then
+ * nothing is written). */
+int bt_node_fence(const struct bt_node *node, const struct bt_name *name, uint64_t *fence,
+                  struct bt_nodeid *minter);
 /* Sorted unique nodes with a live candidacy for name; copies up to cap,
  * returns the count. */
 size_t bt_node_candidates(const struct bt_node *node, const struct bt_name *name,
                           struct bt_nodeid *out, size_t cap);
 /* The greatest token observed for name. Returns 0 or BATON_ENOENT. */
 int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, uint64_t *token);
-/* A resource refused this node's token and reported its high-water mark
- * (the guard's BATON_ESTALE). If this node leads name with a token at or
- * below the mark, it ends that term (BT_EV_REVOKED) and, after ten protocol
- * periods or as soon as its view of the name changes, starts one above the
- * mark (BT_EV_ELECTED) if it still wins. Call it with every refusal: a token
- * minted by a node that died before gossiping may exist only at the
- * resource. Returns 0, BATON_EINVAL or BATON_ECLOCK (mark too far ahead of
- * the local clock, refused). */
+/* A resource refused this node's term and reported its mark (the guard's
+ * BATON_ESTALE): the token and its minter (NULL or empty if the resource
+ * does not know it). If this node leads name with a token below the mark,
+ * or equal to it and minted by another node, it ends that term
+ * (BT_EV_REVOKED) and, after ten to eleven protocol periods (counted for
+ * name from this refusal) or as soon as its view of
+ * the name changes, starts one above the mark (BT_EV_ELECTED) if it still
+ * wins. Call it with every refusal: a token minted by a node that died
+ * before gossiping may exist only at the resource. A mark with its minter
+ * is gossiped to the cluster. Returns 0, BATON_EINVAL (empty name, token
+ * above BATON_TOKEN_MAX, or a minter that is no node name), BATON_ECLOCK
+ * (mark too far ahead of the local clock, refused), BATON_ELIMIT (a name
+ * new here past max_names) or BATON_ENOMEM. */
 int bt_node_observe_fence(struct bt_node *node, const struct bt_name *name, uint64_t token,
-                          struct bt_time now);
+                          const struct bt_nodeid *minter, struct bt_time now);
 
 #endif

@@ -45,11 +45,17 @@
  *  - Identity is (name, boot id). A restarted process keeps its name; it
  *    learns its previous self's incarnation (push-pull on join, or a direct
  *    correction when a peer rejects its too-low claim) and refutes above it.
- *    A claim for a name held by a live member at another address is checked
- *    by probing the holder directly: an ack refuses the claimant (CONFLICT,
- *    BT_EV_NAME_CONFLICT on its side), a failed probe hands the name over at
- *    once, without waiting for the suspicion timeout. A holder that receives
- *    the claimant's join request directly refuses it itself.
+ *    A claim for a name held by a live member at another address is judged
+ *    by one rule every node applies alike: of two live processes with one
+ *    name, the one with the greater boot id keeps it. So a node probes the
+ *    process that would keep the name, and only that one: the holder when it
+ *    outranks the claimant (an ack refuses the claimant with CONFLICT,
+ *    BT_EV_NAME_CONFLICT on its side; a failed probe hands the name over at
+ *    once, without waiting for the suspicion timeout), the claimant when it
+ *    outranks the holder (an ack from that very boot hands the name over and
+ *    refuses the holder; silence drops the claim). The holder judges a claim
+ *    on its own name the same way. Both sides of a healed partition thus
+ *    converge on the same survivor (docs/membership.md has the argument).
  *  - PING_REQ carries the requester's remaining budget, and the helper NACKs
  *    when it runs out, so the NACK arrives before the requester's period
  *    ends rather than racing it.
@@ -165,9 +171,12 @@ struct bt_name_check {
     uint64_t claimant_boot;
     struct bt_addr claimant_addr;
     uint32_t claimant_inc;
-    uint32_t seq;           /* our PING to the holder */
+    /* Who is probed: the process that keeps the name if it is alive, the
+     * one with the greater boot (see the essay). */
+    bool probe_claimant;
+    uint32_t seq;           /* our PING to the probed process */
     uint64_t next_ping;
-    uint64_t deadline;      /* the claim wins then */
+    uint64_t deadline;      /* the claim wins (holder probed) or is dropped (claimant probed) */
 };
 
 struct bt_probe {
@@ -238,8 +247,7 @@ struct bt_swim {
 
     struct bt_bqueue q;
     uint8_t *pkt;      /* max_packet bytes */
-    uint8_t *stream;   /* push-pull buffer */
-    size_t stream_cap;
+    uint8_t *stream;   /* push-pull message buffer: BT_STREAM_MSG_MAX bytes, or NULL */
     struct bt_member_stats stats;
 };
 
@@ -834,65 +842,87 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
     }
 }
 
-/* Encodes our full state for a push-pull into s->stream; returns its length
- * or 0 on out of memory. */
-static size_t encode_pp(struct bt_swim *s, enum bt_swim_type type, bool join)
-{
-    size_t need = BT_SWIM_HEADER_MAX + 5 + s->n_members * BT_SWIM_PP_MEMBER_MAX + 4 + 4096;
-    if (need > s->stream_cap) {
-        uint8_t *p = realloc(s->stream, need);
-        if (!p)
-            return 0;
-        s->stream = p;
-        s->stream_cap = need;
-    }
+/* One push-pull message being assembled in s->stream (at most
+ * BT_STREAM_MSG_MAX bytes): head, members, then room for one user chunk. */
+struct pp_out {
     struct bt_wbuf w;
-    bt_wbuf_init(&w, s->stream, s->stream_cap);
-    bt_swim_put_pp_head(&w, type, &s->self->name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0,
-                        (uint32_t)s->n_members);
-    for (size_t i = 0; i < s->n_members; i++) {
-        struct bt_member_info info;
-        info_of(s->members[i], &info);
-        bt_swim_put_pp_member(&w, &info);
-    }
-    size_t ulen = 0;
-    if (s->sink.user_state) {
-        size_t room = w.cap - w.len - 4;
-        ulen = s->sink.user_state(s->sink.ctx, join, w.p + w.len + 4, room);
-        if (ulen > BT_SWIM_USER_STATE_MAX)
-            ulen = 0;
-        if (ulen > room) {
-            size_t ncap = w.len + 4 + ulen;
-            uint8_t *p = realloc(s->stream, ncap);
-            if (!p)
-                return 0;
-            s->stream = p;
-            s->stream_cap = ncap;
-            w.p = p;
-            w.cap = ncap;
-            size_t got = s->sink.user_state(s->sink.ctx, join, w.p + w.len + 4, ulen);
-            if (got != ulen)
-                ulen = 0;
-        }
-    }
-    /* The user bytes are already in place; write their length before them. */
-    bt_put_u32(&w, (uint32_t)ulen);
-    w.len += ulen;
-    assert(!w.overflow && w.len <= w.cap);
-    return w.len;
+    size_t count_at;  /* offset of the u32 member count */
+    uint32_t count;   /* members written */
+};
+
+static void pp_begin(struct bt_swim *s, struct pp_out *m, enum bt_swim_type type, bool join)
+{
+    bt_wbuf_init(&m->w, s->stream, BT_STREAM_MSG_MAX);
+    bt_swim_put_pp_head(&m->w, type, &s->self->name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0, 0);
+    m->count_at = m->w.len - 4;
+    m->count = 0;
 }
 
+/* Completes m with the ulen user bytes already written 4 bytes past its
+ * end, and sends it. */
+static void pp_send(struct bt_swim *s, struct pp_out *m, size_t ulen, const struct bt_addr *to,
+                    uint64_t conn)
+{
+    uint8_t *c = s->stream + m->count_at;
+    c[0] = (uint8_t)(m->count >> 24);
+    c[1] = (uint8_t)(m->count >> 16);
+    c[2] = (uint8_t)(m->count >> 8);
+    c[3] = (uint8_t)m->count;
+    bt_put_u32(&m->w, (uint32_t)ulen);
+    m->w.len += ulen;
+    assert(!m->w.overflow && m->w.len <= BT_STREAM_MSG_MAX);
+    s->stats.streams_out++;
+    s->stats.bytes_out += m->w.len;
+    s->sink.send(s->sink.ctx, BT_OUT_STREAM, to, conn, s->stream, m->w.len);
+}
+
+/* Sends our full state for a push-pull: one message of `type` (PP_REQ or
+ * PP_REPLY), then as many continuations (PP_REQ_MORE or PP_REPLY_MORE) as
+ * it takes, each at most BT_STREAM_MSG_MAX bytes: the member list first,
+ * then the user layer's state, one chunk per message (docs/membership.md).
+ * Every message is merged on its own at the other end. */
 static void send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
                     enum bt_swim_type type, bool join)
 {
-    size_t len = encode_pp(s, type, join);
-    if (len == 0)
+    if (!s->stream && !(s->stream = malloc(BT_STREAM_MSG_MAX)))
         return;
+    enum bt_swim_type more = type == BT_SWIM_PP_REQ ? BT_SWIM_PP_REQ_MORE : BT_SWIM_PP_REPLY_MORE;
+    struct pp_out m;
+    bool first = true; /* m is the opening message: it goes even if empty */
     if (type == BT_SWIM_PP_REQ)
         s->stats.pushpulls++;
-    s->stats.streams_out++;
-    s->stats.bytes_out += len;
-    s->sink.send(s->sink.ctx, BT_OUT_STREAM, to, conn, s->stream, len);
+    pp_begin(s, &m, type, join);
+    for (size_t i = 0; i < s->n_members; i++) {
+        struct bt_member_info info;
+        info_of(s->members[i], &info);
+        size_t size = 1 + (size_t)info.name.len + 1 + (size_t)info.addr.len + 8 + 4 + 1;
+        if (m.w.len + size + 4 > BT_STREAM_MSG_MAX) {
+            pp_send(s, &m, 0, to, conn);
+            first = false;
+            pp_begin(s, &m, more, join);
+        }
+        bt_swim_put_pp_member(&m.w, &info);
+        m.count++;
+    }
+    for (size_t i = 0; s->sink.user_state; i++) {
+        size_t room = BT_STREAM_MSG_MAX - m.w.len - 4;
+        size_t ulen = s->sink.user_state(s->sink.ctx, join, i, s->stream + m.w.len + 4, room);
+        if (ulen > room && ulen <= BT_SWIM_USER_CHUNK_MAX && (m.count > 0 || first)) {
+            /* No room left next to the members: the chunk opens a message. */
+            pp_send(s, &m, 0, to, conn);
+            first = false;
+            pp_begin(s, &m, more, join);
+            room = BT_STREAM_MSG_MAX - m.w.len - 4;
+            ulen = s->sink.user_state(s->sink.ctx, join, i, s->stream + m.w.len + 4, room);
+        }
+        if (ulen == 0 || ulen > room)
+            break; /* the end (a chunk too large breaks the sink's contract; it counts it) */
+        pp_send(s, &m, ulen, to, conn);
+        first = false;
+        pp_begin(s, &m, more, join);
+    }
+    if (first || m.count > 0)
+        pp_send(s, &m, 0, to, conn);
 }
 
 /* ---- suspicion ---------------------------------------------------------- */
@@ -978,9 +1008,12 @@ static void refute(struct bt_swim *s, uint32_t inc, bool about_this_boot)
 
 static void check_start(struct bt_swim *s, struct bt_member *holder, const struct bt_swim_bcast *claim,
                         uint64_t now);
+static void send_conflict(struct bt_swim *s, const struct bt_addr *to, const struct bt_nodeid *name,
+                          uint64_t claimant_boot, uint64_t holder_boot,
+                          const struct bt_addr *holder_addr);
 
 /* A broadcast about our own name. */
-static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b)
+static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (s->leaving || s->refused)
         return;
@@ -1006,6 +1039,14 @@ static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b)
             b->incarnation >= me->incarnation) {
             refute(s, b->incarnation, false);
             refuted = true;
+        } else if (b->kind == BT_SWIM_B_ALIVE && !same_addr) {
+            /* A live rival elsewhere: the greater boot keeps the name. We
+             * outrank it: refuse it directly (third parties do as well). It
+             * outranks us: make sure it is alive, then yield (check_answered). */
+            if (b->boot < me->boot_id)
+                send_conflict(s, &b->addr, &me->name, b->boot, me->boot_id, &me->addr);
+            else
+                check_start(s, me, b, now);
         }
     }
     /* The one who told us holds the stale view for sure: answer it
@@ -1032,7 +1073,7 @@ static bool correct_left(struct bt_swim *s, const struct bt_member *m, const str
 static void apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b);
+        apply_self(s, b, now);
         return;
     }
     struct bt_member *m = find(s, &b->name);
@@ -1098,7 +1139,7 @@ static void apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
 static void apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b);
+        apply_self(s, b, now);
         return;
     }
     struct bt_member *m = find(s, &b->name);
@@ -1139,7 +1180,7 @@ static void apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint
 static void apply_dead(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b);
+        apply_self(s, b, now);
         return;
     }
     struct bt_member *m = find(s, &b->name);
@@ -1158,7 +1199,7 @@ static void apply_dead(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_
 static void apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b);
+        apply_self(s, b, now);
         return;
     }
     struct bt_member *m = find(s, &b->name);
@@ -1205,7 +1246,7 @@ static void check_ping(struct bt_swim *s, struct bt_name_check *c)
     packet_begin(s, &w, BT_SWIM_PING);
     struct local_clock lc = local_clock(s);
     bt_swim_put_ping(&w, c->seq, &c->name, lc.wall, lc.flags);
-    packet_send(s, &w, &c->holder_addr, true);
+    packet_send(s, &w, c->probe_claimant ? &c->claimant_addr : &c->holder_addr, true);
 }
 
 static void check_start(struct bt_swim *s, struct bt_member *holder, const struct bt_swim_bcast *claim,
@@ -1231,6 +1272,7 @@ static void check_start(struct bt_swim *s, struct bt_member *holder, const struc
     c->claimant_boot = claim->boot;
     c->claimant_addr = claim->addr;
     c->claimant_inc = claim->incarnation;
+    c->probe_claimant = claim->boot > holder->boot_id;
     c->seq = ++s->seq;
     c->deadline = now + check_window(s);
     c->next_ping = now + check_window(s) / 3;
@@ -1255,19 +1297,11 @@ static void send_conflict(struct bt_swim *s, const struct bt_addr *to, const str
     s->stats.name_conflicts++;
 }
 
-/* The holder answered: refuse the claimant. */
-static void check_holder_alive(struct bt_swim *s, struct bt_name_check *c)
-{
-    send_conflict(s, &c->claimant_addr, &c->name, c->claimant_boot, c->holder_boot,
-                  &c->holder_addr);
-    check_remove(s, c);
-}
-
-/* The holder did not answer in time: the claim takes the name over. */
-static void check_expired(struct bt_swim *s, struct bt_name_check *c, uint64_t now)
+/* The claimant of c takes the name over from the holder we still hold. */
+static void take_over(struct bt_swim *s, const struct bt_name_check *c, uint64_t now)
 {
     struct bt_member *m = find(s, &c->name);
-    if (m && m->boot_id == c->holder_boot && is_live(m->state)) {
+    if (m && m != s->self && m->boot_id == c->holder_boot && is_live(m->state)) {
         set_boot(s, m, c->claimant_boot);
         m->addr = c->claimant_addr;
         if (c->claimant_inc > m->incarnation)
@@ -1277,6 +1311,37 @@ static void check_expired(struct bt_swim *s, struct bt_name_check *c, uint64_t n
         emit(s, BT_EV_MEMBER_UP, m);
         bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
     }
+}
+
+static void refuse_self(struct bt_swim *s, const struct bt_addr *keeper);
+
+/* The probed process answered: it keeps the name. The holder: refuse the
+ * claimant. The claimant (it outranks the holder): it takes the name over
+ * and the holder is refused; if the holder is this node, it yields. */
+static void check_answered(struct bt_swim *s, struct bt_name_check *c, uint64_t now)
+{
+    if (!c->probe_claimant) {
+        send_conflict(s, &c->claimant_addr, &c->name, c->claimant_boot, c->holder_boot,
+                      &c->holder_addr);
+    } else if (bt_nodeid_eq(&c->name, &s->self->name)) {
+        struct bt_addr keeper = c->claimant_addr;
+        check_remove(s, c);
+        refuse_self(s, &keeper);
+        return;
+    } else {
+        take_over(s, c, now);
+        send_conflict(s, &c->holder_addr, &c->name, c->holder_boot, c->claimant_boot,
+                      &c->claimant_addr);
+    }
+    check_remove(s, c);
+}
+
+/* The probed process did not answer in time. The holder: the claim takes
+ * the name over. The claimant: the claim is dropped (stale, or cut off). */
+static void check_expired(struct bt_swim *s, struct bt_name_check *c, uint64_t now)
+{
+    if (!c->probe_claimant)
+        take_over(s, c, now);
     check_remove(s, c);
 }
 
@@ -1308,7 +1373,7 @@ static void apply_bcast(struct bt_swim *s, const struct bt_swim_bcast *b,
     }
 }
 
-static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t now)
+static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t sender_boot, uint64_t now)
 {
     if (s->probe.active && seq == s->probe.seq) {
         if (nack) {
@@ -1331,8 +1396,11 @@ static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t now)
         }
     }
     for (size_t i = 0; i < s->n_checks; i++) {
-        if (s->checks[i].seq == seq) {
-            check_holder_alive(s, &s->checks[i]);
+        struct bt_name_check *c = &s->checks[i];
+        /* Only the very process probed counts: not another boot that took
+         * its address since. */
+        if (c->seq == seq && sender_boot == (c->probe_claimant ? c->claimant_boot : c->holder_boot)) {
+            check_answered(s, c, now);
             return;
         }
     }
@@ -1377,10 +1445,10 @@ static void on_ping_req(struct bt_swim *s, const struct bt_swim_packet *p,
     packet_send(s, &w, &p->target_addr, true);
 }
 
-static void on_conflict(struct bt_swim *s, const struct bt_swim_packet *p)
+/* Another live process keeps our name (at keeper): fall silent for good. */
+static void refuse_self(struct bt_swim *s, const struct bt_addr *keeper)
 {
-    if (s->refused || !bt_nodeid_eq(&p->target, &s->self->name) ||
-        p->claimant_boot != s->self->boot_id || bt_addr_eq(&p->target_addr, &s->self->addr))
+    if (s->refused)
         return;
     s->refused = true;
     struct bt_event ev;
@@ -1389,8 +1457,19 @@ static void on_conflict(struct bt_swim *s, const struct bt_swim_packet *p)
     ev.member = s->self->name;
     ev.addr = s->self->addr;
     ev.boot_id = s->self->boot_id;
-    ev.other_addr = p->target_addr;
+    ev.other_addr = *keeper;
     s->sink.event(s->sink.ctx, &ev);
+}
+
+/* A CONFLICT counts only if it names this process as the refused one and a
+ * keeper that outranks it (the greater boot keeps the name, everywhere). */
+static void on_conflict(struct bt_swim *s, const struct bt_swim_packet *p)
+{
+    if (s->refused || !bt_nodeid_eq(&p->target, &s->self->name) ||
+        p->claimant_boot != s->self->boot_id || bt_addr_eq(&p->target_addr, &s->self->addr) ||
+        p->holder_boot <= s->self->boot_id)
+        return;
+    refuse_self(s, &p->target_addr);
 }
 
 static void flush(struct bt_swim *s, uint64_t now)
@@ -1448,10 +1527,10 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
             s->stats.misdirected++;
         break;
     case BT_SWIM_ACK:
-        on_ack(s, p.seq, false, now);
+        on_ack(s, p.seq, false, p.hdr.sender_boot, now);
         break;
     case BT_SWIM_NACK:
-        on_ack(s, p.seq, true, now);
+        on_ack(s, p.seq, true, p.hdr.sender_boot, now);
         break;
     case BT_SWIM_PING_REQ:
         on_ping_req(s, &p, from, now);
@@ -1531,17 +1610,22 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     s->depth++;
     bool join = (pp.flags & BT_SWIM_PP_JOIN) != 0;
     bool is_req = pp.hdr.type == BT_SWIM_PP_REQ;
+    /* A continuation carries more of its sender's state, merged the same
+     * way; it starts nothing (no reply, no join). */
+    bool more = pp.hdr.type == BT_SWIM_PP_REQ_MORE || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
+    bool from_reply = pp.hdr.type == BT_SWIM_PP_REPLY || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
     if (is_req && join && bt_nodeid_eq(&pp.hdr.sender, &s->self->name) &&
-        pp.hdr.sender_boot != s->self->boot_id && !bt_addr_eq(from, &s->self->addr) &&
+        pp.hdr.sender_boot < s->self->boot_id && !bt_addr_eq(from, &s->self->addr) &&
         !s->leaving) {
-        /* A newcomer joins under our own name through us: we are the live
-         * holder, so refuse it directly and tell it nothing else. */
+        /* A newcomer joins under our own name through us and we outrank it:
+         * we keep the name, so refuse it directly and tell it nothing else.
+         * One that outranks us is merged like any claim (apply_self). */
         send_conflict(s, from, &s->self->name, pp.hdr.sender_boot, s->self->boot_id,
                       &s->self->addr);
         s->depth--;
         return;
     }
-    s->quiet_adds = join && !is_req;
+    s->quiet_adds = join && from_reply;
     /* A request gets our state in the reply; a reply's sender gets nothing
      * back, so rumors about us in it are answered directly. */
     s->rumor_src = is_req ? NULL : from;
@@ -1549,11 +1633,11 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     s->rumor_src = NULL;
     s->quiet_adds = false;
     /* This exchange is the one a resync with its sender would make. */
-    if (s->resync && bt_nodeid_eq(&s->resync_with, &pp.hdr.sender))
+    if (!more && s->resync && bt_nodeid_eq(&s->resync_with, &pp.hdr.sender))
         s->resync = false;
-    if (!s->refused && s->sink.user_merge)
+    if (!s->refused && s->sink.user_merge && pp.user_len > 0)
         s->sink.user_merge(s->sink.ctx, &pp.hdr.sender, join, pp.user, pp.user_len);
-    if (!s->refused) {
+    if (!s->refused && !more) {
         if (is_req)
             send_pp(s, from, conn, BT_SWIM_PP_REPLY, join);
         if (!s->joined && (s->n_live > 1 || !is_req)) {
@@ -2077,6 +2161,8 @@ bool bt_swim_left(const struct bt_swim *s) { return s->leaving && s->leave_done;
 
 bool bt_swim_refused(const struct bt_swim *s) { return s->refused; }
 
+void bt_swim_stop(struct bt_swim *s) { s->refused = true; }
+
 int bt_swim_broadcast_user(struct bt_swim *s, const void *key, size_t keylen, const void *data,
                            size_t len, bool urgent, uint64_t now)
 {
@@ -2134,6 +2220,8 @@ bool bt_swim_member(const struct bt_swim *s, const struct bt_nodeid *name, struc
 size_t bt_swim_live_count(const struct bt_swim *s) { return s->n_live; }
 
 uint64_t bt_swim_digest(const struct bt_swim *s) { return s->digest; }
+
+bool bt_swim_joined(const struct bt_swim *s) { return s->joined; }
 
 void bt_swim_stats(const struct bt_swim *s, struct bt_member_stats *out)
 {

@@ -22,15 +22,16 @@
  * belief. A believer writes (token, session) the moment it learns it leads,
  * then every write_interval_ms while the belief lasts; a write arrives after
  * a latency drawn like a datagram's from a stream of its own. The resource
- * follows docs/guard.md: a write of the admitted term's
- * (token, session) rides on that term; anything else is offered to an
- * in-memory baton_guard, and if admitted opens a new term (ending the older
- * one), else it is refused. We keep our own record of admitted tokens and
- * check the guard against it (fencing). A refusal goes back to the writer
- * (one more latency), whose application reports the guard's mark to its node
- * with bt_node_observe_fence, as docs/guard.md asks; if the writer still
- * leads with a token at or below that mark once the call is over, its term
- * is stale (no_stale_term).
+ * follows docs/guard.md: every write offers its term, (token, the writer
+ * node's name as minter), to an in-memory baton_guard, the public one, and
+ * is accepted if and only if the guard admits it: a token above the mark
+ * opens a new term (ending the older one), the admitted term itself rides
+ * on, anything else is refused. We keep our own record of the admitted term
+ * and check the guard against it (fencing). A refusal goes back to the
+ * writer (one more latency), whose application reports the guard's mark
+ * (token and minter) to its node with bt_node_observe_fence, as
+ * docs/guard.md asks; if the writer still leads with a term that mark beats
+ * once the call is over, its term is stale (no_stale_term).
  *
  * The checks. Some are immediate, on every node service: a minted token
  * must exceed the high-water mark the minting node held before the call
@@ -90,9 +91,15 @@ struct campaign {
     bool watch_end;        /* it leads an agreed name: its end is a failover or handover */
     uint32_t prop;         /* its propagation record, NONE when not timed */
     struct link by_node, by_name, by_lead;
+    uint64_t start_seq;    /* sim_elect.seq at its lead(): orders it among candidacy changes */
 };
 
 enum list_kind { BY_NODE, BY_NAME, BY_LEAD };
+
+/* Campaigns of one node checked after each service (no_stale_term and the
+ * mark before the next call): all of them up to this many, else this many
+ * in turn; every poll checks them all. */
+#define SERVICE_CHECKS 16
 
 /* Per node slot. */
 struct enode {
@@ -102,6 +109,7 @@ struct enode {
     uint32_t nsessions, sessions_cap;
     uint64_t last_view_change; /* virtual ms of its latest membership event */
     uint64_t init_session;     /* the session bt_sim_campaign_all() opened on it */
+    uint32_t cursor;           /* next campaign bt_sim_elect_serviced checks; NONE: the head */
     bool clock_refused;        /* BT_EV_CLOCK_REFUSED came, and no BT_EV_CLOCK_OK since:
                                   its candidacies are withdrawn (design.md fix 9) */
 };
@@ -112,6 +120,10 @@ struct mint {
     uint64_t token;
     uint32_t node;
 };
+
+/* Mints remembered per name to find a token minted by two nodes: equal
+ * tokens are minted within milliseconds of each other, so a few suffice. */
+#define LAST_MINTS 8
 
 /* A failover or handover being timed for one name. */
 struct watch {
@@ -145,7 +157,15 @@ struct ename {
     uint64_t settled_max;    /* greatest token of the older mints */
     uint32_t settled_node;
     uint64_t settled_at;
+    /* The latest mints, whatever the faults: a leader whose token another
+     * node minted too must move above it (shared_token). */
+    struct mint last[LAST_MINTS];
+    uint32_t nlast;          /* mints recorded so far; last[nlast % LAST_MINTS] is next */
     struct watch w;
+    /* The true winner's history, for the revocation rule. */
+    uint64_t truth_session;  /* the true winner's session (0: none) */
+    uint64_t truth_seq;      /* sim_elect.seq of the change that made it so (0: never) */
+    uint64_t truth_at;       /* virtual ms of that change */
 };
 
 /* A candidacy on its way to every running node. */
@@ -173,7 +193,8 @@ struct sim_write {
     uint64_t session, token;
     bool late;            /* sent by a paused leader the moment it resumed */
     bool reply;           /* the refusal travelling back */
-    uint64_t mark;        /* reply: the guard's high-water mark */
+    uint64_t mark;        /* reply: the guard's mark: token... */
+    struct bt_nodeid mark_minter; /* ...and minter */
 };
 
 struct sim_elect {
@@ -208,11 +229,20 @@ struct sim_elect {
     bool polled;
     uint64_t *views;           /* nodes * names leader answers at the last poll */
     uint64_t *marks;           /* nodes * names high-water marks at the last poll */
+    uint32_t *camp_of;         /* nodes * names: the node's campaign for the name, or NONE */
     uint64_t polls;            /* polls so far */
     size_t row_bytes;
     struct bt_nodeid *cand;    /* scratch for candidates(), one per node */
     bool bounded_reported, stability_reported, view_reported;
     char why[256];             /* verbosity 3: the last non-agreement reason logged */
+    /* The revocation rule (docs/simulator.md, `revocation`). */
+    uint64_t seq;              /* candidacy changes (campaigns added or removed) so far */
+    bool disturbed;            /* a process was paused, resumed or declared dead while running */
+    uint64_t disturbed_at;     /* ...the latest time */
+    bool formed;               /* the membership converged once */
+    uint64_t formed_at;        /* ...first at this virtual ms */
+    uint32_t observing;        /* 1 + the node whose observe_fence is being serviced, else 0 */
+    bool revocation_reported;  /* an uncaused revocation was reported */
 };
 
 /* --- small helpers --------------------------------------------------------- */
@@ -265,10 +295,7 @@ static void elect_oom(struct bt_sim *sim)
 
 static uint32_t find_campaign(const struct sim_elect *e, uint32_t node, uint32_t name)
 {
-    for (uint32_t c = e->nd[node].camps; c != NONE; c = e->pool[c].by_node.next)
-        if (e->pool[c].name == name)
-            return c;
-    return NONE;
+    return e->camp_of[(size_t)node * e->names + name];
 }
 
 /* The true winner of name k (docs/design.md §1), or NONE. */
@@ -293,13 +320,31 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
     return best;
 }
 
-/* Whether the resource admitted the leader's token for another session: two
- * nodes minted it concurrently (docs/design.md allows that), and the leader's
- * writes are refused until it moves above it (finding E9). Not yet agreed. */
+/* Whether the resource admitted the leader's token as another minter's
+ * term: two nodes minted it concurrently (docs/design.md allows that), and
+ * the leader's writes are refused until it moves above it (finding E9).
+ * Not yet agreed. */
 static bool token_taken(const struct sim_elect *e, uint32_t k, const struct campaign *wp)
 {
     const struct ename *m = &e->nm[k];
-    return m->has_term && m->term_token == wp->token && m->term_session != wp->session;
+    return m->has_term && m->term_token == wp->token && m->term_node != wp->node;
+}
+
+/* Whether a node other than the leader's minted the leader's token too (two
+ * nodes started terms in the same millisecond). Once that node's fence
+ * reaches the leader, the leader moves above it (docs/election.md), even if
+ * the resource admitted the leader's term first: it cannot know. *other
+ * gets that node. */
+static bool shared_token(const struct sim_elect *e, uint32_t k, const struct campaign *wp, uint32_t *other)
+{
+    const struct ename *m = &e->nm[k];
+    uint32_t n = m->nlast < LAST_MINTS ? m->nlast : LAST_MINTS;
+    for (uint32_t i = 0; i < n; i++)
+        if (m->last[i].token == wp->token && m->last[i].node != wp->node) {
+            *other = m->last[i].node;
+            return true;
+        }
+    return false;
 }
 
 /* An input the election must react to (a candidacy change, a fault, a
@@ -348,7 +393,8 @@ static uint64_t view_of(struct bt_sim *sim, uint32_t x, uint32_t k, uint32_t *le
         }
         return 0;
     }
-    *leader_node = (uint32_t)idx;
+    /* A twin may carry the name: a node's own name is itself. */
+    *leader_node = sim->nodes[x].name_of == (uint32_t)idx ? x : bt_sim_holder(sim, (uint32_t)idx);
     return cid;
 }
 
@@ -519,16 +565,31 @@ static void prop_poll(struct bt_sim *sim)
     struct sim_elect *e = sim->elect;
     for (size_t r = e->nprops; r-- > 0;) {
         struct prop *p = &e->props[r];
-        bool all = true;
+        bool all = true, reachable = false;
         for (uint32_t x = 0; x < sim->n; x++) {
             if (sim->nodes[x].state != BT_SIM_RUNNING || bt_sim_bit(p->bits, x))
                 continue;
+            /* Across a partition nothing arrives until the heal, which
+             * voids the timing anyway. */
+            if (sim->partitioned && sim->nodes[x].side != sim->nodes[p->node].side) {
+                all = false;
+                continue;
+            }
+            reachable = true;
             if (lists_candidate(sim, x, p->name, p->node)) {
                 bt_sim_bit_set(p->bits, x, true);
                 bt_sim_log(sim, 4, "n%" PRIu32 " lists n%" PRIu32 " for name-%" PRIu32 " after %" PRIu64 " ms", x,
                            p->node, p->name, sim->now - p->started);
             } else
                 all = false;
+        }
+        if (!all && !reachable) {
+            /* Only nodes across the partition miss it: void now, as the
+             * heal would (100 000 such campaigns polled every millisecond
+             * kept a 5-node run from finishing). */
+            sim->stats.propagation_superseded++;
+            prop_remove(e, r);
+            continue;
         }
         if (!all)
             continue;
@@ -561,6 +622,12 @@ static void candidacy_changed(struct bt_sim *sim, uint32_t k)
     struct sim_elect *e = sim->elect;
     e->nm[k].last_change = sim->now;
     e->nm[k].changed = true;
+    uint64_t truth = winner_session(sim, k);
+    if (truth != e->nm[k].truth_session) {
+        e->nm[k].truth_session = truth;
+        e->nm[k].truth_seq = e->seq;
+        e->nm[k].truth_at = sim->now;
+    }
     epoch_restart(sim);
     if (e->nm[k].w.open && e->nm[k].w.target != winner_session(sim, k))
         watch_supersede(sim, k);
@@ -593,9 +660,11 @@ static uint32_t campaign_add(struct bt_sim *sim, uint32_t node, uint32_t k, uint
     cp->session = session;
     cp->priority = priority;
     cp->started_at = sim->now;
+    cp->start_seq = ++e->seq;
     cp->prop = NONE;
     list_push(e, &e->nd[node].camps, c, BY_NODE);
     list_push(e, &e->nm[k].camps, c, BY_NAME);
+    e->camp_of[(size_t)node * e->names + k] = c;
     cp->by_lead.next = cp->by_lead.prev = NONE;
     e->nd[node].ncamps++;
     e->ncamps++;
@@ -667,6 +736,9 @@ static void campaign_remove(struct bt_sim *sim, uint32_t c, bool crashed)
         prop_remove(e, cp->prop);
     }
     disbelieve(e, c);
+    if (e->nd[cp->node].cursor == c)
+        e->nd[cp->node].cursor = cp->by_node.next;
+    e->camp_of[(size_t)cp->node * e->names + k] = NONE;
     list_unlink(e, &e->nd[cp->node].camps, c, BY_NODE);
     list_unlink(e, &e->nm[k].camps, c, BY_NAME);
     e->nd[cp->node].ncamps--;
@@ -674,6 +746,7 @@ static void campaign_remove(struct bt_sim *sim, uint32_t c, bool crashed)
     cp->used = false;
     cp->by_node.next = e->free_head;
     e->free_head = c;
+    e->seq++;
     removal_log(sim, 1);
     candidacy_changed(sim, k);
     if (watch)
@@ -712,6 +785,8 @@ static void note_mint(struct bt_sim *sim, uint32_t c, uint64_t token, uint64_t h
                          "n%" PRIu32 " minted %" PRIu64 " for name-%" PRIu32 " (%s) at %" PRIu64
                          " ms, not above the high-water mark %" PRIu64 " it already held",
                          cp->node, token, cp->name, how, sim->now, hw_before);
+    m->last[m->nlast % LAST_MINTS] = (struct mint){.at = sim->now, .token = token, .node = cp->node};
+    m->nlast++;
     /* The global rule holds only in runs with no partition, crash or pause. */
     if (st->crashes != 0 || st->pauses != 0 || st->partitions != 0 || st->oneway_blocks != 0)
         return;
@@ -793,6 +868,7 @@ static void send_write(struct bt_sim *sim, uint32_t c, bool late)
     w->late = late;
     w->reply = false;
     w->mark = 0;
+    memset(&w->mark_minter, 0, sizeof w->mark_minter);
     uint64_t at = sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
     if (bt_sim_heap_push(&sim->agenda, &w->item.h, at) != 0) {
         free(w);
@@ -836,17 +912,21 @@ static void reply_arrives(struct bt_sim *sim, struct sim_write *w)
         }
         return;
     }
-    int rc = sim->cfg.ops->observe_fence(sn->node, &e->nm[w->name].name, w->mark, bt_sim_node_time(sim, sn));
+    int rc = sim->cfg.ops->observe_fence(sn->node, &e->nm[w->name].name, w->mark, &w->mark_minter,
+                                         bt_sim_node_time(sim, sn));
     sim->stats.refusals_observed++;
     /* An input from outside the cluster: the election may move (a leader
      * refused at its own token starts a new term), so the epoch restarts. */
     epoch_restart(sim);
     bt_sim_log(sim, 3, "n%" PRIu32 " observes the resource's mark %" PRIu64 " for name-%" PRIu32 " (rc %d)", w->node,
                w->mark, w->name, rc);
+    e->observing = w->node + 1;
     bt_sim_poke(sim, w->node);
+    e->observing = 0;
     uint32_t c = find_campaign(e, w->node, w->name);
-    if (rc == 0 && c != NONE && e->pool[c].leads && e->pool[c].token <= w->mark &&
-        e->pool[c].stale_token != e->pool[c].token) {
+    bool beaten = c != NONE && (e->pool[c].token < w->mark ||
+                                (e->pool[c].token == w->mark && !bt_nodeid_eq(&w->mark_minter, &sn->name)));
+    if (rc == 0 && beaten && e->pool[c].leads && e->pool[c].stale_token != e->pool[c].token) {
         e->pool[c].stale_token = e->pool[c].token;
         bt_sim_violation(sim, "no_stale_term",
                          "n%" PRIu32 " observed the resource's mark %" PRIu64 " for name-%" PRIu32 " at %" PRIu64
@@ -868,43 +948,46 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
         reply_arrives(sim, w);
         return;
     }
-    if (m->has_term && w->token == m->term_token && w->session == m->term_session) {
-        accepted = true; /* rides on the admitted term */
-    } else {
-        uint64_t hw = 0;
-        int rc = baton_guard_offer(m->guard, w->token, &hw);
-        mark = hw;
-        if (rc == 0) {
-            if (m->has_term && w->token <= m->admitted_max)
-                bt_sim_violation(sim, "fencing",
-                                 "name-%" PRIu32 ": the guard admitted %" PRIu64 " from n%" PRIu32
-                                 ", not above %" PRIu64 " admitted before",
-                                 w->name, w->token, w->node, m->admitted_max);
+    /* The term the guard should admit: above the admitted one, or the
+     * admitted one itself (the same token from the same minter). */
+    const struct bt_nodeid *minter = &sim->nodes[w->node].name;
+    bool same_term = m->has_term && w->token == m->term_token && w->node == m->term_node;
+    bool admissible = !m->has_term || w->token > m->term_token || same_term;
+    struct baton_guard_mark gm;
+    int rc = baton_guard_offer(m->guard, w->token, minter->bytes, minter->len, &gm);
+    mark = gm.token;
+    if (rc == 0) {
+        accepted = true;
+        if (!admissible)
+            bt_sim_violation(sim, "fencing",
+                             "name-%" PRIu32 ": the guard admitted %" PRIu64 " from n%" PRIu32
+                             ", not above %" PRIu64 " admitted before from n%" PRIu32,
+                             w->name, w->token, w->node, m->term_token, m->term_node);
+        if (!same_term) {
             m->admitted_max = max_u64(m->admitted_max, w->token);
             m->has_term = true;
             m->term_token = w->token;
             m->term_session = w->session;
             m->term_node = w->node;
             st->terms_admitted++;
-            accepted = true;
             bt_sim_log(sim, 3, "resource name-%" PRIu32 ": term %" PRIu64 " of n%" PRIu32 " (session %" PRIu64 ") admitted",
                        w->name, w->token, w->node, w->session);
-            /* The true leader's token, admitted for another session: the
-             * leader has to move above it (token_taken), so an agreement
-             * reached before this admission no longer holds. */
+            /* The true leader's token, admitted as another minter's term:
+             * the leader has to move above it (token_taken), so an
+             * agreement reached before this admission no longer holds. */
             uint32_t lead = true_winner(sim, w->name);
             if (lead != NONE && token_taken(e, w->name, &e->pool[lead]))
                 epoch_restart(sim);
-        } else if (rc == BATON_ESTALE) {
-            if (!m->has_term || w->token > m->admitted_max)
-                bt_sim_violation(sim, "fencing",
-                                 "name-%" PRIu32 ": the guard refused %" PRIu64 " from n%" PRIu32
-                                 ", above every token admitted (%" PRIu64 ")",
-                                 w->name, w->token, w->node, m->admitted_max);
-        } else {
-            bt_sim_violation(sim, "fencing", "name-%" PRIu32 ": baton_guard_offer(%" PRIu64 ") returned %d (%s)",
-                             w->name, w->token, rc, baton_err_name(rc));
         }
+    } else if (rc == BATON_ESTALE) {
+        if (admissible)
+            bt_sim_violation(sim, "fencing",
+                             "name-%" PRIu32 ": the guard refused %" PRIu64 " from n%" PRIu32
+                             ", above every term admitted or the admitted one (%" PRIu64 " from n%" PRIu32 ")",
+                             w->name, w->token, w->node, m->term_token, m->term_node);
+    } else {
+        bt_sim_violation(sim, "fencing", "name-%" PRIu32 ": baton_guard_offer(%" PRIu64 ") returned %d (%s)", w->name,
+                         w->token, rc, baton_err_name(rc));
     }
     if (accepted) {
         st->writes_accepted++;
@@ -944,6 +1027,7 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
         if (sim->cfg.ops->observe_fence != NULL && mark > 0) {
             w->reply = true;
             w->mark = mark;
+            bt_nodeid_set(&w->mark_minter, gm.minter, gm.minter_len);
             uint64_t at = sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
             bt_sim_heap_entry_init(&w->item.h);
             if (bt_sim_heap_push(&sim->agenda, &w->item.h, at) == 0)
@@ -976,21 +1060,26 @@ int bt_sim_elect_init(struct bt_sim *sim)
     e->cand = calloc(sim->n, sizeof *e->cand);
     e->views = malloc((size_t)sim->n * names * sizeof *e->views);
     e->marks = calloc((size_t)sim->n * names, sizeof *e->marks);
+    e->camp_of = malloc((size_t)sim->n * names * sizeof *e->camp_of);
     if (e->nm == NULL || e->nd == NULL || e->open == NULL || e->cand == NULL || e->views == NULL ||
-        e->marks == NULL)
+        e->marks == NULL || e->camp_of == NULL)
         return BATON_ENOMEM;
-    for (size_t v = 0; v < (size_t)sim->n * names; v++)
+    for (size_t v = 0; v < (size_t)sim->n * names; v++) {
         e->views[v] = VIEW_UNKNOWN;
+        e->camp_of[v] = NONE;
+    }
     for (uint32_t k = 0; k < names; k++) {
-        char text[32];
+        char text[BATON_NAME_MAX + 1];
         int len = snprintf(text, sizeof text, "name-%" PRIu32, k);
+        while ((uint32_t)len < sim->cfg.name_bytes)
+            text[len++] = '.';
         bt_name_set(&e->nm[k].name, text, (size_t)len);
         e->nm[k].camps = NONE;
-        if (baton_guard_new(0, &e->nm[k].guard) != 0)
+        if (baton_guard_new(NULL, &e->nm[k].guard) != 0)
             return BATON_ENOMEM;
     }
     for (uint32_t i = 0; i < sim->n; i++)
-        e->nd[i].camps = NONE;
+        e->nd[i].camps = e->nd[i].cursor = NONE;
     e->leaders = NONE;
     e->free_head = NONE;
     e->prop_ms = sim->n <= 100 ? 1 : sim->check_ms;
@@ -1027,6 +1116,7 @@ void bt_sim_elect_destroy(struct bt_sim *sim)
     free(e->open);
     free(e->cand);
     free(e->views);
+    free(e->camp_of);
     free(e->marks);
     free(e->rem);
     free(e);
@@ -1075,9 +1165,12 @@ void bt_sim_elect_node_ended(struct bt_sim *sim, struct sim_node *sn, bool crash
 
 void bt_sim_elect_paused(struct bt_sim *sim, struct sim_node *sn)
 {
-    (void)sim;
     (void)sn;
     /* Its believers simply stop writing: write_timer skips paused nodes. */
+    if (sim->elect != NULL) {
+        sim->elect->disturbed = true;
+        sim->elect->disturbed_at = sim->now;
+    }
 }
 
 void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn)
@@ -1085,6 +1178,8 @@ void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn)
     struct sim_elect *e = sim->elect;
     if (e == NULL)
         return;
+    e->disturbed = true;
+    e->disturbed_at = sim->now;
     for (uint32_t c = e->nd[sn->index].camps; c != NONE; c = e->pool[c].by_node.next)
         if (e->pool[c].leads)
             send_write(sim, c, true);
@@ -1095,17 +1190,53 @@ static int64_t parse_name(const struct sim_elect *e, const struct bt_name *name)
 {
     static const char prefix[] = "name-";
     size_t plen = sizeof prefix - 1;
-    if (name->len <= plen || name->len > plen + 10 || memcmp(name->bytes, prefix, plen) != 0)
+    /* The digits end where the '.' padding (--name-bytes) starts. */
+    size_t end = name->len;
+    while (end > plen && name->bytes[end - 1] == '.')
+        end--;
+    if (end <= plen || end > plen + 10 || memcmp(name->bytes, prefix, plen) != 0)
         return -1;
-    if (name->bytes[plen] == '0' && name->len > plen + 1)
+    if (name->bytes[plen] == '0' && end > plen + 1)
         return -1;
     uint64_t v = 0;
-    for (size_t j = plen; j < name->len; j++) {
+    for (size_t j = plen; j < end; j++) {
         if (name->bytes[j] < '0' || name->bytes[j] > '9')
             return -1;
         v = v * 10 + (uint64_t)(name->bytes[j] - '0');
     }
-    return v < e->names ? (int64_t)v : -1;
+    if (v >= e->names || !bt_name_eq(name, &e->nm[v].name))
+        return -1;
+    return (int64_t)v;
+}
+
+/* Why campaign c may lose its term now (docs/simulator.md, `revocation`),
+ * or NULL when nothing explains it: within agree_bound, the true winner of
+ * its name changed after c's campaign began; a process was paused, resumed
+ * or declared dead while it ran; a partition, one-way cut or loss burst was
+ * in force or ended; c's campaign began before the membership first
+ * converged; or the resource's refusal is being reported to c's node. */
+static const char *revocation_cause(struct bt_sim *sim, uint32_t c)
+{
+    struct sim_elect *e = sim->elect;
+    const struct campaign *cp = &e->pool[c];
+    const struct ename *m = &e->nm[cp->name];
+    uint64_t w = sim->cfg.agree_bound_ms;
+    if (e->observing == cp->node + 1)
+        return "the resource's refusal";
+    if (!e->formed || (cp->started_at < e->formed_at && sim->now < e->formed_at + w))
+        return "its campaign began while the cluster formed";
+    if (bt_sim_network_faulty(sim) || (sim->net_calm_since != 0 && sim->now < sim->net_calm_since + w))
+        return "a network fault";
+    if (e->disturbed && sim->now < e->disturbed_at + w)
+        return "a pause or a death";
+    /* A second process with a node's name (the twin scenario): until the
+     * conflict is settled, nodes may count either process's candidacies,
+     * and the refused one ends its terms before it says why. */
+    if (sim->stats.twins > 0 && sim->now < sim->stats.last_fault_ms + w)
+        return "a twin claims a node name";
+    if (m->truth_seq > cp->start_seq && sim->now < m->truth_at + w)
+        return "the winner changed";
+    return NULL;
 }
 
 /* Node x judged its clock (design.md fix 9): refused, its candidacies are
@@ -1150,6 +1281,17 @@ void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt
     if (ev->kind != BT_EV_ELECTED && ev->kind != BT_EV_REVOKED) {
         if (ev->kind != BT_EV_NAME_CONFLICT)
             e->nd[x].last_view_change = sim->now;
+        if (ev->kind == BT_EV_MEMBER_DEAD) {
+            /* A death of a process that still runs (or is paused): a cause
+             * of revocations (a crashed one's is not; its campaigns' end is). */
+            int64_t t = ev->member.len <= BATON_NODE_MAX
+                            ? bt_sim_parse_index(sim, ev->member.bytes, ev->member.len)
+                            : -1;
+            if (t >= 0 && sim->nodes[t].node != NULL && sim->nodes[t].boot_id == ev->boot_id) {
+                e->disturbed = true;
+                e->disturbed_at = sim->now;
+            }
+        }
         return;
     }
     const char *what = ev->kind == BT_EV_ELECTED ? "ELECTED" : "REVOKED";
@@ -1181,6 +1323,16 @@ void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt
     }
     sim->stats.revocations++;
     bt_sim_log(sim, 3, "n%" PRIu32 " revoked for name-%" PRId64 " (token %" PRIu64 ")", x, k, ev->fence);
+    /* A term another node minted too was overtaken: the fence that did it
+     * may have been on its way when the election was judged agreed (the
+     * leader's own term may even have been the one admitted), so agreement
+     * is judged anew, as after a resource's admission (finding E9). */
+    uint32_t other = NONE;
+    if (cp->leads && ev->fence == cp->token && shared_token(e, (uint32_t)k, cp, &other)) {
+        bt_sim_log(sim, 3, "name-%" PRId64 ": n%" PRIu32 "'s token %" PRIu64 " was minted by n%" PRIu32 " too", k, x,
+                   cp->token, other);
+        epoch_restart(sim);
+    }
     if (!cp->leads)
         bt_sim_violation(sim, "bad_event",
                          "n%" PRIu32 " got REVOKED (token %" PRIu64 ") for name-%" PRId64
@@ -1191,7 +1343,42 @@ void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt
                          "n%" PRIu32 " got REVOKED with token %" PRIu64 " for name-%" PRId64
                          ", but its term is %" PRIu64,
                          x, ev->fence, k, cp->token);
+    const char *cause = revocation_cause(sim, c);
+    if (cause == NULL) {
+        sim->stats.revocations_uncaused++;
+        if (!e->revocation_reported) {
+            e->revocation_reported = true;
+            bt_sim_violation(sim, "revocation",
+                             "n%" PRIu32 " (session %" PRIu64 ") was revoked for name-%" PRId64 " (token %" PRIu64
+                             ") at %" PRIu64 " ms with no cause: the true winner (session %" PRIu64
+                             ") has not changed since its campaign began, and no fault, pause or death",
+                             x, cp->session, k, ev->fence, sim->now, e->nm[k].truth_session);
+        }
+    } else {
+        bt_sim_log(sim, 3, "n%" PRIu32 " revoked for name-%" PRId64 ": %s", x, k, cause);
+    }
     disbelieve(e, c);
+}
+
+/* No campaign of a node holds a token below the node's mark once a call is
+ * over (fix 3), and its hw_seen is the mark before the next call. */
+static void check_campaign_at(struct bt_sim *sim, uint32_t x, struct campaign *cp, uint64_t hw)
+{
+    /* Fix 3: once a call is over, a leader never holds a token below a
+     * mark its own node knows. */
+    if (cp->leads && hw > cp->token && cp->stale_token != cp->token) {
+        cp->stale_token = cp->token;
+        bt_sim_violation(sim, "no_stale_term",
+                         "n%" PRIu32 " still believes it leads name-%" PRIu32 " with %" PRIu64 " at %" PRIu64
+                         " ms, below its own high-water mark %" PRIu64 " (fix 3)",
+                         x, cp->name, cp->token, sim->now, hw);
+    }
+    cp->hw_seen = hw;
+}
+
+static void check_campaign(struct bt_sim *sim, uint32_t x, struct campaign *cp)
+{
+    check_campaign_at(sim, x, cp, high_water_of(sim, x, cp->name));
 }
 
 void bt_sim_elect_serviced(struct bt_sim *sim, struct sim_node *sn)
@@ -1200,19 +1387,22 @@ void bt_sim_elect_serviced(struct bt_sim *sim, struct sim_node *sn)
     if (e == NULL || sn->node == NULL)
         return;
     uint32_t x = sn->index;
-    for (uint32_t c = e->nd[x].camps; c != NONE; c = e->pool[c].by_node.next) {
-        struct campaign *cp = &e->pool[c];
-        uint64_t hw = high_water_of(sim, x, cp->name);
-        /* Fix 3: once a call is over, a leader never holds a token below a
-         * mark its own node knows. */
-        if (cp->leads && hw > cp->token && cp->stale_token != cp->token) {
-            cp->stale_token = cp->token;
-            bt_sim_violation(sim, "no_stale_term",
-                             "n%" PRIu32 " still believes it leads name-%" PRIu32 " with %" PRIu64 " at %" PRIu64
-                             " ms, below its own high-water mark %" PRIu64 " (fix 3)",
-                             x, cp->name, cp->token, sim->now, hw);
+    struct enode *nd = &e->nd[x];
+    if (nd->ncamps <= SERVICE_CHECKS) {
+        for (uint32_t c = nd->camps; c != NONE; c = e->pool[c].by_node.next)
+            check_campaign(sim, x, &e->pool[c]);
+    } else {
+        /* Many campaigns: SERVICE_CHECKS of them per service, in turn (a
+         * lookup per campaign per service dominated runs with 10^4 names
+         * and more; docs/simulator.md). */
+        uint32_t c = nd->cursor != NONE ? nd->cursor : nd->camps;
+        for (uint32_t i = 0; i < SERVICE_CHECKS && c != NONE; i++) {
+            check_campaign(sim, x, &e->pool[c]);
+            c = e->pool[c].by_node.next;
+            if (c == NONE)
+                c = nd->camps;
         }
-        cp->hw_seen = hw;
+        nd->cursor = c;
     }
     for (uint32_t j = 0; j < e->nopen;) {
         uint32_t k = e->open[j];
@@ -1290,6 +1480,11 @@ static bool name_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen
                 k, x, who, code, e->pool[w].node, target);
         }
         uint64_t hw = high_water_of(sim, x, k);
+        /* Nobody campaigns: a node may have aged the mark out already
+         * (design.md fix 11; each node ages on its own schedule), so only
+         * the nodes that still hold one must agree on it. */
+        if (w == NONE && hw == 0)
+            continue;
         if (max_hw_node != NONE && hw != max_hw)
             WHY("name-%" PRIu32 ": n%" PRIu32 "'s high-water mark is %" PRIu64 ", n%" PRIu32 "'s %" PRIu64, k, x, hw,
                 max_hw_node, max_hw);
@@ -1307,7 +1502,7 @@ static bool name_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen
         WHY("name-%" PRIu32 ": the leader n%" PRIu32 " (session %" PRIu64 ") does not know it leads", k, wp->node,
             wp->session);
     uint64_t fence = 0;
-    if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence) != 0 || fence != wp->token)
+    if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence, NULL) != 0 || fence != wp->token)
         WHY("name-%" PRIu32 ": n%" PRIu32 "'s term is %" PRIu64 " but its session believes %" PRIu64, k, wp->node,
             fence, wp->token);
     if (max_hw != wp->token)
@@ -1339,7 +1534,13 @@ static void poll_views(struct bt_sim *sim, bool judge)
         for (uint32_t k = 0; k < e->names; k++) {
             uint32_t who;
             uint64_t code = view_of(sim, x, k, &who);
-            e->marks[(size_t)x * e->names + k] = high_water_of(sim, x, k);
+            uint64_t hw = high_water_of(sim, x, k);
+            e->marks[(size_t)x * e->names + k] = hw;
+            /* Every campaign is checked here too (services check a slice
+             * of a node's campaigns when it has many). */
+            uint32_t c = find_campaign(e, x, k);
+            if (c != NONE)
+                check_campaign_at(sim, x, &e->pool[c], hw);
             bool self = k == sampled ? sim->cfg.ops->is_leader(sim->nodes[x].node, &e->nm[k].name)
                                      : (code != 0 && who == x);
             if (self != (code != 0 && who == x) && !e->view_reported) {
@@ -1484,6 +1685,8 @@ static bool agreed_cached(struct bt_sim *sim, char *why, size_t whylen)
             if (code != target)
                 WHY("name-%" PRIu32 ": n%" PRIu32 " sees session %" PRIu64 " lead; truth: session %" PRIu64, k, x,
                     code, target);
+            if (w == NONE && hw == 0)
+                continue; /* aged out here already (see bt_sim_agreed) */
             if (first != NONE && hw != mark)
                 WHY("name-%" PRIu32 ": n%" PRIu32 "'s high-water mark is %" PRIu64 ", n%" PRIu32 "'s %" PRIu64, k, x,
                     hw, first, mark);
@@ -1500,7 +1703,7 @@ static bool agreed_cached(struct bt_sim *sim, char *why, size_t whylen)
         uint64_t fence = 0;
         if (!wp->leads)
             WHY("name-%" PRIu32 ": the leader n%" PRIu32 " does not know it leads", k, wp->node);
-        if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence) != 0 || fence != wp->token)
+        if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence, NULL) != 0 || fence != wp->token)
             WHY("name-%" PRIu32 ": n%" PRIu32 "'s term is %" PRIu64 " but its session believes %" PRIu64, k,
                 wp->node, fence, wp->token);
         if (mark != wp->token)
@@ -1567,6 +1770,10 @@ void bt_sim_elect_periodic(struct bt_sim *sim)
     struct sim_elect *e = sim->elect;
     if (e == NULL)
         return;
+    if (!e->formed && sim->converged_now) {
+        e->formed = true;
+        e->formed_at = sim->now;
+    }
     if (sim->now < e->next_poll)
         return;
     e->next_poll = sim->now + sim->cfg.elect_check_ms;
@@ -1660,6 +1867,8 @@ void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j)
     bt_json_u64(j, st->session_ends);
     bt_json_key(j, "revocations");
     bt_json_u64(j, st->revocations);
+    bt_json_key(j, "revocations_uncaused");
+    bt_json_u64(j, st->revocations_uncaused);
     bt_json_key(j, "writes_sent");
     bt_json_u64(j, st->writes_sent);
     bt_json_key(j, "late_writes");

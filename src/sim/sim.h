@@ -79,13 +79,15 @@ struct bt_sim_node_ops {
     int (*leader)(const void *node, const struct bt_name *name, struct bt_nodeid *leader,
                   uint64_t *candidate_id);
     bool (*is_leader)(const void *node, const struct bt_name *name);
-    int (*fence)(const void *node, const struct bt_name *name, uint64_t *fence);
+    int (*fence)(const void *node, const struct bt_name *name, uint64_t *fence, struct bt_nodeid *minter);
     size_t (*candidates)(const void *node, const struct bt_name *name, struct bt_nodeid *out,
                          size_t cap);
     int (*high_water)(const void *node, const struct bt_name *name, uint64_t *token);
     /* bt_node_observe_fence: the simulated application reports every
-     * refusal's high-water mark with it (optional: NULL, it does not). */
-    int (*observe_fence)(void *node, const struct bt_name *name, uint64_t token, struct bt_time now);
+     * refusal's mark (token and minter) with it (optional: NULL, it does
+     * not). */
+    int (*observe_fence)(void *node, const struct bt_name *name, uint64_t token,
+                         const struct bt_nodeid *minter, struct bt_time now);
     /* bt_node_stats (the election part is read for bounded_state) */
     void (*stats)(const void *node, struct bt_node_stats *out);
 };
@@ -129,6 +131,8 @@ struct bt_sim_config {
     FILE *log;                    /* progress lines (borrowed); NULL: silent */
     int verbosity;                /* 1 milestones, 2 every fault, 3 membership events */
     const struct bt_sim_node_ops *ops; /* borrowed; required */
+    uint32_t name_bytes;          /* names are padded with '.' to this many bytes, up to
+                                     BATON_NAME_MAX (0: "name-<k>" as is) */
 };
 
 /* Fills cfg with the documented defaults for a profile: 5 nodes, seed 1,
@@ -231,6 +235,10 @@ struct bt_sim_stats {
     size_t max_high_water_marks; /* greatest high-water mark count seen on a node */
     bool gc_observed;            /* tombstones were required to be gone (every removal
                                     older than the GC window) and were */
+    uint64_t ev_stopped;         /* BT_EV_STOPPED events (processes that stopped) */
+    uint64_t twins;              /* twin processes started (bt_sim_start_twin) */
+    uint64_t revocations_uncaused; /* BT_EV_REVOKED events nothing explains (the
+                                    `revocation` invariant; docs/simulator.md) */
 };
 
 /* Creates the cluster: every node starts and joins at virtual time 0
@@ -280,6 +288,17 @@ int bt_sim_resume(struct bt_sim *sim, uint32_t i);
 /* Graceful leave: the node announces it and is stopped once it reports
  * bt_node_left(). */
 int bt_sim_leave(struct bt_sim *sim, uint32_t i);
+/* A twin: crashed or left slot i starts a process named like node `of`
+ * (i != of), at i's own address, with a new boot: two live processes with
+ * one name (docs/membership.md, one process per name). It joins through up
+ * to three running nodes it can reach now. The name conflict that follows is
+ * legitimate: the process that loses reports BT_EV_STOPPED and the
+ * simulator ends it (slot state BT_SIM_CRASHED, bt_sim_stop_error() says
+ * why). A later bt_sim_restart(i) starts slot i under its own name again.
+ * Returns 0 or BATON_EINVAL. */
+int bt_sim_start_twin(struct bt_sim *sim, uint32_t i, uint32_t of);
+/* The error of the BT_EV_STOPPED that ended slot i's last process, or 0. */
+int bt_sim_stop_error(const struct bt_sim *sim, uint32_t i);
 
 enum bt_sim_node_state bt_sim_node_state(const struct bt_sim *sim, uint32_t i);
 uint64_t bt_sim_boot_id(const struct bt_sim *sim, uint32_t i);

@@ -13,6 +13,46 @@
 #include "core/codec.h"
 #include "core/hlc.h"
 
+/* ---- counting allocations ---------------------------------------------- */
+
+/* tests/CMakeLists.txt links this test with -Wl,--wrap=malloc,--wrap=calloc,
+ * so every allocation the codec makes comes through here; while counting is
+ * on, the bytes asked for are summed. */
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+static bool counting;
+static size_t allocated;
+
+void *__wrap_malloc(size_t size)
+{
+    if (counting)
+        allocated += size;
+    return __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    if (counting)
+        allocated += n * size;
+    return __real_calloc(n, size);
+}
+
+/* The decoder's promise (codec.h): n input bytes never cost more than
+ * BT_CODEC_DECODE_RATIO * n bytes of memory. */
+static size_t decode_cost(const uint8_t *buf, size_t len, int *rc)
+{
+    struct bt_payload p;
+    allocated = 0;
+    counting = true;
+    *rc = bt_codec_decode(buf, len, &p);
+    counting = false;
+    bt_payload_free(&p);
+    return allocated;
+}
+
 /* ---- helpers ----------------------------------------------------------- */
 
 static struct bt_centry entry(const char *name, const char *node, uint64_t stamp, bool removed,
@@ -41,11 +81,12 @@ static struct bt_fence fence(const char *name, uint64_t token)
     return f;
 }
 
-/* A fence with no minter (observed at a resource): the smallest kind. */
-static struct bt_fence observed(const char *name, uint64_t token)
+/* A fence with a one-byte minter: the smallest kind (a fence must name its
+ * minter). */
+static struct bt_fence minimal(const char *name, uint64_t token)
 {
     struct bt_fence f = fence(name, token);
-    memset(&f.minter, 0, sizeof f.minter);
+    assert_int_equal(bt_nodeid_set(&f.minter, "m", 1), 0);
     return f;
 }
 
@@ -192,7 +233,7 @@ static void delta_round_trips_live_entries_and_tombstones(void **state)
 
 static void fence_round_trips_longest_name_and_greatest_token(void **state)
 {
-    struct bt_fence f[4] = {fence("job", 1), observed("shard-7-owner", BT_HLC_TS_MAX)};
+    struct bt_fence f[4] = {fence("job", 1), minimal("shard-7-owner", BT_HLC_TS_MAX)};
     uint8_t name[BATON_NAME_MAX];
     for (size_t i = 0; i < sizeof name; i++)
         name[i] = (uint8_t)i;
@@ -202,14 +243,14 @@ static void fence_round_trips_longest_name_and_greatest_token(void **state)
     char minter[BATON_NODE_MAX];
     memset(minter, 'm', sizeof minter);
     assert_int_equal(bt_nodeid_set(&f[2].minter, minter, sizeof minter), 0);
-    f[3] = observed("x", 5);
+    f[3] = minimal("x", 5);
     uint8_t buf[1024];
     assert_int_equal(bt_codec_fence_size(&f[2]), BT_CODEC_FENCE_ENC_MAX);
     assert_int_equal(bt_codec_fence_size(&f[3]), BT_CODEC_FENCE_MIN);
 
     int len = bt_codec_encode_fences(f, 4, buf, sizeof buf);
 
-    assert_int_equal(len, BT_CODEC_LIST_HEADER + (10 + 3 + 2) + (10 + 13) + BT_CODEC_FENCE_ENC_MAX +
+    assert_int_equal(len, BT_CODEC_LIST_HEADER + (10 + 3 + 2) + (10 + 13 + 1) + BT_CODEC_FENCE_ENC_MAX +
                               BT_CODEC_FENCE_MIN);
     assert_decodes_to(buf, (size_t)len, BT_PAYLOAD_FENCE, NULL, 0, f, 4);
 }
@@ -358,7 +399,7 @@ static void fences_some_packs_and_stops_at_the_count_limit(void **state)
     struct bt_fence *f = calloc(n, sizeof *f);
     assert_non_null(f);
     for (size_t i = 0; i < n; i++)
-        f[i] = observed("j", i);
+        f[i] = minimal("j", i);
     size_t cap = BT_CODEC_LIST_HEADER + n * BT_CODEC_FENCE_MIN;
     uint8_t *buf = malloc(cap);
     assert_non_null(buf);
@@ -621,7 +662,7 @@ static void fence_token_beyond_int64_and_empty_name_are_rejected(void **state)
     assert_rejected(f, F_LEN, BATON_EPROTO);
 }
 
-static void fence_minter_must_be_a_node_name_or_empty(void **state)
+static void fence_minter_must_be_a_node_name(void **state)
 {
     uint8_t f[F_LEN];
     small_fence(f);
@@ -633,15 +674,17 @@ static void fence_minter_must_be_a_node_name_or_empty(void **state)
     small_fence(f);
     f[F_MINTER_LEN] = BATON_NODE_MAX + 1;
     assert_rejected(f, F_LEN, BATON_EPROTO);
-    /* Empty: an observed mark, with the two minter bytes gone. */
+    /* Empty: a fence that names no minter is meaningless (issue 8): a term
+     * is (token, minter). Refused, with the two minter bytes gone. */
     small_fence(f);
     f[F_MINTER_LEN] = 0;
-    struct bt_fence want = observed("job", 12345);
-    assert_decodes_to(f, F_LEN - 2, BT_PAYLOAD_FENCE, NULL, 0, &want, 1);
+    assert_rejected(f, F_LEN - 2, BATON_EPROTO);
     /* And an encoder refuses what the decoder would. */
     struct bt_fence bad = fence("job", 1);
     bad.minter.bytes[0] = ' ';
     uint8_t buf[64];
+    assert_int_equal(bt_codec_encode_fences(&bad, 1, buf, sizeof buf), BATON_EINVAL);
+    memset(&bad.minter, 0, sizeof bad.minter);
     assert_int_equal(bt_codec_encode_fences(&bad, 1, buf, sizeof buf), BATON_EINVAL);
 }
 
@@ -886,6 +929,57 @@ static void random_mutations_of_valid_messages_decode_without_incident(void **st
     assert_true(rejected > 1000);
 }
 
+/* A count claiming far more items than the bytes hold allocates nothing,
+ * and the densest valid payloads (minimal entries, minimal fences) cost at
+ * most BT_CODEC_DECODE_RATIO times their size. */
+static void decoding_allocates_at_most_a_small_multiple_of_the_input(void **state)
+{
+    int rc;
+    /* SNAPSHOT claiming 2^20 entries and 2^20 fences in 10 bytes. */
+    const uint8_t liar[] = {1, 3, 0x00, 0x10, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00};
+    assert_int_equal(decode_cost(liar, sizeof liar, &rc), 0);
+    assert_int_equal(rc, BATON_EPROTO);
+    /* DELTA claiming 2048 entries in 4 bytes, FENCE claiming 8192 in 4. */
+    const uint8_t delta_liar[] = {1, 1, 0x08, 0x00};
+    const uint8_t fence_liar[] = {1, 2, 0x20, 0x00};
+    assert_int_equal(decode_cost(delta_liar, sizeof delta_liar, &rc), 0);
+    assert_int_equal(rc, BATON_EPROTO);
+    assert_int_equal(decode_cost(fence_liar, sizeof fence_liar, &rc), 0);
+    assert_int_equal(rc, BATON_EPROTO);
+
+    /* The densest valid inputs: 1-byte names and minters. */
+    enum { N = 4000 };
+    struct bt_centry *e = calloc(N, sizeof *e);
+    struct bt_fence *f = calloc(N, sizeof *f);
+    assert_non_null(e);
+    assert_non_null(f);
+    for (size_t i = 0; i < N; i++) {
+        e[i] = entry("a", "n", i, true, 0, 0, 0);
+        f[i] = minimal("a", i);
+    }
+    uint8_t *buf;
+    size_t len;
+    const size_t kinds[][2] = {{N, 0}, {0, N}, {N, N}, {1, 0}, {0, 1}};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        assert_int_equal(bt_codec_encode_snapshot_array(e, kinds[k][0], f, kinds[k][1], &buf, &len), 0);
+        size_t cost = decode_cost(buf, len, &rc);
+        assert_int_equal(rc, 0);
+        assert_true(cost <= BT_CODEC_DECODE_RATIO * len);
+        free(buf);
+    }
+    uint8_t list[BT_CODEC_LIST_HEADER + BT_CODEC_FENCE_MAX * BT_CODEC_FENCE_MIN];
+    int n = bt_codec_encode_fences(f, 2000, list, sizeof list);
+    assert_true(n > 0);
+    assert_true(decode_cost(list, (size_t)n, &rc) <= BT_CODEC_DECODE_RATIO * (size_t)n);
+    assert_int_equal(rc, 0);
+    n = bt_codec_encode_delta(e, 1500, list, sizeof list);
+    assert_true(n > 0);
+    assert_true(decode_cost(list, (size_t)n, &rc) <= BT_CODEC_DECODE_RATIO * (size_t)n);
+    assert_int_equal(rc, 0);
+    free(e);
+    free(f);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(delta_round_trips_live_entries_and_tombstones),
     cmocka_unit_test(fence_round_trips_longest_name_and_greatest_token),
@@ -901,10 +995,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(counts_beyond_the_bytes_or_the_limits_are_rejected),
     cmocka_unit_test(trailing_garbage_is_rejected),
     cmocka_unit_test(fence_token_beyond_int64_and_empty_name_are_rejected),
-    cmocka_unit_test(fence_minter_must_be_a_node_name_or_empty),
+    cmocka_unit_test(fence_minter_must_be_a_node_name),
     cmocka_unit_test(malformed_gossip_like_the_reference_suite_is_dropped),
     cmocka_unit_test(free_leaves_an_empty_payload_and_tolerates_one),
     cmocka_unit_test(random_bytes_decode_without_incident),
     cmocka_unit_test(random_mutations_of_valid_messages_decode_without_incident),
+    cmocka_unit_test(decoding_allocates_at_most_a_small_multiple_of_the_input),
 };
 BT_TEST_MAIN(tests)

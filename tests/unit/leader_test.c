@@ -96,7 +96,11 @@ static uint64_t fence_of(struct bt_leader *l, const char *name)
 {
     struct bt_name n = nm(name);
     uint64_t f = 0;
-    assert_int_equal(bt_leader_fence(l, &n, &f), 0);
+    struct bt_nodeid minter;
+    memset(&minter, 0, sizeof minter);
+    assert_int_equal(bt_leader_fence(l, &n, &f, &minter), 0);
+    assert_int_equal(bt_leader_fence(l, &n, NULL, NULL), 0);
+    assert_true(minter.len > 0); /* this node: term_is_token_and_this_node checks which */
     return f;
 }
 
@@ -104,8 +108,16 @@ static void assert_not_leader(struct bt_leader *l, const char *name)
 {
     struct bt_name n = nm(name);
     uint64_t f;
-    assert_int_equal(bt_leader_fence(l, &n, &f), BATON_ENOTLEADER);
+    assert_int_equal(bt_leader_fence(l, &n, &f, NULL), BATON_ENOTLEADER);
     assert_false(bt_leader_is_leader(l, &n));
+}
+
+/* l holds no term for name (whoever it computes as the winner). */
+static void assert_not_leader_term(struct bt_leader *l, const char *name)
+{
+    struct bt_name n = nm(name);
+    uint64_t f;
+    assert_int_equal(bt_leader_fence(l, &n, &f, NULL), BATON_ENOTLEADER);
 }
 
 static uint64_t high_water_of(struct bt_leader *l, const char *name)
@@ -504,8 +516,8 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     see_alive(a, "b", 2, WALL);
     assert_int_equal(deliver_bytes(a, buf, (size_t)len, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
-    struct bt_fence fences[] = {{.name = nm("job"), .token = bt_hlc_pack(WALL, 1)},
-                                {.name = nm("job2"), .token = far}};
+    struct bt_fence fences[] = {{.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")},
+                                {.name = nm("job2"), .token = far, .minter = nid("z")}};
     assert_int_equal(bt_leader_merge_snapshot(a, &ok, 1, fences, 2, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
     assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
@@ -602,6 +614,7 @@ static size_t random_payload(uint64_t *rng, uint8_t *buf, size_t cap)
         snprintf(rname, sizeof rname, "r%d", (int)(splitmix64(rng) % 8));
         f[i].name = nm(rname);
         f[i].token = bt_hlc_pack(WALL - 20000 + splitmix64(rng) % 40000, (uint32_t)splitmix64(rng));
+        f[i].minter = nid(nodes[splitmix64(rng) % 4]);
     }
     int n;
     switch (splitmix64(rng) % 3) {
@@ -670,10 +683,10 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
     assert_true(feed(a, buf, 1, WALL, &mrc) < 0);
     decode_rejects += 3;
     /* A fence that is no timestamp (above INT64_MAX), or has no name. */
-    struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1)};
+    struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")};
     int flen = bt_codec_encode_fences(&fence, 1, buf, sizeof buf);
     assert_true(flen > 0);
-    buf[flen - 9] = 0x80; /* the token's top byte (the minter is empty) */
+    buf[flen - 10] = 0x80; /* the token's top byte (the minter is "z") */
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
     buf[4] = 0;
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
@@ -1046,7 +1059,7 @@ static void thousand_names_follow_membership(void **state)
         snprintf(name, sizeof name, "shard-%d", i);
         struct bt_name n = nm(name);
         uint64_t f;
-        assert_int_equal(bt_leader_fence(b, &n, &f), BATON_ENOTLEADER);
+        assert_int_equal(bt_leader_fence(b, &n, &f, NULL), BATON_ENOTLEADER);
     }
     see_dead(b, "a", 1, WALL + 3);
     size_t elected = 0;
@@ -1221,8 +1234,12 @@ static void expire_forgets_old_entries_but_keeps_own_live_ones(void **state)
     assert_leader(a, "mine", "a", 11);
     assert_leader(a, "job", "a", 12);
     assert_candidates(a, "job", 1, (const char *[]){"a"});
-    /* High-water marks outlive their entries. */
-    assert_true(high_water_of(a, "gone") > 0);
+    /* A mark goes with the last live candidacy of its name, once older
+     * than the cutoff (fix 11); a campaigned name keeps its mark. */
+    uint64_t t;
+    assert_int_equal(bt_leader_high_water(a, &(struct bt_name){.len = 4, .bytes = "gone"}, &t), BATON_ENOENT);
+    assert_true(high_water_of(a, "job") > 0);
+    assert_true(high_water_of(a, "mine") > 0);
     expect_no_event(a);
     bt_leader_free(a);
     bt_leader_free(b);
@@ -1245,6 +1262,131 @@ static void expire_of_the_winner_elects_the_next(void **state)
     assert_true(expect_event(b, BT_LEADER_ELECTED, 21, "job") > high_water_of(a, "job"));
     bt_leader_free(a);
     bt_leader_free(b);
+}
+
+/* ---- bounded state (fix 11) ---------------------------------------------------- */
+
+static struct bt_leader *node_new_bounded(const char *self, uint64_t boot_id, uint64_t horizon_ms,
+                                          size_t max_names)
+{
+    struct bt_leader_config cfg = {.self = nid(self), .boot_id = boot_id,
+                                   .max_clock_offset_ms = DEFAULT_OFFSET,
+                                   .horizon_ms = horizon_ms, .max_names = max_names};
+    struct bt_leader *l = bt_leader_new(&cfg);
+    assert_non_null(l);
+    return l;
+}
+
+/* A mark ages out only when its name has no live candidacy and the mark is
+ * older than the cutoff; an aged-out mark is not brought back by a peer
+ * that still holds it; and the next mint is above it anyway. */
+static void marks_age_out_without_candidacy_and_stay_out(void **state)
+{
+    const uint64_t H = 60000;
+    struct bt_leader *a = node_new_bounded("a", 1, H, 0);
+    struct bt_leader *b = node_new_bounded("b", 2, H, 0);
+    uint64_t old = 0, kept = 0;
+    assert_int_equal(lead(a, 11, "old", 0, WALL, &old), 1);
+    assert_int_equal(lead(a, 12, "kept", 0, WALL, &kept), 1);
+    assert_int_equal(bt_leader_resign(a, &(struct bt_name){.len = 3, .bytes = "old"}, WALL + 1), 0);
+
+    /* Before the cutoff passes the mark, nothing ages. */
+    assert_int_equal(bt_leader_expire(a, bt_hlc_pack(WALL - 1, 0), WALL + H - 1), 0);
+    assert_int_equal(high_water_of(a, "old"), old);
+
+    /* Two horizons later: "old" (tombstone only) loses its entry and its
+     * mark; "kept" (campaigned) keeps both. */
+    uint64_t later = WALL + 2 * H;
+    assert_int_equal(bt_leader_expire(a, bt_hlc_pack(later - H, 0), later), 1);
+    uint64_t t;
+    assert_int_equal(bt_leader_high_water(a, &(struct bt_name){.len = 3, .bytes = "old"}, &t), BATON_ENOENT);
+    assert_int_equal(high_water_of(a, "kept"), kept);
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.marks_expired, 1);
+    assert_int_equal(bt_leader_high_water_count(a), 1);
+    expect_no_event(a);
+
+    /* b never aged it: its fence, older than the horizon, for a name a
+     * holds no mark and no live candidacy for, is refused. */
+    struct bt_name oldn = nm("old");
+    struct bt_nodeid an = nid("a");
+    assert_int_equal(bt_leader_merge_fence(b, &oldn, old, &an, WALL + 10), 1);
+    assert_int_equal(bt_leader_merge_fence(a, &oldn, old, &an, later), 0);
+    assert_int_equal(bt_leader_high_water(a, &oldn, &t), BATON_ENOENT);
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.fences_too_old, 1);
+    /* ...unless it comes with a live candidacy of its name. */
+    struct bt_centry live;
+    memset(&live, 0, sizeof live);
+    live.name = oldn;
+    live.node = nid("b");
+    live.stamp = bt_hlc_pack(later, 0);
+    live.cand = (struct bt_cand){.candidate_id = 21, .priority = 0, .boot_id = 2};
+    struct bt_fence fence;
+    memset(&fence, 0, sizeof fence);
+    fence.name = oldn;
+    fence.token = old;
+    fence.minter = an;
+    assert_int_equal(bt_leader_merge_snapshot(a, &live, 1, &fence, 1, later), 2);
+    assert_int_equal(high_water_of(a, "old"), old);
+
+    /* A fresh mint after the horizon is above the aged-out mark. */
+    struct bt_leader *c2 = node_new_bounded("c", 3, H, 0);
+    uint64_t fresh = 0;
+    assert_int_equal(lead(c2, 31, "old", 0, later, &fresh), 1);
+    assert_true(fresh > old);
+    bt_leader_free(a);
+    bt_leader_free(b);
+    bt_leader_free(c2);
+}
+
+/* max_names: lead() on a new name past the cap is BATON_ELIMIT; entries and
+ * fences of new names from peers past it are refused and counted, the rest
+ * of their input merged; names already held keep working. */
+static void names_past_the_cap_are_refused(void **state)
+{
+    struct bt_leader *a = node_new_bounded("a", 1, 0, 2);
+    see_alive(a, "b", 2, WALL);
+    assert_int_equal(lead(a, 11, "one", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 11, "two", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 11, "three", 0, WALL, NULL), BATON_ELIMIT);
+    assert_int_equal(bt_leader_names(a), 2);
+
+    /* A delta with an entry for a held name and one for a new name. */
+    struct bt_centry e[2];
+    memset(e, 0, sizeof e);
+    e[0].name = nm("two");
+    e[1].name = nm("four");
+    for (int i = 0; i < 2; i++) {
+        e[i].node = nid("b");
+        e[i].stamp = bt_hlc_pack(WALL + 1, 0);
+        e[i].cand = (struct bt_cand){.candidate_id = 21, .priority = 5, .boot_id = 2};
+    }
+    assert_int_equal(bt_leader_merge_delta(a, e, 2, WALL + 1), 1);
+    assert_leader(a, "two", "b", 21);
+    struct bt_nodeid who;
+    assert_int_equal(bt_leader_leader(a, &e[1].name, &who, NULL), BATON_ENOLEADER);
+    struct bt_name five = nm("five");
+    struct bt_nodeid bn = nid("b");
+    assert_int_equal(bt_leader_merge_fence(a, &five, bt_hlc_pack(WALL + 2, 0), &bn, WALL + 2), 0);
+    uint64_t t;
+    assert_int_equal(bt_leader_high_water(a, &five, &t), BATON_ENOENT);
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.names_refused, 2);
+    assert_true(bt_name_eq(&c.last_refused_name, &five));
+    assert_int_equal(bt_leader_names(a), 2);
+
+    /* A resigned name still holds state (its tombstone): still no room. */
+    assert_int_equal(bt_leader_resign(a, &(struct bt_name){.len = 3, .bytes = "one"}, WALL + 3), 0);
+    assert_int_equal(lead(a, 12, "three", 0, WALL + 3, NULL), BATON_ELIMIT);
+    /* Once it is forgotten (entry and mark aged out), there is. */
+    assert_true(bt_leader_expire(a, bt_hlc_pack(WALL + 10, 0), WALL + 20) >= 1);
+    assert_int_equal(bt_leader_names(a), 1);
+    assert_int_equal(lead(a, 12, "three", 0, WALL + 20, NULL), 1);
+    assert_int_equal(bt_leader_names(a), 2);
+    bt_leader_free(a);
 }
 
 /* ---- shared tokens, unseen rivals, observed marks ------------------------------ */
@@ -1296,7 +1438,7 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
      * but holds no term while it waits. */
     struct bt_name job = nm("job");
     uint64_t f;
-    assert_int_equal(bt_leader_fence(b, &job, &f), BATON_ENOTLEADER);
+    assert_int_equal(bt_leader_fence(b, &job, &f, NULL), BATON_ENOTLEADER);
     assert_true(is_leader(a, "job"));
     struct bt_leader_counters c;
     bt_leader_counters(b, &c);
@@ -1320,7 +1462,7 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
     expect_event(b, BT_LEADER_REVOKED, 22, "job");
     expect_no_event(b);
     assert_int_equal(bt_leader_deferred(b), 1);
-    assert_int_equal(bt_leader_retry_deferred(b, WALL + 40), 1);
+    assert_int_equal(bt_leader_retry_deferred(b, 1, WALL + 40), 1);
     assert_true(expect_event(b, BT_LEADER_ELECTED, 22, "job") > fb2 + 1);
     assert_int_equal(bt_leader_deferred(b), 0);
     bt_leader_free(a);
@@ -1337,29 +1479,29 @@ static void observed_mark_at_or_above_the_term_ends_it_and_waits(void **state)
 
     /* A resource refused fa: someone (gone, or behind a partition) got the
      * same token in. The term ends, and no new one starts at once. */
-    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 1), 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, NULL, WALL + 1), 0);
     assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
     expect_no_event(a);
     assert_int_equal(high_water_of(a, "job"), fa);
     assert_int_equal(bt_leader_high_water_count(a), 1); /* equal: nothing new kept */
     /* The periodic retry starts a term above it. */
-    assert_int_equal(bt_leader_retry_deferred(a, WALL + 2), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 2), 1);
     uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
     assert_true(fa2 > fa);
 
     /* A mark above every known token is news, and ends the term too. */
     uint64_t above = bt_hlc_pack(WALL + 5000, 0);
-    assert_int_equal(bt_leader_observe_fence(a, &job, above, WALL + 3), 1);
+    assert_int_equal(bt_leader_observe_fence(a, &job, above, NULL, WALL + 3), 1);
     expect_event(a, BT_LEADER_REVOKED, 11, "job");
     assert_int_equal(high_water_of(a, "job"), above);
-    assert_int_equal(bt_leader_retry_deferred(a, WALL + 4), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 4), 1);
     assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > above);
     /* One below the term changes nothing. */
-    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 5), 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, NULL, WALL + 5), 0);
     expect_no_event(a);
     /* The bound on clocks holds for observed marks too. */
     uint64_t far = bt_hlc_pack(WALL + 3600 * 1000, 0);
-    assert_int_equal(bt_leader_observe_fence(a, &job, far, WALL + 6), BATON_ECLOCK);
+    assert_int_equal(bt_leader_observe_fence(a, &job, far, NULL, WALL + 6), BATON_ECLOCK);
     struct bt_leader_counters c;
     bt_leader_counters(a, &c);
     assert_int_equal(c.fences_observed, 3);
@@ -1411,7 +1553,7 @@ static void withheld_candidacies_step_aside_and_come_back(void **state)
     assert_false(is_leader(a, "job"));
     uint64_t f;
     struct bt_name job = nm("job");
-    assert_int_equal(bt_leader_fence(a, &job, &f), BATON_ENOTLEADER);
+    assert_int_equal(bt_leader_fence(a, &job, &f, NULL), BATON_ENOTLEADER);
     assert_int_equal(lead(a, 12, "more", 0, WALL + 10, NULL), 0);
     assert_int_equal(lead(a, 13, "more", 0, WALL + 10, NULL), BATON_EALREADY);
     gossip(both, 2, WALL + 10);
@@ -1462,7 +1604,320 @@ static void member_whose_clock_is_refused_does_not_count(void **state)
     bt_leader_free(a);
 }
 
+/* A term is (token, minter): bt_leader_fence and the events give this
+ * node's name with the token. */
+static void term_is_token_and_this_node(void **state)
+{
+    struct bt_leader *a = node_new("node-a", 1, DEFAULT_OFFSET);
+    uint64_t fa = 0, f = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    struct bt_name job = nm("job");
+    struct bt_nodeid minter;
+    assert_int_equal(bt_leader_fence(a, &job, &f, &minter), 0);
+    assert_int_equal(f, fa);
+    assert_string_equal(minter.bytes, "node-a");
+    drop_broadcasts(a);
+    /* A refusal at the resource, then the retry: both events name a. */
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa + 1, NULL, WALL + 1), 1);
+    struct bt_leader_event ev;
+    assert_true(bt_leader_pop_event(a, &ev));
+    assert_int_equal(ev.kind, BT_LEADER_REVOKED);
+    assert_string_equal(ev.minter.bytes, "node-a");
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 2), 1);
+    assert_true(bt_leader_pop_event(a, &ev));
+    assert_int_equal(ev.kind, BT_LEADER_ELECTED);
+    assert_string_equal(ev.minter.bytes, "node-a");
+    assert_int_equal(ev.minter.len, 6);
+    bt_leader_free(a);
+}
+
+/* The resource reports its mark with its minter. This node's own term
+ * equal to the mark is no refusal of it (the guard admits it again); an
+ * equal token from another minter is, and so is any greater token. A mark
+ * with a minter is news to gossip, as a fence naming that minter. */
+static void observed_mark_with_its_minter(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    struct bt_name job = nm("job");
+    struct bt_nodeid self = nid("a"), other = nid("b"), bad = nid("a");
+    bad.bytes[0] = ' ';
+
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, &self, WALL + 1), 0);
+    expect_no_event(a);
+    assert_int_equal(fence_of(a, "job"), fa);
+
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, &other, WALL + 2), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    struct bt_leader_broadcast b;
+    assert_true(bt_leader_pop_broadcast(a, &b));
+    assert_int_equal(b.kind, BT_LEADER_BCAST_FENCE);
+    assert_int_equal(b.fence.token, fa);
+    assert_string_equal(b.fence.minter.bytes, "b");
+    assert_false(bt_leader_pop_broadcast(a, &b));
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 3), 1);
+    uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    assert_true(fa2 > fa);
+    drop_broadcasts(a);
+
+    /* A mark without its minter is kept here only. */
+    uint64_t above = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, above, NULL, WALL + 4), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    assert_false(bt_leader_pop_broadcast(a, &b));
+    /* A minter that is no node name is refused. */
+    assert_int_equal(bt_leader_observe_fence(a, &job, above + 1, &bad, WALL + 5), BATON_EPROTO);
+    /* A fence from the cluster must name its minter: one that does not is
+     * refused whole (the codec refuses it first; the leader again). */
+    struct bt_nodeid none;
+    memset(&none, 0, sizeof none);
+    assert_int_equal(bt_leader_merge_fence(a, &job, above + 1, &none, WALL + 6), BATON_EPROTO);
+    assert_int_equal(high_water_of(a, "job"), above);
+    bt_leader_free(a);
+}
+
+/* A fence whose minter resigned before minting it is no rival: its
+ * candidacy is a tombstone stamped after the token (the term ended before
+ * the resign). The leader moves above the token at once, no wait. Were the
+ * tombstone older than the token, the minter campaigned again since, with
+ * an entry this node has not seen: an unseen rival, and the leader waits. */
+static void fence_from_a_resigned_minter_makes_no_leader_wait(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    struct bt_name job = nm("job");
+    struct bt_nodeid bn = nid("b");
+    struct bt_centry tomb = {.name = job, .node = bn, .stamp = bt_hlc_pack(WALL + 100, 0), .removed = true};
+    assert_int_equal(bt_leader_merge_entry(a, &tomb, WALL + 100), 1);
+    uint64_t tb = bt_hlc_pack(WALL + 50, 0); /* minted before the resign */
+    assert_true(tb > fa);
+    assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bn, WALL + 110), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > tb);
+    assert_int_equal(bt_leader_deferred(a), 0);
+
+    /* A token above the tombstone: b minted after it, so it campaigns
+     * again unseen. That is a rival: wait. */
+    uint64_t later = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_merge_fence(a, &job, later, &bn, WALL + 120), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+    bt_leader_free(a);
+}
+
+/* A fence whose minter this node holds dead, minted before the death was
+ * known here (a late copy of an old fence, gossiped on by a third node), is
+ * no rival either: the leader moves above it at once. One minted after the
+ * verdict means the "dead" node lives on behind a cut: a rival, wait. */
+static void fence_from_a_dead_minter_makes_no_leader_wait(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    see_dead(a, "b", 2, WALL + 100);
+    struct bt_name job = nm("job");
+    struct bt_nodeid bn = nid("b");
+    uint64_t tb = bt_hlc_pack(WALL + 50, 0);
+    assert_true(tb > fa);
+    assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bn, WALL + 110), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > tb);
+    assert_int_equal(bt_leader_deferred(a), 0);
+
+    uint64_t later = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_merge_fence(a, &job, later, &bn, WALL + 120), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+
+    /* An unknown minter (never a member here) stays a rival. */
+    struct bt_leader *c = node_new("c", 3, DEFAULT_OFFSET);
+    uint64_t fc = 0;
+    assert_int_equal(lead(c, 33, "job", 0, WALL, &fc), 1);
+    drop_broadcasts(c);
+    assert_int_equal(bt_leader_merge_fence(c, &job, tb, &bn, WALL + 110), 1);
+    expect_event(c, BT_LEADER_REVOKED, 33, "job");
+    expect_no_event(c);
+    assert_int_equal(bt_leader_deferred(c), 1);
+    bt_leader_free(a);
+    bt_leader_free(c);
+}
+
+/* The wait is per name: each name waits its own number of retry rounds from
+ * its own step back, not until the next round of a shared timer. */
+static void each_name_waits_its_own_rounds(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fx = 0, fy = 0;
+    assert_int_equal(lead(a, 11, "x", 0, WALL, &fx), 1);
+    assert_int_equal(lead(a, 12, "y", 0, WALL, &fy), 1);
+    drop_broadcasts(a);
+    struct bt_name x = nm("x"), y = nm("y");
+    assert_int_equal(bt_leader_observe_fence(a, &x, fx + 1, NULL, WALL + 1), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "x");
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 2), 0); /* x: 1 round */
+    assert_int_equal(bt_leader_observe_fence(a, &y, fy + 1, NULL, WALL + 3), 1);
+    expect_event(a, BT_LEADER_REVOKED, 12, "y");
+    assert_int_equal(bt_leader_deferred(a), 2);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 4), 0); /* x: 2, y: 1 */
+    expect_no_event(a);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 5), 1); /* x: 3, y: 2 */
+    expect_event(a, BT_LEADER_ELECTED, 11, "x");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 6), 1); /* y: 3 */
+    expect_event(a, BT_LEADER_ELECTED, 12, "y");
+    assert_int_equal(bt_leader_deferred(a), 0);
+    bt_leader_free(a);
+}
+
+/* ---- fix 8: sync, then settle before a first term ------------------------------ */
+
+static struct bt_leader *settling_new(const char *self, uint64_t boot_id)
+{
+    struct bt_leader_config cfg = {.self = nid(self), .boot_id = boot_id,
+                                   .max_clock_offset_ms = DEFAULT_OFFSET, .settle = true};
+    struct bt_leader *l = bt_leader_new(&cfg);
+    assert_non_null(l);
+    return l;
+}
+
+/* Before the first sync a campaign answers follower and waits; after it,
+ * the winner settles (no term) until its deadline, then mints. */
+static void settle_no_term_before_sync_then_after_the_settle_period(void **state)
+{
+    struct bt_leader *a = settling_new("a", 1);
+    assert_false(bt_leader_is_synced(a));
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+    assert_true(is_leader(a, "job")); /* the computed winner... */
+    assert_not_leader_term(a, "job"); /* ...holds no term */
+    assert_int_equal(bt_leader_settling(a), 0);
+    assert_int_equal(bt_leader_settle_next(a), UINT64_MAX);
+
+    assert_int_equal(bt_leader_synced(a, WALL + 1), 1);
+    assert_true(bt_leader_is_synced(a));
+    assert_int_equal(bt_leader_synced(a, WALL + 1), 0); /* idempotent */
+    expect_no_event(a);
+    assert_int_equal(bt_leader_settling(a), 1);
+    bt_leader_settle_schedule(a, 500);
+    assert_int_equal(bt_leader_settle_next(a), 500);
+    assert_int_equal(bt_leader_settle_expire(a, 499, WALL + 2), 0);
+    expect_no_event(a);
+    assert_int_equal(bt_leader_settle_expire(a, 500, WALL + 3), 1);
+    uint64_t f = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    assert_int_equal(fence_of(a, "job"), f);
+    assert_int_equal(bt_leader_settling(a), 0);
+    assert_int_equal(bt_leader_settle_next(a), UINT64_MAX);
+    bt_leader_free(a);
+}
+
+/* Two nodes campaign at once, each seeing only itself: both settle; the
+ * candidacies cross within the period, so only the winner mints. */
+static void settle_simultaneous_campaigns_mint_once(void **state)
+{
+    struct bt_leader *a = settling_new("a", 1), *b = settling_new("b", 2);
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    bt_leader_synced(a, WALL);
+    bt_leader_synced(b, WALL);
+    assert_int_equal(lead(b, 22, "job", 0, WALL, NULL), 0);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+    bt_leader_settle_schedule(a, 40);
+    bt_leader_settle_schedule(b, 40);
+    struct bt_leader *both[] = {a, b};
+    gossip(both, 2, WALL + 1);
+    assert_int_equal(bt_leader_settling(b), 0); /* it no longer wins */
+    assert_int_equal(bt_leader_settle_expire(b, 40, WALL + 40), 0);
+    assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
+    expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    gossip(both, 2, WALL + 41);
+    expect_no_event(a);
+    expect_no_event(b);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+/* The leader resigns or its node is declared dead: every node sees it, so
+ * the next one mints at once. Its node restarting is no such departure: the
+ * new process may campaign again, so the next one settles. */
+static void settle_not_when_the_leader_departed_in_sight_of_all(void **state)
+{
+    for (int how = 0; how < 3; how++) {
+        struct bt_leader *a = settling_new("a", 1), *b = settling_new("b", 2);
+        see_alive(a, "b", 2, WALL);
+        see_alive(b, "a", 1, WALL);
+        bt_leader_synced(a, WALL);
+        bt_leader_synced(b, WALL);
+        assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+        bt_leader_settle_schedule(a, 40);
+        assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
+        expect_event(a, BT_LEADER_ELECTED, 11, "job");
+        assert_int_equal(lead(b, 22, "job", 0, WALL + 41, NULL), 0);
+        struct bt_leader *both[] = {a, b};
+        gossip(both, 2, WALL + 42);
+        assert_int_equal(bt_leader_settling(b), 0);
+        expect_no_event(b);
+        if (how == 0) {
+            struct bt_name n = nm("job");
+            assert_int_equal(bt_leader_resign(a, &n, WALL + 50), 0);
+            gossip(both, 2, WALL + 51);
+        } else if (how == 1) {
+            see_dead(b, "a", 1, WALL + 50);
+        } else {
+            see_alive(b, "a", 3, WALL + 50); /* a restarted: boot 3 */
+        }
+        if (how < 2) {
+            expect_event(b, BT_LEADER_ELECTED, 22, "job");
+            assert_int_equal(bt_leader_settling(b), 0);
+        } else {
+            expect_no_event(b);
+            assert_int_equal(bt_leader_settling(b), 1);
+        }
+        bt_leader_free(a);
+        bt_leader_free(b);
+    }
+}
+
+/* A term overtaken by the cluster (fix 3) restarts at once, settled or not;
+ * and a campaign that stops winning while it settles forgets the period. */
+static void settle_only_for_first_terms(void **state)
+{
+    struct bt_leader *a = settling_new("a", 1);
+    bt_leader_synced(a, WALL);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+    bt_leader_settle_schedule(a, 40);
+    assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
+    uint64_t f1 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    struct bt_name n = nm("job");
+    struct bt_nodeid self = nid("a");
+    assert_int_equal(bt_leader_merge_fence(a, &n, f1 + 100, &self, WALL + 41), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), f1);
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > f1 + 100);
+    assert_int_equal(bt_leader_settling(a), 0);
+
+    assert_int_equal(lead(a, 12, "other", 0, WALL + 50, NULL), 0);
+    assert_int_equal(bt_leader_settling(a), 1);
+    struct bt_name o = nm("other");
+    assert_int_equal(bt_leader_resign(a, &o, WALL + 51), 0);
+    assert_int_equal(bt_leader_settling(a), 0);
+    assert_int_equal(bt_leader_settle_next(a), UINT64_MAX);
+    bt_leader_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(fence_from_a_resigned_minter_makes_no_leader_wait),
+    cmocka_unit_test(fence_from_a_dead_minter_makes_no_leader_wait),
+    cmocka_unit_test(each_name_waits_its_own_rounds),
+    cmocka_unit_test(term_is_token_and_this_node),
+    cmocka_unit_test(observed_mark_with_its_minter),
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
     cmocka_unit_test(ref_session_end_removes_candidacy),
@@ -1485,12 +1940,18 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(refresh_restamps_only_old_own_live_entries),
     cmocka_unit_test(expire_forgets_old_entries_but_keeps_own_live_ones),
     cmocka_unit_test(expire_of_the_winner_elects_the_next),
+    cmocka_unit_test(marks_age_out_without_candidacy_and_stay_out),
+    cmocka_unit_test(names_past_the_cap_are_refused),
     cmocka_unit_test(equal_token_from_another_minter_moves_the_winner_above_it),
     cmocka_unit_test(leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view),
     cmocka_unit_test(observed_mark_at_or_above_the_term_ends_it_and_waits),
     cmocka_unit_test(disabled_bound_keeps_a_hard_ceiling),
     cmocka_unit_test(withheld_candidacies_step_aside_and_come_back),
     cmocka_unit_test(member_whose_clock_is_refused_does_not_count),
+    cmocka_unit_test(settle_no_term_before_sync_then_after_the_settle_period),
+    cmocka_unit_test(settle_simultaneous_campaigns_mint_once),
+    cmocka_unit_test(settle_not_when_the_leader_departed_in_sight_of_all),
+    cmocka_unit_test(settle_only_for_first_terms),
 };
 
 BT_TEST_MAIN(tests)

@@ -57,6 +57,10 @@ struct tnet {
     uint64_t loss_rng;
     int sending;          /* node whose sink is being called */
     long sent_packets[MAXN];
+    long streams_sent;    /* stream messages sent, by anyone */
+    size_t max_stream;    /* the longest */
+    long stream_members;  /* member entries they carried */
+    long bad_streams;     /* ones that did not decode */
 };
 
 static struct tnet *NET;
@@ -87,6 +91,16 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
     int dst = kind == BT_OUT_STREAM && conn != 0 ? NET->conn_owner[conn] : addr_index(to);
     if (kind == BT_OUT_PACKET)
         NET->sent_packets[from]++;
+    if (kind == BT_OUT_STREAM) {
+        struct bt_swim_pp pp;
+        NET->streams_sent++;
+        if (len > NET->max_stream)
+            NET->max_stream = len;
+        if (bt_swim_decode_pp(data, len, &pp) == (int)len)
+            NET->stream_members += pp.count;
+        else
+            NET->bad_streams++;
+    }
     if (dst < 0)
         return;
     if (NET->cut[from][dst])
@@ -140,9 +154,11 @@ static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t 
     assert_int_equal(bt_swim_broadcast_user(t->s, NULL, 0, data, len, false, NET->now), 0);
 }
 
-static size_t user_state(void *ctx, bool join, uint8_t *buf, size_t cap)
+static size_t user_state(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap)
 {
     struct tnode *t = ctx;
+    if (index > 0)
+        return 0; /* one chunk */
     char s[64];
     int n = snprintf(s, sizeof s, "state-of-%s", t->name.bytes);
     if ((size_t)n <= cap)
@@ -707,7 +723,7 @@ static void newcomer_joining_through_the_holder_itself_is_refused(void **state)
     net_init(&net, 3, 10);
     join_all_through(0);
     run_for(1000);
-    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 4242);
+    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 42);
     assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
     run_for(1000);
     assert_true(bt_swim_refused(net.node[3].s));
@@ -719,6 +735,95 @@ static void newcomer_joining_through_the_holder_itself_is_refused(void **state)
     struct bt_member_stats st;
     bt_swim_stats(net.node[0].s, &st);
     assert_int_equal(st.name_conflicts, 1);
+    net_free(&net);
+}
+
+/* Two live processes named node1, one on each side of a partition (the
+ * original, boot 1001, and a twin at another address), then the heal:
+ * exactly one keeps the name on every node, the one with the greater boot
+ * id, and the other is refused (docs/membership.md, one process per name). */
+static void twin_heal(uint64_t twin_boot, uint64_t seed)
+{
+    struct tnet net;
+    net_init(&net, 6, seed);
+    join_all_through(0);
+    run_for(2000);
+    for (int a = 0; a < 3; a++)
+        for (int b = 3; b < 6; b++)
+            cut_both(a, b, true);
+    make_swim(&net.node[net.n++], "node1", "10.0.9.2:7946", twin_boot);
+    for (int a = 0; a < 3; a++)
+        cut_both(a, 6, true);
+    assert_int_equal(bt_swim_join(net.node[6].s, &net.node[3].addr, 1, net.now), 0);
+    run_for(10000);
+    struct bt_member_info mi;
+    for (int i = 0; i < 7; i++) {
+        if (i == 1 || i == 6)
+            continue;
+        assert_true(member(i, "node1", &mi));
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_int_equal(mi.boot_id, i < 3 ? 1001 : twin_boot);
+    }
+    assert_false(bt_swim_refused(net.node[1].s));
+    assert_false(bt_swim_refused(net.node[6].s));
+
+    for (int a = 0; a < 3; a++) {
+        for (int b = 3; b < 6; b++)
+            cut_both(a, b, false);
+        cut_both(a, 6, false);
+    }
+    int winner = twin_boot > 1001 ? 6 : 1, loser = winner == 6 ? 1 : 6;
+    uint64_t healed = net.now;
+    run_for(10000);
+    assert_true(bt_swim_refused(net.node[loser].s));
+    assert_false(bt_swim_refused(net.node[winner].s));
+    assert_int_equal(count_events(loser, BT_EV_NAME_CONFLICT, "node1"), 1);
+    assert_int_equal(count_events(winner, BT_EV_NAME_CONFLICT, "node1"), 0);
+    for (int i = 0; i < 7; i++) {
+        if (i == loser)
+            continue;
+        assert_true(member(i, "node1", &mi));
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_int_equal(mi.boot_id, net.node[winner].boot);
+        assert_true(bt_addr_eq(&mi.addr, &net.node[winner].addr));
+    }
+    assert_true(all_live_converged());
+    printf("node%d (boot %llu) kept the name; checked %llu ms after the heal\n", winner,
+           (unsigned long long)net.node[winner].boot, (unsigned long long)(net.now - healed));
+    net_free(&net);
+}
+
+static void twin_with_the_greater_boot_keeps_the_name_after_a_heal(void **state)
+{
+    twin_heal(5000, 21);
+}
+
+static void twin_with_the_lower_boot_is_refused_after_a_heal(void **state)
+{
+    twin_heal(7, 22);
+}
+
+/* A newcomer whose boot outranks the holder's joins through the holder
+ * itself: the holder checks that it is alive and yields the name. */
+static void newcomer_that_outranks_the_holder_takes_the_name_through_it(void **state)
+{
+    struct tnet net;
+    net_init(&net, 3, 23);
+    join_all_through(0);
+    run_for(1000);
+    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 4242);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    run_for(3000);
+    assert_true(bt_swim_refused(net.node[0].s));
+    assert_false(bt_swim_refused(net.node[3].s));
+    assert_int_equal(count_events(0, BT_EV_NAME_CONFLICT, "node0"), 1);
+    struct bt_member_info mi;
+    for (int i = 1; i < 4; i++) {
+        assert_true(member(i, "node0", &mi));
+        assert_int_equal(mi.boot_id, 4242);
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+    }
+    assert_true(all_live_converged());
     net_free(&net);
 }
 
@@ -834,6 +939,68 @@ static void push_pull_runs_on_join_and_periodically_with_user_state(void **state
     net_free(&net);
 }
 
+static struct bt_nodeid nid(const char *s)
+{
+    struct bt_nodeid id;
+    assert_int_equal(bt_nodeid_set(&id, s, strlen(s)), 0);
+    return id;
+}
+
+/* A member list longer than one stream message goes out as a PP_REPLY and
+ * continuations, each within BT_STREAM_MSG_MAX, together listing every
+ * member once; continuations are merged like the opening message and are
+ * not answered. */
+static void a_member_list_past_one_message_is_split(void **state)
+{
+    enum { PARTS = 2, PER_PART = 4000 };
+    struct tnet net;
+    net_init(&net, 1, 22);
+    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.now), 0);
+    struct bt_nodeid peer = nid("peer");
+    struct bt_addr peer_addr;
+    assert_int_equal(bt_swim_addr_set(&peer_addr, "10.9.9.9:7946", 13), 0);
+    uint8_t *buf = malloc(BT_STREAM_MSG_MAX);
+    assert_non_null(buf);
+    /* Longest names and addresses: 142 bytes a member. */
+    for (int part = 0; part < PARTS; part++) {
+        struct bt_wbuf w;
+        bt_wbuf_init(&w, buf, BT_STREAM_MSG_MAX);
+        bt_swim_put_pp_head(&w, BT_SWIM_PP_REQ_MORE, &peer, 5, 0, PER_PART);
+        for (int i = 0; i < PER_PART; i++) {
+            struct bt_member_info m;
+            memset(&m, 0, sizeof m);
+            char name[BATON_NODE_MAX + 1], a[BT_ADDR_MAX + 1];
+            snprintf(name, sizeof name, "%0*d", BATON_NODE_MAX, part * PER_PART + i);
+            snprintf(a, sizeof a, "%0*d", BT_ADDR_MAX, part * PER_PART + i);
+            m.name = nid(name);
+            assert_int_equal(bt_swim_addr_set(&m.addr, a, strlen(a)), 0);
+            m.boot_id = 77;
+            m.state = BT_MEMBER_ALIVE;
+            bt_swim_put_pp_member(&w, &m);
+        }
+        bt_swim_put_pp_user(&w, NULL, 0);
+        assert_false(w.overflow);
+        bt_swim_recv_stream(net.node[0].s, &peer_addr, 100 + (uint64_t)part, buf, w.len, net.now);
+    }
+    /* Merged, and nothing answered yet. */
+    assert_int_equal(bt_swim_members(net.node[0].s, NULL, 0), 1 + PARTS * PER_PART);
+    assert_int_equal(net.streams_sent, 0);
+
+    /* A request: the reply lists all members (the peer's entry too). */
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, BT_STREAM_MSG_MAX);
+    bt_swim_put_pp_head(&w, BT_SWIM_PP_REQ, &peer, 5, 0, 0);
+    bt_swim_put_pp_user(&w, NULL, 0);
+    bt_swim_recv_stream(net.node[0].s, &peer_addr, 200, buf, w.len, net.now);
+    size_t members = bt_swim_members(net.node[0].s, NULL, 0);
+    assert_true(net.streams_sent >= 2);
+    assert_int_equal(net.bad_streams, 0);
+    assert_true(net.max_stream <= BT_STREAM_MSG_MAX);
+    assert_int_equal(net.stream_members, (long)members);
+    free(buf);
+    net_free(&net);
+}
+
 static void partition_heals_and_membership_converges(void **state)
 {
     struct tnet net;
@@ -926,10 +1093,14 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(restart_on_a_new_address_takes_over_without_waiting_for_a_timeout),
     cmocka_unit_test(newcomer_with_a_live_members_name_is_refused),
     cmocka_unit_test(newcomer_joining_through_the_holder_itself_is_refused),
+    cmocka_unit_test(twin_with_the_greater_boot_keeps_the_name_after_a_heal),
+    cmocka_unit_test(twin_with_the_lower_boot_is_refused_after_a_heal),
+    cmocka_unit_test(newcomer_that_outranks_the_holder_takes_the_name_through_it),
     cmocka_unit_test(user_broadcast_reaches_every_node_and_retires),
     cmocka_unit_test(newer_user_broadcast_with_the_same_key_replaces_the_queued_one),
     cmocka_unit_test(urgent_broadcast_goes_out_within_the_call),
     cmocka_unit_test(push_pull_runs_on_join_and_periodically_with_user_state),
+    cmocka_unit_test(a_member_list_past_one_message_is_split),
     cmocka_unit_test(partition_heals_and_membership_converges),
     cmocka_unit_test(lossy_network_declares_nobody_dead),
     cmocka_unit_test(bad_arguments_are_refused),
