@@ -295,7 +295,8 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
  *    three protocol periods have passed:
  *    otherwise a fast node campaigning alone at start (or restarted behind
  *    a partition) would mint a token far ahead before learning that it is
- *    the outlier;
+ *    the outlier; one whose first three join attempts went unanswered and
+ *    that met no member is alone (fix 8) and judges at once;
  *  - readings of members held dead are kept (until membership forgets them
  *    or they restart), so that a partition does not hide the other side's
  *    clocks from the median.
@@ -447,7 +448,11 @@ static void judge_clock(struct bt_node *n)
 {
     uint64_t period = n->retry_interval; /* one protocol period */
     if (!n->clock_settled) {
-        if (!all_read(n) || n->now.mono_ms - n->joined_at < 3 * period)
+        /* Alone as fix 8 says (the first three join attempts went
+         * unanswered) and no member met: its clock is the cluster's. */
+        bool alone = n->alone_at != 0 && n->now.mono_ms >= n->alone_at &&
+                     bt_swim_live_count(n->swim) <= 1;
+        if (!alone && (!all_read(n) || n->now.mono_ms - n->joined_at < 3 * period))
             return;
         n->clock_settled = true;
         n->clock_dirty = true;
