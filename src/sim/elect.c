@@ -112,6 +112,8 @@ struct enode {
     uint32_t cursor;           /* next campaign bt_sim_elect_serviced checks; NONE: the head */
     bool clock_refused;        /* BT_EV_CLOCK_REFUSED came, and no BT_EV_CLOCK_OK since:
                                   its candidacies are withdrawn (design.md fix 9) */
+    bool clock_unjudged;       /* started, and no clock judgement came since: its
+                                  candidacies wait, withheld (design.md fix 9) */
 };
 
 /* A term minted for a name, for the global monotonic rule. */
@@ -305,8 +307,8 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
     uint32_t best = NONE;
     for (uint32_t c = e->nm[k].camps; c != NONE; c = e->pool[c].by_name.next) {
         const struct campaign *cp = &e->pool[c];
-        if (e->nd[cp->node].clock_refused)
-            continue; /* withdrawn while its clock is refused (fix 9) */
+        if (e->nd[cp->node].clock_refused || e->nd[cp->node].clock_unjudged)
+            continue; /* withheld while its clock is refused or not judged yet (fix 9) */
         if (best == NONE) {
             best = c;
             continue;
@@ -1132,6 +1134,10 @@ void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn)
     nd->nsessions = 0;
     nd->init_session = 0;
     nd->clock_refused = false;
+    /* The core withholds the candidacies of a node that joined through
+     * seeds until its first clock judgement (one that joins alone judges at
+     * once): they enter the race with that judgement's event. */
+    nd->clock_unjudged = sim->cfg.ops->stats != NULL;
     nd->last_view_change = sim->now;
     for (uint32_t k = 0; k < e->names; k++)
         e->views[(size_t)sn->index * e->names + k] = VIEW_UNKNOWN;
@@ -1254,6 +1260,8 @@ static void clock_judged(struct bt_sim *sim, uint32_t x, bool refused, int64_t a
                refused ? "refused: candidacies withdrawn" : "within bounds", ahead_ms);
     bool was = nd->clock_refused;
     nd->clock_refused = refused;
+    nd->clock_unjudged = false;
+    e->seq++; /* a change of its own: campaigns begun before it see the truth change */
     if (refused && !was && nd->ncamps > 0)
         removal_log(sim, nd->ncamps); /* its entries turn into tombstones */
     for (uint32_t c = nd->camps; c != NONE; c = e->pool[c].by_node.next) {
