@@ -112,7 +112,8 @@ struct enode {
     uint32_t cursor;           /* next campaign bt_sim_elect_serviced checks; NONE: the head */
     bool clock_refused;        /* BT_EV_CLOCK_REFUSED came, and no BT_EV_CLOCK_OK since:
                                   its candidacies are withdrawn (design.md fix 9) */
-    bool clock_unjudged;       /* started, and no clock judgement came since: its
+    bool clock_unjudged;       /* started, and no clock judgement came since: while
+                                  the node says its judgement is pending, its
                                   candidacies wait, withheld (design.md fix 9) */
 };
 
@@ -300,6 +301,8 @@ static uint32_t find_campaign(const struct sim_elect *e, uint32_t node, uint32_t
     return e->camp_of[(size_t)node * e->names + name];
 }
 
+static bool clock_pending(const struct bt_sim *sim, uint32_t x);
+
 /* The true winner of name k (docs/design.md §1), or NONE. */
 static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
 {
@@ -307,8 +310,11 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
     uint32_t best = NONE;
     for (uint32_t c = e->nm[k].camps; c != NONE; c = e->pool[c].by_name.next) {
         const struct campaign *cp = &e->pool[c];
-        if (e->nd[cp->node].clock_refused || e->nd[cp->node].clock_unjudged)
-            continue; /* withheld while its clock is refused or not judged yet (fix 9) */
+        if (e->nd[cp->node].clock_refused)
+            continue; /* withdrawn while its clock is refused (fix 9) */
+        if (e->nd[cp->node].clock_unjudged && sim->nodes[cp->node].node != NULL &&
+            clock_pending(sim, cp->node))
+            continue; /* withheld until its clock's first judgement (fix 9) */
         if (best == NONE) {
             best = c;
             continue;
@@ -1137,7 +1143,7 @@ void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn)
     /* The core withholds the candidacies of a node that joined through
      * seeds until its first clock judgement (one that joins alone judges at
      * once): they enter the race with that judgement's event. */
-    nd->clock_unjudged = sim->cfg.ops->stats != NULL;
+    nd->clock_unjudged = true;
     nd->last_view_change = sim->now;
     for (uint32_t k = 0; k < e->names; k++)
         e->views[(size_t)sn->index * e->names + k] = VIEW_UNKNOWN;
