@@ -243,7 +243,9 @@ struct baton_callbacks {
      * socket failed). Not called for baton_node_stop() or a leave. The node
      * must still be released with baton_node_free(). */
     void (*on_stopped)(baton_node *node, void *ud, int err);
-    /* A log line (no trailing newline), at or below config.log_level. */
+    /* A log line (no trailing newline), at or below config.log_level. The
+     * one callback that may also run on another thread: the one calling
+     * baton_node_start(), to say why a start failed. */
     void (*on_log)(baton_node *node, void *ud, enum baton_log_level level, const char *msg);
 };
 
@@ -304,10 +306,6 @@ BATON_EXPORT int baton_node_new(const struct baton_config *cfg, baton_node **out
  * to the log), BATON_ECLOSED (started before, or stopped) or
  * BATON_ENOMEM. */
 BATON_EXPORT int baton_node_start(baton_node *node);
-
-/* Joins through more seed addresses, as at start. Returns 0, BATON_EINVAL
- * (a malformed address) or BATON_ECLOSED (not running). */
-BATON_EXPORT int baton_node_join(baton_node *node, const char *const *seeds, size_t nseeds);
 
 /* Leaves gracefully: withdraws every local candidacy (no on_revoked),
  * announces the leave so others hand leadership over without waiting for
