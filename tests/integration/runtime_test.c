@@ -274,6 +274,21 @@ static void three_nodes_agree_on_lowest_name(void **state)
     for (int i = 0; i < 3; i++) {
         WAIT_FOR(strcmp(T[i].leader_seen, "n1") == 0);
     }
+    /* on_member told n1 about the two others. */
+    pthread_mutex_lock(&T[0].mu);
+    int ups = 0;
+    for (int i = 0; i < T[0].nm; i++)
+        ups += T[0].mevent[i] == BATON_MEMBER_UP && strcmp(T[0].mname[i], "n1") != 0;
+    pthread_mutex_unlock(&T[0].mu);
+    assert_int_equal(ups, 2);
+    struct baton_status st;
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    assert_int_equal(st.members_alive, 3);
+    assert_int_equal(st.names, 1);
+    assert_int_equal(st.candidacies, 1);
+    assert_int_equal(st.leaderships, 1);
+    assert_true(st.encrypted);
+    assert_int_equal(st.auth_failed, 0);
     struct baton_name names[4];
     assert_int_equal(baton_names(T[1].n, names, 4), 1);
     assert_int_equal(names[0].len, strlen(JOB));
