@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -433,12 +434,41 @@ static void garbage_changes_nothing_and_the_cluster_still_elects(void **state)
         throw_garbage(T[i].addr);
     WAIT_FOR(baton_status(T[0].n, &after) == 0 && after.auth_failed >= before.auth_failed + 100);
     assert_true(after.conns_in > before.conns_in);
+    /* Strangers hold more TCP connections than a node accepts, saying nothing. */
+    int held[120];
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    {
+        char host[64];
+        snprintf(host, sizeof host, "%s", T[0].addr);
+        char *colon = strrchr(host, ':');
+        *colon = '\0';
+        sa.sin_port = htons((uint16_t)atoi(colon + 1));
+        assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+    }
+    for (int i = 0; i < 120; i++) {
+        held[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(held[i] >= 0);
+        assert_int_equal(connect(held[i], (struct sockaddr *)&sa, sizeof sa), 0);
+    }
     for (int i = 0; i < 3; i++)
         assert_true(baton_lead(T[i].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
     WAIT_FOR(all_see_leader(3, "n1"));
     assert_true(all_alive(3, 3));
     struct baton_member m[8];
     assert_int_equal(baton_members(T[1].n, m, 8), 3);
+    /* The node refused those past its cap and closes the rest: each held
+     * socket reads end-of-file (or a reset) in the end. */
+    WAIT_FOR(baton_status(T[0].n, &after) == 0 && after.conn_errors >= before.conn_errors + 20);
+    for (int i = 0; i < 120; i++) {
+        struct timeval tv = {WAIT_MS / 1000, 0};
+        setsockopt(held[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char c;
+        assert_true(recv(held[i], &c, 1, 0) <= 0);
+        close(held[i]);
+    }
+    /* And the election goes on. */
+    assert_int_equal(baton_resign(T[0].n, JOB, strlen(JOB)), 0);
+    WAIT_FOR(all_see_leader(3, "n2"));
     stop_all();
 }
 
