@@ -35,6 +35,7 @@ struct tnode {
     pthread_mutex_t mu;
     int elected, revoked, stopped_err, leader_changes;
     uint64_t last_elected, last_revoked;
+    uint64_t last_elected_session;
     char last_elected_minter[BATON_NODE_MAX + 1];
     /* the state of each member as last reported, by name (small cluster) */
     char mname[16][BATON_NODE_MAX + 1];
@@ -67,6 +68,7 @@ static void on_elected(baton_node *n, void *ud, uint64_t session, const void *na
     pthread_mutex_lock(&t->mu);
     t->elected++;
     t->last_elected = f->token;
+    t->last_elected_session = session;
     snprintf(t->last_elected_minter, sizeof t->last_elected_minter, "%s", f->minter);
     if (t->departures > 0)
         t->departed_before_elected = 1;
@@ -518,6 +520,75 @@ static void key_rotation_loses_no_member(void **state)
     pushpull_ms = 0;
 }
 
+static int revoked(int i)
+{
+    pthread_mutex_lock(&T[i].mu);
+    int r = T[i].revoked;
+    pthread_mutex_unlock(&T[i].mu);
+    return r;
+}
+
+static void sessions_carry_their_candidacies(void **state)
+{
+    cluster(2);
+    uint64_t s1, s2;
+    assert_int_equal(baton_session_open(T[1].n, &s1), 0);
+    assert_int_equal(baton_session_open(T[1].n, &s2), 0);
+    assert_true(s1 != 0 && s2 != 0 && s1 != s2);
+    assert_true(baton_lead(T[0].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
+    assert_true(baton_lead(T[1].n, s2, JOB, strlen(JOB), 0, NULL) >= 0);
+    assert_true(baton_lead(T[1].n, s1, "other", 5, 0, NULL) >= 0);
+    WAIT_FOR(all_see_leader(2, "n1"));
+    /* (Each may have led for a moment before hearing of the other: count
+     * from here.) n1 steps down: n2 is elected in the session that
+     * campaigned. */
+    WAIT_FOR(baton_is_leader(T[1].n, JOB, strlen(JOB)) == 0 && baton_fence(T[0].n, JOB, strlen(JOB), &(struct baton_fence){0}) == 0);
+    int e0 = elected(1);
+    assert_int_equal(baton_resign(T[0].n, JOB, strlen(JOB)), 0);
+    WAIT_FOR(elected(1) > e0);
+    pthread_mutex_lock(&T[1].mu);
+    uint64_t sess = T[1].last_elected_session;
+    pthread_mutex_unlock(&T[1].mu);
+    assert_true(sess == s2);
+    struct baton_leader l;
+    WAIT_FOR(baton_leader(T[0].n, JOB, strlen(JOB), &l) == 0 && strcmp(l.node, "n2") == 0);
+    assert_true(l.candidate_id == s2);
+    /* Closing s2 ends its candidacy only, silently. */
+    int r0 = revoked(1);
+    assert_int_equal(baton_session_close(T[1].n, s2), 1);
+    WAIT_FOR(baton_leader(T[0].n, JOB, strlen(JOB), &l) == BATON_ENOLEADER);
+    assert_int_equal(revoked(1), r0);
+    assert_int_equal(baton_is_leader(T[1].n, "other", 5), 1);
+    assert_int_equal(baton_session_close(T[1].n, s1), 1);
+    stop_all();
+}
+
+static void an_observed_fence_ends_the_term_and_starts_one_above_it(void **state)
+{
+    cluster(2);
+    assert_true(baton_lead(T[0].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
+    struct baton_fence f;
+    WAIT_FOR(all_see_leader(2, "n1"));
+    WAIT_FOR(baton_fence(T[0].n, JOB, strlen(JOB), &f) == 0);
+    /* The resource refused f.token: it has seen a greater one. */
+    uint64_t mark = f.token + 1000;
+    int r0 = revoked(0), e0 = elected(0);
+    assert_int_equal(baton_observe_fence(T[0].n, JOB, strlen(JOB), mark), 0);
+    WAIT_FOR(revoked(0) > r0);
+    WAIT_FOR(elected(0) > e0);
+    pthread_mutex_lock(&T[0].mu);
+    uint64_t now = T[0].last_elected;
+    pthread_mutex_unlock(&T[0].mu);
+    assert_true(now > mark);
+    struct baton_fence hw;
+    WAIT_FOR(baton_high_water(T[1].n, JOB, strlen(JOB), &hw) == 0 && hw.token == now);
+    assert_string_equal(hw.minter, "n1");
+    /* A mark far in the future is refused. */
+    assert_int_equal(baton_observe_fence(T[0].n, JOB, strlen(JOB), now + ((uint64_t)3600000 << 16)),
+                     BATON_ECLOCK);
+    stop_all();
+}
+
 static int stopped_err(int i)
 {
     pthread_mutex_lock(&T[i].mu);
@@ -641,6 +712,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(garbage_changes_nothing_and_the_cluster_still_elects),
         cmocka_unit_test(key_rotation_loses_no_member),
         cmocka_unit_test(a_second_process_with_a_taken_name_stops),
+        cmocka_unit_test(sessions_carry_their_candidacies),
+        cmocka_unit_test(an_observed_fence_ends_the_term_and_starts_one_above_it),
         cmocka_unit_test(the_api_refuses_bad_input),
         cmocka_unit_test(two_nodes_on_one_port_fail_cleanly),
     };
