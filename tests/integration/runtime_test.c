@@ -603,6 +603,29 @@ static void an_observed_fence_ends_the_term_and_starts_one_above_it(void **state
     stop_all();
 }
 
+static void a_restarted_node_rejoins_under_its_name(void **state)
+{
+    cluster(3);
+    assert_true(baton_lead(T[2].n, 0, JOB, strlen(JOB), 5, NULL) >= 0);
+    WAIT_FOR(all_see_leader(3, "n3"));
+    struct baton_status st;
+    assert_int_equal(baton_status(T[2].n, &st), 0);
+    uint64_t old_boot = st.boot_id;
+    /* Crash n3 and start it again at another port: a new process. */
+    baton_node_free(T[2].n);
+    T[2].n = NULL;
+    pthread_mutex_destroy(&T[2].mu);
+    start(2, "n3", 0);
+    WAIT_FOR(all_alive(3, 3));
+    assert_int_equal(baton_status(T[2].n, &st), 0);
+    assert_true(st.boot_id != old_boot);
+    /* Its old candidacy died with the old process; it campaigns again. */
+    assert_true(baton_lead(T[2].n, 0, JOB, strlen(JOB), 5, NULL) >= 0);
+    WAIT_FOR(all_see_leader(3, "n3"));
+    WAIT_FOR(baton_is_leader(T[2].n, JOB, strlen(JOB)) == 1);
+    stop_all();
+}
+
 static int stopped_err(int i)
 {
     pthread_mutex_lock(&T[i].mu);
@@ -727,6 +750,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(key_rotation_loses_no_member),
         cmocka_unit_test(a_second_process_with_a_taken_name_stops),
         cmocka_unit_test(sessions_carry_their_candidacies),
+        cmocka_unit_test(a_restarted_node_rejoins_under_its_name),
         cmocka_unit_test(an_observed_fence_ends_the_term_and_starts_one_above_it),
         cmocka_unit_test(the_api_refuses_bad_input),
         cmocka_unit_test(two_nodes_on_one_port_fail_cleanly),
