@@ -428,7 +428,7 @@ struct baton_status {
     /* transport */
     uint64_t packets_in, packets_out;   /* datagrams */
     uint64_t bytes_in, bytes_out;       /* datagram and stream bytes on the wire */
-    uint64_t frames_in, frames_out;     /* stream frames */
+    uint64_t frames_in, frames_out;     /* stream messages (of one or more chunks) */
     uint64_t conns_in, conns_out;       /* TCP connections accepted, opened */
     uint64_t conn_errors;               /* connect, read or write errors */
     uint64_t auth_failed;   /* datagrams and frames that no installed key opens */

@@ -626,6 +626,28 @@ static void a_restarted_node_rejoins_under_its_name(void **state)
     stop_all();
 }
 
+static void a_joiner_learns_a_state_larger_than_a_chunk(void **state)
+{
+    /* 600 names of 200 bytes: the full state is well over one 64 KiB chunk. */
+    start(0, "n1", -1);
+    char name[201];
+    for (int i = 0; i < 600; i++) {
+        memset(name, 'a' + i % 26, 200);
+        snprintf(name, sizeof name, "%04d", i);
+        name[4] = '-';
+        assert_int_equal(baton_lead(T[0].n, 0, name, 200, 0, NULL), 1);
+    }
+    start(1, "n2", 0);
+    WAIT_FOR(baton_names(T[1].n, NULL, 0) == 600);
+    struct baton_leader l;
+    assert_int_equal(baton_leader(T[1].n, name, 200, &l), 0);
+    assert_string_equal(l.node, "n1");
+    struct baton_status st;
+    assert_int_equal(baton_status(T[1].n, &st), 0);
+    assert_true(st.bytes_in > 2 * 65536); /* so the reply took several chunks */
+    stop_all();
+}
+
 static int stopped_err(int i)
 {
     pthread_mutex_lock(&T[i].mu);
@@ -750,6 +772,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(key_rotation_loses_no_member),
         cmocka_unit_test(a_second_process_with_a_taken_name_stops),
         cmocka_unit_test(sessions_carry_their_candidacies),
+        cmocka_unit_test(a_joiner_learns_a_state_larger_than_a_chunk),
         cmocka_unit_test(a_restarted_node_rejoins_under_its_name),
         cmocka_unit_test(an_observed_fence_ends_the_term_and_starts_one_above_it),
         cmocka_unit_test(the_api_refuses_bad_input),
