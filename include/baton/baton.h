@@ -321,8 +321,8 @@ BATON_EXPORT int baton_node_leave(baton_node *node);
 
 /* Stops at once, without leaving: the others see this node fail (as a
  * crash). Closes the sockets and joins the loop thread; no callback runs
- * after it returns. Idempotent; a no-op on a node never started. Must not
- * be called from a callback. */
+ * after it returns. Idempotent. A node never started is closed by it (a
+ * later start returns BATON_ECLOSED). Must not be called from a callback. */
 BATON_EXPORT void baton_node_stop(baton_node *node);
 
 /* Stops the node if it runs, then releases it. node may be NULL. Must not
