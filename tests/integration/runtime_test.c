@@ -666,9 +666,9 @@ static void a_second_process_with_a_taken_name_stops(void **state)
     assert_int_equal(baton_lead(T[2].n, 0, JOB, strlen(JOB), 0, NULL), BATON_ECLOSED);
     struct baton_member m[4];
     assert_int_equal(baton_members(T[2].n, m, 4), BATON_ECLOSED);
-    /* The holder keeps its name and its lead. (While the claim is being
-     * checked, n1 may briefly count the claimant's boot for n2 and see no
-     * leader: seen once in about forty runs; it settles back.) */
+    /* The holder keeps its name and its lead. (Right after the claim, n1
+     * has been seen, once in about forty runs, to report no leader for a
+     * moment; it settles back to n2.) */
     WAIT_FOR(all_alive(2, 2));
     WAIT_FOR(baton_is_leader(T[1].n, JOB, strlen(JOB)) == 1);
     WAIT_FOR(all_see_leader(2, "n2"));
