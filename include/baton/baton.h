@@ -239,9 +239,10 @@ struct baton_callbacks {
     void (*on_clock)(baton_node *node, void *ud, bool refused);
     /* The node stopped by itself and every later call fails with
      * BATON_ECLOSED. err says why: BATON_ECONFLICT (another live process
-     * holds this node name; its terms are revoked first, as far as the
-     * core reports them). Not called for baton_node_stop() or a leave. The
-     * node must still be released with baton_node_free(). */
+     * keeps this node name) or BATON_ENOMEM (memory ran out where going on
+     * would lose state). Every term it held was revoked first (on_revoked
+     * for each). Not called for baton_node_stop() or a leave. The node
+     * must still be released with baton_node_free(). */
     void (*on_stopped)(baton_node *node, void *ud, int err);
     /* A log line (no trailing newline), at or below config.log_level. The
      * one callback that may also run on another thread: the one calling
@@ -315,8 +316,9 @@ BATON_EXPORT int baton_node_start(baton_node *node);
  * failure detection, then stops the node as baton_node_stop() does. Waits
  * until done (at most the leave timeout, about a second on the local
  * profile). Called from a callback it only starts the leave and returns;
- * the node then stops on its own. Returns 0 or BATON_ECLOSED (not
- * running, or already leaving). */
+ * the node then stops on its own. Returns 0, BATON_ECLOSED (not
+ * running, or already leaving) or BATON_ENOMEM (nothing changed: the
+ * candidacies could not be withdrawn; call again). */
 BATON_EXPORT int baton_node_leave(baton_node *node);
 
 /* Stops at once, without leaving: the others see this node fail (as a
@@ -348,7 +350,8 @@ BATON_EXPORT int baton_node_addr(const baton_node *node, char *buf, size_t cap);
  * *session. Returns 0, BATON_EINVAL or BATON_ECLOSED. */
 BATON_EXPORT int baton_session_open(baton_node *node, uint64_t *session);
 /* Ends session: withdraws all its candidacies (no on_revoked). Returns how
- * many, BATON_EINVAL (session 0) or BATON_ECLOSED. */
+ * many, BATON_EINVAL (session 0, or never opened), BATON_ECLOSED or
+ * BATON_ENOMEM (nothing changed). */
 BATON_EXPORT int baton_session_close(baton_node *node, uint64_t session);
 
 /* ---- the election (docs/design.md §1) ------------------------------------ */
@@ -364,7 +367,8 @@ BATON_EXPORT int baton_session_close(baton_node *node, uint64_t session);
 BATON_EXPORT int baton_lead(baton_node *node, uint64_t session, const void *name, size_t name_len,
                             int64_t priority, struct baton_fence *fence);
 /* Withdraws this node's candidacy for name (no on_revoked). Returns 0,
- * BATON_ENOENT (not a candidate), BATON_EINVAL or BATON_ECLOSED. */
+ * BATON_ENOENT (not a candidate), BATON_EINVAL, BATON_ECLOSED or
+ * BATON_ENOMEM (nothing changed). */
 BATON_EXPORT int baton_resign(baton_node *node, const void *name, size_t name_len);
 /* The winner of name as this node sees it; works for any name, on any
  * node. Returns 0 (*out filled if not NULL), BATON_ENOLEADER, BATON_EINVAL

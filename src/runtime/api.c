@@ -180,11 +180,15 @@ static void on_core_event(struct baton_node *n, const struct bt_event *ev)
         own_fence(n, ev->fence, &e->fence);
         return;
     case BT_EV_NAME_CONFLICT:
-        /* Stop once this pump's events (the revocations) are queued. */
         rt_log(n, BATON_LOG_ERROR, "node name %s is held by another live process at %s: stopping",
                n->name, ev->other_addr.s);
+        return;
+    case BT_EV_STOPPED:
+        /* The core's last event, after the revocations: stop once this
+         * pump's events are queued. */
+        rt_log(n, BATON_LOG_ERROR, "node stopped: %s", baton_strerror(ev->error));
         n->fatal = true;
-        n->fatal_err = BATON_ECONFLICT;
+        n->fatal_err = ev->error ? ev->error : BATON_ECLOSED;
         return;
     default:
         on_member_event(n, ev);
@@ -716,14 +720,14 @@ int baton_node_leave(baton_node *n)
     if (!n)
         return BATON_EINVAL;
     pthread_mutex_lock(&n->mu);
-    if (n->state != RT_RUNNING || n->leaving) {
+    if (n->state != RT_RUNNING || n->leaving || bt_node_stop_reason(n->core) != 0) {
         pthread_mutex_unlock(&n->mu);
         return BATON_ECLOSED;
     }
     int rc = bt_node_leave(n->core, rt_now());
     if (rc != 0) {
         pthread_mutex_unlock(&n->mu);
-        return BATON_ECLOSED;
+        return rc == BATON_ENOMEM ? rc : BATON_ECLOSED;
     }
     n->leaving = true;
     rt_log(n, BATON_LOG_INFO, "leaving the cluster");
@@ -795,7 +799,8 @@ static int lock_running(struct baton_node *n)
     if (!n)
         return BATON_EINVAL;
     pthread_mutex_lock(&n->mu);
-    if (n->state != RT_RUNNING || !n->core) {
+    /* A core that stopped (its BT_EV_STOPPED not yet pumped) is closed too. */
+    if (n->state != RT_RUNNING || !n->core || bt_node_stop_reason(n->core) != 0) {
         pthread_mutex_unlock(&n->mu);
         return BATON_ECLOSED;
     }
