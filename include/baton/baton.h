@@ -392,12 +392,17 @@ BATON_EXPORT int baton_candidates(baton_node *node, const void *name, size_t nam
  * BATON_ENOENT (none), BATON_EINVAL or BATON_ECLOSED. */
 BATON_EXPORT int baton_high_water(baton_node *node, const void *name, size_t name_len,
                                   struct baton_fence *out);
-/* The resource refused this node's token and reported its high-water mark
- * `token` (the guard's BATON_ESTALE): if this node leads name with a term
- * at or below it, the term ends (on_revoked) and a new one above the mark
- * follows (on_elected) if the node still wins. Returns 0, BATON_EINVAL,
- * BATON_ECLOCK (the mark is too far ahead of the local clock: refused) or
- * BATON_ECLOSED. */
+/* The resource refused this node's term and reported its mark (the
+ * guard's BATON_ESTALE and struct baton_guard_mark: the token and its
+ * minter, "" if the resource does not know it): if this node leads name
+ * with a token below the mark, or equal to it and minted by another node,
+ * the term ends (on_revoked) and a new one above the mark follows
+ * (on_elected) if the node still wins. Returns 0, BATON_EINVAL (also for a
+ * minter that is no node name), BATON_ECLOCK (the mark is too far ahead of
+ * the local clock: refused) or BATON_ECLOSED. */
+BATON_EXPORT int baton_observe_mark(baton_node *node, const void *name, size_t name_len,
+                                    const struct baton_fence *mark);
+/* baton_observe_mark() with the token alone (minter unknown). */
 BATON_EXPORT int baton_observe_fence(baton_node *node, const void *name, size_t name_len,
                                      uint64_t token);
 /* The names this node knows a candidacy or a mark for: copies up to cap

@@ -3,18 +3,32 @@
  *
  * baton hands every term of leadership a fencing token (docs/design.md §1). A
  * leader that was paused or partitioned may not know it has been replaced,
- * so the resource it writes to must refuse its late operations itself. The
- * rule is one comparison: accept an operation only if its token is strictly
- * greater than the highest token accepted so far (the high-water mark), and
- * raise the high-water mark to it. A guard is that comparison, made atomic
- * across threads and, for a file-backed guard, durable across crashes.
+ * so the resource it writes to must refuse its late operations itself. A
+ * term is the pair (token, minter): the token, and the name of the node that
+ * minted it. Two sides of a partition can mint the same token (two HLCs can
+ * read the same millisecond), so the token alone does not name a term. The
+ * rule: keep the greatest term admitted so far (the mark); admit a term
+ * whose token is greater than the mark's, or equal to it from the mark's own
+ * minter (the same leader presenting its term again, say after a lost
+ * reply), and refuse every other: a lower token, or an equal token from
+ * another minter. A guard is that rule, made atomic across threads and, for
+ * a file-backed guard, durable across crashes.
  *
  * Tokens. A valid token is 1..BATON_TOKEN_MAX (INT64_MAX), so it fits a
- * signed 64-bit SQL BIGINT. A high-water mark of 0 means "nothing accepted
- * yet". Token 0 is never a fencing token (baton never mints it; it is what an
+ * signed 64-bit SQL BIGINT. A mark of token 0 means "nothing admitted yet".
+ * Token 0 is never a fencing token (baton never mints it; it is what an
  * uninitialised variable holds), so it is refused as BATON_EINVAL rather than
- * accepted against an empty guard; tokens above BATON_TOKEN_MAX are refused as
+ * admitted against an empty guard; tokens above BATON_TOKEN_MAX are refused as
  * BATON_EINVAL too. Neither changes the guard.
+ *
+ * Minters. A minter is a node name (BATON_NODE_MAX), passed as a pointer and
+ * a length: 1..BATON_NODE_MAX bytes of [A-Za-z0-9._:@-], no terminator
+ * needed. bt_node_fence() and the ELECTED event give it with the token. An
+ * empty, overlong or ill-formed minter is BATON_EINVAL and changes nothing.
+ * A mark can have an unknown minter (minter_len 0): a guard started from a
+ * bare token, or a file written by format version 1. An equal token is then
+ * refused from everyone, as version 1 did; the next greater token gives the
+ * mark a minter again.
  *
  * Two kinds of guard, one type:
  *  - in memory, baton_guard_new(): the high-water mark lives as long as the
@@ -27,21 +41,22 @@
  *    raise and never rolls the high-water mark back. The file is locked
  *    (flock) for as long as it is open: one open guard per file at a time.
  *
- * One token, one admission. Because the comparison is strict, a token is
- * accepted once. A leader that performs many operations in one term presents
- * its token once, to open a session with the resource (a connection, a
- * batch, a lease row), and its operations ride on that session; the resource
- * ends the session when a greater token is admitted. The strictness is what
- * keeps two leaders out when both sides of a partition mint the same token
- * (two HLCs can read the same millisecond): only the first is admitted.
+ * One term, any number of admissions. A leader may present its term as
+ * often as it likes (per operation, or once to open a session with the
+ * resource); while no greater term has been admitted it gets in, and once
+ * one has, it never does again. Another minter's equal token is refused, so
+ * when both sides of a partition mint the same token only the first to
+ * arrive gets in, and the other's leader learns it must move above it
+ * (bt_node_observe_fence).
  *
  * A guard is the gate, not the transaction: accept the token, then perform
  * the operation. If the operation must be atomic with the check (a database
  * row), keep the high-water mark in the database instead and compare it in
  * the same transaction; docs/guard.md shows both patterns.
  *
- * Threads: baton_guard_offer() and baton_guard_high_water() may be called
- * from any number of threads at once on the same guard. Creating and
+ * Threads: baton_guard_offer(), baton_guard_mark() and
+ * baton_guard_high_water() may be called from any number of threads at once
+ * on the same guard. Creating and
  * releasing a guard must not race with any other call on it. After fork(),
  * use a file-backed guard in one process only: the lock is shared with the
  * child (it is on the open file description), the mutual exclusion is not.
@@ -53,6 +68,7 @@
 #ifndef BATON_GUARD_H
 #define BATON_GUARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <baton/baton.h>
@@ -81,18 +97,31 @@ extern "C" {
  * baton_guard_close(). */
 struct baton_guard;
 
+/* A guard's mark: the greatest term admitted. Filled by the guard (offer,
+ * mark) or by the caller (to start an in-memory guard from a saved mark). */
+struct baton_guard_mark {
+    uint64_t token;                  /* 0..BATON_TOKEN_MAX; 0: nothing admitted */
+    size_t minter_len;               /* 0..BATON_NODE_MAX; 0: minter unknown
+                                        (always so when token is 0) */
+    char minter[BATON_NODE_MAX + 1]; /* minter_len bytes, then a NUL */
+};
+
 /*
- * Makes an in-memory guard whose high-water mark starts at high_water (0:
- * nothing accepted yet; pass a value you persisted to resume from it).
+ * Makes an in-memory guard whose mark starts at *start, or at "nothing
+ * admitted" if start is NULL. Pass a mark you saved (from baton_guard_mark()
+ * or an offer) to resume from it; start->minter_len may be 0 (minter
+ * unknown: an equal token is refused from everyone). start is borrowed.
  *
  * out: written with the new guard on success, untouched on failure. The
  * caller owns the guard and releases it with baton_guard_free().
  *
  * Returns 0, or
- *   BATON_EINVAL  out is NULL, or high_water > BATON_TOKEN_MAX;
+ *   BATON_EINVAL  out is NULL; start->token > BATON_TOKEN_MAX;
+ *                 start->minter_len > BATON_NODE_MAX, or its bytes are no
+ *                 node name; or start->token is 0 with a minter;
  *   BATON_ENOMEM  allocation or mutex initialisation failed.
  */
-int baton_guard_new(uint64_t high_water, struct baton_guard **out);
+int baton_guard_new(const struct baton_guard_mark *start, struct baton_guard **out);
 
 /*
  * Opens the file-backed guard at path and locks it.
@@ -105,7 +134,17 @@ int baton_guard_new(uint64_t high_water, struct baton_guard **out);
  *   directory is flushed, so a crash never leaves a partial file at path. A
  *   crash during creation may leave the temporary file behind; it is never
  *   read and may be deleted. A created file has mode 0600. An existing file
- *   is opened as it is.
+ *   of the current format (version 2) is opened as it is.
+ *
+ * A file of format version 1 (written before marks had minters) is upgraded
+ * while it is open and locked: a version 2 image holding its mark, with the
+ * minter unknown, is written and flushed under "<path>.XXXXXX", locked, and
+ * renamed over path, and the directory is flushed. A crash leaves either the
+ * old file or the new one at path (perhaps with the temporary file, never
+ * read). An open that finds path replaced by another inode after taking the
+ * lock (someone upgraded it meanwhile) starts over. After the upgrade a
+ * build that only knows version 1 refuses the file (BATON_EVERSION).
+ *
  * out: written with the guard on success, untouched on failure. The caller
  *   owns it and releases it with baton_guard_close().
  *
@@ -124,6 +163,8 @@ int baton_guard_new(uint64_t high_water, struct baton_guard **out);
  *   BATON_ECORRUPT  a guard file that is truncated or of the wrong size, whose
  *                   header fails its checksum, or whose two slots are both
  *                   invalid;
+ *   BATON_EBUSY     also: path was replaced by another inode three times in a
+ *                   row while this call was opening it;
  *   BATON_EIO       any other system error (permissions, a directory at
  *                   path, a failed read, write or flush...): see errno;
  *   BATON_ENOMEM    allocation failed.
@@ -131,36 +172,53 @@ int baton_guard_new(uint64_t high_water, struct baton_guard **out);
 int baton_guard_open(const char *path, int flags, struct baton_guard **out);
 
 /*
- * Offers token to the guard: accepts it, and raises the high-water mark to
- * it, if and only if token > the high-water mark. Compare-and-raise is
- * atomic with respect to every other offer on the guard. For a file-backed
- * guard the raise is on stable storage before 0 is returned.
+ * Offers the term (token, minter) to the guard. Admits it if token is
+ * greater than the mark's token, or equal to it and minter is the mark's
+ * minter (byte for byte); refuses it otherwise. A greater token raises the
+ * mark to (token, minter); an admitted equal term changes nothing (and, for
+ * a file-backed guard, writes nothing). Compare-and-raise is atomic with
+ * respect to every other call on the guard. For a file-backed guard a raise
+ * is on stable storage before 0 is returned.
  *
- * high_water: may be NULL. Otherwise it receives the guard's high-water mark
- *   as of the end of the call, whatever the result (except BATON_EINVAL for a
- *   NULL guard): token itself on success, the mark that beat token on
- *   BATON_ESTALE.
+ * minter: minter_len bytes (borrowed for the call), the node that minted the
+ *   token: bt_node_fence() gives it.
+ * mark: may be NULL. Otherwise it receives the guard's mark as of the end of
+ *   the call, whatever the result (except BATON_EINVAL for a NULL guard):
+ *   the offered term itself on success, the term that beat it on
+ *   BATON_ESTALE (hand its token and minter to bt_node_observe_fence()).
  *
- * Returns 0 (accepted: perform the operation), or
- *   BATON_ESTALE  token <= the high-water mark: refuse the operation, its
- *                 sender is a stale leader;
- *   BATON_EINVAL  guard is NULL, token is 0 or > BATON_TOKEN_MAX;
+ * Returns 0 (admitted: perform the operation), or
+ *   BATON_ESTALE  token < the mark's token, or equal to it from another
+ *                 minter (or with the mark's minter unknown): refuse the
+ *                 operation, its sender's term is over;
+ *   BATON_EINVAL  guard is NULL, token is 0 or > BATON_TOKEN_MAX, or minter
+ *                 is NULL, empty, longer than BATON_NODE_MAX or no node name;
  *   BATON_EIO     (file-backed only) writing or flushing the raise failed.
- *                 The offer is not accepted, and the guard is poisoned:
+ *                 The offer is not admitted, and the guard is poisoned:
  *                 every later offer returns BATON_EIO too, because after a
  *                 failed flush the kernel's view of the file can no longer
  *                 be trusted. Close it and open the file again, which reads
  *                 back what is really on disk. After such a failure (or a
- *                 crash) the reopened mark may equal the token that was
- *                 being written: the guard may refuse a token it never
- *                 accepted, but never accepts one it should refuse.
+ *                 crash) the reopened mark may be the term that was being
+ *                 written: the guard may admit again a term it never
+ *                 acknowledged, or refuse one it never admitted, but never
+ *                 admits a term it should refuse.
  */
-int baton_guard_offer(struct baton_guard *guard, uint64_t token, uint64_t *high_water);
+int baton_guard_offer(struct baton_guard *guard, uint64_t token, const char *minter, size_t minter_len,
+                      struct baton_guard_mark *mark);
 
 /*
- * The guard's high-water mark: the greatest token accepted (for a file-backed
- * guard: accepted and on disk), or the starting value; 0 means none. Never
- * waits for a raise in progress. guard is borrowed and must not be NULL.
+ * Copies the guard's mark into *out: the greatest term admitted (for a
+ * file-backed guard: admitted and on disk), or the starting one. Waits for a
+ * raise in progress (it takes the guard's mutex). Returns 0, or BATON_EINVAL
+ * if guard or out is NULL.
+ */
+int baton_guard_mark(struct baton_guard *guard, struct baton_guard_mark *out);
+
+/*
+ * The token of the guard's mark (0: nothing admitted), without its minter.
+ * Never waits for a raise in progress. guard is borrowed and must not be
+ * NULL.
  */
 uint64_t baton_guard_high_water(const struct baton_guard *guard);
 

@@ -48,7 +48,7 @@
 
 _Static_assert(BT_CODEC_ENTRY_MIN == ENTRY_FIXED + 1 + 1, "entry minimum");
 _Static_assert(BT_CODEC_ENTRY_MAX == ENTRY_FIXED + BATON_NAME_MAX + BATON_NODE_MAX, "entry maximum");
-_Static_assert(BT_CODEC_FENCE_MIN == FENCE_FIXED + 1, "fence minimum");
+_Static_assert(BT_CODEC_FENCE_MIN == FENCE_FIXED + 1 + 1, "fence minimum");
 _Static_assert(BT_CODEC_FENCE_ENC_MAX == FENCE_FIXED + BATON_NAME_MAX + BATON_NODE_MAX, "fence maximum");
 /* Counts must fit their wire fields, and the longest DELTA or FENCE an int
  * (the list encoders return their length as one). */
@@ -70,12 +70,12 @@ static bool entry_valid(const struct bt_centry *e)
            e->stamp <= BT_HLC_TS_MAX && (!e->removed || cand_is_zero(&e->cand));
 }
 
-/* The minter is a node name, or empty for a mark observed outside the
- * cluster (a resource's refusal, bt_leader_observe_fence). */
+/* The minter is a node name: a term is (token, minter), and a fence that
+ * names no minter is meaningless (nobody could be its rival). */
 static bool fence_valid(const struct bt_fence *f)
 {
     return f->name.len >= 1 && f->token <= BT_HLC_TS_MAX &&
-           (f->minter.len == 0 || bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len));
+           bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len);
 }
 
 /* int64 <-> its two's-complement bits, without implementation-defined

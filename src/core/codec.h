@@ -51,26 +51,26 @@
  *     The node name is bytes of [A-Za-z0-9._:@-]. In a tombstone the
  *     three candidacy fields are all zero.
  *
- * fence: 10 + name_len + minter_len bytes (11..329).
+ * fence: 10 + name_len + minter_len bytes (12..329).
  *
  *     +----------+---------------------+-------------------------------+
  *     | name_len |  name (N = 1..255)  |  token (u64 BE, <= TS_MAX)    |
  *     +----------+---------------------+-------------------------------+
- *     | min_len  |  minter (M = 0..64)                                 |
+ *     | min_len  |  minter (M = 1..64)                                 |
  *     +----------+-----------------------------------------------------+
- *     The minter is the node that minted the token, or empty for a mark
- *     observed outside the cluster (at a resource). Two nodes can mint the
- *     same token; the minter is what tells a leader its token is shared.
+ *     The minter is the node that minted the token; a fence without one is
+ *     refused. Two nodes can mint the same token; the minter is what tells
+ *     a leader its token is shared.
  *
  * Bounds. A DELTA or FENCE is meant to fit one datagram: the count limits
  * admit every list a 64 KiB datagram could carry (65 535 / 37 < 2048
- * minimal entries, 65 535 / 11 < 8192 minimal fences) and nothing far
+ * minimal entries, 65 535 / 12 < 8192 minimal fences) and nothing far
  * beyond. A SNAPSHOT carries a whole cluster's state over a stream and may
  * hold up to 2^20 entries and 2^20 fences (at most about 720 MB encoded);
  * the transport must bound the messages it buffers. The decoder checks every
  * count against the bytes actually left before it allocates, so n input
  * bytes never cost more than about 30 n bytes of memory (a 330-byte struct
- * bt_fence per 11-byte minimal fence).
+ * bt_fence per 12-byte minimal fence).
  *
  * The encoding is canonical: each payload has exactly one encoding, and the
  * decoder accepts nothing else (no trailing bytes, no second spelling of a
@@ -95,14 +95,14 @@
 #define BT_CODEC_SNAPSHOT_HEADER 10         /* version, type, two u32 counts */
 #define BT_CODEC_ENTRY_MIN 37               /* an entry with 1-byte names */
 #define BT_CODEC_ENTRY_MAX 354              /* an entry with 255- and 64-byte names */
-#define BT_CODEC_FENCE_MIN 11               /* a fence with a 1-byte name, no minter */
+#define BT_CODEC_FENCE_MIN 12               /* a fence with a 1-byte name and minter */
 #define BT_CODEC_FENCE_ENC_MAX 329          /* a fence with 255- and 64-byte names */
 
 /* A fencing high-water mark: the greatest token seen for a campaign. */
 struct bt_fence {
     struct bt_name name;     /* campaign name */
     uint64_t token;          /* packed HLC timestamp, <= BT_HLC_TS_MAX */
-    struct bt_nodeid minter; /* who minted it; len 0: observed at a resource */
+    struct bt_nodeid minter; /* who minted it: a node name (never empty on the wire) */
 };
 
 enum bt_payload_type {

@@ -177,17 +177,24 @@ struct name_rec {
     bool deferred;                /* stepped down for a rival it cannot see; no new
                                      term until its view of the name changes or
                                      bt_leader_retry_deferred() */
+    uint64_t defer_round;         /* l->retry_round when the wait began */
     uint64_t term_token;          /* the term's token; valid if leading */
     bool dirty;                   /* queued for recompute by the current input */
     struct name_rec *dirty_next;  /* next record queued for recompute */
 };
 
-/* A member the membership layer reported alive or suspect. Dead and
- * departed members are removed: unknown means not live. */
+/* A member the membership layer reported: alive or suspect (live), or dead
+ * or departed after it was live here. Unknown means not live. A dead record
+ * remembers when the verdict came, to tell a fence the node minted before
+ * it died (no rival: see unseen_rival) from one minted since (it lives on
+ * behind a cut); it is forgotten with the entries of its age
+ * (bt_leader_expire), or revived by a live verdict. */
 struct member_rec {
     struct bt_hlink link;  /* in bt_leader.members, hashed by node */
     struct bt_nodeid node; /* the key */
-    uint64_t boot_id;      /* its current boot */
+    uint64_t boot_id;      /* its current (live) or last (dead) boot */
+    bool live;             /* alive or suspect */
+    uint64_t dead_at;      /* dead: this node's HLC time of the verdict */
 };
 
 struct bt_leader {
@@ -197,6 +204,7 @@ struct bt_leader {
     struct bt_htab names;         /* struct name_rec by name */
     size_t nhigh_water;           /* (name, minter) pairs at the high-water marks */
     size_t ndeferred;             /* campaigning records with deferred set */
+    uint64_t retry_round;         /* bt_leader_retry_deferred() calls so far */
     struct bt_htab members;       /* struct member_rec by node */
     struct name_rec *local_head;  /* campaigning records */
     size_t nlocal;                /* how many */
@@ -291,7 +299,7 @@ static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
     if (bt_nodeid_eq(&e->node, &l->cfg.self))
         return e->cand.boot_id == l->cfg.boot_id;
     const struct member_rec *m = member_find(l, &e->node);
-    return m && m->boot_id == e->cand.boot_id;
+    return m && m->live && m->boot_id == e->cand.boot_id;
 }
 
 /* The winning entry for name, or NULL: highest priority, then lowest node.
@@ -359,11 +367,23 @@ static void push_event(struct bt_leader *l, enum bt_leader_event_kind kind, cons
     ev.session = r->session;
     ev.name = r->name;
     ev.fence = fence;
+    ev.minter = l->cfg.self;
     fifo_push(&l->events, &ev);
     if (kind == BT_LEADER_ELECTED)
         l->counters.elected_events++;
     else
         l->counters.revoked_events++;
+}
+
+/* How many of r's minters are named: the (name, minter) pairs a snapshot
+ * carries. A mark observed at a resource without its minter is kept with an
+ * empty one, which never travels (a fence must name its minter). */
+static size_t named_minters(const struct name_rec *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nminters; i++)
+        n += r->minters[i].len != 0;
+    return n;
 }
 
 /* Merges the mark (token, minter) into r: a greater token replaces the mark
@@ -373,12 +393,12 @@ static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t t
 {
     if (!r->has_high_water || token > r->high_water) {
         if (r->has_high_water)
-            l->nhigh_water -= r->nminters;
+            l->nhigh_water -= named_minters(r);
         r->has_high_water = true;
         r->high_water = token;
         r->minters[0] = *minter;
         r->nminters = 1;
-        l->nhigh_water++;
+        l->nhigh_water += minter->len != 0;
         return true;
     }
     if (token < r->high_water || r->nminters == BT_LEADER_MINTERS_MAX)
@@ -387,15 +407,24 @@ static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t t
         if (bt_nodeid_eq(&r->minters[i], minter))
             return false;
     r->minters[r->nminters++] = *minter;
-    l->nhigh_water++;
+    l->nhigh_water += minter->len != 0;
     return true;
 }
 
 /* Whether a minter of the name's high-water mark is a node whose
  * candidacy this node does not count: someone believes it leads a name we
  * think we win, and we cannot see its candidacy (our view is behind, or
- * its is). A resource's report (empty minter) and our own mints are no
- * rivals. */
+ * its is). A resource's report without its minter and our own mints are no
+ * rivals. Neither is a minter whose term is known to be over, so that one
+ * late or forged fence does not make the leader wait (issue 8):
+ *  - its candidacy is a tombstone stamped after the token: it resigned
+ *    after minting (a tombstone older than the token means it campaigned
+ *    again since, with an entry we have not seen: a rival);
+ *  - we hold it dead since before the token reached us: a fence minted
+ *    before the verdict. One minted after it means the node lives on behind
+ *    a partition or a one-way cut, where stepping back is what keeps two
+ *    leaders from outbidding each other (finding E2): a rival.
+ * The token is the mark itself (the minters are the mark's). */
 static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
 {
     for (size_t i = 0; i < r->nminters; i++) {
@@ -403,8 +432,14 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
         if (m->len == 0 || bt_nodeid_eq(m, &l->cfg.self))
             continue;
         const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, m);
-        if (!e || !entry_counts(l, e))
-            return true;
+        if (e && entry_counts(l, e))
+            continue;
+        if (e && e->removed && e->stamp > r->high_water)
+            continue;
+        const struct member_rec *mr = member_find(l, m);
+        if (mr && !mr->live && mr->dead_at > r->high_water)
+            continue;
+        return true;
     }
     return false;
 }
@@ -445,6 +480,7 @@ static void set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
     if (r->deferred == deferred)
         return;
     r->deferred = deferred;
+    r->defer_round = l->retry_round;
     if (deferred)
         l->ndeferred++;
     else
@@ -733,12 +769,16 @@ bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name)
     return is_self(l, winner_of(l, name));
 }
 
-int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence)
+int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
+                    struct bt_nodeid *minter)
 {
     const struct name_rec *r = name_find(l, name);
     if (!r || !r->leading)
         return BATON_ENOTLEADER;
-    *fence = r->term_token;
+    if (fence)
+        *fence = r->term_token;
+    if (minter)
+        *minter = l->cfg.self;
     return 0;
 }
 
@@ -781,10 +821,12 @@ static bool entry_well_formed(const struct bt_centry *e)
     return e->cand.candidate_id != 0 && e->cand.boot_id != 0;
 }
 
+/* A fence names its minter (codec.c refuses one that does not, and so do
+ * we: a term is (token, minter)). */
 static bool fence_well_formed(const struct bt_fence *f)
 {
     return f->name.len != 0 && f->token <= BT_HLC_TS_MAX &&
-           (f->minter.len == 0 || bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len));
+           bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len);
 }
 
 enum batch_kind { BATCH_DELTA, BATCH_FENCES, BATCH_SNAPSHOT };
@@ -926,20 +968,26 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
 }
 
 /* A resource's mark, handed back by the application.
- *  1. Validate it like a fence, clock bound included (fix 5).
+ *  1. Validate it like a fence, clock bound included (fix 5); the minter
+ *     may be unknown (NULL or empty).
  *  2. Absorb it: the next mint exceeds it.
- *  3. A mark above everything known is news: keep it, minted by nobody we
- *     know, and gossip it. One equal to a known token adds nothing (the
- *     cluster knows it).
- *  4. A term at or below it is refused at the resource: end it, and wait
- *     (as for an unseen rival) before minting again. Re-minting at once
- *     would make the leaders of two partition sides outbid each other at the
- *     resource on every write (simulator finding E7); after the wait, a mark
- *     whose minter died (finding E5) is overtaken. */
+ *  3. Merge it like a fence. With its minter, news is gossiped; without
+ *     one it is kept here only, minted by nobody we know (a fence must name
+ *     its minter), and only if its token is above everything known.
+ *  4. A term below it, or equal to it from another minter (or an unknown
+ *     one), is refused at the resource: end it, and wait (as for an unseen
+ *     rival) before minting again. Re-minting at once would make the leaders
+ *     of two partition sides outbid each other at the resource on every
+ *     write (simulator finding E7); after the wait, a mark whose minter died
+ *     (finding E5) is overtaken. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            uint64_t wall_ms)
+                            const struct bt_nodeid *minter, uint64_t wall_ms)
 {
-    if (name->len == 0 || token > BT_HLC_TS_MAX) { /* 1 */
+    static const struct bt_nodeid nobody;
+    if (!minter)
+        minter = &nobody;
+    if (name->len == 0 || token > BT_HLC_TS_MAX ||
+        (minter->len != 0 && !bt_nodeid_valid_bytes(minter->bytes, minter->len))) { /* 1 */
         l->counters.refused_malformed++;
         return BATON_EPROTO;
     }
@@ -952,13 +1000,16 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
         return BATON_ENOMEM;
     absorb_known(l, token); /* 2 */
     l->counters.fences_observed++;
-    static const struct bt_nodeid nobody;
     int raised = 0;
-    if (!r->has_high_water || token > r->high_water) { /* 3 */
+    if (minter->len != 0) { /* 3 */
+        raised = raise_high_water(l, r, token, minter);
+        if (raised)
+            push_fence(l, &r->name, token, minter);
+    } else if (!r->has_high_water || token > r->high_water) {
         raised = raise_high_water(l, r, token, &nobody);
-        push_fence(l, &r->name, token, &nobody);
     }
-    if (r->leading && token >= r->term_token) { /* 4 */
+    bool own = minter->len != 0 && bt_nodeid_eq(minter, &l->cfg.self);
+    if (r->leading && (token > r->term_token || (token == r->term_token && !own))) { /* 4 */
         r->leading = false;
         l->counters.term_refreshes++;
         push_event(l, BT_LEADER_REVOKED, r, r->term_token);
@@ -1002,21 +1053,27 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
     if (bt_nodeid_eq(node, &l->cfg.self))
         return 0;
     struct member_rec *m = member_find(l, node);
-    if (live ? (m && m->boot_id == boot_id) : !m)
+    bool was_live = m && m->live;
+    if (live ? (was_live && m->boot_id == boot_id) : !was_live)
         return 0;
     if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
         return BATON_ENOMEM;
 
     if (!live) {
-        bt_htab_unlink(&l->members, &m->link);
-        free(m);
+        /* Kept, dead, with the time of the verdict: at least every stamp
+         * and token this node has seen, and its wall clock. */
+        uint64_t wall = bt_hlc_pack(wall_ms <= BT_HLC_WALL_MAX ? wall_ms : BT_HLC_WALL_MAX, 0);
+        m->live = false;
+        m->dead_at = wall > l->hlc.last ? wall : l->hlc.last;
     } else if (m) {
+        m->live = true;
         m->boot_id = boot_id;
     } else {
         if (bt_htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m)))
             return BATON_ENOMEM;
         bt_nodeid_set(&m->node, node->bytes, node->len);
         m->boot_id = boot_id;
+        m->live = true;
         bt_htab_link(&l->members, &m->link, bt_hash_bytes(m->node.bytes, m->node.len));
     }
     l->counters.member_changes++;
@@ -1035,18 +1092,25 @@ size_t bt_leader_deferred(const struct bt_leader *l)
     return l->ndeferred;
 }
 
-int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms)
+/* 1. Reserve for every wait that may end (nothing changes on failure).
+ * 2. One more round has passed; end the waits that lasted `rounds` rounds.
+ * 3. Recompute those names. */
+int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall_ms)
 {
     size_t n = l->ndeferred;
     if (n == 0)
         return 0;
-    if (reserve_outputs(l, n, 2 * n) != 0)
+    if (reserve_outputs(l, n, 2 * n) != 0) /* 1 */
         return BATON_ENOMEM;
+    l->retry_round++; /* 2 */
+    size_t ended = 0;
     for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        if (r->deferred)
+        if (r->deferred && l->retry_round - r->defer_round >= rounds) {
             view_changed(l, r);
-    recompute_dirty(l, wall_ms);
-    return n > INT_MAX ? INT_MAX : (int)n;
+            ended++;
+        }
+    recompute_dirty(l, wall_ms); /* 3 */
+    return ended > INT_MAX ? INT_MAX : (int)ended;
 }
 
 /* ---- leaving and ageing ---------------------------------------------------- */
@@ -1115,7 +1179,8 @@ static int collect_expired(const struct bt_centry *e, void *ctx)
 
 /* 1. Collect the expired keys (the map must not change under foreach).
  * 2. Reserve the outputs the recomputes can cause.
- * 3. Forget them, queueing the local campaigns they belonged to.
+ * 3. Forget them, queueing the local campaigns they belonged to, and the
+ *    dead members whose verdict is as old (their fences are older still).
  * 4. Recompute those. */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
 {
@@ -1128,6 +1193,15 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
     for (size_t i = 0; i < x.n; i++) { /* 3 */
         bt_cmap_forget(&l->cmap, &x.old[i].name, &x.old[i].node);
         view_changed(l, name_find(l, &x.old[i].name));
+    }
+    struct bt_hlink *h, *next;
+    for (h = bt_htab_first(&l->members); h; h = next) {
+        next = bt_htab_next(&l->members, h);
+        struct member_rec *m = BT_HTAB_ENTRY(h, struct member_rec, link);
+        if (!m->live && m->dead_at < cutoff) {
+            bt_htab_unlink(&l->members, &m->link);
+            free(m);
+        }
     }
     recompute_dirty(l, wall_ms); /* 4 */
     free(x.old);
@@ -1168,6 +1242,8 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
         f.name = r->name;
         f.token = r->high_water;
         for (size_t i = 0; i < r->nminters; i++) {
+            if (r->minters[i].len == 0)
+                continue; /* observed without its minter: kept here only */
             f.minter = r->minters[i];
             int rc = fn(&f, ctx);
             if (rc != 0)

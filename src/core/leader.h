@@ -67,6 +67,7 @@ struct bt_leader_event {
     uint64_t session;     /* the candidate's session, as given to lead() */
     struct bt_name name;  /* the campaign */
     uint64_t fence;       /* ELECTED: the new token; REVOKED: the ended one */
+    struct bt_nodeid minter; /* the term's minter: always this node */
 };
 
 /* Monotonic counters, for metrics and tests. */
@@ -135,9 +136,12 @@ int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, stru
  * bt_leader_fence() then says BATON_ENOTLEADER.) */
 bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name);
 
-/* This node's current term token for name into *fence. Returns 0 or
- * BATON_ENOTLEADER. */
-int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence);
+/* This node's current term for name: its token into *fence and its minter
+ * (this node's name) into *minter, each optional (NULL). The pair is what a
+ * guard is offered (include/baton/guard.h). Returns 0 or BATON_ENOTLEADER
+ * (then nothing is written). */
+int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
+                    struct bt_nodeid *minter);
 
 /* The nodes with a live candidacy for name (live: not a tombstone, node
  * known alive or suspect, entry of the node's current boot), sorted by
@@ -188,22 +192,29 @@ int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, boo
                             uint64_t wall_ms);
 
 /* A high-water mark seen outside the cluster: a resource refused this
- * node's token and reported its own mark (BATON_ESTALE from the guard). The
- * mark is absorbed into the HLC, kept if it is above every known token
- * (minted by nobody known), and a term at or below it ends (REVOKED) and
- * waits like a term overtaken by an unseen rival: until the view of the
- * name changes or bt_leader_retry_deferred(), then it restarts above the
- * mark. Returns 1 if the mark was news, 0 if not, BATON_EPROTO,
- * BATON_ECLOCK (too far ahead) or BATON_ENOMEM. */
+ * node's term and reported its own mark (BATON_ESTALE from the guard): the
+ * token and, if the resource knows it, the minter (NULL or empty: unknown).
+ * The mark is absorbed into the HLC. If its token is above every known
+ * token, or equal with a minter not yet known for it, it is merged like a
+ * fence and, with a known minter, queued for gossip; a mark with an unknown
+ * minter stays local (a fence must name its minter). A term whose token is
+ * below the mark, or equal to it when the mark is not this node's own, ends
+ * (REVOKED) and waits like a term overtaken by an unseen rival (see
+ * bt_leader_retry_deferred), then restarts above the mark. Returns 1 if the
+ * mark was news, 0 if not, BATON_EPROTO (empty name, token above
+ * BT_HLC_TS_MAX, or a minter that is no node name), BATON_ECLOCK (too far
+ * ahead) or BATON_ENOMEM. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            uint64_t wall_ms);
+                            const struct bt_nodeid *minter, uint64_t wall_ms);
 
 /* ---- membership input ---------------------------------------------------- */
 
 /* The membership's verdict on node (copied): its current boot and whether
  * it is alive or suspect (live = true) or dead or gone (live = false). Only
  * candidacies of live nodes' current boots count (fix 1); unknown nodes are
- * not live. Input about self is ignored (self is always live with its own
+ * not live. A live node declared dead is remembered as dead, with the time
+ * of the verdict, until bt_leader_expire() passes it: a fence it minted
+ * before then makes no leader wait (see unseen_rival in leader.c). Input about self is ignored (self is always live with its own
  * boot). Recomputes every local campaign. Returns 1 if the view changed, 0
  * if not, BATON_EINVAL (node is no valid node name) or BATON_ENOMEM
  * (nothing changed). */
@@ -216,11 +227,15 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
  * cannot see (see recompute in leader.c), for their view to change. */
 size_t bt_leader_deferred(const struct bt_leader *l);
 
-/* Ends every such wait and recomputes those campaigns: a rival that minted
- * and died before this node ever heard of it brings no view change, so the
- * driver calls this now and then (node.c: once per protocol period while
- * any wait lasts). Returns how many waited, or BATON_ENOMEM. */
-int bt_leader_retry_deferred(struct bt_leader *l, uint64_t wall_ms);
+/* One retry round: ends the wait of every campaign that has waited at least
+ * `rounds` rounds, counting this one (0 or 1: every wait), and recomputes
+ * those campaigns. A rival that minted and died before this node ever heard
+ * of it brings no view change, so the driver calls this at a steady pace
+ * while any wait lasts (node.c: once per protocol period, with rounds such
+ * that each name waits from its own step back, not from a shared timer).
+ * Returns how many waits it ended, or BATON_ENOMEM (nothing changed, the
+ * round not counted). */
+int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall_ms);
 
 /* ---- leaving and ageing ------------------------------------------------ */
 
@@ -237,7 +252,9 @@ int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms);
 
 /* Forgets every entry stamped before `cutoff` (an HLC timestamp), live or
  * tombstone, except this node's own live entries (bt_leader_refresh keeps
- * those young), and recomputes the local campaigns that lost an entry.
+ * those young), and every member held dead since before `cutoff` (kept
+ * until then to judge its late fences: see bt_leader_member), and
+ * recomputes the local campaigns that lost an entry.
  * High-water marks are kept: one per name ever seen. Returns how many
  * entries were forgotten, or BATON_ENOMEM (nothing changed). */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms);
@@ -256,14 +273,17 @@ void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *ou
  * until the next call that changes l. */
 const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l);
 
-/* Calls fn once per (name, minter) of every known high-water mark (names
- * in no particular order; the fence is borrowed for the call); stops early
- * and returns fn's value when it is nonzero. fn must not call into l. */
+/* Calls fn once per (name, minter) of every known high-water mark, minter
+ * named (a mark observed at a resource without its minter is not a fence
+ * and is skipped; names in no particular order; the fence is borrowed for
+ * the call); stops early and returns fn's value when it is nonzero. fn must
+ * not call into l. */
 int bt_leader_foreach_high_water(const struct bt_leader *l,
                                  int (*fn)(const struct bt_fence *f, void *ctx), void *ctx);
 
-/* How many (name, minter) pairs the high-water marks hold: the fences a
- * snapshot carries. Usually one per name. */
+/* How many (name, minter) pairs, minter named, the high-water marks hold:
+ * the fences a snapshot carries (what bt_leader_foreach_high_water visits).
+ * Usually one per name. */
 size_t bt_leader_high_water_count(const struct bt_leader *l);
 
 /* ---- stopping ------------------------------------------------------------ */

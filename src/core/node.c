@@ -66,13 +66,18 @@ struct verdict {
     enum bt_event_kind kind;
 };
 
+/* Retry rounds (protocol periods) a waiting term waits, counted from its
+ * own step back; the first round may come at once, so eleven rounds are at
+ * least ten periods. */
+#define DEFER_ROUNDS 11
+
 struct bt_node {
     struct bt_node_config cfg;
     struct bt_swim *swim;
     struct bt_leader *leader;
     struct bt_replica replica;
     struct bt_time now;       /* time of the call in progress, for the sink */
-    uint64_t retry_interval;  /* how often waiting terms are retried */
+    uint64_t retry_interval;  /* one retry round of waiting terms: a protocol period */
     uint64_t retry_at;        /* monotonic ms of the next retry; 0: none waits */
     bool leaving;             /* bt_node_leave() called */
 
@@ -311,11 +316,14 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .max_clock_offset_ms = cfg->max_clock_offset_ms,
     };
     n->now = now;
-    /* Ten protocol periods: about the time failure detection takes. A term
-     * that waits for a rival it cannot see (a minter behind a partition, or
-     * one that died unseen) restarts no sooner, so two partition sides do
-     * not outbid each other at the resource faster than that. */
-    n->retry_interval = 10 * (uint64_t)sc.timing.probe_interval;
+    /* Waiting terms are retried once per protocol period, and each name
+     * restarts after DEFER_ROUNDS of them counted from its own step back:
+     * between ten and eleven periods, about the time failure detection
+     * takes. A term that waits for a rival it cannot see (a minter behind a
+     * partition, or one that died unseen) restarts no sooner, so two
+     * partition sides do not outbid each other at the resource faster than
+     * that. */
+    n->retry_interval = (uint64_t)sc.timing.probe_interval;
     n->swim = bt_swim_new(&sc, &sink, now.mono_ms);
     n->leader = n->swim ? bt_leader_new(&lc) : NULL;
     if (!n->leader) {
@@ -412,7 +420,7 @@ void bt_node_tick(struct bt_node *n, struct bt_time now)
     if (n->retry_at != 0 && now.mono_ms >= n->retry_at) {
         n->retry_at = 0;
         /* BATON_ENOMEM changes nothing: settle() arms the retry again. */
-        bt_leader_retry_deferred(n->leader, now.wall_ms);
+        bt_leader_retry_deferred(n->leader, DEFER_ROUNDS, now.wall_ms);
     }
     settle(n);
 }
@@ -576,11 +584,12 @@ bool bt_node_is_leader(const struct bt_node *n, const struct bt_name *name)
     return bt_leader_is_leader(n->leader, name);
 }
 
-int bt_node_fence(const struct bt_node *n, const struct bt_name *name, uint64_t *fence)
+int bt_node_fence(const struct bt_node *n, const struct bt_name *name, uint64_t *fence,
+                  struct bt_nodeid *minter)
 {
     if (n->stopped)
         return n->stopped;
-    return bt_leader_fence(n->leader, name, fence);
+    return bt_leader_fence(n->leader, name, fence, minter);
 }
 
 size_t bt_node_candidates(const struct bt_node *n, const struct bt_name *name,
@@ -599,12 +608,12 @@ int bt_node_high_water(const struct bt_node *n, const struct bt_name *name, uint
 }
 
 int bt_node_observe_fence(struct bt_node *n, const struct bt_name *name, uint64_t token,
-                          struct bt_time now)
+                          const struct bt_nodeid *minter, struct bt_time now)
 {
     if (n->stopped)
         return n->stopped;
     n->now = now;
-    int rc = bt_leader_observe_fence(n->leader, name, token, now.wall_ms);
+    int rc = bt_leader_observe_fence(n->leader, name, token, minter, now.wall_ms);
     settle(n);
     if (rc == BATON_EPROTO)
         return BATON_EINVAL;

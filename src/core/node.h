@@ -118,7 +118,8 @@ struct bt_event {
     /* BT_EV_NAME_CONFLICT: the address of the other process. */
     struct bt_addr other_addr;
     /* BT_EV_ELECTED / BT_EV_REVOKED: the candidate's session, the campaign
-     * and the term token (new for ELECTED, ended for REVOKED). */
+     * and the term token (new for ELECTED, ended for REVOKED). The term's
+     * minter is `member`, this node: offer (fence, member) to a guard. */
     uint64_t session;
     struct bt_name name;
     uint64_t fence;
@@ -296,24 +297,32 @@ int bt_node_leader(const struct bt_node *node, const struct bt_name *name, struc
                    uint64_t *candidate_id);
 /* True iff the winner for name lives on this node. */
 bool bt_node_is_leader(const struct bt_node *node, const struct bt_name *name);
-/* This node's current term token for name. Returns 0 or BATON_ENOTLEADER. */
-int bt_node_fence(const struct bt_node *node, const struct bt_name *name, uint64_t *fence);
+/* This node's current term for name: the token into *fence and its minter
+ * (this node's name) into *minter, each optional (NULL): the pair a guard
+ * is offered (include/baton/guard.h). Returns 0 or BATON_ENOTLEADER (then
+ * nothing is written). */
+int bt_node_fence(const struct bt_node *node, const struct bt_name *name, uint64_t *fence,
+                  struct bt_nodeid *minter);
 /* Sorted unique nodes with a live candidacy for name; copies up to cap,
  * returns the count. */
 size_t bt_node_candidates(const struct bt_node *node, const struct bt_name *name,
                           struct bt_nodeid *out, size_t cap);
 /* The greatest token observed for name. Returns 0 or BATON_ENOENT. */
 int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, uint64_t *token);
-/* A resource refused this node's token and reported its high-water mark
- * (the guard's BATON_ESTALE). If this node leads name with a token at or
- * below the mark, it ends that term (BT_EV_REVOKED) and, after ten protocol
- * periods or as soon as its view of the name changes, starts one above the
- * mark (BT_EV_ELECTED) if it still wins. Call it with every refusal: a token
- * minted by a node that died before gossiping may exist only at the
- * resource. Returns 0, BATON_EINVAL or BATON_ECLOCK (mark too far ahead of
- * the local clock, refused). */
+/* A resource refused this node's term and reported its mark (the guard's
+ * BATON_ESTALE): the token and its minter (NULL or empty if the resource
+ * does not know it). If this node leads name with a token below the mark,
+ * or equal to it and minted by another node, it ends that term
+ * (BT_EV_REVOKED) and, after ten to eleven protocol periods (counted for
+ * name from this refusal) or as soon as its view of
+ * the name changes, starts one above the mark (BT_EV_ELECTED) if it still
+ * wins. Call it with every refusal: a token minted by a node that died
+ * before gossiping may exist only at the resource. A mark with its minter
+ * is gossiped to the cluster. Returns 0, BATON_EINVAL (empty name, token
+ * above BATON_TOKEN_MAX, or a minter that is no node name) or BATON_ECLOCK
+ * (mark too far ahead of the local clock, refused). */
 int bt_node_observe_fence(struct bt_node *node, const struct bt_name *name, uint64_t token,
-                          struct bt_time now);
+                          const struct bt_nodeid *minter, struct bt_time now);
 
 /* ---- driver conveniences ------------------------------------------------------ */
 

@@ -177,7 +177,10 @@ static void on_core_event(struct baton_node *n, const struct bt_event *ev)
             return;
         e->session = public_session(ev->session);
         e->name = ev->name;
-        own_fence(n, ev->fence, &e->fence);
+        /* The term's minter is the event's member: this node. */
+        memset(&e->fence, 0, sizeof e->fence);
+        e->fence.token = ev->fence;
+        memcpy(e->fence.minter, ev->member.bytes, ev->member.len);
         return;
     case BT_EV_NAME_CONFLICT:
         rt_log(n, BATON_LOG_ERROR, "node name %s is held by another live process at %s: stopping",
@@ -922,10 +925,14 @@ int baton_fence(baton_node *n, const void *name, size_t name_len, struct baton_f
     if (rc != 0)
         return rc;
     uint64_t token;
-    rc = bt_node_fence(n->core, &nm, &token);
+    struct bt_nodeid minter;
+    rc = bt_node_fence(n->core, &nm, &token, &minter);
     pthread_mutex_unlock(&n->mu);
-    if (rc == 0)
-        own_fence(n, token, fence);
+    if (rc == 0) {
+        memset(fence, 0, sizeof *fence);
+        fence->token = token;
+        memcpy(fence->minter, minter.bytes, minter.len);
+    }
     return rc;
 }
 
@@ -973,18 +980,30 @@ int baton_high_water(baton_node *n, const void *name, size_t name_len, struct ba
     return rc;
 }
 
-int baton_observe_fence(baton_node *n, const void *name, size_t name_len, uint64_t token)
+int baton_observe_mark(baton_node *n, const void *name, size_t name_len, const struct baton_fence *mark)
 {
     struct bt_name nm;
-    if (name_of(name, name_len, &nm) != 0)
+    struct bt_nodeid minter;
+    if (!mark || name_of(name, name_len, &nm) != 0)
+        return BATON_EINVAL;
+    size_t mlen = strnlen(mark->minter, sizeof mark->minter);
+    if (mlen == sizeof mark->minter || (mlen > 0 && bt_nodeid_set(&minter, mark->minter, mlen) != 0))
         return BATON_EINVAL;
     int rc = lock_running(n);
     if (rc != 0)
         return rc;
-    rc = bt_node_observe_fence(n->core, &nm, token, rt_now());
+    rc = bt_node_observe_fence(n->core, &nm, mark->token, mlen > 0 ? &minter : NULL, rt_now());
     wake(n);
     pthread_mutex_unlock(&n->mu);
     return rc;
+}
+
+int baton_observe_fence(baton_node *n, const void *name, size_t name_len, uint64_t token)
+{
+    struct baton_fence mark;
+    memset(&mark, 0, sizeof mark);
+    mark.token = token;
+    return baton_observe_mark(n, name, name_len, &mark);
 }
 
 int baton_names(baton_node *n, struct baton_name *out, size_t cap)

@@ -96,9 +96,9 @@ static bool core_is_leader(const void *node, const struct bt_name *name)
     return bt_node_is_leader(node, name);
 }
 
-static int core_fence(const void *node, const struct bt_name *name, uint64_t *fence)
+static int core_fence(const void *node, const struct bt_name *name, uint64_t *fence, struct bt_nodeid *minter)
 {
-    return bt_node_fence(node, name, fence);
+    return bt_node_fence(node, name, fence, minter);
 }
 
 static size_t core_candidates(const void *node, const struct bt_name *name, struct bt_nodeid *out,
@@ -112,9 +112,10 @@ static int core_high_water(const void *node, const struct bt_name *name, uint64_
     return bt_node_high_water(node, name, token);
 }
 
-static int core_observe_fence(void *node, const struct bt_name *name, uint64_t token, struct bt_time now)
+static int core_observe_fence(void *node, const struct bt_name *name, uint64_t token,
+                              const struct bt_nodeid *minter, struct bt_time now)
 {
-    return bt_node_observe_fence(node, name, token, now);
+    return bt_node_observe_fence(node, name, token, minter, now);
 }
 
 static void core_stats(const void *node, struct bt_node_stats *out)

@@ -22,15 +22,16 @@
  * belief. A believer writes (token, session) the moment it learns it leads,
  * then every write_interval_ms while the belief lasts; a write arrives after
  * a latency drawn like a datagram's from a stream of its own. The resource
- * follows docs/guard.md: a write of the admitted term's
- * (token, session) rides on that term; anything else is offered to an
- * in-memory baton_guard, and if admitted opens a new term (ending the older
- * one), else it is refused. We keep our own record of admitted tokens and
- * check the guard against it (fencing). A refusal goes back to the writer
- * (one more latency), whose application reports the guard's mark to its node
- * with bt_node_observe_fence, as docs/guard.md asks; if the writer still
- * leads with a token at or below that mark once the call is over, its term
- * is stale (no_stale_term).
+ * follows docs/guard.md: every write offers its term, (token, the writer
+ * node's name as minter), to an in-memory baton_guard, the public one, and
+ * is accepted if and only if the guard admits it: a token above the mark
+ * opens a new term (ending the older one), the admitted term itself rides
+ * on, anything else is refused. We keep our own record of the admitted term
+ * and check the guard against it (fencing). A refusal goes back to the
+ * writer (one more latency), whose application reports the guard's mark
+ * (token and minter) to its node with bt_node_observe_fence, as
+ * docs/guard.md asks; if the writer still leads with a term that mark beats
+ * once the call is over, its term is stale (no_stale_term).
  *
  * The checks. Some are immediate, on every node service: a minted token
  * must exceed the high-water mark the minting node held before the call
@@ -111,6 +112,10 @@ struct mint {
     uint32_t node;
 };
 
+/* Mints remembered per name to find a token minted by two nodes: equal
+ * tokens are minted within milliseconds of each other, so a few suffice. */
+#define LAST_MINTS 8
+
 /* A failover or handover being timed for one name. */
 struct watch {
     bool open;
@@ -143,6 +148,10 @@ struct ename {
     uint64_t settled_max;    /* greatest token of the older mints */
     uint32_t settled_node;
     uint64_t settled_at;
+    /* The latest mints, whatever the faults: a leader whose token another
+     * node minted too must move above it (shared_token). */
+    struct mint last[LAST_MINTS];
+    uint32_t nlast;          /* mints recorded so far; last[nlast % LAST_MINTS] is next */
     struct watch w;
 };
 
@@ -171,7 +180,8 @@ struct sim_write {
     uint64_t session, token;
     bool late;            /* sent by a paused leader the moment it resumed */
     bool reply;           /* the refusal travelling back */
-    uint64_t mark;        /* reply: the guard's high-water mark */
+    uint64_t mark;        /* reply: the guard's mark: token... */
+    struct bt_nodeid mark_minter; /* ...and minter */
 };
 
 struct sim_elect {
@@ -289,13 +299,31 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
     return best;
 }
 
-/* Whether the resource admitted the leader's token for another session: two
- * nodes minted it concurrently (docs/design.md allows that), and the leader's
- * writes are refused until it moves above it (finding E9). Not yet agreed. */
+/* Whether the resource admitted the leader's token as another minter's
+ * term: two nodes minted it concurrently (docs/design.md allows that), and
+ * the leader's writes are refused until it moves above it (finding E9).
+ * Not yet agreed. */
 static bool token_taken(const struct sim_elect *e, uint32_t k, const struct campaign *wp)
 {
     const struct ename *m = &e->nm[k];
-    return m->has_term && m->term_token == wp->token && m->term_session != wp->session;
+    return m->has_term && m->term_token == wp->token && m->term_node != wp->node;
+}
+
+/* Whether a node other than the leader's minted the leader's token too (two
+ * nodes started terms in the same millisecond). Once that node's fence
+ * reaches the leader, the leader moves above it (docs/election.md), even if
+ * the resource admitted the leader's term first: it cannot know. *other
+ * gets that node. */
+static bool shared_token(const struct sim_elect *e, uint32_t k, const struct campaign *wp, uint32_t *other)
+{
+    const struct ename *m = &e->nm[k];
+    uint32_t n = m->nlast < LAST_MINTS ? m->nlast : LAST_MINTS;
+    for (uint32_t i = 0; i < n; i++)
+        if (m->last[i].token == wp->token && m->last[i].node != wp->node) {
+            *other = m->last[i].node;
+            return true;
+        }
+    return false;
 }
 
 /* An input the election must react to (a candidacy change, a fault, a
@@ -709,6 +737,8 @@ static void note_mint(struct bt_sim *sim, uint32_t c, uint64_t token, uint64_t h
                          "n%" PRIu32 " minted %" PRIu64 " for name-%" PRIu32 " (%s) at %" PRIu64
                          " ms, not above the high-water mark %" PRIu64 " it already held",
                          cp->node, token, cp->name, how, sim->now, hw_before);
+    m->last[m->nlast % LAST_MINTS] = (struct mint){.at = sim->now, .token = token, .node = cp->node};
+    m->nlast++;
     /* The global rule holds only in runs with no partition, crash or pause. */
     if (st->crashes != 0 || st->pauses != 0 || st->partitions != 0 || st->oneway_blocks != 0)
         return;
@@ -790,6 +820,7 @@ static void send_write(struct bt_sim *sim, uint32_t c, bool late)
     w->late = late;
     w->reply = false;
     w->mark = 0;
+    memset(&w->mark_minter, 0, sizeof w->mark_minter);
     uint64_t at = sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
     if (bt_sim_heap_push(&sim->agenda, &w->item.h, at) != 0) {
         free(w);
@@ -833,7 +864,8 @@ static void reply_arrives(struct bt_sim *sim, struct sim_write *w)
         }
         return;
     }
-    int rc = sim->cfg.ops->observe_fence(sn->node, &e->nm[w->name].name, w->mark, bt_sim_node_time(sim, sn));
+    int rc = sim->cfg.ops->observe_fence(sn->node, &e->nm[w->name].name, w->mark, &w->mark_minter,
+                                         bt_sim_node_time(sim, sn));
     sim->stats.refusals_observed++;
     /* An input from outside the cluster: the election may move (a leader
      * refused at its own token starts a new term), so the epoch restarts. */
@@ -842,8 +874,9 @@ static void reply_arrives(struct bt_sim *sim, struct sim_write *w)
                w->mark, w->name, rc);
     bt_sim_poke(sim, w->node);
     uint32_t c = find_campaign(e, w->node, w->name);
-    if (rc == 0 && c != NONE && e->pool[c].leads && e->pool[c].token <= w->mark &&
-        e->pool[c].stale_token != e->pool[c].token) {
+    bool beaten = c != NONE && (e->pool[c].token < w->mark ||
+                                (e->pool[c].token == w->mark && !bt_nodeid_eq(&w->mark_minter, &sn->name)));
+    if (rc == 0 && beaten && e->pool[c].leads && e->pool[c].stale_token != e->pool[c].token) {
         e->pool[c].stale_token = e->pool[c].token;
         bt_sim_violation(sim, "no_stale_term",
                          "n%" PRIu32 " observed the resource's mark %" PRIu64 " for name-%" PRIu32 " at %" PRIu64
@@ -865,43 +898,46 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
         reply_arrives(sim, w);
         return;
     }
-    if (m->has_term && w->token == m->term_token && w->session == m->term_session) {
-        accepted = true; /* rides on the admitted term */
-    } else {
-        uint64_t hw = 0;
-        int rc = baton_guard_offer(m->guard, w->token, &hw);
-        mark = hw;
-        if (rc == 0) {
-            if (m->has_term && w->token <= m->admitted_max)
-                bt_sim_violation(sim, "fencing",
-                                 "name-%" PRIu32 ": the guard admitted %" PRIu64 " from n%" PRIu32
-                                 ", not above %" PRIu64 " admitted before",
-                                 w->name, w->token, w->node, m->admitted_max);
+    /* The term the guard should admit: above the admitted one, or the
+     * admitted one itself (the same token from the same minter). */
+    const struct bt_nodeid *minter = &sim->nodes[w->node].name;
+    bool same_term = m->has_term && w->token == m->term_token && w->node == m->term_node;
+    bool admissible = !m->has_term || w->token > m->term_token || same_term;
+    struct baton_guard_mark gm;
+    int rc = baton_guard_offer(m->guard, w->token, minter->bytes, minter->len, &gm);
+    mark = gm.token;
+    if (rc == 0) {
+        accepted = true;
+        if (!admissible)
+            bt_sim_violation(sim, "fencing",
+                             "name-%" PRIu32 ": the guard admitted %" PRIu64 " from n%" PRIu32
+                             ", not above %" PRIu64 " admitted before from n%" PRIu32,
+                             w->name, w->token, w->node, m->term_token, m->term_node);
+        if (!same_term) {
             m->admitted_max = max_u64(m->admitted_max, w->token);
             m->has_term = true;
             m->term_token = w->token;
             m->term_session = w->session;
             m->term_node = w->node;
             st->terms_admitted++;
-            accepted = true;
             bt_sim_log(sim, 3, "resource name-%" PRIu32 ": term %" PRIu64 " of n%" PRIu32 " (session %" PRIu64 ") admitted",
                        w->name, w->token, w->node, w->session);
-            /* The true leader's token, admitted for another session: the
-             * leader has to move above it (token_taken), so an agreement
-             * reached before this admission no longer holds. */
+            /* The true leader's token, admitted as another minter's term:
+             * the leader has to move above it (token_taken), so an
+             * agreement reached before this admission no longer holds. */
             uint32_t lead = true_winner(sim, w->name);
             if (lead != NONE && token_taken(e, w->name, &e->pool[lead]))
                 epoch_restart(sim);
-        } else if (rc == BATON_ESTALE) {
-            if (!m->has_term || w->token > m->admitted_max)
-                bt_sim_violation(sim, "fencing",
-                                 "name-%" PRIu32 ": the guard refused %" PRIu64 " from n%" PRIu32
-                                 ", above every token admitted (%" PRIu64 ")",
-                                 w->name, w->token, w->node, m->admitted_max);
-        } else {
-            bt_sim_violation(sim, "fencing", "name-%" PRIu32 ": baton_guard_offer(%" PRIu64 ") returned %d (%s)",
-                             w->name, w->token, rc, baton_err_name(rc));
         }
+    } else if (rc == BATON_ESTALE) {
+        if (admissible)
+            bt_sim_violation(sim, "fencing",
+                             "name-%" PRIu32 ": the guard refused %" PRIu64 " from n%" PRIu32
+                             ", above every term admitted or the admitted one (%" PRIu64 " from n%" PRIu32 ")",
+                             w->name, w->token, w->node, m->term_token, m->term_node);
+    } else {
+        bt_sim_violation(sim, "fencing", "name-%" PRIu32 ": baton_guard_offer(%" PRIu64 ") returned %d (%s)", w->name,
+                         w->token, rc, baton_err_name(rc));
     }
     if (accepted) {
         st->writes_accepted++;
@@ -941,6 +977,7 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
         if (sim->cfg.ops->observe_fence != NULL && mark > 0) {
             w->reply = true;
             w->mark = mark;
+            bt_nodeid_set(&w->mark_minter, gm.minter, gm.minter_len);
             uint64_t at = sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
             bt_sim_heap_entry_init(&w->item.h);
             if (bt_sim_heap_push(&sim->agenda, &w->item.h, at) == 0)
@@ -983,7 +1020,7 @@ int bt_sim_elect_init(struct bt_sim *sim)
         int len = snprintf(text, sizeof text, "name-%" PRIu32, k);
         bt_name_set(&e->nm[k].name, text, (size_t)len);
         e->nm[k].camps = NONE;
-        if (baton_guard_new(0, &e->nm[k].guard) != 0)
+        if (baton_guard_new(NULL, &e->nm[k].guard) != 0)
             return BATON_ENOMEM;
     }
     for (uint32_t i = 0; i < sim->n; i++)
@@ -1144,6 +1181,16 @@ void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt
     }
     sim->stats.revocations++;
     bt_sim_log(sim, 3, "n%" PRIu32 " revoked for name-%" PRId64 " (token %" PRIu64 ")", x, k, ev->fence);
+    /* A term another node minted too was overtaken: the fence that did it
+     * may have been on its way when the election was judged agreed (the
+     * leader's own term may even have been the one admitted), so agreement
+     * is judged anew, as after a resource's admission (finding E9). */
+    uint32_t other = NONE;
+    if (cp->leads && ev->fence == cp->token && shared_token(e, (uint32_t)k, cp, &other)) {
+        bt_sim_log(sim, 3, "name-%" PRId64 ": n%" PRIu32 "'s token %" PRIu64 " was minted by n%" PRIu32 " too", k, x,
+                   cp->token, other);
+        epoch_restart(sim);
+    }
     if (!cp->leads)
         bt_sim_violation(sim, "bad_event",
                          "n%" PRIu32 " got REVOKED (token %" PRIu64 ") for name-%" PRId64
@@ -1256,7 +1303,7 @@ bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
         WHY("name-%" PRIu32 ": the leader n%" PRIu32 " (session %" PRIu64 ") does not know it leads", k, wp->node,
             wp->session);
     uint64_t fence = 0;
-    if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence) != 0 || fence != wp->token)
+    if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence, NULL) != 0 || fence != wp->token)
         WHY("name-%" PRIu32 ": n%" PRIu32 "'s term is %" PRIu64 " but its session believes %" PRIu64, k, wp->node,
             fence, wp->token);
     if (max_hw != wp->token)
@@ -1428,7 +1475,7 @@ static bool agreed_cached(struct bt_sim *sim, char *why, size_t whylen)
         uint64_t fence = 0;
         if (!wp->leads)
             WHY("name-%" PRIu32 ": the leader n%" PRIu32 " does not know it leads", k, wp->node);
-        if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence) != 0 || fence != wp->token)
+        if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence, NULL) != 0 || fence != wp->token)
             WHY("name-%" PRIu32 ": n%" PRIu32 "'s term is %" PRIu64 " but its session believes %" PRIu64, k,
                 wp->node, fence, wp->token);
         if (mark != wp->token)

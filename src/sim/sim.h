@@ -79,13 +79,15 @@ struct bt_sim_node_ops {
     int (*leader)(const void *node, const struct bt_name *name, struct bt_nodeid *leader,
                   uint64_t *candidate_id);
     bool (*is_leader)(const void *node, const struct bt_name *name);
-    int (*fence)(const void *node, const struct bt_name *name, uint64_t *fence);
+    int (*fence)(const void *node, const struct bt_name *name, uint64_t *fence, struct bt_nodeid *minter);
     size_t (*candidates)(const void *node, const struct bt_name *name, struct bt_nodeid *out,
                          size_t cap);
     int (*high_water)(const void *node, const struct bt_name *name, uint64_t *token);
     /* bt_node_observe_fence: the simulated application reports every
-     * refusal's high-water mark with it (optional: NULL, it does not). */
-    int (*observe_fence)(void *node, const struct bt_name *name, uint64_t token, struct bt_time now);
+     * refusal's mark (token and minter) with it (optional: NULL, it does
+     * not). */
+    int (*observe_fence)(void *node, const struct bt_name *name, uint64_t token,
+                         const struct bt_nodeid *minter, struct bt_time now);
     /* bt_node_stats (the election part is read for bounded_state) */
     void (*stats)(const void *node, struct bt_node_stats *out);
 };

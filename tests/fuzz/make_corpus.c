@@ -192,7 +192,7 @@ static void codec_seeds(void)
     memcpy(m, fb, 19), m[17] = '!';
     write_seed("codec", "bad-fence-minter-char", m, 19);
     memcpy(m, fb, 19), m[16] = 0;
-    write_seed("codec", "fence-observed-no-minter", m, 17);
+    write_seed("codec", "bad-fence-no-minter", m, 17);
     const uint8_t huge[10] = {BT_CODEC_VERSION, BT_PAYLOAD_SNAPSHOT, 0, 0x10, 0, 0, 0, 0, 0, 0};
     write_seed("codec", "bad-snapshot-count-beyond-bytes", huge, 10);
     const uint8_t over[10] = {BT_CODEC_VERSION, BT_PAYLOAD_SNAPSHOT, 0, 0x10, 0, 1, 0, 0, 0, 0};

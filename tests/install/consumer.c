@@ -7,15 +7,16 @@
 int main(void)
 {
     struct baton_guard *g;
-    uint64_t hw = 0;
-    if (baton_guard_new(0, &g) != 0)
+    struct baton_guard_mark mark;
+    if (baton_guard_new(NULL, &g) != 0)
         return 1;
-    int first = baton_guard_offer(g, 42, &hw);
-    int again = baton_guard_offer(g, 42, &hw);
+    int first = baton_guard_offer(g, 42, "n1", 2, &mark);
+    int again = baton_guard_offer(g, 42, "n1", 2, &mark);
+    int other = baton_guard_offer(g, 42, "n2", 2, &mark);
     baton_guard_free(g);
-    printf("offer 42: %s; again: %s (%s)\n", baton_err_name(first), baton_err_name(again),
-           baton_strerror(again));
-    if (!(first == 0 && again == BATON_ESTALE && hw == 42))
+    printf("offer (42, n1): %s; again: %s; (42, n2): %s (%s)\n", baton_err_name(first), baton_err_name(again),
+           baton_err_name(other), baton_strerror(other));
+    if (!(first == 0 && again == 0 && other == BATON_ESTALE && mark.token == 42))
         return 1;
 
     /* A node of one: it leads at once. */

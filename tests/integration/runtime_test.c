@@ -597,6 +597,21 @@ static void an_observed_fence_ends_the_term_and_starts_one_above_it(void **state
     struct baton_fence hw;
     WAIT_FOR(baton_high_water(T[1].n, JOB, strlen(JOB), &hw) == 0 && hw.token == now);
     assert_string_equal(hw.minter, "n1");
+    /* The same token minted by another node (a partition's other side):
+     * the term ends and one above it starts. */
+    struct baton_fence other = {.token = now};
+    snprintf(other.minter, sizeof other.minter, "zz");
+    r0 = revoked(0);
+    e0 = elected(0);
+    assert_int_equal(baton_observe_mark(T[0].n, JOB, strlen(JOB), &other), 0);
+    WAIT_FOR(revoked(0) > r0);
+    WAIT_FOR(elected(0) > e0);
+    pthread_mutex_lock(&T[0].mu);
+    assert_true(T[0].last_elected > now);
+    now = T[0].last_elected;
+    pthread_mutex_unlock(&T[0].mu);
+    snprintf(other.minter, sizeof other.minter, "bad name");
+    assert_int_equal(baton_observe_mark(T[0].n, JOB, strlen(JOB), &other), BATON_EINVAL);
     /* A mark far in the future is refused. */
     assert_int_equal(baton_observe_fence(T[0].n, JOB, strlen(JOB), now + ((uint64_t)3600000 << 16)),
                      BATON_ECLOCK);

@@ -170,13 +170,19 @@ static bool fake_is_leader(const void *node, const struct bt_name *name)
     return f->has_leader[k] && f->leader[k] == f->index;
 }
 
-static int fake_fence(const void *node, const struct bt_name *name, uint64_t *fence)
+static int fake_fence(const void *node, const struct bt_name *name, uint64_t *fence, struct bt_nodeid *minter)
 {
     const struct fake *f = node;
     uint64_t v = f->fence[name_index(name)];
     if (v == 0)
         return BATON_ENOTLEADER;
-    *fence = v;
+    if (fence)
+        *fence = v;
+    if (minter) {
+        char text[16];
+        int len = snprintf(text, sizeof text, "n%" PRIu32, f->index);
+        bt_nodeid_set(minter, text, (size_t)len);
+    }
     return 0;
 }
 

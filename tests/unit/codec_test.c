@@ -41,11 +41,12 @@ static struct bt_fence fence(const char *name, uint64_t token)
     return f;
 }
 
-/* A fence with no minter (observed at a resource): the smallest kind. */
-static struct bt_fence observed(const char *name, uint64_t token)
+/* A fence with a one-byte minter: the smallest kind (a fence must name its
+ * minter). */
+static struct bt_fence minimal(const char *name, uint64_t token)
 {
     struct bt_fence f = fence(name, token);
-    memset(&f.minter, 0, sizeof f.minter);
+    assert_int_equal(bt_nodeid_set(&f.minter, "m", 1), 0);
     return f;
 }
 
@@ -192,7 +193,7 @@ static void delta_round_trips_live_entries_and_tombstones(void **state)
 
 static void fence_round_trips_longest_name_and_greatest_token(void **state)
 {
-    struct bt_fence f[4] = {fence("job", 1), observed("shard-7-owner", BT_HLC_TS_MAX)};
+    struct bt_fence f[4] = {fence("job", 1), minimal("shard-7-owner", BT_HLC_TS_MAX)};
     uint8_t name[BATON_NAME_MAX];
     for (size_t i = 0; i < sizeof name; i++)
         name[i] = (uint8_t)i;
@@ -202,14 +203,14 @@ static void fence_round_trips_longest_name_and_greatest_token(void **state)
     char minter[BATON_NODE_MAX];
     memset(minter, 'm', sizeof minter);
     assert_int_equal(bt_nodeid_set(&f[2].minter, minter, sizeof minter), 0);
-    f[3] = observed("x", 5);
+    f[3] = minimal("x", 5);
     uint8_t buf[1024];
     assert_int_equal(bt_codec_fence_size(&f[2]), BT_CODEC_FENCE_ENC_MAX);
     assert_int_equal(bt_codec_fence_size(&f[3]), BT_CODEC_FENCE_MIN);
 
     int len = bt_codec_encode_fences(f, 4, buf, sizeof buf);
 
-    assert_int_equal(len, BT_CODEC_LIST_HEADER + (10 + 3 + 2) + (10 + 13) + BT_CODEC_FENCE_ENC_MAX +
+    assert_int_equal(len, BT_CODEC_LIST_HEADER + (10 + 3 + 2) + (10 + 13 + 1) + BT_CODEC_FENCE_ENC_MAX +
                               BT_CODEC_FENCE_MIN);
     assert_decodes_to(buf, (size_t)len, BT_PAYLOAD_FENCE, NULL, 0, f, 4);
 }
@@ -358,7 +359,7 @@ static void fences_some_packs_and_stops_at_the_count_limit(void **state)
     struct bt_fence *f = calloc(n, sizeof *f);
     assert_non_null(f);
     for (size_t i = 0; i < n; i++)
-        f[i] = observed("j", i);
+        f[i] = minimal("j", i);
     size_t cap = BT_CODEC_LIST_HEADER + n * BT_CODEC_FENCE_MIN;
     uint8_t *buf = malloc(cap);
     assert_non_null(buf);
@@ -621,7 +622,7 @@ static void fence_token_beyond_int64_and_empty_name_are_rejected(void **state)
     assert_rejected(f, F_LEN, BATON_EPROTO);
 }
 
-static void fence_minter_must_be_a_node_name_or_empty(void **state)
+static void fence_minter_must_be_a_node_name(void **state)
 {
     uint8_t f[F_LEN];
     small_fence(f);
@@ -633,15 +634,17 @@ static void fence_minter_must_be_a_node_name_or_empty(void **state)
     small_fence(f);
     f[F_MINTER_LEN] = BATON_NODE_MAX + 1;
     assert_rejected(f, F_LEN, BATON_EPROTO);
-    /* Empty: an observed mark, with the two minter bytes gone. */
+    /* Empty: a fence that names no minter is meaningless (issue 8): a term
+     * is (token, minter). Refused, with the two minter bytes gone. */
     small_fence(f);
     f[F_MINTER_LEN] = 0;
-    struct bt_fence want = observed("job", 12345);
-    assert_decodes_to(f, F_LEN - 2, BT_PAYLOAD_FENCE, NULL, 0, &want, 1);
+    assert_rejected(f, F_LEN - 2, BATON_EPROTO);
     /* And an encoder refuses what the decoder would. */
     struct bt_fence bad = fence("job", 1);
     bad.minter.bytes[0] = ' ';
     uint8_t buf[64];
+    assert_int_equal(bt_codec_encode_fences(&bad, 1, buf, sizeof buf), BATON_EINVAL);
+    memset(&bad.minter, 0, sizeof bad.minter);
     assert_int_equal(bt_codec_encode_fences(&bad, 1, buf, sizeof buf), BATON_EINVAL);
 }
 
@@ -901,7 +904,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(counts_beyond_the_bytes_or_the_limits_are_rejected),
     cmocka_unit_test(trailing_garbage_is_rejected),
     cmocka_unit_test(fence_token_beyond_int64_and_empty_name_are_rejected),
-    cmocka_unit_test(fence_minter_must_be_a_node_name_or_empty),
+    cmocka_unit_test(fence_minter_must_be_a_node_name),
     cmocka_unit_test(malformed_gossip_like_the_reference_suite_is_dropped),
     cmocka_unit_test(free_leaves_an_empty_payload_and_tolerates_one),
     cmocka_unit_test(random_bytes_decode_without_incident),

@@ -5,7 +5,8 @@
  *
  * Files live in a fresh mkdtemp directory per case, removed by the teardown.
  * The on-disk layout constants below restate the format documented at the
- * top of guard.c; file_format_v1_is_stable pins it byte for byte.
+ * top of guard.c; file_format_v2_is_stable pins it byte for byte, and
+ * version_1_file_is_upgraded_keeping_its_mark starts from version 1 bytes.
  *
  * Randomized cases draw from a seed: BATON_TEST_SEED if set, else one from
  * the clock. On failure they print it with the command that replays it.
@@ -33,12 +34,14 @@
 #include "baton/baton.h"
 #include "baton/guard.h"
 
-/* The v1 layout (guard.c): header page, then one page per slot. */
+/* The v2 layout (guard.c): header page, then one page per slot. Version 1
+ * had the same pages with 24-byte slots and no minter. */
 #define PAGE 4096
 #define FILE_SIZE (3 * PAGE)
 #define SLOT0 PAGE
 #define SLOT1 (2 * PAGE)
-#define SLOT_LEN 24
+#define SLOT_LEN 89
+#define SLOT_V1_LEN 24
 
 /* ---- fixture: a private directory and a guard path inside it ---------- */
 
@@ -82,6 +85,23 @@ static int teardown_dir(void **state)
     free(fx);
     return 0;
 }
+
+/* ---- offers ---------------------------------------------------------------- */
+
+/* Offers the term (token, minter), reporting only the mark's token in *hw
+ * (if not NULL). */
+static int offer_as(struct baton_guard *g, uint64_t token, const char *minter, uint64_t *hw)
+{
+    struct baton_guard_mark m;
+    memset(&m, 0xA5, sizeof m);
+    int rc = baton_guard_offer(g, token, minter, minter ? strlen(minter) : 0, hw ? &m : NULL);
+    if (hw)
+        *hw = m.token;
+    return rc;
+}
+
+/* Most cases offer every term as minted by node "n1". */
+static int offer(struct baton_guard *g, uint64_t token, uint64_t *hw) { return offer_as(g, token, "n1", hw); }
 
 /* ---- file helpers -------------------------------------------------------- */
 
@@ -141,7 +161,7 @@ static void make_guard_file(const char *path, const uint64_t *raises, size_t n)
     struct baton_guard *g = NULL;
     assert_int_equal(baton_guard_open(path, BATON_GUARD_CREATE, &g), 0);
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(baton_guard_offer(g, raises[i], NULL), 0);
+        assert_int_equal(offer(g, raises[i], NULL), 0);
     baton_guard_close(g);
 }
 
@@ -250,13 +270,13 @@ static void check_strictly_greater(struct baton_guard *g)
 {
     uint64_t hw = 99;
     assert_int_equal(baton_guard_high_water(g), 0);
-    assert_int_equal(baton_guard_offer(g, 1, &hw), 0);
+    assert_int_equal(offer(g, 1, &hw), 0);
     assert_int_equal(hw, 1);
-    assert_int_equal(baton_guard_offer(g, 10, &hw), 0);
+    assert_int_equal(offer(g, 10, &hw), 0);
     assert_int_equal(hw, 10);
-    assert_int_equal(baton_guard_offer(g, 11, NULL), 0);
+    assert_int_equal(offer(g, 11, NULL), 0);
     /* Gaps are fine: only the order matters. */
-    assert_int_equal(baton_guard_offer(g, 5000, &hw), 0);
+    assert_int_equal(offer(g, 5000, &hw), 0);
     assert_int_equal(hw, 5000);
     assert_int_equal(baton_guard_high_water(g), 5000);
 }
@@ -264,37 +284,56 @@ static void check_strictly_greater(struct baton_guard *g)
 static void check_equal_and_lower_refused(struct baton_guard *g)
 {
     uint64_t hw = 0;
-    assert_int_equal(baton_guard_offer(g, 700, &hw), 0);
-    /* Equal: the same leader's token twice is not "greater". */
+    assert_int_equal(offer(g, 700, &hw), 0);
+    /* Equal from the same minter: the same term presented again (a lost
+     * reply, a new session) is admitted, and changes nothing. */
     hw = 0;
-    assert_int_equal(baton_guard_offer(g, 700, &hw), BATON_ESTALE);
+    assert_int_equal(offer(g, 700, &hw), 0);
     assert_int_equal(hw, 700);
+    /* Equal from another minter: the other side of a partition minted the
+     * same token; only the first term in gets in. */
+    hw = 0;
+    assert_int_equal(offer_as(g, 700, "n2", &hw), BATON_ESTALE);
+    assert_int_equal(hw, 700);
+    struct baton_guard_mark m;
+    memset(&m, 0, sizeof m);
+    assert_int_equal(baton_guard_offer(g, 700, "n1x", 2, &m), 0); /* the length counts, not the NUL */
+    assert_int_equal(baton_guard_offer(g, 700, "n", 1, &m), BATON_ESTALE);
+    assert_int_equal(m.token, 700);
+    assert_int_equal(m.minter_len, 2);
+    assert_string_equal(m.minter, "n1");
     /* Lower: a stale leader, told what beat it. */
     hw = 0;
-    assert_int_equal(baton_guard_offer(g, 699, &hw), BATON_ESTALE);
+    assert_int_equal(offer(g, 699, &hw), BATON_ESTALE);
     assert_int_equal(hw, 700);
     hw = 0;
-    assert_int_equal(baton_guard_offer(g, 1, &hw), BATON_ESTALE);
+    assert_int_equal(offer_as(g, 1, "n2", &hw), BATON_ESTALE);
     assert_int_equal(hw, 700);
-    assert_int_equal(baton_guard_offer(g, 1, NULL), BATON_ESTALE);
+    assert_int_equal(offer(g, 1, NULL), BATON_ESTALE);
     assert_int_equal(baton_guard_high_water(g), 700);
-    /* A refusal raises nothing: 701 is still acceptable. */
-    assert_int_equal(baton_guard_offer(g, 701, &hw), 0);
+    /* A refusal raises nothing: 701 is still acceptable, from anyone, and
+     * then it is n2's term that may be presented again, not n1's. */
+    assert_int_equal(offer_as(g, 701, "n2", &hw), 0);
     assert_int_equal(hw, 701);
+    assert_int_equal(offer_as(g, 701, "n2", NULL), 0);
+    assert_int_equal(offer(g, 701, NULL), BATON_ESTALE);
+    assert_int_equal(baton_guard_mark(g, &m), 0);
+    assert_int_equal(m.token, 701);
+    assert_string_equal(m.minter, "n2");
 }
 
 static void memory_guard_accepts_only_strictly_greater_tokens(void **state)
 {
     struct baton_guard *g = NULL;
-    assert_int_equal(baton_guard_new(0, &g), 0);
+    assert_int_equal(baton_guard_new(NULL, &g), 0);
     check_strictly_greater(g);
     baton_guard_free(g);
 }
 
-static void memory_guard_refuses_equal_and_lower_with_the_high_water(void **state)
+static void memory_guard_refuses_lower_and_another_minters_equal_token(void **state)
 {
     struct baton_guard *g = NULL;
-    assert_int_equal(baton_guard_new(0, &g), 0);
+    assert_int_equal(baton_guard_new(NULL, &g), 0);
     check_equal_and_lower_refused(g);
     baton_guard_free(g);
 }
@@ -308,7 +347,7 @@ static void file_guard_accepts_only_strictly_greater_tokens(void **state)
     baton_guard_close(g);
 }
 
-static void file_guard_refuses_equal_and_lower_with_the_high_water(void **state)
+static void file_guard_refuses_lower_and_another_minters_equal_token(void **state)
 {
     struct fixture *fx = *state;
     struct baton_guard *g = NULL;
@@ -323,36 +362,100 @@ static void refused_offers_do_not_touch_the_file(void **state)
     static uint8_t before[FILE_SIZE + 1], after[FILE_SIZE + 1];
     struct baton_guard *g = NULL;
     assert_int_equal(baton_guard_open(fx->path, BATON_GUARD_CREATE, &g), 0);
-    assert_int_equal(baton_guard_offer(g, 50, NULL), 0);
+    assert_int_equal(offer(g, 50, NULL), 0);
     size_t n = read_whole(fx->path, before, sizeof before);
-    assert_int_equal(baton_guard_offer(g, 50, NULL), BATON_ESTALE);
-    assert_int_equal(baton_guard_offer(g, 3, NULL), BATON_ESTALE);
-    assert_int_equal(baton_guard_offer(g, 0, NULL), BATON_EINVAL);
+    assert_int_equal(offer(g, 50, NULL), 0); /* the same term again: nothing to write */
+    assert_int_equal(offer_as(g, 50, "n2", NULL), BATON_ESTALE);
+    assert_int_equal(offer(g, 3, NULL), BATON_ESTALE);
+    assert_int_equal(offer(g, 0, NULL), BATON_EINVAL);
     assert_int_equal(read_whole(fx->path, after, sizeof after), n);
     assert_memory_equal(before, after, n);
     baton_guard_close(g);
 }
 
-static void new_guard_starts_at_the_given_high_water(void **state)
+static void new_guard_starts_at_the_given_mark(void **state)
 {
     struct baton_guard *g = NULL;
     uint64_t hw = 0;
-    assert_int_equal(baton_guard_new(1000, &g), 0);
+    struct baton_guard_mark start, m;
+    /* A bare token (minter unknown): an equal token is refused from anyone. */
+    memset(&start, 0, sizeof start);
+    start.token = 1000;
+    assert_int_equal(baton_guard_new(&start, &g), 0);
     assert_int_equal(baton_guard_high_water(g), 1000);
-    assert_int_equal(baton_guard_offer(g, 1000, &hw), BATON_ESTALE);
+    assert_int_equal(offer(g, 1000, &hw), BATON_ESTALE);
     assert_int_equal(hw, 1000);
-    assert_int_equal(baton_guard_offer(g, 1001, NULL), 0);
+    assert_int_equal(offer_as(g, 1000, "n2", &hw), BATON_ESTALE);
+    assert_int_equal(offer(g, 1001, NULL), 0);
+    baton_guard_free(g);
+
+    /* A saved mark with its minter: that minter's term is admitted again. */
+    g = NULL;
+    memcpy(start.minter, "n7", 3);
+    start.minter_len = 2;
+    assert_int_equal(baton_guard_new(&start, &g), 0);
+    assert_int_equal(offer_as(g, 1000, "n7", NULL), 0);
+    assert_int_equal(offer(g, 1000, NULL), BATON_ESTALE);
+    assert_int_equal(baton_guard_mark(g, &m), 0);
+    assert_int_equal(m.token, 1000);
+    assert_int_equal(m.minter_len, 2);
+    assert_string_equal(m.minter, "n7");
     baton_guard_free(g);
 
     g = NULL;
-    assert_int_equal(baton_guard_new(BATON_TOKEN_MAX, &g), 0);
-    assert_int_equal(baton_guard_offer(g, BATON_TOKEN_MAX, NULL), BATON_ESTALE);
+    memset(&start, 0, sizeof start);
+    start.token = BATON_TOKEN_MAX;
+    assert_int_equal(baton_guard_new(&start, &g), 0);
+    assert_int_equal(offer(g, BATON_TOKEN_MAX, NULL), BATON_ESTALE);
     baton_guard_free(g);
 
+    /* Invalid marks. */
     g = NULL;
-    assert_int_equal(baton_guard_new(BATON_TOKEN_MAX + 1, &g), BATON_EINVAL);
+    start.token = BATON_TOKEN_MAX + 1;
+    assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
+    start.token = 0; /* nothing admitted, yet a minter */
+    start.minter_len = 2;
+    memcpy(start.minter, "n1", 3);
+    assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
+    start.token = 5;
+    start.minter_len = BATON_NODE_MAX + 1;
+    assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
+    start.minter_len = 2;
+    memcpy(start.minter, "n ", 3);
+    assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
     assert_null(g);
-    assert_int_equal(baton_guard_new(0, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_new(NULL, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_new(NULL, &g), 0);
+    assert_int_equal(baton_guard_mark(g, &m), 0);
+    assert_int_equal(m.token, 0);
+    assert_int_equal(m.minter_len, 0);
+    assert_int_equal(baton_guard_mark(g, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_mark(NULL, &m), BATON_EINVAL);
+    baton_guard_free(g);
+}
+
+/* The minter is a node name: 1..64 bytes of [A-Za-z0-9._:@-]. Anything else
+ * is invalid and changes nothing. */
+static void bad_minters_are_invalid(void **state)
+{
+    struct baton_guard *g = NULL;
+    struct baton_guard_mark m;
+    char longest[BATON_NODE_MAX + 1];
+    memset(longest, 'a', sizeof longest);
+    assert_int_equal(baton_guard_new(NULL, &g), 0);
+    assert_int_equal(baton_guard_offer(g, 5, NULL, 2, &m), BATON_EINVAL);
+    assert_int_equal(m.token, 0);
+    assert_int_equal(baton_guard_offer(g, 5, "n1", 0, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_offer(g, 5, longest, BATON_NODE_MAX + 1, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_offer(g, 5, "n 1", 3, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_offer(g, 5, "n\0001", 3, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_offer(g, 5, "n/1", 3, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_high_water(g), 0);
+    assert_int_equal(baton_guard_offer(g, 5, longest, BATON_NODE_MAX, &m), 0);
+    assert_int_equal(m.minter_len, BATON_NODE_MAX);
+    assert_int_equal(baton_guard_offer(g, 6, "A-z.0_9:x@y", 11, &m), 0);
+    assert_string_equal(m.minter, "A-z.0_9:x@y");
+    baton_guard_free(g);
 }
 
 /* Token 0 is never a fencing token and tokens above INT64_MAX do not fit
@@ -361,22 +464,22 @@ static void token_zero_and_tokens_above_int64_max_are_invalid(void **state)
 {
     struct baton_guard *g = NULL;
     uint64_t hw = 99;
-    assert_int_equal(baton_guard_new(0, &g), 0);
-    assert_int_equal(baton_guard_offer(g, 0, &hw), BATON_EINVAL);
+    assert_int_equal(baton_guard_new(NULL, &g), 0);
+    assert_int_equal(offer(g, 0, &hw), BATON_EINVAL);
     assert_int_equal(hw, 0);
-    assert_int_equal(baton_guard_offer(g, BATON_TOKEN_MAX + 1, &hw), BATON_EINVAL);
-    assert_int_equal(baton_guard_offer(g, UINT64_MAX, &hw), BATON_EINVAL);
+    assert_int_equal(offer(g, BATON_TOKEN_MAX + 1, &hw), BATON_EINVAL);
+    assert_int_equal(offer(g, UINT64_MAX, &hw), BATON_EINVAL);
     assert_int_equal(hw, 0);
     assert_int_equal(baton_guard_high_water(g), 0);
-    assert_int_equal(baton_guard_offer(g, 7, NULL), 0);
-    assert_int_equal(baton_guard_offer(g, UINT64_MAX, &hw), BATON_EINVAL);
+    assert_int_equal(offer(g, 7, NULL), 0);
+    assert_int_equal(offer(g, UINT64_MAX, &hw), BATON_EINVAL);
     assert_int_equal(hw, 7);
-    assert_int_equal(baton_guard_offer(g, BATON_TOKEN_MAX, &hw), 0);
+    assert_int_equal(offer(g, BATON_TOKEN_MAX, &hw), 0);
     assert_int_equal(hw, BATON_TOKEN_MAX);
-    assert_int_equal(baton_guard_offer(g, 0, NULL), BATON_EINVAL);
-    assert_int_equal(baton_guard_offer(g, 8, NULL), BATON_ESTALE);
+    assert_int_equal(offer(g, 0, NULL), BATON_EINVAL);
+    assert_int_equal(offer(g, 8, NULL), BATON_ESTALE);
     baton_guard_free(g);
-    assert_int_equal(baton_guard_offer(NULL, 5, &hw), BATON_EINVAL);
+    assert_int_equal(offer(NULL, 5, &hw), BATON_EINVAL);
     baton_guard_free(NULL);
     baton_guard_close(NULL);
 }
@@ -384,7 +487,8 @@ static void token_zero_and_tokens_above_int64_max_are_invalid(void **state)
 /* ---- flushing ------------------------------------------------------------ */
 
 /* Each accepted raise costs exactly one fdatasync, made while readers still
- * see the old mark; refusals and invalid tokens cost none. */
+ * see the old mark; refusals, invalid tokens and a term presented again
+ * cost none. */
 static void every_accepted_raise_is_flushed_before_it_is_visible(void **state)
 {
     struct fixture *fx = *state;
@@ -394,16 +498,17 @@ static void every_accepted_raise_is_flushed_before_it_is_visible(void **state)
     uint64_t previous = 0;
     for (uint64_t t = 10; t <= 50; t += 10) {
         int before = atomic_load(&fdatasync_calls);
-        assert_int_equal(baton_guard_offer(g, t, NULL), 0);
+        assert_int_equal(offer(g, t, NULL), 0);
         assert_int_equal(atomic_load(&fdatasync_calls), before + 1);
         assert_int_equal(atomic_load(&mark_seen_at_sync), previous);
         assert_int_equal(baton_guard_high_water(g), t);
         previous = t;
     }
     int before = atomic_load(&fdatasync_calls);
-    assert_int_equal(baton_guard_offer(g, 50, NULL), BATON_ESTALE);
-    assert_int_equal(baton_guard_offer(g, 20, NULL), BATON_ESTALE);
-    assert_int_equal(baton_guard_offer(g, 0, NULL), BATON_EINVAL);
+    assert_int_equal(offer(g, 50, NULL), 0); /* the same term again */
+    assert_int_equal(offer_as(g, 50, "n2", NULL), BATON_ESTALE);
+    assert_int_equal(offer(g, 20, NULL), BATON_ESTALE);
+    assert_int_equal(offer(g, 0, NULL), BATON_EINVAL);
     assert_int_equal(atomic_load(&fdatasync_calls), before);
     atomic_store(&sync_watch, NULL);
     baton_guard_close(g);
@@ -443,11 +548,11 @@ static void failed_flush_poisons_the_guard_until_reopened(void **state)
     assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
     atomic_store(&fdatasync_fail_next, 1);
     errno = 0;
-    assert_int_equal(baton_guard_offer(g, 200, &hw), BATON_EIO);
+    assert_int_equal(offer(g, 200, &hw), BATON_EIO);
     assert_int_equal(errno, EIO);
     assert_int_equal(hw, 100);
     int before = atomic_load(&fdatasync_calls);
-    assert_int_equal(baton_guard_offer(g, 300, &hw), BATON_EIO);
+    assert_int_equal(offer(g, 300, &hw), BATON_EIO);
     assert_int_equal(hw, 100);
     assert_int_equal(atomic_load(&fdatasync_calls), before);
     assert_int_equal(baton_guard_high_water(g), 100);
@@ -456,7 +561,7 @@ static void failed_flush_poisons_the_guard_until_reopened(void **state)
     assert_int_equal(open_status(fx->path, &hw), 0);
     assert_true(hw == 100 || hw == 200);
     assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
-    assert_int_equal(baton_guard_offer(g, 300, NULL), 0);
+    assert_int_equal(offer(g, 300, NULL), 0);
     baton_guard_close(g);
 }
 
@@ -469,6 +574,7 @@ struct offer_record {
     uint64_t high_water; /* what the call reported */
     int rc;              /* what it returned */
     uint64_t start, end; /* tickets around the call */
+    size_t thread;       /* the offering thread, whose index is its minter */
 };
 
 struct offer_thread {
@@ -479,12 +585,15 @@ struct offer_thread {
     size_t count;                  /* offers to make */
     struct offer_record *records;  /* count records, filled by the thread */
     uint64_t max_offered;          /* greatest token it offered */
+    size_t index;                  /* this thread's number; it offers as minter "t<index>" */
 };
 
 static void *offer_thread_main(void *arg)
 {
     struct offer_thread *t = arg;
     uint64_t rng = t->seed;
+    char minter[8];
+    snprintf(minter, sizeof minter, "t%zu", t->index);
     t->max_offered = 0;
     pthread_barrier_wait(t->start);
     for (size_t k = 0; k < t->count; k++) {
@@ -500,8 +609,9 @@ static void *offer_thread_main(void *arg)
             t->max_offered = token;
         struct offer_record *rec = &t->records[k];
         rec->token = token;
+        rec->thread = t->index;
         rec->start = atomic_fetch_add(t->ticket, 1);
-        rec->rc = baton_guard_offer(t->guard, token, &rec->high_water);
+        rec->rc = offer_as(t->guard, token, minter, &rec->high_water);
         rec->end = atomic_fetch_add(t->ticket, 1);
     }
     return NULL;
@@ -526,10 +636,11 @@ static int by_token(const void *a, const void *b)
  * saw is explainable by one sequence of atomic compare-and-raise steps:
  *  1. every result is 0 (and reports the token) or ESTALE (and reports a mark
  *     >= the token);
- *  2. no token is accepted twice;
+ *  2. no token is accepted from two minters (threads);
  *  3. an offer that began after an accepted offer of token a had returned saw
- *     a mark >= a: if accepted, its token is > a (the accepted sequence is
- *     strictly increasing in real time); if refused, it reported >= a;
+ *     a mark >= a: if accepted, its token is >= a (the accepted sequence
+ *     never decreases in real time, and by 2 an equal token is the same
+ *     minter's); if refused, it reported >= a;
  *  4. the final mark is the greatest token offered.
  * Returns the final mark.
  */
@@ -545,7 +656,7 @@ static uint64_t run_concurrent_offers(struct baton_guard *g, size_t nthreads, si
     assert_int_equal(pthread_barrier_init(&start, NULL, (unsigned)nthreads), 0);
     uint64_t rng = seed, max_offered = 0;
     for (size_t i = 0; i < nthreads; i++) {
-        threads[i] = (struct offer_thread){g, &ticket, &start, splitmix64(&rng), count, NULL, 0};
+        threads[i] = (struct offer_thread){g, &ticket, &start, splitmix64(&rng), count, NULL, 0, i};
         threads[i].records = calloc(count, sizeof *threads[i].records);
         assert_non_null(threads[i].records);
     }
@@ -584,8 +695,8 @@ static uint64_t run_concurrent_offers(struct baton_guard *g, size_t nthreads, si
     /* 2. */
     qsort(accepted, naccepted, sizeof *accepted, by_token);
     for (size_t i = 1; i < naccepted; i++)
-        seeded_check(accepted[i]->token != accepted[i - 1]->token, seed, name, "token %" PRIu64 " accepted twice\n",
-                     accepted[i]->token);
+        seeded_check(accepted[i]->token != accepted[i - 1]->token || accepted[i]->thread == accepted[i - 1]->thread,
+                     seed, name, "token %" PRIu64 " accepted from two minters\n", accepted[i]->token);
 
     /* 3. prefix_max[i] = greatest token among the i accepted offers that
      *    ended first. For each offer, the accepted offers that ended before
@@ -607,7 +718,7 @@ static uint64_t run_concurrent_offers(struct baton_guard *g, size_t nthreads, si
         }
         uint64_t before = prefix_max[lo];
         if (rec->rc == 0)
-            seeded_check(rec->token > before, seed, name,
+            seeded_check(rec->token >= before, seed, name,
                          "accepted %" PRIu64 " after %" PRIu64 " had already been accepted\n", rec->token, before);
         else
             seeded_check(rec->high_water >= before, seed, name,
@@ -632,7 +743,7 @@ static void concurrent_offers_accept_a_strictly_increasing_sequence(void **state
     const char *name = "concurrent_offers_accept_a_strictly_increasing_sequence";
     uint64_t seed = test_seed(name);
     struct baton_guard *g = NULL;
-    assert_int_equal(baton_guard_new(0, &g), 0);
+    assert_int_equal(baton_guard_new(NULL, &g), 0);
     run_concurrent_offers(g, 4, 20000, seed, name);
     baton_guard_free(g);
 }
@@ -654,24 +765,26 @@ static void concurrent_offers_on_a_file_guard_persist_the_maximum(void **state)
 
 /* ---- durability ------------------------------------------------------------ */
 
-static void reopen_keeps_the_high_water(void **state)
+static void reopen_keeps_the_mark_and_its_minter(void **state)
 {
     struct fixture *fx = *state;
     struct baton_guard *g = NULL;
     uint64_t hw = 0;
     assert_int_equal(baton_guard_open(fx->path, BATON_GUARD_CREATE, &g), 0);
     assert_int_equal(baton_guard_high_water(g), 0);
-    assert_int_equal(baton_guard_offer(g, 1234, NULL), 0);
+    assert_int_equal(offer(g, 1234, NULL), 0);
     baton_guard_close(g);
 
     g = NULL;
     assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
     assert_int_equal(baton_guard_high_water(g), 1234);
-    assert_int_equal(baton_guard_offer(g, 1234, &hw), BATON_ESTALE);
+    /* The minter survives too: its term is admitted again, no other's. */
+    assert_int_equal(offer_as(g, 1234, "n2", &hw), BATON_ESTALE);
     assert_int_equal(hw, 1234);
+    assert_int_equal(offer(g, 1234, &hw), 0);
     /* Many raises, so both slots take turns more than once. */
     for (uint64_t t = 2000; t < 2010; t++)
-        assert_int_equal(baton_guard_offer(g, t, NULL), 0);
+        assert_int_equal(offer(g, t, NULL), 0);
     baton_guard_close(g);
 
     assert_int_equal(open_status(fx->path, &hw), 0);
@@ -711,48 +824,159 @@ static void create_leaves_only_the_guard_file(void **state)
     assert_int_equal(st.st_size, FILE_SIZE);
 }
 
-/* The exact bytes of a v1 file: a format change must be deliberate. The
- * checksums were computed independently (Python, CRC32C checked against the
- * standard "123456789" -> 0xE3069283 vector). */
-static void file_format_v1_is_stable(void **state)
+/* A version 2 slot's bytes: tag, seq, token, minter length, minter padded
+ * to 64 bytes, then the given checksum. */
+static void v2_slot(uint8_t out[SLOT_LEN], unsigned index, uint64_t seq, uint64_t token, const char *minter,
+                    const uint8_t crc[4])
+{
+    memset(out, 0, SLOT_LEN);
+    memcpy(out, "SLT", 3);
+    out[3] = (uint8_t)('0' + index);
+    for (int i = 0; i < 8; i++) {
+        out[4 + i] = (uint8_t)(seq >> (56 - 8 * i));
+        out[12 + i] = (uint8_t)(token >> (56 - 8 * i));
+    }
+    out[20] = (uint8_t)strlen(minter);
+    memcpy(out + 21, minter, strlen(minter));
+    memcpy(out + 85, crc, 4);
+}
+
+/* The exact bytes of a version 2 file: a format change must be deliberate.
+ * The checksums were computed independently (Python, CRC32C checked against
+ * the standard "123456789" -> 0xE3069283 vector). */
+static void file_format_v2_is_stable(void **state)
 {
     struct fixture *fx = *state;
-    static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N', 'G', 'R', 'D', 0, 0, 0, 1, 0x48, 0x0a, 0x86, 0xdf};
-    /* Created: slot 0 = (seq 1, mark 0), slot 1 = (seq 0, mark 0). */
-    static const uint8_t slot0[SLOT_LEN] = {'S', 'L', 'T', '0', 0, 0, 0, 0, 0, 0, 0, 1,
-                                            0,   0,   0,   0,   0, 0, 0, 0, 0x5c, 0x8e, 0x0b, 0xc3};
-    static const uint8_t slot1_created[SLOT_LEN] = {'S', 'L', 'T', '1', 0, 0, 0, 0, 0, 0, 0, 0,
-                                                    0,   0,   0,   0,   0, 0, 0, 0, 0xf7, 0x54, 0x01, 0xd4};
-    /* One raise goes to slot 1 with seq 2. */
-    static const uint8_t slot1_raised[SLOT_LEN] = {'S',  'L',  'T',  '1',  0,    0,    0,    0,
-                                                   0,    0,    0,    2,    0x01, 0x23, 0x45, 0x67,
-                                                   0x89, 0xab, 0xcd, 0xef, 0xb9, 0x9f, 0x66, 0x1f};
+    static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N', 'G', 'R', 'D', 0, 0, 0, 2, 0x5b, 0x5a, 0x75, 0x2b};
+    static const uint8_t crc_s0_created[4] = {0xdd, 0x04, 0x9c, 0x3f};
+    static const uint8_t crc_s1_created[4] = {0x46, 0x9c, 0xa4, 0x7c};
+    static const uint8_t crc_s1_raised[4] = {0xff, 0xb9, 0x3c, 0x8e};
+    static const uint8_t crc_s0_raised[4] = {0x1b, 0x94, 0xd9, 0x3a};
     static uint8_t image[FILE_SIZE + 1], expect[FILE_SIZE];
+    uint8_t slot[SLOT_LEN];
 
+    /* Created: slot 0 = (seq 1, mark 0, no minter), slot 1 = (seq 0, same). */
     make_guard_file(fx->path, NULL, 0);
     memset(expect, 0, sizeof expect);
     memcpy(expect, header, sizeof header);
-    memcpy(expect + SLOT0, slot0, sizeof slot0);
-    memcpy(expect + SLOT1, slot1_created, sizeof slot1_created);
+    v2_slot(slot, 0, 1, 0, "", crc_s0_created);
+    memcpy(expect + SLOT0, slot, SLOT_LEN);
+    v2_slot(slot, 1, 0, 0, "", crc_s1_created);
+    memcpy(expect + SLOT1, slot, SLOT_LEN);
     assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
     assert_memory_equal(image, expect, FILE_SIZE);
 
+    /* One raise goes to slot 1 with seq 2. */
     struct baton_guard *g = NULL;
     assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
-    assert_int_equal(baton_guard_offer(g, UINT64_C(0x0123456789abcdef), NULL), 0);
-    memcpy(expect + SLOT1, slot1_raised, sizeof slot1_raised);
+    assert_int_equal(offer_as(g, UINT64_C(0x0123456789abcdef), "node-7", NULL), 0);
+    v2_slot(slot, 1, 2, UINT64_C(0x0123456789abcdef), "node-7", crc_s1_raised);
+    memcpy(expect + SLOT1, slot, SLOT_LEN);
     assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
     assert_memory_equal(image, expect, FILE_SIZE);
 
     /* The next raise goes back to slot 0 with seq 3. */
-    static const uint8_t slot0_raised[SLOT_LEN] = {0x53, 0x4c, 0x54, 0x30, 0x00, 0x00, 0x00, 0x00,
-                                                   0x00, 0x00, 0x00, 0x03, 0x01, 0x23, 0x45, 0x67,
-                                                   0x89, 0xab, 0xcd, 0xf0, 0x5c, 0x08, 0x97, 0x43};
-    assert_int_equal(baton_guard_offer(g, UINT64_C(0x0123456789abcdf0), NULL), 0);
+    assert_int_equal(offer_as(g, UINT64_C(0x0123456789abcdf0), "n@x:1", NULL), 0);
     baton_guard_close(g);
-    memcpy(expect + SLOT0, slot0_raised, sizeof slot0_raised);
+    v2_slot(slot, 0, 3, UINT64_C(0x0123456789abcdf0), "n@x:1", crc_s0_raised);
+    memcpy(expect + SLOT0, slot, SLOT_LEN);
     assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
     assert_memory_equal(image, expect, FILE_SIZE);
+}
+
+/* A version 2 slot whose minter is ill-formed is invalid although its
+ * checksum (computed as above) is right: the older slot is used. After raises
+ * 5 then 9, slot 0 holds (seq 3, 9) and slot 1 (seq 2, 5); each case rewrites
+ * slot 0 with seq 3 and a bad minter. */
+static void slot_with_a_bad_minter_is_invalid(void **state)
+{
+    struct fixture *fx = *state;
+    const uint64_t raises[] = {5, 9};
+    static const uint8_t crc_zero_token[4] = {0x84, 0xb4, 0x96, 0x51};
+    static const uint8_t crc_padding[4] = {0xc1, 0x3f, 0x17, 0x59};
+    static const uint8_t crc_bad_char[4] = {0x86, 0xe8, 0xe7, 0xc9};
+    uint8_t slot[SLOT_LEN];
+    uint64_t hw = 0;
+
+    /* A minter with token 0. */
+    make_guard_file(fx->path, raises, 2);
+    v2_slot(slot, 0, 3, 0, "n1", crc_zero_token);
+    write_at(fx->path, SLOT0, slot, SLOT_LEN);
+    assert_int_equal(open_status(fx->path, &hw), 0);
+    assert_int_equal(hw, 5);
+    /* Nonzero padding after the minter. */
+    unlink(fx->path);
+    make_guard_file(fx->path, raises, 2);
+    v2_slot(slot, 0, 3, 9, "n1", crc_padding);
+    slot[21 + 2 + 10] = 'x';
+    write_at(fx->path, SLOT0, slot, SLOT_LEN);
+    assert_int_equal(open_status(fx->path, &hw), 0);
+    assert_int_equal(hw, 5);
+    /* A byte no node name may hold. */
+    unlink(fx->path);
+    make_guard_file(fx->path, raises, 2);
+    v2_slot(slot, 0, 3, 9, "n 1", crc_bad_char);
+    write_at(fx->path, SLOT0, slot, SLOT_LEN);
+    assert_int_equal(open_status(fx->path, &hw), 0);
+    assert_int_equal(hw, 5);
+}
+
+/* A version 1 file (bytes pinned by the old format test) opens with its mark,
+ * minter unknown, and is rewritten as version 2 in place of the old file:
+ * the same mode, one file in the directory, the old inode gone. */
+static void version_1_file_is_upgraded_keeping_its_mark(void **state)
+{
+    struct fixture *fx = *state;
+    static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N', 'G', 'R', 'D', 0, 0, 0, 1, 0x48, 0x0a, 0x86, 0xdf};
+    static const uint8_t slot0[SLOT_V1_LEN] = {'S', 'L', 'T', '0', 0, 0, 0, 0, 0, 0, 0, 1,
+                                               0,   0,   0,   0,   0, 0, 0, 0, 0x5c, 0x8e, 0x0b, 0xc3};
+    static const uint8_t slot1_raised[SLOT_V1_LEN] = {'S',  'L',  'T',  '1',  0,    0,    0,    0,
+                                                      0,    0,    0,    2,    0x01, 0x23, 0x45, 0x67,
+                                                      0x89, 0xab, 0xcd, 0xef, 0xb9, 0x9f, 0x66, 0x1f};
+    static uint8_t image[FILE_SIZE + 1];
+    memset(image, 0, sizeof image);
+    memcpy(image, header, sizeof header);
+    memcpy(image + SLOT0, slot0, sizeof slot0);
+    memcpy(image + SLOT1, slot1_raised, sizeof slot1_raised);
+    write_file(fx->path, image, FILE_SIZE);
+    assert_int_equal(chmod(fx->path, 0640), 0);
+    struct stat before, after;
+    assert_int_equal(stat(fx->path, &before), 0);
+
+    struct baton_guard *g = NULL;
+    struct baton_guard_mark m;
+    assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
+    assert_int_equal(baton_guard_mark(g, &m), 0);
+    assert_int_equal(m.token, UINT64_C(0x0123456789abcdef));
+    assert_int_equal(m.minter_len, 0);
+    /* Minter unknown: the equal token is refused from everyone, as in v1. */
+    assert_int_equal(offer(g, UINT64_C(0x0123456789abcdef), NULL), BATON_ESTALE);
+    assert_int_equal(stat(fx->path, &after), 0);
+    assert_true(after.st_ino != before.st_ino);
+    assert_int_equal(after.st_mode & 07777, 0640);
+    assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
+    assert_int_equal(image[11], 2);
+    /* The upgraded file is locked by this guard. */
+    struct baton_guard *other = NULL;
+    assert_int_equal(baton_guard_open(fx->path, 0, &other), BATON_EBUSY);
+    assert_int_equal(offer(g, UINT64_C(0x0123456789abcdf0), NULL), 0);
+    baton_guard_close(g);
+
+    DIR *d = opendir(fx->dir);
+    assert_non_null(d);
+    size_t entries = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    assert_int_equal(entries, 1);
+
+    assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
+    assert_int_equal(baton_guard_mark(g, &m), 0);
+    assert_int_equal(m.token, UINT64_C(0x0123456789abcdf0));
+    assert_string_equal(m.minter, "n1");
+    assert_int_equal(offer(g, UINT64_C(0x0123456789abcdf0), NULL), 0);
+    baton_guard_close(g);
 }
 
 /* After create (slot 0 newest), raises alternate 1, 0, 1...: raising 5 then 9
@@ -804,12 +1028,12 @@ static void raise_after_fallback_overwrites_the_corrupt_slot(void **state)
     const uint64_t raises[] = {5, 9};
     uint64_t hw = 0;
     make_guard_file(fx->path, raises, 2);
-    flip_byte(fx->path, SLOT0 + 21); /* the checksum of the slot holding 9 */
+    flip_byte(fx->path, SLOT0 + SLOT_LEN - 2); /* the checksum of the slot holding 9 */
 
     struct baton_guard *g = NULL;
     assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
     assert_int_equal(baton_guard_high_water(g), 5);
-    assert_int_equal(baton_guard_offer(g, 7, NULL), 0);
+    assert_int_equal(offer(g, 7, NULL), 0);
     baton_guard_close(g);
 
     flip_byte(fx->path, SLOT1 + 10); /* the slot that held 5 */
@@ -863,8 +1087,8 @@ static void unknown_version_is_eversion_and_damaged_header_is_ecorrupt(void **st
     struct fixture *fx = *state;
     const uint64_t raises[] = {5};
     make_guard_file(fx->path, raises, 1);
-    static const uint8_t v2[4] = {0, 0, 0, 2};
-    write_at(fx->path, 8, v2, sizeof v2);
+    static const uint8_t v3[4] = {0, 0, 0, 3};
+    write_at(fx->path, 8, v3, sizeof v3);
     assert_int_equal(open_status(fx->path, NULL), BATON_EVERSION);
 
     unlink(fx->path);
@@ -940,7 +1164,7 @@ static void second_open_in_the_same_process_is_ebusy(void **state)
     struct fixture *fx = *state;
     struct baton_guard *a = NULL, *b = NULL;
     assert_int_equal(baton_guard_open(fx->path, BATON_GUARD_CREATE, &a), 0);
-    assert_int_equal(baton_guard_offer(a, 77, NULL), 0);
+    assert_int_equal(offer(a, 77, NULL), 0);
     assert_int_equal(baton_guard_open(fx->path, 0, &b), BATON_EBUSY);
     assert_null(b);
     assert_int_equal(baton_guard_open(fx->path, BATON_GUARD_CREATE, &b), BATON_EBUSY);
@@ -1076,23 +1300,23 @@ static void failed_write_poisons_the_guard_until_reopened(void **state)
         if (setrlimit(RLIMIT_FSIZE, &low) != 0)
             _exit(11);
         errno = 0;
-        if (baton_guard_offer(g, 200, &hw) != BATON_EIO || errno != EFBIG || hw != 100)
+        if (offer(g, 200, &hw) != BATON_EIO || errno != EFBIG || hw != 100)
             _exit(12);
         if (setrlimit(RLIMIT_FSIZE, &saved) != 0)
             _exit(13);
         /* The cause is gone, the guard still refuses, even higher tokens. */
         errno = 0;
-        if (baton_guard_offer(g, 300, &hw) != BATON_EIO || errno != EFBIG || hw != 100)
+        if (offer(g, 300, &hw) != BATON_EIO || errno != EFBIG || hw != 100)
             _exit(14);
         if (baton_guard_high_water(g) != 100)
             _exit(15);
         /* Lower tokens are not told they are merely stale either. */
-        if (baton_guard_offer(g, 50, NULL) != BATON_EIO)
+        if (offer(g, 50, NULL) != BATON_EIO)
             _exit(16);
         baton_guard_close(g);
         if (baton_guard_open(fx->path, 0, &g) != 0 || baton_guard_high_water(g) != 100)
             _exit(17);
-        if (baton_guard_offer(g, 300, &hw) != 0 || hw != 300)
+        if (offer(g, 300, &hw) != 0 || hw != 300)
             _exit(18);
         baton_guard_close(g);
         _exit(0);
@@ -1116,7 +1340,7 @@ static _Noreturn void crash_child(const char *path, int flags, int report_fd)
     if (baton_guard_open(path, flags, &g) != 0)
         _exit(10);
     for (uint64_t t = baton_guard_high_water(g) + 1; t < 100000000; t++) {
-        if (baton_guard_offer(g, t, NULL) != 0)
+        if (offer(g, t, NULL) != 0)
             _exit(11);
         if (write(report_fd, &t, sizeof t) != (ssize_t)sizeof t)
             _exit(12);
@@ -1226,21 +1450,24 @@ static void sigkill_during_offers_never_loses_an_accepted_token(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(memory_guard_accepts_only_strictly_greater_tokens),
-    cmocka_unit_test(memory_guard_refuses_equal_and_lower_with_the_high_water),
+    cmocka_unit_test(memory_guard_refuses_lower_and_another_minters_equal_token),
     cmocka_unit_test_setup_teardown(file_guard_accepts_only_strictly_greater_tokens, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(file_guard_refuses_equal_and_lower_with_the_high_water, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(file_guard_refuses_lower_and_another_minters_equal_token, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(refused_offers_do_not_touch_the_file, setup_dir, teardown_dir),
-    cmocka_unit_test(new_guard_starts_at_the_given_high_water),
+    cmocka_unit_test(new_guard_starts_at_the_given_mark),
+    cmocka_unit_test(bad_minters_are_invalid),
     cmocka_unit_test(token_zero_and_tokens_above_int64_max_are_invalid),
     cmocka_unit_test_setup_teardown(every_accepted_raise_is_flushed_before_it_is_visible, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(creation_flushes_the_file_then_the_directory, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(failed_flush_poisons_the_guard_until_reopened, setup_dir, teardown_dir),
     cmocka_unit_test(concurrent_offers_accept_a_strictly_increasing_sequence),
     cmocka_unit_test_setup_teardown(concurrent_offers_on_a_file_guard_persist_the_maximum, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(reopen_keeps_the_high_water, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(reopen_keeps_the_mark_and_its_minter, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(create_flag_on_an_existing_file_keeps_its_high_water, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(create_leaves_only_the_guard_file, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(file_format_v1_is_stable, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(file_format_v2_is_stable, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(slot_with_a_bad_minter_is_invalid, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(version_1_file_is_upgraded_keeping_its_mark, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(corrupt_newest_slot_falls_back_to_the_older_slot, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(corrupt_older_slot_keeps_the_newest_high_water, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(raise_after_fallback_overwrites_the_corrupt_slot, setup_dir, teardown_dir),

@@ -96,7 +96,11 @@ static uint64_t fence_of(struct bt_leader *l, const char *name)
 {
     struct bt_name n = nm(name);
     uint64_t f = 0;
-    assert_int_equal(bt_leader_fence(l, &n, &f), 0);
+    struct bt_nodeid minter;
+    memset(&minter, 0, sizeof minter);
+    assert_int_equal(bt_leader_fence(l, &n, &f, &minter), 0);
+    assert_int_equal(bt_leader_fence(l, &n, NULL, NULL), 0);
+    assert_true(minter.len > 0); /* this node: term_is_token_and_this_node checks which */
     return f;
 }
 
@@ -104,7 +108,7 @@ static void assert_not_leader(struct bt_leader *l, const char *name)
 {
     struct bt_name n = nm(name);
     uint64_t f;
-    assert_int_equal(bt_leader_fence(l, &n, &f), BATON_ENOTLEADER);
+    assert_int_equal(bt_leader_fence(l, &n, &f, NULL), BATON_ENOTLEADER);
     assert_false(bt_leader_is_leader(l, &n));
 }
 
@@ -504,8 +508,8 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     see_alive(a, "b", 2, WALL);
     assert_int_equal(deliver_bytes(a, buf, (size_t)len, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
-    struct bt_fence fences[] = {{.name = nm("job"), .token = bt_hlc_pack(WALL, 1)},
-                                {.name = nm("job2"), .token = far}};
+    struct bt_fence fences[] = {{.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")},
+                                {.name = nm("job2"), .token = far, .minter = nid("z")}};
     assert_int_equal(bt_leader_merge_snapshot(a, &ok, 1, fences, 2, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
     assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
@@ -602,6 +606,7 @@ static size_t random_payload(uint64_t *rng, uint8_t *buf, size_t cap)
         snprintf(rname, sizeof rname, "r%d", (int)(splitmix64(rng) % 8));
         f[i].name = nm(rname);
         f[i].token = bt_hlc_pack(WALL - 20000 + splitmix64(rng) % 40000, (uint32_t)splitmix64(rng));
+        f[i].minter = nid(nodes[splitmix64(rng) % 4]);
     }
     int n;
     switch (splitmix64(rng) % 3) {
@@ -670,10 +675,10 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
     assert_true(feed(a, buf, 1, WALL, &mrc) < 0);
     decode_rejects += 3;
     /* A fence that is no timestamp (above INT64_MAX), or has no name. */
-    struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1)};
+    struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")};
     int flen = bt_codec_encode_fences(&fence, 1, buf, sizeof buf);
     assert_true(flen > 0);
-    buf[flen - 9] = 0x80; /* the token's top byte (the minter is empty) */
+    buf[flen - 10] = 0x80; /* the token's top byte (the minter is "z") */
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
     buf[4] = 0;
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
@@ -1046,7 +1051,7 @@ static void thousand_names_follow_membership(void **state)
         snprintf(name, sizeof name, "shard-%d", i);
         struct bt_name n = nm(name);
         uint64_t f;
-        assert_int_equal(bt_leader_fence(b, &n, &f), BATON_ENOTLEADER);
+        assert_int_equal(bt_leader_fence(b, &n, &f, NULL), BATON_ENOTLEADER);
     }
     see_dead(b, "a", 1, WALL + 3);
     size_t elected = 0;
@@ -1296,7 +1301,7 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
      * but holds no term while it waits. */
     struct bt_name job = nm("job");
     uint64_t f;
-    assert_int_equal(bt_leader_fence(b, &job, &f), BATON_ENOTLEADER);
+    assert_int_equal(bt_leader_fence(b, &job, &f, NULL), BATON_ENOTLEADER);
     assert_true(is_leader(a, "job"));
     struct bt_leader_counters c;
     bt_leader_counters(b, &c);
@@ -1320,7 +1325,7 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
     expect_event(b, BT_LEADER_REVOKED, 22, "job");
     expect_no_event(b);
     assert_int_equal(bt_leader_deferred(b), 1);
-    assert_int_equal(bt_leader_retry_deferred(b, WALL + 40), 1);
+    assert_int_equal(bt_leader_retry_deferred(b, 1, WALL + 40), 1);
     assert_true(expect_event(b, BT_LEADER_ELECTED, 22, "job") > fb2 + 1);
     assert_int_equal(bt_leader_deferred(b), 0);
     bt_leader_free(a);
@@ -1337,36 +1342,216 @@ static void observed_mark_at_or_above_the_term_ends_it_and_waits(void **state)
 
     /* A resource refused fa: someone (gone, or behind a partition) got the
      * same token in. The term ends, and no new one starts at once. */
-    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 1), 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, NULL, WALL + 1), 0);
     assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
     expect_no_event(a);
     assert_int_equal(high_water_of(a, "job"), fa);
     assert_int_equal(bt_leader_high_water_count(a), 1); /* equal: nothing new kept */
     /* The periodic retry starts a term above it. */
-    assert_int_equal(bt_leader_retry_deferred(a, WALL + 2), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 2), 1);
     uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
     assert_true(fa2 > fa);
 
     /* A mark above every known token is news, and ends the term too. */
     uint64_t above = bt_hlc_pack(WALL + 5000, 0);
-    assert_int_equal(bt_leader_observe_fence(a, &job, above, WALL + 3), 1);
+    assert_int_equal(bt_leader_observe_fence(a, &job, above, NULL, WALL + 3), 1);
     expect_event(a, BT_LEADER_REVOKED, 11, "job");
     assert_int_equal(high_water_of(a, "job"), above);
-    assert_int_equal(bt_leader_retry_deferred(a, WALL + 4), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 4), 1);
     assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > above);
     /* One below the term changes nothing. */
-    assert_int_equal(bt_leader_observe_fence(a, &job, fa, WALL + 5), 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, NULL, WALL + 5), 0);
     expect_no_event(a);
     /* The bound on clocks holds for observed marks too. */
     uint64_t far = bt_hlc_pack(WALL + 3600 * 1000, 0);
-    assert_int_equal(bt_leader_observe_fence(a, &job, far, WALL + 6), BATON_ECLOCK);
+    assert_int_equal(bt_leader_observe_fence(a, &job, far, NULL, WALL + 6), BATON_ECLOCK);
     struct bt_leader_counters c;
     bt_leader_counters(a, &c);
     assert_int_equal(c.fences_observed, 3);
     bt_leader_free(a);
 }
 
+/* A term is (token, minter): bt_leader_fence and the events give this
+ * node's name with the token. */
+static void term_is_token_and_this_node(void **state)
+{
+    struct bt_leader *a = node_new("node-a", 1, DEFAULT_OFFSET);
+    uint64_t fa = 0, f = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    struct bt_name job = nm("job");
+    struct bt_nodeid minter;
+    assert_int_equal(bt_leader_fence(a, &job, &f, &minter), 0);
+    assert_int_equal(f, fa);
+    assert_string_equal(minter.bytes, "node-a");
+    drop_broadcasts(a);
+    /* A refusal at the resource, then the retry: both events name a. */
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa + 1, NULL, WALL + 1), 1);
+    struct bt_leader_event ev;
+    assert_true(bt_leader_pop_event(a, &ev));
+    assert_int_equal(ev.kind, BT_LEADER_REVOKED);
+    assert_string_equal(ev.minter.bytes, "node-a");
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 2), 1);
+    assert_true(bt_leader_pop_event(a, &ev));
+    assert_int_equal(ev.kind, BT_LEADER_ELECTED);
+    assert_string_equal(ev.minter.bytes, "node-a");
+    assert_int_equal(ev.minter.len, 6);
+    bt_leader_free(a);
+}
+
+/* The resource reports its mark with its minter. This node's own term
+ * equal to the mark is no refusal of it (the guard admits it again); an
+ * equal token from another minter is, and so is any greater token. A mark
+ * with a minter is news to gossip, as a fence naming that minter. */
+static void observed_mark_with_its_minter(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    struct bt_name job = nm("job");
+    struct bt_nodeid self = nid("a"), other = nid("b"), bad = nid("a");
+    bad.bytes[0] = ' ';
+
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, &self, WALL + 1), 0);
+    expect_no_event(a);
+    assert_int_equal(fence_of(a, "job"), fa);
+
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa, &other, WALL + 2), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    struct bt_leader_broadcast b;
+    assert_true(bt_leader_pop_broadcast(a, &b));
+    assert_int_equal(b.kind, BT_LEADER_BCAST_FENCE);
+    assert_int_equal(b.fence.token, fa);
+    assert_string_equal(b.fence.minter.bytes, "b");
+    assert_false(bt_leader_pop_broadcast(a, &b));
+    assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 3), 1);
+    uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    assert_true(fa2 > fa);
+    drop_broadcasts(a);
+
+    /* A mark without its minter is kept here only. */
+    uint64_t above = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_observe_fence(a, &job, above, NULL, WALL + 4), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    assert_false(bt_leader_pop_broadcast(a, &b));
+    /* A minter that is no node name is refused. */
+    assert_int_equal(bt_leader_observe_fence(a, &job, above + 1, &bad, WALL + 5), BATON_EPROTO);
+    /* A fence from the cluster must name its minter: one that does not is
+     * refused whole (the codec refuses it first; the leader again). */
+    struct bt_nodeid none;
+    memset(&none, 0, sizeof none);
+    assert_int_equal(bt_leader_merge_fence(a, &job, above + 1, &none, WALL + 6), BATON_EPROTO);
+    assert_int_equal(high_water_of(a, "job"), above);
+    bt_leader_free(a);
+}
+
+/* A fence whose minter resigned before minting it is no rival: its
+ * candidacy is a tombstone stamped after the token (the term ended before
+ * the resign). The leader moves above the token at once, no wait. Were the
+ * tombstone older than the token, the minter campaigned again since, with
+ * an entry this node has not seen: an unseen rival, and the leader waits. */
+static void fence_from_a_resigned_minter_makes_no_leader_wait(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    struct bt_name job = nm("job");
+    struct bt_nodeid bn = nid("b");
+    struct bt_centry tomb = {.name = job, .node = bn, .stamp = bt_hlc_pack(WALL + 100, 0), .removed = true};
+    assert_int_equal(bt_leader_merge_entry(a, &tomb, WALL + 100), 1);
+    uint64_t tb = bt_hlc_pack(WALL + 50, 0); /* minted before the resign */
+    assert_true(tb > fa);
+    assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bn, WALL + 110), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > tb);
+    assert_int_equal(bt_leader_deferred(a), 0);
+
+    /* A token above the tombstone: b minted after it, so it campaigns
+     * again unseen. That is a rival: wait. */
+    uint64_t later = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_merge_fence(a, &job, later, &bn, WALL + 120), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+    bt_leader_free(a);
+}
+
+/* A fence whose minter this node holds dead, minted before the death was
+ * known here (a late copy of an old fence, gossiped on by a third node), is
+ * no rival either: the leader moves above it at once. One minted after the
+ * verdict means the "dead" node lives on behind a cut: a rival, wait. */
+static void fence_from_a_dead_minter_makes_no_leader_wait(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    see_alive(a, "b", 2, WALL);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    see_dead(a, "b", 2, WALL + 100);
+    struct bt_name job = nm("job");
+    struct bt_nodeid bn = nid("b");
+    uint64_t tb = bt_hlc_pack(WALL + 50, 0);
+    assert_true(tb > fa);
+    assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bn, WALL + 110), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > tb);
+    assert_int_equal(bt_leader_deferred(a), 0);
+
+    uint64_t later = bt_hlc_pack(WALL + 5000, 0);
+    assert_int_equal(bt_leader_merge_fence(a, &job, later, &bn, WALL + 120), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "job");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+
+    /* An unknown minter (never a member here) stays a rival. */
+    struct bt_leader *c = node_new("c", 3, DEFAULT_OFFSET);
+    uint64_t fc = 0;
+    assert_int_equal(lead(c, 33, "job", 0, WALL, &fc), 1);
+    drop_broadcasts(c);
+    assert_int_equal(bt_leader_merge_fence(c, &job, tb, &bn, WALL + 110), 1);
+    expect_event(c, BT_LEADER_REVOKED, 33, "job");
+    expect_no_event(c);
+    assert_int_equal(bt_leader_deferred(c), 1);
+    bt_leader_free(a);
+    bt_leader_free(c);
+}
+
+/* The wait is per name: each name waits its own number of retry rounds from
+ * its own step back, not until the next round of a shared timer. */
+static void each_name_waits_its_own_rounds(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fx = 0, fy = 0;
+    assert_int_equal(lead(a, 11, "x", 0, WALL, &fx), 1);
+    assert_int_equal(lead(a, 12, "y", 0, WALL, &fy), 1);
+    drop_broadcasts(a);
+    struct bt_name x = nm("x"), y = nm("y");
+    assert_int_equal(bt_leader_observe_fence(a, &x, fx + 1, NULL, WALL + 1), 1);
+    expect_event(a, BT_LEADER_REVOKED, 11, "x");
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 2), 0); /* x: 1 round */
+    assert_int_equal(bt_leader_observe_fence(a, &y, fy + 1, NULL, WALL + 3), 1);
+    expect_event(a, BT_LEADER_REVOKED, 12, "y");
+    assert_int_equal(bt_leader_deferred(a), 2);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 4), 0); /* x: 2, y: 1 */
+    expect_no_event(a);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 5), 1); /* x: 3, y: 2 */
+    expect_event(a, BT_LEADER_ELECTED, 11, "x");
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
+    assert_int_equal(bt_leader_retry_deferred(a, 3, WALL + 6), 1); /* y: 3 */
+    expect_event(a, BT_LEADER_ELECTED, 12, "y");
+    assert_int_equal(bt_leader_deferred(a), 0);
+    bt_leader_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(fence_from_a_resigned_minter_makes_no_leader_wait),
+    cmocka_unit_test(fence_from_a_dead_minter_makes_no_leader_wait),
+    cmocka_unit_test(each_name_waits_its_own_rounds),
+    cmocka_unit_test(term_is_token_and_this_node),
+    cmocka_unit_test(observed_mark_with_its_minter),
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
     cmocka_unit_test(ref_session_end_removes_candidacy),

@@ -671,13 +671,13 @@ static void twin_heal_at_node_level(uint64_t twin_boot)
     assert_int_equal(net.log[loser][k - 1], BT_EV_STOPPED);
     assert_false(bt_node_is_leader(net.node[loser], &job));
     assert_false(bt_node_is_leader(net.node[loser], &other));
-    assert_int_equal(bt_node_fence(net.node[loser], &job, &fence), BATON_ECONFLICT);
+    assert_int_equal(bt_node_fence(net.node[loser], &job, &fence, NULL), BATON_ECONFLICT);
     assert_int_equal(bt_node_lead(net.node[loser], 99, &job, 0, tnow(&net), NULL), BATON_ECONFLICT);
     assert_int_equal(bt_node_resign(net.node[loser], &job, tnow(&net)), BATON_ECONFLICT);
     assert_int_equal(bt_node_session_end(net.node[loser], 11, tnow(&net)), BATON_ECONFLICT);
     assert_int_equal(bt_node_leader(net.node[loser], &job, NULL, NULL), BATON_ECONFLICT);
     assert_int_equal(bt_node_high_water(net.node[loser], &job, &fence), BATON_ECONFLICT);
-    assert_int_equal(bt_node_observe_fence(net.node[loser], &job, 1, tnow(&net)), BATON_ECONFLICT);
+    assert_int_equal(bt_node_observe_fence(net.node[loser], &job, 1, NULL, tnow(&net)), BATON_ECONFLICT);
     assert_int_equal(bt_node_leave(net.node[loser], tnow(&net)), BATON_ECONFLICT);
     assert_int_equal(bt_node_candidates(net.node[loser], &job, NULL, 0), 0);
     assert_true(bt_node_left(net.node[loser]));
@@ -757,7 +757,7 @@ static void one_failed_allocation_never_loses_a_verdict_or_an_event(void **state
             assert_int_equal(net.log[0][net.nlog[0] - 1], BT_EV_STOPPED);
             assert_false(bt_node_is_leader(net.node[0], &n));
             assert_int_equal(bt_node_lead(net.node[0], 5, &n, 0, tnow(&net), NULL), BATON_ENOMEM);
-            assert_int_equal(bt_node_fence(net.node[0], &n, NULL), BATON_ENOMEM);
+            assert_int_equal(bt_node_fence(net.node[0], &n, NULL, NULL), BATON_ENOMEM);
         } else {
             struct bt_nodeid who;
             uint64_t cid;
@@ -774,7 +774,57 @@ static void one_failed_allocation_never_loses_a_verdict_or_an_event(void **state
     printf("%ld allocations in the window; %ld failures stopped the node\n", total, stops);
 }
 
+/* A term refused at the resource waits between ten and eleven protocol
+ * periods (100 ms each with the local profile) before the node starts one
+ * above the mark, each name counted from its own refusal: a second name
+ * refused five periods later restarts five periods later. The term and
+ * the events name this node as the minter. */
+static void refused_terms_wait_ten_periods_each_from_its_own_refusal(void **state)
+{
+    struct net net;
+    net_init(&net, 1);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 500);
+    struct bt_name a, b;
+    assert_int_equal(bt_name_set(&a, "a", 1), 0);
+    assert_int_equal(bt_name_set(&b, "b", 1), 0);
+    uint64_t fa = 0, fb = 0, f = 0;
+    struct bt_nodeid minter;
+    assert_int_equal(bt_node_lead(net.node[0], 1, &a, 0, tnow(&net), &fa), 1);
+    assert_int_equal(bt_node_lead(net.node[0], 2, &b, 0, tnow(&net), &fb), 1);
+    assert_int_equal(bt_node_fence(net.node[0], &a, &f, &minter), 0);
+    assert_int_equal(f, fa);
+    assert_string_equal(minter.bytes, "node0");
+    drain(&net, 0);
+
+    uint64_t t0 = net.now;
+    assert_int_equal(bt_node_observe_fence(net.node[0], &a, fa + 1, NULL, tnow(&net)), 0);
+    drain(&net, 0);
+    assert_int_equal(net.revoked[0], 1);
+    net_run(&net, t0 + 500);
+    assert_int_equal(bt_node_observe_fence(net.node[0], &b, fb + 1, NULL, tnow(&net)), 0);
+    drain(&net, 0);
+    assert_int_equal(net.revoked[0], 2);
+
+    net_run(&net, t0 + 999);
+    assert_int_equal(net.elected[0], 0);
+    assert_int_equal(bt_node_fence(net.node[0], &a, &f, NULL), BATON_ENOTLEADER);
+    net_run(&net, t0 + 1100);
+    assert_int_equal(net.elected[0], 1);
+    assert_int_equal(bt_node_fence(net.node[0], &a, &f, NULL), 0);
+    assert_true(f > fa + 1);
+    assert_int_equal(bt_node_fence(net.node[0], &b, &f, NULL), BATON_ENOTLEADER);
+    net_run(&net, t0 + 1499);
+    assert_int_equal(net.elected[0], 1);
+    net_run(&net, t0 + 1600);
+    assert_int_equal(net.elected[0], 2);
+    assert_int_equal(bt_node_fence(net.node[0], &b, &f, NULL), 0);
+    assert_true(f > fb + 1);
+    net_free(&net);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(refused_terms_wait_ten_periods_each_from_its_own_refusal),
     cmocka_unit_test(three_nodes_joined_through_a_seed_converge),
     cmocka_unit_test(crashed_node_is_declared_dead_by_all_others),
     cmocka_unit_test(leave_is_seen_by_all_and_completes),
