@@ -73,6 +73,18 @@
  * state machine must not trust its caller with peer data: a malformed item
  * also refuses its whole message.
  *
+ * Fix 8, sync and settle before minting (cfg.settle, set by node.c). The
+ * reference mints the moment a candidate computes itself the winner, from
+ * whatever it knows then. Two ways that flaps terms on a healthy cluster:
+ * candidacies made at the same moment on several nodes (each node sees only
+ * its own, and mints), and a restarted node that campaigns before it has
+ * the cluster's state (it mints, and its mark makes the real leader end and
+ * re-mint its term). Here no term starts before the driver says the node
+ * has the cluster's state (bt_leader_synced), and a first term waits out a
+ * settle period (about one dissemination round, the driver's deadline)
+ * unless the winner this node saw before went away in a way every node
+ * sees, so that handover and failover are not slowed (may_mint).
+ *
  * Outputs never get lost. Before a call changes anything it reserves room
  * in the queues for the most it can emit (per touched local name two
  * events and one fence, per entry for self one rewrite), so once an input
@@ -181,6 +193,15 @@ struct name_rec {
     uint64_t term_token;          /* the term's token; valid if leading */
     bool dirty;                   /* queued for recompute by the current input */
     struct name_rec *dirty_next;  /* next record queued for recompute */
+    /* Settling before a first term (fix 8; see may_mint). Valid while
+     * campaigning. */
+    struct bt_nodeid prev_node;   /* the winner at the last recompute (len 0: none) */
+    uint64_t prev_boot;           /* its boot */
+    bool settling;                /* wins, and waits out the settle period to mint */
+    bool settled;                 /* the settle period passed: mints if it still wins */
+    uint64_t settle_at;           /* the driver's deadline for it; 0: not set yet */
+    struct name_rec *settle_prev; /* settling records, oldest first */
+    struct name_rec *settle_next;
 };
 
 /* A member the membership layer reported: alive or suspect (live), or dead
@@ -212,6 +233,10 @@ struct bt_leader {
     struct fifo broadcasts;       /* struct bt_leader_broadcast */
     struct fifo events;           /* struct bt_leader_event */
     struct bt_leader_counters counters;
+    bool synced;                  /* fix 8: the first full-state exchange is done */
+    struct name_rec *settle_head; /* settling records, by deadline */
+    struct name_rec *settle_tail;
+    size_t nsettling;             /* how many */
 };
 
 static uint64_t name_hash(const struct bt_name *name)
@@ -487,6 +512,95 @@ static void set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
         l->ndeferred--;
 }
 
+/* Starts r's settle period (see may_mint): r joins the tail of the settling
+ * records, with no deadline until the driver gives one
+ * (bt_leader_settle_schedule). */
+static void settle_start(struct bt_leader *l, struct name_rec *r)
+{
+    if (r->settling)
+        return;
+    r->settling = true;
+    r->settled = false;
+    r->settle_at = 0;
+    r->settle_next = NULL;
+    r->settle_prev = l->settle_tail;
+    if (l->settle_tail)
+        l->settle_tail->settle_next = r;
+    else
+        l->settle_head = r;
+    l->settle_tail = r;
+    l->nsettling++;
+}
+
+static void settle_unlink(struct bt_leader *l, struct name_rec *r)
+{
+    if (r->settle_prev)
+        r->settle_prev->settle_next = r->settle_next;
+    else
+        l->settle_head = r->settle_next;
+    if (r->settle_next)
+        r->settle_next->settle_prev = r->settle_prev;
+    else
+        l->settle_tail = r->settle_prev;
+    r->settle_prev = r->settle_next = NULL;
+    r->settling = false;
+    l->nsettling--;
+}
+
+/* r does not wait to mint any more (it minted, lost, waits for a rival, or
+ * withdrew): a settle period in progress or passed is forgotten. */
+static void settle_stop(struct bt_leader *l, struct name_rec *r)
+{
+    if (r->settling)
+        settle_unlink(l, r);
+    r->settled = false;
+}
+
+/* Whether the winner r last saw (another node) went away in a way every
+ * node sees: its candidacy was withdrawn (a tombstone: resign, session end,
+ * graceful leave) or its node was declared dead or left. Then every node
+ * that now wins mints at once, and handover and failover take no settle
+ * period. A restart of that node (a live entry or member of another boot)
+ * is not such a departure: the new process may campaign again and outrank
+ * us, so r settles. */
+static bool prev_winner_departed(const struct bt_leader *l, const struct name_rec *r)
+{
+    if (r->prev_node.len == 0 || bt_nodeid_eq(&r->prev_node, &l->cfg.self))
+        return false;
+    const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, &r->prev_node);
+    if (!e || e->removed)
+        return true;
+    if (e->cand.boot_id != r->prev_boot)
+        return false;
+    const struct member_rec *m = member_find(l, &r->prev_node);
+    return m == NULL || !m->live;
+}
+
+/* Fix 8: whether r, which wins and holds no term, may start one now.
+ * Without cfg.settle, always (the reference). Otherwise:
+ *  1. not before the first full-state exchange (bt_leader_synced): a node
+ *     that has not heard the cluster's state answers follower, so a
+ *     restarting candidate never mints a mark that interrupts a leader it
+ *     does not outrank;
+ *  2. at once if the winner r saw before went away in a way every node
+ *     sees (prev_winner_departed): handover and failover stay fast;
+ *  3. otherwise only after a settle period (the driver's deadline, about
+ *     one dissemination round): a name with no known leader, or one whose
+ *     leader we outrank. Candidacies made at the same moment on several
+ *     nodes reach each other meanwhile, so a simultaneous start mints once
+ *     per name, by the winner. */
+static bool may_mint(struct bt_leader *l, struct name_rec *r)
+{
+    if (!l->cfg.settle)
+        return true;
+    if (!l->synced) /* 1 */
+        return false;
+    if (r->settled || prev_winner_departed(l, r)) /* 2 */
+        return true;
+    settle_start(l, r); /* 3 */
+    return false;
+}
+
 /* Recomputes the winner of a campaigning record and fires the transition.
  * Needs two event slots and one broadcast slot reserved.
  *  1. Compute the winner over the entries that count (fix 1).
@@ -503,12 +617,16 @@ static void set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
  *     (each refresh is a fence above the other's term); this way the one
  *     that cannot see the other steps back, and the one that sees both
  *     leads (finding E2 of the simulator).
- *  5. A winner without a valid term, not waiting, starts one: elected. */
+ *  5. A winner without a valid term, not waiting, starts one: elected. An
+ *     overtaken term restarts at once; a first term waits as may_mint says
+ *     (fix 8).
+ *  6. Remember the winner, for the next recompute's may_mint. */
 static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     assert(r->campaigning);
-    bool wins = is_self(l, winner_of(l, &r->name)); /* 1 */
-    bool was = r->leading;                          /* 2 */
+    const struct bt_centry *w = winner_of(l, &r->name); /* 1 */
+    bool wins = is_self(l, w);
+    bool was = r->leading; /* 2 */
     bool overtaken =
         was && r->has_high_water && (r->high_water > r->term_token || term_shared(l, r));
 
@@ -522,8 +640,18 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         set_deferred(l, r, true);
         l->counters.term_deferrals++;
     }
-    if (wins && !r->deferred && (!was || overtaken)) /* 5 */
+    if (wins && !r->deferred && (!was || overtaken) && (overtaken || may_mint(l, r))) /* 5 */
         push_event(l, BT_LEADER_ELECTED, r, mint(l, r, wall_ms));
+    if (!wins || r->leading || r->deferred)
+        settle_stop(l, r);
+    if (!l->cfg.settle || l->synced) { /* 6 */
+        memset(&r->prev_node, 0, sizeof r->prev_node);
+        r->prev_boot = 0;
+        if (w) {
+            r->prev_node = w->node;
+            r->prev_boot = w->cand.boot_id;
+        }
+    }
 }
 
 static void mark_dirty(struct bt_leader *l, struct name_rec *r)
@@ -628,6 +756,7 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
         return NULL;
     l->cfg.boot_id = cfg->boot_id;
     l->cfg.max_clock_offset_ms = cfg->max_clock_offset_ms;
+    l->cfg.settle = cfg->settle;
     /* Canonical copy: bytes past the length zeroed, NUL-terminated. */
     bt_nodeid_set(&l->cfg.self, cfg->self.bytes, cfg->self.len);
     bt_hlc_init(&l->hlc, cfg->max_clock_offset_ms);
@@ -670,8 +799,9 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
     struct name_rec *r = name_find(l, name);
     if (r && r->campaigning)
         return BATON_EALREADY;
-    /* The entry, and a fence if this node wins at once. */
-    if (reserve_outputs(l, 2, 0) != 0)
+    /* The entry, and a fence if this node wins at once (the recompute of
+     * fix 8 is reserved the same room). */
+    if (reserve_outputs(l, 2, 2) != 0)
         return BATON_ENOMEM;
     bool created = false;
     if (!r) {
@@ -691,7 +821,19 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
         return rc;
     }
     local_link(l, r);
+    memset(&r->prev_node, 0, sizeof r->prev_node);
+    r->prev_boot = 0;
+    r->settled = false;
 
+    if (l->cfg.settle) {
+        /* Fix 8: a new candidacy never mints in this call (may_mint: no
+         * departed winner to take over from), it settles first, or waits
+         * for the first sync. ELECTED follows if it still wins. */
+        mark_dirty(l, r);
+        recompute_dirty(l, wall_ms);
+        assert(!r->leading);
+        return 0;
+    }
     if (!is_self(l, winner_of(l, &r->name)))
         return 0;
     uint64_t token = mint(l, r, wall_ms);
@@ -712,6 +854,7 @@ static int withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     }
     r->leading = false;
     set_deferred(l, r, false);
+    settle_stop(l, r);
     local_unlink(l, r);
     name_release_if_empty(l, r);
     return 0;
@@ -1111,6 +1254,67 @@ int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall
         }
     recompute_dirty(l, wall_ms); /* 3 */
     return ended > INT_MAX ? INT_MAX : (int)ended;
+}
+
+/* ---- settling before minting (fix 8) --------------------------------------- */
+
+int bt_leader_synced(struct bt_leader *l, uint64_t wall_ms)
+{
+    if (l->synced)
+        return 0;
+    if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
+        return BATON_ENOMEM;
+    l->synced = true;
+    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+        mark_dirty(l, r);
+    recompute_dirty(l, wall_ms);
+    return l->nlocal > INT_MAX ? INT_MAX : (int)l->nlocal;
+}
+
+bool bt_leader_is_synced(const struct bt_leader *l)
+{
+    return l->synced || !l->cfg.settle;
+}
+
+size_t bt_leader_settling(const struct bt_leader *l)
+{
+    return l->nsettling;
+}
+
+void bt_leader_settle_schedule(struct bt_leader *l, uint64_t due)
+{
+    /* Records without a deadline were appended since the last call: they
+     * form the tail. */
+    for (struct name_rec *r = l->settle_tail; r && r->settle_at == 0; r = r->settle_prev)
+        r->settle_at = due;
+}
+
+uint64_t bt_leader_settle_next(const struct bt_leader *l)
+{
+    if (!l->settle_head || l->settle_head->settle_at == 0)
+        return UINT64_MAX;
+    return l->settle_head->settle_at;
+}
+
+int bt_leader_settle_expire(struct bt_leader *l, uint64_t now, uint64_t wall_ms)
+{
+    size_t n = 0;
+    for (struct name_rec *r = l->settle_head; r && r->settle_at != 0 && r->settle_at <= now;
+         r = r->settle_next)
+        n++;
+    if (n == 0)
+        return 0;
+    if (reserve_outputs(l, n, 2 * n) != 0)
+        return BATON_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct name_rec *r = l->settle_head;
+        settle_unlink(l, r);
+        r->settled = true;
+        mark_dirty(l, r);
+    }
+    recompute_dirty(l, wall_ms);
+    l->counters.settled += n;
+    return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 /* ---- leaving and ageing ---------------------------------------------------- */

@@ -36,6 +36,12 @@ struct bt_leader_config {
     struct bt_nodeid self;        /* this node's name, valid (names.h) */
     uint64_t boot_id;             /* this process's boot, nonzero */
     uint64_t max_clock_offset_ms; /* docs/design.md §1 fix 5; 0 disables the check */
+    /* docs/design.md §1 fix 8. false: a winner mints at once, as the
+     * reference does. true (node.c): no term before bt_leader_synced(), and
+     * a first term waits out a settle period (bt_leader_settle_*) unless the
+     * previous winner went away in a way every node sees; lead() then never
+     * returns 1 (ELECTED follows). */
+    bool settle;
 };
 
 enum bt_leader_broadcast_kind {
@@ -90,6 +96,8 @@ struct bt_leader_counters {
     uint64_t revoked_events;    /* REVOKED events queued */
     uint64_t member_changes;    /* membership inputs that changed the view */
     uint64_t regossiped;        /* received items queued again as broadcasts (news) */
+    uint64_t settled;           /* settle periods that ran out (fix 8; a term follows if
+                                   the campaign still wins) */
 };
 
 struct bt_leader;
@@ -106,7 +114,8 @@ void bt_leader_free(struct bt_leader *l);
 /* Campaigns for name (copied) on behalf of session, with priority. Writes
  * and queues for broadcast the entry (name, self) -> {candidate_id =
  * session, priority, boot_id}; if this node then wins, mints a term (and
- * queues its fence). Returns
+ * queues its fence), or with cfg.settle waits as fix 8 says (below) and
+ * returns 0. Returns
  *   1                  leader: *fence (if fence is not NULL) gets the token;
  *                      no ELECTED event is queued for it;
  *   0                  follower: ELECTED comes later if this node wins;
@@ -132,8 +141,9 @@ int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, stru
                      uint64_t *candidate_id);
 
 /* True iff the current winner for name lives on this node. (A winner that
- * stepped back for a rival it cannot see holds no term meanwhile:
- * bt_leader_fence() then says BATON_ENOTLEADER.) */
+ * stepped back for a rival it cannot see, or that waits to sync or settle
+ * before its first term (fix 8), holds no term meanwhile: bt_leader_fence()
+ * then says BATON_ENOTLEADER.) */
 bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name);
 
 /* This node's current term for name: its token into *fence and its minter
@@ -236,6 +246,44 @@ size_t bt_leader_deferred(const struct bt_leader *l);
  * Returns how many waits it ended, or BATON_ENOMEM (nothing changed, the
  * round not counted). */
 int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall_ms);
+
+/* ---- settling before minting (docs/design.md §1 fix 8; cfg.settle) ------- */
+/*
+ * With cfg.settle, a campaign that wins mints its first term only
+ *  - once this node has its cluster's state: the driver calls
+ *    bt_leader_synced() after its first full-state exchange since joining
+ *    (or when it found itself alone); until then every local campaign
+ *    answers follower;
+ *  - then at once if the winner it saw before went away in a way every node
+ *    sees (resigned, session ended, left, declared dead): handover and
+ *    failover are not delayed;
+ *  - otherwise after a settle period: the campaign waits, still winning,
+ *    until the deadline the driver gives it. Candidacies made at the same
+ *    time on other nodes reach it meanwhile, so only the true winner mints.
+ * An overtaken term (fix 3) restarts at once, as before. The leader keeps
+ * no clock: deadlines are the driver's numbers, only compared.
+ */
+
+/* The first full-state exchange after joining is done (or the node found
+ * itself alone): recomputes every local campaign, which may now settle or
+ * mint. Idempotent. Returns how many campaigns were recomputed, 0 when
+ * already synced, or BATON_ENOMEM (nothing changed). */
+int bt_leader_synced(struct bt_leader *l, uint64_t wall_ms);
+/* Whether bt_leader_synced() was called (always true without cfg.settle). */
+bool bt_leader_is_synced(const struct bt_leader *l);
+
+/* How many local campaigns wait out a settle period. */
+size_t bt_leader_settling(const struct bt_leader *l);
+/* Gives every campaign that started settling since the last call the
+ * deadline `due` (the driver's monotonic ms: now + the settle period). Call
+ * after every call that may have started one (node.c: after each input). */
+void bt_leader_settle_schedule(struct bt_leader *l, uint64_t due);
+/* The earliest deadline given, UINT64_MAX when none. */
+uint64_t bt_leader_settle_next(const struct bt_leader *l);
+/* Ends the settle periods whose deadline is at or before now (the driver's
+ * clock) and recomputes those campaigns: each that still wins mints
+ * (ELECTED). Returns how many ended, or BATON_ENOMEM (nothing changed). */
+int bt_leader_settle_expire(struct bt_leader *l, uint64_t now, uint64_t wall_ms);
 
 /* ---- leaving and ageing ------------------------------------------------ */
 

@@ -99,6 +99,12 @@ struct bt_node {
     bool has_cause;           /* the BT_EV_NAME_CONFLICT that stopped the node, unreported */
     struct bt_event cause;
     bool stop_reported;       /* BT_EV_STOPPED was popped */
+
+    /* Fix 8 (see sync_check and settle()). */
+    uint64_t settle_ms;       /* the settle period of a first term */
+    bool synced;              /* the election was told the node has the cluster's state */
+    uint64_t alone_at;        /* monotonic ms when unanswered joins mean alone; 0: none */
+    uint64_t alone_interval;  /* how long after bt_node_join() that is */
 };
 
 /* ---- queues ------------------------------------------------------------- */
@@ -241,10 +247,31 @@ static struct bt_event leader_event(const struct bt_node *n, const struct bt_lea
     return ev;
 }
 
+/* Fix 8, sync before minting: the election mints nothing until the
+ * node's first full-state exchange since joining is merged (the membership
+ * layer's join is done: its push-pull carried the candidate map and the
+ * high-water marks), or its first three join attempts went unanswered
+ * (alone_at: it is alone, or its seeds are down; waiting longer would keep
+ * a lone node from ever leading). */
+static void sync_check(struct bt_node *n)
+{
+    if (n->synced)
+        return;
+    bool alone = n->alone_at != 0 && n->now.mono_ms >= n->alone_at;
+    if (!bt_swim_joined(n->swim) && !alone)
+        return;
+    if (bt_leader_synced(n->leader, n->now.wall_ms) >= 0)
+        n->synced = true;
+}
+
 /* After every driver call, outside the membership layer's callbacks:
- * 1. hand membership verdicts to the election (fix 1), in order;
+ * 1. hand membership verdicts to the election (fix 1), in order; then, if
+ *    the join is now done, tell the election it has the cluster's state
+ *    (fix 8: after the verdicts, so the members it learned count);
  * 2. gossip what the election wrote;
- * 3. turn the election's events into node events.
+ * 3. turn the election's events into node events;
+ * 4. give every campaign that started a settle period in this call its
+ *    deadline (fix 8).
  * Memory running out in any step stops the node (see the essay). */
 static void settle(struct bt_node *n)
 {
@@ -257,8 +284,10 @@ static void settle(struct bt_node *n)
         bt_replica_member_event(&n->replica, &ev, n->now);
     }
     n->nverdicts = 0;
-    if (!n->replica.fatal)
+    if (!n->replica.fatal) {
+        sync_check(n);
         bt_replica_flush(&n->replica, n->now); /* 2 */
+    }
     if (n->replica.fatal) {
         node_stop(n, n->replica.fatal, NULL);
         return;
@@ -275,6 +304,7 @@ static void settle(struct bt_node *n)
     }
     if (n->retry_at == 0 && bt_leader_deferred(n->leader) > 0)
         n->retry_at = n->now.mono_ms + n->retry_interval;
+    bt_leader_settle_schedule(n->leader, n->now.mono_ms + n->settle_ms); /* 4 */
 }
 
 /* ---- API ---------------------------------------------------------------- */
@@ -314,6 +344,7 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .self = cfg->name,
         .boot_id = cfg->boot_id,
         .max_clock_offset_ms = cfg->max_clock_offset_ms,
+        .settle = true,
     };
     n->now = now;
     /* Waiting terms are retried once per protocol period, and each name
@@ -324,6 +355,16 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
      * partition sides do not outbid each other at the resource faster than
      * that. */
     n->retry_interval = (uint64_t)sc.timing.probe_interval;
+    /* Fix 8: a first term for a name with no known leader waits two gossip
+     * periods (local 40 ms, lan 400 ms, wan 1 s): a candidacy made at the
+     * same moment elsewhere is an urgent broadcast that crosses the cluster
+     * in a few network hops, and a node it missed gets it again at the next
+     * gossip round. */
+    n->settle_ms = 2 * (uint64_t)sc.timing.gossip_interval;
+    /* ...and no term before the join's state exchange, or before the first
+     * three join attempts (join_retry_min, then twice, then four times that
+     * apart) went unanswered. */
+    n->alone_interval = 7 * (uint64_t)sc.timing.join_retry_min;
     n->swim = bt_swim_new(&sc, &sink, now.mono_ms);
     n->leader = n->swim ? bt_leader_new(&lc) : NULL;
     if (!n->leader) {
@@ -357,6 +398,8 @@ int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, s
         return n->stopped;
     n->now = now;
     int rc = bt_swim_join(n->swim, seeds, count, now.mono_ms);
+    if (rc == 0 && n->alone_at == 0)
+        n->alone_at = now.mono_ms + n->alone_interval;
     settle(n);
     return rc;
 }
@@ -422,6 +465,7 @@ void bt_node_tick(struct bt_node *n, struct bt_time now)
         /* BATON_ENOMEM changes nothing: settle() arms the retry again. */
         bt_leader_retry_deferred(n->leader, DEFER_ROUNDS, now.wall_ms);
     }
+    bt_leader_settle_expire(n->leader, now.mono_ms, now.wall_ms);
     settle(n);
 }
 
@@ -435,6 +479,11 @@ uint64_t bt_node_next_deadline(const struct bt_node *n)
         next = replica;
     if (n->retry_at != 0 && n->retry_at < next)
         next = n->retry_at;
+    uint64_t settle_at = bt_leader_settle_next(n->leader);
+    if (settle_at < next)
+        next = settle_at;
+    if (!n->synced && n->alone_at != 0 && n->alone_at < next)
+        next = n->alone_at;
     return next;
 }
 

@@ -282,7 +282,12 @@ int bt_node_stop_reason(const struct bt_node *node);
 /* Campaigns for name with priority. Returns 1 (leader: *fence, if not NULL,
  * gets the term token), 0 (follower: BT_EV_ELECTED comes if this node wins
  * later), BATON_EALREADY (this node already campaigns for name),
- * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM. */
+ * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM.
+ * A node mints no term before its first full-state exchange after
+ * bt_node_join() (or its first three join attempts went unanswered), and a
+ * first term waits a settle period of two gossip periods (docs/design.md §1
+ * fix 8): so this returns 0, and BT_EV_ELECTED follows when the candidacy
+ * still wins at the end of the period. */
 int bt_node_lead(struct bt_node *node, uint64_t session, const struct bt_name *name,
                  int64_t priority, struct bt_time now, uint64_t *fence);
 /* Withdraws this node's candidacy for name. Returns 0, BATON_ENOENT or

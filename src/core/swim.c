@@ -2166,6 +2166,8 @@ size_t bt_swim_live_count(const struct bt_swim *s) { return s->n_live; }
 
 uint64_t bt_swim_digest(const struct bt_swim *s) { return s->digest; }
 
+bool bt_swim_joined(const struct bt_swim *s) { return s->joined; }
+
 void bt_swim_stats(const struct bt_swim *s, struct bt_member_stats *out)
 {
     *out = s->stats;

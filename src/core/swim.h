@@ -144,5 +144,10 @@ size_t bt_swim_live_count(const struct bt_swim *swim);
  * members; dead and departed members count as absent. */
 uint64_t bt_swim_digest(const struct bt_swim *swim);
 void bt_swim_stats(const struct bt_swim *swim, struct bt_member_stats *out);
+/* True once the join is done: a push-pull with a member completed (its
+ * state, user state included, was merged), or bt_swim_join() had no usable
+ * seed (the node forms its own cluster). Join retries continue while it is
+ * false. */
+bool bt_swim_joined(const struct bt_swim *swim);
 
 #endif

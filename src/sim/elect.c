@@ -91,6 +91,7 @@ struct campaign {
     bool watch_end;        /* it leads an agreed name: its end is a failover or handover */
     uint32_t prop;         /* its propagation record, NONE when not timed */
     struct link by_node, by_name, by_lead;
+    uint64_t start_seq;    /* sim_elect.seq at its lead(): orders it among candidacy changes */
 };
 
 enum list_kind { BY_NODE, BY_NAME, BY_LEAD };
@@ -153,6 +154,10 @@ struct ename {
     struct mint last[LAST_MINTS];
     uint32_t nlast;          /* mints recorded so far; last[nlast % LAST_MINTS] is next */
     struct watch w;
+    /* The true winner's history, for the revocation rule. */
+    uint64_t truth_session;  /* the true winner's session (0: none) */
+    uint64_t truth_seq;      /* sim_elect.seq of the change that made it so (0: never) */
+    uint64_t truth_at;       /* virtual ms of that change */
 };
 
 /* A candidacy on its way to every running node. */
@@ -221,6 +226,14 @@ struct sim_elect {
     struct bt_nodeid *cand;    /* scratch for candidates(), one per node */
     bool bounded_reported, stability_reported, view_reported;
     char why[256];             /* verbosity 3: the last non-agreement reason logged */
+    /* The revocation rule (docs/simulator.md, `revocation`). */
+    uint64_t seq;              /* candidacy changes (campaigns added or removed) so far */
+    bool disturbed;            /* a process was paused, resumed or declared dead while running */
+    uint64_t disturbed_at;     /* ...the latest time */
+    bool formed;               /* the membership converged once */
+    uint64_t formed_at;        /* ...first at this virtual ms */
+    uint32_t observing;        /* 1 + the node whose observe_fence is being serviced, else 0 */
+    bool revocation_reported;  /* an uncaused revocation was reported */
 };
 
 /* --- small helpers --------------------------------------------------------- */
@@ -586,6 +599,12 @@ static void candidacy_changed(struct bt_sim *sim, uint32_t k)
     struct sim_elect *e = sim->elect;
     e->nm[k].last_change = sim->now;
     e->nm[k].changed = true;
+    uint64_t truth = winner_session(sim, k);
+    if (truth != e->nm[k].truth_session) {
+        e->nm[k].truth_session = truth;
+        e->nm[k].truth_seq = e->seq;
+        e->nm[k].truth_at = sim->now;
+    }
     epoch_restart(sim);
     if (e->nm[k].w.open && e->nm[k].w.target != winner_session(sim, k))
         watch_supersede(sim, k);
@@ -618,6 +637,7 @@ static uint32_t campaign_add(struct bt_sim *sim, uint32_t node, uint32_t k, uint
     cp->session = session;
     cp->priority = priority;
     cp->started_at = sim->now;
+    cp->start_seq = ++e->seq;
     cp->prop = NONE;
     list_push(e, &e->nd[node].camps, c, BY_NODE);
     list_push(e, &e->nm[k].camps, c, BY_NAME);
@@ -699,6 +719,7 @@ static void campaign_remove(struct bt_sim *sim, uint32_t c, bool crashed)
     cp->used = false;
     cp->by_node.next = e->free_head;
     e->free_head = c;
+    e->seq++;
     removal_log(sim, 1);
     candidacy_changed(sim, k);
     if (watch)
@@ -872,7 +893,9 @@ static void reply_arrives(struct bt_sim *sim, struct sim_write *w)
     epoch_restart(sim);
     bt_sim_log(sim, 3, "n%" PRIu32 " observes the resource's mark %" PRIu64 " for name-%" PRIu32 " (rc %d)", w->node,
                w->mark, w->name, rc);
+    e->observing = w->node + 1;
     bt_sim_poke(sim, w->node);
+    e->observing = 0;
     uint32_t c = find_campaign(e, w->node, w->name);
     bool beaten = c != NONE && (e->pool[c].token < w->mark ||
                                 (e->pool[c].token == w->mark && !bt_nodeid_eq(&w->mark_minter, &sn->name)));
@@ -1108,9 +1131,12 @@ void bt_sim_elect_node_ended(struct bt_sim *sim, struct sim_node *sn, bool crash
 
 void bt_sim_elect_paused(struct bt_sim *sim, struct sim_node *sn)
 {
-    (void)sim;
     (void)sn;
     /* Its believers simply stop writing: write_timer skips paused nodes. */
+    if (sim->elect != NULL) {
+        sim->elect->disturbed = true;
+        sim->elect->disturbed_at = sim->now;
+    }
 }
 
 void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn)
@@ -1118,6 +1144,8 @@ void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn)
     struct sim_elect *e = sim->elect;
     if (e == NULL)
         return;
+    e->disturbed = true;
+    e->disturbed_at = sim->now;
     for (uint32_t c = e->nd[sn->index].camps; c != NONE; c = e->pool[c].by_node.next)
         if (e->pool[c].leads)
             send_write(sim, c, true);
@@ -1141,6 +1169,36 @@ static int64_t parse_name(const struct sim_elect *e, const struct bt_name *name)
     return v < e->names ? (int64_t)v : -1;
 }
 
+/* Why campaign c may lose its term now (docs/simulator.md, `revocation`),
+ * or NULL when nothing explains it: within agree_bound, the true winner of
+ * its name changed after c's campaign began; a process was paused, resumed
+ * or declared dead while it ran; a partition, one-way cut or loss burst was
+ * in force or ended; c's campaign began before the membership first
+ * converged; or the resource's refusal is being reported to c's node. */
+static const char *revocation_cause(struct bt_sim *sim, uint32_t c)
+{
+    struct sim_elect *e = sim->elect;
+    const struct campaign *cp = &e->pool[c];
+    const struct ename *m = &e->nm[cp->name];
+    uint64_t w = sim->cfg.agree_bound_ms;
+    if (e->observing == cp->node + 1)
+        return "the resource's refusal";
+    if (!e->formed || (cp->started_at < e->formed_at && sim->now < e->formed_at + w))
+        return "its campaign began while the cluster formed";
+    if (bt_sim_network_faulty(sim) || (sim->net_calm_since != 0 && sim->now < sim->net_calm_since + w))
+        return "a network fault";
+    if (e->disturbed && sim->now < e->disturbed_at + w)
+        return "a pause or a death";
+    /* A second process with a node's name (the twin scenario): until the
+     * conflict is settled, nodes may count either process's candidacies,
+     * and the refused one ends its terms before it says why. */
+    if (sim->stats.twins > 0 && sim->now < sim->stats.last_fault_ms + w)
+        return "a twin claims a node name";
+    if (m->truth_seq > cp->start_seq && sim->now < m->truth_at + w)
+        return "the winner changed";
+    return NULL;
+}
+
 void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt_event *ev)
 {
     struct sim_elect *e = sim->elect;
@@ -1150,6 +1208,17 @@ void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt
     if (ev->kind != BT_EV_ELECTED && ev->kind != BT_EV_REVOKED) {
         if (ev->kind != BT_EV_NAME_CONFLICT)
             e->nd[x].last_view_change = sim->now;
+        if (ev->kind == BT_EV_MEMBER_DEAD) {
+            /* A death of a process that still runs (or is paused): a cause
+             * of revocations (a crashed one's is not; its campaigns' end is). */
+            int64_t t = ev->member.len <= BATON_NODE_MAX
+                            ? bt_sim_parse_index(sim, ev->member.bytes, ev->member.len)
+                            : -1;
+            if (t >= 0 && sim->nodes[t].node != NULL && sim->nodes[t].boot_id == ev->boot_id) {
+                e->disturbed = true;
+                e->disturbed_at = sim->now;
+            }
+        }
         return;
     }
     const char *what = ev->kind == BT_EV_ELECTED ? "ELECTED" : "REVOKED";
@@ -1201,6 +1270,20 @@ void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt
                          "n%" PRIu32 " got REVOKED with token %" PRIu64 " for name-%" PRId64
                          ", but its term is %" PRIu64,
                          x, ev->fence, k, cp->token);
+    const char *cause = revocation_cause(sim, c);
+    if (cause == NULL) {
+        sim->stats.revocations_uncaused++;
+        if (!e->revocation_reported) {
+            e->revocation_reported = true;
+            bt_sim_violation(sim, "revocation",
+                             "n%" PRIu32 " (session %" PRIu64 ") was revoked for name-%" PRId64 " (token %" PRIu64
+                             ") at %" PRIu64 " ms with no cause: the true winner (session %" PRIu64
+                             ") has not changed since its campaign began, and no fault, pause or death",
+                             x, cp->session, k, ev->fence, sim->now, e->nm[k].truth_session);
+        }
+    } else {
+        bt_sim_log(sim, 3, "n%" PRIu32 " revoked for name-%" PRId64 ": %s", x, k, cause);
+    }
     disbelieve(e, c);
 }
 
@@ -1542,6 +1625,10 @@ void bt_sim_elect_periodic(struct bt_sim *sim)
     struct sim_elect *e = sim->elect;
     if (e == NULL)
         return;
+    if (!e->formed && sim->converged_now) {
+        e->formed = true;
+        e->formed_at = sim->now;
+    }
     if (sim->now < e->next_poll)
         return;
     e->next_poll = sim->now + sim->cfg.elect_check_ms;
@@ -1635,6 +1722,8 @@ void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j)
     bt_json_u64(j, st->session_ends);
     bt_json_key(j, "revocations");
     bt_json_u64(j, st->revocations);
+    bt_json_key(j, "revocations_uncaused");
+    bt_json_u64(j, st->revocations_uncaused);
     bt_json_key(j, "writes_sent");
     bt_json_u64(j, st->writes_sent);
     bt_json_key(j, "late_writes");

@@ -235,6 +235,8 @@ struct bt_sim_stats {
                                     older than the GC window) and were */
     uint64_t ev_stopped;         /* BT_EV_STOPPED events (processes that stopped) */
     uint64_t twins;              /* twin processes started (bt_sim_start_twin) */
+    uint64_t revocations_uncaused; /* BT_EV_REVOKED events nothing explains (the
+                                    `revocation` invariant; docs/simulator.md) */
 };
 
 /* Creates the cluster: every node starts and joins at virtual time 0

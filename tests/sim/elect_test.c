@@ -2,7 +2,8 @@
  * Tests of src/sim/elect.c with fake nodes in place of the core: each
  * election invariant fires on a core that breaks it, and stays quiet on one
  * that does not; the resource admits terms through the real guard; failover
- * is timed from the crash to the last node that agrees.
+ * is timed from the crash to the last node that agrees; a revocation with
+ * no cause is reported and one with a cause is not.
  *
  * A fake node's election is a script: the test sets what lead() returns,
  * what the node answers for leader(), fence() and high_water(), what its
@@ -479,6 +480,80 @@ static void failover_is_timed_from_the_crash_to_the_last_node_that_agrees(void *
     done(sim);
 }
 
+/* Queues an ELECTED or REVOKED on fake i for name k. */
+static void queue_term_event(uint32_t i, enum bt_event_kind kind, uint64_t session, uint32_t k, uint64_t token)
+{
+    struct bt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.session = session;
+    char text[16];
+    int len = snprintf(text, sizeof text, "name-%" PRIu32, k);
+    bt_name_set(&ev.name, text, (size_t)len);
+    ev.fence = token;
+    fakes[i]->ev[fakes[i]->nev++] = ev;
+}
+
+/* n1 campaigns after n0 won, mints anyway (it did not wait to hear of n0)
+ * and is revoked: the true winner never changed, nothing else happened. */
+static void a_revocation_nothing_explains_breaks_revocation(void **state)
+{
+    struct bt_sim *sim = fake_cluster(3);
+    bt_sim_run_for(sim, 50); /* the membership has converged */
+    n0_leads(sim, 3, 0, 1000);
+    fakes[1]->lead_rc = 1;
+    fakes[1]->lead_token = 1001;
+    uint64_t s1 = 0;
+    assert_int_equal(bt_sim_lead(sim, 1, 0, 0, 0, &s1, NULL), 1);
+    bt_sim_run_for(sim, 5);
+    assert_false(has_violation(sim, "revocation"));
+    fakes[1]->fence[0] = 0;
+    queue_term_event(1, BT_EV_REVOKED, s1, 0, 1001);
+    bt_sim_poke(sim, 1);
+    assert_true(has_violation(sim, "revocation"));
+    assert_true(bt_sim_stats(sim)->revocations_uncaused == 1);
+    done(sim);
+}
+
+/* n2 leads, then n0 campaigns and outranks it: n2's revocation has a cause. */
+static void a_revocation_after_the_winner_changed_is_no_violation(void **state)
+{
+    struct bt_sim *sim = fake_cluster(3);
+    bt_sim_run_for(sim, 50);
+    fakes[2]->lead_rc = 1;
+    fakes[2]->lead_token = 1000;
+    uint64_t s2 = 0;
+    assert_int_equal(bt_sim_lead(sim, 2, 0, 0, 0, &s2, NULL), 1);
+    bt_sim_run_for(sim, 100);
+    fakes[0]->lead_rc = 0;
+    assert_int_equal(bt_sim_lead(sim, 0, 0, 0, 0, NULL, NULL), 0);
+    fakes[2]->fence[0] = 0;
+    queue_term_event(2, BT_EV_REVOKED, s2, 0, 1000);
+    bt_sim_poke(sim, 2);
+    assert_false(has_violation(sim, "revocation"));
+    assert_true(bt_sim_stats(sim)->revocations == 1);
+    assert_true(bt_sim_stats(sim)->revocations_uncaused == 0);
+    done(sim);
+}
+
+/* A pause is a cause: the paused leader's term may be overtaken. */
+static void a_revocation_after_a_pause_is_no_violation(void **state)
+{
+    struct bt_sim *sim = fake_cluster(3);
+    bt_sim_run_for(sim, 50);
+    uint64_t s0 = n0_leads(sim, 3, 0, 1000);
+    bt_sim_run_for(sim, 100);
+    assert_int_equal(bt_sim_pause(sim, 0), 0);
+    bt_sim_run_for(sim, 100);
+    assert_int_equal(bt_sim_resume(sim, 0), 0);
+    fakes[0]->fence[0] = 0;
+    queue_term_event(0, BT_EV_REVOKED, s0, 0, 1000);
+    bt_sim_poke(sim, 0);
+    assert_false(has_violation(sim, "revocation"));
+    assert_true(bt_sim_stats(sim)->revocations == 1);
+    done(sim);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_agreed_cluster_passes_every_check),
     cmocka_unit_test(minting_at_or_below_a_known_mark_is_not_monotonic),
@@ -491,6 +566,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_candidacy_that_never_reaches_a_node_breaks_propagation),
     cmocka_unit_test(a_deposed_leaders_writes_are_refused_after_the_next_term),
     cmocka_unit_test(failover_is_timed_from_the_crash_to_the_last_node_that_agrees),
+    cmocka_unit_test(a_revocation_nothing_explains_breaks_revocation),
+    cmocka_unit_test(a_revocation_after_the_winner_changed_is_no_violation),
+    cmocka_unit_test(a_revocation_after_a_pause_is_no_violation),
 };
 
 BT_TEST_MAIN(tests)

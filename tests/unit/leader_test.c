@@ -112,6 +112,14 @@ static void assert_not_leader(struct bt_leader *l, const char *name)
     assert_false(bt_leader_is_leader(l, &n));
 }
 
+/* l holds no term for name (whoever it computes as the winner). */
+static void assert_not_leader_term(struct bt_leader *l, const char *name)
+{
+    struct bt_name n = nm(name);
+    uint64_t f;
+    assert_int_equal(bt_leader_fence(l, &n, &f, NULL), BATON_ENOTLEADER);
+}
+
 static uint64_t high_water_of(struct bt_leader *l, const char *name)
 {
     struct bt_name n = nm(name);
@@ -1546,6 +1554,139 @@ static void each_name_waits_its_own_rounds(void **state)
     bt_leader_free(a);
 }
 
+/* ---- fix 8: sync, then settle before a first term ------------------------------ */
+
+static struct bt_leader *settling_new(const char *self, uint64_t boot_id)
+{
+    struct bt_leader_config cfg = {.self = nid(self), .boot_id = boot_id,
+                                   .max_clock_offset_ms = DEFAULT_OFFSET, .settle = true};
+    struct bt_leader *l = bt_leader_new(&cfg);
+    assert_non_null(l);
+    return l;
+}
+
+/* Before the first sync a campaign answers follower and waits; after it,
+ * the winner settles (no term) until its deadline, then mints. */
+static void settle_no_term_before_sync_then_after_the_settle_period(void **state)
+{
+    struct bt_leader *a = settling_new("a", 1);
+    assert_false(bt_leader_is_synced(a));
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+    assert_true(is_leader(a, "job")); /* the computed winner... */
+    assert_not_leader_term(a, "job"); /* ...holds no term */
+    assert_int_equal(bt_leader_settling(a), 0);
+    assert_int_equal(bt_leader_settle_next(a), UINT64_MAX);
+
+    assert_int_equal(bt_leader_synced(a, WALL + 1), 1);
+    assert_true(bt_leader_is_synced(a));
+    assert_int_equal(bt_leader_synced(a, WALL + 1), 0); /* idempotent */
+    expect_no_event(a);
+    assert_int_equal(bt_leader_settling(a), 1);
+    bt_leader_settle_schedule(a, 500);
+    assert_int_equal(bt_leader_settle_next(a), 500);
+    assert_int_equal(bt_leader_settle_expire(a, 499, WALL + 2), 0);
+    expect_no_event(a);
+    assert_int_equal(bt_leader_settle_expire(a, 500, WALL + 3), 1);
+    uint64_t f = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    assert_int_equal(fence_of(a, "job"), f);
+    assert_int_equal(bt_leader_settling(a), 0);
+    assert_int_equal(bt_leader_settle_next(a), UINT64_MAX);
+    bt_leader_free(a);
+}
+
+/* Two nodes campaign at once, each seeing only itself: both settle; the
+ * candidacies cross within the period, so only the winner mints. */
+static void settle_simultaneous_campaigns_mint_once(void **state)
+{
+    struct bt_leader *a = settling_new("a", 1), *b = settling_new("b", 2);
+    see_alive(a, "b", 2, WALL);
+    see_alive(b, "a", 1, WALL);
+    bt_leader_synced(a, WALL);
+    bt_leader_synced(b, WALL);
+    assert_int_equal(lead(b, 22, "job", 0, WALL, NULL), 0);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+    bt_leader_settle_schedule(a, 40);
+    bt_leader_settle_schedule(b, 40);
+    struct bt_leader *both[] = {a, b};
+    gossip(both, 2, WALL + 1);
+    assert_int_equal(bt_leader_settling(b), 0); /* it no longer wins */
+    assert_int_equal(bt_leader_settle_expire(b, 40, WALL + 40), 0);
+    assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
+    expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    gossip(both, 2, WALL + 41);
+    expect_no_event(a);
+    expect_no_event(b);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
+/* The leader resigns or its node is declared dead: every node sees it, so
+ * the next one mints at once. Its node restarting is no such departure: the
+ * new process may campaign again, so the next one settles. */
+static void settle_not_when_the_leader_departed_in_sight_of_all(void **state)
+{
+    for (int how = 0; how < 3; how++) {
+        struct bt_leader *a = settling_new("a", 1), *b = settling_new("b", 2);
+        see_alive(a, "b", 2, WALL);
+        see_alive(b, "a", 1, WALL);
+        bt_leader_synced(a, WALL);
+        bt_leader_synced(b, WALL);
+        assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+        bt_leader_settle_schedule(a, 40);
+        assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
+        expect_event(a, BT_LEADER_ELECTED, 11, "job");
+        assert_int_equal(lead(b, 22, "job", 0, WALL + 41, NULL), 0);
+        struct bt_leader *both[] = {a, b};
+        gossip(both, 2, WALL + 42);
+        assert_int_equal(bt_leader_settling(b), 0);
+        expect_no_event(b);
+        if (how == 0) {
+            struct bt_name n = nm("job");
+            assert_int_equal(bt_leader_resign(a, &n, WALL + 50), 0);
+            gossip(both, 2, WALL + 51);
+        } else if (how == 1) {
+            see_dead(b, "a", 1, WALL + 50);
+        } else {
+            see_alive(b, "a", 3, WALL + 50); /* a restarted: boot 3 */
+        }
+        if (how < 2) {
+            expect_event(b, BT_LEADER_ELECTED, 22, "job");
+            assert_int_equal(bt_leader_settling(b), 0);
+        } else {
+            expect_no_event(b);
+            assert_int_equal(bt_leader_settling(b), 1);
+        }
+        bt_leader_free(a);
+        bt_leader_free(b);
+    }
+}
+
+/* A term overtaken by the cluster (fix 3) restarts at once, settled or not;
+ * and a campaign that stops winning while it settles forgets the period. */
+static void settle_only_for_first_terms(void **state)
+{
+    struct bt_leader *a = settling_new("a", 1);
+    bt_leader_synced(a, WALL);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+    bt_leader_settle_schedule(a, 40);
+    assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
+    uint64_t f1 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    struct bt_name n = nm("job");
+    struct bt_nodeid self = nid("a");
+    assert_int_equal(bt_leader_merge_fence(a, &n, f1 + 100, &self, WALL + 41), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), f1);
+    assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > f1 + 100);
+    assert_int_equal(bt_leader_settling(a), 0);
+
+    assert_int_equal(lead(a, 12, "other", 0, WALL + 50, NULL), 0);
+    assert_int_equal(bt_leader_settling(a), 1);
+    struct bt_name o = nm("other");
+    assert_int_equal(bt_leader_resign(a, &o, WALL + 51), 0);
+    assert_int_equal(bt_leader_settling(a), 0);
+    assert_int_equal(bt_leader_settle_next(a), UINT64_MAX);
+    bt_leader_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fence_from_a_resigned_minter_makes_no_leader_wait),
     cmocka_unit_test(fence_from_a_dead_minter_makes_no_leader_wait),
@@ -1577,6 +1718,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(equal_token_from_another_minter_moves_the_winner_above_it),
     cmocka_unit_test(leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view),
     cmocka_unit_test(observed_mark_at_or_above_the_term_ends_it_and_waits),
+    cmocka_unit_test(settle_no_term_before_sync_then_after_the_settle_period),
+    cmocka_unit_test(settle_simultaneous_campaigns_mint_once),
+    cmocka_unit_test(settle_not_when_the_leader_departed_in_sight_of_all),
+    cmocka_unit_test(settle_only_for_first_terms),
 };
 
 BT_TEST_MAIN(tests)
