@@ -3,6 +3,7 @@
 #include <baton/baton.h>
 #include <baton/guard.h>
 #include <stdio.h>
+#include <time.h>
 
 int main(void)
 {
@@ -33,8 +34,15 @@ int main(void)
     cfg.nkeys = 1;
     if (baton_node_new(&cfg, &node) != 0 || baton_node_start(node) != 0)
         return 1;
-    struct baton_fence fence;
+    /* Leader at once, or after a short settle period (design.md fix 8). */
+    struct baton_fence fence = {0};
     int led = baton_lead(node, 0, "job", 3, 0, &fence);
+    for (int i = 0; led == 0 && i < 500; i++) {
+        struct timespec ms10 = {0, 10000000L};
+        nanosleep(&ms10, NULL);
+        if (baton_fence(node, "job", 3, &fence) == 0)
+            led = 1;
+    }
     baton_node_free(node);
     printf("lead: %d, token %llu from %s\n", led, (unsigned long long)fence.token, fence.minter);
     return led == 1 && fence.token > 0 ? 0 : 1;
