@@ -58,7 +58,8 @@ extern "C" {
     XX(EIO, -15, "input/output error")                                        \
     XX(ECONFLICT, -16, "node name held by another live process")              \
     XX(ECLOSED, -17, "node is shut down")                                     \
-    XX(EBUSY, -18, "resource locked by another user")
+    XX(EBUSY, -18, "resource locked by another user")                         \
+    XX(ELIMIT, -20, "too many names")
 
 enum baton_errno {
 #define BATON_ERR_ENUM(name, value, msg) BATON_##name = (value),
@@ -363,9 +364,9 @@ BATON_EXPORT int baton_session_close(baton_node *node, uint64_t session);
  * the cluster and a short settle period, design.md §1 fix 8),
  * BATON_EALREADY (this node already campaigns for name, in any session),
  * BATON_EINVAL (bad name, or a session never opened), BATON_ECLOSED (not
- * running or leaving), BATON_ENOMEM; when the core supports them,
- * BATON_ESKEW (the cluster refuses this node's clock) and BATON_ELIMIT (too
- * many names). */
+ * running or leaving), BATON_ENOMEM, BATON_ELIMIT (a new name past the
+ * node's names cap, docs/election.md) and, when the core supports it,
+ * BATON_ESKEW (the cluster refuses this node's clock). */
 BATON_EXPORT int baton_lead(baton_node *node, uint64_t session, const void *name, size_t name_len,
                             int64_t priority, struct baton_fence *fence);
 /* Withdraws this node's candidacy for name (no on_revoked). Returns 0,

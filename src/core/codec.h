@@ -65,12 +65,14 @@
  * Bounds. A DELTA or FENCE is meant to fit one datagram: the count limits
  * admit every list a 64 KiB datagram could carry (65 535 / 37 < 2048
  * minimal entries, 65 535 / 12 < 8192 minimal fences) and nothing far
- * beyond. A SNAPSHOT carries a whole cluster's state over a stream and may
- * hold up to 2^20 entries and 2^20 fences (at most about 720 MB encoded);
- * the transport must bound the messages it buffers. The decoder checks every
- * count against the bytes actually left before it allocates, so n input
- * bytes never cost more than about 30 n bytes of memory (a 330-byte struct
- * bt_fence per 12-byte minimal fence).
+ * beyond. A SNAPSHOT carries part of a node's full state over a stream: the
+ * replica cuts the state into SNAPSHOTs of at most one stream message
+ * (replica.c), so in practice each holds well under 2^20 items; the format
+ * allows up to 2^20 entries and 2^20 fences. The decoder checks every count
+ * against the bytes actually left before it allocates, so n input bytes
+ * never cost more than BT_CODEC_DECODE_RATIO (32) n bytes of memory (a
+ * 336-byte struct bt_fence per 12-byte minimal fence is the worst case;
+ * tests/unit/codec_test.c counts the allocations).
  *
  * The encoding is canonical: each payload has exactly one encoding, and the
  * decoder accepts nothing else (no trailing bytes, no second spelling of a
@@ -97,6 +99,8 @@
 #define BT_CODEC_ENTRY_MAX 354              /* an entry with 255- and 64-byte names */
 #define BT_CODEC_FENCE_MIN 12               /* a fence with a 1-byte name and minter */
 #define BT_CODEC_FENCE_ENC_MAX 329          /* a fence with 255- and 64-byte names */
+/* bt_codec_decode() allocates at most this many bytes per input byte. */
+#define BT_CODEC_DECODE_RATIO 32
 
 /* A fencing high-water mark: the greatest token seen for a campaign. */
 struct bt_fence {

@@ -85,6 +85,16 @@
  * unless the winner this node saw before went away in a way every node
  * sees, so that handover and failover are not slowed (may_mint).
  *
+ * Fix 11, bounded state. Every name this node holds state for (an entry,
+ * a mark or a local campaign) has a record, and max_names caps how many:
+ * lead() on a new name past it is BATON_ELIMIT, and a peer's entry or
+ * fence for a new name past it is refused alone and counted. Ageing
+ * (bt_leader_expire) forgets the mark of a name with no live candidacy
+ * once its token is older than the cutoff, and merging refuses a fence
+ * that old for a name with no mark and no live candidacy here, so that
+ * peers that age later do not bring it back. docs/election.md argues why
+ * the next mint is above a forgotten mark while clocks keep to the bound.
+ *
  * Outputs never get lost. Before a call changes anything it reserves room
  * in the queues for the most it can emit (per touched local name two
  * events and one fence, per entry for self one rewrite), so once an input
@@ -167,7 +177,9 @@ static bool fifo_pop(struct fifo *q, void *out)
 
 /* What this node knows about one campaign name: its high-water mark and,
  * if this node campaigns for it, the local candidacy and its term. A record
- * exists while either is present. */
+ * exists while either is present, or the map holds an entry for the name:
+ * so the records are the names this node holds state for, and their count
+ * is what max_names caps (fix 11). */
 struct name_rec {
     struct bt_hlink link;         /* in bt_leader.names, hashed by name */
     struct bt_name name;          /* the key */
@@ -269,10 +281,52 @@ static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *n
     return r;
 }
 
+/* Whether the map holds an entry (live or tombstone) for name. */
+static bool name_in_map(const struct bt_leader *l, const struct bt_name *name)
+{
+    const struct bt_centry *const *v;
+    return bt_cmap_entries(&l->cmap, name, &v) > 0;
+}
+
+/* Whether the map holds a live (not removed) entry for name, whatever its
+ * node's state: a candidacy that may still count somewhere. */
+static bool name_has_live_entry(const struct bt_leader *l, const struct bt_name *name)
+{
+    const struct bt_centry *const *v;
+    size_t n = bt_cmap_entries(&l->cmap, name, &v);
+    for (size_t i = 0; i < n; i++)
+        if (!v[i]->removed)
+            return true;
+    return false;
+}
+
+/* The record of name into *out, created if there is none and the cap
+ * allows one more name. Returns 0, BATON_ELIMIT or BATON_ENOMEM. */
+static int name_obtain(struct bt_leader *l, const struct bt_name *name, struct name_rec **out)
+{
+    struct name_rec *r = name_find(l, name);
+    if (!r) {
+        if (l->cfg.max_names != 0 && l->names.count >= l->cfg.max_names)
+            return BATON_ELIMIT;
+        if (!(r = name_create(l, name)))
+            return BATON_ENOMEM;
+    }
+    *out = r;
+    return 0;
+}
+
+/* A peer's item for a new name past the cap: refused, counted, its name
+ * kept for the log. */
+static void refuse_name(struct bt_leader *l, const struct bt_name *name)
+{
+    l->counters.names_refused++;
+    l->counters.last_refused_name = *name;
+}
+
 /* Frees a record that holds nothing any more. */
 static void name_release_if_empty(struct bt_leader *l, struct name_rec *r)
 {
-    if (r->campaigning || r->has_high_water)
+    if (r->campaigning || r->has_high_water || name_in_map(l, &r->name))
         return;
     assert(!r->dirty && !r->leading);
     bt_htab_unlink(&l->names, &r->link);
@@ -757,6 +811,8 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
     l->cfg.boot_id = cfg->boot_id;
     l->cfg.max_clock_offset_ms = cfg->max_clock_offset_ms;
     l->cfg.settle = cfg->settle;
+    l->cfg.horizon_ms = cfg->horizon_ms;
+    l->cfg.max_names = cfg->max_names;
     /* Canonical copy: bytes past the length zeroed, NUL-terminated. */
     bt_nodeid_set(&l->cfg.self, cfg->self.bytes, cfg->self.len);
     bt_hlc_init(&l->hlc, cfg->max_clock_offset_ms);
@@ -803,12 +859,10 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
      * fix 8 is reserved the same room). */
     if (reserve_outputs(l, 2, 2) != 0)
         return BATON_ENOMEM;
-    bool created = false;
-    if (!r) {
-        if (!(r = name_create(l, name)))
-            return BATON_ENOMEM;
-        created = true;
-    }
+    bool created = !r;
+    int orc = name_obtain(l, name, &r);
+    if (orc != 0)
+        return orc;
 
     r->campaigning = true;
     r->session = session;
@@ -972,6 +1026,22 @@ static bool fence_well_formed(const struct bt_fence *f)
            bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len);
 }
 
+/* Fix 11: a fence older than the horizon for a name with no mark here (r
+ * is NULL or holds none) and no live candidacy is refused. Such a mark is
+ * one this node aged out (or never needed): taking it back from a peer
+ * that has not aged it yet would only start the ageing again, and a fresh
+ * mint is above it anyway (docs/election.md, "Ageing"). The payload's own
+ * entries are merged first, so a fence that travels with a live entry of
+ * its name is kept. */
+static bool fence_too_old(const struct bt_leader *l, const struct name_rec *r,
+                          const struct bt_fence *f, uint64_t wall_ms)
+{
+    uint64_t h = l->cfg.horizon_ms;
+    if (h == 0 || wall_ms <= h || f->token >= bt_hlc_pack(wall_ms - h, 0))
+        return false;
+    return !(r && r->campaigning) && !name_has_live_entry(l, &f->name);
+}
+
 enum batch_kind { BATCH_DELTA, BATCH_FENCES, BATCH_SNAPSHOT };
 
 /* Applies one message: entries and fences, all or nothing as far as
@@ -1031,8 +1101,19 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
     int err = 0;
     for (size_t i = 0; i < n && err == 0; i++) { /* 5 */
         const struct bt_centry *e = &entries[i];
-        int rc = bt_cmap_merge_entry(&l->cmap, e);
+        struct name_rec *r;
+        int rc = name_obtain(l, &e->name, &r);
+        if (rc == BATON_ELIMIT) {
+            refuse_name(l, &e->name);
+            continue;
+        }
         if (rc < 0) {
+            err = rc;
+            break;
+        }
+        rc = bt_cmap_merge_entry(&l->cmap, e);
+        if (rc < 0) {
+            name_release_if_empty(l, r); /* a record made for it above */
             err = rc;
             break;
         }
@@ -1048,13 +1129,22 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
             push_entry(l, e);
             l->counters.regossiped++;
         }
-        view_changed(l, name_find(l, &e->name));
+        view_changed(l, r);
     }
     for (size_t i = 0; i < nf && err == 0; i++) { /* 6 */
         const struct bt_fence *f = &fences[i];
         struct name_rec *r = name_find(l, &f->name);
-        if (!r && !(r = name_create(l, &f->name))) {
-            err = BATON_ENOMEM;
+        if ((!r || !r->has_high_water) && fence_too_old(l, r, f, wall_ms)) {
+            l->counters.fences_too_old++;
+            continue;
+        }
+        int rc = r ? 0 : name_obtain(l, &f->name, &r);
+        if (rc == BATON_ELIMIT) {
+            refuse_name(l, &f->name);
+            continue;
+        }
+        if (rc != 0) {
+            err = rc;
             break;
         }
         if (!raise_high_water(l, r, f->token, &f->minter)) {
@@ -1138,9 +1228,12 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
         l->counters.refused_clock++;
         return BATON_ECLOCK;
     }
-    struct name_rec *r = name_find(l, name);
-    if (reserve_outputs(l, 1, 1) != 0 || (!r && !(r = name_create(l, name))))
+    struct name_rec *r;
+    if (reserve_outputs(l, 1, 1) != 0)
         return BATON_ENOMEM;
+    int orc = name_obtain(l, name, &r);
+    if (orc != 0)
+        return orc;
     absorb_known(l, token); /* 2 */
     l->counters.fences_observed++;
     int raised = 0;
@@ -1385,7 +1478,10 @@ static int collect_expired(const struct bt_centry *e, void *ctx)
  * 2. Reserve the outputs the recomputes can cause.
  * 3. Forget them, queueing the local campaigns they belonged to, and the
  *    dead members whose verdict is as old (their fences are older still).
- * 4. Recompute those. */
+ * 4. Recompute those.
+ * 5. Age out the marks older than the cutoff of names with no live
+ *    candidacy (no local campaign, no live entry), and free the records
+ *    left with nothing (fix 11; docs/election.md argues the safety). */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
 {
     struct expiry x = {.l = l, .cutoff = cutoff};
@@ -1409,6 +1505,18 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
     }
     recompute_dirty(l, wall_ms); /* 4 */
     free(x.old);
+    for (struct bt_hlink *link = bt_htab_first(&l->names); link; link = next) { /* 5 */
+        next = bt_htab_next(&l->names, link);
+        struct name_rec *r = BT_HTAB_ENTRY(link, struct name_rec, link);
+        if (r->has_high_water && !r->campaigning && r->high_water < cutoff &&
+            !name_has_live_entry(l, &r->name)) {
+            l->nhigh_water -= r->nminters;
+            r->has_high_water = false;
+            r->nminters = 0;
+            l->counters.marks_expired++;
+        }
+        name_release_if_empty(l, r);
+    }
     return x.n > INT_MAX ? INT_MAX : (int)x.n;
 }
 
@@ -1477,4 +1585,35 @@ bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
         return true;
     }
     return false;
+}
+
+size_t bt_leader_names(const struct bt_leader *l)
+{
+    return l->names.count;
+}
+
+int bt_leader_foreach_name(const struct bt_leader *l,
+                           int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,
+                                     size_t n, const struct bt_fence *f, size_t nf, void *ctx),
+                           void *ctx)
+{
+    struct bt_fence f[BT_LEADER_MINTERS_MAX];
+    for (const struct bt_hlink *x = bt_htab_first(&l->names); x; x = bt_htab_next(&l->names, x)) {
+        const struct name_rec *r = BT_HTAB_ENTRY(x, const struct name_rec, link);
+        size_t nf = 0;
+        if (r->has_high_water) {
+            for (; nf < r->nminters; nf++) {
+                memset(&f[nf], 0, sizeof f[nf]);
+                f[nf].name = r->name;
+                f[nf].token = r->high_water;
+                f[nf].minter = r->minters[nf];
+            }
+        }
+        const struct bt_centry *const *e;
+        size_t n = bt_cmap_entries(&l->cmap, &r->name, &e);
+        int rc = fn(&r->name, e, n, f, nf, ctx);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }

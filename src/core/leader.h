@@ -42,6 +42,13 @@ struct bt_leader_config {
      * previous winner went away in a way every node sees; lead() then never
      * returns 1 (ELECTED follows). */
     bool settle;
+    /* Fix 11. A fence older than this (by its token's wall time) for a name
+     * this node holds no mark and no live candidacy for is refused, so that
+     * a mark aged out by bt_leader_expire() is not brought back by a peer
+     * that has not aged it yet. 0: no such refusal. */
+    uint64_t horizon_ms;
+    /* Fix 11. Most names with state here (entries or a mark); 0: no cap. */
+    size_t max_names;
 };
 
 enum bt_leader_broadcast_kind {
@@ -98,6 +105,12 @@ struct bt_leader_counters {
     uint64_t regossiped;        /* received items queued again as broadcasts (news) */
     uint64_t settled;           /* settle periods that ran out (fix 8; a term follows if
                                    the campaign still wins) */
+    uint64_t names_refused;     /* received entries and fences refused: a new name past
+                                   max_names (the rest of their input is merged) */
+    uint64_t fences_too_old;    /* received fences refused: older than horizon_ms for a
+                                   name with no mark and no live candidacy here */
+    uint64_t marks_expired;     /* high-water marks aged out by bt_leader_expire() */
+    struct bt_name last_refused_name; /* the name of the last names_refused item */
 };
 
 struct bt_leader;
@@ -121,6 +134,8 @@ void bt_leader_free(struct bt_leader *l);
  *   0                  follower: ELECTED comes later if this node wins;
  *   BATON_EALREADY     this node already campaigns for name;
  *   BATON_EINVAL       session is 0 or name is empty;
+ *   BATON_ELIMIT       name is new here and max_names names hold state
+ *                      already (fix 11); nothing changed;
  *   BATON_ENOMEM       nothing changed. */
 int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *name,
                    int64_t priority, uint64_t wall_ms, uint64_t *fence);
@@ -177,6 +192,12 @@ int bt_leader_high_water(const struct bt_leader *l, const struct bt_name *name, 
  * rewrite is queued for broadcast). Then every local campaign the input
  * touched is recomputed and its transitions queued as events.
  *
+ * An entry or fence for a name new here past max_names is refused alone
+ * (names_refused, last_refused_name) and the rest of the input merged; a
+ * fence older than horizon_ms for a name with no mark and no live
+ * candidacy here (after the input's entries) is refused alone too
+ * (fences_too_old). Fix 11.
+ *
  * Each returns the number of items that changed state (entries that changed
  * the map, fences that raised a mark), or BATON_EPROTO, BATON_ECLOCK, or
  * BATON_ENOMEM (nothing changed if the queues could not be reserved; if the
@@ -213,7 +234,7 @@ int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, boo
  * bt_leader_retry_deferred), then restarts above the mark. Returns 1 if the
  * mark was news, 0 if not, BATON_EPROTO (empty name, token above
  * BT_HLC_TS_MAX, or a minter that is no node name), BATON_ECLOCK (too far
- * ahead) or BATON_ENOMEM. */
+ * ahead), BATON_ELIMIT (a new name past max_names) or BATON_ENOMEM. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
                             const struct bt_nodeid *minter, uint64_t wall_ms);
 
@@ -303,8 +324,12 @@ int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms);
  * those young), and every member held dead since before `cutoff` (kept
  * until then to judge its late fences: see bt_leader_member), and
  * recomputes the local campaigns that lost an entry.
- * High-water marks are kept: one per name ever seen. Returns how many
- * entries were forgotten, or BATON_ENOMEM (nothing changed). */
+ * Then ages out the high-water mark of every name with no live candidacy
+ * (no local campaign, no live entry left) whose token is below `cutoff`
+ * (fix 11; docs/election.md says why a fresh mint is still above it), and
+ * forgets names left with no state. Returns how many entries were
+ * forgotten (marks are counted in marks_expired), or BATON_ENOMEM
+ * (nothing changed). */
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms);
 
 /* ---- outputs and inspection --------------------------------------------- */
@@ -342,5 +367,20 @@ size_t bt_leader_high_water_count(const struct bt_leader *l);
  * drain bt_leader_pop_event() first, then call this until it returns false;
  * no other call into l may follow but bt_leader_free(). */
 bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out);
+
+/* Calls fn once per name this node holds state for (in no particular
+ * order) with its entries (e[0..n), tombstones included, sorted by node; n
+ * may be 0) and its high-water mark as fences (f[0..nf), one per minter;
+ * nf 0 when it has none); all borrowed for the call. Stops early and
+ * returns fn's value when it is nonzero. fn must not call into l. This is
+ * how a full state is taken name by name (replica.c). */
+int bt_leader_foreach_name(const struct bt_leader *l,
+                           int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,
+                                     size_t n, const struct bt_fence *f, size_t nf, void *ctx),
+                           void *ctx);
+
+/* How many names this node holds state for: names with an entry in the
+ * map, a high-water mark or a local candidacy (at most max_names). */
+size_t bt_leader_names(const struct bt_leader *l);
 
 #endif

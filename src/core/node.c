@@ -218,10 +218,10 @@ static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t 
         bt_replica_deliver(&n->replica, from, data, len, n->now);
 }
 
-static size_t user_state(void *ctx, bool join, uint8_t *buf, size_t cap)
+static size_t user_state(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap)
 {
     struct bt_node *n = ctx;
-    return bt_replica_state(&n->replica, buf, cap, n->now);
+    return bt_replica_state(&n->replica, index, buf, cap, n->now);
 }
 
 static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
@@ -345,6 +345,8 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .boot_id = cfg->boot_id,
         .max_clock_offset_ms = cfg->max_clock_offset_ms,
         .settle = true,
+        .horizon_ms = cfg->horizon_ms ? cfg->horizon_ms : BT_REPLICA_HORIZON_DEFAULT_MS,
+        .max_names = cfg->max_names ? cfg->max_names : BT_NODE_NAMES_DEFAULT,
     };
     n->now = now;
     /* Waiting terms are retried once per protocol period, and each name
@@ -571,7 +573,7 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->broadcasts_out = rc->broadcasts_out;
     e->malformed = rc->malformed;
     e->refused_clock = rc->refused_clock;
-    e->refused_stale = rc->refused_stale;
+    e->refused_stale = rc->refused_stale + lc.fences_too_old;
     e->expired = rc->expired;
     e->refreshed = rc->refreshed;
     e->last_clock_offender = rc->last_clock_offender;
@@ -581,6 +583,12 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->entries = m->nentries;
     e->tombstones = m->nentries - m->nlive;
     e->high_water_marks = bt_leader_high_water_count(n->leader);
+    e->names_refused = lc.names_refused;
+    e->last_names_offender = rc->last_names_offender;
+    e->last_refused_name = lc.last_refused_name;
+    e->marks_expired = lc.marks_expired;
+    e->state_failed = rc->state_failed;
+    e->names = bt_leader_names(n->leader);
 }
 
 /* ---- the election ---------------------------------------------------------- */

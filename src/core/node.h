@@ -64,10 +64,24 @@ struct bt_node_config {
     /* Uniform 64-bit random numbers: the node's only source of randomness. */
     uint64_t (*random)(void *ctx);
     void *random_ctx;
+    /* Most campaign names this node holds state for (entries or a
+     * high-water mark); 0: BT_NODE_NAMES_DEFAULT. lead() on a new name
+     * beyond it returns BATON_ELIMIT; names arriving from peers beyond it
+     * are refused and counted (docs/election.md, design.md §1 fix 11). */
+    size_t max_names;
     /* NULL: the profile's timings. Otherwise these timings (swim.h), used
      * as they are instead of the profile's; read by bt_node_new() only. */
     const struct bt_swim_timing *timing;
 };
+
+/* The default of bt_node_config.max_names. */
+#define BT_NODE_NAMES_DEFAULT 1000000u
+
+/* The largest stream message (BT_OUT_STREAM) the core produces, and the
+ * largest it accepts: a driver may refuse to frame or to read anything
+ * longer. Full state travels as several messages of at most this size
+ * (docs/membership.md, anti-entropy). */
+#define BT_STREAM_MSG_MAX (1u << 20)
 
 enum bt_output_kind {
     BT_OUT_PACKET, /* one unreliable datagram */
@@ -176,12 +190,13 @@ struct bt_member_stats {
 /* Counters of the election layers, and the size of their state. */
 struct bt_election_stats {
     uint64_t payloads_in;     /* election broadcasts received */
-    uint64_t snapshots_in;    /* full states received by push-pull */
+    uint64_t snapshots_in;    /* full-state chunks received by push-pull */
     uint64_t forwarded;       /* received entries and fences that were news, gossiped on */
     uint64_t broadcasts_out;  /* entries and fences this node gossiped */
     uint64_t malformed;       /* payloads refused as malformed */
     uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */
-    uint64_t refused_stale;   /* entries refused: older than the horizon */
+    uint64_t refused_stale;   /* entries refused: older than the horizon; and fences that old
+                                 for a name with no mark and no live candidacy here */
     uint64_t expired;         /* entries forgotten by age */
     uint64_t refreshed;       /* own entries re-stamped before they aged */
     uint64_t owner_rewrites;  /* entries for self rewritten by this owner (fix 2) */
@@ -191,6 +206,18 @@ struct bt_election_stats {
     size_t entries;           /* gauge: candidate-map entries, tombstones included */
     size_t tombstones;        /* gauge: of which tombstones */
     size_t high_water_marks;  /* gauge: high-water marks, one per name and minter */
+    /* Fix 11, bounded state. Names beyond bt_node_config.max_names are
+     * refused, never dropped silently: "logged" in this sans-IO core means
+     * this counter plus the last offender (the sender and the name), which
+     * a driver logs whenever the counter moves. */
+    uint64_t names_refused;   /* entries and fences refused: a new name past the cap */
+    struct bt_nodeid last_names_offender; /* sender of the last such refusal */
+    struct bt_name last_refused_name;     /* the name it carried */
+    uint64_t marks_expired;   /* high-water marks aged out (no live candidacy, older than
+                                 the horizon) */
+    uint64_t state_failed;    /* push-pull states this node could not encode (out of memory),
+                                 so it sent its member list alone */
+    size_t names;             /* gauge: names this node holds state for (<= max_names) */
 };
 
 /* Counters of the whole node (bt_node_stats()). */
@@ -287,7 +314,9 @@ int bt_node_stop_reason(const struct bt_node *node);
  * bt_node_join() (or its first three join attempts went unanswered), and a
  * first term waits a settle period of two gossip periods (docs/design.md §1
  * fix 8): so this returns 0, and BT_EV_ELECTED follows when the candidacy
- * still wins at the end of the period. */
+ * still wins at the end of the period.
+ * BATON_ELIMIT: the name is new here and the node holds state for
+ * max_names names already. */
 int bt_node_lead(struct bt_node *node, uint64_t session, const struct bt_name *name,
                  int64_t priority, struct bt_time now, uint64_t *fence);
 /* Withdraws this node's candidacy for name. Returns 0, BATON_ENOENT or
@@ -324,8 +353,9 @@ int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, u
  * wins. Call it with every refusal: a token minted by a node that died
  * before gossiping may exist only at the resource. A mark with its minter
  * is gossiped to the cluster. Returns 0, BATON_EINVAL (empty name, token
- * above BATON_TOKEN_MAX, or a minter that is no node name) or BATON_ECLOCK
- * (mark too far ahead of the local clock, refused). */
+ * above BATON_TOKEN_MAX, or a minter that is no node name), BATON_ECLOCK
+ * (mark too far ahead of the local clock, refused), BATON_ELIMIT (a name
+ * new here past max_names) or BATON_ENOMEM. */
 int bt_node_observe_fence(struct bt_node *node, const struct bt_name *name, uint64_t token,
                           const struct bt_nodeid *minter, struct bt_time now);
 

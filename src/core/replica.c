@@ -17,7 +17,7 @@
  * lets a newer broadcast replace a queued older one.
  *
  * Full state rides push-pull (fix 4). SWIM's push-pull runs on join and
- * periodically; each side sends a SNAPSHOT of its map and marks, and
+ * periodically; each side sends its map and marks as SNAPSHOT chunks, and
  * merges the other's. What a snapshot brings that is news is gossiped on
  * like a broadcast's news: after a partition heals, the first push-pull
  * across the old cut spreads each side's writes to the whole other side in
@@ -47,7 +47,17 @@
  * refused everywhere; and if a node still holds it in its map, the owner
  * re-tombstones it on sight (fix 2). The price is that clocks must agree to
  * well within H - H/4 (the offset bound of fix 5 is 10 s by default).
- * High-water marks are kept for good: one per name ever used.
+ * High-water marks age in the same pass once their name has no live
+ * candidacy, and a fence that old for a name with no mark here is refused
+ * (fix 11: leader.c; docs/election.md argues that a fresh mint is still
+ * above such a mark).
+ *
+ * Bounded messages (fix 11). The full state is cut into chunks of whole
+ * names, each a SNAPSHOT payload no larger than one push-pull message can
+ * carry (BT_SWIM_USER_CHUNK_MAX); the membership layer sends one per stream
+ * message and the peer merges each on its own. So a state of any size
+ * travels, no message grows with it, and a receiver never holds more than
+ * one chunk's decoding at a time.
  */
 #include "core/replica.h"
 
@@ -57,6 +67,7 @@
 #include "baton/baton.h"
 #include "core/codec.h"
 #include "core/hlc.h"
+#include "core/swim_proto.h"
 
 void bt_replica_init(struct bt_replica *r, struct bt_leader *leader, struct bt_swim *swim,
                      uint64_t horizon_ms, uint64_t now_mono)
@@ -70,9 +81,11 @@ void bt_replica_init(struct bt_replica *r, struct bt_leader *leader, struct bt_s
 
 static void drop_state(struct bt_replica *r)
 {
-    free(r->state);
-    r->state = NULL;
-    r->state_len = 0;
+    for (size_t i = 0; i < r->nchunks; i++)
+        free(r->chunks[i].buf);
+    free(r->chunks);
+    r->chunks = NULL;
+    r->nchunks = 0;
 }
 
 void bt_replica_destroy(struct bt_replica *r)
@@ -164,7 +177,8 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
                    size_t len, enum bt_payload_type want, bool regossip, struct bt_time now)
 {
     struct bt_payload p;
-    drop_state(r);
+    struct bt_leader_counters before, after;
+    bt_leader_counters(r->leader, &before);
     int rc = bt_codec_decode(data, len, &p);
     if (rc == 0 && (p.type == BT_PAYLOAD_SNAPSHOT) != (want == BT_PAYLOAD_SNAPSHOT))
         rc = BATON_EPROTO;
@@ -181,6 +195,9 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
     } else if (rc == BATON_ENOMEM) {
         r->fatal = BATON_ENOMEM; /* the news would be lost: stop (replica.h) */
     }
+    bt_leader_counters(r->leader, &after);
+    if (after.names_refused != before.names_refused && from)
+        r->counters.last_names_offender = *from;
     bt_payload_free(&p);
 }
 
@@ -191,47 +208,137 @@ void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, cons
     ingest(r, from, data, len, BT_PAYLOAD_DELTA, true, now);
 }
 
-struct fence_list {
-    struct bt_fence *v;
-    size_t n;
+/* Cuts the full state into chunks (see bt_replica_state in replica.h).
+ * Items gather in e[] and f[] until the next name would not fit; then they
+ * are encoded as one SNAPSHOT. A name's entries and fences go together, so
+ * a receiver that ages marks sees a mark with its name's live candidacy
+ * (leader.c, fence_too_old); a name too large for one chunk on its own
+ * (thousands of candidates) is split, its fences and live entries first. */
+struct chunker {
+    struct bt_replica *r;
+    struct bt_centry *e; /* pending entries */
+    size_t ne, cape;
+    struct bt_fence *f; /* pending fences */
+    size_t nf, capf;
+    size_t size;        /* encoded size of the pending chunk, header included */
+    int err;
 };
 
-static int collect_fence(const struct bt_fence *fence, void *ctx)
+static int chunk_flush(struct chunker *c)
 {
-    struct fence_list *f = ctx;
-    f->v[f->n++] = *fence;
+    if (c->ne == 0 && c->nf == 0)
+        return 0;
+    struct bt_replica *r = c->r;
+    if (r->nchunks % 64 == 0) {
+        struct bt_replica_chunk *v = realloc(r->chunks, (r->nchunks + 64) * sizeof *v);
+        if (!v)
+            return BATON_ENOMEM;
+        r->chunks = v;
+    }
+    struct bt_replica_chunk *k = &r->chunks[r->nchunks];
+    int rc = bt_codec_encode_snapshot_array(c->e, c->ne, c->f, c->nf, &k->buf, &k->len);
+    if (rc != 0)
+        return rc;
+    r->nchunks++;
+    c->ne = c->nf = 0;
+    c->size = BT_CODEC_SNAPSHOT_HEADER;
     return 0;
 }
 
-/* Encodes the full state into r->state. Returns 0 or a negative code. */
-static int encode_state(struct bt_replica *r)
+static int chunk_add_entry(struct chunker *c, const struct bt_centry *e)
 {
-    size_t nf = bt_leader_high_water_count(r->leader);
-    struct fence_list f = {.v = calloc(nf ? nf : 1, sizeof *f.v)};
-    if (!f.v)
+    size_t one = bt_codec_entry_size(e);
+    if (c->size + one > BT_SWIM_USER_CHUNK_MAX && chunk_flush(c) != 0)
         return BATON_ENOMEM;
-    bt_leader_foreach_high_water(r->leader, collect_fence, &f);
-
-    drop_state(r);
-    int rc = bt_codec_encode_snapshot(bt_leader_cmap(r->leader), f.v, f.n, &r->state, &r->state_len);
-    free(f.v);
-    return rc;
+    if (c->ne == c->cape) {
+        size_t cap = c->cape ? 2 * c->cape : 256;
+        struct bt_centry *v = realloc(c->e, cap * sizeof *v);
+        if (!v)
+            return BATON_ENOMEM;
+        c->e = v;
+        c->cape = cap;
+    }
+    c->e[c->ne++] = *e;
+    c->size += one;
+    return 0;
 }
 
-size_t bt_replica_state(struct bt_replica *r, uint8_t *buf, size_t cap, struct bt_time now)
+static int chunk_add_fence(struct chunker *c, const struct bt_fence *f)
 {
-    /* The membership layer asks twice, at once, when the first buffer is too
-     * small: the encoding is kept for that second call and for nothing else
-     * (ingest drops it, and so does a call at another time). */
-    if ((!r->state || r->state_at != now.mono_ms) && encode_state(r) != 0)
-        return 0;
-    r->state_at = now.mono_ms;
-    size_t len = r->state_len;
-    if (len > cap)
-        return len;
-    memcpy(buf, r->state, len);
+    size_t one = bt_codec_fence_size(f);
+    if (c->size + one > BT_SWIM_USER_CHUNK_MAX && chunk_flush(c) != 0)
+        return BATON_ENOMEM;
+    if (c->nf == c->capf) {
+        size_t cap = c->capf ? 2 * c->capf : 256;
+        struct bt_fence *v = realloc(c->f, cap * sizeof *v);
+        if (!v)
+            return BATON_ENOMEM;
+        c->f = v;
+        c->capf = cap;
+    }
+    c->f[c->nf++] = *f;
+    c->size += one;
+    return 0;
+}
+
+static int chunk_name(const struct bt_name *name, const struct bt_centry *const *e, size_t n,
+                      const struct bt_fence *f, size_t nf, void *ctx)
+{
+    struct chunker *c = ctx;
+    size_t group = 0;
+    for (size_t i = 0; i < n; i++)
+        group += bt_codec_entry_size(e[i]);
+    for (size_t i = 0; i < nf; i++)
+        group += bt_codec_fence_size(&f[i]);
+    /* A name that fits a chunk is never split across two. */
+    if (c->size + group > BT_SWIM_USER_CHUNK_MAX && (c->err = chunk_flush(c)) != 0)
+        return 1;
+    for (size_t i = 0; i < nf; i++)
+        if ((c->err = chunk_add_fence(c, &f[i])) != 0)
+            return 1;
+    for (int live = 1; live >= 0; live--)
+        for (size_t i = 0; i < n; i++)
+            if (e[i]->removed != (live == 1) && (c->err = chunk_add_entry(c, e[i])) != 0)
+                return 1;
+    return 0;
+}
+
+/* Encodes the full state into r->chunks. Returns 0 or a negative code
+ * (nothing kept then). */
+static int encode_state(struct bt_replica *r)
+{
+    struct chunker c = {.r = r, .size = BT_CODEC_SNAPSHOT_HEADER};
     drop_state(r);
-    r->counters.snapshots_out++;
+    (void)bt_leader_foreach_name(r->leader, chunk_name, &c);
+    if (c.err == 0)
+        c.err = chunk_flush(&c);
+    free(c.e);
+    free(c.f);
+    if (c.err != 0)
+        drop_state(r);
+    return c.err;
+}
+
+size_t bt_replica_state(struct bt_replica *r, size_t index, uint8_t *buf, size_t cap,
+                        struct bt_time now)
+{
+    if (index == 0) {
+        if (encode_state(r) != 0) {
+            /* The members still travel; the state goes with the next
+             * push-pull. Counted, never silent. */
+            r->counters.state_failed++;
+            return 0;
+        }
+        if (r->nchunks > 0)
+            r->counters.snapshots_out++;
+    }
+    if (index >= r->nchunks) {
+        drop_state(r);
+        return 0;
+    }
+    size_t len = r->chunks[index].len;
+    if (len <= cap)
+        memcpy(buf, r->chunks[index].buf, len);
     return len;
 }
 

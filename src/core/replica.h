@@ -31,8 +31,8 @@
 /* Counters of what the replica received, refused and sent. */
 struct bt_replica_counters {
     uint64_t payloads_in;     /* user broadcasts received */
-    uint64_t snapshots_in;    /* push-pull states received */
-    uint64_t snapshots_out;   /* push-pull states produced */
+    uint64_t snapshots_in;    /* push-pull state chunks received (each merged on its own) */
+    uint64_t snapshots_out;   /* push-pull states produced (each one or more chunks) */
     uint64_t broadcasts_out;  /* leader broadcasts queued for gossip */
     uint64_t malformed;       /* payloads that failed to decode or validate */
     uint64_t refused_clock;   /* payloads refused: a stamp too far ahead (fix 5) */
@@ -42,6 +42,16 @@ struct bt_replica_counters {
     uint64_t send_failed;     /* broadcasts the membership layer refused */
     /* The sender of the last payload refused for its clock, for the log. */
     struct bt_nodeid last_clock_offender;
+    uint64_t state_failed;    /* full states that could not be encoded (out of memory) */
+    /* The sender of the last payload holding a name refused at the names cap
+     * (the leader counts the refusals and keeps the name). */
+    struct bt_nodeid last_names_offender;
+};
+
+/* One encoded chunk of the full state: a SNAPSHOT payload (codec.h). */
+struct bt_replica_chunk {
+    uint8_t *buf; /* malloc'd */
+    size_t len;   /* at most BT_SWIM_USER_CHUNK_MAX */
 };
 
 struct bt_replica {
@@ -49,9 +59,8 @@ struct bt_replica {
     struct bt_swim *swim;      /* borrowed */
     uint64_t horizon_ms;       /* expiry age of entries and tombstones */
     uint64_t next_expiry;      /* monotonic ms of the next expiry/refresh pass */
-    uint8_t *state;            /* the last encoded snapshot, for user_state's second call */
-    size_t state_len;          /* its length */
-    uint64_t state_at;         /* monotonic ms when it was encoded */
+    struct bt_replica_chunk *chunks; /* the full state being sent, chunk by chunk */
+    size_t nchunks;                  /* how many */
     struct bt_replica_counters counters;
     /* 0, or BATON_ENOMEM once memory ran out where going on would lose
      * election state: an accepted payload or full state that could not be
@@ -79,7 +88,13 @@ void bt_replica_flush(struct bt_replica *r, struct bt_time now);
  * from a join's exchange: a newcomer catching up has no news for anyone). */
 void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
                         size_t len, struct bt_time now);
-size_t bt_replica_state(struct bt_replica *r, uint8_t *buf, size_t cap, struct bt_time now);
+/* The membership's user_state hook (swim.h): index 0 encodes the full state
+ * into chunks, each a SNAPSHOT of whole names (a name's entries and its
+ * mark together, unless one name alone outgrows a chunk), at most
+ * BT_SWIM_USER_CHUNK_MAX bytes; every index returns its chunk, and the
+ * first index past the end returns 0 and frees them. */
+size_t bt_replica_state(struct bt_replica *r, size_t index, uint8_t *buf, size_t cap,
+                        struct bt_time now);
 void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, bool join,
                             const uint8_t *data, size_t len, struct bt_time now);
 

@@ -247,8 +247,7 @@ struct bt_swim {
 
     struct bt_bqueue q;
     uint8_t *pkt;      /* max_packet bytes */
-    uint8_t *stream;   /* push-pull buffer */
-    size_t stream_cap;
+    uint8_t *stream;   /* push-pull message buffer: BT_STREAM_MSG_MAX bytes, or NULL */
     struct bt_member_stats stats;
 };
 
@@ -821,65 +820,87 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
     }
 }
 
-/* Encodes our full state for a push-pull into s->stream; returns its length
- * or 0 on out of memory. */
-static size_t encode_pp(struct bt_swim *s, enum bt_swim_type type, bool join)
-{
-    size_t need = BT_SWIM_HEADER_MAX + 5 + s->n_members * BT_SWIM_PP_MEMBER_MAX + 4 + 4096;
-    if (need > s->stream_cap) {
-        uint8_t *p = realloc(s->stream, need);
-        if (!p)
-            return 0;
-        s->stream = p;
-        s->stream_cap = need;
-    }
+/* One push-pull message being assembled in s->stream (at most
+ * BT_STREAM_MSG_MAX bytes): head, members, then room for one user chunk. */
+struct pp_out {
     struct bt_wbuf w;
-    bt_wbuf_init(&w, s->stream, s->stream_cap);
-    bt_swim_put_pp_head(&w, type, &s->self->name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0,
-                        (uint32_t)s->n_members);
-    for (size_t i = 0; i < s->n_members; i++) {
-        struct bt_member_info info;
-        info_of(s->members[i], &info);
-        bt_swim_put_pp_member(&w, &info);
-    }
-    size_t ulen = 0;
-    if (s->sink.user_state) {
-        size_t room = w.cap - w.len - 4;
-        ulen = s->sink.user_state(s->sink.ctx, join, w.p + w.len + 4, room);
-        if (ulen > BT_SWIM_USER_STATE_MAX)
-            ulen = 0;
-        if (ulen > room) {
-            size_t ncap = w.len + 4 + ulen;
-            uint8_t *p = realloc(s->stream, ncap);
-            if (!p)
-                return 0;
-            s->stream = p;
-            s->stream_cap = ncap;
-            w.p = p;
-            w.cap = ncap;
-            size_t got = s->sink.user_state(s->sink.ctx, join, w.p + w.len + 4, ulen);
-            if (got != ulen)
-                ulen = 0;
-        }
-    }
-    /* The user bytes are already in place; write their length before them. */
-    bt_put_u32(&w, (uint32_t)ulen);
-    w.len += ulen;
-    assert(!w.overflow && w.len <= w.cap);
-    return w.len;
+    size_t count_at;  /* offset of the u32 member count */
+    uint32_t count;   /* members written */
+};
+
+static void pp_begin(struct bt_swim *s, struct pp_out *m, enum bt_swim_type type, bool join)
+{
+    bt_wbuf_init(&m->w, s->stream, BT_STREAM_MSG_MAX);
+    bt_swim_put_pp_head(&m->w, type, &s->self->name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0, 0);
+    m->count_at = m->w.len - 4;
+    m->count = 0;
 }
 
+/* Completes m with the ulen user bytes already written 4 bytes past its
+ * end, and sends it. */
+static void pp_send(struct bt_swim *s, struct pp_out *m, size_t ulen, const struct bt_addr *to,
+                    uint64_t conn)
+{
+    uint8_t *c = s->stream + m->count_at;
+    c[0] = (uint8_t)(m->count >> 24);
+    c[1] = (uint8_t)(m->count >> 16);
+    c[2] = (uint8_t)(m->count >> 8);
+    c[3] = (uint8_t)m->count;
+    bt_put_u32(&m->w, (uint32_t)ulen);
+    m->w.len += ulen;
+    assert(!m->w.overflow && m->w.len <= BT_STREAM_MSG_MAX);
+    s->stats.streams_out++;
+    s->stats.bytes_out += m->w.len;
+    s->sink.send(s->sink.ctx, BT_OUT_STREAM, to, conn, s->stream, m->w.len);
+}
+
+/* Sends our full state for a push-pull: one message of `type` (PP_REQ or
+ * PP_REPLY), then as many continuations (PP_REQ_MORE or PP_REPLY_MORE) as
+ * it takes, each at most BT_STREAM_MSG_MAX bytes: the member list first,
+ * then the user layer's state, one chunk per message (docs/membership.md).
+ * Every message is merged on its own at the other end. */
 static void send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
                     enum bt_swim_type type, bool join)
 {
-    size_t len = encode_pp(s, type, join);
-    if (len == 0)
+    if (!s->stream && !(s->stream = malloc(BT_STREAM_MSG_MAX)))
         return;
+    enum bt_swim_type more = type == BT_SWIM_PP_REQ ? BT_SWIM_PP_REQ_MORE : BT_SWIM_PP_REPLY_MORE;
+    struct pp_out m;
+    bool first = true; /* m is the opening message: it goes even if empty */
     if (type == BT_SWIM_PP_REQ)
         s->stats.pushpulls++;
-    s->stats.streams_out++;
-    s->stats.bytes_out += len;
-    s->sink.send(s->sink.ctx, BT_OUT_STREAM, to, conn, s->stream, len);
+    pp_begin(s, &m, type, join);
+    for (size_t i = 0; i < s->n_members; i++) {
+        struct bt_member_info info;
+        info_of(s->members[i], &info);
+        size_t size = 1 + (size_t)info.name.len + 1 + (size_t)info.addr.len + 8 + 4 + 1;
+        if (m.w.len + size + 4 > BT_STREAM_MSG_MAX) {
+            pp_send(s, &m, 0, to, conn);
+            first = false;
+            pp_begin(s, &m, more, join);
+        }
+        bt_swim_put_pp_member(&m.w, &info);
+        m.count++;
+    }
+    for (size_t i = 0; s->sink.user_state; i++) {
+        size_t room = BT_STREAM_MSG_MAX - m.w.len - 4;
+        size_t ulen = s->sink.user_state(s->sink.ctx, join, i, s->stream + m.w.len + 4, room);
+        if (ulen > room && ulen <= BT_SWIM_USER_CHUNK_MAX && (m.count > 0 || first)) {
+            /* No room left next to the members: the chunk opens a message. */
+            pp_send(s, &m, 0, to, conn);
+            first = false;
+            pp_begin(s, &m, more, join);
+            room = BT_STREAM_MSG_MAX - m.w.len - 4;
+            ulen = s->sink.user_state(s->sink.ctx, join, i, s->stream + m.w.len + 4, room);
+        }
+        if (ulen == 0 || ulen > room)
+            break; /* the end (a chunk too large breaks the sink's contract; it counts it) */
+        pp_send(s, &m, ulen, to, conn);
+        first = false;
+        pp_begin(s, &m, more, join);
+    }
+    if (first || m.count > 0)
+        pp_send(s, &m, 0, to, conn);
 }
 
 /* ---- suspicion ---------------------------------------------------------- */
@@ -1559,6 +1580,10 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     s->depth++;
     bool join = (pp.flags & BT_SWIM_PP_JOIN) != 0;
     bool is_req = pp.hdr.type == BT_SWIM_PP_REQ;
+    /* A continuation carries more of its sender's state, merged the same
+     * way; it starts nothing (no reply, no join). */
+    bool more = pp.hdr.type == BT_SWIM_PP_REQ_MORE || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
+    bool from_reply = pp.hdr.type == BT_SWIM_PP_REPLY || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
     if (is_req && join && bt_nodeid_eq(&pp.hdr.sender, &s->self->name) &&
         pp.hdr.sender_boot < s->self->boot_id && !bt_addr_eq(from, &s->self->addr) &&
         !s->leaving) {
@@ -1570,7 +1595,7 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
         s->depth--;
         return;
     }
-    s->quiet_adds = join && !is_req;
+    s->quiet_adds = join && from_reply;
     /* A request gets our state in the reply; a reply's sender gets nothing
      * back, so rumors about us in it are answered directly. */
     s->rumor_src = is_req ? NULL : from;
@@ -1578,11 +1603,11 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     s->rumor_src = NULL;
     s->quiet_adds = false;
     /* This exchange is the one a resync with its sender would make. */
-    if (s->resync && bt_nodeid_eq(&s->resync_with, &pp.hdr.sender))
+    if (!more && s->resync && bt_nodeid_eq(&s->resync_with, &pp.hdr.sender))
         s->resync = false;
-    if (!s->refused && s->sink.user_merge)
+    if (!s->refused && s->sink.user_merge && pp.user_len > 0)
         s->sink.user_merge(s->sink.ctx, &pp.hdr.sender, join, pp.user, pp.user_len);
-    if (!s->refused) {
+    if (!s->refused && !more) {
         if (is_req)
             send_pp(s, from, conn, BT_SWIM_PP_REPLY, join);
         if (!s->joined && (s->n_live > 1 || !is_req)) {

@@ -60,13 +60,19 @@ struct bt_swim_sink {
     void (*event)(void *ctx, const struct bt_event *ev);
     /* A user broadcast arrived from `from` (the packet's sender). Optional. */
     void (*user_deliver)(void *ctx, const struct bt_nodeid *from, const uint8_t *data, size_t len);
-    /* Write the local user state for a push-pull into buf (cap bytes) and
-     * return its length; if it needs more than cap, return the size needed
-     * without writing, and it is called again with a buffer that large (at
-     * most BT_SWIM_USER_STATE_MAX). join: the exchange is a join sync.
-     * Optional (no user state). */
-    size_t (*user_state)(void *ctx, bool join, uint8_t *buf, size_t cap);
-    /* The peer's user state from a push-pull (request or reply). Optional. */
+    /* The local user state for a push-pull, in chunks of at most
+     * BT_SWIM_USER_CHUNK_MAX bytes (swim_proto.h), each merged on its own
+     * by the peer: write chunk `index` into buf (cap bytes) and return its
+     * length, or 0 when there is no such chunk (the state is over). If the
+     * chunk is longer than cap, return its length without writing: it is
+     * asked for again with cap = BT_SWIM_USER_CHUNK_MAX. One push-pull
+     * asks for index 0, 1, 2... in turn within one call into the swim, so
+     * the state may be taken once, at index 0. join: the exchange is a
+     * join sync. Optional (no user state). */
+    size_t (*user_state)(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap);
+    /* One chunk of the peer's user state, from one push-pull message
+     * (request, reply or a continuation; never called with len 0).
+     * Optional. */
     void (*user_merge)(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
                        size_t len);
 };

@@ -139,7 +139,7 @@ void bt_swim_put_pp_member(struct bt_wbuf *w, const struct bt_member_info *m)
 
 void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len)
 {
-    if (len > BT_SWIM_USER_STATE_MAX) {
+    if (len > BT_SWIM_USER_CHUNK_MAX) {
         w->overflow = true;
         return;
     }
@@ -294,7 +294,7 @@ int bt_swim_next_pp_member(struct bt_rbuf *r, struct bt_member_info *out)
 
 int bt_swim_decode_pp(const uint8_t *p, size_t len, struct bt_swim_pp *out)
 {
-    if (len > (size_t)INT32_MAX)
+    if (len > BT_STREAM_MSG_MAX)
         return BATON_EPROTO;
     struct bt_rbuf r;
     bt_rbuf_init(&r, p, len);
@@ -302,7 +302,7 @@ int bt_swim_decode_pp(const uint8_t *p, size_t len, struct bt_swim_pp *out)
     int rc = get_header(&r, &out->hdr);
     if (rc != 0)
         return rc;
-    if (out->hdr.type != BT_SWIM_PP_REQ && out->hdr.type != BT_SWIM_PP_REPLY)
+    if (out->hdr.type < BT_SWIM_PP_REQ || out->hdr.type > BT_SWIM_PP_REPLY_MORE)
         return BATON_EPROTO;
     out->flags = bt_get_u8(&r);
     out->count = bt_get_u32(&r);
@@ -328,7 +328,7 @@ int bt_swim_decode_pp(const uint8_t *p, size_t len, struct bt_swim_pp *out)
     out->members_len = r.off - start;
 
     uint32_t ulen = bt_get_u32(&r);
-    if (r.error || ulen > BT_SWIM_USER_STATE_MAX)
+    if (r.error || ulen > BT_SWIM_USER_CHUNK_MAX)
         return BATON_EPROTO;
     const uint8_t *user = bt_get_span(&r, ulen);
     if (r.error)

@@ -51,9 +51,18 @@
  * whole datagram malformed (the version byte, not silent skipping, is how the
  * format evolves).
  *
- * Stream messages (push-pull request PP_REQ and its reply PP_REPLY):
+ * Stream messages (push-pull request PP_REQ and its reply PP_REPLY, and
+ * their continuations PP_REQ_MORE and PP_REPLY_MORE), each at most
+ * BT_STREAM_MSG_MAX bytes (node.h):
  *
  *   header | flags u8 | count u32 | count x member | user len u32 | user bytes
+ *
+ * A full state that does not fit one message travels as the opening
+ * message (REQ or REPLY) and continuations of the same layout, sent right
+ * after it to the same peer (a REPLY's on the same connection): members
+ * first, then the user state, at most one user chunk per message. Each
+ * message is merged on its own; only the opening one starts anything (the
+ * reply to a REQ, the end of a join).
  *
  *   member:  name str8 | addr str8 | boot u64 | incarnation u32 | state u8
  *   flags:   bit 0 = join (the sender is joining through us); other bits 0
@@ -78,12 +87,13 @@
 #define BT_SWIM_VERSION 1
 
 /* Bounds. A datagram never exceeds the UDP payload limit; a user broadcast
- * must fit one datagram with room to spare; a stream message carries at most
- * BT_SWIM_MEMBERS_MAX members and BT_SWIM_USER_STATE_MAX bytes of user state. */
+ * must fit one datagram with room to spare; a stream message is at most
+ * BT_STREAM_MSG_MAX bytes, of which at most BT_SWIM_USER_CHUNK_MAX are user
+ * state (what is left beside the longest head), and names at most
+ * BT_SWIM_MEMBERS_MAX members. */
 #define BT_SWIM_PACKET_MAX 65507
 #define BT_SWIM_USER_MAX 1024
 #define BT_SWIM_MEMBERS_MAX 100000
-#define BT_SWIM_USER_STATE_MAX (16u << 20)
 /* Smallest datagram budget the protocol works with (the IPv6 minimum MTU):
  * room for a header, a PING_REQ and one user broadcast of BT_SWIM_USER_MAX
  * bytes. */
@@ -92,6 +102,11 @@
 #define BT_SWIM_HEADER_MAX (2 + 1 + BATON_NODE_MAX + 8)
 /* Largest broadcast on the wire, kind and length included. */
 #define BT_SWIM_BCAST_MAX (3 + BT_SWIM_USER_MAX)
+/* Largest push-pull head: header, flags, member count. */
+#define BT_SWIM_PP_HEAD_MAX (BT_SWIM_HEADER_MAX + 1 + 4)
+/* Most user bytes one push-pull message carries: a message with no member
+ * has room for this much (and its 4-byte length). */
+#define BT_SWIM_USER_CHUNK_MAX (BT_STREAM_MSG_MAX - BT_SWIM_PP_HEAD_MAX - 4)
 
 enum bt_swim_type {
     BT_SWIM_PING = 1,
@@ -102,6 +117,8 @@ enum bt_swim_type {
     BT_SWIM_CONFLICT = 6,
     BT_SWIM_PP_REQ = 16,
     BT_SWIM_PP_REPLY = 17,
+    BT_SWIM_PP_REQ_MORE = 18,   /* more of the requester's state */
+    BT_SWIM_PP_REPLY_MORE = 19, /* more of the replier's state */
 };
 
 enum bt_swim_bkind {
@@ -199,8 +216,9 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
  * successful bt_swim_decode_packet()). out borrows from the input. */
 int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out);
 
-/* Decodes a push-pull stream message, validating every entry. Returns len,
- * BATON_EVERSION or BATON_EPROTO. out borrows from p. */
+/* Decodes a push-pull stream message (any of the four types), validating
+ * every entry; a message longer than BT_STREAM_MSG_MAX is malformed.
+ * Returns len, BATON_EVERSION or BATON_EPROTO. out borrows from p. */
 int bt_swim_decode_pp(const uint8_t *p, size_t len, struct bt_swim_pp *out);
 
 /* Iterates the member entries of a decoded push-pull (r over pp.members,

@@ -26,13 +26,14 @@
 #include "runtime/keyring.h"
 
 /* Limits of the transport. */
-#define RT_MSG_MAX (32u << 20)      /* largest stream message accepted */
+#define RT_MSG_MAX BT_STREAM_MSG_MAX /* largest stream message accepted (node.h) */
 #define RT_MAX_CONNS_IN 96          /* accepted TCP connections open at once */
 #define RT_MAX_CONNS_OUT 64         /* opened TCP connections open at once */
 #define RT_HELLO_MS 3000            /* an accepted connection must say HELLO by then */
 #define RT_CONN_IDLE_MS 10000       /* a connection idle this long is closed */
 #define RT_SWEEP_MS 1000            /* period of the idle sweep */
-#define RT_WRITE_QUEUE_MAX (2 * (size_t)RT_MSG_MAX) /* unsent bytes per connection */
+#define RT_WRITE_QUEUE_MAX ((size_t)256 << 20) /* unsent bytes per connection (full state is
+                                                 several messages, queued at once) */
 #define RT_RBUF 65536               /* read buffer (a datagram's largest size) */
 
 enum rt_state {

@@ -59,6 +59,7 @@ void bt_sim_cli_usage(FILE *f, const char *prog)
             "Election (see docs/simulator.md):\n"
             "  --names K               names campaigned on, name-0..name-<K-1> (default 1; 0: none)\n"
             "  --campaigners C         nodes that campaign for each name at the start (default all)\n"
+            "  --name-bytes L          pad each name with '.' to L bytes, up to 255 (default 0: no)\n"
             "  --campaign-spread-ms S  spread those first campaigns over S ms (default 0: at once)\n"
             "  --write-interval-ms W   each believing leader writes to its resource every W ms\n"
             "                          (default 20; 0: no writes)\n"
@@ -192,7 +193,7 @@ int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err,
             "--fp-grace-ms", "--max-clock-offset-ms", "--max-detection-p99-ms",
             "--names", "--campaigners", "--campaign-spread-ms", "--write-interval-ms", "--horizon-ms",
             "--agree-bound-ms", "--prop-bound-ms", "--elect-check-ms", "--max-failover-p99-ms",
-            "--max-handover-p99-ms", "--max-propagation-p99-ms",
+            "--max-handover-p99-ms", "--max-propagation-p99-ms", "--name-bytes",
         };
         bool known = false;
         for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
@@ -271,6 +272,10 @@ int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err,
             if (!parse_u64(val, 100000, &u))
                 return fail(err, errlen, "--names: '%s' is not an integer in 0..100000", val);
             o->names = (uint32_t)u;
+        } else if (strcmp(flag, "--name-bytes") == 0) {
+            if (!parse_u64(val, BATON_NAME_MAX, &u))
+                return fail(err, errlen, "--name-bytes: '%s' is not an integer in 0..%d", val, BATON_NAME_MAX);
+            o->name_bytes = (uint32_t)u;
         } else if (strcmp(flag, "--campaigners") == 0) {
             if (!parse_u64(val, BT_SIM_MAX_NODES, &u))
                 return fail(err, errlen, "--campaigners: '%s' is not an integer in 0..%d", val, BT_SIM_MAX_NODES);
@@ -361,6 +366,7 @@ void bt_sim_cli_config(const struct bt_sim_options *o, uint64_t seed, struct bt_
         cfg->fp_grace_ms = o->fp_grace_ms;
     cfg->names = o->names;
     cfg->campaigners = o->campaigners;
+    cfg->name_bytes = o->name_bytes;
     cfg->campaign_spread_ms = o->campaign_spread_ms;
     cfg->write_interval_ms = o->write_interval_ms;
     cfg->horizon_ms = o->horizon_ms;
@@ -432,6 +438,8 @@ size_t bt_sim_cli_replay(const struct bt_sim_options *o, uint64_t seed, const ch
     if (o->names > 0) {
         if (o->campaigners > 0)
             ADD(" --campaigners %" PRIu32, o->campaigners);
+        if (o->name_bytes > 0)
+            ADD(" --name-bytes %" PRIu32, o->name_bytes);
         if (o->campaign_spread_ms > 0)
             ADD(" --campaign-spread-ms %" PRIu64, o->campaign_spread_ms);
         ADD(" --write-interval-ms %" PRIu64, o->write_interval_ms);

@@ -58,6 +58,7 @@ struct bt_sim_options {
     bool quiet;                   /* --quiet: no progress on stderr */
     int verbosity;                /* 1; each --verbose adds one */
     bool help;                    /* --help */
+    uint32_t name_bytes;          /* --name-bytes; 0 (default): names unpadded */
 };
 
 /* Parses argv into o (argv strings are borrowed). Returns 0, or -1 with a

@@ -96,6 +96,11 @@ struct campaign {
 
 enum list_kind { BY_NODE, BY_NAME, BY_LEAD };
 
+/* Campaigns of one node checked after each service (no_stale_term and the
+ * mark before the next call): all of them up to this many, else this many
+ * in turn; every poll checks them all. */
+#define SERVICE_CHECKS 16
+
 /* Per node slot. */
 struct enode {
     uint32_t camps;            /* head of its campaigns (BY_NODE) */
@@ -104,6 +109,7 @@ struct enode {
     uint32_t nsessions, sessions_cap;
     uint64_t last_view_change; /* virtual ms of its latest membership event */
     uint64_t init_session;     /* the session bt_sim_campaign_all() opened on it */
+    uint32_t cursor;           /* next campaign bt_sim_elect_serviced checks; NONE: the head */
 };
 
 /* A term minted for a name, for the global monotonic rule. */
@@ -221,6 +227,7 @@ struct sim_elect {
     bool polled;
     uint64_t *views;           /* nodes * names leader answers at the last poll */
     uint64_t *marks;           /* nodes * names high-water marks at the last poll */
+    uint32_t *camp_of;         /* nodes * names: the node's campaign for the name, or NONE */
     uint64_t polls;            /* polls so far */
     size_t row_bytes;
     struct bt_nodeid *cand;    /* scratch for candidates(), one per node */
@@ -286,10 +293,7 @@ static void elect_oom(struct bt_sim *sim)
 
 static uint32_t find_campaign(const struct sim_elect *e, uint32_t node, uint32_t name)
 {
-    for (uint32_t c = e->nd[node].camps; c != NONE; c = e->pool[c].by_node.next)
-        if (e->pool[c].name == name)
-            return c;
-    return NONE;
+    return e->camp_of[(size_t)node * e->names + name];
 }
 
 /* The true winner of name k (docs/design.md §1), or NONE. */
@@ -557,16 +561,31 @@ static void prop_poll(struct bt_sim *sim)
     struct sim_elect *e = sim->elect;
     for (size_t r = e->nprops; r-- > 0;) {
         struct prop *p = &e->props[r];
-        bool all = true;
+        bool all = true, reachable = false;
         for (uint32_t x = 0; x < sim->n; x++) {
             if (sim->nodes[x].state != BT_SIM_RUNNING || bt_sim_bit(p->bits, x))
                 continue;
+            /* Across a partition nothing arrives until the heal, which
+             * voids the timing anyway. */
+            if (sim->partitioned && sim->nodes[x].side != sim->nodes[p->node].side) {
+                all = false;
+                continue;
+            }
+            reachable = true;
             if (lists_candidate(sim, x, p->name, p->node)) {
                 bt_sim_bit_set(p->bits, x, true);
                 bt_sim_log(sim, 4, "n%" PRIu32 " lists n%" PRIu32 " for name-%" PRIu32 " after %" PRIu64 " ms", x,
                            p->node, p->name, sim->now - p->started);
             } else
                 all = false;
+        }
+        if (!all && !reachable) {
+            /* Only nodes across the partition miss it: void now, as the
+             * heal would (100 000 such campaigns polled every millisecond
+             * kept a 5-node run from finishing). */
+            sim->stats.propagation_superseded++;
+            prop_remove(e, r);
+            continue;
         }
         if (!all)
             continue;
@@ -641,6 +660,7 @@ static uint32_t campaign_add(struct bt_sim *sim, uint32_t node, uint32_t k, uint
     cp->prop = NONE;
     list_push(e, &e->nd[node].camps, c, BY_NODE);
     list_push(e, &e->nm[k].camps, c, BY_NAME);
+    e->camp_of[(size_t)node * e->names + k] = c;
     cp->by_lead.next = cp->by_lead.prev = NONE;
     e->nd[node].ncamps++;
     e->ncamps++;
@@ -712,6 +732,9 @@ static void campaign_remove(struct bt_sim *sim, uint32_t c, bool crashed)
         prop_remove(e, cp->prop);
     }
     disbelieve(e, c);
+    if (e->nd[cp->node].cursor == c)
+        e->nd[cp->node].cursor = cp->by_node.next;
+    e->camp_of[(size_t)cp->node * e->names + k] = NONE;
     list_unlink(e, &e->nd[cp->node].camps, c, BY_NODE);
     list_unlink(e, &e->nm[k].camps, c, BY_NAME);
     e->nd[cp->node].ncamps--;
@@ -1033,21 +1056,26 @@ int bt_sim_elect_init(struct bt_sim *sim)
     e->cand = calloc(sim->n, sizeof *e->cand);
     e->views = malloc((size_t)sim->n * names * sizeof *e->views);
     e->marks = calloc((size_t)sim->n * names, sizeof *e->marks);
+    e->camp_of = malloc((size_t)sim->n * names * sizeof *e->camp_of);
     if (e->nm == NULL || e->nd == NULL || e->open == NULL || e->cand == NULL || e->views == NULL ||
-        e->marks == NULL)
+        e->marks == NULL || e->camp_of == NULL)
         return BATON_ENOMEM;
-    for (size_t v = 0; v < (size_t)sim->n * names; v++)
+    for (size_t v = 0; v < (size_t)sim->n * names; v++) {
         e->views[v] = VIEW_UNKNOWN;
+        e->camp_of[v] = NONE;
+    }
     for (uint32_t k = 0; k < names; k++) {
-        char text[32];
+        char text[BATON_NAME_MAX + 1];
         int len = snprintf(text, sizeof text, "name-%" PRIu32, k);
+        while ((uint32_t)len < sim->cfg.name_bytes)
+            text[len++] = '.';
         bt_name_set(&e->nm[k].name, text, (size_t)len);
         e->nm[k].camps = NONE;
         if (baton_guard_new(NULL, &e->nm[k].guard) != 0)
             return BATON_ENOMEM;
     }
     for (uint32_t i = 0; i < sim->n; i++)
-        e->nd[i].camps = NONE;
+        e->nd[i].camps = e->nd[i].cursor = NONE;
     e->leaders = NONE;
     e->free_head = NONE;
     e->prop_ms = sim->n <= 100 ? 1 : sim->check_ms;
@@ -1084,6 +1112,7 @@ void bt_sim_elect_destroy(struct bt_sim *sim)
     free(e->open);
     free(e->cand);
     free(e->views);
+    free(e->camp_of);
     free(e->marks);
     free(e->rem);
     free(e);
@@ -1156,17 +1185,23 @@ static int64_t parse_name(const struct sim_elect *e, const struct bt_name *name)
 {
     static const char prefix[] = "name-";
     size_t plen = sizeof prefix - 1;
-    if (name->len <= plen || name->len > plen + 10 || memcmp(name->bytes, prefix, plen) != 0)
+    /* The digits end where the '.' padding (--name-bytes) starts. */
+    size_t end = name->len;
+    while (end > plen && name->bytes[end - 1] == '.')
+        end--;
+    if (end <= plen || end > plen + 10 || memcmp(name->bytes, prefix, plen) != 0)
         return -1;
-    if (name->bytes[plen] == '0' && name->len > plen + 1)
+    if (name->bytes[plen] == '0' && end > plen + 1)
         return -1;
     uint64_t v = 0;
-    for (size_t j = plen; j < name->len; j++) {
+    for (size_t j = plen; j < end; j++) {
         if (name->bytes[j] < '0' || name->bytes[j] > '9')
             return -1;
         v = v * 10 + (uint64_t)(name->bytes[j] - '0');
     }
-    return v < e->names ? (int64_t)v : -1;
+    if (v >= e->names || !bt_name_eq(name, &e->nm[v].name))
+        return -1;
+    return (int64_t)v;
 }
 
 /* Why campaign c may lose its term now (docs/simulator.md, `revocation`),
@@ -1287,25 +1322,49 @@ void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt
     disbelieve(e, c);
 }
 
+/* No campaign of a node holds a token below the node's mark once a call is
+ * over (fix 3), and its hw_seen is the mark before the next call. */
+static void check_campaign_at(struct bt_sim *sim, uint32_t x, struct campaign *cp, uint64_t hw)
+{
+    /* Fix 3: once a call is over, a leader never holds a token below a
+     * mark its own node knows. */
+    if (cp->leads && hw > cp->token && cp->stale_token != cp->token) {
+        cp->stale_token = cp->token;
+        bt_sim_violation(sim, "no_stale_term",
+                         "n%" PRIu32 " still believes it leads name-%" PRIu32 " with %" PRIu64 " at %" PRIu64
+                         " ms, below its own high-water mark %" PRIu64 " (fix 3)",
+                         x, cp->name, cp->token, sim->now, hw);
+    }
+    cp->hw_seen = hw;
+}
+
+static void check_campaign(struct bt_sim *sim, uint32_t x, struct campaign *cp)
+{
+    check_campaign_at(sim, x, cp, high_water_of(sim, x, cp->name));
+}
+
 void bt_sim_elect_serviced(struct bt_sim *sim, struct sim_node *sn)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL || sn->node == NULL)
         return;
     uint32_t x = sn->index;
-    for (uint32_t c = e->nd[x].camps; c != NONE; c = e->pool[c].by_node.next) {
-        struct campaign *cp = &e->pool[c];
-        uint64_t hw = high_water_of(sim, x, cp->name);
-        /* Fix 3: once a call is over, a leader never holds a token below a
-         * mark its own node knows. */
-        if (cp->leads && hw > cp->token && cp->stale_token != cp->token) {
-            cp->stale_token = cp->token;
-            bt_sim_violation(sim, "no_stale_term",
-                             "n%" PRIu32 " still believes it leads name-%" PRIu32 " with %" PRIu64 " at %" PRIu64
-                             " ms, below its own high-water mark %" PRIu64 " (fix 3)",
-                             x, cp->name, cp->token, sim->now, hw);
+    struct enode *nd = &e->nd[x];
+    if (nd->ncamps <= SERVICE_CHECKS) {
+        for (uint32_t c = nd->camps; c != NONE; c = e->pool[c].by_node.next)
+            check_campaign(sim, x, &e->pool[c]);
+    } else {
+        /* Many campaigns: SERVICE_CHECKS of them per service, in turn (a
+         * lookup per campaign per service dominated runs with 10^4 names
+         * and more; docs/simulator.md). */
+        uint32_t c = nd->cursor != NONE ? nd->cursor : nd->camps;
+        for (uint32_t i = 0; i < SERVICE_CHECKS && c != NONE; i++) {
+            check_campaign(sim, x, &e->pool[c]);
+            c = e->pool[c].by_node.next;
+            if (c == NONE)
+                c = nd->camps;
         }
-        cp->hw_seen = hw;
+        nd->cursor = c;
     }
     for (uint32_t j = 0; j < e->nopen;) {
         uint32_t k = e->open[j];
@@ -1369,6 +1428,11 @@ bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
                 k, x, who, code, e->pool[w].node, target);
         }
         uint64_t hw = high_water_of(sim, x, k);
+        /* Nobody campaigns: a node may have aged the mark out already
+         * (design.md fix 11; each node ages on its own schedule), so only
+         * the nodes that still hold one must agree on it. */
+        if (w == NONE && hw == 0)
+            continue;
         if (max_hw_node != NONE && hw != max_hw)
             WHY("name-%" PRIu32 ": n%" PRIu32 "'s high-water mark is %" PRIu64 ", n%" PRIu32 "'s %" PRIu64, k, x, hw,
                 max_hw_node, max_hw);
@@ -1418,7 +1482,13 @@ static void poll_views(struct bt_sim *sim, bool judge)
         for (uint32_t k = 0; k < e->names; k++) {
             uint32_t who;
             uint64_t code = view_of(sim, x, k, &who);
-            e->marks[(size_t)x * e->names + k] = high_water_of(sim, x, k);
+            uint64_t hw = high_water_of(sim, x, k);
+            e->marks[(size_t)x * e->names + k] = hw;
+            /* Every campaign is checked here too (services check a slice
+             * of a node's campaigns when it has many). */
+            uint32_t c = find_campaign(e, x, k);
+            if (c != NONE)
+                check_campaign_at(sim, x, &e->pool[c], hw);
             bool self = k == sampled ? sim->cfg.ops->is_leader(sim->nodes[x].node, &e->nm[k].name)
                                      : (code != 0 && who == x);
             if (self != (code != 0 && who == x) && !e->view_reported) {
@@ -1542,6 +1612,8 @@ static bool agreed_cached(struct bt_sim *sim, char *why, size_t whylen)
             if (code != target)
                 WHY("name-%" PRIu32 ": n%" PRIu32 " sees session %" PRIu64 " lead; truth: session %" PRIu64, k, x,
                     code, target);
+            if (w == NONE && hw == 0)
+                continue; /* aged out here already (see bt_sim_agreed) */
             if (first != NONE && hw != mark)
                 WHY("name-%" PRIu32 ": n%" PRIu32 "'s high-water mark is %" PRIu64 ", n%" PRIu32 "'s %" PRIu64, k, x,
                     hw, first, mark);

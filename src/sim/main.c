@@ -122,6 +122,8 @@ static void json_config(struct bt_json *j, const struct bt_sim_options *o, const
     bt_json_u64(j, o->write_interval_ms);
     bt_json_key(j, "horizon_ms");
     bt_json_u64(j, o->horizon_ms);
+    bt_json_key(j, "name_bytes");
+    bt_json_u64(j, o->name_bytes);
     bt_json_key(j, "bounds");
     bt_json_obj_begin(j);
     bt_json_key(j, "converge_ms");

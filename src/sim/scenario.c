@@ -140,12 +140,16 @@ static void run_leave_one(struct bt_sim *sim, const struct bt_sim_scenario_args 
 }
 
 /* partition-heal: once converged, a random two-sided partition holds for
- * half the remaining time, then heals. */
+ * half the remaining time, then heals; with names, the campaigns start
+ * inside the partition. */
 static void run_partition_heal(struct bt_sim *sim, const struct bt_sim_scenario_args *args)
 {
     uint64_t now;
-    if (!settle(sim, args, true)) {
-        bt_sim_log(sim, 1, "no partition");
+    /* With names, the campaigns start once the partition is in force: each
+     * side elects its own leaders from what it sees, and the heal has to
+     * carry each side's election state across the old cut. */
+    if (!bt_sim_wait_converged(sim, remaining(sim, args))) {
+        bt_sim_log(sim, 1, "never converged before the end; no partition");
         return;
     }
     uint8_t *side = malloc(bt_sim_size(sim));
@@ -163,6 +167,8 @@ static void run_partition_heal(struct bt_sim *sim, const struct bt_sim_scenario_
                bt_sim_size(sim) - left, heal_at);
     bt_sim_partition(sim, side);
     free(side);
+    if (bt_sim_names(sim) > 0)
+        bt_sim_campaign_all(sim);
     bt_sim_run_until(sim, heal_at);
     bt_sim_log(sim, 1, "heal");
     bt_sim_heal(sim);
@@ -619,7 +625,7 @@ static const struct bt_sim_scenario scenarios[] = {
     {"crash-one", "once converged, one random node crashes", 2, run_crash_one},
     {"restart-one", "once converged, one node crashes, restarts (new boot)", 2, run_restart_one},
     {"leave-one", "once converged, one random node leaves gracefully", 2, run_leave_one},
-    {"partition-heal", "once converged, a random 2-way partition, then heal", 2, run_partition_heal},
+    {"partition-heal", "once converged, a random 2-way partition (campaigns start in it), then heal", 2, run_partition_heal},
     {"chaos", "every fault (and campaign churn) at random until 70%, then heal everything", 2, run_chaos},
     {"failover", "once agreed, the node of name-0's leader crashes", 2, run_failover},
     {"handover", "once agreed, name-0's leader resigns (even seeds) or leaves (odd)", 2, run_handover},

@@ -330,6 +330,14 @@ static void send_stream(struct bt_sim *sim, struct sim_node *src, const struct b
 {
     sim->stats.stream_msgs_sent++;
     sim->stats.stream_bytes += out->len;
+    if (out->len > BT_STREAM_MSG_MAX && !sim->stream_too_long_reported) {
+        /* A runtime would refuse to frame it (node.h); delivered anyway,
+         * reported once. */
+        sim->stream_too_long_reported = true;
+        bt_sim_violation(sim, "bad_output",
+                         "n%" PRIu32 " sent a stream message of %zu bytes, above BT_STREAM_MSG_MAX (%u)",
+                         src->index, out->len, (unsigned)BT_STREAM_MSG_MAX);
+    }
     struct sim_conn *c;
     uint64_t id = out->conn;
     uint8_t dst_end;

@@ -131,6 +131,8 @@ struct bt_sim_config {
     FILE *log;                    /* progress lines (borrowed); NULL: silent */
     int verbosity;                /* 1 milestones, 2 every fault, 3 membership events */
     const struct bt_sim_node_ops *ops; /* borrowed; required */
+    uint32_t name_bytes;          /* names are padded with '.' to this many bytes, up to
+                                     BATON_NAME_MAX (0: "name-<k>" as is) */
 };
 
 /* Fills cfg with the documented defaults for a profile: 5 nodes, seed 1,

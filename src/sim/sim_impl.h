@@ -114,6 +114,7 @@ struct bt_sim {
     bool stop;                     /* leave the event loop now */
     bool finished;                 /* bt_sim_finish ran */
     bool oom;                      /* an allocation failed: the run is void */
+    bool stream_too_long_reported; /* bad_output for a stream message past BT_STREAM_MSG_MAX given */
     struct bt_sim_stats stats;
     char *violations[BT_SIM_MAX_VIOLATIONS];
     size_t nviolations;            /* recorded, possibly more than kept */

@@ -13,6 +13,46 @@
 #include "core/codec.h"
 #include "core/hlc.h"
 
+/* ---- counting allocations ---------------------------------------------- */
+
+/* tests/CMakeLists.txt links this test with -Wl,--wrap=malloc,--wrap=calloc,
+ * so every allocation the codec makes comes through here; while counting is
+ * on, the bytes asked for are summed. */
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+static bool counting;
+static size_t allocated;
+
+void *__wrap_malloc(size_t size)
+{
+    if (counting)
+        allocated += size;
+    return __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    if (counting)
+        allocated += n * size;
+    return __real_calloc(n, size);
+}
+
+/* The decoder's promise (codec.h): n input bytes never cost more than
+ * BT_CODEC_DECODE_RATIO * n bytes of memory. */
+static size_t decode_cost(const uint8_t *buf, size_t len, int *rc)
+{
+    struct bt_payload p;
+    allocated = 0;
+    counting = true;
+    *rc = bt_codec_decode(buf, len, &p);
+    counting = false;
+    bt_payload_free(&p);
+    return allocated;
+}
+
 /* ---- helpers ----------------------------------------------------------- */
 
 static struct bt_centry entry(const char *name, const char *node, uint64_t stamp, bool removed,
@@ -889,6 +929,57 @@ static void random_mutations_of_valid_messages_decode_without_incident(void **st
     assert_true(rejected > 1000);
 }
 
+/* A count claiming far more items than the bytes hold allocates nothing,
+ * and the densest valid payloads (minimal entries, minimal fences) cost at
+ * most BT_CODEC_DECODE_RATIO times their size. */
+static void decoding_allocates_at_most_a_small_multiple_of_the_input(void **state)
+{
+    int rc;
+    /* SNAPSHOT claiming 2^20 entries and 2^20 fences in 10 bytes. */
+    const uint8_t liar[] = {1, 3, 0x00, 0x10, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00};
+    assert_int_equal(decode_cost(liar, sizeof liar, &rc), 0);
+    assert_int_equal(rc, BATON_EPROTO);
+    /* DELTA claiming 2048 entries in 4 bytes, FENCE claiming 8192 in 4. */
+    const uint8_t delta_liar[] = {1, 1, 0x08, 0x00};
+    const uint8_t fence_liar[] = {1, 2, 0x20, 0x00};
+    assert_int_equal(decode_cost(delta_liar, sizeof delta_liar, &rc), 0);
+    assert_int_equal(rc, BATON_EPROTO);
+    assert_int_equal(decode_cost(fence_liar, sizeof fence_liar, &rc), 0);
+    assert_int_equal(rc, BATON_EPROTO);
+
+    /* The densest valid inputs: 1-byte names and minters. */
+    enum { N = 4000 };
+    struct bt_centry *e = calloc(N, sizeof *e);
+    struct bt_fence *f = calloc(N, sizeof *f);
+    assert_non_null(e);
+    assert_non_null(f);
+    for (size_t i = 0; i < N; i++) {
+        e[i] = entry("a", "n", i, true, 0, 0, 0);
+        f[i] = minimal("a", i);
+    }
+    uint8_t *buf;
+    size_t len;
+    const size_t kinds[][2] = {{N, 0}, {0, N}, {N, N}, {1, 0}, {0, 1}};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        assert_int_equal(bt_codec_encode_snapshot_array(e, kinds[k][0], f, kinds[k][1], &buf, &len), 0);
+        size_t cost = decode_cost(buf, len, &rc);
+        assert_int_equal(rc, 0);
+        assert_true(cost <= BT_CODEC_DECODE_RATIO * len);
+        free(buf);
+    }
+    uint8_t list[BT_CODEC_LIST_HEADER + BT_CODEC_FENCE_MAX * BT_CODEC_FENCE_MIN];
+    int n = bt_codec_encode_fences(f, 2000, list, sizeof list);
+    assert_true(n > 0);
+    assert_true(decode_cost(list, (size_t)n, &rc) <= BT_CODEC_DECODE_RATIO * (size_t)n);
+    assert_int_equal(rc, 0);
+    n = bt_codec_encode_delta(e, 1500, list, sizeof list);
+    assert_true(n > 0);
+    assert_true(decode_cost(list, (size_t)n, &rc) <= BT_CODEC_DECODE_RATIO * (size_t)n);
+    assert_int_equal(rc, 0);
+    free(e);
+    free(f);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(delta_round_trips_live_entries_and_tombstones),
     cmocka_unit_test(fence_round_trips_longest_name_and_greatest_token),
@@ -909,5 +1000,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(free_leaves_an_empty_payload_and_tolerates_one),
     cmocka_unit_test(random_bytes_decode_without_incident),
     cmocka_unit_test(random_mutations_of_valid_messages_decode_without_incident),
+    cmocka_unit_test(decoding_allocates_at_most_a_small_multiple_of_the_input),
 };
 BT_TEST_MAIN(tests)

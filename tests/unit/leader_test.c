@@ -1234,8 +1234,12 @@ static void expire_forgets_old_entries_but_keeps_own_live_ones(void **state)
     assert_leader(a, "mine", "a", 11);
     assert_leader(a, "job", "a", 12);
     assert_candidates(a, "job", 1, (const char *[]){"a"});
-    /* High-water marks outlive their entries. */
-    assert_true(high_water_of(a, "gone") > 0);
+    /* A mark goes with the last live candidacy of its name, once older
+     * than the cutoff (fix 11); a campaigned name keeps its mark. */
+    uint64_t t;
+    assert_int_equal(bt_leader_high_water(a, &(struct bt_name){.len = 4, .bytes = "gone"}, &t), BATON_ENOENT);
+    assert_true(high_water_of(a, "job") > 0);
+    assert_true(high_water_of(a, "mine") > 0);
     expect_no_event(a);
     bt_leader_free(a);
     bt_leader_free(b);
@@ -1258,6 +1262,131 @@ static void expire_of_the_winner_elects_the_next(void **state)
     assert_true(expect_event(b, BT_LEADER_ELECTED, 21, "job") > high_water_of(a, "job"));
     bt_leader_free(a);
     bt_leader_free(b);
+}
+
+/* ---- bounded state (fix 11) ---------------------------------------------------- */
+
+static struct bt_leader *node_new_bounded(const char *self, uint64_t boot_id, uint64_t horizon_ms,
+                                          size_t max_names)
+{
+    struct bt_leader_config cfg = {.self = nid(self), .boot_id = boot_id,
+                                   .max_clock_offset_ms = DEFAULT_OFFSET,
+                                   .horizon_ms = horizon_ms, .max_names = max_names};
+    struct bt_leader *l = bt_leader_new(&cfg);
+    assert_non_null(l);
+    return l;
+}
+
+/* A mark ages out only when its name has no live candidacy and the mark is
+ * older than the cutoff; an aged-out mark is not brought back by a peer
+ * that still holds it; and the next mint is above it anyway. */
+static void marks_age_out_without_candidacy_and_stay_out(void **state)
+{
+    const uint64_t H = 60000;
+    struct bt_leader *a = node_new_bounded("a", 1, H, 0);
+    struct bt_leader *b = node_new_bounded("b", 2, H, 0);
+    uint64_t old = 0, kept = 0;
+    assert_int_equal(lead(a, 11, "old", 0, WALL, &old), 1);
+    assert_int_equal(lead(a, 12, "kept", 0, WALL, &kept), 1);
+    assert_int_equal(bt_leader_resign(a, &(struct bt_name){.len = 3, .bytes = "old"}, WALL + 1), 0);
+
+    /* Before the cutoff passes the mark, nothing ages. */
+    assert_int_equal(bt_leader_expire(a, bt_hlc_pack(WALL - 1, 0), WALL + H - 1), 0);
+    assert_int_equal(high_water_of(a, "old"), old);
+
+    /* Two horizons later: "old" (tombstone only) loses its entry and its
+     * mark; "kept" (campaigned) keeps both. */
+    uint64_t later = WALL + 2 * H;
+    assert_int_equal(bt_leader_expire(a, bt_hlc_pack(later - H, 0), later), 1);
+    uint64_t t;
+    assert_int_equal(bt_leader_high_water(a, &(struct bt_name){.len = 3, .bytes = "old"}, &t), BATON_ENOENT);
+    assert_int_equal(high_water_of(a, "kept"), kept);
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.marks_expired, 1);
+    assert_int_equal(bt_leader_high_water_count(a), 1);
+    expect_no_event(a);
+
+    /* b never aged it: its fence, older than the horizon, for a name a
+     * holds no mark and no live candidacy for, is refused. */
+    struct bt_name oldn = nm("old");
+    struct bt_nodeid an = nid("a");
+    assert_int_equal(bt_leader_merge_fence(b, &oldn, old, &an, WALL + 10), 1);
+    assert_int_equal(bt_leader_merge_fence(a, &oldn, old, &an, later), 0);
+    assert_int_equal(bt_leader_high_water(a, &oldn, &t), BATON_ENOENT);
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.fences_too_old, 1);
+    /* ...unless it comes with a live candidacy of its name. */
+    struct bt_centry live;
+    memset(&live, 0, sizeof live);
+    live.name = oldn;
+    live.node = nid("b");
+    live.stamp = bt_hlc_pack(later, 0);
+    live.cand = (struct bt_cand){.candidate_id = 21, .priority = 0, .boot_id = 2};
+    struct bt_fence fence;
+    memset(&fence, 0, sizeof fence);
+    fence.name = oldn;
+    fence.token = old;
+    fence.minter = an;
+    assert_int_equal(bt_leader_merge_snapshot(a, &live, 1, &fence, 1, later), 2);
+    assert_int_equal(high_water_of(a, "old"), old);
+
+    /* A fresh mint after the horizon is above the aged-out mark. */
+    struct bt_leader *c2 = node_new_bounded("c", 3, H, 0);
+    uint64_t fresh = 0;
+    assert_int_equal(lead(c2, 31, "old", 0, later, &fresh), 1);
+    assert_true(fresh > old);
+    bt_leader_free(a);
+    bt_leader_free(b);
+    bt_leader_free(c2);
+}
+
+/* max_names: lead() on a new name past the cap is BATON_ELIMIT; entries and
+ * fences of new names from peers past it are refused and counted, the rest
+ * of their input merged; names already held keep working. */
+static void names_past_the_cap_are_refused(void **state)
+{
+    struct bt_leader *a = node_new_bounded("a", 1, 0, 2);
+    see_alive(a, "b", 2, WALL);
+    assert_int_equal(lead(a, 11, "one", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 11, "two", 0, WALL, NULL), 1);
+    assert_int_equal(lead(a, 11, "three", 0, WALL, NULL), BATON_ELIMIT);
+    assert_int_equal(bt_leader_names(a), 2);
+
+    /* A delta with an entry for a held name and one for a new name. */
+    struct bt_centry e[2];
+    memset(e, 0, sizeof e);
+    e[0].name = nm("two");
+    e[1].name = nm("four");
+    for (int i = 0; i < 2; i++) {
+        e[i].node = nid("b");
+        e[i].stamp = bt_hlc_pack(WALL + 1, 0);
+        e[i].cand = (struct bt_cand){.candidate_id = 21, .priority = 5, .boot_id = 2};
+    }
+    assert_int_equal(bt_leader_merge_delta(a, e, 2, WALL + 1), 1);
+    assert_leader(a, "two", "b", 21);
+    struct bt_nodeid who;
+    assert_int_equal(bt_leader_leader(a, &e[1].name, &who, NULL), BATON_ENOLEADER);
+    struct bt_name five = nm("five");
+    struct bt_nodeid bn = nid("b");
+    assert_int_equal(bt_leader_merge_fence(a, &five, bt_hlc_pack(WALL + 2, 0), &bn, WALL + 2), 0);
+    uint64_t t;
+    assert_int_equal(bt_leader_high_water(a, &five, &t), BATON_ENOENT);
+    struct bt_leader_counters c;
+    bt_leader_counters(a, &c);
+    assert_int_equal(c.names_refused, 2);
+    assert_true(bt_name_eq(&c.last_refused_name, &five));
+    assert_int_equal(bt_leader_names(a), 2);
+
+    /* A resigned name still holds state (its tombstone): still no room. */
+    assert_int_equal(bt_leader_resign(a, &(struct bt_name){.len = 3, .bytes = "one"}, WALL + 3), 0);
+    assert_int_equal(lead(a, 12, "three", 0, WALL + 3, NULL), BATON_ELIMIT);
+    /* Once it is forgotten (entry and mark aged out), there is. */
+    assert_true(bt_leader_expire(a, bt_hlc_pack(WALL + 10, 0), WALL + 20) >= 1);
+    assert_int_equal(bt_leader_names(a), 1);
+    assert_int_equal(lead(a, 12, "three", 0, WALL + 20, NULL), 1);
+    assert_int_equal(bt_leader_names(a), 2);
+    bt_leader_free(a);
 }
 
 /* ---- shared tokens, unseen rivals, observed marks ------------------------------ */
@@ -1715,6 +1844,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(refresh_restamps_only_old_own_live_entries),
     cmocka_unit_test(expire_forgets_old_entries_but_keeps_own_live_ones),
     cmocka_unit_test(expire_of_the_winner_elects_the_next),
+    cmocka_unit_test(marks_age_out_without_candidacy_and_stay_out),
+    cmocka_unit_test(names_past_the_cap_are_refused),
     cmocka_unit_test(equal_token_from_another_minter_moves_the_winner_above_it),
     cmocka_unit_test(leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view),
     cmocka_unit_test(observed_mark_at_or_above_the_term_ends_it_and_waits),

@@ -78,6 +78,7 @@ struct net {
     enum bt_event_kind log[MAXN][MAXLOG]; /* every event kind, in order */
     int nlog[MAXN];
     int stopped[MAXN];         /* error of the BT_EV_STOPPED event; 0: none */
+    size_t max_stream;    /* longest stream message sent */
 };
 
 static uint64_t splitmix(void *ctx)
@@ -174,6 +175,8 @@ static void drain(struct net *net, int i)
         m->data = malloc(out.len);
         memcpy(m->data, out.data, out.len);
         m->len = out.len;
+        if (out.kind == BT_OUT_STREAM && out.len > net->max_stream)
+            net->max_stream = out.len;
     }
     struct bt_event ev;
     while (bt_node_pop_event(net->node[i], &ev)) {
@@ -553,27 +556,33 @@ static void late_joiner_learns_the_leader_by_push_pull(void **state)
     net_free(&net);
 }
 
+/* Replaces node i (not joined yet) by one with this horizon and names cap. */
+static void node_reconfigure(struct net *net, int i, uint64_t horizon_ms, size_t max_names)
+{
+    bt_node_free(net->node[i]);
+    struct bt_node_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    char name[16];
+    snprintf(name, sizeof name, "node%d", i);
+    bt_nodeid_set(&cfg.name, name, strlen(name));
+    cfg.addr = net->addr[i];
+    cfg.boot_id = net->boot[i];
+    cfg.profile = BT_PROFILE_LOCAL;
+    cfg.random = splitmix;
+    cfg.random_ctx = &net->rng[i];
+    cfg.horizon_ms = horizon_ms;
+    cfg.max_names = max_names;
+    net->node[i] = bt_node_new(&cfg, tnow(net));
+    assert_non_null(net->node[i]);
+}
+
 static void ageing_collects_tombstones_and_keeps_live_entries(void **state)
 {
     struct net net;
     net_init(&net, 3);
     /* A short horizon: restart the nodes with it. */
-    for (int i = 0; i < 3; i++) {
-        bt_node_free(net.node[i]);
-        struct bt_node_config cfg;
-        memset(&cfg, 0, sizeof cfg);
-        char name[16];
-        snprintf(name, sizeof name, "node%d", i);
-        bt_nodeid_set(&cfg.name, name, strlen(name));
-        cfg.addr = net.addr[i];
-        cfg.boot_id = net.boot[i];
-        cfg.profile = BT_PROFILE_LOCAL;
-        cfg.random = splitmix;
-        cfg.random_ctx = &net.rng[i];
-        cfg.horizon_ms = 4000;
-        net.node[i] = bt_node_new(&cfg, tnow(&net));
-        assert_non_null(net.node[i]);
-    }
+    for (int i = 0; i < 3; i++)
+        node_reconfigure(&net, i, 4000, 0);
     join_all_through_node0(&net);
     net_run(&net, net.now + 2000);
     assert_int_equal(lead(&net, 2, 0, NULL), 0);
@@ -593,14 +602,20 @@ static void ageing_collects_tombstones_and_keeps_live_entries(void **state)
     assert_int_equal(st.election.entries, 2);
     assert_int_equal(st.election.tombstones, 1);
 
-    /* Five horizons later: the tombstone is gone everywhere, the live
+    /* Five horizons later: the tombstone is gone everywhere, and so is the
+     * mark of its name (no live candidacy, fix 11), for good: push-pulls
+     * with nodes that aged it later did not bring it back. The live
      * candidacy is still there (refreshed), and still leads. */
     net_run(&net, net.now + 20000);
     for (int i = 0; i < 3; i++) {
         bt_node_stats(net.node[i], &st);
         assert_int_equal(st.election.tombstones, 0);
         assert_int_equal(st.election.entries, 1);
-        assert_int_equal(st.election.high_water_marks, 2);
+        assert_int_equal(st.election.high_water_marks, 1);
+        assert_int_equal(st.election.marks_expired, 1);
+        assert_int_equal(st.election.names, 1);
+        uint64_t t;
+        assert_int_equal(bt_node_high_water(net.node[i], &other, &t), BATON_ENOENT);
     }
     bt_node_stats(net.node[2], &st);
     assert_true(st.election.refreshed >= 4);
@@ -931,6 +946,88 @@ static void a_node_whose_seeds_never_answer_leads_alone(void **state)
     net_free(&net);
 }
 
+/* Names past a node's cap: lead() says BATON_ELIMIT, and what peers send
+ * about new names is refused, counted, and its sender and name kept. */
+static void names_past_the_cap_are_refused_counted_and_logged(void **state)
+{
+    struct net net;
+    net_init(&net, 2);
+    node_reconfigure(&net, 0, 0, 2);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    const char *names[] = {"a", "b", "c"};
+    struct bt_name n[3];
+    for (int k = 0; k < 3; k++) {
+        bt_name_set(&n[k], names[k], 1);
+        assert_int_equal(bt_node_lead(net.node[1], 50, &n[k], 0, tnow(&net), NULL), 0);
+        drain(&net, 1);
+        net_run(&net, net.now + 50);
+    }
+    net_run(&net, net.now + 12000); /* a push-pull or more, too */
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.election.names, 2);
+    assert_true(st.election.names_refused >= 2); /* its entry and its fence */
+    assert_string_equal(st.election.last_names_offender.bytes, "node1");
+    assert_true(bt_name_eq(&st.election.last_refused_name, &n[2]));
+    struct bt_nodeid who;
+    assert_int_equal(bt_node_leader(net.node[0], &n[0], &who, NULL), 0);
+    assert_int_equal(bt_node_leader(net.node[0], &n[2], &who, NULL), BATON_ENOLEADER);
+
+    struct bt_name d;
+    bt_name_set(&d, "d", 1);
+    assert_int_equal(bt_node_lead(net.node[0], 60, &d, 0, tnow(&net), NULL), BATON_ELIMIT);
+    /* A held name: node0 campaigns, and wins (the lowest node name). */
+    assert_int_equal(bt_node_lead(net.node[0], 60, &n[0], 0, tnow(&net), NULL), 0);
+    drain(&net, 0);
+    net_run(&net, net.now + 100); /* fix 8: node0 outranks node1's term, after the settle */
+    assert_true(bt_node_is_leader(net.node[0], &n[0]));
+    bt_node_stats(net.node[1], &st);
+    assert_int_equal(st.election.names, 3);
+    assert_int_equal(st.election.names_refused, 0);
+    net_free(&net);
+}
+
+/* Full state far larger than one stream message (and than the old 16 MiB
+ * limit on one push-pull) reaches a joining node whole, in messages of at
+ * most BT_STREAM_MSG_MAX bytes. */
+static void full_state_of_any_size_travels_in_bounded_messages(void **state)
+{
+    enum { NAMES = 32000 };
+    struct net net;
+    net_init(&net, 2);
+    assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
+    drain(&net, 0);
+    net.up[1] = false; /* not started yet */
+    struct bt_name n;
+    memset(n.bytes, 'x', sizeof n.bytes);
+    n.len = BATON_NAME_MAX;
+    for (int k = 0; k < NAMES; k++) {
+        snprintf((char *)n.bytes, 16, "%08d", k);
+        n.bytes[8] = 'x';
+        assert_int_equal(bt_node_lead(net.node[0], 50, &n, 0, tnow(&net), NULL), 0);
+        drain(&net, 0);
+    }
+    net_run(&net, net.now + 100);
+
+    net.up[1] = true;
+    assert_int_equal(bt_node_join(net.node[1], &net.addr[0], 1, tnow(&net)), 0);
+    drain(&net, 1);
+    /* The join exchange takes a few ms; gossip could not carry this much
+     * in that time. */
+    net_run(&net, net.now + 10);
+    struct bt_node_stats st;
+    bt_node_stats(net.node[1], &st);
+    assert_int_equal(st.election.entries, NAMES);
+    assert_int_equal(st.election.high_water_marks, NAMES);
+    assert_int_equal(st.election.names, NAMES);
+    assert_true(st.election.snapshots_in >= 16);
+    assert_true(net.max_stream <= BT_STREAM_MSG_MAX);
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.election.state_failed, 0);
+    net_free(&net);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(refused_terms_wait_ten_periods_each_from_its_own_refusal),
     cmocka_unit_test(three_nodes_joined_through_a_seed_converge),
@@ -950,6 +1047,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(simultaneous_campaigns_mint_once),
     cmocka_unit_test(a_restarted_candidate_waits_for_the_cluster_state),
     cmocka_unit_test(a_node_whose_seeds_never_answer_leads_alone),
+    cmocka_unit_test(names_past_the_cap_are_refused_counted_and_logged),
+    cmocka_unit_test(full_state_of_any_size_travels_in_bounded_messages),
 };
 
 BT_TEST_MAIN(tests)

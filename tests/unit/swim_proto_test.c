@@ -483,8 +483,58 @@ static void push_pull_bounds_are_enforced(void **state)
     /* A user length beyond the bytes. */
     buf[len - 1] = 1;
     assert_int_equal(decode_pp_exact(buf, len, &pp, NULL), BATON_EPROTO);
-    buf[len - 4] = 0xff; /* and beyond BT_SWIM_USER_STATE_MAX */
+    buf[len - 4] = 0xff; /* and beyond BT_SWIM_USER_CHUNK_MAX */
     assert_int_equal(decode_pp_exact(buf, len, &pp, NULL), BATON_EPROTO);
+}
+
+/* The continuations decode like the opening messages; a message longer
+ * than BT_STREAM_MSG_MAX is refused whatever it holds, and the longest
+ * allowed user chunk fits one message. */
+static void push_pull_continuations_and_the_message_bound(void **state)
+{
+    size_t cap = BT_STREAM_MSG_MAX + 64;
+    uint8_t *buf = calloc(1, cap);
+    uint8_t *user = calloc(1, BT_SWIM_USER_CHUNK_MAX + 1);
+    assert_non_null(buf);
+    assert_non_null(user);
+    /* The longest node name makes the longest head. */
+    char longest[BATON_NODE_MAX + 1];
+    memset(longest, 'a', BATON_NODE_MAX);
+    longest[BATON_NODE_MAX] = 0;
+    struct bt_nodeid me = nid(longest);
+    struct bt_swim_pp pp;
+    const enum bt_swim_type types[] = {BT_SWIM_PP_REQ, BT_SWIM_PP_REPLY, BT_SWIM_PP_REQ_MORE,
+                                       BT_SWIM_PP_REPLY_MORE};
+    for (size_t k = 0; k < 4; k++) {
+        struct bt_wbuf w;
+        bt_wbuf_init(&w, buf, cap);
+        bt_swim_put_pp_head(&w, types[k], &me, 7, 0, 0);
+        assert_int_equal(w.len, BT_SWIM_PP_HEAD_MAX);
+        bt_swim_put_pp_user(&w, user, BT_SWIM_USER_CHUNK_MAX);
+        assert_false(w.overflow);
+        assert_int_equal(w.len, BT_STREAM_MSG_MAX);
+        assert_int_equal(bt_swim_decode_pp(buf, w.len, &pp), (int)w.len);
+        assert_int_equal(pp.hdr.type, types[k]);
+        assert_int_equal(pp.user_len, BT_SWIM_USER_CHUNK_MAX);
+    }
+    /* One more user byte does not encode, and does not decode. */
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, cap);
+    bt_swim_put_pp_head(&w, BT_SWIM_PP_REQ_MORE, &me, 7, 0, 0);
+    bt_swim_put_pp_user(&w, user, BT_SWIM_USER_CHUNK_MAX + 1);
+    assert_true(w.overflow);
+    size_t head = BT_SWIM_PP_HEAD_MAX;
+    size_t ulen = BT_SWIM_USER_CHUNK_MAX + 1;
+    buf[head] = (uint8_t)(ulen >> 24);
+    buf[head + 1] = (uint8_t)(ulen >> 16);
+    buf[head + 2] = (uint8_t)(ulen >> 8);
+    buf[head + 3] = (uint8_t)ulen;
+    assert_int_equal(bt_swim_decode_pp(buf, head + 4 + ulen, &pp), BATON_EPROTO);
+    /* No other type is a push-pull. */
+    buf[1] = 20;
+    assert_int_equal(bt_swim_decode_pp(buf, BT_SWIM_PP_HEAD_MAX + 4, &pp), BATON_EPROTO);
+    free(buf);
+    free(user);
 }
 
 static uint64_t xorshift(uint64_t *s)
@@ -561,6 +611,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(push_pull_round_trips),
     cmocka_unit_test(every_truncation_of_a_push_pull_is_rejected),
     cmocka_unit_test(push_pull_bounds_are_enforced),
+    cmocka_unit_test(push_pull_continuations_and_the_message_bound),
     cmocka_unit_test(random_mutations_never_crash),
 };
 

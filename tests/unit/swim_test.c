@@ -57,6 +57,10 @@ struct tnet {
     uint64_t loss_rng;
     int sending;          /* node whose sink is being called */
     long sent_packets[MAXN];
+    long streams_sent;    /* stream messages sent, by anyone */
+    size_t max_stream;    /* the longest */
+    long stream_members;  /* member entries they carried */
+    long bad_streams;     /* ones that did not decode */
 };
 
 static struct tnet *NET;
@@ -87,6 +91,16 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
     int dst = kind == BT_OUT_STREAM && conn != 0 ? NET->conn_owner[conn] : addr_index(to);
     if (kind == BT_OUT_PACKET)
         NET->sent_packets[from]++;
+    if (kind == BT_OUT_STREAM) {
+        struct bt_swim_pp pp;
+        NET->streams_sent++;
+        if (len > NET->max_stream)
+            NET->max_stream = len;
+        if (bt_swim_decode_pp(data, len, &pp) == (int)len)
+            NET->stream_members += pp.count;
+        else
+            NET->bad_streams++;
+    }
     if (dst < 0)
         return;
     if (NET->cut[from][dst])
@@ -140,9 +154,11 @@ static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t 
     assert_int_equal(bt_swim_broadcast_user(t->s, NULL, 0, data, len, false, NET->now), 0);
 }
 
-static size_t user_state(void *ctx, bool join, uint8_t *buf, size_t cap)
+static size_t user_state(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap)
 {
     struct tnode *t = ctx;
+    if (index > 0)
+        return 0; /* one chunk */
     char s[64];
     int n = snprintf(s, sizeof s, "state-of-%s", t->name.bytes);
     if ((size_t)n <= cap)
@@ -923,6 +939,68 @@ static void push_pull_runs_on_join_and_periodically_with_user_state(void **state
     net_free(&net);
 }
 
+static struct bt_nodeid nid(const char *s)
+{
+    struct bt_nodeid id;
+    assert_int_equal(bt_nodeid_set(&id, s, strlen(s)), 0);
+    return id;
+}
+
+/* A member list longer than one stream message goes out as a PP_REPLY and
+ * continuations, each within BT_STREAM_MSG_MAX, together listing every
+ * member once; continuations are merged like the opening message and are
+ * not answered. */
+static void a_member_list_past_one_message_is_split(void **state)
+{
+    enum { PARTS = 2, PER_PART = 4000 };
+    struct tnet net;
+    net_init(&net, 1, 22);
+    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.now), 0);
+    struct bt_nodeid peer = nid("peer");
+    struct bt_addr peer_addr;
+    assert_int_equal(bt_swim_addr_set(&peer_addr, "10.9.9.9:7946", 13), 0);
+    uint8_t *buf = malloc(BT_STREAM_MSG_MAX);
+    assert_non_null(buf);
+    /* Longest names and addresses: 142 bytes a member. */
+    for (int part = 0; part < PARTS; part++) {
+        struct bt_wbuf w;
+        bt_wbuf_init(&w, buf, BT_STREAM_MSG_MAX);
+        bt_swim_put_pp_head(&w, BT_SWIM_PP_REQ_MORE, &peer, 5, 0, PER_PART);
+        for (int i = 0; i < PER_PART; i++) {
+            struct bt_member_info m;
+            memset(&m, 0, sizeof m);
+            char name[BATON_NODE_MAX + 1], a[BT_ADDR_MAX + 1];
+            snprintf(name, sizeof name, "%0*d", BATON_NODE_MAX, part * PER_PART + i);
+            snprintf(a, sizeof a, "%0*d", BT_ADDR_MAX, part * PER_PART + i);
+            m.name = nid(name);
+            assert_int_equal(bt_swim_addr_set(&m.addr, a, strlen(a)), 0);
+            m.boot_id = 77;
+            m.state = BT_MEMBER_ALIVE;
+            bt_swim_put_pp_member(&w, &m);
+        }
+        bt_swim_put_pp_user(&w, NULL, 0);
+        assert_false(w.overflow);
+        bt_swim_recv_stream(net.node[0].s, &peer_addr, 100 + (uint64_t)part, buf, w.len, net.now);
+    }
+    /* Merged, and nothing answered yet. */
+    assert_int_equal(bt_swim_members(net.node[0].s, NULL, 0), 1 + PARTS * PER_PART);
+    assert_int_equal(net.streams_sent, 0);
+
+    /* A request: the reply lists all members (the peer's entry too). */
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, BT_STREAM_MSG_MAX);
+    bt_swim_put_pp_head(&w, BT_SWIM_PP_REQ, &peer, 5, 0, 0);
+    bt_swim_put_pp_user(&w, NULL, 0);
+    bt_swim_recv_stream(net.node[0].s, &peer_addr, 200, buf, w.len, net.now);
+    size_t members = bt_swim_members(net.node[0].s, NULL, 0);
+    assert_true(net.streams_sent >= 2);
+    assert_int_equal(net.bad_streams, 0);
+    assert_true(net.max_stream <= BT_STREAM_MSG_MAX);
+    assert_int_equal(net.stream_members, (long)members);
+    free(buf);
+    net_free(&net);
+}
+
 static void partition_heals_and_membership_converges(void **state)
 {
     struct tnet net;
@@ -1022,6 +1100,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(newer_user_broadcast_with_the_same_key_replaces_the_queued_one),
     cmocka_unit_test(urgent_broadcast_goes_out_within_the_call),
     cmocka_unit_test(push_pull_runs_on_join_and_periodically_with_user_state),
+    cmocka_unit_test(a_member_list_past_one_message_is_split),
     cmocka_unit_test(partition_heals_and_membership_converges),
     cmocka_unit_test(lossy_network_declares_nobody_dead),
     cmocka_unit_test(bad_arguments_are_refused),
