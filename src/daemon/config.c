@@ -254,7 +254,7 @@ enum bd_config_result bd_config_load(struct bd_config *cfg, int argc, char **arg
         fprintf(stderr, "batond: out of memory\n");
         return BD_CONFIG_USAGE;
     }
-    optind = 1;
+    optind = 0; /* 0: a full reset of getopt's state (glibc, musl) */
     opterr = 0;
     int opt;
     enum bd_config_result res = BD_CONFIG_OK;

@@ -227,8 +227,8 @@ struct bd_metrics *bd_metrics_start(struct batond *d, const char *hostport)
     if (m == NULL)
         return NULL;
     m->d = d;
-    m->mhd = MHD_start_daemon(flags, port, NULL, NULL, answer, m, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    m->mhd = MHD_start_daemon(flags, port, NULL, NULL, answer, m, MHD_OPTION_EXTERNAL_LOGGER,
+                              mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (m->mhd == NULL) {

@@ -38,8 +38,17 @@ struct bd_client {
     size_t nnames, capnames;
     struct bd_watch *watches;
     size_t nwatches, capwatches;
-    bool closing;
+    bool closing;            /* the session ended; the handle closes soon */
+    bool draining;           /* discarding input until end of stream */
+    bool drain_eof;          /* ... which came */
+    bool shut;               /* our side's shutdown completed */
+    size_t drained;          /* bytes discarded */
 };
+
+enum close_mode { CLOSE_NOW, CLOSE_FLUSH, CLOSE_DRAIN };
+
+/* The most input read and discarded after a line over the limit. */
+#define BD_DRAIN_MAX (1u << 20)
 
 struct bd_write {
     uv_write_t req;
@@ -94,17 +103,30 @@ static void client_closed(uv_handle_t *h)
     free(c);
 }
 
+static void close_handle(struct bd_client *c)
+{
+    if (!uv_is_closing((uv_handle_t *)&c->pipe))
+        uv_close((uv_handle_t *)&c->pipe, client_closed);
+}
+
 static void shutdown_done(uv_shutdown_t *req, int status)
 {
     struct bd_client *c = req->data;
     (void)status;
     free(req);
-    uv_close((uv_handle_t *)&c->pipe, client_closed);
+    c->shut = true;
+    /* Draining: the close waits for the client's end of stream, so that
+     * unread input does not turn the close into a reset that would lose
+     * the error line. */
+    if (!c->draining || c->drain_eof)
+        close_handle(c);
 }
 
-/* Ends the session and closes the connection; graceful: after what was
- * already written is sent (an error line, a stopped event). */
-static void client_end(struct bd_client *c, const char *why, bool graceful)
+/* Ends the session and closes the connection. CLOSE_NOW drops what is not
+ * sent yet; CLOSE_FLUSH sends what was written first (an error line, a
+ * stopped event); CLOSE_DRAIN also reads and discards the client's
+ * remaining input (at most BD_DRAIN_MAX bytes) before closing. */
+static void client_end(struct bd_client *c, const char *why, enum close_mode mode)
 {
     if (c->closing)
         return;
@@ -124,20 +146,23 @@ static void client_end(struct bd_client *c, const char *why, bool graceful)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub(&d->counters.clients_open, 1);
-    uv_read_stop((uv_stream_t *)&c->pipe);
-    if (graceful) {
+    if (mode != CLOSE_DRAIN)
+        uv_read_stop((uv_stream_t *)&c->pipe);
+    if (mode != CLOSE_NOW) {
         uv_shutdown_t *req = malloc(sizeof *req);
         if (req != NULL) {
             req->data = c;
+            c->draining = mode == CLOSE_DRAIN;
             if (uv_shutdown(req, (uv_stream_t *)&c->pipe, shutdown_done) == 0)
                 return;
+            c->draining = false;
             free(req);
         }
     }
-    uv_close((uv_handle_t *)&c->pipe, client_closed);
+    close_handle(c);
 }
 
-static void client_close(struct bd_client *c, const char *why) { client_end(c, why, false); }
+static void client_close(struct bd_client *c, const char *why) { client_end(c, why, CLOSE_NOW); }
 
 static void write_done(uv_write_t *req, int status)
 {
@@ -780,9 +805,20 @@ static void op_unwatch(struct bd_client *c, json_t *req, json_t *id)
     send_json(c, o);
 }
 
+static bool has_keyring(struct bd_client *c, json_t *id)
+{
+    if (!c->d->cfg.insecure)
+        return true;
+    reply_error(c, id, "invalid_argument",
+                "this node runs with --insecure-no-encryption: it has no keyring");
+    return false;
+}
+
 static void op_keyring_list(struct bd_client *c, json_t *req, json_t *id)
 {
     (void)req;
+    if (!has_keyring(c, id))
+        return;
     struct baton_key keys[BATON_KEYRING_MAX];
     int n = baton_keyring_list(c->d->node, keys, BATON_KEYRING_MAX);
     if (n < 0) {
@@ -809,11 +845,8 @@ static void op_keyring_list(struct bd_client *c, json_t *req, json_t *id)
 static void op_keyring_change(struct bd_client *c, json_t *req, json_t *id, const char *op)
 {
     struct batond *d = c->d;
-    if (d->cfg.insecure) {
-        reply_error(c, id, "invalid_argument",
-                    "this node runs with --insecure-no-encryption: it has no keyring");
+    if (!has_keyring(c, id))
         return;
-    }
     struct baton_key key;
     if (!arg_key(c, req, id, &key))
         return;
@@ -919,6 +952,17 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct bd_client *c = s->data;
+    if (c->draining) {
+        if (n < 0) {
+            uv_read_stop(s);
+            c->drain_eof = true;
+            if (c->shut)
+                close_handle(c);
+        } else if ((c->drained += (size_t)n) > BD_DRAIN_MAX) {
+            close_handle(c);
+        }
+        return;
+    }
     if (n < 0) {
         client_close(c, n == UV_EOF ? "disconnected" : uv_strerror((int)n));
         return;
@@ -929,7 +973,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         if (c->lb.overflow) {
             atomic_fetch_add(&c->d->counters.long_lines, 1);
             reply_error(c, NULL, "line_too_long", "a line longer than 65536 bytes; closing");
-            client_end(c, "sent a line over the limit", true);
+            client_end(c, "sent a line over the limit", CLOSE_DRAIN);
         } else {
             client_close(c, "out of memory reading from it");
         }
@@ -976,7 +1020,7 @@ static void on_connection(uv_stream_t *server, int status)
     if (rc != 0) {
         c->session = 0;
         reply_baton_error(c, NULL, rc);
-        client_end(c, "no session: the node is stopping", true);
+        client_end(c, "no session: the node is stopping", CLOSE_FLUSH);
         return;
     }
     bd_debug("client %" PRIu64 ": connected, session %" PRIu64, c->id, c->session);
@@ -1144,7 +1188,7 @@ int bd_server_start(struct batond *d)
 void bd_server_stop(struct batond *d)
 {
     while (d->clients != NULL)
-        client_end(d->clients, "daemon stopping", true);
+        client_end(d->clients, "daemon stopping", CLOSE_FLUSH);
     if (d->server_open) {
         d->server_open = false;
         uv_close((uv_handle_t *)&d->server, NULL);
