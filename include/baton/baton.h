@@ -243,7 +243,9 @@ struct baton_callbacks {
      * socket failed). Not called for baton_node_stop() or a leave. The node
      * must still be released with baton_node_free(). */
     void (*on_stopped)(baton_node *node, void *ud, int err);
-    /* A log line (no trailing newline), at or below config.log_level. */
+    /* A log line (no trailing newline), at or below config.log_level. The
+     * one callback that may also run on another thread: the one calling
+     * baton_node_start(), to say why a start failed. */
     void (*on_log)(baton_node *node, void *ud, enum baton_log_level level, const char *msg);
 };
 
@@ -277,8 +279,8 @@ struct baton_config {
     /* docs/design.md §1 fix 5: a remote stamp further ahead of the local
      * clock than this is refused. Default 10000; 0 disables the check. */
     uint64_t max_clock_offset_ms;
-    /* Datagram payload budget, bytes (before sealing overhead). Default
-     * 1400; at least 512. */
+    /* Datagram payload budget, bytes (before the 41 bytes of sealing).
+     * Default 1400; 1280..65000. */
     size_t max_packet;
     enum baton_log_level log_level; /* default BATON_LOG_INFO */
     struct baton_callbacks callbacks;
@@ -294,7 +296,9 @@ BATON_EXPORT void baton_config_init(struct baton_config *cfg);
 /* Makes a node from cfg (copied) without starting it: no socket, no thread.
  * Returns 0 and *out, or BATON_EINVAL (a missing or malformed field: name,
  * address, seed, profile, a key count above BATON_KEYRING_MAX, keys
- * together with insecure_no_encryption or neither) or BATON_ENOMEM. */
+ * together with insecure_no_encryption or neither, a timing override the
+ * membership layer refuses), BATON_ENOMEM or BATON_EIO (libsodium could
+ * not initialise). */
 BATON_EXPORT int baton_node_new(const struct baton_config *cfg, baton_node **out);
 
 /* Binds the UDP and TCP sockets, starts the loop thread and joins the
@@ -304,10 +308,6 @@ BATON_EXPORT int baton_node_new(const struct baton_config *cfg, baton_node **out
  * to the log), BATON_ECLOSED (started before, or stopped) or
  * BATON_ENOMEM. */
 BATON_EXPORT int baton_node_start(baton_node *node);
-
-/* Joins through more seed addresses, as at start. Returns 0, BATON_EINVAL
- * (a malformed address) or BATON_ECLOSED (not running). */
-BATON_EXPORT int baton_node_join(baton_node *node, const char *const *seeds, size_t nseeds);
 
 /* Leaves gracefully: withdraws every local candidacy (no on_revoked),
  * announces the leave so others hand leadership over without waiting for
