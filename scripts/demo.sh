@@ -125,6 +125,8 @@ else
     exit 1
 fi
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "demo: failover took %.0f ms (SIGKILL to a new leader with its token, local profile)\n", (b - a) * 1000 }'
-echo "demo: what the candidates printed:"
+echo "demo: what the candidates printed (campaigns that start at the same instant may each"
+echo "      lead for a moment before they see each other: every such term is revoked, and"
+echo "      the tokens only grow; see docs/guarantees.md):"
 for n in n1 n2 n3; do sed "s/^/  $n: /" "$work/$n.lead"; done
 echo "demo: stopping everything"
