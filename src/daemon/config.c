@@ -336,6 +336,19 @@ enum bd_config_result bd_config_load(struct bd_config *cfg, int argc, char **arg
         res = BD_CONFIG_USAGE;
         goto out;
     }
+    size_t nlen = strlen(cfg->name);
+    bool name_ok = nlen <= BATON_NODE_MAX;
+    for (size_t i = 0; i < nlen && name_ok; i++) {
+        char ch = cfg->name[i];
+        name_ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                  ch == '.' || ch == '_' || ch == ':' || ch == '@' || ch == '-';
+    }
+    if (!name_ok) {
+        fprintf(stderr, "batond: --name %s: a node name is 1 to 64 characters of "
+                        "A-Z a-z 0-9 . _ : @ -\n", cfg->name);
+        res = BD_CONFIG_USAGE;
+        goto out;
+    }
     if (cfg->bind == NULL || cfg->bind[0] == '\0') {
         fprintf(stderr, "batond: --bind HOST:PORT is required\nTry 'batond --help'.\n");
         res = BD_CONFIG_USAGE;

@@ -66,7 +66,8 @@ struct batond {
     char node_name[BATON_NODE_MAX + 1];
 
     uv_pipe_t server;
-    bool server_open;
+    bool server_open;      /* the handle is initialised */
+    bool socket_created;   /* we made the socket file: remove it at the end */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_async_t wake;
     uv_timer_t stop_timer;

@@ -76,7 +76,7 @@ static char *render(struct batond *d, size_t *len)
     put(&t, "# HELP baton_info This node; the value is always 1.\n# TYPE baton_info gauge\n");
     put(&t, "baton_info{node=\"%s\",version=\"%d.%d.%d\"} 1\n", d->node_name, BATON_VERSION_MAJOR,
         BATON_VERSION_MINOR, BATON_VERSION_PATCH);
-    metric(&t, "baton_up", "gauge", "1 while the node runs, 0 once it stopped.", rc == 0 && !d->stopping);
+    metric(&t, "baton_up", "gauge", "1 while the node runs, 0 once it stopped.", rc == 0 && !s.leaving);
     metric(&t, "baton_uptime_seconds", "gauge", "Seconds since the node started.", s.uptime_ms / 1000);
 
     put(&t, "# HELP baton_members Members this node knows, itself included, by state.\n"

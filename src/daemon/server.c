@@ -1173,6 +1173,7 @@ int bd_server_start(struct batond *d)
     mode_t old = umask(0177); /* the socket is created mode 0600 */
     int rc = uv_pipe_bind(&d->server, path);
     umask(old);
+    d->socket_created = rc == 0;
     if (rc == 0 && chmod(path, 0600) != 0)
         rc = uv_translate_sys_error(errno);
     if (rc == 0)
@@ -1192,6 +1193,9 @@ void bd_server_stop(struct batond *d)
     if (d->server_open) {
         d->server_open = false;
         uv_close((uv_handle_t *)&d->server, NULL);
+    }
+    if (d->socket_created) {
+        d->socket_created = false;
         unlink(d->cfg.socket);
     }
 }

@@ -95,6 +95,11 @@ static void refusals(void **state)
     assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "127.0.0.1:1", "--keyring", "/k",
                           "--insecure-no-encryption"),
                      BD_CONFIG_USAGE);
+    /* a name with a character node names cannot have, and one too long */
+    assert_int_equal(LOAD(&c, "--name", "bad name", "--bind", "a:1", "--keyring", "/k"), BD_CONFIG_USAGE);
+    assert_int_equal(LOAD(&c, "--name", "n12345678901234567890123456789012345678901234567890123456789012345",
+                          "--bind", "a:1", "--keyring", "/k"),
+                     BD_CONFIG_USAGE);
     /* no name, no bind */
     assert_int_equal(LOAD(&c, "--bind", "127.0.0.1:1", "--keyring", "/k"), BD_CONFIG_USAGE);
     assert_int_equal(LOAD(&c, "--name", "n1", "--keyring", "/k"), BD_CONFIG_USAGE);
