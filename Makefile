@@ -4,7 +4,11 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
+<<<<<<< HEAD
 .PHONY: all deps configure build test fuzz clean install demo
+=======
+.PHONY: all deps configure build test tsan fuzz clean install
+>>>>>>> runtime
 
 all: build
 
@@ -19,8 +23,18 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+# The runtime's tests run a second time under ThreadSanitizer, in their own
+# build tree (TSan does not mix with ASan).
+TSAN_BUILD ?= build-tsan
+
+test: build tsan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+tsan: configure
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBATON_TSAN=ON $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target runtime_test
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --output-on-failure -j $(JOBS) -L runtime
 
 # libFuzzer targets (clang); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
@@ -39,4 +53,8 @@ demo:
 	./scripts/demo.sh
 
 clean:
+<<<<<<< HEAD
 	rm -rf $(BUILD) build-fuzz build-release build-demo
+=======
+	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release
+>>>>>>> runtime

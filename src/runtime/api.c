@@ -142,6 +142,16 @@ static void on_member_event(struct baton_node *n, const struct bt_event *ev)
         return;
     struct bt_member_info mi = {.name = ev->member, .addr = ev->addr, .boot_id = ev->boot_id,
                                 .state = state};
+    /* The event carries no incarnation: take it from the member list. */
+    size_t count = bt_node_members(n->core, NULL, 0);
+    struct bt_member_info *all = calloc(count ? count : 1, sizeof *all);
+    if (all) {
+        count = bt_node_members(n->core, all, count);
+        for (size_t i = 0; i < count; i++)
+            if (bt_nodeid_eq(&all[i].name, &ev->member) && all[i].boot_id == ev->boot_id)
+                mi.incarnation = all[i].incarnation;
+        free(all);
+    }
     struct rt_ev *e = ev_push(n, RT_EV_MEMBER);
     if (!e)
         return;
@@ -1045,11 +1055,15 @@ int baton_status(baton_node *n, struct baton_status *out)
         for (size_t i = 0; i < nn; i++) {
             if (bt_node_is_leader(n->core, &names[i]))
                 out->leaderships++;
-            struct bt_nodeid cands[64];
-            size_t nc = bt_node_candidates(n->core, &names[i], cands, 64);
-            for (size_t j = 0; j < nc && j < 64; j++)
+            size_t nc = bt_node_candidates(n->core, &names[i], NULL, 0);
+            struct bt_nodeid *cands = calloc(nc ? nc : 1, sizeof *cands);
+            if (!cands)
+                continue;
+            nc = bt_node_candidates(n->core, &names[i], cands, nc);
+            for (size_t j = 0; j < nc; j++)
                 if (bt_nodeid_eq(&cands[j], &n->nodeid))
                     out->candidacies++;
+            free(cands);
         }
         free(names);
     }

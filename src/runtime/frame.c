@@ -20,6 +20,8 @@ void bt_frame_rx_free(struct bt_frame_rx *rx)
 
 static int append(struct bt_frame_rx *rx, const uint8_t *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (n > rx->msg_max - rx->msg_len)
         return BATON_E2BIG;
     if (rx->msg_len + n > rx->msg_cap) {

@@ -27,7 +27,9 @@
 
 /* Limits of the transport. */
 #define RT_MSG_MAX (32u << 20)      /* largest stream message accepted */
-#define RT_MAX_CONNS 128            /* TCP connections open at once */
+#define RT_MAX_CONNS_IN 96          /* accepted TCP connections open at once */
+#define RT_MAX_CONNS_OUT 64         /* opened TCP connections open at once */
+#define RT_HELLO_MS 3000            /* an accepted connection must say HELLO by then */
 #define RT_CONN_IDLE_MS 10000       /* a connection idle this long is closed */
 #define RT_SWEEP_MS 1000            /* period of the idle sweep */
 #define RT_WRITE_QUEUE_MAX (2 * (size_t)RT_MSG_MAX) /* unsent bytes per connection */
@@ -124,7 +126,7 @@ struct baton_node {
     bool thread_started;
     unsigned handles_open;
     struct rt_conn *conns;  /* open connections, a list */
-    size_t nconns;
+    size_t nconns_in, nconns_out;
     uint64_t next_conn_id;
     struct rt_leader_seen *seen; /* sorted by name */
     size_t nseen;

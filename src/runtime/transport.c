@@ -12,8 +12,11 @@
  * the core's message. The acceptor learns who speaks from the HELLO and
  * refuses anything else first. Replies go back on the same connection
  * (the core names it by the id we gave it). Either side closes a
- * connection idle for RT_CONN_IDLE_MS; a failed connect, a read or write
- * error, a chunk no key opens or an oversize message closes it at once.
+ * connection idle for RT_CONN_IDLE_MS, and the acceptor one without a
+ * HELLO after RT_HELLO_MS; a failed connect, a read or write error, a
+ * chunk no key opens or an oversize message closes it at once. Accepted
+ * and opened connections have separate caps, so strangers filling the
+ * accepted ones cannot stop this node's own push-pulls.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -34,6 +37,7 @@ struct rt_conn {
     struct bt_frame_rx rx;
     uint64_t tx_seq;
     uint64_t last_active;    /* monotonic ms */
+    uint64_t created;        /* monotonic ms */
     struct rt_wreq *pending; /* messages waiting for the connect, in order */
     struct rt_wreq **pending_tail;
     uv_connect_t creq;
@@ -150,7 +154,10 @@ static void conn_unlink(struct rt_conn *c)
     if (c->next)
         c->next->pprev = c->pprev;
     c->pprev = NULL;
-    c->node->nconns--;
+    if (c->outbound)
+        c->node->nconns_out--;
+    else
+        c->node->nconns_in--;
 }
 
 static void conn_on_close(uv_handle_t *h)
@@ -177,7 +184,7 @@ static void conn_close(struct rt_conn *c)
 
 static struct rt_conn *conn_new(struct baton_node *n, bool outbound)
 {
-    if (n->nconns >= RT_MAX_CONNS)
+    if (outbound ? n->nconns_out >= RT_MAX_CONNS_OUT : n->nconns_in >= RT_MAX_CONNS_IN)
         return NULL;
     struct rt_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -190,7 +197,7 @@ static struct rt_conn *conn_new(struct baton_node *n, bool outbound)
     c->node = n;
     c->outbound = outbound;
     c->id = ++n->next_conn_id;
-    c->last_active = rt_now().mono_ms;
+    c->last_active = c->created = rt_now().mono_ms;
     c->pending_tail = &c->pending;
     bt_frame_rx_init(&c->rx, RT_MSG_MAX);
     c->next = n->conns;
@@ -198,7 +205,10 @@ static struct rt_conn *conn_new(struct baton_node *n, bool outbound)
         n->conns->pprev = &c->next;
     c->pprev = &n->conns;
     n->conns = c;
-    n->nconns++;
+    if (outbound)
+        n->nconns_out++;
+    else
+        n->nconns_in++;
     return c;
 }
 
@@ -217,6 +227,8 @@ static void on_write(uv_write_t *req, int status)
     struct baton_node *n = c->node;
     free(w->owned);
     free(w);
+    if (status == 0)
+        c->last_active = rt_now().mono_ms; /* a long write is no idle connection */
     if (status != 0 && status != UV_ECANCELED) {
         pthread_mutex_lock(&n->mu);
         n->st.conn_errors++;
@@ -434,6 +446,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     rt_dispatch(n);
 }
 
+static void free_handle(uv_handle_t *h) { free(h); }
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct baton_node *n = server->data;
@@ -446,12 +460,8 @@ static void on_connection(uv_stream_t *server, int status)
         n->st.conn_errors++;
         uv_tcp_t *t = malloc(sizeof *t);
         if (t && uv_tcp_init(&n->loop, t) == 0) {
-            if (uv_accept(server, (uv_stream_t *)t) == 0) {
-                t->data = t;
-                uv_close((uv_handle_t *)t, (uv_close_cb)free);
-            } else {
-                uv_close((uv_handle_t *)t, (uv_close_cb)free);
-            }
+            (void)uv_accept(server, (uv_stream_t *)t);
+            uv_close((uv_handle_t *)t, free_handle);
         } else {
             free(t);
         }
@@ -670,7 +680,10 @@ void rt_sweep(struct baton_node *n, uint64_t now_mono)
     struct rt_conn *next;
     for (struct rt_conn *c = n->conns; c; c = next) {
         next = c->next;
-        if (now_mono - c->last_active >= RT_CONN_IDLE_MS)
+        /* A connection that never authenticated goes sooner, so strangers
+         * cannot hold the accepted connections for long. */
+        if (now_mono - c->last_active >= RT_CONN_IDLE_MS ||
+            (!c->outbound && !c->hello_ok && now_mono - c->created >= RT_HELLO_MS))
             conn_close(c);
     }
 }

@@ -135,6 +135,22 @@ class Env:
         self.nodes.append(n)
         return n
 
+    def stop_nodes(self):
+        """SIGTERM to every daemon still running: each must exit 0 with no
+        sanitizer report in its log (leaks included). Raises Failure."""
+        running = [n for n in self.nodes if n.proc is not None and n.proc.poll() is None]
+        for n in running:
+            n.proc.send_signal(signal.SIGTERM)
+        for n in running:
+            try:
+                rc = n.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                raise Failure("batond %s did not exit within 30 s of SIGTERM" % n.name)
+            check(rc == 0, "batond %s exited %d on SIGTERM" % (n.name, rc))
+        for n in self.nodes:
+            if n.proc is not None:
+                check(n.sanitizer_clean(), "sanitizer report in %s's log" % n.name)
+
     def cleanup(self, failed):
         for p in self.procs:
             if p.poll() is None:

@@ -6,7 +6,9 @@
 ctest registers each TEST as integration.TEST (label "integration"). A
 test starts its own daemons on free ports in a temporary directory and
 stops everything it started, also on failure. Exit 0: passed; 1: failed.
-Durations (failover, handover) are printed, never asserted.
+Durations (failover, handover) are printed, never asserted. At the end
+every daemon still running gets SIGTERM and must exit 0 with a clean
+sanitizer log.
 """
 
 import argparse
@@ -549,6 +551,7 @@ def main():
     failed = True
     try:
         TESTS[a.test](env)
+        env.stop_nodes()
         failed = False
     except Failure as e:
         print("FAIL %s: %s" % (a.test, e), file=sys.stderr)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +129,9 @@ static void on_log(baton_node *n, void *ud, enum baton_log_level level, const ch
 }
 
 static struct baton_key K1, K2;
+/* A push-pull period override for the nodes start_keys() makes (0: the
+ * profile's 10 s), so the rotation test sees full-state exchanges sooner. */
+static uint32_t pushpull_ms;
 
 /* Starts node i named `name` with keys (NULL, 0: insecure), seeded with
  * node `seed`'s address (-1: none). */
@@ -151,6 +155,7 @@ static void start_keys(int i, const char *name, int seed, const struct baton_key
     cfg.nkeys = nkeys;
     cfg.insecure_no_encryption = nkeys == 0;
     cfg.profile = BATON_PROFILE_LOCAL;
+    cfg.timings.pushpull_interval_ms = pushpull_ms;
     cfg.log_level = BATON_LOG_DEBUG;
     cfg.callbacks.on_elected = on_elected;
     cfg.callbacks.on_revoked = on_revoked;
@@ -270,6 +275,21 @@ static void three_nodes_agree_on_lowest_name(void **state)
     for (int i = 0; i < 3; i++) {
         WAIT_FOR(strcmp(T[i].leader_seen, "n1") == 0);
     }
+    /* on_member told n1 about the two others. */
+    pthread_mutex_lock(&T[0].mu);
+    int ups = 0;
+    for (int i = 0; i < T[0].nm; i++)
+        ups += T[0].mevent[i] == BATON_MEMBER_UP && strcmp(T[0].mname[i], "n1") != 0;
+    pthread_mutex_unlock(&T[0].mu);
+    assert_int_equal(ups, 2);
+    struct baton_status st;
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    assert_int_equal(st.members_alive, 3);
+    assert_int_equal(st.names, 1);
+    assert_int_equal(st.candidacies, 1);
+    assert_int_equal(st.leaderships, 1);
+    assert_true(st.encrypted);
+    assert_int_equal(st.auth_failed, 0);
     struct baton_name names[4];
     assert_int_equal(baton_names(T[1].n, names, 4), 1);
     assert_int_equal(names[0].len, strlen(JOB));
@@ -382,6 +402,8 @@ static void throw_garbage(const char *addr)
         if (i % 3 == 0 && len > 0)
             buf[0] = (uint8_t)(i % 2); /* a plausible envelope version */
         sendto(u, buf, len, 0, (struct sockaddr *)&sa, sizeof sa);
+        if (i % 20 == 19)
+            sleep_ms(5); /* do not overflow the receive buffer */
     }
     close(u);
     for (int i = 0; i < 12; i++) {
@@ -410,19 +432,49 @@ static void garbage_changes_nothing_and_the_cluster_still_elects(void **state)
     assert_int_equal(baton_status(T[0].n, &before), 0);
     for (int i = 0; i < 3; i++)
         throw_garbage(T[i].addr);
-    WAIT_FOR(baton_status(T[0].n, &after) == 0 && after.auth_failed >= before.auth_failed + 200);
+    WAIT_FOR(baton_status(T[0].n, &after) == 0 && after.auth_failed >= before.auth_failed + 100);
     assert_true(after.conns_in > before.conns_in);
+    /* Strangers hold more TCP connections than a node accepts, saying nothing. */
+    int held[120];
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    {
+        char host[64];
+        snprintf(host, sizeof host, "%s", T[0].addr);
+        char *colon = strrchr(host, ':');
+        *colon = '\0';
+        sa.sin_port = htons((uint16_t)atoi(colon + 1));
+        assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+    }
+    for (int i = 0; i < 120; i++) {
+        held[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(held[i] >= 0);
+        assert_int_equal(connect(held[i], (struct sockaddr *)&sa, sizeof sa), 0);
+    }
     for (int i = 0; i < 3; i++)
         assert_true(baton_lead(T[i].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
     WAIT_FOR(all_see_leader(3, "n1"));
     assert_true(all_alive(3, 3));
     struct baton_member m[8];
     assert_int_equal(baton_members(T[1].n, m, 8), 3);
+    /* The node refused those past its cap and closes the rest: each held
+     * socket reads end-of-file (or a reset) in the end. */
+    WAIT_FOR(baton_status(T[0].n, &after) == 0 && after.conn_errors >= before.conn_errors + 20);
+    for (int i = 0; i < 120; i++) {
+        struct timeval tv = {WAIT_MS / 1000, 0};
+        setsockopt(held[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char c;
+        assert_true(recv(held[i], &c, 1, 0) <= 0);
+        close(held[i]);
+    }
+    /* And the election goes on. */
+    assert_int_equal(baton_resign(T[0].n, JOB, strlen(JOB)), 0);
+    WAIT_FOR(all_see_leader(3, "n2"));
     stop_all();
 }
 
 static void key_rotation_loses_no_member(void **state)
 {
+    pushpull_ms = 1000;
     cluster(3);
     assert_true(baton_lead(T[2].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
     WAIT_FOR(all_see_leader(3, "n3"));
@@ -462,6 +514,7 @@ static void key_rotation_loses_no_member(void **state)
     WAIT_FOR(has_member(0, "n5") && alive_members(0) == 4);
     WAIT_FOR(all_see_leader(3, "n3"));
     stop_all();
+    pushpull_ms = 0;
 }
 
 static void the_api_refuses_bad_input(void **state)
