@@ -138,9 +138,9 @@ static void cb_member(baton_node *node, void *ud, enum baton_member_event event,
 {
     (void)node;
     (void)ud;
-    bd_log(event == BATON_MEMBER_FAILED ? BATON_LOG_WARN : BATON_LOG_INFO,
-           "member %s (%s): %s, incarnation %" PRIu32, m->name, m->addr, member_event_name(event),
-           m->incarnation);
+    /* The library logs member changes itself; this adds the incarnation. */
+    bd_debug("member %s (%s): %s, incarnation %" PRIu32, m->name, m->addr, member_event_name(event),
+             m->incarnation);
 }
 
 static void cb_clock(baton_node *node, void *ud, bool refused)
@@ -218,7 +218,6 @@ void bd_shutdown(struct batond *d, bool leave, int exit_code)
     d->stopping = true;
     d->exit_code = exit_code;
     if (leave) {
-        bd_info("leaving the cluster");
         /* Withdraws every candidacy, announces the leave, stops the node:
          * waits at most the leave timeout (capped at BD_LEAVE_MAX_MS). */
         int rc = baton_node_leave(d->node);
