@@ -382,6 +382,25 @@ def python_client(env):
         wait_until(lambda: a.leader("jobs") is not None, 30, "b to lead")
     with Client(n1.sock) as c:
         wait_until(lambda: c.leader("jobs") is None, 30, "the closed session's candidacy to end")
+        # A resource refused our token and reports its mark: the term ends
+        # and a new one above the mark follows.
+        r = c.lead("fenced")
+        if r["role"] == "follower":
+            token = int(c.next_event(60)["fence"])
+        else:
+            token = int(r["fence"])
+        c.observe_fence("fenced", token)
+        ev = c.next_event(60)
+        check(ev["event"] == "revoked" and int(ev["fence"]) == token, "after observe_fence: %r" % ev)
+        ev = c.next_event(60)
+        check(ev["event"] == "elected" and int(ev["fence"]) > token, "after the revoke: %r" % ev)
+        # A mark far ahead of the local clock is refused.
+        far = (int(time.time() * 1000) + 3600 * 1000) << 16
+        try:
+            c.observe_fence("fenced", far)
+            raise Failure("a mark an hour ahead was accepted")
+        except BatonError as e:
+            check(e.error == "clock_ahead", "far mark: %s" % e.error)
 
 
 @test
