@@ -56,6 +56,22 @@ def agree(nodes, name, expect, timeout=60):
                "every node to see %s lead %s" % (expect, name))
 
 
+def settle(nodes, leads, name, timeout=60):
+    """Waits until what each `baton lead` printed last matches its node's
+    term (`baton fence`). Campaigns started together may each lead for a
+    moment; after this, an event a lead prints is news."""
+    def settled():
+        for n, lead in zip(nodes, leads):
+            lead.drain()
+            r = n.cli("fence", name)
+            if lead.leads() != (r.returncode == 0):
+                return False
+            if r.returncode == 0 and int(r.stdout) != lead.fence():
+                return False
+        return True
+    wait_until(settled, timeout, "every lead's last line to match its node's term")
+
+
 # ---------------------------------------------------------------------------
 
 @test
@@ -66,15 +82,9 @@ def three_agree(env):
     for lead in leads:
         lead.first()
     agree(nodes, "jobs", "n1")
-
-    def settled():
-        # Campaigns started together may overlap for a moment (each term
-        # then revoked, a new one elected): wait until the lead's last line
-        # and `baton fence` tell the same term.
-        leads[0].drain()
-        r = nodes[0].cli("fence", "jobs")
-        return leads[0].leads() and r.returncode == 0 and int(r.stdout) == leads[0].fence()
-    wait_until(settled, 60, "n1's lead and `baton fence` to agree on the term")
+    settle(nodes, leads, "jobs")
+    check(leads[0].leads() and not leads[1].leads() and not leads[2].leads(), "who leads: %r" %
+          [lead.msgs[-1] for lead in leads])
     token = leads[0].fence()
     for n in nodes[1:]:
         r = n.cli("fence", "jobs")
@@ -98,7 +108,7 @@ def failover_kill9(env):
     for lead in leads:
         lead.first()
     agree(nodes, "jobs", "n1")
-    wait_until(lambda: (leads[0].drain() or True) and leads[0].leads(), 60, "n1 to lead")
+    settle(nodes, leads, "jobs")
     old = leads[0].fence()
     t0 = time.monotonic()
     nodes[0].signal(signal.SIGKILL)
@@ -107,6 +117,8 @@ def failover_kill9(env):
     new = int(ev["fence"])
     check(new > old, "new token %d not above the old %d" % (new, old))
     agree(nodes[1:], "jobs", "n2")
+    settle(nodes[1:], leads[1:], "jobs")
+    check(leads[1].fence() > old, "n2's term %d not above the old %d" % (leads[1].fence(), old))
     # The dead daemon's client notices and exits 1.
     rc = leads[0].proc.wait(timeout=60)
     check(rc == 1, "baton lead on the killed daemon exited %d, not 1" % rc)
@@ -135,6 +147,7 @@ def client_killed(env):
     for lead in leads:
         lead.first()
     agree(nodes, "jobs", "n1")
+    settle(nodes, leads, "jobs")
     leads[0].proc.kill()
     leads[1].wait_event("elected", timeout=120)
     agree(nodes, "jobs", "n2")
@@ -142,6 +155,7 @@ def client_killed(env):
         wait_until(lambda n=n: n.json("candidates", "jobs")["candidates"] == ["n2", "n3"], 60,
                    "n1's candidacy to vanish on %s" % n.name)
     # A resign (SIGINT) also hands over, and `baton lead` exits 0.
+    settle(nodes[1:], leads[1:], "jobs")
     leads[1].proc.send_signal(signal.SIGINT)
     check(leads[1].proc.wait(timeout=30) == 0, "baton lead did not exit 0 on SIGINT")
     leads[2].wait_event("elected", timeout=120)
@@ -194,6 +208,7 @@ def sigterm_handover(env):
     for lead in leads:
         lead.first()
     agree(nodes, "jobs", "n1", timeout=120)
+    settle(nodes, leads, "jobs", timeout=120)
     t0 = time.monotonic()
     nodes[0].signal(signal.SIGTERM)
     rc = nodes[0].proc.wait(timeout=30)
@@ -511,6 +526,19 @@ def cli_contract(env):
           "config + flags: %r" % st)
     mode = stat.S_IMODE(os.stat(n.sock).st_mode)
     check(mode == 0o600, "socket mode %o" % mode)
+    # The example config in dist/ parses (everything machine-specific overridden).
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    dport = free_port()
+    d = env.node("dist-example", port=dport)
+    d.argv = lambda: [env.batond, "--config", os.path.join(root, "dist", "batond.conf"),
+                      "--name", "dist-example", "--bind", "127.0.0.1:%d" % dport,
+                      "--advertise", "127.0.0.1:%d" % dport, "--join", n.addr,
+                      "--keyring", env.keyring("dist.keys", env.keygen()), "--socket", d.sock,
+                      "--metrics", "127.0.0.1:%d" % free_port()]
+    d.start()
+    check(d.status()["profile"] == "lan", "dist/batond.conf: profile %r" % d.status()["profile"])
+    d.signal(signal.SIGTERM)
+    check(d.proc.wait(timeout=30) == 0, "the dist-example daemon did not exit 0")
     # Empty answers exit 3.
     for args, msg in ((["leader", "none"], "no leader"), (["fence", "none"], "not leader"),
                       (["high-water", "none"], "no high-water mark"), (["candidates", "none"], "no candidates")):
