@@ -27,7 +27,7 @@ static const char main_usage[] =
     "  candidates NAME [--json]   the nodes campaigning for NAME\n"
     "  fence NAME                 this node's fencing token for NAME\n"
     "  high-water NAME            the greatest token seen for NAME\n"
-    "  names [--json]             the names the cluster knows\n"
+    "  names [--json]             the campaign names this node knows\n"
     "  members [--json]           the cluster's members\n"
     "  status [--json]            this node, its members, leaderships and counters\n"
     "  watch NAME                 a JSON line per leader change of NAME\n"
