@@ -337,6 +337,16 @@ def key_rotation(env):
     wait_until(lambda: len(nodes[0].json("keyring", "list")["keys"]) == 2, 30, "SIGHUP to load the key")
     keys = nodes[0].json("keyring", "list")["keys"]
     check(keys[0] == {"key": new, "primary": True} and keys[1]["key"] == extra, "after SIGHUP: %r" % keys)
+    # A keyring file that does not parse changes nothing.
+    with open(nodes[1].keyring, "w") as f:
+        f.write("this is not a key\n")
+    nodes[1].signal(signal.SIGHUP)
+    wait_until(lambda: "the keyring is unchanged" in open(nodes[1].log, errors="replace").read(), 30,
+               "n2 to log the failed reload")
+    check(nodes[1].json("keyring", "list")["keys"] == [{"key": new, "primary": True}],
+          "a bad keyring file changed the keyring")
+    check(nodes[1].proc.poll() is None, "n2 died on a bad keyring file")
+    agree(nodes, "jobs", "n1")
 
 
 @test
