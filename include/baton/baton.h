@@ -239,9 +239,9 @@ struct baton_callbacks {
     void (*on_clock)(baton_node *node, void *ud, bool refused);
     /* The node stopped by itself and every later call fails with
      * BATON_ECLOSED. err says why: BATON_ECONFLICT (another live process
-     * holds this node name; every term was revoked first) or BATON_EIO (a
-     * socket failed). Not called for baton_node_stop() or a leave. The node
-     * must still be released with baton_node_free(). */
+     * holds this node name; its terms are revoked first, as far as the
+     * core reports them). Not called for baton_node_stop() or a leave. The
+     * node must still be released with baton_node_free(). */
     void (*on_stopped)(baton_node *node, void *ud, int err);
     /* A log line (no trailing newline), at or below config.log_level. The
      * one callback that may also run on another thread: the one calling
@@ -306,7 +306,8 @@ BATON_EXPORT int baton_node_new(const struct baton_config *cfg, baton_node **out
  * BATON_EINVAL (wildcard bind without advertise address), BATON_EIO
  * (a socket could not be bound, e.g. the port is in use; the detail goes
  * to the log), BATON_ECLOSED (started before, or stopped) or
- * BATON_ENOMEM. */
+ * BATON_ENOMEM. A start that fails leaves the node unstarted: it may be
+ * started again. */
 BATON_EXPORT int baton_node_start(baton_node *node);
 
 /* Leaves gracefully: withdraws every local candidacy (no on_revoked),

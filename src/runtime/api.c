@@ -12,6 +12,7 @@
  * Sessions: the public session 0 is the core's session 1; baton_session_open()
  * hands out the core's ids 2, 3, ... unchanged.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -612,7 +613,16 @@ int baton_node_start(baton_node *n)
     rt_log(n, BATON_LOG_INFO, "node %s started at %s (%s)", n->name, n->addr.s,
            n->kr.insecure ? "NOT ENCRYPTED" : "encrypted");
     uv_async_send(&n->wake); /* the first pump sends the join */
-    if (uv_thread_create(&n->thread, loop_main, n) != 0) {
+    /* The loop thread blocks every signal: the host's handlers run on the
+     * host's threads, and a write to a connection the peer closed fails
+     * with EPIPE instead of killing the process with SIGPIPE (which is
+     * directed at the writing thread, where it then stays pending). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int trc = uv_thread_create(&n->thread, loop_main, n);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (trc != 0) {
         n->state = RT_NEW;
         rc = BATON_ENOMEM;
         rt_transport_close(n);
@@ -678,8 +688,12 @@ void baton_node_stop(baton_node *n)
         n->state = RT_STOPPING;
         uv_async_send(&n->wake);
     }
+    /* From a callback (which baton.h forbids) the loop cannot join itself:
+     * it stops once the callback returns. */
+    bool self = on_loop_thread(n);
     pthread_mutex_unlock(&n->mu);
-    join_loop(n);
+    if (!self)
+        join_loop(n);
 }
 
 int baton_node_leave(baton_node *n)
