@@ -181,13 +181,14 @@ class Node:
     """One batond."""
 
     def __init__(self, env, name, keyring=None, insecure=False, profile="local", join=(),
-                 extra=(), port=None):
+                 extra=(), port=None, files=None):
         self.env = env
         self.name = name
         self.port = port or free_port()
         self.addr = "127.0.0.1:%d" % self.port
-        self.sock = env.path("%s.sock" % name)
-        self.log = env.path("%s.log" % name)
+        files = files or name  # the stem of its socket and log file names
+        self.sock = env.path("%s.sock" % files)
+        self.log = env.path("%s.log" % files)
         self.keyring = keyring
         self.insecure = insecure
         self.profile = profile

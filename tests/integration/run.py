@@ -350,6 +350,31 @@ def key_rotation(env):
 
 
 @test
+def name_conflict(env):
+    """A second batond under a node name the cluster already has stops with
+    exit 1 and says why; the first keeps its name and its lead."""
+    nodes, key = cluster(env, n=2)
+    lead = nodes[1].lead("jobs", "--priority", "9")
+    lead.first()
+    agree(nodes, "jobs", "n2")
+    boot = nodes[0].members()["n2"]["boot_id"]
+    twin = env.node("n2", keyring=env.keyring("twin.keys", key), join=[nodes[0]], files="n2-twin")
+    twin.start(wait=False)
+    rc = twin.proc.wait(timeout=120)
+    check(rc == 1, "the twin exited %d, not 1" % rc)
+    with open(twin.log, errors="replace") as f:
+        text = f.read()
+    check("ECONFLICT" in text, "the twin's log does not name the conflict")
+    check(twin.sanitizer_clean(), "sanitizer report in the twin's log")
+    check(nodes[1].proc.poll() is None, "the holder died")
+    for n in nodes:
+        m = n.members()["n2"]
+        check(m["state"] == "alive" and m["boot_id"] == boot, "%s sees n2 as %r" % (n.name, m))
+    agree(nodes, "jobs", "n2")
+    check(lead.proc.poll() is None, "the holder's candidacy ended")
+
+
+@test
 def python_client(env):
     """The standard-library Python client speaks the whole protocol."""
     sys.path.insert(0, env.examples)
