@@ -4,11 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-<<<<<<< HEAD
-.PHONY: all deps configure build test fuzz clean install demo
-=======
-.PHONY: all deps configure build test tsan fuzz clean install
->>>>>>> runtime
+.PHONY: all deps configure build test tsan fuzz clean install demo
 
 all: build
 
@@ -53,8 +49,4 @@ demo:
 	./scripts/demo.sh
 
 clean:
-<<<<<<< HEAD
-	rm -rf $(BUILD) build-fuzz build-release build-demo
-=======
-	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release
->>>>>>> runtime
+	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release build-demo
