@@ -321,8 +321,8 @@ BATON_EXPORT int baton_node_leave(baton_node *node);
 
 /* Stops at once, without leaving: the others see this node fail (as a
  * crash). Closes the sockets and joins the loop thread; no callback runs
- * after it returns. Idempotent; a no-op on a node never started. Must not
- * be called from a callback. */
+ * after it returns. Idempotent. A node never started is closed by it (a
+ * later start returns BATON_ECLOSED). Must not be called from a callback. */
 BATON_EXPORT void baton_node_stop(baton_node *node);
 
 /* Stops the node if it runs, then releases it. node may be NULL. Must not
@@ -428,7 +428,7 @@ struct baton_status {
     /* transport */
     uint64_t packets_in, packets_out;   /* datagrams */
     uint64_t bytes_in, bytes_out;       /* datagram and stream bytes on the wire */
-    uint64_t frames_in, frames_out;     /* stream frames */
+    uint64_t frames_in, frames_out;     /* stream messages (of one or more chunks) */
     uint64_t conns_in, conns_out;       /* TCP connections accepted, opened */
     uint64_t conn_errors;               /* connect, read or write errors */
     uint64_t auth_failed;   /* datagrams and frames that no installed key opens */

@@ -1181,3 +1181,20 @@ size_t bt_leader_high_water_count(const struct bt_leader *l)
 {
     return l->nhigh_water;
 }
+
+bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
+{
+    for (struct name_rec *r = l->local_head; r; r = r->local_next) {
+        if (!r->leading)
+            continue;
+        r->leading = false;
+        memset(out, 0, sizeof *out);
+        out->kind = BT_LEADER_REVOKED;
+        out->session = r->session;
+        out->name = r->name;
+        out->fence = r->term_token;
+        l->counters.revoked_events++;
+        return true;
+    }
+    return false;
+}

@@ -266,4 +266,13 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
  * snapshot carries. Usually one per name. */
 size_t bt_leader_high_water_count(const struct bt_leader *l);
 
+/* ---- stopping ------------------------------------------------------------ */
+
+/* Ends one term this node holds and fills *out with its REVOKED event
+ * (counted), queuing nothing, gossiping nothing and allocating nothing;
+ * false when no term is left. For a node that stops for good (node.c):
+ * drain bt_leader_pop_event() first, then call this until it returns false;
+ * no other call into l may follow but bt_leader_free(). */
+bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out);
+
 #endif

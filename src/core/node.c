@@ -22,6 +22,19 @@
  * turns the election's events into node events. So a membership DEAD event
  * always precedes the ELECTED it causes.
  *
+ * Stopping (node.h). Nothing the layers report may be lost while the node
+ * runs: a lost DEAD verdict would leave the election counting a dead node's
+ * candidacies for good, a lost ELECTED a leader that does not know it. So
+ * when memory runs out where that would happen (queueing an event or a
+ * verdict, or inside the replica: replica.h, `fatal`), or when membership
+ * reports that another live process keeps our name, the node stops: the
+ * membership layer goes silent (bt_swim_stop), the election is no longer
+ * fed, and bt_node_pop_event() hands out, after what was queued, what the
+ * election still had queued, a REVOKED for every term still held
+ * (bt_leader_end_term, which allocates nothing), the conflict that caused the
+ * stop if any, and last BT_EV_STOPPED. None of that needs memory, so a node
+ * out of memory still ends its terms in order.
+ *
  * Time: mono_ms drives every timer; wall_ms feeds the election's HLC.
  */
 #include "core/node.h"
@@ -73,7 +86,14 @@ struct bt_node {
     struct bt_event *ev;      /* ring buffer of events */
     size_t ev_cap, ev_head, ev_len;
 
-    uint64_t dropped_oom;     /* outputs/events lost to out of memory */
+    uint64_t dropped_oom;     /* outputs lost to out of memory */
+
+    int stopped;              /* 0, or why the node stopped (node.h) */
+    bool has_stash;           /* an election event popped but not queued (no memory) */
+    struct bt_event stash;
+    bool has_cause;           /* the BT_EV_NAME_CONFLICT that stopped the node, unreported */
+    struct bt_event cause;
+    bool stop_reported;       /* BT_EV_STOPPED was popped */
 };
 
 /* ---- queues ------------------------------------------------------------- */
@@ -121,34 +141,57 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
     n->out_len++;
 }
 
-static void push_event(struct bt_node *n, const struct bt_event *ev)
+/* Queues an event; false if memory ran out (the caller stops the node). */
+static bool push_event(struct bt_node *n, const struct bt_event *ev)
 {
     if (n->ev_len == n->ev_cap) {
-        if (!ring_grow((void **)&n->ev, &n->ev_cap, n->ev_head, n->ev_len, sizeof *n->ev)) {
-            n->dropped_oom++;
-            return;
-        }
+        if (!ring_grow((void **)&n->ev, &n->ev_cap, n->ev_head, n->ev_len, sizeof *n->ev))
+            return false;
         n->ev_head = 0;
     }
     n->ev[(n->ev_head + n->ev_len) % n->ev_cap] = *ev;
     n->ev_len++;
+    return true;
+}
+
+/* Stops the node for good (see the essay at the top and node.h). cause: the
+ * conflict to report before BT_EV_STOPPED, or NULL. */
+static void node_stop(struct bt_node *n, int reason, const struct bt_event *cause)
+{
+    if (n->stopped)
+        return;
+    n->stopped = reason;
+    if (cause) {
+        n->cause = *cause;
+        n->has_cause = true;
+    }
+    bt_swim_stop(n->swim);
+    n->nverdicts = 0;
+    n->retry_at = 0;
 }
 
 static void sink_event(void *ctx, const struct bt_event *ev)
 {
     struct bt_node *n = ctx;
-    push_event(n, ev);
-    if (ev->kind == BT_EV_NAME_CONFLICT)
+    if (n->stopped)
         return;
+    if (ev->kind == BT_EV_NAME_CONFLICT) {
+        node_stop(n, BATON_ECONFLICT, ev);
+        return;
+    }
     if (n->nverdicts == n->verdicts_cap) {
         size_t cap = n->verdicts_cap ? n->verdicts_cap * 2 : 16;
         struct verdict *v = realloc(n->verdicts, cap * sizeof *v);
         if (!v) {
-            n->dropped_oom++;
+            node_stop(n, BATON_ENOMEM, NULL);
             return;
         }
         n->verdicts = v;
         n->verdicts_cap = cap;
+    }
+    if (!push_event(n, ev)) {
+        node_stop(n, BATON_ENOMEM, NULL);
+        return;
     }
     struct verdict *v = &n->verdicts[n->nverdicts++];
     v->member = ev->member;
@@ -160,7 +203,8 @@ static void sink_event(void *ctx, const struct bt_event *ev)
 static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t *data, size_t len)
 {
     struct bt_node *n = ctx;
-    bt_replica_deliver(&n->replica, from, data, len, n->now);
+    if (!n->stopped && !n->replica.fatal)
+        bt_replica_deliver(&n->replica, from, data, len, n->now);
 }
 
 static size_t user_state(void *ctx, bool join, uint8_t *buf, size_t cap)
@@ -173,36 +217,56 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
                        size_t len)
 {
     struct bt_node *n = ctx;
-    if (len > 0)
+    if (len > 0 && !n->stopped && !n->replica.fatal)
         bt_replica_merge_state(&n->replica, from, join, data, len, n->now);
+}
+
+/* An election event as a node event. */
+static struct bt_event leader_event(const struct bt_node *n, const struct bt_leader_event *le)
+{
+    struct bt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = le->kind == BT_LEADER_ELECTED ? BT_EV_ELECTED : BT_EV_REVOKED;
+    ev.member = n->cfg.name;
+    ev.addr = n->cfg.addr;
+    ev.boot_id = n->cfg.boot_id;
+    ev.session = le->session;
+    ev.name = le->name;
+    ev.fence = le->fence;
+    return ev;
 }
 
 /* After every driver call, outside the membership layer's callbacks:
  * 1. hand membership verdicts to the election (fix 1), in order;
  * 2. gossip what the election wrote;
- * 3. turn the election's events into node events. */
+ * 3. turn the election's events into node events.
+ * Memory running out in any step stops the node (see the essay). */
 static void settle(struct bt_node *n)
 {
-    for (size_t i = 0; i < n->nverdicts; i++) { /* 1 */
+    if (n->stopped)
+        return;
+    for (size_t i = 0; i < n->nverdicts && !n->replica.fatal; i++) { /* 1 */
         struct bt_event ev = {.kind = n->verdicts[i].kind,
                               .member = n->verdicts[i].member,
                               .boot_id = n->verdicts[i].boot_id};
         bt_replica_member_event(&n->replica, &ev, n->now);
     }
     n->nverdicts = 0;
-    bt_replica_flush(&n->replica, n->now); /* 2 */
+    if (!n->replica.fatal)
+        bt_replica_flush(&n->replica, n->now); /* 2 */
+    if (n->replica.fatal) {
+        node_stop(n, n->replica.fatal, NULL);
+        return;
+    }
     struct bt_leader_event le; /* 3 */
     while (bt_leader_pop_event(n->leader, &le)) {
-        struct bt_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.kind = le.kind == BT_LEADER_ELECTED ? BT_EV_ELECTED : BT_EV_REVOKED;
-        ev.member = n->cfg.name;
-        ev.addr = n->cfg.addr;
-        ev.boot_id = n->cfg.boot_id;
-        ev.session = le.session;
-        ev.name = le.name;
-        ev.fence = le.fence;
-        push_event(n, &ev);
+        struct bt_event ev = leader_event(n, &le);
+        if (!push_event(n, &ev)) {
+            n->stash = ev;
+            n->has_stash = true;
+            node_stop(n, BATON_ENOMEM, NULL);
+            return;
+        }
     }
     if (n->retry_at == 0 && bt_leader_deferred(n->leader) > 0)
         n->retry_at = n->now.mono_ms + n->retry_interval;
@@ -281,6 +345,8 @@ void bt_node_free(struct bt_node *n)
 
 int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     n->now = now;
     int rc = bt_swim_join(n->swim, seeds, count, now.mono_ms);
     settle(n);
@@ -291,23 +357,35 @@ int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, s
  * announcement is queued, so handover never waits for failure detection. */
 int bt_node_leave(struct bt_node *n, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     if (n->leaving)
         return BATON_ECLOSED;
     n->now = now;
-    bt_leader_resign_all(n->leader, now.wall_ms);
+    /* Nothing changed if this fails: leaving anyway would announce the
+     * leave with this node still believing it leads. */
+    int rc = bt_leader_resign_all(n->leader, now.wall_ms);
+    if (rc < 0)
+        return rc;
     settle(n);
-    int rc = bt_swim_leave(n->swim, now.mono_ms);
+    if (n->stopped)
+        return n->stopped;
+    rc = bt_swim_leave(n->swim, now.mono_ms);
     settle(n);
     if (rc == 0)
         n->leaving = true;
     return rc;
 }
 
-bool bt_node_left(const struct bt_node *n) { return bt_swim_left(n->swim); }
+bool bt_node_left(const struct bt_node *n) { return n->stopped || bt_swim_left(n->swim); }
+
+int bt_node_stop_reason(const struct bt_node *n) { return n->stopped; }
 
 void bt_node_recv(struct bt_node *n, const struct bt_addr *from, const uint8_t *data, size_t len,
                   struct bt_time now)
 {
+    if (n->stopped)
+        return;
     n->now = now;
     bt_swim_recv_packet(n->swim, from, data, len, now.mono_ms);
     settle(n);
@@ -316,6 +394,8 @@ void bt_node_recv(struct bt_node *n, const struct bt_addr *from, const uint8_t *
 void bt_node_recv_stream(struct bt_node *n, const struct bt_addr *from, uint64_t conn,
                          const uint8_t *data, size_t len, struct bt_time now)
 {
+    if (n->stopped)
+        return;
     n->now = now;
     bt_swim_recv_stream(n->swim, from, conn, data, len, now.mono_ms);
     settle(n);
@@ -323,11 +403,15 @@ void bt_node_recv_stream(struct bt_node *n, const struct bt_addr *from, uint64_t
 
 void bt_node_tick(struct bt_node *n, struct bt_time now)
 {
+    if (n->stopped)
+        return;
     n->now = now;
     bt_swim_tick(n->swim, now.mono_ms);
-    bt_replica_tick(&n->replica, now);
+    if (!n->stopped)
+        bt_replica_tick(&n->replica, now);
     if (n->retry_at != 0 && now.mono_ms >= n->retry_at) {
         n->retry_at = 0;
+        /* BATON_ENOMEM changes nothing: settle() arms the retry again. */
         bt_leader_retry_deferred(n->leader, now.wall_ms);
     }
     settle(n);
@@ -335,6 +419,8 @@ void bt_node_tick(struct bt_node *n, struct bt_time now)
 
 uint64_t bt_node_next_deadline(const struct bt_node *n)
 {
+    if (n->stopped)
+        return UINT64_MAX;
     uint64_t next = bt_swim_next_deadline(n->swim);
     uint64_t replica = bt_replica_next_deadline(&n->replica);
     if (replica < next)
@@ -362,10 +448,42 @@ bool bt_node_pop_output(struct bt_node *n, struct bt_output *out)
     return true;
 }
 
+/* A stopped node's last events, in order, none needing memory: what the
+ * election had left queued, a REVOKED per term still held, the conflict
+ * that caused the stop, and BT_EV_STOPPED. */
+static bool pop_final_event(struct bt_node *n, struct bt_event *ev)
+{
+    struct bt_leader_event le;
+    if (n->has_stash) {
+        *ev = n->stash;
+        n->has_stash = false;
+        return true;
+    }
+    if (bt_leader_pop_event(n->leader, &le) || bt_leader_end_term(n->leader, &le)) {
+        *ev = leader_event(n, &le);
+        return true;
+    }
+    if (n->has_cause) {
+        *ev = n->cause;
+        n->has_cause = false;
+        return true;
+    }
+    if (n->stop_reported)
+        return false;
+    n->stop_reported = true;
+    memset(ev, 0, sizeof *ev);
+    ev->kind = BT_EV_STOPPED;
+    ev->member = n->cfg.name;
+    ev->addr = n->cfg.addr;
+    ev->boot_id = n->cfg.boot_id;
+    ev->error = n->stopped;
+    return true;
+}
+
 bool bt_node_pop_event(struct bt_node *n, struct bt_event *ev)
 {
     if (n->ev_len == 0)
-        return false;
+        return n->stopped ? pop_final_event(n, ev) : false;
     *ev = n->ev[n->ev_head];
     n->ev_head = (n->ev_head + 1) % n->ev_cap;
     n->ev_len--;
@@ -413,6 +531,8 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
 int bt_node_lead(struct bt_node *n, uint64_t session, const struct bt_name *name,
                  int64_t priority, struct bt_time now, uint64_t *fence)
 {
+    if (n->stopped)
+        return n->stopped;
     if (n->leaving || bt_swim_refused(n->swim))
         return BATON_ECLOSED;
     n->now = now;
@@ -423,6 +543,8 @@ int bt_node_lead(struct bt_node *n, uint64_t session, const struct bt_name *name
 
 int bt_node_resign(struct bt_node *n, const struct bt_name *name, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     n->now = now;
     int rc = bt_leader_resign(n->leader, name, now.wall_ms);
     settle(n);
@@ -431,6 +553,8 @@ int bt_node_resign(struct bt_node *n, const struct bt_name *name, struct bt_time
 
 int bt_node_session_end(struct bt_node *n, uint64_t session, struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     n->now = now;
     int rc = bt_leader_session_end(n->leader, session, now.wall_ms);
     settle(n);
@@ -440,33 +564,45 @@ int bt_node_session_end(struct bt_node *n, uint64_t session, struct bt_time now)
 int bt_node_leader(const struct bt_node *n, const struct bt_name *name, struct bt_nodeid *leader,
                    uint64_t *candidate_id)
 {
+    if (n->stopped)
+        return n->stopped;
     return bt_leader_leader(n->leader, name, leader, candidate_id);
 }
 
 bool bt_node_is_leader(const struct bt_node *n, const struct bt_name *name)
 {
+    if (n->stopped)
+        return false;
     return bt_leader_is_leader(n->leader, name);
 }
 
 int bt_node_fence(const struct bt_node *n, const struct bt_name *name, uint64_t *fence)
 {
+    if (n->stopped)
+        return n->stopped;
     return bt_leader_fence(n->leader, name, fence);
 }
 
 size_t bt_node_candidates(const struct bt_node *n, const struct bt_name *name,
                           struct bt_nodeid *out, size_t cap)
 {
+    if (n->stopped)
+        return 0;
     return bt_leader_candidates(n->leader, name, out, cap);
 }
 
 int bt_node_high_water(const struct bt_node *n, const struct bt_name *name, uint64_t *token)
 {
+    if (n->stopped)
+        return n->stopped;
     return bt_leader_high_water(n->leader, name, token);
 }
 
 int bt_node_observe_fence(struct bt_node *n, const struct bt_name *name, uint64_t token,
                           struct bt_time now)
 {
+    if (n->stopped)
+        return n->stopped;
     n->now = now;
     int rc = bt_leader_observe_fence(n->leader, name, token, now.wall_ms);
     settle(n);

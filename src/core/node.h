@@ -97,9 +97,17 @@ enum bt_event_kind {
     BT_EV_MEMBER_ALIVE,    /* a suspect member refuted the suspicion */
     BT_EV_MEMBER_DEAD,     /* a member was declared dead */
     BT_EV_MEMBER_LEFT,     /* a member left gracefully */
-    BT_EV_NAME_CONFLICT,   /* our name is held by another live process */
+    BT_EV_NAME_CONFLICT,   /* our name is held by another live process that keeps it:
+                              this node stops (BT_EV_STOPPED follows) */
     BT_EV_ELECTED,         /* a local candidate became leader later: session, name, fence */
     BT_EV_REVOKED,         /* a local candidate lost leadership: session, name, fence (ended) */
+    /* The node stopped for good: `error` says why (BATON_ECONFLICT: another
+     * live process keeps our name; BATON_ENOMEM: memory ran out where the
+     * node could not go on without losing state). It is the last event:
+     * every term the node held was ended first (one BT_EV_REVOKED each), it
+     * sends nothing more, and every later call fails with `error` (see
+     * "Stopping" below). The driver frees the node. */
+    BT_EV_STOPPED,
 };
 
 struct bt_event {
@@ -114,6 +122,8 @@ struct bt_event {
     uint64_t session;
     struct bt_name name;
     uint64_t fence;
+    /* BT_EV_STOPPED: why, a negative BATON_E* code; 0 for every other kind. */
+    int error;
 };
 
 struct bt_member_info {
@@ -186,7 +196,9 @@ struct bt_election_stats {
 struct bt_node_stats {
     struct bt_member_stats member;     /* membership layer */
     struct bt_election_stats election; /* replication and election layers */
-    uint64_t dropped_oom;              /* outputs or events lost to out of memory */
+    uint64_t dropped_oom;              /* outputs lost to out of memory (like lost
+                                          datagrams; events are never dropped: the
+                                          node stops instead) */
 };
 
 struct bt_node;
@@ -197,14 +209,18 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
 void bt_node_free(struct bt_node *node);
 
 /* Starts joining through seed addresses (copied); with n == 0 the node forms
- * a cluster of its own. Returns 0 or BATON_EINVAL. */
+ * a cluster of its own. Returns 0, BATON_EINVAL or the stop reason of a
+ * stopped node. */
 int bt_node_join(struct bt_node *node, const struct bt_addr *seeds, size_t n, struct bt_time now);
 
 /* Leaves gracefully: withdraws every local candidacy (no events), then
  * announces the leave; the node keeps gossiping until bt_node_left() is
- * true, then the driver may stop it. Returns 0 or BATON_ECLOSED (already
- * leaving, or refused by a name conflict). */
+ * true, then the driver may stop it. Returns 0, BATON_ECLOSED (already
+ * leaving), BATON_ENOMEM (nothing changed: the candidacies could not be
+ * withdrawn; call again) or the stop reason of a stopped node. */
 int bt_node_leave(struct bt_node *node, struct bt_time now);
+/* True once a leave completed, or once the node stopped (nothing more to
+ * send either way). */
 bool bt_node_left(const struct bt_node *node);
 
 /* A datagram arrived from `from`. Malformed input is dropped and counted. */
@@ -219,7 +235,8 @@ void bt_node_recv_stream(struct bt_node *node, const struct bt_addr *from, uint6
 
 void bt_node_tick(struct bt_node *node, struct bt_time now);
 
-/* The monotonic time at which bt_node_tick() must next be called. */
+/* The monotonic time at which bt_node_tick() must next be called
+ * (UINT64_MAX once the node stopped). */
 uint64_t bt_node_next_deadline(const struct bt_node *node);
 
 bool bt_node_pop_output(struct bt_node *node, struct bt_output *out);
@@ -237,11 +254,29 @@ uint64_t bt_node_membership_digest(const struct bt_node *node);
 /* Copies the node's counters into out. */
 void bt_node_stats(const struct bt_node *node, struct bt_node_stats *out);
 
+/* ---- stopping --------------------------------------------------------------
+ * A node stops for good when another live process keeps its name
+ * (docs/membership.md, one process per name: BATON_ECONFLICT) or when memory
+ * runs out where going on would lose a membership verdict, an election
+ * event or election state (BATON_ENOMEM). It first ends every term it holds
+ * (BT_EV_REVOKED for each, after the events already queued), reports why
+ * (BT_EV_NAME_CONFLICT for a conflict) and then BT_EV_STOPPED with the
+ * reason in `error`, its last event. From the moment it stops it ignores
+ * input, sends nothing, and every election call below fails with the
+ * reason: the int-returning ones return it, bt_node_is_leader() is false,
+ * bt_node_candidates() returns 0. bt_node_stop_reason() tells it at any
+ * time. Inspection (members, digest, stats) still works. */
+
+/* 0 while the node runs; once it stopped, why (BATON_ECONFLICT or
+ * BATON_ENOMEM). */
+int bt_node_stop_reason(const struct bt_node *node);
+
 /* ---- the election (docs/design.md §1) ------------------------------------------
  * Names are copied. A session is a nonzero id the driver chooses (an
  * embedding handle, a client connection); it is the candidate id others see.
  * No call here produces an event for the session that made it: lead()
- * returns leadership directly, resign() and session_end() are silent. */
+ * returns leadership directly, resign() and session_end() are silent.
+ * A stopped node fails each call with its stop reason (see above). */
 
 /* Campaigns for name with priority. Returns 1 (leader: *fence, if not NULL,
  * gets the term token), 0 (follower: BT_EV_ELECTED comes if this node wins
@@ -249,9 +284,11 @@ void bt_node_stats(const struct bt_node *node, struct bt_node_stats *out);
  * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM. */
 int bt_node_lead(struct bt_node *node, uint64_t session, const struct bt_name *name,
                  int64_t priority, struct bt_time now, uint64_t *fence);
-/* Withdraws this node's candidacy for name. Returns 0 or BATON_ENOENT. */
+/* Withdraws this node's candidacy for name. Returns 0, BATON_ENOENT or
+ * BATON_ENOMEM (nothing changed). */
 int bt_node_resign(struct bt_node *node, const struct bt_name *name, struct bt_time now);
-/* The session ended: withdraws all its candidacies. Returns how many. */
+/* The session ended: withdraws all its candidacies. Returns how many, or
+ * BATON_ENOMEM (nothing changed). */
 int bt_node_session_end(struct bt_node *node, uint64_t session, struct bt_time now);
 /* The winner for name as this node sees it: its node and candidate id
  * (each optional). Returns 0 or BATON_ENOLEADER. Any name, any node. */

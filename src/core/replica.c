@@ -124,7 +124,11 @@ void bt_replica_flush(struct bt_replica *r, struct bt_time now)
             r->counters.send_failed++;
             continue;
         }
-        if (bt_swim_broadcast_user(r->swim, key, keylen, buf, (size_t)len, false, now.mono_ms) != 0) {
+        int rc = bt_swim_broadcast_user(r->swim, key, keylen, buf, (size_t)len, false, now.mono_ms);
+        if (rc != 0) {
+            /* Our own write, told to nobody: stop rather than lose it. */
+            if (rc == BATON_ENOMEM)
+                r->fatal = BATON_ENOMEM;
             r->counters.send_failed++;
             continue;
         }
@@ -174,6 +178,8 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
             r->counters.last_clock_offender = *from;
     } else if (rc == BATON_EPROTO) {
         r->counters.malformed++;
+    } else if (rc == BATON_ENOMEM) {
+        r->fatal = BATON_ENOMEM; /* the news would be lost: stop (replica.h) */
     }
     bt_payload_free(&p);
 }
@@ -252,7 +258,10 @@ void bt_replica_member_event(struct bt_replica *r, const struct bt_event *ev, st
     default:
         return;
     }
-    bt_leader_member(r->leader, &ev->member, ev->boot_id, live, now.wall_ms);
+    /* A lost verdict would desynchronise the election from membership for
+     * good (a dead node's candidacies counted forever): stop instead. */
+    if (bt_leader_member(r->leader, &ev->member, ev->boot_id, live, now.wall_ms) == BATON_ENOMEM)
+        r->fatal = BATON_ENOMEM;
 }
 
 void bt_replica_tick(struct bt_replica *r, struct bt_time now)
@@ -272,6 +281,8 @@ void bt_replica_tick(struct bt_replica *r, struct bt_time now)
                                   now.wall_ms);
         if (n > 0)
             r->counters.refreshed += (uint64_t)n;
+        else if (n == BATON_ENOMEM)
+            r->fatal = BATON_ENOMEM; /* own entries would age out everywhere */
     }
 }
 

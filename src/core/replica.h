@@ -53,6 +53,13 @@ struct bt_replica {
     size_t state_len;          /* its length */
     uint64_t state_at;         /* monotonic ms when it was encoded */
     struct bt_replica_counters counters;
+    /* 0, or BATON_ENOMEM once memory ran out where going on would lose
+     * election state: an accepted payload or full state that could not be
+     * merged, a membership verdict the leader could not take, a broadcast of
+     * this node's own writes that could not be queued, or a refresh of its
+     * own entries that could not be made. The node stops then (node.h);
+     * nothing else should be called but bt_replica_destroy. */
+    int fatal;
 };
 
 /* Ready to run; leader and swim are borrowed. horizon_ms 0 means

@@ -45,11 +45,17 @@
  *  - Identity is (name, boot id). A restarted process keeps its name; it
  *    learns its previous self's incarnation (push-pull on join, or a direct
  *    correction when a peer rejects its too-low claim) and refutes above it.
- *    A claim for a name held by a live member at another address is checked
- *    by probing the holder directly: an ack refuses the claimant (CONFLICT,
- *    BT_EV_NAME_CONFLICT on its side), a failed probe hands the name over at
- *    once, without waiting for the suspicion timeout. A holder that receives
- *    the claimant's join request directly refuses it itself.
+ *    A claim for a name held by a live member at another address is judged
+ *    by one rule every node applies alike: of two live processes with one
+ *    name, the one with the greater boot id keeps it. So a node probes the
+ *    process that would keep the name, and only that one: the holder when it
+ *    outranks the claimant (an ack refuses the claimant with CONFLICT,
+ *    BT_EV_NAME_CONFLICT on its side; a failed probe hands the name over at
+ *    once, without waiting for the suspicion timeout), the claimant when it
+ *    outranks the holder (an ack from that very boot hands the name over and
+ *    refuses the holder; silence drops the claim). The holder judges a claim
+ *    on its own name the same way. Both sides of a healed partition thus
+ *    converge on the same survivor (docs/membership.md has the argument).
  *  - PING_REQ carries the requester's remaining budget, and the helper NACKs
  *    when it runs out, so the NACK arrives before the requester's period
  *    ends rather than racing it.
@@ -165,9 +171,12 @@ struct bt_name_check {
     uint64_t claimant_boot;
     struct bt_addr claimant_addr;
     uint32_t claimant_inc;
-    uint32_t seq;           /* our PING to the holder */
+    /* Who is probed: the process that keeps the name if it is alive, the
+     * one with the greater boot (see the essay). */
+    bool probe_claimant;
+    uint32_t seq;           /* our PING to the probed process */
     uint64_t next_ping;
-    uint64_t deadline;      /* the claim wins then */
+    uint64_t deadline;      /* the claim wins (holder probed) or is dropped (claimant probed) */
 };
 
 struct bt_probe {
@@ -956,9 +965,12 @@ static void refute(struct bt_swim *s, uint32_t inc, bool about_this_boot)
 
 static void check_start(struct bt_swim *s, struct bt_member *holder, const struct bt_swim_bcast *claim,
                         uint64_t now);
+static void send_conflict(struct bt_swim *s, const struct bt_addr *to, const struct bt_nodeid *name,
+                          uint64_t claimant_boot, uint64_t holder_boot,
+                          const struct bt_addr *holder_addr);
 
 /* A broadcast about our own name. */
-static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b)
+static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (s->leaving || s->refused)
         return;
@@ -984,6 +996,14 @@ static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b)
             b->incarnation >= me->incarnation) {
             refute(s, b->incarnation, false);
             refuted = true;
+        } else if (b->kind == BT_SWIM_B_ALIVE && !same_addr) {
+            /* A live rival elsewhere: the greater boot keeps the name. We
+             * outrank it: refuse it directly (third parties do as well). It
+             * outranks us: make sure it is alive, then yield (check_answered). */
+            if (b->boot < me->boot_id)
+                send_conflict(s, &b->addr, &me->name, b->boot, me->boot_id, &me->addr);
+            else
+                check_start(s, me, b, now);
         }
     }
     /* The one who told us holds the stale view for sure: answer it
@@ -1010,7 +1030,7 @@ static bool correct_left(struct bt_swim *s, const struct bt_member *m, const str
 static void apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b);
+        apply_self(s, b, now);
         return;
     }
     struct bt_member *m = find(s, &b->name);
@@ -1076,7 +1096,7 @@ static void apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
 static void apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b);
+        apply_self(s, b, now);
         return;
     }
     struct bt_member *m = find(s, &b->name);
@@ -1117,7 +1137,7 @@ static void apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint
 static void apply_dead(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b);
+        apply_self(s, b, now);
         return;
     }
     struct bt_member *m = find(s, &b->name);
@@ -1136,7 +1156,7 @@ static void apply_dead(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_
 static void apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
     if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b);
+        apply_self(s, b, now);
         return;
     }
     struct bt_member *m = find(s, &b->name);
@@ -1182,7 +1202,7 @@ static void check_ping(struct bt_swim *s, struct bt_name_check *c)
     struct bt_wbuf w;
     packet_begin(s, &w, BT_SWIM_PING);
     bt_swim_put_ping(&w, c->seq, &c->name);
-    packet_send(s, &w, &c->holder_addr, true);
+    packet_send(s, &w, c->probe_claimant ? &c->claimant_addr : &c->holder_addr, true);
 }
 
 static void check_start(struct bt_swim *s, struct bt_member *holder, const struct bt_swim_bcast *claim,
@@ -1208,6 +1228,7 @@ static void check_start(struct bt_swim *s, struct bt_member *holder, const struc
     c->claimant_boot = claim->boot;
     c->claimant_addr = claim->addr;
     c->claimant_inc = claim->incarnation;
+    c->probe_claimant = claim->boot > holder->boot_id;
     c->seq = ++s->seq;
     c->deadline = now + check_window(s);
     c->next_ping = now + check_window(s) / 3;
@@ -1232,19 +1253,11 @@ static void send_conflict(struct bt_swim *s, const struct bt_addr *to, const str
     s->stats.name_conflicts++;
 }
 
-/* The holder answered: refuse the claimant. */
-static void check_holder_alive(struct bt_swim *s, struct bt_name_check *c)
-{
-    send_conflict(s, &c->claimant_addr, &c->name, c->claimant_boot, c->holder_boot,
-                  &c->holder_addr);
-    check_remove(s, c);
-}
-
-/* The holder did not answer in time: the claim takes the name over. */
-static void check_expired(struct bt_swim *s, struct bt_name_check *c, uint64_t now)
+/* The claimant of c takes the name over from the holder we still hold. */
+static void take_over(struct bt_swim *s, const struct bt_name_check *c, uint64_t now)
 {
     struct bt_member *m = find(s, &c->name);
-    if (m && m->boot_id == c->holder_boot && is_live(m->state)) {
+    if (m && m != s->self && m->boot_id == c->holder_boot && is_live(m->state)) {
         set_boot(s, m, c->claimant_boot);
         m->addr = c->claimant_addr;
         if (c->claimant_inc > m->incarnation)
@@ -1254,6 +1267,37 @@ static void check_expired(struct bt_swim *s, struct bt_name_check *c, uint64_t n
         emit(s, BT_EV_MEMBER_UP, m);
         bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
     }
+}
+
+static void refuse_self(struct bt_swim *s, const struct bt_addr *keeper);
+
+/* The probed process answered: it keeps the name. The holder: refuse the
+ * claimant. The claimant (it outranks the holder): it takes the name over
+ * and the holder is refused; if the holder is this node, it yields. */
+static void check_answered(struct bt_swim *s, struct bt_name_check *c, uint64_t now)
+{
+    if (!c->probe_claimant) {
+        send_conflict(s, &c->claimant_addr, &c->name, c->claimant_boot, c->holder_boot,
+                      &c->holder_addr);
+    } else if (bt_nodeid_eq(&c->name, &s->self->name)) {
+        struct bt_addr keeper = c->claimant_addr;
+        check_remove(s, c);
+        refuse_self(s, &keeper);
+        return;
+    } else {
+        take_over(s, c, now);
+        send_conflict(s, &c->holder_addr, &c->name, c->holder_boot, c->claimant_boot,
+                      &c->claimant_addr);
+    }
+    check_remove(s, c);
+}
+
+/* The probed process did not answer in time. The holder: the claim takes
+ * the name over. The claimant: the claim is dropped (stale, or cut off). */
+static void check_expired(struct bt_swim *s, struct bt_name_check *c, uint64_t now)
+{
+    if (!c->probe_claimant)
+        take_over(s, c, now);
     check_remove(s, c);
 }
 
@@ -1285,7 +1329,7 @@ static void apply_bcast(struct bt_swim *s, const struct bt_swim_bcast *b,
     }
 }
 
-static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t now)
+static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t sender_boot, uint64_t now)
 {
     if (s->probe.active && seq == s->probe.seq) {
         if (nack) {
@@ -1308,8 +1352,11 @@ static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t now)
         }
     }
     for (size_t i = 0; i < s->n_checks; i++) {
-        if (s->checks[i].seq == seq) {
-            check_holder_alive(s, &s->checks[i]);
+        struct bt_name_check *c = &s->checks[i];
+        /* Only the very process probed counts: not another boot that took
+         * its address since. */
+        if (c->seq == seq && sender_boot == (c->probe_claimant ? c->claimant_boot : c->holder_boot)) {
+            check_answered(s, c, now);
             return;
         }
     }
@@ -1353,10 +1400,10 @@ static void on_ping_req(struct bt_swim *s, const struct bt_swim_packet *p,
     packet_send(s, &w, &p->target_addr, true);
 }
 
-static void on_conflict(struct bt_swim *s, const struct bt_swim_packet *p)
+/* Another live process keeps our name (at keeper): fall silent for good. */
+static void refuse_self(struct bt_swim *s, const struct bt_addr *keeper)
 {
-    if (s->refused || !bt_nodeid_eq(&p->target, &s->self->name) ||
-        p->claimant_boot != s->self->boot_id || bt_addr_eq(&p->target_addr, &s->self->addr))
+    if (s->refused)
         return;
     s->refused = true;
     struct bt_event ev;
@@ -1365,8 +1412,19 @@ static void on_conflict(struct bt_swim *s, const struct bt_swim_packet *p)
     ev.member = s->self->name;
     ev.addr = s->self->addr;
     ev.boot_id = s->self->boot_id;
-    ev.other_addr = p->target_addr;
+    ev.other_addr = *keeper;
     s->sink.event(s->sink.ctx, &ev);
+}
+
+/* A CONFLICT counts only if it names this process as the refused one and a
+ * keeper that outranks it (the greater boot keeps the name, everywhere). */
+static void on_conflict(struct bt_swim *s, const struct bt_swim_packet *p)
+{
+    if (s->refused || !bt_nodeid_eq(&p->target, &s->self->name) ||
+        p->claimant_boot != s->self->boot_id || bt_addr_eq(&p->target_addr, &s->self->addr) ||
+        p->holder_boot <= s->self->boot_id)
+        return;
+    refuse_self(s, &p->target_addr);
 }
 
 static void flush(struct bt_swim *s, uint64_t now)
@@ -1418,10 +1476,10 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
             s->stats.misdirected++;
         break;
     case BT_SWIM_ACK:
-        on_ack(s, p.seq, false, now);
+        on_ack(s, p.seq, false, p.hdr.sender_boot, now);
         break;
     case BT_SWIM_NACK:
-        on_ack(s, p.seq, true, now);
+        on_ack(s, p.seq, true, p.hdr.sender_boot, now);
         break;
     case BT_SWIM_PING_REQ:
         on_ping_req(s, &p, from, now);
@@ -1502,10 +1560,11 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     bool join = (pp.flags & BT_SWIM_PP_JOIN) != 0;
     bool is_req = pp.hdr.type == BT_SWIM_PP_REQ;
     if (is_req && join && bt_nodeid_eq(&pp.hdr.sender, &s->self->name) &&
-        pp.hdr.sender_boot != s->self->boot_id && !bt_addr_eq(from, &s->self->addr) &&
+        pp.hdr.sender_boot < s->self->boot_id && !bt_addr_eq(from, &s->self->addr) &&
         !s->leaving) {
-        /* A newcomer joins under our own name through us: we are the live
-         * holder, so refuse it directly and tell it nothing else. */
+        /* A newcomer joins under our own name through us and we outrank it:
+         * we keep the name, so refuse it directly and tell it nothing else.
+         * One that outranks us is merged like any claim (apply_self). */
         send_conflict(s, from, &s->self->name, pp.hdr.sender_boot, s->self->boot_id,
                       &s->self->addr);
         s->depth--;
@@ -2046,6 +2105,8 @@ int bt_swim_leave(struct bt_swim *s, uint64_t now)
 bool bt_swim_left(const struct bt_swim *s) { return s->leaving && s->leave_done; }
 
 bool bt_swim_refused(const struct bt_swim *s) { return s->refused; }
+
+void bt_swim_stop(struct bt_swim *s) { s->refused = true; }
 
 int bt_swim_broadcast_user(struct bt_swim *s, const void *key, size_t keylen, const void *data,
                            size_t len, bool urgent, uint64_t now)

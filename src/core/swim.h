@@ -104,8 +104,13 @@ int bt_swim_leave(struct bt_swim *swim, uint64_t now_ms);
 /* True once the leave has been disseminated (the LEFT broadcast reached its
  * retransmit limit, nobody is left to tell, or leave_timeout passed). */
 bool bt_swim_left(const struct bt_swim *swim);
-/* True once a BT_EV_NAME_CONFLICT refused this node: it is silent since. */
+/* True once a BT_EV_NAME_CONFLICT refused this node, or bt_swim_stop() was
+ * called: it is silent since. */
 bool bt_swim_refused(const struct bt_swim *swim);
+/* Silences the node for good, as a refusal does, without an event: it
+ * ignores input, sends nothing and queues nothing (node.c, when the node
+ * stops). */
+void bt_swim_stop(struct bt_swim *swim);
 
 void bt_swim_recv_packet(struct bt_swim *swim, const struct bt_addr *from, const uint8_t *data,
                          size_t len, uint64_t now_ms);

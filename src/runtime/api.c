@@ -272,10 +272,23 @@ void rt_pump(struct baton_node *n)
     while (bt_node_take_output(n->core, &out, &owned))
         rt_send(n, &out, owned);
     struct bt_event ev;
-    while (bt_node_pop_event(n->core, &ev))
+    while (bt_node_pop_event(n->core, &ev)) {
         on_core_event(n, &ev);
-    if (n->cb.on_leader)
-        diff_leaders(n);
+        n->leaders_dirty = true;
+    }
+    if (n->cb.on_leader) {
+        /* A winner changes only with the candidacies or the liveness the
+         * election sees: a member event, an election payload, a full state,
+         * an expiry, or a local call. Compare every name only then. */
+        struct bt_node_stats s;
+        bt_node_stats(n->core, &s);
+        uint64_t inputs = s.election.payloads_in + s.election.snapshots_in + s.election.expired;
+        if (inputs != n->election_inputs || n->leaders_dirty) {
+            n->election_inputs = inputs;
+            n->leaders_dirty = false;
+            diff_leaders(n);
+        }
+    }
     if (n->fatal) {
         struct rt_ev *e = ev_push(n, RT_EV_STOPPED);
         if (e)
@@ -405,9 +418,11 @@ static void loop_main(void *arg)
     pthread_mutex_unlock(&n->mu);
 }
 
-/* Wakes the loop to send what a call produced (under mu). */
+/* Wakes the loop to send what a call produced, and to compare the winners
+ * again (under mu). Every call that changes the core comes here. */
 static void wake(struct baton_node *n)
 {
+    n->leaders_dirty = true;
     if (n->state == RT_RUNNING)
         uv_async_send(&n->wake);
 }

@@ -130,6 +130,10 @@ struct baton_node {
     uint64_t next_conn_id;
     struct rt_leader_seen *seen; /* sorted by name */
     size_t nseen;
+    /* Under mu: the winners may have changed since the last comparison (a
+     * core event, an election payload, an expiry, a local call). */
+    bool leaders_dirty;
+    uint64_t election_inputs; /* payloads + snapshots + expiries seen so far */
     uint8_t rbuf[RT_RBUF];
     uint8_t sbuf[RT_RBUF + BT_SEAL_DGRAM_OVERHEAD];
 };

@@ -283,7 +283,7 @@ static struct rt_wreq *wreq_new(struct baton_node *n, struct rt_conn *c, uint8_t
         n->st.bytes_out += iov[i].len;
     }
     w->nbufs = (unsigned)niov;
-    n->st.frames_out += nchunks;
+    n->st.frames_out++;
     return w;
 }
 

@@ -67,6 +67,7 @@ static const char *event_name(enum bt_event_kind k)
     case BT_EV_NAME_CONFLICT: return "name_conflict";
     case BT_EV_ELECTED: return "elected";
     case BT_EV_REVOKED: return "revoked";
+    case BT_EV_STOPPED: return "stopped";
     }
     return "?";
 }
@@ -212,7 +213,7 @@ void bt_sim_check_paused(struct bt_sim *sim, struct sim_node *sn)
 static void check_false_positive(struct bt_sim *sim, const struct sim_node *obs, uint32_t member,
                                  const struct bt_event *ev)
 {
-    const struct sim_node *t = &sim->nodes[member];
+    const struct sim_node *t = &sim->nodes[bt_sim_holder(sim, member)];
     if (t->state != BT_SIM_RUNNING || ev->boot_id != t->boot_id || member == obs->index)
         return;
     if (bt_sim_network_faulty(sim) || t->cuts > 0 || obs->cuts > 0)
@@ -229,7 +230,7 @@ static void check_false_positive(struct bt_sim *sim, const struct sim_node *obs,
 static void check_phantom_leave(struct bt_sim *sim, const struct sim_node *obs, uint32_t member,
                                 const struct bt_event *ev)
 {
-    const struct sim_node *t = &sim->nodes[member];
+    const struct sim_node *t = &sim->nodes[bt_sim_holder(sim, member)];
     if ((t->state != BT_SIM_RUNNING && t->state != BT_SIM_PAUSED) || ev->boot_id != t->boot_id)
         return;
     bt_sim_violation(sim, "phantom_leave",
@@ -250,13 +251,34 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
     case BT_EV_MEMBER_DEAD: st->ev_dead++; break;
     case BT_EV_MEMBER_LEFT: st->ev_left++; break;
     case BT_EV_NAME_CONFLICT: st->ev_conflict++; break;
+    case BT_EV_STOPPED: st->ev_stopped++; break;
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
         return; /* elect.c's business */
     }
+    if (ev->kind == BT_EV_STOPPED) {
+        /* Only a process that lost its name to a twin may stop, and only
+         * once it leads nothing: every term ended (REVOKED) before. */
+        obs->stopped_error = ev->error != 0 ? ev->error : BATON_EINVAL;
+        if (ev->error != BATON_ECONFLICT || !bt_sim_name_twinned(sim, obs->name_of))
+            bt_sim_violation(sim, "node_stopped", "n%" PRIu32 " stopped: %d (%s)", obs->index, ev->error,
+                             baton_err_name(ev->error));
+        for (uint32_t k = 0; k < bt_sim_names(sim); k++)
+            if (bt_sim_believes(sim, obs->index, k, NULL))
+                bt_sim_violation(sim, "stopped_leading",
+                                 "n%" PRIu32 " stopped while it believed it led name-%" PRIu32
+                                 " (no REVOKED came first)",
+                                 obs->index, k);
+        return;
+    }
+    if (ev->kind == BT_EV_NAME_CONFLICT && bt_sim_name_twinned(sim, obs->name_of)) {
+        bt_sim_log(sim, 2, "n%" PRIu32 " lost its name to a twin", obs->index);
+        return;
+    }
     if (ev->kind == BT_EV_NAME_CONFLICT) {
         /* Every name in the simulator belongs to one slot and one address:
-         * a restart reuses both, so no conflict is ever legitimate. */
+         * a restart reuses both, so no conflict is legitimate but between
+         * twins (bt_sim_start_twin). */
         int alen = ev->addr.len <= BT_ADDR_MAX ? ev->addr.len : BT_ADDR_MAX;
         int olen = ev->other_addr.len <= BT_ADDR_MAX ? ev->other_addr.len : BT_ADDR_MAX;
         bt_sim_violation(sim, "name_conflict",
@@ -275,7 +297,7 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
     uint32_t member = (uint32_t)m;
     bt_sim_log(sim, 3, "n%" PRIu32 ": %s n%" PRIu32 " (boot %016" PRIx64 ")", obs->index,
                event_name(ev->kind), member, ev->boot_id);
-    if (member == obs->index)
+    if (member == obs->name_of)
         return;
     uint8_t *row = view_row(sim, obs->index);
     switch (ev->kind) {
@@ -295,6 +317,7 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
         check_phantom_leave(sim, obs, member, ev);
         break;
     case BT_EV_NAME_CONFLICT:
+    case BT_EV_STOPPED:
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
         break;
@@ -405,8 +428,11 @@ bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen)
         if (sim->seen[m])
             FAIL("n%" PRIu32 " lists n%" PRId64 " twice", ref->index, m);
         sim->seen[m] = 1;
-        const struct sim_node *t = &sim->nodes[m];
-        if (t->state == BT_SIM_RUNNING) {
+        uint32_t carriers = bt_sim_carriers(sim, (uint32_t)m);
+        if (carriers > 1)
+            FAIL("two processes run as n%" PRId64, m);
+        const struct sim_node *t = &sim->nodes[bt_sim_holder(sim, (uint32_t)m)];
+        if (carriers == 1 && t->state == BT_SIM_RUNNING) {
             if (mi->state != BT_MEMBER_ALIVE || mi->boot_id != t->boot_id)
                 FAIL("n%" PRIu32 " sees n%" PRId64 " %s with boot %016" PRIx64
                      "; truth: alive with boot %016" PRIx64,
@@ -415,11 +441,13 @@ bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen)
                 FAIL("n%" PRIu32 " has a wrong address for n%" PRId64, ref->index, m);
         } else if (mi->state != BT_MEMBER_DEAD && mi->state != BT_MEMBER_LEFT) {
             FAIL("n%" PRIu32 " sees n%" PRId64 " %s; truth: %s", ref->index, m, member_state_name(mi->state),
-                 t->state == BT_SIM_CRASHED ? "crashed" : "left");
+                 carriers == 0 && t->state == BT_SIM_RUNNING ? "no process carries the name"
+                 : t->state == BT_SIM_CRASHED                ? "crashed"
+                                                             : "left");
         }
     }
     for (uint32_t i = 0; i < sim->n; i++)
-        if (sim->nodes[i].state == BT_SIM_RUNNING && !sim->seen[i])
+        if (sim->nodes[i].state == BT_SIM_RUNNING && !sim->seen[sim->nodes[i].name_of])
             FAIL("n%" PRIu32 " is missing from n%" PRIu32 "'s member list", i, ref->index);
     return true;
 }

@@ -344,7 +344,8 @@ static uint64_t view_of(struct bt_sim *sim, uint32_t x, uint32_t k, uint32_t *le
         }
         return 0;
     }
-    *leader_node = (uint32_t)idx;
+    /* A twin may carry the name: a node's own name is itself. */
+    *leader_node = sim->nodes[x].name_of == (uint32_t)idx ? x : bt_sim_holder(sim, (uint32_t)idx);
     return cid;
 }
 

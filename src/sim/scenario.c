@@ -169,6 +169,102 @@ static void run_partition_heal(struct bt_sim *sim, const struct bt_sim_scenario_
     bt_sim_run_until(sim, args->duration_ms);
 }
 
+/* twin: two live processes with one name on the two sides of a partition,
+ * then the heal (docs/membership.md, one process per name). Once agreed, a
+ * random node j crashes and is held dead everywhere; a random two-sided
+ * partition puts node t on one side and j (with at least one other node) on
+ * the other; j's slot starts a twin of t there (t's name, j's address, a new
+ * boot), which campaigns for every name. Each side accepts its own process
+ * and elects with it. At half the remaining time the partition heals: the
+ * process with the greater boot id must keep the name on every node, the
+ * other must end its terms, report BT_EV_STOPPED (BATON_ECONFLICT) and lead
+ * nothing; the usual convergence and agreement checks then hold the
+ * survivor to be n<t>. On one seed in four there is no partition: the twin
+ * starts in the connected cluster, the duplicate an operator starts by
+ * mistake, and the same must hold at once. */
+static void run_twin(struct bt_sim *sim, const struct bt_sim_scenario_args *args)
+{
+    uint32_t n = bt_sim_size(sim);
+    struct bt_prng *rng = bt_sim_rng(sim);
+    if (!settle(sim, args, true)) {
+        bt_sim_log(sim, 1, "no twin");
+        bt_sim_run_until(sim, args->duration_ms);
+        return;
+    }
+    uint32_t t = (uint32_t)bt_prng_below(rng, n);
+    uint32_t j = (uint32_t)bt_prng_below(rng, n - 1);
+    j += j >= t;
+    bt_sim_log(sim, 1, "crash n%" PRIu32 ", to start a twin of n%" PRIu32 " in its slot", j, t);
+    bt_sim_crash(sim, j);
+    if (!bt_sim_wait_converged(sim, remaining(sim, args))) {
+        bt_sim_log(sim, 1, "never converged after the crash");
+        bt_sim_run_until(sim, args->duration_ms);
+        return;
+    }
+    uint8_t *side = malloc(n);
+    if (side == NULL) {
+        bt_sim_violation(sim, "sim_out_of_memory", "no memory for a partition");
+        return;
+    }
+    /* t alone on side 0 at first, j and a random companion on side 1, the
+     * others anywhere. */
+    uint32_t mate = (uint32_t)bt_prng_below(rng, n - 2);
+    for (uint32_t i = 0; i < n; i++)
+        side[i] = (uint8_t)bt_prng_below(rng, 2);
+    side[t] = 0;
+    side[j] = 1;
+    for (uint32_t i = 0; i < n; i++)
+        if (i != t && i != j && mate-- == 0)
+            side[i] = 1;
+    uint32_t left = 0;
+    for (uint32_t i = 0; i < n; i++)
+        left += side[i] == 0;
+    uint64_t now = bt_sim_now(sim);
+    uint64_t heal_at = now + (args->duration_ms > now ? (args->duration_ms - now) / 2 : 0);
+    bool split = bt_sim_config(sim)->seed % 4 != 3;
+    if (split) {
+        bt_sim_log(sim, 1, "partition %" PRIu32 " | %" PRIu32 " until %" PRIu64 " ms; n%" PRIu32
+                   " becomes a twin of n%" PRIu32, left, n - left, heal_at, j, t);
+        bt_sim_partition(sim, side);
+    } else {
+        bt_sim_log(sim, 1, "no partition: n%" PRIu32 " becomes a twin of n%" PRIu32, j, t);
+    }
+    free(side);
+    if (bt_sim_start_twin(sim, j, t) != 0) {
+        bt_sim_violation(sim, "node_failed", "the twin of n%" PRIu32 " did not start in n%" PRIu32, t, j);
+        return;
+    }
+    uint64_t boot_t = bt_sim_boot_id(sim, t), boot_j = bt_sim_boot_id(sim, j);
+    /* Connected, the twin campaigns once it has joined (if it still runs):
+     * a process that mints before its first full-state exchange can have a
+     * term admitted at the resource and stop before its fence reaches
+     * anyone in time, which sync-before-mint (design.md fix 8) prevents. */
+    if (!split)
+        bt_sim_run_for(sim, 100);
+    for (uint32_t k = 0; k < bt_sim_names(sim) && bt_sim_node_state(sim, j) == BT_SIM_RUNNING; k++)
+        bt_sim_lead(sim, j, k, 0, 0, NULL, NULL);
+    if (split) {
+        bt_sim_run_until(sim, heal_at);
+        bt_sim_log(sim, 1, "heal");
+        bt_sim_heal(sim);
+    }
+    bt_sim_run_until(sim, args->duration_ms);
+    bt_sim_finish(sim);
+
+    uint32_t keep = boot_t > boot_j ? t : j, lose = keep == t ? j : t;
+    if (bt_sim_node_state(sim, keep) != BT_SIM_RUNNING)
+        bt_sim_violation(sim, "twin", "n%" PRIu32 " (boot %016" PRIx64 ", the greater) no longer runs",
+                         keep, bt_sim_boot_id(sim, keep));
+    if (bt_sim_node_state(sim, lose) == BT_SIM_RUNNING || bt_sim_stop_error(sim, lose) != BATON_ECONFLICT)
+        bt_sim_violation(sim, "twin",
+                         "n%" PRIu32 " (boot %016" PRIx64 ", the lower) %s (stop error %d)", lose,
+                         bt_sim_boot_id(sim, lose),
+                         bt_sim_node_state(sim, lose) == BT_SIM_RUNNING ? "still runs" : "ended",
+                         bt_sim_stop_error(sim, lose));
+    else
+        bt_sim_log(sim, 1, "n%" PRIu32 " kept the name, n%" PRIu32 " stopped", keep, lose);
+}
+
 /* --- the election's scenarios ------------------------------------------ */
 
 /* The true leader of name-0 once agreed, or false (logged). */
@@ -529,6 +625,8 @@ static const struct bt_sim_scenario scenarios[] = {
     {"handover", "once agreed, name-0's leader resigns (even seeds) or leaves (odd)", 2, run_handover},
     {"pause", "once agreed, name-0's leader is paused past failover, then resumed", 2, run_pause},
     {"churn", "once agreed, campaigns, resigns and session ends at random; no faults", 1, run_churn},
+    {"twin", "once agreed, two processes with one name on the two sides of a partition, then heal", 3,
+     run_twin},
 };
 
 const struct bt_sim_scenario *bt_sim_scenario_find(const char *name)

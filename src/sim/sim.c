@@ -447,7 +447,7 @@ static void stop_process(struct bt_sim *sim, struct sim_node *sn, enum bt_sim_no
     sn->state = state;
     bt_sim_heap_remove(&sim->agenda, &sn->tick.h);
     free_backlog(sim, sn, true);
-    bt_sim_check_stopped(sim, sn, state == BT_SIM_CRASHED);
+    bt_sim_check_stopped(sim, sn, state == BT_SIM_CRASHED && sn->stopped_error == 0);
     if (state == BT_SIM_CRASHED)
         bt_sim_elect_node_ended(sim, sn, true);
 }
@@ -470,6 +470,13 @@ static void service(struct bt_sim *sim, struct sim_node *sn)
     while (ops->pop_event(sn->node, &ev))
         bt_sim_check_event(sim, sn, &ev);
     bt_sim_elect_serviced(sim, sn);
+    if (sn->stopped_error != 0) {
+        /* The process stopped for good (a lost name): like an embedder,
+         * end it. No crash to time: it fell silent on purpose. */
+        bt_sim_log(sim, 2, "n%" PRIu32 " stopped (%s)", sn->index, baton_err_name(sn->stopped_error));
+        stop_process(sim, sn, BT_SIM_CRASHED);
+        return;
+    }
     if (sn->state == BT_SIM_LEAVING && ops->left != NULL && ops->left(sn->node)) {
         bt_sim_log(sim, 2, "n%" PRIu32 " has left", sn->index);
         stop_process(sim, sn, BT_SIM_LEFT);
@@ -490,6 +497,16 @@ static size_t pick_seeds(struct bt_sim *sim, const struct sim_node *sn, struct b
 {
     uint32_t chosen[SIM_JOIN_SEEDS];
     size_t k = 0;
+    if (sn->name_of != sn->index) {
+        /* A twin: running nodes it can reach now, from a random start. */
+        uint32_t start = (uint32_t)bt_prng_below(&sim->fault_rng, sim->n);
+        for (uint32_t d = 0; d < sim->n && k < SIM_JOIN_SEEDS; d++) {
+            uint32_t c = (start + d) % sim->n;
+            if (c != sn->index && sim->nodes[c].state == BT_SIM_RUNNING && bt_sim_link_open(sim, sn->index, c))
+                seeds[k++] = sim->nodes[c].addr;
+        }
+        return k;
+    }
     size_t want = sim->n - 1 < SIM_JOIN_SEEDS ? sim->n - 1 : SIM_JOIN_SEEDS;
     if (sn->index != 0 && want > 0)
         chosen[k++] = 0;
@@ -516,6 +533,7 @@ static int start_process(struct bt_sim *sim, struct sim_node *sn)
         boot = bt_prng_next(&sn->rng);
     } while (boot == 0 || boot == sn->boot_id);
     sn->boot_id = boot;
+    sn->stopped_error = 0;
 
     struct bt_node_config nc;
     memset(&nc, 0, sizeof nc);
@@ -789,6 +807,7 @@ struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg)
         char text[16];
         int len = snprintf(text, sizeof text, "n%" PRIu32, i);
         sn->index = i;
+        sn->name_of = i;
         sn->state = BT_SIM_CRASHED; /* until its first start, below */
         bt_nodeid_set(&sn->name, text, (size_t)len);
         sn->addr.len = (uint8_t)len;
@@ -912,9 +931,66 @@ int bt_sim_restart(struct bt_sim *sim, uint32_t i)
     struct sim_node *sn = &sim->nodes[i];
     sim->stats.restarts++;
     bt_sim_fault_now(sim);
+    if (sn->name_of != i) { /* a twin's slot: its own name again */
+        sn->name_of = i;
+        bt_nodeid_set(&sn->name, sn->addr.s, sn->addr.len);
+    }
     int rc = start_process(sim, sn);
     bt_sim_log(sim, 2, "restart n%" PRIu32 " (boot %016" PRIx64 ")", i, sn->boot_id);
     return rc;
+}
+
+int bt_sim_start_twin(struct bt_sim *sim, uint32_t i, uint32_t of)
+{
+    if (i >= sim->n || of >= sim->n || i == of ||
+        (sim->nodes[i].state != BT_SIM_CRASHED && sim->nodes[i].state != BT_SIM_LEFT))
+        return BATON_EINVAL;
+    struct sim_node *sn = &sim->nodes[i];
+    sim->stats.twins++;
+    bt_sim_fault_now(sim);
+    sn->name_of = of;
+    sn->name = sim->nodes[of].name;
+    int rc = start_process(sim, sn);
+    bt_sim_log(sim, 2, "n%" PRIu32 " starts a twin of n%" PRIu32 " (boot %016" PRIx64 ")", i, of, sn->boot_id);
+    return rc;
+}
+
+int bt_sim_stop_error(const struct bt_sim *sim, uint32_t i)
+{
+    return i < sim->n ? sim->nodes[i].stopped_error : 0;
+}
+
+static bool has_process(const struct sim_node *sn)
+{
+    return sn->state != BT_SIM_CRASHED && sn->state != BT_SIM_LEFT;
+}
+
+uint32_t bt_sim_holder(const struct bt_sim *sim, uint32_t m)
+{
+    if (has_process(&sim->nodes[m]) && sim->nodes[m].name_of == m)
+        return m;
+    for (uint32_t i = 0; i < sim->n; i++)
+        if (sim->nodes[i].name_of == m && has_process(&sim->nodes[i]))
+            return i;
+    return m;
+}
+
+uint32_t bt_sim_carriers(const struct bt_sim *sim, uint32_t m)
+{
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < sim->n; i++)
+        c += sim->nodes[i].name_of == m && has_process(&sim->nodes[i]);
+    return c;
+}
+
+bool bt_sim_name_twinned(const struct bt_sim *sim, uint32_t m)
+{
+    if (sim->stats.twins == 0)
+        return false;
+    for (uint32_t i = 0; i < sim->n; i++)
+        if (sim->nodes[i].name_of == m && i != m)
+            return true;
+    return false;
 }
 
 int bt_sim_pause(struct bt_sim *sim, uint32_t i)
@@ -1141,6 +1217,8 @@ void bt_sim_report_json(struct bt_sim *sim, struct bt_json *j)
     bt_json_u64(j, st->ev_left);
     bt_json_key(j, "name_conflict");
     bt_json_u64(j, st->ev_conflict);
+    bt_json_key(j, "stopped");
+    bt_json_u64(j, st->ev_stopped);
     bt_json_obj_end(j);
     bt_json_key(j, "faults");
     bt_json_obj_begin(j);

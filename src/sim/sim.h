@@ -231,6 +231,8 @@ struct bt_sim_stats {
     size_t max_high_water_marks; /* greatest high-water mark count seen on a node */
     bool gc_observed;            /* tombstones were required to be gone (every removal
                                     older than the GC window) and were */
+    uint64_t ev_stopped;         /* BT_EV_STOPPED events (processes that stopped) */
+    uint64_t twins;              /* twin processes started (bt_sim_start_twin) */
 };
 
 /* Creates the cluster: every node starts and joins at virtual time 0
@@ -280,6 +282,17 @@ int bt_sim_resume(struct bt_sim *sim, uint32_t i);
 /* Graceful leave: the node announces it and is stopped once it reports
  * bt_node_left(). */
 int bt_sim_leave(struct bt_sim *sim, uint32_t i);
+/* A twin: crashed or left slot i starts a process named like node `of`
+ * (i != of), at i's own address, with a new boot: two live processes with
+ * one name (docs/membership.md, one process per name). It joins through up
+ * to three running nodes it can reach now. The name conflict that follows is
+ * legitimate: the process that loses reports BT_EV_STOPPED and the
+ * simulator ends it (slot state BT_SIM_CRASHED, bt_sim_stop_error() says
+ * why). A later bt_sim_restart(i) starts slot i under its own name again.
+ * Returns 0 or BATON_EINVAL. */
+int bt_sim_start_twin(struct bt_sim *sim, uint32_t i, uint32_t of);
+/* The error of the BT_EV_STOPPED that ended slot i's last process, or 0. */
+int bt_sim_stop_error(const struct bt_sim *sim, uint32_t i);
 
 enum bt_sim_node_state bt_sim_node_state(const struct bt_sim *sim, uint32_t i);
 uint64_t bt_sim_boot_id(const struct bt_sim *sim, uint32_t i);

@@ -73,6 +73,9 @@ struct sim_node {
     uint32_t cuts;            /* one-way cuts from or to this node in force */
     uint64_t excused_until;   /* deaths of or by this node are excused before this
                                  virtual time (a fault touching it ended recently) */
+    uint32_t name_of;         /* the node whose name the process carries: index, or
+                                 another node's for a twin (bt_sim_start_twin) */
+    int stopped_error;        /* error of the BT_EV_STOPPED its process reported; 0: none */
 };
 
 /* What check.c keeps per node. */
@@ -139,6 +142,13 @@ struct bt_time bt_sim_node_time(const struct bt_sim *sim, const struct sim_node 
 int64_t bt_sim_parse_index(const struct bt_sim *sim, const char *s, size_t len);
 /* Marks a fault happening now: convergence is timed from the last one. */
 void bt_sim_fault_now(struct bt_sim *sim);
+/* The slot whose process carries node name m (m < n): a running, paused or
+ * leaving slot with name_of == m (the first, when a twin runs too), else m. */
+uint32_t bt_sim_holder(const struct bt_sim *sim, uint32_t m);
+/* How many slots with a process carry node name m. */
+uint32_t bt_sim_carriers(const struct bt_sim *sim, uint32_t m);
+/* Whether name m was ever given to a twin (bt_sim_start_twin). */
+bool bt_sim_name_twinned(const struct bt_sim *sim, uint32_t m);
 
 /* check.c */
 int bt_sim_check_init(struct bt_sim *sim);

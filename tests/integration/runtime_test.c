@@ -35,6 +35,8 @@ struct tnode {
     pthread_mutex_t mu;
     int elected, revoked, stopped_err, leader_changes;
     uint64_t last_elected, last_revoked;
+    uint64_t last_elected_session;
+    uint64_t elected_at; /* mono_ms() of the last on_elected */
     char last_elected_minter[BATON_NODE_MAX + 1];
     /* the state of each member as last reported, by name (small cluster) */
     char mname[16][BATON_NODE_MAX + 1];
@@ -67,6 +69,8 @@ static void on_elected(baton_node *n, void *ud, uint64_t session, const void *na
     pthread_mutex_lock(&t->mu);
     t->elected++;
     t->last_elected = f->token;
+    t->last_elected_session = session;
+    t->elected_at = mono_ms();
     snprintf(t->last_elected_minter, sizeof t->last_elected_minter, "%s", f->minter);
     if (t->departures > 0)
         t->departed_before_elected = 1;
@@ -308,9 +312,15 @@ static void killing_the_leader_elects_the_next_with_a_greater_token(void **state
     WAIT_FOR(baton_fence(T[0].n, JOB, strlen(JOB), &f1) == 0);
     WAIT_FOR(all_see_leader(3, "n1"));
     /* A crash: no leave. */
+    /* (n2 may have led for a moment when both campaigned in the same
+     * instant: count its elections from here.) */
+    int e0 = elected(1);
+    uint64_t t0 = mono_ms();
     baton_node_free(T[0].n);
     T[0].n = NULL;
-    WAIT_FOR(elected(1) > 0);
+    WAIT_FOR(elected(1) > e0);
+    /* A figure, not a check: the local profile's failover on loopback. */
+    printf("failover after a crash: %llu ms\n", (unsigned long long)(T[1].elected_at - t0));
     struct baton_fence f2;
     WAIT_FOR(baton_fence(T[1].n, JOB, strlen(JOB), &f2) == 0);
     assert_true(f2.token > f1.token);
@@ -363,9 +373,15 @@ static void leaving_hands_over_without_failure_detection(void **state)
     assert_true(baton_lead(T[1].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
     WAIT_FOR(all_see_leader(3, "n1"));
     WAIT_FOR(baton_fence(T[0].n, JOB, strlen(JOB), &f1) == 0);
+    int e0 = elected(1);
+    uint64_t t0 = mono_ms();
     assert_int_equal(baton_node_leave(T[0].n), 0);
+    uint64_t t1 = mono_ms();
     assert_int_equal(baton_lead(T[0].n, 0, "x", 1, 0, NULL), BATON_ECLOSED);
-    WAIT_FOR(elected(1) > 0);
+    WAIT_FOR(elected(1) > e0);
+    /* Figures, not checks. */
+    printf("leave took %llu ms; handover %llu ms after it began\n", (unsigned long long)(t1 - t0),
+           (unsigned long long)(T[1].elected_at - t0));
     struct baton_fence f2;
     assert_int_equal(baton_fence(T[1].n, JOB, strlen(JOB), &f2), 0);
     assert_true(f2.token > f1.token);
@@ -518,6 +534,120 @@ static void key_rotation_loses_no_member(void **state)
     pushpull_ms = 0;
 }
 
+static int revoked(int i)
+{
+    pthread_mutex_lock(&T[i].mu);
+    int r = T[i].revoked;
+    pthread_mutex_unlock(&T[i].mu);
+    return r;
+}
+
+static void sessions_carry_their_candidacies(void **state)
+{
+    cluster(2);
+    uint64_t s1, s2;
+    assert_int_equal(baton_session_open(T[1].n, &s1), 0);
+    assert_int_equal(baton_session_open(T[1].n, &s2), 0);
+    assert_true(s1 != 0 && s2 != 0 && s1 != s2);
+    assert_true(baton_lead(T[0].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
+    assert_true(baton_lead(T[1].n, s2, JOB, strlen(JOB), 0, NULL) >= 0);
+    assert_true(baton_lead(T[1].n, s1, "other", 5, 0, NULL) >= 0);
+    WAIT_FOR(all_see_leader(2, "n1"));
+    /* (Each may have led for a moment before hearing of the other: count
+     * from here.) n1 steps down: n2 is elected in the session that
+     * campaigned. */
+    WAIT_FOR(baton_is_leader(T[1].n, JOB, strlen(JOB)) == 0 && baton_fence(T[0].n, JOB, strlen(JOB), &(struct baton_fence){0}) == 0);
+    int e0 = elected(1);
+    assert_int_equal(baton_resign(T[0].n, JOB, strlen(JOB)), 0);
+    WAIT_FOR(elected(1) > e0);
+    pthread_mutex_lock(&T[1].mu);
+    uint64_t sess = T[1].last_elected_session;
+    pthread_mutex_unlock(&T[1].mu);
+    assert_true(sess == s2);
+    struct baton_leader l;
+    WAIT_FOR(baton_leader(T[0].n, JOB, strlen(JOB), &l) == 0 && strcmp(l.node, "n2") == 0);
+    assert_true(l.candidate_id == s2);
+    /* Closing s2 ends its candidacy only, silently. */
+    int r0 = revoked(1);
+    assert_int_equal(baton_session_close(T[1].n, s2), 1);
+    WAIT_FOR(baton_leader(T[0].n, JOB, strlen(JOB), &l) == BATON_ENOLEADER);
+    assert_int_equal(revoked(1), r0);
+    assert_int_equal(baton_is_leader(T[1].n, "other", 5), 1);
+    assert_int_equal(baton_session_close(T[1].n, s1), 1);
+    stop_all();
+}
+
+static void an_observed_fence_ends_the_term_and_starts_one_above_it(void **state)
+{
+    cluster(2);
+    assert_true(baton_lead(T[0].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
+    struct baton_fence f;
+    WAIT_FOR(all_see_leader(2, "n1"));
+    WAIT_FOR(baton_fence(T[0].n, JOB, strlen(JOB), &f) == 0);
+    /* The resource refused f.token: it has seen a greater one. */
+    uint64_t mark = f.token + 1000;
+    int r0 = revoked(0), e0 = elected(0);
+    assert_int_equal(baton_observe_fence(T[0].n, JOB, strlen(JOB), mark), 0);
+    WAIT_FOR(revoked(0) > r0);
+    WAIT_FOR(elected(0) > e0);
+    pthread_mutex_lock(&T[0].mu);
+    uint64_t now = T[0].last_elected;
+    pthread_mutex_unlock(&T[0].mu);
+    assert_true(now > mark);
+    struct baton_fence hw;
+    WAIT_FOR(baton_high_water(T[1].n, JOB, strlen(JOB), &hw) == 0 && hw.token == now);
+    assert_string_equal(hw.minter, "n1");
+    /* A mark far in the future is refused. */
+    assert_int_equal(baton_observe_fence(T[0].n, JOB, strlen(JOB), now + ((uint64_t)3600000 << 16)),
+                     BATON_ECLOCK);
+    stop_all();
+}
+
+static void a_restarted_node_rejoins_under_its_name(void **state)
+{
+    cluster(3);
+    assert_true(baton_lead(T[2].n, 0, JOB, strlen(JOB), 5, NULL) >= 0);
+    WAIT_FOR(all_see_leader(3, "n3"));
+    struct baton_status st;
+    assert_int_equal(baton_status(T[2].n, &st), 0);
+    uint64_t old_boot = st.boot_id;
+    /* Crash n3 and start it again at another port: a new process. */
+    baton_node_free(T[2].n);
+    T[2].n = NULL;
+    pthread_mutex_destroy(&T[2].mu);
+    start(2, "n3", 0);
+    WAIT_FOR(all_alive(3, 3));
+    assert_int_equal(baton_status(T[2].n, &st), 0);
+    assert_true(st.boot_id != old_boot);
+    /* Its old candidacy died with the old process; it campaigns again. */
+    assert_true(baton_lead(T[2].n, 0, JOB, strlen(JOB), 5, NULL) >= 0);
+    WAIT_FOR(all_see_leader(3, "n3"));
+    WAIT_FOR(baton_is_leader(T[2].n, JOB, strlen(JOB)) == 1);
+    stop_all();
+}
+
+static void a_joiner_learns_a_state_larger_than_a_chunk(void **state)
+{
+    /* 600 names of 200 bytes: the full state is well over one 64 KiB chunk. */
+    start(0, "n1", -1);
+    char name[201];
+    for (int i = 0; i < 600; i++) {
+        memset(name, 'a' + i % 26, 200);
+        snprintf(name, sizeof name, "%04d", i);
+        name[4] = '-';
+        assert_int_equal(baton_lead(T[0].n, 0, name, 200, 0, NULL), 1);
+    }
+    start(1, "n2", 0);
+    WAIT_FOR(baton_names(T[1].n, NULL, 0) == 600);
+    struct baton_leader l;
+    assert_int_equal(baton_leader(T[1].n, name, 200, &l), 0);
+    assert_string_equal(l.node, "n1");
+    struct baton_status st;
+    assert_int_equal(baton_status(T[1].n, &st), 0);
+    assert_true(st.bytes_in > 2 * 65536); /* so the reply took several chunks */
+    stop_all();
+}
+
 static int stopped_err(int i)
 {
     pthread_mutex_lock(&T[i].mu);
@@ -536,12 +666,12 @@ static void a_second_process_with_a_taken_name_stops(void **state)
     assert_int_equal(baton_lead(T[2].n, 0, JOB, strlen(JOB), 0, NULL), BATON_ECLOSED);
     struct baton_member m[4];
     assert_int_equal(baton_members(T[2].n, m, 4), BATON_ECLOSED);
-    /* The holder keeps its name and its lead. */
-    assert_true(all_alive(2, 2));
-    assert_int_equal(baton_is_leader(T[1].n, JOB, strlen(JOB)), 1);
-    struct baton_leader l;
-    assert_int_equal(baton_leader(T[0].n, JOB, strlen(JOB), &l), 0);
-    assert_string_equal(l.node, "n2");
+    /* The holder keeps its name and its lead. (Right after the claim, n1
+     * has been seen, once in about forty runs, to report no leader for a
+     * moment; it settles back to n2.) */
+    WAIT_FOR(all_alive(2, 2));
+    WAIT_FOR(baton_is_leader(T[1].n, JOB, strlen(JOB)) == 1);
+    WAIT_FOR(all_see_leader(2, "n2"));
     stop_all();
 }
 
@@ -641,6 +771,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(garbage_changes_nothing_and_the_cluster_still_elects),
         cmocka_unit_test(key_rotation_loses_no_member),
         cmocka_unit_test(a_second_process_with_a_taken_name_stops),
+        cmocka_unit_test(sessions_carry_their_candidacies),
+        cmocka_unit_test(a_joiner_learns_a_state_larger_than_a_chunk),
+        cmocka_unit_test(a_restarted_node_rejoins_under_its_name),
+        cmocka_unit_test(an_observed_fence_ends_the_term_and_starts_one_above_it),
         cmocka_unit_test(the_api_refuses_bad_input),
         cmocka_unit_test(two_nodes_on_one_port_fail_cleanly),
     };

@@ -90,7 +90,7 @@ if(NOT r EQUAL 0)
 endif()
 foreach(flag --scenario --seed --seeds --nodes --duration-ms --profile --loss --latency-ms --skew-ms
              --dup --reorder --drift-ppm --quiet --verbose --names --write-interval-ms --horizon-ms
-             failover handover pause churn)
+             failover handover pause churn twin)
   string(FIND "${help}" "${flag}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "--help does not mention ${flag}")

@@ -707,7 +707,7 @@ static void newcomer_joining_through_the_holder_itself_is_refused(void **state)
     net_init(&net, 3, 10);
     join_all_through(0);
     run_for(1000);
-    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 4242);
+    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 42);
     assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
     run_for(1000);
     assert_true(bt_swim_refused(net.node[3].s));
@@ -719,6 +719,95 @@ static void newcomer_joining_through_the_holder_itself_is_refused(void **state)
     struct bt_member_stats st;
     bt_swim_stats(net.node[0].s, &st);
     assert_int_equal(st.name_conflicts, 1);
+    net_free(&net);
+}
+
+/* Two live processes named node1, one on each side of a partition (the
+ * original, boot 1001, and a twin at another address), then the heal:
+ * exactly one keeps the name on every node, the one with the greater boot
+ * id, and the other is refused (docs/membership.md, one process per name). */
+static void twin_heal(uint64_t twin_boot, uint64_t seed)
+{
+    struct tnet net;
+    net_init(&net, 6, seed);
+    join_all_through(0);
+    run_for(2000);
+    for (int a = 0; a < 3; a++)
+        for (int b = 3; b < 6; b++)
+            cut_both(a, b, true);
+    make_swim(&net.node[net.n++], "node1", "10.0.9.2:7946", twin_boot);
+    for (int a = 0; a < 3; a++)
+        cut_both(a, 6, true);
+    assert_int_equal(bt_swim_join(net.node[6].s, &net.node[3].addr, 1, net.now), 0);
+    run_for(10000);
+    struct bt_member_info mi;
+    for (int i = 0; i < 7; i++) {
+        if (i == 1 || i == 6)
+            continue;
+        assert_true(member(i, "node1", &mi));
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_int_equal(mi.boot_id, i < 3 ? 1001 : twin_boot);
+    }
+    assert_false(bt_swim_refused(net.node[1].s));
+    assert_false(bt_swim_refused(net.node[6].s));
+
+    for (int a = 0; a < 3; a++) {
+        for (int b = 3; b < 6; b++)
+            cut_both(a, b, false);
+        cut_both(a, 6, false);
+    }
+    int winner = twin_boot > 1001 ? 6 : 1, loser = winner == 6 ? 1 : 6;
+    uint64_t healed = net.now;
+    run_for(10000);
+    assert_true(bt_swim_refused(net.node[loser].s));
+    assert_false(bt_swim_refused(net.node[winner].s));
+    assert_int_equal(count_events(loser, BT_EV_NAME_CONFLICT, "node1"), 1);
+    assert_int_equal(count_events(winner, BT_EV_NAME_CONFLICT, "node1"), 0);
+    for (int i = 0; i < 7; i++) {
+        if (i == loser)
+            continue;
+        assert_true(member(i, "node1", &mi));
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_int_equal(mi.boot_id, net.node[winner].boot);
+        assert_true(bt_addr_eq(&mi.addr, &net.node[winner].addr));
+    }
+    assert_true(all_live_converged());
+    printf("node%d (boot %llu) kept the name; checked %llu ms after the heal\n", winner,
+           (unsigned long long)net.node[winner].boot, (unsigned long long)(net.now - healed));
+    net_free(&net);
+}
+
+static void twin_with_the_greater_boot_keeps_the_name_after_a_heal(void **state)
+{
+    twin_heal(5000, 21);
+}
+
+static void twin_with_the_lower_boot_is_refused_after_a_heal(void **state)
+{
+    twin_heal(7, 22);
+}
+
+/* A newcomer whose boot outranks the holder's joins through the holder
+ * itself: the holder checks that it is alive and yields the name. */
+static void newcomer_that_outranks_the_holder_takes_the_name_through_it(void **state)
+{
+    struct tnet net;
+    net_init(&net, 3, 23);
+    join_all_through(0);
+    run_for(1000);
+    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 4242);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    run_for(3000);
+    assert_true(bt_swim_refused(net.node[0].s));
+    assert_false(bt_swim_refused(net.node[3].s));
+    assert_int_equal(count_events(0, BT_EV_NAME_CONFLICT, "node0"), 1);
+    struct bt_member_info mi;
+    for (int i = 1; i < 4; i++) {
+        assert_true(member(i, "node0", &mi));
+        assert_int_equal(mi.boot_id, 4242);
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+    }
+    assert_true(all_live_converged());
     net_free(&net);
 }
 
@@ -926,6 +1015,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(restart_on_a_new_address_takes_over_without_waiting_for_a_timeout),
     cmocka_unit_test(newcomer_with_a_live_members_name_is_refused),
     cmocka_unit_test(newcomer_joining_through_the_holder_itself_is_refused),
+    cmocka_unit_test(twin_with_the_greater_boot_keeps_the_name_after_a_heal),
+    cmocka_unit_test(twin_with_the_lower_boot_is_refused_after_a_heal),
+    cmocka_unit_test(newcomer_that_outranks_the_holder_takes_the_name_through_it),
     cmocka_unit_test(user_broadcast_reaches_every_node_and_retires),
     cmocka_unit_test(newer_user_broadcast_with_the_same_key_replaces_the_queued_one),
     cmocka_unit_test(urgent_broadcast_goes_out_within_the_call),
