@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test tsan fuzz clean install
+.PHONY: all deps configure build test tsan fuzz clean install demo
 
 all: build
 
@@ -44,5 +44,9 @@ install: deps
 	cmake --build build-release -j $(JOBS)
 	cmake --install build-release
 
+# Three batond on loopback, a SIGKILL of the leader, the failover measured.
+demo:
+	./scripts/demo.sh
+
 clean:
-	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release
+	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release build-demo

@@ -5,7 +5,7 @@ set -eu
 
 packages="build-essential cmake pkg-config clang libclang-rt-dev
 libcmocka-dev libuv1-dev libsodium-dev libjansson-dev libinih-dev
-libsqlite3-dev iproute2"
+libsqlite3-dev libmicrohttpd-dev python3 iproute2"
 
 missing=""
 for p in $packages; do
