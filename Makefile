@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test tsan fuzz clean install demo
+.PHONY: all deps configure build test tsan fuzz clean install demo bench
 
 all: build
 
@@ -48,5 +48,14 @@ install: deps
 demo:
 	./scripts/demo.sh
 
+# Benchmarks (not part of make test; a few minutes): failover, handover,
+# propagation, throughput, RSS/CPU, and etcd measured the same way.
+# Writes bench/results/ and the README's table.
+bench: deps
+	./bench/deps.sh
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DBATON_SANITIZE=OFF -DBATON_TESTS=OFF -DBATON_BENCH=ON
+	cmake --build build-bench -j $(JOBS) --target batond baton leadbench
+	python3 bench/bench.py --build build-bench
+
 clean:
-	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release build-demo
+	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release build-demo build-bench
