@@ -916,6 +916,14 @@ int baton_is_leader(baton_node *n, const void *name, size_t name_len)
     return rc;
 }
 
+/* A term (token, minter) as the public struct. */
+static void term_out(struct baton_fence *out, uint64_t token, const struct bt_nodeid *minter)
+{
+    memset(out, 0, sizeof *out);
+    out->token = token;
+    memcpy(out->minter, minter->bytes, minter->len);
+}
+
 int baton_fence(baton_node *n, const void *name, size_t name_len, struct baton_fence *fence)
 {
     struct bt_name nm;
@@ -928,11 +936,8 @@ int baton_fence(baton_node *n, const void *name, size_t name_len, struct baton_f
     struct bt_nodeid minter;
     rc = bt_node_fence(n->core, &nm, &token, &minter);
     pthread_mutex_unlock(&n->mu);
-    if (rc == 0) {
-        memset(fence, 0, sizeof *fence);
-        fence->token = token;
-        memcpy(fence->minter, minter.bytes, minter.len);
-    }
+    if (rc == 0)
+        term_out(fence, token, &minter);
     return rc;
 }
 
@@ -972,11 +977,8 @@ int baton_high_water(baton_node *n, const void *name, size_t name_len, struct ba
     struct bt_nodeid minter;
     rc = bt_node_high_water_term(n->core, &nm, &token, &minter);
     pthread_mutex_unlock(&n->mu);
-    if (rc == 0) {
-        memset(out, 0, sizeof *out);
-        out->token = token;
-        memcpy(out->minter, minter.bytes, minter.len);
-    }
+    if (rc == 0)
+        term_out(out, token, &minter);
     return rc;
 }
 
