@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test fuzz clean install
+.PHONY: all deps configure build test tsan fuzz clean install demo bench
 
 all: build
 
@@ -19,8 +19,18 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+# The runtime's tests run a second time under ThreadSanitizer, in their own
+# build tree (TSan does not mix with ASan).
+TSAN_BUILD ?= build-tsan
+
+test: build tsan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+tsan: configure
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBATON_TSAN=ON $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target runtime_test
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --output-on-failure -j $(JOBS) -L runtime
 
 # libFuzzer targets (clang); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
@@ -34,5 +44,18 @@ install: deps
 	cmake --build build-release -j $(JOBS)
 	cmake --install build-release
 
+# Three batond on loopback, a SIGKILL of the leader, the failover measured.
+demo:
+	./scripts/demo.sh
+
+# Benchmarks (not part of make test; a few minutes): failover, handover,
+# propagation, throughput, RSS/CPU, and etcd measured the same way.
+# Writes bench/results/ and the README's table.
+bench: deps
+	./bench/deps.sh
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DBATON_SANITIZE=OFF -DBATON_TESTS=OFF -DBATON_BENCH=ON
+	cmake --build build-bench -j $(JOBS) --target batond baton leadbench
+	python3 bench/bench.py --build build-bench
+
 clean:
-	rm -rf $(BUILD) build-fuzz build-release
+	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release build-demo build-bench

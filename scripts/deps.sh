@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages that baton's build and tests need, and only
 # those that are missing, so a second run is a no-op that needs no network.
+# With arguments, installs those packages instead (bench/deps.sh).
 set -eu
 
 packages="build-essential cmake pkg-config clang libclang-rt-dev
 libcmocka-dev libuv1-dev libsodium-dev libjansson-dev libinih-dev
-libsqlite3-dev iproute2"
+libsqlite3-dev libmicrohttpd-dev python3 iproute2"
+[ $# -gt 0 ] && packages="$*"
 
 missing=""
 for p in $packages; do

@@ -77,6 +77,11 @@
 extern "C" {
 #endif
 
+/* Everything declared here is exported from libbaton.so (BATON_EXPORT). */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
+
 /* The greatest valid fencing token: INT64_MAX, so tokens fit SQL BIGINT. */
 #define BATON_TOKEN_MAX ((uint64_t)INT64_MAX)
 
@@ -232,6 +237,10 @@ void baton_guard_free(struct baton_guard *guard);
  * another thread.
  */
 void baton_guard_close(struct baton_guard *guard);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -625,7 +625,10 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
     sc.max_packet = cfg->max_packet ? cfg->max_packet : DEFAULT_MAX_PACKET;
     sc.random = cfg->random;
     sc.random_ctx = cfg->random_ctx;
-    if (bt_swim_timing_profile(cfg->profile, &sc.timing) != 0) {
+    n->cfg.timing = NULL; /* borrowed for this call only */
+    if (cfg->timing)
+        sc.timing = *cfg->timing;
+    else if (bt_swim_timing_profile(cfg->profile, &sc.timing) != 0) {
         free(n);
         return NULL;
     }
@@ -997,4 +1000,120 @@ int bt_node_observe_fence(struct bt_node *n, const struct bt_name *name, uint64_
     if (rc == BATON_EPROTO)
         return BATON_EINVAL;
     return rc < 0 ? rc : 0;
+}
+
+/* ---- driver conveniences ------------------------------------------------------ */
+
+bool bt_node_take_output(struct bt_node *n, struct bt_output *out, uint8_t **owned)
+{
+    *owned = NULL;
+    if (!bt_node_pop_output(n, out))
+        return false;
+    *owned = n->popped;
+    n->popped = NULL;
+    return true;
+}
+
+/* Collects names for bt_node_names(): a growing array, deduplicated later. */
+struct name_list {
+    struct bt_name *v;
+    size_t len, cap;
+    bool oom;
+};
+
+static void name_list_add(struct name_list *l, const struct bt_name *name)
+{
+    if (l->oom)
+        return;
+    /* Entries of one name come together: skip the easy repeats here. */
+    if (l->len > 0 && bt_name_eq(&l->v[l->len - 1], name))
+        return;
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct bt_name *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->len++] = *name;
+}
+
+static int names_of_entry(const struct bt_centry *e, void *ctx)
+{
+    name_list_add(ctx, &e->name);
+    return 0;
+}
+
+static int names_of_fence(const struct bt_fence *f, void *ctx)
+{
+    name_list_add(ctx, &f->name);
+    return 0;
+}
+
+static int name_qcmp(const void *a, const void *b) { return bt_name_cmp(a, b); }
+
+size_t bt_node_names(const struct bt_node *n, struct bt_name *out, size_t cap)
+{
+    struct name_list l = {0};
+    bt_cmap_foreach(bt_leader_cmap(n->leader), names_of_entry, &l);
+    bt_leader_foreach_high_water(n->leader, names_of_fence, &l);
+    if (l.oom) {
+        free(l.v);
+        return 0;
+    }
+    size_t count = 0;
+    if (l.len > 0) {
+        qsort(l.v, l.len, sizeof *l.v, name_qcmp);
+        for (size_t i = 0; i < l.len; i++) {
+            if (count > 0 && bt_name_eq(&l.v[i], &l.v[count - 1]))
+                continue;
+            l.v[count++] = l.v[i];
+        }
+    }
+    for (size_t i = 0; i < count && i < cap; i++)
+        out[i] = l.v[i];
+    free(l.v);
+    return count;
+}
+
+struct hw_find {
+    const struct bt_name *name;
+    uint64_t token;
+    struct bt_nodeid minter;
+    bool found;
+};
+
+static int hw_of_name(const struct bt_fence *f, void *ctx)
+{
+    struct hw_find *h = ctx;
+    if (!bt_name_eq(&f->name, h->name))
+        return 0;
+    /* The greatest token wins; an equal one from a named minter beats the
+     * resource's anonymous report, then the lowest minter, so the answer
+     * does not depend on the table's order. */
+    if (!h->found || f->token > h->token ||
+        (f->token == h->token && (h->minter.len == 0 || (f->minter.len > 0 &&
+                                                         bt_nodeid_cmp(&f->minter, &h->minter) < 0)))) {
+        h->token = f->token;
+        h->minter = f->minter;
+        h->found = true;
+    }
+    return 0;
+}
+
+int bt_node_high_water_term(const struct bt_node *n, const struct bt_name *name, uint64_t *token,
+                            struct bt_nodeid *minter)
+{
+    struct hw_find h = {.name = name};
+    bt_leader_foreach_high_water(n->leader, hw_of_name, &h);
+    if (!h.found)
+        return BATON_ENOENT;
+    if (token)
+        *token = h.token;
+    if (minter)
+        *minter = h.minter;
+    return 0;
 }

@@ -50,6 +50,8 @@ enum bt_profile {
     BT_PROFILE_WAN,   /* links with tens to hundreds of ms of latency */
 };
 
+struct bt_swim_timing; /* core/swim.h */
+
 struct bt_node_config {
     struct bt_nodeid name;         /* unique in the cluster */
     struct bt_addr addr;           /* where peers reach this node */
@@ -68,6 +70,9 @@ struct bt_node_config {
      * beyond it returns BATON_ELIMIT; names arriving from peers beyond it
      * are refused and counted (docs/election.md, design.md §1 fix 11). */
     size_t max_names;
+    /* NULL: the profile's timings. Otherwise these timings (swim.h), used
+     * as they are instead of the profile's; read by bt_node_new() only. */
+    const struct bt_swim_timing *timing;
 };
 
 /* The default of bt_node_config.max_names. */
@@ -376,5 +381,26 @@ int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, u
  * new here past max_names) or BATON_ENOMEM. */
 int bt_node_observe_fence(struct bt_node *node, const struct bt_name *name, uint64_t token,
                           const struct bt_nodeid *minter, struct bt_time now);
+
+/* ---- driver conveniences ------------------------------------------------------ */
+
+/* Like bt_node_pop_output(), but the caller takes the output's bytes: on
+ * true, *owned is the allocation out->data points into, which the caller
+ * must release with free() (it is no longer freed by the node), so a driver
+ * that sends asynchronously keeps the bytes without copying them. On false
+ * (no output) *owned is NULL. */
+bool bt_node_take_output(struct bt_node *node, struct bt_output *out, uint8_t **owned);
+
+/* The campaign names the node knows an entry (live or tombstone) or a
+ * high-water mark for, sorted by bt_name_cmp and unique. Copies the first
+ * min(count, cap) into out (NULL allowed when cap is 0) and returns count,
+ * or 0 when out of memory. */
+size_t bt_node_names(const struct bt_node *node, struct bt_name *out, size_t cap);
+
+/* The greatest term observed for name: its token and minter (minter len 0
+ * when the greatest mark was only observed at a resource). Returns 0 or
+ * BATON_ENOENT. Either output may be NULL. */
+int bt_node_high_water_term(const struct bt_node *node, const struct bt_name *name,
+                            uint64_t *token, struct bt_nodeid *minter);
 
 #endif

@@ -14,7 +14,7 @@ foreach(src IN LISTS BATON_FUZZ_TARGETS)
   add_executable(${base}_replay ${src} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.c)
   target_include_directories(${base}_replay PRIVATE ${PROJECT_SOURCE_DIR}/src
                              ${PROJECT_SOURCE_DIR}/tests)
-  target_link_libraries(${base}_replay PRIVATE baton_core)
+  target_link_libraries(${base}_replay PRIVATE baton_seal)
   add_test(NAME fuzz.${name}.corpus
            COMMAND ${base}_replay ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${name})
   set_tests_properties(fuzz.${name}.corpus PROPERTIES LABELS fuzz TIMEOUT 300)

@@ -1,5 +1,6 @@
 # Installs the build tree into a scratch prefix, then builds and runs
-# consumer.c against it twice: with pkg-config, and with find_package(baton).
+# consumer.c against it: with pkg-config, and with find_package(baton)
+# (shared and static).
 # Arguments: -DBUILD=<build dir> -DSRC=<tests/install> -DWORK=<scratch dir>
 #            -DCC=<compiler> -DFLAGS=<compile/link flags, ;-separated>
 file(REMOVE_RECURSE ${WORK})
@@ -44,5 +45,9 @@ endif()
 execute_process(COMMAND ${WORK}/cmake-consumer/consumer RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the CMake consumer failed: ${rc}")
+endif()
+execute_process(COMMAND ${WORK}/cmake-consumer/consumer_static RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the CMake consumer of the static library failed: ${rc}")
 endif()
 file(REMOVE_RECURSE ${WORK})

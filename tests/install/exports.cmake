@@ -1,0 +1,26 @@
+# libbaton.so exports the public API and nothing else: every defined
+# dynamic symbol starts with baton_ (baton.h, guard.h), and the functions
+# the public headers promise are there.
+# Arguments: -DLIB=<path to libbaton.so> -DNM=<nm>
+execute_process(COMMAND ${NM} -D --defined-only ${LIB} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIB}")
+endif()
+string(REPLACE "\n" ";" lines "${out}")
+set(count 0)
+foreach(line IN LISTS lines)
+  if(line STREQUAL "")
+    continue()
+  endif()
+  string(REGEX REPLACE "^.* " "" sym "${line}")
+  if(NOT sym MATCHES "^baton_")
+    message(FATAL_ERROR "libbaton.so exports ${sym}, which is not public API")
+  endif()
+  math(EXPR count "${count} + 1")
+endforeach()
+foreach(want baton_node_new baton_lead baton_guard_offer baton_strerror baton_keyring_use)
+  if(NOT out MATCHES " ${want}\n")
+    message(FATAL_ERROR "libbaton.so does not export ${want}")
+  endif()
+endforeach()
+message(STATUS "libbaton.so exports ${count} symbols, all baton_*")
