@@ -229,6 +229,10 @@ struct member_rec {
     bool live;             /* alive or suspect */
     uint64_t dead_at;      /* dead: this node's HLC time of the verdict */
     bool clock_out;        /* its clock is beyond the bound: its candidacies do not count (fix 9) */
+    /* What it last said of its own clock, on this boot (fix 9), for
+     * screening what it wrote: see bt_leader_acceptable_from(). */
+    enum bt_clock_word clock_word;
+    uint64_t clock_ceiling; /* BT_CLOCK_WORD_REFUSED: its last stamp while fine */
 };
 
 struct bt_leader {
@@ -1088,14 +1092,14 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
             return BATON_EPROTO;
         }
     for (size_t i = 0; i < n; i++) { /* 2 */
-        if (!bt_hlc_acceptable(&l->hlc, entries[i].stamp, wall_ms)) {
+        if (!bt_leader_acceptable_from(l, entries[i].stamp, &entries[i].node, wall_ms)) {
             l->counters.refused_clock++;
             return BATON_ECLOCK;
         }
         nself += bt_nodeid_eq(&entries[i].node, &l->cfg.self);
     }
     for (size_t i = 0; i < nf; i++)
-        if (!bt_hlc_acceptable(&l->hlc, fences[i].token, wall_ms)) {
+        if (!bt_leader_acceptable_from(l, fences[i].token, &fences[i].minter, wall_ms)) {
             l->counters.refused_clock++;
             return BATON_ECLOCK;
         }
@@ -1238,7 +1242,7 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
         l->counters.refused_malformed++;
         return BATON_EPROTO;
     }
-    if (!bt_hlc_acceptable(&l->hlc, token, wall_ms)) {
+    if (!bt_leader_acceptable_from(l, token, minter, wall_ms)) {
         l->counters.refused_clock++;
         return BATON_ECLOCK;
     }
@@ -1317,6 +1321,10 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
         m->dead_at = wall > l->hlc.last ? wall : l->hlc.last;
     } else if (m) {
         m->live = true;
+        if (m->boot_id != boot_id) {
+            m->clock_word = BT_CLOCK_WORD_UNHEARD; /* a new process: not heard yet */
+            m->clock_ceiling = 0;
+        }
         m->boot_id = boot_id;
         m->clock_out = false;
     } else {
@@ -1491,6 +1499,66 @@ uint64_t bt_leader_clock(const struct bt_leader *l)
 bool bt_leader_acceptable(const struct bt_leader *l, uint64_t stamp, uint64_t wall_ms)
 {
     return bt_hlc_acceptable(&l->hlc, stamp, wall_ms);
+}
+
+uint64_t bt_leader_vouched_ms(const struct bt_leader *l)
+{
+    uint64_t b = l->cfg.max_clock_offset_ms;
+    if (b == 0 || b > BT_HLC_CEILING_MS)
+        return BT_HLC_CEILING_MS;
+    uint64_t h = l->cfg.horizon_ms ? l->cfg.horizon_ms : BT_LEADER_HORIZON_FALLBACK_MS;
+    uint64_t v = h / 4 > 2 * b ? h / 4 : 2 * b;
+    return v < BT_HLC_CEILING_MS ? v : BT_HLC_CEILING_MS;
+}
+
+/* Whether author's word vouches for stamp: this node, for a stamp its
+ * clock has already reached (its own item coming back); a member that said
+ * on this boot that its clock is fine; or one that says it is refused now
+ * but issued stamp while it was fine (stamp <= its ceiling). */
+static bool vouched(const struct bt_leader *l, uint64_t stamp, const struct bt_nodeid *author)
+{
+    if (!author || author->len == 0)
+        return false;
+    if (bt_nodeid_eq(author, &l->cfg.self))
+        return stamp <= l->hlc.last;
+    const struct member_rec *m = member_find(l, author);
+    if (!m)
+        return false;
+    switch (m->clock_word) {
+    case BT_CLOCK_WORD_FINE:
+        return true;
+    case BT_CLOCK_WORD_REFUSED:
+        return stamp <= m->clock_ceiling;
+    case BT_CLOCK_WORD_UNHEARD:
+    case BT_CLOCK_WORD_PENDING:
+        break;
+    }
+    return false;
+}
+
+bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp, const struct bt_nodeid *author,
+                               uint64_t wall_ms)
+{
+    if (bt_hlc_acceptable(&l->hlc, stamp, wall_ms))
+        return true;
+    if (stamp > BT_HLC_TS_MAX || !vouched(l, stamp, author))
+        return false;
+    /* The generous limit, from the same reference as the bound. */
+    uint64_t limit = wall_ms;
+    uint64_t v = bt_leader_vouched_ms(l);
+    limit = limit > UINT64_MAX - l->hlc.ahead_ms ? UINT64_MAX : limit + l->hlc.ahead_ms;
+    limit = limit > UINT64_MAX - v ? UINT64_MAX : limit + v;
+    return bt_hlc_wall(stamp) <= limit;
+}
+
+void bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
+                           enum bt_clock_word word, uint64_t ceiling)
+{
+    struct member_rec *m = member_find(l, node);
+    if (!m || !m->live || m->boot_id != boot_id)
+        return;
+    m->clock_word = word;
+    m->clock_ceiling = word == BT_CLOCK_WORD_REFUSED ? ceiling : 0;
 }
 
 /* ---- leaving and ageing ---------------------------------------------------- */

@@ -346,6 +346,37 @@ uint64_t bt_leader_clock(const struct bt_leader *l);
  * judged against the cluster's clock when it is ahead). Changes nothing. */
 bool bt_leader_acceptable(const struct bt_leader *l, uint64_t stamp, uint64_t wall_ms);
 
+/* What a member last said of its own clock on its PINGs and ACKs (fix 9). */
+enum bt_clock_word {
+    BT_CLOCK_WORD_UNHEARD = 0, /* nothing yet from this boot */
+    BT_CLOCK_WORD_PENDING = 1, /* not judged yet (it joined and has not read the clocks) */
+    BT_CLOCK_WORD_FINE = 2,    /* judged within bounds */
+    BT_CLOCK_WORD_REFUSED = 3, /* judged too far ahead: withholds its candidacies */
+};
+/* The generous limit on the stamps of an author whose word vouches for
+ * them (bt_leader_acceptable_from): a quarter of the horizon (ten minutes
+ * when cfg.horizon_ms is 0), at least twice max_clock_offset_ms;
+ * BT_HLC_CEILING_MS when max_clock_offset_ms is 0. */
+#define BT_LEADER_HORIZON_FALLBACK_MS (10u * 60u * 1000u)
+uint64_t bt_leader_vouched_ms(const struct bt_leader *l);
+/* Records what member node (on boot boot_id; ignored unless that is its
+ * live boot here) said of its clock: word, and with
+ * BT_CLOCK_WORD_REFUSED the greatest stamp it issued while its clock was
+ * fine (0: none). A new boot starts BT_CLOCK_WORD_UNHEARD. Affects only
+ * bt_leader_acceptable_from(); recomputes nothing. */
+void bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
+                           enum bt_clock_word word, uint64_t ceiling);
+/* Whether a remote stamp or token written by author (an entry's node, a
+ * fence's minter; NULL or empty: unknown) is accepted now (fix 9,
+ * docs/election.md "Screening"): it passes the bound (bt_leader_acceptable),
+ * or its author vouches for it (this node, if its clock has reached stamp
+ * already; a member whose last word was
+ * BT_CLOCK_WORD_FINE; or BT_CLOCK_WORD_REFUSED with stamp at most its
+ * ceiling) and it is within bt_leader_vouched_ms() of the same reference.
+ * Changes nothing. */
+bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp, const struct bt_nodeid *author,
+                               uint64_t wall_ms);
+
 /* ---- leaving and ageing ------------------------------------------------ */
 
 /* Withdraws every local candidacy, as resigns (no events): the first step of

@@ -68,6 +68,9 @@ struct clock_reading {
     int64_t offset_ms;
     bool refused;         /* it says its own clock is refused (candidacies withheld) */
     bool out;             /* the election was told so (bt_leader_member_clock) */
+    uint8_t flags;        /* its last clock block's flags (BT_SWIM_CLOCK_*) */
+    uint64_t ceiling;     /* and ceiling */
+    bool word_told;       /* the election has flags and ceiling (bt_leader_member_word) */
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -115,6 +118,8 @@ struct bt_node {
     uint64_t clock_ok_since;  /* refused, but judged within bounds since (0: not) */
     uint64_t joined_at;       /* monotonic ms of bt_node_join() */
     int64_t cluster_offset;   /* the cluster's clock minus ours, as last judged */
+    uint64_t clock_ceiling;   /* refused: the greatest stamp issued while judged fine */
+    bool words_dirty;         /* a member's word on its clock is not told to the election */
 
     uint64_t dropped_oom;     /* outputs and clock readings lost to out of memory */
 
@@ -326,6 +331,9 @@ static void clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint
                 n->clocks[i].boot_id = boot_id;
                 n->clocks[i].out = false;
                 n->clocks[i].refused = false;
+                n->clocks[i].flags = 0;
+                n->clocks[i].ceiling = 0;
+                n->clocks[i].word_told = true; /* nothing heard from the new boot yet */
                 n->clock_dirty = true;
             }
             return;
@@ -349,9 +357,11 @@ static void clock_dead(struct bt_node *n, const struct bt_nodeid *member)
 }
 
 static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                       uint64_t their_wall_ms, bool refused)
+                       const struct bt_swim_clock *clock)
 {
     struct bt_node *n = ctx;
+    uint64_t their_wall_ms = clock->wall_ms;
+    bool refused = (clock->flags & BT_SWIM_CLOCK_REFUSED) != 0;
     int64_t offset;
     uint64_t mine = n->now.wall_ms;
     /* Saturating difference: a reading never overflows the gauge. */
@@ -362,9 +372,17 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
     n->clock_dirty = true;
     for (size_t i = 0; i < n->nclocks; i++) {
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
-            n->clocks[i].boot_id = boot_id;
-            n->clocks[i].offset_ms = offset;
-            n->clocks[i].refused = refused;
+            struct clock_reading *c = &n->clocks[i];
+            if (c->boot_id != boot_id || c->flags != clock->flags || c->ceiling != clock->ceiling ||
+                !c->word_told) {
+                c->flags = clock->flags;
+                c->ceiling = clock->ceiling;
+                c->word_told = false;
+                n->words_dirty = true;
+            }
+            c->boot_id = boot_id;
+            c->offset_ms = offset;
+            c->refused = refused;
             return;
         }
     }
@@ -387,13 +405,51 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
     r->offset_ms = offset;
     r->out = false;
     r->refused = refused;
+    r->flags = clock->flags;
+    r->ceiling = clock->ceiling;
+    r->word_told = false;
+    n->words_dirty = true;
 }
 
-static uint64_t sink_wall(void *ctx, bool *refused)
+/* What this node says of its clock on its PINGs and ACKs: not judged yet
+ * (joined, no judgement made), refused (with the ceiling of what it
+ * stamped while fine), or fine. */
+static void sink_wall(void *ctx, struct bt_swim_clock *out)
 {
     const struct bt_node *n = ctx;
-    *refused = n->clock_refused;
-    return n->now.wall_ms;
+    out->wall_ms = n->now.wall_ms;
+    out->flags = 0;
+    out->ceiling = 0;
+    if (n->clock_refused) {
+        out->flags = BT_SWIM_CLOCK_REFUSED;
+        out->ceiling = n->clock_ceiling;
+    } else if (n->joined && !n->clock_announced) {
+        out->flags = BT_SWIM_CLOCK_PENDING;
+    }
+}
+
+/* Tells the election what each member last said of its clock (for
+ * screening what it wrote, bt_leader_acceptable_from); called from
+ * settle() after the verdicts, so that a new boot's record exists. Returns
+ * whether any word changed. */
+static bool tell_words(struct bt_node *n)
+{
+    if (!n->words_dirty)
+        return false;
+    n->words_dirty = false;
+    bool any = false;
+    for (size_t i = 0; i < n->nclocks; i++) {
+        struct clock_reading *c = &n->clocks[i];
+        if (c->word_told)
+            continue;
+        enum bt_clock_word w = c->flags & BT_SWIM_CLOCK_REFUSED   ? BT_CLOCK_WORD_REFUSED
+                               : c->flags & BT_SWIM_CLOCK_PENDING ? BT_CLOCK_WORD_PENDING
+                                                                  : BT_CLOCK_WORD_FINE;
+        bt_leader_member_word(n->leader, &c->member, c->boot_id, w, c->ceiling);
+        c->word_told = true;
+        any = true;
+    }
+    return any;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -489,7 +545,12 @@ static void judge_clock(struct bt_node *n)
 
     /* How far our wall clock, and our HLC (which never goes back: a clock
      * put right still stamps above what it stamped while ahead), are ahead
-     * of the cluster's clock. */
+     * of the cluster's clock. The wall clock decides against the bound B;
+     * the HLC against the generous limit V within which the others accept
+     * what a member whose clock is fine wrote (bt_leader_vouched_ms): it
+     * may legitimately run ahead by what it absorbed from such members (a
+     * partition side of fast clocks), and is refused only near V, where its
+     * stamps would stop being accepted. */
     uint64_t ahead = n->cluster_offset < 0 ? (uint64_t)-n->cluster_offset : 0;
     uint64_t reference = n->now.wall_ms;
     if (n->cluster_offset > 0)
@@ -498,9 +559,10 @@ static void judge_clock(struct bt_node *n)
         reference = reference > ahead ? reference - ahead : 0;
     uint64_t stamp_wall = bt_hlc_wall(bt_leader_clock(n->leader));
     uint64_t stamp_ahead = stamp_wall > reference ? stamp_wall - reference : 0;
+    uint64_t vouched = bt_leader_vouched_ms(n->leader);
     bool refused = bound != 0 && (n->clock_refused
-                                      ? ahead > bound - bound / 5 || stamp_ahead > bound - bound / 10
-                                      : ahead > bound - bound / 10 || stamp_ahead > bound);
+                                      ? ahead > bound - bound / 5 || stamp_ahead > vouched - 2 * bound
+                                      : ahead > bound - bound / 10 || stamp_ahead > vouched - bound);
     bool first = !n->clock_announced;
     if (refused || first) {
         n->clock_ok_since = 0;
@@ -519,11 +581,15 @@ static void judge_clock(struct bt_node *n)
     }
     if (refused == n->clock_refused && !first)
         return;
+    /* The ceiling it says with its refusal: what it stamped while judged
+     * fine stays vouched for (0 when it never was: a first judgement). */
+    uint64_t ceiling = refused && !first ? bt_leader_clock(n->leader) : 0;
     if (bt_leader_withhold(n->leader, refused, n->now.wall_ms) < 0) {
         n->clock_dirty = true; /* out of memory: judged again at the next call */
         return;
     }
     n->clock_refused = refused;
+    n->clock_ceiling = ceiling;
     n->clock_announced = true;
     clock_event(n, refused ? BT_EV_CLOCK_REFUSED : BT_EV_CLOCK_OK);
 }
@@ -548,11 +614,15 @@ static struct bt_event leader_event(const struct bt_node *n, const struct bt_lea
  * layer's join is done: its push-pull carried the candidate map and the
  * high-water marks), or its first three join attempts went unanswered
  * (alone_at: it is alone, or its seeds are down; waiting longer would keep
- * a lone node from ever leading). */
+ * a lone node from ever leading), and its clock's first judgement is made
+ * (fix 9: a node must know whether its clock is refused before it mints a
+ * token with it; until then its candidacies stand, as before the sync). */
 static void sync_check(struct bt_node *n)
 {
     if (n->synced)
         return;
+    if (n->joined && !n->clock_announced)
+        return; /* fix 9: the first clock judgement is part of syncing */
     bool alone = n->alone_at != 0 && n->now.mono_ms >= n->alone_at;
     if (!bt_swim_joined(n->swim) && !alone)
         return;
@@ -580,10 +650,16 @@ static void settle(struct bt_node *n)
         bt_replica_member_event(&n->replica, &ev, n->now);
     }
     n->nverdicts = 0;
+    bool rescreen = tell_words(n);
+    uint64_t judged = n->clock_judged_at;
     if (n->joined && !n->replica.fatal)
         judge_clock(n);
     if (n->stopped)
         return; /* no memory for a clock event */
+    /* Items held after a clock refusal are screened again when a word or
+     * the reference may have changed: a word, a judgement (fix 9). */
+    if ((rescreen || judged != n->clock_judged_at) && !n->replica.fatal)
+        bt_replica_rescreen(&n->replica, n->now);
     if (!n->replica.fatal) {
         sync_check(n);
         bt_replica_flush(&n->replica, n->now); /* 2 */
@@ -710,15 +786,14 @@ int bt_node_join(struct bt_node *n, const struct bt_addr *seeds, size_t count, s
         n->joined = true;
         n->joined_at = now.mono_ms;
         /* Through seeds (other than ourselves), the clock is judged once
-         * the members met are read (fix 9); alone, at once. Candidacies
-         * wait until then. */
+         * the members met are read (fix 9); alone, at once. Until then
+         * the node writes its candidacies but mints nothing: the first
+         * judgement is part of fix 8's sync (sync_check). */
         size_t others = 0;
         for (size_t i = 0; i < count; i++)
             others += !bt_addr_eq(&seeds[i], &n->cfg.addr);
         n->clock_settled = others == 0;
         n->clock_dirty = true;
-        if (!n->clock_settled)
-            bt_leader_withhold(n->leader, true, now.wall_ms);
     }
     if (rc == 0 && n->alone_at == 0)
         n->alone_at = now.mono_ms + n->alone_interval;
@@ -804,7 +879,9 @@ uint64_t bt_node_next_deadline(const struct bt_node *n)
     uint64_t settle_at = bt_leader_settle_next(n->leader);
     if (settle_at < next)
         next = settle_at;
-    if (!n->synced && n->alone_at != 0 && n->alone_at < next)
+    /* Past alone_at, a node still unsynced waits for its first clock
+     * judgement (fix 9), which the membership layer's own timers bring. */
+    if (!n->synced && n->alone_at > n->now.mono_ms && n->alone_at < next)
         next = n->alone_at;
     return next;
 }
@@ -908,6 +985,9 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->clock_pending = n->joined && !n->clock_announced;
     e->clock_ahead_ms = -n->cluster_offset;
     e->clock_readings = n->nclocks;
+    e->clock_held = bt_replica_held(&n->replica);
+    e->clock_held_merged = rc->held_merged;
+    e->clock_held_dropped = rc->held_dropped;
     e->names_refused = lc.names_refused;
     e->last_names_offender = rc->last_names_offender;
     e->last_refused_name = lc.last_refused_name;

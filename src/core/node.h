@@ -238,6 +238,12 @@ struct bt_election_stats {
     int64_t clock_ahead_ms;   /* gauge: this node's wall clock minus the cluster's, as
                                  last judged (0 before) */
     size_t clock_readings;    /* gauge: live members whose clock was read */
+    /* Items (entries, fences) refused for their stamp and held to be
+     * screened again as words and the reference change (fix 9): gauge,
+     * merged later, and dropped (the hold full, or out of memory). */
+    size_t clock_held;
+    uint64_t clock_held_merged;
+    uint64_t clock_held_dropped;
 };
 
 /* Counters of the whole node (bt_node_stats()). */

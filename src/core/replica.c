@@ -93,6 +93,11 @@ static void drop_state(struct bt_replica *r)
 void bt_replica_destroy(struct bt_replica *r)
 {
     drop_state(r);
+    free(r->held_e);
+    free(r->held_f);
+    r->held_e = NULL;
+    r->held_f = NULL;
+    r->nheld_e = r->nheld_f = 0;
 }
 
 /* The broadcast key of one payload: 'E' name node, or 'F' name. */
@@ -179,14 +184,65 @@ static void drop_stale(struct bt_replica *r, struct bt_payload *p, uint64_t wall
  * one refused author must not cut the receiver off from all the others'
  * state (fix 9). Counts the payload once and keeps the author of its last
  * refused item (the entry's node, the fence's minter, else the sender). */
-static void drop_ahead(struct bt_replica *r, const struct bt_nodeid *from, struct bt_payload *p,
-                       uint64_t wall_ms)
+/* Keeps a refused entry to screen it again: the newest per (name, node). */
+static void hold_entry(struct bt_replica *r, const struct bt_centry *e)
+{
+    for (size_t i = 0; i < r->nheld_e; i++) {
+        struct bt_centry *h = &r->held_e[i];
+        if (bt_name_eq(&h->name, &e->name) && bt_nodeid_eq(&h->node, &e->node)) {
+            if (e->stamp > h->stamp)
+                *h = *e;
+            return;
+        }
+    }
+    if (!r->held_e && !(r->held_e = malloc(BT_REPLICA_HELD_MAX * sizeof *r->held_e))) {
+        r->counters.held_dropped++;
+        return;
+    }
+    if (r->nheld_e == BT_REPLICA_HELD_MAX) {
+        r->counters.held_dropped++;
+        return;
+    }
+    r->held_e[r->nheld_e++] = *e;
+}
+
+/* Keeps a refused fence: the greatest token per (name, minter). */
+static void hold_fence(struct bt_replica *r, const struct bt_fence *f)
+{
+    for (size_t i = 0; i < r->nheld_f; i++) {
+        struct bt_fence *h = &r->held_f[i];
+        if (bt_name_eq(&h->name, &f->name) && bt_nodeid_eq(&h->minter, &f->minter)) {
+            if (f->token > h->token)
+                *h = *f;
+            return;
+        }
+    }
+    if (!r->held_f && !(r->held_f = malloc(BT_REPLICA_HELD_MAX * sizeof *r->held_f))) {
+        r->counters.held_dropped++;
+        return;
+    }
+    if (r->nheld_f == BT_REPLICA_HELD_MAX) {
+        r->counters.held_dropped++;
+        return;
+    }
+    r->held_f[r->nheld_f++] = *f;
+}
+
+/* Screening (fix 9): an item passes if the leader accepts its stamp from
+ * its author (bt_leader_acceptable_from: the bound, or the author's word
+ * and the generous limit). The rest is held (hold_*) and screened again
+ * when words or the reference change, so that what one node accepted
+ * reaches the others as soon as they accept it too, not only at the next
+ * push-pull after that. Returns the author of the last refused item. */
+static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_nodeid *from,
+                                      struct bt_payload *p, uint64_t wall_ms)
 {
     const struct bt_nodeid *offender = NULL;
     size_t kept = 0;
     for (size_t i = 0; i < p->nentries; i++) {
-        if (!bt_leader_acceptable(r->leader, p->entries[i].stamp, wall_ms)) {
+        if (!bt_leader_acceptable_from(r->leader, p->entries[i].stamp, &p->entries[i].node, wall_ms)) {
             offender = &p->entries[i].node;
+            hold_entry(r, &p->entries[i]);
             continue;
         }
         p->entries[kept++] = p->entries[i];
@@ -194,17 +250,58 @@ static void drop_ahead(struct bt_replica *r, const struct bt_nodeid *from, struc
     p->nentries = kept;
     kept = 0;
     for (size_t i = 0; i < p->nfences; i++) {
-        if (!bt_leader_acceptable(r->leader, p->fences[i].token, wall_ms)) {
+        if (!bt_leader_acceptable_from(r->leader, p->fences[i].token, &p->fences[i].minter, wall_ms)) {
             offender = p->fences[i].minter.len ? &p->fences[i].minter : from;
+            hold_fence(r, &p->fences[i]);
             continue;
         }
         p->fences[kept++] = p->fences[i];
     }
     p->nfences = kept;
+    return offender;
+}
+
+static void drop_ahead(struct bt_replica *r, const struct bt_nodeid *from, struct bt_payload *p,
+                       uint64_t wall_ms)
+{
+    const struct bt_nodeid *offender = screen(r, from, p, wall_ms);
     if (offender) {
         r->counters.refused_clock++;
         r->counters.last_clock_offender = *offender;
     }
+}
+
+size_t bt_replica_held(const struct bt_replica *r)
+{
+    return r->nheld_e + r->nheld_f;
+}
+
+void bt_replica_rescreen(struct bt_replica *r, struct bt_time now)
+{
+    if (r->fatal || (r->nheld_e == 0 && r->nheld_f == 0))
+        return;
+    /* Take the held items as one payload; screen() holds again what still
+     * does not pass. */
+    struct bt_payload p;
+    memset(&p, 0, sizeof p);
+    p.type = BT_PAYLOAD_SNAPSHOT;
+    p.entries = r->held_e;
+    p.nentries = r->nheld_e;
+    p.fences = r->held_f;
+    p.nfences = r->nheld_f;
+    r->held_e = NULL;
+    r->held_f = NULL;
+    r->nheld_e = r->nheld_f = 0;
+    drop_stale(r, &p, now.wall_ms);
+    screen(r, NULL, &p, now.wall_ms);
+    if (p.nentries + p.nfences > 0) {
+        int rc = bt_leader_merge_payload(r->leader, &p, true, now.wall_ms);
+        if (rc == 0)
+            r->counters.held_merged += p.nentries + p.nfences;
+        else if (rc == BATON_ENOMEM)
+            r->fatal = BATON_ENOMEM; /* accepted state would be lost: stop (replica.h) */
+    }
+    bt_payload_free(&p);
 }
 
 /* Decodes, screens and merges one payload; with regossip, what was news is

@@ -47,6 +47,11 @@ struct bt_replica_counters {
     /* The sender of the last payload holding a name refused at the names cap
      * (the leader counts the refusals and keeps the name). */
     struct bt_nodeid last_names_offender;
+    /* Fix 9: items refused for their clock are held and screened again
+     * (bt_replica_rescreen); these were not (the hold was full, or out of
+     * memory), and these were merged on a later screening. */
+    uint64_t held_dropped;
+    uint64_t held_merged;
 };
 
 /* One encoded chunk of the full state: a SNAPSHOT payload (codec.h). */
@@ -70,13 +75,31 @@ struct bt_replica {
      * own entries that could not be made. The node stops then (node.h);
      * nothing else should be called but bt_replica_destroy. */
     int fatal;
+    /* Items refused for their clock (fix 9), newest stamp per (name, node)
+     * or (name, minter), at most BT_REPLICA_HELD_MAX of each kind: the
+     * author's word or the reference may change, and then they pass. */
+    struct bt_centry *held_e;
+    size_t nheld_e;
+    struct bt_fence *held_f;
+    size_t nheld_f;
 };
+
+#define BT_REPLICA_HELD_MAX 512
 
 /* Ready to run; leader and swim are borrowed. horizon_ms 0 means
  * BT_REPLICA_HORIZON_DEFAULT_MS. */
 void bt_replica_init(struct bt_replica *r, struct bt_leader *leader, struct bt_swim *swim,
                      uint64_t horizon_ms, uint64_t now_mono);
 void bt_replica_destroy(struct bt_replica *r);
+
+/* Screens again the items held after a clock refusal (fix 9) and merges
+ * those that now pass, gossiping them on as news; the rest stay held, and
+ * those older than the horizon go. Call it when a member's word on its
+ * clock or this node's reference changed (node.c: after each clock
+ * judgement and reading). Out of memory on a merge sets fatal. */
+void bt_replica_rescreen(struct bt_replica *r, struct bt_time now);
+/* How many items are held (entries + fences). */
+size_t bt_replica_held(const struct bt_replica *r);
 
 /* Drains the leader's broadcasts into urgent membership broadcasts. The
  * other functions only queue them in the leader (the membership layer must

@@ -705,21 +705,13 @@ full:;
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* The wall clock and clock flags PINGs and ACKs carry (fix 9); 0 and 0
- * when the sink has none. */
-struct local_clock {
-    uint64_t wall;
-    uint8_t flags;
-};
-
-static struct local_clock local_clock(const struct bt_swim *s)
+/* The clock block PINGs and ACKs carry (fix 9); zero when the sink has
+ * none. */
+static struct bt_swim_clock local_clock(const struct bt_swim *s)
 {
-    struct local_clock c = {0, 0};
-    bool refused = false;
-    if (s->sink.wall) {
-        c.wall = s->sink.wall(s->sink.ctx, &refused);
-        c.flags = refused ? BT_SWIM_CLOCK_REFUSED : 0;
-    }
+    struct bt_swim_clock c = {0, 0, 0};
+    if (s->sink.wall)
+        s->sink.wall(s->sink.ctx, &c);
     return c;
 }
 
@@ -745,8 +737,8 @@ static void send_ping(struct bt_swim *s, const struct bt_member *m, uint32_t seq
 {
     struct bt_wbuf w;
     packet_begin(s, &w, BT_SWIM_PING);
-    struct local_clock lc = local_clock(s);
-    bt_swim_put_ping(&w, seq, &m->name, lc.wall, lc.flags);
+    struct bt_swim_clock lc = local_clock(s);
+    bt_swim_put_ping(&w, seq, &m->name, &lc);
     if (m->state == BT_MEMBER_SUSPECT) {
         /* Lifeguard's buddy system: tell the suspect first. */
         struct bt_swim_bcast b;
@@ -761,8 +753,9 @@ static void send_seq(struct bt_swim *s, enum bt_swim_type type, const struct bt_
 {
     struct bt_wbuf w;
     packet_begin(s, &w, type);
+    struct bt_swim_clock lc = local_clock(s);
     if (type == BT_SWIM_ACK)
-        bt_swim_put_ack(&w, seq, local_clock(s).wall, local_clock(s).flags);
+        bt_swim_put_ack(&w, seq, &lc);
     else
         bt_swim_put_seq(&w, seq);
     packet_send(s, &w, to, true);
@@ -1244,8 +1237,8 @@ static void check_ping(struct bt_swim *s, struct bt_name_check *c)
 {
     struct bt_wbuf w;
     packet_begin(s, &w, BT_SWIM_PING);
-    struct local_clock lc = local_clock(s);
-    bt_swim_put_ping(&w, c->seq, &c->name, lc.wall, lc.flags);
+    struct bt_swim_clock lc = local_clock(s);
+    bt_swim_put_ping(&w, c->seq, &c->name, &lc);
     packet_send(s, &w, c->probe_claimant ? &c->claimant_addr : &c->holder_addr, true);
 }
 
@@ -1440,8 +1433,8 @@ static void on_ping_req(struct bt_swim *s, const struct bt_swim_packet *p,
 
     struct bt_wbuf w;
     packet_begin(s, &w, BT_SWIM_PING);
-    struct local_clock lc = local_clock(s);
-    bt_swim_put_ping(&w, r->seq, &p->target, lc.wall, lc.flags);
+    struct bt_swim_clock lc = local_clock(s);
+    bt_swim_put_ping(&w, r->seq, &p->target, &lc);
     packet_send(s, &w, &p->target_addr, true);
 }
 
@@ -1514,10 +1507,9 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     }
 
     /* A clock reading of a member we know on this boot (fix 9). */
-    if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.wall_ms != 0 && sender &&
-        sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock)
-        s->sink.clock(s->sink.ctx, &sender->name, sender->boot_id, p.wall_ms,
-                      (p.clock_flags & BT_SWIM_CLOCK_REFUSED) != 0);
+    if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.clock.wall_ms != 0 &&
+        sender && sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock)
+        s->sink.clock(s->sink.ctx, &sender->name, sender->boot_id, &p.clock);
 
     switch (p.hdr.type) {
     case BT_SWIM_PING:

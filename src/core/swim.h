@@ -50,6 +50,17 @@ int bt_swim_timing_profile(enum bt_profile profile, struct bt_swim_timing *t);
 
 /* Where a swim's output goes. Every pointer handed to a callback is borrowed
  * for the duration of the call. */
+/* The clock block of a PING or ACK (docs/design.md §1 fix 9; the wire
+ * layout is in swim_proto.h): what the sender says of its own clock. */
+#define BT_SWIM_CLOCK_REFUSED 0x01u /* refused: its candidacies are withheld */
+#define BT_SWIM_CLOCK_PENDING 0x02u /* not judged yet (it joined, has not read the clocks) */
+struct bt_swim_clock {
+    uint64_t wall_ms; /* the sender's wall clock, Unix ms (0: not known) */
+    uint8_t flags;    /* BT_SWIM_CLOCK_REFUSED, BT_SWIM_CLOCK_PENDING or 0 (fine) */
+    uint64_t ceiling; /* with BT_SWIM_CLOCK_REFUSED: the greatest stamp it issued
+                         while its clock was fine (0: none); else 0 */
+};
+
 struct bt_swim_sink {
     void *ctx; /* passed to every callback */
     /* Send a datagram (BT_OUT_PACKET) or stream message (BT_OUT_STREAM; conn
@@ -75,17 +86,17 @@ struct bt_swim_sink {
      * Optional. */
     void (*user_merge)(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
                        size_t len);
-    /* The local wall clock (Unix ms) and whether this node's clock is
-     * refused (its candidacies withheld), sent on every PING and ACK so that
-     * peers can measure how far apart the clocks are and know who stands
-     * aside (docs/design.md §1 fix 9). Optional: without it 0 ("not known")
-     * and false are sent. */
-    uint64_t (*wall)(void *ctx, bool *refused);
+    /* The local wall clock (Unix ms) and what this node says of its own
+     * clock (refused, not judged yet, with a ceiling: swim_proto.h), sent
+     * on every PING and ACK so that peers can measure how far apart the
+     * clocks are, know who stands aside and screen what each wrote
+     * (docs/design.md §1 fix 9). Fills *out. Optional: without it a zero
+     * block ("not known", fine) is sent. */
+    void (*wall)(void *ctx, struct bt_swim_clock *out);
     /* A PING or ACK from member (a known member, on the boot we hold for
-     * it) carried its wall clock, their_wall_ms (nonzero), and whether its
-     * clock is refused. Optional. */
+     * it) carried its clock block (wall_ms nonzero). Optional. */
     void (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                  uint64_t their_wall_ms, bool refused);
+                  const struct bt_swim_clock *clock);
 };
 
 struct bt_swim_config {

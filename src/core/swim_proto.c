@@ -52,20 +52,39 @@ void bt_swim_put_header(struct bt_wbuf *w, enum bt_swim_type type, const struct 
     bt_put_u64(w, boot);
 }
 
+static void put_clock(struct bt_wbuf *w, const struct bt_swim_clock *c)
+{
+    bt_put_u64(w, c->wall_ms);
+    bt_put_u8(w, c->flags);
+    bt_put_u64(w, c->flags & BT_SWIM_CLOCK_REFUSED ? c->ceiling : 0);
+}
+
 void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target,
-                      uint64_t wall_ms, uint8_t clock_flags)
+                      const struct bt_swim_clock *clock)
 {
     bt_put_u32(w, seq);
     bt_put_str8(w, target->bytes, target->len);
-    bt_put_u64(w, wall_ms);
-    bt_put_u8(w, clock_flags);
+    put_clock(w, clock);
 }
 
-void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, uint64_t wall_ms, uint8_t clock_flags)
+void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, const struct bt_swim_clock *clock)
 {
     bt_put_u32(w, seq);
-    bt_put_u64(w, wall_ms);
-    bt_put_u8(w, clock_flags);
+    put_clock(w, clock);
+}
+
+/* The clock block of a PING or ACK; false if malformed: unknown flags,
+ * both flags, or a ceiling without BT_SWIM_CLOCK_REFUSED (one spelling). */
+static bool get_clock(struct bt_rbuf *r, struct bt_swim_clock *c)
+{
+    c->wall_ms = bt_get_u64(r);
+    c->flags = bt_get_u8(r);
+    c->ceiling = bt_get_u64(r);
+    if (c->flags & ~(BT_SWIM_CLOCK_REFUSED | BT_SWIM_CLOCK_PENDING))
+        return false;
+    if ((c->flags & BT_SWIM_CLOCK_REFUSED) && (c->flags & BT_SWIM_CLOCK_PENDING))
+        return false;
+    return (c->flags & BT_SWIM_CLOCK_REFUSED) || c->ceiling == 0;
 }
 
 void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq) { bt_put_u32(w, seq); }
@@ -243,16 +262,12 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
     case BT_SWIM_PING:
         out->seq = bt_get_u32(&r);
         get_nodeid(&r, &out->target);
-        out->wall_ms = bt_get_u64(&r);
-        out->clock_flags = bt_get_u8(&r);
-        if (out->clock_flags & ~BT_SWIM_CLOCK_REFUSED)
+        if (!get_clock(&r, &out->clock))
             return BATON_EPROTO;
         break;
     case BT_SWIM_ACK:
         out->seq = bt_get_u32(&r);
-        out->wall_ms = bt_get_u64(&r);
-        out->clock_flags = bt_get_u8(&r);
-        if (out->clock_flags & ~BT_SWIM_CLOCK_REFUSED)
+        if (!get_clock(&r, &out->clock))
             return BATON_EPROTO;
         break;
     case BT_SWIM_NACK:

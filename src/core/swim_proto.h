@@ -17,20 +17,28 @@
  *
  * Datagram bodies, by type:
  *
- *   PING      +-----------+------------------+----------------+------------+
- *             | seq (u32) | target name str8 | wall ms (u64)  | clock (u8) |  "are you alive, target?"
- *             +-----------+------------------+----------------+------------+
- *   ACK       +-----------+----------------+------------+
- *             | seq (u32) | wall ms (u64)  | clock (u8) |     answer to PING / PING_REQ
- *             +-----------+----------------+------------+
+ *   PING      +-----------+------------------+-------------+
+ *             | seq (u32) | target name str8 | clock block |      "are you alive, target?"
+ *             +-----------+------------------+-------------+
+ *   ACK       +-----------+-------------+
+ *             | seq (u32) | clock block |                        answer to PING / PING_REQ
+ *             +-----------+-------------+
+ *   clock block: +----------------+------------+---------------+
+ *                | wall ms (u64)  | clock (u8) | ceiling (u64) |
+ *                +----------------+------------+---------------+
  *   NACK      +-----------+
  *             | seq (u32) |                      no answer from the target (Lifeguard)
  *             +-----------+
  *             wall ms: the sender's wall clock when it sent the message
  *             (Unix ms; 0: not known), from which the receiver measures
  *             how far apart their clocks are (docs/design.md §1 fix 9)
- *             clock: bit 0 = the sender's clock is refused (its candidacies
- *             are withheld); other bits 0
+ *             clock: what the sender says of its own clock (fix 9): bit 0
+ *             = refused (its candidacies are withheld), bit 1 = not judged
+ *             yet (it joined and has not read the members' clocks); at most
+ *             one of them; other bits 0
+ *             ceiling: with bit 0, the greatest stamp the sender issued
+ *             while its clock was judged fine (0: none); 0 otherwise. What
+ *             it wrote up to there is still vouched for (docs/election.md)
  *   PING_REQ  +-----------+------------------+------------------+-------------------+
  *             | seq (u32) | budget ms (u32)  | target name str8 | target addr str8  |
  *             +-----------+------------------+------------------+-------------------+
@@ -90,9 +98,10 @@
 
 #include "core/names.h"
 #include "core/node.h"
+#include "core/swim.h" /* struct bt_swim_clock */
 #include "core/wire.h"
 
-/* 2: PING and ACK carry the sender's wall clock and clock flags. */
+/* 2: PING and ACK carry the sender's wall clock, clock flags and ceiling. */
 #define BT_SWIM_VERSION 2
 
 /* Bounds. A datagram never exceeds the UDP payload limit; a user broadcast
@@ -139,7 +148,6 @@ enum bt_swim_bkind {
 };
 
 #define BT_SWIM_PP_JOIN 0x01u
-#define BT_SWIM_CLOCK_REFUSED 0x01u /* PING, ACK clock flags */
 
 /* The common header. */
 struct bt_swim_header {
@@ -159,8 +167,7 @@ struct bt_swim_packet {
     uint64_t holder_boot;        /* CONFLICT: the live holder's boot */
     const uint8_t *bcasts;       /* piggybacked broadcasts (validated), borrowed */
     size_t bcasts_len;           /* their total size */
-    uint64_t wall_ms;            /* PING, ACK: the sender's wall clock (0: not known) */
-    uint8_t clock_flags;         /* PING, ACK: BT_SWIM_CLOCK_REFUSED or 0 */
+    struct bt_swim_clock clock;  /* PING, ACK: the sender's clock block */
 };
 
 /* One broadcast, decoded or to encode. */
@@ -199,8 +206,8 @@ static inline bool bt_addr_eq(const struct bt_addr *a, const struct bt_addr *b)
 void bt_swim_put_header(struct bt_wbuf *w, enum bt_swim_type type, const struct bt_nodeid *sender,
                         uint64_t boot);
 void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target,
-                      uint64_t wall_ms, uint8_t clock_flags);
-void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, uint64_t wall_ms, uint8_t clock_flags);
+                      const struct bt_swim_clock *clock);
+void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, const struct bt_swim_clock *clock);
 void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq); /* NACK body */
 void bt_swim_put_ping_req(struct bt_wbuf *w, uint32_t seq, uint32_t budget_ms,
                           const struct bt_nodeid *target, const struct bt_addr *target_addr);

@@ -112,9 +112,6 @@ struct enode {
     uint32_t cursor;           /* next campaign bt_sim_elect_serviced checks; NONE: the head */
     bool clock_refused;        /* BT_EV_CLOCK_REFUSED came, and no BT_EV_CLOCK_OK since:
                                   its candidacies are withdrawn (design.md fix 9) */
-    bool clock_unjudged;       /* started, and no clock judgement came since: while
-                                  the node says its judgement is pending, its
-                                  candidacies wait, withheld (design.md fix 9) */
 };
 
 /* A term minted for a name, for the global monotonic rule. */
@@ -301,8 +298,6 @@ static uint32_t find_campaign(const struct sim_elect *e, uint32_t node, uint32_t
     return e->camp_of[(size_t)node * e->names + name];
 }
 
-static bool clock_pending(const struct bt_sim *sim, uint32_t x);
-
 /* The true winner of name k (docs/design.md §1), or NONE. */
 static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
 {
@@ -312,9 +307,6 @@ static uint32_t true_winner(const struct bt_sim *sim, uint32_t k)
         const struct campaign *cp = &e->pool[c];
         if (e->nd[cp->node].clock_refused)
             continue; /* withdrawn while its clock is refused (fix 9) */
-        if (e->nd[cp->node].clock_unjudged && sim->nodes[cp->node].node != NULL &&
-            clock_pending(sim, cp->node))
-            continue; /* withheld until its clock's first judgement (fix 9) */
         if (best == NONE) {
             best = c;
             continue;
@@ -1140,10 +1132,6 @@ void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn)
     nd->nsessions = 0;
     nd->init_session = 0;
     nd->clock_refused = false;
-    /* The core withholds the candidacies of a node that joined through
-     * seeds until its first clock judgement (one that joins alone judges at
-     * once): they enter the race with that judgement's event. */
-    nd->clock_unjudged = true;
     nd->last_view_change = sim->now;
     for (uint32_t k = 0; k < e->names; k++)
         e->views[(size_t)sn->index * e->names + k] = VIEW_UNKNOWN;
@@ -1252,11 +1240,12 @@ static const char *revocation_cause(struct bt_sim *sim, uint32_t c)
 }
 
 /* Node x judged its clock (design.md fix 9): refused, its candidacies are
- * out of the truth until it says its clock is back; either way, each of its
- * names had a candidacy change. A candidacy's propagation is timed while it
- * is in the race: from the lead(), or from the clock's return. The first
- * judgement after a start (BT_EV_CLOCK_OK, usually) puts the candidacies
- * made before it in the race too. */
+ * out of the truth until it says its clock is back; a change either way is
+ * a candidacy change for each of its names. A candidacy's propagation is
+ * timed while it is in the race: from the lead(), or from the clock's
+ * return. The first judgement after a start changes nothing when it finds
+ * the clock within bounds (BT_EV_CLOCK_OK): the candidacies made before it
+ * were written, only minting waited (fix 8's sync). */
 static void clock_judged(struct bt_sim *sim, uint32_t x, bool refused, int64_t ahead_ms)
 {
     struct sim_elect *e = sim->elect;
@@ -1265,8 +1254,9 @@ static void clock_judged(struct bt_sim *sim, uint32_t x, bool refused, int64_t a
                "n%" PRIu32 ": clock %s (%" PRId64 " ms ahead of the cluster's)", x,
                refused ? "refused: candidacies withdrawn" : "within bounds", ahead_ms);
     bool was = nd->clock_refused;
+    if (refused == was)
+        return;
     nd->clock_refused = refused;
-    nd->clock_unjudged = false;
     e->seq++; /* a change of its own: campaigns begun before it see the truth change */
     if (refused && !was && nd->ncamps > 0)
         removal_log(sim, nd->ncamps); /* its entries turn into tombstones */
@@ -1450,8 +1440,9 @@ void bt_sim_elect_fault(struct bt_sim *sim)
     } while (0)
 
 /* Whether running node x has not judged its clock yet (design.md fix 9: it
- * joined through seeds and has not read its members' clocks): its
- * candidacies wait, so nothing it campaigns for is agreed meanwhile. */
+ * joined through seeds and has not read its members' clocks): it mints
+ * nothing (its candidacies are written, but it has not synced, fix 8), so
+ * nothing is agreed meanwhile. */
 static bool clock_pending(const struct bt_sim *sim, uint32_t x)
 {
     if (sim->cfg.ops->stats == NULL)

@@ -45,10 +45,10 @@ static void check_packet(const uint8_t *data, size_t size)
     bt_swim_put_header(&w, (enum bt_swim_type)p.hdr.type, &p.hdr.sender, p.hdr.sender_boot);
     switch (p.hdr.type) {
     case BT_SWIM_PING:
-        bt_swim_put_ping(&w, p.seq, &p.target, p.wall_ms, p.clock_flags);
+        bt_swim_put_ping(&w, p.seq, &p.target, &p.clock);
         break;
     case BT_SWIM_ACK:
-        bt_swim_put_ack(&w, p.seq, p.wall_ms, p.clock_flags);
+        bt_swim_put_ack(&w, p.seq, &p.clock);
         break;
     case BT_SWIM_NACK:
         bt_swim_put_seq(&w, p.seq);

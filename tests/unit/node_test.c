@@ -714,6 +714,64 @@ static void clock_outlier_withdraws_and_returns_when_put_right(void **state)
     net_free(&net);
 }
 
+/* Fix 9 inside fix 8's sync: a node whose clock is not judged yet writes
+ * its candidacies but mints nothing. Four nodes whose clocks are apart
+ * (node0 a minute ahead, beyond the bound; node3 8 s behind) all campaign
+ * at once, before any judgement: one term is minted, none revoked. The fast
+ * node's candidacy is refused (its word is "not judged", then "refused"
+ * with a ceiling of 0; its stamps beyond the bound) and held. */
+static void a_start_with_clocks_apart_mints_once(void **state)
+{
+    (void)state;
+    struct net net;
+    net_init(&net, 4);
+    net.max_offset = 10000;
+    net.skew[0] = 60000;
+    net.skew[2] = 4000;
+    net.skew[3] = -8000;
+    for (int i = 0; i < 4; i++) {
+        bt_node_free(net.node[i]);
+        node_start(&net, i, 300 + (uint64_t)i);
+    }
+    assert_int_equal(bt_node_join(net.node[1], NULL, 0, tat(&net, 1)), 0);
+    drain(&net, 1);
+    for (int i = 0; i < 4; i++) {
+        if (i == 1)
+            continue;
+        assert_int_equal(bt_node_join(net.node[i], &net.addr[1], 1, tat(&net, i)), 0);
+        drain(&net, i);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(lead(&net, i, 0, NULL), 0); /* follower: nobody has synced */
+    net_run(&net, net.now + 3000);
+
+    int elected = 0, revoked = 0;
+    for (int i = 0; i < 4; i++) {
+        elected += net.elected[i];
+        revoked += net.revoked[i];
+    }
+    assert_int_equal(elected, 1);
+    assert_int_equal(revoked, 0);
+    assert_int_equal(net.clock_refused[0], 1);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(net.clock_ok[i], 1);
+    assert_all_see_leader(&net, 1);
+    /* node0's candidacy, written before its judgement and then withdrawn
+     * above a ceiling of 0, is refused and held by every other node. */
+    struct bt_node_stats st;
+    for (int i = 1; i < 4; i++) {
+        bt_node_stats(net.node[i], &st);
+        assert_int_equal(st.election.clock_held, 1);
+        assert_true(st.election.refused_clock > 0);
+        assert_int_equal(st.election.clock_held_dropped, 0);
+    }
+    struct bt_name n = job();
+    struct bt_nodeid cands[8];
+    for (int i = 1; i < 4; i++) /* node1, node2, node3: node0 withdrew */
+        assert_int_equal(bt_node_candidates(net.node[i], &n, cands, 8), 3);
+    net_free(&net);
+}
+
 /* ---- one survivor per name, and stopping --------------------------------- */
 
 static void cut_sides(struct net *net, const int *side, bool on)
@@ -1132,6 +1190,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(late_joiner_learns_the_leader_by_push_pull),
     cmocka_unit_test(ageing_collects_tombstones_and_keeps_live_entries),
     cmocka_unit_test(clock_outlier_withdraws_and_returns_when_put_right),
+    cmocka_unit_test(a_start_with_clocks_apart_mints_once),
     cmocka_unit_test(twin_with_the_greater_boot_survives_the_heal),
     cmocka_unit_test(twin_with_the_lower_boot_stops_after_the_heal),
     cmocka_unit_test(one_failed_allocation_never_loses_a_verdict_or_an_event),

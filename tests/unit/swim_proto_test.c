@@ -63,7 +63,8 @@ static size_t build_ping_with_all_broadcasts(uint8_t *buf, size_t cap, size_t *b
     bt_wbuf_init(&w, buf, cap);
     struct bt_nodeid me = nid("node-a"), target = nid("node-b");
     bt_swim_put_header(&w, BT_SWIM_PING, &me, 0x1122334455667788u);
-    bt_swim_put_ping(&w, 77, &target, 1700000000123u, BT_SWIM_CLOCK_REFUSED);
+    struct bt_swim_clock clock = {1700000000123u, BT_SWIM_CLOCK_REFUSED, 0x0102030405060708u};
+    bt_swim_put_ping(&w, 77, &target, &clock);
     *nb = 0;
     boundaries[(*nb)++] = w.len;
 
@@ -145,15 +146,26 @@ static void every_datagram_type_round_trips(void **state)
 
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_header(&w, BT_SWIM_ACK, &me, 1);
-    bt_swim_put_ack(&w, 0xfffffffeu, UINT64_MAX, 0);
+    struct bt_swim_clock ack_clock = {UINT64_MAX, 0, 0};
+    bt_swim_put_ack(&w, 0xfffffffeu, &ack_clock);
     assert_int_equal(decode_packet_exact(buf, w.len, &p, NULL), (int)w.len);
     assert_int_equal(p.hdr.type, BT_SWIM_ACK);
     assert_true(p.seq == 0xfffffffeu);
-    assert_true(p.wall_ms == UINT64_MAX);
-    assert_int_equal(p.clock_flags, 0);
-    /* Clock flags other than BT_SWIM_CLOCK_REFUSED are malformed. */
-    buf[w.len - 1] = 0x02;
+    assert_true(p.clock.wall_ms == UINT64_MAX);
+    assert_int_equal(p.clock.flags, 0);
+    assert_true(p.clock.ceiling == 0);
+    /* A ceiling without BT_SWIM_CLOCK_REFUSED is malformed (one spelling). */
+    buf[w.len - 1] = 0x01;
     assert_int_equal(bt_swim_decode_packet(buf, w.len, &p), BATON_EPROTO);
+    buf[w.len - 1] = 0x00;
+    /* Unknown flags, and both flags at once, are malformed. */
+    buf[w.len - 9] = 0x04;
+    assert_int_equal(bt_swim_decode_packet(buf, w.len, &p), BATON_EPROTO);
+    buf[w.len - 9] = BT_SWIM_CLOCK_REFUSED | BT_SWIM_CLOCK_PENDING;
+    assert_int_equal(bt_swim_decode_packet(buf, w.len, &p), BATON_EPROTO);
+    buf[w.len - 9] = BT_SWIM_CLOCK_PENDING;
+    assert_int_equal(decode_packet_exact(buf, w.len, &p, NULL), (int)w.len);
+    assert_int_equal(p.clock.flags, BT_SWIM_CLOCK_PENDING);
     assert_int_equal(p.bcasts_len, 0);
 
     bt_wbuf_init(&w, buf, sizeof buf);
