@@ -255,6 +255,9 @@ struct bt_leader {
     struct name_rec *settle_tail;
     size_t nsettling;             /* how many */
     bool withheld;                /* fix 9: candidacies withdrawn while the clock is refused */
+    uint64_t first_own;           /* the first stamp this boot issued (0: none yet) */
+    uint64_t own_echo;            /* the greatest stamp of this node's name, written by an
+                                     earlier boot, merged from a peer (bt_leader_own_echo) */
 };
 
 static uint64_t name_hash(const struct bt_name *name)
@@ -422,6 +425,17 @@ static void absorb_known(struct bt_leader *l, uint64_t stamp)
         l->hlc.last = stamp;
 }
 
+/* A stamp of this node's name came from a peer, before it is absorbed: if
+ * this boot did not issue it (it is below the first stamp this boot issued,
+ * or above any its clock has reached), an earlier boot did, the cluster
+ * holds it, and this node vouches for it (fix 9, bt_leader_own_echo). */
+static void note_own_echo(struct bt_leader *l, uint64_t stamp)
+{
+    bool earlier = l->first_own == 0 || stamp < l->first_own || stamp > l->hlc.last;
+    if (earlier && stamp > l->own_echo)
+        l->own_echo = stamp;
+}
+
 static void push_entry(struct bt_leader *l, const struct bt_centry *e)
 {
     struct bt_leader_broadcast b;
@@ -552,6 +566,8 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     if (r->has_high_water) /* 1 */
         absorb_known(l, r->high_water);
     uint64_t token = bt_hlc_now(&l->hlc, wall_ms); /* 2 */
+    if (l->first_own == 0)
+        l->first_own = token;
     raise_high_water(l, r, token, &l->cfg.self); /* 3 */
     push_fence(l, &r->name, token, &l->cfg.self);
     r->leading = true; /* 4 */
@@ -775,6 +791,8 @@ static int write_own_entry(struct bt_leader *l, const struct bt_name *name, cons
     if (old)
         absorb_known(l, old->stamp);
     uint64_t stamp = bt_hlc_now(&l->hlc, wall_ms);
+    if (l->first_own == 0)
+        l->first_own = stamp;
     struct bt_centry out;
     int rc;
     if (stands(l, r)) {
@@ -1110,6 +1128,12 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         reserve_outputs(l, nself + touched + news, 2 * touched) != 0)
         return BATON_ENOMEM;
 
+    for (size_t i = 0; i < n; i++)
+        if (bt_nodeid_eq(&entries[i].node, &l->cfg.self))
+            note_own_echo(l, entries[i].stamp);
+    for (size_t i = 0; i < nf; i++)
+        if (bt_nodeid_eq(&fences[i].minter, &l->cfg.self))
+            note_own_echo(l, fences[i].token);
     for (size_t i = 0; i < n; i++) /* 4 */
         absorb_known(l, entries[i].stamp);
     for (size_t i = 0; i < nf; i++)
@@ -1501,6 +1525,11 @@ bool bt_leader_acceptable(const struct bt_leader *l, uint64_t stamp, uint64_t wa
     return bt_hlc_acceptable(&l->hlc, stamp, wall_ms);
 }
 
+uint64_t bt_leader_own_echo(const struct bt_leader *l)
+{
+    return l->own_echo;
+}
+
 uint64_t bt_leader_vouched_ms(const struct bt_leader *l)
 {
     uint64_t b = l->cfg.max_clock_offset_ms;
@@ -1511,16 +1540,17 @@ uint64_t bt_leader_vouched_ms(const struct bt_leader *l)
     return v < BT_HLC_CEILING_MS ? v : BT_HLC_CEILING_MS;
 }
 
-/* Whether author's word vouches for stamp: this node, for a stamp its
- * clock has already reached (its own item coming back); a member that said
- * on this boot that its clock is fine; or one that says it is refused now
- * but issued stamp while it was fine (stamp <= its ceiling). */
+/* Whether author's word vouches for stamp: this node's name (its own
+ * item coming back, or an earlier boot's, which it then vouches for in
+ * turn: bt_leader_own_echo); a member that said on this boot that its
+ * clock is fine; or one that says it is refused now but issued stamp while
+ * it was fine, or holds it from an earlier boot (stamp <= its ceiling). */
 static bool vouched(const struct bt_leader *l, uint64_t stamp, const struct bt_nodeid *author)
 {
     if (!author || author->len == 0)
         return false;
     if (bt_nodeid_eq(author, &l->cfg.self))
-        return stamp <= l->hlc.last;
+        return true;
     const struct member_rec *m = member_find(l, author);
     if (!m)
         return false;

@@ -358,6 +358,12 @@ enum bt_clock_word {
  * when cfg.horizon_ms is 0), at least twice max_clock_offset_ms;
  * BT_HLC_CEILING_MS when max_clock_offset_ms is 0. */
 #define BT_LEADER_HORIZON_FALLBACK_MS (10u * 60u * 1000u)
+/* The greatest stamp or token of this node's name that an earlier boot
+ * wrote and a peer holds (merged from it; 0: none): what the cluster
+ * accepted from this name before this process started. A node refused
+ * at its first judgement still vouches for it (its ceiling, node.c), so
+ * that the nodes that refused it before merge it too. */
+uint64_t bt_leader_own_echo(const struct bt_leader *l);
 uint64_t bt_leader_vouched_ms(const struct bt_leader *l);
 /* Records what member node (on boot boot_id; ignored unless that is its
  * live boot here) said of its clock: word, and with
@@ -369,8 +375,7 @@ void bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, ui
 /* Whether a remote stamp or token written by author (an entry's node, a
  * fence's minter; NULL or empty: unknown) is accepted now (fix 9,
  * docs/election.md "Screening"): it passes the bound (bt_leader_acceptable),
- * or its author vouches for it (this node, if its clock has reached stamp
- * already; a member whose last word was
+ * or its author vouches for it (this node's name; a member whose last word was
  * BT_CLOCK_WORD_FINE; or BT_CLOCK_WORD_REFUSED with stamp at most its
  * ceiling) and it is within bt_leader_vouched_ms() of the same reference.
  * Changes nothing. */

@@ -71,6 +71,7 @@ struct clock_reading {
     uint8_t flags;        /* its last clock block's flags (BT_SWIM_CLOCK_*) */
     uint64_t ceiling;     /* and ceiling */
     bool word_told;       /* the election has flags and ceiling (bt_leader_member_word) */
+    bool heard;           /* flags and ceiling came from this boot */
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -333,7 +334,8 @@ static void clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint
                 n->clocks[i].refused = false;
                 n->clocks[i].flags = 0;
                 n->clocks[i].ceiling = 0;
-                n->clocks[i].word_told = true; /* nothing heard from the new boot yet */
+                n->clocks[i].word_told = true; /* the election starts it unheard */
+                n->clocks[i].heard = false;
                 n->clock_dirty = true;
             }
             return;
@@ -374,10 +376,11 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
             struct clock_reading *c = &n->clocks[i];
             if (c->boot_id != boot_id || c->flags != clock->flags || c->ceiling != clock->ceiling ||
-                !c->word_told) {
+                !c->heard) {
                 c->flags = clock->flags;
                 c->ceiling = clock->ceiling;
                 c->word_told = false;
+                c->heard = true;
                 n->words_dirty = true;
             }
             c->boot_id = boot_id;
@@ -408,6 +411,7 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
     r->flags = clock->flags;
     r->ceiling = clock->ceiling;
     r->word_told = false;
+    r->heard = true;
     n->words_dirty = true;
 }
 
@@ -421,8 +425,11 @@ static void sink_wall(void *ctx, struct bt_swim_clock *out)
     out->flags = 0;
     out->ceiling = 0;
     if (n->clock_refused) {
+        /* What it stamped while fine, and what earlier boots of its name
+         * wrote that the cluster holds (bt_leader_own_echo). */
+        uint64_t echo = bt_leader_own_echo(n->leader);
         out->flags = BT_SWIM_CLOCK_REFUSED;
-        out->ceiling = n->clock_ceiling;
+        out->ceiling = n->clock_ceiling > echo ? n->clock_ceiling : echo;
     } else if (n->joined && !n->clock_announced) {
         out->flags = BT_SWIM_CLOCK_PENDING;
     }

@@ -645,6 +645,13 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
     struct bt_leader *both[] = {a, b};
     see_alive(a, "b", 2, WALL);
     see_alive(b, "a", 1, WALL);
+    /* Each says its clock is fine (fix 9): a vouches for the entries of
+     * its own name that the random payloads below carry, so its clock may
+     * run ahead within the generous limit, and b accepts what a writes
+     * then because a's word vouches for it. */
+    struct bt_nodeid ida = nid("a"), idb = nid("b");
+    bt_leader_member_word(a, &idb, 2, BT_CLOCK_WORD_FINE, 0);
+    bt_leader_member_word(b, &ida, 1, BT_CLOCK_WORD_FINE, 0);
     /* z is a live member, so a well-formed entry of z would count. */
     see_alive(a, "z", 9, WALL);
     uint64_t seed = test_seed();
@@ -1578,6 +1585,57 @@ static void withheld_candidacies_step_aside_and_come_back(void **state)
 
 /* Fix 9: a member that says its clock is refused does not count, whatever
  * entries of it arrive; once it says otherwise, it counts again. */
+/* Fix 9, screening by the author's word: beyond the bound, a stamp passes
+ * only if its author vouches for it (this node's name; a member whose word
+ * on this boot is "fine"; a refused member up to its ceiling), and then
+ * only within the generous limit (a quarter horizon, 150 s here). */
+static void stamps_pass_on_their_authors_word(void **state)
+{
+    (void)state;
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    see_alive(a, "z", 9, WALL);
+    struct bt_nodeid z = nid("z"), y = nid("y"), self = nid("a");
+    assert_true(bt_leader_vouched_ms(a) == 150000);
+    uint64_t within = bt_hlc_pack(WALL + 5000, 0);
+    uint64_t ahead = bt_hlc_pack(WALL + 30000, 0);
+    uint64_t far = bt_hlc_pack(WALL + 151000, 0);
+    assert_true(bt_leader_acceptable_from(a, within, &z, WALL)); /* the bound alone */
+    assert_false(bt_leader_acceptable_from(a, ahead, &z, WALL)); /* z not heard yet */
+    bt_leader_member_word(a, &z, 9, BT_CLOCK_WORD_PENDING, 0);
+    assert_false(bt_leader_acceptable_from(a, ahead, &z, WALL));
+    bt_leader_member_word(a, &z, 9, BT_CLOCK_WORD_FINE, 0);
+    assert_true(bt_leader_acceptable_from(a, ahead, &z, WALL));
+    assert_false(bt_leader_acceptable_from(a, far, &z, WALL)); /* beyond the generous limit */
+    bt_leader_member_word(a, &z, 8, BT_CLOCK_WORD_REFUSED, 0); /* another boot: ignored */
+    assert_true(bt_leader_acceptable_from(a, ahead, &z, WALL));
+    bt_leader_member_word(a, &z, 9, BT_CLOCK_WORD_REFUSED, ahead);
+    assert_true(bt_leader_acceptable_from(a, ahead, &z, WALL));
+    assert_false(bt_leader_acceptable_from(a, ahead + 1, &z, WALL)); /* above its ceiling */
+    assert_false(bt_leader_acceptable_from(a, ahead, &y, WALL));     /* no member */
+    assert_false(bt_leader_acceptable_from(a, ahead, NULL, WALL));
+    assert_true(bt_leader_acceptable_from(a, ahead, &self, WALL));
+    assert_false(bt_leader_acceptable_from(a, far, &self, WALL));
+    /* A new boot of z is unheard again. */
+    see_alive(a, "z", 10, WALL);
+    assert_false(bt_leader_acceptable_from(a, ahead, &z, WALL));
+
+    /* The merge screens the same way: z's entry is refused while z's word
+     * does not vouch for it, and taken once it does. */
+    struct bt_centry e = {.name = nm("job"), .node = z, .stamp = ahead,
+                          .cand = {.candidate_id = 5, .priority = 0, .boot_id = 10}};
+    assert_int_equal(bt_leader_merge_entry(a, &e, WALL), BATON_ECLOCK);
+    bt_leader_member_word(a, &z, 10, BT_CLOCK_WORD_FINE, 0);
+    assert_true(bt_leader_merge_entry(a, &e, WALL) >= 0);
+    assert_leader(a, "job", "z", 5);
+    bt_leader_free(a);
+
+    /* With the bound disabled, only the century's ceiling applies. */
+    struct bt_leader *o = node_new("o", 1, 0);
+    assert_true(bt_leader_vouched_ms(o) == BT_HLC_CEILING_MS);
+    assert_true(bt_leader_acceptable_from(o, far, &y, WALL));
+    bt_leader_free(o);
+}
+
 static void member_whose_clock_is_refused_does_not_count(void **state)
 {
     struct bt_leader *a = node_new("b", 1, DEFAULT_OFFSET);
@@ -1948,6 +2006,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(disabled_bound_keeps_a_hard_ceiling),
     cmocka_unit_test(withheld_candidacies_step_aside_and_come_back),
     cmocka_unit_test(member_whose_clock_is_refused_does_not_count),
+    cmocka_unit_test(stamps_pass_on_their_authors_word),
     cmocka_unit_test(settle_no_term_before_sync_then_after_the_settle_period),
     cmocka_unit_test(settle_simultaneous_campaigns_mint_once),
     cmocka_unit_test(settle_not_when_the_leader_departed_in_sight_of_all),
