@@ -234,9 +234,14 @@ struct baton_callbacks {
     /* A member joined, was suspected, refuted, failed or left. */
     void (*on_member)(baton_node *node, void *ud, enum baton_member_event event,
                       const struct baton_member *member);
-    /* The cluster refuses (refused true) or accepts again (false) this node's
-     * clock as too far ahead: while refused its candidacies are withdrawn
-     * and baton_lead() fails (when the core supports it: BATON_ESKEW). */
+    /* This node's clock was judged too far ahead of the cluster's (refused
+     * true: more than 9/10 of max_clock_offset_ms ahead of the lower median
+     * of the members' clocks), or is back within bounds (false), design.md
+     * §1 fix 9. While refused, every candidacy is withdrawn (a leader gets
+     * on_revoked first), sessions stay, and baton_lead() registers a
+     * candidacy and answers follower (0); they campaign again when the clock
+     * is back. Called on a change only (a first judgement of "fine" is none);
+     * baton_status() tells the state and how far ahead. */
     void (*on_clock)(baton_node *node, void *ud, bool refused);
     /* The node stopped by itself and every later call fails with
      * BATON_ECLOSED. err says why: BATON_ECONFLICT (another live process
@@ -278,8 +283,12 @@ struct baton_config {
     bool insecure_no_encryption;
     enum baton_profile profile;   /* default BATON_PROFILE_LAN */
     struct baton_timings timings; /* 0 fields: the profile's */
-    /* docs/design.md §1 fix 5: a remote stamp further ahead of the local
-     * clock than this is refused. Default 10000; 0 disables the check. */
+    /* docs/design.md §1 fixes 5 and 9: a node whose clock is more than
+     * 9/10 of this ahead of the cluster's withdraws its candidacies
+     * (on_clock), and a remote stamp further ahead of the cluster's clock
+     * than this is refused unless its author vouches for it (then up to a
+     * quarter of the horizon: docs/election.md). Default 10000; 0: no
+     * outliers, only a hard ceiling of a century on remote stamps. */
     uint64_t max_clock_offset_ms;
     /* Datagram payload budget, bytes (before the 41 bytes of sealing).
      * Default 1400; 1280..65000. */
@@ -365,8 +374,8 @@ BATON_EXPORT int baton_session_close(baton_node *node, uint64_t session);
  * BATON_EALREADY (this node already campaigns for name, in any session),
  * BATON_EINVAL (bad name, or a session never opened), BATON_ECLOSED (not
  * running or leaving), BATON_ENOMEM, BATON_ELIMIT (a new name past the
- * node's names cap, docs/election.md) and, when the core supports it,
- * BATON_ESKEW (the cluster refuses this node's clock). */
+ * node's names cap, docs/election.md). While the cluster refuses this node's
+ * clock (on_clock) it answers 0 and campaigns once the clock is back. */
 BATON_EXPORT int baton_lead(baton_node *node, uint64_t session, const void *name, size_t name_len,
                             int64_t priority, struct baton_fence *fence);
 /* Withdraws this node's candidacy for name (no on_revoked). Returns 0,
@@ -452,6 +461,10 @@ struct baton_status {
     uint64_t probes, probes_failed, suspicions, deaths_declared, refutations, pushpulls;
     /* election */
     uint64_t terms_minted, term_refreshes, refused_clock, elected, revoked;
+    /* clocks (design.md §1 fix 9) */
+    uint64_t clock_withholds; /* times this node's clock was refused (on_clock(true)) */
+    int64_t clock_ahead_ms;   /* this node's clock minus the cluster's, ms, as last
+                                 judged (0 before the first judgement) */
 };
 
 /* Fills *out. Returns 0, BATON_EINVAL or BATON_ECLOSED (never started;

@@ -308,8 +308,12 @@ static int cmd_status(struct cli_opts *o)
            str(r, "address"), str(r, "profile"),
            json_is_true(json_object_get(r, "encrypted")) ? "encrypted" : "NOT ENCRYPTED",
            json_integer_value(json_object_get(r, "uptime_ms")) / 1000);
+    json_int_t ahead = json_integer_value(json_object_get(r, "clock_ahead_ms"));
     if (json_is_true(json_object_get(r, "clock_refused")))
-        printf("clock      REFUSED by the cluster as too far ahead\n");
+        printf("clock      REFUSED by the cluster: %" JSON_INTEGER_FORMAT
+               " ms ahead of its clock; candidacies withdrawn until it is back\n", ahead);
+    else
+        printf("clock      within bounds: %" JSON_INTEGER_FORMAT " ms from the cluster's\n", ahead);
     print_map("members", json_object_get(r, "members"));
     json_t *led = json_object_get(r, "leading");
     if (json_array_size(led) == 0) {

@@ -105,6 +105,11 @@ static char *render(struct batond *d, size_t *len)
            "Messages refused: a timestamp too far ahead of the local clock.", s.refused_clock);
     metric(&t, "baton_clock_refused", "gauge", "1 while the cluster refuses this node's clock.",
            s.clock_refused);
+    metric(&t, "baton_clock_withholds_total", "counter",
+           "Times this node's clock was refused and its candidacies withdrawn.", s.clock_withholds);
+    put(&t, "# HELP baton_clock_ahead_ms This node's clock minus the cluster's, as last judged.\n"
+            "# TYPE baton_clock_ahead_ms gauge\nbaton_clock_ahead_ms %lld\n",
+        (long long)s.clock_ahead_ms);
     metric(&t, "baton_probes_total", "counter", "Direct probes started.", s.probes);
     metric(&t, "baton_probes_failed_total", "counter", "Probes without an ack.", s.probes_failed);
     metric(&t, "baton_suspicions_total", "counter", "Members this node started suspecting.",

@@ -656,6 +656,7 @@ static void op_status(struct bd_client *c, json_t *req, json_t *id)
     json_object_set_new(o, "encrypted", json_boolean(s.encrypted));
     json_object_set_new(o, "keys", U(s.keys));
     json_object_set_new(o, "clock_refused", json_boolean(s.clock_refused));
+    json_object_set_new(o, "clock_ahead_ms", json_integer((json_int_t)s.clock_ahead_ms));
     json_object_set_new(o, "leaving", json_boolean(s.leaving));
     json_object_set_new(o, "health", U(s.health));
 
@@ -710,6 +711,7 @@ static void op_status(struct bd_client *c, json_t *req, json_t *id)
     json_object_set_new(k, "refutations", U(s.refutations));
     json_object_set_new(k, "pushpulls", U(s.pushpulls));
     json_object_set_new(k, "clock_refusals", U(s.refused_clock));
+    json_object_set_new(k, "clock_withholds", U(s.clock_withholds));
     json_object_set_new(k, "clients", U(atomic_load(&d->counters.clients_open)));
     json_object_set_new(k, "client_requests", U(atomic_load(&d->counters.requests)));
     json_object_set_new(o, "counters", k);

@@ -43,6 +43,22 @@ struct bt_time rt_now(void)
     return t;
 }
 
+struct bt_time rt_core_now(const struct baton_node *n)
+{
+    struct bt_time t = rt_now();
+    int64_t off = atomic_load(&n->wall_offset_ms);
+    if (off < 0)
+        t.wall_ms = (uint64_t)-off < t.wall_ms ? t.wall_ms - (uint64_t)-off : 0;
+    else
+        t.wall_ms += (uint64_t)off;
+    return t;
+}
+
+void rt_set_wall_offset(struct baton_node *n, int64_t offset_ms)
+{
+    atomic_store(&n->wall_offset_ms, offset_ms);
+}
+
 static struct rt_ev *ev_push(struct baton_node *n, enum rt_ev_kind kind)
 {
     if (n->nev == n->ev_cap) {
@@ -182,6 +198,34 @@ static void on_core_event(struct baton_node *n, const struct bt_event *ev)
         e->fence.token = ev->fence;
         memcpy(e->fence.minter, ev->member.bytes, ev->member.len);
         return;
+    case BT_EV_CLOCK_REFUSED:
+    case BT_EV_CLOCK_OK: {
+        /* Fix 9: the core judged this node's clock against the cluster's.
+         * on_clock fires on a change (the first judgement, usually "fine",
+         * changes nothing). */
+        bool refused = ev->kind == BT_EV_CLOCK_REFUSED;
+        n->clock_ahead_ms = ev->clock_ahead_ms;
+        if (refused == n->clock_refused) {
+            rt_log(n, BATON_LOG_DEBUG, "clock within bounds: %lld ms from the cluster's",
+                   (long long)ev->clock_ahead_ms);
+            return;
+        }
+        n->clock_refused = refused;
+        if (refused) {
+            n->clock_withholds++;
+            rt_log(n, BATON_LOG_WARN,
+                   "clock refused: %lld ms ahead of the cluster's; candidacies withdrawn until it is back",
+                   (long long)ev->clock_ahead_ms);
+        } else {
+            rt_log(n, BATON_LOG_INFO, "clock back within bounds (%lld ms from the cluster's): campaigning again",
+                   (long long)ev->clock_ahead_ms);
+        }
+        e = ev_push(n, RT_EV_CLOCK);
+        if (!e)
+            return;
+        e->flag = refused;
+        return;
+    }
     case BT_EV_NAME_CONFLICT:
         rt_log(n, BATON_LOG_ERROR, "node name %s is held by another live process at %s: stopping",
                n->name, ev->other_addr.s);
@@ -386,7 +430,7 @@ static void on_timer(uv_timer_t *t)
     struct baton_node *n = t->data;
     pthread_mutex_lock(&n->mu);
     if (n->state == RT_RUNNING) {
-        bt_node_tick(n->core, rt_now());
+        bt_node_tick(n->core, rt_core_now(n));
         rt_pump(n);
     }
     pthread_mutex_unlock(&n->mu);
@@ -596,7 +640,7 @@ int baton_node_start(baton_node *n)
         goto fail_loop;
     randombytes_buf(&n->boot_id, sizeof n->boot_id);
     n->boot_id |= 1;
-    struct bt_time now = rt_now();
+    struct bt_time now = rt_core_now(n);
     n->start_mono = now.mono_ms;
     struct bt_node_config nc;
     memset(&nc, 0, sizeof nc);
@@ -727,7 +771,7 @@ int baton_node_leave(baton_node *n)
         pthread_mutex_unlock(&n->mu);
         return BATON_ECLOSED;
     }
-    int rc = bt_node_leave(n->core, rt_now());
+    int rc = bt_node_leave(n->core, rt_core_now(n));
     if (rc != 0) {
         pthread_mutex_unlock(&n->mu);
         return rc == BATON_ENOMEM ? rc : BATON_ECLOSED;
@@ -840,7 +884,7 @@ int baton_session_close(baton_node *n, uint64_t session)
         pthread_mutex_unlock(&n->mu);
         return BATON_EINVAL;
     }
-    rc = bt_node_session_end(n->core, session, rt_now());
+    rc = bt_node_session_end(n->core, session, rt_core_now(n));
     wake(n);
     pthread_mutex_unlock(&n->mu);
     return rc;
@@ -861,7 +905,7 @@ int baton_lead(baton_node *n, uint64_t session, const void *name, size_t name_le
         return BATON_EINVAL;
     }
     uint64_t token = 0;
-    rc = bt_node_lead(n->core, core_session, &nm, priority, rt_now(), &token);
+    rc = bt_node_lead(n->core, core_session, &nm, priority, rt_core_now(n), &token);
     if (rc == 1 && fence)
         own_fence(n, token, fence);
     wake(n);
@@ -877,7 +921,7 @@ int baton_resign(baton_node *n, const void *name, size_t name_len)
     int rc = lock_running(n);
     if (rc != 0)
         return rc;
-    rc = bt_node_resign(n->core, &nm, rt_now());
+    rc = bt_node_resign(n->core, &nm, rt_core_now(n));
     wake(n);
     pthread_mutex_unlock(&n->mu);
     return rc;
@@ -994,7 +1038,7 @@ int baton_observe_mark(baton_node *n, const void *name, size_t name_len, const s
     int rc = lock_running(n);
     if (rc != 0)
         return rc;
-    rc = bt_node_observe_fence(n->core, &nm, mark->token, mlen > 0 ? &minter : NULL, rt_now());
+    rc = bt_node_observe_fence(n->core, &nm, mark->token, mlen > 0 ? &minter : NULL, rt_core_now(n));
     wake(n);
     pthread_mutex_unlock(&n->mu);
     return rc;
@@ -1070,6 +1114,8 @@ int baton_status(baton_node *n, struct baton_status *out)
     out->uptime_ms = now.mono_ms - n->start_mono;
     out->encrypted = !n->kr.insecure;
     out->clock_refused = n->clock_refused;
+    out->clock_withholds = n->clock_withholds;
+    out->clock_ahead_ms = n->clock_ahead_ms;
     out->leaving = n->leaving;
     out->keys = (uint32_t)n->kr.n;
     out->elected = n->elected;

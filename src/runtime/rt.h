@@ -14,6 +14,7 @@
 #define BT_RT_RT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -91,6 +92,7 @@ struct baton_node {
     enum baton_profile profile;
     struct bt_swim_timing timing;
     uint64_t max_clock_offset_ms;
+    _Atomic int64_t wall_offset_ms; /* rt_set_wall_offset(); 0 */
     size_t max_packet;
     enum baton_log_level log_level;
     struct baton_callbacks cb;
@@ -103,7 +105,9 @@ struct baton_node {
     bool leaving;
     bool fatal;             /* a fatal stop is under way */
     int fatal_err;
-    bool clock_refused;
+    bool clock_refused;     /* the core's last clock judgement refused this node's clock */
+    uint64_t clock_withholds; /* times it did (BT_EV_CLOCK_REFUSED after a fine clock) */
+    int64_t clock_ahead_ms; /* this node's clock minus the cluster's, as last judged */
     bool join_claimed, joined;
     struct bt_keyring kr;
     struct bt_node *core;   /* made at start */
@@ -141,6 +145,13 @@ struct baton_node {
 
 /* ---- api.c ---- */
 struct bt_time rt_now(void);
+/* rt_now() with the node's wall clock offset (rt_set_wall_offset) added:
+ * the time every call into the core is given. */
+struct bt_time rt_core_now(const struct baton_node *n);
+/* Shifts this node's wall clock, as the core sees it, by offset_ms (0 by
+ * default): what a machine whose clock is that far off would read. For
+ * tests of the clock outliers (design.md fix 9); any thread. */
+void rt_set_wall_offset(struct baton_node *n, int64_t offset_ms);
 /* Queues a log line (under mu). */
 void rt_log(struct baton_node *n, enum baton_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

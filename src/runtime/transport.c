@@ -389,7 +389,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     n->st.bytes_in += (uint64_t)nread;
-    struct bt_time now = rt_now();
+    struct bt_time now = rt_core_now(n);
     c->last_active = now.mono_ms;
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t left = (size_t)nread;
@@ -509,7 +509,7 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
     }
     struct bt_addr from;
     rt_format_addr(addr, &from);
-    bt_node_recv(n->core, &from, payload, plen, rt_now());
+    bt_node_recv(n->core, &from, payload, plen, rt_core_now(n));
     rt_pump(n);
     pthread_mutex_unlock(&n->mu);
     rt_dispatch(n);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "baton/baton.h"
+#include "runtime/rt.h" /* rt_set_wall_offset: a skewed clock for the clock-outlier case */
 
 #define WAIT_MS 30000
 #define MAXT 6
@@ -45,6 +46,7 @@ struct tnode {
     int departed_before_elected; /* a departure had been seen when elected came */
     int departures;
     char leader_seen[BATON_NODE_MAX + 1]; /* on_leader's last winner of JOB */
+    int clock_refused, clock_ok; /* on_clock(true), on_clock(false) calls */
 };
 
 static struct tnode T[MAXT];
@@ -118,6 +120,25 @@ static void on_leader(baton_node *n, void *ud, const void *name, size_t len, con
     pthread_mutex_unlock(&t->mu);
 }
 
+static void on_clock(baton_node *n, void *ud, bool refused)
+{
+    struct tnode *t = ud;
+    pthread_mutex_lock(&t->mu);
+    if (refused)
+        t->clock_refused++;
+    else
+        t->clock_ok++;
+    pthread_mutex_unlock(&t->mu);
+}
+
+static int clock_events(int i, bool refused)
+{
+    pthread_mutex_lock(&T[i].mu);
+    int c = refused ? T[i].clock_refused : T[i].clock_ok;
+    pthread_mutex_unlock(&T[i].mu);
+    return c;
+}
+
 static void on_stopped(baton_node *n, void *ud, int err)
 {
     struct tnode *t = ud;
@@ -166,6 +187,7 @@ static void start_keys(int i, const char *name, int seed, const struct baton_key
     cfg.callbacks.on_member = on_member;
     cfg.callbacks.on_leader = on_leader;
     cfg.callbacks.on_stopped = on_stopped;
+    cfg.callbacks.on_clock = on_clock;
     cfg.callbacks.on_log = on_log;
     cfg.userdata = t;
     assert_int_equal(baton_node_new(&cfg, &t->n), 0);
@@ -297,6 +319,46 @@ static void three_nodes_agree_on_lowest_name(void **state)
     struct baton_name names[4];
     assert_int_equal(baton_names(T[1].n, names, 4), 1);
     assert_int_equal(names[0].len, strlen(JOB));
+    stop_all();
+}
+
+/* Fix 9 through the runtime: the leader's clock jumps a minute ahead (the
+ * default bound is 10 s). Its clock is refused: on_clock(true), its term
+ * revoked, n2 leads, and its status says so; put right, on_clock(false)
+ * and it leads again (the lowest name). */
+static void a_clock_far_ahead_is_refused_and_comes_back(void **state)
+{
+    cluster(3);
+    for (int i = 0; i < 3; i++)
+        assert_true(baton_lead(T[i].n, 0, JOB, strlen(JOB), 0, NULL) >= 0);
+    WAIT_FOR(all_see_leader(3, "n1"));
+    WAIT_FOR(elected(0) == 1);
+    struct baton_status st;
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    assert_false(st.clock_refused);
+    assert_int_equal(clock_events(0, true), 0);
+
+    rt_set_wall_offset(T[0].n, 60000);
+    WAIT_FOR(clock_events(0, true) == 1);
+    WAIT_FOR(all_see_leader(3, "n2"));
+    assert_int_equal(baton_is_leader(T[0].n, JOB, strlen(JOB)), 0);
+    pthread_mutex_lock(&T[0].mu);
+    int revoked = T[0].revoked;
+    pthread_mutex_unlock(&T[0].mu);
+    assert_int_equal(revoked, 1);
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    assert_true(st.clock_refused);
+    assert_int_equal(st.clock_withholds, 1);
+    assert_true(st.clock_ahead_ms > 50000 && st.clock_ahead_ms < 70000);
+    for (int i = 1; i < 3; i++)
+        assert_int_equal(clock_events(i, true), 0);
+
+    rt_set_wall_offset(T[0].n, 0);
+    WAIT_FOR(clock_events(0, false) == 1);
+    WAIT_FOR(all_see_leader(3, "n1"));
+    WAIT_FOR(baton_is_leader(T[0].n, JOB, strlen(JOB)) == 1);
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    assert_false(st.clock_refused);
     stop_all();
 }
 
@@ -809,6 +871,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(three_nodes_agree_on_lowest_name),
         cmocka_unit_test(killing_the_leader_elects_the_next_with_a_greater_token),
+        cmocka_unit_test(a_clock_far_ahead_is_refused_and_comes_back),
         cmocka_unit_test(priority_overrides_the_node_name),
         cmocka_unit_test(a_node_with_the_wrong_key_never_becomes_a_member),
         cmocka_unit_test(leaving_hands_over_without_failure_detection),
