@@ -295,14 +295,22 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
  *    keeps its sessions, says so (BT_EV_CLOCK_REFUSED, election.clock_refused),
  *    and campaigns again (BT_EV_CLOCK_OK) once it is back within 8/10 B
  *    (the gap keeps a clock near the edge from flapping);
- *  - a node that joined through seeds judges nothing, and keeps its
- *    candidacies withheld, until it has met a member, read the clock of
- *    every live member it knows (seven of them in a larger cluster), and
- *    three protocol periods have passed:
- *    otherwise a fast node campaigning alone at start (or restarted behind
- *    a partition) would mint a token far ahead before learning that it is
- *    the outlier; one whose first three join attempts went unanswered and
- *    that met no member is alone (fix 8) and judges at once;
+ *  - a node that joined through seeds judges nothing until it has met a
+ *    member, read the clock of every live member it knows (seven of them
+ *    in a larger cluster), and three protocol periods have passed; until
+ *    then it writes its candidacies but mints nothing (the first judgement
+ *    is part of fix 8's sync, sync_check), and says "not judged yet", so
+ *    that what it writes meets the bound alone: otherwise a fast node
+ *    campaigning alone at start (or restarted behind a partition) would
+ *    mint a token far ahead before learning that it is the outlier; one
+ *    whose first three join attempts went unanswered and that met no
+ *    member is alone (fix 8) and judges at once;
+ *  - every PING and ACK carries this node's word on its clock (sink_wall):
+ *    fine, refused (with a ceiling: what it stamped while fine, and what
+ *    earlier boots of its name wrote that the cluster holds), or not
+ *    judged yet; the election screens what each member wrote by that word
+ *    (tell_words, bt_leader_acceptable_from; docs/election.md,
+ *    "Screening"), so that acceptance does not hang on each node's median;
  *  - readings of members held dead are kept (until membership forgets them
  *    or they restart), so that a partition does not hide the other side's
  *    clocks from the median.
