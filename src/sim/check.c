@@ -40,11 +40,6 @@ static int name_len(const struct bt_nodeid *name)
     return name->len <= BATON_NODE_MAX ? name->len : BATON_NODE_MAX;
 }
 
-static uint64_t max_u64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
-
 static const char *member_state_name(enum bt_member_state s)
 {
     switch (s) {

@@ -65,8 +65,6 @@
 /* A view code nobody has: the node's answer is not known yet. */
 #define VIEW_UNKNOWN UINT64_MAX
 
-/* PRNG stream tags (sim.c uses 1..3). */
-enum { TAG_RESOURCE = 4, TAG_ELECT = 5 };
 
 /* Links of one intrusive list, by pool index. */
 struct link {
@@ -244,11 +242,6 @@ struct sim_elect {
 };
 
 /* --- small helpers --------------------------------------------------------- */
-
-static uint64_t max_u64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
 
 static struct link *lk(struct sim_elect *e, uint32_t c, enum list_kind kind)
 {

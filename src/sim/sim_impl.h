@@ -151,6 +151,31 @@ uint32_t bt_sim_carriers(const struct bt_sim *sim, uint32_t m);
 /* Whether name m was ever given to a twin (bt_sim_start_twin). */
 bool bt_sim_name_twinned(const struct bt_sim *sim, uint32_t m);
 
+/* engine.c: records the sim_out_of_memory violation (once) and voids the run. */
+void sim_note_oom(struct bt_sim *sim);
+
+/* network.c */
+/* Queues item on the agenda at virtual time at (an OOM voids the run). */
+void sim_schedule(struct bt_sim *sim, struct sim_item *item, uint64_t at);
+/* out (BT_OUT_DATAGRAM from src's process) onto the network: loss,
+ * duplication, latency and reordering drawn from the network's stream. */
+void sim_send_datagram(struct bt_sim *sim, struct sim_node *src, const struct bt_output *out);
+/* out (BT_OUT_STREAM from src's process) onto its connection, opening one
+ * when out->conn is 0; reliable and ordered per direction. */
+void sim_send_stream(struct bt_sim *sim, struct sim_node *src, const struct bt_output *out);
+/* The connection with this id, or NULL when there is none. */
+struct sim_conn *sim_conn_get(struct bt_sim *sim, uint64_t id);
+
+/* process.c */
+/* Starts a new process on sn (a boot): its clock, random stream and join. */
+int sim_start_process(struct bt_sim *sim, struct sim_node *sn);
+/* Frees sn's backlog; count: as dropped datagrams in the stats. */
+void sim_free_backlog(struct bt_sim *sim, struct sim_node *sn, bool count);
+/* A message reached its destination's host: delivered, backlogged or dropped. */
+void sim_arrive(struct bt_sim *sim, struct sim_msg *m);
+/* sn's timer fired: tick its process and service it. */
+void sim_tick_node(struct bt_sim *sim, struct sim_node *sn);
+
 /* check.c */
 int bt_sim_check_init(struct bt_sim *sim);
 void bt_sim_check_destroy(struct bt_sim *sim);
@@ -195,6 +220,16 @@ bool bt_sim_elect_settled(const struct bt_sim *sim);
 uint64_t bt_sim_elect_deadline(const struct bt_sim *sim);
 void bt_sim_elect_finish(struct bt_sim *sim);
 void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j);
+
+/* PRNG stream tags for bt_prng_init_stream: the network's, the fault
+ * schedule's, each node process's (engine.c, process.c), the resource's and
+ * the election helpers' (election.c). */
+enum { TAG_NET = 1, TAG_FAULT = 2, TAG_NODE = 3, TAG_RESOURCE = 4, TAG_ELECT = 5 };
+
+static inline uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
 
 static inline bool bt_sim_bit(const uint8_t *bits, size_t k)
 {
