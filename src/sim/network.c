@@ -2,7 +2,6 @@
  * The simulator's network model: datagrams and streams between node
  * processes, and the network faults (partitions, one-way cuts, loss bursts).
  *
- *
  * Network model. Datagrams: latency uniform in [latency_min, latency_max],
  * lost with probability `loss`, duplicated with probability `dup` (the copy
  * draws its own latency), and with probability `reorder` held back a further

@@ -37,7 +37,6 @@ struct bt_time bt_sim_node_time(const struct bt_sim *sim, const struct sim_node 
     return t;
 }
 
-
 static const char *state_name(enum bt_sim_node_state s)
 {
     switch (s) {
