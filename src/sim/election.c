@@ -373,7 +373,7 @@ bool token_known(struct bt_sim *sim, uint32_t k, uint64_t token)
     return false;
 }
 
-/* --- hooks from sim.c and check.c --------------------------------------------- */
+/* --- hooks from the engine and the membership checker ------------------------ */
 
 int bt_sim_elect_init(struct bt_sim *sim)
 {

@@ -71,7 +71,7 @@ struct mint {
 #define LAST_MINTS 8
 
 /* A failover or handover being timed for one name. */
-struct watch {
+struct takeover_watch {
     bool open;
     bool failover;           /* a crash (else a resign, session end or leave) */
     uint64_t opened_at;      /* virtual ms of the end of the leader's campaign */
@@ -106,7 +106,7 @@ struct ename {
      * node minted too must move above it (shared_token). */
     struct mint last[LAST_MINTS];
     uint32_t nlast;          /* mints recorded so far; last[nlast % LAST_MINTS] is next */
-    struct watch w;
+    struct takeover_watch w;
     /* The true winner's history, for the revocation rule. */
     uint64_t truth_session;  /* the true winner's session (0: none) */
     uint64_t truth_seq;      /* sim_elect.seq of the change that made it so (0: never) */

@@ -19,7 +19,7 @@
 
 static void watch_close(struct sim_elect *e, uint32_t k)
 {
-    struct watch *w = &e->nm[k].w;
+    struct takeover_watch *w = &e->nm[k].w;
     if (!w->open)
         return;
     free(w->bits);
@@ -47,7 +47,7 @@ void watch_supersede(struct bt_sim *sim, uint32_t k)
 void watch_eval(struct bt_sim *sim, uint32_t k, uint32_t x)
 {
     struct sim_elect *e = sim->elect;
-    struct watch *w = &e->nm[k].w;
+    struct takeover_watch *w = &e->nm[k].w;
     if (!w->open || sim->nodes[x].state != BT_SIM_RUNNING)
         return;
     if (sim->fault_count != w->fault_count) {
@@ -80,7 +80,7 @@ void watch_eval(struct bt_sim *sim, uint32_t k, uint32_t x)
 void watch_open(struct bt_sim *sim, uint32_t k, bool failover)
 {
     struct sim_elect *e = sim->elect;
-    struct watch *w = &e->nm[k].w;
+    struct takeover_watch *w = &e->nm[k].w;
     uint64_t target = winner_session(sim, k);
     if (w->open || target == 0)
         return;

@@ -19,7 +19,7 @@
  * process (its `random` callback and its boot id). Ties in time go to the
  * earlier push. No wall clock, address or hash of a pointer reaches the run.
  *
- * The election (elect.c) rides on this engine through hooks: a process
+ * The election (election.c) rides on this engine through hooks: a process
  * starting, ending, pausing and resuming, every node event, every service of
  * a node, every fault and every periodic check. Its writes to the fenced
  * resource are agenda items of their own (SIM_ITEM_WRITE).

@@ -1,6 +1,8 @@
 /*
- * The simulator's internals, shared by sim.c (event loop, network, node
- * lifecycle, faults), check.c (the membership invariants) and elect.c (the
+ * The simulator's internals, shared by engine.c (event loop, construction,
+ * report), network.c (the network model and its faults), process.c (node
+ * processes and their faults), membership_check.c (the membership
+ * invariants) and the election's files (election_impl.h: the
  * election: sessions, the fenced resource and the election invariants). Not
  * for scenarios or tests: they use sim.h.
  */
@@ -18,7 +20,7 @@ enum sim_item_kind {
     SIM_ITEM_TICK,     /* a node's timer (embedded in struct sim_node) */
     SIM_ITEM_CHECK,    /* the periodic invariant check (embedded in struct bt_sim) */
     SIM_ITEM_TIMER,    /* a struct sim_timer: a scenario action */
-    SIM_ITEM_WRITE,    /* a write on its way to the resource (elect.c owns it) */
+    SIM_ITEM_WRITE,    /* a write on its way to the resource (resource.c owns it) */
 };
 
 struct sim_item {
@@ -78,7 +80,7 @@ struct sim_node {
     int stopped_error;        /* error of the BT_EV_STOPPED its process reported; 0: none */
 };
 
-/* What check.c keeps per node. */
+/* What membership_check.c keeps per node: a crash being timed. */
 struct sim_watch {
     bool open;              /* a crash of this node is being timed */
     uint64_t crashed_at;    /* when */
@@ -118,7 +120,7 @@ struct bt_sim {
     struct bt_sim_stats stats;
     char *violations[BT_SIM_MAX_VIOLATIONS];
     size_t nviolations;            /* recorded, possibly more than kept */
-    /* check.c */
+    /* membership_check.c */
     uint8_t *view_bits;            /* n rows of row_bytes: row's view holds column
                                       alive or suspect, from its events */
     size_t row_bytes;              /* (n + 7) / 8 */
@@ -132,12 +134,12 @@ struct bt_sim {
     struct bt_member_info *members; /* scratch for bt_node_members, n + 16 slots */
     size_t members_cap;
     uint64_t fault_count;          /* bt_sim_fault_now calls so far */
-    /* elect.c: everything about sessions and the resource; NULL when
+    /* election*.c: everything about sessions and the resource; NULL when
      * cfg.names is 0. */
     struct sim_elect *elect;
 };
 
-/* sim.c */
+/* engine.c, process.c */
 struct bt_time bt_sim_node_time(const struct bt_sim *sim, const struct sim_node *sn);
 /* Parses "n<i>" (no leading zeros) into a node index < n; -1 otherwise. */
 int64_t bt_sim_parse_index(const struct bt_sim *sim, const char *s, size_t len);
@@ -176,7 +178,7 @@ void sim_arrive(struct bt_sim *sim, struct sim_msg *m);
 /* sn's timer fired: tick its process and service it. */
 void sim_tick_node(struct bt_sim *sim, struct sim_node *sn);
 
-/* check.c */
+/* membership_check.c */
 int bt_sim_check_init(struct bt_sim *sim);
 void bt_sim_check_destroy(struct bt_sim *sim);
 void bt_sim_check_event(struct bt_sim *sim, struct sim_node *observer, const struct bt_event *ev);
@@ -190,7 +192,7 @@ void bt_sim_check_periodic(struct bt_sim *sim);
 bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen);
 void bt_sim_check_finish(struct bt_sim *sim);
 
-/* elect.c. Every hook is a no-op when sim->elect is NULL. */
+/* election.c, election_check.c, resource.c. Every hook is a no-op when sim->elect is NULL. */
 int bt_sim_elect_init(struct bt_sim *sim);
 void bt_sim_elect_destroy(struct bt_sim *sim);
 /* A process of sn started (before it joins). */

@@ -249,7 +249,7 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
     case BT_EV_STOPPED: st->ev_stopped++; break;
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
-        return; /* elect.c's business */
+        return; /* the election's business (election.c) */
     }
     if (ev->kind == BT_EV_STOPPED) {
         /* Only a process that lost its name to a twin may stop, and only
