@@ -377,6 +377,9 @@ bool token_known(struct bt_sim *sim, uint32_t k, uint64_t token)
 
 int bt_sim_elect_init(struct bt_sim *sim)
 {
+    int rc = sim_observe(sim, &bt_sim_election_observer);
+    if (rc != 0)
+        return rc;
     bt_samples_init(&sim->stats.failover);
     bt_samples_init(&sim->stats.handover);
     bt_samples_init(&sim->stats.propagation);
@@ -799,3 +802,37 @@ void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j)
     bt_json_obj_end(j);
     bt_json_obj_end(j);
 }
+
+/* --- the observer ------------------------------------------------------------ */
+
+/* A crashed process's campaigns end with it (a left one's ended with its
+ * leave). */
+static void election_stopped(struct bt_sim *sim, struct sim_node *sn)
+{
+    if (sn->state == BT_SIM_CRASHED)
+        bt_sim_elect_node_ended(sim, sn, true);
+}
+
+/* bt_node_leave withdrew every candidacy of the node (fix 7). */
+static void election_leaving(struct bt_sim *sim, struct sim_node *sn)
+{
+    bt_sim_elect_node_ended(sim, sn, false);
+}
+
+const struct sim_observer bt_sim_election_observer = {
+    .event = bt_sim_elect_event,
+    .fault = bt_sim_elect_fault,
+    .periodic = bt_sim_elect_periodic,
+    .finish = bt_sim_elect_finish,
+    .report = bt_sim_elect_report_json,
+    .started = bt_sim_elect_started,
+    .ending = bt_sim_elect_prepare_end,
+    .stopped = election_stopped,
+    .leaving = election_leaving,
+    .paused = bt_sim_elect_paused,
+    .resuming = bt_sim_elect_resuming,
+    .serviced = bt_sim_elect_serviced,
+    .settled = bt_sim_elect_settled,
+    .deadline = bt_sim_elect_deadline,
+    .destroy = bt_sim_elect_destroy,
+};

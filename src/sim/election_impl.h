@@ -190,6 +190,41 @@ struct sim_elect {
     bool revocation_reported;  /* an uncaused revocation was reported */
 };
 
+/* The election's observer on the engine (election.c), registered by
+ * bt_sim_elect_init. */
+extern const struct sim_observer bt_sim_election_observer;
+
+/* The election's hooks on the engine (its observer, election.c). Every one
+ * is a no-op when sim->elect is NULL. */
+void bt_sim_elect_destroy(struct bt_sim *sim);
+/* A process of sn started (before it joins). */
+void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn);
+/* Before a crash or leave of sn: note which of its campaigns lead an agreed
+ * name, so that their end opens a failover or handover timing. */
+void bt_sim_elect_prepare_end(struct bt_sim *sim, struct sim_node *sn);
+/* sn's campaigns ended with its process (crash) or its leave (every
+ * candidacy withdrawn by bt_node_leave). */
+void bt_sim_elect_node_ended(struct bt_sim *sim, struct sim_node *sn, bool crashed);
+void bt_sim_elect_paused(struct bt_sim *sim, struct sim_node *sn);
+/* sn resumes: before it runs anything, its believing sessions send the write
+ * they were making when it stopped. */
+void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn);
+/* BT_EV_ELECTED or BT_EV_REVOKED from observer's node. */
+void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt_event *ev);
+/* sn processed a call and its outputs and events were drained. */
+void bt_sim_elect_serviced(struct bt_sim *sim, struct sim_node *sn);
+/* A fault happened now (bt_sim_fault_now). */
+void bt_sim_elect_fault(struct bt_sim *sim);
+void bt_sim_elect_periodic(struct bt_sim *sim);
+/* A SIM_ITEM_WRITE reached the resource; frees it. */
+void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item);
+/* bt_sim_finish: whether the election has settled since the last change,
+ * and until when it may still take. */
+bool bt_sim_elect_settled(const struct bt_sim *sim);
+uint64_t bt_sim_elect_deadline(const struct bt_sim *sim);
+void bt_sim_elect_finish(struct bt_sim *sim);
+void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j);
+
 /* The helpers used across these files, each documented at its definition. */
 
 /* election.c */

@@ -174,10 +174,28 @@ void bt_sim_fault_now(struct bt_sim *sim)
     sim->epoch_converged = false;
     sim->converged_now = false;
     sim->fault_count++;
-    bt_sim_elect_fault(sim);
+    SIM_NOTIFY(sim, fault, sim);
 }
 
 /* --- the event loop -------------------------------------------------------- */
+
+/* The periodic check's agenda callback: every observer's periodic hook. */
+static void fire_check(struct bt_sim *sim, struct sim_item *item)
+{
+    (void)item;
+    SIM_NOTIFY(sim, periodic, sim);
+    sim_schedule(sim, &sim->check, sim->now + sim->check_ms);
+    if (sim->waiting_converged && sim->converged_now)
+        sim->stop = true;
+}
+
+/* A scenario action's agenda callback (bt_sim_after). */
+static void fire_timer(struct bt_sim *sim, struct sim_item *item)
+{
+    struct sim_timer *t = (struct sim_timer *)item;
+    t->fn(sim, t->arg);
+    free(t);
+}
 
 static void step(struct bt_sim *sim)
 {
@@ -185,33 +203,7 @@ static void step(struct bt_sim *sim)
     if (e->at > sim->now)
         sim->now = e->at;
     struct sim_item *item = (struct sim_item *)e;
-    switch (item->kind) {
-    case SIM_ITEM_DATAGRAM:
-    case SIM_ITEM_STREAM:
-        sim_arrive(sim, (struct sim_msg *)item);
-        break;
-    case SIM_ITEM_TICK: {
-        struct sim_node *sn = (struct sim_node *)((char *)item - offsetof(struct sim_node, tick));
-        sim_tick_node(sim, sn);
-        break;
-    }
-    case SIM_ITEM_CHECK:
-        bt_sim_check_periodic(sim);
-        bt_sim_elect_periodic(sim);
-        sim_schedule(sim, &sim->check, sim->now + sim->check_ms);
-        if (sim->waiting_converged && sim->converged_now)
-            sim->stop = true;
-        break;
-    case SIM_ITEM_TIMER: {
-        struct sim_timer *t = (struct sim_timer *)item;
-        t->fn(sim, t->arg);
-        free(t);
-        break;
-    }
-    case SIM_ITEM_WRITE:
-        bt_sim_elect_write_arrives(sim, item);
-        break;
-    }
+    item->fire(sim, item);
 }
 
 void bt_sim_run_until(struct bt_sim *sim, uint64_t t)
@@ -259,6 +251,7 @@ int bt_sim_after(struct bt_sim *sim, uint64_t delay_ms, void (*fn)(struct bt_sim
     }
     bt_sim_heap_entry_init(&t->item.h);
     t->item.kind = SIM_ITEM_TIMER;
+    t->item.fire = fire_timer;
     t->fn = fn;
     t->arg = arg;
     if (bt_sim_heap_push(&sim->agenda, &t->item.h, sim->now + delay_ms) != 0) {
@@ -269,6 +262,15 @@ int bt_sim_after(struct bt_sim *sim, uint64_t delay_ms, void (*fn)(struct bt_sim
     return 0;
 }
 
+/* Whether every observer is settled (bt_sim_finish). */
+static bool observers_settled(const struct bt_sim *sim)
+{
+    for (uint32_t o = 0; o < sim->nobservers; o++)
+        if (sim->observers[o]->settled != NULL && !sim->observers[o]->settled(sim))
+            return false;
+    return true;
+}
+
 void bt_sim_finish(struct bt_sim *sim)
 {
     if (sim->finished)
@@ -277,25 +279,22 @@ void bt_sim_finish(struct bt_sim *sim)
     /* Run on (the scenario adds no faults now) until the cluster converged,
      * every crash was detected and the election settled, or the bounds that
      * judge them passed. */
-    uint64_t limit = max_u64(sim->now, sim->stats.last_fault_ms + sim->cfg.converge_bound_ms);
-    for (uint32_t i = 0; i < sim->n; i++)
-        if (sim->watch[i].open)
-            limit = max_u64(limit, sim->watch[i].crashed_at + sim->cfg.detect_bound_ms);
-    limit = max_u64(limit, bt_sim_elect_deadline(sim));
+    uint64_t limit = sim->now;
+    for (uint32_t o = 0; o < sim->nobservers; o++)
+        if (sim->observers[o]->deadline != NULL)
+            limit = max_u64(limit, sim->observers[o]->deadline(sim));
     limit += sim->check_ms;
-    while (!sim->oom && !(sim->epoch_converged && sim->open_watches == 0 && bt_sim_elect_settled(sim)) &&
-           sim->now < limit) {
+    while (!sim->oom && !observers_settled(sim) && sim->now < limit) {
         uint64_t next = sim->now + sim->check_ms;
         bt_sim_run_until(sim, next < limit ? next : limit);
     }
-    bt_sim_check_finish(sim);
-    bt_sim_elect_finish(sim);
+    SIM_NOTIFY(sim, finish, sim);
     sim->stats.virtual_ms = sim->now;
 }
 
 /* --- construction ---------------------------------------------------------- */
 
-struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg)
+struct bt_sim *sim_engine_new(const struct bt_sim_config *cfg)
 {
     const struct bt_sim_node_ops *ops = cfg->ops;
     if (ops == NULL || ops->create == NULL || ops->destroy == NULL || ops->join == NULL ||
@@ -328,11 +327,24 @@ struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg)
     sim->check_ms = cfg->check_ms ? cfg->check_ms : (sim->n <= 100 ? 10 : 100);
     sim->nodes = calloc(sim->n, sizeof *sim->nodes);
     sim->cut_bits = calloc(((size_t)sim->n * sim->n + 7) / 8, 1);
-    if (sim->nodes == NULL || sim->cut_bits == NULL || bt_sim_check_init(sim) != 0 ||
-        bt_sim_elect_init(sim) != 0) {
+    if (sim->nodes == NULL || sim->cut_bits == NULL) {
         bt_sim_free(sim);
         return NULL;
     }
+    return sim;
+}
+
+int sim_observe(struct bt_sim *sim, const struct sim_observer *obs)
+{
+    if (sim->nobservers >= SIM_MAX_OBSERVERS)
+        return BATON_EINVAL;
+    sim->observers[sim->nobservers++] = obs;
+    return 0;
+}
+
+int sim_engine_start(struct bt_sim *sim)
+{
+    const struct bt_sim_config *cfg = &sim->cfg;
     for (uint32_t i = 0; i < sim->n; i++) {
         struct sim_node *sn = &sim->nodes[i];
         char text[16];
@@ -354,18 +366,16 @@ struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg)
                           cfg->drift_ppm);
         bt_sim_heap_entry_init(&sn->tick.h);
         sn->tick.kind = SIM_ITEM_TICK;
+        sn->tick.fire = sim_fire_tick;
     }
     bt_sim_heap_entry_init(&sim->check.h);
     sim->check.kind = SIM_ITEM_CHECK;
+    sim->check.fire = fire_check;
     sim_schedule(sim, &sim->check, sim->check_ms);
     bt_sim_log(sim, 2, "%" PRIu32 " nodes start and join", sim->n);
     for (uint32_t i = 0; i < sim->n; i++)
         sim_start_process(sim, &sim->nodes[i]);
-    if (sim->oom) {
-        bt_sim_free(sim);
-        return NULL;
-    }
-    return sim;
+    return sim->oom ? BATON_ENOMEM : 0;
 }
 
 void bt_sim_free(struct bt_sim *sim)
@@ -389,8 +399,7 @@ void bt_sim_free(struct bt_sim *sim)
             free(item);
     }
     bt_sim_heap_destroy(&sim->agenda);
-    bt_sim_check_destroy(sim);
-    bt_sim_elect_destroy(sim);
+    SIM_NOTIFY(sim, destroy, sim);
     for (size_t k = 0; k < sim->nviolations && k < BT_SIM_MAX_VIOLATIONS; k++)
         free(sim->violations[k]);
     bt_samples_destroy(&sim->stats.detection);
@@ -518,7 +527,7 @@ void bt_sim_report_json(struct bt_sim *sim, struct bt_json *j)
         bt_json_u64(j, st->convergence_ms);
     else
         bt_json_null(j);
-    bt_sim_elect_report_json(sim, j);
+    SIM_NOTIFY(sim, report, sim, j);
     bt_json_key(j, "violation_count");
     bt_json_u64(j, sim->nviolations);
     bt_json_key(j, "violations");

@@ -68,6 +68,7 @@ static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint
     }
     bt_sim_heap_entry_init(&m->item.h);
     m->item.kind = kind;
+    m->item.fire = sim_fire_msg;
     m->next = NULL;
     m->from = from;
     m->to = to;

@@ -104,9 +104,7 @@ static void stop_process(struct bt_sim *sim, struct sim_node *sn, enum bt_sim_no
     sn->state = state;
     bt_sim_heap_remove(&sim->agenda, &sn->tick.h);
     sim_free_backlog(sim, sn, true);
-    bt_sim_check_stopped(sim, sn, state == BT_SIM_CRASHED && sn->stopped_error == 0);
-    if (state == BT_SIM_CRASHED)
-        bt_sim_elect_node_ended(sim, sn, true);
+    SIM_NOTIFY(sim, stopped, sim, sn);
 }
 
 /* Hands the node's outputs to the network and its events to the checker,
@@ -125,8 +123,8 @@ static void service(struct bt_sim *sim, struct sim_node *sn)
             sim_send_stream(sim, sn, &out);
     }
     while (ops->pop_event(sn->node, &ev))
-        bt_sim_check_event(sim, sn, &ev);
-    bt_sim_elect_serviced(sim, sn);
+        SIM_NOTIFY(sim, event, sim, sn, &ev);
+    SIM_NOTIFY(sim, serviced, sim, sn);
     if (sn->stopped_error != 0) {
         /* The process stopped for good (a lost name): like an embedder,
          * end it. No crash to time: it fell silent on purpose. */
@@ -212,8 +210,7 @@ int sim_start_process(struct bt_sim *sim, struct sim_node *sn)
         return BATON_EINVAL;
     }
     sn->state = BT_SIM_RUNNING;
-    bt_sim_check_started(sim, sn);
-    bt_sim_elect_started(sim, sn);
+    SIM_NOTIFY(sim, started, sim, sn);
     struct bt_addr seeds[SIM_JOIN_SEEDS];
     size_t nseeds = pick_seeds(sim, sn, seeds);
     int rc = ops->join(sn->node, seeds, nseeds, now);
@@ -303,6 +300,17 @@ void sim_tick_node(struct bt_sim *sim, struct sim_node *sn)
     service(sim, sn);
 }
 
+void sim_fire_msg(struct bt_sim *sim, struct sim_item *item)
+{
+    sim_arrive(sim, (struct sim_msg *)item);
+}
+
+void sim_fire_tick(struct bt_sim *sim, struct sim_item *item)
+{
+    struct sim_node *sn = (struct sim_node *)((char *)item - offsetof(struct sim_node, tick));
+    sim_tick_node(sim, sn);
+}
+
 /* --- node faults ----------------------------------------------------------- */
 
 enum bt_sim_node_state bt_sim_node_state(const struct bt_sim *sim, uint32_t i)
@@ -326,7 +334,7 @@ int bt_sim_crash(struct bt_sim *sim, uint32_t i)
         return BATON_EINVAL;
     struct sim_node *sn = &sim->nodes[i];
     bt_sim_log(sim, 2, "crash n%" PRIu32 " (%s)", i, state_name(sn->state));
-    bt_sim_elect_prepare_end(sim, sn);
+    SIM_NOTIFY(sim, ending, sim, sn);
     sim->stats.crashes++;
     bt_sim_fault_now(sim);
     stop_process(sim, sn, BT_SIM_CRASHED);
@@ -412,8 +420,7 @@ int bt_sim_pause(struct bt_sim *sim, uint32_t i)
     bt_sim_fault_now(sim);
     sn->state = BT_SIM_PAUSED;
     bt_sim_heap_remove(&sim->agenda, &sn->tick.h);
-    bt_sim_check_paused(sim, sn);
-    bt_sim_elect_paused(sim, sn);
+    SIM_NOTIFY(sim, paused, sim, sn);
     return 0;
 }
 
@@ -426,7 +433,7 @@ int bt_sim_resume(struct bt_sim *sim, uint32_t i)
     bt_sim_fault_now(sim);
     sn->state = BT_SIM_RUNNING;
     sn->excused_until = max_u64(sn->excused_until, sim->now + sim->cfg.fp_grace_ms);
-    bt_sim_elect_resuming(sim, sn);
+    SIM_NOTIFY(sim, resuming, sim, sn);
     /* Like an event loop waking from SIGSTOP: overdue timers first (libuv
      * runs timers before polling), then everything that queued, in order. */
     uint64_t deadline = sim->cfg.ops->next_deadline(sn->node);
@@ -453,7 +460,7 @@ int bt_sim_leave(struct bt_sim *sim, uint32_t i)
     if (i >= sim->n || sim->nodes[i].state != BT_SIM_RUNNING || sim->cfg.ops->leave == NULL)
         return BATON_EINVAL;
     struct sim_node *sn = &sim->nodes[i];
-    bt_sim_elect_prepare_end(sim, sn);
+    SIM_NOTIFY(sim, ending, sim, sn);
     int rc = sim->cfg.ops->leave(sn->node, bt_sim_node_time(sim, sn));
     if (rc != 0)
         return rc;
@@ -462,7 +469,7 @@ int bt_sim_leave(struct bt_sim *sim, uint32_t i)
     bt_sim_fault_now(sim);
     sn->state = BT_SIM_LEAVING;
     /* bt_node_leave withdrew every candidacy of the node (fix 7). */
-    bt_sim_elect_node_ended(sim, sn, false);
+    SIM_NOTIFY(sim, leaving, sim, sn);
     service(sim, sn);
     return 0;
 }

@@ -43,6 +43,7 @@ void send_write(struct bt_sim *sim, uint32_t c, bool late)
     }
     bt_sim_heap_entry_init(&w->item.h);
     w->item.kind = SIM_ITEM_WRITE;
+    w->item.fire = bt_sim_elect_write_arrives;
     w->name = cp->name;
     w->node = cp->node;
     w->gen = sim->nodes[cp->node].gen;
