@@ -461,7 +461,7 @@ void bt_sim_elect_destroy(struct bt_sim *sim)
     sim->elect = NULL;
 }
 
-void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn)
+void bt_sim_elect_started(struct bt_sim *sim, const struct sim_node *sn)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL)
@@ -476,7 +476,7 @@ void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn)
         bt_sim_bit_set(e->props[r].bits, sn->index, false);
 }
 
-void bt_sim_elect_prepare_end(struct bt_sim *sim, struct sim_node *sn)
+void bt_sim_elect_prepare_end(struct bt_sim *sim, const struct sim_node *sn)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL)
@@ -485,7 +485,7 @@ void bt_sim_elect_prepare_end(struct bt_sim *sim, struct sim_node *sn)
         e->pool[c].watch_end = leads_agreed_name(sim, c);
 }
 
-void bt_sim_elect_node_ended(struct bt_sim *sim, struct sim_node *sn, bool crashed)
+void bt_sim_elect_node_ended(struct bt_sim *sim, const struct sim_node *sn, bool crashed)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL)
@@ -500,7 +500,7 @@ void bt_sim_elect_node_ended(struct bt_sim *sim, struct sim_node *sn, bool crash
     nd->init_session = 0;
 }
 
-void bt_sim_elect_paused(struct bt_sim *sim, struct sim_node *sn)
+void bt_sim_elect_paused(struct bt_sim *sim, const struct sim_node *sn)
 {
     (void)sn;
     /* Its believers simply stop writing: write_timer skips paused nodes. */
@@ -510,7 +510,7 @@ void bt_sim_elect_paused(struct bt_sim *sim, struct sim_node *sn)
     }
 }
 
-void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn)
+void bt_sim_elect_resuming(struct bt_sim *sim, const struct sim_node *sn)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL)
@@ -576,7 +576,7 @@ static const char *revocation_cause(struct bt_sim *sim, uint32_t c)
     return NULL;
 }
 
-void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt_event *ev)
+void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const struct bt_event *ev)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL)
@@ -664,7 +664,7 @@ void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt
     disbelieve(e, c);
 }
 
-void bt_sim_elect_serviced(struct bt_sim *sim, struct sim_node *sn)
+void bt_sim_elect_serviced(struct bt_sim *sim, const struct sim_node *sn)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL || sn->node == NULL)
@@ -807,14 +807,14 @@ void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j)
 
 /* A crashed process's campaigns end with it (a left one's ended with its
  * leave). */
-static void election_stopped(struct bt_sim *sim, struct sim_node *sn)
+static void election_stopped(struct bt_sim *sim, const struct sim_node *sn)
 {
     if (sn->state == BT_SIM_CRASHED)
         bt_sim_elect_node_ended(sim, sn, true);
 }
 
 /* bt_node_leave withdrew every candidacy of the node (fix 7). */
-static void election_leaving(struct bt_sim *sim, struct sim_node *sn)
+static void election_leaving(struct bt_sim *sim, const struct sim_node *sn)
 {
     bt_sim_elect_node_ended(sim, sn, false);
 }

@@ -198,21 +198,21 @@ extern const struct sim_observer bt_sim_election_observer;
  * is a no-op when sim->elect is NULL. */
 void bt_sim_elect_destroy(struct bt_sim *sim);
 /* A process of sn started (before it joins). */
-void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn);
+void bt_sim_elect_started(struct bt_sim *sim, const struct sim_node *sn);
 /* Before a crash or leave of sn: note which of its campaigns lead an agreed
  * name, so that their end opens a failover or handover timing. */
-void bt_sim_elect_prepare_end(struct bt_sim *sim, struct sim_node *sn);
+void bt_sim_elect_prepare_end(struct bt_sim *sim, const struct sim_node *sn);
 /* sn's campaigns ended with its process (crash) or its leave (every
  * candidacy withdrawn by bt_node_leave). */
-void bt_sim_elect_node_ended(struct bt_sim *sim, struct sim_node *sn, bool crashed);
-void bt_sim_elect_paused(struct bt_sim *sim, struct sim_node *sn);
+void bt_sim_elect_node_ended(struct bt_sim *sim, const struct sim_node *sn, bool crashed);
+void bt_sim_elect_paused(struct bt_sim *sim, const struct sim_node *sn);
 /* sn resumes: before it runs anything, its believing sessions send the write
  * they were making when it stopped. */
-void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn);
+void bt_sim_elect_resuming(struct bt_sim *sim, const struct sim_node *sn);
 /* BT_EV_ELECTED or BT_EV_REVOKED from observer's node. */
-void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt_event *ev);
+void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const struct bt_event *ev);
 /* sn processed a call and its outputs and events were drained. */
-void bt_sim_elect_serviced(struct bt_sim *sim, struct sim_node *sn);
+void bt_sim_elect_serviced(struct bt_sim *sim, const struct sim_node *sn);
 /* A fault happened now (bt_sim_fault_now). */
 void bt_sim_elect_fault(struct bt_sim *sim);
 void bt_sim_elect_periodic(struct bt_sim *sim);

@@ -134,7 +134,7 @@ static void drop_observer(struct bt_sim *sim, uint32_t o)
             watch_observed(sim, o, j, false);
 }
 
-static void bt_sim_check_stopped(struct bt_sim *sim, struct sim_node *sn, bool crashed)
+static void bt_sim_check_stopped(struct bt_sim *sim, const struct sim_node *sn, bool crashed)
 {
     uint32_t i = sn->index;
     drop_observer(sim, i);
@@ -169,7 +169,7 @@ static void bt_sim_check_stopped(struct bt_sim *sim, struct sim_node *sn, bool c
     }
 }
 
-static void bt_sim_check_started(struct bt_sim *sim, struct sim_node *sn)
+static void bt_sim_check_started(struct bt_sim *sim, const struct sim_node *sn)
 {
     struct sim_watch *w = &sim->watch[sn->index];
     if (w->open) {
@@ -179,13 +179,9 @@ static void bt_sim_check_started(struct bt_sim *sim, struct sim_node *sn)
         watch_close(sim, w);
     }
     memset(view_row(sim, sn->index), 0, sim->row_bytes);
-    /* A fresh process is joining: its first seconds are a fault for the
-     * false-positive rule, except at the very start of the run. */
-    if (sn->gen > 1 && sn->excused_until < sim->now + sim->cfg.fp_grace_ms)
-        sn->excused_until = sim->now + sim->cfg.fp_grace_ms;
 }
 
-static void bt_sim_check_paused(struct bt_sim *sim, struct sim_node *sn)
+static void bt_sim_check_paused(struct bt_sim *sim, const struct sim_node *sn)
 {
     drop_observer(sim, sn->index);
 }
@@ -220,7 +216,7 @@ static void check_phantom_leave(struct bt_sim *sim, const struct sim_node *obs, 
                      obs->index, member, sim->now);
 }
 
-static void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct bt_event *ev)
+static void bt_sim_check_event(struct bt_sim *sim, const struct sim_node *obs, const struct bt_event *ev)
 {
     struct bt_sim_stats *st = &sim->stats;
     /* The election's checker sees every event too, as an observer of its
@@ -241,7 +237,6 @@ static void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const s
     if (ev->kind == BT_EV_STOPPED) {
         /* Only a process that lost its name to a twin may stop, and only
          * once it leads nothing: every term ended (REVOKED) before. */
-        obs->stopped_error = ev->error != 0 ? ev->error : BATON_EINVAL;
         if (ev->error != BATON_ECONFLICT || !bt_sim_name_twinned(sim, obs->name_of))
             bt_sim_violation(sim, "node_stopped", "n%" PRIu32 " stopped: %d (%s)", obs->index, ev->error,
                              baton_err_name(ev->error));
@@ -520,7 +515,7 @@ static void bt_sim_check_finish(struct bt_sim *sim)
 
 /* --- the observer ------------------------------------------------------------ */
 
-static void membership_stopped(struct bt_sim *sim, struct sim_node *sn)
+static void membership_stopped(struct bt_sim *sim, const struct sim_node *sn)
 {
     bt_sim_check_stopped(sim, sn, sn->state == BT_SIM_CRASHED && sn->stopped_error == 0);
 }

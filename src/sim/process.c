@@ -122,8 +122,13 @@ static void service(struct bt_sim *sim, struct sim_node *sn)
         else
             sim_send_stream(sim, sn, &out);
     }
-    while (ops->pop_event(sn->node, &ev))
+    while (ops->pop_event(sn->node, &ev)) {
+        /* Only a process that lost its name to a twin may stop (the
+         * membership checker judges it); the engine ends it below. */
+        if (ev.kind == BT_EV_STOPPED)
+            sn->stopped_error = ev.error != 0 ? ev.error : BATON_EINVAL;
         SIM_NOTIFY(sim, event, sim, sn, &ev);
+    }
     SIM_NOTIFY(sim, serviced, sim, sn);
     if (sn->stopped_error != 0) {
         /* The process stopped for good (a lost name): like an embedder,
@@ -210,6 +215,10 @@ int sim_start_process(struct bt_sim *sim, struct sim_node *sn)
         return BATON_EINVAL;
     }
     sn->state = BT_SIM_RUNNING;
+    /* A fresh process is joining: its first seconds are a fault for the
+     * false-positive rule, except at the very start of the run. */
+    if (sn->gen > 1 && sn->excused_until < sim->now + sim->cfg.fp_grace_ms)
+        sn->excused_until = sim->now + sim->cfg.fp_grace_ms;
     SIM_NOTIFY(sim, started, sim, sn);
     struct bt_addr seeds[SIM_JOIN_SEEDS];
     size_t nseeds = pick_seeds(sim, sn, seeds);

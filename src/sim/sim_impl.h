@@ -102,11 +102,13 @@ struct sim_watch {
  * (membership_check.c) and the election (election.c) each register one
  * with sim_observe. At every point of a run the engine calls that hook of
  * every observer, in the order they registered; a NULL hook is skipped.
- * The engine knows nothing else about them.
+ * The engine knows nothing else about them. Checkers see a node slot
+ * read-only (const struct sim_node *): its state, process, clock and
+ * excuses are the engine's to change.
  */
 struct sim_observer {
     /* An event sn's process reported (sn is the observer node). */
-    void (*event)(struct bt_sim *sim, struct sim_node *sn, const struct bt_event *ev);
+    void (*event)(struct bt_sim *sim, const struct sim_node *sn, const struct bt_event *ev);
     /* A fault happens now (bt_sim_fault_now). */
     void (*fault)(struct bt_sim *sim);
     /* The periodic check, every check_ms. */
@@ -121,13 +123,13 @@ struct sim_observer {
      * leave (every candidacy withdrawn); one paused; one is resuming
      * (before it runs anything); one made a call and its outputs and events
      * were drained. */
-    void (*started)(struct bt_sim *sim, struct sim_node *sn);
-    void (*ending)(struct bt_sim *sim, struct sim_node *sn);
-    void (*stopped)(struct bt_sim *sim, struct sim_node *sn);
-    void (*leaving)(struct bt_sim *sim, struct sim_node *sn);
-    void (*paused)(struct bt_sim *sim, struct sim_node *sn);
-    void (*resuming)(struct bt_sim *sim, struct sim_node *sn);
-    void (*serviced)(struct bt_sim *sim, struct sim_node *sn);
+    void (*started)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*ending)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*stopped)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*leaving)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*paused)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*resuming)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*serviced)(struct bt_sim *sim, const struct sim_node *sn);
     /* bt_sim_finish runs on until every observer is settled (NULL: it is)
      * or the latest of their deadlines (virtual ms) passed. */
     bool (*settled)(const struct bt_sim *sim);
