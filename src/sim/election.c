@@ -596,6 +596,16 @@ void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const str
                 e->disturbed_at = sim->now;
             }
         }
+        if (ev->kind == BT_EV_STOPPED) {
+            /* A process may stop only once it leads nothing: every term
+             * ended (REVOKED) before. */
+            for (uint32_t k = 0; k < bt_sim_names(sim); k++)
+                if (bt_sim_believes(sim, sn->index, k, NULL))
+                    bt_sim_violation(sim, "stopped_leading",
+                                     "n%" PRIu32 " stopped while it believed it led name-%" PRIu32
+                                     " (no REVOKED came first)",
+                                     sn->index, k);
+        }
         return;
     }
     const char *what = ev->kind == BT_EV_ELECTED ? "ELECTED" : "REVOKED";
