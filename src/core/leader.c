@@ -1494,11 +1494,11 @@ int bt_leader_withhold(struct bt_leader *l, bool withhold, uint64_t wall_ms)
     return n;
 }
 
-int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, bool out,
-                           uint64_t wall_ms)
+int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
+                           bool out, uint64_t wall_ms)
 {
     struct member_rec *m = member_find(l, node);
-    if (!m || m->clock_out == out)
+    if (!m || !m->live || m->boot_id != boot_id || m->clock_out == out)
         return 0;
     if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
         return BATON_ENOMEM;
@@ -1581,14 +1581,15 @@ bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp, const 
     return bt_hlc_wall(stamp) <= limit;
 }
 
-void bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
+bool bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
                            enum bt_clock_word word, uint64_t ceiling)
 {
     struct member_rec *m = member_find(l, node);
     if (!m || !m->live || m->boot_id != boot_id)
-        return;
+        return false;
     m->clock_word = word;
     m->clock_ceiling = word == BT_CLOCK_WORD_REFUSED ? ceiling : 0;
+    return true;
 }
 
 /* ---- leaving and ageing ---------------------------------------------------- */

@@ -326,17 +326,18 @@ void bt_leader_set_clock_ahead(struct bt_leader *l, uint64_t ahead_ms);
  * (ELECTED for one that wins). Returns how many candidacies changed (0 when
  * the state was already so) or BATON_ENOMEM (nothing changed). */
 int bt_leader_withhold(struct bt_leader *l, bool withhold, uint64_t wall_ms);
-/* Whether node says its clock is refused (out = true: it withholds its
- * candidacies, fix 9) or not. An out node's candidacies do not count here,
+/* Whether node, on boot boot_id, says its clock is refused (out = true:
+ * it withholds its candidacies, fix 9) or not; ignored unless boot_id is
+ * its live boot here. An out node's candidacies do not count here,
  * whatever entries of it arrive: it has withdrawn them, and an entry it
  * wrote while its own view of the cluster differed (a partition side of
  * fast clocks) may only now pass the clock bound here, while its tombstone
  * may not yet. The flag lasts while the node is a live member (a new boot
  * or a death clears it).
  * Recomputes every local campaign. Returns 1 if it changed, 0 if not (or
- * node is no live member), BATON_ENOMEM (nothing changed). */
-int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, bool out,
-                           uint64_t wall_ms);
+ * node is no live member on that boot), BATON_ENOMEM (nothing changed). */
+int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
+                           bool out, uint64_t wall_ms);
 /* Whether the local candidacies are withheld. */
 bool bt_leader_withheld(const struct bt_leader *l);
 /* The greatest timestamp this node's clock has issued or absorbed: its
@@ -369,8 +370,10 @@ uint64_t bt_leader_vouched_ms(const struct bt_leader *l);
  * live boot here) said of its clock: word, and with
  * BT_CLOCK_WORD_REFUSED the greatest stamp it issued while its clock was
  * fine (0: none). A new boot starts BT_CLOCK_WORD_UNHEARD. Affects only
- * bt_leader_acceptable_from(); recomputes nothing. */
-void bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
+ * bt_leader_acceptable_from(); recomputes nothing. Returns whether it was
+ * recorded (false: no live member on that boot here yet; tell it again
+ * once the membership verdict has come). */
+bool bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
                            enum bt_clock_word word, uint64_t ceiling);
 /* Whether a remote stamp or token written by author (an entry's node, a
  * fence's minter; NULL or empty: unknown) is accepted now (fix 9,

@@ -460,7 +460,12 @@ static bool tell_words(struct bt_node *n)
         enum bt_clock_word w = c->flags & BT_SWIM_CLOCK_REFUSED   ? BT_CLOCK_WORD_REFUSED
                                : c->flags & BT_SWIM_CLOCK_PENDING ? BT_CLOCK_WORD_PENDING
                                                                   : BT_CLOCK_WORD_FINE;
-        bt_leader_member_word(n->leader, &c->member, c->boot_id, w, c->ceiling);
+        if (!bt_leader_member_word(n->leader, &c->member, c->boot_id, w, c->ceiling)) {
+            /* The election does not hold that boot live yet (its verdict is
+             * to come): tell it again at the next call. */
+            n->words_dirty = true;
+            continue;
+        }
         c->word_told = true;
         any = true;
     }
@@ -551,10 +556,12 @@ static void judge_clock(struct bt_node *n)
      * once its stamp passes our bound, nor may a tombstone our bound still
      * refuses keep it elected. Its own word, not our reading of its clock:
      * every node then agrees with it, whatever the members each has read. */
+    /* Told at every judgement, not only on a change here: the election
+     * forgets it at each new boot and death of the member, and a verdict
+     * may reach it after the reading (it changes nothing when it knows). */
     for (size_t i = 0; i < n->nclocks; i++) {
         struct clock_reading *c = &n->clocks[i];
-        if (c->refused != c->out &&
-            bt_leader_member_clock(n->leader, &c->member, c->refused, n->now.wall_ms) >= 0)
+        if (bt_leader_member_clock(n->leader, &c->member, c->boot_id, c->refused, n->now.wall_ms) >= 0)
             c->out = c->refused;
     }
 

@@ -1645,15 +1645,17 @@ static void member_whose_clock_is_refused_does_not_count(void **state)
     assert_int_equal(bt_leader_merge_entry(a, &e, WALL), 1);
     assert_int_equal(lead(a, 9, "job", 0, WALL, NULL), 0);
     struct bt_nodeid an = nid("a");
-    assert_int_equal(bt_leader_member_clock(a, &an, true, WALL + 1), 1);
+    assert_int_equal(bt_leader_member_clock(a, &an, 7, true, WALL + 1), 1);
     expect_event(a, BT_LEADER_ELECTED, 9, "job");
     assert_leader(a, "job", "b", 9);
-    assert_int_equal(bt_leader_member_clock(a, &an, true, WALL + 2), 0);
-    assert_int_equal(bt_leader_member_clock(a, &an, false, WALL + 3), 1);
+    assert_int_equal(bt_leader_member_clock(a, &an, 7, true, WALL + 2), 0);
+    assert_int_equal(bt_leader_member_clock(a, &an, 7, false, WALL + 3), 1);
     expect_event(a, BT_LEADER_REVOKED, 9, "job");
     assert_leader(a, "job", "a", 5);
     /* A new boot starts over: not out. */
-    assert_int_equal(bt_leader_member_clock(a, &an, true, WALL + 4), 1);
+    assert_int_equal(bt_leader_member_clock(a, &an, 7, true, WALL + 4), 1);
+    /* A word about another boot than the live one changes nothing. */
+    assert_int_equal(bt_leader_member_clock(a, &an, 6, false, WALL + 4), 0);
     see_alive(a, "a", 8, WALL + 5);
     e.cand.boot_id = 8;
     e.stamp = bt_hlc_pack(WALL + 5, 0);
