@@ -85,8 +85,10 @@
  * size: members in a chained hash table by name (htab.c; iteration always
  * follows the members[] array, never the table, so runs are deterministic);
  * suspects and dead/left members in their own arrays; the digest is an XOR
- * of per-member hashes updated on each change; the broadcast queue is an
- * array of lists indexed by transmit count plus a hash table by key.
+ * of per-member hashes updated on each change; the broadcast queue
+ * (bqueue.c) is an array of lists indexed by transmit count plus a hash
+ * table by key. Lifeguard's arithmetic is in lifeguard.c, the timing
+ * profiles in swim_profile.c.
  */
 #include "core/swim.h"
 
@@ -95,7 +97,9 @@
 #include <string.h>
 
 #include "baton/baton.h"
+#include "core/bqueue.h"
 #include "core/htab.h"
+#include "core/lifeguard.h"
 #include "core/swim_proto.h"
 #include "core/wire.h"
 
@@ -104,8 +108,6 @@
 #define MAX_RELAYS 64      /* PING_REQs served at once */
 #define MAX_CHECKS 16      /* name checks at once */
 #define MAX_SEEDS 64
-#define QUEUE_BUCKETS 64   /* transmit counts tracked exactly; more share the last */
-#define MAX_PICK 256       /* broadcasts per datagram */
 #define REAP_CHECK_MS 1000
 
 /* Lifeguard suspicion state of one suspect member. */
@@ -134,25 +136,6 @@ struct bt_member {
     uint32_t watch_slot;      /* index in suspects[] or gone[], NO_SLOT otherwise */
     struct bt_hlink link;     /* in bt_swim.table, hashed by name_hash */
     struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
-};
-
-/* A queued broadcast; its encoded bytes, then its key, follow the struct. */
-struct bt_bcast {
-    struct bt_bcast *prev, *next; /* in its transmit bucket */
-    struct bt_hlink link;         /* in bt_bqueue.table if keyed, hashed by key_hash() */
-    uint32_t transmits;           /* times sent */
-    uint16_t len;                 /* encoded length */
-    uint16_t key_len;             /* key length (0: no key) */
-    uint8_t key_kind;             /* 0 none, 1 member name, 2 user key */
-    bool is_leave;                /* our own LEFT: its retirement completes the leave */
-    uint8_t bytes[];              /* len encoded bytes, then key_len key bytes */
-};
-
-struct bt_bqueue {
-    struct bt_bcast *head[QUEUE_BUCKETS]; /* newest first in each bucket */
-    struct bt_bcast *tail[QUEUE_BUCKETS];
-    struct bt_htab table;                 /* the keyed broadcasts, by key */
-    size_t count;
 };
 
 /* A PING_REQ we are serving. */
@@ -253,42 +236,13 @@ struct bt_swim {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    x ^= x >> 31;
-    return x;
-}
-
 static uint64_t rnd(struct bt_swim *s) { return s->cfg.random(s->cfg.random_ctx); }
 
 /* Uniform-ish in [0, n); n > 0. The modulo bias is below 2^-40 for any n we
  * use. */
 static size_t rnd_below(struct bt_swim *s, size_t n) { return (size_t)(rnd(s) % n); }
 
-/* Natural logarithm for x >= 1 without libm: halve into [1, 2), then
- * ln(x) = 2 atanh((x-1)/(x+1)) by its series, which converges fast there. */
-static double ln_pos(double x)
-{
-    double e = 0;
-    while (x >= 2.0) {
-        x /= 2.0;
-        e += 1.0;
-    }
-    double t = (x - 1.0) / (x + 1.0), t2 = t * t, term = t, sum = 0;
-    for (int k = 1; k < 41; k += 2) {
-        sum += term / k;
-        term *= t2;
-    }
-    return 2.0 * sum + e * 0.69314718055994530942;
-}
-
-static double log10_pos(double x) { return ln_pos(x) / 2.30258509299404568402; }
-
-static uint32_t scale(const struct bt_swim *s) { return s->health + 1; }
+static uint32_t scale(const struct bt_swim *s) { return bt_lg_scale(s->health); }
 
 static bool is_live(enum bt_member_state st) { return st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT; }
 
@@ -305,31 +259,6 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
     *arr = p;
     *cap = ncap;
     return true;
-}
-
-/* ceil(log10(x)) for x >= 1, exactly. */
-static uint32_t ceil_log10(uint64_t x)
-{
-    uint32_t c = 0;
-    for (uint64_t p = 1; p < x && c < 19; p *= 10)
-        c++;
-    return c;
-}
-
-/* memberlist's limit, mult * ceil(log10(n + 1)), with a floor of three
- * "decades": in a cluster of ten or fewer it gives 4 sends, and with every
- * node forwarding news to 3 random peers per round a given node was missed by
- * all of them about once in a thousand broadcasts (the simulator found it,
- * finding E1). Three rounds' worth more makes that about 1e-7, for a few
- * datagrams more in small clusters and none in large ones. */
-static uint32_t retransmit_limit(const struct bt_swim *s, const struct bt_bcast *e)
-{
-    uint32_t decades = ceil_log10((uint64_t)s->n_live + 1);
-    /* Our own LEFT also went straight to every live member (bt_swim_leave),
-     * so it needs no floor; without one, leaving completes sooner. */
-    if (decades < 3 && !e->is_leave)
-        decades = 3;
-    return s->t.retransmit_mult * (decades ? decades : 1);
 }
 
 static void info_of(const struct bt_member *m, struct bt_member_info *out)
@@ -363,7 +292,7 @@ static uint64_t digest_term(const struct bt_member *m)
 {
     if (!is_live(m->state))
         return 0;
-    return mix64(m->name_hash ^ mix64(m->boot_id + 0x9e3779b97f4a7c15u * ((uint64_t)m->state + 1)));
+    return bt_mix64(m->name_hash ^ bt_mix64(m->boot_id + 0x9e3779b97f4a7c15u * ((uint64_t)m->state + 1)));
 }
 
 static bool member_is(const struct bt_hlink *x, const void *name)
@@ -523,70 +452,15 @@ static void member_remove(struct bt_swim *s, struct bt_member *m)
     free(m);
 }
 
-/* ---- the broadcast queue ------------------------------------------------ */
+/* ---- the broadcast queue (bqueue.c) ------------------------------------- */
 
-static uint64_t key_hash(uint8_t kind, const void *key, size_t len)
+/* Counts what the queue removed on its own: broadcasts dropped when full,
+ * and our leave leaving it, which completes the leave. */
+static void q_account(struct bt_swim *s, const struct bt_bqueue_removed *rm)
 {
-    return mix64(bt_hash_bytes(key, len) ^ kind);
-}
-
-static void q_unlink_bucket(struct bt_bqueue *q, struct bt_bcast *e)
-{
-    uint32_t b = e->transmits < QUEUE_BUCKETS ? e->transmits : QUEUE_BUCKETS - 1;
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        q->head[b] = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        q->tail[b] = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void q_link_bucket(struct bt_bqueue *q, struct bt_bcast *e)
-{
-    uint32_t b = e->transmits < QUEUE_BUCKETS ? e->transmits : QUEUE_BUCKETS - 1;
-    e->prev = NULL;
-    e->next = q->head[b];
-    if (q->head[b])
-        q->head[b]->prev = e;
-    else
-        q->tail[b] = e;
-    q->head[b] = e;
-}
-
-static void q_remove(struct bt_swim *s, struct bt_bcast *e)
-{
-    struct bt_bqueue *q = &s->q;
-    q_unlink_bucket(q, e);
-    if (e->key_kind != 0)
-        bt_htab_unlink(&q->table, &e->link);
-    if (e->is_leave)
+    s->stats.bcasts_dropped += rm->dropped;
+    if (rm->leave_gone)
         s->leave_done = true;
-    q->count--;
-    free(e);
-}
-
-/* A broadcast key being looked up. */
-struct bcast_key {
-    uint8_t kind;      /* 1 member name, 2 user key */
-    const void *bytes; /* the key (borrowed) */
-    size_t len;        /* its length */
-};
-
-static bool bcast_is(const struct bt_hlink *x, const void *key)
-{
-    const struct bt_bcast *e = BT_HTAB_ENTRY(x, const struct bt_bcast, link);
-    const struct bcast_key *k = key;
-    return e->key_kind == k->kind && e->key_len == k->len &&
-           memcmp(e->bytes + e->len, k->bytes, k->len) == 0;
-}
-
-static struct bt_bcast *q_find(struct bt_bqueue *q, uint64_t h, const struct bcast_key *key)
-{
-    struct bt_hlink *x = bt_htab_find(&q->table, h, bcast_is, key);
-    return x ? BT_HTAB_ENTRY(x, struct bt_bcast, link) : NULL;
 }
 
 static size_t q_capacity(const struct bt_swim *s)
@@ -597,43 +471,14 @@ static size_t q_capacity(const struct bt_swim *s)
 
 /* Queues an encoded broadcast; a keyed one replaces the queued one with the
  * same key. Returns 0 or BATON_ENOMEM. */
-static int q_push(struct bt_swim *s, uint8_t key_kind, const void *key, size_t key_len,
-                  const uint8_t *bytes, size_t len, bool is_leave)
+static int q_push(struct bt_swim *s, enum bt_bcast_key_kind key_kind, const void *key,
+                  size_t key_len, const uint8_t *bytes, size_t len, bool is_leave)
 {
-    struct bt_bqueue *q = &s->q;
-    uint64_t h = 0;
-    if (key_kind != 0) {
-        struct bcast_key k = {.kind = key_kind, .bytes = key, .len = key_len};
-        h = key_hash(key_kind, key, key_len);
-        struct bt_bcast *old = q_find(q, h, &k);
-        if (old)
-            q_remove(s, old);
-    }
-    while (q->count >= q_capacity(s)) {
-        /* Full: drop the oldest of the most-sent broadcasts. */
-        int b = QUEUE_BUCKETS - 1;
-        while (b >= 0 && !q->tail[b])
-            b--;
-        if (b < 0)
-            break;
-        q_remove(s, q->tail[b]);
-        s->stats.bcasts_dropped++;
-    }
-    struct bt_bcast *e = calloc(1, sizeof *e + len + key_len);
-    if (!e)
-        return BATON_ENOMEM;
-    e->len = (uint16_t)len;
-    e->key_len = (uint16_t)key_len;
-    e->key_kind = key_kind;
-    e->is_leave = is_leave;
-    memcpy(e->bytes, bytes, len);
-    if (key_len)
-        memcpy(e->bytes + len, key, key_len);
-    q_link_bucket(q, e);
-    if (key_kind != 0)
-        bt_htab_link(&q->table, &e->link, h);
-    q->count++;
-    return 0;
+    struct bt_bqueue_removed rm = {0};
+    int rc = bt_bqueue_push(&s->q, key_kind, key, key_len, bytes, len, is_leave, q_capacity(s),
+                            &rm);
+    q_account(s, &rm);
+    return rc;
 }
 
 /* Fills *b with a rumor of kind (ALIVE/SUSPECT/DEAD/LEFT) about m's current
@@ -663,43 +508,18 @@ static void bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_bcast(&w, &b);
     assert(!w.overflow);
-    (void)q_push(s, 1, m->name.bytes, m->name.len, buf, w.len, is_leave);
+    (void)q_push(s, BT_BKEY_MEMBER, m->name.bytes, m->name.len, buf, w.len, is_leave);
 }
 
 /* Appends queued broadcasts to w, least sent first, as many as fit; counts
  * the sends and retires those that reached the limit. Returns how many. */
 static size_t pack_broadcasts(struct bt_swim *s, struct bt_wbuf *w)
 {
-    struct bt_bqueue *q = &s->q;
-    struct bt_bcast *picked[MAX_PICK];
-    size_t n = 0, skipped = 0;
-    for (int b = 0; b < QUEUE_BUCKETS && n < MAX_PICK; b++) {
-        for (struct bt_bcast *e = q->head[b]; e && n < MAX_PICK; e = e->next) {
-            size_t room = w->cap - w->len;
-            if (room < 16)
-                goto full;
-            if (e->len > room) {
-                if (++skipped > 32)
-                    goto full;
-                continue;
-            }
-            bt_put_bytes(w, e->bytes, e->len);
-            picked[n++] = e;
-        }
-    }
-full:;
-    for (size_t i = 0; i < n; i++) {
-        struct bt_bcast *e = picked[i];
-        q_unlink_bucket(q, e);
-        e->transmits++;
-        if (e->transmits >= retransmit_limit(s, e)) {
-            /* Relink first so q_remove unlinks it from a valid list. */
-            q_link_bucket(q, e);
-            q_remove(s, e);
-        } else {
-            q_link_bucket(q, e);
-        }
-    }
+    struct bt_bqueue_removed rm = {0};
+    uint32_t mult = s->t.retransmit_mult;
+    size_t n = bt_bqueue_pack(&s->q, w, bt_bqueue_retransmit_limit(mult, s->n_live, false),
+                              bt_bqueue_retransmit_limit(mult, s->n_live, true), &rm);
+    q_account(s, &rm);
     return n;
 }
 
@@ -907,33 +727,16 @@ static void send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
 
 static uint64_t suspicion_timeout(const struct bt_suspicion *sp)
 {
-    uint32_t c = sp->n > 0 ? sp->n - 1 : 0;
-    if (sp->k == 0 || c >= sp->k)
-        return sp->min_ms;
-    double frac = ln_pos((double)c + 1) / ln_pos((double)sp->k + 1);
-    double span = (double)(sp->max_ms - sp->min_ms);
-    double t = (double)sp->max_ms - frac * span;
-    if (t < (double)sp->min_ms)
-        t = (double)sp->min_ms;
-    return (uint64_t)t;
+    return bt_lg_suspicion_timeout(sp->min_ms, sp->max_ms, sp->k, sp->n > 0 ? sp->n - 1 : 0);
 }
 
 static void suspicion_init(struct bt_swim *s, struct bt_suspicion *sp, uint64_t from_hash,
                            uint64_t now)
 {
     memset(sp, 0, sizeof *sp);
-    double n = (double)s->n_live;
-    double node_scale = n > 10 ? log10_pos(n) : 1.0;
-    sp->min_ms = (uint64_t)((double)s->t.suspicion_mult * node_scale * s->t.probe_interval);
+    sp->min_ms = bt_lg_suspicion_min(s->t.suspicion_mult, s->t.probe_interval, s->n_live);
     sp->max_ms = sp->min_ms * s->t.suspicion_max_mult;
-    int64_t k = (int64_t)s->t.suspicion_mult - 2;
-    if ((int64_t)s->n_live - 2 < k)
-        k = (int64_t)s->n_live - 2;
-    if (k < 0)
-        k = 0;
-    if (k > MAX_SUSPECTORS - 1)
-        k = MAX_SUSPECTORS - 1;
-    sp->k = (uint32_t)k;
+    sp->k = bt_lg_confirmations(s->t.suspicion_mult, s->n_live, MAX_SUSPECTORS - 1);
     sp->start = now;
     sp->suspectors[0] = from_hash;
     sp->n = 1;
@@ -958,12 +761,7 @@ static bool suspicion_confirm(struct bt_member *m, uint64_t from_hash)
 
 static void health_add(struct bt_swim *s, int delta)
 {
-    int64_t h = (int64_t)s->health + delta;
-    if (h < 0)
-        h = 0;
-    if (h > (int64_t)s->t.awareness_max - 1)
-        h = (int64_t)s->t.awareness_max - 1;
-    s->health = (uint32_t)h;
+    s->health = bt_lg_health_add(s->health, delta, s->t.awareness_max);
 }
 
 /* Refutes a claim about ourselves at incarnation inc. */
@@ -1923,94 +1721,13 @@ uint64_t bt_swim_next_deadline(const struct bt_swim *s)
 
 /* ---- lifecycle and API -------------------------------------------------- */
 
-int bt_swim_timing_profile(enum bt_profile profile, struct bt_swim_timing *t)
-{
-    memset(t, 0, sizeof *t);
-    switch (profile) {
-    case BT_PROFILE_LOCAL:
-        *t = (struct bt_swim_timing){
-            .probe_interval = 100,
-            .probe_timeout = 40,
-            .indirect_checks = 3,
-            .suspicion_mult = 3,
-            .suspicion_max_mult = 6,
-            .retransmit_mult = 4,
-            .gossip_interval = 20,
-            .gossip_fanout = 3,
-            .gossip_to_dead = 5000,
-            .pushpull_interval = 10000,
-            .reconnect_interval = 1000,
-            .dead_reap = 300000,
-            .left_reap = 30000,
-            .join_retry_min = 100,
-            .join_retry_max = 2000,
-            .leave_timeout = 1000,
-            .awareness_max = 8,
-        };
-        return 0;
-    case BT_PROFILE_LAN:
-        *t = (struct bt_swim_timing){
-            .probe_interval = 1000,
-            .probe_timeout = 500,
-            .indirect_checks = 3,
-            .suspicion_mult = 4,
-            .suspicion_max_mult = 6,
-            .retransmit_mult = 4,
-            .gossip_interval = 200,
-            .gossip_fanout = 3,
-            .gossip_to_dead = 30000,
-            .pushpull_interval = 30000,
-            .reconnect_interval = 2000,
-            .dead_reap = 1800000,
-            .left_reap = 60000,
-            .join_retry_min = 200,
-            .join_retry_max = 10000,
-            .leave_timeout = 3000,
-            .awareness_max = 8,
-        };
-        return 0;
-    case BT_PROFILE_WAN:
-        *t = (struct bt_swim_timing){
-            .probe_interval = 5000,
-            .probe_timeout = 3000,
-            .indirect_checks = 3,
-            .suspicion_mult = 6,
-            .suspicion_max_mult = 6,
-            .retransmit_mult = 4,
-            .gossip_interval = 500,
-            .gossip_fanout = 4,
-            .gossip_to_dead = 60000,
-            .pushpull_interval = 60000,
-            .reconnect_interval = 10000,
-            .dead_reap = 3600000,
-            .left_reap = 120000,
-            .join_retry_min = 1000,
-            .join_retry_max = 30000,
-            .leave_timeout = 10000,
-            .awareness_max = 8,
-        };
-        return 0;
-    }
-    return BATON_EINVAL;
-}
-
-static bool timing_valid(const struct bt_swim_timing *t)
-{
-    return t->probe_interval > 0 && t->probe_timeout > 0 && t->probe_timeout < t->probe_interval &&
-           t->suspicion_mult > 0 && t->suspicion_max_mult > 0 && t->retransmit_mult > 0 &&
-           t->gossip_interval > 0 && t->gossip_fanout > 0 && t->pushpull_interval > 0 &&
-           t->reconnect_interval > 0 && t->join_retry_min > 0 &&
-           t->join_retry_max >= t->join_retry_min && t->awareness_max > 0 &&
-           t->leave_timeout > 0;
-}
-
 struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_swim_sink *sink,
                             uint64_t now)
 {
     if (!cfg || !sink || !sink->send || !sink->event || !cfg->random || cfg->boot_id == 0 ||
         !bt_nodeid_valid_bytes(cfg->name.bytes, cfg->name.len) ||
         !bt_swim_addr_valid(cfg->addr.s, cfg->addr.len) || cfg->max_packet < BT_SWIM_MIN_PACKET ||
-        cfg->max_packet > BT_SWIM_PACKET_MAX || !timing_valid(&cfg->timing))
+        cfg->max_packet > BT_SWIM_PACKET_MAX || !bt_swim_timing_valid(&cfg->timing))
         return NULL;
     struct bt_swim *s = calloc(1, sizeof *s);
     if (!s)
@@ -2019,9 +1736,9 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
     s->t = cfg->timing;
     s->sink = *sink;
     bt_htab_init(&s->table);
-    bt_htab_init(&s->q.table);
+    bt_bqueue_init(&s->q);
     s->pkt = malloc(cfg->max_packet);
-    if (bt_htab_reserve(&s->table) != 0 || bt_htab_reserve(&s->q.table) != 0 || !s->pkt)
+    if (bt_htab_reserve(&s->table) != 0 || bt_bqueue_reserve(&s->q) != 0 || !s->pkt)
         goto fail;
     struct bt_nodeid name;
     struct bt_addr addr;
@@ -2049,15 +1766,7 @@ void bt_swim_free(struct bt_swim *s)
         free(s->members[i]->susp);
         free(s->members[i]);
     }
-    for (int b = 0; b < QUEUE_BUCKETS; b++) {
-        struct bt_bcast *e = s->q.head[b];
-        while (e) {
-            struct bt_bcast *next = e->next;
-            free(e);
-            e = next;
-        }
-    }
-    bt_htab_destroy(&s->q.table);
+    bt_bqueue_free(&s->q);
     free(s->members);
     bt_htab_destroy(&s->table);
     free(s->probe_order);
@@ -2152,7 +1861,7 @@ int bt_swim_broadcast_user(struct bt_swim *s, const void *key, size_t keylen, co
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_bcast(&w, &b);
     assert(!w.overflow);
-    int rc = q_push(s, keylen ? 2 : 0, key, keylen, buf, w.len, false);
+    int rc = q_push(s, keylen ? BT_BKEY_USER : BT_BKEY_NONE, key, keylen, buf, w.len, false);
     if (rc != 0)
         return rc;
     if (urgent) {
