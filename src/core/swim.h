@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "core/names.h"
-#include "core/node.h"
+#include "core/types.h"
 
 /* The timings and sizes of one profile (docs/membership.md explains the
  * values). All times in milliseconds. */
