@@ -37,8 +37,9 @@ static void least_sent_first_newest_first_among_equals(void **state)
     push(&q, "a", 1, false, 100, &rm);
     push(&q, "b", 2, false, 100, &rm);
     uint8_t buf[64];
-    /* Room for one broadcast only (16 bytes must remain to try another). */
-    assert_int_equal(pack(&q, buf, 1, 10, &rm), 1);
+    /* Room for one broadcast only: packing stops once fewer than 16 bytes
+     * remain. */
+    assert_int_equal(pack(&q, buf, 16, 10, &rm), 1);
     assert_int_equal(buf[0], 2);
     push(&q, "c", 3, false, 100, &rm);
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
@@ -117,12 +118,13 @@ static void a_full_queue_drops_the_oldest_most_sent_and_says_so(void **state)
     assert_int_equal(q.count, 3);
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
     assert_memory_equal(buf, ((uint8_t[]){4, 3, 2}), 3);
-    /* Then among equals, the oldest: "x". */
+    /* Then among equals, the one longest in its bucket: "z", packed (and so
+     * relinked) first. */
     struct bt_bqueue_removed rm2 = {0};
     push(&q, "w", 5, false, 3, &rm2);
     assert_int_equal(rm2.dropped, 1);
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm2), 3);
-    assert_memory_equal(buf, ((uint8_t[]){5, 4, 3}), 3);
+    assert_memory_equal(buf, ((uint8_t[]){5, 2, 3}), 3);
     bt_bqueue_free(&q);
 }
 
@@ -137,11 +139,14 @@ static void replacing_or_dropping_the_leave_reports_it(void **state)
     push(&q, "me", 2, false, 100, &rm);
     assert_true(rm.leave_gone);
     struct bt_bqueue_removed rm2 = {0};
+    /* Full at 2: each push drops the oldest, "me", then the leave. */
     push(&q, "you", 3, true, 2, &rm2);
     push(&q, "him", 4, false, 2, &rm2);
+    assert_int_equal(rm2.dropped, 1);
     assert_false(rm2.leave_gone);
     push(&q, "her", 5, false, 2, &rm2);
-    assert_int_equal(rm2.dropped, 1);
+    assert_int_equal(rm2.dropped, 2);
+    assert_true(rm2.leave_gone);
     assert_int_equal(q.count, 2);
     bt_bqueue_free(&q);
 }
