@@ -179,21 +179,9 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
     return changed > INT_MAX ? INT_MAX : (int)changed;
 }
 
-int bt_leader_merge_delta(struct bt_leader *l, const struct bt_centry *entries, size_t n,
-                          uint64_t wall_ms)
-{
-    return merge_batch(l, entries, n, NULL, 0, wall_ms, BATCH_DELTA, false);
-}
-
 int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, uint64_t wall_ms)
 {
     return merge_batch(l, entry, 1, NULL, 0, wall_ms, BATCH_DELTA, false);
-}
-
-int bt_leader_merge_fences(struct bt_leader *l, const struct bt_fence *fences, size_t n,
-                           uint64_t wall_ms)
-{
-    return merge_batch(l, NULL, 0, fences, n, wall_ms, BATCH_FENCES, false);
 }
 
 int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,

@@ -1363,7 +1363,8 @@ static void names_past_the_cap_are_refused(void **state)
         e[i].stamp = bt_hlc_pack(WALL + 1, 0);
         e[i].cand = (struct bt_cand){.candidate_id = 21, .priority = 5, .boot_id = 2};
     }
-    assert_int_equal(bt_leader_merge_delta(a, e, 2, WALL + 1), 1);
+    struct bt_payload delta = {.type = BT_PAYLOAD_DELTA, .entries = e, .nentries = 2};
+    assert_int_equal(bt_leader_merge_payload(a, &delta, false, WALL + 1), 1);
     assert_leader(a, "two", "b", 21);
     struct bt_nodeid who;
     assert_int_equal(bt_leader_leader(a, &e[1].name, &who, NULL), BATON_ENOLEADER);
