@@ -12,6 +12,7 @@
 #include "core/cmap.h"
 #include "core/codec.h"
 #include "core/hlc.h"
+#include "sim/prng.h"
 
 /* ---- counting allocations ---------------------------------------------- */
 
@@ -696,14 +697,8 @@ static void free_leaves_an_empty_payload_and_tolerates_one(void **state)
 
 static uint64_t rng_state;
 
-static uint64_t rng_next(void)
-{
-    /* splitmix64 */
-    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+/* splitmix64, the simulator's. */
+static uint64_t rng_next(void) { return bt_splitmix64(&rng_state); }
 
 static uint64_t rng_below(uint64_t n) { return rng_next() % n; }
 
