@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "core/names.h"
-#include "core/node.h"
+#include "core/types.h"
 
 /* The timings and sizes of one profile (docs/membership.md explains the
  * values). All times in milliseconds. */
@@ -48,19 +48,15 @@ struct bt_swim_timing {
 /* Fills t with the timings of a profile; returns 0 or BATON_EINVAL. */
 int bt_swim_timing_profile(enum bt_profile profile, struct bt_swim_timing *t);
 
+/* True when t is usable: 0 < probe_timeout < probe_interval; suspicion_mult,
+ * suspicion_max_mult, retransmit_mult, gossip_interval, gossip_fanout,
+ * pushpull_interval, reconnect_interval, join_retry_min, awareness_max and
+ * leave_timeout nonzero; join_retry_max >= join_retry_min. bt_swim_new()
+ * refuses any other (swim_profile.c). */
+bool bt_swim_timing_valid(const struct bt_swim_timing *t);
+
 /* Where a swim's output goes. Every pointer handed to a callback is borrowed
  * for the duration of the call. */
-/* The clock block of a PING or ACK (docs/design.md §1 fix 9; the wire
- * layout is in swim_proto.h): what the sender says of its own clock. */
-#define BT_SWIM_CLOCK_REFUSED 0x01u /* refused: its candidacies are withheld */
-#define BT_SWIM_CLOCK_PENDING 0x02u /* not judged yet (it joined, has not read the clocks) */
-struct bt_swim_clock {
-    uint64_t wall_ms; /* the sender's wall clock, Unix ms (0: not known) */
-    uint8_t flags;    /* BT_SWIM_CLOCK_REFUSED, BT_SWIM_CLOCK_PENDING or 0 (fine) */
-    uint64_t ceiling; /* with BT_SWIM_CLOCK_REFUSED: the greatest stamp it issued
-                         while its clock was fine (0: none); else 0 */
-};
-
 struct bt_swim_sink {
     void *ctx; /* passed to every callback */
     /* Send a datagram (BT_OUT_PACKET) or stream message (BT_OUT_STREAM; conn
