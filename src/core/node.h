@@ -102,11 +102,11 @@ struct bt_election_stats {
                                  so it sent its member list alone */
     size_t names;             /* gauge: names this node holds state for (<= max_names) */
     /* Clock outliers (docs/design.md §1 fix 9). */
-    uint64_t clock_withholds; /* times the candidacies were withheld (start-up included) */
+    uint64_t clock_withholds; /* times the candidacies were withheld (clock refused) */
     uint32_t clock_refused;   /* gauge: 1 while this node's clock is refused as too far
                                  ahead of the cluster's: candidacies withdrawn */
     uint32_t clock_pending;   /* gauge: 1 while, after joining through seeds, the clock
-                                 is not judged yet: candidacies wait */
+                                 is not judged yet: candidacies written, no term minted */
     int64_t clock_ahead_ms;   /* gauge: this node's wall clock minus the cluster's, as
                                  last judged (0 before) */
     size_t clock_readings;    /* gauge: live members whose clock was read */
@@ -206,13 +206,15 @@ int bt_node_stop_reason(const struct bt_node *node);
 
 /* Campaigns for name with priority. Returns 1 (leader: *fence, if not NULL,
  * gets the term token), 0 (follower: BT_EV_ELECTED comes if this node wins
- * later; always while the candidacies are withheld: after joining through
- * seeds until the clock is judged (BT_EV_CLOCK_OK), and while the clock is
- * refused (BT_EV_CLOCK_REFUSED), design.md §1 fix 9), BATON_EALREADY (this
+ * later; always while the clock is refused (BT_EV_CLOCK_REFUSED: the
+ * candidacies are withheld) and, after joining through seeds, until the
+ * clock's first judgement, which is part of the sync below (design.md §1
+ * fix 9)), BATON_EALREADY (this
  * node already campaigns for name),
  * BATON_EINVAL (session 0), BATON_ECLOSED (leaving) or BATON_ENOMEM.
  * A node mints no term before its first full-state exchange after
- * bt_node_join() (or its first three join attempts went unanswered), and a
+ * bt_node_join() (or its first three join attempts went unanswered) and its
+ * clock's first judgement (fix 9), and a
  * first term waits a settle period of two gossip periods (docs/design.md §1
  * fix 8): so this returns 0, and BT_EV_ELECTED follows when the candidacy
  * still wins at the end of the period.
