@@ -370,7 +370,8 @@ BATON_EXPORT int baton_session_close(baton_node *node, uint64_t session);
  * lowest node name). Returns 1 (leader now: *fence, if not NULL, gets the
  * term), 0 (follower: on_elected comes if this node wins later; also the
  * answer of a winner whose first term waits for the node's first sync with
- * the cluster and a short settle period, design.md §1 fix 8),
+ * the cluster, its clock's first judgement and a short settle period,
+ * design.md §1 fixes 8 and 9),
  * BATON_EALREADY (this node already campaigns for name, in any session),
  * BATON_EINVAL (bad name, or a session never opened), BATON_ECLOSED (not
  * running or leaving), BATON_ENOMEM, BATON_ELIMIT (a new name past the
