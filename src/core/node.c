@@ -454,6 +454,12 @@ void bt_node_recv_stream(struct bt_node *n, const struct bt_addr *from, uint64_t
     settle(n);
 }
 
+void bt_node_stream_event(struct bt_node *n, uint64_t stream, enum bt_stream_event ev, int reason,
+                          struct bt_time now)
+{
+    (void)n, (void)stream, (void)ev, (void)reason, (void)now;
+}
+
 void bt_node_tick(struct bt_node *n, struct bt_time now)
 {
     if (n->stopped)
