@@ -107,6 +107,7 @@
 #define QUEUE_BUCKETS 64   /* transmit counts tracked exactly; more share the last */
 #define MAX_PICK 256       /* broadcasts per datagram */
 #define REAP_CHECK_MS 1000
+#define MAX_EXCHANGES 64   /* push-pulls we started whose stream we follow */
 
 /* Lifeguard suspicion state of one suspect member. */
 struct bt_suspicion {
@@ -179,6 +180,27 @@ struct bt_name_check {
     uint64_t deadline;      /* the claim wins (holder probed) or is dropped (claimant probed) */
 };
 
+/* Why a push-pull we started was started: what its failure changes. */
+enum pp_why {
+    PP_JOIN,     /* one seed of a join attempt */
+    PP_PERIODIC, /* anti-entropy with a random member */
+    PP_RETRY,    /* anti-entropy again, after a periodic one failed */
+    PP_RESYNC,   /* with a member we held dead that came back */
+    PP_OTHER,    /* reconnect, unknown sender */
+};
+
+/* A push-pull this node started, followed until its reply arrives or its
+ * stream is reported closed, failed or timed out (node.h, "Streams the
+ * core opens"). */
+struct bt_exchange {
+    uint64_t id;           /* its stream id, BT_STREAM_OWN set */
+    struct bt_addr to;
+    enum pp_why why;
+    bool connected;        /* BT_STREAM_CONNECTED was reported */
+    uint32_t attempt;      /* PP_JOIN: the join attempt it belongs to */
+    struct bt_nodeid peer; /* PP_PERIODIC, PP_RESYNC: the member */
+};
+
 struct bt_probe {
     bool active;
     bool acked;
@@ -232,6 +254,14 @@ struct bt_swim {
     bool join_called, joined;
     uint64_t next_join_at;
     uint32_t join_backoff;
+    uint64_t last_join_at;     /* when the last join attempt went */
+    uint32_t join_attempts;    /* join attempts made */
+    uint32_t attempt_open;     /* push-pulls of the last attempt not yet failed */
+    uint32_t join_unanswered;  /* attempts whose push-pulls all failed */
+
+    struct bt_exchange xs[MAX_EXCHANGES]; /* oldest first */
+    size_t n_xs;
+    uint64_t next_stream;      /* the last stream id handed out, BT_STREAM_OWN clear */
 
     bool leaving, leave_done, refused;
     uint64_t leave_deadline;
@@ -859,11 +889,11 @@ static void pp_send(struct bt_swim *s, struct pp_out *m, size_t ulen, const stru
  * it takes, each at most BT_STREAM_MSG_MAX bytes: the member list first,
  * then the user layer's state, one chunk per message (docs/membership.md).
  * Every message is merged on its own at the other end. */
-static void send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
+static bool send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
                     enum bt_swim_type type, bool join)
 {
     if (!s->stream && !(s->stream = malloc(BT_STREAM_MSG_MAX)))
-        return;
+        return false;
     enum bt_swim_type more = type == BT_SWIM_PP_REQ ? BT_SWIM_PP_REQ_MORE : BT_SWIM_PP_REPLY_MORE;
     struct pp_out m;
     bool first = true; /* m is the opening message: it goes even if empty */
@@ -901,6 +931,47 @@ static void send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
     }
     if (first || m.count > 0)
         pp_send(s, &m, 0, to, conn);
+    return true;
+}
+
+/* Starts a push-pull with `to` on a stream of its own (node.h, "Streams the
+ * core opens") and follows it. peer: the member, or NULL. Returns false if
+ * nothing could be sent (no memory for the message buffer). */
+static bool start_pp(struct bt_swim *s, const struct bt_addr *to, enum pp_why why,
+                     const struct bt_nodeid *peer)
+{
+    uint64_t id = BT_STREAM_OWN | ++s->next_stream;
+    if (!send_pp(s, to, id, BT_SWIM_PP_REQ, why == PP_JOIN))
+        return false;
+    if (s->n_xs == MAX_EXCHANGES) {
+        /* Forget the oldest: its events are ignored, its timers still run. */
+        memmove(&s->xs[0], &s->xs[1], (MAX_EXCHANGES - 1) * sizeof s->xs[0]);
+        s->n_xs--;
+    }
+    struct bt_exchange *x = &s->xs[s->n_xs++];
+    memset(x, 0, sizeof *x);
+    x->id = id;
+    x->to = *to;
+    x->why = why;
+    x->attempt = s->join_attempts;
+    if (peer)
+        x->peer = *peer;
+    return true;
+}
+
+/* Index of the exchange on stream id, or -1. */
+static long exchange_find(const struct bt_swim *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n_xs; i++)
+        if (s->xs[i].id == id)
+            return (long)i;
+    return -1;
+}
+
+static void exchange_remove(struct bt_swim *s, size_t i)
+{
+    memmove(&s->xs[i], &s->xs[i + 1], (s->n_xs - i - 1) * sizeof s->xs[0]);
+    s->n_xs--;
 }
 
 /* ---- suspicion ---------------------------------------------------------- */
@@ -1485,7 +1556,7 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
             s->stats.unknown_sender++;
         if (s->joined && !s->leaving && now >= s->next_unknown_pp_at) {
             s->next_unknown_pp_at = now + (uint64_t)s->t.probe_interval;
-            send_pp(s, from, 0, BT_SWIM_PP_REQ, false);
+            start_pp(s, from, PP_OTHER, NULL);
         }
     }
 
@@ -1580,6 +1651,12 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     s->depth++;
     bool join = (pp.flags & BT_SWIM_PP_JOIN) != 0;
     bool is_req = pp.hdr.type == BT_SWIM_PP_REQ;
+    if ((conn & BT_STREAM_OWN) && pp.hdr.type == BT_SWIM_PP_REPLY) {
+        /* The reply to a push-pull we started: it is answered. */
+        long x = exchange_find(s, conn);
+        if (x >= 0)
+            exchange_remove(s, (size_t)x);
+    }
     /* A continuation carries more of its sender's state, merged the same
      * way; it starts nothing (no reply, no join). */
     bool more = pp.hdr.type == BT_SWIM_PP_REQ_MORE || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
@@ -1738,8 +1815,11 @@ static uint64_t jittered(struct bt_swim *s, uint64_t period)
 
 static void join_attempt(struct bt_swim *s, uint64_t now)
 {
+    s->join_attempts++;
+    s->last_join_at = now;
+    s->attempt_open = 0;
     for (size_t i = 0; i < s->n_seeds; i++)
-        send_pp(s, &s->seeds[i], 0, BT_SWIM_PP_REQ, true);
+        s->attempt_open += start_pp(s, &s->seeds[i], PP_JOIN, NULL);
     s->next_join_at = now + s->join_backoff;
     s->join_backoff = s->join_backoff * 2 > s->t.join_retry_max ? s->t.join_retry_max
                                                                 : s->join_backoff * 2;
@@ -1752,14 +1832,14 @@ static void reconnect(struct bt_swim *s, uint64_t now)
         for (int tries = 0; tries < 4; tries++) {
             struct bt_member *m = s->gone[rnd_below(s, s->n_gone)];
             if (m->state == BT_MEMBER_DEAD) {
-                send_pp(s, &m->addr, 0, BT_SWIM_PP_REQ, false);
+                start_pp(s, &m->addr, PP_OTHER, NULL);
                 return;
             }
         }
     }
     /* Alone after having joined: the seeds are the only way back. */
     if (s->n_live == 1 && s->n_seeds > 0)
-        send_pp(s, &s->seeds[rnd_below(s, s->n_seeds)], 0, BT_SWIM_PP_REQ, false);
+        start_pp(s, &s->seeds[rnd_below(s, s->n_seeds)], PP_OTHER, NULL);
 }
 
 static void reap(struct bt_swim *s, uint64_t now)
@@ -1859,14 +1939,14 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     if (s->joined && !s->leaving && now >= s->next_pushpull_at) {
         struct bt_member *peer;
         if (pick_members(s, &peer, 1, now, false, NULL) == 1)
-            send_pp(s, &peer->addr, 0, BT_SWIM_PP_REQ, false);
+            start_pp(s, &peer->addr, PP_PERIODIC, &peer->name);
         s->next_pushpull_at = now + jittered(s, pushpull_period(s));
     }
     if (s->joined && !s->leaving && s->resync && now >= s->next_resync_at) {
         s->resync = false;
         const struct bt_member *m = find(s, &s->resync_with);
         if (m && is_live(m->state)) {
-            send_pp(s, &m->addr, 0, BT_SWIM_PP_REQ, false);
+            start_pp(s, &m->addr, PP_RESYNC, &m->name);
             s->stats.resyncs++;
             s->next_resync_at = now + s->t.reconnect_interval;
         }
@@ -1890,6 +1970,76 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* A push-pull we started failed before its reply (its stream failed, was
+ * closed or timed out): act at once rather than on the next timer. ev and
+ * reason (the driver's errno-like code) say how; no membership verdict is
+ * taken from them here. */
+static void exchange_failed(struct bt_swim *s, const struct bt_exchange *x, enum bt_stream_event ev,
+                            int reason, uint64_t now)
+{
+    (void)ev, (void)reason;
+    s->stats.pushpulls_failed++;
+    switch (x->why) {
+    case PP_JOIN:
+        /* Every seed of the current attempt failed: it went unanswered.
+         * Try the seeds again now, but no sooner than join_retry_min after
+         * the last attempt (refused connects come back in a millisecond). */
+        if (!s->join_called || s->joined || s->leaving || x->attempt != s->join_attempts ||
+            s->attempt_open == 0 || --s->attempt_open > 0)
+            break;
+        s->join_unanswered++;
+        s->next_join_at = min_u64(s->next_join_at, s->last_join_at + s->t.join_retry_min);
+        if (now >= s->next_join_at)
+            join_attempt(s, now);
+        break;
+    case PP_PERIODIC: {
+        /* Anti-entropy goes to another member now, once. */
+        if (!s->joined || s->leaving)
+            break;
+        const struct bt_member *failed = find(s, &x->peer);
+        struct bt_member *peer;
+        if (pick_members(s, &peer, 1, now, false, failed) == 1)
+            start_pp(s, &peer->addr, PP_RETRY, &peer->name);
+        break;
+    }
+    case PP_RESYNC:
+        /* The exchange with a member that came back did not happen: it
+         * goes again at the next resync time (next_resync_at). */
+        if (!s->resync) {
+            s->resync = true;
+            s->resync_with = x->peer;
+        }
+        break;
+    case PP_RETRY:
+    case PP_OTHER:
+        break;
+    }
+}
+
+void bt_swim_stream_event(struct bt_swim *s, uint64_t stream, enum bt_stream_event ev, int reason,
+                          uint64_t now)
+{
+    if (s->refused)
+        return;
+    long i = exchange_find(s, stream);
+    if (i < 0)
+        return;
+    if (ev == BT_STREAM_CONNECTED) {
+        s->xs[i].connected = true;
+        return;
+    }
+    if (ev != BT_STREAM_CLOSED && ev != BT_STREAM_FAILED && ev != BT_STREAM_TIMEOUT)
+        return;
+    struct bt_exchange x = s->xs[i];
+    exchange_remove(s, (size_t)i);
+    s->depth++;
+    exchange_failed(s, &x, ev, reason, now);
+    s->depth--;
+    flush(s, now);
+}
+
+uint32_t bt_swim_join_unanswered(const struct bt_swim *s) { return s->join_unanswered; }
 
 uint64_t bt_swim_next_deadline(const struct bt_swim *s)
 {
