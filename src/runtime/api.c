@@ -397,9 +397,12 @@ static void on_sweep(uv_timer_t *t)
 {
     struct baton_node *n = t->data;
     pthread_mutex_lock(&n->mu);
-    if (n->state == RT_RUNNING)
+    if (n->state == RT_RUNNING) {
         rt_sweep(n, rt_now().mono_ms);
+        rt_pump(n);
+    }
     pthread_mutex_unlock(&n->mu);
+    rt_dispatch(n);
 }
 
 static void on_wake(uv_async_t *a)
