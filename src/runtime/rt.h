@@ -95,6 +95,7 @@ struct baton_node {
     struct bt_swim_timing timing;
     uint64_t max_clock_offset_ms;
     size_t max_packet;
+    size_t max_names;
     enum baton_log_level log_level;
     struct baton_callbacks cb;
     void *ud;
@@ -139,6 +140,7 @@ struct baton_node {
      * core event, an election payload, an expiry, a local call). */
     bool leaders_dirty;
     uint64_t election_inputs; /* payloads + snapshots + expiries seen so far */
+    uint64_t names_refused;   /* the core's names_refused last logged */
     uint8_t rbuf[RT_RBUF];
     uint8_t sbuf[RT_RBUF + BT_SEAL_DGRAM_OVERHEAD];
 };

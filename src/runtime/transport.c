@@ -208,8 +208,12 @@ static void conn_report(struct rt_conn *c, enum bt_stream_event ev, int reason)
 {
     if (!c->outbound || c->reported)
         return;
-    if (ev != BT_STREAM_CONNECTED)
+    if (ev != BT_STREAM_CONNECTED) {
+        static const char *const what[] = {"connected", "closed", "failed", "timed out"};
         c->reported = true;
+        rt_log(c->node, BATON_LOG_DEBUG, "push-pull stream to %s %s before its reply%s%s",
+               c->peer.s, what[ev], reason ? ": " : "", reason ? strerror(reason) : "");
+    }
     report_id(c->node, c->id, ev, reason);
 }
 
