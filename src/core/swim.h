@@ -103,7 +103,8 @@ void bt_swim_free(struct bt_swim *swim);
 
 /* Joins through seed addresses (copied; our own address is skipped): a
  * join push-pull goes to every seed, retried with exponential backoff until
- * one answers. With no usable seed the node forms its own cluster. When the
+ * one answers (sooner when stream events say every push-pull of an attempt
+ * failed: bt_swim_stream_event). With no usable seed the node forms its own cluster. When the
  * node finds itself alone later it retries the seeds. Returns 0 or
  * BATON_EINVAL (bad address, or called twice), BATON_ENOMEM. */
 int bt_swim_join(struct bt_swim *swim, const struct bt_addr *seeds, size_t n, uint64_t now_ms);
