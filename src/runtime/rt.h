@@ -32,8 +32,10 @@
 #define RT_HELLO_MS 3000            /* an accepted connection must say HELLO by then */
 #define RT_CONN_IDLE_MS 10000       /* a connection idle this long is closed */
 #define RT_CONNECT_MS 3000          /* an opened connection must connect by then */
-#define RT_REPLY_MS 5000            /* ...and its reply must start by then, counted
-                                       from the last progress (a write or a read) */
+#define RT_REPLY_MS RT_CONN_IDLE_MS /* ...and its reply must start by then, counted
+                                       from the last progress (a write or a read): a
+                                       busy peer merging a large state is waited for
+                                       as long as any connection */
 #define RT_SWEEP_MS 1000            /* period of the idle sweep */
 #define RT_WRITE_QUEUE_MAX ((size_t)256 << 20) /* unsent bytes per connection (full state is
                                                  several messages, queued at once) */

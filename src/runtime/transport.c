@@ -650,7 +650,10 @@ void rt_send(struct baton_node *n, const struct bt_output *out, uint8_t *owned)
         return;
     }
     struct rt_conn *c;
-    if (out->conn == 0 && out->stream > n->last_stream) {
+    if (out->conn == 0 && out->stream == 0) {
+        /* A stream the core does not follow (none today): ours to name. */
+        c = conn_open(n, &out->to, ++n->next_conn_id);
+    } else if (out->conn == 0 && out->stream > n->last_stream) {
         n->last_stream = out->stream;
         c = conn_open(n, &out->to, out->stream);
     } else if (out->conn == 0) {
