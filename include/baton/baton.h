@@ -296,7 +296,17 @@ struct baton_config {
     enum baton_log_level log_level; /* default BATON_LOG_INFO */
     struct baton_callbacks callbacks;
     void *userdata;               /* passed to every callback */
+    /* The most campaign names this node holds state for (candidacies and
+     * high-water marks; docs/election.md, design.md §1 fix 11): baton_lead()
+     * on a new name past it returns BATON_ELIMIT, and names peers gossip
+     * past it are refused and counted (status names_refused). Set it alike
+     * on every node. Default BATON_MAX_NAMES_DEFAULT; 0 also means the
+     * default. */
+    size_t max_names;
 };
+
+/* The default of baton_config.max_names. */
+#define BATON_MAX_NAMES_DEFAULT 1000000u
 
 /* Fills *cfg with the defaults above (all pointers NULL). Call it before
  * setting fields, so fields added in later versions get their defaults. */
@@ -466,6 +476,13 @@ struct baton_status {
     uint64_t clock_withholds; /* times this node's clock was refused (on_clock(true)) */
     int64_t clock_ahead_ms;   /* this node's clock minus the cluster's, ms, as last
                                  judged (0 before the first judgement) */
+    /* push-pulls this node started whose connection failed, closed or timed
+     * out before the reply (the core acts on each at once) */
+    uint64_t pushpulls_failed;
+    /* entries and marks peers sent for new names past max_names, refused
+     * (baton_lead() past it returns BATON_ELIMIT instead) */
+    uint64_t names_refused;
+    uint64_t max_names;     /* the cap in force (config.max_names) */
 };
 
 /* Fills *out. Returns 0, BATON_EINVAL or BATON_ECLOSED (never started;

@@ -56,6 +56,7 @@ struct bt_out_item {
     enum bt_output_kind kind;
     struct bt_addr to;
     uint64_t conn;
+    uint64_t stream; /* bt_output.stream */
     uint8_t *data;
     size_t len;
 };
@@ -80,6 +81,10 @@ struct verdict {
     uint64_t boot_id;
     enum bt_event_kind kind;
 };
+
+/* Fix 8: join attempts known unanswered (every push-pull of the attempt
+ * failed, from stream events) after which a node is alone. */
+#define ALONE_ATTEMPTS 3
 
 /* Retry rounds (protocol periods) a waiting term waits, counted from its
  * own step back; the first round may come at once, so eleven rounds are at
@@ -177,7 +182,10 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
     struct bt_out_item *it = &n->out[(n->out_head + n->out_len) % n->out_cap];
     it->kind = kind;
     it->to = *to;
-    it->conn = conn;
+    /* A stream the membership layer opens: conn 0 and its id for the driver. */
+    bool own = kind == BT_OUT_STREAM && (conn & BT_STREAM_OWN);
+    it->conn = own ? 0 : conn;
+    it->stream = own ? conn : 0;
     it->data = copy;
     it->len = len;
     n->out_len++;
@@ -635,17 +643,21 @@ static struct bt_event leader_event(const struct bt_node *n, const struct bt_lea
  * node's first full-state exchange since joining is merged (the membership
  * layer's join is done: its push-pull carried the candidate map and the
  * high-water marks), or its first three join attempts went unanswered
- * (alone_at: it is alone, or its seeds are down; waiting longer would keep
- * a lone node from ever leading), and its clock's first judgement is made
- * (fix 9: a node must know whether its clock is refused before it mints a
- * token with it; until then its candidacies stand, as before the sync). */
+ * (it is alone, or its seeds are down; waiting longer would keep a lone
+ * node from ever leading): known from stream events when the driver
+ * reports them (every push-pull of the attempt failed), else from the
+ * time three attempts take (alone_at); and its clock's first judgement is
+ * made (fix 9: a node must know whether its clock is refused before it
+ * mints a token with it; until then its candidacies stand, as before the
+ * sync). */
 static void sync_check(struct bt_node *n)
 {
     if (n->synced)
         return;
     if (n->joined && !n->clock_announced)
         return; /* fix 9: the first clock judgement is part of syncing */
-    bool alone = n->alone_at != 0 && n->now.mono_ms >= n->alone_at;
+    bool alone = (n->alone_at != 0 && n->now.mono_ms >= n->alone_at) ||
+                 bt_swim_join_unanswered(n->swim) >= ALONE_ATTEMPTS;
     if (!bt_swim_joined(n->swim) && !alone)
         return;
     if (bt_leader_synced(n->leader, n->now.wall_ms) >= 0)
@@ -871,6 +883,16 @@ void bt_node_recv_stream(struct bt_node *n, const struct bt_addr *from, uint64_t
     settle(n);
 }
 
+void bt_node_stream_event(struct bt_node *n, uint64_t stream, enum bt_stream_event ev, int reason,
+                          struct bt_time now)
+{
+    if (n->stopped)
+        return;
+    n->now = now;
+    bt_swim_stream_event(n->swim, stream, ev, reason, now.mono_ms);
+    settle(n);
+}
+
 void bt_node_tick(struct bt_node *n, struct bt_time now)
 {
     if (n->stopped)
@@ -921,6 +943,7 @@ bool bt_node_pop_output(struct bt_node *n, struct bt_output *out)
     out->kind = it->kind;
     out->to = it->to;
     out->conn = it->conn;
+    out->stream = it->stream;
     out->data = it->data;
     out->len = it->len;
     return true;

@@ -68,7 +68,34 @@ struct bt_output {
     uint64_t conn;
     const uint8_t *data; /* borrowed: valid until the next pop or call */
     size_t len;
+    /* BT_OUT_STREAM with conn 0: the core's id of the stream the message
+     * goes on (see "Streams the core opens" below); 0 otherwise. */
+    uint64_t stream;
 };
+
+/* ---- streams the core opens --------------------------------------------------
+ * Every push-pull this node starts is one exchange on one stream. Its
+ * messages come out as BT_OUT_STREAM with conn 0 and `stream` set to the
+ * exchange's id: nonzero, with BT_STREAM_OWN set, and greater than every
+ * id before it. The first output with a new id opens a stream to `to`;
+ * later outputs with the same id (the continuations of a full state, swim
+ * message types 18 and 19) belong on that same stream, after it, and are
+ * dropped if it is gone. What arrives on that stream (the peer's reply) is
+ * delivered with bt_node_recv_stream() with conn = the stream id; a
+ * driver's own ids for streams it accepted must not have BT_STREAM_OWN
+ * set. The driver reports what becomes of the stream with
+ * bt_node_stream_event(), at most one of CLOSED, FAILED and TIMEOUT per
+ * stream, so the core acts at once: a join whose push-pulls all failed is
+ * an unanswered attempt (fix 8 counts three of them as "alone") and the
+ * seeds are tried again join_retry_min after the last attempt instead of
+ * after the backoff; a periodic push-pull that failed goes to another
+ * member at once (once); a resync that failed is armed again; every
+ * failure before the reply is counted (bt_member_stats.pushpulls_failed)
+ * and its state freed. An exchange is answered, and forgotten, when the
+ * first message of the reply arrives: later events for it are ignored.
+ * A driver may ignore all this (open a stream per message, report
+ * nothing, as the simulator does): the core's timers retry as before.
+ * BT_STREAM_OWN and enum bt_stream_event are in core/types.h. */
 
 /* Counters of the election layers, and the size of their state. */
 struct bt_election_stats {
@@ -158,6 +185,19 @@ void bt_node_recv(struct bt_node *node, const struct bt_addr *from, const uint8_
  * same conn. */
 void bt_node_recv_stream(struct bt_node *node, const struct bt_addr *from, uint64_t conn,
                          const uint8_t *data, size_t len, struct bt_time now);
+
+/* What became of the stream `stream` (an id from bt_output.stream) the
+ * core opened (see "Streams the core opens"). reason: a positive errno
+ * value from <errno.h> saying why (FAILED: ECONNREFUSED for a refused
+ * connect, ECONNRESET, EHOSTUNREACH, EPROTO for a peer whose bytes no key
+ * opens, EMSGSIZE, ENOBUFS when the driver had no room for the stream...;
+ * TIMEOUT: ETIMEDOUT), or 0 when there is none (CONNECTED, CLOSED). Ids
+ * the core does not know (answered or forgotten exchanges, other
+ * drivers' ids) are ignored. The reason reaches the membership layer
+ * (swim.h, bt_swim_stream_event) with the address; no membership verdict
+ * is taken from it there. */
+void bt_node_stream_event(struct bt_node *node, uint64_t stream, enum bt_stream_event ev,
+                          int reason, struct bt_time now);
 
 void bt_node_tick(struct bt_node *node, struct bt_time now);
 

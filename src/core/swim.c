@@ -742,7 +742,7 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
             s->stats.unknown_sender++;
         if (s->joined && !s->leaving && now >= s->next_unknown_pp_at) {
             s->next_unknown_pp_at = now + (uint64_t)s->t.probe_interval;
-            swim_send_pp(s, from, 0, BT_SWIM_PP_REQ, false);
+            swim_start_pp(s, from, PP_OTHER, NULL);
         }
     }
 
@@ -895,10 +895,19 @@ uint64_t swim_jittered(struct bt_swim *s, uint64_t period)
     return period / 2 + (period > 0 ? rnd_below(s, (size_t)period) : 0);
 }
 
-static void join_attempt(struct bt_swim *s, uint64_t now)
+struct bt_member *swim_pick_peer(struct bt_swim *s, uint64_t now, const struct bt_member *exclude)
 {
+    struct bt_member *peer;
+    return pick_members(s, &peer, 1, now, false, exclude) == 1 ? peer : NULL;
+}
+
+void swim_join_attempt(struct bt_swim *s, uint64_t now)
+{
+    s->join_attempts++;
+    s->last_join_at = now;
+    s->attempt_open = 0;
     for (size_t i = 0; i < s->n_seeds; i++)
-        swim_send_pp(s, &s->seeds[i], 0, BT_SWIM_PP_REQ, true);
+        s->attempt_open += swim_start_pp(s, &s->seeds[i], PP_JOIN, NULL);
     s->next_join_at = now + s->join_backoff;
     s->join_backoff = s->join_backoff * 2 > s->t.join_retry_max ? s->t.join_retry_max
                                                                 : s->join_backoff * 2;
@@ -911,14 +920,14 @@ static void reconnect(struct bt_swim *s, uint64_t now)
         for (int tries = 0; tries < 4; tries++) {
             struct bt_member *m = s->gone[rnd_below(s, s->n_gone)];
             if (m->state == BT_MEMBER_DEAD) {
-                swim_send_pp(s, &m->addr, 0, BT_SWIM_PP_REQ, false);
+                swim_start_pp(s, &m->addr, PP_OTHER, NULL);
                 return;
             }
         }
     }
     /* Alone after having joined: the seeds are the only way back. */
     if (s->n_live == 1 && s->n_seeds > 0)
-        swim_send_pp(s, &s->seeds[rnd_below(s, s->n_seeds)], 0, BT_SWIM_PP_REQ, false);
+        swim_start_pp(s, &s->seeds[rnd_below(s, s->n_seeds)], PP_OTHER, NULL);
 }
 
 static void reap(struct bt_swim *s, uint64_t now)
@@ -947,7 +956,7 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     s->depth++;
     /* 1. Join retries. */
     if (s->join_called && !s->joined && !s->leaving && now >= s->next_join_at)
-        join_attempt(s, now);
+        swim_join_attempt(s, now);
 
     /* 2. The probe: indirect at the timeout, verdict and next probe at the
      *    end of the period. */
@@ -1018,14 +1027,14 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     if (s->joined && !s->leaving && now >= s->next_pushpull_at) {
         struct bt_member *peer;
         if (pick_members(s, &peer, 1, now, false, NULL) == 1)
-            swim_send_pp(s, &peer->addr, 0, BT_SWIM_PP_REQ, false);
+            swim_start_pp(s, &peer->addr, PP_PERIODIC, &peer->name);
         s->next_pushpull_at = now + swim_jittered(s, swim_pushpull_period(s));
     }
     if (s->joined && !s->leaving && s->resync && now >= s->next_resync_at) {
         s->resync = false;
         const struct bt_member *m = swim_find(s, &s->resync_with);
         if (m && is_live(m->state)) {
-            swim_send_pp(s, &m->addr, 0, BT_SWIM_PP_REQ, false);
+            swim_start_pp(s, &m->addr, PP_RESYNC, &m->name);
             s->stats.resyncs++;
             s->next_resync_at = now + s->t.reconnect_interval;
         }
@@ -1162,7 +1171,7 @@ int bt_swim_join(struct bt_swim *s, const struct bt_addr *seeds, size_t n, uint6
     } else {
         swim_bcast_member(s, BT_SWIM_B_ALIVE, s->self, NULL, false);
         s->join_backoff = s->t.join_retry_min;
-        join_attempt(s, now);
+        swim_join_attempt(s, now);
     }
     s->depth--;
     swim_flush(s, now);

@@ -59,8 +59,12 @@ bool bt_swim_timing_valid(const struct bt_swim_timing *t);
  * for the duration of the call. */
 struct bt_swim_sink {
     void *ctx; /* passed to every callback */
-    /* Send a datagram (BT_OUT_PACKET) or stream message (BT_OUT_STREAM; conn
-     * 0 opens a new stream, otherwise it replies on conn). Required. */
+    /* Send a datagram (BT_OUT_PACKET) or stream message (BT_OUT_STREAM).
+     * A stream message's conn is either the conn it replies on (one given
+     * to bt_swim_recv_stream) or, with BT_STREAM_OWN set (node.h), the id
+     * of a stream this swim opens for a push-pull: the first message with
+     * a new id opens it, the next ones with that id continue it (node.h,
+     * "Streams the core opens"). Required. */
     void (*send)(void *ctx, enum bt_output_kind kind, const struct bt_addr *to, uint64_t conn,
                  const uint8_t *data, size_t len);
     /* A membership event. Required. */
@@ -117,7 +121,8 @@ void bt_swim_free(struct bt_swim *swim);
 
 /* Joins through seed addresses (copied; our own address is skipped): a
  * join push-pull goes to every seed, retried with exponential backoff until
- * one answers. With no usable seed the node forms its own cluster. When the
+ * one answers (sooner when stream events say every push-pull of an attempt
+ * failed: bt_swim_stream_event). With no usable seed the node forms its own cluster. When the
  * node finds itself alone later it retries the seeds. Returns 0 or
  * BATON_EINVAL (bad address, or called twice), BATON_ENOMEM. */
 int bt_swim_join(struct bt_swim *swim, const struct bt_addr *seeds, size_t n, uint64_t now_ms);
@@ -140,6 +145,18 @@ void bt_swim_recv_packet(struct bt_swim *swim, const struct bt_addr *from, const
                          size_t len, uint64_t now_ms);
 void bt_swim_recv_stream(struct bt_swim *swim, const struct bt_addr *from, uint64_t conn,
                          const uint8_t *data, size_t len, uint64_t now_ms);
+/* What became of the stream `stream` this swim opened (node.h,
+ * bt_node_stream_event, which this is). A reply that arrives on it
+ * (bt_swim_recv_stream with conn = stream) answers the push-pull; a
+ * CLOSED, FAILED or TIMEOUT before that fails it: counted
+ * (pushpulls_failed), forgotten, and acted on at once (a join attempt
+ * whose push-pulls all failed is unanswered and the seeds are tried again
+ * join_retry_min after the attempt; a periodic push-pull goes to another
+ * member once; a resync is armed again). reason is the driver's errno
+ * value or 0; no membership verdict is taken from it here. Unknown ids
+ * are ignored. */
+void bt_swim_stream_event(struct bt_swim *swim, uint64_t stream, enum bt_stream_event ev,
+                          int reason, uint64_t now_ms);
 void bt_swim_tick(struct bt_swim *swim, uint64_t now_ms);
 /* When bt_swim_tick() is next due (monotonic ms). */
 uint64_t bt_swim_next_deadline(const struct bt_swim *swim);
@@ -173,5 +190,9 @@ void bt_swim_stats(const struct bt_swim *swim, struct bt_member_stats *out);
  * seed (the node forms its own cluster). Join retries continue while it is
  * false. */
 bool bt_swim_joined(const struct bt_swim *swim);
+/* Join attempts known to have gone unanswered: every push-pull of the
+ * attempt was reported failed before a reply (bt_swim_stream_event). Only
+ * stream events count here; a driver that reports none leaves it 0. */
+uint32_t bt_swim_join_unanswered(const struct bt_swim *swim);
 
 #endif

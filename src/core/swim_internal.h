@@ -33,6 +33,7 @@
 #define MAX_CHECKS 16      /* name checks at once */
 #define MAX_SEEDS 64
 #define REAP_CHECK_MS 1000
+#define MAX_EXCHANGES 64   /* push-pulls we started whose stream we follow */
 
 /* Lifeguard suspicion state of one suspect member. */
 struct bt_suspicion {
@@ -44,6 +45,27 @@ struct bt_suspicion {
     uint32_t k;          /* confirmations expected */
     uint32_t n;          /* suspectors recorded (first one included) */
     uint64_t suspectors[MAX_SUSPECTORS]; /* hashes of their names */
+};
+
+/* Why a push-pull we started was started: what its failure changes. */
+enum pp_why {
+    PP_JOIN,     /* one seed of a join attempt */
+    PP_PERIODIC, /* anti-entropy with a random member */
+    PP_RETRY,    /* anti-entropy again, after a periodic one failed */
+    PP_RESYNC,   /* with a member we held dead that came back */
+    PP_OTHER,    /* reconnect, unknown sender */
+};
+
+/* A push-pull this node started, followed until its reply arrives or its
+ * stream is reported closed, failed or timed out (node.h, "Streams the
+ * core opens"). */
+struct bt_exchange {
+    uint64_t id;           /* its stream id, BT_STREAM_OWN set */
+    struct bt_addr to;
+    enum pp_why why;
+    bool connected;        /* BT_STREAM_CONNECTED was reported */
+    uint32_t attempt;      /* PP_JOIN: the join attempt it belongs to */
+    struct bt_nodeid peer; /* PP_PERIODIC, PP_RESYNC: the member */
 };
 
 struct bt_member {
@@ -139,6 +161,14 @@ struct bt_swim {
     bool join_called, joined;
     uint64_t next_join_at;
     uint32_t join_backoff;
+    uint64_t last_join_at;     /* when the last join attempt went */
+    uint32_t join_attempts;    /* join attempts made */
+    uint32_t attempt_open;     /* push-pulls of the last attempt not yet failed */
+    uint32_t join_unanswered;  /* attempts whose push-pulls all failed */
+
+    struct bt_exchange xs[MAX_EXCHANGES]; /* oldest first */
+    size_t n_xs;
+    uint64_t next_stream;      /* the last stream id handed out, BT_STREAM_OWN clear */
 
     bool leaving, leave_done, refused;
     uint64_t leave_deadline;
@@ -268,7 +298,20 @@ void swim_send_conflict(struct bt_swim *s, const struct bt_addr *to, const struc
 
 /* Sends our full state for a push-pull: one message of `type` (PP_REQ or
  * PP_REPLY), then as many continuations as it takes (docs/membership.md). */
-void swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
+bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
                   enum bt_swim_type type, bool join);
+
+/* Starts a push-pull with `to` on a stream of its own (node.h, "Streams the
+ * core opens") and follows it until its reply or its stream's end (see
+ * bt_swim_stream_event). peer: the member, or NULL. Returns false if
+ * nothing could be sent (no memory for the message buffer). */
+bool swim_start_pp(struct bt_swim *s, const struct bt_addr *to, enum pp_why why,
+                   const struct bt_nodeid *peer);
+/* A join attempt: a join push-pull to every seed, and the next attempt
+ * scheduled with the backoff (swim.c). */
+void swim_join_attempt(struct bt_swim *s, uint64_t now);
+/* One random live member other than self and exclude (which may be NULL),
+ * or NULL if there is none (swim.c). */
+struct bt_member *swim_pick_peer(struct bt_swim *s, uint64_t now, const struct bt_member *exclude);
 
 #endif

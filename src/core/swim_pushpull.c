@@ -54,11 +54,11 @@ static void pp_send(struct bt_swim *s, struct pp_out *m, size_t ulen, const stru
  * it takes, each at most BT_STREAM_MSG_MAX bytes: the member list first,
  * then the user layer's state, one chunk per message (docs/membership.md).
  * Every message is merged on its own at the other end. */
-void swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
+bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
                   enum bt_swim_type type, bool join)
 {
     if (!s->stream && !(s->stream = malloc(BT_STREAM_MSG_MAX)))
-        return;
+        return false;
     enum bt_swim_type more = type == BT_SWIM_PP_REQ ? BT_SWIM_PP_REQ_MORE : BT_SWIM_PP_REPLY_MORE;
     struct pp_out m;
     bool first = true; /* m is the opening message: it goes even if empty */
@@ -96,7 +96,116 @@ void swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
     }
     if (first || m.count > 0)
         pp_send(s, &m, 0, to, conn);
+    return true;
 }
+
+bool swim_start_pp(struct bt_swim *s, const struct bt_addr *to, enum pp_why why,
+                   const struct bt_nodeid *peer)
+{
+    uint64_t id = BT_STREAM_OWN | ++s->next_stream;
+    if (!swim_send_pp(s, to, id, BT_SWIM_PP_REQ, why == PP_JOIN))
+        return false;
+    if (s->n_xs == MAX_EXCHANGES) {
+        /* Forget the oldest: its events are ignored, its timers still run. */
+        memmove(&s->xs[0], &s->xs[1], (MAX_EXCHANGES - 1) * sizeof s->xs[0]);
+        s->n_xs--;
+    }
+    struct bt_exchange *x = &s->xs[s->n_xs++];
+    memset(x, 0, sizeof *x);
+    x->id = id;
+    x->to = *to;
+    x->why = why;
+    x->attempt = s->join_attempts;
+    if (peer)
+        x->peer = *peer;
+    return true;
+}
+
+/* Index of the exchange on stream id, or -1. */
+static long exchange_find(const struct bt_swim *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n_xs; i++)
+        if (s->xs[i].id == id)
+            return (long)i;
+    return -1;
+}
+
+static void exchange_remove(struct bt_swim *s, size_t i)
+{
+    memmove(&s->xs[i], &s->xs[i + 1], (s->n_xs - i - 1) * sizeof s->xs[0]);
+    s->n_xs--;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* A push-pull we started failed before its reply (its stream failed, was
+ * closed or timed out): act at once rather than on the next timer. ev and
+ * reason (the driver's errno-like code) say how; no membership verdict is
+ * taken from them here. */
+static void exchange_failed(struct bt_swim *s, const struct bt_exchange *x, enum bt_stream_event ev,
+                            int reason, uint64_t now)
+{
+    (void)ev, (void)reason;
+    s->stats.pushpulls_failed++;
+    switch (x->why) {
+    case PP_JOIN:
+        /* Every seed of the current attempt failed: it went unanswered.
+         * Try the seeds again now, but no sooner than join_retry_min after
+         * the last attempt (refused connects come back in a millisecond). */
+        if (!s->join_called || s->joined || s->leaving || x->attempt != s->join_attempts ||
+            s->attempt_open == 0 || --s->attempt_open > 0)
+            break;
+        s->join_unanswered++;
+        s->next_join_at = min_u64(s->next_join_at, s->last_join_at + s->t.join_retry_min);
+        if (now >= s->next_join_at)
+            swim_join_attempt(s, now);
+        break;
+    case PP_PERIODIC: {
+        /* Anti-entropy goes to another member now, once. */
+        if (!s->joined || s->leaving)
+            break;
+        struct bt_member *peer = swim_pick_peer(s, now, swim_find(s, &x->peer));
+        if (peer)
+            swim_start_pp(s, &peer->addr, PP_RETRY, &peer->name);
+        break;
+    }
+    case PP_RESYNC:
+        /* The exchange with a member that came back did not happen: it
+         * goes again at the next resync time (next_resync_at). */
+        if (!s->resync) {
+            s->resync = true;
+            s->resync_with = x->peer;
+        }
+        break;
+    case PP_RETRY:
+    case PP_OTHER:
+        break;
+    }
+}
+
+void bt_swim_stream_event(struct bt_swim *s, uint64_t stream, enum bt_stream_event ev, int reason,
+                          uint64_t now)
+{
+    if (s->refused)
+        return;
+    long i = exchange_find(s, stream);
+    if (i < 0)
+        return;
+    if (ev == BT_STREAM_CONNECTED) {
+        s->xs[i].connected = true;
+        return;
+    }
+    if (ev != BT_STREAM_CLOSED && ev != BT_STREAM_FAILED && ev != BT_STREAM_TIMEOUT)
+        return;
+    struct bt_exchange x = s->xs[i];
+    exchange_remove(s, (size_t)i);
+    s->depth++;
+    exchange_failed(s, &x, ev, reason, now);
+    s->depth--;
+    swim_flush(s, now);
+}
+
+uint32_t bt_swim_join_unanswered(const struct bt_swim *s) { return s->join_unanswered; }
 
 /* ---- merging theirs ------------------------------------------------------ */
 
@@ -155,6 +264,12 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     s->depth++;
     bool join = (pp.flags & BT_SWIM_PP_JOIN) != 0;
     bool is_req = pp.hdr.type == BT_SWIM_PP_REQ;
+    if ((conn & BT_STREAM_OWN) && pp.hdr.type == BT_SWIM_PP_REPLY) {
+        /* The reply to a push-pull we started: it is answered. */
+        long x = exchange_find(s, conn);
+        if (x >= 0)
+            exchange_remove(s, (size_t)x);
+    }
     /* A continuation carries more of its sender's state, merged the same
      * way; it starts nothing (no reply, no join). */
     bool more = pp.hdr.type == BT_SWIM_PP_REQ_MORE || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;

@@ -43,6 +43,17 @@ enum bt_output_kind {
     BT_OUT_STREAM, /* one message over a reliable stream (TCP in the runtime) */
 };
 
+/* The bit every id of a stream the core opens carries, and what a driver
+ * reports about such a stream (node.h, "Streams the core opens"). */
+#define BT_STREAM_OWN (UINT64_C(1) << 63)
+
+enum bt_stream_event {
+    BT_STREAM_CONNECTED, /* the stream is open (the connect succeeded) */
+    BT_STREAM_CLOSED,    /* the stream ended in order: the peer or the driver closed it */
+    BT_STREAM_FAILED,    /* the connect failed, or the stream broke: `reason` says why */
+    BT_STREAM_TIMEOUT,   /* the driver gave up waiting: for the connect, or for the reply */
+};
+
 enum bt_member_state {
     BT_MEMBER_ALIVE,
     BT_MEMBER_SUSPECT,
@@ -151,6 +162,8 @@ struct bt_member_stats {
     uint64_t reaped;          /* dead or left members forgotten */
     uint32_t health;          /* gauge: Lifeguard local health score, 0..awareness_max-1 */
     uint32_t queue_len;       /* gauge: broadcasts waiting in the dissemination queue */
+    uint64_t pushpulls_failed; /* push-pulls this node started whose stream was reported
+                                  failed, closed or timed out before the reply */
 };
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <ini.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ const char bd_usage[] =
     "              [--join HOST:PORT]... (--keyring FILE | --insecure-no-encryption)\n"
     "              [--socket PATH] [--profile local|lan|wan] [--config FILE]\n"
     "              [--metrics HOST:PORT] [--log-level LEVEL] [--log-format text|json]\n"
+    "              [--max-names N]\n"
     "\n"
     "Runs one baton cluster node and serves local clients (the baton CLI, or\n"
     "any program speaking docs/protocol.md) on a Unix socket.\n"
@@ -43,6 +45,10 @@ const char bd_usage[] =
     "  --metrics HOST:PORT    serve Prometheus metrics at http://HOST:PORT/metrics\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "  --log-format F         text (default) or json, one line per entry on stderr\n"
+    "  --max-names N          the most campaign names this node holds state for\n"
+    "                         (default 1000000); `lead` on a new name past it is\n"
+    "                         refused with `limit`, and names peers send past it\n"
+    "                         are dropped and counted. Set it alike on every node\n"
     "  --help                 this text; --version: the version\n"
     "\n"
     "Signals: SIGTERM or SIGINT withdraws this node's candidacies, leaves the\n"
@@ -121,6 +127,21 @@ static const char *apply(struct bd_config *cfg, const char *key, const char *val
         if ((j[cfg->njoin] = strdup(value)) == NULL)
             return "out of memory";
         cfg->njoin++;
+        return NULL;
+    }
+    if (!strcmp(key, "max-names")) {
+        /* A positive decimal integer, nothing else. */
+        size_t v = 0;
+        if (value[0] == '\0')
+            return "expected a positive integer";
+        for (const char *p = value; *p; p++) {
+            if (*p < '0' || *p > '9' || v > (SIZE_MAX - 9) / 10)
+                return "expected a positive integer";
+            v = v * 10 + (size_t)(*p - '0');
+        }
+        if (v == 0)
+            return "expected a positive integer";
+        cfg->max_names = v;
         return NULL;
     }
     if (!strcmp(key, "insecure-no-encryption"))
@@ -225,6 +246,7 @@ static const struct option long_opts[] = {
     {"metrics", required_argument, NULL, 'm'},
     {"log-level", required_argument, NULL, 'l'},
     {"log-format", required_argument, NULL, 'f'},
+    {"max-names", required_argument, NULL, 'N'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},

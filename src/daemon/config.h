@@ -25,6 +25,7 @@ struct bd_config {
     enum baton_log_level log_level; /* --log-level error|warn|info|debug */
     bool log_json;     /* --log-format json */
     char *config;      /* --config FILE, or NULL */
+    size_t max_names;  /* --max-names N: the names cap; 0: the library's default */
 };
 
 /* What bd_config_load() decided. */

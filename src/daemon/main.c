@@ -290,6 +290,8 @@ int main(int argc, char **argv)
     if (leave_ms[d->cfg.profile] > BD_LEAVE_MAX_MS)
         bc.timings.leave_timeout_ms = BD_LEAVE_MAX_MS;
     bc.log_level = d->cfg.log_level;
+    if (d->cfg.max_names > 0)
+        bc.max_names = d->cfg.max_names;
     bc.callbacks.on_elected = cb_elected;
     bc.callbacks.on_revoked = cb_revoked;
     bc.callbacks.on_leader = cb_leader;

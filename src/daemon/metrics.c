@@ -101,6 +101,12 @@ static char *render(struct batond *d, size_t *len)
     metric(&t, "baton_bytes_in_total", "counter", "Datagram and stream bytes received.", s.bytes_in);
     metric(&t, "baton_bytes_out_total", "counter", "Datagram and stream bytes sent.", s.bytes_out);
     metric(&t, "baton_pushpulls_total", "counter", "Full-state exchanges started.", s.pushpulls);
+    metric(&t, "baton_pushpulls_failed_total", "counter",
+           "Full-state exchanges whose connection failed, closed or timed out before the reply.",
+           s.pushpulls_failed);
+    metric(&t, "baton_names_refused_total", "counter",
+           "Names peers sent past the names cap, refused.", s.names_refused);
+    metric(&t, "baton_max_names", "gauge", "The names cap (--max-names).", s.max_names);
     metric(&t, "baton_clock_refusals_total", "counter",
            "Messages refused: a timestamp too far ahead of the local clock.", s.refused_clock);
     metric(&t, "baton_clock_refused", "gauge", "1 while the cluster refuses this node's clock.",

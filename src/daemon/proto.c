@@ -66,7 +66,7 @@ const char *proto_err_name(int err)
     case BATON_EIO: return "io_error";
     case BATON_EBUSY: return "busy";
     case -19: return "clock_skew"; /* BATON_ESKEW, landing on another branch */
-    case -20: return "limit";      /* BATON_ELIMIT, landing on another branch */
+    case BATON_ELIMIT: return "limit";
     default: return "internal";
     }
 }

@@ -327,13 +327,32 @@ void rt_pump(struct baton_node *n)
         on_core_event(n, &ev);
         n->leaders_dirty = true;
     }
+    struct bt_node_stats ns;
+    bt_node_stats(n->core, &ns);
+    if (ns.election.names_refused != n->names_refused) {
+        /* Fix 11: a refusal is logged, never silent (docs/election.md). */
+        n->names_refused = ns.election.names_refused;
+        /* Names are bytes: printable ASCII as is, the rest as \xNN. */
+        char name[4 * BATON_NAME_MAX + 1];
+        size_t k = 0;
+        const struct bt_name *rn = &ns.election.last_refused_name;
+        for (size_t i = 0; i < rn->len && i < BATON_NAME_MAX; i++) {
+            uint8_t ch = rn->bytes[i];
+            if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+                name[k++] = (char)ch;
+            else
+                k += (size_t)snprintf(name + k, sizeof name - k, "\\x%02x", ch);
+        }
+        name[k] = '\0';
+        rt_log(n, BATON_LOG_WARN, "names past max_names (%zu) refused: %llu so far, the last '%s' from %s",
+               n->max_names, (unsigned long long)n->names_refused, name,
+               ns.election.last_names_offender.bytes);
+    }
     if (n->cb.on_leader) {
         /* A winner changes only with the candidacies or the liveness the
          * election sees: a member event, an election payload, a full state,
          * an expiry, or a local call. Compare every name only then. */
-        struct bt_node_stats s;
-        bt_node_stats(n->core, &s);
-        uint64_t inputs = s.election.payloads_in + s.election.snapshots_in + s.election.expired;
+        uint64_t inputs = ns.election.payloads_in + ns.election.snapshots_in + ns.election.expired;
         if (inputs != n->election_inputs || n->leaders_dirty) {
             n->election_inputs = inputs;
             n->leaders_dirty = false;
@@ -441,9 +460,12 @@ static void on_sweep(uv_timer_t *t)
 {
     struct baton_node *n = t->data;
     pthread_mutex_lock(&n->mu);
-    if (n->state == RT_RUNNING)
+    if (n->state == RT_RUNNING) {
         rt_sweep(n, rt_now().mono_ms);
+        rt_pump(n);
+    }
     pthread_mutex_unlock(&n->mu);
+    rt_dispatch(n);
 }
 
 static void on_wake(uv_async_t *a)
@@ -495,6 +517,7 @@ void baton_config_init(struct baton_config *cfg)
     cfg->max_clock_offset_ms = DEFAULT_CLOCK_OFFSET;
     cfg->max_packet = DEFAULT_MAX_PACKET;
     cfg->log_level = BATON_LOG_INFO;
+    cfg->max_names = BATON_MAX_NAMES_DEFAULT;
 }
 
 static uint64_t core_random(void *ctx)
@@ -599,6 +622,7 @@ int baton_node_new(const struct baton_config *cfg, baton_node **out)
         goto fail;
     n->max_clock_offset_ms = cfg->max_clock_offset_ms;
     n->max_packet = cfg->max_packet;
+    n->max_names = cfg->max_names ? cfg->max_names : BATON_MAX_NAMES_DEFAULT;
     n->log_level = cfg->log_level;
     n->cb = cfg->callbacks;
     n->ud = cfg->userdata;
@@ -650,6 +674,7 @@ int baton_node_start(baton_node *n)
     nc.profile = (enum bt_profile)n->profile;
     nc.max_clock_offset_ms = n->max_clock_offset_ms;
     nc.max_packet = n->max_packet;
+    nc.max_names = n->max_names;
     nc.random = core_random;
     nc.timing = &n->timing;
     n->core = bt_node_new(&nc, now);
@@ -1131,6 +1156,9 @@ int baton_status(baton_node *n, struct baton_status *out)
     out->deaths_declared = s.member.deaths_declared;
     out->refutations = s.member.refutations;
     out->pushpulls = s.member.pushpulls;
+    out->pushpulls_failed = s.member.pushpulls_failed;
+    out->names_refused = s.election.names_refused;
+    out->max_names = n->max_names;
     out->terms_minted = s.election.terms_minted;
     out->term_refreshes = s.election.term_refreshes;
     out->refused_clock = s.election.refused_clock;

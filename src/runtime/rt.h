@@ -32,6 +32,11 @@
 #define RT_MAX_CONNS_OUT 64         /* opened TCP connections open at once */
 #define RT_HELLO_MS 3000            /* an accepted connection must say HELLO by then */
 #define RT_CONN_IDLE_MS 10000       /* a connection idle this long is closed */
+#define RT_CONNECT_MS 3000          /* an opened connection must connect by then */
+#define RT_REPLY_MS RT_CONN_IDLE_MS /* ...and its reply must start by then, counted
+                                       from the last progress (a write or a read): a
+                                       busy peer merging a large state is waited for
+                                       as long as any connection */
 #define RT_SWEEP_MS 1000            /* period of the idle sweep */
 #define RT_WRITE_QUEUE_MAX ((size_t)256 << 20) /* unsent bytes per connection (full state is
                                                  several messages, queued at once) */
@@ -94,6 +99,7 @@ struct baton_node {
     uint64_t max_clock_offset_ms;
     _Atomic int64_t wall_offset_ms; /* rt_set_wall_offset(); 0 */
     size_t max_packet;
+    size_t max_names;
     enum baton_log_level log_level;
     struct baton_callbacks cb;
     void *ud;
@@ -132,13 +138,15 @@ struct baton_node {
     unsigned handles_open;
     struct rt_conn *conns;  /* open connections, a list */
     size_t nconns_in, nconns_out;
-    uint64_t next_conn_id;
+    uint64_t next_conn_id;    /* ids of accepted connections */
+    uint64_t last_stream;     /* the core's greatest stream id opened so far */
     struct rt_leader_seen *seen; /* sorted by name */
     size_t nseen;
     /* Under mu: the winners may have changed since the last comparison (a
      * core event, an election payload, an expiry, a local call). */
     bool leaders_dirty;
     uint64_t election_inputs; /* payloads + snapshots + expiries seen so far */
+    uint64_t names_refused;   /* the core's names_refused last logged */
     uint8_t rbuf[RT_RBUF];
     uint8_t sbuf[RT_RBUF + BT_SEAL_DGRAM_OVERHEAD];
 };
@@ -177,7 +185,8 @@ int rt_transport_start(struct baton_node *n);
 void rt_send(struct baton_node *n, const struct bt_output *out, uint8_t *owned);
 /* Closes the sockets and every connection (loop thread, under mu). */
 void rt_transport_close(struct baton_node *n);
-/* Closes idle connections (loop thread, under mu). */
+/* Closes idle connections and times out opened ones, reporting them to
+ * the core (loop thread, under mu; the caller pumps). */
 void rt_sweep(struct baton_node *n, uint64_t now_mono);
 
 #endif

@@ -7,18 +7,37 @@
  * (rt_pump), release the mutex and only then run user callbacks
  * (rt_dispatch). Connections belong to the loop thread alone.
  *
- * Connections. An output with conn 0 opens a TCP connection to its
- * address; its first message is the HELLO (our advertised address), then
- * the core's message. The acceptor learns who speaks from the HELLO and
- * refuses anything else first. Replies go back on the same connection
- * (the core names it by the id we gave it). Either side closes a
- * connection idle for RT_CONN_IDLE_MS, and the acceptor one without a
- * HELLO after RT_HELLO_MS; a failed connect, a read or write error, a
- * chunk no key opens or an oversize message closes it at once. Accepted
- * and opened connections have separate caps, so strangers filling the
- * accepted ones cannot stop this node's own push-pulls.
+ * Connections. An output with conn 0 carries the core's stream id
+ * (node.h, "Streams the core opens"): the first output with a new id
+ * opens a TCP connection to its address, named by that id; its first
+ * message is the HELLO (our advertised address), then the core's
+ * message; later outputs with the same id (full-state continuations) go
+ * on the same connection, and are dropped if it is gone. The acceptor
+ * learns who speaks from the HELLO and refuses anything else first.
+ * Replies go back on the same connection (the core names it by the id:
+ * ours for accepted connections, its own for opened ones, which is also
+ * the conn the reply is delivered with). Either side closes a connection
+ * idle for RT_CONN_IDLE_MS, and the acceptor one without a HELLO after
+ * RT_HELLO_MS; a failed connect, a read or write error, a chunk no key
+ * opens or an oversize message closes it at once. Accepted and opened
+ * connections have separate caps, so strangers filling the accepted ones
+ * cannot stop this node's own push-pulls.
+ *
+ * Stream lifecycle. What becomes of an opened connection is reported to
+ * the core (bt_node_stream_event), under mu, before the outputs it causes
+ * are pumped: CONNECTED when the connect succeeds; then exactly one of
+ * FAILED (a failed connect or write, a read error, bytes no key opens:
+ * the errno value as reason, EPROTO for authentication and framing,
+ * EMSGSIZE for an oversize message, ENOBUFS when the opened connections
+ * are at their cap), CLOSED (end of stream, or idle) or TIMEOUT
+ * (ETIMEDOUT: no connect within RT_CONNECT_MS, or no reply within
+ * RT_REPLY_MS of the last progress). The core acts on it at once (a join
+ * tries its seeds again, a failed push-pull goes elsewhere) instead of
+ * waiting for its timers. Accepted connections are not reported: the
+ * core started nothing on them.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +52,8 @@ struct rt_conn {
     bool outbound;
     bool connected;
     bool hello_ok;           /* inbound: the HELLO arrived */
+    bool answered;           /* outbound: a message (the reply) arrived */
+    bool reported;           /* outbound: CLOSED, FAILED or TIMEOUT went to the core */
     struct bt_addr peer;     /* outbound: where we connect; inbound: the HELLO's */
     struct bt_frame_rx rx;
     uint64_t tx_seq;
@@ -173,6 +194,33 @@ static void conn_on_close(uv_handle_t *h)
     free(c);
 }
 
+/* Tells the core what became of its stream `id` (under mu). */
+static void report_id(struct baton_node *n, uint64_t id, enum bt_stream_event ev, int reason)
+{
+    if (n->state != RT_RUNNING || !n->core || id == 0)
+        return;
+    bt_node_stream_event(n->core, id, ev, reason, rt_now());
+}
+
+/* The same for connection c: once for the end, and only for connections
+ * this node opened (under mu). */
+static void conn_report(struct rt_conn *c, enum bt_stream_event ev, int reason)
+{
+    if (!c->outbound || c->reported)
+        return;
+    if (ev != BT_STREAM_CONNECTED) {
+        static const char *const what[] = {"connected", "closed", "failed", "timed out"};
+        c->reported = true;
+        rt_log(c->node, BATON_LOG_DEBUG, "push-pull stream to %s %s before its reply%s%s",
+               c->peer.s, what[ev], reason ? ": " : "", reason ? strerror(reason) : "");
+    }
+    report_id(c->node, c->id, ev, reason);
+}
+
+/* A libuv status as the errno value the core takes (libuv's codes are
+ * negated errno values on Unix). */
+static int uv_reason(int status) { return status < 0 ? -status : status; }
+
 /* Closes c (loop thread; under mu or not: it touches loop fields only). */
 static void conn_close(struct rt_conn *c)
 {
@@ -232,8 +280,11 @@ static void on_write(uv_write_t *req, int status)
     if (status != 0 && status != UV_ECANCELED) {
         pthread_mutex_lock(&n->mu);
         n->st.conn_errors++;
+        conn_report(c, BT_STREAM_FAILED, uv_reason(status));
+        rt_pump(n);
         pthread_mutex_unlock(&n->mu);
         conn_close(c);
+        rt_dispatch(n);
     }
 }
 
@@ -244,6 +295,7 @@ static void conn_write(struct rt_conn *c, struct rt_wreq *w)
         n->st.conn_errors++;
         free(w->owned);
         free(w);
+        conn_report(c, BT_STREAM_FAILED, ENOBUFS);
         conn_close(c);
         return;
     }
@@ -252,6 +304,7 @@ static void conn_write(struct rt_conn *c, struct rt_wreq *w)
         n->st.conn_errors++;
         free(w->owned);
         free(w);
+        conn_report(c, BT_STREAM_FAILED, uv_reason(rc));
         conn_close(c);
     }
 }
@@ -313,14 +366,20 @@ static void on_connect(uv_connect_t *req, int status)
     if (status == UV_ECANCELED)
         return; /* closing: conn_on_close frees what waits */
     pthread_mutex_lock(&n->mu);
-    if (status != 0 || uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_read) != 0) {
+    if (status == 0)
+        status = uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_read);
+    if (status != 0) {
         n->st.conn_errors++;
+        conn_report(c, BT_STREAM_FAILED, uv_reason(status));
+        rt_pump(n);
         pthread_mutex_unlock(&n->mu);
         conn_close(c);
+        rt_dispatch(n);
         return;
     }
     c->connected = true;
     c->last_active = rt_now().mono_ms;
+    conn_report(c, BT_STREAM_CONNECTED, 0);
     while (c->pending) {
         struct rt_wreq *w = c->pending;
         c->pending = w->next;
@@ -330,26 +389,34 @@ static void on_connect(uv_connect_t *req, int status)
             break;
     }
     c->pending_tail = &c->pending;
+    rt_pump(n);
     pthread_mutex_unlock(&n->mu);
+    rt_dispatch(n);
 }
 
-/* Opens a connection to `to` and queues the HELLO. */
-static struct rt_conn *conn_open(struct baton_node *n, const struct bt_addr *to)
+/* Opens a connection to `to` for the core's stream `id` and queues the
+ * HELLO. On failure the core hears FAILED at once (under mu). */
+static struct rt_conn *conn_open(struct baton_node *n, const struct bt_addr *to, uint64_t id)
 {
     struct sockaddr_storage sa;
     if (rt_parse_addr(to->s, to->len, &sa) != 0) {
         n->st.send_errors++;
+        report_id(n, id, BT_STREAM_FAILED, EINVAL);
         return NULL;
     }
     struct rt_conn *c = conn_new(n, true);
     if (!c) {
         n->st.conn_errors++;
+        report_id(n, id, BT_STREAM_FAILED, ENOBUFS);
         return NULL;
     }
+    c->id = id;
     c->peer = *to;
     c->creq.data = c;
-    if (uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&sa, on_connect) != 0) {
+    int rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&sa, on_connect);
+    if (rc != 0) {
         n->st.conn_errors++;
+        conn_report(c, BT_STREAM_FAILED, uv_reason(rc));
         conn_close(c);
         return NULL;
     }
@@ -357,12 +424,14 @@ static struct rt_conn *conn_open(struct baton_node *n, const struct bt_addr *to)
     uint8_t *hello = malloc(n->addr.len ? n->addr.len : 1);
     if (!hello) {
         n->st.dropped_oom++;
+        conn_report(c, BT_STREAM_FAILED, ENOMEM);
         conn_close(c);
         return NULL;
     }
     memcpy(hello, n->addr.s, n->addr.len);
     struct rt_wreq *w = wreq_new(n, c, BT_FRAME_HELLO, hello, hello, n->addr.len);
     if (!w) {
+        conn_report(c, BT_STREAM_FAILED, ENOMEM);
         conn_close(c);
         return NULL;
     }
@@ -380,8 +449,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         if (nread != UV_EOF)
             n->st.conn_errors++;
+        if (nread == UV_EOF)
+            conn_report(c, BT_STREAM_CLOSED, 0);
+        else
+            conn_report(c, BT_STREAM_FAILED, uv_reason((int)nread));
+        rt_pump(n);
         pthread_mutex_unlock(&n->mu);
         conn_close(c);
+        rt_dispatch(n);
         return;
     }
     if (n->state != RT_RUNNING) {
@@ -409,6 +484,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                 n->st.dropped_oom++;
             else
                 n->st.auth_failed++;
+            conn_report(c, BT_STREAM_FAILED,
+                        rc == BATON_E2BIG ? EMSGSIZE : rc == BATON_ENOMEM ? ENOMEM : EPROTO);
             close = true;
             break;
         }
@@ -433,9 +510,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         if (hello) {
             n->st.decode_failed++;
+            conn_report(c, BT_STREAM_FAILED, EPROTO);
             close = true;
             break;
         }
+        c->answered = true;
         if (n->core)
             bt_node_recv_stream(n->core, &c->peer, c->id, msg, mlen, now);
     }
@@ -571,8 +650,20 @@ void rt_send(struct baton_node *n, const struct bt_output *out, uint8_t *owned)
         return;
     }
     struct rt_conn *c;
-    if (out->conn == 0) {
-        c = conn_open(n, &out->to);
+    if (out->conn == 0 && out->stream == 0) {
+        /* A stream the core does not follow (none today): ours to name. */
+        c = conn_open(n, &out->to, ++n->next_conn_id);
+    } else if (out->conn == 0 && out->stream > n->last_stream) {
+        n->last_stream = out->stream;
+        c = conn_open(n, &out->to, out->stream);
+    } else if (out->conn == 0) {
+        /* More of a stream already opened (a full state's continuation):
+         * on its connection, or nowhere if it is gone (the core heard). */
+        c = conn_find(n, out->stream);
+        if (!c || uv_is_closing((uv_handle_t *)&c->tcp)) {
+            free(owned);
+            return;
+        }
     } else {
         c = conn_find(n, out->conn);
         if (c && uv_is_closing((uv_handle_t *)&c->tcp))
@@ -677,13 +768,35 @@ void rt_transport_close(struct baton_node *n)
 
 void rt_sweep(struct baton_node *n, uint64_t now_mono)
 {
-    struct rt_conn *next;
+    /* Close first, report after: a report may open connections. */
+    struct rt_conn *next, *timed_out = NULL, *idle = NULL;
     for (struct rt_conn *c = n->conns; c; c = next) {
         next = c->next;
-        /* A connection that never authenticated goes sooner, so strangers
-         * cannot hold the accepted connections for long. */
-        if (now_mono - c->last_active >= RT_CONN_IDLE_MS ||
-            (!c->outbound && !c->hello_ok && now_mono - c->created >= RT_HELLO_MS))
+        /* An opened connection that never connected, or that waits for its
+         * reply without progress, times out; any connection idle long
+         * enough is closed. A connection that never authenticated goes
+         * sooner, so strangers cannot hold the accepted ones for long. */
+        bool timeout = c->outbound && !c->reported &&
+                       (c->connected ? !c->answered && now_mono - c->last_active >= RT_REPLY_MS
+                                     : now_mono - c->created >= RT_CONNECT_MS);
+        if (timeout || now_mono - c->last_active >= RT_CONN_IDLE_MS ||
+            (!c->outbound && !c->hello_ok && now_mono - c->created >= RT_HELLO_MS)) {
             conn_close(c);
+            if (c->outbound && !c->reported) {
+                /* Unlinked by conn_close; freed only by its close callback. */
+                c->next = timeout ? timed_out : idle;
+                if (timeout)
+                    timed_out = c;
+                else
+                    idle = c;
+            }
+        }
     }
+    for (struct rt_conn *c = timed_out; c; c = c->next) {
+        if (!c->connected)
+            n->st.conn_errors++;
+        conn_report(c, BT_STREAM_TIMEOUT, ETIMEDOUT);
+    }
+    for (struct rt_conn *c = idle; c; c = c->next)
+        conn_report(c, BT_STREAM_CLOSED, 0);
 }

@@ -177,6 +177,27 @@ def duplicate(env):
 
 
 @test
+def max_names(env):
+    """--max-names caps the names a node holds: `lead` on a new name past it
+    is refused with `limit`; status shows the cap."""
+    key = env.keygen()
+    node = env.node("n1", keyring=env.keyring("n1.keys", key), profile="local",
+                    extra=["--max-names", "2"])
+    node.start()
+    leads = [node.lead("a"), node.lead("b")]
+    for lead in leads:
+        lead.first()
+    third = node.lead("c")
+    rc = third.proc.wait(timeout=60)
+    err = "\n".join(filter(None, [third.err.next(5)]))
+    check(rc == 1, "lead past the cap exited %d" % rc)
+    check("limit" in err, "lead past the cap, stderr: %r" % err)
+    st = node.status()
+    check(st["counters"]["max_names"] == 2, "status max_names: %r" % st["counters"])
+    check(st["counters"]["names"] == 2, "status names: %r" % st["counters"])
+
+
+@test
 def wrong_key(env):
     """A node holding the wrong key never appears in `baton members`."""
     nodes, _ = cluster(env, n=2)

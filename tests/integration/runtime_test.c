@@ -157,6 +157,13 @@ static struct baton_key K1, K2;
 /* A push-pull period override for the nodes start_keys() makes (0: the
  * profile's 10 s), so the rotation test sees full-state exchanges sooner. */
 static uint32_t pushpull_ms;
+/* For the nodes start_keys() makes: the bind address (NULL: a free port)
+ * and the names cap (0: the default). */
+static const char *bind_addr;
+static size_t max_names;
+static bool no_on_leader; /* leave on_leader unset (it compares every name) */
+static uint32_t join_retry_max_ms; /* 0: the profile's */
+static bool lan;                   /* the lan profile instead of local */
 
 /* Starts node i named `name` with keys (NULL, 0: insecure), seeded with
  * node `seed`'s address (-1: none). */
@@ -169,7 +176,9 @@ static void start_keys(int i, const char *name, int seed, const struct baton_key
     struct baton_config cfg;
     baton_config_init(&cfg);
     cfg.name = name;
-    cfg.bind_addr = "127.0.0.1:0";
+    cfg.bind_addr = bind_addr ? bind_addr : "127.0.0.1:0";
+    if (max_names)
+        cfg.max_names = max_names;
     const char *seeds[1];
     if (seed >= 0) {
         seeds[0] = T[seed].addr;
@@ -179,13 +188,14 @@ static void start_keys(int i, const char *name, int seed, const struct baton_key
     cfg.keys = keys;
     cfg.nkeys = nkeys;
     cfg.insecure_no_encryption = nkeys == 0;
-    cfg.profile = BATON_PROFILE_LOCAL;
+    cfg.profile = lan ? BATON_PROFILE_LAN : BATON_PROFILE_LOCAL;
     cfg.timings.pushpull_interval_ms = pushpull_ms;
+    cfg.timings.join_retry_max_ms = join_retry_max_ms;
     cfg.log_level = BATON_LOG_DEBUG;
     cfg.callbacks.on_elected = on_elected;
     cfg.callbacks.on_revoked = on_revoked;
     cfg.callbacks.on_member = on_member;
-    cfg.callbacks.on_leader = on_leader;
+    cfg.callbacks.on_leader = no_on_leader ? NULL : on_leader;
     cfg.callbacks.on_stopped = on_stopped;
     cfg.callbacks.on_clock = on_clock;
     cfg.callbacks.on_log = on_log;
@@ -275,6 +285,19 @@ static void cluster(int n)
         start(i, name, i == 0 ? -1 : 0);
     }
     WAIT_FOR(all_alive(n, n));
+}
+
+/* A loopback address with a port nobody listens on (free when asked). */
+static void free_addr(char *out, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    snprintf(out, cap, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
 }
 
 /* ---- the cases -------------------------------------------------------------------- */
@@ -731,6 +754,84 @@ static void a_joiner_learns_a_state_larger_than_a_chunk(void **state)
     stop_all();
 }
 
+/* Stream lifecycle: a seed nobody listens on refuses every join
+ * push-pull; the runtime tells the core (FAILED, ECONNREFUSED), which
+ * counts each attempt unanswered at once, so the lone node leads after
+ * three of them without waiting for the join timer. */
+static void refused_join_push_pulls_reach_the_core(void **state)
+{
+    char seed[BATON_ADDR_MAX + 1];
+    free_addr(seed, sizeof seed);
+    snprintf(T[1].addr, sizeof T[1].addr, "%s", seed);
+    start(0, "n1", 1);
+    assert_int_equal(baton_lead(T[0].n, 0, JOB, strlen(JOB), 0, NULL), 0);
+    WAIT_FOR(elected(0) == 1);
+    struct baton_status st;
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    assert_true(st.pushpulls_failed >= 3);
+    assert_true(st.conn_errors >= 3);
+    stop_all();
+}
+
+/* A joiner whose state takes several stream messages (a request and its
+ * continuations, swim types 16 and 18) sends them over one connection. */
+static void a_full_state_in_several_messages_goes_over_one_connection(void **state)
+{
+    enum { NAMES = 6000, LEN = 250 }; /* over 2 MB of entries and marks */
+    char seed[BATON_ADDR_MAX + 1];
+    free_addr(seed, sizeof seed);
+    snprintf(T[1].addr, sizeof T[1].addr, "%s", seed);
+    no_on_leader = true; /* thousands of names: keep it quick under TSan... */
+    lan = true;          /* ...where merging them outlasts local failure detection */
+    /* The backoff grows past the test while the seed refuses (refused
+     * attempts are retried every join_retry_min regardless), so a slow
+     * reply does not bring a second join attempt. */
+    join_retry_max_ms = 600000;
+    start(0, "n2", 1); /* joins a seed that is not up yet */
+    join_retry_max_ms = 0;
+    char name[LEN + 1];
+    for (int i = 0; i < NAMES; i++) {
+        memset(name, 'a' + i % 26, LEN);
+        snprintf(name, sizeof name, "%05d", i);
+        name[5] = '-';
+        assert_true(baton_lead(T[0].n, 0, name, LEN, 0, NULL) >= 0);
+    }
+    bind_addr = seed;
+    start(1, "n1", -1);
+    bind_addr = NULL;
+    no_on_leader = lan = false;
+    WAIT_FOR(baton_names(T[1].n, NULL, 0) == NAMES);
+    struct baton_status st;
+    assert_int_equal(baton_status(T[1].n, &st), 0);
+    assert_true(st.frames_in >= 3); /* the HELLO, the request, one continuation or more */
+    assert_int_equal(st.conns_in, 1); /* all on the join's connection */
+    stop_all();
+}
+
+/* max_names in the public config: lead() on a new name past the cap is
+ * BATON_ELIMIT, names already held still work, status shows the cap. */
+static void lead_past_max_names_is_refused(void **state)
+{
+    max_names = 2;
+    start(0, "n1", -1);
+    max_names = 0;
+    assert_true(baton_lead(T[0].n, 0, "a", 1, 0, NULL) >= 0);
+    assert_true(baton_lead(T[0].n, 0, "b", 1, 0, NULL) >= 0);
+    assert_int_equal(baton_lead(T[0].n, 0, "c", 1, 0, NULL), BATON_ELIMIT);
+    assert_int_equal(baton_resign(T[0].n, "a", 1), 0);
+    assert_true(baton_lead(T[0].n, 0, "a", 1, 0, NULL) >= 0); /* still held (a tombstone) */
+    struct baton_status st;
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    assert_int_equal(st.max_names, 2);
+    assert_int_equal(st.names, 2);
+    stop_all();
+
+    start(0, "n1", -1); /* the default */
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    assert_int_equal(st.max_names, BATON_MAX_NAMES_DEFAULT);
+    stop_all();
+}
+
 static int stopped_err(int i)
 {
     pthread_mutex_lock(&T[i].mu);
@@ -884,6 +985,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(an_observed_fence_ends_the_term_and_starts_one_above_it),
         cmocka_unit_test(the_api_refuses_bad_input),
         cmocka_unit_test(two_nodes_on_one_port_fail_cleanly),
+        cmocka_unit_test(refused_join_push_pulls_reach_the_core),
+        cmocka_unit_test(a_full_state_in_several_messages_goes_over_one_connection),
+        cmocka_unit_test(lead_past_max_names_is_refused),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -30,8 +30,10 @@ static void flags_alone(void **state)
     struct bd_config c;
     assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "127.0.0.1:7946", "--join", "127.0.0.1:1",
                           "--join", "127.0.0.1:2", "--insecure-no-encryption", "--socket", "/tmp/s",
-                          "--profile", "local", "--log-level", "debug", "--log-format", "json"),
+                          "--profile", "local", "--log-level", "debug", "--log-format", "json",
+                          "--max-names", "5000"),
                      BD_CONFIG_OK);
+    assert_int_equal(c.max_names, 5000);
     assert_string_equal(c.name, "n1");
     assert_string_equal(c.bind, "127.0.0.1:7946");
     assert_int_equal(c.njoin, 2);
@@ -56,6 +58,7 @@ static void defaults(void **state)
     assert_int_equal(c.log_level, BATON_LOG_INFO);
     assert_false(c.log_json);
     assert_null(c.metrics);
+    assert_int_equal(c.max_names, 0); /* the library's default */
     assert_string_equal(c.socket, geteuid() == 0 ? "/run/baton/baton.sock" : "/run/user/1000/baton.sock");
     bd_config_free(&c);
 }
@@ -65,7 +68,8 @@ static void file_then_flags(void **state)
     (void)state;
     char *path = ini("# comment\n[batond]\nname = from-file\nbind = 127.0.0.1:1\n"
                            "join = 127.0.0.1:2\njoin = 127.0.0.1:3\nkeyring = /etc/k\n"
-                           "log_level = warn\nmetrics = 127.0.0.1:9464\nprofile = wan\n");
+                           "log_level = warn\nmetrics = 127.0.0.1:9464\nprofile = wan\n"
+                           "max_names = 77\n");
     struct bd_config c;
     assert_int_equal(LOAD(&c, "--config", path, "--name", "from-flag", "--join", "127.0.0.1:4"),
                      BD_CONFIG_OK);
@@ -77,6 +81,7 @@ static void file_then_flags(void **state)
     assert_int_equal(c.log_level, BATON_LOG_WARN); /* log_level = log-level */
     assert_string_equal(c.metrics, "127.0.0.1:9464");
     assert_int_equal(c.profile, BATON_PROFILE_WAN);
+    assert_int_equal(c.max_names, 77);
     bd_config_free(&c);
     /* without --join the file's list stays */
     assert_int_equal(LOAD(&c, "--config", path), BD_CONFIG_OK);
@@ -110,6 +115,11 @@ static void refusals(void **state)
                      BD_CONFIG_USAGE);
     assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring", "/k", "--frobnicate"),
                      BD_CONFIG_USAGE);
+    char bad_caps[][32] = {"0", "-1", "", "12x", "1e6", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_caps / sizeof *bad_caps; i++)
+        assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring", "/k", "--max-names",
+                              bad_caps[i]),
+                         BD_CONFIG_USAGE);
     assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring", "/k", "extra"),
                      BD_CONFIG_USAGE);
     assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring"), BD_CONFIG_USAGE);

@@ -6,6 +6,7 @@
  * chosen allocation made inside one node's calls. */
 #include "unit/test_main.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,8 @@ struct msg {
     uint64_t conn;
     uint8_t *data;
     size_t len;
+    int sev;    /* a stream event for the opener instead of data: 1 + enum bt_stream_event */
+    int reason; /* its reason */
 };
 
 struct net {
@@ -84,6 +87,21 @@ struct net {
     uint64_t max_offset;  /* max_clock_offset_ms of nodes started from now on */
     int clock_refused[MAXN]; /* BT_EV_CLOCK_REFUSED events seen per node */
     int clock_ok[MAXN];      /* BT_EV_CLOCK_OK events seen per node */
+    /* Stream lifecycle (node.h, "Streams the core opens"). Messages with
+     * one stream id go over one net conn; what comes back on it is
+     * delivered with the stream id. With stream_events, the opener hears
+     * CONNECTED, or FAILED (ECONNREFUSED) when the peer is down. */
+    bool stream_events;
+    bool reset_to[MAXN];        /* streams to node i connect, then break (ECONNRESET) */
+    uint64_t conn_stream[4096]; /* net conn -> the opener's stream id (0: none) */
+    uint64_t last_stream[MAXN]; /* the last stream id node i opened, and its net conn */
+    uint64_t last_stream_conn[MAXN];
+    int last_open_to[MAXN];     /* where it went */
+    long stream_msgs[MAXN];     /* stream messages sent on streams node i opened */
+    long streams_opened[MAXN];  /* streams node i opened */
+    long stream_failures[MAXN]; /* FAILED, CLOSED, TIMEOUT events given to node i */
+    long failures_retried[MAXN]; /* ...after which it opened a stream in the same call */
+    long retried_to_failed[MAXN]; /* ...to the very node that failed */
 };
 
 /* The node's random source: splitmix64 (the simulator's) over a uint64_t. */
@@ -153,32 +171,83 @@ static int addr_index(const struct net *net, const struct bt_addr *a)
 }
 
 /* Drains node i's outputs into the network and counts its events. */
+static struct msg *queue_msg(struct net *net)
+{
+    if (net->nq == net->capq) {
+        net->capq = net->capq ? 2 * net->capq : 256;
+        net->q = realloc(net->q, net->capq * sizeof *net->q);
+        assert_non_null(net->q);
+    }
+    struct msg *m = &net->q[net->nq++];
+    memset(m, 0, sizeof *m);
+    return m;
+}
+
+/* Queues a stream event for node i about its stream `stream`. */
+static void queue_stream_event(struct net *net, int i, uint64_t stream, enum bt_stream_event ev,
+                               int reason)
+{
+    struct msg *m = queue_msg(net);
+    m->at = net->now + LINK_MS;
+    m->to = i;
+    m->from = i;
+    m->conn = stream;
+    m->sev = 1 + (int)ev;
+    m->reason = reason;
+}
+
 static void drain(struct net *net, int i)
 {
     struct bt_output out;
     while (bt_node_pop_output(net->node[i], &out)) {
         int to;
+        if (out.kind == BT_OUT_STREAM && (out.conn & BT_STREAM_OWN))
+            continue; /* a reply on a stream this node opened: never in these tests */
         if (out.kind == BT_OUT_STREAM && out.conn != 0)
             to = net->conn_owner[out.conn];
         else
             to = addr_index(net, &out.to);
+        uint64_t reuse = 0; /* the net conn of a stream already open */
+        if (out.kind == BT_OUT_STREAM && out.conn == 0) {
+            net->stream_msgs[i]++;
+            if (out.stream != 0 && out.stream == net->last_stream[i]) {
+                reuse = net->last_stream_conn[i];
+            } else {
+                net->streams_opened[i]++;
+                net->last_stream[i] = out.stream;
+                net->last_stream_conn[i] = 0;
+                net->last_open_to[i] = to;
+                if (net->stream_events && to >= 0) {
+                    if (!net->up[to]) {
+                        queue_stream_event(net, i, out.stream, BT_STREAM_FAILED, ECONNREFUSED);
+                        continue;
+                    }
+                    queue_stream_event(net, i, out.stream, BT_STREAM_CONNECTED, 0);
+                    if (net->reset_to[to]) {
+                        queue_stream_event(net, i, out.stream, BT_STREAM_FAILED, ECONNRESET);
+                        continue;
+                    }
+                }
+            }
+            if (net->stream_events && to >= 0 && (!net->up[to] || net->reset_to[to]))
+                continue; /* the rest of a stream that failed */
+        }
         if (to < 0 || net->cut[i][to])
             continue;
-        if (net->nq == net->capq) {
-            net->capq = net->capq ? 2 * net->capq : 256;
-            net->q = realloc(net->q, net->capq * sizeof *net->q);
-            assert_non_null(net->q);
-        }
-        struct msg *m = &net->q[net->nq++];
+        struct msg *m = queue_msg(net);
         m->at = net->now + LINK_MS;
         m->to = to;
         m->from = i;
         m->kind = out.kind;
         m->conn = out.conn;
-        if (out.kind == BT_OUT_STREAM && out.conn == 0) {
+        if (reuse != 0) {
+            m->conn = reuse;
+        } else if (out.kind == BT_OUT_STREAM && out.conn == 0) {
             m->conn = net->next_conn++;
             assert_true(m->conn < 4096);
             net->conn_owner[m->conn] = i;
+            net->conn_stream[m->conn] = out.stream;
+            net->last_stream_conn[i] = m->conn;
         }
         m->data = malloc(out.len);
         memcpy(m->data, out.data, out.len);
@@ -241,12 +310,30 @@ static void net_run(struct net *net, uint64_t until)
             struct msg m = net->q[k];
             memmove(&net->q[k], &net->q[k + 1], (net->nq - k - 1) * sizeof *net->q);
             net->nq--;
-            if (net->up[m.to]) {
+            if (m.sev != 0 && net->up[m.to]) {
+                enum bt_stream_event sev = (enum bt_stream_event)(m.sev - 1);
+                long opened = net->streams_opened[m.to];
+                in_node = m.to;
+                bt_node_stream_event(net->node[m.to], m.conn, sev, m.reason, tat(net, m.to));
+                in_node = -1;
+                drain(net, m.to);
+                if (sev != BT_STREAM_CONNECTED) {
+                    net->stream_failures[m.to]++;
+                    if (net->streams_opened[m.to] > opened) {
+                        net->failures_retried[m.to]++;
+                        int to = net->last_open_to[m.to];
+                        net->retried_to_failed[m.to] += to >= 0 && net->reset_to[to];
+                    }
+                }
+            } else if (net->up[m.to]) {
+                uint64_t conn = m.conn;
+                if (m.kind == BT_OUT_STREAM && net->conn_owner[conn] == m.to && net->conn_stream[conn] != 0)
+                    conn = net->conn_stream[conn]; /* the reply, on the stream the node opened */
                 in_node = m.to;
                 if (m.kind == BT_OUT_PACKET)
                     bt_node_recv(net->node[m.to], &net->addr[m.from], m.data, m.len, tat(net, m.to));
                 else
-                    bt_node_recv_stream(net->node[m.to], &net->addr[m.from], m.conn, m.data, m.len,
+                    bt_node_recv_stream(net->node[m.to], &net->addr[m.from], conn, m.data, m.len,
                                         tat(net, m.to));
                 in_node = -1;
                 drain(net, m.to);
@@ -1089,6 +1176,94 @@ static void a_node_whose_seeds_never_answer_leads_alone(void **state)
     net_free(&net);
 }
 
+/* Stream lifecycle: a join push-pull whose connect is refused is an
+ * unanswered join attempt at once, and the seeds are tried again
+ * join_retry_min (100 ms on local) after the last attempt. So three
+ * refused attempts (at 0, 100 and 200 ms) make the node alone, and it
+ * leads after the settle (40 ms), not after the 700 ms of the timer; and a
+ * seed that comes up after the backoff grew is joined within 100 ms, not
+ * at the next backed-off attempt (5.1 s after the join). */
+static void refused_joins_count_at_once_and_the_seeds_are_retried_soon(void **state)
+{
+    struct net net;
+    net_init(&net, 2);
+    net.stream_events = true;
+    net.up[1] = false;
+    assert_int_equal(bt_node_join(net.node[0], &net.addr[1], 1, tnow(&net)), 0);
+    drain(&net, 0);
+    assert_int_equal(lead(&net, 0, 0, NULL), 0);
+    net_run(&net, net.now + 300);
+    assert_int_equal(net.elected[0], 1);
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_true(st.member.pushpulls_failed >= 3);
+    assert_int_equal(st.member.pushpulls_failed, net.stream_failures[0]);
+
+    net_run(&net, net.now + 3000);
+    net.up[1] = true;
+    assert_int_equal(bt_node_join(net.node[1], NULL, 0, tnow(&net)), 0);
+    drain(&net, 1);
+    net_run(&net, net.now + 150);
+    assert_int_equal(count_state(net.node[0], BT_MEMBER_ALIVE), 2);
+    assert_int_equal(count_state(net.node[1], BT_MEMBER_ALIVE), 2);
+    net_free(&net);
+}
+
+/* A periodic push-pull whose stream breaks before the reply is counted,
+ * forgotten, and anti-entropy goes to another member in the same call
+ * instead of a whole interval later. */
+static void a_failed_push_pull_is_counted_and_goes_elsewhere_at_once(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 2000);
+    net.stream_events = true;
+    net.reset_to[2] = true;
+    net_run(&net, net.now + 120000);
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_true(net.stream_failures[0] >= 2);
+    assert_int_equal(st.member.pushpulls_failed, net.stream_failures[0]);
+    assert_int_equal(net.failures_retried[0], net.stream_failures[0]);
+    assert_int_equal(net.retried_to_failed[0], 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(count_state(net.node[i], BT_MEMBER_ALIVE), 3);
+    net_free(&net);
+}
+
+/* The messages of one exchange (a full state larger than one message: a
+ * request and its continuations) go on one stream: one id, one net conn. */
+static void one_exchange_goes_on_one_stream(void **state)
+{
+    enum { NAMES = 32000 };
+    struct net net;
+    net_init(&net, 2);
+    assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
+    drain(&net, 0);
+    struct bt_name n;
+    memset(n.bytes, 'x', sizeof n.bytes);
+    n.len = BATON_NAME_MAX;
+    for (int k = 0; k < NAMES; k++) {
+        snprintf((char *)n.bytes, 16, "%08d", k);
+        n.bytes[8] = 'x';
+        assert_int_equal(bt_node_lead(net.node[1], 50, &n, 0, tnow(&net), NULL), 0);
+        drain(&net, 1);
+    }
+    long opened = net.streams_opened[1], msgs = net.stream_msgs[1];
+    assert_int_equal(bt_node_join(net.node[1], &net.addr[0], 1, tnow(&net)), 0);
+    drain(&net, 1);
+    assert_true(net.stream_msgs[1] - msgs >= 4);
+    assert_int_equal(net.streams_opened[1] - opened, 1);
+    assert_true((net.last_stream[1] & BT_STREAM_OWN) != 0);
+    net_run(&net, net.now + 10);
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.election.entries, NAMES);
+    assert_true(bt_node_next_deadline(net.node[1]) != UINT64_MAX);
+    net_free(&net);
+}
+
 /* Names past a node's cap: lead() says BATON_ELIMIT, and what peers send
  * about new names is refused, counted, and its sender and name kept. */
 static void names_past_the_cap_are_refused_counted_and_logged(void **state)
@@ -1194,6 +1369,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_node_whose_seeds_never_answer_leads_alone),
     cmocka_unit_test(names_past_the_cap_are_refused_counted_and_logged),
     cmocka_unit_test(full_state_of_any_size_travels_in_bounded_messages),
+    cmocka_unit_test(refused_joins_count_at_once_and_the_seeds_are_retried_soon),
+    cmocka_unit_test(a_failed_push_pull_is_counted_and_goes_elsewhere_at_once),
+    cmocka_unit_test(one_exchange_goes_on_one_stream),
 };
 
 BT_TEST_MAIN(tests)
