@@ -185,6 +185,10 @@ struct bt_member_stats {
     uint64_t reaped;          /* dead or left members forgotten */
     uint32_t health;          /* gauge: Lifeguard local health score, 0..awareness_max-1 */
     uint32_t queue_len;       /* gauge: broadcasts waiting in the dissemination queue */
+    uint64_t refusals;        /* refused addresses taken as evidence of a crash
+                                 (bt_node_addr_refused; docs/membership.md) */
+    uint64_t refusals_ignored; /* ...and not: no probe or suspicion of a member there, or
+                                  its process too new at that address */
 };
 
 /* Counters of the election layers, and the size of their state. */
@@ -262,6 +266,16 @@ void bt_node_recv_stream(struct bt_node *node, const struct bt_addr *from, uint6
                          const uint8_t *data, size_t len, struct bt_time now);
 
 void bt_node_tick(struct bt_node *node, struct bt_time now);
+
+/* Datagrams or connections to addr are refused: nothing listens there (an
+ * ICMP port unreachable for a datagram we sent, a refused connect). A
+ * crashed process on a host that stays up leaves exactly this behind; a
+ * paused process, a lost packet, a cut link or a crashed host never do.
+ * The membership layer takes it as evidence against the member it is
+ * probing, or suspects, at addr (docs/membership.md, "Refused
+ * addresses"); other refusals are counted and ignored. The driver calls it
+ * for every refusal it sees, as it sees it. */
+void bt_node_addr_refused(struct bt_node *node, const struct bt_addr *addr, struct bt_time now);
 
 /* The monotonic time at which bt_node_tick() must next be called
  * (UINT64_MAX once the node stopped). */

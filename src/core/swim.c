@@ -118,6 +118,8 @@ struct bt_suspicion {
     uint32_t k;          /* confirmations expected */
     uint32_t n;          /* suspectors recorded (first one included) */
     uint64_t suspectors[MAX_SUSPECTORS]; /* hashes of their names */
+    uint64_t refused_by; /* 0, or the latest deadline a refusal of the suspect's
+                            address allows (bt_swim_addr_refused) */
 };
 
 struct bt_member {
@@ -134,6 +136,8 @@ struct bt_member {
     uint32_t watch_slot;      /* index in suspects[] or gone[], NO_SLOT otherwise */
     struct bt_hlink link;     /* in bt_swim.table, hashed by name_hash */
     struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
+    uint64_t addr_since;      /* when (boot, addr) last changed: a refusal of addr
+                                 counts against this boot only well after it */
 };
 
 /* A queued broadcast; its encoded bytes, then its key, follow the struct. */
@@ -470,6 +474,7 @@ static struct bt_member *member_add(struct bt_swim *s, const struct bt_nodeid *n
     m->incarnation = inc;
     m->state = BT_MEMBER_ALIVE;
     m->state_since = now;
+    m->addr_since = now;
     m->name_hash = bt_hash_bytes(name->bytes, name->len);
     m->digest_term = digest_term(m);
     m->watch_slot = NO_SLOT;
@@ -951,6 +956,8 @@ static bool suspicion_confirm(struct bt_member *m, uint64_t from_hash)
         return false;
     sp->suspectors[sp->n++] = from_hash;
     sp->deadline = sp->start + suspicion_timeout(sp);
+    if (sp->refused_by != 0 && sp->refused_by < sp->deadline)
+        sp->deadline = sp->refused_by;
     return true;
 }
 
@@ -1076,6 +1083,8 @@ static void apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
             return;
         }
         m->incarnation = b->incarnation;
+        if (!bt_addr_eq(&m->addr, &b->addr))
+            m->addr_since = now;
         m->addr = b->addr;
         set_state(s, m, BT_MEMBER_ALIVE, now);
         if (was == BT_MEMBER_SUSPECT)
@@ -1109,6 +1118,7 @@ static void apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
     set_boot(s, m, b->boot);
     m->incarnation = b->incarnation;
     m->addr = b->addr;
+    m->addr_since = now;
     set_state(s, m, BT_MEMBER_ALIVE, now);
     emit(s, BT_EV_MEMBER_UP, m);
     bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
@@ -1281,6 +1291,7 @@ static void take_over(struct bt_swim *s, const struct bt_name_check *c, uint64_t
     if (m && m != s->self && m->boot_id == c->holder_boot && is_live(m->state)) {
         set_boot(s, m, c->claimant_boot);
         m->addr = c->claimant_addr;
+        m->addr_since = now;
         if (c->claimant_inc > m->incarnation)
             m->incarnation = c->claimant_inc;
         set_state(s, m, BT_MEMBER_ALIVE, now);
@@ -1621,6 +1632,73 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
             if (soon < pushpull_period(s))
                 s->next_pushpull_at = now + jittered(s, soon);
         }
+    }
+    s->depth--;
+    flush(s, now);
+}
+
+/* ---- refused addresses -------------------------------------------------- */
+
+/* How long after a member's (boot, address) changed a refusal of that
+ * address may still be an echo of a datagram sent before the process bound
+ * it: such a refusal is not held against the new boot. A probe timeout: the
+ * round trip we trust a live member to answer within, far above the time a
+ * refusal takes to come back (it had to lose a race against the new
+ * process's start and its alive reaching us). */
+static uint64_t refusal_guard(const struct bt_swim *s) { return s->t.probe_timeout; }
+
+/* The member a refusal of addr is evidence against: the one we hold alive
+ * or suspect at that address (the target of our probe first), there since
+ * well before now. NULL if none. The driver reports refusals of what we
+ * sent, so we did send it something. */
+static struct bt_member *refused_member(struct bt_swim *s, const struct bt_addr *addr, uint64_t now)
+{
+    struct bt_member *m = NULL;
+    if (s->probe.active) {
+        struct bt_member *t = find(s, &s->probe.target);
+        if (t && t->boot_id == s->probe.target_boot && bt_addr_eq(&t->addr, addr))
+            m = t;
+    }
+    for (size_t i = 0; !m && i < s->n_members; i++)
+        if (bt_addr_eq(&s->members[i]->addr, addr) && is_live(s->members[i]->state))
+            m = s->members[i];
+    if (!m || m == s->self || !is_live(m->state) || now < m->addr_since + refusal_guard(s))
+        return NULL;
+    return m;
+}
+
+void bt_swim_addr_refused(struct bt_swim *s, const struct bt_addr *addr, uint64_t now)
+{
+    if (s->refused || addr == NULL)
+        return;
+    s->depth++;
+    struct bt_member *m = refused_member(s, addr, now);
+    if (!m) {
+        s->stats.refusals_ignored++;
+        s->depth--;
+        flush(s, now);
+        return;
+    }
+    s->stats.refusals++;
+    if (s->probe.active && !s->probe.acked && bt_nodeid_eq(&s->probe.target, &m->name)) {
+        /* The probe has its answer: a failure that says nothing about our
+         * own health (no Lifeguard penalty). */
+        s->probe.active = false;
+        s->stats.probes_failed++;
+    }
+    if (m->state == BT_MEMBER_ALIVE)
+        suspect_locally(s, m, now);
+    if (m->state == BT_MEMBER_SUSPECT && m->susp) {
+        /* One period for the process at that address, if any, to refute:
+         * it is told now and again halfway. */
+        uint64_t wait = (uint64_t)s->t.probe_interval * scale(s);
+        struct bt_suspicion *sp = m->susp;
+        if (sp->refused_by == 0 || now + wait < sp->refused_by)
+            sp->refused_by = now + wait;
+        if (sp->refused_by < sp->deadline)
+            sp->deadline = sp->refused_by;
+        if (now + wait / 2 < sp->next_tell)
+            sp->next_tell = now + wait / 2;
     }
     s->depth--;
     flush(s, now);
