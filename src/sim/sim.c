@@ -30,6 +30,17 @@
  * it are dropped. A paused node's traffic waits in a backlog (datagrams up
  * to backlog_max, like a socket buffer); a crashed node's is dropped.
  *
+ * Refusals. A process that crashed on a host that stays up (a process
+ * crash, the default for half the crashes: host_crash), stopped, or left
+ * leaves its address refusing: a datagram arriving there, or the first
+ * message of a connection opened to it, sends a refusal back to the sending
+ * process (like an ICMP port unreachable, or a refused connect), with its
+ * own latency, loss and reordering, across links open both ways, delivered
+ * by addr_refused only to the very process that sent (not to a restart of
+ * it, nor while it is paused). A host crash, a paused process, a cut link
+ * and a partition stay silent. Crash kinds and refusals draw from their own
+ * stream, so runs without refusals keep the network's draws.
+ *
  * Clocks. mono_ms = virtual ms + a per-machine origin (the core must accept
  * any origin); wall_ms = a fixed epoch + virtual ms + a per-node offset +
  * drift (ppm of virtual time). A restarted process keeps its machine's
@@ -60,7 +71,7 @@
 #define SIM_JOIN_SEEDS 3
 
 /* Stream tags for bt_prng_init_stream. */
-enum { TAG_NET = 1, TAG_FAULT = 2, TAG_NODE = 3 };
+enum { TAG_NET = 1, TAG_FAULT = 2, TAG_NODE = 3, TAG_REFUSE = 4 };
 
 static const char *state_name(enum bt_sim_node_state s)
 {
@@ -84,6 +95,7 @@ void bt_sim_config_defaults(struct bt_sim_config *cfg, enum bt_profile profile)
     cfg->backlog_max = 4096;
     cfg->write_interval_ms = 20;
     cfg->verbosity = 1;
+    cfg->host_crash = 0.5;
     switch (profile) {
     case BT_PROFILE_LOCAL:
         cfg->latency_min_ms = 1;
@@ -278,6 +290,7 @@ static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint
     m->conn = 0;
     m->end = 0;
     m->len = len;
+    m->from_gen = sim->nodes[from].gen;
     if (len > 0)
         memcpy(m->data, data, len);
     return m;
@@ -453,6 +466,8 @@ static void stop_process(struct bt_sim *sim, struct sim_node *sn, enum bt_sim_no
         sim->cfg.ops->destroy(sn->node);
     sn->node = NULL;
     sn->state = state;
+    /* A host crash (bt_sim_crash_kind) clears it again right after. */
+    sn->refuses = true;
     bt_sim_heap_remove(&sim->agenda, &sn->tick.h);
     free_backlog(sim, sn, true);
     bt_sim_check_stopped(sim, sn, state == BT_SIM_CRASHED && sn->stopped_error == 0);
@@ -542,6 +557,7 @@ static int start_process(struct bt_sim *sim, struct sim_node *sn)
     } while (boot == 0 || boot == sn->boot_id);
     sn->boot_id = boot;
     sn->stopped_error = 0;
+    sn->refuses = false;
 
     struct bt_node_config nc;
     memset(&nc, 0, sizeof nc);
@@ -590,12 +606,55 @@ static void hand_over(struct bt_sim *sim, struct sim_node *sn, struct sim_msg *m
     service(sim, sn);
 }
 
+/* m reached host sn, which refuses it: a refusal goes back to its sender,
+ * over the network like any datagram (see the essay). */
+static void refuse(struct bt_sim *sim, const struct sim_msg *m)
+{
+    if (sim->cfg.ops->addr_refused == NULL || !bt_sim_link_open(sim, m->to, m->from))
+        return;
+    sim->stats.refusals_sent++;
+    if (bt_prng_chance(&sim->refuse_rng, sim->loss))
+        return;
+    struct sim_msg *r = msg_new(sim, SIM_ITEM_REFUSAL, m->to, m->from, NULL, 0);
+    if (r == NULL)
+        return;
+    r->conn = m->from_gen;
+    uint64_t lat = bt_prng_range(&sim->refuse_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
+    if (bt_prng_chance(&sim->refuse_rng, sim->cfg.reorder))
+        lat += bt_prng_range(&sim->refuse_rng, 1, sim->reorder_max_ms);
+    schedule(sim, &r->item, sim->now + lat);
+}
+
+/* A refusal reaches the process that sent what was refused, if it still
+ * runs (not paused: the refusal is lost then) and the link is open. */
+static void refusal_arrives(struct bt_sim *sim, struct sim_msg *r)
+{
+    struct sim_node *sn = &sim->nodes[r->to];
+    if (sn->node != NULL && sn->gen == r->conn &&
+        (sn->state == BT_SIM_RUNNING || sn->state == BT_SIM_LEAVING) &&
+        bt_sim_link_open(sim, r->from, r->to)) {
+        sim->stats.refusals_delivered++;
+        sim->cfg.ops->addr_refused(sn->node, &sim->nodes[r->from].addr, bt_sim_node_time(sim, sn));
+        free(r);
+        service(sim, sn);
+        return;
+    }
+    free(r);
+}
+
 static void arrive(struct bt_sim *sim, struct sim_msg *m)
 {
     struct sim_node *sn = &sim->nodes[m->to];
     bool alive = sn->state == BT_SIM_RUNNING || sn->state == BT_SIM_LEAVING || sn->state == BT_SIM_PAUSED;
     if (m->item.kind == SIM_ITEM_STREAM) {
         struct sim_conn *c = conn_get(sim, m->conn);
+        if (!alive && sn->refuses && m->end == 1 && c->gen[1] == 0 && !c->broken &&
+            bt_sim_link_open(sim, m->from, m->to)) {
+            /* A connect to a refusing address: refused once, and the
+             * connection is dead. */
+            c->broken = true;
+            refuse(sim, m);
+        }
         if (alive && c->gen[m->end] == 0)
             c->gen[m->end] = sn->gen;
         if (!alive || c->gen[m->end] != sn->gen || c->gen[1 - m->end] != sim->nodes[m->from].gen) {
@@ -611,6 +670,8 @@ static void arrive(struct bt_sim *sim, struct sim_msg *m)
         }
     } else {
         if (!alive) {
+            if (sn->refuses && bt_sim_link_open(sim, m->from, m->to))
+                refuse(sim, m);
             sim->stats.dropped_down++;
             free(m);
             return;
@@ -687,6 +748,9 @@ static void step(struct bt_sim *sim)
     }
     case SIM_ITEM_WRITE:
         bt_sim_elect_write_arrives(sim, item);
+        break;
+    case SIM_ITEM_REFUSAL:
+        refusal_arrives(sim, (struct sim_msg *)item);
         break;
     }
 }
@@ -787,7 +851,8 @@ struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg)
         return NULL;
     if (cfg->nodes < 1 || cfg->nodes > BT_SIM_MAX_NODES || cfg->latency_min_ms > cfg->latency_max_ms ||
         !(cfg->loss >= 0.0 && cfg->loss < 1.0) || !(cfg->dup >= 0.0 && cfg->dup <= 1.0) ||
-        !(cfg->reorder >= 0.0 && cfg->reorder <= 1.0))
+        !(cfg->reorder >= 0.0 && cfg->reorder <= 1.0) ||
+        !(cfg->host_crash >= 0.0 && cfg->host_crash <= 1.0))
         return NULL;
 
     struct bt_sim *sim = calloc(1, sizeof *sim);
@@ -800,6 +865,7 @@ struct bt_sim *bt_sim_new(const struct bt_sim_config *cfg)
     bt_samples_init(&sim->stats.detection);
     bt_prng_init_stream(&sim->net_rng, cfg->seed, TAG_NET, 0);
     bt_prng_init_stream(&sim->fault_rng, cfg->seed, TAG_FAULT, 0);
+    bt_prng_init_stream(&sim->refuse_rng, cfg->seed, TAG_REFUSE, 0);
     sim->loss = cfg->loss;
     sim->reorder_max_ms = max_u64(10, 4 * (uint64_t)cfg->latency_max_ms);
     sim->check_ms = cfg->check_ms ? cfg->check_ms : (sim->n <= 100 ? 10 : 100);
@@ -862,7 +928,7 @@ void bt_sim_free(struct bt_sim *sim)
     while ((e = bt_sim_heap_pop(&sim->agenda)) != NULL) {
         struct sim_item *item = (struct sim_item *)e;
         if (item->kind == SIM_ITEM_DATAGRAM || item->kind == SIM_ITEM_STREAM || item->kind == SIM_ITEM_TIMER ||
-            item->kind == SIM_ITEM_WRITE)
+            item->kind == SIM_ITEM_WRITE || item->kind == SIM_ITEM_REFUSAL)
             free(item);
     }
     bt_sim_heap_destroy(&sim->agenda);
@@ -919,17 +985,27 @@ void *bt_sim_node(struct bt_sim *sim, uint32_t i)
     return i < sim->n ? sim->nodes[i].node : NULL;
 }
 
-int bt_sim_crash(struct bt_sim *sim, uint32_t i)
+int bt_sim_crash_kind(struct bt_sim *sim, uint32_t i, bool host)
 {
     if (i >= sim->n || sim->nodes[i].node == NULL)
         return BATON_EINVAL;
     struct sim_node *sn = &sim->nodes[i];
-    bt_sim_log(sim, 2, "crash n%" PRIu32 " (%s)", i, state_name(sn->state));
+    bt_sim_log(sim, 2, "crash n%" PRIu32 " (%s, %s)", i, state_name(sn->state), host ? "host" : "process");
     bt_sim_elect_prepare_end(sim, sn);
     sim->stats.crashes++;
+    if (host)
+        sim->stats.host_crashes++;
     bt_sim_fault_now(sim);
     stop_process(sim, sn, BT_SIM_CRASHED);
+    sn->refuses = !host;
     return 0;
+}
+
+int bt_sim_crash(struct bt_sim *sim, uint32_t i)
+{
+    if (i >= sim->n || sim->nodes[i].node == NULL)
+        return BATON_EINVAL;
+    return bt_sim_crash_kind(sim, i, bt_prng_chance(&sim->refuse_rng, sim->cfg.host_crash));
 }
 
 int bt_sim_restart(struct bt_sim *sim, uint32_t i)
@@ -1232,6 +1308,12 @@ void bt_sim_report_json(struct bt_sim *sim, struct bt_json *j)
     bt_json_obj_begin(j);
     bt_json_key(j, "crash");
     bt_json_u64(j, st->crashes);
+    bt_json_key(j, "host_crash");
+    bt_json_u64(j, st->host_crashes);
+    bt_json_key(j, "refusals_sent");
+    bt_json_u64(j, st->refusals_sent);
+    bt_json_key(j, "refusals_delivered");
+    bt_json_u64(j, st->refusals_delivered);
     bt_json_key(j, "restart");
     bt_json_u64(j, st->restarts);
     bt_json_key(j, "pause");

@@ -19,6 +19,8 @@ enum sim_item_kind {
     SIM_ITEM_CHECK,    /* the periodic invariant check (embedded in struct bt_sim) */
     SIM_ITEM_TIMER,    /* a struct sim_timer: a scenario action */
     SIM_ITEM_WRITE,    /* a write on its way to the resource (elect.c owns it) */
+    SIM_ITEM_REFUSAL,  /* a struct sim_msg (len 0): from's address refused a datagram or
+                          connect of to's process (conn: that process's gen) */
 };
 
 struct sim_item {
@@ -34,6 +36,7 @@ struct sim_msg {
     uint64_t conn;         /* stream connection id; 0 for a datagram */
     uint8_t end;           /* stream: the receiving end of conn (0 opener, 1 acceptor) */
     size_t len;            /* payload bytes */
+    uint32_t from_gen;     /* the sending process (its node's gen when sent) */
     uint8_t data[];        /* the payload, copied from the sender's output */
 };
 
@@ -75,6 +78,8 @@ struct sim_node {
                                  virtual time (a fault touching it ended recently) */
     uint32_t name_of;         /* the node whose name the process carries: index, or
                                  another node's for a twin (bt_sim_start_twin) */
+    bool refuses;             /* no process, and the host refuses its address (a
+                                 process crash, a stop, or a leave) */
     int stopped_error;        /* error of the BT_EV_STOPPED its process reported; 0: none */
 };
 
@@ -95,6 +100,7 @@ struct bt_sim {
     struct bt_sim_heap agenda;
     struct bt_prng net_rng;        /* latency, loss, duplication, reordering */
     struct bt_prng fault_rng;      /* scenario choices, seeds, clock offsets */
+    struct bt_prng refuse_rng;     /* crash kinds, and the refusals' latency and loss */
     struct sim_node *nodes;        /* cfg.nodes slots */
     uint32_t n;
     uint8_t *cut_bits;             /* n*n bits: one-way cut from row to column */
