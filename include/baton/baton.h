@@ -452,6 +452,10 @@ struct baton_status {
     uint64_t probes, probes_failed, suspicions, deaths_declared, refutations, pushpulls;
     /* election */
     uint64_t terms_minted, term_refreshes, refused_clock, elected, revoked;
+    /* refusals: datagrams (ICMP port unreachable) and connects refused by
+     * an address where nothing listens, as the transport saw them; and how
+     * many of them membership took as evidence of a crash */
+    uint64_t refusals_seen, refusals_used;
 };
 
 /* Fills *out. Returns 0, BATON_EINVAL or BATON_ECLOSED (never started;

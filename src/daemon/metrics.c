@@ -101,6 +101,10 @@ static char *render(struct batond *d, size_t *len)
     metric(&t, "baton_bytes_in_total", "counter", "Datagram and stream bytes received.", s.bytes_in);
     metric(&t, "baton_bytes_out_total", "counter", "Datagram and stream bytes sent.", s.bytes_out);
     metric(&t, "baton_pushpulls_total", "counter", "Full-state exchanges started.", s.pushpulls);
+    metric(&t, "baton_refusals_seen_total", "counter",
+           "Datagrams and connects refused by an address where nothing listens.", s.refusals_seen);
+    metric(&t, "baton_refusals_used_total", "counter",
+           "Refusals membership took as evidence of a crash.", s.refusals_used);
     metric(&t, "baton_clock_refusals_total", "counter",
            "Messages refused: a timestamp too far ahead of the local clock.", s.refused_clock);
     metric(&t, "baton_clock_refused", "gauge", "1 while the cluster refuses this node's clock.",

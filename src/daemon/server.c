@@ -709,6 +709,8 @@ static void op_status(struct bd_client *c, json_t *req, json_t *id)
     json_object_set_new(k, "deaths_declared", U(s.deaths_declared));
     json_object_set_new(k, "refutations", U(s.refutations));
     json_object_set_new(k, "pushpulls", U(s.pushpulls));
+    json_object_set_new(k, "refusals_seen", U(s.refusals_seen));
+    json_object_set_new(k, "refusals_used", U(s.refusals_used));
     json_object_set_new(k, "clock_refusals", U(s.refused_clock));
     json_object_set_new(k, "clients", U(atomic_load(&d->counters.clients_open)));
     json_object_set_new(k, "client_requests", U(atomic_load(&d->counters.requests)));

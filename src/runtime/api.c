@@ -1085,6 +1085,7 @@ int baton_status(baton_node *n, struct baton_status *out)
     out->deaths_declared = s.member.deaths_declared;
     out->refutations = s.member.refutations;
     out->pushpulls = s.member.pushpulls;
+    out->refusals_used = s.member.refusals;
     out->terms_minted = s.election.terms_minted;
     out->term_refreshes = s.election.term_refreshes;
     out->refused_clock = s.election.refused_clock;
