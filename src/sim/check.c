@@ -199,8 +199,8 @@ void bt_sim_check_started(struct bt_sim *sim, struct sim_node *sn)
     memset(view_row(sim, sn->index), 0, sim->row_bytes);
     /* A fresh process is joining: its first seconds are a fault for the
      * false-positive rule, except at the very start of the run. */
-    if (sn->gen > 1 && sn->excused_until < sim->now + sim->cfg.fp_grace_ms)
-        sn->excused_until = sim->now + sim->cfg.fp_grace_ms;
+    if (sn->gen > 1 && sn->restarted_until < sim->now + sim->cfg.fp_grace_ms)
+        sn->restarted_until = sim->now + sim->cfg.fp_grace_ms;
 }
 
 void bt_sim_check_paused(struct bt_sim *sim, struct sim_node *sn)
@@ -219,6 +219,8 @@ static void check_false_positive(struct bt_sim *sim, const struct sim_node *obs,
     if (bt_sim_network_faulty(sim) || t->cuts > 0 || obs->cuts > 0)
         return;
     if (sim->now < t->excused_until || sim->now < obs->excused_until || sim->now < sim->net_excused_until)
+        return;
+    if (!sim->strict_restarts && (sim->now < t->restarted_until || sim->now < obs->restarted_until))
         return;
     sim->stats.false_positive_deaths++;
     bt_sim_violation(sim, "false_positive_death",

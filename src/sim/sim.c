@@ -1001,6 +1001,11 @@ int bt_sim_crash_kind(struct bt_sim *sim, uint32_t i, bool host)
     return 0;
 }
 
+void bt_sim_strict_restarts(struct bt_sim *sim, bool on)
+{
+    sim->strict_restarts = on;
+}
+
 int bt_sim_crash(struct bt_sim *sim, uint32_t i)
 {
     if (i >= sim->n || sim->nodes[i].node == NULL)

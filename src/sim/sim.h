@@ -296,6 +296,11 @@ int bt_sim_crash(struct bt_sim *sim, uint32_t i);
 /* The same, with the kind chosen: host true, a host crash; false, a process
  * crash. */
 int bt_sim_crash_kind(struct bt_sim *sim, uint32_t i, bool host);
+/* on: a (re)start of a process no longer excuses deaths of or by it for
+ * fp_grace (false_positive_death, docs/simulator.md): on a network with no
+ * fault but random loss, nothing may declare a running process dead, however
+ * new (the bounce scenario). Off by default. */
+void bt_sim_strict_restarts(struct bt_sim *sim, bool on);
 /* A crashed or left node starts again: same name and address, new boot id,
  * joins through its seeds. */
 int bt_sim_restart(struct bt_sim *sim, uint32_t i);

@@ -80,6 +80,9 @@ struct sim_node {
                                  another node's for a twin (bt_sim_start_twin) */
     bool refuses;             /* no process, and the host refuses its address (a
                                  process crash, a stop, or a leave) */
+    uint64_t restarted_until; /* deaths of or by this node are excused before this
+                                 virtual time because its process (re)started
+                                 recently; not under bt_sim_strict_restarts */
     int stopped_error;        /* error of the BT_EV_STOPPED its process reported; 0: none */
 };
 
@@ -141,6 +144,7 @@ struct bt_sim {
     /* elect.c: everything about sessions and the resource; NULL when
      * cfg.names is 0. */
     struct sim_elect *elect;
+    bool strict_restarts;          /* bt_sim_strict_restarts: restarts excuse no death */
 };
 
 /* sim.c */
