@@ -516,12 +516,13 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ---- datagrams ------------------------------------------------------------------ */
 
-/* Reads the UDP socket's error queue (under n->mu, the node running):
- * every ICMP port unreachable goes to the core as a refusal of the address
- * the refused datagram was sent to; other errors are only drained. At most
- * RT_ERRQUEUE_BATCH per call: the socket stays readable while more wait. */
+/* Reads the UDP socket's error queue (under n->mu): every ICMP port
+ * unreachable is counted and, when feed (the node runs), goes to the core
+ * as a refusal of the address the refused datagram was sent to; other
+ * errors are only drained. At most RT_ERRQUEUE_BATCH per call: the socket
+ * stays readable while more wait. */
 #define RT_ERRQUEUE_BATCH 64
-static void drain_errqueue(struct baton_node *n)
+static void drain_errqueue(struct baton_node *n, bool feed)
 {
 #ifdef __linux__
     uv_os_fd_t fd;
@@ -564,11 +565,13 @@ static void drain_errqueue(struct baton_node *n)
             struct bt_addr a;
             rt_format_addr((const struct sockaddr *)&to, &a);
             n->st.refusals_seen++;
-            bt_node_addr_refused(n->core, &a, rt_now());
+            if (feed)
+                bt_node_addr_refused(n->core, &a, rt_now());
         }
     }
 #else
     (void)n;
+    (void)feed;
 #endif
 }
 
@@ -581,10 +584,11 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
          * with nothing to read: see "Refusals" above. */
         pthread_mutex_lock(&n->mu);
         if (n->state != RT_RUNNING || n->core == NULL) {
+            drain_errqueue(n, false); /* or the socket stays readable */
             pthread_mutex_unlock(&n->mu);
             return;
         }
-        drain_errqueue(n);
+        drain_errqueue(n, true);
         rt_pump(n);
         pthread_mutex_unlock(&n->mu);
         rt_dispatch(n);
