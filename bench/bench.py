@@ -2,6 +2,7 @@
 """baton's benchmarks, with etcd measured in the same run.
 
     bench.py --build DIR [--trials N] [--big N] [--out DIR] [--readme FILE] [--no-etcd]
+    bench.py --build DIR --kill-only [--trials N]   (baton's crash failover alone)
 
 DIR holds release builds of batond, baton and leadbench (make bench makes
 them in build-bench/). Everything runs on loopback in a temporary
@@ -621,6 +622,9 @@ def main():
     ap.add_argument("--elect-kill-trials", type=int, default=3,
                     help="trials of etcdctl elect under kill -9 (each waits out a 60 s lease; default 3)")
     ap.add_argument("--command", default="make bench", help="the command named in the README")
+    ap.add_argument("--kill-only", action="store_true",
+                    help="measure only baton's crash failover (kill -9, 5 daemons) and print its summary; "
+                         "writes no results and leaves the README alone")
     a = ap.parse_args()
     bindir = os.path.abspath(a.build)
     log = lambda s: print(s, flush=True)  # noqa: E731
@@ -630,6 +634,23 @@ def main():
     res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "commit": commit, "machine": machine(), "trials": a.trials, "profile": "local"}
     samples = {}
+    if a.kill_only:
+        try:
+            log("5 batond, local profile; load average %s" % res["machine"]["loadavg"])
+            cl = Cluster(bindir, top, 5)
+            kills = bench_failover(cl, "kill", a.trials, log)
+            cl.stop()
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    try:
+                        os.killpg(p.pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            shutil.rmtree(top, ignore_errors=True)
+        print(json.dumps({"baton kill -9": summary(kills), "commit": commit,
+                          "loadavg_end": " ".join("%.2f" % x for x in os.getloadavg())}))
+        return 0
     try:
         log("5 batond, local profile")
         cl = Cluster(bindir, top, 5)

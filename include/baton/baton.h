@@ -483,6 +483,10 @@ struct baton_status {
      * (baton_lead() past it returns BATON_ELIMIT instead) */
     uint64_t names_refused;
     uint64_t max_names;     /* the cap in force (config.max_names) */
+    /* refusals: datagrams (ICMP port unreachable) and connects refused by
+     * an address where nothing listens, as the transport saw them; and how
+     * many of them membership took as evidence of a crash */
+    uint64_t refusals_seen, refusals_used;
 };
 
 /* Fills *out. Returns 0, BATON_EINVAL or BATON_ECLOSED (never started;

@@ -893,6 +893,15 @@ void bt_node_stream_event(struct bt_node *n, uint64_t stream, enum bt_stream_eve
     settle(n);
 }
 
+void bt_node_addr_refused(struct bt_node *n, const struct bt_addr *addr, struct bt_time now)
+{
+    if (n->stopped || addr == NULL)
+        return;
+    n->now = now;
+    bt_swim_addr_refused(n->swim, addr, now.mono_ms);
+    settle(n);
+}
+
 void bt_node_tick(struct bt_node *n, struct bt_time now)
 {
     if (n->stopped)

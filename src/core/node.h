@@ -201,6 +201,16 @@ void bt_node_stream_event(struct bt_node *node, uint64_t stream, enum bt_stream_
 
 void bt_node_tick(struct bt_node *node, struct bt_time now);
 
+/* Datagrams or connections to addr are refused: nothing listens there (an
+ * ICMP port unreachable for a datagram we sent, a refused connect). A
+ * crashed process on a host that stays up leaves exactly this behind; a
+ * paused process, a lost packet, a cut link or a crashed host never do.
+ * The membership layer takes it as evidence against the member it is
+ * probing, or suspects, at addr (docs/membership.md, "Refused
+ * addresses"); other refusals are counted and ignored. The driver calls it
+ * for every refusal it sees, as it sees it. */
+void bt_node_addr_refused(struct bt_node *node, const struct bt_addr *addr, struct bt_time now);
+
 /* The monotonic time at which bt_node_tick() must next be called
  * (UINT64_MAX once the node stopped). */
 uint64_t bt_node_next_deadline(const struct bt_node *node);

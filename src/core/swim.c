@@ -333,6 +333,8 @@ static bool suspicion_confirm(struct bt_member *m, uint64_t from_hash)
         return false;
     sp->suspectors[sp->n++] = from_hash;
     sp->deadline = sp->start + suspicion_timeout(sp);
+    if (sp->refused_by != 0 && sp->refused_by < sp->deadline)
+        sp->deadline = sp->refused_by;
     return true;
 }
 
@@ -448,6 +450,8 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
             return;
         }
         m->incarnation = b->incarnation;
+        if (!bt_addr_eq(&m->addr, &b->addr))
+            m->addr_since = now;
         m->addr = b->addr;
         swim_set_state(s, m, BT_MEMBER_ALIVE, now);
         if (was == BT_MEMBER_SUSPECT)
@@ -481,6 +485,7 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
     swim_set_boot(s, m, b->boot);
     m->incarnation = b->incarnation;
     m->addr = b->addr;
+    m->addr_since = now;
     swim_set_state(s, m, BT_MEMBER_ALIVE, now);
     swim_emit(s, BT_EV_MEMBER_UP, m);
     swim_bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
@@ -781,6 +786,73 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     while (!s->refused && bt_swim_next_bcast(&r, &b) == 1)
         apply_bcast(s, &b, &p.hdr.sender, now);
     s->rumor_src = NULL;
+    s->depth--;
+    swim_flush(s, now);
+}
+
+/* ---- refused addresses -------------------------------------------------- */
+
+/* How long after a member's (boot, address) changed a refusal of that
+ * address may still be an echo of a datagram sent before the process bound
+ * it: such a refusal is not held against the new boot. A probe timeout: the
+ * round trip we trust a live member to answer within, far above the time a
+ * refusal takes to come back (it had to lose a race against the new
+ * process's start and its alive reaching us). */
+static uint64_t refusal_guard(const struct bt_swim *s) { return s->t.probe_timeout; }
+
+/* The member a refusal of addr is evidence against: the one we hold alive
+ * or suspect at that address (the target of our probe first), there since
+ * well before now. NULL if none. The driver reports refusals of what we
+ * sent, so we did send it something. */
+static struct bt_member *refused_member(struct bt_swim *s, const struct bt_addr *addr, uint64_t now)
+{
+    struct bt_member *m = NULL;
+    if (s->probe.active) {
+        struct bt_member *t = swim_find(s, &s->probe.target);
+        if (t && t->boot_id == s->probe.target_boot && bt_addr_eq(&t->addr, addr))
+            m = t;
+    }
+    for (size_t i = 0; !m && i < s->n_members; i++)
+        if (bt_addr_eq(&s->members[i]->addr, addr) && is_live(s->members[i]->state))
+            m = s->members[i];
+    if (!m || m == s->self || !is_live(m->state) || now < m->addr_since + refusal_guard(s))
+        return NULL;
+    return m;
+}
+
+void bt_swim_addr_refused(struct bt_swim *s, const struct bt_addr *addr, uint64_t now)
+{
+    if (s->refused || addr == NULL)
+        return;
+    s->depth++;
+    struct bt_member *m = refused_member(s, addr, now);
+    if (!m) {
+        s->stats.refusals_ignored++;
+        s->depth--;
+        swim_flush(s, now);
+        return;
+    }
+    s->stats.refusals++;
+    if (s->probe.active && !s->probe.acked && bt_nodeid_eq(&s->probe.target, &m->name)) {
+        /* The probe has its answer: a failure that says nothing about our
+         * own health (no Lifeguard penalty). */
+        s->probe.active = false;
+        s->stats.probes_failed++;
+    }
+    if (m->state == BT_MEMBER_ALIVE)
+        suspect_locally(s, m, now);
+    if (m->state == BT_MEMBER_SUSPECT && m->susp) {
+        /* One period for the process at that address, if any, to refute:
+         * it is told now and again halfway. */
+        uint64_t wait = (uint64_t)s->t.probe_interval * scale(s);
+        struct bt_suspicion *sp = m->susp;
+        if (sp->refused_by == 0 || now + wait < sp->refused_by)
+            sp->refused_by = now + wait;
+        if (sp->refused_by < sp->deadline)
+            sp->deadline = sp->refused_by;
+        if (now + wait / 2 < sp->next_tell)
+            sp->next_tell = now + wait / 2;
+    }
     s->depth--;
     swim_flush(s, now);
 }

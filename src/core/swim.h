@@ -157,6 +157,14 @@ void bt_swim_recv_stream(struct bt_swim *swim, const struct bt_addr *from, uint6
  * are ignored. */
 void bt_swim_stream_event(struct bt_swim *swim, uint64_t stream, enum bt_stream_event ev,
                           int reason, uint64_t now_ms);
+/* Datagrams or connections to addr are refused (node.h,
+ * bt_node_addr_refused). If addr is where the target of our unanswered
+ * probe, or a suspect, has lived for at least probe_timeout, that member
+ * is suspected at once (the probe ends, with no local health penalty) and
+ * its suspicion runs out at the latest one probe period (scaled by local
+ * health) from now, unless it refutes; it is told at once and again
+ * halfway. Otherwise the refusal is counted in refusals_ignored. */
+void bt_swim_addr_refused(struct bt_swim *swim, const struct bt_addr *addr, uint64_t now_ms);
 void bt_swim_tick(struct bt_swim *swim, uint64_t now_ms);
 /* When bt_swim_tick() is next due (monotonic ms). */
 uint64_t bt_swim_next_deadline(const struct bt_swim *swim);

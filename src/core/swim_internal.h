@@ -45,6 +45,8 @@ struct bt_suspicion {
     uint32_t k;          /* confirmations expected */
     uint32_t n;          /* suspectors recorded (first one included) */
     uint64_t suspectors[MAX_SUSPECTORS]; /* hashes of their names */
+    uint64_t refused_by; /* 0, or the latest deadline a refusal of the suspect's
+                            address allows (bt_swim_addr_refused) */
 };
 
 /* Why a push-pull we started was started: what its failure changes. */
@@ -82,6 +84,8 @@ struct bt_member {
     uint32_t watch_slot;      /* index in suspects[] or gone[], NO_SLOT otherwise */
     struct bt_hlink link;     /* in bt_swim.table, hashed by name_hash */
     struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
+    uint64_t addr_since;      /* when (boot, addr) last changed: a refusal of addr
+                                 counts against this boot only well after it */
 };
 
 /* A PING_REQ we are serving. */

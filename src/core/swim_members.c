@@ -168,6 +168,7 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
     m->incarnation = inc;
     m->state = BT_MEMBER_ALIVE;
     m->state_since = now;
+    m->addr_since = now;
     m->name_hash = bt_hash_bytes(name->bytes, name->len);
     m->digest_term = digest_term(m);
     m->watch_slot = NO_SLOT;

@@ -84,6 +84,7 @@ static void take_over(struct bt_swim *s, const struct bt_name_check *c, uint64_t
     if (m && m != s->self && m->boot_id == c->holder_boot && is_live(m->state)) {
         swim_set_boot(s, m, c->claimant_boot);
         m->addr = c->claimant_addr;
+        m->addr_since = now;
         if (c->claimant_inc > m->incarnation)
             m->incarnation = c->claimant_inc;
         swim_set_state(s, m, BT_MEMBER_ALIVE, now);

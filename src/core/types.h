@@ -164,6 +164,10 @@ struct bt_member_stats {
     uint32_t queue_len;       /* gauge: broadcasts waiting in the dissemination queue */
     uint64_t pushpulls_failed; /* push-pulls this node started whose stream was reported
                                   failed, closed or timed out before the reply */
+    uint64_t refusals;         /* refused addresses taken as evidence of a crash
+                                  (bt_node_addr_refused; docs/membership.md) */
+    uint64_t refusals_ignored; /* ...and not: no live member there, or its process too
+                                  new at that address */
 };
 
 #endif

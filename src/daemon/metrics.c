@@ -107,6 +107,10 @@ static char *render(struct batond *d, size_t *len)
     metric(&t, "baton_names_refused_total", "counter",
            "Names peers sent past the names cap, refused.", s.names_refused);
     metric(&t, "baton_max_names", "gauge", "The names cap (--max-names).", s.max_names);
+    metric(&t, "baton_refusals_seen_total", "counter",
+           "Datagrams and connects refused by an address where nothing listens.", s.refusals_seen);
+    metric(&t, "baton_refusals_used_total", "counter",
+           "Refusals membership took as evidence of a crash.", s.refusals_used);
     metric(&t, "baton_clock_refusals_total", "counter",
            "Messages refused: a timestamp too far ahead of the local clock.", s.refused_clock);
     metric(&t, "baton_clock_refused", "gauge", "1 while the cluster refuses this node's clock.",

@@ -713,6 +713,8 @@ static void op_status(struct bd_client *c, json_t *req, json_t *id)
     json_object_set_new(k, "pushpulls_failed", U(s.pushpulls_failed));
     json_object_set_new(k, "names_refused", U(s.names_refused));
     json_object_set_new(k, "max_names", U(s.max_names));
+    json_object_set_new(k, "refusals_seen", U(s.refusals_seen));
+    json_object_set_new(k, "refusals_used", U(s.refusals_used));
     json_object_set_new(k, "clock_refusals", U(s.refused_clock));
     json_object_set_new(k, "clock_withholds", U(s.clock_withholds));
     json_object_set_new(k, "clients", U(atomic_load(&d->counters.clients_open)));

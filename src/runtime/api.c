@@ -1159,6 +1159,7 @@ int baton_status(baton_node *n, struct baton_status *out)
     out->pushpulls_failed = s.member.pushpulls_failed;
     out->names_refused = s.election.names_refused;
     out->max_names = n->max_names;
+    out->refusals_used = s.member.refusals;
     out->terms_minted = s.election.terms_minted;
     out->term_refreshes = s.election.term_refreshes;
     out->refused_clock = s.election.refused_clock;

@@ -35,11 +35,30 @@
  * tries its seeds again, a failed push-pull goes elsewhere) instead of
  * waiting for its timers. Accepted connections are not reported: the
  * core started nothing on them.
+ *
+ * Refusals. A process that crashed on a host that stays up leaves its port
+ * refusing: a datagram sent there comes back as an ICMP port unreachable,
+ * a connect as ECONNREFUSED. Both go to the core (bt_node_addr_refused),
+ * which may take them as evidence of the crash (docs/membership.md); a
+ * refused connect is then also the stream's FAILED. An unconnected UDP
+ * socket hears ICMP errors only with IP_RECVERR (UV_UDP_LINUX_RECVERR,
+ * Linux): each arrives on the socket's error queue with the destination of
+ * the refused datagram, and sets a pending error that the next receive (or
+ * send) returns once. So every wake-up of the UDP socket without a datagram
+ * drains the error queue (the queue keeps the socket readable until it is
+ * empty), and a send that fails with the pending ECONNREFUSED is tried
+ * again once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <time.h> /* linux/errqueue.h uses struct timespec */
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
 
 #include "runtime/rt.h"
 
@@ -369,6 +388,13 @@ static void on_connect(uv_connect_t *req, int status)
     if (status == 0)
         status = uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_read);
     if (status != 0) {
+        if (status == UV_ECONNREFUSED) {
+            /* Nothing listens at c->peer: evidence for the core, before
+             * the failed stream (which sends the push-pull elsewhere). */
+            n->st.refusals_seen++;
+            if (n->state == RT_RUNNING && n->core != NULL)
+                bt_node_addr_refused(n->core, &c->peer, rt_now());
+        }
         n->st.conn_errors++;
         conn_report(c, BT_STREAM_FAILED, uv_reason(status));
         rt_pump(n);
@@ -561,10 +587,84 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ---- datagrams ------------------------------------------------------------------ */
 
+/* Reads the UDP socket's error queue (under n->mu): every ICMP port
+ * unreachable is counted and, when feed (the node runs), goes to the core
+ * as a refusal of the address the refused datagram was sent to; other
+ * errors are only drained. At most RT_ERRQUEUE_BATCH per call: the socket
+ * stays readable while more wait. */
+#define RT_ERRQUEUE_BATCH 64
+static void drain_errqueue(struct baton_node *n, bool feed)
+{
+#ifdef __linux__
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&n->udp, &fd) != 0)
+        return;
+    for (int k = 0; k < RT_ERRQUEUE_BATCH; k++) {
+        struct sockaddr_storage to;
+        uint8_t data[64]; /* the refused datagram's head: not needed */
+        union {
+            struct cmsghdr align;
+            uint8_t buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6))];
+        } ctl;
+        struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
+        struct msghdr msg;
+        memset(&msg, 0, sizeof msg);
+        memset(&to, 0, sizeof to);
+        msg.msg_name = &to;
+        msg.msg_namelen = sizeof to;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl.buf;
+        msg.msg_controllen = sizeof ctl.buf;
+        ssize_t r;
+        do {
+            r = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+        } while (r < 0 && errno == EINTR);
+        if (r < 0)
+            return; /* EAGAIN: empty */
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+            bool v4 = cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR;
+            bool v6 = cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR;
+            if (!v4 && !v6)
+                continue;
+            struct sock_extended_err ee;
+            memcpy(&ee, CMSG_DATA(cm), sizeof ee);
+            if (ee.ee_errno != ECONNREFUSED ||
+                (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) ||
+                msg.msg_namelen == 0)
+                continue;
+            struct bt_addr a;
+            rt_format_addr((const struct sockaddr *)&to, &a);
+            n->st.refusals_seen++;
+            if (feed)
+                bt_node_addr_refused(n->core, &a, rt_now());
+        }
+    }
+#else
+    (void)n;
+    (void)feed;
+#endif
+}
+
 static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                    unsigned flags)
 {
     struct baton_node *n = h->data;
+    if (nread < 0 || (nread == 0 && addr == NULL)) {
+        /* A pending error (ECONNREFUSED), or a wake-up by the error queue
+         * with nothing to read: see "Refusals" above. */
+        pthread_mutex_lock(&n->mu);
+        if (n->state != RT_RUNNING || n->core == NULL) {
+            drain_errqueue(n, false); /* or the socket stays readable */
+            pthread_mutex_unlock(&n->mu);
+            return;
+        }
+        drain_errqueue(n, true);
+        rt_pump(n);
+        pthread_mutex_unlock(&n->mu);
+        rt_dispatch(n);
+        return;
+    }
     if (nread <= 0 || addr == NULL)
         return;
     pthread_mutex_lock(&n->mu);
@@ -620,6 +720,8 @@ static void send_datagram(struct baton_node *n, const struct bt_output *out)
     n->st.bytes_out += len;
     uv_buf_t b = uv_buf_init((char *)n->sbuf, (unsigned)len);
     int rc = uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&sa);
+    if (rc == UV_ECONNREFUSED) /* an earlier datagram's refusal, returned once */
+        rc = uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&sa);
     if (rc >= 0)
         return;
     if (rc != UV_EAGAIN) {
@@ -695,7 +797,11 @@ int rt_transport_open(struct baton_node *n)
         if (uv_udp_init(&n->loop, &n->udp) != 0)
             return BATON_EIO;
         n->udp.data = n;
+#ifdef __linux__
+        rc = uv_udp_bind(&n->udp, (const struct sockaddr *)&sa, UV_UDP_LINUX_RECVERR);
+#else
         rc = uv_udp_bind(&n->udp, (const struct sockaddr *)&sa, 0);
+#endif
         struct sockaddr_storage got;
         int glen = sizeof got;
         if (rc == 0)

@@ -123,6 +123,11 @@ static void core_stats(const void *node, struct bt_node_stats *out)
     bt_node_stats(node, out);
 }
 
+static void core_addr_refused(void *node, const struct bt_addr *addr, struct bt_time now)
+{
+    bt_node_addr_refused(node, addr, now);
+}
+
 const struct bt_sim_node_ops bt_sim_core_ops = {
     .create = core_create,
     .destroy = core_destroy,
@@ -147,4 +152,5 @@ const struct bt_sim_node_ops bt_sim_core_ops = {
     .high_water = core_high_water,
     .observe_fence = core_observe_fence,
     .stats = core_stats,
+    .addr_refused = core_addr_refused,
 };

@@ -45,6 +45,7 @@ void bt_sim_config_defaults(struct bt_sim_config *cfg, enum bt_profile profile)
     cfg->backlog_max = 4096;
     cfg->write_interval_ms = 20;
     cfg->verbosity = 1;
+    cfg->host_crash = 0.5;
     switch (profile) {
     case BT_PROFILE_LOCAL:
         cfg->latency_min_ms = 1;
@@ -309,7 +310,8 @@ struct bt_sim *sim_engine_new(const struct bt_sim_config *cfg)
         return NULL;
     if (cfg->nodes < 1 || cfg->nodes > BT_SIM_MAX_NODES || cfg->latency_min_ms > cfg->latency_max_ms ||
         !(cfg->loss >= 0.0 && cfg->loss < 1.0) || !(cfg->dup >= 0.0 && cfg->dup <= 1.0) ||
-        !(cfg->reorder >= 0.0 && cfg->reorder <= 1.0))
+        !(cfg->reorder >= 0.0 && cfg->reorder <= 1.0) ||
+        !(cfg->host_crash >= 0.0 && cfg->host_crash <= 1.0))
         return NULL;
 
     struct bt_sim *sim = calloc(1, sizeof *sim);
@@ -322,6 +324,7 @@ struct bt_sim *sim_engine_new(const struct bt_sim_config *cfg)
     bt_samples_init(&sim->stats.detection);
     bt_prng_init_stream(&sim->net_rng, cfg->seed, TAG_NET, 0);
     bt_prng_init_stream(&sim->fault_rng, cfg->seed, TAG_FAULT, 0);
+    bt_prng_init_stream(&sim->refuse_rng, cfg->seed, TAG_REFUSE, 0);
     sim->loss = cfg->loss;
     sim->reorder_max_ms = max_u64(10, 4 * (uint64_t)cfg->latency_max_ms);
     sim->check_ms = cfg->check_ms ? cfg->check_ms : (sim->n <= 100 ? 10 : 100);
@@ -395,7 +398,7 @@ void bt_sim_free(struct bt_sim *sim)
     while ((e = bt_sim_heap_pop(&sim->agenda)) != NULL) {
         struct sim_item *item = (struct sim_item *)e;
         if (item->kind == SIM_ITEM_DATAGRAM || item->kind == SIM_ITEM_STREAM || item->kind == SIM_ITEM_TIMER ||
-            item->kind == SIM_ITEM_WRITE)
+            item->kind == SIM_ITEM_WRITE || item->kind == SIM_ITEM_REFUSAL)
             free(item);
     }
     bt_sim_heap_destroy(&sim->agenda);
@@ -495,6 +498,12 @@ void bt_sim_report_json(struct bt_sim *sim, struct bt_json *j)
     bt_json_obj_begin(j);
     bt_json_key(j, "crash");
     bt_json_u64(j, st->crashes);
+    bt_json_key(j, "host_crash");
+    bt_json_u64(j, st->host_crashes);
+    bt_json_key(j, "refusals_sent");
+    bt_json_u64(j, st->refusals_sent);
+    bt_json_key(j, "refusals_delivered");
+    bt_json_u64(j, st->refusals_delivered);
     bt_json_key(j, "restart");
     bt_json_u64(j, st->restarts);
     bt_json_key(j, "pause");

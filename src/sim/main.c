@@ -71,6 +71,7 @@ struct aggregate {
     size_t nfailed_seeds;
     uint64_t virtual_ms, packets, bytes;
     uint64_t superseded, by_view, false_positives, not_converged;
+    uint64_t crashes, host_crashes, refusals_delivered;
     struct bt_samples detection;   /* every crash of every seed */
     struct bt_samples convergence; /* one per converged seed */
     struct bt_samples failover, handover, propagation; /* every sample of every seed */
@@ -110,6 +111,8 @@ static void json_config(struct bt_json *j, const struct bt_sim_options *o, const
     bt_json_double(j, o->dup);
     bt_json_key(j, "reorder");
     bt_json_double(j, o->reorder);
+    bt_json_key(j, "host_crash");
+    bt_json_double(j, o->host_crash);
     bt_json_key(j, "skew_ms");
     bt_json_u64(j, o->skew_ms);
     bt_json_key(j, "drift_ppm");
@@ -288,6 +291,9 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
         agg->superseded += st->detection_superseded;
         agg->by_view += st->detection_by_view;
         agg->false_positives += st->false_positive_deaths;
+        agg->crashes += st->crashes;
+        agg->host_crashes += st->host_crashes;
+        agg->refusals_delivered += st->refusals_delivered;
         for (size_t k = 0; k < st->detection.len; k++)
             bt_samples_add(&agg->detection, st->detection.v[k]);
         for (size_t k = 0; k < st->failover.len; k++)
@@ -387,6 +393,12 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     bt_json_u64(&j, agg.by_view);
     bt_json_key(&j, "false_positive_deaths");
     bt_json_u64(&j, agg.false_positives);
+    bt_json_key(&j, "crashes");
+    bt_json_u64(&j, agg.crashes);
+    bt_json_key(&j, "host_crashes");
+    bt_json_u64(&j, agg.host_crashes);
+    bt_json_key(&j, "refusals_delivered");
+    bt_json_u64(&j, agg.refusals_delivered);
     bt_json_key(&j, "convergence_ms");
     bt_json_samples(&j, &agg.convergence);
     bt_json_key(&j, "not_converged");

@@ -200,6 +200,8 @@ static void check_false_positive(struct bt_sim *sim, const struct sim_node *obs,
         return;
     if (sim->now < t->excused_until || sim->now < obs->excused_until || sim->now < sim->net_excused_until)
         return;
+    if (!sim->strict_restarts && (sim->now < t->restarted_until || sim->now < obs->restarted_until))
+        return;
     sim->stats.false_positive_deaths++;
     bt_sim_violation(sim, "false_positive_death",
                      "n%" PRIu32 " marked n%" PRIu32 " dead at %" PRIu64

@@ -14,6 +14,17 @@
  * either end, or a partition between them, kills it and later messages on
  * it are dropped. A paused node's traffic waits in a backlog (datagrams up
  * to backlog_max, like a socket buffer); a crashed node's is dropped.
+ *
+ * Refusals. A process that crashed on a host that stays up (a process
+ * crash, the default for half the crashes: host_crash), stopped, or left
+ * leaves its address refusing: a datagram arriving there, or the first
+ * message of a connection opened to it, sends a refusal back to the sending
+ * process (like an ICMP port unreachable, or a refused connect), with its
+ * own latency, loss and reordering, across links open both ways, delivered
+ * by addr_refused only to the very process that sent (not to a restart of
+ * it, nor while it is paused). A host crash, a paused process, a cut link
+ * and a partition stay silent. Crash kinds and refusals draw from their own
+ * stream, so runs without refusals keep the network's draws.
  */
 #include "sim/sim_impl.h"
 
@@ -75,6 +86,7 @@ static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint
     m->conn = 0;
     m->end = 0;
     m->len = len;
+    m->from_gen = sim->nodes[from].gen;
     if (len > 0)
         memcpy(m->data, data, len);
     return m;
@@ -116,6 +128,24 @@ void sim_send_datagram(struct bt_sim *sim, struct sim_node *src, const struct bt
             return;
         sim_schedule(sim, &m->item, sim->now + draw_latency(sim, true));
     }
+}
+
+void sim_refuse(struct bt_sim *sim, const struct sim_msg *m)
+{
+    if (sim->cfg.ops->addr_refused == NULL || !bt_sim_link_open(sim, m->to, m->from))
+        return;
+    sim->stats.refusals_sent++;
+    if (bt_prng_chance(&sim->refuse_rng, sim->loss))
+        return;
+    struct sim_msg *r = msg_new(sim, SIM_ITEM_REFUSAL, m->to, m->from, NULL, 0);
+    if (r == NULL)
+        return;
+    r->item.fire = sim_fire_refusal;
+    r->conn = m->from_gen;
+    uint64_t lat = bt_prng_range(&sim->refuse_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
+    if (bt_prng_chance(&sim->refuse_rng, sim->cfg.reorder))
+        lat += bt_prng_range(&sim->refuse_rng, 1, sim->reorder_max_ms);
+    sim_schedule(sim, &r->item, sim->now + lat);
 }
 
 struct sim_conn *sim_conn_get(struct bt_sim *sim, uint64_t id)

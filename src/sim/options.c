@@ -52,6 +52,9 @@ void bt_sim_options_usage(FILE *f, const char *prog)
             "  --loss F                loss probability, 0 <= F < 1 (default 0)\n"
             "  --dup F                 duplication probability, 0..1 (default 0)\n"
             "  --reorder F             probability of an extra 1..max(10, 4*MAX) ms delay (default 0)\n"
+            "  --host-crash F          probability that a crash takes its host down (silent), 0..1;\n"
+            "                          otherwise only the process dies and its host refuses\n"
+            "                          datagrams and connects to it (default 0.5)\n"
             "Clocks:\n"
             "  --skew-ms M             wall-clock offsets uniform in [-M, M] ms (default 0)\n"
             "  --drift-ppm P           wall-clock drift uniform in [-P, P] ppm, P <= 1000 (default 0)\n"
@@ -157,6 +160,7 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
     o->verbosity = 1;
     o->names = 1;
     o->write_interval_ms = 20;
+    o->host_crash = 0.5;
     bool seed_given = false;
 
     for (int k = 1; k < argc; k++) {
@@ -188,7 +192,7 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
         }
         static const char *const valued[] = {
             "--scenario",  "--seed",    "--seeds",     "--nodes",         "--duration-ms",
-            "--profile",   "--loss",    "--dup",       "--reorder",       "--latency-ms",
+            "--profile",   "--loss",    "--dup",       "--reorder",       "--latency-ms", "--host-crash",
             "--skew-ms",   "--drift-ppm", "--check-ms", "--converge-bound-ms", "--detect-bound-ms",
             "--fp-grace-ms", "--max-clock-offset-ms", "--max-detection-p99-ms",
             "--names", "--campaigners", "--campaign-spread-ms", "--write-interval-ms", "--horizon-ms",
@@ -249,6 +253,9 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
         } else if (strcmp(flag, "--reorder") == 0) {
             if (!parse_prob(val, true, &o->reorder))
                 return fail(err, errlen, "--reorder: '%s' is not a probability in [0, 1]", val);
+        } else if (strcmp(flag, "--host-crash") == 0) {
+            if (!parse_prob(val, true, &o->host_crash))
+                return fail(err, errlen, "--host-crash: '%s' is not a probability in [0, 1]", val);
         } else if (strcmp(flag, "--latency-ms") == 0) {
             if (!parse_pair(val, 60000, &u, &u2) || u > u2)
                 return fail(err, errlen, "--latency-ms: '%s' is not MIN:MAX with 0 <= MIN <= MAX <= 60000",
@@ -353,6 +360,7 @@ void bt_sim_options_config(const struct bt_sim_options *o, uint64_t seed, struct
     cfg->loss = o->loss;
     cfg->dup = o->dup;
     cfg->reorder = o->reorder;
+    cfg->host_crash = o->host_crash;
     cfg->skew_ms = o->skew_ms;
     cfg->drift_ppm = o->drift_ppm;
     cfg->check_ms = o->check_ms;
@@ -419,6 +427,10 @@ size_t bt_sim_options_replay(const struct bt_sim_options *o, uint64_t seed, cons
     if (o->reorder > 0) {
         format_prob(num, sizeof num, o->reorder);
         ADD(" --reorder %s", num);
+    }
+    if (o->host_crash != 0.5) {
+        format_prob(num, sizeof num, o->host_crash);
+        ADD(" --host-crash %s", num);
     }
     if (o->skew_ms > 0)
         ADD(" --skew-ms %" PRIu32, o->skew_ms);

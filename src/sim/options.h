@@ -28,6 +28,7 @@ struct bt_sim_options {
     double loss;                  /* --loss */
     double dup;                   /* --dup */
     double reorder;               /* --reorder */
+    double host_crash;            /* --host-crash; default 0.5 (sim.h) */
     uint32_t skew_ms;             /* --skew-ms */
     uint32_t drift_ppm;           /* --drift-ppm */
     uint32_t check_ms;            /* --check-ms; 0: the simulator's default */

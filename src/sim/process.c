@@ -102,6 +102,8 @@ static void stop_process(struct bt_sim *sim, struct sim_node *sn, enum bt_sim_no
         sim->cfg.ops->destroy(sn->node);
     sn->node = NULL;
     sn->state = state;
+    /* A host crash (bt_sim_crash_kind) clears it again right after. */
+    sn->refuses = true;
     bt_sim_heap_remove(&sim->agenda, &sn->tick.h);
     sim_free_backlog(sim, sn, true);
     SIM_NOTIFY(sim, stopped, sim, sn);
@@ -194,6 +196,7 @@ int sim_start_process(struct bt_sim *sim, struct sim_node *sn)
     } while (boot == 0 || boot == sn->boot_id);
     sn->boot_id = boot;
     sn->stopped_error = 0;
+    sn->refuses = false;
 
     struct bt_node_config nc;
     memset(&nc, 0, sizeof nc);
@@ -217,8 +220,8 @@ int sim_start_process(struct bt_sim *sim, struct sim_node *sn)
     sn->state = BT_SIM_RUNNING;
     /* A fresh process is joining: its first seconds are a fault for the
      * false-positive rule, except at the very start of the run. */
-    if (sn->gen > 1 && sn->excused_until < sim->now + sim->cfg.fp_grace_ms)
-        sn->excused_until = sim->now + sim->cfg.fp_grace_ms;
+    if (sn->gen > 1 && sn->restarted_until < sim->now + sim->cfg.fp_grace_ms)
+        sn->restarted_until = sim->now + sim->cfg.fp_grace_ms;
     SIM_NOTIFY(sim, started, sim, sn);
     struct bt_addr seeds[SIM_JOIN_SEEDS];
     size_t nseeds = pick_seeds(sim, sn, seeds);
@@ -251,6 +254,13 @@ void sim_arrive(struct bt_sim *sim, struct sim_msg *m)
     bool alive = sn->state == BT_SIM_RUNNING || sn->state == BT_SIM_LEAVING || sn->state == BT_SIM_PAUSED;
     if (m->item.kind == SIM_ITEM_STREAM) {
         struct sim_conn *c = sim_conn_get(sim, m->conn);
+        if (!alive && sn->refuses && m->end == 1 && c->gen[1] == 0 && !c->broken &&
+            bt_sim_link_open(sim, m->from, m->to)) {
+            /* A connect to a refusing address: refused once, and the
+             * connection is dead. */
+            c->broken = true;
+            sim_refuse(sim, m);
+        }
         if (alive && c->gen[m->end] == 0)
             c->gen[m->end] = sn->gen;
         if (!alive || c->gen[m->end] != sn->gen || c->gen[1 - m->end] != sim->nodes[m->from].gen) {
@@ -266,6 +276,8 @@ void sim_arrive(struct bt_sim *sim, struct sim_msg *m)
         }
     } else {
         if (!alive) {
+            if (sn->refuses && bt_sim_link_open(sim, m->from, m->to))
+                sim_refuse(sim, m);
             sim->stats.dropped_down++;
             free(m);
             return;
@@ -314,6 +326,22 @@ void sim_fire_msg(struct bt_sim *sim, struct sim_item *item)
     sim_arrive(sim, (struct sim_msg *)item);
 }
 
+void sim_fire_refusal(struct bt_sim *sim, struct sim_item *item)
+{
+    struct sim_msg *r = (struct sim_msg *)item;
+    struct sim_node *sn = &sim->nodes[r->to];
+    if (sn->node != NULL && sn->gen == r->conn &&
+        (sn->state == BT_SIM_RUNNING || sn->state == BT_SIM_LEAVING) &&
+        bt_sim_link_open(sim, r->from, r->to)) {
+        sim->stats.refusals_delivered++;
+        sim->cfg.ops->addr_refused(sn->node, &sim->nodes[r->from].addr, bt_sim_node_time(sim, sn));
+        free(r);
+        service(sim, sn);
+        return;
+    }
+    free(r);
+}
+
 void sim_fire_tick(struct bt_sim *sim, struct sim_item *item)
 {
     struct sim_node *sn = (struct sim_node *)((char *)item - offsetof(struct sim_node, tick));
@@ -337,17 +365,32 @@ void *bt_sim_node(struct bt_sim *sim, uint32_t i)
     return i < sim->n ? sim->nodes[i].node : NULL;
 }
 
-int bt_sim_crash(struct bt_sim *sim, uint32_t i)
+int bt_sim_crash_kind(struct bt_sim *sim, uint32_t i, bool host)
 {
     if (i >= sim->n || sim->nodes[i].node == NULL)
         return BATON_EINVAL;
     struct sim_node *sn = &sim->nodes[i];
-    bt_sim_log(sim, 2, "crash n%" PRIu32 " (%s)", i, state_name(sn->state));
+    bt_sim_log(sim, 2, "crash n%" PRIu32 " (%s, %s)", i, state_name(sn->state), host ? "host" : "process");
     SIM_NOTIFY(sim, ending, sim, sn);
     sim->stats.crashes++;
+    if (host)
+        sim->stats.host_crashes++;
     bt_sim_fault_now(sim);
     stop_process(sim, sn, BT_SIM_CRASHED);
+    sn->refuses = !host;
     return 0;
+}
+
+int bt_sim_crash(struct bt_sim *sim, uint32_t i)
+{
+    if (i >= sim->n || sim->nodes[i].node == NULL)
+        return BATON_EINVAL;
+    return bt_sim_crash_kind(sim, i, bt_prng_chance(&sim->refuse_rng, sim->cfg.host_crash));
+}
+
+void bt_sim_strict_restarts(struct bt_sim *sim, bool on)
+{
+    sim->strict_restarts = on;
 }
 
 int bt_sim_restart(struct bt_sim *sim, uint32_t i)

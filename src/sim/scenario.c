@@ -620,6 +620,38 @@ static void run_chaos(struct bt_sim *sim, const struct bt_sim_scenario_args *arg
     bt_sim_run_until(sim, args->duration_ms);
 }
 
+/* bounce: once agreed, strict restarts (bt_sim_strict_restarts); then until
+ * 70% of the duration, every 100..600 ms a random running node's process
+ * crashes (a process crash: its host refuses) and restarts on the same
+ * address after 0..4*latency_max ms, and campaigns again. Refusals of
+ * datagrams sent while the port was closed race the new boot's news: none
+ * may get a running process declared dead. */
+static void run_bounce(struct bt_sim *sim, const struct bt_sim_scenario_args *args)
+{
+    if (!settle(sim, args, true)) {
+        bt_sim_log(sim, 1, "no bounce");
+        return;
+    }
+    bt_sim_strict_restarts(sim, true);
+    struct bt_prng *rng = bt_sim_rng(sim);
+    uint64_t until = args->duration_ms * 7 / 10;
+    uint64_t gap_max = 4 * (uint64_t)bt_sim_config(sim)->latency_max_ms;
+    while (bt_sim_now(sim) < until) {
+        bt_sim_run_for(sim, bt_prng_range(rng, 100, 600));
+        bool found;
+        uint32_t victim = pick_node(sim, BT_SIM_RUNNING, &found);
+        if (!found)
+            continue;
+        uint64_t down_ms = bt_prng_range(rng, 0, gap_max);
+        bt_sim_log(sim, 1, "bounce n%" PRIu32 ": restart %" PRIu64 " ms after its crash", victim, down_ms);
+        bt_sim_crash_kind(sim, victim, false);
+        bt_sim_run_for(sim, down_ms);
+        bt_sim_restart(sim, victim);
+        bt_sim_campaign_everywhere(sim);
+    }
+    bt_sim_run_until(sim, args->duration_ms);
+}
+
 static const struct bt_sim_scenario scenarios[] = {
     {"steady", "no node faults", 1, run_steady},
     {"crash-one", "once converged, one random node crashes", 2, run_crash_one},
@@ -633,6 +665,8 @@ static const struct bt_sim_scenario scenarios[] = {
     {"churn", "once agreed, campaigns, resigns and session ends at random; no faults", 1, run_churn},
     {"twin", "once agreed, two processes with one name on the two sides of a partition, then heal", 3,
      run_twin},
+    {"bounce", "once agreed, processes crash and restart on their address within ms, again and again", 2,
+     run_bounce},
 };
 
 const struct bt_sim_scenario *bt_sim_scenario_find(const char *name)

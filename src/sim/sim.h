@@ -90,6 +90,10 @@ struct bt_sim_node_ops {
                          const struct bt_nodeid *minter, struct bt_time now);
     /* bt_node_stats (the election part is read for bounded_state) */
     void (*stats)(const void *node, struct bt_node_stats *out);
+    /* bt_node_addr_refused: a datagram or connection this node sent to addr
+     * was refused (a crashed process on a host that stays up). Optional:
+     * NULL, refusals are not delivered (as if every crash were silent). */
+    void (*addr_refused)(void *node, const struct bt_addr *addr, struct bt_time now);
 };
 
 /* The real core (core_ops.c). */
@@ -133,6 +137,10 @@ struct bt_sim_config {
     const struct bt_sim_node_ops *ops; /* borrowed; required */
     uint32_t name_bytes;          /* names are padded with '.' to this many bytes, up to
                                      BATON_NAME_MAX (0: "name-<k>" as is) */
+    double host_crash;            /* probability, [0, 1], that bt_sim_crash() is a host
+                                     crash (its address silent) rather than a process
+                                     crash (its host refuses datagrams and connects to
+                                     it); default 0.5 */
 };
 
 /* Fills cfg with the documented defaults for a profile: 5 nodes, seed 1,
@@ -239,6 +247,10 @@ struct bt_sim_stats {
     uint64_t twins;              /* twin processes started (bt_sim_start_twin) */
     uint64_t revocations_uncaused; /* BT_EV_REVOKED events nothing explains (the
                                     `revocation` invariant; docs/simulator.md) */
+    uint64_t host_crashes;       /* crashes that took the host down (silent); the
+                                    others were process crashes (refusing) */
+    uint64_t refusals_sent;      /* refusals a refusing address sent back */
+    uint64_t refusals_delivered; /* ...handed to the sender (bt_node_addr_refused) */
 };
 
 /* Creates the cluster: every node starts and joins at virtual time 0
@@ -276,8 +288,19 @@ void bt_sim_finish(struct bt_sim *sim);
 /* --- node faults (each returns 0 or BATON_EINVAL when the node's state does
  * not allow it) ------------------------------------------------------------ */
 
-/* The process dies: its state and in-flight stream messages are lost. */
+/* The process dies: its state and in-flight stream messages are lost. With
+ * probability host_crash its host goes down with it (datagrams and connects
+ * to its address vanish); otherwise only the process does, and its host
+ * refuses them (docs/simulator.md, "Crashes"). */
 int bt_sim_crash(struct bt_sim *sim, uint32_t i);
+/* The same, with the kind chosen: host true, a host crash; false, a process
+ * crash. */
+int bt_sim_crash_kind(struct bt_sim *sim, uint32_t i, bool host);
+/* on: a (re)start of a process no longer excuses deaths of or by it for
+ * fp_grace (false_positive_death, docs/simulator.md): on a network with no
+ * fault but random loss, nothing may declare a running process dead, however
+ * new (the bounce scenario). Off by default. */
+void bt_sim_strict_restarts(struct bt_sim *sim, bool on);
 /* A crashed or left node starts again: same name and address, new boot id,
  * joins through its seeds. */
 int bt_sim_restart(struct bt_sim *sim, uint32_t i);

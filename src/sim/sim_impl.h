@@ -24,6 +24,8 @@ enum sim_item_kind {
     SIM_ITEM_CHECK,    /* the periodic invariant check (embedded in struct bt_sim) */
     SIM_ITEM_TIMER,    /* a struct sim_timer: a scenario action */
     SIM_ITEM_WRITE,    /* a write on its way to the resource (resource.c owns it) */
+    SIM_ITEM_REFUSAL,  /* a struct sim_msg (len 0): from's address refused a datagram or
+                          connect of to's process (conn: that process's gen) */
 };
 
 struct sim_item {
@@ -42,6 +44,7 @@ struct sim_msg {
     uint64_t conn;         /* stream connection id; 0 for a datagram */
     uint8_t end;           /* stream: the receiving end of conn (0 opener, 1 acceptor) */
     size_t len;            /* payload bytes */
+    uint32_t from_gen;     /* the sending process (its node's gen when sent) */
     uint8_t data[];        /* the payload, copied from the sender's output */
 };
 
@@ -83,6 +86,11 @@ struct sim_node {
                                  virtual time (a fault touching it ended recently) */
     uint32_t name_of;         /* the node whose name the process carries: index, or
                                  another node's for a twin (bt_sim_start_twin) */
+    bool refuses;             /* no process, and the host refuses its address (a
+                                 process crash, a stop, or a leave) */
+    uint64_t restarted_until; /* deaths of or by this node are excused before this
+                                 virtual time because its process (re)started
+                                 recently; not under bt_sim_strict_restarts */
     int stopped_error;        /* error of the BT_EV_STOPPED its process reported; 0: none */
 };
 
@@ -156,6 +164,7 @@ struct bt_sim {
     struct bt_sim_heap agenda;
     struct bt_prng net_rng;        /* latency, loss, duplication, reordering */
     struct bt_prng fault_rng;      /* scenario choices, seeds, clock offsets */
+    struct bt_prng refuse_rng;     /* crash kinds, and the refusals' latency and loss */
     struct sim_node *nodes;        /* cfg.nodes slots */
     uint32_t n;
     uint8_t *cut_bits;             /* n*n bits: one-way cut from row to column */
@@ -199,6 +208,7 @@ struct bt_sim {
     /* The checkers riding on the engine (sim_observe), in call order. */
     const struct sim_observer *observers[SIM_MAX_OBSERVERS];
     uint32_t nobservers;
+    bool strict_restarts;          /* bt_sim_strict_restarts: restarts excuse no death */
 };
 
 /* engine.c, process.c */
@@ -238,6 +248,10 @@ void sim_send_datagram(struct bt_sim *sim, struct sim_node *src, const struct bt
 void sim_send_stream(struct bt_sim *sim, struct sim_node *src, const struct bt_output *out);
 /* The connection with this id, or NULL when there is none. */
 struct sim_conn *sim_conn_get(struct bt_sim *sim, uint64_t id);
+/* m reached a host that refuses its address (a process crash): a refusal
+ * (SIM_ITEM_REFUSAL) goes back to its sender over the network, with its own
+ * latency, loss and reordering drawn from the refusals' stream. */
+void sim_refuse(struct bt_sim *sim, const struct sim_msg *m);
 
 /* process.c */
 /* Starts a new process on sn (a boot): its clock, random stream and join. */
@@ -252,6 +266,9 @@ void sim_tick_node(struct bt_sim *sim, struct sim_node *sn);
  * (sim_tick_node). */
 void sim_fire_msg(struct bt_sim *sim, struct sim_item *item);
 void sim_fire_tick(struct bt_sim *sim, struct sim_item *item);
+/* A refusal reached the process that sent what was refused: addr_refused,
+ * if that very process still runs (not paused) and the link is open. */
+void sim_fire_refusal(struct bt_sim *sim, struct sim_item *item);
 
 /* The checkers' installers, called by cluster.c (bt_sim_new) before any
  * process starts: each registers its observer (sim_observe) and allocates
@@ -262,7 +279,7 @@ int bt_sim_elect_init(struct bt_sim *sim);   /* election.c */
 /* PRNG stream tags for bt_prng_init_stream: the network's, the fault
  * schedule's, each node process's (engine.c, process.c), the resource's and
  * the election helpers' (election.c). */
-enum { TAG_NET = 1, TAG_FAULT = 2, TAG_NODE = 3, TAG_RESOURCE = 4, TAG_ELECT = 5 };
+enum { TAG_NET = 1, TAG_FAULT = 2, TAG_NODE = 3, TAG_RESOURCE = 4, TAG_ELECT = 5, TAG_REFUSE = 6 };
 
 static inline uint64_t max_u64(uint64_t a, uint64_t b)
 {

@@ -1,8 +1,8 @@
 /*
  * Tests of src/sim/engine.c, network.c, process.c and membership_check.c
  * with fake nodes in place of the core:
- * the network model (latency, loss, duplication, cuts, partitions, streams),
- * node faults (pause backlog, crash, restart), clocks, timers, determinism,
+ * the network model (latency, loss, duplication, cuts, partitions, streams,
+ * refusals), node faults (pause backlog, crash, restart), clocks, timers, determinism,
  * and the invariant checker fed with hand-made events.
  *
  * A fake node does nothing on its own: the test queues outputs and events
@@ -46,6 +46,9 @@ struct fake {
     struct rec *recs;
     size_t nrecs;
     bool left_flag;
+    uint32_t refused;          /* addr_refused calls */
+    char refused_addr[8];      /* the latest one's address */
+    uint64_t refused_vt;       /* and its virtual time */
 };
 
 static struct fake *fakes[MAX_FAKES];
@@ -138,6 +141,15 @@ static void fake_tick(void *node, struct bt_time now)
         f->deadline = UINT64_MAX;
 }
 
+static void fake_addr_refused(void *node, const struct bt_addr *addr, struct bt_time now)
+{
+    struct fake *f = node;
+    f->last_time = now;
+    f->refused++;
+    snprintf(f->refused_addr, sizeof f->refused_addr, "%.*s", (int)addr->len, addr->s);
+    f->refused_vt = g_sim ? bt_sim_now(g_sim) : 0;
+}
+
 static uint64_t fake_next_deadline(const void *node)
 {
     const struct fake *f = node;
@@ -207,6 +219,7 @@ static const struct bt_sim_node_ops fake_ops = {
     .pop_event = fake_pop_event,
     .members = fake_members,
     .digest = fake_digest,
+    .addr_refused = fake_addr_refused,
 };
 
 /* Queues an output on node i (tagged with payload) and lets the simulator
@@ -476,6 +489,48 @@ static void a_restart_kills_streams_and_brings_a_new_boot(void **state)
     assert_int_equal(fakes[1]->nrecs, 2);
     assert_int_equal(fakes[1]->recs[0].payload + fakes[1]->recs[1].payload, 9);
     assert_int_equal(bt_sim_stats(sim)->dropped_down, 2);
+    done(sim);
+}
+
+static void a_process_crash_refuses_and_a_host_crash_or_a_pause_is_silent(void **state)
+{
+    struct bt_sim *sim = make_sim(5, 11, NULL);
+    assert_int_equal(bt_sim_crash_kind(sim, 1, false), 0); /* its host refuses */
+    assert_int_equal(bt_sim_crash_kind(sim, 2, true), 0);  /* silent */
+    assert_int_equal(bt_sim_pause(sim, 3), 0);             /* silent */
+    assert_int_equal(bt_sim_stats(sim)->host_crashes, 1);
+    fake_send(0, BT_OUT_PACKET, "n1", 0, 1);
+    fake_send(0, BT_OUT_STREAM, "n1", 0, 2); /* a connect: refused once */
+    fake_send(0, BT_OUT_PACKET, "n2", 0, 3);
+    fake_send(0, BT_OUT_STREAM, "n2", 0, 4);
+    fake_send(0, BT_OUT_PACKET, "n3", 0, 5);
+    bt_sim_poke(sim, 0);
+    uint64_t sent_at = bt_sim_now(sim);
+    bt_sim_run_for(sim, 10);
+    /* Two refusals, both of n1's address, a round trip (1 ms each way) on. */
+    assert_int_equal(fakes[0]->refused, 2);
+    assert_string_equal(fakes[0]->refused_addr, "n1");
+    assert_int_equal(fakes[0]->refused_vt, sent_at + 2);
+    assert_int_equal(bt_sim_stats(sim)->refusals_sent, 2);
+    assert_int_equal(bt_sim_stats(sim)->refusals_delivered, 2);
+    /* A refusal for a process that is paused when it arrives is lost. */
+    fake_send(0, BT_OUT_PACKET, "n1", 0, 6);
+    bt_sim_poke(sim, 0);
+    assert_int_equal(bt_sim_pause(sim, 0), 0);
+    bt_sim_run_for(sim, 10);
+    assert_int_equal(bt_sim_resume(sim, 0), 0);
+    bt_sim_run_for(sim, 10);
+    assert_int_equal(fakes[0]->refused, 2);
+    assert_int_equal(bt_sim_stats(sim)->refusals_sent, 3);
+    /* Once n1 runs again, its address answers. */
+    assert_int_equal(bt_sim_restart(sim, 1), 0);
+    fake_send(0, BT_OUT_PACKET, "n1", 0, 7);
+    bt_sim_poke(sim, 0);
+    bt_sim_run_for(sim, 10);
+    assert_int_equal(fakes[0]->refused, 2);
+    assert_int_equal(count_messages(fakes[1], 0), 1);
+    /* The silent ones never answered. */
+    assert_int_equal(bt_sim_stats(sim)->refusals_sent, 3);
     done(sim);
 }
 
@@ -760,6 +815,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_partition_separates_sides_and_eats_what_is_in_flight),
     cmocka_unit_test(streams_carry_replies_back_in_order),
     cmocka_unit_test(a_restart_kills_streams_and_brings_a_new_boot),
+    cmocka_unit_test(a_process_crash_refuses_and_a_host_crash_or_a_pause_is_silent),
     cmocka_unit_test(a_paused_node_gets_its_backlog_after_its_timers),
     cmocka_unit_test(a_paused_node_backlog_is_bounded),
     cmocka_unit_test(timers_fire_at_their_deadline_on_each_nodes_clock),

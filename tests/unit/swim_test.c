@@ -2,8 +2,11 @@
  *
  * Each node is a struct bt_swim whose sink queues datagrams and stream
  * messages into one network queue (1 ms links, optional seeded loss and
- * per-link cuts); a fake clock jumps to the next delivery or deadline. All
- * nodes use the `local` profile. Times asserted are virtual. */
+ * per-link cuts); a fake clock jumps to the next delivery or deadline. A
+ * crashed process either leaves its address silent (crash(): a crashed or
+ * cut-off host) or refused (crash_process(): its host answers a datagram
+ * with a refusal 1 ms later, fed to bt_swim_addr_refused). All nodes use
+ * the `local` profile. Times asserted are virtual. */
 #include "unit/test_main.h"
 
 #include <stdio.h>
@@ -26,6 +29,7 @@ struct tnode {
     uint64_t boot;
     uint64_t rng;
     bool up;
+    bool refuses;   /* down, and its host refuses datagrams to its address */
     struct bt_event ev[MAXEV];
     int nev;
     /* user layer */
@@ -40,6 +44,7 @@ struct tmsg {
     uint64_t at;
     int to, from;
     enum bt_output_kind kind;
+    bool refusal;   /* a refusal of node `from`'s address, for node `to` */
     uint64_t conn;
     uint8_t *data;
     size_t len;
@@ -62,6 +67,7 @@ struct tnet {
     size_t max_stream;    /* the longest */
     long stream_members;  /* member entries they carried */
     long bad_streams;     /* ones that did not decode */
+    long refusals_sent;   /* refusals of a crashed process's address */
 };
 
 static struct tnet *NET;
@@ -75,6 +81,34 @@ static int addr_index(const struct bt_addr *a)
         if (NET->node[i].up && bt_addr_eq(&NET->node[i].addr, a))
             return i;
     return -1;
+}
+
+/* The down node whose host refuses datagrams to a, if no process is up there. */
+static int refusing_index(const struct bt_addr *a)
+{
+    if (addr_index(a) >= 0)
+        return -1;
+    for (int i = 0; i < NET->n; i++)
+        if (NET->node[i].refuses && bt_addr_eq(&NET->node[i].addr, a))
+            return i;
+    return -1;
+}
+
+static bool lost(void)
+{
+    return NET->loss > 0 && (double)(splitmix(&NET->loss_rng) >> 11) / 9007199254740992.0 < NET->loss;
+}
+
+static struct tmsg *queue_msg(void)
+{
+    if (NET->nq == NET->capq) {
+        NET->capq = NET->capq ? 2 * NET->capq : 1024;
+        NET->q = realloc(NET->q, NET->capq * sizeof *NET->q);
+        assert_non_null(NET->q);
+    }
+    struct tmsg *m = &NET->q[NET->nq++];
+    memset(m, 0, sizeof *m);
+    return m;
 }
 
 static int node_of_ctx(void *ctx) { return (int)((struct tnode *)ctx - NET->node); }
@@ -101,19 +135,28 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
         else
             NET->bad_streams++;
     }
+    if (dst < 0 && kind == BT_OUT_PACKET) {
+        /* A crashed process whose host stays up: the datagram is refused,
+         * and the refusal travels back like any packet. */
+        int r = refusing_index(to);
+        if (r < 0 || NET->cut[from][r] || NET->cut[r][from] || lost() || lost())
+            return;
+        struct tmsg *m = queue_msg();
+        m->at = NET->now + 2;
+        m->to = from;
+        m->from = r;
+        m->kind = BT_OUT_PACKET;
+        m->refusal = true;
+        NET->refusals_sent++;
+        return;
+    }
     if (dst < 0)
         return;
     if (NET->cut[from][dst])
         return;
-    if (kind == BT_OUT_PACKET && NET->loss > 0 &&
-        (double)(splitmix(&NET->loss_rng) >> 11) / 9007199254740992.0 < NET->loss)
+    if (kind == BT_OUT_PACKET && lost())
         return;
-    if (NET->nq == NET->capq) {
-        NET->capq = NET->capq ? 2 * NET->capq : 1024;
-        NET->q = realloc(NET->q, NET->capq * sizeof *NET->q);
-        assert_non_null(NET->q);
-    }
-    struct tmsg *m = &NET->q[NET->nq++];
+    struct tmsg *m = queue_msg();
     m->at = NET->now + 1;
     m->to = dst;
     m->from = from;
@@ -241,6 +284,20 @@ static void net_free(struct tnet *net)
 
 static void crash(int i) { NET->node[i].up = false; }
 
+/* The process crashes, its host stays up and refuses its address. */
+static void crash_process(int i)
+{
+    NET->node[i].up = false;
+    NET->node[i].refuses = true;
+}
+
+static uint64_t refusals_at(int i, bool ignored)
+{
+    struct bt_member_stats st;
+    bt_swim_stats(NET->node[i].s, &st);
+    return ignored ? st.refusals_ignored : st.refusals;
+}
+
 static void cut_both(int a, int b, bool on)
 {
     NET->cut[a][b] = on;
@@ -275,7 +332,9 @@ static void net_run_until(uint64_t until)
             struct tmsg m = NET->q[k];
             struct tnode *t = &NET->node[m.to];
             if (t->up) {
-                if (m.kind == BT_OUT_PACKET)
+                if (m.refusal)
+                    bt_swim_addr_refused(t->s, &NET->node[m.from].addr, NET->now);
+                else if (m.kind == BT_OUT_PACKET)
                     bt_swim_recv_packet(t->s, &NET->node[m.from].addr, m.data, m.len, NET->now);
                 else
                     bt_swim_recv_stream(t->s, &NET->node[m.from].addr, m.conn, m.data, m.len,
@@ -394,6 +453,168 @@ static void crashed_node_is_suspected_then_dead_everywhere_within_1500ms(void **
         assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node4"), 1);
         assert_int_equal(bt_swim_live_count(net.node[i].s), 4);
     }
+    net_free(&net);
+}
+
+/* Runs until every node but `who` holds it dead; returns the time taken
+ * since `since`, or 0 if that did not happen within limit ms. */
+static uint64_t until_dead_everywhere(int who, int n, uint64_t since, uint64_t limit)
+{
+    while (NET->now < since + limit) {
+        run_for(1);
+        bool all = true;
+        for (int i = 0; i < n; i++)
+            all = all && (i == who || state_of(i, who) == BT_MEMBER_DEAD);
+        if (all)
+            return NET->now - since;
+    }
+    return 0;
+}
+
+static void crashed_process_whose_host_refuses_is_dead_everywhere_within_400ms(void **state)
+{
+    uint64_t worst = 0, total = 0;
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        struct tnet net;
+        net_init(&net, 5, seed);
+        join_all_through(0);
+        run_for(2000 + seed * 37);
+        crash_process(4);
+        uint64_t took = until_dead_everywhere(4, 5, net.now, 5000);
+        assert_true(took > 0);
+        uint64_t used = 0;
+        for (int i = 0; i < 4; i++) {
+            used += refusals_at(i, false);
+            assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node4"), 1);
+            for (int j = 0; j < 4; j++)
+                assert_int_equal(state_of(i, j), BT_MEMBER_ALIVE);
+        }
+        assert_true(used > 0); /* the refusals did it, not the suspicion timeout */
+        if (took > worst)
+            worst = took;
+        total += took;
+        net_free(&net);
+    }
+    printf("refused crash detected everywhere after %llu ms on average, %llu at worst (virtual)\n",
+           (unsigned long long)(total / 10), (unsigned long long)worst);
+    /* A silent crash takes 300 ms of suspicion at the least. */
+    assert_true(worst <= 400);
+}
+
+static void refusal_echo_from_before_a_restart_spares_the_new_boot(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 21);
+    join_all_through(0);
+    run_for(2000);
+    crash_process(3);
+    run_for(30);
+    bt_swim_free(net.node[3].s);
+    start_node(3, 777); /* same name, same address, new boot */
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    /* Every node learns the new boot; refusals of datagrams sent while the
+     * address was closed may still arrive (late ICMP): feed some to every
+     * node for 35 ms (less than a probe timeout) after it learned the boot. */
+    bool learned[5] = {false};
+    uint64_t learned_at[5] = {0};
+    uint64_t used_before[5] = {0};
+    uint64_t start = net.now;
+    while (net.now < start + 1500) {
+        run_for(1);
+        for (int i = 0; i < 5; i++) {
+            struct bt_member_info mi;
+            if (i == 3)
+                continue;
+            if (!learned[i] && member(i, "node3", &mi) && mi.boot_id == 777) {
+                learned[i] = true;
+                learned_at[i] = net.now;
+                used_before[i] = refusals_at(i, false);
+            }
+            if (learned[i] && net.now < learned_at[i] + 35)
+                bt_swim_addr_refused(net.node[i].s, &net.node[3].addr, net.now);
+        }
+    }
+    for (int i = 0; i < 5; i++) {
+        if (i == 3)
+            continue;
+        assert_true(learned[i]);
+        assert_int_equal(refusals_at(i, false), used_before[i]); /* none held against 777 */
+        assert_true(refusals_at(i, true) > 0);
+        struct bt_member_info mi;
+        assert_true(member(i, "node3", &mi));
+        assert_int_equal(mi.boot_id, 777);
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        for (int k = 0; k < net.node[i].nev; k++)
+            assert_false(net.node[i].ev[k].boot_id == 777 &&
+                         (net.node[i].ev[k].kind == BT_EV_MEMBER_SUSPECT ||
+                          net.node[i].ev[k].kind == BT_EV_MEMBER_DEAD));
+    }
+    net_free(&net);
+}
+
+static void forged_refusals_of_a_live_member_are_refuted_not_fatal(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 22);
+    join_all_through(0);
+    run_for(2000);
+    /* Every node is told, every 5 ms for 3 s, that node2's address
+     * refuses: whenever it probes node2 it suspects it, and node2 refutes
+     * within the period the refusal leaves it. */
+    uint64_t used = 0;
+    for (int step = 0; step < 600; step++) {
+        for (int i = 0; i < 5; i++)
+            if (i != 2)
+                bt_swim_addr_refused(net.node[i].s, &net.node[2].addr, net.now);
+        run_for(5);
+    }
+    for (int i = 0; i < 5; i++) {
+        if (i == 2)
+            continue;
+        used += refusals_at(i, false);
+        assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node2"), 0);
+    }
+    assert_true(used > 0);
+    run_for(1000);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(state_of(i, 2), BT_MEMBER_ALIVE);
+    net_free(&net);
+}
+
+static void refusals_at_10pct_loss_with_restarts_kill_no_live_process(void **state)
+{
+    struct tnet net;
+    net_init(&net, 6, 23);
+    join_all_through(0);
+    run_for(3000);
+    net.loss = 0.10;
+    uint64_t boot = 5000;
+    for (int round = 0; round < 12; round++) {
+        int v = 1 + round % 5;
+        crash_process(v);
+        run_for(200 + (uint64_t)round * 53);
+        bt_swim_free(net.node[v].s);
+        start_node(v, ++boot); /* same address, new boot */
+        assert_int_equal(bt_swim_join(net.node[v].s, &net.node[0].addr, 1, net.now), 0);
+        run_for(3000);
+    }
+    net.loss = 0;
+    run_for(5000);
+    /* No boot that was running was ever declared dead. */
+    for (int i = 0; i < 6; i++) {
+        for (int k = 0; k < net.node[i].nev; k++) {
+            const struct bt_event *ev = &net.node[i].ev[k];
+            if (ev->kind != BT_EV_MEMBER_DEAD)
+                continue;
+            int j = 0;
+            while (j < 6 && !bt_nodeid_eq(&net.node[j].name, &ev->member))
+                j++;
+            assert_true(j < 6);
+            assert_true(ev->boot_id != net.node[j].boot);
+        }
+    }
+    assert_true(net.refusals_sent > 0);
+    assert_true(all_live_converged());
     net_free(&net);
 }
 
@@ -1082,6 +1303,10 @@ static void bad_arguments_are_refused(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(eight_nodes_join_through_one_seed_and_converge),
     cmocka_unit_test(crashed_node_is_suspected_then_dead_everywhere_within_1500ms),
+    cmocka_unit_test(crashed_process_whose_host_refuses_is_dead_everywhere_within_400ms),
+    cmocka_unit_test(refusal_echo_from_before_a_restart_spares_the_new_boot),
+    cmocka_unit_test(forged_refusals_of_a_live_member_are_refuted_not_fatal),
+    cmocka_unit_test(refusals_at_10pct_loss_with_restarts_kill_no_live_process),
     cmocka_unit_test(direct_link_cut_is_bridged_by_indirect_probes),
     cmocka_unit_test(false_suspicion_is_refuted_with_a_higher_incarnation),
     cmocka_unit_test(isolated_node_raises_its_health_score_and_recovers),
