@@ -112,6 +112,7 @@
 #include "core/htab.h"
 
 #define INITIAL_QUEUE 16
+#define FIFO_KEEP 256 /* slots a drained queue keeps */
 
 /* ---- FIFO queues of fixed-size items ------------------------------------- */
 
@@ -163,8 +164,20 @@ static void fifo_push(struct fifo *q, const void *item)
 
 static bool fifo_pop(struct fifo *q, void *out)
 {
-    if (q->len == 0)
+    if (q->len == 0) {
+        /* A merged snapshot reserves a slot per item it carries (thousands
+         * of names: megabytes per node, kept for good, gigabytes of a
+         * 1000-node simulation), and mostly pushes none. Found empty, a
+         * grown queue gives its memory back; the next call that needs room
+         * reserves it again before changing anything. */
+        if (q->cap > FIFO_KEEP) {
+            free(q->items);
+            q->items = NULL;
+            q->cap = 0;
+            q->head = 0;
+        }
         return false;
+    }
     memcpy(out, q->items + q->head * q->size, q->size);
     q->head++;
     q->len--;

@@ -126,6 +126,20 @@ static bool ring_grow(void **buf, size_t *cap, size_t head, size_t len, size_t e
     return true;
 }
 
+/* An empty ring that grew past RING_KEEP slots gives its memory back (a
+ * join brings an event per member: 16 384 events of 500 bytes kept by each
+ * node of a 10 000-node simulation); the next push grows it again. */
+#define RING_KEEP 64
+static void ring_shrink(void **buf, size_t *cap, size_t *head)
+{
+    if (*cap > RING_KEEP) {
+        free(*buf);
+        *buf = NULL;
+        *cap = 0;
+        *head = 0;
+    }
+}
+
 static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr *to, uint64_t conn,
                       const uint8_t *data, size_t len)
 {
@@ -493,8 +507,10 @@ bool bt_node_pop_output(struct bt_node *n, struct bt_output *out)
 {
     free(n->popped);
     n->popped = NULL;
-    if (n->out_len == 0)
+    if (n->out_len == 0) {
+        ring_shrink((void **)&n->out, &n->out_cap, &n->out_head);
         return false;
+    }
     struct bt_out_item *it = &n->out[n->out_head];
     n->out_head = (n->out_head + 1) % n->out_cap;
     n->out_len--;
@@ -541,8 +557,10 @@ static bool pop_final_event(struct bt_node *n, struct bt_event *ev)
 
 bool bt_node_pop_event(struct bt_node *n, struct bt_event *ev)
 {
-    if (n->ev_len == 0)
+    if (n->ev_len == 0) {
+        ring_shrink((void **)&n->ev, &n->ev_cap, &n->ev_head);
         return n->stopped ? pop_final_event(n, ev) : false;
+    }
     *ev = n->ev[n->ev_head];
     n->ev_head = (n->ev_head + 1) % n->ev_cap;
     n->ev_len--;
