@@ -136,15 +136,53 @@ static bool entry_equal(const struct bt_centry *a, const struct bt_centry *b)
            a->cand.boot_id == b->cand.boot_id;
 }
 
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+unsigned bt_cmap_digest_bucket(const struct bt_name *name)
+{
+    return (unsigned)(mix64(bt_hash_bytes(name->bytes, name->len)) % BT_CMAP_DIGEST_BUCKETS);
+}
+
+uint64_t bt_cmap_digest_term(const struct bt_centry *e)
+{
+    uint64_t h = mix64(bt_hash_bytes(e->name.bytes, e->name.len));
+    h = mix64(h ^ bt_hash_bytes(e->node.bytes, e->node.len));
+    h = mix64(h ^ e->stamp);
+    h = mix64(h ^ e->cand.candidate_id);
+    h = mix64(h ^ (uint64_t)e->cand.priority);
+    return mix64(h ^ e->cand.boot_id);
+}
+
+/* Counts a live entry in nlive and the digest (live_out takes it out
+ * again: XOR is its own inverse); a tombstone is in neither. */
+static void live_in(struct bt_cmap *m, const struct bt_centry *e)
+{
+    if (!e->removed) {
+        m->nlive++;
+        m->digest[bt_cmap_digest_bucket(&e->name)] ^= bt_cmap_digest_term(e);
+    }
+}
+
+static void live_out(struct bt_cmap *m, const struct bt_centry *e)
+{
+    if (!e->removed) {
+        m->nlive--;
+        m->digest[bt_cmap_digest_bucket(&e->name)] ^= bt_cmap_digest_term(e);
+    }
+}
+
 /* Overwrites a stored entry of the same key with a greater one and keeps
- * nlive exact. */
+ * nlive and the digest exact. */
 static void entry_replace(struct bt_cmap *m, struct bt_centry *stored, const struct bt_centry *e)
 {
-    if (!stored->removed)
-        m->nlive--;
+    live_out(m, stored);
     *stored = *e;
-    if (!stored->removed)
-        m->nlive++;
+    live_in(m, stored);
 }
 
 /* --- names and the hash table -------------------------------------------- */
@@ -254,8 +292,7 @@ static int name_reserve(struct bt_cname *cn, size_t want)
 /* Removes entry i of cn and frees the name if that was its last. */
 static void name_drop(struct bt_cmap *m, struct bt_cname *cn, size_t i)
 {
-    if (!cn->entries[i]->removed)
-        m->nlive--;
+    live_out(m, cn->entries[i]);
     m->nentries--;
     free(cn->entries[i]);
     memmove(&cn->entries[i], &cn->entries[i + 1], (cn->n - i - 1) * sizeof *cn->entries);
@@ -325,8 +362,7 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     cn->entries[at] = fresh;
     cn->n++;
     m->nentries++;
-    if (!fresh->removed)
-        m->nlive++;
+    live_in(m, fresh);
     if (new_name)
         name_link(m, cn);
     return 1;
@@ -403,8 +439,7 @@ static int merge_name_walk(struct bt_cmap *m, struct bt_cname *dst, const struct
         } else {
             struct bt_centry *fresh = spare[used++];
             *fresh = *s;
-            if (!fresh->removed)
-                m->nlive++;
+            live_in(m, fresh);
             m->nentries++;
             changed++;
             dst->entries[--w] = fresh;
@@ -426,7 +461,6 @@ static int merge_name_clone(struct bt_cmap *dst, const struct bt_cname *src)
     struct bt_cname *cn = name_new(&src->name, src->n);
     if (!cn)
         return BATON_ENOMEM;
-    size_t live = 0;
     for (; cn->n < src->n; cn->n++) {
         struct bt_centry *e = malloc(sizeof *e);
         if (!e) {
@@ -435,11 +469,10 @@ static int merge_name_clone(struct bt_cmap *dst, const struct bt_cname *src)
         }
         *e = *src->entries[cn->n];
         cn->entries[cn->n] = e;
-        if (!e->removed)
-            live++;
     }
     dst->nentries += cn->n;
-    dst->nlive += live;
+    for (size_t i = 0; i < cn->n; i++)
+        live_in(dst, cn->entries[i]);
     name_link(dst, cn);
     return (int)cn->n;
 }

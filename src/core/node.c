@@ -246,6 +246,23 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
         bt_replica_merge_state(&n->replica, from, join, data, len, n->now);
 }
 
+static size_t user_digest(void *ctx, uint64_t quiet_ms, uint8_t *buf, size_t cap)
+{
+    struct bt_node *n = ctx;
+    if (n->stopped || n->replica.fatal)
+        return 0;
+    return bt_replica_digest(&n->replica, quiet_ms, buf, cap, n->now);
+}
+
+static bool user_digest_check(void *ctx, const struct bt_nodeid *from, uint64_t quiet_ms,
+                              const uint8_t *data, size_t len)
+{
+    struct bt_node *n = ctx;
+    if (n->stopped || n->replica.fatal)
+        return false;
+    return bt_replica_digest_differs(&n->replica, quiet_ms, data, len, n->now);
+}
+
 /* An election event as a node event. */
 static struct bt_event leader_event(const struct bt_node *n, const struct bt_leader_event *le)
 {
@@ -353,6 +370,8 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .user_deliver = user_deliver,
         .user_state = user_state,
         .user_merge = user_merge,
+        .user_digest = user_digest,
+        .user_digest_check = user_digest_check,
     };
     struct bt_leader_config lc = {
         .self = cfg->name,
@@ -606,6 +625,7 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->last_refused_name = lc.last_refused_name;
     e->marks_expired = lc.marks_expired;
     e->state_failed = rc->state_failed;
+    e->digests_malformed = rc->digests_malformed;
     e->names = bt_leader_names(n->leader);
 }
 

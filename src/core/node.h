@@ -185,6 +185,10 @@ struct bt_member_stats {
     uint64_t reaped;          /* dead or left members forgotten */
     uint32_t health;          /* gauge: Lifeguard local health score, 0..awareness_max-1 */
     uint32_t queue_len;       /* gauge: broadcasts waiting in the dissemination queue */
+    uint64_t digests_out;     /* DIGEST datagrams sent (one per probe, with the layer above's
+                                 state summary) */
+    uint64_t digest_pulls;    /* ...received that showed a stable difference: push-pulls
+                                 started with their sender (counted in pushpulls too) */
 };
 
 /* Counters of the election layers, and the size of their state. */
@@ -218,6 +222,7 @@ struct bt_election_stats {
     uint64_t state_failed;    /* push-pull states this node could not encode (out of memory),
                                  so it sent its member list alone */
     size_t names;             /* gauge: names this node holds state for (<= max_names) */
+    uint64_t digests_malformed; /* election digests (DIGEST datagrams) that could not be read */
 };
 
 /* Counters of the whole node (bt_node_stats()). */

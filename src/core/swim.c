@@ -221,6 +221,7 @@ struct bt_swim {
 
     uint64_t next_gossip_at, next_pushpull_at, next_reconnect_at, next_reap_at;
     uint64_t next_unknown_pp_at; /* rate limit of push-pulls with unknown senders */
+    uint64_t next_digest_pp_at;  /* rate limit of push-pulls on a digest difference */
     /* A member we held dead came back: exchange state with it (at most once
      * per reconnect_interval), since we heard nothing from it meanwhile. */
     bool resync;
@@ -1452,6 +1453,24 @@ static void on_conflict(struct bt_swim *s, const struct bt_swim_packet *p)
     refuse_self(s, &p->target_addr);
 }
 
+/* A member's DIGEST: push-pull with it when the layer above finds a
+ * difference that held still (at most once per bt_swim_digest_gap_ms). */
+static void on_digest(struct bt_swim *s, const struct bt_swim_packet *p, const struct bt_addr *from,
+                      uint64_t now)
+{
+    if (!s->sink.user_digest_check || !s->joined || s->leaving || now < s->next_digest_pp_at)
+        return;
+    const struct bt_member *m = find(s, &p->hdr.sender);
+    if (!m || m->boot_id != p->hdr.sender_boot || !is_live(m->state))
+        return;
+    if (!s->sink.user_digest_check(s->sink.ctx, &m->name, bt_swim_gossip_span_ms(s), p->digest,
+                                   p->digest_len))
+        return;
+    s->next_digest_pp_at = now + bt_swim_digest_gap_ms(s);
+    s->stats.digest_pulls++;
+    send_pp(s, from, 0, BT_SWIM_PP_REQ, false);
+}
+
 static void flush(struct bt_swim *s, uint64_t now)
 {
     if (s->depth == 0 && s->gossip_now && !s->refused) {
@@ -1511,6 +1530,9 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
         break;
     case BT_SWIM_CONFLICT:
         on_conflict(s, &p);
+        break;
+    case BT_SWIM_DIGEST:
+        on_digest(s, &p, from, now);
         break;
     default:
         break;
@@ -1674,6 +1696,25 @@ static void probe_finish(struct bt_swim *s, uint64_t now)
         suspect_locally(s, m, now);
 }
 
+/* The layer above's state summary, to the member just probed: one
+ * datagram per protocol period, so a node that gossip missed is found
+ * within a few periods of the state holding still (docs/membership.md,
+ * "Anti-entropy"). Not piggybacked: broadcasts keep their own rounds. */
+static void send_digest(struct bt_swim *s, const struct bt_member *m)
+{
+    if (!s->sink.user_digest || !s->sink.user_digest_check || !s->joined || s->leaving)
+        return;
+    uint8_t buf[BT_SWIM_DIGEST_MAX];
+    size_t len = s->sink.user_digest(s->sink.ctx, bt_swim_gossip_span_ms(s), buf, sizeof buf);
+    if (len == 0 || len > sizeof buf)
+        return;
+    struct bt_wbuf w;
+    packet_begin(s, &w, BT_SWIM_DIGEST);
+    bt_swim_put_digest(&w, buf, len);
+    s->stats.digests_out++;
+    packet_send(s, &w, &m->addr, false);
+}
+
 static void probe_start(struct bt_swim *s, uint64_t now)
 {
     uint64_t period = (uint64_t)s->t.probe_interval * scale(s);
@@ -1691,6 +1732,7 @@ static void probe_start(struct bt_swim *s, uint64_t now)
     p->end_at = now + period;
     s->stats.probes++;
     send_ping(s, m, p->seq);
+    send_digest(s, m);
 }
 
 static void probe_indirect(struct bt_swim *s, uint64_t now)
@@ -2194,6 +2236,16 @@ bool bt_swim_member(const struct bt_swim *s, const struct bt_nodeid *name, struc
 size_t bt_swim_live_count(const struct bt_swim *s) { return s->n_live; }
 
 uint64_t bt_swim_digest(const struct bt_swim *s) { return s->digest; }
+
+uint64_t bt_swim_gossip_span_ms(const struct bt_swim *s)
+{
+    uint32_t decades = ceil_log10((uint64_t)s->n_live + 1);
+    if (decades < 3)
+        decades = 3;
+    return 2 * (uint64_t)s->t.retransmit_mult * decades * s->t.gossip_interval;
+}
+
+uint64_t bt_swim_digest_gap_ms(const struct bt_swim *s) { return pushpull_period(s) / 4; }
 
 bool bt_swim_joined(const struct bt_swim *s) { return s->joined; }
 

@@ -1008,6 +1008,91 @@ static void scale_100k_entries_over_1000_names_merge_list_and_gc(void **state)
     bt_cmap_destroy(&m);
 }
 
+/* --- the live-entry digest ---------------------------------------------------- */
+
+static int xor_live(const struct bt_centry *e, void *ctx)
+{
+    uint64_t *d = ctx;
+    if (!e->removed)
+        d[bt_cmap_digest_bucket(&e->name)] ^= bt_cmap_digest_term(e);
+    return 0;
+}
+
+/* The incremental digest equals the one computed from scratch. */
+static void assert_digest_exact(const struct bt_cmap *m)
+{
+    uint64_t d[BT_CMAP_DIGEST_BUCKETS] = {0};
+    bt_cmap_foreach(m, xor_live, d);
+    assert_memory_equal(d, m->digest, sizeof d);
+}
+
+static bool digest_zero(const struct bt_cmap *m)
+{
+    for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++)
+        if (m->digest[b] != 0)
+            return false;
+    return true;
+}
+
+static void digest_covers_live_entries_only_in_any_order(void **state)
+{
+    (void)state;
+    struct bt_cmap a, b, c;
+    bt_cmap_init(&a);
+    bt_cmap_init(&b);
+    bt_cmap_init(&c);
+    assert_true(digest_zero(&a));
+    /* Tombstones are not in it: each replica forgets them on its own. */
+    assert_int_equal(rem(&a, "gone", "n9", 5), 1);
+    assert_true(digest_zero(&a));
+
+    assert_int_equal(add(&a, "name-1", "n1", 10, 7), 1);
+    assert_int_equal(add(&a, "name-2", "n2", 11, 8), 1);
+    assert_int_equal(add(&a, "name-2", "n3", 12, 9), 1);
+    assert_int_equal(add(&b, "name-2", "n3", 12, 9), 1);
+    assert_int_equal(add(&b, "name-1", "n1", 10, 7), 1);
+    assert_int_equal(add(&b, "name-2", "n2", 11, 8), 1);
+    assert_memory_equal(a.digest, b.digest, sizeof a.digest);
+    assert_false(digest_zero(&a));
+    assert_digest_exact(&a);
+
+    /* One entry more (or a newer stamp) changes its name's bucket alone. */
+    uint64_t before[BT_CMAP_DIGEST_BUCKETS];
+    memcpy(before, b.digest, sizeof before);
+    assert_int_equal(add(&b, "name-1", "n1", 13, 7), 1);
+    struct bt_name n1 = name_of("name-1");
+    unsigned k = bt_cmap_digest_bucket(&n1);
+    for (unsigned i = 0; i < BT_CMAP_DIGEST_BUCKETS; i++) {
+        if (i == k)
+            assert_true(b.digest[i] != before[i]);
+        else
+            assert_true(b.digest[i] == before[i]);
+    }
+    assert_digest_exact(&b);
+
+    /* A tombstone over a live entry takes its term out; forget and gc keep
+     * it exact. */
+    assert_int_equal(rem(&a, "name-2", "n2", 20), 1);
+    assert_digest_exact(&a);
+    struct bt_name n2 = name_of("name-2");
+    struct bt_nodeid id3 = node_of("n3");
+    assert_int_equal(bt_cmap_forget(&a, &n2, &id3), 1);
+    assert_digest_exact(&a);
+    (void)bt_cmap_gc(&a, 100);
+    assert_digest_exact(&a);
+
+    /* Whole-map merges: into an empty map, then over an overlapping one. */
+    assert_true(bt_cmap_merge(&c, &b) > 0);
+    assert_memory_equal(c.digest, b.digest, sizeof c.digest);
+    assert_true(bt_cmap_merge(&c, &a) >= 0);
+    assert_digest_exact(&c);
+
+    bt_cmap_destroy(&a);
+    bt_cmap_destroy(&b);
+    bt_cmap_destroy(&c);
+    assert_true(digest_zero(&a));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(add_then_get_returns_the_live_entry),
     cmocka_unit_test(remove_leaves_a_tombstone_visible_via_get),
@@ -1025,5 +1110,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(merge_is_commutative_associative_idempotent_and_an_upper_bound),
     cmocka_unit_test(merge_of_maps_equals_merging_entry_by_entry),
     cmocka_unit_test(scale_100k_entries_over_1000_names_merge_list_and_gc),
+    cmocka_unit_test(digest_covers_live_entries_only_in_any_order),
 };
 BT_TEST_MAIN(tests)
