@@ -17,7 +17,7 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-#include "sim/cli.h"
+#include "sim/options.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
 
@@ -187,7 +187,7 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
 {
     const struct bt_sim_scenario *sc = bt_sim_scenario_find(o->scenario);
     struct bt_sim_config cfg;
-    bt_sim_cli_config(o, seed, &cfg);
+    bt_sim_options_config(o, seed, &cfg);
     cfg.ops = &bt_sim_core_ops;
     /* In multi-seed mode only --verbose shows a run's progress. */
     if (!single && cfg.verbosity > 0)
@@ -195,7 +195,7 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
     cfg.log = cfg.verbosity > 0 ? stderr : NULL;
 
     char replay[2048];
-    bt_sim_cli_replay(o, seed, prog, replay, sizeof replay);
+    bt_sim_options_replay(o, seed, prog, replay, sizeof replay);
     int note = snprintf(crash_note, sizeof crash_note, "baton-sim: the run died; replay: %s\n", replay);
     crash_note_len = note > 0 && (size_t)note < sizeof crash_note ? (size_t)note : 0;
 
@@ -356,7 +356,7 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     }
 
     struct bt_sim_config cfg;
-    bt_sim_cli_config(o, o->seeds_from, &cfg);
+    bt_sim_options_config(o, o->seeds_from, &cfg);
     bt_sim_config_derive(&cfg);
     struct bt_json j;
     bt_json_init(&j);
@@ -445,12 +445,12 @@ int main(int argc, char **argv)
     const char *prog = argc > 0 ? argv[0] : "baton-sim";
     struct bt_sim_options o;
     char err[256];
-    if (bt_sim_cli_parse(&o, argc, argv, err, sizeof err) != 0) {
+    if (bt_sim_options_parse(&o, argc, argv, err, sizeof err) != 0) {
         fprintf(stderr, "baton-sim: %s\nTry 'baton-sim --help'.\n", err);
         return 2;
     }
     if (o.help) {
-        bt_sim_cli_usage(stdout, "baton-sim");
+        bt_sim_options_usage(stdout, "baton-sim");
         return 0;
     }
     install_crash_handlers();

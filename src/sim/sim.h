@@ -20,7 +20,7 @@
  * convergence after the last fault, name conflicts, core liveness) and
  * records each failure as a named violation string.
  *
- * With cfg.names > 0 it also runs the election on top (elect.c): sessions on
+ * With cfg.names > 0 it also runs the election on top (election*.c, resource.c, sessions.c): sessions on
  * each node campaign for names "name-0".."name-<K-1>", every session that
  * believes it leads writes to a simulated resource per name guarded by the
  * real fence guard (include/baton/guard.h), and the election invariants of
@@ -117,7 +117,7 @@ struct bt_sim_config {
     uint64_t detect_bound_ms;     /* every crash detected this soon */
     uint64_t fp_grace_ms;         /* a fault excuses deaths for this long after it ends */
     uint32_t backlog_max;         /* datagrams queued for a paused node; beyond: dropped */
-    /* The election (elect.c); names 0 runs membership alone. */
+    /* The election (election.c); names 0 runs membership alone. */
     uint32_t names;               /* names campaigned on: "name-0".."name-<names-1>" */
     uint32_t campaigners;         /* nodes bt_sim_campaign_all() starts per name; 0: all */
     uint64_t campaign_spread_ms;  /* bt_sim_campaign_all() spreads its leads over this long */
@@ -341,7 +341,7 @@ void bt_sim_violation(struct bt_sim *sim, const char *name, const char *fmt, ...
 #define BT_SIM_MAX_VIOLATIONS 32
 size_t bt_sim_violation_count(const struct bt_sim *sim);
 const char *bt_sim_violation_text(const struct bt_sim *sim, size_t k);
-/* --- the election (names > 0; see elect.c) ------------------------------
+/* --- the election (names > 0; see sessions.c) ----------------------------
  * Names are indices 0..names-1 ("name-<k>"). A session is a nonzero id,
  * unique in the whole run, owned by one node process: it dies with the
  * process (crash, leave) and is never reused. A node holds at most one

@@ -1,6 +1,8 @@
 /*
- * The simulator's internals, shared by sim.c (event loop, network, node
- * lifecycle, faults), check.c (the membership invariants) and elect.c (the
+ * The simulator's internals, shared by engine.c (event loop, construction,
+ * report), network.c (the network model and its faults), process.c (node
+ * processes and their faults), membership_check.c (the membership
+ * invariants) and the election's files (election_impl.h: the
  * election: sessions, the fenced resource and the election invariants). Not
  * for scenarios or tests: they use sim.h.
  */
@@ -11,19 +13,25 @@
 #include "sim/prng.h"
 #include "sim/sim.h"
 
-/* What a heap entry is; every agenda object starts with a struct sim_item. */
+/* What a heap entry is; every agenda object starts with a struct sim_item,
+ * which carries the callback that handles it when its time comes. The kind
+ * says who frees it (bt_sim_free frees the allocated ones still queued) and
+ * tells a datagram from a stream message. */
 enum sim_item_kind {
     SIM_ITEM_DATAGRAM, /* a struct sim_msg in flight, unreliable */
     SIM_ITEM_STREAM,   /* a struct sim_msg in flight on a connection */
     SIM_ITEM_TICK,     /* a node's timer (embedded in struct sim_node) */
     SIM_ITEM_CHECK,    /* the periodic invariant check (embedded in struct bt_sim) */
     SIM_ITEM_TIMER,    /* a struct sim_timer: a scenario action */
-    SIM_ITEM_WRITE,    /* a write on its way to the resource (elect.c owns it) */
+    SIM_ITEM_WRITE,    /* a write on its way to the resource (resource.c owns it) */
 };
 
 struct sim_item {
     struct bt_sim_heap_entry h; /* must stay first */
     enum sim_item_kind kind;
+    /* Handles the item once the clock reached it; it was popped from the
+     * agenda already, and the callback frees or requeues it. */
+    void (*fire)(struct bt_sim *sim, struct sim_item *item);
 };
 
 struct sim_msg {
@@ -78,7 +86,7 @@ struct sim_node {
     int stopped_error;        /* error of the BT_EV_STOPPED its process reported; 0: none */
 };
 
-/* What check.c keeps per node. */
+/* What membership_check.c keeps per node: a crash being timed. */
 struct sim_watch {
     bool open;              /* a crash of this node is being timed */
     uint64_t crashed_at;    /* when */
@@ -88,6 +96,59 @@ struct sim_watch {
     uint64_t last_marked_at; /* when the latest one did */
     uint8_t *pending_bits;  /* one bit per observer; NULL when not open */
 };
+
+/*
+ * A checker riding on the engine: the membership checker
+ * (membership_check.c) and the election (election.c) each register one
+ * with sim_observe. At every point of a run the engine calls that hook of
+ * every observer, in the order they registered; a NULL hook is skipped.
+ * The engine knows nothing else about them. Checkers see a node slot
+ * read-only (const struct sim_node *): its state, process, clock and
+ * excuses are the engine's to change.
+ */
+struct sim_observer {
+    /* An event sn's process reported (sn is the observer node). */
+    void (*event)(struct bt_sim *sim, const struct sim_node *sn, const struct bt_event *ev);
+    /* A fault happens now (bt_sim_fault_now). */
+    void (*fault)(struct bt_sim *sim);
+    /* The periodic check, every check_ms. */
+    void (*periodic)(struct bt_sim *sim);
+    /* bt_sim_finish, once the run settled or its deadline passed. */
+    void (*finish)(struct bt_sim *sim);
+    /* Its fields of the JSON summary (bt_sim_report_json). */
+    void (*report)(struct bt_sim *sim, struct bt_json *j);
+    /* Node processes: one started (before it joins); one is about to end
+     * by a crash or a leave; one ended (sn->state says how: crashed or
+     * left; sn->stopped_error whether it stopped itself); one announced its
+     * leave (every candidacy withdrawn); one paused; one is resuming
+     * (before it runs anything); one made a call and its outputs and events
+     * were drained. */
+    void (*started)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*ending)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*stopped)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*leaving)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*paused)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*resuming)(struct bt_sim *sim, const struct sim_node *sn);
+    void (*serviced)(struct bt_sim *sim, const struct sim_node *sn);
+    /* bt_sim_finish runs on until every observer is settled (NULL: it is)
+     * or the latest of their deadlines (virtual ms) passed. */
+    bool (*settled)(const struct bt_sim *sim);
+    uint64_t (*deadline)(const struct bt_sim *sim);
+    /* bt_sim_free: free what it keeps. */
+    void (*destroy)(struct bt_sim *sim);
+};
+
+/* Observers a simulator holds at most. */
+#define SIM_MAX_OBSERVERS 4
+
+/* Calls hook of every registered observer that has one, with the
+ * arguments that follow. */
+#define SIM_NOTIFY(sim, hook, ...)                                                                 \
+    do {                                                                                           \
+        for (uint32_t o_ = 0; o_ < (sim)->nobservers; o_++)                                        \
+            if ((sim)->observers[o_]->hook != NULL)                                                \
+                (sim)->observers[o_]->hook(__VA_ARGS__);                                           \
+    } while (0)
 
 struct bt_sim {
     struct bt_sim_config cfg;
@@ -118,7 +179,7 @@ struct bt_sim {
     struct bt_sim_stats stats;
     char *violations[BT_SIM_MAX_VIOLATIONS];
     size_t nviolations;            /* recorded, possibly more than kept */
-    /* check.c */
+    /* membership_check.c */
     uint8_t *view_bits;            /* n rows of row_bytes: row's view holds column
                                       alive or suspect, from its events */
     size_t row_bytes;              /* (n + 7) / 8 */
@@ -132,12 +193,15 @@ struct bt_sim {
     struct bt_member_info *members; /* scratch for bt_node_members, n + 16 slots */
     size_t members_cap;
     uint64_t fault_count;          /* bt_sim_fault_now calls so far */
-    /* elect.c: everything about sessions and the resource; NULL when
+    /* election*.c: everything about sessions and the resource; NULL when
      * cfg.names is 0. */
     struct sim_elect *elect;
+    /* The checkers riding on the engine (sim_observe), in call order. */
+    const struct sim_observer *observers[SIM_MAX_OBSERVERS];
+    uint32_t nobservers;
 };
 
-/* sim.c */
+/* engine.c, process.c */
 struct bt_time bt_sim_node_time(const struct bt_sim *sim, const struct sim_node *sn);
 /* Parses "n<i>" (no leading zeros) into a node index < n; -1 otherwise. */
 int64_t bt_sim_parse_index(const struct bt_sim *sim, const char *s, size_t len);
@@ -151,50 +215,59 @@ uint32_t bt_sim_carriers(const struct bt_sim *sim, uint32_t m);
 /* Whether name m was ever given to a twin (bt_sim_start_twin). */
 bool bt_sim_name_twinned(const struct bt_sim *sim, uint32_t m);
 
-/* check.c */
-int bt_sim_check_init(struct bt_sim *sim);
-void bt_sim_check_destroy(struct bt_sim *sim);
-void bt_sim_check_event(struct bt_sim *sim, struct sim_node *observer, const struct bt_event *ev);
-/* The process of sn ended: crashed (a crash to time) or left gracefully. */
-void bt_sim_check_stopped(struct bt_sim *sim, struct sim_node *sn, bool crashed);
-void bt_sim_check_started(struct bt_sim *sim, struct sim_node *sn);
-void bt_sim_check_paused(struct bt_sim *sim, struct sim_node *sn);
-void bt_sim_check_periodic(struct bt_sim *sim);
-/* Whether every live node has the same digest and its view matches the
- * truth; on failure writes the first reason into why (may be NULL). */
-bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen);
-void bt_sim_check_finish(struct bt_sim *sim);
+/* engine.c: records the sim_out_of_memory violation (once) and voids the run. */
+void sim_note_oom(struct bt_sim *sim);
+/* Registers obs (static storage: the engine keeps the pointer); 0, or
+ * BATON_EINVAL when SIM_MAX_OBSERVERS are registered already. */
+int sim_observe(struct bt_sim *sim, const struct sim_observer *obs);
+/* bt_sim_new in two halves, for cluster.c: a checked config becomes an
+ * engine with no observer and no process yet (NULL: a bad config or no
+ * memory); then, once the observers registered, every node's process
+ * starts (0, or BATON_ENOMEM). */
+struct bt_sim *sim_engine_new(const struct bt_sim_config *cfg);
+int sim_engine_start(struct bt_sim *sim);
 
-/* elect.c. Every hook is a no-op when sim->elect is NULL. */
-int bt_sim_elect_init(struct bt_sim *sim);
-void bt_sim_elect_destroy(struct bt_sim *sim);
-/* A process of sn started (before it joins). */
-void bt_sim_elect_started(struct bt_sim *sim, struct sim_node *sn);
-/* Before a crash or leave of sn: note which of its campaigns lead an agreed
- * name, so that their end opens a failover or handover timing. */
-void bt_sim_elect_prepare_end(struct bt_sim *sim, struct sim_node *sn);
-/* sn's campaigns ended with its process (crash) or its leave (every
- * candidacy withdrawn by bt_node_leave). */
-void bt_sim_elect_node_ended(struct bt_sim *sim, struct sim_node *sn, bool crashed);
-void bt_sim_elect_paused(struct bt_sim *sim, struct sim_node *sn);
-/* sn resumes: before it runs anything, its believing sessions send the write
- * they were making when it stopped. */
-void bt_sim_elect_resuming(struct bt_sim *sim, struct sim_node *sn);
-/* BT_EV_ELECTED or BT_EV_REVOKED from observer's node. */
-void bt_sim_elect_event(struct bt_sim *sim, struct sim_node *sn, const struct bt_event *ev);
-/* sn processed a call and its outputs and events were drained. */
-void bt_sim_elect_serviced(struct bt_sim *sim, struct sim_node *sn);
-/* A fault happened now (bt_sim_fault_now). */
-void bt_sim_elect_fault(struct bt_sim *sim);
-void bt_sim_elect_periodic(struct bt_sim *sim);
-/* A SIM_ITEM_WRITE reached the resource; frees it. */
-void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item);
-/* bt_sim_finish: whether the election has settled since the last change,
- * and until when it may still take. */
-bool bt_sim_elect_settled(const struct bt_sim *sim);
-uint64_t bt_sim_elect_deadline(const struct bt_sim *sim);
-void bt_sim_elect_finish(struct bt_sim *sim);
-void bt_sim_elect_report_json(struct bt_sim *sim, struct bt_json *j);
+/* network.c */
+/* Queues item on the agenda at virtual time at (an OOM voids the run). */
+void sim_schedule(struct bt_sim *sim, struct sim_item *item, uint64_t at);
+/* out (BT_OUT_DATAGRAM from src's process) onto the network: loss,
+ * duplication, latency and reordering drawn from the network's stream. */
+void sim_send_datagram(struct bt_sim *sim, struct sim_node *src, const struct bt_output *out);
+/* out (BT_OUT_STREAM from src's process) onto its connection, opening one
+ * when out->conn is 0; reliable and ordered per direction. */
+void sim_send_stream(struct bt_sim *sim, struct sim_node *src, const struct bt_output *out);
+/* The connection with this id, or NULL when there is none. */
+struct sim_conn *sim_conn_get(struct bt_sim *sim, uint64_t id);
+
+/* process.c */
+/* Starts a new process on sn (a boot): its clock, random stream and join. */
+int sim_start_process(struct bt_sim *sim, struct sim_node *sn);
+/* Frees sn's backlog; count: as dropped datagrams in the stats. */
+void sim_free_backlog(struct bt_sim *sim, struct sim_node *sn, bool count);
+/* A message reached its destination's host: delivered, backlogged or dropped. */
+void sim_arrive(struct bt_sim *sim, struct sim_msg *m);
+/* sn's timer fired: tick its process and service it. */
+void sim_tick_node(struct bt_sim *sim, struct sim_node *sn);
+/* The agenda callbacks of a message (sim_arrive) and of a node's timer
+ * (sim_tick_node). */
+void sim_fire_msg(struct bt_sim *sim, struct sim_item *item);
+void sim_fire_tick(struct bt_sim *sim, struct sim_item *item);
+
+/* The checkers' installers, called by cluster.c (bt_sim_new) before any
+ * process starts: each registers its observer (sim_observe) and allocates
+ * its state; 0 or BATON_ENOMEM (bt_sim_free then frees what was made). */
+int bt_sim_check_init(struct bt_sim *sim);   /* membership_check.c */
+int bt_sim_elect_init(struct bt_sim *sim);   /* election.c */
+
+/* PRNG stream tags for bt_prng_init_stream: the network's, the fault
+ * schedule's, each node process's (engine.c, process.c), the resource's and
+ * the election helpers' (election.c). */
+enum { TAG_NET = 1, TAG_FAULT = 2, TAG_NODE = 3, TAG_RESOURCE = 4, TAG_ELECT = 5 };
+
+static inline uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
 
 static inline bool bt_sim_bit(const uint8_t *bits, size_t k)
 {

@@ -1,5 +1,6 @@
 /*
- * Tests of src/sim/sim.c and check.c with fake nodes in place of the core:
+ * Tests of src/sim/engine.c, network.c, process.c and membership_check.c
+ * with fake nodes in place of the core:
  * the network model (latency, loss, duplication, cuts, partitions, streams),
  * node faults (pause backlog, crash, restart), clocks, timers, determinism,
  * and the invariant checker fed with hand-made events.

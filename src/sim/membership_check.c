@@ -40,11 +40,6 @@ static int name_len(const struct bt_nodeid *name)
     return name->len <= BATON_NODE_MAX ? name->len : BATON_NODE_MAX;
 }
 
-static uint64_t max_u64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
-
 static const char *member_state_name(enum bt_member_state s)
 {
     switch (s) {
@@ -77,20 +72,7 @@ static uint8_t *view_row(struct bt_sim *sim, uint32_t observer)
     return sim->view_bits + (size_t)observer * sim->row_bytes;
 }
 
-int bt_sim_check_init(struct bt_sim *sim)
-{
-    sim->row_bytes = (sim->n + 7) / 8;
-    sim->view_bits = calloc(sim->n, sim->row_bytes);
-    sim->watch = calloc(sim->n, sizeof *sim->watch);
-    sim->seen = calloc(sim->n, 1);
-    sim->members_cap = (size_t)sim->n + 16;
-    sim->members = calloc(sim->members_cap, sizeof *sim->members);
-    if (sim->view_bits == NULL || sim->watch == NULL || sim->seen == NULL || sim->members == NULL)
-        return BATON_ENOMEM;
-    return 0;
-}
-
-void bt_sim_check_destroy(struct bt_sim *sim)
+static void bt_sim_check_destroy(struct bt_sim *sim)
 {
     if (sim->watch != NULL)
         for (uint32_t i = 0; i < sim->n; i++)
@@ -152,7 +134,7 @@ static void drop_observer(struct bt_sim *sim, uint32_t o)
             watch_observed(sim, o, j, false);
 }
 
-void bt_sim_check_stopped(struct bt_sim *sim, struct sim_node *sn, bool crashed)
+static void bt_sim_check_stopped(struct bt_sim *sim, const struct sim_node *sn, bool crashed)
 {
     uint32_t i = sn->index;
     drop_observer(sim, i);
@@ -187,7 +169,7 @@ void bt_sim_check_stopped(struct bt_sim *sim, struct sim_node *sn, bool crashed)
     }
 }
 
-void bt_sim_check_started(struct bt_sim *sim, struct sim_node *sn)
+static void bt_sim_check_started(struct bt_sim *sim, const struct sim_node *sn)
 {
     struct sim_watch *w = &sim->watch[sn->index];
     if (w->open) {
@@ -197,13 +179,9 @@ void bt_sim_check_started(struct bt_sim *sim, struct sim_node *sn)
         watch_close(sim, w);
     }
     memset(view_row(sim, sn->index), 0, sim->row_bytes);
-    /* A fresh process is joining: its first seconds are a fault for the
-     * false-positive rule, except at the very start of the run. */
-    if (sn->gen > 1 && sn->excused_until < sim->now + sim->cfg.fp_grace_ms)
-        sn->excused_until = sim->now + sim->cfg.fp_grace_ms;
 }
 
-void bt_sim_check_paused(struct bt_sim *sim, struct sim_node *sn)
+static void bt_sim_check_paused(struct bt_sim *sim, const struct sim_node *sn)
 {
     drop_observer(sim, sn->index);
 }
@@ -238,12 +216,12 @@ static void check_phantom_leave(struct bt_sim *sim, const struct sim_node *obs, 
                      obs->index, member, sim->now);
 }
 
-void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct bt_event *ev)
+static void bt_sim_check_event(struct bt_sim *sim, const struct sim_node *obs, const struct bt_event *ev)
 {
     struct bt_sim_stats *st = &sim->stats;
-    /* The election's checker sees every event: ELECTED and REVOKED are its
-     * business, membership events time its stability rule. */
-    bt_sim_elect_event(sim, obs, ev);
+    /* The election's checker sees every event too, after this one, as an
+     * observer of its own: ELECTED and REVOKED are its business, membership
+     * events time its stability rule. */
     switch (ev->kind) {
     case BT_EV_MEMBER_UP: st->ev_up++; break;
     case BT_EV_MEMBER_SUSPECT: st->ev_suspect++; break;
@@ -254,21 +232,15 @@ void bt_sim_check_event(struct bt_sim *sim, struct sim_node *obs, const struct b
     case BT_EV_STOPPED: st->ev_stopped++; break;
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
-        return; /* elect.c's business */
+        return; /* the election's business (election.c) */
     }
     if (ev->kind == BT_EV_STOPPED) {
         /* Only a process that lost its name to a twin may stop, and only
-         * once it leads nothing: every term ended (REVOKED) before. */
-        obs->stopped_error = ev->error != 0 ? ev->error : BATON_EINVAL;
+         * once it leads nothing: every term ended (REVOKED) before (the
+         * election checks that: stopped_leading). */
         if (ev->error != BATON_ECONFLICT || !bt_sim_name_twinned(sim, obs->name_of))
             bt_sim_violation(sim, "node_stopped", "n%" PRIu32 " stopped: %d (%s)", obs->index, ev->error,
                              baton_err_name(ev->error));
-        for (uint32_t k = 0; k < bt_sim_names(sim); k++)
-            if (bt_sim_believes(sim, obs->index, k, NULL))
-                bt_sim_violation(sim, "stopped_leading",
-                                 "n%" PRIu32 " stopped while it believed it led name-%" PRIu32
-                                 " (no REVOKED came first)",
-                                 obs->index, k);
         return;
     }
     if (ev->kind == BT_EV_NAME_CONFLICT && bt_sim_name_twinned(sim, obs->name_of)) {
@@ -387,7 +359,7 @@ out:
         return false;                                                                              \
     } while (0)
 
-bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen)
+static bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen)
 {
     const struct bt_sim_node_ops *ops = sim->cfg.ops;
     const struct sim_node *ref = NULL;
@@ -454,7 +426,7 @@ bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen)
 
 #undef FAIL
 
-void bt_sim_check_periodic(struct bt_sim *sim)
+static void bt_sim_check_periodic(struct bt_sim *sim)
 {
     if (sim->cfg.log != NULL && sim->cfg.verbosity >= 3) {
         /* Tracing: say why the cluster is not converged, when that changes. */
@@ -514,7 +486,7 @@ void bt_sim_check_periodic(struct bt_sim *sim)
     }
 }
 
-void bt_sim_check_finish(struct bt_sim *sim)
+static void bt_sim_check_finish(struct bt_sim *sim)
 {
     char why[256];
     sim->stats.converged_at_end = bt_sim_check_converged(sim, NULL, 0);
@@ -534,4 +506,56 @@ void bt_sim_check_finish(struct bt_sim *sim)
                          "converged %" PRIu64 " ms after the last fault (at %" PRIu64 " ms); bound %" PRIu64
                          " ms",
                          sim->stats.convergence_ms, sim->stats.last_fault_ms, sim->cfg.converge_bound_ms);
+}
+
+/* --- the observer ------------------------------------------------------------ */
+
+static void membership_stopped(struct bt_sim *sim, const struct sim_node *sn)
+{
+    bt_sim_check_stopped(sim, sn, sn->state == BT_SIM_CRASHED && sn->stopped_error == 0);
+}
+
+/* bt_sim_finish waits for convergence after the last fault and for every
+ * crash being timed to be detected, ... */
+static bool membership_settled(const struct bt_sim *sim)
+{
+    return sim->epoch_converged && sim->open_watches == 0;
+}
+
+/* ...up to the bounds that judge them. */
+static uint64_t membership_deadline(const struct bt_sim *sim)
+{
+    uint64_t limit = max_u64(sim->now, sim->stats.last_fault_ms + sim->cfg.converge_bound_ms);
+    for (uint32_t i = 0; i < sim->n; i++)
+        if (sim->watch[i].open)
+            limit = max_u64(limit, sim->watch[i].crashed_at + sim->cfg.detect_bound_ms);
+    return limit;
+}
+
+static const struct sim_observer membership_observer = {
+    .event = bt_sim_check_event,
+    .periodic = bt_sim_check_periodic,
+    .finish = bt_sim_check_finish,
+    .started = bt_sim_check_started,
+    .stopped = membership_stopped,
+    .paused = bt_sim_check_paused,
+    .settled = membership_settled,
+    .deadline = membership_deadline,
+    .destroy = bt_sim_check_destroy,
+};
+
+int bt_sim_check_init(struct bt_sim *sim)
+{
+    int rc = sim_observe(sim, &membership_observer);
+    if (rc != 0)
+        return rc;
+    sim->row_bytes = (sim->n + 7) / 8;
+    sim->view_bits = calloc(sim->n, sim->row_bytes);
+    sim->watch = calloc(sim->n, sizeof *sim->watch);
+    sim->seen = calloc(sim->n, 1);
+    sim->members_cap = (size_t)sim->n + 16;
+    sim->members = calloc(sim->members_cap, sizeof *sim->members);
+    if (sim->view_bits == NULL || sim->watch == NULL || sim->seen == NULL || sim->members == NULL)
+        return BATON_ENOMEM;
+    return 0;
 }

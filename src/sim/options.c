@@ -1,5 +1,5 @@
-/* baton-sim's command line; see cli.h and docs/simulator.md. */
-#include "sim/cli.h"
+/* baton-sim's command line; see options.h and docs/simulator.md. */
+#include "sim/options.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +20,7 @@ const char *bt_sim_profile_name(enum bt_profile p)
     return "?";
 }
 
-void bt_sim_cli_usage(FILE *f, const char *prog)
+void bt_sim_options_usage(FILE *f, const char *prog)
 {
     size_t count;
     const struct bt_sim_scenario *sc = bt_sim_scenario_list(&count);
@@ -147,7 +147,7 @@ static bool parse_pair(const char *s, uint64_t max, uint64_t *a, uint64_t *b)
     return parse_u64(left, max, a) && parse_u64(colon + 1, max, b);
 }
 
-int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err, size_t errlen)
+int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
     o->scenario = "steady";
@@ -344,7 +344,7 @@ int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err,
     return 0;
 }
 
-void bt_sim_cli_config(const struct bt_sim_options *o, uint64_t seed, struct bt_sim_config *cfg)
+void bt_sim_options_config(const struct bt_sim_options *o, uint64_t seed, struct bt_sim_config *cfg)
 {
     bt_sim_config_defaults(cfg, o->profile);
     cfg->seed = seed;
@@ -391,11 +391,11 @@ static void format_prob(char *buf, size_t len, double v)
     }
 }
 
-size_t bt_sim_cli_replay(const struct bt_sim_options *o, uint64_t seed, const char *prog, char *buf,
+size_t bt_sim_options_replay(const struct bt_sim_options *o, uint64_t seed, const char *prog, char *buf,
                          size_t len)
 {
     struct bt_sim_config cfg;
-    bt_sim_cli_config(o, seed, &cfg);
+    bt_sim_options_config(o, seed, &cfg);
     size_t at = 0;
 #define ADD(...)                                                                                   \
     do {                                                                                           \

@@ -3,8 +3,8 @@
  * simulator configuration, and printing the command that replays one seed.
  * Kept apart from main.c so the parser has unit tests.
  */
-#ifndef BT_SIM_CLI_H
-#define BT_SIM_CLI_H
+#ifndef BT_SIM_OPTIONS_H
+#define BT_SIM_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,17 +64,17 @@ struct bt_sim_options {
 
 /* Parses argv into o (argv strings are borrowed). Returns 0, or -1 with a
  * message naming the offending argument in err. */
-int bt_sim_cli_parse(struct bt_sim_options *o, int argc, char **argv, char *err, size_t errlen);
+int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *err, size_t errlen);
 
 /* The simulator configuration for one seed (ops, log left to the caller). */
-void bt_sim_cli_config(const struct bt_sim_options *o, uint64_t seed, struct bt_sim_config *cfg);
+void bt_sim_options_config(const struct bt_sim_options *o, uint64_t seed, struct bt_sim_config *cfg);
 
 /* Writes the command replaying seed alone (every option that shapes the
  * run, explicitly) into buf; returns its length (truncated to len - 1). */
-size_t bt_sim_cli_replay(const struct bt_sim_options *o, uint64_t seed, const char *prog, char *buf,
+size_t bt_sim_options_replay(const struct bt_sim_options *o, uint64_t seed, const char *prog, char *buf,
                          size_t len);
 
-void bt_sim_cli_usage(FILE *f, const char *prog);
+void bt_sim_options_usage(FILE *f, const char *prog);
 
 const char *bt_sim_profile_name(enum bt_profile p);
 

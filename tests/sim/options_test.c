@@ -1,13 +1,14 @@
-/* Tests of src/sim/cli.c: options, errors naming the bad value, replay. */
+/* Tests of src/sim/options.c, baton-sim's option parser: options, errors
+ * naming the bad value, replay. */
 #include "unit/test_main.h"
 
 #include <string.h>
 
-#include "sim/cli.h"
+#include "sim/options.h"
 
 #define ARGV(...) ((char *[]){"baton-sim", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"baton-sim", __VA_ARGS__}) / sizeof(char *)))
-#define PARSE(o, err, ...) bt_sim_cli_parse(o, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof err)
+#define PARSE(o, err, ...) bt_sim_options_parse(o, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof err)
 
 static void the_issue_command_line_parses(void **state)
 {
@@ -44,7 +45,7 @@ static void defaults_and_equals_syntax(void **state)
     assert_int_equal(o.verbosity, 3);
 
     struct bt_sim_config cfg;
-    bt_sim_cli_config(&o, 3, &cfg);
+    bt_sim_options_config(&o, 3, &cfg);
     assert_int_equal(cfg.latency_min_ms, 1);
     assert_int_equal(cfg.latency_max_ms, 3);
     assert_true(cfg.converge_bound_ms == 0); /* derived by the simulator */
@@ -72,7 +73,7 @@ static void bad_values_are_refused_by_name(void **state)
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         char *argv[] = {"baton-sim", (char *)bad[k].flag, (char *)bad[k].value, NULL};
         err[0] = '\0';
-        assert_int_equal(bt_sim_cli_parse(&o, 3, argv, err, sizeof err), -1);
+        assert_int_equal(bt_sim_options_parse(&o, 3, argv, err, sizeof err), -1);
         assert_non_null(strstr(err, bad[k].flag));
         assert_non_null(strstr(err, bad[k].value));
     }
@@ -101,7 +102,7 @@ static void election_flags_reach_the_configuration(void **state)
     char err[256];
     struct bt_sim_config cfg;
     assert_int_equal(PARSE(&o, err, "--scenario", "failover"), 0);
-    bt_sim_cli_config(&o, 1, &cfg);
+    bt_sim_options_config(&o, 1, &cfg);
     assert_int_equal(cfg.names, 1);
     assert_true(cfg.write_interval_ms == 20);
     assert_true(cfg.horizon_ms == 0 && cfg.agree_bound_ms == 0 && cfg.campaigners == 0);
@@ -112,7 +113,7 @@ static void election_flags_reach_the_configuration(void **state)
                            "--max-failover-p99-ms", "1500", "--max-handover-p99-ms", "50",
                            "--max-propagation-p99-ms", "3000"),
                      0);
-    bt_sim_cli_config(&o, 1, &cfg);
+    bt_sim_options_config(&o, 1, &cfg);
     assert_int_equal(cfg.names, 7);
     assert_true(cfg.write_interval_ms == 0 && cfg.horizon_ms == 60000 && cfg.campaigners == 3);
     assert_true(cfg.campaign_spread_ms == 500 && cfg.agree_bound_ms == 4000 && cfg.prop_bound_ms == 900);
@@ -138,7 +139,7 @@ static void replay_command_reproduces_the_configuration(void **state)
                            "--prop-bound-ms", "800", "--elect-check-ms", "30"),
                      0);
     char cmd[1024];
-    size_t len = bt_sim_cli_replay(&o, 123, "baton-sim", cmd, sizeof cmd);
+    size_t len = bt_sim_options_replay(&o, 123, "baton-sim", cmd, sizeof cmd);
     assert_int_equal(len, strlen(cmd));
     /* Split on spaces into argv. */
     char *argv[64];
@@ -146,12 +147,12 @@ static void replay_command_reproduces_the_configuration(void **state)
     for (char *tok = strtok(cmd, " "); tok != NULL && argc < 63; tok = strtok(NULL, " "))
         argv[argc++] = tok;
     argv[argc] = NULL;
-    assert_int_equal(bt_sim_cli_parse(&back, argc, argv, err, sizeof err), 0);
+    assert_int_equal(bt_sim_options_parse(&back, argc, argv, err, sizeof err), 0);
     assert_false(back.seeds_given);
     assert_true(back.seed == 123);
     struct bt_sim_config a, b;
-    bt_sim_cli_config(&o, 123, &a);
-    bt_sim_cli_config(&back, 123, &b);
+    bt_sim_options_config(&o, 123, &a);
+    bt_sim_options_config(&back, 123, &b);
     assert_true(a.seed == b.seed && a.nodes == b.nodes && a.profile == b.profile);
     assert_true(a.latency_min_ms == b.latency_min_ms && a.latency_max_ms == b.latency_max_ms);
     assert_true(a.loss == b.loss && a.dup == b.dup && a.reorder == b.reorder);

@@ -1,6 +1,7 @@
 /*
- * Tests of src/sim/elect.c with fake nodes in place of the core: each
- * election invariant fires on a core that breaks it, and stays quiet on one
+ * Tests of the simulator's election checker (src/sim/election*.c and
+ * resource.c) with fake nodes in place of the core: each election invariant
+ * fires on a core that breaks it, and stays quiet on one
  * that does not; the resource admits terms through the real guard; failover
  * is timed from the crash to the last node that agrees; a revocation with
  * no cause is reported and one with a cause is not.

@@ -1,0 +1,303 @@
+/*
+ * The simulator's network model: datagrams and streams between node
+ * processes, and the network faults (partitions, one-way cuts, loss bursts).
+ *
+ * Network model. Datagrams: latency uniform in [latency_min, latency_max],
+ * lost with probability `loss`, duplicated with probability `dup` (the copy
+ * draws its own latency), and with probability `reorder` held back a further
+ * 1..max(10, 4*latency_max) ms; reordering also falls out of random latency.
+ * A message crosses only if its link is open both when sent and when it
+ * arrives (a partition also eats what is in flight). Streams (BT_OUT_STREAM)
+ * are reliable and ordered per direction: no loss, no duplicates, the same
+ * latency draw but never overtaking the previous message of the connection.
+ * A connection binds the two processes it joins: a crash or restart of
+ * either end, or a partition between them, kills it and later messages on
+ * it are dropped. A paused node's traffic waits in a backlog (datagrams up
+ * to backlog_max, like a socket buffer); a crashed node's is dropped.
+ */
+#include "sim/sim_impl.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/swim.h"
+
+/* --- the network ----------------------------------------------------------- */
+
+bool bt_sim_link_open(const struct bt_sim *sim, uint32_t from, uint32_t to)
+{
+    if (sim->partitioned && sim->nodes[from].side != sim->nodes[to].side)
+        return false;
+    if (sim->cut_count > 0 && bt_sim_bit(sim->cut_bits, (size_t)from * sim->n + to))
+        return false;
+    return true;
+}
+
+bool bt_sim_network_faulty(const struct bt_sim *sim)
+{
+    return sim->partitioned || sim->cut_count > 0 || sim->loss > sim->cfg.loss;
+}
+
+/* A printable length for an address from the core: never past its storage. */
+static int addr_len(const struct bt_addr *a)
+{
+    return a->len <= BT_ADDR_MAX ? a->len : BT_ADDR_MAX;
+}
+
+static uint64_t draw_latency(struct bt_sim *sim, bool may_reorder)
+{
+    uint64_t lat = bt_prng_range(&sim->net_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
+    if (may_reorder && bt_prng_chance(&sim->net_rng, sim->cfg.reorder)) {
+        lat += bt_prng_range(&sim->net_rng, 1, sim->reorder_max_ms);
+        sim->stats.reordered++;
+    }
+    return lat;
+}
+
+static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint32_t from, uint32_t to,
+                               const uint8_t *data, size_t len)
+{
+    struct sim_msg *m = malloc(sizeof *m + len);
+    if (m == NULL) {
+        sim_note_oom(sim);
+        return NULL;
+    }
+    bt_sim_heap_entry_init(&m->item.h);
+    m->item.kind = kind;
+    m->item.fire = sim_fire_msg;
+    m->next = NULL;
+    m->from = from;
+    m->to = to;
+    m->conn = 0;
+    m->end = 0;
+    m->len = len;
+    if (len > 0)
+        memcpy(m->data, data, len);
+    return m;
+}
+
+void sim_schedule(struct bt_sim *sim, struct sim_item *item, uint64_t at)
+{
+    if (bt_sim_heap_push(&sim->agenda, &item->h, at) != 0)
+        sim_note_oom(sim);
+}
+
+void sim_send_datagram(struct bt_sim *sim, struct sim_node *src, const struct bt_output *out)
+{
+    sim->stats.datagrams_sent++;
+    sim->stats.datagram_bytes += out->len;
+    int64_t to = bt_sim_parse_index(sim, out->to.s, out->to.len);
+    if (to < 0) {
+        sim->stats.bad_address++;
+        bt_sim_violation(sim, "bad_output", "n%" PRIu32 " sent a datagram to \"%.*s\", which is no node",
+                         src->index, addr_len(&out->to), out->to.s);
+        return;
+    }
+    if (!bt_sim_link_open(sim, src->index, (uint32_t)to)) {
+        sim->stats.dropped_partition++;
+        return;
+    }
+    if (bt_prng_chance(&sim->net_rng, sim->loss)) {
+        sim->stats.dropped_loss++;
+        return;
+    }
+    int copies = 1;
+    if (bt_prng_chance(&sim->net_rng, sim->cfg.dup)) {
+        copies = 2;
+        sim->stats.duplicated++;
+    }
+    for (int c = 0; c < copies; c++) {
+        struct sim_msg *m = msg_new(sim, SIM_ITEM_DATAGRAM, src->index, (uint32_t)to, out->data, out->len);
+        if (m == NULL)
+            return;
+        sim_schedule(sim, &m->item, sim->now + draw_latency(sim, true));
+    }
+}
+
+struct sim_conn *sim_conn_get(struct bt_sim *sim, uint64_t id)
+{
+    return id >= 1 && id <= sim->nconns ? &sim->conns[id - 1] : NULL;
+}
+
+void sim_send_stream(struct bt_sim *sim, struct sim_node *src, const struct bt_output *out)
+{
+    sim->stats.stream_msgs_sent++;
+    sim->stats.stream_bytes += out->len;
+    if (out->len > BT_STREAM_MSG_MAX && !sim->stream_too_long_reported) {
+        /* A runtime would refuse to frame it (node.h); delivered anyway,
+         * reported once. */
+        sim->stream_too_long_reported = true;
+        bt_sim_violation(sim, "bad_output",
+                         "n%" PRIu32 " sent a stream message of %zu bytes, above BT_STREAM_MSG_MAX (%u)",
+                         src->index, out->len, (unsigned)BT_STREAM_MSG_MAX);
+    }
+    struct sim_conn *c;
+    uint64_t id = out->conn;
+    uint8_t dst_end;
+    if (id == 0) {
+        int64_t to = bt_sim_parse_index(sim, out->to.s, out->to.len);
+        if (to < 0) {
+            sim->stats.bad_address++;
+            bt_sim_violation(sim, "bad_output", "n%" PRIu32 " opened a stream to \"%.*s\", which is no node",
+                             src->index, addr_len(&out->to), out->to.s);
+            return;
+        }
+        if (sim->nconns == sim->conns_cap) {
+            size_t cap = sim->conns_cap ? sim->conns_cap * 2 : 64;
+            struct sim_conn *conns = realloc(sim->conns, cap * sizeof *conns);
+            if (conns == NULL) {
+                sim_note_oom(sim);
+                return;
+            }
+            sim->conns = conns;
+            sim->conns_cap = cap;
+        }
+        c = &sim->conns[sim->nconns++];
+        id = sim->nconns;
+        c->end[0] = src->index;
+        c->gen[0] = src->gen;
+        c->end[1] = (uint32_t)to;
+        c->gen[1] = 0; /* bound to the acceptor's process at first delivery */
+        c->last_at[0] = c->last_at[1] = 0;
+        c->broken = false;
+        sim->stats.streams_opened++;
+        dst_end = 1;
+    } else {
+        c = sim_conn_get(sim, id);
+        if (c != NULL && c->end[0] == src->index && c->gen[0] == src->gen)
+            dst_end = 1;
+        else if (c != NULL && c->end[1] == src->index && c->gen[1] == src->gen)
+            dst_end = 0;
+        else {
+            bt_sim_violation(sim, "bad_output",
+                             "n%" PRIu32 " replied on stream %" PRIu64 ", which it was never given",
+                             src->index, id);
+            return;
+        }
+    }
+    uint32_t to = c->end[dst_end];
+    if (c->broken || !bt_sim_link_open(sim, src->index, to)) {
+        c->broken = true;
+        sim->stats.dropped_partition++;
+        return;
+    }
+    struct sim_msg *m = msg_new(sim, SIM_ITEM_STREAM, src->index, to, out->data, out->len);
+    if (m == NULL)
+        return;
+    m->conn = id;
+    m->end = dst_end;
+    uint64_t at = sim->now + draw_latency(sim, false);
+    if (at < c->last_at[dst_end])
+        at = c->last_at[dst_end];
+    c->last_at[dst_end] = at;
+    sim_schedule(sim, &m->item, at);
+}
+
+/* --- network faults -------------------------------------------------------- */
+
+/* A network fault (partition, cut, loss burst) ended now. */
+static void network_fault_ended(struct bt_sim *sim)
+{
+    sim->net_calm_since = sim->now;
+}
+
+static void excuse_all(struct bt_sim *sim)
+{
+    sim->net_excused_until = max_u64(sim->net_excused_until, sim->now + sim->cfg.fp_grace_ms);
+    network_fault_ended(sim);
+}
+
+void bt_sim_partition(struct bt_sim *sim, const uint8_t *side)
+{
+    bool split = false;
+    for (uint32_t i = 0; i < sim->n; i++) {
+        sim->nodes[i].side = side != NULL ? side[i] : 0;
+        split = split || sim->nodes[i].side != sim->nodes[0].side;
+    }
+    if (!split && !sim->partitioned)
+        return;
+    sim->partition_gen++;
+    if (split) {
+        sim->stats.partitions++;
+        bt_sim_log(sim, 2, "partition #%" PRIu64, sim->partition_gen);
+    } else {
+        bt_sim_log(sim, 2, "partition healed");
+    }
+    if (sim->partitioned)
+        excuse_all(sim);
+    sim->partitioned = split;
+    bt_sim_fault_now(sim);
+}
+
+uint64_t bt_sim_partition_gen(const struct bt_sim *sim)
+{
+    return sim->partition_gen;
+}
+
+void bt_sim_block(struct bt_sim *sim, uint32_t from, uint32_t to)
+{
+    size_t k = (size_t)from * sim->n + to;
+    if (from >= sim->n || to >= sim->n || bt_sim_bit(sim->cut_bits, k))
+        return;
+    bt_sim_log(sim, 2, "cut n%" PRIu32 " -> n%" PRIu32, from, to);
+    bt_sim_bit_set(sim->cut_bits, k, true);
+    sim->cut_count++;
+    sim->nodes[from].cuts++;
+    sim->nodes[to].cuts++;
+    sim->stats.oneway_blocks++;
+    bt_sim_fault_now(sim);
+}
+
+void bt_sim_unblock(struct bt_sim *sim, uint32_t from, uint32_t to)
+{
+    size_t k = (size_t)from * sim->n + to;
+    if (from >= sim->n || to >= sim->n || !bt_sim_bit(sim->cut_bits, k))
+        return;
+    bt_sim_log(sim, 2, "uncut n%" PRIu32 " -> n%" PRIu32, from, to);
+    bt_sim_bit_set(sim->cut_bits, k, false);
+    sim->cut_count--;
+    network_fault_ended(sim);
+    uint32_t ends[2] = {from, to};
+    for (int e = 0; e < 2; e++) {
+        struct sim_node *sn = &sim->nodes[ends[e]];
+        sn->cuts--;
+        sn->excused_until = max_u64(sn->excused_until, sim->now + sim->cfg.fp_grace_ms);
+    }
+    bt_sim_fault_now(sim);
+}
+
+void bt_sim_heal(struct bt_sim *sim)
+{
+    bt_sim_partition(sim, NULL);
+    if (sim->cut_count == 0)
+        return;
+    bt_sim_log(sim, 2, "every one-way cut healed");
+    for (uint32_t i = 0; i < sim->n; i++) {
+        struct sim_node *sn = &sim->nodes[i];
+        if (sn->cuts > 0)
+            sn->excused_until = max_u64(sn->excused_until, sim->now + sim->cfg.fp_grace_ms);
+        sn->cuts = 0;
+    }
+    memset(sim->cut_bits, 0, ((size_t)sim->n * sim->n + 7) / 8);
+    sim->cut_count = 0;
+    network_fault_ended(sim);
+    bt_sim_fault_now(sim);
+}
+
+void bt_sim_set_loss(struct bt_sim *sim, double loss)
+{
+    if (!(loss >= 0.0 && loss < 1.0) || loss == sim->loss)
+        return;
+    bool burst = loss > sim->cfg.loss, was_burst = sim->loss > sim->cfg.loss;
+    if (burst && !was_burst)
+        sim->stats.loss_bursts++;
+    if (was_burst)
+        excuse_all(sim);
+    bt_sim_log(sim, 2, "datagram loss %.3f", loss);
+    sim->loss = loss;
+    bt_sim_fault_now(sim);
+}
