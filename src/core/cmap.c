@@ -6,7 +6,7 @@
  * candidate id, priority and boot", or "I stopped" (a tombstone). Every node
  * keeps a replica; the replication layer ships single entries as deltas and
  * whole maps on push-pull, and every replica folds whatever it receives in
- * with bt_cmap_merge_entry() or bt_cmap_merge().
+ * entry by entry with bt_cmap_merge_entry().
  *
  * Last writer wins, and there is one writer per key. The reference keeps
  * the candidates in an OR-Map (barrel_p2p_ormap) keyed {Name, node()} and
@@ -41,22 +41,21 @@
  * Why tombstones, and when they may go. Deleting a key outright would let
  * any replica still holding the older live entry hand it back on the next
  * full sync, and merge would take it as new. A tombstone outranks it.
- * Tombstones cost memory, so bt_cmap_gc() forgets those stamped before a
- * horizon. That alone is unsafe: a delayed packet or a long-partitioned peer
- * may still carry a live entry older than the forgotten tombstone, and with
- * the tombstone gone merge would accept it. GC is safe only together with
- * the replication layer's rule that entries stamped before the GC horizon
- * are refused on receipt (replica.c, not written yet) and the owner's
- * re-tombstoning above. This file only does the forgetting.
+ * Tombstones cost memory, so the election layer forgets entries stamped
+ * before a horizon (bt_cmap_forget(), from bt_leader_expire()). That alone
+ * is unsafe: a delayed packet or a long-partitioned peer may still carry a
+ * live entry older than the forgotten tombstone, and with the tombstone gone
+ * merge would accept it. Forgetting is safe only together with the rule
+ * that entries stamped before the horizon are refused on receipt
+ * (leader_merge.c) and the owner's re-tombstoning above. This file only
+ * does the forgetting.
  *
  * Storage. A chained hash table of names (htab.c, hashed with
  * bt_hash_bytes). Each name holds a vector
  * of pointers to individually allocated entries, sorted by node name, so
  * a lookup is one hash probe plus a binary search, bt_cmap_entries() hands
  * out the vector itself, and an insert moves only the pointers of its own
- * name. bt_cmap_merge() walks the two sorted vectors of a name side by side
- * (O(n + m)) unless the incoming side is small, when a binary search per
- * entry is cheaper. A name whose last entry goes is freed.
+ * name. A name whose last entry goes is freed.
  *
  * Memory. malloc/realloc/free only. Every allocation failure returns
  * BATON_ENOMEM with the map valid and its counters exact. Failing to grow
@@ -72,10 +71,6 @@
 #include "baton/baton.h"
 
 #define INITIAL_ENTRIES 4
-/* bt_cmap_merge() merges a name entry by entry, rather than by walking both
- * vectors, when the source has at most 1/SMALL_MERGE_RATIO of the
- * destination's entries. */
-#define SMALL_MERGE_RATIO 8
 
 struct bt_cname {
     struct bt_hlink link;       /* in bt_cmap.names, hashed with name_hash() */
@@ -377,137 +372,6 @@ int bt_cmap_merge_entry(struct bt_cmap *m, const struct bt_centry *e)
     return merge_canonical(m, name_find(m, &canon.name), &canon);
 }
 
-/* Merges all of src's entries into dst, both of the same name, by walking
- * both sorted vectors at once. Either the whole name merges or, on
- * BATON_ENOMEM, dst is unchanged.
- *  1. Count the source keys dst lacks.
- *  2. Make room: one vector slot and one fresh entry for each.
- *  3. Merge backwards from the end, in place, like the last step of a merge
- *     sort: the write position never overtakes an unread dst entry. */
-static int merge_name_walk(struct bt_cmap *m, struct bt_cname *dst, const struct bt_cname *src)
-{
-    /* 1. */
-    size_t missing = 0;
-    for (size_t i = 0, j = 0; j < src->n;) {
-        int c = i < dst->n ? bt_nodeid_cmp(&dst->entries[i]->node, &src->entries[j]->node) : 1;
-        if (c < 0) {
-            i++;
-        } else if (c == 0) {
-            i++;
-            j++;
-        } else {
-            missing++;
-            j++;
-        }
-    }
-
-    /* 2. */
-    struct bt_centry **spare = NULL;
-    if (missing > 0) {
-        if (name_reserve(dst, dst->n + missing) != 0)
-            return BATON_ENOMEM;
-        spare = malloc(missing * sizeof *spare);
-        if (!spare)
-            return BATON_ENOMEM;
-        for (size_t k = 0; k < missing; k++) {
-            spare[k] = malloc(sizeof **spare);
-            if (!spare[k]) {
-                while (k > 0)
-                    free(spare[--k]);
-                free(spare);
-                return BATON_ENOMEM;
-            }
-        }
-    }
-
-    /* 3. */
-    int changed = 0;
-    size_t i = dst->n, j = src->n, w = dst->n + missing, used = 0;
-    while (j > 0) {
-        const struct bt_centry *s = src->entries[j - 1];
-        int c = i > 0 ? bt_nodeid_cmp(&dst->entries[i - 1]->node, &s->node) : -1;
-        if (c > 0) {
-            dst->entries[--w] = dst->entries[--i];
-        } else if (c == 0) {
-            struct bt_centry *d = dst->entries[--i];
-            if (bt_centry_cmp(s, d) > 0) {
-                entry_replace(m, d, s);
-                changed++;
-            }
-            dst->entries[--w] = d;
-            j--;
-        } else {
-            struct bt_centry *fresh = spare[used++];
-            *fresh = *s;
-            live_in(m, fresh);
-            m->nentries++;
-            changed++;
-            dst->entries[--w] = fresh;
-            j--;
-        }
-    }
-    /* The dst entries left in front are already in place. */
-    assert(w == i && used == missing);
-    dst->n += missing;
-    free(spare);
-    return changed;
-}
-
-/* Copies a whole name of src into dst, which lacks it. */
-static int merge_name_clone(struct bt_cmap *dst, const struct bt_cname *src)
-{
-    if (bt_htab_reserve(&dst->names) != 0)
-        return BATON_ENOMEM;
-    struct bt_cname *cn = name_new(&src->name, src->n);
-    if (!cn)
-        return BATON_ENOMEM;
-    for (; cn->n < src->n; cn->n++) {
-        struct bt_centry *e = malloc(sizeof *e);
-        if (!e) {
-            name_free(cn);
-            return BATON_ENOMEM;
-        }
-        *e = *src->entries[cn->n];
-        cn->entries[cn->n] = e;
-    }
-    dst->nentries += cn->n;
-    for (size_t i = 0; i < cn->n; i++)
-        live_in(dst, cn->entries[i]);
-    name_link(dst, cn);
-    return (int)cn->n;
-}
-
-int bt_cmap_merge(struct bt_cmap *dst, const struct bt_cmap *src)
-{
-    long long changed = 0;
-
-    if (dst == src)
-        return 0;
-    const struct bt_htab *names = &src->names;
-    for (const struct bt_hlink *x = bt_htab_first(names); x; x = bt_htab_next(names, x)) {
-        const struct bt_cname *scn = cname_of(x);
-        struct bt_cname *dcn = name_find(dst, &scn->name);
-        int r;
-        if (!dcn) {
-            r = merge_name_clone(dst, scn);
-        } else if (scn->n * SMALL_MERGE_RATIO <= dcn->n) {
-            r = 0;
-            for (size_t k = 0; k < scn->n; k++) {
-                int one = merge_canonical(dst, dcn, scn->entries[k]);
-                if (one < 0)
-                    return one;
-                r += one;
-            }
-        } else {
-            r = merge_name_walk(dst, dcn, scn);
-        }
-        if (r < 0)
-            return r;
-        changed += r;
-    }
-    return changed > INT_MAX ? INT_MAX : (int)changed;
-}
-
 int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,
                 const struct bt_cand *cand, uint64_t stamp, struct bt_centry *out)
 {
@@ -576,61 +440,6 @@ int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e
         }
     }
     return 0;
-}
-
-bool bt_cmap_is_empty(const struct bt_cmap *m)
-{
-    return m->nlive == 0;
-}
-
-int bt_cmap_delta(const struct bt_cmap *m, uint64_t since, struct bt_cmap *out)
-{
-    long long copied = 0;
-
-    assert(out != m);
-    for (const struct bt_hlink *x = bt_htab_first(&m->names); x; x = bt_htab_next(&m->names, x)) {
-        const struct bt_cname *cn = cname_of(x);
-        struct bt_cname *ocn = name_find(out, &cn->name);
-        for (size_t i = 0; i < cn->n; i++) {
-            const struct bt_centry *e = cn->entries[i];
-            if (e->stamp <= since)
-                continue;
-            int r = merge_canonical(out, ocn, e);
-            if (r < 0)
-                return r;
-            /* The first entry of a name may have created it in out. */
-            if (!ocn)
-                ocn = name_find(out, &cn->name);
-            copied++;
-        }
-    }
-    return copied > INT_MAX ? INT_MAX : (int)copied;
-}
-
-size_t bt_cmap_gc(struct bt_cmap *m, uint64_t cutoff)
-{
-    size_t forgotten = 0;
-    struct bt_hlink *next;
-
-    for (struct bt_hlink *x = bt_htab_first(&m->names); x; x = next) {
-        next = bt_htab_next(&m->names, x);
-        struct bt_cname *cn = cname_of(x);
-        size_t keep = 0;
-        for (size_t i = 0; i < cn->n; i++) {
-            struct bt_centry *e = cn->entries[i];
-            if (e->removed && e->stamp < cutoff) {
-                free(e);
-                forgotten++;
-                m->nentries--;
-            } else {
-                cn->entries[keep++] = e;
-            }
-        }
-        cn->n = keep;
-        if (keep == 0)
-            name_unlink_free(m, cn);
-    }
-    return forgotten;
 }
 
 int bt_cmap_forget(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node)

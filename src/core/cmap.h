@@ -74,12 +74,6 @@ void bt_cmap_destroy(struct bt_cmap *m);
  * is then unchanged). */
 int bt_cmap_merge_entry(struct bt_cmap *m, const struct bt_centry *e);
 
-/* Merges every entry of src (borrowed) into dst. Returns the number of
- * entries that changed dst (capped at INT_MAX), or BATON_ENOMEM (dst then
- * holds a partial merge, still a valid map with exact counts). dst == src
- * is allowed and returns 0. */
-int bt_cmap_merge(struct bt_cmap *dst, const struct bt_cmap *src);
-
 /* Merges a live entry for (name, node) stamped stamp (all copied); out
  * (optional) receives that entry, for broadcasting, whenever the call
  * returns 0 or 1. Returns 1, 0, BATON_EINVAL or BATON_ENOMEM as
@@ -107,19 +101,6 @@ size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
  * not modify the map. */
 int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
                     void *ctx);
-
-/* True when the map holds no live entry (tombstones may remain). */
-bool bt_cmap_is_empty(const struct bt_cmap *m);
-
-/* Merges into out (an initialised map, not m) every entry of m stamped
- * after since. Returns how many entries of m were stamped after since
- * (capped at INT_MAX), or BATON_ENOMEM (out then holds part of them). */
-int bt_cmap_delta(const struct bt_cmap *m, uint64_t since, struct bt_cmap *out);
-
-/* Forgets tombstones stamped before cutoff (stamp < cutoff); live entries
- * are never touched. Returns how many. Safe only with the replication
- * layer refusing entries stamped before the same cutoff (see cmap.c). */
-size_t bt_cmap_gc(struct bt_cmap *m, uint64_t cutoff);
 
 /* Forgets the entry of (name, node) whatever it is (for state that can
  * never matter again, such as a dead boot's). Returns 1 if there was one. */

@@ -216,8 +216,11 @@ static const struct list_kind fence_kind = {
 
 /* ---- encoding ---------------------------------------------------------- */
 
-/* bt_codec_encode_delta_some() and bt_codec_encode_fences_some() for the
- * n elements at elems (an array of kind->stride-byte elements). */
+/* Encodes the longest prefix of the n elements at elems (an array of
+ * kind->stride-byte elements; at most kind->max) that fits in cap bytes,
+ * sets *taken to its length and returns the bytes written. BATON_ENOSPC
+ * when not even the header and the first element fit (*taken is then 0),
+ * BATON_EINVAL for an invalid element among those examined. */
 static int encode_list_some(const struct list_kind *kind, const void *elems, size_t n,
                             uint8_t *buf, size_t cap, size_t *taken)
 {
@@ -274,21 +277,9 @@ static int encode_list(const struct list_kind *kind, const void *elems, size_t n
     return rc;
 }
 
-int bt_codec_encode_delta_some(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap,
-                               size_t *taken)
-{
-    return encode_list_some(&delta_kind, e, n, buf, cap, taken);
-}
-
 int bt_codec_encode_delta(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap)
 {
     return encode_list(&delta_kind, e, n, buf, cap);
-}
-
-int bt_codec_encode_fences_some(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap,
-                                size_t *taken)
-{
-    return encode_list_some(&fence_kind, f, n, buf, cap, taken);
 }
 
 int bt_codec_encode_fences(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap)

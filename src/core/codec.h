@@ -138,21 +138,10 @@ size_t bt_codec_fence_size(const struct bt_fence *f);
  * buf holds garbage after a failure. */
 int bt_codec_encode_delta(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap);
 
-/* For packing datagrams: encodes a DELTA of the longest prefix of e[0..n)
- * (at most BT_CODEC_DELTA_MAX entries) that fits in cap bytes, sets *taken
- * to its length and returns the bytes written. With n == 0, writes an empty
- * DELTA (if cap holds its BT_CODEC_LIST_HEADER bytes). Fails with BATON_ENOSPC when not even the header and the first
- * entry fit (*taken is then 0), BATON_EINVAL as bt_codec_encode_delta for
- * any entry it examined. */
-int bt_codec_encode_delta_some(const struct bt_centry *e, size_t n, uint8_t *buf, size_t cap,
-                               size_t *taken);
-
-/* As bt_codec_encode_delta and bt_codec_encode_delta_some, for a FENCE
- * of fences f[] (borrowed); limit BT_CODEC_FENCE_MAX; BATON_EINVAL for an
- * empty name or a token above BT_HLC_TS_MAX. */
+/* As bt_codec_encode_delta, for a FENCE of fences f[] (borrowed); limit
+ * BT_CODEC_FENCE_MAX; BATON_EINVAL for an empty name or a token above
+ * BT_HLC_TS_MAX. */
 int bt_codec_encode_fences(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap);
-int bt_codec_encode_fences_some(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap,
-                                size_t *taken);
 
 /* Encodes a SNAPSHOT of every entry of m (borrowed, tombstones included, in
  * bt_cmap_foreach order) and the nf fences f[] (borrowed) into a new

@@ -100,7 +100,7 @@
  * events and one fence, per entry for self one rewrite), so once an input
  * is accepted every transition it causes is reported.
  */
-#include "core/leader.h"
+#include "core/leader_internal.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -108,161 +108,6 @@
 #include <string.h>
 
 #include "baton/baton.h"
-#include "core/hlc.h"
-#include "core/htab.h"
-
-#define INITIAL_QUEUE 16
-#define FIFO_KEEP 256 /* slots a drained queue keeps */
-
-/* ---- FIFO queues of fixed-size items ------------------------------------- */
-
-struct fifo {
-    unsigned char *items; /* cap slots of size bytes */
-    size_t size;          /* bytes per item */
-    size_t head;          /* slot of the oldest item */
-    size_t len;           /* items queued */
-    size_t cap;           /* slots allocated */
-};
-
-static void fifo_init(struct fifo *q, size_t size)
-{
-    memset(q, 0, sizeof *q);
-    q->size = size;
-}
-
-/* Makes room for n more pushes without allocation. 0 or BATON_ENOMEM. */
-static int fifo_reserve(struct fifo *q, size_t n)
-{
-    if (q->head + q->len + n <= q->cap)
-        return 0;
-    if (q->head > 0) {
-        memmove(q->items, q->items + q->head * q->size, q->len * q->size);
-        q->head = 0;
-    }
-    if (q->len + n <= q->cap)
-        return 0;
-    size_t want = q->cap ? q->cap * 2 : INITIAL_QUEUE;
-    if (want < q->len + n)
-        want = q->len + n;
-    if (want > SIZE_MAX / q->size)
-        return BATON_ENOMEM;
-    unsigned char *p = realloc(q->items, want * q->size);
-    if (!p)
-        return BATON_ENOMEM;
-    q->items = p;
-    q->cap = want;
-    return 0;
-}
-
-/* Pushes into reserved room (a missing reservation is our bug). */
-static void fifo_push(struct fifo *q, const void *item)
-{
-    assert(q->head + q->len < q->cap);
-    memcpy(q->items + (q->head + q->len) * q->size, item, q->size);
-    q->len++;
-}
-
-static bool fifo_pop(struct fifo *q, void *out)
-{
-    if (q->len == 0) {
-        /* A merged snapshot reserves a slot per item it carries (thousands
-         * of names: megabytes per node, kept for good, gigabytes of a
-         * 1000-node simulation), and mostly pushes none. Found empty, a
-         * grown queue gives its memory back; the next call that needs room
-         * reserves it again before changing anything. */
-        if (q->cap > FIFO_KEEP) {
-            free(q->items);
-            q->items = NULL;
-            q->cap = 0;
-            q->head = 0;
-        }
-        return false;
-    }
-    memcpy(out, q->items + q->head * q->size, q->size);
-    q->head++;
-    q->len--;
-    if (q->len == 0)
-        q->head = 0;
-    return true;
-}
-
-/* ---- the state ----------------------------------------------------------- */
-
-/* What this node knows about one campaign name: its high-water mark and,
- * if this node campaigns for it, the local candidacy and its term. A record
- * exists while either is present, or the map holds an entry for the name:
- * so the records are the names this node holds state for, and their count
- * is what max_names caps (fix 11). */
-struct name_rec {
-    struct bt_hlink link;         /* in bt_leader.names, hashed by name */
-    struct bt_name name;          /* the key */
-    bool has_high_water;          /* a token was observed for the name */
-    uint64_t high_water;          /* the greatest token observed */
-    /* Who minted high_water (an empty name: observed at a resource). Two
-     * nodes can mint the same token in the same millisecond; a leader whose
-     * token someone else minted too must not keep it (see recompute). Past
-     * BT_LEADER_MINTERS_MAX the set stops growing: it is only ever asked
-     * whether it holds anyone but this node. */
-    struct bt_nodeid minters[BT_LEADER_MINTERS_MAX];
-    uint8_t nminters;
-    bool campaigning;             /* this node has a local candidacy */
-    uint64_t session;             /* its session (= candidate id); valid if campaigning */
-    int64_t priority;             /* its priority; valid if campaigning */
-    struct name_rec *local_prev;  /* campaigning records, doubly linked */
-    struct name_rec *local_next;
-    bool leading;                 /* this node holds a term for the name */
-    bool deferred;                /* stepped down for a rival it cannot see; no new
-                                     term until its view of the name changes or
-                                     bt_leader_retry_deferred() */
-    uint64_t defer_round;         /* l->retry_round when the wait began */
-    uint64_t term_token;          /* the term's token; valid if leading */
-    bool dirty;                   /* queued for recompute by the current input */
-    struct name_rec *dirty_next;  /* next record queued for recompute */
-    /* Settling before a first term (fix 8; see may_mint). Valid while
-     * campaigning. */
-    struct bt_nodeid prev_node;   /* the winner at the last recompute (len 0: none) */
-    uint64_t prev_boot;           /* its boot */
-    bool settling;                /* wins, and waits out the settle period to mint */
-    bool settled;                 /* the settle period passed: mints if it still wins */
-    uint64_t settle_at;           /* the driver's deadline for it; 0: not set yet */
-    struct name_rec *settle_prev; /* settling records, oldest first */
-    struct name_rec *settle_next;
-};
-
-/* A member the membership layer reported: alive or suspect (live), or dead
- * or departed after it was live here. Unknown means not live. A dead record
- * remembers when the verdict came, to tell a fence the node minted before
- * it died (no rival: see unseen_rival) from one minted since (it lives on
- * behind a cut); it is forgotten with the entries of its age
- * (bt_leader_expire), or revived by a live verdict. */
-struct member_rec {
-    struct bt_hlink link;  /* in bt_leader.members, hashed by node */
-    struct bt_nodeid node; /* the key */
-    uint64_t boot_id;      /* its current (live) or last (dead) boot */
-    bool live;             /* alive or suspect */
-    uint64_t dead_at;      /* dead: this node's HLC time of the verdict */
-};
-
-struct bt_leader {
-    struct bt_leader_config cfg;  /* copied at creation */
-    struct bt_hlc hlc;            /* this node's clock: stamps and tokens */
-    struct bt_cmap cmap;          /* the replicated candidate map */
-    struct bt_htab names;         /* struct name_rec by name */
-    size_t nhigh_water;           /* (name, minter) pairs at the high-water marks */
-    size_t ndeferred;             /* campaigning records with deferred set */
-    uint64_t retry_round;         /* bt_leader_retry_deferred() calls so far */
-    struct bt_htab members;       /* struct member_rec by node */
-    struct name_rec *local_head;  /* campaigning records */
-    size_t nlocal;                /* how many */
-    struct name_rec *dirty_head;  /* records to recompute after this input */
-    struct fifo broadcasts;       /* struct bt_leader_broadcast */
-    struct fifo events;           /* struct bt_leader_event */
-    struct bt_leader_counters counters;
-    bool synced;                  /* fix 8: the first full-state exchange is done */
-    struct name_rec *settle_head; /* settling records, by deadline */
-    struct name_rec *settle_tail;
-    size_t nsettling;             /* how many */
-};
 
 static uint64_t name_hash(const struct bt_name *name)
 {
@@ -274,7 +119,7 @@ static bool name_rec_is(const struct bt_hlink *x, const void *name)
     return bt_name_eq(&BT_HTAB_ENTRY(x, const struct name_rec, link)->name, name);
 }
 
-static struct name_rec *name_find(const struct bt_leader *l, const struct bt_name *name)
+struct name_rec *ldr_name_find(const struct bt_leader *l, const struct bt_name *name)
 {
     struct bt_hlink *x = bt_htab_find(&l->names, name_hash(name), name_rec_is, name);
     return x ? BT_HTAB_ENTRY(x, struct name_rec, link) : NULL;
@@ -303,7 +148,7 @@ static bool name_in_map(const struct bt_leader *l, const struct bt_name *name)
 
 /* Whether the map holds a live (not removed) entry for name, whatever its
  * node's state: a candidacy that may still count somewhere. */
-static bool name_has_live_entry(const struct bt_leader *l, const struct bt_name *name)
+bool ldr_name_has_live_entry(const struct bt_leader *l, const struct bt_name *name)
 {
     const struct bt_centry *const *v;
     size_t n = bt_cmap_entries(&l->cmap, name, &v);
@@ -315,9 +160,9 @@ static bool name_has_live_entry(const struct bt_leader *l, const struct bt_name 
 
 /* The record of name into *out, created if there is none and the cap
  * allows one more name. Returns 0, BATON_ELIMIT or BATON_ENOMEM. */
-static int name_obtain(struct bt_leader *l, const struct bt_name *name, struct name_rec **out)
+int ldr_name_obtain(struct bt_leader *l, const struct bt_name *name, struct name_rec **out)
 {
-    struct name_rec *r = name_find(l, name);
+    struct name_rec *r = ldr_name_find(l, name);
     if (!r) {
         if (l->cfg.max_names != 0 && l->names.count >= l->cfg.max_names)
             return BATON_ELIMIT;
@@ -330,14 +175,14 @@ static int name_obtain(struct bt_leader *l, const struct bt_name *name, struct n
 
 /* A peer's item for a new name past the cap: refused, counted, its name
  * kept for the log. */
-static void refuse_name(struct bt_leader *l, const struct bt_name *name)
+void ldr_refuse_name(struct bt_leader *l, const struct bt_name *name)
 {
     l->counters.names_refused++;
     l->counters.last_refused_name = *name;
 }
 
 /* Frees a record that holds nothing any more. */
-static void name_release_if_empty(struct bt_leader *l, struct name_rec *r)
+void ldr_name_release_if_empty(struct bt_leader *l, struct name_rec *r)
 {
     if (r->campaigning || r->has_high_water || name_in_map(l, &r->name))
         return;
@@ -373,7 +218,7 @@ static bool member_rec_is(const struct bt_hlink *x, const void *node)
     return bt_nodeid_eq(&BT_HTAB_ENTRY(x, const struct member_rec, link)->node, node);
 }
 
-static struct member_rec *member_find(const struct bt_leader *l, const struct bt_nodeid *node)
+struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_nodeid *node)
 {
     struct bt_hlink *x =
         bt_htab_find(&l->members, bt_hash_bytes(node->bytes, node->len), member_rec_is, node);
@@ -390,7 +235,7 @@ static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
         return false;
     if (bt_nodeid_eq(&e->node, &l->cfg.self))
         return e->cand.boot_id == l->cfg.boot_id;
-    const struct member_rec *m = member_find(l, &e->node);
+    const struct member_rec *m = ldr_member_find(l, &e->node);
     return m && m->live && m->boot_id == e->cand.boot_id;
 }
 
@@ -418,7 +263,7 @@ static const struct bt_centry *winner_of(const struct bt_leader *l, const struct
     return best;
 }
 
-static bool is_self(const struct bt_leader *l, const struct bt_centry *e)
+bool ldr_is_self(const struct bt_leader *l, const struct bt_centry *e)
 {
     return e && bt_nodeid_eq(&e->node, &l->cfg.self);
 }
@@ -428,23 +273,23 @@ static bool is_self(const struct bt_leader *l, const struct bt_centry *e)
 /* Raises the HLC to a stamp that was validated when it entered the node (the
  * wall clock may have gone back since, so the offset check must not run
  * again: the next stamp must exceed it whatever the wall clock says). */
-static void absorb_known(struct bt_leader *l, uint64_t stamp)
+void ldr_absorb_known(struct bt_leader *l, uint64_t stamp)
 {
     if (stamp > l->hlc.last && stamp <= BT_HLC_TS_MAX)
         l->hlc.last = stamp;
 }
 
-static void push_entry(struct bt_leader *l, const struct bt_centry *e)
+void ldr_push_entry(struct bt_leader *l, const struct bt_centry *e)
 {
     struct bt_leader_broadcast b;
     memset(&b, 0, sizeof b);
     b.kind = BT_LEADER_BCAST_ENTRY;
     b.entry = *e;
-    fifo_push(&l->broadcasts, &b);
+    bt_fifo_push(&l->broadcasts, &b);
 }
 
-static void push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                       const struct bt_nodeid *minter)
+void ldr_push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
+                    const struct bt_nodeid *minter)
 {
     struct bt_leader_broadcast b;
     memset(&b, 0, sizeof b);
@@ -452,11 +297,11 @@ static void push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t
     b.fence.name = *name;
     b.fence.token = token;
     b.fence.minter = *minter;
-    fifo_push(&l->broadcasts, &b);
+    bt_fifo_push(&l->broadcasts, &b);
 }
 
-static void push_event(struct bt_leader *l, enum bt_leader_event_kind kind, const struct name_rec *r,
-                       uint64_t fence)
+void ldr_push_event(struct bt_leader *l, enum bt_leader_event_kind kind, const struct name_rec *r,
+                    uint64_t fence)
 {
     struct bt_leader_event ev;
     memset(&ev, 0, sizeof ev);
@@ -465,7 +310,7 @@ static void push_event(struct bt_leader *l, enum bt_leader_event_kind kind, cons
     ev.name = r->name;
     ev.fence = fence;
     ev.minter = l->cfg.self;
-    fifo_push(&l->events, &ev);
+    bt_fifo_push(&l->events, &ev);
     if (kind == BT_LEADER_ELECTED)
         l->counters.elected_events++;
     else
@@ -485,8 +330,8 @@ static size_t named_minters(const struct name_rec *r)
 
 /* Merges the mark (token, minter) into r: a greater token replaces the mark
  * and its minters, an equal one adds its minter. Returns whether r changed. */
-static bool raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token,
-                             const struct bt_nodeid *minter)
+bool ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token,
+                          const struct bt_nodeid *minter)
 {
     if (!r->has_high_water || token > r->high_water) {
         if (r->has_high_water)
@@ -533,7 +378,7 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
             continue;
         if (e && e->removed && e->stamp > r->high_water)
             continue;
-        const struct member_rec *mr = member_find(l, m);
+        const struct member_rec *mr = ldr_member_find(l, m);
         if (mr && !mr->live && mr->dead_at > r->high_water)
             continue;
         return true;
@@ -562,17 +407,17 @@ static bool term_shared(const struct bt_leader *l, const struct name_rec *r)
 static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     if (r->has_high_water) /* 1 */
-        absorb_known(l, r->high_water);
+        ldr_absorb_known(l, r->high_water);
     uint64_t token = bt_hlc_now(&l->hlc, wall_ms); /* 2 */
-    raise_high_water(l, r, token, &l->cfg.self); /* 3 */
-    push_fence(l, &r->name, token, &l->cfg.self);
+    ldr_raise_high_water(l, r, token, &l->cfg.self); /* 3 */
+                         ldr_push_fence(l, &r->name, token, &l->cfg.self);
     r->leading = true; /* 4 */
     r->term_token = token;
     l->counters.terms_minted++;
     return token;
 }
 
-static void set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
+void ldr_set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
 {
     if (r->deferred == deferred)
         return;
@@ -604,7 +449,7 @@ static void settle_start(struct bt_leader *l, struct name_rec *r)
     l->nsettling++;
 }
 
-static void settle_unlink(struct bt_leader *l, struct name_rec *r)
+void ldr_settle_unlink(struct bt_leader *l, struct name_rec *r)
 {
     if (r->settle_prev)
         r->settle_prev->settle_next = r->settle_next;
@@ -624,7 +469,7 @@ static void settle_unlink(struct bt_leader *l, struct name_rec *r)
 static void settle_stop(struct bt_leader *l, struct name_rec *r)
 {
     if (r->settling)
-        settle_unlink(l, r);
+        ldr_settle_unlink(l, r);
     r->settled = false;
 }
 
@@ -644,7 +489,7 @@ static bool prev_winner_departed(const struct bt_leader *l, const struct name_re
         return true;
     if (e->cand.boot_id != r->prev_boot)
         return false;
-    const struct member_rec *m = member_find(l, &r->prev_node);
+    const struct member_rec *m = ldr_member_find(l, &r->prev_node);
     return m == NULL || !m->live;
 }
 
@@ -697,7 +542,7 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     assert(r->campaigning);
     const struct bt_centry *w = winner_of(l, &r->name); /* 1 */
-    bool wins = is_self(l, w);
+    bool wins = ldr_is_self(l, w);
     bool was = r->leading; /* 2 */
     bool overtaken =
         was && r->has_high_water && (r->high_water > r->term_token || term_shared(l, r));
@@ -706,14 +551,14 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         if (overtaken)
             l->counters.term_refreshes++;
         r->leading = false;
-        push_event(l, BT_LEADER_REVOKED, r, r->term_token);
+        ldr_push_event(l, BT_LEADER_REVOKED, r, r->term_token);
     }
     if (overtaken && wins && unseen_rival(l, r)) { /* 4 */
-        set_deferred(l, r, true);
+        ldr_set_deferred(l, r, true);
         l->counters.term_deferrals++;
     }
     if (wins && !r->deferred && (!was || overtaken) && (overtaken || may_mint(l, r))) /* 5 */
-        push_event(l, BT_LEADER_ELECTED, r, mint(l, r, wall_ms));
+        ldr_push_event(l, BT_LEADER_ELECTED, r, mint(l, r, wall_ms));
     if (!wins || r->leading || r->deferred)
         settle_stop(l, r);
     if (!l->cfg.settle || l->synced) { /* 6 */
@@ -726,7 +571,7 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     }
 }
 
-static void mark_dirty(struct bt_leader *l, struct name_rec *r)
+void ldr_mark_dirty(struct bt_leader *l, struct name_rec *r)
 {
     if (!r || !r->campaigning || r->dirty)
         return;
@@ -737,15 +582,15 @@ static void mark_dirty(struct bt_leader *l, struct name_rec *r)
 
 /* The candidacies or the membership behind r changed: a deferred term may
  * start now (see recompute). */
-static void view_changed(struct bt_leader *l, struct name_rec *r)
+void ldr_view_changed(struct bt_leader *l, struct name_rec *r)
 {
     if (!r)
         return;
-    set_deferred(l, r, false);
-    mark_dirty(l, r);
+    ldr_set_deferred(l, r, false);
+    ldr_mark_dirty(l, r);
 }
 
-static void recompute_dirty(struct bt_leader *l, uint64_t wall_ms)
+void ldr_recompute_dirty(struct bt_leader *l, uint64_t wall_ms)
 {
     while (l->dirty_head) {
         struct name_rec *r = l->dirty_head;
@@ -756,9 +601,9 @@ static void recompute_dirty(struct bt_leader *l, uint64_t wall_ms)
     }
 }
 
-static int reserve_outputs(struct bt_leader *l, size_t broadcasts, size_t events)
+int ldr_reserve_outputs(struct bt_leader *l, size_t broadcasts, size_t events)
 {
-    if (fifo_reserve(&l->broadcasts, broadcasts) != 0 || fifo_reserve(&l->events, events) != 0)
+    if (bt_fifo_reserve(&l->broadcasts, broadcasts) != 0 || bt_fifo_reserve(&l->events, events) != 0)
         return BATON_ENOMEM;
     return 0;
 }
@@ -773,12 +618,12 @@ static struct bt_cand local_cand(const struct bt_leader *l, const struct name_re
 /* Writes (name, self) with a stamp above whatever the map holds for it: the
  * local candidacy if r campaigns, a tombstone otherwise. Queues the entry
  * (one broadcast slot must be reserved). Returns 0 or BATON_ENOMEM. */
-static int write_own_entry(struct bt_leader *l, const struct bt_name *name, const struct name_rec *r,
-                           uint64_t wall_ms)
+int ldr_write_own_entry(struct bt_leader *l, const struct bt_name *name, const struct name_rec *r,
+                        uint64_t wall_ms)
 {
     const struct bt_centry *old = bt_cmap_get(&l->cmap, name, &l->cfg.self);
     if (old)
-        absorb_known(l, old->stamp);
+        ldr_absorb_known(l, old->stamp);
     uint64_t stamp = bt_hlc_now(&l->hlc, wall_ms);
     struct bt_centry out;
     int rc;
@@ -790,19 +635,19 @@ static int write_own_entry(struct bt_leader *l, const struct bt_name *name, cons
     }
     if (rc < 0)
         return rc;
-    push_entry(l, &out);
+    ldr_push_entry(l, &out);
     return 0;
 }
 
 /* Fix 2: after the map changed under key (name, self), makes sure it says
  * what this node knows to be true, rewriting it above the intruder if not.
  * Returns 0 or BATON_ENOMEM. */
-static int owner_check(struct bt_leader *l, const struct bt_name *name, uint64_t wall_ms)
+int ldr_owner_check(struct bt_leader *l, const struct bt_name *name, uint64_t wall_ms)
 {
     const struct bt_centry *s = bt_cmap_get(&l->cmap, name, &l->cfg.self);
     if (!s)
         return 0;
-    struct name_rec *r = name_find(l, name);
+    struct name_rec *r = ldr_name_find(l, name);
     if (r && r->campaigning) {
         struct bt_cand want = local_cand(l, r);
         if (!s->removed && s->cand.candidate_id == want.candidate_id &&
@@ -811,7 +656,7 @@ static int owner_check(struct bt_leader *l, const struct bt_name *name, uint64_t
     } else if (s->removed) {
         return 0;
     }
-    int rc = write_own_entry(l, name, r, wall_ms);
+    int rc = ldr_write_own_entry(l, name, r, wall_ms);
     if (rc == 0)
         l->counters.owner_rewrites++;
     return rc;
@@ -837,8 +682,8 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
     bt_cmap_init(&l->cmap);
     bt_htab_init(&l->names);
     bt_htab_init(&l->members);
-    fifo_init(&l->broadcasts, sizeof(struct bt_leader_broadcast));
-    fifo_init(&l->events, sizeof(struct bt_leader_event));
+    bt_fifo_init(&l->broadcasts, sizeof(struct bt_leader_broadcast));
+    bt_fifo_init(&l->events, sizeof(struct bt_leader_event));
     return l;
 }
 
@@ -858,8 +703,8 @@ void bt_leader_free(struct bt_leader *l)
     }
     bt_htab_destroy(&l->members);
     bt_cmap_destroy(&l->cmap);
-    free(l->broadcasts.items);
-    free(l->events.items);
+    bt_fifo_free(&l->broadcasts);
+    bt_fifo_free(&l->events);
     free(l);
 }
 
@@ -870,26 +715,26 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
 {
     if (session == 0 || name->len == 0)
         return BATON_EINVAL;
-    struct name_rec *r = name_find(l, name);
+    struct name_rec *r = ldr_name_find(l, name);
     if (r && r->campaigning)
         return BATON_EALREADY;
     /* The entry, and a fence if this node wins at once (the recompute of
      * fix 8 is reserved the same room). */
-    if (reserve_outputs(l, 2, 2) != 0)
+    if (ldr_reserve_outputs(l, 2, 2) != 0)
         return BATON_ENOMEM;
     bool created = !r;
-    int orc = name_obtain(l, name, &r);
+    int orc = ldr_name_obtain(l, name, &r);
     if (orc != 0)
         return orc;
 
     r->campaigning = true;
     r->session = session;
     r->priority = priority;
-    int rc = write_own_entry(l, &r->name, r, wall_ms);
+    int rc = ldr_write_own_entry(l, &r->name, r, wall_ms);
     if (rc < 0) {
         r->campaigning = false;
         if (created)
-            name_release_if_empty(l, r);
+            ldr_name_release_if_empty(l, r);
         return rc;
     }
     local_link(l, r);
@@ -901,12 +746,12 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
         /* Fix 8: a new candidacy never mints in this call (may_mint: no
          * departed winner to take over from), it settles first, or waits
          * for the first sync. ELECTED follows if it still wins. */
-        mark_dirty(l, r);
-        recompute_dirty(l, wall_ms);
+        ldr_mark_dirty(l, r);
+        ldr_recompute_dirty(l, wall_ms);
         assert(!r->leading);
         return 0;
     }
-    if (!is_self(l, winner_of(l, &r->name)))
+    if (!ldr_is_self(l, winner_of(l, &r->name)))
         return 0;
     uint64_t token = mint(l, r, wall_ms);
     if (fence)
@@ -916,30 +761,30 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
 
 /* Withdraws r's candidacy: tombstone, broadcast, no event. One broadcast
  * slot must be reserved. Returns 0 or BATON_ENOMEM (nothing changed). */
-static int withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
+int ldr_withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     r->campaigning = false;
-    int rc = write_own_entry(l, &r->name, r, wall_ms);
+    int rc = ldr_write_own_entry(l, &r->name, r, wall_ms);
     if (rc < 0) {
         r->campaigning = true;
         return rc;
     }
     r->leading = false;
-    set_deferred(l, r, false);
+    ldr_set_deferred(l, r, false);
     settle_stop(l, r);
     local_unlink(l, r);
-    name_release_if_empty(l, r);
+    ldr_name_release_if_empty(l, r);
     return 0;
 }
 
 int bt_leader_resign(struct bt_leader *l, const struct bt_name *name, uint64_t wall_ms)
 {
-    struct name_rec *r = name_find(l, name);
+    struct name_rec *r = ldr_name_find(l, name);
     if (!r || !r->campaigning)
         return BATON_ENOENT;
-    if (reserve_outputs(l, 1, 0) != 0)
+    if (ldr_reserve_outputs(l, 1, 0) != 0)
         return BATON_ENOMEM;
-    return withdraw(l, r, wall_ms);
+    return ldr_withdraw(l, r, wall_ms);
 }
 
 int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_ms)
@@ -949,7 +794,7 @@ int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_m
         n += r->session == session;
     if (n == 0)
         return 0;
-    if (reserve_outputs(l, n, 0) != 0)
+    if (ldr_reserve_outputs(l, n, 0) != 0)
         return BATON_ENOMEM;
     int ended = 0;
     struct name_rec *next;
@@ -957,7 +802,7 @@ int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_m
         next = r->local_next;
         if (r->session != session)
             continue;
-        int rc = withdraw(l, r, wall_ms);
+        int rc = ldr_withdraw(l, r, wall_ms);
         if (rc < 0)
             return rc;
         if (ended < INT_MAX)
@@ -981,13 +826,13 @@ int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, stru
 
 bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name)
 {
-    return is_self(l, winner_of(l, name));
+    return ldr_is_self(l, winner_of(l, name));
 }
 
 int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
                     struct bt_nodeid *minter)
 {
-    const struct name_rec *r = name_find(l, name);
+    const struct name_rec *r = ldr_name_find(l, name);
     if (!r || !r->leading)
         return BATON_ENOTLEADER;
     if (fence)
@@ -1017,537 +862,23 @@ size_t bt_leader_candidates(const struct bt_leader *l, const struct bt_name *nam
 
 int bt_leader_high_water(const struct bt_leader *l, const struct bt_name *name, uint64_t *token)
 {
-    const struct name_rec *r = name_find(l, name);
+    const struct name_rec *r = ldr_name_find(l, name);
     if (!r || !r->has_high_water)
         return BATON_ENOENT;
     *token = r->high_water;
     return 0;
 }
 
-/* ---- replication input ---------------------------------------------------- */
-
-static bool entry_well_formed(const struct bt_centry *e)
-{
-    if (e->name.len == 0 || !bt_nodeid_valid_bytes(e->node.bytes, e->node.len) ||
-        e->stamp > BT_HLC_TS_MAX)
-        return false;
-    if (e->removed)
-        return e->cand.candidate_id == 0 && e->cand.priority == 0 && e->cand.boot_id == 0;
-    return e->cand.candidate_id != 0 && e->cand.boot_id != 0;
-}
-
-/* A fence names its minter (codec.c refuses one that does not, and so do
- * we: a term is (token, minter)). */
-static bool fence_well_formed(const struct bt_fence *f)
-{
-    return f->name.len != 0 && f->token <= BT_HLC_TS_MAX &&
-           bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len);
-}
-
-/* Fix 11: a fence older than the horizon for a name with no mark here (r
- * is NULL or holds none) and no live candidacy is refused. Such a mark is
- * one this node aged out (or never needed): taking it back from a peer
- * that has not aged it yet would only start the ageing again, and a fresh
- * mint is above it anyway (docs/election.md, "Ageing"). The payload's own
- * entries are merged first, so a fence that travels with a live entry of
- * its name is kept. */
-static bool fence_too_old(const struct bt_leader *l, const struct name_rec *r,
-                          const struct bt_fence *f, uint64_t wall_ms)
-{
-    uint64_t h = l->cfg.horizon_ms;
-    if (h == 0 || wall_ms <= h || f->token >= bt_hlc_pack(wall_ms - h, 0))
-        return false;
-    return !(r && r->campaigning) && !name_has_live_entry(l, &f->name);
-}
-
-enum batch_kind { BATCH_DELTA, BATCH_FENCES, BATCH_SNAPSHOT };
-
-/* Applies one message: entries and fences, all or nothing as far as
- * validation goes.
- *  1. Validate every item; any malformed one refuses the message.
- *  2. Check every stamp and token against the clock bound (fix 5).
- *  3. Reserve the outputs the message can cause.
- *  4. Absorb every stamp and token into the HLC.
- *  5. Merge the entries; an entry that changed key (name, self) gets the
- *     owner's check (fix 2); touched local names are queued.
- *  6. Raise the high-water marks; local names whose mark rose are queued
- *     (fix 3 acts in the recompute).
- *  7. Recompute the queued names and fire transitions.
- * With regossip, every item that changed state in 5 or 6 is queued for
- * broadcast as well (news spreads on; see bt_leader_merge_payload). */
-static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, size_t n,
-                       const struct bt_fence *fences, size_t nf, uint64_t wall_ms,
-                       enum batch_kind kind, bool regossip)
-{
-    size_t nself = 0;
-
-    for (size_t i = 0; i < n; i++) /* 1 */
-        if (!entry_well_formed(&entries[i])) {
-            l->counters.refused_malformed++;
-            return BATON_EPROTO;
-        }
-    for (size_t i = 0; i < nf; i++)
-        if (!fence_well_formed(&fences[i])) {
-            l->counters.refused_malformed++;
-            return BATON_EPROTO;
-        }
-    for (size_t i = 0; i < n; i++) { /* 2 */
-        if (!bt_hlc_acceptable(&l->hlc, entries[i].stamp, wall_ms)) {
-            l->counters.refused_clock++;
-            return BATON_ECLOCK;
-        }
-        nself += bt_nodeid_eq(&entries[i].node, &l->cfg.self);
-    }
-    for (size_t i = 0; i < nf; i++)
-        if (!bt_hlc_acceptable(&l->hlc, fences[i].token, wall_ms)) {
-            l->counters.refused_clock++;
-            return BATON_ECLOCK;
-        }
-
-    size_t touched = n + nf < l->nlocal ? n + nf : l->nlocal; /* 3 */
-    size_t news = regossip ? n + nf : 0;
-    if (touched > SIZE_MAX / 4 || news > SIZE_MAX / 4 ||
-        reserve_outputs(l, nself + touched + news, 2 * touched) != 0)
-        return BATON_ENOMEM;
-
-    for (size_t i = 0; i < n; i++) /* 4 */
-        absorb_known(l, entries[i].stamp);
-    for (size_t i = 0; i < nf; i++)
-        absorb_known(l, fences[i].token);
-
-    size_t changed = 0;
-    int err = 0;
-    for (size_t i = 0; i < n && err == 0; i++) { /* 5 */
-        const struct bt_centry *e = &entries[i];
-        struct name_rec *r;
-        int rc = name_obtain(l, &e->name, &r);
-        if (rc == BATON_ELIMIT) {
-            refuse_name(l, &e->name);
-            continue;
-        }
-        if (rc < 0) {
-            err = rc;
-            break;
-        }
-        rc = bt_cmap_merge_entry(&l->cmap, e);
-        if (rc < 0) {
-            name_release_if_empty(l, r); /* a record made for it above */
-            err = rc;
-            break;
-        }
-        if (rc == 0) {
-            l->counters.entries_stale++;
-            continue;
-        }
-        l->counters.entries_merged++;
-        changed++;
-        if (bt_nodeid_eq(&e->node, &l->cfg.self)) {
-            err = owner_check(l, &e->name, wall_ms); /* the owner's word goes out instead */
-        } else if (regossip) {
-            push_entry(l, e);
-            l->counters.regossiped++;
-        }
-        view_changed(l, r);
-    }
-    for (size_t i = 0; i < nf && err == 0; i++) { /* 6 */
-        const struct bt_fence *f = &fences[i];
-        struct name_rec *r = name_find(l, &f->name);
-        if ((!r || !r->has_high_water) && fence_too_old(l, r, f, wall_ms)) {
-            l->counters.fences_too_old++;
-            continue;
-        }
-        int rc = r ? 0 : name_obtain(l, &f->name, &r);
-        if (rc == BATON_ELIMIT) {
-            refuse_name(l, &f->name);
-            continue;
-        }
-        if (rc != 0) {
-            err = rc;
-            break;
-        }
-        if (!raise_high_water(l, r, f->token, &f->minter)) {
-            l->counters.fences_stale++;
-            continue;
-        }
-        l->counters.fences_raised++;
-        changed++;
-        if (regossip) {
-            push_fence(l, &f->name, f->token, &f->minter);
-            l->counters.regossiped++;
-        }
-        mark_dirty(l, r);
-    }
-    recompute_dirty(l, wall_ms); /* 7 */
-
-    if (err != 0)
-        return err;
-    if (kind == BATCH_DELTA)
-        l->counters.deltas++;
-    else if (kind == BATCH_FENCES)
-        l->counters.fence_msgs++;
-    else
-        l->counters.snapshots++;
-    return changed > INT_MAX ? INT_MAX : (int)changed;
-}
-
-int bt_leader_merge_delta(struct bt_leader *l, const struct bt_centry *entries, size_t n,
-                          uint64_t wall_ms)
-{
-    return merge_batch(l, entries, n, NULL, 0, wall_ms, BATCH_DELTA, false);
-}
-
-int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, uint64_t wall_ms)
-{
-    return merge_batch(l, entry, 1, NULL, 0, wall_ms, BATCH_DELTA, false);
-}
-
-int bt_leader_merge_fences(struct bt_leader *l, const struct bt_fence *fences, size_t n,
-                           uint64_t wall_ms)
-{
-    return merge_batch(l, NULL, 0, fences, n, wall_ms, BATCH_FENCES, false);
-}
-
-int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                          const struct bt_nodeid *minter, uint64_t wall_ms)
-{
-    struct bt_fence f;
-    memset(&f, 0, sizeof f);
-    f.name = *name;
-    f.token = token;
-    f.minter = *minter;
-    return merge_batch(l, NULL, 0, &f, 1, wall_ms, BATCH_FENCES, false);
-}
-
-/* A resource's mark, handed back by the application.
- *  1. Validate it like a fence, clock bound included (fix 5); the minter
- *     may be unknown (NULL or empty).
- *  2. Absorb it: the next mint exceeds it.
- *  3. Merge it like a fence. With its minter, news is gossiped; without
- *     one it is kept here only, minted by nobody we know (a fence must name
- *     its minter), and only if its token is above everything known.
- *  4. A term below it, or equal to it from another minter (or an unknown
- *     one), is refused at the resource: end it, and wait (as for an unseen
- *     rival) before minting again. Re-minting at once would make the leaders
- *     of two partition sides outbid each other at the resource on every
- *     write (simulator finding E7); after the wait, a mark whose minter died
- *     (finding E5) is overtaken. */
-int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            const struct bt_nodeid *minter, uint64_t wall_ms)
-{
-    static const struct bt_nodeid nobody;
-    if (!minter)
-        minter = &nobody;
-    if (name->len == 0 || token > BT_HLC_TS_MAX ||
-        (minter->len != 0 && !bt_nodeid_valid_bytes(minter->bytes, minter->len))) { /* 1 */
-        l->counters.refused_malformed++;
-        return BATON_EPROTO;
-    }
-    if (!bt_hlc_acceptable(&l->hlc, token, wall_ms)) {
-        l->counters.refused_clock++;
-        return BATON_ECLOCK;
-    }
-    struct name_rec *r;
-    if (reserve_outputs(l, 1, 1) != 0)
-        return BATON_ENOMEM;
-    int orc = name_obtain(l, name, &r);
-    if (orc != 0)
-        return orc;
-    absorb_known(l, token); /* 2 */
-    l->counters.fences_observed++;
-    int raised = 0;
-    if (minter->len != 0) { /* 3 */
-        raised = raise_high_water(l, r, token, minter);
-        if (raised)
-            push_fence(l, &r->name, token, minter);
-    } else if (!r->has_high_water || token > r->high_water) {
-        raised = raise_high_water(l, r, token, &nobody);
-    }
-    bool own = minter->len != 0 && bt_nodeid_eq(minter, &l->cfg.self);
-    if (r->leading && (token > r->term_token || (token == r->term_token && !own))) { /* 4 */
-        r->leading = false;
-        l->counters.term_refreshes++;
-        push_event(l, BT_LEADER_REVOKED, r, r->term_token);
-        set_deferred(l, r, true);
-        l->counters.term_deferrals++;
-    }
-    return raised;
-}
-
-int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entries, size_t n,
-                             const struct bt_fence *fences, size_t nf, uint64_t wall_ms)
-{
-    return merge_batch(l, entries, n, fences, nf, wall_ms, BATCH_SNAPSHOT, false);
-}
-
-int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, bool regossip,
-                            uint64_t wall_ms)
-{
-    switch (p->type) {
-    case BT_PAYLOAD_DELTA:
-        return merge_batch(l, p->entries, p->nentries, NULL, 0, wall_ms, BATCH_DELTA, regossip);
-    case BT_PAYLOAD_FENCE:
-        return merge_batch(l, NULL, 0, p->fences, p->nfences, wall_ms, BATCH_FENCES, regossip);
-    case BT_PAYLOAD_SNAPSHOT:
-        return merge_batch(l, p->entries, p->nentries, p->fences, p->nfences, wall_ms,
-                           BATCH_SNAPSHOT, regossip);
-    case BT_PAYLOAD_NONE:
-    default:
-        l->counters.refused_malformed++;
-        return BATON_EPROTO;
-    }
-}
-
-/* ---- membership input ----------------------------------------------------- */
-
-int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
-                     bool live, uint64_t wall_ms)
-{
-    if (!bt_nodeid_valid_bytes(node->bytes, node->len))
-        return BATON_EINVAL;
-    if (bt_nodeid_eq(node, &l->cfg.self))
-        return 0;
-    struct member_rec *m = member_find(l, node);
-    bool was_live = m && m->live;
-    if (live ? (was_live && m->boot_id == boot_id) : !was_live)
-        return 0;
-    if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
-        return BATON_ENOMEM;
-
-    if (!live) {
-        /* Kept, dead, with the time of the verdict: at least every stamp
-         * and token this node has seen, and its wall clock. */
-        uint64_t wall = bt_hlc_pack(wall_ms <= BT_HLC_WALL_MAX ? wall_ms : BT_HLC_WALL_MAX, 0);
-        m->live = false;
-        m->dead_at = wall > l->hlc.last ? wall : l->hlc.last;
-    } else if (m) {
-        m->live = true;
-        m->boot_id = boot_id;
-    } else {
-        if (bt_htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m)))
-            return BATON_ENOMEM;
-        bt_nodeid_set(&m->node, node->bytes, node->len);
-        m->boot_id = boot_id;
-        m->live = true;
-        bt_htab_link(&l->members, &m->link, bt_hash_bytes(m->node.bytes, m->node.len));
-    }
-    l->counters.member_changes++;
-
-    /* Any local campaign may have a candidate on that node. */
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        view_changed(l, r);
-    recompute_dirty(l, wall_ms);
-    return 1;
-}
-
-/* ---- deferred terms -------------------------------------------------------- */
-
-size_t bt_leader_deferred(const struct bt_leader *l)
-{
-    return l->ndeferred;
-}
-
-/* 1. Reserve for every wait that may end (nothing changes on failure).
- * 2. One more round has passed; end the waits that lasted `rounds` rounds.
- * 3. Recompute those names. */
-int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall_ms)
-{
-    size_t n = l->ndeferred;
-    if (n == 0)
-        return 0;
-    if (reserve_outputs(l, n, 2 * n) != 0) /* 1 */
-        return BATON_ENOMEM;
-    l->retry_round++; /* 2 */
-    size_t ended = 0;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        if (r->deferred && l->retry_round - r->defer_round >= rounds) {
-            view_changed(l, r);
-            ended++;
-        }
-    recompute_dirty(l, wall_ms); /* 3 */
-    return ended > INT_MAX ? INT_MAX : (int)ended;
-}
-
-/* ---- settling before minting (fix 8) --------------------------------------- */
-
-int bt_leader_synced(struct bt_leader *l, uint64_t wall_ms)
-{
-    if (l->synced)
-        return 0;
-    if (reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
-        return BATON_ENOMEM;
-    l->synced = true;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        mark_dirty(l, r);
-    recompute_dirty(l, wall_ms);
-    return l->nlocal > INT_MAX ? INT_MAX : (int)l->nlocal;
-}
-
-bool bt_leader_is_synced(const struct bt_leader *l)
-{
-    return l->synced || !l->cfg.settle;
-}
-
-size_t bt_leader_settling(const struct bt_leader *l)
-{
-    return l->nsettling;
-}
-
-void bt_leader_settle_schedule(struct bt_leader *l, uint64_t due)
-{
-    /* Records without a deadline were appended since the last call: they
-     * form the tail. */
-    for (struct name_rec *r = l->settle_tail; r && r->settle_at == 0; r = r->settle_prev)
-        r->settle_at = due;
-}
-
-uint64_t bt_leader_settle_next(const struct bt_leader *l)
-{
-    if (!l->settle_head || l->settle_head->settle_at == 0)
-        return UINT64_MAX;
-    return l->settle_head->settle_at;
-}
-
-int bt_leader_settle_expire(struct bt_leader *l, uint64_t now, uint64_t wall_ms)
-{
-    size_t n = 0;
-    for (struct name_rec *r = l->settle_head; r && r->settle_at != 0 && r->settle_at <= now;
-         r = r->settle_next)
-        n++;
-    if (n == 0)
-        return 0;
-    if (reserve_outputs(l, n, 2 * n) != 0)
-        return BATON_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        struct name_rec *r = l->settle_head;
-        settle_unlink(l, r);
-        r->settled = true;
-        mark_dirty(l, r);
-    }
-    recompute_dirty(l, wall_ms);
-    l->counters.settled += n;
-    return n > INT_MAX ? INT_MAX : (int)n;
-}
-
-/* ---- leaving and ageing ---------------------------------------------------- */
-
-int bt_leader_resign_all(struct bt_leader *l, uint64_t wall_ms)
-{
-    if (l->nlocal == 0)
-        return 0;
-    if (reserve_outputs(l, l->nlocal, 0) != 0)
-        return BATON_ENOMEM;
-    int ended = 0;
-    while (l->local_head) {
-        int rc = withdraw(l, l->local_head, wall_ms);
-        if (rc < 0)
-            return rc;
-        if (ended < INT_MAX)
-            ended++;
-    }
-    return ended;
-}
-
-int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms)
-{
-    if (reserve_outputs(l, l->nlocal, 0) != 0)
-        return BATON_ENOMEM;
-    int refreshed = 0;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next) {
-        const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
-        if (e && e->stamp >= before)
-            continue;
-        int rc = write_own_entry(l, &r->name, r, wall_ms);
-        if (rc < 0)
-            return rc;
-        if (refreshed < INT_MAX)
-            refreshed++;
-    }
-    return refreshed;
-}
-
-struct expiry {
-    const struct bt_leader *l;
-    uint64_t cutoff;
-    struct bt_centry *old; /* keys to forget */
-    size_t n, cap;
-    bool oom;
-};
-
-static int collect_expired(const struct bt_centry *e, void *ctx)
-{
-    struct expiry *x = ctx;
-    if (e->stamp >= x->cutoff || (!e->removed && is_self(x->l, e)))
-        return 0;
-    if (x->n == x->cap) {
-        size_t cap = x->cap ? x->cap * 2 : 64;
-        struct bt_centry *v = realloc(x->old, cap * sizeof *v);
-        if (!v) {
-            x->oom = true;
-            return 1;
-        }
-        x->old = v;
-        x->cap = cap;
-    }
-    x->old[x->n++] = *e;
-    return 0;
-}
-
-/* 1. Collect the expired keys (the map must not change under foreach).
- * 2. Reserve the outputs the recomputes can cause.
- * 3. Forget them, queueing the local campaigns they belonged to, and the
- *    dead members whose verdict is as old (their fences are older still).
- * 4. Recompute those.
- * 5. Age out the marks older than the cutoff of names with no live
- *    candidacy (no local campaign, no live entry), and free the records
- *    left with nothing (fix 11; docs/election.md argues the safety). */
-int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
-{
-    struct expiry x = {.l = l, .cutoff = cutoff};
-    bt_cmap_foreach(&l->cmap, collect_expired, &x); /* 1 */
-    if (x.oom || reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0) { /* 2 */
-        free(x.old);
-        return BATON_ENOMEM;
-    }
-    for (size_t i = 0; i < x.n; i++) { /* 3 */
-        bt_cmap_forget(&l->cmap, &x.old[i].name, &x.old[i].node);
-        view_changed(l, name_find(l, &x.old[i].name));
-    }
-    struct bt_hlink *h, *next;
-    for (h = bt_htab_first(&l->members); h; h = next) {
-        next = bt_htab_next(&l->members, h);
-        struct member_rec *m = BT_HTAB_ENTRY(h, struct member_rec, link);
-        if (!m->live && m->dead_at < cutoff) {
-            bt_htab_unlink(&l->members, &m->link);
-            free(m);
-        }
-    }
-    recompute_dirty(l, wall_ms); /* 4 */
-    free(x.old);
-    for (struct bt_hlink *link = bt_htab_first(&l->names); link; link = next) { /* 5 */
-        next = bt_htab_next(&l->names, link);
-        struct name_rec *r = BT_HTAB_ENTRY(link, struct name_rec, link);
-        if (r->has_high_water && !r->campaigning && r->high_water < cutoff &&
-            !name_has_live_entry(l, &r->name)) {
-            l->nhigh_water -= r->nminters;
-            r->has_high_water = false;
-            r->nminters = 0;
-            l->counters.marks_expired++;
-        }
-        name_release_if_empty(l, r);
-    }
-    return x.n > INT_MAX ? INT_MAX : (int)x.n;
-}
-
 /* ---- outputs and inspection ------------------------------------------------ */
 
 bool bt_leader_pop_broadcast(struct bt_leader *l, struct bt_leader_broadcast *out)
 {
-    return fifo_pop(&l->broadcasts, out);
+    return bt_fifo_pop(&l->broadcasts, out);
 }
 
 bool bt_leader_pop_event(struct bt_leader *l, struct bt_leader_event *out)
 {
-    return fifo_pop(&l->events, out);
+    return bt_fifo_pop(&l->events, out);
 }
 
 void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *out)

@@ -89,8 +89,8 @@ struct bt_leader_counters {
     uint64_t entries_stale;     /* received entries already known or older */
     uint64_t fences_raised;     /* received fences that raised a high-water mark */
     uint64_t fences_stale;      /* received fences at or below the mark */
-    uint64_t deltas;            /* DELTA inputs accepted (merge_delta/merge_entry) */
-    uint64_t fence_msgs;        /* FENCE inputs accepted (merge_fences/merge_fence) */
+    uint64_t deltas;            /* DELTA inputs accepted (merge_entry, DELTA payloads) */
+    uint64_t fence_msgs;        /* FENCE inputs accepted (merge_fence, FENCE payloads) */
     uint64_t snapshots;         /* SNAPSHOT inputs accepted */
     uint64_t fences_observed;   /* marks handed back from resources (observe_fence) */
     uint64_t refused_clock;     /* inputs refused whole: a stamp too far ahead (fix 5) */
@@ -204,11 +204,7 @@ int bt_leader_high_water(const struct bt_leader *l, const struct bt_name *name, 
  * map or a mark failed to grow midway, what was merged stays merged and is
  * recomputed).
  */
-int bt_leader_merge_delta(struct bt_leader *l, const struct bt_centry *entries, size_t n,
-                          uint64_t wall_ms);
 int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, uint64_t wall_ms);
-int bt_leader_merge_fences(struct bt_leader *l, const struct bt_fence *fences, size_t n,
-                           uint64_t wall_ms);
 int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
                           const struct bt_nodeid *minter, uint64_t wall_ms);
 int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entries, size_t n,

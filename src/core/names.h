@@ -104,4 +104,16 @@ static inline uint64_t bt_hash_bytes(const void *p, size_t n)
     return h;
 }
 
+/* A 64-bit finaliser (splitmix64's): spreads every input bit over the
+ * output, for combining hashes. */
+static inline uint64_t bt_mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
 #endif

@@ -22,7 +22,7 @@
 #include "core/cmap.h"
 #include "core/leader.h"
 #include "core/names.h"
-#include "core/node.h"
+#include "core/types.h"
 #include "core/swim.h"
 
 /* Default age past which entries and tombstones are forgotten and refused

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "core/names.h"
-#include "core/node.h"
+#include "core/types.h"
 
 /* The timings and sizes of one profile (docs/membership.md explains the
  * values). All times in milliseconds. */
@@ -47,6 +47,13 @@ struct bt_swim_timing {
 
 /* Fills t with the timings of a profile; returns 0 or BATON_EINVAL. */
 int bt_swim_timing_profile(enum bt_profile profile, struct bt_swim_timing *t);
+
+/* True when t is usable: 0 < probe_timeout < probe_interval; suspicion_mult,
+ * suspicion_max_mult, retransmit_mult, gossip_interval, gossip_fanout,
+ * pushpull_interval, reconnect_interval, join_retry_min, awareness_max and
+ * leave_timeout nonzero; join_retry_max >= join_retry_min. bt_swim_new()
+ * refuses any other (swim_profile.c). */
+bool bt_swim_timing_valid(const struct bt_swim_timing *t);
 
 /* Where a swim's output goes. Every pointer handed to a callback is borrowed
  * for the duration of the call. */

@@ -58,7 +58,7 @@
  *
  * Stream messages (push-pull request PP_REQ and its reply PP_REPLY, and
  * their continuations PP_REQ_MORE and PP_REPLY_MORE), each at most
- * BT_STREAM_MSG_MAX bytes (node.h):
+ * BT_STREAM_MSG_MAX bytes (types.h):
  *
  *   header | flags u8 | count u32 | count x member | user len u32 | user bytes
  *
@@ -86,7 +86,7 @@
 #include <stdint.h>
 
 #include "core/names.h"
-#include "core/node.h"
+#include "core/types.h"
 #include "core/wire.h"
 
 #define BT_SWIM_VERSION 1

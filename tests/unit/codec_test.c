@@ -12,6 +12,7 @@
 #include "core/cmap.h"
 #include "core/codec.h"
 #include "core/hlc.h"
+#include "sim/prng.h"
 
 /* ---- counting allocations ---------------------------------------------- */
 
@@ -354,74 +355,11 @@ static void snapshot_of_a_map_carries_every_entry_and_tombstone(void **state)
     bt_cmap_destroy(&m);
 }
 
-/* ---- packing and encoder refusals -------------------------------------- */
-
-static void delta_some_packs_the_longest_prefix_that_fits(void **state)
-{
-    struct bt_centry e[10];
-    for (int i = 0; i < 10; i++) {
-        char node[16];
-        snprintf(node, sizeof node, "n%d", i);
-        e[i] = entry("job", node, 10 + (uint64_t)i, false, (uint64_t)i, i, 1);
-    }
-    size_t one = bt_codec_entry_size(&e[0]); /* all ten are the same size */
-    uint8_t buf[1024];
-    size_t taken;
-
-    /* Room for exactly four entries, then one byte short of that. */
-    int len = bt_codec_encode_delta_some(e, 10, buf, BT_CODEC_LIST_HEADER + 4 * one, &taken);
-    assert_int_equal(taken, 4);
-    assert_int_equal(len, BT_CODEC_LIST_HEADER + 4 * one);
-    assert_decodes_to(buf, (size_t)len, BT_PAYLOAD_DELTA, e, 4, NULL, 0);
-    len = bt_codec_encode_delta_some(e, 10, buf, BT_CODEC_LIST_HEADER + 4 * one - 1, &taken);
-    assert_int_equal(taken, 3);
-    assert_decodes_to(buf, (size_t)len, BT_PAYLOAD_DELTA, e, 3, NULL, 0);
-
-    /* Not even one entry: ENOSPC; no entries asked for: an empty DELTA. */
-    assert_int_equal(bt_codec_encode_delta_some(e, 10, buf, BT_CODEC_LIST_HEADER + one - 1, &taken),
-                     BATON_ENOSPC);
-    assert_int_equal(taken, 0);
-    assert_int_equal(bt_codec_encode_delta_some(e, 0, buf, BT_CODEC_LIST_HEADER, &taken),
-                     BT_CODEC_LIST_HEADER);
-    assert_int_equal(bt_codec_encode_delta_some(e, 0, buf, BT_CODEC_LIST_HEADER - 1, &taken),
-                     BATON_ENOSPC);
-
-    /* The all-or-nothing encoder needs room for all of them. */
-    assert_int_equal(bt_codec_encode_delta(e, 10, buf, BT_CODEC_LIST_HEADER + 10 * one - 1),
-                     BATON_ENOSPC);
-    assert_int_equal(bt_codec_encode_delta(e, 10, buf, BT_CODEC_LIST_HEADER + 10 * one),
-                     (int)(BT_CODEC_LIST_HEADER + 10 * one));
-}
-
-static void fences_some_packs_and_stops_at_the_count_limit(void **state)
-{
-    size_t n = BT_CODEC_FENCE_MAX + 5;
-    struct bt_fence *f = calloc(n, sizeof *f);
-    assert_non_null(f);
-    for (size_t i = 0; i < n; i++)
-        f[i] = minimal("j", i);
-    size_t cap = BT_CODEC_LIST_HEADER + n * BT_CODEC_FENCE_MIN;
-    uint8_t *buf = malloc(cap);
-    assert_non_null(buf);
-    size_t taken;
-
-    int len = bt_codec_encode_fences_some(f, n, buf, cap, &taken);
-
-    assert_int_equal(taken, BT_CODEC_FENCE_MAX);
-    assert_int_equal(len, BT_CODEC_LIST_HEADER + BT_CODEC_FENCE_MAX * BT_CODEC_FENCE_MIN);
-    assert_decodes_to(buf, (size_t)len, BT_PAYLOAD_FENCE, NULL, 0, f, BT_CODEC_FENCE_MAX);
-    assert_int_equal(bt_codec_encode_fences(f, n, buf, cap), BATON_E2BIG);
-    assert_int_equal(bt_codec_encode_fences_some(f, 3, buf, BT_CODEC_LIST_HEADER + 3 * BT_CODEC_FENCE_MIN - 1, &taken),
-                     BT_CODEC_LIST_HEADER + 2 * BT_CODEC_FENCE_MIN);
-    assert_int_equal(taken, 2);
-    free(buf);
-    free(f);
-}
+/* ---- encoder refusals -------------------------------------------------- */
 
 static void encoders_refuse_what_the_decoder_would_refuse(void **state)
 {
     uint8_t buf[1024];
-    size_t taken;
     uint8_t *snap = (uint8_t *)1;
     size_t snap_len = 1;
     struct bt_centry good = entry("job", "n1", 5, false, 1, 2, 3);
@@ -440,7 +378,6 @@ static void encoders_refuse_what_the_decoder_would_refuse(void **state)
         assert_int_equal(bt_codec_encode_delta(pair, 2, buf, sizeof buf), BATON_EINVAL);
         /* Even when the bad entry is the one that would not fit. */
         assert_int_equal(bt_codec_encode_delta(pair, 2, buf, 50), BATON_EINVAL);
-        assert_int_equal(bt_codec_encode_delta_some(pair, 2, buf, sizeof buf, &taken), BATON_EINVAL);
         assert_int_equal(bt_codec_encode_snapshot_array(pair, 2, NULL, 0, &snap, &snap_len),
                          BATON_EINVAL);
         assert_null(snap);
@@ -760,14 +697,8 @@ static void free_leaves_an_empty_payload_and_tolerates_one(void **state)
 
 static uint64_t rng_state;
 
-static uint64_t rng_next(void)
-{
-    /* splitmix64 */
-    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+/* splitmix64, the simulator's. */
+static uint64_t rng_next(void) { return bt_splitmix64(&rng_state); }
 
 static uint64_t rng_below(uint64_t n) { return rng_next() % n; }
 
@@ -986,8 +917,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(empty_lists_round_trip),
     cmocka_unit_test(snapshot_array_round_trips_entries_and_fences),
     cmocka_unit_test(snapshot_of_a_map_carries_every_entry_and_tombstone),
-    cmocka_unit_test(delta_some_packs_the_longest_prefix_that_fits),
-    cmocka_unit_test(fences_some_packs_and_stops_at_the_count_limit),
     cmocka_unit_test(encoders_refuse_what_the_decoder_would_refuse),
     cmocka_unit_test(every_truncation_of_a_valid_message_is_rejected),
     cmocka_unit_test(bad_version_is_eversion_and_bad_type_is_eproto),

@@ -33,6 +33,7 @@
 
 #include "baton/baton.h"
 #include "baton/guard.h"
+#include "sim/prng.h"
 
 /* The v2 layout (guard.c): header page, then one page per slot. Version 1
  * had the same pages with 24-byte slots and no minter. */
@@ -229,13 +230,8 @@ int __wrap_fsync(int fd)
 
 /* ---- seeded randomness --------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+/* splitmix64, the simulator's. */
+static uint64_t splitmix64(uint64_t *s) { return bt_splitmix64(s); }
 
 static uint64_t test_seed(const char *name)
 {

@@ -10,6 +10,7 @@
 
 #include "baton/baton.h"
 #include "core/htab.h"
+#include "sim/prng.h"
 
 /* --- a failing calloc ---------------------------------------------------- */
 
@@ -228,14 +229,8 @@ static void prop_init(struct prop *p, const char *case_name)
     p->step = 0;
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014). */
-static uint64_t prop_below(struct prop *p, uint64_t n)
-{
-    uint64_t z = (p->state += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return (z ^ (z >> 31)) % n;
-}
+/* splitmix64 (Steele, Lea, Flood 2014), the simulator's. */
+static uint64_t prop_below(struct prop *p, uint64_t n) { return bt_splitmix64(&p->state) % n; }
 
 #define PROP_CHECK(p, cond)                                                        \
     do {                                                                           \

@@ -16,6 +16,7 @@
 #include "core/codec.h"
 #include "core/hlc.h"
 #include "core/leader.h"
+#include "sim/prng.h"
 
 /* A plausible Unix time in ms (2023-11-14). */
 #define WALL UINT64_C(1700000000000)
@@ -534,13 +535,8 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
 
 /* ---- malformed gossip ---------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+/* splitmix64, the simulator's. */
+static uint64_t splitmix64(uint64_t *s) { return bt_splitmix64(s); }
 
 static uint64_t test_seed(void)
 {
@@ -1363,7 +1359,8 @@ static void names_past_the_cap_are_refused(void **state)
         e[i].stamp = bt_hlc_pack(WALL + 1, 0);
         e[i].cand = (struct bt_cand){.candidate_id = 21, .priority = 5, .boot_id = 2};
     }
-    assert_int_equal(bt_leader_merge_delta(a, e, 2, WALL + 1), 1);
+    struct bt_payload delta = {.type = BT_PAYLOAD_DELTA, .entries = e, .nentries = 2};
+    assert_int_equal(bt_leader_merge_payload(a, &delta, false, WALL + 1), 1);
     assert_leader(a, "two", "b", 21);
     struct bt_nodeid who;
     assert_int_equal(bt_leader_leader(a, &e[1].name, &who, NULL), BATON_ENOLEADER);

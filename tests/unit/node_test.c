@@ -13,6 +13,7 @@
 #include "baton/baton.h"
 #include "core/node.h"
 #include "core/swim_proto.h"
+#include "sim/prng.h"
 
 #define MAXN 8
 #define LINK_MS 1
@@ -83,14 +84,8 @@ struct net {
     bool deaf[MAXN];      /* datagrams to the node lose their piggybacked broadcasts */
 };
 
-static uint64_t splitmix(void *ctx)
-{
-    uint64_t *s = ctx;
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
+/* The node's random source: splitmix64 (the simulator's) over a uint64_t. */
+static uint64_t splitmix(void *ctx) { return bt_splitmix64(ctx); }
 
 static struct bt_time tnow(const struct net *net)
 {

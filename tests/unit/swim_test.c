@@ -13,6 +13,7 @@
 #include "baton/baton.h"
 #include "core/swim.h"
 #include "core/swim_proto.h"
+#include "sim/prng.h"
 
 #define MAXN 12
 #define MAXEV 512
@@ -65,14 +66,8 @@ struct tnet {
 
 static struct tnet *NET;
 
-static uint64_t splitmix(void *ctx)
-{
-    uint64_t *s = ctx;
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
+/* The node's random source: splitmix64 (the simulator's) over a uint64_t. */
+static uint64_t splitmix(void *ctx) { return bt_splitmix64(ctx); }
 
 static int addr_index(const struct bt_addr *a)
 {

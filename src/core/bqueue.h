@@ -1,0 +1,79 @@
+/*
+ * The membership protocol's broadcast queue (used by swim.c): encoded
+ * broadcasts waiting to be piggybacked on datagrams, least transmitted
+ * first, each retired after a retransmit limit. A keyed broadcast (a member's
+ * name, or a user key) replaces the queued one with the same key.
+ *
+ * The queue is an array of lists indexed by transmit count plus a hash table
+ * by key, so pushing, replacing and packing cost O(1) per broadcast in the
+ * cluster size. It owns its entries and knows nothing of the node: what a
+ * call removed (dropped because the queue was full, or the leave broadcast
+ * leaving the queue) is reported to the caller, which counts it.
+ */
+#ifndef BT_CORE_BQUEUE_H
+#define BT_CORE_BQUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/htab.h"
+#include "core/wire.h"
+
+#define BT_BQUEUE_BUCKETS 64 /* transmit counts tracked exactly; more share the last */
+#define BT_BQUEUE_MAX_PICK 256 /* broadcasts per datagram */
+
+/* What a broadcast's key is (the key and the kind together identify it). */
+enum bt_bcast_key_kind {
+    BT_BKEY_NONE = 0,   /* unkeyed: never replaced */
+    BT_BKEY_MEMBER = 1, /* a member's name */
+    BT_BKEY_USER = 2,   /* a user key (bt_swim_broadcast_user) */
+};
+
+struct bt_bcast; /* one queued broadcast, private to bqueue.c */
+
+struct bt_bqueue {
+    struct bt_bcast *head[BT_BQUEUE_BUCKETS]; /* newest first in each bucket */
+    struct bt_bcast *tail[BT_BQUEUE_BUCKETS];
+    struct bt_htab table;                     /* the keyed broadcasts, by key */
+    size_t count;                             /* broadcasts queued */
+};
+
+/* What one call took out of the queue besides what it was asked to. */
+struct bt_bqueue_removed {
+    uint32_t dropped; /* oldest most-sent broadcasts dropped because the queue was full */
+    bool leave_gone;  /* the leave broadcast left the queue (replaced, dropped or retired) */
+};
+
+/* An empty queue; allocates nothing. */
+void bt_bqueue_init(struct bt_bqueue *q);
+
+/* Allocates the key table's buckets. Returns 0 or BATON_ENOMEM. */
+int bt_bqueue_reserve(struct bt_bqueue *q);
+
+/* Frees every queued broadcast and the key table; q is then unusable until
+ * bt_bqueue_init(). */
+void bt_bqueue_free(struct bt_bqueue *q);
+
+/* Queues len encoded bytes (copied; len and key_len under 64 KiB). A keyed
+ * broadcast (kind != BT_BKEY_NONE; key copied) first removes the queued one
+ * with the same kind and key. While count >= capacity, the oldest of the
+ * most-sent broadcasts is dropped. is_leave marks our own LEFT, whose
+ * removal *rm reports. *rm (zeroed by the caller) accumulates what was
+ * removed. Returns 0 or BATON_ENOMEM (nothing queued then). */
+int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void *key,
+                   size_t key_len, const uint8_t *bytes, size_t len, bool is_leave,
+                   size_t capacity, struct bt_bqueue_removed *rm);
+
+/* Appends queued broadcasts to w, least sent first, as many as fit (at most
+ * BT_BQUEUE_MAX_PICK); counts their sends and retires those that reached
+ * limit (leave_limit for the leave broadcast), reporting a retired leave in
+ * *rm. Returns how many were appended. */
+size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit,
+                      uint32_t leave_limit, struct bt_bqueue_removed *rm);
+
+/* memberlist's retransmit limit, mult * ceil(log10(n_live + 1)), with a floor
+ * of three decades unless is_leave (see bqueue.c). At least mult. */
+uint32_t bt_bqueue_retransmit_limit(uint32_t mult, size_t n_live, bool is_leave);
+
+#endif

@@ -1,0 +1,273 @@
+/*
+ * The membership protocol's internals, shared by the files that implement
+ * it and by nothing else (swim.h is the API):
+ *
+ *   swim.c           the protocol: probes, gossip, applying broadcasts,
+ *                    suspicion, receiving, the clock, lifecycle and API
+ *   swim_members.c   the member table: lookup by name, state changes, the
+ *                    digest, the suspects/gone arrays and the probe order
+ *   swim_names.c     name checks: two live processes claiming one name
+ *   swim_pushpull.c  push-pull: sending and merging full state over streams
+ *
+ * and below them bqueue.c (the broadcast queue), lifeguard.c (Lifeguard's
+ * arithmetic) and swim_proto.c (the wire format). swim.c's opening comment
+ * describes the protocol as a whole.
+ */
+#ifndef BT_CORE_SWIM_INTERNAL_H
+#define BT_CORE_SWIM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/bqueue.h"
+#include "core/htab.h"
+#include "core/lifeguard.h"
+#include "core/swim.h"
+#include "core/swim_proto.h"
+#include "core/wire.h"
+
+#define NO_SLOT UINT32_MAX
+#define MAX_SUSPECTORS 16  /* bound on K + 1 */
+#define MAX_RELAYS 64      /* PING_REQs served at once */
+#define MAX_CHECKS 16      /* name checks at once */
+#define MAX_SEEDS 64
+#define REAP_CHECK_MS 1000
+
+/* Lifeguard suspicion state of one suspect member. */
+struct bt_suspicion {
+    uint64_t start;      /* when the suspicion started */
+    uint64_t min_ms;     /* its minimum duration */
+    uint64_t max_ms;     /* its maximum duration */
+    uint64_t deadline;   /* when it expires with the confirmations so far */
+    uint64_t next_tell;  /* when to tell the suspect again */
+    uint32_t k;          /* confirmations expected */
+    uint32_t n;          /* suspectors recorded (first one included) */
+    uint64_t suspectors[MAX_SUSPECTORS]; /* hashes of their names */
+};
+
+struct bt_member {
+    struct bt_nodeid name;
+    struct bt_addr addr;
+    uint64_t boot_id;
+    uint32_t incarnation;
+    enum bt_member_state state;
+    uint64_t state_since;     /* when state last changed */
+    uint64_t name_hash;       /* bt_hash_bytes(name) */
+    uint64_t digest_term;     /* this member's share of the digest */
+    uint32_t slot;            /* index in members[] */
+    uint32_t probe_slot;      /* index in probe_order[], NO_SLOT for self */
+    uint32_t watch_slot;      /* index in suspects[] or gone[], NO_SLOT otherwise */
+    struct bt_hlink link;     /* in bt_swim.table, hashed by name_hash */
+    struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
+};
+
+/* A PING_REQ we are serving. */
+struct bt_relay {
+    uint32_t seq;           /* our PING to the target */
+    uint32_t orig_seq;      /* the requester's seq */
+    struct bt_addr requester;
+    uint64_t deadline;      /* NACK then */
+};
+
+/* A rival claim for a name under check. */
+struct bt_name_check {
+    struct bt_nodeid name;
+    uint64_t holder_boot;
+    struct bt_addr holder_addr;
+    uint64_t claimant_boot;
+    struct bt_addr claimant_addr;
+    uint32_t claimant_inc;
+    /* Who is probed: the process that keeps the name if it is alive, the
+     * one with the greater boot (see the essay). */
+    bool probe_claimant;
+    uint32_t seq;           /* our PING to the probed process */
+    uint64_t next_ping;
+    uint64_t deadline;      /* the claim wins (holder probed) or is dropped (claimant probed) */
+};
+
+struct bt_probe {
+    bool active;
+    bool acked;
+    bool indirect_sent;
+    struct bt_nodeid target;
+    uint64_t target_boot;
+    uint32_t seq;
+    uint64_t timeout_at;
+    uint64_t end_at;
+    uint32_t expected_nacks;
+    uint32_t nacks;
+};
+
+struct bt_swim {
+    struct bt_swim_config cfg;
+    struct bt_swim_timing t;
+    struct bt_swim_sink sink;
+    struct bt_member *self;
+
+    struct bt_member **members; /* every known member, self included */
+    size_t n_members, cap_members;
+    struct bt_htab table;       /* members by name */
+    struct bt_member **probe_order; /* members but self */
+    size_t n_probe, cap_probe, probe_cursor;
+    struct bt_member **suspects;
+    size_t n_suspects, cap_suspects;
+    struct bt_member **gone;    /* dead or left */
+    size_t n_gone, cap_gone;
+    size_t n_live;              /* alive + suspect, self included */
+    uint64_t digest;
+
+    struct bt_probe probe;
+    uint64_t next_probe_at;
+    uint32_t seq;
+    struct bt_relay relays[MAX_RELAYS];
+    size_t n_relays;
+    struct bt_name_check checks[MAX_CHECKS];
+    size_t n_checks;
+    uint32_t health;
+
+    uint64_t next_gossip_at, next_pushpull_at, next_reconnect_at, next_reap_at;
+    uint64_t next_unknown_pp_at; /* rate limit of push-pulls with unknown senders */
+    uint64_t next_digest_pp_at;  /* rate limit of push-pulls on a digest difference */
+    /* A member we held dead came back: exchange state with it (at most once
+     * per reconnect_interval), since we heard nothing from it meanwhile. */
+    bool resync;
+    struct bt_nodeid resync_with;
+    uint64_t next_resync_at;
+
+    struct bt_addr seeds[MAX_SEEDS];
+    size_t n_seeds;
+    bool join_called, joined;
+    uint64_t next_join_at;
+    uint32_t join_backoff;
+
+    bool leaving, leave_done, refused;
+    uint64_t leave_deadline;
+
+    bool gossip_now;   /* an urgent broadcast awaits the end of the call */
+    /* Source of the datagram whose broadcasts are being applied (NULL
+     * otherwise): a rumor about ourselves is answered there directly. */
+    const struct bt_addr *rumor_src;
+    /* Set while merging the reply to our join: new members are not
+     * re-broadcast (see apply_alive). */
+    bool quiet_adds;
+    int depth;         /* nesting of public calls (user_deliver re-entry) */
+
+    struct bt_bqueue q;
+    uint8_t *pkt;      /* max_packet bytes */
+    uint8_t *stream;   /* push-pull message buffer: BT_STREAM_MSG_MAX bytes, or NULL */
+    struct bt_member_stats stats;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static inline uint64_t rnd(struct bt_swim *s) { return s->cfg.random(s->cfg.random_ctx); }
+
+/* Uniform-ish in [0, n); n > 0. The modulo bias is below 2^-40 for any n we
+ * use. */
+static inline size_t rnd_below(struct bt_swim *s, size_t n) { return (size_t)(rnd(s) % n); }
+
+static inline uint32_t scale(const struct bt_swim *s) { return bt_lg_scale(s->health); }
+
+static inline bool is_live(enum bt_member_state st) { return st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT; }
+
+/* Our name checks' probe window: twice the probe timeout. */
+static inline uint32_t check_window(const struct bt_swim *s) { return 2 * s->t.probe_timeout; }
+
+/* ---- the member table (swim_members.c) ---------------------------------- */
+
+/* The member named name, or NULL. */
+struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *name);
+
+/* Adds a member, alive, at (name, addr, boot, inc) and at a random place in
+ * the probe order unless is_self; reserves room for it in every array so
+ * that its later state changes never allocate. Returns it (owned by s), or
+ * NULL when out of memory (nothing changed then). */
+struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *name,
+                                  const struct bt_addr *addr, uint64_t boot, uint32_t inc,
+                                  uint64_t now, bool is_self);
+
+/* Removes m from every table and array and frees it. */
+void swim_member_remove(struct bt_swim *s, struct bt_member *m);
+
+/* Every state change goes through here: counts, arrays, digest. The arrays
+ * have room reserved at member creation, so this cannot fail. */
+void swim_set_state(struct bt_swim *s, struct bt_member *m, enum bt_member_state st, uint64_t now);
+
+/* Gives m a new boot id, keeping the digest in step. */
+void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot);
+
+/* Fills *out with m's public view. */
+void swim_info_of(const struct bt_member *m, struct bt_member_info *out);
+
+/* Hands the sink an event of kind about m. */
+void swim_emit(struct bt_swim *s, enum bt_event_kind kind, const struct bt_member *m);
+
+/* ---- the protocol (swim.c) ---------------------------------------------- */
+
+/* Starts a datagram of type in s->pkt: the header. */
+void swim_packet_begin(struct bt_swim *s, struct bt_wbuf *w, enum bt_swim_type type);
+
+/* Sends the datagram in w to `to`, first filling its room with queued
+ * broadcasts if piggyback. */
+void swim_packet_send(struct bt_swim *s, struct bt_wbuf *w, const struct bt_addr *to,
+                      bool piggyback);
+
+/* Queues a broadcast about member m (kind ALIVE/SUSPECT/DEAD/LEFT), told by
+ * from (NULL: nobody); is_leave marks our own LEFT. */
+void swim_bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *m,
+                       const struct bt_nodeid *from, bool is_leave);
+
+/* Apply an ALIVE, SUSPECT or LEFT rumor b (from a broadcast or a push-pull). */
+void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
+void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
+void swim_apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
+
+/* Another live process keeps our name (at keeper): fall silent for good. */
+void swim_refuse_self(struct bt_swim *s, const struct bt_addr *keeper);
+
+/* At the end of a public call (once no call is nested): runs the gossip
+ * round an urgent broadcast asked for. */
+void swim_flush(struct bt_swim *s, uint64_t now);
+
+/* The push-pull period: the base interval, scaled up above 32 members. */
+uint64_t swim_pushpull_period(const struct bt_swim *s);
+
+/* Uniform in [period/2, 3*period/2): mean period, no lockstep. */
+uint64_t swim_jittered(struct bt_swim *s, uint64_t period);
+
+/* ---- name checks (swim_names.c) ----------------------------------------- */
+
+/* Starts checking claim, a rival of holder for holder's name (one check per
+ * name at a time; at most MAX_CHECKS, more are dropped and counted). */
+void swim_check_start(struct bt_swim *s, struct bt_member *holder, const struct bt_swim_bcast *claim,
+                      uint64_t now);
+
+/* Pings the process c probes. */
+void swim_check_ping(struct bt_swim *s, struct bt_name_check *c);
+
+/* The probed process answered: it keeps the name. The holder: refuse the
+ * claimant. The claimant (it outranks the holder): it takes the name over
+ * and the holder is refused; if the holder is this node, it yields. c is
+ * removed. */
+void swim_check_answered(struct bt_swim *s, struct bt_name_check *c, uint64_t now);
+
+/* The probed process did not answer in time. The holder: the claim takes
+ * the name over. The claimant: the claim is dropped (stale, or cut off). c
+ * is removed. */
+void swim_check_expired(struct bt_swim *s, struct bt_name_check *c, uint64_t now);
+
+/* Tells `to` that the process of claimant_boot may not use name, which
+ * holder_boot at holder_addr keeps. */
+void swim_send_conflict(struct bt_swim *s, const struct bt_addr *to, const struct bt_nodeid *name,
+                        uint64_t claimant_boot, uint64_t holder_boot,
+                        const struct bt_addr *holder_addr);
+
+/* ---- push-pull (swim_pushpull.c) ---------------------------------------- */
+
+/* Sends our full state for a push-pull: one message of `type` (PP_REQ or
+ * PP_REPLY), then as many continuations as it takes (docs/membership.md). */
+void swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
+                  enum bt_swim_type type, bool join);
+
+#endif

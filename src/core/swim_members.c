@@ -1,0 +1,223 @@
+/*
+ * The membership protocol's member table (swim_internal.h): every known
+ * member in an array (iteration order, so runs are deterministic) and a
+ * hash table by name; suspects and dead/left members in their own arrays;
+ * the probe order; the digest, an XOR of per-member hashes kept in step
+ * with every change. Room in every array is reserved when a member is
+ * added, so state changes never allocate.
+ */
+#include "core/swim_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = ncap;
+    return true;
+}
+
+void swim_info_of(const struct bt_member *m, struct bt_member_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->name = m->name;
+    out->addr = m->addr;
+    out->boot_id = m->boot_id;
+    out->incarnation = m->incarnation;
+    out->state = m->state;
+}
+
+void swim_emit(struct bt_swim *s, enum bt_event_kind kind, const struct bt_member *m)
+{
+    struct bt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.member = m->name;
+    ev.addr = m->addr;
+    ev.boot_id = m->boot_id;
+    s->sink.event(s->sink.ctx, &ev);
+}
+
+/* ---- the member table --------------------------------------------------- */
+
+/* A member's share of the digest. Dead and departed members count as
+ * absent: a record that only waits to be reaped, and that a fresh process
+ * never learned, must not keep two views apart (for the election, dead,
+ * left and unknown all mean "not live"). */
+static uint64_t digest_term(const struct bt_member *m)
+{
+    if (!is_live(m->state))
+        return 0;
+    return bt_mix64(m->name_hash ^ bt_mix64(m->boot_id + 0x9e3779b97f4a7c15u * ((uint64_t)m->state + 1)));
+}
+
+static bool member_is(const struct bt_hlink *x, const void *name)
+{
+    return bt_nodeid_eq(&BT_HTAB_ENTRY(x, const struct bt_member, link)->name, name);
+}
+
+struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *name)
+{
+    uint64_t h = bt_hash_bytes(name->bytes, name->len);
+    struct bt_hlink *x = bt_htab_find(&s->table, h, member_is, name);
+    return x ? BT_HTAB_ENTRY(x, struct bt_member, link) : NULL;
+}
+
+/* Moves m into the suspects[] or gone[] array that matches its state. */
+static void watch_remove(struct bt_swim *s, struct bt_member *m)
+{
+    if (m->watch_slot == NO_SLOT)
+        return;
+    struct bt_member ***arr;
+    size_t *n;
+    if (m->state == BT_MEMBER_SUSPECT) {
+        arr = &s->suspects;
+        n = &s->n_suspects;
+    } else {
+        arr = &s->gone;
+        n = &s->n_gone;
+    }
+    uint32_t i = m->watch_slot;
+    struct bt_member *last = (*arr)[*n - 1];
+    (*arr)[i] = last;
+    last->watch_slot = i;
+    (*n)--;
+    m->watch_slot = NO_SLOT;
+}
+
+static bool watch_add(struct bt_swim *s, struct bt_member *m)
+{
+    if (m->state == BT_MEMBER_ALIVE)
+        return true;
+    if (m->state == BT_MEMBER_SUSPECT) {
+        if (!grow((void **)&s->suspects, &s->cap_suspects, s->n_suspects + 1, sizeof *s->suspects))
+            return false;
+        m->watch_slot = (uint32_t)s->n_suspects;
+        s->suspects[s->n_suspects++] = m;
+    } else {
+        if (!grow((void **)&s->gone, &s->cap_gone, s->n_gone + 1, sizeof *s->gone))
+            return false;
+        m->watch_slot = (uint32_t)s->n_gone;
+        s->gone[s->n_gone++] = m;
+    }
+    return true;
+}
+
+/* Every state change goes through here: counts, arrays, digest. The arrays
+ * have room reserved at member creation, so this cannot fail. */
+void swim_set_state(struct bt_swim *s, struct bt_member *m, enum bt_member_state st, uint64_t now)
+{
+    if (m->state == st)
+        return;
+    watch_remove(s, m);
+    if (m->state == BT_MEMBER_SUSPECT) {
+        free(m->susp);
+        m->susp = NULL;
+    }
+    if (is_live(m->state))
+        s->n_live--;
+    s->digest ^= m->digest_term;
+    m->state = st;
+    m->state_since = now;
+    m->digest_term = digest_term(m);
+    s->digest ^= m->digest_term;
+    if (is_live(st))
+        s->n_live++;
+    (void)watch_add(s, m);
+}
+
+void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
+{
+    s->digest ^= m->digest_term;
+    m->boot_id = boot;
+    m->digest_term = digest_term(m);
+    s->digest ^= m->digest_term;
+}
+
+struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *name,
+                                  const struct bt_addr *addr, uint64_t boot, uint32_t inc,
+                                  uint64_t now, bool is_self)
+{
+    size_t need = s->n_members + 1;
+    /* Reserve room in every array the member may enter, so that later state
+     * changes never allocate. */
+    if (!grow((void **)&s->members, &s->cap_members, need, sizeof *s->members) ||
+        !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
+        !grow((void **)&s->suspects, &s->cap_suspects, need, sizeof *s->suspects) ||
+        !grow((void **)&s->gone, &s->cap_gone, need, sizeof *s->gone))
+        return NULL;
+    struct bt_member *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->name = *name;
+    m->addr = *addr;
+    m->boot_id = boot;
+    m->incarnation = inc;
+    m->state = BT_MEMBER_ALIVE;
+    m->state_since = now;
+    m->name_hash = bt_hash_bytes(name->bytes, name->len);
+    m->digest_term = digest_term(m);
+    m->watch_slot = NO_SLOT;
+    m->probe_slot = NO_SLOT;
+    s->digest ^= m->digest_term;
+    s->n_live++;
+
+    bt_htab_link(&s->table, &m->link, m->name_hash);
+    m->slot = (uint32_t)s->n_members;
+    s->members[s->n_members++] = m;
+
+    if (!is_self) {
+        /* Insert at a random place in the probe order (memberlist does the
+         * same), so a newcomer is not always probed last. */
+        size_t n = s->n_probe;
+        size_t j = rnd_below(s, n + 1);
+        if (j != n) {
+            s->probe_order[n] = s->probe_order[j];
+            s->probe_order[n]->probe_slot = (uint32_t)n;
+        }
+        s->probe_order[j] = m;
+        m->probe_slot = (uint32_t)j;
+        s->n_probe++;
+    }
+    return m;
+}
+
+void swim_member_remove(struct bt_swim *s, struct bt_member *m)
+{
+    watch_remove(s, m);
+    free(m->susp);
+    if (is_live(m->state))
+        s->n_live--;
+    s->digest ^= m->digest_term;
+
+    bt_htab_unlink(&s->table, &m->link);
+
+    struct bt_member *last = s->members[s->n_members - 1];
+    s->members[m->slot] = last;
+    last->slot = m->slot;
+    s->n_members--;
+
+    if (m->probe_slot != NO_SLOT) {
+        struct bt_member *plast = s->probe_order[s->n_probe - 1];
+        s->probe_order[m->probe_slot] = plast;
+        plast->probe_slot = m->probe_slot;
+        s->n_probe--;
+        if (s->probe_cursor > s->n_probe)
+            s->probe_cursor = s->n_probe;
+    }
+    free(m);
+}
+

@@ -1,0 +1,193 @@
+/* Tests of src/core/bqueue.c: order of packing, replacement by key,
+ * retirement at the retransmit limit, drops when full (reported, not
+ * counted), and the leave broadcast's removal reported. */
+#include "unit/test_main.h"
+
+#include <string.h>
+
+#include "baton/baton.h"
+#include "core/bqueue.h"
+
+/* Queues a one-byte broadcast v under key (NULL: unkeyed). */
+static void push(struct bt_bqueue *q, const char *key, uint8_t v, bool is_leave, size_t cap,
+                 struct bt_bqueue_removed *rm)
+{
+    enum bt_bcast_key_kind kind = key ? BT_BKEY_MEMBER : BT_BKEY_NONE;
+    assert_int_equal(bt_bqueue_push(q, kind, key, key ? strlen(key) : 0, &v, 1, is_leave, cap, rm),
+                     0);
+}
+
+/* Packs into a buffer of cap bytes; returns the bytes packed in *out. */
+static size_t pack(struct bt_bqueue *q, uint8_t *out, size_t cap, uint32_t limit,
+                   struct bt_bqueue_removed *rm)
+{
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, out, cap);
+    size_t n = bt_bqueue_pack(q, &w, limit, limit, rm);
+    assert_int_equal(n, w.len);
+    return n;
+}
+
+static void least_sent_first_newest_first_among_equals(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    push(&q, "a", 1, false, 100, &rm);
+    push(&q, "b", 2, false, 100, &rm);
+    uint8_t buf[64];
+    /* Room for one broadcast only: packing stops once fewer than 16 bytes
+     * remain. */
+    assert_int_equal(pack(&q, buf, 16, 10, &rm), 1);
+    assert_int_equal(buf[0], 2);
+    push(&q, "c", 3, false, 100, &rm);
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
+    /* Never sent first (newest first), then the ones sent once. */
+    assert_int_equal(buf[0], 3);
+    assert_int_equal(buf[1], 1);
+    assert_int_equal(buf[2], 2);
+    assert_int_equal(q.count, 3);
+    assert_int_equal(rm.dropped, 0);
+    assert_false(rm.leave_gone);
+    bt_bqueue_free(&q);
+}
+
+static void a_keyed_broadcast_replaces_the_one_with_its_key(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    push(&q, "a", 1, false, 100, &rm);
+    push(&q, NULL, 2, false, 100, &rm);
+    push(&q, NULL, 3, false, 100, &rm);
+    push(&q, "a", 4, false, 100, &rm);
+    assert_int_equal(q.count, 3);
+    /* Same key bytes, other kind: a different broadcast. */
+    uint8_t v = 5;
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "a", 1, &v, 1, false, 100, &rm), 0);
+    assert_int_equal(q.count, 4);
+    uint8_t buf[64];
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 4);
+    assert_memory_equal(buf, ((uint8_t[]){5, 4, 3, 2}), 4);
+    assert_int_equal(rm.dropped, 0);
+    bt_bqueue_free(&q);
+}
+
+static void broadcasts_retire_at_their_limit(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    push(&q, "a", 1, false, 100, &rm);
+    push(&q, "me", 2, true, 100, &rm);
+    uint8_t buf[64];
+    struct bt_wbuf w;
+    /* The leave retires after 2 sends, the other after 3. */
+    for (int i = 0; i < 2; i++) {
+        bt_wbuf_init(&w, buf, sizeof buf);
+        assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, &rm), 2);
+    }
+    assert_true(rm.leave_gone);
+    assert_int_equal(q.count, 1);
+    bt_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, &rm), 1);
+    assert_int_equal(q.count, 0);
+    bt_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, &rm), 0);
+    assert_int_equal(rm.dropped, 0);
+    bt_bqueue_free(&q);
+}
+
+static void a_full_queue_drops_the_oldest_most_sent_and_says_so(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    push(&q, "old", 1, false, 3, &rm);
+    uint8_t buf[64];
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 1); /* "old" sent once */
+    push(&q, "x", 2, false, 3, &rm);
+    push(&q, "y", 3, false, 3, &rm);
+    assert_int_equal(rm.dropped, 0);
+    push(&q, "z", 4, false, 3, &rm);
+    assert_int_equal(rm.dropped, 1);
+    assert_int_equal(q.count, 3);
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
+    assert_memory_equal(buf, ((uint8_t[]){4, 3, 2}), 3);
+    /* Then among equals, the one longest in its bucket: "z", packed (and so
+     * relinked) first. */
+    struct bt_bqueue_removed rm2 = {0};
+    push(&q, "w", 5, false, 3, &rm2);
+    assert_int_equal(rm2.dropped, 1);
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm2), 3);
+    assert_memory_equal(buf, ((uint8_t[]){5, 2, 3}), 3);
+    bt_bqueue_free(&q);
+}
+
+static void replacing_or_dropping_the_leave_reports_it(void **state)
+{
+    struct bt_bqueue q;
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    struct bt_bqueue_removed rm = {0};
+    push(&q, "me", 1, true, 100, &rm);
+    assert_false(rm.leave_gone);
+    push(&q, "me", 2, false, 100, &rm);
+    assert_true(rm.leave_gone);
+    struct bt_bqueue_removed rm2 = {0};
+    /* Full at 2: each push drops the oldest, "me", then the leave. */
+    push(&q, "you", 3, true, 2, &rm2);
+    push(&q, "him", 4, false, 2, &rm2);
+    assert_int_equal(rm2.dropped, 1);
+    assert_false(rm2.leave_gone);
+    push(&q, "her", 5, false, 2, &rm2);
+    assert_int_equal(rm2.dropped, 2);
+    assert_true(rm2.leave_gone);
+    assert_int_equal(q.count, 2);
+    bt_bqueue_free(&q);
+}
+
+static void too_big_broadcasts_are_skipped_not_blocking(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    uint8_t small = 7, big[40];
+    memset(big, 9, sizeof big);
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_NONE, NULL, 0, &small, 1, false, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_NONE, NULL, 0, big, sizeof big, false, 100, &rm), 0);
+    uint8_t buf[32];
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 1);
+    assert_int_equal(buf[0], 7);
+    assert_int_equal(q.count, 2);
+    bt_bqueue_free(&q);
+}
+
+static void retransmit_limit_has_a_floor_of_three_decades(void **state)
+{
+    /* mult * max(3, ceil(log10(n + 1))), no floor for the leave. */
+    assert_int_equal(bt_bqueue_retransmit_limit(4, 1, false), 12);
+    assert_int_equal(bt_bqueue_retransmit_limit(4, 5, false), 12);
+    assert_int_equal(bt_bqueue_retransmit_limit(4, 999, false), 12);
+    assert_int_equal(bt_bqueue_retransmit_limit(4, 1000, false), 16);
+    assert_int_equal(bt_bqueue_retransmit_limit(4, 5, true), 4);
+    assert_int_equal(bt_bqueue_retransmit_limit(4, 10, true), 8);
+    assert_int_equal(bt_bqueue_retransmit_limit(4, 0, true), 4);
+    assert_int_equal(bt_bqueue_retransmit_limit(4, 10000, true), 20);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(least_sent_first_newest_first_among_equals),
+    cmocka_unit_test(a_keyed_broadcast_replaces_the_one_with_its_key),
+    cmocka_unit_test(broadcasts_retire_at_their_limit),
+    cmocka_unit_test(a_full_queue_drops_the_oldest_most_sent_and_says_so),
+    cmocka_unit_test(replacing_or_dropping_the_leave_reports_it),
+    cmocka_unit_test(too_big_broadcasts_are_skipped_not_blocking),
+    cmocka_unit_test(retransmit_limit_has_a_floor_of_three_decades),
+};
+BT_TEST_MAIN(tests)
