@@ -375,6 +375,41 @@ static void merge_entry_rejects_invalid_keys_and_leaves_the_map_alone(void **sta
     bt_cmap_destroy(&m);
 }
 
+/* The search compares 8-byte keys before whole names: names that share
+ * their first 8 bytes, or are shorter, or one a prefix of another, still
+ * sort bytewise and are each found. */
+static void names_sharing_their_first_8_bytes_sort_and_are_found(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    const char *inserted[] = {"node-aaa2", "node-aaa10", "n", "node-aaa1", "node-aa", "node-aaa", "node-aaaZ",
+                              "node-aab", "node-aaa1-x", "node"};
+    const char *sorted[] = {"n", "node", "node-aa", "node-aaa", "node-aaa1", "node-aaa1-x", "node-aaa10",
+                            "node-aaa2", "node-aaaZ", "node-aab"};
+    const size_t count = sizeof inserted / sizeof inserted[0];
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal(add(&m, "x", inserted[i], 10 + i, i + 1), 1);
+    const struct bt_centry *const *list;
+    assert_int_equal(entries_of(&m, "x", &list), count);
+    for (size_t i = 0; i < count; i++) {
+        assert_string_equal(list[i]->node.bytes, sorted[i]);
+        const struct bt_centry *e = get(&m, "x", sorted[i]);
+        assert_non_null(e);
+        assert_string_equal(e->node.bytes, sorted[i]);
+        /* A newer write replaces that entry, not a neighbour's. */
+        assert_int_equal(add(&m, "x", sorted[i], 100 + i, 50 + i), 1);
+    }
+    assert_int_equal(entries_of(&m, "x", &list), count);
+    assert_null(get(&m, "x", "node-aaa3"));
+    struct bt_name x = name_of("x");
+    struct bt_nodeid gone = node_of("node-aaa10");
+    assert_int_equal(bt_cmap_forget(&m, &x, &gone), 1);
+    assert_null(get(&m, "x", "node-aaa10"));
+    assert_non_null(get(&m, "x", "node-aaa2"));
+    assert_int_equal(map_check(&m), 0);
+    bt_cmap_destroy(&m);
+}
+
 static void entries_are_sorted_by_node_with_a_prefix_first(void **state)
 {
     struct bt_cmap m;
@@ -978,5 +1013,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(merge_is_commutative_associative_idempotent_and_an_upper_bound),
     cmocka_unit_test(scale_100k_entries_over_1000_names_merge_list_and_forget),
     cmocka_unit_test(digest_covers_live_entries_only_in_any_order),
+    cmocka_unit_test(names_sharing_their_first_8_bytes_sort_and_are_found),
 };
 BT_TEST_MAIN(tests)
