@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test tsan fuzz clean install demo bench
+.PHONY: all deps configure build test tsan fuzz clean install demo bench bench-sim
 
 all: build
 
@@ -57,5 +57,14 @@ bench: deps
 	cmake --build build-bench -j $(JOBS) --target batond baton leadbench
 	python3 bench/bench.py --build build-bench
 
+# The simulator's scale targets (README, "The simulator"): wall time, RSS and
+# key figures of each; SIM_TARGETS picks some (default: all four).
+SIM_TARGETS ?=
+bench-sim: deps
+	./scripts/deps.sh time
+	cmake -S . -B build-bench-sim -DCMAKE_BUILD_TYPE=Release -DBATON_SANITIZE=OFF -DBATON_TESTS=OFF
+	cmake --build build-bench-sim -j $(JOBS) --target baton-sim
+	./bench/bench-sim.sh build-bench-sim/baton-sim $(SIM_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release build-demo build-bench
+	rm -rf $(BUILD) $(TSAN_BUILD) build-fuzz build-release build-demo build-bench build-bench-sim

@@ -40,11 +40,27 @@ int bt_centry_cmp(const struct bt_centry *a, const struct bt_centry *b);
 
 struct bt_cname; /* one campaign name's entries, internal to cmap.c */
 
+/* Buckets of the live-entry digest (bt_cmap.digest). */
+#define BT_CMAP_DIGEST_BUCKETS 32
+
 struct bt_cmap {
     struct bt_htab names; /* struct bt_cname by name; names.count: names with an entry */
     size_t nentries;      /* entries, tombstones included */
     size_t nlive;         /* entries that are not tombstones */
+    /* A digest of the live entries, maintained incrementally: bucket
+     * bt_cmap_digest_bucket(name) is the XOR of bt_cmap_digest_term() over
+     * the live entries of the names in that bucket. Two maps with the same
+     * live entries have the same digest, whatever their tombstones (which
+     * each replica forgets on its own schedule). replica.c exchanges it to
+     * find a replica that missed an entry (docs/election.md). */
+    uint64_t digest[BT_CMAP_DIGEST_BUCKETS];
 };
+
+/* The digest bucket of a name, 0..BT_CMAP_DIGEST_BUCKETS-1. */
+unsigned bt_cmap_digest_bucket(const struct bt_name *name);
+/* One live entry's share of its bucket: a hash of its name, node, stamp and
+ * candidacy. */
+uint64_t bt_cmap_digest_term(const struct bt_centry *e);
 
 /* An empty map; allocates nothing. */
 void bt_cmap_init(struct bt_cmap *m);

@@ -11,6 +11,7 @@
 #include "baton/baton.h"
 
 #define INITIAL_QUEUE 16
+#define FIFO_KEEP 256 /* slots an empty queue keeps */
 
 void bt_fifo_init(struct bt_fifo *q, size_t size)
 {
@@ -52,8 +53,20 @@ void bt_fifo_push(struct bt_fifo *q, const void *item)
 
 bool bt_fifo_pop(struct bt_fifo *q, void *out)
 {
-    if (q->len == 0)
+    if (q->len == 0) {
+        /* A merged snapshot reserves a slot per item it carries (thousands
+         * of names: megabytes per node, kept for good, gigabytes of a
+         * 1000-node simulation), and mostly pushes none. Found empty, a
+         * grown queue gives its memory back; the next input that needs
+         * room reserves it again before changing anything. */
+        if (q->cap > FIFO_KEEP) {
+            free(q->items);
+            q->items = NULL;
+            q->cap = 0;
+            q->head = 0;
+        }
         return false;
+    }
     memcpy(out, q->items + q->head * q->size, q->size);
     q->head++;
     q->len--;

@@ -31,7 +31,9 @@ int bt_fifo_reserve(struct bt_fifo *q, size_t n);
  * bt_fifo_reserve() (pushing without it is the caller's bug: asserted). */
 void bt_fifo_push(struct bt_fifo *q, const void *item);
 
-/* Copies the oldest item to out and removes it; false when empty. */
+/* Copies the oldest item to out and removes it; false when empty (an empty
+ * queue that grew past 256 slots then frees them: reserve again before the
+ * next push). */
 bool bt_fifo_pop(struct bt_fifo *q, void *out);
 
 #endif

@@ -162,6 +162,20 @@ static bool ring_grow(void **buf, size_t *cap, size_t head, size_t len, size_t e
     return true;
 }
 
+/* An empty ring that grew past RING_KEEP slots gives its memory back (a
+ * join brings an event per member: 16 384 events of 500 bytes kept by each
+ * node of a 10 000-node simulation); the next push grows it again. */
+#define RING_KEEP 64
+static void ring_shrink(void **buf, size_t *cap, size_t *head)
+{
+    if (*cap > RING_KEEP) {
+        free(*buf);
+        *buf = NULL;
+        *cap = 0;
+        *head = 0;
+    }
+}
+
 static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr *to, uint64_t conn,
                       const uint8_t *data, size_t len)
 {
@@ -624,6 +638,23 @@ static void judge_clock(struct bt_node *n)
     clock_event(n, refused ? BT_EV_CLOCK_REFUSED : BT_EV_CLOCK_OK);
 }
 
+static size_t user_digest(void *ctx, uint64_t quiet_ms, uint8_t *buf, size_t cap)
+{
+    struct bt_node *n = ctx;
+    if (n->stopped || n->replica.fatal)
+        return 0;
+    return bt_replica_digest(&n->replica, quiet_ms, buf, cap, n->now);
+}
+
+static bool user_digest_check(void *ctx, const struct bt_nodeid *from, uint64_t quiet_ms,
+                              const uint8_t *data, size_t len)
+{
+    struct bt_node *n = ctx;
+    if (n->stopped || n->replica.fatal)
+        return false;
+    return bt_replica_digest_differs(&n->replica, quiet_ms, data, len, n->now);
+}
+
 /* An election event as a node event. */
 static struct bt_event leader_event(const struct bt_node *n, const struct bt_leader_event *le)
 {
@@ -751,6 +782,8 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .user_merge = user_merge,
         .wall = sink_wall,
         .clock = sink_clock,
+        .user_digest = user_digest,
+        .user_digest_check = user_digest_check,
     };
     struct bt_leader_config lc = {
         .self = cfg->name,
@@ -943,8 +976,10 @@ bool bt_node_pop_output(struct bt_node *n, struct bt_output *out)
 {
     free(n->popped);
     n->popped = NULL;
-    if (n->out_len == 0)
+    if (n->out_len == 0) {
+        ring_shrink((void **)&n->out, &n->out_cap, &n->out_head);
         return false;
+    }
     struct bt_out_item *it = &n->out[n->out_head];
     n->out_head = (n->out_head + 1) % n->out_cap;
     n->out_len--;
@@ -992,8 +1027,10 @@ static bool pop_final_event(struct bt_node *n, struct bt_event *ev)
 
 bool bt_node_pop_event(struct bt_node *n, struct bt_event *ev)
 {
-    if (n->ev_len == 0)
+    if (n->ev_len == 0) {
+        ring_shrink((void **)&n->ev, &n->ev_cap, &n->ev_head);
         return n->stopped ? pop_final_event(n, ev) : false;
+    }
     *ev = n->ev[n->ev_head];
     n->ev_head = (n->ev_head + 1) % n->ev_cap;
     n->ev_len--;
@@ -1047,6 +1084,7 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->last_refused_name = lc.last_refused_name;
     e->marks_expired = lc.marks_expired;
     e->state_failed = rc->state_failed;
+    e->digests_malformed = rc->digests_malformed;
     e->names = bt_leader_names(n->leader);
 }
 

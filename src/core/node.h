@@ -143,6 +143,7 @@ struct bt_election_stats {
     size_t clock_held;
     uint64_t clock_held_merged;
     uint64_t clock_held_dropped;
+    uint64_t digests_malformed; /* election digests (DIGEST datagrams) that could not be read */
 };
 
 /* Counters of the whole node (bt_node_stats()). */

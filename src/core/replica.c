@@ -70,6 +70,7 @@
 #include "core/codec.h"
 #include "core/hlc.h"
 #include "core/swim_proto.h"
+#include "core/wire.h"
 
 void bt_replica_init(struct bt_replica *r, struct bt_leader *leader, struct bt_swim *swim,
                      uint64_t horizon_ms, uint64_t now_mono)
@@ -79,6 +80,8 @@ void bt_replica_init(struct bt_replica *r, struct bt_leader *leader, struct bt_s
     r->swim = swim;
     r->horizon_ms = horizon_ms ? horizon_ms : BT_REPLICA_HORIZON_DEFAULT_MS;
     r->next_expiry = now_mono + r->horizon_ms / 4;
+    for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++)
+        r->digest_since[b] = now_mono;
 }
 
 static void drop_state(struct bt_replica *r)
@@ -474,6 +477,63 @@ size_t bt_replica_state(struct bt_replica *r, size_t index, uint8_t *buf, size_t
     if (len <= cap)
         memcpy(buf, r->chunks[index].buf, len);
     return len;
+}
+
+_Static_assert(BT_CMAP_DIGEST_BUCKETS <= 32, "the quiet mask is a u32");
+
+/* Notes which buckets of the digest changed since last looked at; returns
+ * the mask of those that have held still for quiet_ms. A change is seen at
+ * the next look (a probe period at most later), so a bucket is never
+ * called still for longer than it has been. */
+static uint32_t digest_still(struct bt_replica *r, uint64_t quiet_ms, uint64_t now)
+{
+    const uint64_t *d = bt_leader_cmap(r->leader)->digest;
+    uint32_t mask = 0;
+    for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++) {
+        if (d[b] != r->digest_seen[b]) {
+            r->digest_seen[b] = d[b];
+            r->digest_since[b] = now;
+        }
+        if (now >= r->digest_since[b] && now - r->digest_since[b] >= quiet_ms)
+            mask |= UINT32_C(1) << b;
+    }
+    return mask;
+}
+
+size_t bt_replica_digest(struct bt_replica *r, uint64_t quiet_ms, uint8_t *buf, size_t cap,
+                         struct bt_time now)
+{
+    if (cap < BT_REPLICA_DIGEST_LEN)
+        return 0;
+    uint32_t still = digest_still(r, quiet_ms, now.mono_ms);
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, cap);
+    bt_put_u8(&w, 1);
+    bt_put_u32(&w, still);
+    for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++)
+        bt_put_u64(&w, r->digest_seen[b]);
+    return w.len;
+}
+
+bool bt_replica_digest_differs(struct bt_replica *r, uint64_t quiet_ms, const uint8_t *data,
+                               size_t len, struct bt_time now)
+{
+    struct bt_rbuf rd;
+    bt_rbuf_init(&rd, data, len);
+    uint8_t version = bt_get_u8(&rd);
+    uint32_t theirs = bt_get_u32(&rd);
+    if (rd.error || version != 1 || len != BT_REPLICA_DIGEST_LEN) {
+        r->counters.digests_malformed++;
+        return false;
+    }
+    uint32_t both = theirs & digest_still(r, quiet_ms, now.mono_ms);
+    bool differs = false;
+    for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++) {
+        uint64_t d = bt_get_u64(&rd);
+        if ((both >> b & 1u) && d != r->digest_seen[b])
+            differs = true;
+    }
+    return differs;
 }
 
 void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, bool join,

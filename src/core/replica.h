@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cmap.h"
 #include "core/leader.h"
 #include "core/names.h"
 #include "core/types.h"
@@ -52,6 +53,7 @@ struct bt_replica_counters {
      * memory), and these were merged on a later screening. */
     uint64_t held_dropped;
     uint64_t held_merged;
+    uint64_t digests_malformed; /* DIGESTs whose summary could not be read */
 };
 
 /* One encoded chunk of the full state: a SNAPSHOT payload (codec.h). */
@@ -82,6 +84,11 @@ struct bt_replica {
     size_t nheld_e;
     struct bt_fence *held_f;
     size_t nheld_f;
+    /* The digest's buckets as last observed, and since when (monotonic ms)
+     * each has held that value: how long each part of the state held
+     * still (bt_replica_digest). */
+    uint64_t digest_seen[BT_CMAP_DIGEST_BUCKETS];
+    uint64_t digest_since[BT_CMAP_DIGEST_BUCKETS];
 };
 
 #define BT_REPLICA_HELD_MAX 512
@@ -121,6 +128,25 @@ size_t bt_replica_state(struct bt_replica *r, size_t index, uint8_t *buf, size_t
                         struct bt_time now);
 void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, bool join,
                             const uint8_t *data, size_t len, struct bt_time now);
+
+/* The membership's digest hooks (swim.h user_digest, user_digest_check;
+ * docs/election.md, "What gossip misses"). The summary is the candidate
+ * map's live-entry digest (cmap.h), BT_CMAP_DIGEST_BUCKETS buckets of names,
+ * with a mask of the buckets that have held still for quiet_ms:
+ *
+ *   version u8 (1) | quiet mask u32 | BT_CMAP_DIGEST_BUCKETS x u64
+ *
+ * bt_replica_digest writes it into buf (cap bytes) and returns its length
+ * (0 if cap is too small). bt_replica_digest_differs returns true when some
+ * bucket differs from ours while both sides held it still for quiet_ms:
+ * gossip has delivered what it will, so one side missed something and a
+ * push-pull repairs it. A summary that cannot be read is counted
+ * (digests_malformed) and returns false. */
+#define BT_REPLICA_DIGEST_LEN (1 + 4 + 8 * BT_CMAP_DIGEST_BUCKETS)
+size_t bt_replica_digest(struct bt_replica *r, uint64_t quiet_ms, uint8_t *buf, size_t cap,
+                         struct bt_time now);
+bool bt_replica_digest_differs(struct bt_replica *r, uint64_t quiet_ms, const uint8_t *data,
+                               size_t len, struct bt_time now);
 
 /* A membership event: feeds the leader's liveness view (fix 1). */
 void bt_replica_member_event(struct bt_replica *r, const struct bt_event *ev, struct bt_time now);

@@ -719,6 +719,24 @@ void swim_flush(struct bt_swim *s, uint64_t now)
     }
 }
 
+/* A member's DIGEST: push-pull with it when the layer above finds a
+ * difference that held still (at most once per bt_swim_digest_gap_ms). */
+static void on_digest(struct bt_swim *s, const struct bt_swim_packet *p, const struct bt_addr *from,
+                      uint64_t now)
+{
+    if (!s->sink.user_digest_check || !s->joined || s->leaving || now < s->next_digest_pp_at)
+        return;
+    const struct bt_member *m = swim_find(s, &p->hdr.sender);
+    if (!m || m->boot_id != p->hdr.sender_boot || !is_live(m->state))
+        return;
+    if (!s->sink.user_digest_check(s->sink.ctx, &m->name, bt_swim_gossip_span_ms(s), p->digest,
+                                   p->digest_len))
+        return;
+    s->next_digest_pp_at = now + bt_swim_digest_gap_ms(s);
+    s->stats.digest_pulls++;
+    swim_send_pp(s, from, 0, BT_SWIM_PP_REQ, false);
+}
+
 void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const uint8_t *data,
                          size_t len, uint64_t now)
 {
@@ -774,6 +792,9 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
         break;
     case BT_SWIM_CONFLICT:
         on_conflict(s, &p);
+        break;
+    case BT_SWIM_DIGEST:
+        on_digest(s, &p, from, now);
         break;
     default:
         break;
@@ -901,6 +922,25 @@ static void probe_finish(struct bt_swim *s, uint64_t now)
         suspect_locally(s, m, now);
 }
 
+/* The layer above's state summary, to the member just probed: one
+ * datagram per protocol period, so a node that gossip missed is found
+ * within a few periods of the state holding still (docs/membership.md,
+ * "Anti-entropy"). Not piggybacked: broadcasts keep their own rounds. */
+static void send_digest(struct bt_swim *s, const struct bt_member *m)
+{
+    if (!s->sink.user_digest || !s->sink.user_digest_check || !s->joined || s->leaving)
+        return;
+    uint8_t buf[BT_SWIM_DIGEST_MAX];
+    size_t len = s->sink.user_digest(s->sink.ctx, bt_swim_gossip_span_ms(s), buf, sizeof buf);
+    if (len == 0 || len > sizeof buf)
+        return;
+    struct bt_wbuf w;
+    swim_packet_begin(s, &w, BT_SWIM_DIGEST);
+    bt_swim_put_digest(&w, buf, len);
+    s->stats.digests_out++;
+    swim_packet_send(s, &w, &m->addr, false);
+}
+
 static void probe_start(struct bt_swim *s, uint64_t now)
 {
     uint64_t period = (uint64_t)s->t.probe_interval * scale(s);
@@ -918,6 +958,7 @@ static void probe_start(struct bt_swim *s, uint64_t now)
     p->end_at = now + period;
     s->stats.probes++;
     send_ping(s, m, p->seq);
+    send_digest(s, m);
 }
 
 static void probe_indirect(struct bt_swim *s, uint64_t now)
@@ -1341,6 +1382,14 @@ bool bt_swim_member(const struct bt_swim *s, const struct bt_nodeid *name, struc
 size_t bt_swim_live_count(const struct bt_swim *s) { return s->n_live; }
 
 uint64_t bt_swim_digest(const struct bt_swim *s) { return s->digest; }
+
+uint64_t bt_swim_gossip_span_ms(const struct bt_swim *s)
+{
+    uint64_t limit = bt_bqueue_retransmit_limit(s->t.retransmit_mult, s->n_live, false);
+    return 2 * limit * s->t.gossip_interval;
+}
+
+uint64_t bt_swim_digest_gap_ms(const struct bt_swim *s) { return swim_pushpull_period(s) / 4; }
 
 bool bt_swim_joined(const struct bt_swim *s) { return s->joined; }
 

@@ -97,6 +97,19 @@ struct bt_swim_sink {
      * it) carried its clock block (wall_ms nonzero). Optional. */
     void (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
                   const struct bt_swim_clock *clock);
+    /* A summary of the local user state, sent in a DIGEST datagram to each
+     * probe target: write at most cap (BT_SWIM_DIGEST_MAX) bytes into buf
+     * and return the length (0: send none). quiet_ms is how long news takes
+     * to cross the cluster by gossip (bt_swim_gossip_span_ms), for the
+     * layer to say which parts of its state have held still that long.
+     * Optional, with user_digest_check. */
+    size_t (*user_digest)(void *ctx, uint64_t quiet_ms, uint8_t *buf, size_t cap);
+    /* A peer's summary (data, len borrowed): return true when it shows a
+     * difference gossip will not repair (both sides held still for
+     * quiet_ms and still differ); the swim then push-pulls with the peer,
+     * at most once per bt_swim_digest_gap_ms. Optional. */
+    bool (*user_digest_check)(void *ctx, const struct bt_nodeid *from, uint64_t quiet_ms,
+                              const uint8_t *data, size_t len);
 };
 
 struct bt_swim_config {
@@ -192,6 +205,14 @@ size_t bt_swim_live_count(const struct bt_swim *swim);
 /* XOR of a hash of (name, boot, state) over the live (alive or suspect)
  * members; dead and departed members count as absent. */
 uint64_t bt_swim_digest(const struct bt_swim *swim);
+
+/* How long a broadcast takes to be sent its retransmit limit of times at the
+ * current cluster size, doubled: twice retransmit_limit * gossip_interval.
+ * A state that held still this long is what gossip delivered. */
+uint64_t bt_swim_gossip_span_ms(const struct bt_swim *swim);
+/* The least time between two push-pulls this node starts on a digest
+ * difference: a quarter of the (scaled) push-pull period. */
+uint64_t bt_swim_digest_gap_ms(const struct bt_swim *swim);
 void bt_swim_stats(const struct bt_swim *swim, struct bt_member_stats *out);
 /* True once the join is done: a push-pull with a member completed (its
  * state, user state included, was merged), or bt_swim_join() had no usable

@@ -154,6 +154,7 @@ struct bt_swim {
 
     uint64_t next_gossip_at, next_pushpull_at, next_reconnect_at, next_reap_at;
     uint64_t next_unknown_pp_at; /* rate limit of push-pulls with unknown senders */
+    uint64_t next_digest_pp_at;  /* rate limit of push-pulls on a digest difference */
     /* A member we held dead came back: exchange state with it (at most once
      * per reconnect_interval), since we heard nothing from it meanwhile. */
     bool resync;

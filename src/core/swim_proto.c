@@ -107,6 +107,12 @@ void bt_swim_put_conflict(struct bt_wbuf *w, const struct bt_nodeid *name, uint6
     bt_put_str8(w, holder_addr->s, holder_addr->len);
 }
 
+void bt_swim_put_digest(struct bt_wbuf *w, const uint8_t *digest, size_t len)
+{
+    bt_put_u16(w, (uint16_t)len);
+    bt_put_bytes(w, digest, len);
+}
+
 static size_t bcast_body_size(const struct bt_swim_bcast *b)
 {
     size_t member = 1 + (size_t)b->name.len + 8 + 4;
@@ -286,6 +292,12 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
         out->claimant_boot = bt_get_u64(&r);
         out->holder_boot = bt_get_u64(&r);
         get_addr(&r, &out->target_addr);
+        break;
+    case BT_SWIM_DIGEST:
+        out->digest_len = bt_get_u16(&r);
+        if (out->digest_len == 0 || out->digest_len > BT_SWIM_DIGEST_MAX)
+            return BATON_EPROTO;
+        out->digest = bt_get_span(&r, out->digest_len);
         break;
     default:
         return BATON_EPROTO;

@@ -49,6 +49,11 @@
  *             | name str8  | claimant boot (u64) | holder boot u64  | holder addr str8 |
  *             +------------+---------------------+------------------+------------------+
  *             "your name is held by a live process at holder addr"
+ *   DIGEST    +-----------+----------------------+
+ *             | len (u16) | user digest (len)    |   len 1..BT_SWIM_DIGEST_MAX
+ *             +-----------+----------------------+
+ *             a summary of the layer above's state, opaque here; the
+ *             receiver may answer with a push-pull (docs/membership.md)
  *
  * After the body of any datagram, zero or more piggybacked broadcasts fill
  * the rest of the packet up to its end:
@@ -110,6 +115,8 @@
  * BT_SWIM_MEMBERS_MAX members. */
 #define BT_SWIM_PACKET_MAX 65507
 #define BT_SWIM_USER_MAX 1024
+/* Largest user digest a DIGEST datagram carries. */
+#define BT_SWIM_DIGEST_MAX 512
 #define BT_SWIM_MEMBERS_MAX 100000
 /* Smallest datagram budget the protocol works with (the IPv6 minimum MTU):
  * room for a header, a PING_REQ and one user broadcast of BT_SWIM_USER_MAX
@@ -132,6 +139,7 @@ enum bt_swim_type {
     BT_SWIM_PING_REQ = 4,
     BT_SWIM_GOSSIP = 5,
     BT_SWIM_CONFLICT = 6,
+    BT_SWIM_DIGEST = 7,
     BT_SWIM_PP_REQ = 16,
     BT_SWIM_PP_REPLY = 17,
     BT_SWIM_PP_REQ_MORE = 18,   /* more of the requester's state */
@@ -167,6 +175,8 @@ struct bt_swim_packet {
     const uint8_t *bcasts;       /* piggybacked broadcasts (validated), borrowed */
     size_t bcasts_len;           /* their total size */
     struct bt_swim_clock clock;  /* PING, ACK: the sender's clock block */
+    const uint8_t *digest;       /* DIGEST: the user digest, borrowed */
+    size_t digest_len;           /* DIGEST: its length, 1..BT_SWIM_DIGEST_MAX */
 };
 
 /* One broadcast, decoded or to encode. */
@@ -212,6 +222,8 @@ void bt_swim_put_ping_req(struct bt_wbuf *w, uint32_t seq, uint32_t budget_ms,
                           const struct bt_nodeid *target, const struct bt_addr *target_addr);
 void bt_swim_put_conflict(struct bt_wbuf *w, const struct bt_nodeid *name, uint64_t claimant_boot,
                           uint64_t holder_boot, const struct bt_addr *holder_addr);
+/* DIGEST body: len (1..BT_SWIM_DIGEST_MAX, the caller's to check) bytes. */
+void bt_swim_put_digest(struct bt_wbuf *w, const uint8_t *digest, size_t len);
 /* Appends one broadcast (kind, length, body). */
 void bt_swim_put_bcast(struct bt_wbuf *w, const struct bt_swim_bcast *b);
 /* The encoded size of b, kind and length included. */

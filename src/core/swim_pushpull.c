@@ -96,6 +96,10 @@ bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
     }
     if (first || m.count > 0)
         pp_send(s, &m, 0, to, conn);
+    /* The buffer goes back: kept, it held up to 1 MiB per node between
+     * push-pulls (a 1000-node simulation kept a gigabyte of them). */
+    free(s->stream);
+    s->stream = NULL;
     return true;
 }
 

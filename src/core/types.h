@@ -168,6 +168,10 @@ struct bt_member_stats {
                                   (bt_node_addr_refused; docs/membership.md) */
     uint64_t refusals_ignored; /* ...and not: no live member there, or its process too
                                   new at that address */
+    uint64_t digests_out;     /* DIGEST datagrams sent (one per probe, with the layer above's
+                                 state summary) */
+    uint64_t digest_pulls;    /* ...received that showed a stable difference: push-pulls
+                                 started with their sender (counted in pushpulls too) */
 };
 
 #endif

@@ -398,10 +398,11 @@ int bt_sim_elect_init(struct bt_sim *sim)
     e->nd = calloc(sim->n, sizeof *e->nd);
     e->open = calloc(names, sizeof *e->open);
     e->cand = calloc(sim->n, sizeof *e->cand);
+    e->listed = calloc(sim->n, sizeof *e->listed);
     e->views = malloc((size_t)sim->n * names * sizeof *e->views);
     e->marks = calloc((size_t)sim->n * names, sizeof *e->marks);
     e->camp_of = malloc((size_t)sim->n * names * sizeof *e->camp_of);
-    if (e->nm == NULL || e->nd == NULL || e->open == NULL || e->cand == NULL || e->views == NULL ||
+    if (e->nm == NULL || e->nd == NULL || e->open == NULL || e->cand == NULL || e->listed == NULL || e->views == NULL ||
         e->marks == NULL || e->camp_of == NULL)
         return BATON_ENOMEM;
     for (size_t v = 0; v < (size_t)sim->n * names; v++) {
@@ -455,6 +456,8 @@ void bt_sim_elect_destroy(struct bt_sim *sim)
     free(e->nd);
     free(e->open);
     free(e->cand);
+    free(e->listed);
+    free(e->order);
     free(e->views);
     free(e->camp_of);
     free(e->marks);

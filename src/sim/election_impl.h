@@ -121,6 +121,7 @@ struct prop {
     uint32_t name, node;
     uint64_t started;    /* virtual ms of the lead() */
     uint8_t *bits;       /* running nodes that list it */
+    bool all, reachable; /* prop_poll's verdict: every node lists it; a node that did not could */
 };
 
 /* A removal (a campaign ended): its key may hold a tombstone or a stale
@@ -158,6 +159,10 @@ struct sim_elect {
     size_t nprops, props_cap;
     bool prop_armed;           /* the propagation poll timer is queued */
     uint32_t prop_ms;          /* its period: 1 ms up to 100 nodes, else check_ms */
+    uint64_t *order;           /* prop_poll's scratch: name << 32 | prop index, sorted */
+    size_t order_cap;
+    uint64_t *listed;          /* per node index: list_serial when the polled node lists it */
+    uint64_t list_serial;      /* one per bt_node_candidates() of a poll */
     uint32_t *open;            /* names with an open watch */
     uint32_t nopen;
     struct removal *rem;       /* oldest first, from rem_head */

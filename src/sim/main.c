@@ -144,8 +144,9 @@ static void json_config(struct bt_json *j, const struct bt_sim_options *o, const
     bt_json_obj_end(j);
 }
 
-/* The --max-*-p99-ms limits over a set of samples: a violation line per
- * limit broken, written into line; returns whether any was. */
+/* The --max-*-p99-ms limits (and --max-propagation-ms, a limit on the
+ * greatest sample) over a set of samples: a violation line per limit
+ * broken, written into line; returns whether any was. */
 static bool p99_limits(const struct bt_sim_options *o, struct bt_samples *detection, struct bt_samples *failover,
                        struct bt_samples *handover, struct bt_samples *propagation, char *line, size_t len)
 {
@@ -154,11 +155,13 @@ static bool p99_limits(const struct bt_sim_options *o, struct bt_samples *detect
         bool given;
         uint64_t limit;
         struct bt_samples *s;
+        double pct;
     } lim[] = {
-        {"detection_p99", o->max_p99_given, o->max_p99_ms, detection},
-        {"failover_p99", o->max_failover_p99_ms > 0, o->max_failover_p99_ms, failover},
-        {"handover_p99", o->max_handover_p99_ms > 0, o->max_handover_p99_ms, handover},
-        {"propagation_p99", o->max_propagation_p99_ms > 0, o->max_propagation_p99_ms, propagation},
+        {"detection_p99", o->max_p99_given, o->max_p99_ms, detection, 99},
+        {"failover_p99", o->max_failover_p99_ms > 0, o->max_failover_p99_ms, failover, 99},
+        {"handover_p99", o->max_handover_p99_ms > 0, o->max_handover_p99_ms, handover, 99},
+        {"propagation_p99", o->max_propagation_p99_ms > 0, o->max_propagation_p99_ms, propagation, 99},
+        {"propagation_max", o->max_propagation_ms > 0, o->max_propagation_ms, propagation, 100},
     };
     for (size_t k = 0; k < sizeof lim / sizeof lim[0]; k++) {
         if (!lim[k].given)
@@ -169,7 +172,7 @@ static bool p99_limits(const struct bt_sim_options *o, struct bt_samples *detect
             snprintf(line, len, "%s: no sample to judge (limit %" PRIu64 " ms)", lim[k].name, lim[k].limit);
             return true;
         }
-        uint64_t p99 = bt_samples_percentile(lim[k].s, 99);
+        uint64_t p99 = bt_samples_percentile(lim[k].s, lim[k].pct);
         if (p99 > lim[k].limit) {
             snprintf(line, len, "%s: %" PRIu64 " ms over %zu samples > %" PRIu64 " ms", lim[k].name, p99,
                      lim[k].s->len, lim[k].limit);
@@ -221,7 +224,8 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
         bt_sim_violation(sim, "detection_p99", "%" PRIu64 " ms > %" PRIu64 " ms",
                          bt_samples_percentile(&st->detection, 99), o->max_p99_ms);
     char limit_line[200];
-    if (single && (o->max_failover_p99_ms || o->max_handover_p99_ms || o->max_propagation_p99_ms)) {
+    if (single && (o->max_failover_p99_ms || o->max_handover_p99_ms || o->max_propagation_p99_ms ||
+                   o->max_propagation_ms)) {
         struct bt_samples none;
         bt_samples_init(&none);
         if (p99_limits(o, &none, &st->failover, &st->handover, &st->propagation, limit_line, sizeof limit_line)) {

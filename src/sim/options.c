@@ -75,6 +75,7 @@ void bt_sim_options_usage(FILE *f, const char *prog)
             "  --max-detection-p99-ms X  fail unless detection p99 (over all seeds) <= X\n"
             "  --max-failover-p99-ms X, --max-handover-p99-ms X, --max-propagation-p99-ms X\n"
             "                          the same for the election's timings\n"
+            "  --max-propagation-ms X  fail unless every propagation sample (all seeds) <= X\n"
             "  --agree-bound-ms X      every name agreed within X ms of the last change\n"
             "  --prop-bound-ms X       a candidacy or token reaches every node within X ms (stability\n"
             "                          and monotonic windows)\n"
@@ -197,7 +198,7 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
             "--fp-grace-ms", "--max-clock-offset-ms", "--max-detection-p99-ms",
             "--names", "--campaigners", "--campaign-spread-ms", "--write-interval-ms", "--horizon-ms",
             "--agree-bound-ms", "--prop-bound-ms", "--elect-check-ms", "--max-failover-p99-ms",
-            "--max-handover-p99-ms", "--max-propagation-p99-ms", "--name-bytes",
+            "--max-handover-p99-ms", "--max-propagation-p99-ms", "--name-bytes", "--max-propagation-ms",
         };
         bool known = false;
         for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
@@ -330,6 +331,8 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
                 o->max_handover_p99_ms = u;
             } else if (strcmp(flag, "--max-propagation-p99-ms") == 0) {
                 o->max_propagation_p99_ms = u;
+            } else if (strcmp(flag, "--max-propagation-ms") == 0) {
+                o->max_propagation_ms = u;
             } else {
                 o->max_p99_given = true;
                 o->max_p99_ms = u;

@@ -56,6 +56,7 @@ struct bt_sim_options {
     uint64_t max_failover_p99_ms; /* --max-failover-p99-ms; 0: no limit */
     uint64_t max_handover_p99_ms; /* --max-handover-p99-ms; 0: no limit */
     uint64_t max_propagation_p99_ms; /* --max-propagation-p99-ms; 0: no limit */
+    uint64_t max_propagation_ms;     /* --max-propagation-ms: the same for the greatest sample */
     bool quiet;                   /* --quiet: no progress on stderr */
     int verbosity;                /* 1; each --verbose adds one */
     bool help;                    /* --help */

@@ -375,6 +375,41 @@ static void merge_entry_rejects_invalid_keys_and_leaves_the_map_alone(void **sta
     bt_cmap_destroy(&m);
 }
 
+/* The search compares 8-byte keys before whole names: names that share
+ * their first 8 bytes, or are shorter, or one a prefix of another, still
+ * sort bytewise and are each found. */
+static void names_sharing_their_first_8_bytes_sort_and_are_found(void **state)
+{
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    const char *inserted[] = {"node-aaa2", "node-aaa10", "n", "node-aaa1", "node-aa", "node-aaa", "node-aaaZ",
+                              "node-aab", "node-aaa1-x", "node"};
+    const char *sorted[] = {"n", "node", "node-aa", "node-aaa", "node-aaa1", "node-aaa1-x", "node-aaa10",
+                            "node-aaa2", "node-aaaZ", "node-aab"};
+    const size_t count = sizeof inserted / sizeof inserted[0];
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal(add(&m, "x", inserted[i], 10 + i, i + 1), 1);
+    const struct bt_centry *const *list;
+    assert_int_equal(entries_of(&m, "x", &list), count);
+    for (size_t i = 0; i < count; i++) {
+        assert_string_equal(list[i]->node.bytes, sorted[i]);
+        const struct bt_centry *e = get(&m, "x", sorted[i]);
+        assert_non_null(e);
+        assert_string_equal(e->node.bytes, sorted[i]);
+        /* A newer write replaces that entry, not a neighbour's. */
+        assert_int_equal(add(&m, "x", sorted[i], 100 + i, 50 + i), 1);
+    }
+    assert_int_equal(entries_of(&m, "x", &list), count);
+    assert_null(get(&m, "x", "node-aaa3"));
+    struct bt_name x = name_of("x");
+    struct bt_nodeid gone = node_of("node-aaa10");
+    assert_int_equal(bt_cmap_forget(&m, &x, &gone), 1);
+    assert_null(get(&m, "x", "node-aaa10"));
+    assert_non_null(get(&m, "x", "node-aaa2"));
+    assert_int_equal(map_check(&m), 0);
+    bt_cmap_destroy(&m);
+}
+
 static void entries_are_sorted_by_node_with_a_prefix_first(void **state)
 {
     struct bt_cmap m;
@@ -874,6 +909,95 @@ static void scale_100k_entries_over_1000_names_merge_list_and_forget(void **stat
     bt_cmap_destroy(&m);
 }
 
+/* --- the live-entry digest ---------------------------------------------------- */
+
+static int xor_live(const struct bt_centry *e, void *ctx)
+{
+    uint64_t *d = ctx;
+    if (!e->removed)
+        d[bt_cmap_digest_bucket(&e->name)] ^= bt_cmap_digest_term(e);
+    return 0;
+}
+
+/* The incremental digest equals the one computed from scratch. */
+static void assert_digest_exact(const struct bt_cmap *m)
+{
+    uint64_t d[BT_CMAP_DIGEST_BUCKETS] = {0};
+    bt_cmap_foreach(m, xor_live, d);
+    assert_memory_equal(d, m->digest, sizeof d);
+}
+
+static int merge_into(const struct bt_centry *e, void *ctx)
+{
+    return bt_cmap_merge_entry(ctx, e) < 0;
+}
+
+static bool digest_zero(const struct bt_cmap *m)
+{
+    for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++)
+        if (m->digest[b] != 0)
+            return false;
+    return true;
+}
+
+static void digest_covers_live_entries_only_in_any_order(void **state)
+{
+    (void)state;
+    struct bt_cmap a, b, c;
+    bt_cmap_init(&a);
+    bt_cmap_init(&b);
+    bt_cmap_init(&c);
+    assert_true(digest_zero(&a));
+    /* Tombstones are not in it: each replica forgets them on its own. */
+    assert_int_equal(rem(&a, "gone", "n9", 5), 1);
+    assert_true(digest_zero(&a));
+
+    assert_int_equal(add(&a, "name-1", "n1", 10, 7), 1);
+    assert_int_equal(add(&a, "name-2", "n2", 11, 8), 1);
+    assert_int_equal(add(&a, "name-2", "n3", 12, 9), 1);
+    assert_int_equal(add(&b, "name-2", "n3", 12, 9), 1);
+    assert_int_equal(add(&b, "name-1", "n1", 10, 7), 1);
+    assert_int_equal(add(&b, "name-2", "n2", 11, 8), 1);
+    assert_memory_equal(a.digest, b.digest, sizeof a.digest);
+    assert_false(digest_zero(&a));
+    assert_digest_exact(&a);
+
+    /* One entry more (or a newer stamp) changes its name's bucket alone. */
+    uint64_t before[BT_CMAP_DIGEST_BUCKETS];
+    memcpy(before, b.digest, sizeof before);
+    assert_int_equal(add(&b, "name-1", "n1", 13, 7), 1);
+    struct bt_name n1 = name_of("name-1");
+    unsigned k = bt_cmap_digest_bucket(&n1);
+    for (unsigned i = 0; i < BT_CMAP_DIGEST_BUCKETS; i++) {
+        if (i == k)
+            assert_true(b.digest[i] != before[i]);
+        else
+            assert_true(b.digest[i] == before[i]);
+    }
+    assert_digest_exact(&b);
+
+    /* A tombstone over a live entry takes its term out; forget and gc keep
+     * it exact. */
+    assert_int_equal(rem(&a, "name-2", "n2", 20), 1);
+    assert_digest_exact(&a);
+    struct bt_name n2 = name_of("name-2");
+    struct bt_nodeid id3 = node_of("n3");
+    assert_int_equal(bt_cmap_forget(&a, &n2, &id3), 1);
+    assert_digest_exact(&a);
+
+    /* Merging b's entries one by one into an empty map gives b's digest;
+     * then a's, over them, keeps it exact. */
+    assert_int_equal(bt_cmap_foreach(&b, merge_into, &c), 0);
+    assert_memory_equal(c.digest, b.digest, sizeof c.digest);
+    assert_int_equal(bt_cmap_foreach(&a, merge_into, &c), 0);
+    assert_digest_exact(&c);
+
+    bt_cmap_destroy(&a);
+    bt_cmap_destroy(&b);
+    bt_cmap_destroy(&c);
+    assert_true(digest_zero(&a));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(add_then_get_returns_the_live_entry),
     cmocka_unit_test(remove_leaves_a_tombstone_visible_via_get),
@@ -888,5 +1012,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(equal_compares_every_field_but_not_insertion_order),
     cmocka_unit_test(merge_is_commutative_associative_idempotent_and_an_upper_bound),
     cmocka_unit_test(scale_100k_entries_over_1000_names_merge_list_and_forget),
+    cmocka_unit_test(digest_covers_live_entries_only_in_any_order),
+    cmocka_unit_test(names_sharing_their_first_8_bytes_sort_and_are_found),
 };
 BT_TEST_MAIN(tests)

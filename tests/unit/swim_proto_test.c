@@ -196,6 +196,39 @@ static void every_datagram_type_round_trips(void **state)
     assert_int_equal(p.claimant_boot, 11);
     assert_int_equal(p.holder_boot, 22);
     assert_string_equal(p.target_addr.s, "[::1]:9");
+
+    bt_wbuf_init(&w, buf, sizeof buf);
+    bt_swim_put_header(&w, BT_SWIM_DIGEST, &me, 1);
+    bt_swim_put_digest(&w, (const uint8_t *)"summary", 7);
+    uint8_t *keep = NULL;
+    assert_int_equal(decode_packet_exact(buf, w.len, &p, &keep), (int)w.len);
+    assert_int_equal(p.hdr.type, BT_SWIM_DIGEST);
+    assert_int_equal(p.digest_len, 7);
+    assert_memory_equal(p.digest, "summary", 7);
+    assert_int_equal(p.bcasts_len, 0);
+    free(keep);
+}
+
+/* A DIGEST carries 1..BT_SWIM_DIGEST_MAX bytes, all of them present. */
+static void digest_bounds_are_enforced(void **state)
+{
+    static uint8_t buf[2048], body[BT_SWIM_DIGEST_MAX + 1];
+    struct bt_wbuf w;
+    struct bt_swim_packet p;
+    struct bt_nodeid me = nid("a");
+    memset(body, 0xab, sizeof body);
+    const size_t lens[] = {0, 1, BT_SWIM_DIGEST_MAX, BT_SWIM_DIGEST_MAX + 1};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        bt_wbuf_init(&w, buf, sizeof buf);
+        bt_swim_put_header(&w, BT_SWIM_DIGEST, &me, 1);
+        bt_swim_put_digest(&w, body, lens[i]);
+        assert_false(w.overflow);
+        bool ok = lens[i] >= 1 && lens[i] <= BT_SWIM_DIGEST_MAX;
+        assert_int_equal(decode_packet_exact(buf, w.len, &p, NULL), ok ? (int)w.len : BATON_EPROTO);
+        /* Any truncation of a good one is refused. */
+        for (size_t cut = 0; ok && cut < w.len; cut++)
+            assert_int_equal(decode_packet_exact(buf, cut, &p, NULL), BATON_EPROTO);
+    }
 }
 
 static void every_truncation_of_a_datagram_is_rejected_or_a_whole_prefix(void **state)
@@ -233,7 +266,7 @@ static void bad_version_and_type_are_rejected(void **state)
     assert_int_equal(decode_packet_exact(buf, w.len, &p, NULL), BATON_EVERSION);
     buf[0] = BT_SWIM_VERSION;
 
-    const uint8_t bad_types[] = {0, 7, 15, BT_SWIM_PP_REQ, BT_SWIM_PP_REPLY, 255};
+    const uint8_t bad_types[] = {0, 8, 15, BT_SWIM_PP_REQ, BT_SWIM_PP_REPLY, 255};
     for (size_t i = 0; i < sizeof bad_types; i++) {
         buf[1] = bad_types[i];
         assert_int_equal(decode_packet_exact(buf, w.len, &p, NULL), BATON_EPROTO);
@@ -630,6 +663,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(push_pull_bounds_are_enforced),
     cmocka_unit_test(push_pull_continuations_and_the_message_bound),
     cmocka_unit_test(random_mutations_never_crash),
+    cmocka_unit_test(digest_bounds_are_enforced),
 };
 
 BT_TEST_MAIN(tests)
