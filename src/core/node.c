@@ -295,6 +295,15 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
         bt_replica_merge_state(&n->replica, from, join, data, len, n->now);
 }
 
+/* Whether the first ALONE_ATTEMPTS join attempts went unanswered (fix 8):
+ * known from stream events when the driver reports them (every push-pull of
+ * an attempt failed), else from the time those attempts take (alone_at). */
+static bool join_unanswered(const struct bt_node *n)
+{
+    return (n->alone_at != 0 && n->now.mono_ms >= n->alone_at) ||
+           bt_swim_join_unanswered(n->swim) >= ALONE_ATTEMPTS;
+}
+
 /* ---- clock outliers (docs/design.md §1 fix 9) ----------------------------------
  *
  * Fix 5 refuses a remote stamp more than max_clock_offset_ms (B) ahead of
@@ -548,8 +557,7 @@ static void judge_clock(struct bt_node *n)
     if (!n->clock_settled) {
         /* Alone as fix 8 says (the first three join attempts went
          * unanswered) and no member met: its clock is the cluster's. */
-        bool alone = n->alone_at != 0 && n->now.mono_ms >= n->alone_at &&
-                     bt_swim_live_count(n->swim) <= 1;
+        bool alone = join_unanswered(n) && bt_swim_live_count(n->swim) <= 1;
         if (!alone && (!all_read(n) || n->now.mono_ms - n->joined_at < 3 * period))
             return;
         n->clock_settled = true;
@@ -687,8 +695,7 @@ static void sync_check(struct bt_node *n)
         return;
     if (n->joined && !n->clock_announced)
         return; /* fix 9: the first clock judgement is part of syncing */
-    bool alone = (n->alone_at != 0 && n->now.mono_ms >= n->alone_at) ||
-                 bt_swim_join_unanswered(n->swim) >= ALONE_ATTEMPTS;
+    bool alone = join_unanswered(n);
     if (!bt_swim_joined(n->swim) && !alone)
         return;
     if (bt_leader_synced(n->leader, n->now.wall_ms) >= 0)
