@@ -131,7 +131,7 @@ static int q_push(struct bt_swim *s, enum bt_bcast_key_kind key_kind, const void
 /* Fills *b with a rumor of kind (ALIVE/SUSPECT/DEAD/LEFT) about m's current
  * boot and incarnation, told by from (NULL: nobody; only SUSPECT and DEAD
  * carry it). */
-static void member_rumor(struct bt_swim_bcast *b, uint8_t kind, const struct bt_member *m,
+void swim_member_rumor(struct bt_swim_bcast *b, uint8_t kind, const struct bt_member *m,
                          const struct bt_nodeid *from)
 {
     memset(b, 0, sizeof *b);
@@ -149,7 +149,7 @@ void swim_bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *
                        const struct bt_nodeid *from, bool is_leave)
 {
     struct bt_swim_bcast b;
-    member_rumor(&b, kind, m, from);
+    swim_member_rumor(&b, kind, m, from);
     uint8_t buf[BT_SWIM_BCAST_MAX];
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, sizeof buf);
@@ -209,7 +209,7 @@ static void send_ping(struct bt_swim *s, const struct bt_member *m, uint32_t seq
     if (m->state == BT_MEMBER_SUSPECT) {
         /* Lifeguard's buddy system: tell the suspect first. */
         struct bt_swim_bcast b;
-        member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->self->name);
+        swim_member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->self->name);
         bt_swim_put_bcast(&w, &b);
     }
     swim_packet_send(s, &w, &m->addr, true);
@@ -237,11 +237,11 @@ static void send_notice(struct bt_swim *s, const struct bt_addr *to, const struc
     swim_packet_send(s, &w, to, false);
 }
 
-static void notice_member(struct bt_swim *s, const struct bt_addr *to, uint8_t kind,
+void swim_notice_member(struct bt_swim *s, const struct bt_addr *to, uint8_t kind,
                           const struct bt_member *m)
 {
     struct bt_swim_bcast b;
-    member_rumor(&b, kind, m, &s->self->name);
+    swim_member_rumor(&b, kind, m, &s->self->name);
     send_notice(s, to, &b);
 }
 
@@ -302,287 +302,6 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
     }
 }
 
-/* ---- suspicion ---------------------------------------------------------- */
-
-static uint64_t suspicion_timeout(const struct bt_suspicion *sp)
-{
-    return bt_lg_suspicion_timeout(sp->min_ms, sp->max_ms, sp->k, sp->n > 0 ? sp->n - 1 : 0);
-}
-
-static void suspicion_init(struct bt_swim *s, struct bt_suspicion *sp, uint64_t from_hash,
-                           uint64_t now)
-{
-    memset(sp, 0, sizeof *sp);
-    sp->min_ms = bt_lg_suspicion_min(s->t.suspicion_mult, s->t.probe_interval, s->n_live);
-    sp->max_ms = sp->min_ms * s->t.suspicion_max_mult;
-    sp->k = bt_lg_confirmations(s->t.suspicion_mult, s->n_live, MAX_SUSPECTORS - 1);
-    sp->start = now;
-    sp->suspectors[0] = from_hash;
-    sp->n = 1;
-    sp->deadline = now + suspicion_timeout(sp);
-}
-
-/* Records an independent suspector; returns true if it was new. */
-static bool suspicion_confirm(struct bt_member *m, uint64_t from_hash)
-{
-    struct bt_suspicion *sp = m->susp;
-    for (uint32_t i = 0; i < sp->n; i++)
-        if (sp->suspectors[i] == from_hash)
-            return false;
-    if (sp->n >= sp->k + 1 || sp->n >= MAX_SUSPECTORS)
-        return false;
-    sp->suspectors[sp->n++] = from_hash;
-    sp->deadline = sp->start + suspicion_timeout(sp);
-    if (sp->refused_by != 0 && sp->refused_by < sp->deadline)
-        sp->deadline = sp->refused_by;
-    return true;
-}
-
-/* ---- applying state ----------------------------------------------------- */
-
-static void health_add(struct bt_swim *s, int delta)
-{
-    s->health = bt_lg_health_add(s->health, delta, s->t.awareness_max);
-}
-
-/* Refutes a claim about ourselves at incarnation inc. */
-static void refute(struct bt_swim *s, uint32_t inc, bool about_this_boot)
-{
-    if (s->leaving || s->refused)
-        return;
-    uint32_t next = (inc >= s->self->incarnation ? inc : s->self->incarnation) + 1;
-    if (next == 0)
-        next = UINT32_MAX; /* 4 billion refutations: saturate */
-    s->self->incarnation = next;
-    s->stats.refutations++;
-    /* Lifeguard: being suspected hints that we are the slow one. A claim
-     * about a previous boot of ours says nothing about our health. */
-    if (about_this_boot)
-        health_add(s, 1);
-    swim_bcast_member(s, BT_SWIM_B_ALIVE, s->self, NULL, false);
-    s->gossip_now = true;
-}
-
-
-/* A broadcast about our own name. */
-static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
-{
-    if (s->leaving || s->refused)
-        return;
-    struct bt_member *me = s->self;
-    bool refuted = false;
-    if (b->boot == me->boot_id) {
-        if (b->kind == BT_SWIM_B_ALIVE ? b->incarnation > me->incarnation
-                                       : b->incarnation >= me->incarnation) {
-            refute(s, b->incarnation, true);
-            refuted = true;
-        }
-        /* Whoever spreads a suspicion or death of us, refuted or not, gets
-         * our alive straight away: gossip alone may miss it (with a retransmit
-         * limit of a few sends, it does in a few percent of cases on a lossy
-         * network), and its suspicion timer is running. */
-        refuted = refuted || b->kind != BT_SWIM_B_ALIVE;
-    } else {
-        /* Another boot under our name. A live rival elsewhere is for third
-         * parties to judge (they probe the holder); our own previous boot
-         * (same address) or a dead/left one is simply outbid. */
-        bool same_addr = b->kind == BT_SWIM_B_ALIVE && bt_addr_eq(&b->addr, &me->addr);
-        if ((same_addr || b->kind == BT_SWIM_B_DEAD || b->kind == BT_SWIM_B_LEFT) &&
-            b->incarnation >= me->incarnation) {
-            refute(s, b->incarnation, false);
-            refuted = true;
-        } else if (b->kind == BT_SWIM_B_ALIVE && !same_addr) {
-            /* A live rival elsewhere: the greater boot keeps the name. We
-             * outrank it: refuse it directly (third parties do as well). It
-             * outranks us: make sure it is alive, then yield (check_answered). */
-            if (b->boot < me->boot_id)
-                swim_send_conflict(s, &b->addr, &me->name, b->boot, me->boot_id, &me->addr);
-            else
-                swim_check_start(s, me, b, now);
-        }
-    }
-    /* The one who told us holds the stale view for sure: answer it
-     * directly, besides the gossip (simulator finding F1: a restart's
-     * refutation could miss the very seed that prompted it). */
-    if (refuted && s->rumor_src)
-        notice_member(s, s->rumor_src, BT_SWIM_B_ALIVE, me);
-}
-
-/* A rumor that m is alive, suspect or dead reached us while we know it left:
- * the sender missed the leave (it was partitioned, or the leaver did not
- * know it yet) and would otherwise find out only by failure detection and a
- * push-pull. Tell it. Left is final, so this cannot ping-pong. */
-static bool correct_left(struct bt_swim *s, const struct bt_member *m, const struct bt_swim_bcast *b)
-{
-    if (m->state != BT_MEMBER_LEFT || m->boot_id != b->boot || b->incarnation > m->incarnation)
-        return false;
-    s->stats.stale++;
-    if (s->rumor_src)
-        notice_member(s, s->rumor_src, BT_SWIM_B_LEFT, m);
-    return true;
-}
-
-void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
-{
-    if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b, now);
-        return;
-    }
-    struct bt_member *m = swim_find(s, &b->name);
-    if (!m) {
-        m = swim_member_add(s, &b->name, &b->addr, b->boot, b->incarnation, now, false);
-        if (!m)
-            return;
-        swim_emit(s, BT_EV_MEMBER_UP, m);
-        /* Members a joiner learns from its seed's reply are old news to
-         * everyone else: re-broadcasting them all would make every join
-         * cost O(n) broadcasts, the whole of a 1000-node join storm. */
-        if (!s->quiet_adds)
-            swim_bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
-        return;
-    }
-    enum bt_member_state was = m->state;
-    if (correct_left(s, m, b))
-        return;
-    if (b->boot == m->boot_id) {
-        if (b->incarnation <= m->incarnation) {
-            s->stats.stale++;
-            return;
-        }
-        m->incarnation = b->incarnation;
-        if (!bt_addr_eq(&m->addr, &b->addr))
-            m->addr_since = now;
-        m->addr = b->addr;
-        swim_set_state(s, m, BT_MEMBER_ALIVE, now);
-        if (was == BT_MEMBER_SUSPECT)
-            swim_emit(s, BT_EV_MEMBER_ALIVE, m);
-        else if (was != BT_MEMBER_ALIVE)
-            swim_emit(s, BT_EV_MEMBER_UP, m);
-        if (was == BT_MEMBER_DEAD && !s->resync) {
-            s->resync = true;
-            s->resync_with = m->name;
-        }
-        swim_bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
-        return;
-    }
-    /* A different boot under a known name. */
-    bool same_addr = bt_addr_eq(&b->addr, &m->addr);
-    if (is_live(was) && !same_addr) {
-        swim_check_start(s, m, b, now);
-        return;
-    }
-    if (b->incarnation <= m->incarnation) {
-        /* Too low to win: tell the claimant what we hold, so it can refute
-         * above it instead of waiting for a push-pull. */
-        s->stats.stale++;
-        uint8_t kind = was == BT_MEMBER_DEAD ? BT_SWIM_B_DEAD
-                       : was == BT_MEMBER_LEFT ? BT_SWIM_B_LEFT
-                                               : BT_SWIM_B_ALIVE;
-        notice_member(s, &b->addr, kind, m);
-        return;
-    }
-    /* A restart: same address, or the name's holder is gone. */
-    swim_set_boot(s, m, b->boot);
-    m->incarnation = b->incarnation;
-    m->addr = b->addr;
-    m->addr_since = now;
-    swim_set_state(s, m, BT_MEMBER_ALIVE, now);
-    swim_emit(s, BT_EV_MEMBER_UP, m);
-    swim_bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
-}
-
-void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
-{
-    if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b, now);
-        return;
-    }
-    struct bt_member *m = swim_find(s, &b->name);
-    if (m && correct_left(s, m, b))
-        return;
-    if (!m || m->boot_id != b->boot || b->incarnation < m->incarnation) {
-        s->stats.stale++;
-        return;
-    }
-    uint64_t from_hash = bt_hash_bytes(b->from.bytes, b->from.len);
-    if (m->state == BT_MEMBER_ALIVE) {
-        /* Suspicion state lives apart from the member: few are suspect. */
-        struct bt_suspicion *sp = calloc(1, sizeof *sp);
-        if (!sp)
-            return;
-        m->incarnation = b->incarnation;
-        swim_set_state(s, m, BT_MEMBER_SUSPECT, now);
-        m->susp = sp;
-        suspicion_init(s, sp, from_hash, now);
-        swim_emit(s, BT_EV_MEMBER_SUSPECT, m);
-        swim_bcast_member(s, BT_SWIM_B_SUSPECT, m, &b->from, false);
-        /* Tell the suspect at once, and again every period while the
-         * suspicion lasts (tick step 5): it refutes, or answers with the
-         * refutation we missed. */
-        notice_member(s, &m->addr, BT_SWIM_B_SUSPECT, m);
-        m->susp->next_tell = now + s->t.probe_interval;
-    } else if (m->state == BT_MEMBER_SUSPECT) {
-        if (b->incarnation > m->incarnation)
-            m->incarnation = b->incarnation;
-        /* Re-broadcast new confirmations so every node counts them. */
-        if (suspicion_confirm(m, from_hash))
-            swim_bcast_member(s, BT_SWIM_B_SUSPECT, m, &b->from, false);
-    } else {
-        s->stats.stale++;
-    }
-}
-
-static void apply_dead(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
-{
-    if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b, now);
-        return;
-    }
-    struct bt_member *m = swim_find(s, &b->name);
-    if (m && correct_left(s, m, b))
-        return;
-    if (!m || m->boot_id != b->boot || b->incarnation < m->incarnation || !is_live(m->state)) {
-        s->stats.stale++;
-        return;
-    }
-    m->incarnation = b->incarnation;
-    swim_set_state(s, m, BT_MEMBER_DEAD, now);
-    swim_emit(s, BT_EV_MEMBER_DEAD, m);
-    swim_bcast_member(s, BT_SWIM_B_DEAD, m, &b->from, false);
-}
-
-void swim_apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
-{
-    if (bt_nodeid_eq(&b->name, &s->self->name)) {
-        apply_self(s, b, now);
-        return;
-    }
-    struct bt_member *m = swim_find(s, &b->name);
-    if (!m || m->boot_id != b->boot || b->incarnation < m->incarnation ||
-        m->state == BT_MEMBER_LEFT) {
-        s->stats.stale++;
-        return;
-    }
-    m->incarnation = b->incarnation;
-    swim_set_state(s, m, BT_MEMBER_LEFT, now);
-    swim_emit(s, BT_EV_MEMBER_LEFT, m);
-    swim_bcast_member(s, BT_SWIM_B_LEFT, m, NULL, false);
-    /* A leave is a handover (docs/design.md fix 7): pass it on at once. */
-    s->gossip_now = true;
-}
-
-/* Our probe (or a push-pull's) concluded that m looks dead: suspect it, or
- * confirm an existing suspicion. */
-static void suspect_locally(struct bt_swim *s, struct bt_member *m, uint64_t now)
-{
-    struct bt_swim_bcast b;
-    member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->self->name);
-    bool was_alive = m->state == BT_MEMBER_ALIVE;
-    swim_apply_suspect(s, &b, now);
-    if (was_alive && m->state == BT_MEMBER_SUSPECT)
-        s->stats.suspicions++;
-}
-
 /* ---- receiving ---------------------------------------------------------- */
 
 static void apply_bcast(struct bt_swim *s, const struct bt_swim_bcast *b,
@@ -596,7 +315,7 @@ static void apply_bcast(struct bt_swim *s, const struct bt_swim_bcast *b,
         swim_apply_suspect(s, b, now);
         break;
     case BT_SWIM_B_DEAD:
-        apply_dead(s, b, now);
+        swim_apply_dead(s, b, now);
         break;
     case BT_SWIM_B_LEFT:
         swim_apply_left(s, b, now);
@@ -619,7 +338,7 @@ static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t sender_b
             s->probe.nacks++;
         } else if (!s->probe.acked) {
             s->probe.acked = true;
-            health_add(s, -1);
+            swim_health_add(s, -1);
         }
         return;
     }
@@ -655,7 +374,7 @@ static void on_ping_req(struct bt_swim *s, const struct bt_swim_packet *p,
     if (target && target->state == BT_MEMBER_LEFT) {
         /* The requester missed a leave: tell it, and NACK so that its own
          * health does not pay for our shortcut. */
-        notice_member(s, from, BT_SWIM_B_LEFT, target);
+        swim_notice_member(s, from, BT_SWIM_B_LEFT, target);
         send_seq(s, BT_SWIM_NACK, from, p->seq);
         s->stats.nacks_sent++;
         return;
@@ -811,73 +530,6 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     swim_flush(s, now);
 }
 
-/* ---- refused addresses -------------------------------------------------- */
-
-/* How long after a member's (boot, address) changed a refusal of that
- * address may still be an echo of a datagram sent before the process bound
- * it: such a refusal is not held against the new boot. A probe timeout: the
- * round trip we trust a live member to answer within, far above the time a
- * refusal takes to come back (it had to lose a race against the new
- * process's start and its alive reaching us). */
-static uint64_t refusal_guard(const struct bt_swim *s) { return s->t.probe_timeout; }
-
-/* The member a refusal of addr is evidence against: the one we hold alive
- * or suspect at that address (the target of our probe first), there since
- * well before now. NULL if none. The driver reports refusals of what we
- * sent, so we did send it something. */
-static struct bt_member *refused_member(struct bt_swim *s, const struct bt_addr *addr, uint64_t now)
-{
-    struct bt_member *m = NULL;
-    if (s->probe.active) {
-        struct bt_member *t = swim_find(s, &s->probe.target);
-        if (t && t->boot_id == s->probe.target_boot && bt_addr_eq(&t->addr, addr))
-            m = t;
-    }
-    for (size_t i = 0; !m && i < s->n_members; i++)
-        if (bt_addr_eq(&s->members[i]->addr, addr) && is_live(s->members[i]->state))
-            m = s->members[i];
-    if (!m || m == s->self || !is_live(m->state) || now < m->addr_since + refusal_guard(s))
-        return NULL;
-    return m;
-}
-
-void bt_swim_addr_refused(struct bt_swim *s, const struct bt_addr *addr, uint64_t now)
-{
-    if (s->refused || addr == NULL)
-        return;
-    s->depth++;
-    struct bt_member *m = refused_member(s, addr, now);
-    if (!m) {
-        s->stats.refusals_ignored++;
-        s->depth--;
-        swim_flush(s, now);
-        return;
-    }
-    s->stats.refusals++;
-    if (s->probe.active && !s->probe.acked && bt_nodeid_eq(&s->probe.target, &m->name)) {
-        /* The probe has its answer: a failure that says nothing about our
-         * own health (no Lifeguard penalty). */
-        s->probe.active = false;
-        s->stats.probes_failed++;
-    }
-    if (m->state == BT_MEMBER_ALIVE)
-        suspect_locally(s, m, now);
-    if (m->state == BT_MEMBER_SUSPECT && m->susp) {
-        /* One period for the process at that address, if any, to refute:
-         * it is told now and again halfway. */
-        uint64_t wait = (uint64_t)s->t.probe_interval * scale(s);
-        struct bt_suspicion *sp = m->susp;
-        if (sp->refused_by == 0 || now + wait < sp->refused_by)
-            sp->refused_by = now + wait;
-        if (sp->refused_by < sp->deadline)
-            sp->deadline = sp->refused_by;
-        if (now + wait / 2 < sp->next_tell)
-            sp->next_tell = now + wait / 2;
-    }
-    s->depth--;
-    swim_flush(s, now);
-}
-
 /* ---- the clock ---------------------------------------------------------- */
 
 static struct bt_member *next_probe_target(struct bt_swim *s)
@@ -914,12 +566,12 @@ static void probe_finish(struct bt_swim *s, uint64_t now)
         return;
     s->stats.probes_failed++;
     if (p->expected_nacks > 0)
-        health_add(s, (int)(p->expected_nacks - (p->nacks < p->expected_nacks ? p->nacks : p->expected_nacks)));
+        swim_health_add(s, (int)(p->expected_nacks - (p->nacks < p->expected_nacks ? p->nacks : p->expected_nacks)));
     else
-        health_add(s, 1);
+        swim_health_add(s, 1);
     struct bt_member *m = swim_find(s, &p->target);
     if (m && m->boot_id == p->target_boot && is_live(m->state))
-        suspect_locally(s, m, now);
+        swim_suspect_locally(s, m, now);
 }
 
 /* The layer above's state summary, to the member just probed: one
@@ -1123,7 +775,7 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
         } else {
             if (now >= m->susp->next_tell) {
                 m->susp->next_tell = now + s->t.probe_interval;
-                notice_member(s, &m->addr, BT_SWIM_B_SUSPECT, m);
+                swim_notice_member(s, &m->addr, BT_SWIM_B_SUSPECT, m);
             }
             i++;
         }
@@ -1309,7 +961,7 @@ int bt_swim_leave(struct bt_swim *s, uint64_t now)
         for (size_t i = 0; i < s->n_members; i++) {
             const struct bt_member *m = s->members[i];
             if (m != s->self && is_live(m->state))
-                notice_member(s, &m->addr, BT_SWIM_B_LEFT, s->self);
+                swim_notice_member(s, &m->addr, BT_SWIM_B_LEFT, s->self);
         }
         swim_bcast_member(s, BT_SWIM_B_LEFT, s->self, NULL, true);
         s->gossip_now = true;

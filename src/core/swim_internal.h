@@ -254,7 +254,24 @@ void swim_packet_send(struct bt_swim *s, struct bt_wbuf *w, const struct bt_addr
 void swim_bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *m,
                        const struct bt_nodeid *from, bool is_leave);
 
-/* Apply an ALIVE, SUSPECT or LEFT rumor b (from a broadcast or a push-pull). */
+/* Fills *b with a rumor of kind about member m, told by from (NULL: nobody). */
+void swim_member_rumor(struct bt_swim_bcast *b, uint8_t kind, const struct bt_member *m,
+                       const struct bt_nodeid *from);
+
+/* Sends `to` a datagram with one rumor of kind about m (no piggyback). */
+void swim_notice_member(struct bt_swim *s, const struct bt_addr *to, uint8_t kind,
+                        const struct bt_member *m);
+
+/* ---- state changes (swim_state.c) --------------------------------------- */
+
+/* Adds delta to the local health score, clamped (Lifeguard's LHM). */
+void swim_health_add(struct bt_swim *s, int delta);
+
+/* Our own probe of m failed: m becomes suspect on our word. */
+void swim_suspect_locally(struct bt_swim *s, struct bt_member *m, uint64_t now);
+
+/* Apply an ALIVE, SUSPECT, DEAD or LEFT rumor b (from a broadcast or a push-pull). */
+void swim_apply_dead(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
 void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
 void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
 void swim_apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
