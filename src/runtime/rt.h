@@ -1,6 +1,7 @@
 /*
- * The runtime's internals, shared by api.c (the public API, the loop thread,
- * callbacks) and transport.c (UDP, TCP, sealing on the wire).
+ * The runtime's internals, shared by api.c (the public API: configuration,
+ * lifecycle, the calls), loop.c (the loop thread: events, callbacks, the
+ * pump) and transport.c (UDP, TCP, sealing on the wire).
  *
  * Locking: one mutex per node, `mu`. Under it: the core node, the keyring,
  * the counters, the state. The loop thread holds it while it feeds the core
@@ -151,7 +152,9 @@ struct baton_node {
     uint8_t sbuf[RT_RBUF + BT_SEAL_DGRAM_OVERHEAD];
 };
 
-/* ---- api.c ---- */
+#define RT_SESSION_DEFAULT 1 /* the core's id of public session 0 (api.c) */
+
+/* ---- loop.c ---- */
 struct bt_time rt_now(void);
 /* rt_now() with the node's wall clock offset (rt_set_wall_offset) added:
  * the time every call into the core is given. */
@@ -170,6 +173,20 @@ void rt_pump(struct baton_node *n);
 void rt_dispatch(struct baton_node *n);
 /* Starts closing every handle (loop thread, under mu). */
 void rt_shutdown(struct baton_node *n);
+/* The loop thread's body: runs the loop, then marks the node stopped. */
+void rt_loop_main(void *arg);
+/* The timers' and the wake-up handle's callbacks (loop thread). */
+void rt_on_sweep(uv_timer_t *t);
+void rt_on_wake(uv_async_t *a);
+/* After an API call changed the core (under mu): leaders may have changed,
+ * and the loop thread is woken to pump. */
+void rt_wake(struct baton_node *n);
+/* Whether the caller is n's loop thread (a callback calling the API). */
+bool rt_on_loop_thread(const struct baton_node *n);
+/* This node's own term token as a public fence (minter: this node). */
+void rt_own_fence(const struct baton_node *n, uint64_t token, struct baton_fence *f);
+/* A core member record as a public one. */
+void rt_member_of(const struct bt_member_info *mi, struct baton_member *m);
 
 /* ---- transport.c ---- */
 /* Parses "a.b.c.d:port" or "[v6]:port" (numeric). Returns 0 or BATON_EINVAL. */
