@@ -25,7 +25,8 @@ static double now_s(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: leadbench NODE BIND SECONDS [--seed ADDR]... (--key-file FILE | --insecure)\n");
+    fprintf(stderr,
+            "usage: leadbench NODE BIND SECONDS [--seed ADDR]... (--key-file FILE | --insecure)\n");
     exit(2);
 }
 
@@ -96,8 +97,8 @@ int main(int argc, char **argv)
             t = now_s();
     }
     t = now_s();
-    printf("{\"ops\":%ld,\"seconds\":%.3f,\"ops_per_s\":%.1f,\"leader_answers\":%ld}\n", ops, t - t0,
-           (double)ops / (t - t0), leader_answers);
+    printf("{\"ops\":%ld,\"seconds\":%.3f,\"ops_per_s\":%.1f,\"leader_answers\":%ld}\n", ops,
+           t - t0, (double)ops / (t - t0), leader_answers);
     fflush(stdout);
     rc = baton_node_leave(node);
     baton_node_free(node);

@@ -6,7 +6,7 @@ set -eu
 
 packages="build-essential cmake pkg-config clang libclang-rt-dev
 libcmocka-dev libuv1-dev libsodium-dev libjansson-dev libinih-dev
-libsqlite3-dev libmicrohttpd-dev python3 iproute2"
+libsqlite3-dev libmicrohttpd-dev python3 iproute2 clang-format"
 [ $# -gt 0 ] && packages="$*"
 
 missing=""

@@ -40,25 +40,25 @@ extern "C" {
 #define BATON_NODE_MAX 64
 
 /* XX(name, value, message): the one list every error table derives from. */
-#define BATON_ERRNO_MAP(XX)                                                   \
-    XX(EINVAL, -1, "invalid argument")                                        \
-    XX(ENOMEM, -2, "out of memory")                                           \
-    XX(EALREADY, -3, "already a candidate for this name")                     \
-    XX(ENOTLEADER, -4, "not the leader")                                      \
-    XX(ENOLEADER, -5, "no leader")                                            \
-    XX(ENOENT, -6, "no such entry")                                           \
-    XX(ECLOCK, -7, "remote clock too far ahead")                              \
-    XX(EPROTO, -8, "malformed message")                                       \
-    XX(EVERSION, -9, "unsupported wire version")                              \
-    XX(E2BIG, -10, "value too large")                                         \
-    XX(ENOSPC, -11, "buffer too small")                                       \
-    XX(ESTALE, -12, "fencing token not greater than the high-water mark")     \
-    XX(ECORRUPT, -13, "corrupt file")                                         \
-    XX(EFOREIGN, -14, "not a baton file")                                     \
-    XX(EIO, -15, "input/output error")                                        \
-    XX(ECONFLICT, -16, "node name held by another live process")              \
-    XX(ECLOSED, -17, "node is shut down")                                     \
-    XX(EBUSY, -18, "resource locked by another user")                         \
+#define BATON_ERRNO_MAP(XX)                                                                        \
+    XX(EINVAL, -1, "invalid argument")                                                             \
+    XX(ENOMEM, -2, "out of memory")                                                                \
+    XX(EALREADY, -3, "already a candidate for this name")                                          \
+    XX(ENOTLEADER, -4, "not the leader")                                                           \
+    XX(ENOLEADER, -5, "no leader")                                                                 \
+    XX(ENOENT, -6, "no such entry")                                                                \
+    XX(ECLOCK, -7, "remote clock too far ahead")                                                   \
+    XX(EPROTO, -8, "malformed message")                                                            \
+    XX(EVERSION, -9, "unsupported wire version")                                                   \
+    XX(E2BIG, -10, "value too large")                                                              \
+    XX(ENOSPC, -11, "buffer too small")                                                            \
+    XX(ESTALE, -12, "fencing token not greater than the high-water mark")                          \
+    XX(ECORRUPT, -13, "corrupt file")                                                              \
+    XX(EFOREIGN, -14, "not a baton file")                                                          \
+    XX(EIO, -15, "input/output error")                                                             \
+    XX(ECONFLICT, -16, "node name held by another live process")                                   \
+    XX(ECLOSED, -17, "node is shut down")                                                          \
+    XX(EBUSY, -18, "resource locked by another user")                                              \
     XX(ELIMIT, -20, "too many names")
 
 enum baton_errno {
@@ -200,10 +200,10 @@ struct baton_member {
 
 /* What happened to a member (on_member). */
 enum baton_member_event {
-    BATON_MEMBER_UP = 0,      /* joined, or came back with a new boot */
+    BATON_MEMBER_UP = 0, /* joined, or came back with a new boot */
     BATON_MEMBER_SUSPECTED = 1,
-    BATON_MEMBER_REFUTED = 2, /* a suspect proved alive */
-    BATON_MEMBER_FAILED = 3,  /* declared dead */
+    BATON_MEMBER_REFUTED = 2,  /* a suspect proved alive */
+    BATON_MEMBER_FAILED = 3,   /* declared dead */
     BATON_MEMBER_DEPARTED = 4, /* left gracefully */
 };
 
@@ -295,7 +295,7 @@ struct baton_config {
     size_t max_packet;
     enum baton_log_level log_level; /* default BATON_LOG_INFO */
     struct baton_callbacks callbacks;
-    void *userdata;               /* passed to every callback */
+    void *userdata; /* passed to every callback */
     /* The most campaign names this node holds state for (candidacies and
      * high-water marks; docs/election.md, design.md §1 fix 11): baton_lead()
      * on a new name past it returns BATON_ELIMIT, and names peers gossip
@@ -445,29 +445,29 @@ struct baton_status {
     char addr[BATON_ADDR_MAX + 1];
     uint64_t boot_id;
     uint64_t uptime_ms;
-    bool encrypted;          /* false under insecure_no_encryption */
-    bool clock_refused;      /* the cluster refuses this node's clock now */
-    bool leaving;            /* a leave is under way */
-    uint32_t members_alive;  /* gauges, this node included */
+    bool encrypted;         /* false under insecure_no_encryption */
+    bool clock_refused;     /* the cluster refuses this node's clock now */
+    bool leaving;           /* a leave is under way */
+    uint32_t members_alive; /* gauges, this node included */
     uint32_t members_suspect;
     uint32_t members_dead;
     uint32_t members_left;
-    uint32_t health;         /* Lifeguard local health, 0 = healthy */
-    uint32_t keys;           /* keys installed */
-    uint64_t names;          /* gauge: names known */
-    uint64_t candidacies;    /* gauge: local candidacies */
-    uint64_t leaderships;    /* gauge: names this node leads */
+    uint32_t health;      /* Lifeguard local health, 0 = healthy */
+    uint32_t keys;        /* keys installed */
+    uint64_t names;       /* gauge: names known */
+    uint64_t candidacies; /* gauge: local candidacies */
+    uint64_t leaderships; /* gauge: names this node leads */
     /* transport */
-    uint64_t packets_in, packets_out;   /* datagrams */
-    uint64_t bytes_in, bytes_out;       /* datagram and stream bytes on the wire */
-    uint64_t frames_in, frames_out;     /* stream messages (of one or more chunks) */
-    uint64_t conns_in, conns_out;       /* TCP connections accepted, opened */
-    uint64_t conn_errors;               /* connect, read or write errors */
-    uint64_t auth_failed;   /* datagrams and frames that no installed key opens */
-    uint64_t decode_failed; /* opened but malformed (the core's malformed count) */
-    uint64_t oversize;      /* datagrams or frames over the size limit */
-    uint64_t send_errors;   /* sends the OS refused */
-    uint64_t dropped_oom;   /* outputs or events lost to out of memory */
+    uint64_t packets_in, packets_out; /* datagrams */
+    uint64_t bytes_in, bytes_out;     /* datagram and stream bytes on the wire */
+    uint64_t frames_in, frames_out;   /* stream messages (of one or more chunks) */
+    uint64_t conns_in, conns_out;     /* TCP connections accepted, opened */
+    uint64_t conn_errors;             /* connect, read or write errors */
+    uint64_t auth_failed;             /* datagrams and frames that no installed key opens */
+    uint64_t decode_failed;           /* opened but malformed (the core's malformed count) */
+    uint64_t oversize;                /* datagrams or frames over the size limit */
+    uint64_t send_errors;             /* sends the OS refused */
+    uint64_t dropped_oom;             /* outputs or events lost to out of memory */
     /* membership */
     uint64_t probes, probes_failed, suspicions, deaths_declared, refutations, pushpulls;
     /* election */
@@ -482,7 +482,7 @@ struct baton_status {
     /* entries and marks peers sent for new names past max_names, refused
      * (baton_lead() past it returns BATON_ELIMIT instead) */
     uint64_t names_refused;
-    uint64_t max_names;     /* the cap in force (config.max_names) */
+    uint64_t max_names; /* the cap in force (config.max_names) */
     /* refusals: datagrams (ICMP port unreachable) and connects refused by
      * an address where nothing listens, as the transport saw them; and how
      * many of them membership took as evidence of a crash */

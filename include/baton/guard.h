@@ -204,8 +204,8 @@ int baton_guard_open(const char *path, int flags, struct baton_guard **out);
  *                 acknowledged, or refuse one it never admitted, but never
  *                 admits a term it should refuse.
  */
-int baton_guard_offer(struct baton_guard *guard, uint64_t token, const char *minter, size_t minter_len,
-                      struct baton_guard_mark *mark);
+int baton_guard_offer(struct baton_guard *guard, uint64_t token, const char *minter,
+                      size_t minter_len, struct baton_guard_mark *mark);
 
 /*
  * Copies the guard's mark into *out: the greatest term admitted (for a

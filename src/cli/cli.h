@@ -26,7 +26,7 @@ struct cli_opts {
     double grace;        /* --grace SECONDS (run), default 10 */
     char **pos;          /* positional arguments */
     int npos;
-    char **cmd;          /* run: the command after -- */
+    char **cmd; /* run: the command after -- */
     int ncmd;
 };
 

@@ -20,13 +20,13 @@
 struct session {
     struct cli_opts *o;
     const char *name;
-    bool watch;       /* watch instead of lead */
+    bool watch; /* watch instead of lead */
     uv_loop_t loop;
     struct conn *conn;
     uv_signal_t sig_int, sig_term;
     uv_timer_t timer;
-    bool answered;    /* the first reply came */
-    bool resigning;   /* a signal came: resign sent */
+    bool answered;  /* the first reply came */
+    bool resigning; /* a signal came: resign sent */
     bool done;
     int status;
 };
@@ -196,10 +196,7 @@ static void on_close(struct conn *c, int status, void *ctx)
     finish(s, EXIT_ERR);
 }
 
-static void on_resign_timeout(uv_timer_t *t)
-{
-    finish(t->data, EXIT_OK);
-}
+static void on_resign_timeout(uv_timer_t *t) { finish(t->data, EXIT_OK); }
 
 static void on_signal(uv_signal_t *sig, int signum)
 {

@@ -73,7 +73,8 @@ void cli_print_error(const char *what, json_t *reply)
 {
     const char *err = json_string_value(json_object_get(reply, "error"));
     const char *msg = json_string_value(json_object_get(reply, "message"));
-    fprintf(stderr, "baton: %s: %s%s%s\n", what, err ? err : "error", msg ? ": " : "", msg ? msg : "");
+    fprintf(stderr, "baton: %s: %s%s%s\n", what, err ? err : "error", msg ? ": " : "",
+            msg ? msg : "");
 }
 
 static bool reply_ok(json_t *r) { return json_is_true(json_object_get(r, "ok")); }
@@ -311,7 +312,8 @@ static int cmd_status(struct cli_opts *o)
     json_int_t ahead = json_integer_value(json_object_get(r, "clock_ahead_ms"));
     if (json_is_true(json_object_get(r, "clock_refused")))
         printf("clock      REFUSED by the cluster: %" JSON_INTEGER_FORMAT
-               " ms ahead of its clock; candidacies withdrawn until it is back\n", ahead);
+               " ms ahead of its clock; candidacies withdrawn until it is back\n",
+               ahead);
     else
         printf("clock      within bounds: %" JSON_INTEGER_FORMAT " ms from the cluster's\n", ahead);
     print_map("members", json_object_get(r, "members"));
@@ -323,7 +325,8 @@ static int cmd_status(struct cli_opts *o)
         json_t *e;
         json_array_foreach(led, i, e)
         {
-            printf("%-10s %s, fence %s\n", i == 0 ? "leading" : "", str(e, "name"), str(e, "fence"));
+            printf("%-10s %s, fence %s\n", i == 0 ? "leading" : "", str(e, "name"),
+                   str(e, "fence"));
         }
     }
     print_map("counters", json_object_get(r, "counters"));
@@ -379,8 +382,8 @@ static int cmd_keyring(struct cli_opts *o)
         }
         return keyring_request(o, "keyring_list", NULL, "keyring list");
     }
-    const char *op = !strcmp(sub, "install") ? "keyring_install"
-                     : !strcmp(sub, "use")   ? "keyring_use"
+    const char *op = !strcmp(sub, "install")  ? "keyring_install"
+                     : !strcmp(sub, "use")    ? "keyring_use"
                      : !strcmp(sub, "remove") ? "keyring_remove"
                                               : NULL;
     if (op == NULL) {
@@ -627,7 +630,8 @@ int main(int argc, char **argv)
             return EXIT_OK;
         }
         if (!strcmp(a, "--version")) {
-            printf("baton %d.%d.%d\n", BATON_VERSION_MAJOR, BATON_VERSION_MINOR, BATON_VERSION_PATCH);
+            printf("baton %d.%d.%d\n", BATON_VERSION_MAJOR, BATON_VERSION_MINOR,
+                   BATON_VERSION_PATCH);
             return EXIT_OK;
         }
         if (!strcmp(a, "--socket")) {

@@ -24,15 +24,15 @@ struct runner {
     uv_loop_t loop;
     struct conn *conn;
     uv_signal_t sig_int, sig_term;
-    uv_timer_t kill_timer;  /* SIGKILL after the grace */
-    uv_timer_t exit_timer;  /* bounded wait for the resign's answer */
-    uv_process_t *child;    /* the running command, if any */
-    bool child_running;     /* uv_spawn succeeded and no exit yet */
-    bool child_stopping;    /* we sent SIGTERM */
-    bool leader;            /* the daemon's latest word */
-    char fence[32];         /* the token of the current term */
-    bool answered;          /* the lead was answered */
-    bool ending;            /* exiting once the child is gone */
+    uv_timer_t kill_timer; /* SIGKILL after the grace */
+    uv_timer_t exit_timer; /* bounded wait for the resign's answer */
+    uv_process_t *child;   /* the running command, if any */
+    bool child_running;    /* uv_spawn succeeded and no exit yet */
+    bool child_stopping;   /* we sent SIGTERM */
+    bool leader;           /* the daemon's latest word */
+    char fence[32];        /* the token of the current term */
+    bool answered;         /* the lead was answered */
+    bool ending;           /* exiting once the child is gone */
     int end_status;
     bool daemon_gone;
     bool resigning;
@@ -154,7 +154,8 @@ static void start_child(struct runner *r)
     sprintf(efence, "BATON_FENCE=%s", r->fence);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "BATON_NAME=", 11) != 0 && strncmp(environ[i], "BATON_FENCE=", 12) != 0)
+        if (strncmp(environ[i], "BATON_NAME=", 11) != 0 &&
+            strncmp(environ[i], "BATON_FENCE=", 12) != 0)
             env[k++] = environ[i];
     env[k++] = ename;
     env[k++] = efence;
@@ -181,7 +182,8 @@ static void start_child(struct runner *r)
     if (rc != 0) {
         if (child != NULL)
             uv_close((uv_handle_t *)child, free_handle);
-        fprintf(stderr, "baton: run %s: cannot start %s: %s\n", r->name, r->o->cmd[0], uv_strerror(rc));
+        fprintf(stderr, "baton: run %s: cannot start %s: %s\n", r->name, r->o->cmd[0],
+                uv_strerror(rc));
         r->ending = true;
         resign_and_exit(r, rc == UV_ENOENT ? 127 : 126);
         return;
@@ -312,7 +314,8 @@ static void on_signal(uv_signal_t *sig, int signum)
             uv_process_kill(r->child, SIGKILL);
         return;
     }
-    fprintf(stderr, "baton: run %s: %s: stopping\n", r->name, signum == SIGINT ? "SIGINT" : "SIGTERM");
+    fprintf(stderr, "baton: run %s: %s: stopping\n", r->name,
+            signum == SIGINT ? "SIGINT" : "SIGTERM");
     r->ending = true;
     r->end_status = EXIT_OK;
     if (r->child_running)

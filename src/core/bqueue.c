@@ -108,8 +108,8 @@ void bt_bqueue_free(struct bt_bqueue *q)
 }
 
 int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void *key,
-                   size_t key_len, const uint8_t *bytes, size_t len, bool is_leave,
-                   size_t capacity, struct bt_bqueue_removed *rm)
+                   size_t key_len, const uint8_t *bytes, size_t len, bool is_leave, size_t capacity,
+                   struct bt_bqueue_removed *rm)
 {
     uint64_t h = 0;
     if (kind != BT_BKEY_NONE) {
@@ -146,8 +146,8 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
     return 0;
 }
 
-size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit,
-                      uint32_t leave_limit, struct bt_bqueue_removed *rm)
+size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit, uint32_t leave_limit,
+                      struct bt_bqueue_removed *rm)
 {
     struct bt_bcast *picked[BT_BQUEUE_MAX_PICK];
     size_t n = 0, skipped = 0;

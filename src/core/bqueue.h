@@ -20,7 +20,7 @@
 #include "core/htab.h"
 #include "core/wire.h"
 
-#define BT_BQUEUE_BUCKETS 64 /* transmit counts tracked exactly; more share the last */
+#define BT_BQUEUE_BUCKETS 64   /* transmit counts tracked exactly; more share the last */
 #define BT_BQUEUE_MAX_PICK 256 /* broadcasts per datagram */
 
 /* What a broadcast's key is (the key and the kind together identify it). */
@@ -35,8 +35,8 @@ struct bt_bcast; /* one queued broadcast, private to bqueue.c */
 struct bt_bqueue {
     struct bt_bcast *head[BT_BQUEUE_BUCKETS]; /* newest first in each bucket */
     struct bt_bcast *tail[BT_BQUEUE_BUCKETS];
-    struct bt_htab table;                     /* the keyed broadcasts, by key */
-    size_t count;                             /* broadcasts queued */
+    struct bt_htab table; /* the keyed broadcasts, by key */
+    size_t count;         /* broadcasts queued */
 };
 
 /* What one call took out of the queue besides what it was asked to. */
@@ -62,15 +62,15 @@ void bt_bqueue_free(struct bt_bqueue *q);
  * removal *rm reports. *rm (zeroed by the caller) accumulates what was
  * removed. Returns 0 or BATON_ENOMEM (nothing queued then). */
 int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void *key,
-                   size_t key_len, const uint8_t *bytes, size_t len, bool is_leave,
-                   size_t capacity, struct bt_bqueue_removed *rm);
+                   size_t key_len, const uint8_t *bytes, size_t len, bool is_leave, size_t capacity,
+                   struct bt_bqueue_removed *rm);
 
 /* Appends queued broadcasts to w, least sent first, as many as fit (at most
  * BT_BQUEUE_MAX_PICK); counts their sends and retires those that reached
  * limit (leave_limit for the leave broadcast), reporting a retired leave in
  * *rm. Returns how many were appended. */
-size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit,
-                      uint32_t leave_limit, struct bt_bqueue_removed *rm);
+size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit, uint32_t leave_limit,
+                      struct bt_bqueue_removed *rm);
 
 /* memberlist's retransmit limit, mult * ceil(log10(n_live + 1)), with a floor
  * of three decades unless is_leave (see bqueue.c). At least mult. */

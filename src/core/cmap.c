@@ -405,7 +405,8 @@ int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_n
 {
     if (!key_valid(name, node))
         return BATON_EINVAL;
-    struct bt_centry e = {.name = *name, .node = *node, .stamp = stamp, .removed = false, .cand = *cand};
+    struct bt_centry e = {
+        .name = *name, .node = *node, .stamp = stamp, .removed = false, .cand = *cand};
     struct bt_centry canon;
     entry_canonical(&canon, &e);
     int r = merge_canonical(m, name_find(m, &canon.name), &canon);

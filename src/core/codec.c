@@ -47,14 +47,20 @@
 #define FENCE_FIXED (1 + 8 + 1)
 
 _Static_assert(BT_CODEC_ENTRY_MIN == ENTRY_FIXED + 1 + 1, "entry minimum");
-_Static_assert(BT_CODEC_ENTRY_MAX == ENTRY_FIXED + BATON_NAME_MAX + BATON_NODE_MAX, "entry maximum");
+_Static_assert(BT_CODEC_ENTRY_MAX == ENTRY_FIXED + BATON_NAME_MAX + BATON_NODE_MAX,
+               "entry maximum");
 _Static_assert(BT_CODEC_FENCE_MIN == FENCE_FIXED + 1 + 1, "fence minimum");
-_Static_assert(BT_CODEC_FENCE_ENC_MAX == FENCE_FIXED + BATON_NAME_MAX + BATON_NODE_MAX, "fence maximum");
+_Static_assert(BT_CODEC_FENCE_ENC_MAX == FENCE_FIXED + BATON_NAME_MAX + BATON_NODE_MAX,
+               "fence maximum");
 /* Counts must fit their wire fields, and the longest DELTA or FENCE an int
  * (the list encoders return their length as one). */
 _Static_assert(BT_CODEC_DELTA_MAX <= UINT16_MAX && BT_CODEC_FENCE_MAX <= UINT16_MAX, "u16 counts");
-_Static_assert((uint64_t)BT_CODEC_LIST_HEADER + (uint64_t)BT_CODEC_FENCE_MAX * BT_CODEC_FENCE_ENC_MAX <= INT32_MAX &&
-               (uint64_t)BT_CODEC_LIST_HEADER + (uint64_t)BT_CODEC_DELTA_MAX * BT_CODEC_ENTRY_MAX <= INT32_MAX,
+_Static_assert((uint64_t)BT_CODEC_LIST_HEADER +
+                           (uint64_t)BT_CODEC_FENCE_MAX * BT_CODEC_FENCE_ENC_MAX <=
+                       INT32_MAX &&
+                   (uint64_t)BT_CODEC_LIST_HEADER +
+                           (uint64_t)BT_CODEC_DELTA_MAX * BT_CODEC_ENTRY_MAX <=
+                       INT32_MAX,
                "list lengths fit an int");
 
 /* ---- validation shared by encoders and decoder ------------------------- */
@@ -221,8 +227,8 @@ static const struct list_kind fence_kind = {
  * sets *taken to its length and returns the bytes written. BATON_ENOSPC
  * when not even the header and the first element fit (*taken is then 0),
  * BATON_EINVAL for an invalid element among those examined. */
-static int encode_list_some(const struct list_kind *kind, const void *elems, size_t n,
-                            uint8_t *buf, size_t cap, size_t *taken)
+static int encode_list_some(const struct list_kind *kind, const void *elems, size_t n, uint8_t *buf,
+                            size_t cap, size_t *taken)
 {
     const unsigned char *at = elems;
     size_t k = 0, size = BT_CODEC_LIST_HEADER;
@@ -472,9 +478,7 @@ static int parse(const uint8_t *buf, size_t len, struct parse_result *res)
         count = bt_get_u32(&r);
         res->nfences = get_list(&r, &fence_kind, count, BT_CODEC_SNAPSHOT_MAX, res->fences);
         break;
-    default:
-        bt_rbuf_fail(&r);
-        break;
+    default: bt_rbuf_fail(&r); break;
     }
     if (r.error || bt_rbuf_left(&r) != 0)
         return BATON_EPROTO;

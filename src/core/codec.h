@@ -89,16 +89,16 @@
 
 #define BT_CODEC_VERSION 1
 
-#define BT_CODEC_DELTA_MAX 2048             /* entries in one DELTA */
-#define BT_CODEC_FENCE_MAX 8192             /* fences in one FENCE */
-#define BT_CODEC_SNAPSHOT_MAX (1u << 20)    /* entries, and fences, in one SNAPSHOT */
+#define BT_CODEC_DELTA_MAX 2048          /* entries in one DELTA */
+#define BT_CODEC_FENCE_MAX 8192          /* fences in one FENCE */
+#define BT_CODEC_SNAPSHOT_MAX (1u << 20) /* entries, and fences, in one SNAPSHOT */
 
-#define BT_CODEC_LIST_HEADER 4              /* version, type, u16 count */
-#define BT_CODEC_SNAPSHOT_HEADER 10         /* version, type, two u32 counts */
-#define BT_CODEC_ENTRY_MIN 37               /* an entry with 1-byte names */
-#define BT_CODEC_ENTRY_MAX 354              /* an entry with 255- and 64-byte names */
-#define BT_CODEC_FENCE_MIN 12               /* a fence with a 1-byte name and minter */
-#define BT_CODEC_FENCE_ENC_MAX 329          /* a fence with 255- and 64-byte names */
+#define BT_CODEC_LIST_HEADER 4      /* version, type, u16 count */
+#define BT_CODEC_SNAPSHOT_HEADER 10 /* version, type, two u32 counts */
+#define BT_CODEC_ENTRY_MIN 37       /* an entry with 1-byte names */
+#define BT_CODEC_ENTRY_MAX 354      /* an entry with 255- and 64-byte names */
+#define BT_CODEC_FENCE_MIN 12       /* a fence with a 1-byte name and minter */
+#define BT_CODEC_FENCE_ENC_MAX 329  /* a fence with 255- and 64-byte names */
 /* bt_codec_decode() allocates at most this many bytes per input byte. */
 #define BT_CODEC_DECODE_RATIO 32
 

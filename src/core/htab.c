@@ -132,10 +132,7 @@ static struct bt_hlink *first_from(const struct bt_htab *t, size_t i)
     return NULL;
 }
 
-struct bt_hlink *bt_htab_first(const struct bt_htab *t)
-{
-    return first_from(t, 0);
-}
+struct bt_hlink *bt_htab_first(const struct bt_htab *t) { return first_from(t, 0); }
 
 struct bt_hlink *bt_htab_next(const struct bt_htab *t, const struct bt_hlink *x)
 {

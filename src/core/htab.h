@@ -34,8 +34,7 @@
 
 /* The record of type `type` whose member `member` is the struct bt_hlink at
  * `link` (which must not be NULL). */
-#define BT_HTAB_ENTRY(link, type, member) \
-    ((type *)(void *)((char *)(link) - offsetof(type, member)))
+#define BT_HTAB_ENTRY(link, type, member) ((type *)(void *)((char *)(link)-offsetof(type, member)))
 
 /* The part of a record the table owns while the record is linked. */
 struct bt_hlink {

@@ -423,7 +423,7 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     if (l->first_own == 0)
         l->first_own = token;
     ldr_raise_high_water(l, r, token, &l->cfg.self); /* 3 */
-                         ldr_push_fence(l, &r->name, token, &l->cfg.self);
+    ldr_push_fence(l, &r->name, token, &l->cfg.self);
     r->leading = true; /* 4 */
     r->term_token = token;
     l->counters.terms_minted++;
@@ -616,7 +616,8 @@ void ldr_recompute_dirty(struct bt_leader *l, uint64_t wall_ms)
 
 int ldr_reserve_outputs(struct bt_leader *l, size_t broadcasts, size_t events)
 {
-    if (bt_fifo_reserve(&l->broadcasts, broadcasts) != 0 || bt_fifo_reserve(&l->events, events) != 0)
+    if (bt_fifo_reserve(&l->broadcasts, broadcasts) != 0 ||
+        bt_fifo_reserve(&l->events, events) != 0)
         return BATON_ENOMEM;
     return 0;
 }
@@ -631,7 +632,8 @@ static bool stands(const struct bt_leader *l, const struct name_rec *r)
 /* The local truth about (name, self) as an entry's candidacy. */
 static struct bt_cand local_cand(const struct bt_leader *l, const struct name_rec *r)
 {
-    struct bt_cand c = {.candidate_id = r->session, .priority = r->priority, .boot_id = l->cfg.boot_id};
+    struct bt_cand c = {
+        .candidate_id = r->session, .priority = r->priority, .boot_id = l->cfg.boot_id};
     return c;
 }
 
@@ -791,7 +793,8 @@ int ldr_withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     /* Withheld, the entry is already a tombstone (or absent): a new one
      * would only be refused for its stamp everywhere. */
     const struct bt_centry *own = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
-    int rc = l->withheld && (!own || own->removed) ? 0 : ldr_write_own_entry(l, &r->name, r, wall_ms);
+    int rc =
+        l->withheld && (!own || own->removed) ? 0 : ldr_write_own_entry(l, &r->name, r, wall_ms);
     if (rc < 0) {
         r->campaigning = true;
         return rc;
@@ -913,10 +916,7 @@ void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *ou
     *out = l->counters;
 }
 
-const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l)
-{
-    return &l->cmap;
-}
+const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l) { return &l->cmap; }
 
 int bt_leader_foreach_high_water(const struct bt_leader *l,
                                  int (*fn)(const struct bt_fence *f, void *ctx), void *ctx)
@@ -941,10 +941,7 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
     return 0;
 }
 
-size_t bt_leader_high_water_count(const struct bt_leader *l)
-{
-    return l->nhigh_water;
-}
+size_t bt_leader_high_water_count(const struct bt_leader *l) { return l->nhigh_water; }
 
 bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
 {
@@ -963,10 +960,7 @@ bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
     return false;
 }
 
-size_t bt_leader_names(const struct bt_leader *l)
-{
-    return l->names.count;
-}
+size_t bt_leader_names(const struct bt_leader *l) { return l->names.count; }
 
 int bt_leader_foreach_name(const struct bt_leader *l,
                            int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,

@@ -77,41 +77,41 @@ enum bt_leader_event_kind {
 /* A notification for one local candidate. */
 struct bt_leader_event {
     enum bt_leader_event_kind kind;
-    uint64_t session;     /* the candidate's session, as given to lead() */
-    struct bt_name name;  /* the campaign */
-    uint64_t fence;       /* ELECTED: the new token; REVOKED: the ended one */
+    uint64_t session;        /* the candidate's session, as given to lead() */
+    struct bt_name name;     /* the campaign */
+    uint64_t fence;          /* ELECTED: the new token; REVOKED: the ended one */
     struct bt_nodeid minter; /* the term's minter: always this node */
 };
 
 /* Monotonic counters, for metrics and tests. */
 struct bt_leader_counters {
-    uint64_t entries_merged;    /* received entries that changed the map */
-    uint64_t entries_stale;     /* received entries already known or older */
-    uint64_t fences_raised;     /* received fences that raised a high-water mark */
-    uint64_t fences_stale;      /* received fences at or below the mark */
-    uint64_t deltas;            /* DELTA inputs accepted (merge_entry, DELTA payloads) */
-    uint64_t fence_msgs;        /* FENCE inputs accepted (merge_fence, FENCE payloads) */
-    uint64_t snapshots;         /* SNAPSHOT inputs accepted */
-    uint64_t fences_observed;   /* marks handed back from resources (observe_fence) */
-    uint64_t refused_clock;     /* inputs refused whole: a stamp too far ahead (fix 5) */
-    uint64_t refused_malformed; /* inputs refused whole: invalid content */
-    uint64_t owner_rewrites;    /* entries for self overwritten by the owner (fix 2) */
-    uint64_t terms_minted;      /* terms started by this node */
-    uint64_t term_refreshes;    /* terms ended because the cluster overtook them (fix 3) */
-    uint64_t term_deferrals;    /* overtaken by a rival this node cannot see: waited */
-    uint64_t elected_events;    /* ELECTED events queued */
-    uint64_t revoked_events;    /* REVOKED events queued */
-    uint64_t member_changes;    /* membership inputs that changed the view */
-    uint64_t regossiped;        /* received items queued again as broadcasts (news) */
-    uint64_t settled;           /* settle periods that ran out (fix 8; a term follows if
+    uint64_t entries_merged;          /* received entries that changed the map */
+    uint64_t entries_stale;           /* received entries already known or older */
+    uint64_t fences_raised;           /* received fences that raised a high-water mark */
+    uint64_t fences_stale;            /* received fences at or below the mark */
+    uint64_t deltas;                  /* DELTA inputs accepted (merge_entry, DELTA payloads) */
+    uint64_t fence_msgs;              /* FENCE inputs accepted (merge_fence, FENCE payloads) */
+    uint64_t snapshots;               /* SNAPSHOT inputs accepted */
+    uint64_t fences_observed;         /* marks handed back from resources (observe_fence) */
+    uint64_t refused_clock;           /* inputs refused whole: a stamp too far ahead (fix 5) */
+    uint64_t refused_malformed;       /* inputs refused whole: invalid content */
+    uint64_t owner_rewrites;          /* entries for self overwritten by the owner (fix 2) */
+    uint64_t terms_minted;            /* terms started by this node */
+    uint64_t term_refreshes;          /* terms ended because the cluster overtook them (fix 3) */
+    uint64_t term_deferrals;          /* overtaken by a rival this node cannot see: waited */
+    uint64_t elected_events;          /* ELECTED events queued */
+    uint64_t revoked_events;          /* REVOKED events queued */
+    uint64_t member_changes;          /* membership inputs that changed the view */
+    uint64_t regossiped;              /* received items queued again as broadcasts (news) */
+    uint64_t settled;                 /* settle periods that ran out (fix 8; a term follows if
                                    the campaign still wins) */
-    uint64_t names_refused;     /* received entries and fences refused: a new name past
+    uint64_t names_refused;           /* received entries and fences refused: a new name past
                                    max_names (the rest of their input is merged) */
-    uint64_t fences_too_old;    /* received fences refused: older than horizon_ms for a
+    uint64_t fences_too_old;          /* received fences refused: older than horizon_ms for a
                                    name with no mark and no live candidacy here */
-    uint64_t marks_expired;     /* high-water marks aged out by bt_leader_expire() */
+    uint64_t marks_expired;           /* high-water marks aged out by bt_leader_expire() */
     struct bt_name last_refused_name; /* the name of the last names_refused item */
-    uint64_t withholds;         /* times the candidacies were withheld (fix 9) */
+    uint64_t withholds;               /* times the candidacies were withheld (fix 9) */
 };
 
 struct bt_leader;
@@ -248,8 +248,8 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
  * boot). Recomputes every local campaign. Returns 1 if the view changed, 0
  * if not, BATON_EINVAL (node is no valid node name) or BATON_ENOMEM
  * (nothing changed). */
-int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
-                     bool live, uint64_t wall_ms);
+int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id, bool live,
+                     uint64_t wall_ms);
 
 /* ---- deferred terms ------------------------------------------------------ */
 
@@ -378,8 +378,8 @@ bool bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, ui
  * BT_CLOCK_WORD_FINE; or BT_CLOCK_WORD_REFUSED with stamp at most its
  * ceiling) and it is within bt_leader_vouched_ms() of the same reference.
  * Changes nothing. */
-bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp, const struct bt_nodeid *author,
-                               uint64_t wall_ms);
+bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp,
+                               const struct bt_nodeid *author, uint64_t wall_ms);
 
 /* ---- leaving and ageing ------------------------------------------------ */
 

@@ -89,7 +89,7 @@ static int collect_expired(const struct bt_centry *e, void *ctx)
 int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
 {
     struct expiry x = {.l = l, .cutoff = cutoff};
-    bt_cmap_foreach(&l->cmap, collect_expired, &x); /* 1 */
+    bt_cmap_foreach(&l->cmap, collect_expired, &x);                       /* 1 */
     if (x.oom || ldr_reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0) { /* 2 */
         free(x.old);
         return BATON_ENOMEM;
@@ -108,7 +108,7 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
         }
     }
     ldr_recompute_dirty(l, wall_ms); /* 4 */
-                        free(x.old);
+    free(x.old);
     for (struct bt_hlink *link = bt_htab_first(&l->names); link; link = next) { /* 5 */
         next = bt_htab_next(&l->names, link);
         struct name_rec *r = BT_HTAB_ENTRY(link, struct name_rec, link);
@@ -123,4 +123,3 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
     }
     return x.n > INT_MAX ? INT_MAX : (int)x.n;
 }
-

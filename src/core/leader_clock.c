@@ -29,7 +29,8 @@ int bt_leader_withhold(struct bt_leader *l, bool withhold, uint64_t wall_ms)
 {
     if (l->withheld == withhold)
         return 0;
-    if (l->nlocal > SIZE_MAX / 4 || ldr_reserve_outputs(l, 2 * l->nlocal, 2 * l->nlocal) != 0) /* 1 */
+    if (l->nlocal > SIZE_MAX / 4 ||
+        ldr_reserve_outputs(l, 2 * l->nlocal, 2 * l->nlocal) != 0) /* 1 */
         return BATON_ENOMEM;
     l->withheld = withhold;
     if (withhold)
@@ -65,25 +66,16 @@ int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, ui
     return 1;
 }
 
-bool bt_leader_withheld(const struct bt_leader *l)
-{
-    return l->withheld;
-}
+bool bt_leader_withheld(const struct bt_leader *l) { return l->withheld; }
 
-uint64_t bt_leader_clock(const struct bt_leader *l)
-{
-    return l->hlc.last;
-}
+uint64_t bt_leader_clock(const struct bt_leader *l) { return l->hlc.last; }
 
 bool bt_leader_acceptable(const struct bt_leader *l, uint64_t stamp, uint64_t wall_ms)
 {
     return bt_hlc_acceptable(&l->hlc, stamp, wall_ms);
 }
 
-uint64_t bt_leader_own_echo(const struct bt_leader *l)
-{
-    return l->own_echo;
-}
+uint64_t bt_leader_own_echo(const struct bt_leader *l) { return l->own_echo; }
 
 uint64_t bt_leader_vouched_ms(const struct bt_leader *l)
 {
@@ -110,19 +102,16 @@ static bool vouched(const struct bt_leader *l, uint64_t stamp, const struct bt_n
     if (!m)
         return false;
     switch (m->clock_word) {
-    case BT_CLOCK_WORD_FINE:
-        return true;
-    case BT_CLOCK_WORD_REFUSED:
-        return stamp <= m->clock_ceiling;
+    case BT_CLOCK_WORD_FINE: return true;
+    case BT_CLOCK_WORD_REFUSED: return stamp <= m->clock_ceiling;
     case BT_CLOCK_WORD_UNHEARD:
-    case BT_CLOCK_WORD_PENDING:
-        break;
+    case BT_CLOCK_WORD_PENDING: break;
     }
     return false;
 }
 
-bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp, const struct bt_nodeid *author,
-                               uint64_t wall_ms)
+bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp,
+                               const struct bt_nodeid *author, uint64_t wall_ms)
 {
     if (bt_hlc_acceptable(&l->hlc, stamp, wall_ms))
         return true;

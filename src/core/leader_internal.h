@@ -30,10 +30,10 @@
  * so the records are the names this node holds state for, and their count
  * is what max_names caps (fix 11). */
 struct name_rec {
-    struct bt_hlink link;         /* in bt_leader.names, hashed by name */
-    struct bt_name name;          /* the key */
-    bool has_high_water;          /* a token was observed for the name */
-    uint64_t high_water;          /* the greatest token observed */
+    struct bt_hlink link; /* in bt_leader.names, hashed by name */
+    struct bt_name name;  /* the key */
+    bool has_high_water;  /* a token was observed for the name */
+    uint64_t high_water;  /* the greatest token observed */
     /* Who minted high_water (an empty name: observed at a resource). Two
      * nodes can mint the same token in the same millisecond; a leader whose
      * token someone else minted too must not keep it (see recompute). Past
@@ -41,19 +41,19 @@ struct name_rec {
      * whether it holds anyone but this node. */
     struct bt_nodeid minters[BT_LEADER_MINTERS_MAX];
     uint8_t nminters;
-    bool campaigning;             /* this node has a local candidacy */
-    uint64_t session;             /* its session (= candidate id); valid if campaigning */
-    int64_t priority;             /* its priority; valid if campaigning */
-    struct name_rec *local_prev;  /* campaigning records, doubly linked */
+    bool campaigning;            /* this node has a local candidacy */
+    uint64_t session;            /* its session (= candidate id); valid if campaigning */
+    int64_t priority;            /* its priority; valid if campaigning */
+    struct name_rec *local_prev; /* campaigning records, doubly linked */
     struct name_rec *local_next;
-    bool leading;                 /* this node holds a term for the name */
-    bool deferred;                /* stepped down for a rival it cannot see; no new
+    bool leading;                /* this node holds a term for the name */
+    bool deferred;               /* stepped down for a rival it cannot see; no new
                                      term until its view of the name changes or
                                      bt_leader_retry_deferred() */
-    uint64_t defer_round;         /* l->retry_round when the wait began */
-    uint64_t term_token;          /* the term's token; valid if leading */
-    bool dirty;                   /* queued for recompute by the current input */
-    struct name_rec *dirty_next;  /* next record queued for recompute */
+    uint64_t defer_round;        /* l->retry_round when the wait began */
+    uint64_t term_token;         /* the term's token; valid if leading */
+    bool dirty;                  /* queued for recompute by the current input */
+    struct name_rec *dirty_next; /* next record queued for recompute */
     /* Settling before a first term (fix 8; see may_mint). Valid while
      * campaigning. */
     struct bt_nodeid prev_node;   /* the winner at the last recompute (len 0: none) */
@@ -85,27 +85,27 @@ struct member_rec {
 };
 
 struct bt_leader {
-    struct bt_leader_config cfg;  /* copied at creation */
-    struct bt_hlc hlc;            /* this node's clock: stamps and tokens */
-    struct bt_cmap cmap;          /* the replicated candidate map */
-    struct bt_htab names;         /* struct name_rec by name */
-    size_t nhigh_water;           /* (name, minter) pairs at the high-water marks */
-    size_t ndeferred;             /* campaigning records with deferred set */
-    uint64_t retry_round;         /* bt_leader_retry_deferred() calls so far */
-    struct bt_htab members;       /* struct member_rec by node */
-    struct name_rec *local_head;  /* campaigning records */
-    size_t nlocal;                /* how many */
-    struct name_rec *dirty_head;  /* records to recompute after this input */
-    struct bt_fifo broadcasts;       /* struct bt_leader_broadcast */
-    struct bt_fifo events;           /* struct bt_leader_event */
+    struct bt_leader_config cfg; /* copied at creation */
+    struct bt_hlc hlc;           /* this node's clock: stamps and tokens */
+    struct bt_cmap cmap;         /* the replicated candidate map */
+    struct bt_htab names;        /* struct name_rec by name */
+    size_t nhigh_water;          /* (name, minter) pairs at the high-water marks */
+    size_t ndeferred;            /* campaigning records with deferred set */
+    uint64_t retry_round;        /* bt_leader_retry_deferred() calls so far */
+    struct bt_htab members;      /* struct member_rec by node */
+    struct name_rec *local_head; /* campaigning records */
+    size_t nlocal;               /* how many */
+    struct name_rec *dirty_head; /* records to recompute after this input */
+    struct bt_fifo broadcasts;   /* struct bt_leader_broadcast */
+    struct bt_fifo events;       /* struct bt_leader_event */
     struct bt_leader_counters counters;
     bool synced;                  /* fix 8: the first full-state exchange is done */
     struct name_rec *settle_head; /* settling records, by deadline */
     struct name_rec *settle_tail;
-    size_t nsettling;             /* how many */
-    bool withheld;                /* fix 9: candidacies withdrawn while the clock is refused */
-    uint64_t first_own;           /* the first stamp this boot issued (0: none yet) */
-    uint64_t own_echo;            /* the greatest stamp of this node's name, written by an
+    size_t nsettling;   /* how many */
+    bool withheld;      /* fix 9: candidacies withdrawn while the clock is refused */
+    uint64_t first_own; /* the first stamp this boot issued (0: none yet) */
+    uint64_t own_echo;  /* the greatest stamp of this node's name, written by an
                                      earlier boot, merged from a peer (bt_leader_own_echo) */
 };
 

@@ -127,10 +127,10 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         rc = bt_cmap_merge_entry(&l->cmap, e);
         if (rc < 0) {
             ldr_name_release_if_empty(l, r); /* a record made for it above */
-                                      err = rc;
-                                      break;
-                                      }
-                                      if (rc == 0) {
+            err = rc;
+            break;
+        }
+        if (rc == 0) {
             l->counters.entries_stale++;
             continue;
         }
@@ -173,8 +173,8 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         ldr_mark_dirty(l, r);
     }
     ldr_recompute_dirty(l, wall_ms); /* 7 */
-                        
-                        if (err != 0)
+
+    if (err != 0)
         return err;
     if (kind == BATCH_DELTA)
         l->counters.deltas++;
@@ -236,10 +236,10 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
     if (orc != 0)
         return orc;
     ldr_absorb_known(l, token); /* 2 */
-                     l->counters.fences_observed++;
-                     int raised = 0;
-                     if (minter->len != 0) { /* 3 */
-                     raised = ldr_raise_high_water(l, r, token, minter);
+    l->counters.fences_observed++;
+    int raised = 0;
+    if (minter->len != 0) { /* 3 */
+        raised = ldr_raise_high_water(l, r, token, minter);
         if (raised)
             ldr_push_fence(l, &r->name, token, minter);
     } else if (!r->has_high_water || token > r->high_water) {
@@ -274,16 +274,14 @@ int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, boo
         return merge_batch(l, p->entries, p->nentries, p->fences, p->nfences, wall_ms,
                            BATCH_SNAPSHOT, regossip);
     case BT_PAYLOAD_NONE:
-    default:
-        l->counters.refused_malformed++;
-        return BATON_EPROTO;
+    default: l->counters.refused_malformed++; return BATON_EPROTO;
     }
 }
 
 /* ---- membership input ----------------------------------------------------- */
 
-int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
-                     bool live, uint64_t wall_ms)
+int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id, bool live,
+                     uint64_t wall_ms)
 {
     if (!bt_nodeid_valid_bytes(node->bytes, node->len))
         return BATON_EINVAL;
@@ -326,4 +324,3 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
     ldr_recompute_dirty(l, wall_ms);
     return 1;
 }
-

@@ -14,10 +14,7 @@
 
 /* ---- deferred terms -------------------------------------------------------- */
 
-size_t bt_leader_deferred(const struct bt_leader *l)
-{
-    return l->ndeferred;
-}
+size_t bt_leader_deferred(const struct bt_leader *l) { return l->ndeferred; }
 
 /* 1. Reserve for every wait that may end (nothing changes on failure).
  * 2. One more round has passed; end the waits that lasted `rounds` rounds.
@@ -37,12 +34,12 @@ int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall
             ended++;
         }
     ldr_recompute_dirty(l, wall_ms); /* 3 */
-                        return ended > INT_MAX ? INT_MAX : (int)ended;
-                        }
-                        
-                        /* ---- settling before minting (fix 8) --------------------------------------- */
-                        
-                        int bt_leader_synced(struct bt_leader *l, uint64_t wall_ms)
+    return ended > INT_MAX ? INT_MAX : (int)ended;
+}
+
+/* ---- settling before minting (fix 8) --------------------------------------- */
+
+int bt_leader_synced(struct bt_leader *l, uint64_t wall_ms)
 {
     if (l->synced)
         return 0;
@@ -55,15 +52,9 @@ int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall
     return l->nlocal > INT_MAX ? INT_MAX : (int)l->nlocal;
 }
 
-bool bt_leader_is_synced(const struct bt_leader *l)
-{
-    return l->synced || !l->cfg.settle;
-}
+bool bt_leader_is_synced(const struct bt_leader *l) { return l->synced || !l->cfg.settle; }
 
-size_t bt_leader_settling(const struct bt_leader *l)
-{
-    return l->nsettling;
-}
+size_t bt_leader_settling(const struct bt_leader *l) { return l->nsettling; }
 
 void bt_leader_settle_schedule(struct bt_leader *l, uint64_t due)
 {
@@ -100,4 +91,3 @@ int bt_leader_settle_expire(struct bt_leader *l, uint64_t now, uint64_t wall_ms)
     l->counters.settled += n;
     return n > INT_MAX ? INT_MAX : (int)n;
 }
-

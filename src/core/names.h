@@ -17,12 +17,12 @@
 #include "baton/baton.h"
 
 struct bt_name {
-    uint8_t len;                  /* 1..BATON_NAME_MAX */
+    uint8_t len; /* 1..BATON_NAME_MAX */
     uint8_t bytes[BATON_NAME_MAX];
 };
 
 struct bt_nodeid {
-    uint8_t len;                  /* 1..BATON_NODE_MAX */
+    uint8_t len;                    /* 1..BATON_NODE_MAX */
     char bytes[BATON_NODE_MAX + 1]; /* NUL-terminated for logging */
 };
 

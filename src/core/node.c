@@ -67,12 +67,12 @@ struct clock_reading {
     struct bt_nodeid member;
     uint64_t boot_id;
     int64_t offset_ms;
-    bool refused;         /* it says its own clock is refused (candidacies withheld) */
-    bool out;             /* the election was told so (bt_leader_member_clock) */
-    uint8_t flags;        /* its last clock block's flags (BT_SWIM_CLOCK_*) */
-    uint64_t ceiling;     /* and ceiling */
-    bool word_told;       /* the election has flags and ceiling (bt_leader_member_word) */
-    bool heard;           /* flags and ceiling came from this boot */
+    bool refused;     /* it says its own clock is refused (candidacies withheld) */
+    bool out;         /* the election was told so (bt_leader_member_clock) */
+    uint8_t flags;    /* its last clock block's flags (BT_SWIM_CLOCK_*) */
+    uint64_t ceiling; /* and ceiling */
+    bool word_told;   /* the election has flags and ceiling (bt_leader_member_word) */
+    bool heard;       /* flags and ceiling came from this boot */
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -96,20 +96,20 @@ struct bt_node {
     struct bt_swim *swim;
     struct bt_leader *leader;
     struct bt_replica replica;
-    struct bt_time now;       /* time of the call in progress, for the sink */
-    uint64_t retry_interval;  /* one retry round of waiting terms: a protocol period */
-    uint64_t retry_at;        /* monotonic ms of the next retry; 0: none waits */
-    bool leaving;             /* bt_node_leave() called */
-    bool joined;              /* bt_node_join() called */
+    struct bt_time now;      /* time of the call in progress, for the sink */
+    uint64_t retry_interval; /* one retry round of waiting terms: a protocol period */
+    uint64_t retry_at;       /* monotonic ms of the next retry; 0: none waits */
+    bool leaving;            /* bt_node_leave() called */
+    bool joined;             /* bt_node_join() called */
 
     struct verdict *verdicts; /* membership events not yet given to the election */
     size_t nverdicts, verdicts_cap;
 
-    struct bt_out_item *out;  /* ring buffer of outputs */
+    struct bt_out_item *out; /* ring buffer of outputs */
     size_t out_cap, out_head, out_len;
-    uint8_t *popped;          /* data of the last popped output, freed at the next pop */
+    uint8_t *popped; /* data of the last popped output, freed at the next pop */
 
-    struct bt_event *ev;      /* ring buffer of events */
+    struct bt_event *ev; /* ring buffer of events */
     size_t ev_cap, ev_head, ev_len;
 
     /* Clock outliers (fix 9): readings of the live members' clocks. */
@@ -127,20 +127,20 @@ struct bt_node {
     uint64_t clock_ceiling;   /* refused: the greatest stamp issued while judged fine */
     bool words_dirty;         /* a member's word on its clock is not told to the election */
 
-    uint64_t dropped_oom;     /* outputs and clock readings lost to out of memory */
+    uint64_t dropped_oom; /* outputs and clock readings lost to out of memory */
 
-    int stopped;              /* 0, or why the node stopped (node.h) */
-    bool has_stash;           /* an election or clock event not queued (no memory) */
+    int stopped;    /* 0, or why the node stopped (node.h) */
+    bool has_stash; /* an election or clock event not queued (no memory) */
     struct bt_event stash;
-    bool has_cause;           /* the BT_EV_NAME_CONFLICT that stopped the node, unreported */
+    bool has_cause; /* the BT_EV_NAME_CONFLICT that stopped the node, unreported */
     struct bt_event cause;
-    bool stop_reported;       /* BT_EV_STOPPED was popped */
+    bool stop_reported; /* BT_EV_STOPPED was popped */
 
     /* Fix 8 (see sync_check and settle()). */
-    uint64_t settle_ms;       /* the settle period of a first term */
-    bool synced;              /* the election was told the node has the cluster's state */
-    uint64_t alone_at;        /* monotonic ms when unanswered joins mean alone; 0: none */
-    uint64_t alone_interval;  /* how long after bt_node_join() that is */
+    uint64_t settle_ms;      /* the settle period of a first term */
+    bool synced;             /* the election was told the node has the cluster's state */
+    uint64_t alone_at;       /* monotonic ms when unanswered joins mean alone; 0: none */
+    uint64_t alone_interval; /* how long after bt_node_join() that is */
 };
 
 /* ---- queues ------------------------------------------------------------- */
@@ -407,9 +407,11 @@ static void sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_
     uint64_t mine = n->now.wall_ms;
     /* Saturating difference: a reading never overflows the gauge. */
     if (their_wall_ms >= mine)
-        offset = their_wall_ms - mine > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(their_wall_ms - mine);
+        offset = their_wall_ms - mine > (uint64_t)INT64_MAX ? INT64_MAX
+                                                            : (int64_t)(their_wall_ms - mine);
     else
-        offset = mine - their_wall_ms > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(mine - their_wall_ms);
+        offset = mine - their_wall_ms > (uint64_t)INT64_MAX ? -INT64_MAX
+                                                            : -(int64_t)(mine - their_wall_ms);
     n->clock_dirty = true;
     for (size_t i = 0; i < n->nclocks; i++) {
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
@@ -520,8 +522,8 @@ static bool all_read(struct bt_node *n)
     size_t live = 0;
     for (size_t i = 0; i < n->nclocks;) {
         struct bt_member_info m;
-        if (!bt_swim_member(n->swim, &n->clocks[i].member, &m) || m.boot_id != n->clocks[i].boot_id ||
-            m.state == BT_MEMBER_LEFT) {
+        if (!bt_swim_member(n->swim, &n->clocks[i].member, &m) ||
+            m.boot_id != n->clocks[i].boot_id || m.state == BT_MEMBER_LEFT) {
             n->clocks[i] = n->clocks[--n->nclocks];
             continue;
         }
@@ -578,7 +580,8 @@ static void judge_clock(struct bt_node *n)
     qsort(n->scratch, k, sizeof *n->scratch, cmp_i64);
     n->cluster_offset = n->scratch[(k - 1) / 2];
     uint64_t bound = n->cfg.max_clock_offset_ms;
-    bt_leader_set_clock_ahead(n->leader, bound && n->cluster_offset > 0 ? (uint64_t)n->cluster_offset : 0);
+    bt_leader_set_clock_ahead(n->leader,
+                              bound && n->cluster_offset > 0 ? (uint64_t)n->cluster_offset : 0);
 
     /* A member that says its clock is refused does not count here: it has
      * withdrawn its candidacies, and an entry it wrote while it saw the
@@ -591,7 +594,8 @@ static void judge_clock(struct bt_node *n)
      * may reach it after the reading (it changes nothing when it knows). */
     for (size_t i = 0; i < n->nclocks; i++) {
         struct clock_reading *c = &n->clocks[i];
-        if (bt_leader_member_clock(n->leader, &c->member, c->boot_id, c->refused, n->now.wall_ms) >= 0)
+        if (bt_leader_member_clock(n->leader, &c->member, c->boot_id, c->refused, n->now.wall_ms) >=
+            0)
             c->out = c->refused;
     }
 
@@ -612,9 +616,10 @@ static void judge_clock(struct bt_node *n)
     uint64_t stamp_wall = bt_hlc_wall(bt_leader_clock(n->leader));
     uint64_t stamp_ahead = stamp_wall > reference ? stamp_wall - reference : 0;
     uint64_t vouched = bt_leader_vouched_ms(n->leader);
-    bool refused = bound != 0 && (n->clock_refused
-                                      ? ahead > bound - bound / 5 || stamp_ahead > vouched - 2 * bound
-                                      : ahead > bound - bound / 10 || stamp_ahead > vouched - bound);
+    bool refused =
+        bound != 0 &&
+        (n->clock_refused ? ahead > bound - bound / 5 || stamp_ahead > vouched - 2 * bound
+                          : ahead > bound - bound / 10 || stamp_ahead > vouched - bound);
     bool first = !n->clock_announced;
     if (refused || first) {
         n->clock_ok_since = 0;
@@ -1097,8 +1102,8 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
 
 /* ---- the election ---------------------------------------------------------- */
 
-int bt_node_lead(struct bt_node *n, uint64_t session, const struct bt_name *name,
-                 int64_t priority, struct bt_time now, uint64_t *fence)
+int bt_node_lead(struct bt_node *n, uint64_t session, const struct bt_name *name, int64_t priority,
+                 struct bt_time now, uint64_t *fence)
 {
     if (n->stopped)
         return n->stopped;
@@ -1274,8 +1279,9 @@ static int hw_of_name(const struct bt_fence *f, void *ctx)
      * resource's anonymous report, then the lowest minter, so the answer
      * does not depend on the table's order. */
     if (!h->found || f->token > h->token ||
-        (f->token == h->token && (h->minter.len == 0 || (f->minter.len > 0 &&
-                                                         bt_nodeid_cmp(&f->minter, &h->minter) < 0)))) {
+        (f->token == h->token &&
+         (h->minter.len == 0 ||
+          (f->minter.len > 0 && bt_nodeid_cmp(&f->minter, &h->minter) < 0)))) {
         h->token = f->token;
         h->minter = f->minter;
         h->found = true;

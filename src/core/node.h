@@ -35,14 +35,14 @@
 struct bt_swim_timing; /* core/swim.h */
 
 struct bt_node_config {
-    struct bt_nodeid name;         /* unique in the cluster */
-    struct bt_addr addr;           /* where peers reach this node */
-    uint64_t boot_id;              /* nonzero, different at every process start */
-    enum bt_profile profile;       /* timings; see docs/membership.md */
-    uint64_t max_clock_offset_ms;  /* docs/design.md §1 fixes 5 and 9; 0: only the hard
+    struct bt_nodeid name;        /* unique in the cluster */
+    struct bt_addr addr;          /* where peers reach this node */
+    uint64_t boot_id;             /* nonzero, different at every process start */
+    enum bt_profile profile;      /* timings; see docs/membership.md */
+    uint64_t max_clock_offset_ms; /* docs/design.md §1 fixes 5 and 9; 0: only the hard
                                       ceiling of a century (BT_HLC_CEILING_MS) */
-    size_t max_packet;             /* datagram payload budget in bytes; 0: 1400 */
-    uint64_t horizon_ms;           /* age past which replicated entries expire;
+    size_t max_packet;            /* datagram payload budget in bytes; 0: 1400 */
+    uint64_t horizon_ms;          /* age past which replicated entries expire;
                                       0: ten minutes (docs/election.md) */
     /* Uniform 64-bit random numbers: the node's only source of randomness. */
     uint64_t (*random)(void *ctx);
@@ -99,35 +99,35 @@ struct bt_output {
 
 /* Counters of the election layers, and the size of their state. */
 struct bt_election_stats {
-    uint64_t payloads_in;     /* election broadcasts received */
-    uint64_t snapshots_in;    /* full-state chunks received by push-pull */
-    uint64_t forwarded;       /* received entries and fences that were news, gossiped on */
-    uint64_t broadcasts_out;  /* entries and fences this node gossiped */
-    uint64_t malformed;       /* payloads refused as malformed */
-    uint64_t refused_clock;   /* payloads with items refused: a stamp too far ahead (fix 5) */
-    uint64_t refused_stale;   /* entries refused: older than the horizon; and fences that old
+    uint64_t payloads_in;    /* election broadcasts received */
+    uint64_t snapshots_in;   /* full-state chunks received by push-pull */
+    uint64_t forwarded;      /* received entries and fences that were news, gossiped on */
+    uint64_t broadcasts_out; /* entries and fences this node gossiped */
+    uint64_t malformed;      /* payloads refused as malformed */
+    uint64_t refused_clock;  /* payloads with items refused: a stamp too far ahead (fix 5) */
+    uint64_t refused_stale;  /* entries refused: older than the horizon; and fences that old
                                  for a name with no mark and no live candidacy here */
-    uint64_t expired;         /* entries forgotten by age */
-    uint64_t refreshed;       /* own entries re-stamped before they aged */
-    uint64_t owner_rewrites;  /* entries for self rewritten by this owner (fix 2) */
-    uint64_t terms_minted;    /* terms this node started */
-    uint64_t term_refreshes;  /* terms ended because the cluster overtook them (fix 3) */
+    uint64_t expired;        /* entries forgotten by age */
+    uint64_t refreshed;      /* own entries re-stamped before they aged */
+    uint64_t owner_rewrites; /* entries for self rewritten by this owner (fix 2) */
+    uint64_t terms_minted;   /* terms this node started */
+    uint64_t term_refreshes; /* terms ended because the cluster overtook them (fix 3) */
     struct bt_nodeid last_clock_offender; /* author of the last item refused for its clock */
-    size_t entries;           /* gauge: candidate-map entries, tombstones included */
-    size_t tombstones;        /* gauge: of which tombstones */
-    size_t high_water_marks;  /* gauge: high-water marks, one per name and minter */
+    size_t entries;                       /* gauge: candidate-map entries, tombstones included */
+    size_t tombstones;                    /* gauge: of which tombstones */
+    size_t high_water_marks;              /* gauge: high-water marks, one per name and minter */
     /* Fix 11, bounded state. Names beyond bt_node_config.max_names are
      * refused, never dropped silently: "logged" in this sans-IO core means
      * this counter plus the last offender (the sender and the name), which
      * a driver logs whenever the counter moves. */
-    uint64_t names_refused;   /* entries and fences refused: a new name past the cap */
+    uint64_t names_refused;               /* entries and fences refused: a new name past the cap */
     struct bt_nodeid last_names_offender; /* sender of the last such refusal */
     struct bt_name last_refused_name;     /* the name it carried */
-    uint64_t marks_expired;   /* high-water marks aged out (no live candidacy, older than
+    uint64_t marks_expired; /* high-water marks aged out (no live candidacy, older than
                                  the horizon) */
-    uint64_t state_failed;    /* push-pull states this node could not encode (out of memory),
+    uint64_t state_failed;  /* push-pull states this node could not encode (out of memory),
                                  so it sent its member list alone */
-    size_t names;             /* gauge: names this node holds state for (<= max_names) */
+    size_t names;           /* gauge: names this node holds state for (<= max_names) */
     /* Clock outliers (docs/design.md §1 fix 9). */
     uint64_t clock_withholds; /* times the candidacies were withheld (clock refused) */
     uint32_t clock_refused;   /* gauge: 1 while this node's clock is refused as too far
@@ -331,7 +331,7 @@ size_t bt_node_names(const struct bt_node *node, struct bt_name *out, size_t cap
 /* The greatest term observed for name: its token and minter (minter len 0
  * when the greatest mark was only observed at a resource). Returns 0 or
  * BATON_ENOENT. Either output may be NULL. */
-int bt_node_high_water_term(const struct bt_node *node, const struct bt_name *name,
-                            uint64_t *token, struct bt_nodeid *minter);
+int bt_node_high_water_term(const struct bt_node *node, const struct bt_name *name, uint64_t *token,
+                            struct bt_nodeid *minter);
 
 #endif

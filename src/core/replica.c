@@ -243,7 +243,8 @@ static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_node
     const struct bt_nodeid *offender = NULL;
     size_t kept = 0;
     for (size_t i = 0; i < p->nentries; i++) {
-        if (!bt_leader_acceptable_from(r->leader, p->entries[i].stamp, &p->entries[i].node, wall_ms)) {
+        if (!bt_leader_acceptable_from(r->leader, p->entries[i].stamp, &p->entries[i].node,
+                                       wall_ms)) {
             offender = &p->entries[i].node;
             hold_entry(r, &p->entries[i]);
             continue;
@@ -253,7 +254,8 @@ static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_node
     p->nentries = kept;
     kept = 0;
     for (size_t i = 0; i < p->nfences; i++) {
-        if (!bt_leader_acceptable_from(r->leader, p->fences[i].token, &p->fences[i].minter, wall_ms)) {
+        if (!bt_leader_acceptable_from(r->leader, p->fences[i].token, &p->fences[i].minter,
+                                       wall_ms)) {
             offender = p->fences[i].minter.len ? &p->fences[i].minter : from;
             hold_fence(r, &p->fences[i]);
             continue;
@@ -274,10 +276,7 @@ static void drop_ahead(struct bt_replica *r, const struct bt_nodeid *from, struc
     }
 }
 
-size_t bt_replica_held(const struct bt_replica *r)
-{
-    return r->nheld_e + r->nheld_f;
-}
+size_t bt_replica_held(const struct bt_replica *r) { return r->nheld_e + r->nheld_f; }
 
 void bt_replica_rescreen(struct bt_replica *r, struct bt_time now)
 {
@@ -357,7 +356,7 @@ struct chunker {
     size_t ne, cape;
     struct bt_fence *f; /* pending fences */
     size_t nf, capf;
-    size_t size;        /* encoded size of the pending chunk, header included */
+    size_t size; /* encoded size of the pending chunk, header included */
     int err;
 };
 
@@ -549,15 +548,10 @@ void bt_replica_member_event(struct bt_replica *r, const struct bt_event *ev, st
     switch (ev->kind) {
     case BT_EV_MEMBER_UP:
     case BT_EV_MEMBER_SUSPECT:
-    case BT_EV_MEMBER_ALIVE:
-        live = true;
-        break;
+    case BT_EV_MEMBER_ALIVE: live = true; break;
     case BT_EV_MEMBER_DEAD:
-    case BT_EV_MEMBER_LEFT:
-        live = false;
-        break;
-    default:
-        return;
+    case BT_EV_MEMBER_LEFT: live = false; break;
+    default: return;
     }
     /* A lost verdict would desynchronise the election from membership for
      * good (a dead node's candidacies counted forever): stop instead. */
@@ -571,7 +565,8 @@ void bt_replica_tick(struct bt_replica *r, struct bt_time now)
         return;
     r->next_expiry = now.mono_ms + r->horizon_ms / 4;
     if (now.wall_ms > r->horizon_ms) {
-        int n = bt_leader_expire(r->leader, bt_hlc_pack(now.wall_ms - r->horizon_ms, 0), now.wall_ms);
+        int n =
+            bt_leader_expire(r->leader, bt_hlc_pack(now.wall_ms - r->horizon_ms, 0), now.wall_ms);
         if (n > 0)
             r->counters.expired += (uint64_t)n;
     }
@@ -587,7 +582,4 @@ void bt_replica_tick(struct bt_replica *r, struct bt_time now)
     }
 }
 
-uint64_t bt_replica_next_deadline(const struct bt_replica *r)
-{
-    return r->next_expiry;
-}
+uint64_t bt_replica_next_deadline(const struct bt_replica *r) { return r->next_expiry; }

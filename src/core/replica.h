@@ -31,20 +31,20 @@
 
 /* Counters of what the replica received, refused and sent. */
 struct bt_replica_counters {
-    uint64_t payloads_in;     /* user broadcasts received */
-    uint64_t snapshots_in;    /* push-pull state chunks received (each merged on its own) */
-    uint64_t snapshots_out;   /* push-pull states produced (each one or more chunks) */
-    uint64_t broadcasts_out;  /* leader broadcasts queued for gossip */
-    uint64_t malformed;       /* payloads that failed to decode or validate */
-    uint64_t refused_clock;   /* payloads with items dropped: a stamp too far ahead (fix 5) */
-    uint64_t refused_stale;   /* entries dropped: older than the horizon */
-    uint64_t expired;         /* entries forgotten by age */
-    uint64_t refreshed;       /* own live entries re-stamped before they aged */
-    uint64_t send_failed;     /* broadcasts the membership layer refused */
+    uint64_t payloads_in;    /* user broadcasts received */
+    uint64_t snapshots_in;   /* push-pull state chunks received (each merged on its own) */
+    uint64_t snapshots_out;  /* push-pull states produced (each one or more chunks) */
+    uint64_t broadcasts_out; /* leader broadcasts queued for gossip */
+    uint64_t malformed;      /* payloads that failed to decode or validate */
+    uint64_t refused_clock;  /* payloads with items dropped: a stamp too far ahead (fix 5) */
+    uint64_t refused_stale;  /* entries dropped: older than the horizon */
+    uint64_t expired;        /* entries forgotten by age */
+    uint64_t refreshed;      /* own live entries re-stamped before they aged */
+    uint64_t send_failed;    /* broadcasts the membership layer refused */
     /* The author (entry node, fence minter, else sender) of the last item
      * dropped for its clock, for the log. */
     struct bt_nodeid last_clock_offender;
-    uint64_t state_failed;    /* full states that could not be encoded (out of memory) */
+    uint64_t state_failed; /* full states that could not be encoded (out of memory) */
     /* The sender of the last payload holding a name refused at the names cap
      * (the leader counts the refusals and keeps the name). */
     struct bt_nodeid last_names_offender;
@@ -63,10 +63,10 @@ struct bt_replica_chunk {
 };
 
 struct bt_replica {
-    struct bt_leader *leader;  /* borrowed */
-    struct bt_swim *swim;      /* borrowed */
-    uint64_t horizon_ms;       /* expiry age of entries and tombstones */
-    uint64_t next_expiry;      /* monotonic ms of the next expiry/refresh pass */
+    struct bt_leader *leader;        /* borrowed */
+    struct bt_swim *swim;            /* borrowed */
+    uint64_t horizon_ms;             /* expiry age of entries and tombstones */
+    uint64_t next_expiry;            /* monotonic ms of the next expiry/refresh pass */
     struct bt_replica_chunk *chunks; /* the full state being sent, chunk by chunk */
     size_t nchunks;                  /* how many */
     struct bt_replica_counters counters;

@@ -122,8 +122,8 @@ static int q_push(struct bt_swim *s, enum bt_bcast_key_kind key_kind, const void
                   size_t key_len, const uint8_t *bytes, size_t len, bool is_leave)
 {
     struct bt_bqueue_removed rm = {0};
-    int rc = bt_bqueue_push(&s->q, key_kind, key, key_len, bytes, len, is_leave, q_capacity(s),
-                            &rm);
+    int rc =
+        bt_bqueue_push(&s->q, key_kind, key, key_len, bytes, len, is_leave, q_capacity(s), &rm);
     q_account(s, &rm);
     return rc;
 }
@@ -132,7 +132,7 @@ static int q_push(struct bt_swim *s, enum bt_bcast_key_kind key_kind, const void
  * boot and incarnation, told by from (NULL: nobody; only SUSPECT and DEAD
  * carry it). */
 void swim_member_rumor(struct bt_swim_bcast *b, uint8_t kind, const struct bt_member *m,
-                         const struct bt_nodeid *from)
+                       const struct bt_nodeid *from)
 {
     memset(b, 0, sizeof *b);
     b->kind = kind;
@@ -238,7 +238,7 @@ static void send_notice(struct bt_swim *s, const struct bt_addr *to, const struc
 }
 
 void swim_notice_member(struct bt_swim *s, const struct bt_addr *to, uint8_t kind,
-                          const struct bt_member *m)
+                        const struct bt_member *m)
 {
     struct bt_swim_bcast b;
     swim_member_rumor(&b, kind, m, &s->self->name);
@@ -254,10 +254,10 @@ static size_t pick_members(struct bt_swim *s, struct bt_member **out, size_t wan
     size_t got = 0;
     if (want == 0)
         return 0;
-#define PICK_OK(m)                                                                             \
-    ((m) != s->self && (m) != exclude &&                                                       \
-     (is_live((m)->state) ||                                                                   \
-      (with_dead && (m)->state == BT_MEMBER_DEAD && now - (m)->state_since < s->t.gossip_to_dead)))
+#define PICK_OK(m)                                                                                 \
+    ((m) != s->self && (m) != exclude &&                                                           \
+     (is_live((m)->state) || (with_dead && (m)->state == BT_MEMBER_DEAD &&                         \
+                              now - (m)->state_since < s->t.gossip_to_dead)))
     if (s->n_members <= 64) {
         /* Small clusters: a partial Fisher-Yates over the eligible ones. */
         struct bt_member *cand[64];
@@ -308,25 +308,16 @@ static void apply_bcast(struct bt_swim *s, const struct bt_swim_bcast *b,
                         const struct bt_nodeid *sender, uint64_t now)
 {
     switch (b->kind) {
-    case BT_SWIM_B_ALIVE:
-        swim_apply_alive(s, b, now);
-        break;
-    case BT_SWIM_B_SUSPECT:
-        swim_apply_suspect(s, b, now);
-        break;
-    case BT_SWIM_B_DEAD:
-        swim_apply_dead(s, b, now);
-        break;
-    case BT_SWIM_B_LEFT:
-        swim_apply_left(s, b, now);
-        break;
+    case BT_SWIM_B_ALIVE: swim_apply_alive(s, b, now); break;
+    case BT_SWIM_B_SUSPECT: swim_apply_suspect(s, b, now); break;
+    case BT_SWIM_B_DEAD: swim_apply_dead(s, b, now); break;
+    case BT_SWIM_B_LEFT: swim_apply_left(s, b, now); break;
     case BT_SWIM_B_USER:
         s->stats.user_delivered++;
         if (s->sink.user_deliver)
             s->sink.user_deliver(s->sink.ctx, sender, b->user, b->user_len);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -356,7 +347,8 @@ static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t sender_b
         struct bt_name_check *c = &s->checks[i];
         /* Only the very process probed counts: not another boot that took
          * its address since. */
-        if (c->seq == seq && sender_boot == (c->probe_claimant ? c->claimant_boot : c->holder_boot)) {
+        if (c->seq == seq &&
+            sender_boot == (c->probe_claimant ? c->claimant_boot : c->holder_boot)) {
             swim_check_answered(s, c, now);
             return;
         }
@@ -500,23 +492,12 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
         else
             s->stats.misdirected++;
         break;
-    case BT_SWIM_ACK:
-        on_ack(s, p.seq, false, p.hdr.sender_boot, now);
-        break;
-    case BT_SWIM_NACK:
-        on_ack(s, p.seq, true, p.hdr.sender_boot, now);
-        break;
-    case BT_SWIM_PING_REQ:
-        on_ping_req(s, &p, from, now);
-        break;
-    case BT_SWIM_CONFLICT:
-        on_conflict(s, &p);
-        break;
-    case BT_SWIM_DIGEST:
-        on_digest(s, &p, from, now);
-        break;
-    default:
-        break;
+    case BT_SWIM_ACK: on_ack(s, p.seq, false, p.hdr.sender_boot, now); break;
+    case BT_SWIM_NACK: on_ack(s, p.seq, true, p.hdr.sender_boot, now); break;
+    case BT_SWIM_PING_REQ: on_ping_req(s, &p, from, now); break;
+    case BT_SWIM_CONFLICT: on_conflict(s, &p); break;
+    case BT_SWIM_DIGEST: on_digest(s, &p, from, now); break;
+    default: break;
     }
 
     struct bt_rbuf r;
@@ -566,7 +547,8 @@ static void probe_finish(struct bt_swim *s, uint64_t now)
         return;
     s->stats.probes_failed++;
     if (p->expected_nacks > 0)
-        swim_health_add(s, (int)(p->expected_nacks - (p->nacks < p->expected_nacks ? p->nacks : p->expected_nacks)));
+        swim_health_add(s, (int)(p->expected_nacks -
+                                 (p->nacks < p->expected_nacks ? p->nacks : p->expected_nacks)));
     else
         swim_health_add(s, 1);
     struct bt_member *m = swim_find(s, &p->target);
@@ -674,8 +656,8 @@ void swim_join_attempt(struct bt_swim *s, uint64_t now)
     for (size_t i = 0; i < s->n_seeds; i++)
         s->attempt_open += swim_start_pp(s, &s->seeds[i], PP_JOIN, NULL);
     s->next_join_at = now + s->join_backoff;
-    s->join_backoff = s->join_backoff * 2 > s->t.join_retry_max ? s->t.join_retry_max
-                                                                : s->join_backoff * 2;
+    s->join_backoff =
+        s->join_backoff * 2 > s->t.join_retry_max ? s->t.join_retry_max : s->join_backoff * 2;
 }
 
 static void reconnect(struct bt_swim *s, uint64_t now)
@@ -708,7 +690,7 @@ static void reap(struct bt_swim *s, uint64_t now)
         if (now - m->state_since >= keep) {
             s->stats.reaped++;
             swim_member_remove(s, m); /* moves the last gone[] entry into slot i */
-                               } else {
+        } else {
             i++;
         }
     }
@@ -725,8 +707,7 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
 
     /* 2. The probe: indirect at the timeout, verdict and next probe at the
      *    end of the period. */
-    if (s->probe.active && !s->probe.acked && !s->probe.indirect_sent &&
-        now >= s->probe.timeout_at)
+    if (s->probe.active && !s->probe.acked && !s->probe.indirect_sent && now >= s->probe.timeout_at)
         probe_indirect(s, now);
     if (now >= s->next_probe_at) {
         probe_finish(s, now);
@@ -769,8 +750,8 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
         struct bt_member *m = s->suspects[i];
         if (now >= m->susp->deadline) {
             swim_set_state(s, m, BT_MEMBER_DEAD, now); /* leaves suspects[] */
-                           s->stats.deaths_declared++;
-                           swim_emit(s, BT_EV_MEMBER_DEAD, m);
+            s->stats.deaths_declared++;
+            swim_emit(s, BT_EV_MEMBER_DEAD, m);
             swim_bcast_member(s, BT_SWIM_B_DEAD, m, &s->self->name, false);
         } else {
             if (now >= m->susp->next_tell) {
@@ -1021,7 +1002,8 @@ size_t bt_swim_members(const struct bt_swim *s, struct bt_member_info *out, size
     return s->n_members;
 }
 
-bool bt_swim_member(const struct bt_swim *s, const struct bt_nodeid *name, struct bt_member_info *out)
+bool bt_swim_member(const struct bt_swim *s, const struct bt_nodeid *name,
+                    struct bt_member_info *out)
 {
     const struct bt_member *m = swim_find(s, name);
     if (!m)

@@ -113,11 +113,11 @@ struct bt_swim_sink {
 };
 
 struct bt_swim_config {
-    struct bt_nodeid name;        /* this node's name */
-    struct bt_addr addr;          /* where peers reach it */
-    uint64_t boot_id;             /* nonzero, new at every process start */
-    struct bt_swim_timing timing; /* usually from bt_swim_timing_profile() */
-    size_t max_packet;            /* datagram budget, >= BT_SWIM_MIN_PACKET */
+    struct bt_nodeid name;         /* this node's name */
+    struct bt_addr addr;           /* where peers reach it */
+    uint64_t boot_id;              /* nonzero, new at every process start */
+    struct bt_swim_timing timing;  /* usually from bt_swim_timing_profile() */
+    size_t max_packet;             /* datagram budget, >= BT_SWIM_MIN_PACKET */
     uint64_t (*random)(void *ctx); /* uniform 64-bit random numbers */
     void *random_ctx;
 };

@@ -28,24 +28,24 @@
 #include "core/wire.h"
 
 #define NO_SLOT UINT32_MAX
-#define MAX_SUSPECTORS 16  /* bound on K + 1 */
-#define MAX_RELAYS 64      /* PING_REQs served at once */
-#define MAX_CHECKS 16      /* name checks at once */
+#define MAX_SUSPECTORS 16 /* bound on K + 1 */
+#define MAX_RELAYS 64     /* PING_REQs served at once */
+#define MAX_CHECKS 16     /* name checks at once */
 #define MAX_SEEDS 64
 #define REAP_CHECK_MS 1000
-#define MAX_EXCHANGES 64   /* push-pulls we started whose stream we follow */
+#define MAX_EXCHANGES 64 /* push-pulls we started whose stream we follow */
 
 /* Lifeguard suspicion state of one suspect member. */
 struct bt_suspicion {
-    uint64_t start;      /* when the suspicion started */
-    uint64_t min_ms;     /* its minimum duration */
-    uint64_t max_ms;     /* its maximum duration */
-    uint64_t deadline;   /* when it expires with the confirmations so far */
-    uint64_t next_tell;  /* when to tell the suspect again */
-    uint32_t k;          /* confirmations expected */
-    uint32_t n;          /* suspectors recorded (first one included) */
+    uint64_t start;                      /* when the suspicion started */
+    uint64_t min_ms;                     /* its minimum duration */
+    uint64_t max_ms;                     /* its maximum duration */
+    uint64_t deadline;                   /* when it expires with the confirmations so far */
+    uint64_t next_tell;                  /* when to tell the suspect again */
+    uint32_t k;                          /* confirmations expected */
+    uint32_t n;                          /* suspectors recorded (first one included) */
     uint64_t suspectors[MAX_SUSPECTORS]; /* hashes of their names */
-    uint64_t refused_by; /* 0, or the latest deadline a refusal of the suspect's
+    uint64_t refused_by;                 /* 0, or the latest deadline a refusal of the suspect's
                             address allows (bt_swim_addr_refused) */
 };
 
@@ -62,7 +62,7 @@ enum pp_why {
  * stream is reported closed, failed or timed out (node.h, "Streams the
  * core opens"). */
 struct bt_exchange {
-    uint64_t id;           /* its stream id, BT_STREAM_OWN set */
+    uint64_t id; /* its stream id, BT_STREAM_OWN set */
     struct bt_addr to;
     enum pp_why why;
     bool connected;        /* BT_STREAM_CONNECTED was reported */
@@ -76,24 +76,24 @@ struct bt_member {
     uint64_t boot_id;
     uint32_t incarnation;
     enum bt_member_state state;
-    uint64_t state_since;     /* when state last changed */
-    uint64_t name_hash;       /* bt_hash_bytes(name) */
-    uint64_t digest_term;     /* this member's share of the digest */
-    uint32_t slot;            /* index in members[] */
-    uint32_t probe_slot;      /* index in probe_order[], NO_SLOT for self */
-    uint32_t watch_slot;      /* index in suspects[] or gone[], NO_SLOT otherwise */
-    struct bt_hlink link;     /* in bt_swim.table, hashed by name_hash */
+    uint64_t state_since;      /* when state last changed */
+    uint64_t name_hash;        /* bt_hash_bytes(name) */
+    uint64_t digest_term;      /* this member's share of the digest */
+    uint32_t slot;             /* index in members[] */
+    uint32_t probe_slot;       /* index in probe_order[], NO_SLOT for self */
+    uint32_t watch_slot;       /* index in suspects[] or gone[], NO_SLOT otherwise */
+    struct bt_hlink link;      /* in bt_swim.table, hashed by name_hash */
     struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
-    uint64_t addr_since;      /* when (boot, addr) last changed: a refusal of addr
+    uint64_t addr_since;       /* when (boot, addr) last changed: a refusal of addr
                                  counts against this boot only well after it */
 };
 
 /* A PING_REQ we are serving. */
 struct bt_relay {
-    uint32_t seq;           /* our PING to the target */
-    uint32_t orig_seq;      /* the requester's seq */
+    uint32_t seq;      /* our PING to the target */
+    uint32_t orig_seq; /* the requester's seq */
     struct bt_addr requester;
-    uint64_t deadline;      /* NACK then */
+    uint64_t deadline; /* NACK then */
 };
 
 /* A rival claim for a name under check. */
@@ -107,9 +107,9 @@ struct bt_name_check {
     /* Who is probed: the process that keeps the name if it is alive, the
      * one with the greater boot (see the essay). */
     bool probe_claimant;
-    uint32_t seq;           /* our PING to the probed process */
+    uint32_t seq; /* our PING to the probed process */
     uint64_t next_ping;
-    uint64_t deadline;      /* the claim wins (holder probed) or is dropped (claimant probed) */
+    uint64_t deadline; /* the claim wins (holder probed) or is dropped (claimant probed) */
 };
 
 struct bt_probe {
@@ -133,14 +133,14 @@ struct bt_swim {
 
     struct bt_member **members; /* every known member, self included */
     size_t n_members, cap_members;
-    struct bt_htab table;       /* members by name */
+    struct bt_htab table;           /* members by name */
     struct bt_member **probe_order; /* members but self */
     size_t n_probe, cap_probe, probe_cursor;
     struct bt_member **suspects;
     size_t n_suspects, cap_suspects;
-    struct bt_member **gone;    /* dead or left */
+    struct bt_member **gone; /* dead or left */
     size_t n_gone, cap_gone;
-    size_t n_live;              /* alive + suspect, self included */
+    size_t n_live; /* alive + suspect, self included */
     uint64_t digest;
 
     struct bt_probe probe;
@@ -166,30 +166,30 @@ struct bt_swim {
     bool join_called, joined;
     uint64_t next_join_at;
     uint32_t join_backoff;
-    uint64_t last_join_at;     /* when the last join attempt went */
-    uint32_t join_attempts;    /* join attempts made */
-    uint32_t attempt_open;     /* push-pulls of the last attempt not yet failed */
-    uint32_t join_unanswered;  /* attempts whose push-pulls all failed */
+    uint64_t last_join_at;    /* when the last join attempt went */
+    uint32_t join_attempts;   /* join attempts made */
+    uint32_t attempt_open;    /* push-pulls of the last attempt not yet failed */
+    uint32_t join_unanswered; /* attempts whose push-pulls all failed */
 
     struct bt_exchange xs[MAX_EXCHANGES]; /* oldest first */
     size_t n_xs;
-    uint64_t next_stream;      /* the last stream id handed out, BT_STREAM_OWN clear */
+    uint64_t next_stream; /* the last stream id handed out, BT_STREAM_OWN clear */
 
     bool leaving, leave_done, refused;
     uint64_t leave_deadline;
 
-    bool gossip_now;   /* an urgent broadcast awaits the end of the call */
+    bool gossip_now; /* an urgent broadcast awaits the end of the call */
     /* Source of the datagram whose broadcasts are being applied (NULL
      * otherwise): a rumor about ourselves is answered there directly. */
     const struct bt_addr *rumor_src;
     /* Set while merging the reply to our join: new members are not
      * re-broadcast (see apply_alive). */
     bool quiet_adds;
-    int depth;         /* nesting of public calls (user_deliver re-entry) */
+    int depth; /* nesting of public calls (user_deliver re-entry) */
 
     struct bt_bqueue q;
-    uint8_t *pkt;      /* max_packet bytes */
-    uint8_t *stream;   /* push-pull message buffer: BT_STREAM_MSG_MAX bytes, or NULL */
+    uint8_t *pkt;    /* max_packet bytes */
+    uint8_t *stream; /* push-pull message buffer: BT_STREAM_MSG_MAX bytes, or NULL */
     struct bt_member_stats stats;
 };
 
@@ -203,7 +203,10 @@ static inline size_t rnd_below(struct bt_swim *s, size_t n) { return (size_t)(rn
 
 static inline uint32_t scale(const struct bt_swim *s) { return bt_lg_scale(s->health); }
 
-static inline bool is_live(enum bt_member_state st) { return st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT; }
+static inline bool is_live(enum bt_member_state st)
+{
+    return st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT;
+}
 
 /* Our name checks' probe window: twice the probe timeout. */
 static inline uint32_t check_window(const struct bt_swim *s) { return 2 * s->t.probe_timeout; }
@@ -293,8 +296,8 @@ uint64_t swim_jittered(struct bt_swim *s, uint64_t period);
 
 /* Starts checking claim, a rival of holder for holder's name (one check per
  * name at a time; at most MAX_CHECKS, more are dropped and counted). */
-void swim_check_start(struct bt_swim *s, struct bt_member *holder, const struct bt_swim_bcast *claim,
-                      uint64_t now);
+void swim_check_start(struct bt_swim *s, struct bt_member *holder,
+                      const struct bt_swim_bcast *claim, uint64_t now);
 
 /* Pings the process c probes. */
 void swim_check_ping(struct bt_swim *s, struct bt_name_check *c);

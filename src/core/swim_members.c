@@ -61,7 +61,8 @@ static uint64_t digest_term(const struct bt_member *m)
 {
     if (!is_live(m->state))
         return 0;
-    return bt_mix64(m->name_hash ^ bt_mix64(m->boot_id + 0x9e3779b97f4a7c15u * ((uint64_t)m->state + 1)));
+    return bt_mix64(m->name_hash ^
+                    bt_mix64(m->boot_id + 0x9e3779b97f4a7c15u * ((uint64_t)m->state + 1)));
 }
 
 static bool member_is(const struct bt_hlink *x, const void *name)
@@ -221,4 +222,3 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
     }
     free(m);
 }
-

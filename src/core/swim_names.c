@@ -29,8 +29,8 @@ void swim_check_ping(struct bt_swim *s, struct bt_name_check *c)
     swim_packet_send(s, &w, c->probe_claimant ? &c->claimant_addr : &c->holder_addr, true);
 }
 
-void swim_check_start(struct bt_swim *s, struct bt_member *holder, const struct bt_swim_bcast *claim,
-                      uint64_t now)
+void swim_check_start(struct bt_swim *s, struct bt_member *holder,
+                      const struct bt_swim_bcast *claim, uint64_t now)
 {
     struct bt_name_check *c = check_find(s, &holder->name);
     if (c) {
@@ -94,7 +94,6 @@ static void take_over(struct bt_swim *s, const struct bt_name_check *c, uint64_t
     }
 }
 
-
 /* The probed process answered: it keeps the name. The holder: refuse the
  * claimant. The claimant (it outranks the holder): it takes the name over
  * and the holder is refused; if the holder is this node, it yields. */
@@ -124,4 +123,3 @@ void swim_check_expired(struct bt_swim *s, struct bt_name_check *c, uint64_t now
         take_over(s, c, now);
     check_remove(s, c);
 }
-

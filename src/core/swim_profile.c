@@ -85,6 +85,5 @@ bool bt_swim_timing_valid(const struct bt_swim_timing *t)
            t->suspicion_mult > 0 && t->suspicion_max_mult > 0 && t->retransmit_mult > 0 &&
            t->gossip_interval > 0 && t->gossip_fanout > 0 && t->pushpull_interval > 0 &&
            t->reconnect_interval > 0 && t->join_retry_min > 0 &&
-           t->join_retry_max >= t->join_retry_min && t->awareness_max > 0 &&
-           t->leave_timeout > 0;
+           t->join_retry_max >= t->join_retry_min && t->awareness_max > 0 && t->leave_timeout > 0;
 }

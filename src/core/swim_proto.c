@@ -117,17 +117,12 @@ static size_t bcast_body_size(const struct bt_swim_bcast *b)
 {
     size_t member = 1 + (size_t)b->name.len + 8 + 4;
     switch (b->kind) {
-    case BT_SWIM_B_ALIVE:
-        return member + 1 + b->addr.len;
+    case BT_SWIM_B_ALIVE: return member + 1 + b->addr.len;
     case BT_SWIM_B_SUSPECT:
-    case BT_SWIM_B_DEAD:
-        return member + 1 + b->from.len;
-    case BT_SWIM_B_LEFT:
-        return member;
-    case BT_SWIM_B_USER:
-        return b->user_len;
-    default:
-        return 0;
+    case BT_SWIM_B_DEAD: return member + 1 + b->from.len;
+    case BT_SWIM_B_LEFT: return member;
+    case BT_SWIM_B_USER: return b->user_len;
+    default: return 0;
     }
 }
 
@@ -276,17 +271,14 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
         if (!get_clock(&r, &out->clock))
             return BATON_EPROTO;
         break;
-    case BT_SWIM_NACK:
-        out->seq = bt_get_u32(&r);
-        break;
+    case BT_SWIM_NACK: out->seq = bt_get_u32(&r); break;
     case BT_SWIM_PING_REQ:
         out->seq = bt_get_u32(&r);
         out->budget_ms = bt_get_u32(&r);
         get_nodeid(&r, &out->target);
         get_addr(&r, &out->target_addr);
         break;
-    case BT_SWIM_GOSSIP:
-        break;
+    case BT_SWIM_GOSSIP: break;
     case BT_SWIM_CONFLICT:
         get_nodeid(&r, &out->target);
         out->claimant_boot = bt_get_u64(&r);
@@ -299,8 +291,7 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
             return BATON_EPROTO;
         out->digest = bt_get_span(&r, out->digest_len);
         break;
-    default:
-        return BATON_EPROTO;
+    default: return BATON_EPROTO;
     }
     if (r.error)
         return BATON_EPROTO;

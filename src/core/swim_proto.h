@@ -158,48 +158,48 @@ enum bt_swim_bkind {
 
 /* The common header. */
 struct bt_swim_header {
-    uint8_t type;             /* enum bt_swim_type */
-    struct bt_nodeid sender;  /* who sent it (validated node name) */
-    uint64_t sender_boot;     /* the sender's boot id */
+    uint8_t type;            /* enum bt_swim_type */
+    struct bt_nodeid sender; /* who sent it (validated node name) */
+    uint64_t sender_boot;    /* the sender's boot id */
 };
 
 /* A decoded datagram. Which fields mean something depends on hdr.type. */
 struct bt_swim_packet {
     struct bt_swim_header hdr;
-    uint32_t seq;                /* PING, ACK, NACK, PING_REQ */
-    uint32_t budget_ms;          /* PING_REQ: when to give up and NACK */
-    struct bt_nodeid target;     /* PING, PING_REQ target; CONFLICT: contested name */
-    struct bt_addr target_addr;  /* PING_REQ: target's address; CONFLICT: holder's */
-    uint64_t claimant_boot;      /* CONFLICT: the refused process's boot */
-    uint64_t holder_boot;        /* CONFLICT: the live holder's boot */
-    const uint8_t *bcasts;       /* piggybacked broadcasts (validated), borrowed */
-    size_t bcasts_len;           /* their total size */
-    struct bt_swim_clock clock;  /* PING, ACK: the sender's clock block */
-    const uint8_t *digest;       /* DIGEST: the user digest, borrowed */
-    size_t digest_len;           /* DIGEST: its length, 1..BT_SWIM_DIGEST_MAX */
+    uint32_t seq;               /* PING, ACK, NACK, PING_REQ */
+    uint32_t budget_ms;         /* PING_REQ: when to give up and NACK */
+    struct bt_nodeid target;    /* PING, PING_REQ target; CONFLICT: contested name */
+    struct bt_addr target_addr; /* PING_REQ: target's address; CONFLICT: holder's */
+    uint64_t claimant_boot;     /* CONFLICT: the refused process's boot */
+    uint64_t holder_boot;       /* CONFLICT: the live holder's boot */
+    const uint8_t *bcasts;      /* piggybacked broadcasts (validated), borrowed */
+    size_t bcasts_len;          /* their total size */
+    struct bt_swim_clock clock; /* PING, ACK: the sender's clock block */
+    const uint8_t *digest;      /* DIGEST: the user digest, borrowed */
+    size_t digest_len;          /* DIGEST: its length, 1..BT_SWIM_DIGEST_MAX */
 };
 
 /* One broadcast, decoded or to encode. */
 struct bt_swim_bcast {
-    uint8_t kind;                /* enum bt_swim_bkind */
-    struct bt_nodeid name;       /* member concerned (not USER) */
-    uint64_t boot;               /* its boot id (not USER) */
-    uint32_t incarnation;        /* its incarnation (not USER) */
-    struct bt_addr addr;         /* ALIVE: where it is reached */
-    struct bt_nodeid from;       /* SUSPECT, DEAD: who suspects or declares */
-    const uint8_t *user;         /* USER: payload, borrowed */
-    size_t user_len;             /* USER: its length, 1..BT_SWIM_USER_MAX */
+    uint8_t kind;          /* enum bt_swim_bkind */
+    struct bt_nodeid name; /* member concerned (not USER) */
+    uint64_t boot;         /* its boot id (not USER) */
+    uint32_t incarnation;  /* its incarnation (not USER) */
+    struct bt_addr addr;   /* ALIVE: where it is reached */
+    struct bt_nodeid from; /* SUSPECT, DEAD: who suspects or declares */
+    const uint8_t *user;   /* USER: payload, borrowed */
+    size_t user_len;       /* USER: its length, 1..BT_SWIM_USER_MAX */
 };
 
 /* A decoded push-pull message. */
 struct bt_swim_pp {
     struct bt_swim_header hdr;
-    uint8_t flags;               /* BT_SWIM_PP_JOIN or 0 */
-    uint32_t count;              /* member entries */
-    const uint8_t *members;      /* the entries (validated), borrowed */
-    size_t members_len;          /* their total size */
-    const uint8_t *user;         /* user state, borrowed (NULL when empty) */
-    size_t user_len;             /* its length */
+    uint8_t flags;          /* BT_SWIM_PP_JOIN or 0 */
+    uint32_t count;         /* member entries */
+    const uint8_t *members; /* the entries (validated), borrowed */
+    size_t members_len;     /* their total size */
+    const uint8_t *user;    /* user state, borrowed (NULL when empty) */
+    size_t user_len;        /* its length */
 };
 
 /* True if n bytes at p are an address: printable ASCII, 1..BT_ADDR_MAX. */

@@ -19,14 +19,15 @@
  * BT_STREAM_MSG_MAX bytes): head, members, then room for one user chunk. */
 struct pp_out {
     struct bt_wbuf w;
-    size_t count_at;  /* offset of the u32 member count */
-    uint32_t count;   /* members written */
+    size_t count_at; /* offset of the u32 member count */
+    uint32_t count;  /* members written */
 };
 
 static void pp_begin(struct bt_swim *s, struct pp_out *m, enum bt_swim_type type, bool join)
 {
     bt_wbuf_init(&m->w, s->stream, BT_STREAM_MSG_MAX);
-    bt_swim_put_pp_head(&m->w, type, &s->self->name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0, 0);
+    bt_swim_put_pp_head(&m->w, type, &s->self->name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0,
+                        0);
     m->count_at = m->w.len - 4;
     m->count = 0;
 }
@@ -182,8 +183,7 @@ static void exchange_failed(struct bt_swim *s, const struct bt_exchange *x, enum
         }
         break;
     case PP_RETRY:
-    case PP_OTHER:
-        break;
+    case PP_OTHER: break;
     }
 }
 
@@ -248,7 +248,6 @@ static void merge_pp(struct bt_swim *s, const struct bt_swim_pp *pp, uint64_t no
     s->stats.stale = stale;
 }
 
-
 void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t conn,
                          const uint8_t *data, size_t len, uint64_t now)
 {
@@ -279,8 +278,7 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     bool more = pp.hdr.type == BT_SWIM_PP_REQ_MORE || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
     bool from_reply = pp.hdr.type == BT_SWIM_PP_REPLY || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
     if (is_req && join && bt_nodeid_eq(&pp.hdr.sender, &s->self->name) &&
-        pp.hdr.sender_boot < s->self->boot_id && !bt_addr_eq(from, &s->self->addr) &&
-        !s->leaving) {
+        pp.hdr.sender_boot < s->self->boot_id && !bt_addr_eq(from, &s->self->addr) && !s->leaving) {
         /* A newcomer joins under our own name through us and we outrank it:
          * we keep the name, so refuse it directly and tell it nothing else.
          * One that outranks us is merged like any claim (apply_self). */
@@ -319,4 +317,3 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     s->depth--;
     swim_flush(s, now);
 }
-

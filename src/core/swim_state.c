@@ -73,7 +73,6 @@ static void refute(struct bt_swim *s, uint32_t inc, bool about_this_boot)
     s->gossip_now = true;
 }
 
-
 /* A broadcast about our own name. */
 static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
@@ -122,7 +121,8 @@ static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_
  * the sender missed the leave (it was partitioned, or the leaver did not
  * know it yet) and would otherwise find out only by failure detection and a
  * push-pull. Tell it. Left is final, so this cannot ping-pong. */
-static bool correct_left(struct bt_swim *s, const struct bt_member *m, const struct bt_swim_bcast *b)
+static bool correct_left(struct bt_swim *s, const struct bt_member *m,
+                         const struct bt_swim_bcast *b)
 {
     if (m->state != BT_MEMBER_LEFT || m->boot_id != b->boot || b->incarnation > m->incarnation)
         return false;
@@ -185,7 +185,7 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
         /* Too low to win: tell the claimant what we hold, so it can refute
          * above it instead of waiting for a push-pull. */
         s->stats.stale++;
-        uint8_t kind = was == BT_MEMBER_DEAD ? BT_SWIM_B_DEAD
+        uint8_t kind = was == BT_MEMBER_DEAD   ? BT_SWIM_B_DEAD
                        : was == BT_MEMBER_LEFT ? BT_SWIM_B_LEFT
                                                : BT_SWIM_B_ALIVE;
         swim_notice_member(s, &b->addr, kind, m);

@@ -62,15 +62,15 @@ enum bt_member_state {
 };
 
 enum bt_event_kind {
-    BT_EV_MEMBER_UP,       /* a member joined or came back (new boot) */
-    BT_EV_MEMBER_SUSPECT,  /* a member is suspected */
-    BT_EV_MEMBER_ALIVE,    /* a suspect member refuted the suspicion */
-    BT_EV_MEMBER_DEAD,     /* a member was declared dead */
-    BT_EV_MEMBER_LEFT,     /* a member left gracefully */
-    BT_EV_NAME_CONFLICT,   /* our name is held by another live process that keeps it:
+    BT_EV_MEMBER_UP,      /* a member joined or came back (new boot) */
+    BT_EV_MEMBER_SUSPECT, /* a member is suspected */
+    BT_EV_MEMBER_ALIVE,   /* a suspect member refuted the suspicion */
+    BT_EV_MEMBER_DEAD,    /* a member was declared dead */
+    BT_EV_MEMBER_LEFT,    /* a member left gracefully */
+    BT_EV_NAME_CONFLICT,  /* our name is held by another live process that keeps it:
                               this node stops (BT_EV_STOPPED follows) */
-    BT_EV_ELECTED,         /* a local candidate became leader later: session, name, fence */
-    BT_EV_REVOKED,         /* a local candidate lost leadership: session, name, fence (ended) */
+    BT_EV_ELECTED,        /* a local candidate became leader later: session, name, fence */
+    BT_EV_REVOKED,        /* a local candidate lost leadership: session, name, fence (ended) */
     /* The node stopped for good: `error` says why (BATON_ECONFLICT: another
      * live process keeps our name; BATON_ENOMEM: memory ran out where the
      * node could not go on without losing state). It is the last event:
@@ -129,48 +129,48 @@ struct bt_member_info {
 /* Counters of the membership layer (src/core/swim.c). All count up from 0
  * except the two gauges at the end. */
 struct bt_member_stats {
-    uint64_t packets_in;      /* datagrams received */
-    uint64_t packets_out;     /* datagrams sent */
-    uint64_t bytes_in;        /* datagram and stream bytes received */
-    uint64_t bytes_out;       /* datagram and stream bytes sent */
-    uint64_t streams_in;      /* stream messages received */
-    uint64_t streams_out;     /* stream messages sent */
-    uint64_t malformed;       /* input dropped as undecodable or out of bounds */
-    uint64_t bad_version;     /* input dropped for an unknown wire version */
-    uint64_t unknown_sender;  /* datagrams from a name not in our list (still handled) */
-    uint64_t misdirected;     /* pings for a name that is not ours, dropped */
-    uint64_t probes;          /* direct probes started */
-    uint64_t probes_failed;   /* probes with no ack by the end of the period */
-    uint64_t indirect_probes; /* PING_REQ sent */
-    uint64_t relays;          /* PING_REQ served for others */
-    uint64_t relays_dropped;  /* PING_REQ dropped: too many in flight */
-    uint64_t nacks_sent;      /* NACK sent for relays that got no ack */
-    uint64_t nacks_received;  /* NACK received for our indirect probes */
-    uint64_t suspicions;      /* members this node started suspecting */
-    uint64_t refutations;     /* times we refuted a suspicion or death of ourselves */
-    uint64_t deaths_declared; /* members this node declared dead (suspicion expired) */
-    uint64_t stale;           /* broadcasts ignored as older than what we know */
-    uint64_t name_checks;     /* probes of a name holder on a rival claim */
-    uint64_t name_conflicts;  /* CONFLICT messages sent: claims refused */
-    uint64_t name_takeovers;  /* claims accepted because the holder failed its probe */
+    uint64_t packets_in;          /* datagrams received */
+    uint64_t packets_out;         /* datagrams sent */
+    uint64_t bytes_in;            /* datagram and stream bytes received */
+    uint64_t bytes_out;           /* datagram and stream bytes sent */
+    uint64_t streams_in;          /* stream messages received */
+    uint64_t streams_out;         /* stream messages sent */
+    uint64_t malformed;           /* input dropped as undecodable or out of bounds */
+    uint64_t bad_version;         /* input dropped for an unknown wire version */
+    uint64_t unknown_sender;      /* datagrams from a name not in our list (still handled) */
+    uint64_t misdirected;         /* pings for a name that is not ours, dropped */
+    uint64_t probes;              /* direct probes started */
+    uint64_t probes_failed;       /* probes with no ack by the end of the period */
+    uint64_t indirect_probes;     /* PING_REQ sent */
+    uint64_t relays;              /* PING_REQ served for others */
+    uint64_t relays_dropped;      /* PING_REQ dropped: too many in flight */
+    uint64_t nacks_sent;          /* NACK sent for relays that got no ack */
+    uint64_t nacks_received;      /* NACK received for our indirect probes */
+    uint64_t suspicions;          /* members this node started suspecting */
+    uint64_t refutations;         /* times we refuted a suspicion or death of ourselves */
+    uint64_t deaths_declared;     /* members this node declared dead (suspicion expired) */
+    uint64_t stale;               /* broadcasts ignored as older than what we know */
+    uint64_t name_checks;         /* probes of a name holder on a rival claim */
+    uint64_t name_conflicts;      /* CONFLICT messages sent: claims refused */
+    uint64_t name_takeovers;      /* claims accepted because the holder failed its probe */
     uint64_t name_checks_dropped; /* claims ignored: too many checks in flight */
-    uint64_t bcasts_dropped;  /* broadcasts dropped because the queue was full */
-    uint64_t user_delivered;  /* user broadcasts handed to the layer above */
-    uint64_t pushpulls;       /* push-pull exchanges started (join, periodic, reconnect,
+    uint64_t bcasts_dropped;      /* broadcasts dropped because the queue was full */
+    uint64_t user_delivered;      /* user broadcasts handed to the layer above */
+    uint64_t pushpulls;           /* push-pull exchanges started (join, periodic, reconnect,
                                  resync) */
-    uint64_t resyncs;         /* ...of which with a member held dead that came back */
-    uint64_t reaped;          /* dead or left members forgotten */
-    uint32_t health;          /* gauge: Lifeguard local health score, 0..awareness_max-1 */
-    uint32_t queue_len;       /* gauge: broadcasts waiting in the dissemination queue */
-    uint64_t pushpulls_failed; /* push-pulls this node started whose stream was reported
+    uint64_t resyncs;             /* ...of which with a member held dead that came back */
+    uint64_t reaped;              /* dead or left members forgotten */
+    uint32_t health;              /* gauge: Lifeguard local health score, 0..awareness_max-1 */
+    uint32_t queue_len;           /* gauge: broadcasts waiting in the dissemination queue */
+    uint64_t pushpulls_failed;    /* push-pulls this node started whose stream was reported
                                   failed, closed or timed out before the reply */
-    uint64_t refusals;         /* refused addresses taken as evidence of a crash
+    uint64_t refusals;            /* refused addresses taken as evidence of a crash
                                   (bt_node_addr_refused; docs/membership.md) */
-    uint64_t refusals_ignored; /* ...and not: no live member there, or its process too
+    uint64_t refusals_ignored;    /* ...and not: no live member there, or its process too
                                   new at that address */
-    uint64_t digests_out;     /* DIGEST datagrams sent (one per probe, with the layer above's
+    uint64_t digests_out;         /* DIGEST datagrams sent (one per probe, with the layer above's
                                  state summary) */
-    uint64_t digest_pulls;    /* ...received that showed a stable difference: push-pulls
+    uint64_t digest_pulls;        /* ...received that showed a stable difference: push-pulls
                                  started with their sender (counted in pushpulls too) */
 };
 

@@ -88,7 +88,10 @@ static inline void bt_rbuf_init(struct bt_rbuf *r, const uint8_t *p, size_t len)
     r->error = false;
 }
 
-static inline size_t bt_rbuf_left(const struct bt_rbuf *r) { return r->error ? 0 : r->len - r->off; }
+static inline size_t bt_rbuf_left(const struct bt_rbuf *r)
+{
+    return r->error ? 0 : r->len - r->off;
+}
 
 /* Borrows the next n bytes of the input, or returns NULL (and sets error). */
 static inline const uint8_t *bt_get_span(struct bt_rbuf *r, size_t n)

@@ -88,11 +88,13 @@ static int set_str(char **slot, const char *value)
 
 static int parse_bool(const char *v, bool *out)
 {
-    if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1")) {
+    if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+        !strcmp(v, "1")) {
         *out = true;
         return 0;
     }
-    if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0")) {
+    if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+        !strcmp(v, "0")) {
         *out = false;
         return 0;
     }
@@ -234,22 +236,14 @@ void bd_config_free(struct bd_config *cfg)
 }
 
 static const struct option long_opts[] = {
-    {"name", required_argument, NULL, 'n'},
-    {"bind", required_argument, NULL, 'b'},
-    {"advertise", required_argument, NULL, 'a'},
-    {"join", required_argument, NULL, 'j'},
-    {"keyring", required_argument, NULL, 'k'},
-    {"insecure-no-encryption", no_argument, NULL, 'I'},
-    {"socket", required_argument, NULL, 's'},
-    {"profile", required_argument, NULL, 'p'},
-    {"config", required_argument, NULL, 'c'},
-    {"metrics", required_argument, NULL, 'm'},
-    {"log-level", required_argument, NULL, 'l'},
-    {"log-format", required_argument, NULL, 'f'},
-    {"max-names", required_argument, NULL, 'N'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    {"name", required_argument, NULL, 'n'},      {"bind", required_argument, NULL, 'b'},
+    {"advertise", required_argument, NULL, 'a'}, {"join", required_argument, NULL, 'j'},
+    {"keyring", required_argument, NULL, 'k'},   {"insecure-no-encryption", no_argument, NULL, 'I'},
+    {"socket", required_argument, NULL, 's'},    {"profile", required_argument, NULL, 'p'},
+    {"config", required_argument, NULL, 'c'},    {"metrics", required_argument, NULL, 'm'},
+    {"log-level", required_argument, NULL, 'l'}, {"log-format", required_argument, NULL, 'f'},
+    {"max-names", required_argument, NULL, 'N'}, {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
 };
 
 static const char *key_of(int opt)
@@ -299,7 +293,8 @@ enum bd_config_result bd_config_load(struct bd_config *cfg, int argc, char **arg
             }
             break;
         case ':':
-            fprintf(stderr, "batond: %s needs a value\n%s", argv[optind - 1], "Try 'batond --help'.\n");
+            fprintf(stderr, "batond: %s needs a value\n%s", argv[optind - 1],
+                    "Try 'batond --help'.\n");
             res = BD_CONFIG_USAGE;
             goto out;
         case '?':
@@ -362,12 +357,15 @@ enum bd_config_result bd_config_load(struct bd_config *cfg, int argc, char **arg
     bool name_ok = nlen <= BATON_NODE_MAX;
     for (size_t i = 0; i < nlen && name_ok; i++) {
         char ch = cfg->name[i];
-        name_ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '_' || ch == ':' || ch == '@' || ch == '-';
+        name_ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' || ch == '@' ||
+                  ch == '-';
     }
     if (!name_ok) {
-        fprintf(stderr, "batond: --name %s: a node name is 1 to 64 characters of "
-                        "A-Z a-z 0-9 . _ : @ -\n", cfg->name);
+        fprintf(stderr,
+                "batond: --name %s: a node name is 1 to 64 characters of "
+                "A-Z a-z 0-9 . _ : @ -\n",
+                cfg->name);
         res = BD_CONFIG_USAGE;
         goto out;
     }

@@ -12,20 +12,20 @@
 #include "baton/baton.h"
 
 struct bd_config {
-    char *name;        /* --name: this node's name (required) */
-    char *bind;        /* --bind HOST:PORT (required) */
-    char *advertise;   /* --advertise HOST:PORT, or NULL */
-    char **join;       /* --join HOST:PORT, repeatable */
+    char *name;      /* --name: this node's name (required) */
+    char *bind;      /* --bind HOST:PORT (required) */
+    char *advertise; /* --advertise HOST:PORT, or NULL */
+    char **join;     /* --join HOST:PORT, repeatable */
     size_t njoin;
-    char *keyring;     /* --keyring FILE, or NULL */
-    bool insecure;     /* --insecure-no-encryption */
-    char *socket;      /* --socket PATH; the default is filled in by bd_config_load() */
+    char *keyring;              /* --keyring FILE, or NULL */
+    bool insecure;              /* --insecure-no-encryption */
+    char *socket;               /* --socket PATH; the default is filled in by bd_config_load() */
     enum baton_profile profile; /* --profile local|lan|wan, default lan */
-    char *metrics;     /* --metrics HOST:PORT, or NULL */
+    char *metrics;              /* --metrics HOST:PORT, or NULL */
     enum baton_log_level log_level; /* --log-level error|warn|info|debug */
-    bool log_json;     /* --log-format json */
-    char *config;      /* --config FILE, or NULL */
-    size_t max_names;  /* --max-names N: the names cap; 0: the library's default */
+    bool log_json;                  /* --log-format json */
+    char *config;                   /* --config FILE, or NULL */
+    size_t max_names;               /* --max-names N: the names cap; 0: the library's default */
 };
 
 /* What bd_config_load() decided. */

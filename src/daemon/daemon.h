@@ -66,22 +66,22 @@ struct batond {
     char node_name[BATON_NODE_MAX + 1];
 
     uv_pipe_t server;
-    bool server_open;      /* the handle is initialised */
-    bool socket_created;   /* we made the socket file: remove it at the end */
+    bool server_open;    /* the handle is initialised */
+    bool socket_created; /* we made the socket file: remove it at the end */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_async_t wake;
     uv_timer_t stop_timer;
 
-    pthread_mutex_t qlock;   /* guards the queue below */
+    pthread_mutex_t qlock; /* guards the queue below */
     struct bd_event *qhead, *qtail;
-    uint64_t qseq;           /* seq of the last event queued */
-    uint64_t qdropped;       /* events lost to out of memory (under qlock) */
+    uint64_t qseq;     /* seq of the last event queued */
+    uint64_t qdropped; /* events lost to out of memory (under qlock) */
 
     struct bd_client *clients; /* doubly linked */
     struct bd_metrics *metrics;
     struct bd_counters counters;
 
-    bool stopping;  /* shutdown under way */
+    bool stopping; /* shutdown under way */
     int exit_code;
 };
 

@@ -35,8 +35,9 @@ int bd_keyring_read(const char *path, struct baton_key *out, size_t cap, char *e
             continue;
         struct baton_key k;
         if (baton_key_decode(p, &k) != 0) {
-            snprintf(err, errcap, "%s: line %d: not a key (32 bytes in base64, as `baton keygen` prints)",
-                     path, lineno);
+            snprintf(err, errcap,
+                     "%s: line %d: not a key (32 bytes in base64, as `baton keygen` prints)", path,
+                     lineno);
             fclose(f);
             return -1;
         }

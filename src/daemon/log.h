@@ -16,8 +16,7 @@ void bd_log_setup(enum baton_log_level level, bool json);
 bool bd_log_enabled(enum baton_log_level level);
 /* Writes one entry (fmt: printf) if level is enabled; newlines in the
  * message are replaced by spaces in text format, escaped in JSON. */
-void bd_log(enum baton_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void bd_log(enum baton_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define bd_error(...) bd_log(BATON_LOG_ERROR, __VA_ARGS__)
 #define bd_warn(...) bd_log(BATON_LOG_WARN, __VA_ARGS__)

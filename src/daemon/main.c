@@ -206,10 +206,7 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-static void on_stop_timer(uv_timer_t *t)
-{
-    uv_walk(t->loop, close_walk, NULL);
-}
+static void on_stop_timer(uv_timer_t *t) { uv_walk(t->loop, close_walk, NULL); }
 
 void bd_shutdown(struct batond *d, bool leave, int exit_code)
 {

@@ -76,8 +76,10 @@ static char *render(struct batond *d, size_t *len)
     put(&t, "# HELP baton_info This node; the value is always 1.\n# TYPE baton_info gauge\n");
     put(&t, "baton_info{node=\"%s\",version=\"%d.%d.%d\"} 1\n", d->node_name, BATON_VERSION_MAJOR,
         BATON_VERSION_MINOR, BATON_VERSION_PATCH);
-    metric(&t, "baton_up", "gauge", "1 while the node runs, 0 once it stopped.", rc == 0 && !s.leaving);
-    metric(&t, "baton_uptime_seconds", "gauge", "Seconds since the node started.", s.uptime_ms / 1000);
+    metric(&t, "baton_up", "gauge", "1 while the node runs, 0 once it stopped.",
+           rc == 0 && !s.leaving);
+    metric(&t, "baton_uptime_seconds", "gauge", "Seconds since the node started.",
+           s.uptime_ms / 1000);
 
     put(&t, "# HELP baton_members Members this node knows, itself included, by state.\n"
             "# TYPE baton_members gauge\n");
@@ -95,10 +97,12 @@ static char *render(struct batond *d, size_t *len)
     metric(&t, "baton_term_refreshes_total", "counter",
            "Terms ended because the cluster's mark overtook them.", s.term_refreshes);
     metric(&t, "baton_elected_total", "counter", "Elected events to local candidates.", s.elected);
-    metric(&t, "baton_revocations_total", "counter", "Revoked events to local candidates.", s.revoked);
+    metric(&t, "baton_revocations_total", "counter", "Revoked events to local candidates.",
+           s.revoked);
     metric(&t, "baton_packets_in_total", "counter", "Datagrams received.", s.packets_in);
     metric(&t, "baton_packets_out_total", "counter", "Datagrams sent.", s.packets_out);
-    metric(&t, "baton_bytes_in_total", "counter", "Datagram and stream bytes received.", s.bytes_in);
+    metric(&t, "baton_bytes_in_total", "counter", "Datagram and stream bytes received.",
+           s.bytes_in);
     metric(&t, "baton_bytes_out_total", "counter", "Datagram and stream bytes sent.", s.bytes_out);
     metric(&t, "baton_pushpulls_total", "counter", "Full-state exchanges started.", s.pushpulls);
     metric(&t, "baton_pushpulls_failed_total", "counter",
@@ -117,8 +121,9 @@ static char *render(struct batond *d, size_t *len)
            s.clock_refused);
     metric(&t, "baton_clock_withholds_total", "counter",
            "Times this node's clock was refused and its candidacies withdrawn.", s.clock_withholds);
-    put(&t, "# HELP baton_clock_ahead_ms This node's clock minus the cluster's, as last judged.\n"
-            "# TYPE baton_clock_ahead_ms gauge\nbaton_clock_ahead_ms %lld\n",
+    put(&t,
+        "# HELP baton_clock_ahead_ms This node's clock minus the cluster's, as last judged.\n"
+        "# TYPE baton_clock_ahead_ms gauge\nbaton_clock_ahead_ms %lld\n",
         (long long)s.clock_ahead_ms);
     metric(&t, "baton_probes_total", "counter", "Direct probes started.", s.probes);
     metric(&t, "baton_probes_failed_total", "counter", "Probes without an ack.", s.probes_failed);
@@ -132,20 +137,25 @@ static char *render(struct batond *d, size_t *len)
     put(&t, "# HELP baton_dropped_total Input and output dropped, by cause.\n"
             "# TYPE baton_dropped_total counter\n");
     put(&t, "baton_dropped_total{cause=\"auth_failed\"} %llu\n", (unsigned long long)s.auth_failed);
-    put(&t, "baton_dropped_total{cause=\"decode_failed\"} %llu\n", (unsigned long long)s.decode_failed);
+    put(&t, "baton_dropped_total{cause=\"decode_failed\"} %llu\n",
+        (unsigned long long)s.decode_failed);
     put(&t, "baton_dropped_total{cause=\"oversize\"} %llu\n", (unsigned long long)s.oversize);
-    put(&t, "baton_dropped_total{cause=\"clock_refused\"} %llu\n", (unsigned long long)s.refused_clock);
+    put(&t, "baton_dropped_total{cause=\"clock_refused\"} %llu\n",
+        (unsigned long long)s.refused_clock);
     put(&t, "baton_dropped_total{cause=\"send_error\"} %llu\n", (unsigned long long)s.send_errors);
     put(&t, "baton_dropped_total{cause=\"conn_error\"} %llu\n", (unsigned long long)s.conn_errors);
-    put(&t, "baton_dropped_total{cause=\"out_of_memory\"} %llu\n", (unsigned long long)s.dropped_oom);
+    put(&t, "baton_dropped_total{cause=\"out_of_memory\"} %llu\n",
+        (unsigned long long)s.dropped_oom);
 
     const struct bd_counters *k = &d->counters;
-    metric(&t, "batond_clients", "gauge", "Client connections open.", atomic_load(&k->clients_open));
+    metric(&t, "batond_clients", "gauge", "Client connections open.",
+           atomic_load(&k->clients_open));
     metric(&t, "batond_clients_accepted_total", "counter", "Client connections accepted.",
            atomic_load(&k->clients_accepted));
     metric(&t, "batond_requests_total", "counter", "Client requests answered.",
            atomic_load(&k->requests));
-    metric(&t, "batond_events_total", "counter", "Events pushed to clients.", atomic_load(&k->events_out));
+    metric(&t, "batond_events_total", "counter", "Events pushed to clients.",
+           atomic_load(&k->events_out));
     put(&t, "# HELP batond_client_errors_total Client input refused, by cause.\n"
             "# TYPE batond_client_errors_total counter\n");
     put(&t, "batond_client_errors_total{cause=\"bad_request\"} %llu\n",
@@ -154,8 +164,8 @@ static char *render(struct batond *d, size_t *len)
         (unsigned long long)atomic_load(&k->long_lines));
     put(&t, "batond_client_errors_total{cause=\"slow_reader\"} %llu\n",
         (unsigned long long)atomic_load(&k->slow_clients));
-    metric(&t, "batond_keyring_reloads_total", "counter", "Keyring file reloads (SIGHUP) that succeeded.",
-           atomic_load(&k->keyring_reloads));
+    metric(&t, "batond_keyring_reloads_total", "counter",
+           "Keyring file reloads (SIGHUP) that succeeded.", atomic_load(&k->keyring_reloads));
     if (t.failed) {
         free(t.buf);
         return NULL;
@@ -184,13 +194,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         char *body = render(m->d, &len);
         if (body == NULL) {
             static const char msg[] = "out of memory\n";
-            resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+            resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg,
+                                                   MHD_RESPMEM_PERSISTENT);
             status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         } else {
             resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
             status = MHD_HTTP_OK;
             if (resp != NULL)
-                MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                MHD_add_response_header(resp, "Content-Type",
+                                        "text/plain; version=0.0.4; charset=utf-8");
             else
                 free(body);
         }
@@ -242,10 +254,10 @@ struct bd_metrics *bd_metrics_start(struct batond *d, const char *hostport)
     if (m == NULL)
         return NULL;
     m->d = d;
-    m->mhd = MHD_start_daemon(flags, port, NULL, NULL, answer, m, MHD_OPTION_EXTERNAL_LOGGER,
-                              mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    m->mhd =
+        MHD_start_daemon(flags, port, NULL, NULL, answer, m, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                         NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (m->mhd == NULL) {
         bd_error("--metrics %s: cannot serve there (address in use?)", hostport);
         free(m);

@@ -21,9 +21,9 @@
 
 struct bd_watch {
     struct baton_name name;
-    uint64_t since;     /* events up to this seq are older than the first answer */
-    bool sent;          /* something was sent */
-    bool had_leader;    /* what was sent last */
+    uint64_t since;  /* events up to this seq are older than the first answer */
+    bool sent;       /* something was sent */
+    bool had_leader; /* what was sent last */
     struct baton_leader last;
 };
 
@@ -31,18 +31,18 @@ struct bd_client {
     uv_pipe_t pipe;
     struct batond *d;
     struct bd_client *prev, *next;
-    uint64_t id;             /* for the log */
-    uint64_t session;        /* the library session of this connection */
+    uint64_t id;      /* for the log */
+    uint64_t session; /* the library session of this connection */
     struct linebuf lb;
     struct baton_name *names; /* the names this session campaigns for */
     size_t nnames, capnames;
     struct bd_watch *watches;
     size_t nwatches, capwatches;
-    bool closing;            /* the session ended; the handle closes soon */
-    bool draining;           /* discarding input until end of stream */
-    bool drain_eof;          /* ... which came */
-    bool shut;               /* our side's shutdown completed */
-    size_t drained;          /* bytes discarded */
+    bool closing;   /* the session ended; the handle closes soon */
+    bool draining;  /* discarding input until end of stream */
+    bool drain_eof; /* ... which came */
+    bool shut;      /* our side's shutdown completed */
+    size_t drained; /* bytes discarded */
 };
 
 enum close_mode { CLOSE_NOW, CLOSE_FLUSH, CLOSE_DRAIN };
@@ -311,7 +311,8 @@ static void op_hello(struct bd_client *c, json_t *req, json_t *id)
     json_t *o = reply_ok(id);
     json_object_set_new(o, "node", json_string(c->d->node_name));
     char v[32];
-    snprintf(v, sizeof v, "%d.%d.%d", BATON_VERSION_MAJOR, BATON_VERSION_MINOR, BATON_VERSION_PATCH);
+    snprintf(v, sizeof v, "%d.%d.%d", BATON_VERSION_MAJOR, BATON_VERSION_MINOR,
+             BATON_VERSION_PATCH);
     json_object_set_new(o, "version", json_string(v));
     json_object_set_new(o, "protocol", json_integer(BATON_PROTO_VERSION));
     json_object_set_new(o, "session", bd_json_token(c->session));
@@ -868,7 +869,8 @@ static void op_keyring_change(struct bd_client *c, json_t *req, json_t *id, cons
         if (rc == BATON_ENOSPC)
             reply_error(c, id, "keyring_full", "the keyring holds the most keys it can");
         else if (rc == BATON_EINVAL && !strcmp(op, "keyring_remove"))
-            reply_error(c, id, "primary_key", "the primary key cannot be removed: use another first");
+            reply_error(c, id, "primary_key",
+                        "the primary key cannot be removed: use another first");
         else if (rc == BATON_ENOENT)
             reply_error(c, id, "not_found", "that key is not installed");
         else
@@ -1050,7 +1052,8 @@ static bool leader_same(const struct bd_watch *w, const struct bd_event *ev)
         return false;
     if (!ev->has_leader)
         return true;
-    return w->last.candidate_id == ev->leader.candidate_id && !strcmp(w->last.node, ev->leader.node);
+    return w->last.candidate_id == ev->leader.candidate_id &&
+           !strcmp(w->last.node, ev->leader.node);
 }
 
 void bd_server_deliver(struct batond *d, const struct bd_event *ev)
@@ -1063,7 +1066,8 @@ void bd_server_deliver(struct batond *d, const struct bd_event *ev)
         if (c == NULL || find_name(c, ev->name.bytes, ev->name.len) < 0)
             return;
         json_t *o = json_object();
-        json_object_set_new(o, "event", json_string(ev->kind == BD_EV_ELECTED ? "elected" : "revoked"));
+        json_object_set_new(o, "event",
+                            json_string(ev->kind == BD_EV_ELECTED ? "elected" : "revoked"));
         json_object_set_new(o, "name", json_stringn((const char *)ev->name.bytes, ev->name.len));
         fence_fields(o, &ev->fence);
         atomic_fetch_add(&d->counters.events_out, 1);
@@ -1084,7 +1088,8 @@ void bd_server_deliver(struct batond *d, const struct bd_event *ev)
             w->had_leader = ev->has_leader;
             if (ev->has_leader)
                 w->last = ev->leader;
-            json_t *o = leader_event(ev->name.bytes, ev->name.len, ev->has_leader ? &ev->leader : NULL);
+            json_t *o =
+                leader_event(ev->name.bytes, ev->name.len, ev->has_leader ? &ev->leader : NULL);
             if (o != NULL) {
                 atomic_fetch_add(&d->counters.events_out, 1);
                 send_json(c, o);
@@ -1166,7 +1171,8 @@ int bd_server_start(struct batond *d)
     const char *path = d->cfg.socket;
     struct sockaddr_un sa;
     if (strlen(path) >= sizeof sa.sun_path) {
-        bd_error("client socket %s: path too long (at most %zu bytes)", path, sizeof sa.sun_path - 1);
+        bd_error("client socket %s: path too long (at most %zu bytes)", path,
+                 sizeof sa.sun_path - 1);
         return -1;
     }
     /* /run/baton may not exist yet: make it, private. */

@@ -153,8 +153,8 @@ static void encode_header(uint8_t out[GUARD_HEADER_LEN])
     bt_put_u32(&w, crc32c(out, w.len));
 }
 
-static void encode_slot(uint8_t out[GUARD_SLOT_LEN], unsigned index, uint64_t seq, uint64_t high_water,
-                        const struct minter *minter)
+static void encode_slot(uint8_t out[GUARD_SLOT_LEN], unsigned index, uint64_t seq,
+                        uint64_t high_water, const struct minter *minter)
 {
     const uint8_t tag[4] = {'S', 'L', 'T', (uint8_t)('0' + index)};
     uint8_t padded[GUARD_MINTER_MAX];
@@ -210,7 +210,8 @@ static struct slot decode_slot(const uint8_t *page, unsigned index, uint32_t ver
  * guard's mark, seq and next_slot, and *version with the file's format
  * version (1 or 2).
  */
-static int decode_file(const uint8_t *image, size_t n, struct baton_guard *guard, uint32_t *version_out)
+static int decode_file(const uint8_t *image, size_t n, struct baton_guard *guard,
+                       uint32_t *version_out)
 {
     /* 1. Identify the file. Too short to hold the magic: a truncated guard
      *    if what is there is a prefix of it (an empty file included),
@@ -276,12 +277,9 @@ static int decode_file(const uint8_t *image, size_t n, struct baton_guard *guard
 static int from_errno(void)
 {
     switch (errno) {
-    case ENOENT:
-        return BATON_ENOENT;
-    case ENOMEM:
-        return BATON_ENOMEM;
-    default:
-        return BATON_EIO;
+    case ENOENT: return BATON_ENOENT;
+    case ENOMEM: return BATON_ENOMEM;
+    default: return BATON_EIO;
     }
 }
 
@@ -456,8 +454,8 @@ static int upgrade_file(const char *path, uint64_t high_water, int *fd)
     if (rc != 0)
         return rc;
     struct stat st;
-    if (fstat(*fd, &st) != 0 || fchmod(nfd, st.st_mode & 07777) != 0 || flock(nfd, LOCK_EX | LOCK_NB) != 0 ||
-        rename(tmp, path) != 0) { /* 2. */
+    if (fstat(*fd, &st) != 0 || fchmod(nfd, st.st_mode & 07777) != 0 ||
+        flock(nfd, LOCK_EX | LOCK_NB) != 0 || rename(tmp, path) != 0) { /* 2. */
         rc = from_errno();
         saved = errno;
         close(nfd);
@@ -640,8 +638,8 @@ int baton_guard_open(const char *path, int flags, struct baton_guard **out)
  * 3. File-backed: write the next slot and flush it; on failure poison.
  * 4. Raise the mark, which readers may now see, and advance the slot.
  */
-int baton_guard_offer(struct baton_guard *guard, uint64_t token, const char *minter, size_t minter_len,
-                      struct baton_guard_mark *mark)
+int baton_guard_offer(struct baton_guard *guard, uint64_t token, const char *minter,
+                      size_t minter_len, struct baton_guard_mark *mark)
 {
     if (!guard)
         return BATON_EINVAL;

@@ -56,14 +56,14 @@ static bool timing_ok(const struct bt_swim_timing *t)
     return t->probe_interval > 0 && t->probe_timeout > 0 && t->probe_timeout < t->probe_interval &&
            t->suspicion_mult > 0 && t->suspicion_max_mult > 0 && t->retransmit_mult > 0 &&
            t->gossip_interval > 0 && t->gossip_fanout > 0 && t->pushpull_interval > 0 &&
-           t->reconnect_interval > 0 && t->join_retry_min > 0 && t->join_retry_max >= t->join_retry_min &&
-           t->awareness_max > 0 && t->leave_timeout > 0;
+           t->reconnect_interval > 0 && t->join_retry_min > 0 &&
+           t->join_retry_max >= t->join_retry_min && t->awareness_max > 0 && t->leave_timeout > 0;
 }
 
 static void apply_timings(struct bt_swim_timing *t, const struct baton_timings *o)
 {
-#define OV(field, src) \
-    if (o->src)        \
+#define OV(field, src)                                                                             \
+    if (o->src)                                                                                    \
         t->field = o->src;
     OV(probe_interval, probe_interval_ms)
     OV(probe_timeout, probe_timeout_ms)
@@ -382,7 +382,8 @@ int baton_node_addr(const baton_node *cn, char *buf, size_t cap)
     struct bt_addr a = n->addr;
     pthread_mutex_unlock(&n->mu);
     if (a.len == 0)
-        rt_format_addr((const struct sockaddr *)(n->has_advertise ? &n->advertise_sa : &n->bind_sa), &a);
+        rt_format_addr((const struct sockaddr *)(n->has_advertise ? &n->advertise_sa : &n->bind_sa),
+                       &a);
     return copy_str(a.s, a.len, buf, cap);
 }
 
@@ -533,8 +534,8 @@ int baton_fence(baton_node *n, const void *name, size_t name_len, struct baton_f
     return rc;
 }
 
-int baton_candidates(baton_node *n, const void *name, size_t name_len, char (*out)[BATON_NODE_MAX + 1],
-                     size_t cap)
+int baton_candidates(baton_node *n, const void *name, size_t name_len,
+                     char (*out)[BATON_NODE_MAX + 1], size_t cap)
 {
     struct bt_name nm;
     if ((cap > 0 && !out) || name_of(name, name_len, &nm) != 0)
@@ -574,19 +575,22 @@ int baton_high_water(baton_node *n, const void *name, size_t name_len, struct ba
     return rc;
 }
 
-int baton_observe_mark(baton_node *n, const void *name, size_t name_len, const struct baton_fence *mark)
+int baton_observe_mark(baton_node *n, const void *name, size_t name_len,
+                       const struct baton_fence *mark)
 {
     struct bt_name nm;
     struct bt_nodeid minter;
     if (!mark || name_of(name, name_len, &nm) != 0)
         return BATON_EINVAL;
     size_t mlen = strnlen(mark->minter, sizeof mark->minter);
-    if (mlen == sizeof mark->minter || (mlen > 0 && bt_nodeid_set(&minter, mark->minter, mlen) != 0))
+    if (mlen == sizeof mark->minter ||
+        (mlen > 0 && bt_nodeid_set(&minter, mark->minter, mlen) != 0))
         return BATON_EINVAL;
     int rc = lock_running(n);
     if (rc != 0)
         return rc;
-    rc = bt_node_observe_fence(n->core, &nm, mark->token, mlen > 0 ? &minter : NULL, rt_core_now(n));
+    rc =
+        bt_node_observe_fence(n->core, &nm, mark->token, mlen > 0 ? &minter : NULL, rt_core_now(n));
     rt_wake(n);
     pthread_mutex_unlock(&n->mu);
     return rc;

@@ -38,16 +38,16 @@
 /* The receiving half of a connection. Zero it (or bt_frame_rx_init), feed
  * it what arrives, release it with bt_frame_rx_free(). */
 struct bt_frame_rx {
-    uint8_t hdr[4];     /* the length prefix being read */
+    uint8_t hdr[4]; /* the length prefix being read */
     size_t hdr_got;
-    uint8_t *body;      /* the chunk body being read (not yet authentic) */
+    uint8_t *body; /* the chunk body being read (not yet authentic) */
     size_t body_len, body_got, body_cap;
-    uint8_t *msg;       /* authenticated payload of the message so far */
+    uint8_t *msg; /* authenticated payload of the message so far */
     size_t msg_len, msg_cap;
-    bool msg_done;      /* msg was handed out; reset at the next feed */
-    uint64_t seq;       /* the next chunk's sequence number */
-    size_t msg_max;     /* the largest message accepted */
-    uint8_t msg_flags;  /* flags of the message's chunks so far (HELLO) */
+    bool msg_done;     /* msg was handed out; reset at the next feed */
+    uint64_t seq;      /* the next chunk's sequence number */
+    size_t msg_max;    /* the largest message accepted */
+    uint8_t msg_flags; /* flags of the message's chunks so far (HELLO) */
 };
 
 void bt_frame_rx_init(struct bt_frame_rx *rx, size_t msg_max);
@@ -61,7 +61,8 @@ void bt_frame_rx_free(struct bt_frame_rx *rx);
  * chunk no key opens, or an impossible length or flag), BATON_E2BIG (the
  * message would pass msg_max) or BATON_ENOMEM. */
 int bt_frame_rx_feed(struct bt_frame_rx *rx, const struct bt_keyring *kr, const uint8_t *data,
-                     size_t len, size_t *used, uint8_t *flags, const uint8_t **msg, size_t *msg_len);
+                     size_t len, size_t *used, uint8_t *flags, const uint8_t **msg,
+                     size_t *msg_len);
 
 /* The chunks a message of len bytes needs (at least 1). */
 size_t bt_frame_chunks(size_t len);

@@ -88,9 +88,9 @@ size_t bt_seal_datagram(const struct bt_keyring *kr, const uint8_t *in, size_t l
     uint8_t *nonce = out + 1;
     randombytes_buf(nonce, BT_SEAL_NONCE);
     unsigned long long maclen;
-    crypto_aead_xchacha20poly1305_ietf_encrypt_detached(out + 1 + BT_SEAL_NONCE, out + 1 + BT_SEAL_NONCE + len,
-                                                        &maclen, in, len, ad, sizeof ad, NULL, nonce,
-                                                        kr->keys[0].bytes);
+    crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+        out + 1 + BT_SEAL_NONCE, out + 1 + BT_SEAL_NONCE + len, &maclen, in, len, ad, sizeof ad,
+        NULL, nonce, kr->keys[0].bytes);
     return len + BT_SEAL_DGRAM_OVERHEAD;
 }
 
@@ -102,11 +102,11 @@ static int open_any(const struct bt_keyring *kr, uint8_t *ct, size_t clen, const
     for (size_t i = 0; i < kr->n; i++) {
         /* Verify first (NULL output): a failed attempt must not touch ct,
          * which the next key needs. */
-        if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(NULL, NULL, ct, clen, tag, ad, adlen, nonce,
-                                                                kr->keys[i].bytes) != 0)
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+                NULL, NULL, ct, clen, tag, ad, adlen, nonce, kr->keys[i].bytes) != 0)
             continue;
-        if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(ct, NULL, ct, clen, tag, ad, adlen, nonce,
-                                                                kr->keys[i].bytes) != 0)
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(ct, NULL, ct, clen, tag, ad, adlen,
+                                                                nonce, kr->keys[i].bytes) != 0)
             return BATON_EPROTO;
         return 0;
     }
@@ -145,8 +145,8 @@ static void chunk_ad(uint8_t ad[11], uint8_t ver, uint8_t flags, uint64_t seq)
         ad[3 + i] = (uint8_t)(seq >> (56 - 8 * i));
 }
 
-size_t bt_seal_chunk(const struct bt_keyring *kr, uint8_t flags, uint64_t seq, uint8_t *p, size_t len,
-                     uint8_t *head, uint8_t *tail, size_t *tail_len)
+size_t bt_seal_chunk(const struct bt_keyring *kr, uint8_t flags, uint64_t seq, uint8_t *p,
+                     size_t len, uint8_t *head, uint8_t *tail, size_t *tail_len)
 {
     if (kr->insecure) {
         head[0] = BT_SEAL_PLAIN;
@@ -160,14 +160,14 @@ size_t bt_seal_chunk(const struct bt_keyring *kr, uint8_t flags, uint64_t seq, u
     head[1] = flags;
     randombytes_buf(head + 2, BT_SEAL_NONCE);
     unsigned long long maclen;
-    crypto_aead_xchacha20poly1305_ietf_encrypt_detached(p, tail, &maclen, p, len, ad, sizeof ad, NULL,
-                                                        head + 2, kr->keys[0].bytes);
+    crypto_aead_xchacha20poly1305_ietf_encrypt_detached(p, tail, &maclen, p, len, ad, sizeof ad,
+                                                        NULL, head + 2, kr->keys[0].bytes);
     *tail_len = BT_SEAL_TAG;
     return BT_SEAL_CHUNK_HEAD;
 }
 
-int bt_open_chunk(const struct bt_keyring *kr, uint8_t *body, size_t len, uint64_t seq, uint8_t *flags,
-                  uint8_t **payload, size_t *plen)
+int bt_open_chunk(const struct bt_keyring *kr, uint8_t *body, size_t len, uint64_t seq,
+                  uint8_t *flags, uint8_t **payload, size_t *plen)
 {
     if (kr->insecure) {
         if (len < 2 || body[0] != BT_SEAL_PLAIN)

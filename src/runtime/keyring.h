@@ -43,7 +43,7 @@
 struct bt_keyring {
     struct baton_key keys[BATON_KEYRING_MAX]; /* keys[0] is the primary */
     size_t n;
-    bool insecure;                            /* plaintext, no keys */
+    bool insecure; /* plaintext, no keys */
 };
 
 /* Initialises kr from a config's keys (copied). Returns 0 or BATON_EINVAL
@@ -72,12 +72,12 @@ int bt_open_datagram(const struct bt_keyring *kr, uint8_t *buf, size_t len, uint
  * (BT_SEAL_CHUNK_HEAD bytes, or 2 in insecure mode) into head and the tag
  * (BT_SEAL_CHUNK_TAIL bytes, or none in insecure mode) into tail. Returns
  * the number of head bytes written; *tail_len gets the tail's. */
-size_t bt_seal_chunk(const struct bt_keyring *kr, uint8_t flags, uint64_t seq, uint8_t *p, size_t len,
-                     uint8_t *head, uint8_t *tail, size_t *tail_len);
+size_t bt_seal_chunk(const struct bt_keyring *kr, uint8_t flags, uint64_t seq, uint8_t *p,
+                     size_t len, uint8_t *head, uint8_t *tail, size_t *tail_len);
 /* Opens a chunk body (everything after its length prefix) in place: on 0,
  * *flags, *payload and *plen describe it. Returns 0 or BATON_EPROTO (not
  * authentic, wrong version, too short); body unchanged on failure. */
-int bt_open_chunk(const struct bt_keyring *kr, uint8_t *body, size_t len, uint64_t seq, uint8_t *flags,
-                  uint8_t **payload, size_t *plen);
+int bt_open_chunk(const struct bt_keyring *kr, uint8_t *body, size_t len, uint64_t seq,
+                  uint8_t *flags, uint8_t **payload, size_t *plen);
 
 #endif

@@ -131,19 +131,34 @@ static void on_member_event(struct baton_node *n, const struct bt_event *ev)
     enum baton_member_event me;
     enum bt_member_state state;
     switch (ev->kind) {
-    case BT_EV_MEMBER_UP: me = BATON_MEMBER_UP; state = BT_MEMBER_ALIVE; break;
-    case BT_EV_MEMBER_SUSPECT: me = BATON_MEMBER_SUSPECTED; state = BT_MEMBER_SUSPECT; break;
-    case BT_EV_MEMBER_ALIVE: me = BATON_MEMBER_REFUTED; state = BT_MEMBER_ALIVE; break;
-    case BT_EV_MEMBER_DEAD: me = BATON_MEMBER_FAILED; state = BT_MEMBER_DEAD; break;
-    case BT_EV_MEMBER_LEFT: me = BATON_MEMBER_DEPARTED; state = BT_MEMBER_LEFT; break;
+    case BT_EV_MEMBER_UP:
+        me = BATON_MEMBER_UP;
+        state = BT_MEMBER_ALIVE;
+        break;
+    case BT_EV_MEMBER_SUSPECT:
+        me = BATON_MEMBER_SUSPECTED;
+        state = BT_MEMBER_SUSPECT;
+        break;
+    case BT_EV_MEMBER_ALIVE:
+        me = BATON_MEMBER_REFUTED;
+        state = BT_MEMBER_ALIVE;
+        break;
+    case BT_EV_MEMBER_DEAD:
+        me = BATON_MEMBER_FAILED;
+        state = BT_MEMBER_DEAD;
+        break;
+    case BT_EV_MEMBER_LEFT:
+        me = BATON_MEMBER_DEPARTED;
+        state = BT_MEMBER_LEFT;
+        break;
     default: return;
     }
     rt_log(n, me == BATON_MEMBER_FAILED ? BATON_LOG_WARN : BATON_LOG_INFO, "member %s (%s) %s",
            ev->member.bytes, ev->addr.s, member_event_name(me));
     if (!n->cb.on_member)
         return;
-    struct bt_member_info mi = {.name = ev->member, .addr = ev->addr, .boot_id = ev->boot_id,
-                                .state = state};
+    struct bt_member_info mi = {
+        .name = ev->member, .addr = ev->addr, .boot_id = ev->boot_id, .state = state};
     /* The event carries no incarnation: take it from the member list. */
     size_t count = bt_node_members(n->core, NULL, 0);
     struct bt_member_info *all = calloc(count ? count : 1, sizeof *all);
@@ -171,8 +186,9 @@ static void on_core_event(struct baton_node *n, const struct bt_event *ev)
             n->elected++;
         else
             n->revoked++;
-        rt_log(n, BATON_LOG_INFO, "%s %.*s: token %llu", ev->kind == BT_EV_ELECTED ? "elected" : "revoked",
-               (int)ev->name.len, (const char *)ev->name.bytes, (unsigned long long)ev->fence);
+        rt_log(n, BATON_LOG_INFO, "%s %.*s: token %llu",
+               ev->kind == BT_EV_ELECTED ? "elected" : "revoked", (int)ev->name.len,
+               (const char *)ev->name.bytes, (unsigned long long)ev->fence);
         e = ev_push(n, ev->kind == BT_EV_ELECTED ? RT_EV_ELECTED : RT_EV_REVOKED);
         if (!e)
             return;
@@ -199,10 +215,12 @@ static void on_core_event(struct baton_node *n, const struct bt_event *ev)
         if (refused) {
             n->clock_withholds++;
             rt_log(n, BATON_LOG_WARN,
-                   "clock refused: %lld ms ahead of the cluster's; candidacies withdrawn until it is back",
+                   "clock refused: %lld ms ahead of the cluster's; candidacies withdrawn until it "
+                   "is back",
                    (long long)ev->clock_ahead_ms);
         } else {
-            rt_log(n, BATON_LOG_INFO, "clock back within bounds (%lld ms from the cluster's): campaigning again",
+            rt_log(n, BATON_LOG_INFO,
+                   "clock back within bounds (%lld ms from the cluster's): campaigning again",
                    (long long)ev->clock_ahead_ms);
         }
         e = ev_push(n, RT_EV_CLOCK);
@@ -222,16 +240,15 @@ static void on_core_event(struct baton_node *n, const struct bt_event *ev)
         n->fatal = true;
         n->fatal_err = ev->error ? ev->error : BATON_ECLOSED;
         return;
-    default:
-        on_member_event(n, ev);
-        return;
+    default: on_member_event(n, ev); return;
     }
 }
 
 /* Reports the names whose winner changed since the last pump. */
 static int seen_cmp(const void *a, const void *b)
 {
-    return bt_name_cmp(&((const struct rt_leader_seen *)a)->name, &((const struct rt_leader_seen *)b)->name);
+    return bt_name_cmp(&((const struct rt_leader_seen *)a)->name,
+                       &((const struct rt_leader_seen *)b)->name);
 }
 
 static void diff_leaders(struct baton_node *n)
@@ -329,7 +346,8 @@ void rt_pump(struct baton_node *n)
                 k += (size_t)snprintf(name + k, sizeof name - k, "\\x%02x", ch);
         }
         name[k] = '\0';
-        rt_log(n, BATON_LOG_WARN, "names past max_names (%zu) refused: %llu so far, the last '%s' from %s",
+        rt_log(n, BATON_LOG_WARN,
+               "names past max_names (%zu) refused: %llu so far, the last '%s' from %s",
                n->max_names, (unsigned long long)n->names_refused, name,
                ns.election.last_names_offender.bytes);
     }
@@ -402,7 +420,8 @@ void rt_dispatch(struct baton_node *n)
                 break;
             case RT_EV_LEADER:
                 if (cb->on_leader)
-                    cb->on_leader(n, n->ud, e->name.bytes, e->name.len, e->has_leader ? &e->leader : NULL);
+                    cb->on_leader(n, n->ud, e->name.bytes, e->name.len,
+                                  e->has_leader ? &e->leader : NULL);
                 break;
             case RT_EV_MEMBER:
                 if (cb->on_member)

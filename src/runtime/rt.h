@@ -29,19 +29,21 @@
 
 /* Limits of the transport. */
 #define RT_MSG_MAX BT_STREAM_MSG_MAX /* largest stream message accepted (node.h) */
-#define RT_MAX_CONNS_IN 96          /* accepted TCP connections open at once */
-#define RT_MAX_CONNS_OUT 64         /* opened TCP connections open at once */
-#define RT_HELLO_MS 3000            /* an accepted connection must say HELLO by then */
-#define RT_CONN_IDLE_MS 10000       /* a connection idle this long is closed */
-#define RT_CONNECT_MS 3000          /* an opened connection must connect by then */
-#define RT_REPLY_MS RT_CONN_IDLE_MS /* ...and its reply must start by then, counted
+#define RT_MAX_CONNS_IN 96           /* accepted TCP connections open at once */
+#define RT_MAX_CONNS_OUT 64          /* opened TCP connections open at once */
+#define RT_HELLO_MS 3000             /* an accepted connection must say HELLO by then */
+#define RT_CONN_IDLE_MS 10000        /* a connection idle this long is closed */
+#define RT_CONNECT_MS 3000           /* an opened connection must connect by then */
+#define RT_REPLY_MS                                                                                \
+    RT_CONN_IDLE_MS      /* ...and its reply must start by then, counted
                                        from the last progress (a write or a read): a
                                        busy peer merging a large state is waited for
                                        as long as any connection */
-#define RT_SWEEP_MS 1000            /* period of the idle sweep */
-#define RT_WRITE_QUEUE_MAX ((size_t)256 << 20) /* unsent bytes per connection (full state is
+#define RT_SWEEP_MS 1000 /* period of the idle sweep */
+#define RT_WRITE_QUEUE_MAX                                                                         \
+    ((size_t)256 << 20) /* unsent bytes per connection (full state is
                                                  several messages, queued at once) */
-#define RT_RBUF 65536               /* read buffer (a datagram's largest size) */
+#define RT_RBUF 65536   /* read buffer (a datagram's largest size) */
 
 enum rt_state {
     RT_NEW,      /* made, not started */
@@ -110,21 +112,21 @@ struct baton_node {
     /* Under mu. */
     enum rt_state state;
     bool leaving;
-    bool fatal;             /* a fatal stop is under way */
+    bool fatal; /* a fatal stop is under way */
     int fatal_err;
-    bool clock_refused;     /* the core's last clock judgement refused this node's clock */
+    bool clock_refused;       /* the core's last clock judgement refused this node's clock */
     uint64_t clock_withholds; /* times it did (BT_EV_CLOCK_REFUSED after a fine clock) */
-    int64_t clock_ahead_ms; /* this node's clock minus the cluster's, as last judged */
+    int64_t clock_ahead_ms;   /* this node's clock minus the cluster's, as last judged */
     bool join_claimed, joined;
     struct bt_keyring kr;
-    struct bt_node *core;   /* made at start */
-    struct bt_addr addr;    /* advertised address, set at start */
+    struct bt_node *core; /* made at start */
+    struct bt_addr addr;  /* advertised address, set at start */
     uint64_t boot_id;
     uint64_t start_mono;
     uint64_t next_session;
     struct baton_status st; /* transport counters (the rest comes from the core) */
     uint64_t elected, revoked;
-    struct rt_ev *evq;      /* events waiting for rt_dispatch() */
+    struct rt_ev *evq; /* events waiting for rt_dispatch() */
     size_t nev, ev_cap;
 
     /* Loop. */
@@ -137,10 +139,10 @@ struct baton_node {
     uv_thread_t thread;
     bool thread_started;
     unsigned handles_open;
-    struct rt_conn *conns;  /* open connections, a list */
+    struct rt_conn *conns; /* open connections, a list */
     size_t nconns_in, nconns_out;
-    uint64_t next_conn_id;    /* ids of accepted connections */
-    uint64_t last_stream;     /* the core's greatest stream id opened so far */
+    uint64_t next_conn_id;       /* ids of accepted connections */
+    uint64_t last_stream;        /* the core's greatest stream id opened so far */
     struct rt_leader_seen *seen; /* sorted by name */
     size_t nseen;
     /* Under mu: the winners may have changed since the last comparison (a

@@ -70,10 +70,10 @@ struct rt_conn {
     uint64_t id;
     bool outbound;
     bool connected;
-    bool hello_ok;           /* inbound: the HELLO arrived */
-    bool answered;           /* outbound: a message (the reply) arrived */
-    bool reported;           /* outbound: CLOSED, FAILED or TIMEOUT went to the core */
-    struct bt_addr peer;     /* outbound: where we connect; inbound: the HELLO's */
+    bool hello_ok;       /* inbound: the HELLO arrived */
+    bool answered;       /* outbound: a message (the reply) arrived */
+    bool reported;       /* outbound: CLOSED, FAILED or TIMEOUT went to the core */
+    struct bt_addr peer; /* outbound: where we connect; inbound: the HELLO's */
     struct bt_frame_rx rx;
     uint64_t tx_seq;
     uint64_t last_active;    /* monotonic ms */
@@ -89,7 +89,7 @@ struct rt_conn {
 struct rt_wreq {
     uv_write_t req;
     struct rt_conn *conn;
-    uint8_t *owned;      /* the message bytes, sealed in place */
+    uint8_t *owned; /* the message bytes, sealed in place */
     uv_buf_t *bufs;
     unsigned nbufs;
     struct rt_wreq *next;
@@ -330,11 +330,12 @@ static void conn_write(struct rt_conn *c, struct rt_wreq *w)
 
 /* Seals msg (len bytes of `owned`, which the request takes) as one stream
  * message with flags. Returns NULL when out of memory (owned freed). */
-static struct rt_wreq *wreq_new(struct baton_node *n, struct rt_conn *c, uint8_t flags, uint8_t *owned,
-                                uint8_t *msg, size_t len)
+static struct rt_wreq *wreq_new(struct baton_node *n, struct rt_conn *c, uint8_t flags,
+                                uint8_t *owned, uint8_t *msg, size_t len)
 {
     size_t nchunks = bt_frame_chunks(len);
-    size_t size = sizeof(struct rt_wreq) + nchunks * 3 * sizeof(uv_buf_t) + nchunks * 3 * sizeof(struct bt_iov) +
+    size_t size = sizeof(struct rt_wreq) + nchunks * 3 * sizeof(uv_buf_t) +
+                  nchunks * 3 * sizeof(struct bt_iov) +
                   nchunks * (BT_FRAME_PREFIX + BT_SEAL_CHUNK_TAIL);
     struct rt_wreq *w = malloc(size);
     if (!w) {
@@ -511,7 +512,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             else
                 n->st.auth_failed++;
             conn_report(c, BT_STREAM_FAILED,
-                        rc == BATON_E2BIG ? EMSGSIZE : rc == BATON_ENOMEM ? ENOMEM : EPROTO);
+                        rc == BATON_E2BIG    ? EMSGSIZE
+                        : rc == BATON_ENOMEM ? ENOMEM
+                                             : EPROTO);
             close = true;
             break;
         }
@@ -699,10 +702,7 @@ struct rt_udp_req {
     uint8_t data[];
 };
 
-static void on_udp_sent(uv_udp_send_t *req, int status)
-{
-    free(req);
-}
+static void on_udp_sent(uv_udp_send_t *req, int status) { free(req); }
 
 static void send_datagram(struct baton_node *n, const struct bt_output *out)
 {

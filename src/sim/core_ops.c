@@ -7,25 +7,16 @@ static void *core_create(const struct bt_node_config *cfg, struct bt_time now)
     return bt_node_new(cfg, now);
 }
 
-static void core_destroy(void *node)
-{
-    bt_node_free(node);
-}
+static void core_destroy(void *node) { bt_node_free(node); }
 
 static int core_join(void *node, const struct bt_addr *seeds, size_t n, struct bt_time now)
 {
     return bt_node_join(node, seeds, n, now);
 }
 
-static int core_leave(void *node, struct bt_time now)
-{
-    return bt_node_leave(node, now);
-}
+static int core_leave(void *node, struct bt_time now) { return bt_node_leave(node, now); }
 
-static bool core_left(const void *node)
-{
-    return bt_node_left(node);
-}
+static bool core_left(const void *node) { return bt_node_left(node); }
 
 static void core_recv(void *node, const struct bt_addr *from, const uint8_t *data, size_t len,
                       struct bt_time now)
@@ -33,41 +24,29 @@ static void core_recv(void *node, const struct bt_addr *from, const uint8_t *dat
     bt_node_recv(node, from, data, len, now);
 }
 
-static void core_recv_stream(void *node, const struct bt_addr *from, uint64_t conn, const uint8_t *data,
-                             size_t len, struct bt_time now)
+static void core_recv_stream(void *node, const struct bt_addr *from, uint64_t conn,
+                             const uint8_t *data, size_t len, struct bt_time now)
 {
     bt_node_recv_stream(node, from, conn, data, len, now);
 }
 
-static void core_tick(void *node, struct bt_time now)
-{
-    bt_node_tick(node, now);
-}
+static void core_tick(void *node, struct bt_time now) { bt_node_tick(node, now); }
 
-static uint64_t core_next_deadline(const void *node)
-{
-    return bt_node_next_deadline(node);
-}
+static uint64_t core_next_deadline(const void *node) { return bt_node_next_deadline(node); }
 
 static bool core_pop_output(void *node, struct bt_output *out)
 {
     return bt_node_pop_output(node, out);
 }
 
-static bool core_pop_event(void *node, struct bt_event *ev)
-{
-    return bt_node_pop_event(node, ev);
-}
+static bool core_pop_event(void *node, struct bt_event *ev) { return bt_node_pop_event(node, ev); }
 
 static size_t core_members(const void *node, struct bt_member_info *out, size_t cap)
 {
     return bt_node_members(node, out, cap);
 }
 
-static uint64_t core_digest(const void *node)
-{
-    return bt_node_membership_digest(node);
-}
+static uint64_t core_digest(const void *node) { return bt_node_membership_digest(node); }
 
 static int core_lead(void *node, uint64_t session, const struct bt_name *name, int64_t priority,
                      struct bt_time now, uint64_t *fence)
@@ -96,7 +75,8 @@ static bool core_is_leader(const void *node, const struct bt_name *name)
     return bt_node_is_leader(node, name);
 }
 
-static int core_fence(const void *node, const struct bt_name *name, uint64_t *fence, struct bt_nodeid *minter)
+static int core_fence(const void *node, const struct bt_name *name, uint64_t *fence,
+                      struct bt_nodeid *minter)
 {
     return bt_node_fence(node, name, fence, minter);
 }
@@ -118,10 +98,7 @@ static int core_observe_fence(void *node, const struct bt_name *name, uint64_t t
     return bt_node_observe_fence(node, name, token, minter, now);
 }
 
-static void core_stats(const void *node, struct bt_node_stats *out)
-{
-    bt_node_stats(node, out);
-}
+static void core_stats(const void *node, struct bt_node_stats *out) { bt_node_stats(node, out); }
 
 static void core_addr_refused(void *node, const struct bt_addr *addr, struct bt_time now)
 {

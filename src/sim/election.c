@@ -74,7 +74,8 @@ bool is_live(enum bt_sim_node_state s)
 void elect_oom(struct bt_sim *sim)
 {
     if (!sim->oom)
-        bt_sim_violation(sim, "sim_out_of_memory", "the election ran out of memory; the run is void");
+        bt_sim_violation(sim, "sim_out_of_memory",
+                         "the election ran out of memory; the run is void");
     sim->oom = true;
     sim->stop = true;
 }
@@ -121,7 +122,8 @@ bool token_taken(const struct sim_elect *e, uint32_t k, const struct campaign *w
  * reaches the leader, the leader moves above it (docs/election.md), even if
  * the resource admitted the leader's term first: it cannot know. *other
  * gets that node. */
-static bool shared_token(const struct sim_elect *e, uint32_t k, const struct campaign *wp, uint32_t *other)
+static bool shared_token(const struct sim_elect *e, uint32_t k, const struct campaign *wp,
+                         uint32_t *other)
 {
     const struct ename *m = &e->nm[k];
     uint32_t n = m->nlast < LAST_MINTS ? m->nlast : LAST_MINTS;
@@ -164,7 +166,8 @@ uint64_t view_of(struct bt_sim *sim, uint32_t x, uint32_t k, uint32_t *leader_no
     if (rc != 0) {
         if (rc != BATON_ENOLEADER && !e->view_reported) {
             e->view_reported = true;
-            bt_sim_violation(sim, "bad_result", "bt_node_leader on n%" PRIu32 " for name-%" PRIu32 " returned %d (%s)",
+            bt_sim_violation(sim, "bad_result",
+                             "bt_node_leader on n%" PRIu32 " for name-%" PRIu32 " returned %d (%s)",
                              x, k, rc, baton_err_name(rc));
         }
         return 0;
@@ -174,7 +177,8 @@ uint64_t view_of(struct bt_sim *sim, uint32_t x, uint32_t k, uint32_t *leader_no
         if (!e->view_reported) {
             e->view_reported = true;
             bt_sim_violation(sim, "bad_result",
-                             "n%" PRIu32 " names a leader for name-%" PRIu32 " that is no node or no session",
+                             "n%" PRIu32 " names a leader for name-%" PRIu32
+                             " that is no node or no session",
                              x, k);
         }
         return 0;
@@ -221,7 +225,8 @@ void candidacy_changed(struct bt_sim *sim, uint32_t k)
         watch_supersede(sim, k);
 }
 
-uint32_t campaign_add(struct bt_sim *sim, uint32_t node, uint32_t k, uint64_t session, int64_t priority)
+uint32_t campaign_add(struct bt_sim *sim, uint32_t node, uint32_t k, uint64_t session,
+                      int64_t priority)
 {
     struct sim_elect *e = sim->elect;
     uint32_t c = e->free_head;
@@ -302,7 +307,8 @@ static void removal_log(struct bt_sim *sim, uint32_t keys)
         e->rem_cap = cap;
         e->rem_head = 0;
     }
-    e->rem[(e->rem_head + e->rem_len) % e->rem_cap] = (struct removal){.at = sim->now, .keys = keys};
+    e->rem[(e->rem_head + e->rem_len) % e->rem_cap] =
+        (struct removal){.at = sim->now, .keys = keys};
     e->rem_len++;
     e->rem_keys += keys;
     e->any_removal = true;
@@ -402,8 +408,8 @@ int bt_sim_elect_init(struct bt_sim *sim)
     e->views = malloc((size_t)sim->n * names * sizeof *e->views);
     e->marks = calloc((size_t)sim->n * names, sizeof *e->marks);
     e->camp_of = malloc((size_t)sim->n * names * sizeof *e->camp_of);
-    if (e->nm == NULL || e->nd == NULL || e->open == NULL || e->cand == NULL || e->listed == NULL || e->views == NULL ||
-        e->marks == NULL || e->camp_of == NULL)
+    if (e->nm == NULL || e->nd == NULL || e->open == NULL || e->cand == NULL || e->listed == NULL ||
+        e->views == NULL || e->marks == NULL || e->camp_of == NULL)
         return BATON_ENOMEM;
     for (size_t v = 0; v < (size_t)sim->n * names; v++) {
         e->views[v] = VIEW_UNKNOWN;
@@ -498,8 +504,8 @@ void bt_sim_elect_node_ended(struct bt_sim *sim, const struct sim_node *sn, bool
         return;
     struct enode *nd = &e->nd[sn->index];
     if (nd->ncamps > 0)
-        bt_sim_log(sim, 2, "n%" PRIu32 ": %" PRIu32 " campaigns end with its %s", sn->index, nd->ncamps,
-                   crashed ? "crash" : "leave");
+        bt_sim_log(sim, 2, "n%" PRIu32 ": %" PRIu32 " campaigns end with its %s", sn->index,
+                   nd->ncamps, crashed ? "crash" : "leave");
     while (nd->camps != NONE)
         campaign_remove(sim, nd->camps, crashed);
     nd->nsessions = 0;
@@ -568,7 +574,8 @@ static const char *revocation_cause(struct bt_sim *sim, uint32_t c)
         return "the resource's refusal";
     if (!e->formed || (cp->started_at < e->formed_at && sim->now < e->formed_at + w))
         return "its campaign began while the cluster formed";
-    if (bt_sim_network_faulty(sim) || (sim->net_calm_since != 0 && sim->now < sim->net_calm_since + w))
+    if (bt_sim_network_faulty(sim) ||
+        (sim->net_calm_since != 0 && sim->now < sim->net_calm_since + w))
         return "a network fault";
     if (e->disturbed && sim->now < e->disturbed_at + w)
         return "a pause or a death";
@@ -654,7 +661,8 @@ void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const str
     const char *what = ev->kind == BT_EV_ELECTED ? "ELECTED" : "REVOKED";
     int64_t k = parse_name(e, &ev->name);
     if (k < 0) {
-        bt_sim_violation(sim, "bad_event", "n%" PRIu32 " got %s for a name nobody campaigns for", x, what);
+        bt_sim_violation(sim, "bad_event", "n%" PRIu32 " got %s for a name nobody campaigns for", x,
+                         what);
         return;
     }
     uint32_t c = find_campaign(e, x, (uint32_t)k);
@@ -679,15 +687,18 @@ void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const str
         return;
     }
     sim->stats.revocations++;
-    bt_sim_log(sim, 3, "n%" PRIu32 " revoked for name-%" PRId64 " (token %" PRIu64 ")", x, k, ev->fence);
+    bt_sim_log(sim, 3, "n%" PRIu32 " revoked for name-%" PRId64 " (token %" PRIu64 ")", x, k,
+               ev->fence);
     /* A term another node minted too was overtaken: the fence that did it
      * may have been on its way when the election was judged agreed (the
      * leader's own term may even have been the one admitted), so agreement
      * is judged anew, as after a resource's admission (finding E9). */
     uint32_t other = NONE;
     if (cp->leads && ev->fence == cp->token && shared_token(e, (uint32_t)k, cp, &other)) {
-        bt_sim_log(sim, 3, "name-%" PRId64 ": n%" PRIu32 "'s token %" PRIu64 " was minted by n%" PRIu32 " too", k, x,
-                   cp->token, other);
+        bt_sim_log(sim, 3,
+                   "name-%" PRId64 ": n%" PRIu32 "'s token %" PRIu64 " was minted by n%" PRIu32
+                   " too",
+                   k, x, cp->token, other);
         epoch_restart(sim);
     }
     if (!cp->leads)
@@ -705,11 +716,13 @@ void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const str
         sim->stats.revocations_uncaused++;
         if (!e->revocation_reported) {
             e->revocation_reported = true;
-            bt_sim_violation(sim, "revocation",
-                             "n%" PRIu32 " (session %" PRIu64 ") was revoked for name-%" PRId64 " (token %" PRIu64
-                             ") at %" PRIu64 " ms with no cause: the true winner (session %" PRIu64
-                             ") has not changed since its campaign began, and no fault, pause or death",
-                             x, cp->session, k, ev->fence, sim->now, e->nm[k].truth_session);
+            bt_sim_violation(
+                sim, "revocation",
+                "n%" PRIu32 " (session %" PRIu64 ") was revoked for name-%" PRId64
+                " (token %" PRIu64 ") at %" PRIu64
+                " ms with no cause: the true winner (session %" PRIu64
+                ") has not changed since its campaign began, and no fault, pause or death",
+                x, cp->session, k, ev->fence, sim->now, e->nm[k].truth_session);
         }
     } else {
         bt_sim_log(sim, 3, "n%" PRIu32 " revoked for name-%" PRId64 ": %s", x, k, cause);
@@ -774,7 +787,8 @@ void bt_sim_elect_finish(struct bt_sim *sim)
         char why[256];
         if (!all_agreed(sim, why, sizeof why)) {
             bt_sim_violation(sim, "agreement",
-                             "not agreed %" PRIu64 " ms after the last change (at %" PRIu64 " ms): %s",
+                             "not agreed %" PRIu64 " ms after the last change (at %" PRIu64
+                             " ms): %s",
                              sim->now - e->last_change, e->last_change, why);
             return;
         }
@@ -784,7 +798,8 @@ void bt_sim_elect_finish(struct bt_sim *sim)
     }
     if (st->agreement_ms > sim->cfg.agree_bound_ms)
         bt_sim_violation(sim, "agreement",
-                         "agreed %" PRIu64 " ms after the last change (at %" PRIu64 " ms); bound %" PRIu64 " ms",
+                         "agreed %" PRIu64 " ms after the last change (at %" PRIu64
+                         " ms); bound %" PRIu64 " ms",
                          st->agreement_ms, e->last_change, sim->cfg.agree_bound_ms);
 }
 

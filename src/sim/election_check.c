@@ -34,14 +34,16 @@ void note_mint(struct bt_sim *sim, uint32_t c, uint64_t token, uint64_t hw_befor
     struct ename *m = &e->nm[cp->name];
     struct bt_sim_stats *st = &sim->stats;
     st->leader_changes++;
-    bt_sim_log(sim, 3, "n%" PRIu32 " leads name-%" PRIu32 " (%s, session %" PRIu64 ", token %" PRIu64 ")", cp->node,
-               cp->name, how, cp->session, token);
+    bt_sim_log(sim, 3,
+               "n%" PRIu32 " leads name-%" PRIu32 " (%s, session %" PRIu64 ", token %" PRIu64 ")",
+               cp->node, cp->name, how, cp->session, token);
     if (token <= hw_before)
         bt_sim_violation(sim, "monotonic",
                          "n%" PRIu32 " minted %" PRIu64 " for name-%" PRIu32 " (%s) at %" PRIu64
                          " ms, not above the high-water mark %" PRIu64 " it already held",
                          cp->node, token, cp->name, how, sim->now, hw_before);
-    m->last[m->nlast % LAST_MINTS] = (struct mint){.at = sim->now, .token = token, .node = cp->node};
+    m->last[m->nlast % LAST_MINTS] =
+        (struct mint){.at = sim->now, .token = token, .node = cp->node};
     m->nlast++;
     /* The global rule holds only in runs with no partition, crash or pause. */
     if (st->crashes != 0 || st->pauses != 0 || st->partitions != 0 || st->oneway_blocks != 0)
@@ -67,8 +69,8 @@ void note_mint(struct bt_sim *sim, uint32_t c, uint64_t token, uint64_t hw_befor
                          "n%" PRIu32 " minted %" PRIu64 " for name-%" PRIu32 " at %" PRIu64
                          " ms, not above %" PRIu64 " minted by n%" PRIu32 " at %" PRIu64
                          " ms (more than %" PRIu64 " ms earlier)",
-                         cp->node, token, cp->name, sim->now, m->settled_max, m->settled_node, m->settled_at,
-                         window);
+                         cp->node, token, cp->name, sim->now, m->settled_max, m->settled_node,
+                         m->settled_at, window);
     if (m->nrecent == m->recent_cap) {
         size_t cap = m->recent_cap ? m->recent_cap * 2 : 8;
         struct mint *r = realloc(m->recent, cap * sizeof *r);
@@ -91,8 +93,8 @@ static void check_campaign_at(struct bt_sim *sim, uint32_t x, struct campaign *c
     if (cp->leads && hw > cp->token && cp->stale_token != cp->token) {
         cp->stale_token = cp->token;
         bt_sim_violation(sim, "no_stale_term",
-                         "n%" PRIu32 " still believes it leads name-%" PRIu32 " with %" PRIu64 " at %" PRIu64
-                         " ms, below its own high-water mark %" PRIu64 " (fix 3)",
+                         "n%" PRIu32 " still believes it leads name-%" PRIu32 " with %" PRIu64
+                         " at %" PRIu64 " ms, below its own high-water mark %" PRIu64 " (fix 3)",
                          x, cp->name, cp->token, sim->now, hw);
     }
     cp->hw_seen = hw;
@@ -148,13 +150,15 @@ bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
         uint64_t code = view_of(sim, x, k, &who);
         if (code != target) {
             if (target == 0)
-                WHY("name-%" PRIu32 ": nobody campaigns, but n%" PRIu32 " sees n%" PRIu32 " (session %" PRIu64 ") lead",
+                WHY("name-%" PRIu32 ": nobody campaigns, but n%" PRIu32 " sees n%" PRIu32
+                    " (session %" PRIu64 ") lead",
                     k, x, who, code);
             if (code == 0)
-                WHY("name-%" PRIu32 ": n%" PRIu32 " sees no leader; truth: n%" PRIu32 " (session %" PRIu64 ")", k, x,
-                    e->pool[w].node, target);
-            WHY("name-%" PRIu32 ": n%" PRIu32 " sees n%" PRIu32 " (session %" PRIu64 "); truth: n%" PRIu32
-                " (session %" PRIu64 ")",
+                WHY("name-%" PRIu32 ": n%" PRIu32 " sees no leader; truth: n%" PRIu32
+                    " (session %" PRIu64 ")",
+                    k, x, e->pool[w].node, target);
+            WHY("name-%" PRIu32 ": n%" PRIu32 " sees n%" PRIu32 " (session %" PRIu64
+                "); truth: n%" PRIu32 " (session %" PRIu64 ")",
                 k, x, who, code, e->pool[w].node, target);
         }
         uint64_t hw = high_water_of(sim, x, k);
@@ -164,30 +168,36 @@ bool bt_sim_agreed(struct bt_sim *sim, uint32_t k, char *why, size_t whylen)
         if (w == NONE && hw == 0)
             continue;
         if (max_hw_node != NONE && hw != max_hw)
-            WHY("name-%" PRIu32 ": n%" PRIu32 "'s high-water mark is %" PRIu64 ", n%" PRIu32 "'s %" PRIu64, k, x, hw,
-                max_hw_node, max_hw);
+            WHY("name-%" PRIu32 ": n%" PRIu32 "'s high-water mark is %" PRIu64 ", n%" PRIu32
+                "'s %" PRIu64,
+                k, x, hw, max_hw_node, max_hw);
         max_hw = hw;
         max_hw_node = x;
     }
     for (uint32_t c = e->nm[k].camps; c != NONE; c = e->pool[c].by_name.next)
         if (e->pool[c].leads && c != w)
-            WHY("name-%" PRIu32 ": n%" PRIu32 " (session %" PRIu64 ") still believes it leads", k, e->pool[c].node,
-                e->pool[c].session);
+            WHY("name-%" PRIu32 ": n%" PRIu32 " (session %" PRIu64 ") still believes it leads", k,
+                e->pool[c].node, e->pool[c].session);
     if (w == NONE)
         return true;
     const struct campaign *wp = &e->pool[w];
     if (!wp->leads)
-        WHY("name-%" PRIu32 ": the leader n%" PRIu32 " (session %" PRIu64 ") does not know it leads", k, wp->node,
-            wp->session);
+        WHY("name-%" PRIu32 ": the leader n%" PRIu32 " (session %" PRIu64
+            ") does not know it leads",
+            k, wp->node, wp->session);
     uint64_t fence = 0;
-    if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence, NULL) != 0 || fence != wp->token)
-        WHY("name-%" PRIu32 ": n%" PRIu32 "'s term is %" PRIu64 " but its session believes %" PRIu64, k, wp->node,
-            fence, wp->token);
+    if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence, NULL) != 0 ||
+        fence != wp->token)
+        WHY("name-%" PRIu32 ": n%" PRIu32 "'s term is %" PRIu64
+            " but its session believes %" PRIu64,
+            k, wp->node, fence, wp->token);
     if (max_hw != wp->token)
-        WHY("name-%" PRIu32 ": the leader n%" PRIu32 " holds %" PRIu64 ", but the high-water mark is %" PRIu64, k,
-            wp->node, wp->token, max_hw);
+        WHY("name-%" PRIu32 ": the leader n%" PRIu32 " holds %" PRIu64
+            ", but the high-water mark is %" PRIu64,
+            k, wp->node, wp->token, max_hw);
     if (token_taken(e, k, wp))
-        WHY("name-%" PRIu32 ": the resource admitted the leader n%" PRIu32 "'s token %" PRIu64 " for session %" PRIu64,
+        WHY("name-%" PRIu32 ": the resource admitted the leader n%" PRIu32 "'s token %" PRIu64
+            " for session %" PRIu64,
             k, wp->node, wp->token, e->nm[k].term_session);
     return true;
 }
@@ -224,19 +234,23 @@ static void poll_views(struct bt_sim *sim, bool judge)
             if (self != (code != 0 && who == x) && !e->view_reported) {
                 e->view_reported = true;
                 bt_sim_violation(sim, "bad_result",
-                                 "n%" PRIu32 ": bt_node_is_leader(name-%" PRIu32 ") is %s but bt_node_leader says n%" PRId64,
-                                 x, k, self ? "true" : "false", who == NONE ? (int64_t)-1 : (int64_t)who);
+                                 "n%" PRIu32 ": bt_node_is_leader(name-%" PRIu32
+                                 ") is %s but bt_node_leader says n%" PRId64,
+                                 x, k, self ? "true" : "false",
+                                 who == NONE ? (int64_t)-1 : (int64_t)who);
             }
             uint64_t *prev = &e->views[(size_t)x * e->names + k];
-            if (judge && *prev != VIEW_UNKNOWN && *prev != code && e->nd[x].last_view_change < since &&
+            if (judge && *prev != VIEW_UNKNOWN && *prev != code &&
+                e->nd[x].last_view_change < since &&
                 (!e->nm[k].changed || e->nm[k].last_change < since) && !e->stability_reported) {
                 e->stability_reported = true;
-                bt_sim_violation(sim, "stability",
-                                 "n%" PRIu32 "'s leader for name-%" PRIu32 " changed from session %" PRIu64
-                                 " to %" PRIu64 " between %" PRIu64 " and %" PRIu64
-                                 " ms, with no candidacy change of the name, no membership event at n%" PRIu32
-                                 " and no fault since %" PRIu64 " ms",
-                                 x, k, *prev, code, e->prev_poll, sim->now, x, since);
+                bt_sim_violation(
+                    sim, "stability",
+                    "n%" PRIu32 "'s leader for name-%" PRIu32 " changed from session %" PRIu64
+                    " to %" PRIu64 " between %" PRIu64 " and %" PRIu64
+                    " ms, with no candidacy change of the name, no membership event at n%" PRIu32
+                    " and no fault since %" PRIu64 " ms",
+                    x, k, *prev, code, e->prev_poll, sim->now, x, since);
             }
             *prev = code;
         }
@@ -275,15 +289,17 @@ void poll_state(struct bt_sim *sim)
             clean = false;
             if (!e->bounded_reported) {
                 e->bounded_reported = true;
-                bt_sim_violation(sim, "bounded_state",
-                                 "n%" PRIu32 " holds %zu entries (%zu tombstones) and %zu high-water marks at %" PRIu64
-                                 " ms; %" PRIu32 " live candidacies, %" PRIu64
-                                 " removals within the GC window of %" PRIu64 " ms and %" PRIu32
-                                 " names account for at most %" PRIu64 " entries, %" PRIu64 " tombstones, %" PRIu64
-                                 " marks",
-                                 x, es->entries, es->tombstones, es->high_water_marks, sim->now, e->ncamps, e->rem_keys,
-                                 window, e->names, entry_bound, e->rem_keys,
-                                 (uint64_t)e->names * BT_LEADER_MINTERS_MAX);
+                bt_sim_violation(
+                    sim, "bounded_state",
+                    "n%" PRIu32
+                    " holds %zu entries (%zu tombstones) and %zu high-water marks at %" PRIu64
+                    " ms; %" PRIu32 " live candidacies, %" PRIu64
+                    " removals within the GC window of %" PRIu64 " ms and %" PRIu32
+                    " names account for at most %" PRIu64 " entries, %" PRIu64
+                    " tombstones, %" PRIu64 " marks",
+                    x, es->entries, es->tombstones, es->high_water_marks, sim->now, e->ncamps,
+                    e->rem_keys, window, e->names, entry_bound, e->rem_keys,
+                    (uint64_t)e->names * BT_LEADER_MINTERS_MAX);
             }
         }
     }
@@ -342,32 +358,37 @@ static bool agreed_cached(struct bt_sim *sim, char *why, size_t whylen)
             uint64_t code = e->views[(size_t)x * e->names + k];
             uint64_t hw = e->marks[(size_t)x * e->names + k];
             if (code != target)
-                WHY("name-%" PRIu32 ": n%" PRIu32 " sees session %" PRIu64 " lead; truth: session %" PRIu64, k, x,
-                    code, target);
+                WHY("name-%" PRIu32 ": n%" PRIu32 " sees session %" PRIu64
+                    " lead; truth: session %" PRIu64,
+                    k, x, code, target);
             if (w == NONE && hw == 0)
                 continue; /* aged out here already (see bt_sim_agreed) */
             if (first != NONE && hw != mark)
-                WHY("name-%" PRIu32 ": n%" PRIu32 "'s high-water mark is %" PRIu64 ", n%" PRIu32 "'s %" PRIu64, k, x,
-                    hw, first, mark);
+                WHY("name-%" PRIu32 ": n%" PRIu32 "'s high-water mark is %" PRIu64 ", n%" PRIu32
+                    "'s %" PRIu64,
+                    k, x, hw, first, mark);
             first = x;
             mark = hw;
         }
         for (uint32_t c = e->nm[k].camps; c != NONE; c = e->pool[c].by_name.next)
             if (e->pool[c].leads && c != w)
-                WHY("name-%" PRIu32 ": n%" PRIu32 " (session %" PRIu64 ") still believes it leads", k,
-                    e->pool[c].node, e->pool[c].session);
+                WHY("name-%" PRIu32 ": n%" PRIu32 " (session %" PRIu64 ") still believes it leads",
+                    k, e->pool[c].node, e->pool[c].session);
         if (w == NONE)
             continue;
         const struct campaign *wp = &e->pool[w];
         uint64_t fence = 0;
         if (!wp->leads)
             WHY("name-%" PRIu32 ": the leader n%" PRIu32 " does not know it leads", k, wp->node);
-        if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence, NULL) != 0 || fence != wp->token)
-            WHY("name-%" PRIu32 ": n%" PRIu32 "'s term is %" PRIu64 " but its session believes %" PRIu64, k,
-                wp->node, fence, wp->token);
+        if (sim->cfg.ops->fence(sim->nodes[wp->node].node, &e->nm[k].name, &fence, NULL) != 0 ||
+            fence != wp->token)
+            WHY("name-%" PRIu32 ": n%" PRIu32 "'s term is %" PRIu64
+                " but its session believes %" PRIu64,
+                k, wp->node, fence, wp->token);
         if (mark != wp->token)
-            WHY("name-%" PRIu32 ": the leader n%" PRIu32 " holds %" PRIu64 ", but the high-water mark is %" PRIu64, k,
-                wp->node, wp->token, mark);
+            WHY("name-%" PRIu32 ": the leader n%" PRIu32 " holds %" PRIu64
+                ", but the high-water mark is %" PRIu64,
+                k, wp->node, wp->token, mark);
         if (token_taken(e, k, wp))
             WHY("name-%" PRIu32 ": the resource admitted the leader n%" PRIu32 "'s token %" PRIu64
                 " for session %" PRIu64,
@@ -383,8 +404,9 @@ void elect_poll(struct bt_sim *sim)
     struct sim_elect *e = sim->elect;
     struct bt_sim_stats *st = &sim->stats;
     /* Stability is judged in fault-free stretches with at most 10% loss. */
-    bool calm = sim->cfg.loss <= 0.1 && !bt_sim_network_faulty(sim) &&
-                (sim->fault_count == 0 || sim->stats.last_fault_ms + sim->cfg.prop_bound_ms < e->prev_poll);
+    bool calm =
+        sim->cfg.loss <= 0.1 && !bt_sim_network_faulty(sim) &&
+        (sim->fault_count == 0 || sim->stats.last_fault_ms + sim->cfg.prop_bound_ms < e->prev_poll);
     for (uint32_t x = 0; x < sim->n && calm; x++)
         calm = sim->nodes[x].state == BT_SIM_RUNNING || sim->nodes[x].state == BT_SIM_CRASHED ||
                sim->nodes[x].state == BT_SIM_LEFT;
@@ -399,7 +421,8 @@ void elect_poll(struct bt_sim *sim)
         e->agreed_at = sim->now;
         st->agreed = true;
         st->agreement_ms = sim->now - e->last_change;
-        bt_sim_log(sim, 2, "election agreed on every name, %" PRIu64 " ms after the last change", st->agreement_ms);
+        bt_sim_log(sim, 2, "election agreed on every name, %" PRIu64 " ms after the last change",
+                   st->agreement_ms);
     } else if (!e->agreed_now && e->epoch_agreed && sim->converged_now) {
         /* Nothing changed since the agreement (a change would have ended
          * the epoch) and the membership still agrees. In a calm cluster
@@ -408,10 +431,11 @@ void elect_poll(struct bt_sim *sim)
          * (a suspicion under loss) is the membership checker's business. */
         if (cluster_calm(sim) && !e->lost_reported) {
             e->lost_reported = true;
-            bt_sim_violation(sim, "agreement",
-                             "lost at %" PRIu64 " ms with no fault or candidacy change since it was reached at %" PRIu64
-                             " ms: %s",
-                             sim->now, e->agreed_at, why);
+            bt_sim_violation(
+                sim, "agreement",
+                "lost at %" PRIu64
+                " ms with no fault or candidacy change since it was reached at %" PRIu64 " ms: %s",
+                sim->now, e->agreed_at, why);
         }
         e->epoch_agreed = false;
         st->agreed = false;

@@ -14,7 +14,6 @@
 /* A view code nobody has: the node's answer is not known yet. */
 #define VIEW_UNKNOWN UINT64_MAX
 
-
 /* Links of one intrusive list, by pool index. */
 struct link {
     uint32_t next, prev;
@@ -22,23 +21,23 @@ struct link {
 
 /* One candidacy of the truth: node's campaign for name. */
 struct campaign {
-    bool used;             /* the slot holds a campaign (else it is on the free list) */
-    uint32_t node;         /* node index */
-    uint32_t name;         /* name index */
-    uint64_t session;      /* the session holding it */
+    bool used;        /* the slot holds a campaign (else it is on the free list) */
+    uint32_t node;    /* node index */
+    uint32_t name;    /* name index */
+    uint64_t session; /* the session holding it */
     int64_t priority;
-    uint64_t started_at;   /* virtual ms of its lead() */
-    bool leads;            /* the session believes it leads */
-    uint64_t token;        /* its term token while it leads */
-    uint64_t hw_seen;      /* the node's high-water mark for name after its last call */
-    uint64_t stale_token;  /* token already reported as stale (no_stale_term), 0: none */
-    uint32_t belief;       /* belief number (low bits of sim_elect.beliefs): its write
+    uint64_t started_at;    /* virtual ms of its lead() */
+    bool leads;             /* the session believes it leads */
+    uint64_t token;         /* its term token while it leads */
+    uint64_t hw_seen;       /* the node's high-water mark for name after its last call */
+    uint64_t stale_token;   /* token already reported as stale (no_stale_term), 0: none */
+    uint32_t belief;        /* belief number (low bits of sim_elect.beliefs): its write
                               timer stops when this changes */
     uint64_t refused_token; /* token whose refusal after convergence was reported */
-    bool watch_end;        /* it leads an agreed name: its end is a failover or handover */
-    uint32_t prop;         /* its propagation record, NONE when not timed */
+    bool watch_end;         /* it leads an agreed name: its end is a failover or handover */
+    uint32_t prop;          /* its propagation record, NONE when not timed */
     struct link by_node, by_name, by_lead;
-    uint64_t start_seq;    /* sim_elect.seq at its lead(): orders it among candidacy changes */
+    uint64_t start_seq; /* sim_elect.seq at its lead(): orders it among candidacy changes */
 };
 
 enum list_kind { BY_NODE, BY_NAME, BY_LEAD };
@@ -50,9 +49,9 @@ enum list_kind { BY_NODE, BY_NAME, BY_LEAD };
 
 /* Per node slot. */
 struct enode {
-    uint32_t camps;            /* head of its campaigns (BY_NODE) */
-    uint32_t ncamps;           /* how many */
-    uint64_t *sessions;        /* open sessions of its current process */
+    uint32_t camps;     /* head of its campaigns (BY_NODE) */
+    uint32_t ncamps;    /* how many */
+    uint64_t *sessions; /* open sessions of its current process */
     uint32_t nsessions, sessions_cap;
     uint64_t last_view_change; /* virtual ms of its latest membership event */
     uint64_t init_session;     /* the session bt_sim_campaign_all() opened on it */
@@ -63,7 +62,7 @@ struct enode {
 
 /* A term minted for a name, for the global monotonic rule. */
 struct mint {
-    uint64_t at;    /* virtual ms */
+    uint64_t at; /* virtual ms */
     uint64_t token;
     uint32_t node;
 };
@@ -75,49 +74,49 @@ struct mint {
 /* A failover or handover being timed for one name. */
 struct takeover_watch {
     bool open;
-    bool failover;           /* a crash (else a resign, session end or leave) */
-    uint64_t opened_at;      /* virtual ms of the end of the leader's campaign */
-    uint64_t fault_count;    /* sim->fault_count then: any later fault voids it */
-    uint64_t target;         /* the new leader's session */
-    uint32_t need;           /* running nodes that must agree */
-    uint32_t count;          /* ...that do */
-    uint8_t *bits;           /* which */
+    bool failover;        /* a crash (else a resign, session end or leave) */
+    uint64_t opened_at;   /* virtual ms of the end of the leader's campaign */
+    uint64_t fault_count; /* sim->fault_count then: any later fault voids it */
+    uint64_t target;      /* the new leader's session */
+    uint32_t need;        /* running nodes that must agree */
+    uint32_t count;       /* ...that do */
+    uint8_t *bits;        /* which */
 };
 
 /* Per name. */
 struct ename {
-    struct bt_name name;     /* "name-<k>" */
-    uint32_t camps;          /* head of its campaigns (BY_NAME) */
-    uint64_t last_change;    /* virtual ms of its latest candidacy change */
-    bool changed;            /* it had one */
+    struct bt_name name;  /* "name-<k>" */
+    uint32_t camps;       /* head of its campaigns (BY_NAME) */
+    uint64_t last_change; /* virtual ms of its latest candidacy change */
+    bool changed;         /* it had one */
     /* The resource. */
     struct baton_guard *guard;
-    bool has_term;           /* a term was admitted */
-    uint64_t term_token;     /* the admitted term: token, session and writer */
+    bool has_term;       /* a term was admitted */
+    uint64_t term_token; /* the admitted term: token, session and writer */
     uint64_t term_session;
     uint32_t term_node;
-    uint64_t admitted_max;   /* greatest token admitted, kept apart from the guard */
+    uint64_t admitted_max; /* greatest token admitted, kept apart from the guard */
     /* Minting, for the global monotonic rule. */
-    struct mint *recent;     /* mints within prop_bound of the latest, oldest first */
+    struct mint *recent; /* mints within prop_bound of the latest, oldest first */
     size_t nrecent, recent_cap;
-    bool has_settled;        /* settled_max is valid */
-    uint64_t settled_max;    /* greatest token of the older mints */
+    bool has_settled;     /* settled_max is valid */
+    uint64_t settled_max; /* greatest token of the older mints */
     uint32_t settled_node;
     uint64_t settled_at;
     /* The latest mints, whatever the faults: a leader whose token another
      * node minted too must move above it (shared_token). */
     struct mint last[LAST_MINTS];
-    uint32_t nlast;          /* mints recorded so far; last[nlast % LAST_MINTS] is next */
+    uint32_t nlast; /* mints recorded so far; last[nlast % LAST_MINTS] is next */
     struct takeover_watch w;
     /* The true winner's history, for the revocation rule. */
-    uint64_t truth_session;  /* the true winner's session (0: none) */
-    uint64_t truth_seq;      /* sim_elect.seq of the change that made it so (0: never) */
-    uint64_t truth_at;       /* virtual ms of that change */
+    uint64_t truth_session; /* the true winner's session (0: none) */
+    uint64_t truth_seq;     /* sim_elect.seq of the change that made it so (0: never) */
+    uint64_t truth_at;      /* virtual ms of that change */
 };
 
 /* A candidacy on its way to every running node. */
 struct prop {
-    uint32_t campaign;   /* pool index */
+    uint32_t campaign; /* pool index */
     uint32_t name, node;
     uint64_t started;    /* virtual ms of the lead() */
     uint8_t *bits;       /* running nodes that list it */
@@ -137,11 +136,11 @@ struct removal {
 struct sim_write {
     struct sim_item item; /* SIM_ITEM_WRITE; must stay first */
     uint32_t name, node;
-    uint32_t gen;         /* the writer's process (sim_node.gen) */
+    uint32_t gen; /* the writer's process (sim_node.gen) */
     uint64_t session, token;
-    bool late;            /* sent by a paused leader the moment it resumed */
-    bool reply;           /* the refusal travelling back */
-    uint64_t mark;        /* reply: the guard's mark: token... */
+    bool late;                    /* sent by a paused leader the moment it resumed */
+    bool reply;                   /* the refusal travelling back */
+    uint64_t mark;                /* reply: the guard's mark: token... */
     struct bt_nodeid mark_minter; /* ...and minter */
 };
 
@@ -151,50 +150,50 @@ struct sim_elect {
     struct enode *nd;
     struct campaign *pool;
     uint32_t pool_len, pool_cap, free_head;
-    uint32_t leaders;          /* head of the believers (BY_LEAD) */
-    uint32_t ncamps;           /* campaigns in the truth */
+    uint32_t leaders; /* head of the believers (BY_LEAD) */
+    uint32_t ncamps;  /* campaigns in the truth */
     uint64_t next_session;
-    uint32_t beliefs;          /* terms believed so far: numbers each belief */
+    uint32_t beliefs; /* terms believed so far: numbers each belief */
     struct prop *props;
     size_t nprops, props_cap;
-    bool prop_armed;           /* the propagation poll timer is queued */
-    uint32_t prop_ms;          /* its period: 1 ms up to 100 nodes, else check_ms */
-    uint64_t *order;           /* prop_poll's scratch: name << 32 | prop index, sorted */
+    bool prop_armed;  /* the propagation poll timer is queued */
+    uint32_t prop_ms; /* its period: 1 ms up to 100 nodes, else check_ms */
+    uint64_t *order;  /* prop_poll's scratch: name << 32 | prop index, sorted */
     size_t order_cap;
-    uint64_t *listed;          /* per node index: list_serial when the polled node lists it */
-    uint64_t list_serial;      /* one per bt_node_candidates() of a poll */
-    uint32_t *open;            /* names with an open watch */
+    uint64_t *listed;     /* per node index: list_serial when the polled node lists it */
+    uint64_t list_serial; /* one per bt_node_candidates() of a poll */
+    uint32_t *open;       /* names with an open watch */
     uint32_t nopen;
-    struct removal *rem;       /* oldest first, from rem_head */
+    struct removal *rem; /* oldest first, from rem_head */
     size_t rem_head, rem_len, rem_cap;
-    uint64_t rem_keys;         /* keys of the removals in the log */
+    uint64_t rem_keys; /* keys of the removals in the log */
     bool any_removal;
-    struct bt_prng res_rng;    /* resource latencies */
-    struct bt_prng rng;        /* election choices of the helpers */
-    uint64_t last_change;      /* the later of the last fault and candidacy change */
-    bool epoch_agreed;         /* agreed since then */
-    bool agreed_now;           /* agreed at the last poll, and nothing changed since */
-    uint64_t agreed_at;        /* when the epoch's agreement was reached */
-    bool lost_reported;        /* an agreement lost without cause was reported */
-    uint64_t next_poll;        /* virtual ms of the next agreement/stability poll */
-    uint64_t prev_poll;        /* of the previous one */
+    struct bt_prng res_rng; /* resource latencies */
+    struct bt_prng rng;     /* election choices of the helpers */
+    uint64_t last_change;   /* the later of the last fault and candidacy change */
+    bool epoch_agreed;      /* agreed since then */
+    bool agreed_now;        /* agreed at the last poll, and nothing changed since */
+    uint64_t agreed_at;     /* when the epoch's agreement was reached */
+    bool lost_reported;     /* an agreement lost without cause was reported */
+    uint64_t next_poll;     /* virtual ms of the next agreement/stability poll */
+    uint64_t prev_poll;     /* of the previous one */
     bool polled;
-    uint64_t *views;           /* nodes * names leader answers at the last poll */
-    uint64_t *marks;           /* nodes * names high-water marks at the last poll */
-    uint32_t *camp_of;         /* nodes * names: the node's campaign for the name, or NONE */
-    uint64_t polls;            /* polls so far */
+    uint64_t *views;   /* nodes * names leader answers at the last poll */
+    uint64_t *marks;   /* nodes * names high-water marks at the last poll */
+    uint32_t *camp_of; /* nodes * names: the node's campaign for the name, or NONE */
+    uint64_t polls;    /* polls so far */
     size_t row_bytes;
-    struct bt_nodeid *cand;    /* scratch for candidates(), one per node */
+    struct bt_nodeid *cand; /* scratch for candidates(), one per node */
     bool bounded_reported, stability_reported, view_reported;
-    char why[256];             /* verbosity 3: the last non-agreement reason logged */
+    char why[256]; /* verbosity 3: the last non-agreement reason logged */
     /* The revocation rule (docs/simulator.md, `revocation`). */
-    uint64_t seq;              /* candidacy changes (campaigns added or removed) so far */
-    bool disturbed;            /* a process was paused, resumed or declared dead while running */
-    uint64_t disturbed_at;     /* ...the latest time */
-    bool formed;               /* the membership converged once */
-    uint64_t formed_at;        /* ...first at this virtual ms */
-    uint32_t observing;        /* 1 + the node whose observe_fence is being serviced, else 0 */
-    bool revocation_reported;  /* an uncaused revocation was reported */
+    uint64_t seq;             /* candidacy changes (campaigns added or removed) so far */
+    bool disturbed;           /* a process was paused, resumed or declared dead while running */
+    uint64_t disturbed_at;    /* ...the latest time */
+    bool formed;              /* the membership converged once */
+    uint64_t formed_at;       /* ...first at this virtual ms */
+    uint32_t observing;       /* 1 + the node whose observe_fence is being serviced, else 0 */
+    bool revocation_reported; /* an uncaused revocation was reported */
 };
 
 /* The election's observer on the engine (election.c), registered by
@@ -241,7 +240,8 @@ bool leads_agreed_name(struct bt_sim *sim, uint32_t c);
 bool token_known(struct bt_sim *sim, uint32_t k, uint64_t token);
 bool token_taken(const struct sim_elect *e, uint32_t k, const struct campaign *wp);
 int session_index(const struct enode *nd, uint64_t session);
-uint32_t campaign_add(struct bt_sim *sim, uint32_t node, uint32_t k, uint64_t session, int64_t priority);
+uint32_t campaign_add(struct bt_sim *sim, uint32_t node, uint32_t k, uint64_t session,
+                      int64_t priority);
 uint32_t find_campaign(const struct sim_elect *e, uint32_t node, uint32_t name);
 uint32_t true_winner(const struct bt_sim *sim, uint32_t k);
 uint64_t gc_window(const struct bt_sim *sim);

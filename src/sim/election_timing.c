@@ -39,7 +39,8 @@ void watch_supersede(struct bt_sim *sim, uint32_t k)
     if (!e->nm[k].w.open)
         return;
     sim->stats.watches_superseded++;
-    bt_sim_log(sim, 3, "name-%" PRIu32 ": %s timing superseded", k, e->nm[k].w.failover ? "failover" : "handover");
+    bt_sim_log(sim, 3, "name-%" PRIu32 ": %s timing superseded", k,
+               e->nm[k].w.failover ? "failover" : "handover");
     watch_close(e, k);
 }
 
@@ -70,7 +71,9 @@ void watch_eval(struct bt_sim *sim, uint32_t k, uint32_t x)
     struct bt_samples *s = w->failover ? &sim->stats.failover : &sim->stats.handover;
     if (bt_samples_add(s, took) != 0)
         elect_oom(sim);
-    bt_sim_log(sim, 2, "name-%" PRIu32 ": %s done: every running node agrees on the new leader after %" PRIu64 " ms",
+    bt_sim_log(sim, 2,
+               "name-%" PRIu32
+               ": %s done: every running node agrees on the new leader after %" PRIu64 " ms",
                k, w->failover ? "failover" : "handover", took);
     watch_close(e, k);
 }
@@ -231,8 +234,10 @@ static void prop_poll(struct bt_sim *sim)
                 }
                 if (listed(sim, p->node)) {
                     bt_sim_bit_set(p->bits, x, true);
-                    bt_sim_log(sim, 4, "n%" PRIu32 " lists n%" PRIu32 " for name-%" PRIu32 " after %" PRIu64 " ms", x,
-                               p->node, p->name, sim->now - p->started);
+                    bt_sim_log(sim, 4,
+                               "n%" PRIu32 " lists n%" PRIu32 " for name-%" PRIu32 " after %" PRIu64
+                               " ms",
+                               x, p->node, p->name, sim->now - p->started);
                 } else
                     p->all = false;
             }
@@ -252,7 +257,9 @@ static void prop_poll(struct bt_sim *sim)
             continue;
         if (bt_samples_add(&sim->stats.propagation, sim->now - p->started) != 0)
             elect_oom(sim);
-        bt_sim_log(sim, 3, "name-%" PRIu32 ": n%" PRIu32 "'s candidacy reached every running node in %" PRIu64 " ms",
+        bt_sim_log(sim, 3,
+                   "name-%" PRIu32 ": n%" PRIu32
+                   "'s candidacy reached every running node in %" PRIu64 " ms",
                    p->name, p->node, sim->now - p->started);
         prop_remove(e, r);
     }
@@ -280,11 +287,14 @@ void prop_finish(struct bt_sim *sim)
     for (size_t r = 0; r < e->nprops; r++) {
         const struct prop *p = &e->props[r];
         uint32_t missing = 0;
-        while (missing < sim->n && (sim->nodes[missing].state != BT_SIM_RUNNING || bt_sim_bit(p->bits, missing)))
+        while (missing < sim->n &&
+               (sim->nodes[missing].state != BT_SIM_RUNNING || bt_sim_bit(p->bits, missing)))
             missing++;
         uint64_t age = sim->now - p->started;
         sim->stats.propagation_pending++;
-        bt_sim_log(sim, 1, "name-%" PRIu32 ": n%" PRIu32 "'s candidacy has not reached n%" PRIu32 " after %" PRIu64 " ms",
+        bt_sim_log(sim, 1,
+                   "name-%" PRIu32 ": n%" PRIu32 "'s candidacy has not reached n%" PRIu32
+                   " after %" PRIu64 " ms",
                    p->name, p->node, missing, age);
         if (age > sim->cfg.prop_bound_ms)
             bt_sim_violation(sim, "propagation",

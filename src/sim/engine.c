@@ -69,7 +69,8 @@ void bt_sim_config_derive(struct bt_sim_config *cfg)
     if (bt_swim_timing_profile(cfg->profile, &t) != 0)
         return;
     double scale = cfg->nodes > 10 ? log10((double)cfg->nodes) : 1.0;
-    uint64_t smax = (uint64_t)((double)t.suspicion_max_mult * t.suspicion_mult * scale * t.probe_interval);
+    uint64_t smax =
+        (uint64_t)((double)t.suspicion_max_mult * t.suspicion_mult * scale * t.probe_interval);
     uint64_t pushpull = t.pushpull_interval;
     for (uint64_t v = 32; v < cfg->nodes; v *= 2)
         pushpull += t.pushpull_interval;
@@ -83,7 +84,8 @@ void bt_sim_config_derive(struct bt_sim_config *cfg)
      * election's bound must not shrink when a test tightens the
      * membership's. */
     uint64_t converge = detect + 2 * (uint64_t)t.reconnect_interval + pushpull * 3 / 2;
-    uint64_t prop = pushpull * 3 / 2 + 2 * (uint64_t)t.reconnect_interval + 20 * (uint64_t)cfg->latency_max_ms;
+    uint64_t prop =
+        pushpull * 3 / 2 + 2 * (uint64_t)t.reconnect_interval + 20 * (uint64_t)cfg->latency_max_ms;
     if (cfg->converge_bound_ms == 0)
         cfg->converge_bound_ms = converge;
     if (cfg->prop_bound_ms == 0)
@@ -120,7 +122,8 @@ int64_t bt_sim_parse_index(const struct bt_sim *sim, const char *s, size_t len)
 void sim_note_oom(struct bt_sim *sim)
 {
     if (!sim->oom)
-        bt_sim_violation(sim, "sim_out_of_memory", "the simulator ran out of memory; the run is void");
+        bt_sim_violation(sim, "sim_out_of_memory",
+                         "the simulator ran out of memory; the run is void");
     sim->oom = true;
     sim->stop = true;
 }
@@ -156,10 +159,7 @@ void bt_sim_violation(struct bt_sim *sim, const char *name, const char *fmt, ...
     bt_sim_log(sim, 1, "VIOLATION %s: %s", name, detail);
 }
 
-size_t bt_sim_violation_count(const struct bt_sim *sim)
-{
-    return sim->nviolations;
-}
+size_t bt_sim_violation_count(const struct bt_sim *sim) { return sim->nviolations; }
 
 const char *bt_sim_violation_text(const struct bt_sim *sim, size_t k)
 {
@@ -219,10 +219,7 @@ void bt_sim_run_until(struct bt_sim *sim, uint64_t t)
         sim->now = t;
 }
 
-void bt_sim_run_for(struct bt_sim *sim, uint64_t ms)
-{
-    bt_sim_run_until(sim, sim->now + ms);
-}
+void bt_sim_run_for(struct bt_sim *sim, uint64_t ms) { bt_sim_run_until(sim, sim->now + ms); }
 
 bool bt_sim_wait_converged(struct bt_sim *sim, uint64_t timeout_ms)
 {
@@ -238,12 +235,10 @@ bool bt_sim_wait_converged(struct bt_sim *sim, uint64_t timeout_ms)
     return sim->converged_now;
 }
 
-bool bt_sim_is_converged(const struct bt_sim *sim)
-{
-    return sim->converged_now;
-}
+bool bt_sim_is_converged(const struct bt_sim *sim) { return sim->converged_now; }
 
-int bt_sim_after(struct bt_sim *sim, uint64_t delay_ms, void (*fn)(struct bt_sim *, uint64_t), uint64_t arg)
+int bt_sim_after(struct bt_sim *sim, uint64_t delay_ms, void (*fn)(struct bt_sim *, uint64_t),
+                 uint64_t arg)
 {
     struct sim_timer *t = malloc(sizeof *t);
     if (t == NULL) {
@@ -304,13 +299,13 @@ struct bt_sim *sim_engine_new(const struct bt_sim_config *cfg)
         ops->members == NULL || ops->digest == NULL)
         return NULL;
     if (cfg->names > 0 &&
-        (ops->lead == NULL || ops->resign == NULL || ops->session_end == NULL || ops->leader == NULL ||
-         ops->is_leader == NULL || ops->fence == NULL || ops->candidates == NULL ||
-         ops->high_water == NULL || ops->stats == NULL))
+        (ops->lead == NULL || ops->resign == NULL || ops->session_end == NULL ||
+         ops->leader == NULL || ops->is_leader == NULL || ops->fence == NULL ||
+         ops->candidates == NULL || ops->high_water == NULL || ops->stats == NULL))
         return NULL;
-    if (cfg->nodes < 1 || cfg->nodes > BT_SIM_MAX_NODES || cfg->latency_min_ms > cfg->latency_max_ms ||
-        !(cfg->loss >= 0.0 && cfg->loss < 1.0) || !(cfg->dup >= 0.0 && cfg->dup <= 1.0) ||
-        !(cfg->reorder >= 0.0 && cfg->reorder <= 1.0) ||
+    if (cfg->nodes < 1 || cfg->nodes > BT_SIM_MAX_NODES ||
+        cfg->latency_min_ms > cfg->latency_max_ms || !(cfg->loss >= 0.0 && cfg->loss < 1.0) ||
+        !(cfg->dup >= 0.0 && cfg->dup <= 1.0) || !(cfg->reorder >= 0.0 && cfg->reorder <= 1.0) ||
         !(cfg->host_crash >= 0.0 && cfg->host_crash <= 1.0))
         return NULL;
 
@@ -362,7 +357,8 @@ int sim_engine_start(struct bt_sim *sim)
         sn->mono_origin = bt_prng_range(&sim->fault_rng, 1000, UINT64_C(10000000000));
         if (cfg->skew_ms > 0)
             sn->wall_offset_ms =
-                (int64_t)bt_prng_range(&sim->fault_rng, 0, 2 * (uint64_t)cfg->skew_ms) - cfg->skew_ms;
+                (int64_t)bt_prng_range(&sim->fault_rng, 0, 2 * (uint64_t)cfg->skew_ms) -
+                cfg->skew_ms;
         if (cfg->drift_ppm > 0)
             sn->drift_ppm =
                 (int32_t)((int64_t)bt_prng_range(&sim->fault_rng, 0, 2 * (uint64_t)cfg->drift_ppm) -
@@ -397,8 +393,9 @@ void bt_sim_free(struct bt_sim *sim)
     struct bt_sim_heap_entry *e;
     while ((e = bt_sim_heap_pop(&sim->agenda)) != NULL) {
         struct sim_item *item = (struct sim_item *)e;
-        if (item->kind == SIM_ITEM_DATAGRAM || item->kind == SIM_ITEM_STREAM || item->kind == SIM_ITEM_TIMER ||
-            item->kind == SIM_ITEM_WRITE || item->kind == SIM_ITEM_REFUSAL)
+        if (item->kind == SIM_ITEM_DATAGRAM || item->kind == SIM_ITEM_STREAM ||
+            item->kind == SIM_ITEM_TIMER || item->kind == SIM_ITEM_WRITE ||
+            item->kind == SIM_ITEM_REFUSAL)
             free(item);
     }
     bt_sim_heap_destroy(&sim->agenda);
@@ -412,30 +409,15 @@ void bt_sim_free(struct bt_sim *sim)
     free(sim);
 }
 
-const struct bt_sim_config *bt_sim_config(const struct bt_sim *sim)
-{
-    return &sim->cfg;
-}
+const struct bt_sim_config *bt_sim_config(const struct bt_sim *sim) { return &sim->cfg; }
 
-uint64_t bt_sim_now(const struct bt_sim *sim)
-{
-    return sim->now;
-}
+uint64_t bt_sim_now(const struct bt_sim *sim) { return sim->now; }
 
-uint32_t bt_sim_size(const struct bt_sim *sim)
-{
-    return sim->n;
-}
+uint32_t bt_sim_size(const struct bt_sim *sim) { return sim->n; }
 
-struct bt_prng *bt_sim_rng(struct bt_sim *sim)
-{
-    return &sim->fault_rng;
-}
+struct bt_prng *bt_sim_rng(struct bt_sim *sim) { return &sim->fault_rng; }
 
-struct bt_sim_stats *bt_sim_stats(struct bt_sim *sim)
-{
-    return &sim->stats;
-}
+struct bt_sim_stats *bt_sim_stats(struct bt_sim *sim) { return &sim->stats; }
 
 /* --- report ---------------------------------------------------------------- */
 

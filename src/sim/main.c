@@ -72,12 +72,12 @@ struct aggregate {
     uint64_t virtual_ms, packets, bytes;
     uint64_t superseded, by_view, false_positives, not_converged;
     uint64_t crashes, host_crashes, refusals_delivered;
-    struct bt_samples detection;   /* every crash of every seed */
-    struct bt_samples convergence; /* one per converged seed */
+    struct bt_samples detection;                       /* every crash of every seed */
+    struct bt_samples convergence;                     /* one per converged seed */
     struct bt_samples failover, handover, propagation; /* every sample of every seed */
     uint64_t leader_changes, writes_accepted, writes_rejected, not_agreed;
-    struct bt_samples agreement;   /* one per seed whose election agreed */
-    char *violations[32];          /* "seed S: ..." */
+    struct bt_samples agreement; /* one per seed whose election agreed */
+    char *violations[32];        /* "seed S: ..." */
     size_t nviolations;
 };
 
@@ -91,7 +91,8 @@ static void aggregate_violation(struct aggregate *agg, const char *text)
     agg->nviolations++;
 }
 
-static void json_config(struct bt_json *j, const struct bt_sim_options *o, const struct bt_sim_config *cfg)
+static void json_config(struct bt_json *j, const struct bt_sim_options *o,
+                        const struct bt_sim_config *cfg)
 {
     char latency[32];
     bt_json_key(j, "scenario");
@@ -103,7 +104,8 @@ static void json_config(struct bt_json *j, const struct bt_sim_options *o, const
     bt_json_key(j, "duration_ms");
     bt_json_u64(j, o->duration_ms);
     bt_json_key(j, "latency_ms");
-    snprintf(latency, sizeof latency, "%" PRIu32 ":%" PRIu32, cfg->latency_min_ms, cfg->latency_max_ms);
+    snprintf(latency, sizeof latency, "%" PRIu32 ":%" PRIu32, cfg->latency_min_ms,
+             cfg->latency_max_ms);
     bt_json_str(j, latency);
     bt_json_key(j, "loss");
     bt_json_double(j, o->loss);
@@ -147,8 +149,9 @@ static void json_config(struct bt_json *j, const struct bt_sim_options *o, const
 /* The --max-*-p99-ms limits (and --max-propagation-ms, a limit on the
  * greatest sample) over a set of samples: a violation line per limit
  * broken, written into line; returns whether any was. */
-static bool p99_limits(const struct bt_sim_options *o, struct bt_samples *detection, struct bt_samples *failover,
-                       struct bt_samples *handover, struct bt_samples *propagation, char *line, size_t len)
+static bool p99_limits(const struct bt_sim_options *o, struct bt_samples *detection,
+                       struct bt_samples *failover, struct bt_samples *handover,
+                       struct bt_samples *propagation, char *line, size_t len)
 {
     struct {
         const char *name;
@@ -160,7 +163,8 @@ static bool p99_limits(const struct bt_sim_options *o, struct bt_samples *detect
         {"detection_p99", o->max_p99_given, o->max_p99_ms, detection, 99},
         {"failover_p99", o->max_failover_p99_ms > 0, o->max_failover_p99_ms, failover, 99},
         {"handover_p99", o->max_handover_p99_ms > 0, o->max_handover_p99_ms, handover, 99},
-        {"propagation_p99", o->max_propagation_p99_ms > 0, o->max_propagation_p99_ms, propagation, 99},
+        {"propagation_p99", o->max_propagation_p99_ms > 0, o->max_propagation_p99_ms, propagation,
+         99},
         {"propagation_max", o->max_propagation_ms > 0, o->max_propagation_ms, propagation, 100},
     };
     for (size_t k = 0; k < sizeof lim / sizeof lim[0]; k++) {
@@ -169,13 +173,14 @@ static bool p99_limits(const struct bt_sim_options *o, struct bt_samples *detect
         if (lim[k].s->len == 0 && lim[k].s == detection)
             continue; /* a run may crash nothing that was timed */
         if (lim[k].s->len == 0) {
-            snprintf(line, len, "%s: no sample to judge (limit %" PRIu64 " ms)", lim[k].name, lim[k].limit);
+            snprintf(line, len, "%s: no sample to judge (limit %" PRIu64 " ms)", lim[k].name,
+                     lim[k].limit);
             return true;
         }
         uint64_t p99 = bt_samples_percentile(lim[k].s, lim[k].pct);
         if (p99 > lim[k].limit) {
-            snprintf(line, len, "%s: %" PRIu64 " ms over %zu samples > %" PRIu64 " ms", lim[k].name, p99,
-                     lim[k].s->len, lim[k].limit);
+            snprintf(line, len, "%s: %" PRIu64 " ms over %zu samples > %" PRIu64 " ms", lim[k].name,
+                     p99, lim[k].s->len, lim[k].limit);
             return true;
         }
     }
@@ -199,7 +204,8 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
 
     char replay[2048];
     bt_sim_options_replay(o, seed, prog, replay, sizeof replay);
-    int note = snprintf(crash_note, sizeof crash_note, "baton-sim: the run died; replay: %s\n", replay);
+    int note =
+        snprintf(crash_note, sizeof crash_note, "baton-sim: the run died; replay: %s\n", replay);
     crash_note_len = note > 0 && (size_t)note < sizeof crash_note ? (size_t)note : 0;
 
     uint64_t wall0 = wall_now_ms();
@@ -210,7 +216,8 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
         return -1;
     }
     if (single && !o->quiet)
-        fprintf(stderr, "baton-sim: %s, seed %" PRIu64 ", %" PRIu32 " nodes, profile %s, %" PRIu64 " ms\n",
+        fprintf(stderr,
+                "baton-sim: %s, seed %" PRIu64 ", %" PRIu32 " nodes, profile %s, %" PRIu64 " ms\n",
                 sc->name, seed, o->nodes, bt_sim_profile_name(o->profile), o->duration_ms);
     struct bt_sim_scenario_args args = {.duration_ms = o->duration_ms};
     sc->run(sim, &args);
@@ -228,7 +235,8 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
                    o->max_propagation_ms)) {
         struct bt_samples none;
         bt_samples_init(&none);
-        if (p99_limits(o, &none, &st->failover, &st->handover, &st->propagation, limit_line, sizeof limit_line)) {
+        if (p99_limits(o, &none, &st->failover, &st->handover, &st->propagation, limit_line,
+                       sizeof limit_line)) {
             char *colon = strchr(limit_line, ':');
             if (colon != NULL) {
                 *colon = '\0';
@@ -263,30 +271,37 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
                         bt_samples_percentile(&st->detection, 99), bt_samples_max(&st->detection));
             if (st->converged)
                 fprintf(stderr,
-                        "baton-sim: converged %" PRIu64 " ms after the last fault (at %" PRIu64 " ms)\n",
+                        "baton-sim: converged %" PRIu64 " ms after the last fault (at %" PRIu64
+                        " ms)\n",
                         st->convergence_ms, st->last_fault_ms);
             struct {
                 const char *what;
                 struct bt_samples *s;
-            } timings[] = {{"failovers", &st->failover}, {"handovers", &st->handover},
+            } timings[] = {{"failovers", &st->failover},
+                           {"handovers", &st->handover},
                            {"candidacies propagated", &st->propagation}};
             for (size_t k = 0; k < sizeof timings / sizeof timings[0]; k++)
                 if (timings[k].s->len > 0)
-                    fprintf(stderr, "baton-sim: %zu %s: p50 %" PRIu64 " ms, p99 %" PRIu64 " ms, max %" PRIu64 " ms\n",
-                            timings[k].s->len, timings[k].what, bt_samples_percentile(timings[k].s, 50),
+                    fprintf(stderr,
+                            "baton-sim: %zu %s: p50 %" PRIu64 " ms, p99 %" PRIu64
+                            " ms, max %" PRIu64 " ms\n",
+                            timings[k].s->len, timings[k].what,
+                            bt_samples_percentile(timings[k].s, 50),
                             bt_samples_percentile(timings[k].s, 99), bt_samples_max(timings[k].s));
             if (o->names > 0)
                 fprintf(stderr,
-                        "baton-sim: %" PRIu64 " leader changes, writes %" PRIu64 " accepted / %" PRIu64
-                        " rejected; election %s\n",
+                        "baton-sim: %" PRIu64 " leader changes, writes %" PRIu64
+                        " accepted / %" PRIu64 " rejected; election %s\n",
                         st->leader_changes, st->writes_accepted, st->writes_rejected,
                         st->agreed ? "agreed" : "NOT agreed");
             fprintf(stderr,
-                    "baton-sim: virtual %" PRIu64 " ms in %" PRIu64 " ms of wall time, %zu violations\n",
+                    "baton-sim: virtual %" PRIu64 " ms in %" PRIu64
+                    " ms of wall time, %zu violations\n",
                     st->virtual_ms, wall_ms, nviol);
         }
         if (nviol > 0)
-            fprintf(stderr, "baton-sim: FAILED (%s); replay: %s\n", bt_sim_violation_text(sim, 0), replay);
+            fprintf(stderr, "baton-sim: FAILED (%s); replay: %s\n", bt_sim_violation_text(sim, 0),
+                    replay);
     } else {
         agg->runs++;
         agg->virtual_ms += st->virtual_ms;
@@ -321,11 +336,12 @@ static int run_seed(const struct bt_sim_options *o, uint64_t seed, const char *p
             agg->failed++;
             if (agg->nfailed_seeds < sizeof agg->failed_seeds / sizeof agg->failed_seeds[0])
                 agg->failed_seeds[agg->nfailed_seeds++] = seed;
-            fprintf(stderr, "FAIL seed %" PRIu64 ": %s%s; replay: %s\n", seed, bt_sim_violation_text(sim, 0),
-                    nviol > 1 ? " (and more)" : "", replay);
+            fprintf(stderr, "FAIL seed %" PRIu64 ": %s%s; replay: %s\n", seed,
+                    bt_sim_violation_text(sim, 0), nviol > 1 ? " (and more)" : "", replay);
             for (size_t k = 0; k < nviol && k < BT_SIM_MAX_VIOLATIONS; k++) {
                 char line[700];
-                snprintf(line, sizeof line, "seed %" PRIu64 ": %s", seed, bt_sim_violation_text(sim, k));
+                snprintf(line, sizeof line, "seed %" PRIu64 ": %s", seed,
+                         bt_sim_violation_text(sim, k));
                 aggregate_violation(agg, line);
             }
         }
@@ -355,7 +371,8 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     uint64_t wall_ms = wall_now_ms() - wall0;
     bool p99_failed = false;
     char line[200];
-    if (p99_limits(o, &agg.detection, &agg.failover, &agg.handover, &agg.propagation, line, sizeof line)) {
+    if (p99_limits(o, &agg.detection, &agg.failover, &agg.handover, &agg.propagation, line,
+                   sizeof line)) {
         aggregate_violation(&agg, line);
         fprintf(stderr, "FAIL %s\n", line);
         p99_failed = true;
@@ -427,7 +444,8 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     bt_json_u64(&j, agg.nviolations);
     bt_json_key(&j, "violations");
     bt_json_arr_begin(&j);
-    for (size_t k = 0; k < agg.nviolations && k < sizeof agg.violations / sizeof agg.violations[0]; k++)
+    for (size_t k = 0; k < agg.nviolations && k < sizeof agg.violations / sizeof agg.violations[0];
+         k++)
         if (agg.violations[k] != NULL)
             bt_json_str(&j, agg.violations[k]);
     bt_json_arr_end(&j);
@@ -436,10 +454,12 @@ static int run_many(const struct bt_sim_options *o, const char *prog)
     printf("%s\n", text ? text : "{\"error\":\"out of memory\"}");
     bt_json_destroy(&j);
     if (!o->quiet)
-        fprintf(stderr, "baton-sim: seeds %" PRIu64 ":%" PRIu64 ": %" PRIu64 " runs, %" PRIu64
-                        " failed, %" PRIu64 " ms of wall time\n",
+        fprintf(stderr,
+                "baton-sim: seeds %" PRIu64 ":%" PRIu64 ": %" PRIu64 " runs, %" PRIu64
+                " failed, %" PRIu64 " ms of wall time\n",
                 o->seeds_from, o->seeds_to, agg.runs, agg.failed, wall_ms);
-    for (size_t k = 0; k < agg.nviolations && k < sizeof agg.violations / sizeof agg.violations[0]; k++)
+    for (size_t k = 0; k < agg.nviolations && k < sizeof agg.violations / sizeof agg.violations[0];
+         k++)
         free(agg.violations[k]);
     bt_samples_destroy(&agg.detection);
     bt_samples_destroy(&agg.convergence);

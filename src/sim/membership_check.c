@@ -120,8 +120,8 @@ static void watch_observed(struct bt_sim *sim, uint32_t observer, uint32_t membe
         uint64_t took = w->last_marked_at - w->crashed_at;
         if (bt_samples_add(&sim->stats.detection, took) != 0)
             bt_sim_violation(sim, "sim_out_of_memory", "detection sample lost");
-        bt_sim_log(sim, 2, "crash of n%" PRIu32 " detected by every live node in %" PRIu64 " ms", member,
-                   took);
+        bt_sim_log(sim, 2, "crash of n%" PRIu32 " detected by every live node in %" PRIu64 " ms",
+                   member, took);
     }
     watch_close(sim, w);
 }
@@ -176,8 +176,8 @@ static void bt_sim_check_started(struct bt_sim *sim, const struct sim_node *sn)
     struct sim_watch *w = &sim->watch[sn->index];
     if (w->open) {
         sim->stats.detection_superseded++;
-        bt_sim_log(sim, 2, "n%" PRIu32 " restarted before %" PRIu32 " nodes marked its crash", sn->index,
-                   w->pending);
+        bt_sim_log(sim, 2, "n%" PRIu32 " restarted before %" PRIu32 " nodes marked its crash",
+                   sn->index, w->pending);
         watch_close(sim, w);
     }
     memset(view_row(sim, sn->index), 0, sim->row_bytes);
@@ -198,14 +198,15 @@ static void check_false_positive(struct bt_sim *sim, const struct sim_node *obs,
         return;
     if (bt_sim_network_faulty(sim) || t->cuts > 0 || obs->cuts > 0)
         return;
-    if (sim->now < t->excused_until || sim->now < obs->excused_until || sim->now < sim->net_excused_until)
+    if (sim->now < t->excused_until || sim->now < obs->excused_until ||
+        sim->now < sim->net_excused_until)
         return;
     if (!sim->strict_restarts && (sim->now < t->restarted_until || sim->now < obs->restarted_until))
         return;
     sim->stats.false_positive_deaths++;
     bt_sim_violation(sim, "false_positive_death",
-                     "n%" PRIu32 " marked n%" PRIu32 " dead at %" PRIu64
-                     " ms; n%" PRIu32 " was running and no fault excused it",
+                     "n%" PRIu32 " marked n%" PRIu32 " dead at %" PRIu64 " ms; n%" PRIu32
+                     " was running and no fault excused it",
                      obs->index, member, sim->now, member);
 }
 
@@ -220,7 +221,8 @@ static void check_phantom_leave(struct bt_sim *sim, const struct sim_node *obs, 
                      obs->index, member, sim->now);
 }
 
-static void bt_sim_check_event(struct bt_sim *sim, const struct sim_node *obs, const struct bt_event *ev)
+static void bt_sim_check_event(struct bt_sim *sim, const struct sim_node *obs,
+                               const struct bt_event *ev)
 {
     struct bt_sim_stats *st = &sim->stats;
     /* The election's checker sees every event too, after this one, as an
@@ -237,16 +239,15 @@ static void bt_sim_check_event(struct bt_sim *sim, const struct sim_node *obs, c
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
     case BT_EV_CLOCK_REFUSED:
-    case BT_EV_CLOCK_OK:
-        return; /* the election's business (election.c) */
+    case BT_EV_CLOCK_OK: return; /* the election's business (election.c) */
     }
     if (ev->kind == BT_EV_STOPPED) {
         /* Only a process that lost its name to a twin may stop, and only
          * once it leads nothing: every term ended (REVOKED) before (the
          * election checks that: stopped_leading). */
         if (ev->error != BATON_ECONFLICT || !bt_sim_name_twinned(sim, obs->name_of))
-            bt_sim_violation(sim, "node_stopped", "n%" PRIu32 " stopped: %d (%s)", obs->index, ev->error,
-                             baton_err_name(ev->error));
+            bt_sim_violation(sim, "node_stopped", "n%" PRIu32 " stopped: %d (%s)", obs->index,
+                             ev->error, baton_err_name(ev->error));
         return;
     }
     if (ev->kind == BT_EV_NAME_CONFLICT && bt_sim_name_twinned(sim, obs->name_of)) {
@@ -260,15 +261,17 @@ static void bt_sim_check_event(struct bt_sim *sim, const struct sim_node *obs, c
         int alen = ev->addr.len <= BT_ADDR_MAX ? ev->addr.len : BT_ADDR_MAX;
         int olen = ev->other_addr.len <= BT_ADDR_MAX ? ev->other_addr.len : BT_ADDR_MAX;
         bt_sim_violation(sim, "name_conflict",
-                         "n%" PRIu32 " reports a name conflict about %.*s: held at \"%.*s\" and \"%.*s\"",
-                         obs->index, name_len(&ev->member), ev->member.bytes, alen, ev->addr.s, olen,
-                         ev->other_addr.s);
+                         "n%" PRIu32
+                         " reports a name conflict about %.*s: held at \"%.*s\" and \"%.*s\"",
+                         obs->index, name_len(&ev->member), ev->member.bytes, alen, ev->addr.s,
+                         olen, ev->other_addr.s);
         return;
     }
     int64_t m = bt_sim_parse_index(sim, ev->member.bytes, ev->member.len);
     if (m < 0 || ev->member.len > BATON_NODE_MAX) {
-        bt_sim_violation(sim, "bad_event", "n%" PRIu32 " reported an event about unknown member \"%.*s\"",
-                         obs->index, (int)(ev->member.len <= BATON_NODE_MAX ? ev->member.len : 0),
+        bt_sim_violation(sim, "bad_event",
+                         "n%" PRIu32 " reported an event about unknown member \"%.*s\"", obs->index,
+                         (int)(ev->member.len <= BATON_NODE_MAX ? ev->member.len : 0),
                          ev->member.bytes);
         return;
     }
@@ -281,9 +284,7 @@ static void bt_sim_check_event(struct bt_sim *sim, const struct sim_node *obs, c
     switch (ev->kind) {
     case BT_EV_MEMBER_UP:
     case BT_EV_MEMBER_SUSPECT:
-    case BT_EV_MEMBER_ALIVE:
-        bt_sim_bit_set(row, member, true);
-        break;
+    case BT_EV_MEMBER_ALIVE: bt_sim_bit_set(row, member, true); break;
     case BT_EV_MEMBER_DEAD:
         bt_sim_bit_set(row, member, false);
         watch_observed(sim, obs->index, member, true);
@@ -299,8 +300,7 @@ static void bt_sim_check_event(struct bt_sim *sim, const struct sim_node *obs, c
     case BT_EV_ELECTED:
     case BT_EV_REVOKED:
     case BT_EV_CLOCK_REFUSED:
-    case BT_EV_CLOCK_OK:
-        break;
+    case BT_EV_CLOCK_OK: break;
     }
 }
 
@@ -316,14 +316,14 @@ static const struct bt_member_info *find_member(const struct bt_member_info *lis
 }
 
 /* Why two nodes' digests differ: the first member they disagree on. */
-static void describe_difference(struct bt_sim *sim, const struct sim_node *a, const struct sim_node *b,
-                                char *why, size_t whylen)
+static void describe_difference(struct bt_sim *sim, const struct sim_node *a,
+                                const struct sim_node *b, char *why, size_t whylen)
 {
     const struct bt_sim_node_ops *ops = sim->cfg.ops;
     size_t cap = sim->members_cap;
     struct bt_member_info *la = calloc(cap, sizeof *la), *lb = calloc(cap, sizeof *lb);
-    snprintf(why, whylen, "n%" PRIu32 " and n%" PRIu32 " have different membership digests", a->index,
-             b->index);
+    snprintf(why, whylen, "n%" PRIu32 " and n%" PRIu32 " have different membership digests",
+             a->index, b->index);
     if (la != NULL && lb != NULL) {
         size_t na = ops->members(a->node, la, cap), nb = ops->members(b->node, lb, cap);
         na = na < cap ? na : cap;
@@ -336,19 +336,19 @@ static void describe_difference(struct bt_sim *sim, const struct sim_node *a, co
                 const struct bt_member_info *other = find_member(ly, ny, &lx[k].name);
                 if (other == NULL) {
                     snprintf(why, whylen,
-                             "n%" PRIu32 " lists %.*s (%s, boot %016" PRIx64 ") and n%" PRIu32 " does not",
+                             "n%" PRIu32 " lists %.*s (%s, boot %016" PRIx64 ") and n%" PRIu32
+                             " does not",
                              x->index, name_len(&lx[k].name), lx[k].name.bytes,
-                             member_state_name(lx[k].state), lx[k].boot_id,
-                             y->index);
+                             member_state_name(lx[k].state), lx[k].boot_id, y->index);
                     goto out;
                 }
                 if (other->state != lx[k].state || other->boot_id != lx[k].boot_id) {
                     snprintf(why, whylen,
-                             "n%" PRIu32 " sees %.*s %s (boot %016" PRIx64 ", inc %" PRIu32 "), n%" PRIu32
-                             " sees it %s (boot %016" PRIx64 ", inc %" PRIu32 ")",
+                             "n%" PRIu32 " sees %.*s %s (boot %016" PRIx64 ", inc %" PRIu32
+                             "), n%" PRIu32 " sees it %s (boot %016" PRIx64 ", inc %" PRIu32 ")",
                              x->index, name_len(&lx[k].name), lx[k].name.bytes,
-                             member_state_name(lx[k].state), lx[k].boot_id,
-                             lx[k].incarnation, y->index, member_state_name(other->state), other->boot_id,
+                             member_state_name(lx[k].state), lx[k].boot_id, lx[k].incarnation,
+                             y->index, member_state_name(other->state), other->boot_id,
                              other->incarnation);
                     goto out;
                 }
@@ -395,8 +395,8 @@ static bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen)
 
     size_t count = ops->members(ref->node, sim->members, sim->members_cap);
     if (count > sim->members_cap)
-        FAIL("n%" PRIu32 " lists %zu members, more than the %" PRIu32 " nodes there are", ref->index, count,
-             sim->n);
+        FAIL("n%" PRIu32 " lists %zu members, more than the %" PRIu32 " nodes there are",
+             ref->index, count, sim->n);
     memset(sim->seen, 0, sim->n);
     for (size_t k = 0; k < count; k++) {
         const struct bt_member_info *mi = &sim->members[k];
@@ -420,7 +420,8 @@ static bool bt_sim_check_converged(struct bt_sim *sim, char *why, size_t whylen)
             if (mi->addr.len != t->addr.len || memcmp(mi->addr.s, t->addr.s, t->addr.len) != 0)
                 FAIL("n%" PRIu32 " has a wrong address for n%" PRId64, ref->index, m);
         } else if (mi->state != BT_MEMBER_DEAD && mi->state != BT_MEMBER_LEFT) {
-            FAIL("n%" PRIu32 " sees n%" PRId64 " %s; truth: %s", ref->index, m, member_state_name(mi->state),
+            FAIL("n%" PRIu32 " sees n%" PRId64 " %s; truth: %s", ref->index, m,
+                 member_state_name(mi->state),
                  carriers == 0 && t->state == BT_SIM_RUNNING ? "no process carries the name"
                  : t->state == BT_SIM_CRASHED                ? "crashed"
                                                              : "left");
@@ -450,7 +451,8 @@ static void bt_sim_check_periodic(struct bt_sim *sim)
         sim->epoch_converged = true;
         sim->stats.converged = true;
         sim->stats.convergence_ms = sim->now - sim->stats.last_fault_ms;
-        bt_sim_log(sim, 2, "converged, %" PRIu64 " ms after the last fault", sim->stats.convergence_ms);
+        bt_sim_log(sim, 2, "converged, %" PRIu64 " ms after the last fault",
+                   sim->stats.convergence_ms);
     }
     if (sim->open_watches == 0)
         return;
@@ -466,18 +468,21 @@ static void bt_sim_check_periodic(struct bt_sim *sim)
             if (bt_samples_add(&sim->stats.detection, took) != 0)
                 bt_sim_violation(sim, "sim_out_of_memory", "detection sample lost");
             bt_sim_log(sim, 2,
-                       "crash of n%" PRIu32 " detected in %" PRIu64 " ms (by the convergence check: %" PRIu32
+                       "crash of n%" PRIu32 " detected in %" PRIu64
+                       " ms (by the convergence check: %" PRIu32
                        " nodes dropped it without a dead event)",
                        j, took, w->pending);
             watch_close(sim, w);
         } else if (!bt_sim_network_faulty(sim) &&
-                   sim->now - max_u64(w->crashed_at, sim->net_calm_since) > sim->cfg.detect_bound_ms) {
+                   sim->now - max_u64(w->crashed_at, sim->net_calm_since) >
+                       sim->cfg.detect_bound_ms) {
             char who[128] = "";
             size_t len = 0;
             unsigned listed = 0;
             for (uint32_t o = 0; o < sim->n && listed < 5; o++) {
                 if (bt_sim_bit(w->pending_bits, o)) {
-                    int r = snprintf(who + len, sizeof who - len, "%sn%" PRIu32, listed ? ", " : "", o);
+                    int r =
+                        snprintf(who + len, sizeof who - len, "%sn%" PRIu32, listed ? ", " : "", o);
                     if (r > 0 && (size_t)r < sizeof who - len)
                         len += (size_t)r;
                     listed++;
@@ -511,9 +516,10 @@ static void bt_sim_check_finish(struct bt_sim *sim)
     }
     if (sim->stats.convergence_ms > sim->cfg.converge_bound_ms)
         bt_sim_violation(sim, "slow_convergence",
-                         "converged %" PRIu64 " ms after the last fault (at %" PRIu64 " ms); bound %" PRIu64
-                         " ms",
-                         sim->stats.convergence_ms, sim->stats.last_fault_ms, sim->cfg.converge_bound_ms);
+                         "converged %" PRIu64 " ms after the last fault (at %" PRIu64
+                         " ms); bound %" PRIu64 " ms",
+                         sim->stats.convergence_ms, sim->stats.last_fault_ms,
+                         sim->cfg.converge_bound_ms);
 }
 
 /* --- the observer ------------------------------------------------------------ */

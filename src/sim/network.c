@@ -69,8 +69,8 @@ static uint64_t draw_latency(struct bt_sim *sim, bool may_reorder)
     return lat;
 }
 
-static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint32_t from, uint32_t to,
-                               const uint8_t *data, size_t len)
+static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint32_t from,
+                               uint32_t to, const uint8_t *data, size_t len)
 {
     struct sim_msg *m = malloc(sizeof *m + len);
     if (m == NULL) {
@@ -105,8 +105,9 @@ void sim_send_datagram(struct bt_sim *sim, struct sim_node *src, const struct bt
     int64_t to = bt_sim_parse_index(sim, out->to.s, out->to.len);
     if (to < 0) {
         sim->stats.bad_address++;
-        bt_sim_violation(sim, "bad_output", "n%" PRIu32 " sent a datagram to \"%.*s\", which is no node",
-                         src->index, addr_len(&out->to), out->to.s);
+        bt_sim_violation(sim, "bad_output",
+                         "n%" PRIu32 " sent a datagram to \"%.*s\", which is no node", src->index,
+                         addr_len(&out->to), out->to.s);
         return;
     }
     if (!bt_sim_link_open(sim, src->index, (uint32_t)to)) {
@@ -123,7 +124,8 @@ void sim_send_datagram(struct bt_sim *sim, struct sim_node *src, const struct bt
         sim->stats.duplicated++;
     }
     for (int c = 0; c < copies; c++) {
-        struct sim_msg *m = msg_new(sim, SIM_ITEM_DATAGRAM, src->index, (uint32_t)to, out->data, out->len);
+        struct sim_msg *m =
+            msg_new(sim, SIM_ITEM_DATAGRAM, src->index, (uint32_t)to, out->data, out->len);
         if (m == NULL)
             return;
         sim_schedule(sim, &m->item, sim->now + draw_latency(sim, true));
@@ -142,7 +144,8 @@ void sim_refuse(struct bt_sim *sim, const struct sim_msg *m)
         return;
     r->item.fire = sim_fire_refusal;
     r->conn = m->from_gen;
-    uint64_t lat = bt_prng_range(&sim->refuse_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
+    uint64_t lat =
+        bt_prng_range(&sim->refuse_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
     if (bt_prng_chance(&sim->refuse_rng, sim->cfg.reorder))
         lat += bt_prng_range(&sim->refuse_rng, 1, sim->reorder_max_ms);
     sim_schedule(sim, &r->item, sim->now + lat);
@@ -162,7 +165,8 @@ void sim_send_stream(struct bt_sim *sim, struct sim_node *src, const struct bt_o
          * reported once. */
         sim->stream_too_long_reported = true;
         bt_sim_violation(sim, "bad_output",
-                         "n%" PRIu32 " sent a stream message of %zu bytes, above BT_STREAM_MSG_MAX (%u)",
+                         "n%" PRIu32
+                         " sent a stream message of %zu bytes, above BT_STREAM_MSG_MAX (%u)",
                          src->index, out->len, (unsigned)BT_STREAM_MSG_MAX);
     }
     struct sim_conn *c;
@@ -172,7 +176,8 @@ void sim_send_stream(struct bt_sim *sim, struct sim_node *src, const struct bt_o
         int64_t to = bt_sim_parse_index(sim, out->to.s, out->to.len);
         if (to < 0) {
             sim->stats.bad_address++;
-            bt_sim_violation(sim, "bad_output", "n%" PRIu32 " opened a stream to \"%.*s\", which is no node",
+            bt_sim_violation(sim, "bad_output",
+                             "n%" PRIu32 " opened a stream to \"%.*s\", which is no node",
                              src->index, addr_len(&out->to), out->to.s);
             return;
         }
@@ -230,10 +235,7 @@ void sim_send_stream(struct bt_sim *sim, struct sim_node *src, const struct bt_o
 /* --- network faults -------------------------------------------------------- */
 
 /* A network fault (partition, cut, loss burst) ended now. */
-static void network_fault_ended(struct bt_sim *sim)
-{
-    sim->net_calm_since = sim->now;
-}
+static void network_fault_ended(struct bt_sim *sim) { sim->net_calm_since = sim->now; }
 
 static void excuse_all(struct bt_sim *sim)
 {
@@ -263,10 +265,7 @@ void bt_sim_partition(struct bt_sim *sim, const uint8_t *side)
     bt_sim_fault_now(sim);
 }
 
-uint64_t bt_sim_partition_gen(const struct bt_sim *sim)
-{
-    return sim->partition_gen;
-}
+uint64_t bt_sim_partition_gen(const struct bt_sim *sim) { return sim->partition_gen; }
 
 void bt_sim_block(struct bt_sim *sim, uint32_t from, uint32_t to)
 {

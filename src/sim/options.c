@@ -24,72 +24,76 @@ void bt_sim_options_usage(FILE *f, const char *prog)
 {
     size_t count;
     const struct bt_sim_scenario *sc = bt_sim_scenario_list(&count);
-    fprintf(f,
-            "usage: %s [--scenario NAME] [--seed S | --seeds A:B] [--nodes N] [--duration-ms D]\n"
-            "          [--profile local|lan|wan] [--loss F] [--latency-ms MIN:MAX] [--skew-ms M] ...\n"
-            "\n"
-            "Runs the real baton core on N simulated nodes against a virtual clock. One seed\n"
-            "is one exact run. Progress goes to stderr; the last line of stdout is a JSON\n"
-            "summary. Exit 0 when every invariant held, 1 when one failed (the command that\n"
-            "replays the run is printed on stderr), 2 on a bad command line.\n"
-            "\n"
-            "Run:\n"
-            "  --scenario NAME         what happens (default steady):\n",
-            prog);
+    fprintf(
+        f,
+        "usage: %s [--scenario NAME] [--seed S | --seeds A:B] [--nodes N] [--duration-ms D]\n"
+        "          [--profile local|lan|wan] [--loss F] [--latency-ms MIN:MAX] [--skew-ms M] ...\n"
+        "\n"
+        "Runs the real baton core on N simulated nodes against a virtual clock. One seed\n"
+        "is one exact run. Progress goes to stderr; the last line of stdout is a JSON\n"
+        "summary. Exit 0 when every invariant held, 1 when one failed (the command that\n"
+        "replays the run is printed on stderr), 2 on a bad command line.\n"
+        "\n"
+        "Run:\n"
+        "  --scenario NAME         what happens (default steady):\n",
+        prog);
     for (size_t k = 0; k < count; k++)
         fprintf(f, "      %-16s %s\n", sc[k].name, sc[k].summary);
-    fprintf(f,
-            "  --seed S                the seed, 0..2^64-1 (default 1)\n"
-            "  --seeds A:B             run seeds A..B-1 one after another; print a line per failing\n"
-            "                          seed and one aggregate JSON summary\n"
-            "  --nodes N               cluster size, 1..%d (default 5)\n"
-            "  --duration-ms D         virtual run time (default 20000); the run goes on past it\n"
-            "                          when convergence after the last fault is still pending\n"
-            "  --profile P             membership timings: local, lan, wan (default lan)\n"
-            "Network (datagrams; streams are reliable and only see latency and partitions):\n"
-            "  --latency-ms MIN:MAX    one-way latency range in ms (default local 1:1, lan 1:3,\n"
-            "                          wan 10:150)\n"
-            "  --loss F                loss probability, 0 <= F < 1 (default 0)\n"
-            "  --dup F                 duplication probability, 0..1 (default 0)\n"
-            "  --reorder F             probability of an extra 1..max(10, 4*MAX) ms delay (default 0)\n"
-            "  --host-crash F          probability that a crash takes its host down (silent), 0..1;\n"
-            "                          otherwise only the process dies and its host refuses\n"
-            "                          datagrams and connects to it (default 0.5)\n"
-            "Clocks:\n"
-            "  --skew-ms M             wall-clock offsets uniform in [-M, M] ms (default 0)\n"
-            "  --drift-ppm P           wall-clock drift uniform in [-P, P] ppm, P <= 1000 (default 0)\n"
-            "  --max-clock-offset-ms X handed to each node (docs/design.md fixes 5, 9; default 10000; 0: a century)\n"
-            "Election (see docs/simulator.md):\n"
-            "  --names K               names campaigned on, name-0..name-<K-1> (default 1; 0: none)\n"
-            "  --campaigners C         nodes that campaign for each name at the start (default all)\n"
-            "  --name-bytes L          pad each name with '.' to L bytes, up to 255 (default 0: no)\n"
-            "  --campaign-spread-ms S  spread those first campaigns over S ms (default 0: at once)\n"
-            "  --write-interval-ms W   each believing leader writes to its resource every W ms\n"
-            "                          (default 20; 0: no writes)\n"
-            "  --horizon-ms H          replicated entries expire after H ms (default: the core's)\n"
-            "Invariants (defaults derived from the profile and N; see docs/simulator.md):\n"
-            "  --converge-bound-ms X   converged within X ms of the last fault\n"
-            "  --detect-bound-ms X     every crash detected by every live node within X ms of\n"
-            "                          the crash or of the end of the last network fault\n"
-            "  --fp-grace-ms X         deaths within X ms of a fault's end are not false positives\n"
-            "  --max-detection-p99-ms X  fail unless detection p99 (over all seeds) <= X\n"
-            "  --max-failover-p99-ms X, --max-handover-p99-ms X, --max-propagation-p99-ms X\n"
-            "                          the same for the election's timings\n"
-            "  --max-propagation-ms X  fail unless every propagation sample (all seeds) <= X\n"
-            "  --agree-bound-ms X      every name agreed within X ms of the last change\n"
-            "  --prop-bound-ms X       a candidacy or token reaches every node within X ms (stability\n"
-            "                          and monotonic windows)\n"
-            "  --elect-check-ms X      agreement/stability/state poll period (default derived)\n"
-            "  --check-ms X            convergence check period (default 10, 100 above 100 nodes)\n"
-            "Output:\n"
-            "  --quiet                 no progress on stderr (failures are still reported)\n"
-            "  --verbose               more progress: once, every fault; twice, also every\n"
-            "                          membership event and why views differ\n"
-            "  --help                  this text\n",
-            BT_SIM_MAX_NODES);
+    fprintf(
+        f,
+        "  --seed S                the seed, 0..2^64-1 (default 1)\n"
+        "  --seeds A:B             run seeds A..B-1 one after another; print a line per failing\n"
+        "                          seed and one aggregate JSON summary\n"
+        "  --nodes N               cluster size, 1..%d (default 5)\n"
+        "  --duration-ms D         virtual run time (default 20000); the run goes on past it\n"
+        "                          when convergence after the last fault is still pending\n"
+        "  --profile P             membership timings: local, lan, wan (default lan)\n"
+        "Network (datagrams; streams are reliable and only see latency and partitions):\n"
+        "  --latency-ms MIN:MAX    one-way latency range in ms (default local 1:1, lan 1:3,\n"
+        "                          wan 10:150)\n"
+        "  --loss F                loss probability, 0 <= F < 1 (default 0)\n"
+        "  --dup F                 duplication probability, 0..1 (default 0)\n"
+        "  --reorder F             probability of an extra 1..max(10, 4*MAX) ms delay (default 0)\n"
+        "  --host-crash F          probability that a crash takes its host down (silent), 0..1;\n"
+        "                          otherwise only the process dies and its host refuses\n"
+        "                          datagrams and connects to it (default 0.5)\n"
+        "Clocks:\n"
+        "  --skew-ms M             wall-clock offsets uniform in [-M, M] ms (default 0)\n"
+        "  --drift-ppm P           wall-clock drift uniform in [-P, P] ppm, P <= 1000 (default 0)\n"
+        "  --max-clock-offset-ms X handed to each node (docs/design.md fixes 5, 9; default 10000; "
+        "0: a century)\n"
+        "Election (see docs/simulator.md):\n"
+        "  --names K               names campaigned on, name-0..name-<K-1> (default 1; 0: none)\n"
+        "  --campaigners C         nodes that campaign for each name at the start (default all)\n"
+        "  --name-bytes L          pad each name with '.' to L bytes, up to 255 (default 0: no)\n"
+        "  --campaign-spread-ms S  spread those first campaigns over S ms (default 0: at once)\n"
+        "  --write-interval-ms W   each believing leader writes to its resource every W ms\n"
+        "                          (default 20; 0: no writes)\n"
+        "  --horizon-ms H          replicated entries expire after H ms (default: the core's)\n"
+        "Invariants (defaults derived from the profile and N; see docs/simulator.md):\n"
+        "  --converge-bound-ms X   converged within X ms of the last fault\n"
+        "  --detect-bound-ms X     every crash detected by every live node within X ms of\n"
+        "                          the crash or of the end of the last network fault\n"
+        "  --fp-grace-ms X         deaths within X ms of a fault's end are not false positives\n"
+        "  --max-detection-p99-ms X  fail unless detection p99 (over all seeds) <= X\n"
+        "  --max-failover-p99-ms X, --max-handover-p99-ms X, --max-propagation-p99-ms X\n"
+        "                          the same for the election's timings\n"
+        "  --max-propagation-ms X  fail unless every propagation sample (all seeds) <= X\n"
+        "  --agree-bound-ms X      every name agreed within X ms of the last change\n"
+        "  --prop-bound-ms X       a candidacy or token reaches every node within X ms (stability\n"
+        "                          and monotonic windows)\n"
+        "  --elect-check-ms X      agreement/stability/state poll period (default derived)\n"
+        "  --check-ms X            convergence check period (default 10, 100 above 100 nodes)\n"
+        "Output:\n"
+        "  --quiet                 no progress on stderr (failures are still reported)\n"
+        "  --verbose               more progress: once, every fault; twice, also every\n"
+        "                          membership event and why views differ\n"
+        "  --help                  this text\n",
+        BT_SIM_MAX_NODES);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -180,7 +184,8 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
             val = eq + 1;
 
         /* Flags without a value. */
-        if (strcmp(flag, "--help") == 0 || strcmp(flag, "--quiet") == 0 || strcmp(flag, "--verbose") == 0) {
+        if (strcmp(flag, "--help") == 0 || strcmp(flag, "--quiet") == 0 ||
+            strcmp(flag, "--verbose") == 0) {
             if (val != NULL)
                 return fail(err, errlen, "%s takes no value (got '%s')", flag, val);
             if (flag[2] == 'h')
@@ -192,13 +197,38 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
             continue;
         }
         static const char *const valued[] = {
-            "--scenario",  "--seed",    "--seeds",     "--nodes",         "--duration-ms",
-            "--profile",   "--loss",    "--dup",       "--reorder",       "--latency-ms", "--host-crash",
-            "--skew-ms",   "--drift-ppm", "--check-ms", "--converge-bound-ms", "--detect-bound-ms",
-            "--fp-grace-ms", "--max-clock-offset-ms", "--max-detection-p99-ms",
-            "--names", "--campaigners", "--campaign-spread-ms", "--write-interval-ms", "--horizon-ms",
-            "--agree-bound-ms", "--prop-bound-ms", "--elect-check-ms", "--max-failover-p99-ms",
-            "--max-handover-p99-ms", "--max-propagation-p99-ms", "--name-bytes", "--max-propagation-ms",
+            "--scenario",
+            "--seed",
+            "--seeds",
+            "--nodes",
+            "--duration-ms",
+            "--profile",
+            "--loss",
+            "--dup",
+            "--reorder",
+            "--latency-ms",
+            "--host-crash",
+            "--skew-ms",
+            "--drift-ppm",
+            "--check-ms",
+            "--converge-bound-ms",
+            "--detect-bound-ms",
+            "--fp-grace-ms",
+            "--max-clock-offset-ms",
+            "--max-detection-p99-ms",
+            "--names",
+            "--campaigners",
+            "--campaign-spread-ms",
+            "--write-interval-ms",
+            "--horizon-ms",
+            "--agree-bound-ms",
+            "--prop-bound-ms",
+            "--elect-check-ms",
+            "--max-failover-p99-ms",
+            "--max-handover-p99-ms",
+            "--max-propagation-p99-ms",
+            "--name-bytes",
+            "--max-propagation-ms",
         };
         bool known = false;
         for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
@@ -229,12 +259,13 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
             o->seeds_to = u2;
         } else if (strcmp(flag, "--nodes") == 0) {
             if (!parse_u64(val, BT_SIM_MAX_NODES, &u) || u == 0)
-                return fail(err, errlen, "--nodes: '%s' is not an integer in 1..%d", val, BT_SIM_MAX_NODES);
+                return fail(err, errlen, "--nodes: '%s' is not an integer in 1..%d", val,
+                            BT_SIM_MAX_NODES);
             o->nodes = (uint32_t)u;
         } else if (strcmp(flag, "--duration-ms") == 0) {
             if (!parse_u64(val, 365 * day, &u) || u == 0)
-                return fail(err, errlen, "--duration-ms: '%s' is not an integer in 1..%" PRIu64, val,
-                            365 * day);
+                return fail(err, errlen, "--duration-ms: '%s' is not an integer in 1..%" PRIu64,
+                            val, 365 * day);
             o->duration_ms = u;
         } else if (strcmp(flag, "--profile") == 0) {
             if (strcmp(val, "local") == 0)
@@ -259,14 +290,15 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
                 return fail(err, errlen, "--host-crash: '%s' is not a probability in [0, 1]", val);
         } else if (strcmp(flag, "--latency-ms") == 0) {
             if (!parse_pair(val, 60000, &u, &u2) || u > u2)
-                return fail(err, errlen, "--latency-ms: '%s' is not MIN:MAX with 0 <= MIN <= MAX <= 60000",
-                            val);
+                return fail(err, errlen,
+                            "--latency-ms: '%s' is not MIN:MAX with 0 <= MIN <= MAX <= 60000", val);
             o->latency_given = true;
             o->latency_min_ms = (uint32_t)u;
             o->latency_max_ms = (uint32_t)u2;
         } else if (strcmp(flag, "--skew-ms") == 0) {
             if (!parse_u64(val, day, &u))
-                return fail(err, errlen, "--skew-ms: '%s' is not an integer in 0..%" PRIu64, val, day);
+                return fail(err, errlen, "--skew-ms: '%s' is not an integer in 0..%" PRIu64, val,
+                            day);
             o->skew_ms = (uint32_t)u;
         } else if (strcmp(flag, "--drift-ppm") == 0) {
             if (!parse_u64(val, 1000, &u))
@@ -282,34 +314,43 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
             o->names = (uint32_t)u;
         } else if (strcmp(flag, "--name-bytes") == 0) {
             if (!parse_u64(val, BATON_NAME_MAX, &u))
-                return fail(err, errlen, "--name-bytes: '%s' is not an integer in 0..%d", val, BATON_NAME_MAX);
+                return fail(err, errlen, "--name-bytes: '%s' is not an integer in 0..%d", val,
+                            BATON_NAME_MAX);
             o->name_bytes = (uint32_t)u;
         } else if (strcmp(flag, "--campaigners") == 0) {
             if (!parse_u64(val, BT_SIM_MAX_NODES, &u))
-                return fail(err, errlen, "--campaigners: '%s' is not an integer in 0..%d", val, BT_SIM_MAX_NODES);
+                return fail(err, errlen, "--campaigners: '%s' is not an integer in 0..%d", val,
+                            BT_SIM_MAX_NODES);
             o->campaigners = (uint32_t)u;
         } else if (strcmp(flag, "--campaign-spread-ms") == 0) {
             if (!parse_u64(val, day, &o->campaign_spread_ms))
-                return fail(err, errlen, "--campaign-spread-ms: '%s' is not an integer in 0..%" PRIu64, val, day);
+                return fail(err, errlen,
+                            "--campaign-spread-ms: '%s' is not an integer in 0..%" PRIu64, val,
+                            day);
         } else if (strcmp(flag, "--write-interval-ms") == 0) {
             if (!parse_u64(val, day, &o->write_interval_ms))
-                return fail(err, errlen, "--write-interval-ms: '%s' is not an integer in 0..%" PRIu64, val, day);
+                return fail(err, errlen,
+                            "--write-interval-ms: '%s' is not an integer in 0..%" PRIu64, val, day);
         } else if (strcmp(flag, "--horizon-ms") == 0) {
             if (!parse_u64(val, 365 * day, &o->horizon_ms))
-                return fail(err, errlen, "--horizon-ms: '%s' is not an integer in 0..%" PRIu64, val, 365 * day);
+                return fail(err, errlen, "--horizon-ms: '%s' is not an integer in 0..%" PRIu64, val,
+                            365 * day);
         } else if (strcmp(flag, "--elect-check-ms") == 0) {
             if (!parse_u64(val, 600000, &u) || u == 0)
-                return fail(err, errlen, "--elect-check-ms: '%s' is not an integer in 1..600000", val);
+                return fail(err, errlen, "--elect-check-ms: '%s' is not an integer in 1..600000",
+                            val);
             o->elect_check_ms = (uint32_t)u;
         } else if (strcmp(flag, "--max-clock-offset-ms") == 0) {
             if (!parse_u64(val, 365 * day, &o->max_clock_offset_ms))
-                return fail(err, errlen, "--max-clock-offset-ms: '%s' is not an integer in 0..%" PRIu64, val,
+                return fail(err, errlen,
+                            "--max-clock-offset-ms: '%s' is not an integer in 0..%" PRIu64, val,
                             365 * day);
             o->max_clock_offset_given = true;
         } else {
             /* The four bounds: positive milliseconds up to a day. */
             if (!parse_u64(val, day, &u) || u == 0)
-                return fail(err, errlen, "%s: '%s' is not an integer in 1..%" PRIu64, flag, val, day);
+                return fail(err, errlen, "%s: '%s' is not an integer in 1..%" PRIu64, flag, val,
+                            day);
             if (strcmp(flag, "--converge-bound-ms") == 0) {
                 o->converge_bound_given = true;
                 o->converge_bound_ms = u;
@@ -342,12 +383,15 @@ int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *
     if (seed_given && o->seeds_given)
         return fail(err, errlen, "--seed and --seeds exclude each other");
     if ((uint64_t)o->nodes * o->names > UINT64_C(20000000))
-        return fail(err, errlen, "--names: %" PRIu32 " names on %" PRIu32 " nodes is more than 2e7 campaign slots",
+        return fail(err, errlen,
+                    "--names: %" PRIu32 " names on %" PRIu32
+                    " nodes is more than 2e7 campaign slots",
                     o->names, o->nodes);
     const struct bt_sim_scenario *sc = bt_sim_scenario_find(o->scenario);
     if (!o->help && o->nodes < sc->min_nodes)
-        return fail(err, errlen, "--nodes: scenario %s needs at least %" PRIu32 " nodes, got %" PRIu32,
-                    sc->name, sc->min_nodes, o->nodes);
+        return fail(err, errlen,
+                    "--nodes: scenario %s needs at least %" PRIu32 " nodes, got %" PRIu32, sc->name,
+                    sc->min_nodes, o->nodes);
     return 0;
 }
 
@@ -399,8 +443,8 @@ static void format_prob(char *buf, size_t len, double v)
     }
 }
 
-size_t bt_sim_options_replay(const struct bt_sim_options *o, uint64_t seed, const char *prog, char *buf,
-                         size_t len)
+size_t bt_sim_options_replay(const struct bt_sim_options *o, uint64_t seed, const char *prog,
+                             char *buf, size_t len)
 {
     struct bt_sim_config cfg;
     bt_sim_options_config(o, seed, &cfg);

@@ -43,24 +43,24 @@ struct bt_sim_options {
     bool max_p99_given;           /* --max-detection-p99-ms given */
     uint64_t max_p99_ms;          /* fail when detection p99 exceeds it */
     /* The election. */
-    uint32_t names;               /* --names; default 1 (0: membership alone) */
-    uint32_t campaigners;         /* --campaigners; 0 (default): every node */
-    uint64_t campaign_spread_ms;  /* --campaign-spread-ms; default 0 */
-    uint64_t write_interval_ms;   /* --write-interval-ms; default 20 (0: no writes) */
-    uint64_t horizon_ms;          /* --horizon-ms; 0 (default): the core's */
-    bool agree_bound_given;       /* --agree-bound-ms given; else derived */
+    uint32_t names;              /* --names; default 1 (0: membership alone) */
+    uint32_t campaigners;        /* --campaigners; 0 (default): every node */
+    uint64_t campaign_spread_ms; /* --campaign-spread-ms; default 0 */
+    uint64_t write_interval_ms;  /* --write-interval-ms; default 20 (0: no writes) */
+    uint64_t horizon_ms;         /* --horizon-ms; 0 (default): the core's */
+    bool agree_bound_given;      /* --agree-bound-ms given; else derived */
     uint64_t agree_bound_ms;
-    bool prop_bound_given;        /* --prop-bound-ms given; else derived */
+    bool prop_bound_given; /* --prop-bound-ms given; else derived */
     uint64_t prop_bound_ms;
-    uint32_t elect_check_ms;      /* --elect-check-ms; 0: derived */
-    uint64_t max_failover_p99_ms; /* --max-failover-p99-ms; 0: no limit */
-    uint64_t max_handover_p99_ms; /* --max-handover-p99-ms; 0: no limit */
+    uint32_t elect_check_ms;         /* --elect-check-ms; 0: derived */
+    uint64_t max_failover_p99_ms;    /* --max-failover-p99-ms; 0: no limit */
+    uint64_t max_handover_p99_ms;    /* --max-handover-p99-ms; 0: no limit */
     uint64_t max_propagation_p99_ms; /* --max-propagation-p99-ms; 0: no limit */
     uint64_t max_propagation_ms;     /* --max-propagation-ms: the same for the greatest sample */
-    bool quiet;                   /* --quiet: no progress on stderr */
-    int verbosity;                /* 1; each --verbose adds one */
-    bool help;                    /* --help */
-    uint32_t name_bytes;          /* --name-bytes; 0 (default): names unpadded */
+    bool quiet;                      /* --quiet: no progress on stderr */
+    int verbosity;                   /* 1; each --verbose adds one */
+    bool help;                       /* --help */
+    uint32_t name_bytes;             /* --name-bytes; 0 (default): names unpadded */
 };
 
 /* Parses argv into o (argv strings are borrowed). Returns 0, or -1 with a
@@ -68,12 +68,13 @@ struct bt_sim_options {
 int bt_sim_options_parse(struct bt_sim_options *o, int argc, char **argv, char *err, size_t errlen);
 
 /* The simulator configuration for one seed (ops, log left to the caller). */
-void bt_sim_options_config(const struct bt_sim_options *o, uint64_t seed, struct bt_sim_config *cfg);
+void bt_sim_options_config(const struct bt_sim_options *o, uint64_t seed,
+                           struct bt_sim_config *cfg);
 
 /* Writes the command replaying seed alone (every option that shapes the
  * run, explicitly) into buf; returns its length (truncated to len - 1). */
-size_t bt_sim_options_replay(const struct bt_sim_options *o, uint64_t seed, const char *prog, char *buf,
-                         size_t len);
+size_t bt_sim_options_replay(const struct bt_sim_options *o, uint64_t seed, const char *prog,
+                             char *buf, size_t len);
 
 void bt_sim_options_usage(FILE *f, const char *prog);
 

@@ -45,7 +45,8 @@ static inline void bt_prng_init(struct bt_prng *p, uint64_t seed)
 
 /* A stream independent of every other (seed, tag, index) combination: the
  * three words are mixed through splitmix64 before seeding. */
-static inline void bt_prng_init_stream(struct bt_prng *p, uint64_t seed, uint64_t tag, uint64_t index)
+static inline void bt_prng_init_stream(struct bt_prng *p, uint64_t seed, uint64_t tag,
+                                       uint64_t index)
 {
     uint64_t sm = seed;
     uint64_t a = bt_splitmix64(&sm);
@@ -55,10 +56,7 @@ static inline void bt_prng_init_stream(struct bt_prng *p, uint64_t seed, uint64_
     bt_prng_init(p, bt_splitmix64(&sm));
 }
 
-static inline uint64_t bt_prng_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
+static inline uint64_t bt_prng_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 static inline uint64_t bt_prng_next(struct bt_prng *p)
 {

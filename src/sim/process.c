@@ -51,10 +51,7 @@ static const char *state_name(enum bt_sim_node_state s)
 
 /* --- node processes -------------------------------------------------------- */
 
-static uint64_t node_random(void *ctx)
-{
-    return bt_prng_next(&((struct sim_node *)ctx)->rng);
-}
+static uint64_t node_random(void *ctx) { return bt_prng_next(&((struct sim_node *)ctx)->rng); }
 
 static void reschedule(struct bt_sim *sim, struct sim_node *sn)
 {
@@ -135,7 +132,8 @@ static void service(struct bt_sim *sim, struct sim_node *sn)
     if (sn->stopped_error != 0) {
         /* The process stopped for good (a lost name): like an embedder,
          * end it. No crash to time: it fell silent on purpose. */
-        bt_sim_log(sim, 2, "n%" PRIu32 " stopped (%s)", sn->index, baton_err_name(sn->stopped_error));
+        bt_sim_log(sim, 2, "n%" PRIu32 " stopped (%s)", sn->index,
+                   baton_err_name(sn->stopped_error));
         stop_process(sim, sn, BT_SIM_CRASHED);
         return;
     }
@@ -164,7 +162,8 @@ static size_t pick_seeds(struct bt_sim *sim, const struct sim_node *sn, struct b
         uint32_t start = (uint32_t)bt_prng_below(&sim->fault_rng, sim->n);
         for (uint32_t d = 0; d < sim->n && k < SIM_JOIN_SEEDS; d++) {
             uint32_t c = (start + d) % sim->n;
-            if (c != sn->index && sim->nodes[c].state == BT_SIM_RUNNING && bt_sim_link_open(sim, sn->index, c))
+            if (c != sn->index && sim->nodes[c].state == BT_SIM_RUNNING &&
+                bt_sim_link_open(sim, sn->index, c))
                 seeds[k++] = sim->nodes[c].addr;
         }
         return k;
@@ -214,7 +213,8 @@ int sim_start_process(struct bt_sim *sim, struct sim_node *sn)
     sn->node = ops->create(&nc, now);
     if (sn->node == NULL) {
         sn->state = BT_SIM_CRASHED;
-        bt_sim_violation(sim, "node_failed", "bt_node_new refused n%" PRIu32 "'s configuration", sn->index);
+        bt_sim_violation(sim, "node_failed", "bt_node_new refused n%" PRIu32 "'s configuration",
+                         sn->index);
         return BATON_EINVAL;
     }
     sn->state = BT_SIM_RUNNING;
@@ -227,8 +227,8 @@ int sim_start_process(struct bt_sim *sim, struct sim_node *sn)
     size_t nseeds = pick_seeds(sim, sn, seeds);
     int rc = ops->join(sn->node, seeds, nseeds, now);
     if (rc != 0)
-        bt_sim_violation(sim, "node_failed", "bt_node_join on n%" PRIu32 " returned %d (%s)", sn->index,
-                         rc, baton_err_name(rc));
+        bt_sim_violation(sim, "node_failed", "bt_node_join on n%" PRIu32 " returned %d (%s)",
+                         sn->index, rc, baton_err_name(rc));
     service(sim, sn);
     return 0;
 }
@@ -251,7 +251,8 @@ static void hand_over(struct bt_sim *sim, struct sim_node *sn, struct sim_msg *m
 void sim_arrive(struct bt_sim *sim, struct sim_msg *m)
 {
     struct sim_node *sn = &sim->nodes[m->to];
-    bool alive = sn->state == BT_SIM_RUNNING || sn->state == BT_SIM_LEAVING || sn->state == BT_SIM_PAUSED;
+    bool alive =
+        sn->state == BT_SIM_RUNNING || sn->state == BT_SIM_LEAVING || sn->state == BT_SIM_PAUSED;
     if (m->item.kind == SIM_ITEM_STREAM) {
         struct sim_conn *c = sim_conn_get(sim, m->conn);
         if (!alive && sn->refuses && m->end == 1 && c->gen[1] == 0 && !c->broken &&
@@ -360,17 +361,15 @@ uint64_t bt_sim_boot_id(const struct bt_sim *sim, uint32_t i)
     return i < sim->n ? sim->nodes[i].boot_id : 0;
 }
 
-void *bt_sim_node(struct bt_sim *sim, uint32_t i)
-{
-    return i < sim->n ? sim->nodes[i].node : NULL;
-}
+void *bt_sim_node(struct bt_sim *sim, uint32_t i) { return i < sim->n ? sim->nodes[i].node : NULL; }
 
 int bt_sim_crash_kind(struct bt_sim *sim, uint32_t i, bool host)
 {
     if (i >= sim->n || sim->nodes[i].node == NULL)
         return BATON_EINVAL;
     struct sim_node *sn = &sim->nodes[i];
-    bt_sim_log(sim, 2, "crash n%" PRIu32 " (%s, %s)", i, state_name(sn->state), host ? "host" : "process");
+    bt_sim_log(sim, 2, "crash n%" PRIu32 " (%s, %s)", i, state_name(sn->state),
+               host ? "host" : "process");
     SIM_NOTIFY(sim, ending, sim, sn);
     sim->stats.crashes++;
     if (host)
@@ -388,14 +387,12 @@ int bt_sim_crash(struct bt_sim *sim, uint32_t i)
     return bt_sim_crash_kind(sim, i, bt_prng_chance(&sim->refuse_rng, sim->cfg.host_crash));
 }
 
-void bt_sim_strict_restarts(struct bt_sim *sim, bool on)
-{
-    sim->strict_restarts = on;
-}
+void bt_sim_strict_restarts(struct bt_sim *sim, bool on) { sim->strict_restarts = on; }
 
 int bt_sim_restart(struct bt_sim *sim, uint32_t i)
 {
-    if (i >= sim->n || (sim->nodes[i].state != BT_SIM_CRASHED && sim->nodes[i].state != BT_SIM_LEFT))
+    if (i >= sim->n ||
+        (sim->nodes[i].state != BT_SIM_CRASHED && sim->nodes[i].state != BT_SIM_LEFT))
         return BATON_EINVAL;
     struct sim_node *sn = &sim->nodes[i];
     sim->stats.restarts++;
@@ -420,7 +417,8 @@ int bt_sim_start_twin(struct bt_sim *sim, uint32_t i, uint32_t of)
     sn->name_of = of;
     sn->name = sim->nodes[of].name;
     int rc = sim_start_process(sim, sn);
-    bt_sim_log(sim, 2, "n%" PRIu32 " starts a twin of n%" PRIu32 " (boot %016" PRIx64 ")", i, of, sn->boot_id);
+    bt_sim_log(sim, 2, "n%" PRIu32 " starts a twin of n%" PRIu32 " (boot %016" PRIx64 ")", i, of,
+               sn->boot_id);
     return rc;
 }
 

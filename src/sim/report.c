@@ -30,10 +30,7 @@ static void append(struct bt_json *j, const char *s, size_t n)
     j->buf[j->len] = '\0';
 }
 
-static void append_cstr(struct bt_json *j, const char *s)
-{
-    append(j, s, strlen(s));
-}
+static void append_cstr(struct bt_json *j, const char *s) { append(j, s, strlen(s)); }
 
 /* Called before every value and key: places the comma, consumes a key. */
 static void begin_item(struct bt_json *j)
@@ -88,10 +85,7 @@ static void append_escaped(struct bt_json *j, const char *s)
     append(j, "\"", 1);
 }
 
-void bt_json_init(struct bt_json *j)
-{
-    memset(j, 0, sizeof *j);
-}
+void bt_json_init(struct bt_json *j) { memset(j, 0, sizeof *j); }
 
 void bt_json_destroy(struct bt_json *j)
 {

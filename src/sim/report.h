@@ -18,13 +18,13 @@
 #define BT_JSON_MAX_DEPTH 16
 
 struct bt_json {
-    char *buf;                          /* the text so far, NUL-terminated */
-    size_t len;                         /* bytes before the NUL */
-    size_t cap;                         /* allocated bytes */
-    bool oom;                           /* an allocation failed; output is lost */
-    unsigned depth;                     /* open objects and arrays */
-    bool has_item[BT_JSON_MAX_DEPTH];   /* per level: a comma is due before the next item */
-    bool after_key;                     /* a key was written; its value comes next */
+    char *buf;                        /* the text so far, NUL-terminated */
+    size_t len;                       /* bytes before the NUL */
+    size_t cap;                       /* allocated bytes */
+    bool oom;                         /* an allocation failed; output is lost */
+    unsigned depth;                   /* open objects and arrays */
+    bool has_item[BT_JSON_MAX_DEPTH]; /* per level: a comma is due before the next item */
+    bool after_key;                   /* a key was written; its value comes next */
 };
 
 void bt_json_init(struct bt_json *j);
@@ -50,10 +50,10 @@ const char *bt_json_cstr(const struct bt_json *j);
 
 /* A growable multiset of unsigned samples. */
 struct bt_samples {
-    uint64_t *v;  /* the samples, in insertion order until a percentile sorts them */
-    size_t len;   /* how many */
-    size_t cap;   /* allocated slots */
-    bool sorted;  /* v is in ascending order */
+    uint64_t *v; /* the samples, in insertion order until a percentile sorts them */
+    size_t len;  /* how many */
+    size_t cap;  /* allocated slots */
+    bool sorted; /* v is in ascending order */
 };
 
 void bt_samples_init(struct bt_samples *s);

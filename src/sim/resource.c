@@ -53,7 +53,8 @@ void send_write(struct bt_sim *sim, uint32_t c, bool late)
     w->reply = false;
     w->mark = 0;
     memset(&w->mark_minter, 0, sizeof w->mark_minter);
-    uint64_t at = sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
+    uint64_t at =
+        sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
     if (bt_sim_heap_push(&sim->agenda, &w->item.h, at) != 0) {
         free(w);
         elect_oom(sim);
@@ -84,7 +85,8 @@ static void reply_arrives(struct bt_sim *sim, struct sim_write *w)
 {
     struct sim_elect *e = sim->elect;
     struct sim_node *sn = &sim->nodes[w->node];
-    if (sn->node == NULL || sn->gen != w->gen || sn->state == BT_SIM_CRASHED || sn->state == BT_SIM_LEFT) {
+    if (sn->node == NULL || sn->gen != w->gen || sn->state == BT_SIM_CRASHED ||
+        sn->state == BT_SIM_LEFT) {
         free(w);
         return;
     }
@@ -102,19 +104,21 @@ static void reply_arrives(struct bt_sim *sim, struct sim_write *w)
     /* An input from outside the cluster: the election may move (a leader
      * refused at its own token starts a new term), so the epoch restarts. */
     epoch_restart(sim);
-    bt_sim_log(sim, 3, "n%" PRIu32 " observes the resource's mark %" PRIu64 " for name-%" PRIu32 " (rc %d)", w->node,
-               w->mark, w->name, rc);
+    bt_sim_log(sim, 3,
+               "n%" PRIu32 " observes the resource's mark %" PRIu64 " for name-%" PRIu32 " (rc %d)",
+               w->node, w->mark, w->name, rc);
     e->observing = w->node + 1;
     bt_sim_poke(sim, w->node);
     e->observing = 0;
     uint32_t c = find_campaign(e, w->node, w->name);
-    bool beaten = c != NONE && (e->pool[c].token < w->mark ||
-                                (e->pool[c].token == w->mark && !bt_nodeid_eq(&w->mark_minter, &sn->name)));
+    bool beaten =
+        c != NONE && (e->pool[c].token < w->mark ||
+                      (e->pool[c].token == w->mark && !bt_nodeid_eq(&w->mark_minter, &sn->name)));
     if (rc == 0 && beaten && e->pool[c].leads && e->pool[c].stale_token != e->pool[c].token) {
         e->pool[c].stale_token = e->pool[c].token;
         bt_sim_violation(sim, "no_stale_term",
-                         "n%" PRIu32 " observed the resource's mark %" PRIu64 " for name-%" PRIu32 " at %" PRIu64
-                         " ms and still leads with %" PRIu64,
+                         "n%" PRIu32 " observed the resource's mark %" PRIu64 " for name-%" PRIu32
+                         " at %" PRIu64 " ms and still leads with %" PRIu64,
                          w->node, w->mark, w->name, sim->now, e->pool[c].token);
     }
     free(w);
@@ -154,7 +158,9 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
             m->term_session = w->session;
             m->term_node = w->node;
             st->terms_admitted++;
-            bt_sim_log(sim, 3, "resource name-%" PRIu32 ": term %" PRIu64 " of n%" PRIu32 " (session %" PRIu64 ") admitted",
+            bt_sim_log(sim, 3,
+                       "resource name-%" PRIu32 ": term %" PRIu64 " of n%" PRIu32
+                       " (session %" PRIu64 ") admitted",
                        w->name, w->token, w->node, w->session);
             /* The true leader's token, admitted as another minter's term:
              * the leader has to move above it (token_taken), so an
@@ -167,11 +173,13 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
         if (admissible)
             bt_sim_violation(sim, "fencing",
                              "name-%" PRIu32 ": the guard refused %" PRIu64 " from n%" PRIu32
-                             ", above every term admitted or the admitted one (%" PRIu64 " from n%" PRIu32 ")",
+                             ", above every term admitted or the admitted one (%" PRIu64
+                             " from n%" PRIu32 ")",
                              w->name, w->token, w->node, m->term_token, m->term_node);
     } else {
-        bt_sim_violation(sim, "fencing", "name-%" PRIu32 ": baton_guard_offer(%" PRIu64 ") returned %d (%s)", w->name,
-                         w->token, rc, baton_err_name(rc));
+        bt_sim_violation(sim, "fencing",
+                         "name-%" PRIu32 ": baton_guard_offer(%" PRIu64 ") returned %d (%s)",
+                         w->name, w->token, rc, baton_err_name(rc));
     }
     if (accepted) {
         st->writes_accepted++;
@@ -183,36 +191,40 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
          * resource admitted a token no running node knows: its minter
          * departed before its fence could reach anyone (docs/simulator.md). */
         uint32_t c = e->agreed_now && cluster_calm(sim) ? true_winner(sim, w->name) : NONE;
-        if (c != NONE && e->pool[c].session == w->session && e->pool[c].leads && e->pool[c].token == w->token &&
-            !token_known(sim, w->name, m->term_token)) {
+        if (c != NONE && e->pool[c].session == w->session && e->pool[c].leads &&
+            e->pool[c].token == w->token && !token_known(sim, w->name, m->term_token)) {
             st->writes_rejected_unknown++;
             if (e->pool[c].refused_token != w->token) {
                 e->pool[c].refused_token = w->token;
-                bt_sim_log(sim, 2,
-                           "name-%" PRIu32 ": leader n%" PRIu32 "'s token %" PRIu64 " is below %" PRIu64
-                           ", which only the resource knows (minted by n%" PRIu32 ", now %s)",
-                           w->name, w->node, w->token, m->term_token, m->term_node,
-                           bt_sim_node_state(sim, m->term_node) == BT_SIM_RUNNING ? "running a new process"
-                                                                                 : "gone");
+                bt_sim_log(
+                    sim, 2,
+                    "name-%" PRIu32 ": leader n%" PRIu32 "'s token %" PRIu64 " is below %" PRIu64
+                    ", which only the resource knows (minted by n%" PRIu32 ", now %s)",
+                    w->name, w->node, w->token, m->term_token, m->term_node,
+                    bt_sim_node_state(sim, m->term_node) == BT_SIM_RUNNING ? "running a new process"
+                                                                           : "gone");
             }
         } else if (c != NONE && e->pool[c].session == w->session && e->pool[c].leads &&
                    e->pool[c].token == w->token && e->pool[c].refused_token != w->token) {
             e->pool[c].refused_token = w->token;
             const struct sim_node *holder = &sim->nodes[m->term_node];
-            bt_sim_violation(sim, "no_stale_term",
-                             "after convergence, leader n%" PRIu32 "'s write for name-%" PRIu32 " (token %" PRIu64
-                             ") was refused at %" PRIu64 " ms: the resource had admitted %" PRIu64
-                             " from n%" PRIu32 " (session %" PRIu64 ", node now %s)%s",
-                             w->node, w->name, w->token, sim->now, m->term_token, m->term_node, m->term_session,
-                             holder->state == BT_SIM_RUNNING ? "running" : "not running",
-                             m->term_token == w->token ? ": the same token, minted by two nodes" : "");
+            bt_sim_violation(
+                sim, "no_stale_term",
+                "after convergence, leader n%" PRIu32 "'s write for name-%" PRIu32
+                " (token %" PRIu64 ") was refused at %" PRIu64
+                " ms: the resource had admitted %" PRIu64 " from n%" PRIu32 " (session %" PRIu64
+                ", node now %s)%s",
+                w->node, w->name, w->token, sim->now, m->term_token, m->term_node, m->term_session,
+                holder->state == BT_SIM_RUNNING ? "running" : "not running",
+                m->term_token == w->token ? ": the same token, minted by two nodes" : "");
         }
         /* The refusal, with the guard's mark, goes back to the writer. */
         if (sim->cfg.ops->observe_fence != NULL && mark > 0) {
             w->reply = true;
             w->mark = mark;
             bt_nodeid_set(&w->mark_minter, gm.minter, gm.minter_len);
-            uint64_t at = sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms, sim->cfg.latency_max_ms);
+            uint64_t at = sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms,
+                                                   sim->cfg.latency_max_ms);
             bt_sim_heap_entry_init(&w->item.h);
             if (bt_sim_heap_push(&sim->agenda, &w->item.h, at) == 0)
                 return;

@@ -229,15 +229,18 @@ static void run_twin(struct bt_sim *sim, const struct bt_sim_scenario_args *args
     uint64_t heal_at = now + (args->duration_ms > now ? (args->duration_ms - now) / 2 : 0);
     bool split = bt_sim_config(sim)->seed % 4 != 3;
     if (split) {
-        bt_sim_log(sim, 1, "partition %" PRIu32 " | %" PRIu32 " until %" PRIu64 " ms; n%" PRIu32
-                   " becomes a twin of n%" PRIu32, left, n - left, heal_at, j, t);
+        bt_sim_log(sim, 1,
+                   "partition %" PRIu32 " | %" PRIu32 " until %" PRIu64 " ms; n%" PRIu32
+                   " becomes a twin of n%" PRIu32,
+                   left, n - left, heal_at, j, t);
         bt_sim_partition(sim, side);
     } else {
         bt_sim_log(sim, 1, "no partition: n%" PRIu32 " becomes a twin of n%" PRIu32, j, t);
     }
     free(side);
     if (bt_sim_start_twin(sim, j, t) != 0) {
-        bt_sim_violation(sim, "node_failed", "the twin of n%" PRIu32 " did not start in n%" PRIu32, t, j);
+        bt_sim_violation(sim, "node_failed", "the twin of n%" PRIu32 " did not start in n%" PRIu32,
+                         t, j);
         return;
     }
     uint64_t boot_t = bt_sim_boot_id(sim, t), boot_j = bt_sim_boot_id(sim, j);
@@ -259,9 +262,11 @@ static void run_twin(struct bt_sim *sim, const struct bt_sim_scenario_args *args
 
     uint32_t keep = boot_t > boot_j ? t : j, lose = keep == t ? j : t;
     if (bt_sim_node_state(sim, keep) != BT_SIM_RUNNING)
-        bt_sim_violation(sim, "twin", "n%" PRIu32 " (boot %016" PRIx64 ", the greater) no longer runs",
-                         keep, bt_sim_boot_id(sim, keep));
-    if (bt_sim_node_state(sim, lose) == BT_SIM_RUNNING || bt_sim_stop_error(sim, lose) != BATON_ECONFLICT)
+        bt_sim_violation(sim, "twin",
+                         "n%" PRIu32 " (boot %016" PRIx64 ", the greater) no longer runs", keep,
+                         bt_sim_boot_id(sim, keep));
+    if (bt_sim_node_state(sim, lose) == BT_SIM_RUNNING ||
+        bt_sim_stop_error(sim, lose) != BATON_ECONFLICT)
         bt_sim_violation(sim, "twin",
                          "n%" PRIu32 " (boot %016" PRIx64 ", the lower) %s (stop error %d)", lose,
                          bt_sim_boot_id(sim, lose),
@@ -327,7 +332,8 @@ static bool others_moved_on(struct bt_sim *sim, uint32_t old)
         if (bt_sim_node_state(sim, i) != BT_SIM_RUNNING)
             continue;
         uint32_t who;
-        if (bt_sim_leader_view(sim, i, 0, &who, NULL) != 0 || who == old || (first != UINT32_MAX && who != first))
+        if (bt_sim_leader_view(sim, i, 0, &who, NULL) != 0 || who == old ||
+            (first != UINT32_MAX && who != first))
             return false;
         first = who;
     }
@@ -348,14 +354,16 @@ static void run_pause(struct bt_sim *sim, const struct bt_sim_scenario_args *arg
     }
     const struct bt_sim_config *cfg = bt_sim_config(sim);
     bt_sim_believes(sim, leader, 0, &old_token);
-    bt_sim_log(sim, 1, "pause n%" PRIu32 ", the leader of name-0 (token %" PRIu64 ")", leader, old_token);
+    bt_sim_log(sim, 1, "pause n%" PRIu32 ", the leader of name-0 (token %" PRIu64 ")", leader,
+               old_token);
     bt_sim_pause(sim, leader);
     uint64_t limit = bt_sim_now(sim) + 2 * cfg->detect_bound_ms;
     while (!others_moved_on(sim, leader) && bt_sim_now(sim) < limit)
         bt_sim_run_for(sim, 10);
     if (!others_moved_on(sim, leader))
         bt_sim_violation(sim, "agreement",
-                         "the others did not fail over within %" PRIu64 " ms of pausing n%" PRIu32 ", name-0's leader",
+                         "the others did not fail over within %" PRIu64 " ms of pausing n%" PRIu32
+                         ", name-0's leader",
                          2 * cfg->detect_bound_ms, leader);
     /* Let the new leader's writes reach the resource: its term is admitted. */
     bt_sim_run_for(sim, 3 * cfg->write_interval_ms + 2 * (uint64_t)cfg->latency_max_ms + 1);
@@ -373,14 +381,16 @@ static void run_pause(struct bt_sim *sim, const struct bt_sim_scenario_args *arg
     uint64_t token;
     if (bt_sim_believes(sim, leader, 0, &token) && token == old_token)
         bt_sim_violation(sim, "no_stale_term",
-                         "n%" PRIu32 " still leads name-0 with the token %" PRIu64 " it had before its pause",
+                         "n%" PRIu32 " still leads name-0 with the token %" PRIu64
+                         " it had before its pause",
                          leader, old_token);
 }
 
 /* Election actions of churn and chaos, drawn from the fault stream. */
 enum elect_action { ACT_CAMPAIGN, ACT_RESIGN, ACT_END, ACT_KINDS };
 
-static const unsigned elect_weight[ACT_KINDS] = {[ACT_CAMPAIGN] = 3, [ACT_RESIGN] = 1, [ACT_END] = 1};
+static const unsigned elect_weight[ACT_KINDS] = {
+    [ACT_CAMPAIGN] = 3, [ACT_RESIGN] = 1, [ACT_END] = 1};
 
 static void elect_action(struct bt_sim *sim, enum elect_action act)
 {
@@ -414,8 +424,7 @@ static void elect_action(struct bt_sim *sim, enum elect_action act)
         if (nsessions > 0)
             bt_sim_session_end(sim, i, sessions[bt_prng_below(rng, nsessions)]);
         break;
-    case ACT_KINDS:
-        break;
+    case ACT_KINDS: break;
     }
 }
 
@@ -457,10 +466,7 @@ static void run_churn(struct bt_sim *sim, const struct bt_sim_scenario_args *arg
 
 /* --- chaos --------------------------------------------------------------- */
 
-static void undo_pause(struct bt_sim *sim, uint64_t node)
-{
-    bt_sim_resume(sim, (uint32_t)node);
-}
+static void undo_pause(struct bt_sim *sim, uint64_t node) { bt_sim_resume(sim, (uint32_t)node); }
 
 static void undo_cut(struct bt_sim *sim, uint64_t link)
 {
@@ -552,7 +558,8 @@ static void chaos_one_fault(struct bt_sim *sim, uint8_t *side)
         if (n >= 2) {
             random_sides(sim, side, n >= 3 && bt_prng_chance(rng, 0.25) ? 3 : 2);
             bt_sim_partition(sim, side);
-            bt_sim_after(sim, f * bt_prng_range(rng, 200, 8000), undo_partition, bt_sim_partition_gen(sim));
+            bt_sim_after(sim, f * bt_prng_range(rng, 200, 8000), undo_partition,
+                         bt_sim_partition_gen(sim));
         }
         break;
     case CHAOS_CUT:
@@ -573,9 +580,7 @@ static void chaos_one_fault(struct bt_sim *sim, uint8_t *side)
         if (found && running > 1)
             bt_sim_leave(sim, i);
         break;
-    case CHAOS_ELECT:
-        elect_action(sim, draw_action(sim));
-        break;
+    case CHAOS_ELECT: elect_action(sim, draw_action(sim)); break;
     }
 }
 
@@ -607,7 +612,8 @@ static void run_chaos(struct bt_sim *sim, const struct bt_sim_scenario_args *arg
     }
     free(side);
     bt_sim_run_until(sim, calm_at);
-    bt_sim_log(sim, 1, "calm: heal, resume and restart everything; every node campaigns for every name");
+    bt_sim_log(sim, 1,
+               "calm: heal, resume and restart everything; every node campaigns for every name");
     bt_sim_heal(sim);
     bt_sim_set_loss(sim, bt_sim_config(sim)->loss);
     for (uint32_t i = 0; i < n; i++) {
@@ -643,7 +649,8 @@ static void run_bounce(struct bt_sim *sim, const struct bt_sim_scenario_args *ar
         if (!found)
             continue;
         uint64_t down_ms = bt_prng_range(rng, 0, gap_max);
-        bt_sim_log(sim, 1, "bounce n%" PRIu32 ": restart %" PRIu64 " ms after its crash", victim, down_ms);
+        bt_sim_log(sim, 1, "bounce n%" PRIu32 ": restart %" PRIu64 " ms after its crash", victim,
+                   down_ms);
         bt_sim_crash_kind(sim, victim, false);
         bt_sim_run_for(sim, down_ms);
         bt_sim_restart(sim, victim);
@@ -657,15 +664,21 @@ static const struct bt_sim_scenario scenarios[] = {
     {"crash-one", "once converged, one random node crashes", 2, run_crash_one},
     {"restart-one", "once converged, one node crashes, restarts (new boot)", 2, run_restart_one},
     {"leave-one", "once converged, one random node leaves gracefully", 2, run_leave_one},
-    {"partition-heal", "once converged, a random 2-way partition (campaigns start in it), then heal", 2, run_partition_heal},
-    {"chaos", "every fault (and campaign churn) at random until 70%, then heal everything", 2, run_chaos},
+    {"partition-heal",
+     "once converged, a random 2-way partition (campaigns start in it), then heal", 2,
+     run_partition_heal},
+    {"chaos", "every fault (and campaign churn) at random until 70%, then heal everything", 2,
+     run_chaos},
     {"failover", "once agreed, the node of name-0's leader crashes", 2, run_failover},
-    {"handover", "once agreed, name-0's leader resigns (even seeds) or leaves (odd)", 2, run_handover},
+    {"handover", "once agreed, name-0's leader resigns (even seeds) or leaves (odd)", 2,
+     run_handover},
     {"pause", "once agreed, name-0's leader is paused past failover, then resumed", 2, run_pause},
-    {"churn", "once agreed, campaigns, resigns and session ends at random; no faults", 1, run_churn},
-    {"twin", "once agreed, two processes with one name on the two sides of a partition, then heal", 3,
-     run_twin},
-    {"bounce", "once agreed, processes crash and restart on their address within ms, again and again", 2,
+    {"churn", "once agreed, campaigns, resigns and session ends at random; no faults", 1,
+     run_churn},
+    {"twin", "once agreed, two processes with one name on the two sides of a partition, then heal",
+     3, run_twin},
+    {"bounce",
+     "once agreed, processes crash and restart on their address within ms, again and again", 2,
      run_bounce},
 };
 

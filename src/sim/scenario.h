@@ -19,9 +19,9 @@ struct bt_sim_scenario_args {
 };
 
 struct bt_sim_scenario {
-    const char *name;     /* as given to --scenario */
-    const char *summary;  /* one line for --help */
-    uint32_t min_nodes;   /* smallest cluster it makes sense on */
+    const char *name;    /* as given to --scenario */
+    const char *summary; /* one line for --help */
+    uint32_t min_nodes;  /* smallest cluster it makes sense on */
     /* Drives sim from time 0 to args->duration_ms; bt_sim_finish follows. */
     void (*run)(struct bt_sim *sim, const struct bt_sim_scenario_args *args);
 };

@@ -16,10 +16,7 @@
 
 /* --- the election API of sim.h ----------------------------------------------- */
 
-uint32_t bt_sim_names(const struct bt_sim *sim)
-{
-    return sim->elect ? sim->elect->names : 0;
-}
+uint32_t bt_sim_names(const struct bt_sim *sim) { return sim->elect ? sim->elect->names : 0; }
 
 const struct bt_name *bt_sim_name(const struct bt_sim *sim, uint32_t k)
 {
@@ -64,9 +61,11 @@ int bt_sim_lead(struct bt_sim *sim, uint32_t i, uint32_t k, int64_t priority, ui
     struct sim_node *sn = &sim->nodes[i];
     uint64_t hw_before = high_water_of(sim, i, k);
     uint64_t token = 0;
-    int rc = sim->cfg.ops->lead(sn->node, session, &e->nm[k].name, priority, bt_sim_node_time(sim, sn), &token);
+    int rc = sim->cfg.ops->lead(sn->node, session, &e->nm[k].name, priority,
+                                bt_sim_node_time(sim, sn), &token);
     if (rc != 0 && rc != 1) {
-        bt_sim_violation(sim, "bad_result", "bt_node_lead on n%" PRIu32 " for name-%" PRIu32 " returned %d (%s)", i, k,
+        bt_sim_violation(sim, "bad_result",
+                         "bt_node_lead on n%" PRIu32 " for name-%" PRIu32 " returned %d (%s)", i, k,
                          rc, baton_err_name(rc));
         bt_sim_poke(sim, i);
         return rc;
@@ -76,8 +75,10 @@ int bt_sim_lead(struct bt_sim *sim, uint32_t i, uint32_t k, int64_t priority, ui
         return BATON_ENOMEM;
     sim->stats.campaigns++;
     e->pool[c].hw_seen = hw_before;
-    bt_sim_log(sim, 2, "n%" PRIu32 " campaigns for name-%" PRIu32 " (session %" PRIu64 ", priority %" PRId64 "): %s", i,
-               k, session, priority, rc == 1 ? "leader" : "follower");
+    bt_sim_log(sim, 2,
+               "n%" PRIu32 " campaigns for name-%" PRIu32 " (session %" PRIu64 ", priority %" PRId64
+               "): %s",
+               i, k, session, priority, rc == 1 ? "leader" : "follower");
     if (rc == 1) {
         note_mint(sim, c, token, hw_before, "lead");
         believe(sim, c, token);
@@ -106,10 +107,11 @@ int bt_sim_resign(struct bt_sim *sim, uint32_t i, uint32_t k)
     e->pool[c].watch_end = leads_agreed_name(sim, c);
     int rc = sim->cfg.ops->resign(sn->node, &e->nm[k].name, bt_sim_node_time(sim, sn));
     if (rc != 0)
-        bt_sim_violation(sim, "bad_result", "bt_node_resign on n%" PRIu32 " for name-%" PRIu32 " returned %d (%s)", i, k,
-                         rc, baton_err_name(rc));
-    bt_sim_log(sim, 2, "n%" PRIu32 " resigns name-%" PRIu32 " (session %" PRIu64 "%s)", i, k, e->pool[c].session,
-               e->pool[c].leads ? ", the leader" : "");
+        bt_sim_violation(sim, "bad_result",
+                         "bt_node_resign on n%" PRIu32 " for name-%" PRIu32 " returned %d (%s)", i,
+                         k, rc, baton_err_name(rc));
+    bt_sim_log(sim, 2, "n%" PRIu32 " resigns name-%" PRIu32 " (session %" PRIu64 "%s)", i, k,
+               e->pool[c].session, e->pool[c].leads ? ", the leader" : "");
     sim->stats.resigns++;
     campaign_remove(sim, c, false);
     bt_sim_poke(sim, i);
@@ -136,7 +138,8 @@ int bt_sim_session_end(struct bt_sim *sim, uint32_t i, uint64_t session)
     int rc = sim->cfg.ops->session_end(sn->node, session, bt_sim_node_time(sim, sn));
     if (rc != held)
         bt_sim_violation(sim, "bad_result",
-                         "bt_node_session_end on n%" PRIu32 " (session %" PRIu64 ") returned %d; it held %d campaigns",
+                         "bt_node_session_end on n%" PRIu32 " (session %" PRIu64
+                         ") returned %d; it held %d campaigns",
                          i, session, rc, held);
     bt_sim_log(sim, 2, "n%" PRIu32 " ends session %" PRIu64 " (%d campaigns)", i, session, held);
     sim->stats.session_ends++;
@@ -200,7 +203,8 @@ bool bt_sim_true_leader(const struct bt_sim *sim, uint32_t k, uint32_t *node, ui
     return true;
 }
 
-int bt_sim_leader_view(struct bt_sim *sim, uint32_t i, uint32_t k, uint32_t *node, uint64_t *session)
+int bt_sim_leader_view(struct bt_sim *sim, uint32_t i, uint32_t k, uint32_t *node,
+                       uint64_t *session)
 {
     struct sim_elect *e = sim->elect;
     if (e == NULL || i >= sim->n || k >= e->names || sim->nodes[i].node == NULL)
@@ -263,7 +267,8 @@ void bt_sim_campaign_all(struct bt_sim *sim)
     for (uint32_t i = 0; i < sim->n; i++)
         if (sim->nodes[i].state == BT_SIM_RUNNING)
             running[nrun++] = i;
-    uint32_t want = sim->cfg.campaigners == 0 || sim->cfg.campaigners > nrun ? nrun : sim->cfg.campaigners;
+    uint32_t want =
+        sim->cfg.campaigners == 0 || sim->cfg.campaigners > nrun ? nrun : sim->cfg.campaigners;
     for (uint32_t k = 0; k < e->names; k++) {
         /* A partial Fisher-Yates shuffle picks `want` distinct nodes. */
         for (uint32_t j = 0; j < want; j++) {
@@ -274,12 +279,15 @@ void bt_sim_campaign_all(struct bt_sim *sim)
             chosen[(size_t)running[j] * e->names + k] = 1;
         }
     }
-    bt_sim_log(sim, 1, "%" PRIu32 " names, %" PRIu32 " campaigners each, start campaigning", e->names, want);
+    bt_sim_log(sim, 1, "%" PRIu32 " names, %" PRIu32 " campaigners each, start campaigning",
+               e->names, want);
     for (uint32_t i = 0; i < sim->n; i++) {
         for (uint32_t k = 0; k < e->names; k++) {
             if (!chosen[(size_t)i * e->names + k])
                 continue;
-            uint64_t delay = sim->cfg.campaign_spread_ms ? bt_prng_range(&e->rng, 0, sim->cfg.campaign_spread_ms) : 0;
+            uint64_t delay = sim->cfg.campaign_spread_ms
+                                 ? bt_prng_range(&e->rng, 0, sim->cfg.campaign_spread_ms)
+                                 : 0;
             if (delay == 0)
                 lead_later(sim, (uint64_t)i * e->names + k);
             else

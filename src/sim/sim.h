@@ -79,7 +79,8 @@ struct bt_sim_node_ops {
     int (*leader)(const void *node, const struct bt_name *name, struct bt_nodeid *leader,
                   uint64_t *candidate_id);
     bool (*is_leader)(const void *node, const struct bt_name *name);
-    int (*fence)(const void *node, const struct bt_name *name, uint64_t *fence, struct bt_nodeid *minter);
+    int (*fence)(const void *node, const struct bt_name *name, uint64_t *fence,
+                 struct bt_nodeid *minter);
     size_t (*candidates)(const void *node, const struct bt_name *name, struct bt_nodeid *out,
                          size_t cap);
     int (*high_water)(const void *node, const struct bt_name *name, uint64_t *token);
@@ -117,27 +118,27 @@ struct bt_sim_config {
     uint32_t check_ms;            /* convergence check period; 0: 10 ms up to 100
                                      nodes, 100 ms above */
     /* Invariant bounds; 0 derives them from the profile (docs/simulator.md). */
-    uint64_t converge_bound_ms;   /* converged this soon after the last fault */
-    uint64_t detect_bound_ms;     /* every crash detected this soon */
-    uint64_t fp_grace_ms;         /* a fault excuses deaths for this long after it ends */
-    uint32_t backlog_max;         /* datagrams queued for a paused node; beyond: dropped */
+    uint64_t converge_bound_ms; /* converged this soon after the last fault */
+    uint64_t detect_bound_ms;   /* every crash detected this soon */
+    uint64_t fp_grace_ms;       /* a fault excuses deaths for this long after it ends */
+    uint32_t backlog_max;       /* datagrams queued for a paused node; beyond: dropped */
     /* The election (election.c); names 0 runs membership alone. */
-    uint32_t names;               /* names campaigned on: "name-0".."name-<names-1>" */
-    uint32_t campaigners;         /* nodes bt_sim_campaign_all() starts per name; 0: all */
-    uint64_t campaign_spread_ms;  /* bt_sim_campaign_all() spreads its leads over this long */
-    uint64_t write_interval_ms;   /* a believing leader writes this often; 0: never */
-    uint64_t horizon_ms;          /* handed to every node (bt_node_config); 0: the core's */
-    uint64_t agree_bound_ms;      /* every name agreed this soon after the last change;
+    uint32_t names;                    /* names campaigned on: "name-0".."name-<names-1>" */
+    uint32_t campaigners;              /* nodes bt_sim_campaign_all() starts per name; 0: all */
+    uint64_t campaign_spread_ms;       /* bt_sim_campaign_all() spreads its leads over this long */
+    uint64_t write_interval_ms;        /* a believing leader writes this often; 0: never */
+    uint64_t horizon_ms;               /* handed to every node (bt_node_config); 0: the core's */
+    uint64_t agree_bound_ms;           /* every name agreed this soon after the last change;
                                      0: derived */
-    uint64_t prop_bound_ms;       /* a candidacy or fence reaches every node this soon in a
+    uint64_t prop_bound_ms;            /* a candidacy or fence reaches every node this soon in a
                                      calm network; 0: derived */
-    uint32_t elect_check_ms;      /* agreement, stability and state poll period; 0: derived */
-    FILE *log;                    /* progress lines (borrowed); NULL: silent */
-    int verbosity;                /* 1 milestones, 2 every fault, 3 membership events */
+    uint32_t elect_check_ms;           /* agreement, stability and state poll period; 0: derived */
+    FILE *log;                         /* progress lines (borrowed); NULL: silent */
+    int verbosity;                     /* 1 milestones, 2 every fault, 3 membership events */
     const struct bt_sim_node_ops *ops; /* borrowed; required */
-    uint32_t name_bytes;          /* names are padded with '.' to this many bytes, up to
+    uint32_t name_bytes;               /* names are padded with '.' to this many bytes, up to
                                      BATON_NAME_MAX (0: "name-<k>" as is) */
-    double host_crash;            /* probability, [0, 1], that bt_sim_crash() is a host
+    double host_crash;                 /* probability, [0, 1], that bt_sim_crash() is a host
                                      crash (its address silent) rather than a process
                                      crash (its host refuses datagrams and connects to
                                      it); default 0.5 */
@@ -180,77 +181,78 @@ enum bt_sim_node_state {
 
 /* Counters and samples of one run. */
 struct bt_sim_stats {
-    uint64_t virtual_ms;         /* virtual time at the end */
-    uint64_t datagrams_sent;     /* BT_OUT_PACKET outputs */
+    uint64_t virtual_ms;     /* virtual time at the end */
+    uint64_t datagrams_sent; /* BT_OUT_PACKET outputs */
     uint64_t datagram_bytes;
-    uint64_t stream_msgs_sent;   /* BT_OUT_STREAM outputs */
+    uint64_t stream_msgs_sent; /* BT_OUT_STREAM outputs */
     uint64_t stream_bytes;
-    uint64_t streams_opened;     /* stream outputs with conn 0 */
-    uint64_t delivered;          /* messages handed to a node (backlog included) */
-    uint64_t dropped_loss;       /* datagrams lost at random */
-    uint64_t dropped_partition;  /* messages refused by a blocked link */
-    uint64_t dropped_down;       /* messages to a crashed/left node or a dead stream */
-    uint64_t dropped_backlog;    /* datagrams beyond a paused node's backlog */
-    uint64_t duplicated;         /* extra datagram copies */
-    uint64_t reordered;          /* datagrams held back */
-    uint64_t bad_address;        /* outputs to an address that is no node */
-    uint64_t ticks;              /* bt_node_tick calls */
+    uint64_t streams_opened;    /* stream outputs with conn 0 */
+    uint64_t delivered;         /* messages handed to a node (backlog included) */
+    uint64_t dropped_loss;      /* datagrams lost at random */
+    uint64_t dropped_partition; /* messages refused by a blocked link */
+    uint64_t dropped_down;      /* messages to a crashed/left node or a dead stream */
+    uint64_t dropped_backlog;   /* datagrams beyond a paused node's backlog */
+    uint64_t duplicated;        /* extra datagram copies */
+    uint64_t reordered;         /* datagrams held back */
+    uint64_t bad_address;       /* outputs to an address that is no node */
+    uint64_t ticks;             /* bt_node_tick calls */
     /* Node events by kind (enum bt_event_kind). */
     uint64_t ev_up, ev_suspect, ev_alive, ev_dead, ev_left, ev_conflict;
     /* Faults applied: crashes, restarts, pauses, partitions (splits),
      * one-way cuts, loss bursts, graceful leaves. */
     uint64_t crashes, restarts, pauses, partitions, oneway_blocks, loss_bursts, leaves;
-    struct bt_samples detection; /* ms from a crash until every live node marked it dead */
+    struct bt_samples detection;   /* ms from a crash until every live node marked it dead */
     uint64_t detection_superseded; /* crashes restarted before every node noticed */
-    uint64_t detection_by_view;  /* detections completed by the convergence check
+    uint64_t detection_by_view;    /* detections completed by the convergence check
                                     because some observer dropped the member
                                     without a BT_EV_MEMBER_DEAD event */
     uint64_t false_positive_deaths;
-    bool converged;              /* converged after the last fault */
-    uint64_t convergence_ms;     /* ...this long after it (valid when converged) */
-    uint64_t last_fault_ms;      /* virtual time of the last fault (0: none) */
-    bool converged_at_end;       /* the convergence check passes at the very end */
+    bool converged;          /* converged after the last fault */
+    uint64_t convergence_ms; /* ...this long after it (valid when converged) */
+    uint64_t last_fault_ms;  /* virtual time of the last fault (0: none) */
+    bool converged_at_end;   /* the convergence check passes at the very end */
     /* The election (zero when names is 0). */
-    struct bt_samples failover;  /* ms from a leader's crash until every running node agrees
+    struct bt_samples failover;      /* ms from a leader's crash until every running node agrees
                                     on the new leader (clean cases only, docs/simulator.md) */
-    struct bt_samples handover;  /* the same from a leader's resign, session end or leave */
-    struct bt_samples propagation; /* ms from a lead() until every running node lists it */
-    uint64_t watches_superseded; /* failovers/handovers not timed: a fault or another
+    struct bt_samples handover;      /* the same from a leader's resign, session end or leave */
+    struct bt_samples propagation;   /* ms from a lead() until every running node lists it */
+    uint64_t watches_superseded;     /* failovers/handovers not timed: a fault or another
                                     change of the name came first */
     uint64_t propagation_superseded; /* candidacies not timed: ended, or a fault came first */
-    uint64_t propagation_pending; /* candidacies that had not reached every node when the run ended */
-    uint64_t campaigns;          /* successful bt_sim_lead calls */
-    uint64_t resigns;            /* successful bt_sim_resign calls */
-    uint64_t session_ends;       /* bt_sim_session_end calls */
-    uint64_t leader_changes;     /* sessions that started to believe they lead: lead()
+    uint64_t
+        propagation_pending;  /* candidacies that had not reached every node when the run ended */
+    uint64_t campaigns;       /* successful bt_sim_lead calls */
+    uint64_t resigns;         /* successful bt_sim_resign calls */
+    uint64_t session_ends;    /* bt_sim_session_end calls */
+    uint64_t leader_changes;  /* sessions that started to believe they lead: lead()
                                     returned leader, or BT_EV_ELECTED */
-    uint64_t revocations;        /* BT_EV_REVOKED events */
-    uint64_t writes_sent;        /* writes the believing leaders sent */
-    uint64_t writes_accepted;    /* ...that the resource accepted */
-    uint64_t writes_rejected;    /* ...that it refused (stale token or session) */
+    uint64_t revocations;     /* BT_EV_REVOKED events */
+    uint64_t writes_sent;     /* writes the believing leaders sent */
+    uint64_t writes_accepted; /* ...that the resource accepted */
+    uint64_t writes_rejected; /* ...that it refused (stale token or session) */
     uint64_t writes_rejected_unknown; /* refused writes of the converged leader because the
                                     resource admitted a token no running node knows */
-    uint64_t refusals_observed;  /* refusals the application reported back to its node
+    uint64_t refusals_observed;       /* refusals the application reported back to its node
                                     (bt_node_observe_fence) */
-    uint64_t late_writes;        /* writes a paused leader sent the moment it resumed */
-    uint64_t late_writes_accepted; /* ...accepted (no newer term had been admitted) */
-    uint64_t terms_admitted;     /* tokens the resource admitted */
-    bool agreed;                 /* every name agreed after the last change */
-    uint64_t agreement_ms;       /* ...this long after it (valid when agreed) */
-    uint64_t last_change_ms;     /* the later of the last fault and the last candidacy change */
-    size_t max_entries;          /* greatest candidate-map size seen on a node */
-    size_t max_tombstones;       /* greatest tombstone count seen on a node */
-    size_t max_high_water_marks; /* greatest high-water mark count seen on a node */
-    bool gc_observed;            /* tombstones were required to be gone (every removal
+    uint64_t late_writes;             /* writes a paused leader sent the moment it resumed */
+    uint64_t late_writes_accepted;    /* ...accepted (no newer term had been admitted) */
+    uint64_t terms_admitted;          /* tokens the resource admitted */
+    bool agreed;                      /* every name agreed after the last change */
+    uint64_t agreement_ms;            /* ...this long after it (valid when agreed) */
+    uint64_t last_change_ms;       /* the later of the last fault and the last candidacy change */
+    size_t max_entries;            /* greatest candidate-map size seen on a node */
+    size_t max_tombstones;         /* greatest tombstone count seen on a node */
+    size_t max_high_water_marks;   /* greatest high-water mark count seen on a node */
+    bool gc_observed;              /* tombstones were required to be gone (every removal
                                     older than the GC window) and were */
-    uint64_t ev_stopped;         /* BT_EV_STOPPED events (processes that stopped) */
-    uint64_t twins;              /* twin processes started (bt_sim_start_twin) */
+    uint64_t ev_stopped;           /* BT_EV_STOPPED events (processes that stopped) */
+    uint64_t twins;                /* twin processes started (bt_sim_start_twin) */
     uint64_t revocations_uncaused; /* BT_EV_REVOKED events nothing explains (the
                                     `revocation` invariant; docs/simulator.md) */
-    uint64_t host_crashes;       /* crashes that took the host down (silent); the
+    uint64_t host_crashes;         /* crashes that took the host down (silent); the
                                     others were process crashes (refusing) */
-    uint64_t refusals_sent;      /* refusals a refusing address sent back */
-    uint64_t refusals_delivered; /* ...handed to the sender (bt_node_addr_refused) */
+    uint64_t refusals_sent;        /* refusals a refusing address sent back */
+    uint64_t refusals_delivered;   /* ...handed to the sender (bt_node_addr_refused) */
 };
 
 /* Creates the cluster: every node starts and joins at virtual time 0
@@ -403,7 +405,8 @@ bool bt_sim_believes(const struct bt_sim *sim, uint32_t i, uint32_t k, uint64_t 
 bool bt_sim_true_leader(const struct bt_sim *sim, uint32_t k, uint32_t *node, uint64_t *session);
 /* Node i's view: 0 with *node (index) and *session, BATON_ENOLEADER, or
  * BATON_EINVAL (no process, or a leader that is no node). */
-int bt_sim_leader_view(struct bt_sim *sim, uint32_t i, uint32_t k, uint32_t *node, uint64_t *session);
+int bt_sim_leader_view(struct bt_sim *sim, uint32_t i, uint32_t k, uint32_t *node,
+                       uint64_t *session);
 /* Whether name k is agreed (docs/simulator.md, agreement): every node runs
  * (none paused or leaving), each reports the true leader, exactly that
  * session believes it leads, with the node's current term, at or above

@@ -37,15 +37,15 @@ struct sim_item {
 };
 
 struct sim_msg {
-    struct sim_item item;  /* SIM_ITEM_DATAGRAM or SIM_ITEM_STREAM */
-    struct sim_msg *next;  /* next in a paused node's backlog */
-    uint32_t from;         /* sending node index */
-    uint32_t to;           /* receiving node index */
-    uint64_t conn;         /* stream connection id; 0 for a datagram */
-    uint8_t end;           /* stream: the receiving end of conn (0 opener, 1 acceptor) */
-    size_t len;            /* payload bytes */
-    uint32_t from_gen;     /* the sending process (its node's gen when sent) */
-    uint8_t data[];        /* the payload, copied from the sender's output */
+    struct sim_item item; /* SIM_ITEM_DATAGRAM or SIM_ITEM_STREAM */
+    struct sim_msg *next; /* next in a paused node's backlog */
+    uint32_t from;        /* sending node index */
+    uint32_t to;          /* receiving node index */
+    uint64_t conn;        /* stream connection id; 0 for a datagram */
+    uint8_t end;          /* stream: the receiving end of conn (0 opener, 1 acceptor) */
+    size_t len;           /* payload bytes */
+    uint32_t from_gen;    /* the sending process (its node's gen when sent) */
+    uint8_t data[];       /* the payload, copied from the sender's output */
 };
 
 struct sim_timer {
@@ -63,21 +63,21 @@ struct sim_conn {
 };
 
 struct sim_node {
-    uint32_t index;           /* position in bt_sim.nodes */
-    void *node;               /* the process; NULL when crashed or left */
+    uint32_t index; /* position in bt_sim.nodes */
+    void *node;     /* the process; NULL when crashed or left */
     enum bt_sim_node_state state;
-    uint32_t gen;             /* process starts so far; 0 before the first */
-    uint64_t boot_id;         /* of the current (or last) process */
-    struct bt_prng rng;       /* the process's random stream */
-    struct bt_nodeid name;    /* "n<i>" */
-    struct bt_addr addr;      /* "n<i>" */
-    uint64_t mono_origin;     /* mono_ms = virtual + mono_origin (machine uptime) */
-    int64_t wall_offset_ms;   /* wall_ms = epoch + virtual + offset + drift */
+    uint32_t gen;           /* process starts so far; 0 before the first */
+    uint64_t boot_id;       /* of the current (or last) process */
+    struct bt_prng rng;     /* the process's random stream */
+    struct bt_nodeid name;  /* "n<i>" */
+    struct bt_addr addr;    /* "n<i>" */
+    uint64_t mono_origin;   /* mono_ms = virtual + mono_origin (machine uptime) */
+    int64_t wall_offset_ms; /* wall_ms = epoch + virtual + offset + drift */
     int32_t drift_ppm;
-    struct sim_item tick;     /* SIM_ITEM_TICK, queued at the node's next deadline */
-    uint64_t tick_vt;         /* virtual time of the last tick, for the livelock guard */
-    uint32_t ticks_at_vt;     /* ticks at tick_vt so far */
-    struct sim_msg *backlog;  /* messages that arrived while paused, oldest first */
+    struct sim_item tick;    /* SIM_ITEM_TICK, queued at the node's next deadline */
+    uint64_t tick_vt;        /* virtual time of the last tick, for the livelock guard */
+    uint32_t ticks_at_vt;    /* ticks at tick_vt so far */
+    struct sim_msg *backlog; /* messages that arrived while paused, oldest first */
     struct sim_msg *backlog_tail;
     uint32_t backlog_len;     /* datagrams in backlog */
     uint8_t side;             /* partition side */
@@ -96,13 +96,13 @@ struct sim_node {
 
 /* What membership_check.c keeps per node: a crash being timed. */
 struct sim_watch {
-    bool open;              /* a crash of this node is being timed */
-    uint64_t crashed_at;    /* when */
-    uint64_t boot_id;       /* of the crashed process */
-    uint32_t pending;       /* live observers that have not marked it dead */
-    bool marked;            /* some observer marked it dead */
+    bool open;               /* a crash of this node is being timed */
+    uint64_t crashed_at;     /* when */
+    uint64_t boot_id;        /* of the crashed process */
+    uint32_t pending;        /* live observers that have not marked it dead */
+    bool marked;             /* some observer marked it dead */
     uint64_t last_marked_at; /* when the latest one did */
-    uint8_t *pending_bits;  /* one bit per observer; NULL when not open */
+    uint8_t *pending_bits;   /* one bit per observer; NULL when not open */
 };
 
 /*
@@ -160,55 +160,56 @@ struct sim_observer {
 
 struct bt_sim {
     struct bt_sim_config cfg;
-    uint64_t now;                  /* virtual ms */
+    uint64_t now; /* virtual ms */
     struct bt_sim_heap agenda;
-    struct bt_prng net_rng;        /* latency, loss, duplication, reordering */
-    struct bt_prng fault_rng;      /* scenario choices, seeds, clock offsets */
-    struct bt_prng refuse_rng;     /* crash kinds, and the refusals' latency and loss */
-    struct sim_node *nodes;        /* cfg.nodes slots */
+    struct bt_prng net_rng;    /* latency, loss, duplication, reordering */
+    struct bt_prng fault_rng;  /* scenario choices, seeds, clock offsets */
+    struct bt_prng refuse_rng; /* crash kinds, and the refusals' latency and loss */
+    struct sim_node *nodes;    /* cfg.nodes slots */
     uint32_t n;
-    uint8_t *cut_bits;             /* n*n bits: one-way cut from row to column */
-    uint32_t cut_count;            /* one-way cuts in force */
-    bool partitioned;              /* some side differs from another */
-    double loss;                   /* current datagram loss */
-    uint64_t net_excused_until;    /* every death is excused before this time (a
+    uint8_t *cut_bits;          /* n*n bits: one-way cut from row to column */
+    uint32_t cut_count;         /* one-way cuts in force */
+    bool partitioned;           /* some side differs from another */
+    double loss;                /* current datagram loss */
+    uint64_t net_excused_until; /* every death is excused before this time (a
                                       partition or loss burst ended recently) */
-    uint64_t partition_gen;        /* bumped by every bt_sim_partition */
-    uint64_t net_calm_since;       /* when a partition, cut or loss burst last ended */
-    uint64_t reorder_max_ms;       /* extra delay bound for held-back datagrams */
-    struct sim_conn *conns;        /* conns[id - 1] */
+    uint64_t partition_gen;     /* bumped by every bt_sim_partition */
+    uint64_t net_calm_since;    /* when a partition, cut or loss burst last ended */
+    uint64_t reorder_max_ms;    /* extra delay bound for held-back datagrams */
+    struct sim_conn *conns;     /* conns[id - 1] */
     size_t nconns, conns_cap;
-    struct sim_item check;         /* SIM_ITEM_CHECK */
+    struct sim_item check; /* SIM_ITEM_CHECK */
     uint32_t check_ms;
-    bool waiting_converged;        /* bt_sim_wait_converged is running */
-    bool stop;                     /* leave the event loop now */
-    bool finished;                 /* bt_sim_finish ran */
-    bool oom;                      /* an allocation failed: the run is void */
-    bool stream_too_long_reported; /* bad_output for a stream message past BT_STREAM_MSG_MAX given */
+    bool waiting_converged; /* bt_sim_wait_converged is running */
+    bool stop;              /* leave the event loop now */
+    bool finished;          /* bt_sim_finish ran */
+    bool oom;               /* an allocation failed: the run is void */
+    bool
+        stream_too_long_reported; /* bad_output for a stream message past BT_STREAM_MSG_MAX given */
     struct bt_sim_stats stats;
     char *violations[BT_SIM_MAX_VIOLATIONS];
-    size_t nviolations;            /* recorded, possibly more than kept */
+    size_t nviolations; /* recorded, possibly more than kept */
     /* membership_check.c */
-    uint8_t *view_bits;            /* n rows of row_bytes: row's view holds column
+    uint8_t *view_bits;      /* n rows of row_bytes: row's view holds column
                                       alive or suspect, from its events */
-    size_t row_bytes;              /* (n + 7) / 8 */
-    uint8_t *seen;                 /* n bytes of scratch for the convergence check */
-    bool livelock_reported;        /* a tick livelock was already recorded */
-    char last_why[256];            /* verbosity 3: the last non-convergence reason logged */
-    struct sim_watch *watch;       /* per node */
+    size_t row_bytes;        /* (n + 7) / 8 */
+    uint8_t *seen;           /* n bytes of scratch for the convergence check */
+    bool livelock_reported;  /* a tick livelock was already recorded */
+    char last_why[256];      /* verbosity 3: the last non-convergence reason logged */
+    struct sim_watch *watch; /* per node */
     uint32_t open_watches;
-    bool converged_now;            /* the latest check passed */
-    bool epoch_converged;          /* converged since the last fault */
+    bool converged_now;             /* the latest check passed */
+    bool epoch_converged;           /* converged since the last fault */
     struct bt_member_info *members; /* scratch for bt_node_members, n + 16 slots */
     size_t members_cap;
-    uint64_t fault_count;          /* bt_sim_fault_now calls so far */
+    uint64_t fault_count; /* bt_sim_fault_now calls so far */
     /* election*.c: everything about sessions and the resource; NULL when
      * cfg.names is 0. */
     struct sim_elect *elect;
     /* The checkers riding on the engine (sim_observe), in call order. */
     const struct sim_observer *observers[SIM_MAX_OBSERVERS];
     uint32_t nobservers;
-    bool strict_restarts;          /* bt_sim_strict_restarts: restarts excuse no death */
+    bool strict_restarts; /* bt_sim_strict_restarts: restarts excuse no death */
 };
 
 /* engine.c, process.c */
@@ -273,18 +274,15 @@ void sim_fire_refusal(struct bt_sim *sim, struct sim_item *item);
 /* The checkers' installers, called by cluster.c (bt_sim_new) before any
  * process starts: each registers its observer (sim_observe) and allocates
  * its state; 0 or BATON_ENOMEM (bt_sim_free then frees what was made). */
-int bt_sim_check_init(struct bt_sim *sim);   /* membership_check.c */
-int bt_sim_elect_init(struct bt_sim *sim);   /* election.c */
+int bt_sim_check_init(struct bt_sim *sim); /* membership_check.c */
+int bt_sim_elect_init(struct bt_sim *sim); /* election.c */
 
 /* PRNG stream tags for bt_prng_init_stream: the network's, the fault
  * schedule's, each node process's (engine.c, process.c), the resource's and
  * the election helpers' (election.c). */
 enum { TAG_NET = 1, TAG_FAULT = 2, TAG_NODE = 3, TAG_RESOURCE = 4, TAG_ELECT = 5, TAG_REFUSE = 6 };
 
-static inline uint64_t max_u64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
+static inline uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 static inline bool bt_sim_bit(const uint8_t *bits, size_t k)
 {
@@ -296,7 +294,7 @@ static inline void bt_sim_bit_set(uint8_t *bits, size_t k, bool v)
     if (v)
         bits[k >> 3] |= (uint8_t)(1u << (k & 7));
     else
-        bits[k >> 3] &= (uint8_t)~(1u << (k & 7));
+        bits[k >> 3] &= (uint8_t) ~(1u << (k & 7));
 }
 
 #endif

@@ -17,13 +17,12 @@
 #include "core/codec.h"
 #include "fuzz/fuzz.h"
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "codec_fuzz: %s:%d: oracle failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                             \
-            abort();                                                                    \
-        }                                                                               \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "codec_fuzz: %s:%d: oracle failed: %s\n", __FILE__, __LINE__, #cond);  \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static int merge_all(struct bt_cmap *m, const struct bt_centry *e, size_t n)
@@ -95,8 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_snapshot_through_a_map(&p);
         break;
     }
-    default:
-        CHECK(!"decode returned an unknown payload type");
+    default: CHECK(!"decode returned an unknown payload type");
     }
     free(buf);
     bt_payload_free(&p);

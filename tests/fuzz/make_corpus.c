@@ -127,8 +127,8 @@ static void codec_seeds(void)
     for (size_t i = 0; i < BATON_NODE_MAX; i++)
         longest.node.bytes[i] = "Az09._:@-"[i % 9];
     longest.stamp = BT_HLC_TS_MAX;
-    longest.cand = (struct bt_cand){.candidate_id = UINT64_MAX, .priority = INT64_MIN,
-                                    .boot_id = UINT64_MAX};
+    longest.cand =
+        (struct bt_cand){.candidate_id = UINT64_MAX, .priority = INT64_MIN, .boot_id = UINT64_MAX};
     struct bt_fence longest_fence;
     memset(&longest_fence, 0, sizeof longest_fence);
     longest_fence.name = longest.name;

@@ -27,12 +27,12 @@
 #include "runtime/frame.h"
 #include "runtime/keyring.h"
 
-#define CHECK(cond)                                                                              \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "seal_fuzz: %s:%d: oracle failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                             \
-        }                                                                                        \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "seal_fuzz: %s:%d: oracle failed: %s\n", __FILE__, __LINE__, #cond);   \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static uint64_t fixed_random(void *ctx)
@@ -258,15 +258,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > (1u << 18))
         return 0;
     switch (data[0] % 3) {
-    case 0:
-        datagram(data + 1, size - 1);
-        break;
-    case 1:
-        stream(data + 1, size - 1);
-        break;
-    default:
-        roundtrip(data + 1, size - 1);
-        break;
+    case 0: datagram(data + 1, size - 1); break;
+    case 1: stream(data + 1, size - 1); break;
+    default: roundtrip(data + 1, size - 1); break;
     }
     return 0;
 }

@@ -19,13 +19,13 @@
 #include "core/swim_proto.h"
 #include "fuzz/fuzz.h"
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "swim_proto_fuzz: %s:%d: oracle failed: %s\n", __FILE__,    \
-                    __LINE__, #cond);                                                   \
-            abort();                                                                    \
-        }                                                                               \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "swim_proto_fuzz: %s:%d: oracle failed: %s\n", __FILE__, __LINE__,     \
+                    #cond);                                                                        \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static void check_packet(const uint8_t *data, size_t size)
@@ -44,23 +44,16 @@ static void check_packet(const uint8_t *data, size_t size)
     bt_wbuf_init(&w, again, size + 1);
     bt_swim_put_header(&w, (enum bt_swim_type)p.hdr.type, &p.hdr.sender, p.hdr.sender_boot);
     switch (p.hdr.type) {
-    case BT_SWIM_PING:
-        bt_swim_put_ping(&w, p.seq, &p.target, &p.clock);
-        break;
-    case BT_SWIM_ACK:
-        bt_swim_put_ack(&w, p.seq, &p.clock);
-        break;
-    case BT_SWIM_NACK:
-        bt_swim_put_seq(&w, p.seq);
-        break;
+    case BT_SWIM_PING: bt_swim_put_ping(&w, p.seq, &p.target, &p.clock); break;
+    case BT_SWIM_ACK: bt_swim_put_ack(&w, p.seq, &p.clock); break;
+    case BT_SWIM_NACK: bt_swim_put_seq(&w, p.seq); break;
     case BT_SWIM_PING_REQ:
         bt_swim_put_ping_req(&w, p.seq, p.budget_ms, &p.target, &p.target_addr);
         break;
     case BT_SWIM_CONFLICT:
         bt_swim_put_conflict(&w, &p.target, p.claimant_boot, p.holder_boot, &p.target_addr);
         break;
-    default:
-        break;
+    default: break;
     }
     struct bt_rbuf r;
     struct bt_swim_bcast b;

@@ -15,8 +15,8 @@ int main(void)
     int again = baton_guard_offer(g, 42, "n1", 2, &mark);
     int other = baton_guard_offer(g, 42, "n2", 2, &mark);
     baton_guard_free(g);
-    printf("offer (42, n1): %s; again: %s; (42, n2): %s (%s)\n", baton_err_name(first), baton_err_name(again),
-           baton_err_name(other), baton_strerror(other));
+    printf("offer (42, n1): %s; again: %s; (42, n2): %s (%s)\n", baton_err_name(first),
+           baton_err_name(again), baton_err_name(other), baton_strerror(other));
     if (!(first == 0 && again == 0 && other == BATON_ESTALE && mark.token == 42))
         return 1;
 

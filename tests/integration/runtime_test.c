@@ -46,7 +46,7 @@ struct tnode {
     int departed_before_elected; /* a departure had been seen when elected came */
     int departures;
     char leader_seen[BATON_NODE_MAX + 1]; /* on_leader's last winner of JOB */
-    int clock_refused, clock_ok; /* on_clock(true), on_clock(false) calls */
+    int clock_refused, clock_ok;          /* on_clock(true), on_clock(false) calls */
 };
 
 static struct tnode T[MAXT];
@@ -89,7 +89,8 @@ static void on_revoked(baton_node *n, void *ud, uint64_t session, const void *na
     pthread_mutex_unlock(&t->mu);
 }
 
-static void on_member(baton_node *n, void *ud, enum baton_member_event ev, const struct baton_member *m)
+static void on_member(baton_node *n, void *ud, enum baton_member_event ev,
+                      const struct baton_member *m)
 {
     struct tnode *t = ud;
     pthread_mutex_lock(&t->mu);
@@ -106,7 +107,8 @@ static void on_member(baton_node *n, void *ud, enum baton_member_event ev, const
     pthread_mutex_unlock(&t->mu);
 }
 
-static void on_leader(baton_node *n, void *ud, const void *name, size_t len, const struct baton_leader *l)
+static void on_leader(baton_node *n, void *ud, const void *name, size_t len,
+                      const struct baton_leader *l)
 {
     struct tnode *t = ud;
     /* Callbacks may call the API (no lock is held while they run). */
@@ -161,13 +163,14 @@ static uint32_t pushpull_ms;
  * and the names cap (0: the default). */
 static const char *bind_addr;
 static size_t max_names;
-static bool no_on_leader; /* leave on_leader unset (it compares every name) */
+static bool no_on_leader;          /* leave on_leader unset (it compares every name) */
 static uint32_t join_retry_max_ms; /* 0: the profile's */
 static bool lan;                   /* the lan profile instead of local */
 
 /* Starts node i named `name` with keys (NULL, 0: insecure), seeded with
  * node `seed`'s address (-1: none). */
-static void start_keys(int i, const char *name, int seed, const struct baton_key *keys, size_t nkeys)
+static void start_keys(int i, const char *name, int seed, const struct baton_key *keys,
+                       size_t nkeys)
 {
     struct tnode *t = &T[i];
     memset(t, 0, sizeof *t);
@@ -250,13 +253,13 @@ static bool has_member(int i, const char *name)
 }
 
 /* Polls cond until it holds or WAIT_MS pass. */
-#define WAIT_FOR(cond)                                                       \
-    do {                                                                     \
-        uint64_t until_ = mono_ms() + WAIT_MS;                               \
-        while (!(cond) && mono_ms() < until_)                                \
-            sleep_ms(10);                                                    \
-        if (!(cond))                                                         \
-            fail_msg("timed out waiting for %s", #cond);                     \
+#define WAIT_FOR(cond)                                                                             \
+    do {                                                                                           \
+        uint64_t until_ = mono_ms() + WAIT_MS;                                                     \
+        while (!(cond) && mono_ms() < until_)                                                      \
+            sleep_ms(10);                                                                          \
+        if (!(cond))                                                                               \
+            fail_msg("timed out waiting for %s", #cond);                                           \
     } while (0)
 
 static bool all_see_leader(int n, const char *leader)
@@ -454,9 +457,10 @@ static void a_killed_node_is_found_dead_through_its_refused_port(void **state)
     assert_int_equal(baton_status(T[1].n, &s1), 0);
     assert_int_equal(baton_status(T[2].n, &s2), 0);
     /* A figure, not a check: the refused crash found on loopback. */
-    printf("refused crash found dead by both survivors after %llu ms; refusals seen %llu, used %llu\n",
-           (unsigned long long)took, (unsigned long long)(s1.refusals_seen + s2.refusals_seen),
-           (unsigned long long)(s1.refusals_used + s2.refusals_used));
+    printf(
+        "refused crash found dead by both survivors after %llu ms; refusals seen %llu, used %llu\n",
+        (unsigned long long)took, (unsigned long long)(s1.refusals_seen + s2.refusals_seen),
+        (unsigned long long)(s1.refusals_used + s2.refusals_used));
     assert_true(s1.refusals_seen + s2.refusals_seen > 0);
     assert_true(s1.refusals_used + s2.refusals_used > 0);
     stop_all();
@@ -636,9 +640,9 @@ static void key_rotation_loses_no_member(void **state)
         for (int i = 0; i < 3; i++) {
             assert_int_equal(baton_status(T[i].n, &st[i]), 0);
             pushpulls[i] = st[i].pushpulls;
-            int rc = step == 0 ? baton_keyring_install(T[i].n, &K2)
-                   : step == 1 ? baton_keyring_use(T[i].n, &K2)
-                               : baton_keyring_remove(T[i].n, &K1);
+            int rc = step == 0   ? baton_keyring_install(T[i].n, &K2)
+                     : step == 1 ? baton_keyring_use(T[i].n, &K2)
+                                 : baton_keyring_remove(T[i].n, &K1);
             assert_int_equal(rc, 0);
         }
         for (int i = 0; i < 3; i++)
@@ -687,7 +691,8 @@ static void sessions_carry_their_candidacies(void **state)
     /* (Each may have led for a moment before hearing of the other: count
      * from here.) n1 steps down: n2 is elected in the session that
      * campaigned. */
-    WAIT_FOR(baton_is_leader(T[1].n, JOB, strlen(JOB)) == 0 && baton_fence(T[0].n, JOB, strlen(JOB), &(struct baton_fence){0}) == 0);
+    WAIT_FOR(baton_is_leader(T[1].n, JOB, strlen(JOB)) == 0 &&
+             baton_fence(T[0].n, JOB, strlen(JOB), &(struct baton_fence){0}) == 0);
     int e0 = elected(1);
     assert_int_equal(baton_resign(T[0].n, JOB, strlen(JOB)), 0);
     WAIT_FOR(elected(1) > e0);
@@ -850,7 +855,7 @@ static void a_full_state_in_several_messages_goes_over_one_connection(void **sta
     WAIT_FOR(baton_names(T[1].n, NULL, 0) == NAMES);
     struct baton_status st;
     assert_int_equal(baton_status(T[1].n, &st), 0);
-    assert_true(st.frames_in >= 3); /* the HELLO, the request, one continuation or more */
+    assert_true(st.frames_in >= 3);   /* the HELLO, the request, one continuation or more */
     assert_int_equal(st.conns_in, 1); /* all on the join's connection */
     stop_all();
 }

@@ -29,15 +29,15 @@ struct fake {
     uint64_t boot_id;
     struct bt_event ev[8];
     size_t nev, evpos;
-    int lead_rc;              /* what the next lead() returns */
-    uint64_t lead_token;      /* ...and its token */
-    bool has_leader[NAMES];   /* leader(): the answer per name */
+    int lead_rc;            /* what the next lead() returns */
+    uint64_t lead_token;    /* ...and its token */
+    bool has_leader[NAMES]; /* leader(): the answer per name */
     uint32_t leader[NAMES];
     uint64_t leader_session[NAMES];
-    uint64_t fence[NAMES];    /* fence(): 0 means not leader */
+    uint64_t fence[NAMES]; /* fence(): 0 means not leader */
     uint64_t high_water[NAMES];
     size_t entries, tombstones, marks; /* stats() */
-    bool deaf[NAMES];         /* candidates(): nobody, instead of the leader */
+    bool deaf[NAMES];                  /* candidates(): nobody, instead of the leader */
 };
 
 static struct fake *fakes[MAX_FAKES];
@@ -70,24 +70,16 @@ static void fake_recv(void *node, const struct bt_addr *from, const uint8_t *dat
 {
 }
 
-static void fake_recv_stream(void *node, const struct bt_addr *from, uint64_t conn, const uint8_t *data,
-                             size_t len, struct bt_time now)
+static void fake_recv_stream(void *node, const struct bt_addr *from, uint64_t conn,
+                             const uint8_t *data, size_t len, struct bt_time now)
 {
 }
 
-static void fake_tick(void *node, struct bt_time now)
-{
-}
+static void fake_tick(void *node, struct bt_time now) {}
 
-static uint64_t fake_next_deadline(const void *node)
-{
-    return UINT64_MAX;
-}
+static uint64_t fake_next_deadline(const void *node) { return UINT64_MAX; }
 
-static bool fake_pop_output(void *node, struct bt_output *out)
-{
-    return false;
-}
+static bool fake_pop_output(void *node, struct bt_output *out) { return false; }
 
 static bool fake_pop_event(void *node, struct bt_event *ev)
 {
@@ -120,10 +112,7 @@ static size_t fake_members(const void *node, struct bt_member_info *out, size_t 
     return n;
 }
 
-static uint64_t fake_digest(const void *node)
-{
-    return 42;
-}
+static uint64_t fake_digest(const void *node) { return 42; }
 
 static uint32_t name_index(const struct bt_name *name)
 {
@@ -141,15 +130,9 @@ static int fake_lead(void *node, uint64_t session, const struct bt_name *name, i
     return f->lead_rc;
 }
 
-static int fake_resign(void *node, const struct bt_name *name, struct bt_time now)
-{
-    return 0;
-}
+static int fake_resign(void *node, const struct bt_name *name, struct bt_time now) { return 0; }
 
-static int fake_session_end(void *node, uint64_t session, struct bt_time now)
-{
-    return 0;
-}
+static int fake_session_end(void *node, uint64_t session, struct bt_time now) { return 0; }
 
 static int fake_leader(const void *node, const struct bt_name *name, struct bt_nodeid *leader,
                        uint64_t *candidate_id)
@@ -172,7 +155,8 @@ static bool fake_is_leader(const void *node, const struct bt_name *name)
     return f->has_leader[k] && f->leader[k] == f->index;
 }
 
-static int fake_fence(const void *node, const struct bt_name *name, uint64_t *fence, struct bt_nodeid *minter)
+static int fake_fence(const void *node, const struct bt_name *name, uint64_t *fence,
+                      struct bt_nodeid *minter)
 {
     const struct fake *f = node;
     uint64_t v = f->fence[name_index(name)];
@@ -189,7 +173,8 @@ static int fake_fence(const void *node, const struct bt_name *name, uint64_t *fe
 }
 
 /* The leader is the only candidate a fake knows of. */
-static size_t fake_candidates(const void *node, const struct bt_name *name, struct bt_nodeid *out, size_t cap)
+static size_t fake_candidates(const void *node, const struct bt_name *name, struct bt_nodeid *out,
+                              size_t cap)
 {
     const struct fake *f = node;
     uint32_t k = name_index(name);
@@ -482,7 +467,8 @@ static void failover_is_timed_from_the_crash_to_the_last_node_that_agrees(void *
 }
 
 /* Queues an ELECTED or REVOKED on fake i for name k. */
-static void queue_term_event(uint32_t i, enum bt_event_kind kind, uint64_t session, uint32_t k, uint64_t token)
+static void queue_term_event(uint32_t i, enum bt_event_kind kind, uint64_t session, uint32_t k,
+                             uint64_t token)
 {
     struct bt_event ev;
     memset(&ev, 0, sizeof ev);

@@ -192,7 +192,8 @@ static void a_session_end_withdraws_every_name_it_holds(void **state)
         struct bt_sim *sim = cluster(seed, 3, 3);
         uint64_t s = bt_sim_session_new(sim, 0);
         for (uint32_t k = 0; k < 3; k++)
-            assert_int_equal(bt_sim_lead(sim, 0, k, 0, s, NULL, NULL), 0); /* settles first (fix 8) */
+            assert_int_equal(bt_sim_lead(sim, 0, k, 0, s, NULL, NULL),
+                             0); /* settles first (fix 8) */
         for (uint32_t k = 0; k < 3; k++)
             assert_true(bt_sim_lead(sim, 1, k, 0, 0, NULL, NULL) >= 0);
         assert_true(bt_sim_wait_agreed(sim, UINT32_MAX, 2000));

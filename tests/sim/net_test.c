@@ -33,9 +33,9 @@ struct fake {
     uint64_t boot_id;
     uint64_t first_random;
     struct bt_time created;
-    struct bt_time last_time;  /* of the latest call */
-    uint64_t deadline;         /* mono; UINT64_MAX: none */
-    bool always_due;           /* next_deadline returns the latest time seen */
+    struct bt_time last_time; /* of the latest call */
+    uint64_t deadline;        /* mono; UINT64_MAX: none */
+    bool always_due;          /* next_deadline returns the latest time seen */
     struct bt_addr seeds[8];
     size_t nseeds;
     struct bt_output out[MAX_OUT];
@@ -46,9 +46,9 @@ struct fake {
     struct rec *recs;
     size_t nrecs;
     bool left_flag;
-    uint32_t refused;          /* addr_refused calls */
-    char refused_addr[8];      /* the latest one's address */
-    uint64_t refused_vt;       /* and its virtual time */
+    uint32_t refused;     /* addr_refused calls */
+    char refused_addr[8]; /* the latest one's address */
+    uint64_t refused_vt;  /* and its virtual time */
 };
 
 static struct fake *fakes[MAX_FAKES];
@@ -57,10 +57,7 @@ static struct bt_sim *g_sim;
  * converges, so only events can complete a crash's detection. */
 static bool views_agree = true;
 
-static uint32_t name_index(const char *s)
-{
-    return (uint32_t)strtoul(s + 1, NULL, 10);
-}
+static uint32_t name_index(const char *s) { return (uint32_t)strtoul(s + 1, NULL, 10); }
 
 static void *fake_create(const struct bt_node_config *cfg, struct bt_time now)
 {
@@ -99,10 +96,7 @@ static int fake_leave(void *node, struct bt_time now)
     return 0;
 }
 
-static bool fake_left(const void *node)
-{
-    return ((const struct fake *)node)->left_flag;
-}
+static bool fake_left(const void *node) { return ((const struct fake *)node)->left_flag; }
 
 static void record(struct fake *f, uint32_t from, uint64_t conn, const uint8_t *data, size_t len,
                    bool is_tick, struct bt_time now)
@@ -126,8 +120,8 @@ static void fake_recv(void *node, const struct bt_addr *from, const uint8_t *dat
     record(node, name_index(from->s), 0, data, len, false, now);
 }
 
-static void fake_recv_stream(void *node, const struct bt_addr *from, uint64_t conn, const uint8_t *data,
-                             size_t len, struct bt_time now)
+static void fake_recv_stream(void *node, const struct bt_addr *from, uint64_t conn,
+                             const uint8_t *data, size_t len, struct bt_time now)
 {
     assert_true(conn != 0);
     record(node, name_index(from->s), conn, data, len, false, now);
@@ -224,7 +218,8 @@ static const struct bt_sim_node_ops fake_ops = {
 
 /* Queues an output on node i (tagged with payload) and lets the simulator
  * carry it. */
-static void fake_send(uint32_t i, enum bt_output_kind kind, const char *to, uint64_t conn, uint32_t payload)
+static void fake_send(uint32_t i, enum bt_output_kind kind, const char *to, uint64_t conn,
+                      uint32_t payload)
 {
     struct fake *f = fakes[i];
     assert_non_null(f);
@@ -321,10 +316,7 @@ static void datagrams_arrive_within_the_latency_range(void **state)
     done(sim);
 }
 
-static void loss_30(struct bt_sim_config *cfg)
-{
-    cfg->loss = 0.3;
-}
+static void loss_30(struct bt_sim_config *cfg) { cfg->loss = 0.3; }
 
 static void loss_drops_about_its_share(void **state)
 {
@@ -339,10 +331,7 @@ static void loss_drops_about_its_share(void **state)
     done(sim);
 }
 
-static void dup_all(struct bt_sim_config *cfg)
-{
-    cfg->dup = 1.0;
-}
+static void dup_all(struct bt_sim_config *cfg) { cfg->dup = 1.0; }
 
 static void duplication_delivers_twice(void **state)
 {
@@ -356,10 +345,7 @@ static void duplication_delivers_twice(void **state)
     done(sim);
 }
 
-static void reorder_all(struct bt_sim_config *cfg)
-{
-    cfg->reorder = 1.0;
-}
+static void reorder_all(struct bt_sim_config *cfg) { cfg->reorder = 1.0; }
 
 static void reordering_holds_datagrams_back(void **state)
 {
@@ -557,10 +543,7 @@ static void a_paused_node_gets_its_backlog_after_its_timers(void **state)
     done(sim);
 }
 
-static void backlog_2(struct bt_sim_config *cfg)
-{
-    cfg->backlog_max = 2;
-}
+static void backlog_2(struct bt_sim_config *cfg) { cfg->backlog_max = 2; }
 
 static void a_paused_node_backlog_is_bounded(void **state)
 {
@@ -605,7 +588,8 @@ static void timers_fire_at_their_deadline_on_each_nodes_clock(void **state)
         /* mono_ms advanced exactly with virtual time; wall_ms within drift. */
         assert_true(f->last_time.mono_ms - f->created.mono_ms == 1000 + 10 * i);
         int64_t wall_step = (int64_t)(f->last_time.wall_ms - f->created.wall_ms);
-        assert_true(wall_step >= 1000 + 10 * (int64_t)i - 1 && wall_step <= 1000 + 10 * (int64_t)i + 1);
+        assert_true(wall_step >= 1000 + 10 * (int64_t)i - 1 &&
+                    wall_step <= 1000 + 10 * (int64_t)i + 1);
     }
     done(sim);
 }
@@ -635,10 +619,7 @@ static void output_to_a_stranger_is_a_violation(void **state)
     done(sim);
 }
 
-static void pause_node(struct bt_sim *sim, uint64_t i)
-{
-    bt_sim_pause(sim, (uint32_t)i);
-}
+static void pause_node(struct bt_sim *sim, uint64_t i) { bt_sim_pause(sim, (uint32_t)i); }
 
 static void timers_run_scenario_actions(void **state)
 {

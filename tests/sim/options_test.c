@@ -8,7 +8,8 @@
 
 #define ARGV(...) ((char *[]){"baton-sim", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"baton-sim", __VA_ARGS__}) / sizeof(char *)))
-#define PARSE(o, err, ...) bt_sim_options_parse(o, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof err)
+#define PARSE(o, err, ...)                                                                         \
+    bt_sim_options_parse(o, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof err)
 
 static void the_issue_command_line_parses(void **state)
 {
@@ -60,15 +61,38 @@ static void bad_values_are_refused_by_name(void **state)
     struct {
         const char *flag, *value;
     } bad[] = {
-        {"--loss", "1.5"},        {"--loss", "1"},         {"--loss", "-0.1"},     {"--loss", "abc"},
-        {"--loss", "inf"},        {"--loss", "0x1p-2"},    {"--dup", "2"},         {"--seed", "-1"},
-        {"--seed", "18446744073709551616"}, {"--seed", "12x"}, {"--nodes", "0"},   {"--nodes", "10001"},
-        {"--duration-ms", "0"},   {"--profile", "moon"},   {"--latency-ms", "5:2"}, {"--latency-ms", "5"},
-        {"--latency-ms", ":5"},   {"--seeds", "9:9"},      {"--seeds", "a:b"},     {"--scenario", "nope"},
-        {"--drift-ppm", "5000"},  {"--check-ms", "0"},     {"--converge-bound-ms", "0"},
-        {"--max-detection-p99-ms", "x"}, {"--names", "100001"}, {"--names", "-1"},
-        {"--write-interval-ms", "1e3"}, {"--horizon-ms", "x"}, {"--elect-check-ms", "0"},
-        {"--agree-bound-ms", "0"}, {"--max-handover-p99-ms", "fast"}, {"--campaigners", "10001"},
+        {"--loss", "1.5"},
+        {"--loss", "1"},
+        {"--loss", "-0.1"},
+        {"--loss", "abc"},
+        {"--loss", "inf"},
+        {"--loss", "0x1p-2"},
+        {"--dup", "2"},
+        {"--seed", "-1"},
+        {"--seed", "18446744073709551616"},
+        {"--seed", "12x"},
+        {"--nodes", "0"},
+        {"--nodes", "10001"},
+        {"--duration-ms", "0"},
+        {"--profile", "moon"},
+        {"--latency-ms", "5:2"},
+        {"--latency-ms", "5"},
+        {"--latency-ms", ":5"},
+        {"--seeds", "9:9"},
+        {"--seeds", "a:b"},
+        {"--scenario", "nope"},
+        {"--drift-ppm", "5000"},
+        {"--check-ms", "0"},
+        {"--converge-bound-ms", "0"},
+        {"--max-detection-p99-ms", "x"},
+        {"--names", "100001"},
+        {"--names", "-1"},
+        {"--write-interval-ms", "1e3"},
+        {"--horizon-ms", "x"},
+        {"--elect-check-ms", "0"},
+        {"--agree-bound-ms", "0"},
+        {"--max-handover-p99-ms", "fast"},
+        {"--campaigners", "10001"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         char *argv[] = {"baton-sim", (char *)bad[k].flag, (char *)bad[k].value, NULL};
@@ -107,16 +131,18 @@ static void election_flags_reach_the_configuration(void **state)
     assert_true(cfg.write_interval_ms == 20);
     assert_true(cfg.horizon_ms == 0 && cfg.agree_bound_ms == 0 && cfg.campaigners == 0);
 
-    assert_int_equal(PARSE(&o, err, "--scenario", "churn", "--names", "7", "--write-interval-ms", "0",
-                           "--horizon-ms", "60000", "--campaigners", "3", "--campaign-spread-ms", "500",
-                           "--agree-bound-ms", "4000", "--prop-bound-ms", "900", "--elect-check-ms", "50",
+    assert_int_equal(PARSE(&o, err, "--scenario", "churn", "--names", "7", "--write-interval-ms",
+                           "0", "--horizon-ms", "60000", "--campaigners", "3",
+                           "--campaign-spread-ms", "500", "--agree-bound-ms", "4000",
+                           "--prop-bound-ms", "900", "--elect-check-ms", "50",
                            "--max-failover-p99-ms", "1500", "--max-handover-p99-ms", "50",
                            "--max-propagation-p99-ms", "3000"),
                      0);
     bt_sim_options_config(&o, 1, &cfg);
     assert_int_equal(cfg.names, 7);
     assert_true(cfg.write_interval_ms == 0 && cfg.horizon_ms == 60000 && cfg.campaigners == 3);
-    assert_true(cfg.campaign_spread_ms == 500 && cfg.agree_bound_ms == 4000 && cfg.prop_bound_ms == 900);
+    assert_true(cfg.campaign_spread_ms == 500 && cfg.agree_bound_ms == 4000 &&
+                cfg.prop_bound_ms == 900);
     assert_int_equal(cfg.elect_check_ms, 50);
     assert_true(o.max_failover_p99_ms == 1500 && o.max_handover_p99_ms == 50 &&
                 o.max_propagation_p99_ms == 3000);
@@ -132,11 +158,12 @@ static void replay_command_reproduces_the_configuration(void **state)
     struct bt_sim_options o, back;
     char err[256];
     assert_int_equal(PARSE(&o, err, "--scenario", "chaos", "--seeds", "100:200", "--nodes", "7",
-                           "--profile", "wan", "--loss", "0.07", "--dup", "0.01", "--reorder", "0.3",
-                           "--skew-ms", "250", "--drift-ppm", "40", "--fp-grace-ms", "777",
-                           "--check-ms", "20", "--names", "3", "--campaigners", "2", "--campaign-spread-ms", "70",
-                           "--write-interval-ms", "35", "--horizon-ms", "90000", "--agree-bound-ms", "5000",
-                           "--prop-bound-ms", "800", "--elect-check-ms", "30"),
+                           "--profile", "wan", "--loss", "0.07", "--dup", "0.01", "--reorder",
+                           "0.3", "--skew-ms", "250", "--drift-ppm", "40", "--fp-grace-ms", "777",
+                           "--check-ms", "20", "--names", "3", "--campaigners", "2",
+                           "--campaign-spread-ms", "70", "--write-interval-ms", "35",
+                           "--horizon-ms", "90000", "--agree-bound-ms", "5000", "--prop-bound-ms",
+                           "800", "--elect-check-ms", "30"),
                      0);
     char cmd[1024];
     size_t len = bt_sim_options_replay(&o, 123, "baton-sim", cmd, sizeof cmd);
@@ -158,7 +185,8 @@ static void replay_command_reproduces_the_configuration(void **state)
     assert_true(a.loss == b.loss && a.dup == b.dup && a.reorder == b.reorder);
     assert_true(a.skew_ms == b.skew_ms && a.drift_ppm == b.drift_ppm && a.check_ms == b.check_ms);
     assert_true(a.fp_grace_ms == b.fp_grace_ms && a.converge_bound_ms == b.converge_bound_ms);
-    assert_true(a.names == b.names && a.campaigners == b.campaigners && a.campaign_spread_ms == b.campaign_spread_ms);
+    assert_true(a.names == b.names && a.campaigners == b.campaigners &&
+                a.campaign_spread_ms == b.campaign_spread_ms);
     assert_true(a.write_interval_ms == b.write_interval_ms && a.horizon_ms == b.horizon_ms);
     assert_true(a.agree_bound_ms == b.agree_bound_ms && a.prop_bound_ms == b.prop_bound_ms);
     assert_true(a.elect_check_ms == b.elect_check_ms);

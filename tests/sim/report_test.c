@@ -27,8 +27,9 @@ static void nested_objects_and_arrays_get_their_commas(void **state)
     bt_json_key(&j, "loss");
     bt_json_double(&j, 0.1);
     bt_json_obj_end(&j);
-    assert_string_equal(bt_json_cstr(&j),
-                        "{\"seed\":18446744073709551615,\"skew\":-5,\"v\":[\"a\",{},[],true,null],\"loss\":0.1}");
+    assert_string_equal(
+        bt_json_cstr(&j),
+        "{\"seed\":18446744073709551615,\"skew\":-5,\"v\":[\"a\",{},[],true,null],\"loss\":0.1}");
     bt_json_destroy(&j);
 }
 

@@ -160,7 +160,8 @@ static void too_big_broadcasts_are_skipped_not_blocking(void **state)
     uint8_t small = 7, big[40];
     memset(big, 9, sizeof big);
     assert_int_equal(bt_bqueue_push(&q, BT_BKEY_NONE, NULL, 0, &small, 1, false, 100, &rm), 0);
-    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_NONE, NULL, 0, big, sizeof big, false, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_NONE, NULL, 0, big, sizeof big, false, 100, &rm),
+                     0);
     uint8_t buf[32];
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 1);
     assert_int_equal(buf[0], 7);

@@ -322,7 +322,10 @@ static void tombstones_are_stored_without_candidacy_fields(void **state)
 {
     struct bt_cmap m;
     bt_cmap_init(&m);
-    struct bt_centry t = {.name = name_of("x"), .node = node_of("n1"), .stamp = 3, .removed = true,
+    struct bt_centry t = {.name = name_of("x"),
+                          .node = node_of("n1"),
+                          .stamp = 3,
+                          .removed = true,
                           .cand = cand_of(4, 5, 6)};
     assert_int_equal(bt_cmap_merge_entry(&m, &t), 1);
     const struct bt_centry *e = get(&m, "x", "n1");
@@ -360,7 +363,8 @@ static void merge_entry_rejects_invalid_keys_and_leaves_the_map_alone(void **sta
     assert_int_equal(bt_cmap_merge_entry(&m, &bad), BATON_EINVAL);
     struct bt_cand c = cand_of(1, 1, 1);
     assert_int_equal(bt_cmap_add(&m, &bad.name, &e.node, &c, 3, NULL), BATON_EINVAL);
-    assert_int_equal(bt_cmap_remove(&m, &e.name, &(struct bt_nodeid){.len = 0}, 3, NULL), BATON_EINVAL);
+    assert_int_equal(bt_cmap_remove(&m, &e.name, &(struct bt_nodeid){.len = 0}, 3, NULL),
+                     BATON_EINVAL);
 
     /* Lookups with an oversized node length find nothing and read nothing
      * out of bounds. */
@@ -382,10 +386,10 @@ static void names_sharing_their_first_8_bytes_sort_and_are_found(void **state)
 {
     struct bt_cmap m;
     bt_cmap_init(&m);
-    const char *inserted[] = {"node-aaa2", "node-aaa10", "n", "node-aaa1", "node-aa", "node-aaa", "node-aaaZ",
-                              "node-aab", "node-aaa1-x", "node"};
-    const char *sorted[] = {"n", "node", "node-aa", "node-aaa", "node-aaa1", "node-aaa1-x", "node-aaa10",
-                            "node-aaa2", "node-aaaZ", "node-aab"};
+    const char *inserted[] = {"node-aaa2", "node-aaa10", "n",        "node-aaa1",   "node-aa",
+                              "node-aaa",  "node-aaaZ",  "node-aab", "node-aaa1-x", "node"};
+    const char *sorted[] = {"n",           "node",       "node-aa",   "node-aaa",  "node-aaa1",
+                            "node-aaa1-x", "node-aaa10", "node-aaa2", "node-aaaZ", "node-aab"};
     const size_t count = sizeof inserted / sizeof inserted[0];
     for (size_t i = 0; i < count; i++)
         assert_int_equal(add(&m, "x", inserted[i], 10 + i, i + 1), 1);
@@ -560,7 +564,10 @@ static void equal_compares_every_field_but_not_insertion_order(void **state)
         assert_int_equal(bt_cmap_forget(&c, &x, &n1), 1);
         switch (field) {
         case 0: e.stamp++; break;
-        case 1: e.removed = true; e.cand = cand_of(0, 0, 0); break;
+        case 1:
+            e.removed = true;
+            e.cand = cand_of(0, 0, 0);
+            break;
         case 2: e.cand.candidate_id++; break;
         case 3: e.cand.priority--; break;
         case 4: e.cand.boot_id++; break;
@@ -607,10 +614,7 @@ static void prop_init(struct prop *p, const char *case_name)
 /* splitmix64 (Steele, Lea, Flood 2014), the simulator's. */
 static uint64_t prop_next(struct prop *p) { return bt_splitmix64(&p->state); }
 
-static uint64_t prop_below(struct prop *p, uint64_t n)
-{
-    return prop_next(p) % n;
-}
+static uint64_t prop_below(struct prop *p, uint64_t n) { return prop_next(p) % n; }
 
 static void prop_report(const struct prop *p, const char *what, int line)
 {
@@ -620,12 +624,12 @@ static void prop_report(const struct prop *p, const char *what, int line)
             p->case_name, p->iteration, line, what, p->seed, p->case_name);
 }
 
-#define PROP_CHECK(p, cond)                                                   \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            prop_report((p), #cond, __LINE__);                                \
-            fail();                                                           \
-        }                                                                     \
+#define PROP_CHECK(p, cond)                                                                        \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            prop_report((p), #cond, __LINE__);                                                     \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* The small key space: 3 names x 4 nodes (one a prefix of another), so
@@ -782,7 +786,9 @@ static void merge_is_commutative_associative_idempotent_and_an_upper_bound(void 
 
     /* The run must have exercised equal-stamp ties of every kind. */
     p.iteration = 10000;
-    fprintf(stderr, "cmap_test: seed %" PRIu64 ": %lu equal-stamp ties, %lu live/tombstone, %lu live/live\n",
+    fprintf(stderr,
+            "cmap_test: seed %" PRIu64
+            ": %lu equal-stamp ties, %lu live/tombstone, %lu live/live\n",
             p.seed, total.ties, total.tombstone_ties, total.value_ties);
     PROP_CHECK(&p, total.ties >= 1000);
     PROP_CHECK(&p, total.tombstone_ties >= 300);
@@ -890,7 +896,8 @@ static void scale_100k_entries_over_1000_names_merge_list_and_forget(void **stat
 
     PROP_CHECK(&p, m.names.count == SCALE_NAMES);
     /* The name table grew with the names (load at most 3/4). */
-    PROP_CHECK(&p, m.names.nbuckets >= m.names.count && (m.names.nbuckets & (m.names.nbuckets - 1)) == 0);
+    PROP_CHECK(&p, m.names.nbuckets >= m.names.count &&
+                       (m.names.nbuckets & (m.names.nbuckets - 1)) == 0);
     PROP_CHECK(&p, map_check(&m) == 0);
 
     /* Forgetting every entry of a name frees it. */

@@ -178,14 +178,25 @@ static void assert_rejected(const uint8_t *buf, size_t len, int want)
  * 8 node_len, 9-10 node, 11-18 stamp, 19 removed, 20-27 candidate_id,
  * 28-35 priority, 36-43 boot_id; 44 bytes in all. */
 enum {
-    D_VERSION = 0, D_TYPE = 1, D_COUNT = 2, D_NAME_LEN = 4, D_NAME = 5, D_NODE_LEN = 8,
-    D_NODE = 9, D_STAMP = 11, D_REMOVED = 19, D_CID = 20, D_PRIO = 28, D_BOOT = 36, D_LEN = 44
+    D_VERSION = 0,
+    D_TYPE = 1,
+    D_COUNT = 2,
+    D_NAME_LEN = 4,
+    D_NAME = 5,
+    D_NODE_LEN = 8,
+    D_NODE = 9,
+    D_STAMP = 11,
+    D_REMOVED = 19,
+    D_CID = 20,
+    D_PRIO = 28,
+    D_BOOT = 36,
+    D_LEN = 44
 };
 
 static void small_delta(uint8_t buf[D_LEN], bool removed)
 {
-    struct bt_centry e = removed ? entry("job", "n1", 7, true, 0, 0, 0)
-                                 : entry("job", "n1", 7, false, 11, -3, 99);
+    struct bt_centry e =
+        removed ? entry("job", "n1", 7, true, 0, 0, 0) : entry("job", "n1", 7, false, 11, -3, 99);
     assert_int_equal(bt_codec_encode_delta(&e, 1, buf, D_LEN), D_LEN);
 }
 
@@ -251,8 +262,8 @@ static void fence_round_trips_longest_name_and_greatest_token(void **state)
 
     int len = bt_codec_encode_fences(f, 4, buf, sizeof buf);
 
-    assert_int_equal(len, BT_CODEC_LIST_HEADER + (10 + 3 + 2) + (10 + 13 + 1) + BT_CODEC_FENCE_ENC_MAX +
-                              BT_CODEC_FENCE_MIN);
+    assert_int_equal(len, BT_CODEC_LIST_HEADER + (10 + 3 + 2) + (10 + 13 + 1) +
+                              BT_CODEC_FENCE_ENC_MAX + BT_CODEC_FENCE_MIN);
     assert_decodes_to(buf, (size_t)len, BT_PAYLOAD_FENCE, NULL, 0, f, 4);
 }
 
@@ -366,11 +377,11 @@ static void encoders_refuse_what_the_decoder_would_refuse(void **state)
     struct bt_centry bad[5];
     for (int i = 0; i < 5; i++)
         bad[i] = good;
-    bad[0].name.len = 0;                /* empty name */
-    bad[1].node.bytes[0] = '/';         /* invalid node character */
-    bad[2].node.len = 0;                /* empty node */
-    bad[3].stamp = BT_HLC_TS_MAX + 1;   /* beyond INT64_MAX */
-    bad[4].removed = true;              /* tombstone with a candidacy */
+    bad[0].name.len = 0;              /* empty name */
+    bad[1].node.bytes[0] = '/';       /* invalid node character */
+    bad[2].node.len = 0;              /* empty node */
+    bad[3].stamp = BT_HLC_TS_MAX + 1; /* beyond INT64_MAX */
+    bad[4].removed = true;            /* tombstone with a candidacy */
 
     for (int i = 0; i < 5; i++) {
         struct bt_centry pair[2] = {good, bad[i]};
@@ -386,19 +397,20 @@ static void encoders_refuse_what_the_decoder_would_refuse(void **state)
 
     struct bt_fence f[2] = {fence("job", 1), fence("job", BT_HLC_TS_MAX + 1)};
     assert_int_equal(bt_codec_encode_fences(f, 2, buf, sizeof buf), BATON_EINVAL);
-    assert_int_equal(bt_codec_encode_snapshot_array(&good, 1, f, 2, &snap, &snap_len), BATON_EINVAL);
+    assert_int_equal(bt_codec_encode_snapshot_array(&good, 1, f, 2, &snap, &snap_len),
+                     BATON_EINVAL);
     f[1] = f[0];
     f[1].name.len = 0;
     assert_int_equal(bt_codec_encode_fences(f, 2, buf, sizeof buf), BATON_EINVAL);
 
     assert_int_equal(bt_codec_encode_delta(&good, BT_CODEC_DELTA_MAX + 1, buf, sizeof buf),
                      BATON_E2BIG);
-    assert_int_equal(bt_codec_encode_snapshot_array(&good, BT_CODEC_SNAPSHOT_MAX + 1, NULL, 0,
-                                                    &snap, &snap_len),
-                     BATON_E2BIG);
-    assert_int_equal(bt_codec_encode_snapshot_array(NULL, 0, f, BT_CODEC_SNAPSHOT_MAX + 1, &snap,
-                                                    &snap_len),
-                     BATON_E2BIG);
+    assert_int_equal(
+        bt_codec_encode_snapshot_array(&good, BT_CODEC_SNAPSHOT_MAX + 1, NULL, 0, &snap, &snap_len),
+        BATON_E2BIG);
+    assert_int_equal(
+        bt_codec_encode_snapshot_array(NULL, 0, f, BT_CODEC_SNAPSHOT_MAX + 1, &snap, &snap_len),
+        BATON_E2BIG);
     assert_int_equal(bt_codec_encode_delta(&good, 1, buf, 10), BATON_ENOSPC);
     assert_int_equal(bt_codec_encode_fences(f, 1, buf, 3), BATON_ENOSPC);
 }
@@ -453,7 +465,8 @@ static void malformed_entry_fields_are_rejected(void **state)
     uint8_t m[D_LEN];
 
     small_delta(m, false);
-    assert_decodes_to(m, D_LEN, BT_PAYLOAD_DELTA, (struct bt_centry[]){entry("job", "n1", 7, false, 11, -3, 99)}, 1, NULL, 0);
+    assert_decodes_to(m, D_LEN, BT_PAYLOAD_DELTA,
+                      (struct bt_centry[]){entry("job", "n1", 7, false, 11, -3, 99)}, 1, NULL, 0);
 
     /* Zero-length campaign name. */
     small_delta(m, false);
@@ -484,7 +497,8 @@ static void malformed_entry_fields_are_rejected(void **state)
     const size_t cand_fields[] = {D_CID, D_PRIO, D_BOOT};
     for (size_t i = 0; i < 3; i++) {
         small_delta(m, true);
-        assert_decodes_to(m, D_LEN, BT_PAYLOAD_DELTA, (struct bt_centry[]){entry("job", "n1", 7, true, 0, 0, 0)}, 1, NULL, 0);
+        assert_decodes_to(m, D_LEN, BT_PAYLOAD_DELTA,
+                          (struct bt_centry[]){entry("job", "n1", 7, true, 0, 0, 0)}, 1, NULL, 0);
         m[cand_fields[i] + 7] = 1;
         assert_rejected(m, D_LEN, BATON_EPROTO);
     }
@@ -530,7 +544,8 @@ static void counts_beyond_the_bytes_or_the_limits_are_rejected(void **state)
     uint8_t *big = malloc(cap);
     assert_non_null(big);
     struct bt_centry one = entry("j", "n", 1, false, 0, 0, 0);
-    assert_int_equal(bt_codec_encode_delta(&one, 1, big, cap), BT_CODEC_LIST_HEADER + BT_CODEC_ENTRY_MIN);
+    assert_int_equal(bt_codec_encode_delta(&one, 1, big, cap),
+                     BT_CODEC_LIST_HEADER + BT_CODEC_ENTRY_MIN);
     for (size_t i = 1; i < n; i++)
         memcpy(big + BT_CODEC_LIST_HEADER + i * BT_CODEC_ENTRY_MIN, big + BT_CODEC_LIST_HEADER,
                BT_CODEC_ENTRY_MIN);
@@ -546,8 +561,8 @@ static void counts_beyond_the_bytes_or_the_limits_are_rejected(void **state)
 
     /* Snapshot counts: 2^20 entries announced in a ten-byte message (must be
      * refused before any allocation), and one above the limit. */
-    uint8_t snap[BT_CODEC_SNAPSHOT_HEADER] = {BT_CODEC_VERSION, BT_PAYLOAD_SNAPSHOT, 0, 0x10, 0, 0,
-                                              0, 0, 0, 0};
+    uint8_t snap[BT_CODEC_SNAPSHOT_HEADER] = {
+        BT_CODEC_VERSION, BT_PAYLOAD_SNAPSHOT, 0, 0x10, 0, 0, 0, 0, 0, 0};
     assert_rejected(snap, sizeof snap, BATON_EPROTO);
     snap[3] = 0x10;
     snap[5] = 1;
@@ -645,25 +660,52 @@ static void malformed_gossip_like_the_reference_suite_is_dropped(void **state)
         {"header only", {BT_CODEC_VERSION, BT_PAYLOAD_DELTA}, 2, BATON_EPROTO},
         /* {value, Cand, not_a_map | #{} | #{bad => true}}: the dot, our
          * stamp, is no timestamp. */
-        {"stamp not a timestamp", {1, 1, 0, 1, 1, 'a', 1, 'n', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 41, BATON_EPROTO},
+        {"stamp not a timestamp",
+         {1, 1, 0, 1, 1, 'a', 1, 'n', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0},
+         41,
+         BATON_EPROTO},
         /* {tombstone, not_a_timestamp} */
-        {"tombstone stamp not a timestamp", {1, 1, 0, 1, 1, 'd', 1, 'n', 0x80, 0, 0, 0, 0, 0, 0, 0, 1}, 41, BATON_EPROTO},
+        {"tombstone stamp not a timestamp",
+         {1, 1, 0, 1, 1, 'd', 1, 'n', 0x80, 0, 0, 0, 0, 0, 0, 0, 1},
+         41,
+         BATON_EPROTO},
         /* garbage leaf: neither live nor tombstone. */
-        {"entry flag garbage", {1, 1, 0, 1, 1, 'e', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 9}, 41, BATON_EPROTO},
+        {"entry flag garbage",
+         {1, 1, 0, 1, 1, 'e', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 9},
+         41,
+         BATON_EPROTO},
         /* {value, not_a_candidate, Dots}: the candidacy does not fit the
          * entry (a tombstone carrying one) or the node is not a node. */
-        {"tombstone with a candidacy", {1, 1, 0, 1, 1, 'f', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 5}, 41, BATON_EPROTO},
-        {"node not a node name", {1, 1, 0, 1, 1, 'f', 1, ' ', 0, 0, 0, 0, 0, 0, 0, 1, 0}, 41, BATON_EPROTO},
+        {"tombstone with a candidacy",
+         {1, 1, 0, 1, 1, 'f', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 5},
+         41,
+         BATON_EPROTO},
+        {"node not a node name",
+         {1, 1, 0, 1, 1, 'f', 1, ' ', 0, 0, 0, 0, 0, 0, 0, 1, 0},
+         41,
+         BATON_EPROTO},
         /* replica_merge_custom({job, not_a_timestamp}) and (garbage). */
-        {"fence not a timestamp", {1, 2, 0, 1, 3, 'j', 'o', 'b', 0xFF, 0, 0, 0, 0, 0, 0, 0}, 16, BATON_EPROTO},
+        {"fence not a timestamp",
+         {1, 2, 0, 1, 3, 'j', 'o', 'b', 0xFF, 0, 0, 0, 0, 0, 0, 0},
+         16,
+         BATON_EPROTO},
         {"fence garbage", {1, 2, 'g', 'a', 'r', 'b', 'a', 'g', 'e'}, 9, BATON_EPROTO},
         /* full sync {not_a_map, not_a_map}: counts with nothing behind. */
         {"snapshot without bodies", {1, 3, 0, 0, 0, 1, 0, 0, 0, 1}, 10, BATON_EPROTO},
         /* full sync with a bad candidate map, then with a bad fence map. */
-        {"snapshot with a bad entry", {1, 3, 0, 0, 0, 1, 1, 'g', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 2}, 47, BATON_EPROTO},
-        {"snapshot with a nameless fence", {1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 19, BATON_EPROTO},
+        {"snapshot with a bad entry",
+         {1, 3, 0, 0, 0, 1, 1, 'g', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 2},
+         47,
+         BATON_EPROTO},
+        {"snapshot with a nameless fence",
+         {1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+         19,
+         BATON_EPROTO},
         /* a well-shaped FENCE body sent as a DELTA: wrong shape for type. */
-        {"fence body typed as delta", {1, 1, 0, 1, 3, 'j', 'o', 'b', 0, 0, 0, 0, 0, 0, 0, 1}, 16, BATON_EPROTO},
+        {"fence body typed as delta",
+         {1, 1, 0, 1, 3, 'j', 'o', 'b', 0, 0, 0, 0, 0, 0, 0, 1},
+         16,
+         BATON_EPROTO},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -708,8 +750,8 @@ static uint64_t seed_for(const char *test)
 {
     const char *env = getenv("BATON_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 0) : UINT64_C(0xC0DEC);
-    fprintf(stderr, "%s: seed %" PRIu64 " (replay: BATON_SEED=%" PRIu64 " ./codec_test %s)\n",
-            test, seed, seed, test);
+    fprintf(stderr, "%s: seed %" PRIu64 " (replay: BATON_SEED=%" PRIu64 " ./codec_test %s)\n", test,
+            seed, seed, test);
     rng_state = seed;
     return seed;
 }
@@ -772,7 +814,8 @@ static void random_bytes_decode_without_incident(void **state)
         struct bt_payload p;
         int rc = decode_tail(buf, len, &p);
         if (rc != 0 && rc != BATON_EPROTO && rc != BATON_EVERSION)
-            fail_msg("seed %" PRIu64 " iteration %zu: unexpected %s", seed, iter, baton_err_name(rc));
+            fail_msg("seed %" PRIu64 " iteration %zu: unexpected %s", seed, iter,
+                     baton_err_name(rc));
         if (rc == 0) {
             accepted++;
             check_canonical(buf, len, &p, seed, iter);
@@ -825,9 +868,7 @@ static void random_mutations_of_valid_messages_decode_without_incident(void **st
                 if (len > 0)
                     buf[at] = (uint8_t)rng_next();
                 break;
-            case 2: /* truncate */
-                len = at;
-                break;
+            case 2: /* truncate */ len = at; break;
             case 3: /* insert a byte */
                 if (len < sizeof buf) {
                     memmove(buf + at + 1, buf + at, len - at);
@@ -846,7 +887,8 @@ static void random_mutations_of_valid_messages_decode_without_incident(void **st
         struct bt_payload p;
         rc = decode_tail(buf, len, &p);
         if (rc != 0 && rc != BATON_EPROTO && rc != BATON_EVERSION)
-            fail_msg("seed %" PRIu64 " iteration %zu: unexpected %s", seed, iter, baton_err_name(rc));
+            fail_msg("seed %" PRIu64 " iteration %zu: unexpected %s", seed, iter,
+                     baton_err_name(rc));
         if (rc == 0) {
             accepted++;
             check_canonical(buf, len, &p, seed, iter);
@@ -892,7 +934,8 @@ static void decoding_allocates_at_most_a_small_multiple_of_the_input(void **stat
     size_t len;
     const size_t kinds[][2] = {{N, 0}, {0, N}, {N, N}, {1, 0}, {0, 1}};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        assert_int_equal(bt_codec_encode_snapshot_array(e, kinds[k][0], f, kinds[k][1], &buf, &len), 0);
+        assert_int_equal(bt_codec_encode_snapshot_array(e, kinds[k][0], f, kinds[k][1], &buf, &len),
+                         0);
         size_t cost = decode_cost(buf, len, &rc);
         assert_int_equal(rc, 0);
         assert_true(cost <= BT_CODEC_DECODE_RATIO * len);

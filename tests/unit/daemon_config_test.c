@@ -59,7 +59,8 @@ static void defaults(void **state)
     assert_false(c.log_json);
     assert_null(c.metrics);
     assert_int_equal(c.max_names, 0); /* the library's default */
-    assert_string_equal(c.socket, geteuid() == 0 ? "/run/baton/baton.sock" : "/run/user/1000/baton.sock");
+    assert_string_equal(c.socket,
+                        geteuid() == 0 ? "/run/baton/baton.sock" : "/run/user/1000/baton.sock");
     bd_config_free(&c);
 }
 
@@ -67,9 +68,9 @@ static void file_then_flags(void **state)
 {
     (void)state;
     char *path = ini("# comment\n[batond]\nname = from-file\nbind = 127.0.0.1:1\n"
-                           "join = 127.0.0.1:2\njoin = 127.0.0.1:3\nkeyring = /etc/k\n"
-                           "log_level = warn\nmetrics = 127.0.0.1:9464\nprofile = wan\n"
-                           "max_names = 77\n");
+                     "join = 127.0.0.1:2\njoin = 127.0.0.1:3\nkeyring = /etc/k\n"
+                     "log_level = warn\nmetrics = 127.0.0.1:9464\nprofile = wan\n"
+                     "max_names = 77\n");
     struct bd_config c;
     assert_int_equal(LOAD(&c, "--config", path, "--name", "from-flag", "--join", "127.0.0.1:4"),
                      BD_CONFIG_OK);
@@ -101,18 +102,22 @@ static void refusals(void **state)
                           "--insecure-no-encryption"),
                      BD_CONFIG_USAGE);
     /* a name with a character node names cannot have, and one too long */
-    assert_int_equal(LOAD(&c, "--name", "bad name", "--bind", "a:1", "--keyring", "/k"), BD_CONFIG_USAGE);
-    assert_int_equal(LOAD(&c, "--name", "n12345678901234567890123456789012345678901234567890123456789012345",
+    assert_int_equal(LOAD(&c, "--name", "bad name", "--bind", "a:1", "--keyring", "/k"),
+                     BD_CONFIG_USAGE);
+    assert_int_equal(LOAD(&c, "--name",
+                          "n12345678901234567890123456789012345678901234567890123456789012345",
                           "--bind", "a:1", "--keyring", "/k"),
                      BD_CONFIG_USAGE);
     /* no name, no bind */
     assert_int_equal(LOAD(&c, "--bind", "127.0.0.1:1", "--keyring", "/k"), BD_CONFIG_USAGE);
     assert_int_equal(LOAD(&c, "--name", "n1", "--keyring", "/k"), BD_CONFIG_USAGE);
     /* bad values, unknown flags, stray arguments, a missing value */
-    assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring", "/k", "--profile", "moon"),
-                     BD_CONFIG_USAGE);
-    assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring", "/k", "--log-level", "loud"),
-                     BD_CONFIG_USAGE);
+    assert_int_equal(
+        LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring", "/k", "--profile", "moon"),
+        BD_CONFIG_USAGE);
+    assert_int_equal(
+        LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring", "/k", "--log-level", "loud"),
+        BD_CONFIG_USAGE);
     assert_int_equal(LOAD(&c, "--name", "n1", "--bind", "a:1", "--keyring", "/k", "--frobnicate"),
                      BD_CONFIG_USAGE);
     char bad_caps[][32] = {"0", "-1", "", "12x", "1e6", "99999999999999999999999"};
@@ -149,10 +154,8 @@ static void help_and_version(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(flags_alone),
-    cmocka_unit_test(defaults),
-    cmocka_unit_test(file_then_flags),
-    cmocka_unit_test(refusals),
+    cmocka_unit_test(flags_alone),      cmocka_unit_test(defaults),
+    cmocka_unit_test(file_then_flags),  cmocka_unit_test(refusals),
     cmocka_unit_test(help_and_version),
 };
 BT_TEST_MAIN(tests)

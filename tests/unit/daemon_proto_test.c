@@ -89,7 +89,8 @@ static void socket_path_given_env_default(void **state)
     /* the daemon does not read BATON_SOCKET */
     setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
     assert_int_equal(proto_socket_path(NULL, false, buf, sizeof buf, &why), 0);
-    assert_string_equal(buf, geteuid() == 0 ? "/run/baton/baton.sock" : "/run/user/1000/baton.sock");
+    assert_string_equal(buf,
+                        geteuid() == 0 ? "/run/baton/baton.sock" : "/run/user/1000/baton.sock");
     unsetenv("BATON_SOCKET");
     assert_int_equal(proto_socket_path("", true, buf, sizeof buf, &why), -1);
     assert_non_null(why);

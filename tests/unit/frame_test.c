@@ -17,8 +17,8 @@ static struct bt_keyring ring(bool insecure)
 }
 
 /* Seals len bytes of pattern as one message (flags) onto wire at *wlen. */
-static void seal(const struct bt_keyring *kr, uint64_t *seq, uint8_t flags, size_t len, uint8_t *wire,
-                 size_t *wlen)
+static void seal(const struct bt_keyring *kr, uint64_t *seq, uint8_t flags, size_t len,
+                 uint8_t *wire, size_t *wlen)
 {
     size_t nchunks = bt_frame_chunks(len);
     uint8_t *msg = malloc(len + 1);
@@ -50,7 +50,8 @@ static void messages_survive_any_split(void **state)
 {
     for (int insecure = 0; insecure < 2; insecure++) {
         struct bt_keyring kr = ring(insecure);
-        size_t sizes[] = {0, 1, BT_FRAME_CHUNK_MAX, BT_FRAME_CHUNK_MAX + 1, 3 * BT_FRAME_CHUNK_MAX + 17};
+        size_t sizes[] = {0, 1, BT_FRAME_CHUNK_MAX, BT_FRAME_CHUNK_MAX + 1,
+                          3 * BT_FRAME_CHUNK_MAX + 17};
         size_t cap = 8 * BT_FRAME_BODY_MAX;
         uint8_t *wire = malloc(cap);
         size_t wlen = 0;
@@ -93,7 +94,8 @@ static void messages_survive_any_split(void **state)
     }
 }
 
-static int feed_all(struct bt_frame_rx *rx, const struct bt_keyring *kr, const uint8_t *wire, size_t len)
+static int feed_all(struct bt_frame_rx *rx, const struct bt_keyring *kr, const uint8_t *wire,
+                    size_t len)
 {
     size_t off = 0;
     while (off < len) {

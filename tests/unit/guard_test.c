@@ -102,7 +102,10 @@ static int offer_as(struct baton_guard *g, uint64_t token, const char *minter, u
 }
 
 /* Most cases offer every term as minted by node "n1". */
-static int offer(struct baton_guard *g, uint64_t token, uint64_t *hw) { return offer_as(g, token, "n1", hw); }
+static int offer(struct baton_guard *g, uint64_t token, uint64_t *hw)
+{
+    return offer_as(g, token, "n1", hw);
+}
 
 /* ---- file helpers -------------------------------------------------------- */
 
@@ -199,8 +202,8 @@ static atomic_int fdatasync_fail_next;               /* 1: the next one fails wi
 static const struct baton_guard *_Atomic sync_watch; /* guard whose visible mark to record */
 static _Atomic uint64_t mark_seen_at_sync;           /* its mark at the last fdatasync */
 static const char *_Atomic fsync_watch;              /* path whose existence to record */
-static char fsync_log[16];                           /* per fsync: F/f file, D/d dir; upper: path existed */
-static atomic_int fsync_count;                       /* entries in fsync_log */
+static char fsync_log[16];     /* per fsync: F/f file, D/d dir; upper: path existed */
+static atomic_int fsync_count; /* entries in fsync_log */
 
 int __wrap_fdatasync(int fd)
 {
@@ -242,7 +245,8 @@ static uint64_t test_seed(const char *name)
     } else {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t mix = (uint64_t)ts.tv_sec ^ ((uint64_t)ts.tv_nsec << 20) ^ ((uint64_t)getpid() << 40);
+        uint64_t mix =
+            (uint64_t)ts.tv_sec ^ ((uint64_t)ts.tv_nsec << 20) ^ ((uint64_t)getpid() << 40);
         seed = splitmix64(&mix);
     }
     print_message("%s: seed %" PRIu64 "\n", name, seed);
@@ -250,14 +254,14 @@ static uint64_t test_seed(const char *name)
 }
 
 /* fail_msg with the seed and the replay command appended. */
-#define seeded_check(cond, seed, name, ...)                                                         \
-    do {                                                                                            \
-        if (!(cond)) {                                                                              \
-            print_error(__VA_ARGS__);                                                               \
-            fail_msg("%s:%d: %s; seed %" PRIu64 ", replay from the build directory: "               \
+#define seeded_check(cond, seed, name, ...)                                                        \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            print_error(__VA_ARGS__);                                                              \
+            fail_msg("%s:%d: %s; seed %" PRIu64 ", replay from the build directory: "              \
                      "BATON_TEST_SEED=%" PRIu64 " ctest -R '^guard.%s$' --output-on-failure",      \
-                     __FILE__, __LINE__, #cond, (seed), (seed), (name));                            \
-        }                                                                                           \
+                     __FILE__, __LINE__, #cond, (seed), (seed), (name));                           \
+        }                                                                                          \
     } while (0)
 
 /* ---- the rule: strictly greater ------------------------------------------ */
@@ -293,7 +297,8 @@ static void check_equal_and_lower_refused(struct baton_guard *g)
     assert_int_equal(hw, 700);
     struct baton_guard_mark m;
     memset(&m, 0, sizeof m);
-    assert_int_equal(baton_guard_offer(g, 700, "n1x", 2, &m), 0); /* the length counts, not the NUL */
+    assert_int_equal(baton_guard_offer(g, 700, "n1x", 2, &m),
+                     0); /* the length counts, not the NUL */
     assert_int_equal(baton_guard_offer(g, 700, "n", 1, &m), BATON_ESTALE);
     assert_int_equal(m.token, 700);
     assert_int_equal(m.minter_len, 2);
@@ -574,14 +579,14 @@ struct offer_record {
 };
 
 struct offer_thread {
-    struct baton_guard *guard;     /* shared by all threads */
-    atomic_uint_fast64_t *ticket;  /* shared ticket counter */
-    pthread_barrier_t *start;      /* all threads begin offering together */
-    uint64_t seed;                 /* this thread's PRNG seed */
-    size_t count;                  /* offers to make */
-    struct offer_record *records;  /* count records, filled by the thread */
-    uint64_t max_offered;          /* greatest token it offered */
-    size_t index;                  /* this thread's number; it offers as minter "t<index>" */
+    struct baton_guard *guard;    /* shared by all threads */
+    atomic_uint_fast64_t *ticket; /* shared ticket counter */
+    pthread_barrier_t *start;     /* all threads begin offering together */
+    uint64_t seed;                /* this thread's PRNG seed */
+    size_t count;                 /* offers to make */
+    struct offer_record *records; /* count records, filled by the thread */
+    uint64_t max_offered;         /* greatest token it offered */
+    size_t index;                 /* this thread's number; it offers as minter "t<index>" */
 };
 
 static void *offer_thread_main(void *arg)
@@ -640,8 +645,8 @@ static int by_token(const void *a, const void *b)
  *  4. the final mark is the greatest token offered.
  * Returns the final mark.
  */
-static uint64_t run_concurrent_offers(struct baton_guard *g, size_t nthreads, size_t count, uint64_t seed,
-                                      const char *name)
+static uint64_t run_concurrent_offers(struct baton_guard *g, size_t nthreads, size_t count,
+                                      uint64_t seed, const char *name)
 {
     atomic_uint_fast64_t ticket;
     atomic_init(&ticket, 0);
@@ -675,14 +680,16 @@ static uint64_t run_concurrent_offers(struct baton_guard *g, size_t nthreads, si
             all[nall++] = rec;
             /* 1. */
             if (rec->rc == 0) {
-                seeded_check(rec->high_water == rec->token, seed, name, "accepted %" PRIu64 " reported %" PRIu64 "\n",
-                             rec->token, rec->high_water);
+                seeded_check(rec->high_water == rec->token, seed, name,
+                             "accepted %" PRIu64 " reported %" PRIu64 "\n", rec->token,
+                             rec->high_water);
                 accepted[naccepted++] = rec;
             } else {
-                seeded_check(rec->rc == BATON_ESTALE, seed, name, "offer of %" PRIu64 " returned %d\n", rec->token,
-                             rec->rc);
+                seeded_check(rec->rc == BATON_ESTALE, seed, name,
+                             "offer of %" PRIu64 " returned %d\n", rec->token, rec->rc);
                 seeded_check(rec->high_water >= rec->token, seed, name,
-                             "refused %" PRIu64 " reporting lower mark %" PRIu64 "\n", rec->token, rec->high_water);
+                             "refused %" PRIu64 " reporting lower mark %" PRIu64 "\n", rec->token,
+                             rec->high_water);
             }
         }
     }
@@ -691,8 +698,10 @@ static uint64_t run_concurrent_offers(struct baton_guard *g, size_t nthreads, si
     /* 2. */
     qsort(accepted, naccepted, sizeof *accepted, by_token);
     for (size_t i = 1; i < naccepted; i++)
-        seeded_check(accepted[i]->token != accepted[i - 1]->token || accepted[i]->thread == accepted[i - 1]->thread,
-                     seed, name, "token %" PRIu64 " accepted from two minters\n", accepted[i]->token);
+        seeded_check(accepted[i]->token != accepted[i - 1]->token ||
+                         accepted[i]->thread == accepted[i - 1]->thread,
+                     seed, name, "token %" PRIu64 " accepted from two minters\n",
+                     accepted[i]->token);
 
     /* 3. prefix_max[i] = greatest token among the i accepted offers that
      *    ended first. For each offer, the accepted offers that ended before
@@ -715,16 +724,18 @@ static uint64_t run_concurrent_offers(struct baton_guard *g, size_t nthreads, si
         uint64_t before = prefix_max[lo];
         if (rec->rc == 0)
             seeded_check(rec->token >= before, seed, name,
-                         "accepted %" PRIu64 " after %" PRIu64 " had already been accepted\n", rec->token, before);
+                         "accepted %" PRIu64 " after %" PRIu64 " had already been accepted\n",
+                         rec->token, before);
         else
             seeded_check(rec->high_water >= before, seed, name,
-                         "refusal reported %" PRIu64 " after %" PRIu64 " had been accepted\n", rec->high_water, before);
+                         "refusal reported %" PRIu64 " after %" PRIu64 " had been accepted\n",
+                         rec->high_water, before);
     }
 
     /* 4. */
     uint64_t final = baton_guard_high_water(g);
-    seeded_check(final == max_offered, seed, name, "final mark %" PRIu64 ", greatest offered %" PRIu64 "\n", final,
-                 max_offered);
+    seeded_check(final == max_offered, seed, name,
+                 "final mark %" PRIu64 ", greatest offered %" PRIu64 "\n", final, max_offered);
 
     free(prefix_max);
     free(accepted);
@@ -756,7 +767,8 @@ static void concurrent_offers_on_a_file_guard_persist_the_maximum(void **state)
     baton_guard_close(g);
     uint64_t reopened = 0;
     assert_int_equal(open_status(fx->path, &reopened), 0);
-    seeded_check(reopened == final, seed, name, "reopened at %" PRIu64 ", closed at %" PRIu64 "\n", reopened, final);
+    seeded_check(reopened == final, seed, name, "reopened at %" PRIu64 ", closed at %" PRIu64 "\n",
+                 reopened, final);
 }
 
 /* ---- durability ------------------------------------------------------------ */
@@ -822,8 +834,8 @@ static void create_leaves_only_the_guard_file(void **state)
 
 /* A version 2 slot's bytes: tag, seq, token, minter length, minter padded
  * to 64 bytes, then the given checksum. */
-static void v2_slot(uint8_t out[SLOT_LEN], unsigned index, uint64_t seq, uint64_t token, const char *minter,
-                    const uint8_t crc[4])
+static void v2_slot(uint8_t out[SLOT_LEN], unsigned index, uint64_t seq, uint64_t token,
+                    const char *minter, const uint8_t crc[4])
 {
     memset(out, 0, SLOT_LEN);
     memcpy(out, "SLT", 3);
@@ -843,7 +855,8 @@ static void v2_slot(uint8_t out[SLOT_LEN], unsigned index, uint64_t seq, uint64_
 static void file_format_v2_is_stable(void **state)
 {
     struct fixture *fx = *state;
-    static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N', 'G', 'R', 'D', 0, 0, 0, 2, 0x5b, 0x5a, 0x75, 0x2b};
+    static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N',  'G',  'R',  'D',
+                                       0,   0,   0,   2,   0x5b, 0x5a, 0x75, 0x2b};
     static const uint8_t crc_s0_created[4] = {0xdd, 0x04, 0x9c, 0x3f};
     static const uint8_t crc_s1_created[4] = {0x46, 0x9c, 0xa4, 0x7c};
     static const uint8_t crc_s1_raised[4] = {0xff, 0xb9, 0x3c, 0x8e};
@@ -923,12 +936,13 @@ static void slot_with_a_bad_minter_is_invalid(void **state)
 static void version_1_file_is_upgraded_keeping_its_mark(void **state)
 {
     struct fixture *fx = *state;
-    static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N', 'G', 'R', 'D', 0, 0, 0, 1, 0x48, 0x0a, 0x86, 0xdf};
-    static const uint8_t slot0[SLOT_V1_LEN] = {'S', 'L', 'T', '0', 0, 0, 0, 0, 0, 0, 0, 1,
-                                               0,   0,   0,   0,   0, 0, 0, 0, 0x5c, 0x8e, 0x0b, 0xc3};
-    static const uint8_t slot1_raised[SLOT_V1_LEN] = {'S',  'L',  'T',  '1',  0,    0,    0,    0,
-                                                      0,    0,    0,    2,    0x01, 0x23, 0x45, 0x67,
-                                                      0x89, 0xab, 0xcd, 0xef, 0xb9, 0x9f, 0x66, 0x1f};
+    static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N',  'G',  'R',  'D',
+                                       0,   0,   0,   1,   0x48, 0x0a, 0x86, 0xdf};
+    static const uint8_t slot0[SLOT_V1_LEN] = {
+        'S', 'L', 'T', '0', 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0x5c, 0x8e, 0x0b, 0xc3};
+    static const uint8_t slot1_raised[SLOT_V1_LEN] = {
+        'S',  'L',  'T',  '1',  0,    0,    0,    0,    0,    0,    0,    2,
+        0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xb9, 0x9f, 0x66, 0x1f};
     static uint8_t image[FILE_SIZE + 1];
     memset(image, 0, sizeof image);
     memcpy(image, header, sizeof header);
@@ -1101,7 +1115,8 @@ static void truncated_or_extended_file_is_ecorrupt(void **state)
     make_guard_file(fx->path, raises, 2);
     assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
 
-    const size_t lengths[] = {0, 1, 7, 8, 11, 12, 15, 16, PAGE, SLOT0 + SLOT_LEN, SLOT1 + 1, FILE_SIZE - 1};
+    const size_t lengths[] = {
+        0, 1, 7, 8, 11, 12, 15, 16, PAGE, SLOT0 + SLOT_LEN, SLOT1 + 1, FILE_SIZE - 1};
     for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
         write_file(fx->path, image, lengths[i]);
         assert_int_equal(open_status(fx->path, NULL), BATON_ECORRUPT);
@@ -1265,8 +1280,9 @@ static void concurrent_creates_yield_exactly_one_guard(void **state)
             assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         }
         if (!((got[0] == 'G' && got[1] == 'B') || (got[0] == 'B' && got[1] == 'G')))
-            fail_msg("round %d: the two opens returned '%c' and '%c' (G: guard, B: EBUSY, E: other)", round, got[0],
-                     got[1]);
+            fail_msg(
+                "round %d: the two opens returned '%c' and '%c' (G: guard, B: EBUSY, E: other)",
+                round, got[0], got[1]);
     }
 }
 
@@ -1320,7 +1336,8 @@ static void failed_write_poisons_the_guard_until_reopened(void **state)
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("child failed at step %d (status 0x%x)", WIFEXITED(status) ? WEXITSTATUS(status) : -1, status);
+        fail_msg("child failed at step %d (status 0x%x)",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1, status);
     uint64_t hw = 0;
     assert_int_equal(open_status(fx->path, &hw), 0);
     assert_int_equal(hw, 300);
@@ -1374,14 +1391,16 @@ static void sigkill_during_offers_never_loses_an_accepted_token(void **state)
             mark = 0;
         } else {
             struct baton_guard *g = NULL;
-            seeded_check(baton_guard_open(fx->path, BATON_GUARD_CREATE, &g) == 0, seed, name, "round %d\n", round);
+            seeded_check(baton_guard_open(fx->path, BATON_GUARD_CREATE, &g) == 0, seed, name,
+                         "round %d\n", round);
             mark = baton_guard_high_water(g);
             baton_guard_close(g);
         }
         /* Acceptances to wait for, then a delay, before the kill. A fresh
          * round kills early, to land inside creation. */
         uint64_t wait_for = fresh ? 0 : splitmix64(&rng) % 25;
-        uint64_t delay_us = splitmix64(&rng) % 3 == 0 ? 0 : splitmix64(&rng) % (fresh ? 1500 : 3000);
+        uint64_t delay_us =
+            splitmix64(&rng) % 3 == 0 ? 0 : splitmix64(&rng) % (fresh ? 1500 : 3000);
 
         int pipefd[2];
         assert_int_equal(pipe(pipefd), 0);
@@ -1401,7 +1420,8 @@ static void sigkill_during_offers_never_loses_an_accepted_token(void **state)
                 eof = true;
                 break;
             }
-            seeded_check(n == (ssize_t)sizeof t, seed, name, "round %d: short read %zd\n", round, n);
+            seeded_check(n == (ssize_t)sizeof t, seed, name, "round %d: short read %zd\n", round,
+                         n);
             last = t;
             seen++;
         }
@@ -1415,7 +1435,8 @@ static void sigkill_during_offers_never_loses_an_accepted_token(void **state)
             ssize_t n = read(pipefd[0], &t, sizeof t);
             if (n <= 0)
                 break;
-            seeded_check(n == (ssize_t)sizeof t, seed, name, "round %d: short read %zd\n", round, n);
+            seeded_check(n == (ssize_t)sizeof t, seed, name, "round %d: short read %zd\n", round,
+                         n);
             last = t;
         }
         close(pipefd[0]);
@@ -1434,51 +1455,70 @@ static void sigkill_during_offers_never_loses_an_accepted_token(void **state)
         seeded_check(rc == 0, seed, name, "round %d (fresh %d): reopen returned %s\n", round, fresh,
                      baton_err_name(rc));
         seeded_check(reopened >= base && reopened <= base + 1, seed, name,
-                     "round %d: last reported %" PRIu64 ", mark before %" PRIu64 ", reopened at %" PRIu64 "\n", round,
-                     last, mark, reopened);
+                     "round %d: last reported %" PRIu64 ", mark before %" PRIu64
+                     ", reopened at %" PRIu64 "\n",
+                     round, last, mark, reopened);
         in_flight_landed += reopened == base + 1;
         reports += (unsigned)(last > mark ? last - mark : 0);
         mark = reopened;
     }
-    print_message("%s: %u acceptances reported, %u kills inside creation, %u with the unreported raise on disk\n",
+    print_message("%s: %u acceptances reported, %u kills inside creation, %u with the unreported "
+                  "raise on disk\n",
                   name, reports, in_create, in_flight_landed);
 }
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(memory_guard_accepts_only_strictly_greater_tokens),
     cmocka_unit_test(memory_guard_refuses_lower_and_another_minters_equal_token),
-    cmocka_unit_test_setup_teardown(file_guard_accepts_only_strictly_greater_tokens, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(file_guard_refuses_lower_and_another_minters_equal_token, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(file_guard_accepts_only_strictly_greater_tokens, setup_dir,
+                                    teardown_dir),
+    cmocka_unit_test_setup_teardown(file_guard_refuses_lower_and_another_minters_equal_token,
+                                    setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(refused_offers_do_not_touch_the_file, setup_dir, teardown_dir),
     cmocka_unit_test(new_guard_starts_at_the_given_mark),
     cmocka_unit_test(bad_minters_are_invalid),
     cmocka_unit_test(token_zero_and_tokens_above_int64_max_are_invalid),
-    cmocka_unit_test_setup_teardown(every_accepted_raise_is_flushed_before_it_is_visible, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(creation_flushes_the_file_then_the_directory, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(failed_flush_poisons_the_guard_until_reopened, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(every_accepted_raise_is_flushed_before_it_is_visible, setup_dir,
+                                    teardown_dir),
+    cmocka_unit_test_setup_teardown(creation_flushes_the_file_then_the_directory, setup_dir,
+                                    teardown_dir),
+    cmocka_unit_test_setup_teardown(failed_flush_poisons_the_guard_until_reopened, setup_dir,
+                                    teardown_dir),
     cmocka_unit_test(concurrent_offers_accept_a_strictly_increasing_sequence),
-    cmocka_unit_test_setup_teardown(concurrent_offers_on_a_file_guard_persist_the_maximum, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(concurrent_offers_on_a_file_guard_persist_the_maximum,
+                                    setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(reopen_keeps_the_mark_and_its_minter, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(create_flag_on_an_existing_file_keeps_its_high_water, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(create_flag_on_an_existing_file_keeps_its_high_water, setup_dir,
+                                    teardown_dir),
     cmocka_unit_test_setup_teardown(create_leaves_only_the_guard_file, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(file_format_v2_is_stable, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(slot_with_a_bad_minter_is_invalid, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(version_1_file_is_upgraded_keeping_its_mark, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(corrupt_newest_slot_falls_back_to_the_older_slot, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(corrupt_older_slot_keeps_the_newest_high_water, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(raise_after_fallback_overwrites_the_corrupt_slot, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(version_1_file_is_upgraded_keeping_its_mark, setup_dir,
+                                    teardown_dir),
+    cmocka_unit_test_setup_teardown(corrupt_newest_slot_falls_back_to_the_older_slot, setup_dir,
+                                    teardown_dir),
+    cmocka_unit_test_setup_teardown(corrupt_older_slot_keeps_the_newest_high_water, setup_dir,
+                                    teardown_dir),
+    cmocka_unit_test_setup_teardown(raise_after_fallback_overwrites_the_corrupt_slot, setup_dir,
+                                    teardown_dir),
     cmocka_unit_test_setup_teardown(both_slots_corrupt_is_ecorrupt, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(wrong_magic_is_eforeign, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(unknown_version_is_eversion_and_damaged_header_is_ecorrupt, setup_dir,
+    cmocka_unit_test_setup_teardown(unknown_version_is_eversion_and_damaged_header_is_ecorrupt,
+                                    setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(truncated_or_extended_file_is_ecorrupt, setup_dir,
                                     teardown_dir),
-    cmocka_unit_test_setup_teardown(truncated_or_extended_file_is_ecorrupt, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(missing_file_without_create_is_enoent_and_creates_nothing, setup_dir,
+    cmocka_unit_test_setup_teardown(missing_file_without_create_is_enoent_and_creates_nothing,
+                                    setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(bad_arguments_and_non_files_are_refused, setup_dir,
                                     teardown_dir),
-    cmocka_unit_test_setup_teardown(bad_arguments_and_non_files_are_refused, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(second_open_in_the_same_process_is_ebusy, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(second_open_in_the_same_process_is_ebusy, setup_dir,
+                                    teardown_dir),
     cmocka_unit_test_setup_teardown(open_held_by_another_process_is_ebusy, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(concurrent_creates_yield_exactly_one_guard, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(failed_write_poisons_the_guard_until_reopened, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(sigkill_during_offers_never_loses_an_accepted_token, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(concurrent_creates_yield_exactly_one_guard, setup_dir,
+                                    teardown_dir),
+    cmocka_unit_test_setup_teardown(failed_write_poisons_the_guard_until_reopened, setup_dir,
+                                    teardown_dir),
+    cmocka_unit_test_setup_teardown(sigkill_during_offers_never_loses_an_accepted_token, setup_dir,
+                                    teardown_dir),
 };
 BT_TEST_MAIN(tests)

@@ -52,8 +52,9 @@ static void packing_order_equals_hlc_order(void **state)
                 for (size_t l = 0; l < 5; l++) {
                     uint64_t a = bt_hlc_pack(walls[i], logicals[j]);
                     uint64_t b = bt_hlc_pack(walls[k], logicals[l]);
-                    int want = walls[i] != walls[k] ? (walls[i] < walls[k] ? -1 : 1)
-                                                    : (logicals[j] > logicals[l]) - (logicals[j] < logicals[l]);
+                    int want = walls[i] != walls[k]
+                                   ? (walls[i] < walls[k] ? -1 : 1)
+                                   : (logicals[j] > logicals[l]) - (logicals[j] < logicals[l]);
                     assert_int_equal(bt_hlc_compare(a, b), want);
                     assert_int_equal(bt_hlc_wall(a), walls[i]);
                     assert_int_equal(bt_hlc_logical(a), logicals[j]);
@@ -108,10 +109,12 @@ static void offset_zero_leaves_only_the_hard_ceiling(void **state)
     uint64_t far = bt_hlc_pack(wall + BT_HLC_CEILING_MS, 0);
     assert_int_equal(bt_hlc_update(&c, far, wall), 0);
     assert_true(bt_hlc_now(&c, wall) > far);
-    assert_int_equal(bt_hlc_update(&c, bt_hlc_pack(wall + BT_HLC_CEILING_MS + 1, 0), wall), BATON_ECLOCK);
+    assert_int_equal(bt_hlc_update(&c, bt_hlc_pack(wall + BT_HLC_CEILING_MS + 1, 0), wall),
+                     BATON_ECLOCK);
     /* A bound above the ceiling is the ceiling. */
     bt_hlc_init(&c, UINT64_MAX);
-    assert_int_equal(bt_hlc_update(&c, bt_hlc_pack(wall + BT_HLC_CEILING_MS + 1, 0), wall), BATON_ECLOCK);
+    assert_int_equal(bt_hlc_update(&c, bt_hlc_pack(wall + BT_HLC_CEILING_MS + 1, 0), wall),
+                     BATON_ECLOCK);
 }
 
 static void timestamps_beyond_int64_are_refused_and_now_saturates(void **state)

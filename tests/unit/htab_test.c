@@ -232,16 +232,15 @@ static void prop_init(struct prop *p, const char *case_name)
 /* splitmix64 (Steele, Lea, Flood 2014), the simulator's. */
 static uint64_t prop_below(struct prop *p, uint64_t n) { return bt_splitmix64(&p->state) % n; }
 
-#define PROP_CHECK(p, cond)                                                        \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr,                                                        \
-                    "htab_test: %s failed at step %lu (line %d): %s\n"             \
-                    "replay: BATON_TEST_SEED=%" PRIu64 " build/tests/htab_test %s\n", \
-                    (p)->case_name, (p)->step, __LINE__, #cond, (p)->seed,         \
-                    (p)->case_name);                                               \
-            fail();                                                                \
-        }                                                                          \
+#define PROP_CHECK(p, cond)                                                                        \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr,                                                                        \
+                    "htab_test: %s failed at step %lu (line %d): %s\n"                             \
+                    "replay: BATON_TEST_SEED=%" PRIu64 " build/tests/htab_test %s\n",              \
+                    (p)->case_name, (p)->step, __LINE__, #cond, (p)->seed, (p)->case_name);        \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 #define KEYS 600

@@ -40,8 +40,8 @@ static struct bt_nodeid nid(const char *s)
 
 static struct bt_leader *node_new(const char *self, uint64_t boot_id, uint64_t max_offset_ms)
 {
-    struct bt_leader_config cfg = {.self = nid(self), .boot_id = boot_id,
-                                   .max_clock_offset_ms = max_offset_ms};
+    struct bt_leader_config cfg = {
+        .self = nid(self), .boot_id = boot_id, .max_clock_offset_ms = max_offset_ms};
     struct bt_leader *l = bt_leader_new(&cfg);
     assert_non_null(l);
     return l;
@@ -60,8 +60,8 @@ static void see_dead(struct bt_leader *l, const char *node, uint64_t boot_id, ui
     assert_true(bt_leader_member(l, &id, boot_id, false, wall) >= 0);
 }
 
-static int lead(struct bt_leader *l, uint64_t session, const char *name, int64_t prio, uint64_t wall,
-                uint64_t *fence)
+static int lead(struct bt_leader *l, uint64_t session, const char *name, int64_t prio,
+                uint64_t wall, uint64_t *fence)
 {
     struct bt_name n = nm(name);
     return bt_leader_lead(l, session, &n, prio, wall, fence);
@@ -74,7 +74,8 @@ static bool is_leader(struct bt_leader *l, const char *name)
 }
 
 /* Asserts that l sees node/candidate_id as the leader of name. */
-static void assert_leader(struct bt_leader *l, const char *name, const char *node, uint64_t candidate_id)
+static void assert_leader(struct bt_leader *l, const char *name, const char *node,
+                          uint64_t candidate_id)
 {
     struct bt_name n = nm(name);
     struct bt_nodeid who;
@@ -130,7 +131,8 @@ static uint64_t high_water_of(struct bt_leader *l, const char *name)
 }
 
 /* Asserts the candidates of name are exactly the nodes listed (sorted). */
-static void assert_candidates(struct bt_leader *l, const char *name, size_t n, const char *const *want)
+static void assert_candidates(struct bt_leader *l, const char *name, size_t n,
+                              const char *const *want)
 {
     struct bt_name nn = nm(name);
     struct bt_nodeid out[8];
@@ -476,7 +478,8 @@ static void ref_far_future_fence_forces_next_mint_above_it(void **state)
     struct bt_name job = nm("job");
     uint64_t far = bt_hlc_pack(WALL + UINT64_C(365) * 24 * 3600 * 1000, 7);
 
-    assert_int_equal(bt_leader_merge_fence(a, &job, far, &(struct bt_nodeid){.len = 1, .bytes = "z"}, WALL), 1);
+    assert_int_equal(
+        bt_leader_merge_fence(a, &job, far, &(struct bt_nodeid){.len = 1, .bytes = "z"}, WALL), 1);
 
     assert_int_equal(high_water_of(a, "job"), far);
     uint64_t f = 0;
@@ -495,7 +498,9 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     struct bt_name job = nm("job");
     uint64_t far = bt_hlc_pack(WALL + UINT64_C(365) * 24 * 3600 * 1000, 7);
 
-    assert_int_equal(bt_leader_merge_fence(a, &job, far, &(struct bt_nodeid){.len = 1, .bytes = "z"}, WALL), BATON_ECLOCK);
+    assert_int_equal(
+        bt_leader_merge_fence(a, &job, far, &(struct bt_nodeid){.len = 1, .bytes = "z"}, WALL),
+        BATON_ECLOCK);
 
     uint64_t hw;
     assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
@@ -505,7 +510,9 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     assert_int_equal(c.fences_raised, 0);
 
     /* A message holding one bad stamp among good ones is refused whole. */
-    struct bt_centry ok = {.name = nm("other"), .node = nid("b"), .stamp = bt_hlc_pack(WALL, 0),
+    struct bt_centry ok = {.name = nm("other"),
+                           .node = nid("b"),
+                           .stamp = bt_hlc_pack(WALL, 0),
                            .cand = {.candidate_id = 5, .priority = 0, .boot_id = 2}};
     struct bt_centry bad = ok;
     bad.name = nm("third");
@@ -517,8 +524,9 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     see_alive(a, "b", 2, WALL);
     assert_int_equal(deliver_bytes(a, buf, (size_t)len, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
-    struct bt_fence fences[] = {{.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")},
-                                {.name = nm("job2"), .token = far, .minter = nid("z")}};
+    struct bt_fence fences[] = {
+        {.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")},
+        {.name = nm("job2"), .token = far, .minter = nid("z")}};
     assert_int_equal(bt_leader_merge_snapshot(a, &ok, 1, fences, 2, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
     assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
@@ -566,15 +574,26 @@ static int feed(struct bt_leader *l, const uint8_t *bytes, size_t len, uint64_t 
 
 /* A DELTA of one live entry: name "job", node "a". Offsets of its fields: */
 enum {
-    OFF_VERSION = 0, OFF_TYPE = 1, OFF_COUNT = 2, OFF_NAME_LEN = 4, OFF_NODE_LEN = 8,
-    OFF_NODE = 9, OFF_STAMP = 10, OFF_REMOVED = 18, OFF_CAND_ID = 19, OFF_BOOT = 35,
+    OFF_VERSION = 0,
+    OFF_TYPE = 1,
+    OFF_COUNT = 2,
+    OFF_NAME_LEN = 4,
+    OFF_NODE_LEN = 8,
+    OFF_NODE = 9,
+    OFF_STAMP = 10,
+    OFF_REMOVED = 18,
+    OFF_CAND_ID = 19,
+    OFF_BOOT = 35,
     DELTA_LEN = 43,
 };
 
 static size_t valid_delta(uint8_t *buf, size_t cap, uint64_t candidate_id, uint64_t boot_id)
 {
-    struct bt_centry e = {.name = nm("job"), .node = nid("z"), .stamp = bt_hlc_pack(WALL, 3),
-                          .cand = {.candidate_id = candidate_id, .priority = 5, .boot_id = boot_id}};
+    struct bt_centry e = {
+        .name = nm("job"),
+        .node = nid("z"),
+        .stamp = bt_hlc_pack(WALL, 3),
+        .cand = {.candidate_id = candidate_id, .priority = 5, .boot_id = boot_id}};
     uint8_t tmp[DELTA_LEN];
     assert_int_equal(bt_codec_encode_delta(&e, 1, tmp, sizeof tmp), DELTA_LEN);
     assert_true(cap >= DELTA_LEN);
@@ -614,12 +633,8 @@ static size_t random_payload(uint64_t *rng, uint8_t *buf, size_t cap)
     }
     int n;
     switch (splitmix64(rng) % 3) {
-    case 0:
-        n = bt_codec_encode_delta(e, ne, buf, cap);
-        break;
-    case 1:
-        n = bt_codec_encode_fences(f, nf, buf, cap);
-        break;
+    case 0: n = bt_codec_encode_delta(e, ne, buf, cap); break;
+    case 1: n = bt_codec_encode_fences(f, nf, buf, cap); break;
     default: {
         uint8_t *snap;
         size_t len;
@@ -666,11 +681,11 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
         size_t off;
         uint8_t byte;
     } mutations[] = {
-        {OFF_VERSION, 0},    {OFF_VERSION, 2},   {OFF_TYPE, 0},       {OFF_TYPE, 4},
-        {OFF_TYPE, 0xFF},    {OFF_COUNT, 0xFF},  {OFF_COUNT + 1, 2},  {OFF_COUNT + 1, 0},
-        {OFF_NAME_LEN, 0},   {OFF_NAME_LEN, 200}, {OFF_NODE_LEN, 0},  {OFF_NODE_LEN, 65},
-        {OFF_NODE, '/'},     {OFF_NODE, ' '},    {OFF_NODE, 0},       {OFF_STAMP, 0x80},
-        {OFF_STAMP, 0xFF},   {OFF_REMOVED, 2},   {OFF_REMOVED, 0xFF}, {OFF_REMOVED, 1},
+        {OFF_VERSION, 0},  {OFF_VERSION, 2},    {OFF_TYPE, 0},       {OFF_TYPE, 4},
+        {OFF_TYPE, 0xFF},  {OFF_COUNT, 0xFF},   {OFF_COUNT + 1, 2},  {OFF_COUNT + 1, 0},
+        {OFF_NAME_LEN, 0}, {OFF_NAME_LEN, 200}, {OFF_NODE_LEN, 0},   {OFF_NODE_LEN, 65},
+        {OFF_NODE, '/'},   {OFF_NODE, ' '},     {OFF_NODE, 0},       {OFF_STAMP, 0x80},
+        {OFF_STAMP, 0xFF}, {OFF_REMOVED, 2},    {OFF_REMOVED, 0xFF}, {OFF_REMOVED, 1},
     };
     for (size_t i = 0; i < sizeof mutations / sizeof mutations[0]; i++) {
         len = valid_delta(buf, sizeof buf, 11, 9);
@@ -716,7 +731,10 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
     assert_int_equal(mrc, BATON_EPROTO);
     struct bt_payload empty = {.type = BT_PAYLOAD_NONE};
     assert_int_equal(bt_leader_merge_payload(a, &empty, false, WALL), BATON_EPROTO);
-    struct bt_centry bad_tomb = {.name = nm("job"), .node = nid("z"), .stamp = 5, .removed = true,
+    struct bt_centry bad_tomb = {.name = nm("job"),
+                                 .node = nid("z"),
+                                 .stamp = 5,
+                                 .removed = true,
                                  .cand = {.candidate_id = 3}};
     assert_int_equal(bt_leader_merge_entry(a, &bad_tomb, WALL), BATON_EPROTO);
     leader_rejects += 4;
@@ -856,7 +874,9 @@ static void term_refresh_when_high_water_overtakes_term(void **state)
     assert_int_equal(high_water_of(b, "job"), fa2);
     /* An echo of a's own token changes nothing. */
     struct bt_name job = nm("job");
-    assert_int_equal(bt_leader_merge_fence(a, &job, fa2, &(struct bt_nodeid){.len = 1, .bytes = "a"}, WALL + 5002), 0);
+    assert_int_equal(bt_leader_merge_fence(
+                         a, &job, fa2, &(struct bt_nodeid){.len = 1, .bytes = "a"}, WALL + 5002),
+                     0);
     expect_no_event(a);
     bt_leader_free(a);
     bt_leader_free(b);
@@ -1225,7 +1245,8 @@ static void expire_forgets_old_entries_but_keeps_own_live_ones(void **state)
     assert_int_equal(lead(a, 11, "mine", 0, WALL, NULL), 1);
     assert_int_equal(lead(a, 12, "job", 0, WALL, NULL), 1);
     gossip(both, 2, WALL);
-    assert_int_equal(bt_leader_resign(b, &(struct bt_name){.len = 4, .bytes = "gone"}, WALL + 1), 0);
+    assert_int_equal(bt_leader_resign(b, &(struct bt_name){.len = 4, .bytes = "gone"}, WALL + 1),
+                     0);
     gossip(both, 2, WALL + 1);
     assert_int_equal(bt_leader_cmap(a)->nentries, 4);
 
@@ -1240,7 +1261,8 @@ static void expire_forgets_old_entries_but_keeps_own_live_ones(void **state)
     /* A mark goes with the last live candidacy of its name, once older
      * than the cutoff (fix 11); a campaigned name keeps its mark. */
     uint64_t t;
-    assert_int_equal(bt_leader_high_water(a, &(struct bt_name){.len = 4, .bytes = "gone"}, &t), BATON_ENOENT);
+    assert_int_equal(bt_leader_high_water(a, &(struct bt_name){.len = 4, .bytes = "gone"}, &t),
+                     BATON_ENOENT);
     assert_true(high_water_of(a, "job") > 0);
     assert_true(high_water_of(a, "mine") > 0);
     expect_no_event(a);
@@ -1272,9 +1294,11 @@ static void expire_of_the_winner_elects_the_next(void **state)
 static struct bt_leader *node_new_bounded(const char *self, uint64_t boot_id, uint64_t horizon_ms,
                                           size_t max_names)
 {
-    struct bt_leader_config cfg = {.self = nid(self), .boot_id = boot_id,
+    struct bt_leader_config cfg = {.self = nid(self),
+                                   .boot_id = boot_id,
                                    .max_clock_offset_ms = DEFAULT_OFFSET,
-                                   .horizon_ms = horizon_ms, .max_names = max_names};
+                                   .horizon_ms = horizon_ms,
+                                   .max_names = max_names};
     struct bt_leader *l = bt_leader_new(&cfg);
     assert_non_null(l);
     return l;
@@ -1302,7 +1326,8 @@ static void marks_age_out_without_candidacy_and_stay_out(void **state)
     uint64_t later = WALL + 2 * H;
     assert_int_equal(bt_leader_expire(a, bt_hlc_pack(later - H, 0), later), 1);
     uint64_t t;
-    assert_int_equal(bt_leader_high_water(a, &(struct bt_name){.len = 3, .bytes = "old"}, &t), BATON_ENOENT);
+    assert_int_equal(bt_leader_high_water(a, &(struct bt_name){.len = 3, .bytes = "old"}, &t),
+                     BATON_ENOENT);
     assert_int_equal(high_water_of(a, "kept"), kept);
     struct bt_leader_counters c;
     bt_leader_counters(a, &c);
@@ -1523,7 +1548,9 @@ static void disabled_bound_keeps_a_hard_ceiling(void **state)
     struct bt_nodeid z = nid("z");
 
     assert_int_equal(bt_leader_merge_fence(a, &job, BT_HLC_TS_MAX, &z, WALL), BATON_ECLOCK);
-    struct bt_centry e = {.name = nm("other"), .node = z, .stamp = BT_HLC_TS_MAX,
+    struct bt_centry e = {.name = nm("other"),
+                          .node = z,
+                          .stamp = BT_HLC_TS_MAX,
                           .cand = {.candidate_id = 5, .priority = 0, .boot_id = 2}};
     assert_int_equal(bt_leader_merge_entry(a, &e, WALL), BATON_ECLOCK);
 
@@ -1618,7 +1645,9 @@ static void stamps_pass_on_their_authors_word(void **state)
 
     /* The merge screens the same way: z's entry is refused while z's word
      * does not vouch for it, and taken once it does. */
-    struct bt_centry e = {.name = nm("job"), .node = z, .stamp = ahead,
+    struct bt_centry e = {.name = nm("job"),
+                          .node = z,
+                          .stamp = ahead,
                           .cand = {.candidate_id = 5, .priority = 0, .boot_id = 10}};
     assert_int_equal(bt_leader_merge_entry(a, &e, WALL), BATON_ECLOCK);
     bt_leader_member_word(a, &z, 10, BT_CLOCK_WORD_FINE, 0);
@@ -1637,7 +1666,9 @@ static void member_whose_clock_is_refused_does_not_count(void **state)
 {
     struct bt_leader *a = node_new("b", 1, DEFAULT_OFFSET);
     see_alive(a, "a", 7, WALL);
-    struct bt_centry e = {.name = nm("job"), .node = nid("a"), .stamp = bt_hlc_pack(WALL, 0),
+    struct bt_centry e = {.name = nm("job"),
+                          .node = nid("a"),
+                          .stamp = bt_hlc_pack(WALL, 0),
                           .cand = {.candidate_id = 5, .priority = 0, .boot_id = 7}};
     assert_int_equal(bt_leader_merge_entry(a, &e, WALL), 1);
     assert_int_equal(lead(a, 9, "job", 0, WALL, NULL), 0);
@@ -1749,7 +1780,8 @@ static void fence_from_a_resigned_minter_makes_no_leader_wait(void **state)
     drop_broadcasts(a);
     struct bt_name job = nm("job");
     struct bt_nodeid bn = nid("b");
-    struct bt_centry tomb = {.name = job, .node = bn, .stamp = bt_hlc_pack(WALL + 100, 0), .removed = true};
+    struct bt_centry tomb = {
+        .name = job, .node = bn, .stamp = bt_hlc_pack(WALL + 100, 0), .removed = true};
     assert_int_equal(bt_leader_merge_entry(a, &tomb, WALL + 100), 1);
     uint64_t tb = bt_hlc_pack(WALL + 50, 0); /* minted before the resign */
     assert_true(tb > fa);
@@ -1840,8 +1872,10 @@ static void each_name_waits_its_own_rounds(void **state)
 
 static struct bt_leader *settling_new(const char *self, uint64_t boot_id)
 {
-    struct bt_leader_config cfg = {.self = nid(self), .boot_id = boot_id,
-                                   .max_clock_offset_ms = DEFAULT_OFFSET, .settle = true};
+    struct bt_leader_config cfg = {.self = nid(self),
+                                   .boot_id = boot_id,
+                                   .max_clock_offset_ms = DEFAULT_OFFSET,
+                                   .settle = true};
     struct bt_leader *l = bt_leader_new(&cfg);
     assert_non_null(l);
     return l;

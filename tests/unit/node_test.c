@@ -75,17 +75,17 @@ struct net {
     int ups[MAXN];        /* BT_EV_MEMBER_UP events seen per node */
     int deads[MAXN];      /* BT_EV_MEMBER_DEAD events seen per node */
     int lefts[MAXN];
-    int elected[MAXN];    /* BT_EV_ELECTED events seen per node */
-    int revoked[MAXN];    /* BT_EV_REVOKED events seen per node */
-    uint64_t last_fence[MAXN]; /* fence of the last ELECTED event per node */
-    bool cut[MAXN][MAXN];      /* cut[a][b]: nothing from a reaches b */
-    int name_of[MAXN];         /* node i is named "node<name_of[i]>" */
+    int elected[MAXN];                    /* BT_EV_ELECTED events seen per node */
+    int revoked[MAXN];                    /* BT_EV_REVOKED events seen per node */
+    uint64_t last_fence[MAXN];            /* fence of the last ELECTED event per node */
+    bool cut[MAXN][MAXN];                 /* cut[a][b]: nothing from a reaches b */
+    int name_of[MAXN];                    /* node i is named "node<name_of[i]>" */
     enum bt_event_kind log[MAXN][MAXLOG]; /* every event kind, in order */
     int nlog[MAXN];
-    int stopped[MAXN];         /* error of the BT_EV_STOPPED event; 0: none */
-    size_t max_stream;    /* longest stream message sent */
-    int64_t skew[MAXN];   /* wall-clock offset per node, ms */
-    uint64_t max_offset;  /* max_clock_offset_ms of nodes started from now on */
+    int stopped[MAXN];       /* error of the BT_EV_STOPPED event; 0: none */
+    size_t max_stream;       /* longest stream message sent */
+    int64_t skew[MAXN];      /* wall-clock offset per node, ms */
+    uint64_t max_offset;     /* max_clock_offset_ms of nodes started from now on */
     int clock_refused[MAXN]; /* BT_EV_CLOCK_REFUSED events seen per node */
     int clock_ok[MAXN];      /* BT_EV_CLOCK_OK events seen per node */
     /* Stream lifecycle (node.h, "Streams the core opens"). Messages with
@@ -97,13 +97,13 @@ struct net {
     uint64_t conn_stream[4096]; /* net conn -> the opener's stream id (0: none) */
     uint64_t last_stream[MAXN]; /* the last stream id node i opened, and its net conn */
     uint64_t last_stream_conn[MAXN];
-    int last_open_to[MAXN];     /* where it went */
-    long stream_msgs[MAXN];     /* stream messages sent on streams node i opened */
-    long streams_opened[MAXN];  /* streams node i opened */
-    long stream_failures[MAXN]; /* FAILED, CLOSED, TIMEOUT events given to node i */
-    long failures_retried[MAXN]; /* ...after which it opened a stream in the same call */
+    int last_open_to[MAXN];       /* where it went */
+    long stream_msgs[MAXN];       /* stream messages sent on streams node i opened */
+    long streams_opened[MAXN];    /* streams node i opened */
+    long stream_failures[MAXN];   /* FAILED, CLOSED, TIMEOUT events given to node i */
+    long failures_retried[MAXN];  /* ...after which it opened a stream in the same call */
     long retried_to_failed[MAXN]; /* ...to the very node that failed */
-    bool deaf[MAXN];      /* datagrams to the node lose their piggybacked broadcasts */
+    bool deaf[MAXN];              /* datagrams to the node lose their piggybacked broadcasts */
 };
 
 /* The node's random source: splitmix64 (the simulator's) over a uint64_t. */
@@ -149,7 +149,8 @@ static void net_init(struct net *net, int n)
     net->now = 1000;
     net->next_conn = 1;
     for (int i = 0; i < n; i++) {
-        net->addr[i].len = (uint8_t)snprintf(net->addr[i].s, sizeof net->addr[i].s, "10.0.0.%d:7946", i + 1);
+        net->addr[i].len =
+            (uint8_t)snprintf(net->addr[i].s, sizeof net->addr[i].s, "10.0.0.%d:7946", i + 1);
         net->name_of[i] = i;
         node_start(net, i, 100 + (uint64_t)i);
     }
@@ -333,11 +334,13 @@ static void net_run(struct net *net, uint64_t until)
                 }
             } else if (net->up[m.to]) {
                 uint64_t conn = m.conn;
-                if (m.kind == BT_OUT_STREAM && net->conn_owner[conn] == m.to && net->conn_stream[conn] != 0)
+                if (m.kind == BT_OUT_STREAM && net->conn_owner[conn] == m.to &&
+                    net->conn_stream[conn] != 0)
                     conn = net->conn_stream[conn]; /* the reply, on the stream the node opened */
                 in_node = m.to;
                 if (m.kind == BT_OUT_PACKET)
-                    bt_node_recv(net->node[m.to], &net->addr[m.from], m.data, m.len, tat(net, m.to));
+                    bt_node_recv(net->node[m.to], &net->addr[m.from], m.data, m.len,
+                                 tat(net, m.to));
                 else
                     bt_node_recv_stream(net->node[m.to], &net->addr[m.from], conn, m.data, m.len,
                                         tat(net, m.to));
@@ -443,7 +446,7 @@ static void garbage_is_dropped_and_counted(void **state)
     net_init(&net, 1);
     assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
     const uint8_t junk[] = {0x02, 0x63, 0x13, 0x37}; /* version 2, no such type */
-    const uint8_t future[] = {0x03, 0x01};            /* a version we do not speak */
+    const uint8_t future[] = {0x03, 0x01};           /* a version we do not speak */
     bt_node_recv(net.node[0], &net.addr[0], junk, sizeof junk, tnow(&net));
     bt_node_recv(net.node[0], &net.addr[0], future, sizeof future, tnow(&net));
     bt_node_recv_stream(net.node[0], &net.addr[0], 7, junk, sizeof junk, tnow(&net));
@@ -488,7 +491,6 @@ static void bad_config_is_refused(void **state)
     bad.profile = (enum bt_profile)42;
     assert_null(bt_node_new(&bad, t));
 }
-
 
 /* ---- the election through the node ------------------------------------------ */
 
@@ -982,7 +984,8 @@ static void twin_heal_at_node_level(uint64_t twin_boot)
     assert_int_equal(bt_node_session_end(net.node[loser], 11, tnow(&net)), BATON_ECONFLICT);
     assert_int_equal(bt_node_leader(net.node[loser], &job, NULL, NULL), BATON_ECONFLICT);
     assert_int_equal(bt_node_high_water(net.node[loser], &job, &fence), BATON_ECONFLICT);
-    assert_int_equal(bt_node_observe_fence(net.node[loser], &job, 1, NULL, tnow(&net)), BATON_ECONFLICT);
+    assert_int_equal(bt_node_observe_fence(net.node[loser], &job, 1, NULL, tnow(&net)),
+                     BATON_ECONFLICT);
     assert_int_equal(bt_node_leave(net.node[loser], tnow(&net)), BATON_ECONFLICT);
     assert_int_equal(bt_node_candidates(net.node[loser], &job, NULL, 0), 0);
     assert_true(bt_node_left(net.node[loser]));

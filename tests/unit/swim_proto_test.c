@@ -649,7 +649,6 @@ static void random_mutations_never_crash(void **state)
     }
 }
 
-
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ping_with_every_broadcast_kind_round_trips),
     cmocka_unit_test(every_datagram_type_round_trips),

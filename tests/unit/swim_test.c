@@ -29,7 +29,7 @@ struct tnode {
     uint64_t boot;
     uint64_t rng;
     bool up;
-    bool refuses;   /* down, and its host refuses datagrams to its address */
+    bool refuses; /* down, and its host refuses datagrams to its address */
     struct bt_event ev[MAXEV];
     int nev;
     /* user layer */
@@ -44,7 +44,7 @@ struct tmsg {
     uint64_t at;
     int to, from;
     enum bt_output_kind kind;
-    bool refusal;   /* a refusal of node `from`'s address, for node `to` */
+    bool refusal; /* a refusal of node `from`'s address, for node `to` */
     uint64_t conn;
     uint8_t *data;
     size_t len;
@@ -61,13 +61,13 @@ struct tnet {
     bool cut[MAXN][MAXN]; /* cut[a][b]: nothing from a reaches b */
     double loss;          /* datagram loss probability */
     uint64_t loss_rng;
-    int sending;          /* node whose sink is being called */
+    int sending; /* node whose sink is being called */
     long sent_packets[MAXN];
-    long streams_sent;    /* stream messages sent, by anyone */
-    size_t max_stream;    /* the longest */
-    long stream_members;  /* member entries they carried */
-    long bad_streams;     /* ones that did not decode */
-    long refusals_sent;   /* refusals of a crashed process's address */
+    long streams_sent;   /* stream messages sent, by anyone */
+    size_t max_stream;   /* the longest */
+    long stream_members; /* member entries they carried */
+    long bad_streams;    /* ones that did not decode */
+    long refusals_sent;  /* refusals of a crashed process's address */
 };
 
 static struct tnet *NET;
@@ -96,7 +96,8 @@ static int refusing_index(const struct bt_addr *a)
 
 static bool lost(void)
 {
-    return NET->loss > 0 && (double)(splitmix(&NET->loss_rng) >> 11) / 9007199254740992.0 < NET->loss;
+    return NET->loss > 0 &&
+           (double)(splitmix(&NET->loss_rng) >> 11) / 9007199254740992.0 < NET->loss;
 }
 
 static struct tmsg *queue_msg(void)
@@ -222,8 +223,7 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
     t->last_state[n] = 0;
 }
 
-static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *addr,
-                                 uint64_t boot)
+static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *addr, uint64_t boot)
 {
     memset(t, 0, sizeof *t);
     assert_int_equal(bt_nodeid_set(&t->name, name, strlen(name)), 0);
@@ -360,7 +360,8 @@ static void join_all_through(int seed_node)
     assert_int_equal(bt_swim_join(NET->node[seed_node].s, NULL, 0, NET->now), 0);
     for (int i = 0; i < NET->n; i++)
         if (i != seed_node)
-            assert_int_equal(bt_swim_join(NET->node[i].s, &NET->node[seed_node].addr, 1, NET->now), 0);
+            assert_int_equal(bt_swim_join(NET->node[i].s, &NET->node[seed_node].addr, 1, NET->now),
+                             0);
 }
 
 static bool member(int at, const char *name, struct bt_member_info *out)
@@ -386,7 +387,8 @@ static int count_events(int at, enum bt_event_kind kind, const char *about)
 {
     int c = 0;
     for (int i = 0; i < NET->node[at].nev; i++)
-        if (NET->node[at].ev[i].kind == kind && strcmp(NET->node[at].ev[i].member.bytes, about) == 0)
+        if (NET->node[at].ev[i].kind == kind &&
+            strcmp(NET->node[at].ev[i].member.bytes, about) == 0)
             c++;
     return c;
 }
@@ -780,8 +782,8 @@ static void restart_at_the_same_address_takes_the_name_over(void **state)
     for (int i = 0; i < 3; i++) {
         bool saw = false;
         for (int k = 0; k < net.node[i].nev; k++)
-            saw = saw || (net.node[i].ev[k].kind == BT_EV_MEMBER_UP &&
-                          net.node[i].ev[k].boot_id == 777);
+            saw = saw ||
+                  (net.node[i].ev[k].kind == BT_EV_MEMBER_UP && net.node[i].ev[k].boot_id == 777);
         assert_true(saw);
     }
     assert_true(all_live_converged());
@@ -1019,10 +1021,7 @@ static void twin_with_the_greater_boot_keeps_the_name_after_a_heal(void **state)
     twin_heal(5000, 21);
 }
 
-static void twin_with_the_lower_boot_is_refused_after_a_heal(void **state)
-{
-    twin_heal(7, 22);
-}
+static void twin_with_the_lower_boot_is_refused_after_a_heal(void **state) { twin_heal(7, 22); }
 
 /* A newcomer whose boot outranks the holder's joins through the holder
  * itself: the holder checks that it is alive and yields the name. */
@@ -1057,8 +1056,8 @@ static void user_broadcast_reaches_every_node_and_retires(void **state)
     for (int i = 0; i < 8; i++)
         net.node[i].deliveries = 0;
     const char *msg = "candidate:add:x";
-    assert_int_equal(bt_swim_broadcast_user(net.node[2].s, NULL, 0, msg, strlen(msg), false, net.now),
-                     0);
+    assert_int_equal(
+        bt_swim_broadcast_user(net.node[2].s, NULL, 0, msg, strlen(msg), false, net.now), 0);
     run_for(2000);
     for (int i = 0; i < 8; i++) {
         if (i == 2)
@@ -1090,8 +1089,10 @@ static void newer_user_broadcast_with_the_same_key_replaces_the_queued_one(void 
     join_all_through(0);
     run_for(2000);
     const char *key = "fence:name-1";
-    assert_int_equal(bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=1", 4, false, net.now), 0);
-    assert_int_equal(bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=2", 4, false, net.now), 0);
+    assert_int_equal(
+        bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=1", 4, false, net.now), 0);
+    assert_int_equal(
+        bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=2", 4, false, net.now), 0);
     struct bt_member_stats st;
     bt_swim_stats(net.node[1].s, &st);
     assert_int_equal(st.queue_len, 1);
@@ -1114,7 +1115,8 @@ static void urgent_broadcast_goes_out_within_the_call(void **state)
     long before = net.sent_packets[0];
     assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "slow", 4, false, net.now), 0);
     assert_int_equal(net.sent_packets[0], before);
-    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "resign:x", 8, true, net.now), 0);
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "resign:x", 8, true, net.now),
+                     0);
     assert_true(net.sent_packets[0] - before >= 3); /* gossip_fanout of the local profile */
     /* One network hop later the fanout has it, before any gossip tick. */
     run_for(1);
@@ -1131,7 +1133,8 @@ static void urgent_broadcast_goes_out_within_the_call(void **state)
     assert_int_equal(net.sent_packets[0], before);
     bt_swim_gossip_now(net.node[0].s, net.now);
     assert_int_equal(net.sent_packets[0] - before, 3); /* one round: gossip_fanout packets */
-    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "x", 0, true, net.now), BATON_EINVAL);
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "x", 0, true, net.now),
+                     BATON_EINVAL);
     char big[BT_SWIM_USER_MAX + 1];
     memset(big, 'b', sizeof big);
     assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, big, sizeof big, true, net.now),
