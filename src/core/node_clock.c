@@ -1,0 +1,360 @@
+/*
+ * Clock outliers (docs/design.md §1 fix 9): the node reads its members'
+ * clocks from their PINGs and ACKs, judges its own against the cluster's,
+ * withholds its candidacies while it is refused, and tells the election
+ * what each member says of its own clock. node.c calls in from its swim
+ * sink and from settle(); node_internal.h declares what is shared.
+ */
+#include "core/node_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "baton/baton.h"
+
+/* ---- clock outliers (docs/design.md §1 fix 9) ----------------------------------
+ *
+ * Fix 5 refuses a remote stamp more than max_clock_offset_ms (B) ahead of
+ * the local wall clock. Judged by each node against its own clock alone,
+ * that goes wrong both ways. A node whose clock is far ahead has its
+ * stamps refused by everyone, yet computes that it leads and mints tokens
+ * nobody else accepts. A node whose clock is far behind refuses everyone
+ * else's fresh stamps, and if it is the one the others believe, every
+ * other node looks like the outlier. So every node measures the others:
+ * each PING and ACK carries its sender's wall clock, and the node keeps the
+ * last reading of every live member. The cluster's clock is the lower
+ * median of the live members' clocks (ours included): one bad clock, fast
+ * or slow, cannot move it, and with two nodes it is the slower one, whose
+ * view is the conservative one. Then:
+ *  - a node behind the cluster's clock judges remote stamps against the
+ *    cluster's clock instead of its own (bt_leader_set_clock_ahead), so it
+ *    absorbs the cluster's time rather than refusing it;
+ *  - a node more than 9/10 B ahead of the cluster's clock would have its
+ *    stamps refused: it withdraws its candidacies (bt_leader_withhold),
+ *    keeps its sessions, says so (BT_EV_CLOCK_REFUSED, election.clock_refused),
+ *    and campaigns again (BT_EV_CLOCK_OK) once it is back within 8/10 B
+ *    (the gap keeps a clock near the edge from flapping);
+ *  - a node that joined through seeds judges nothing until it has met a
+ *    member, read the clock of every live member it knows (seven of them
+ *    in a larger cluster), and three protocol periods have passed; until
+ *    then it writes its candidacies but mints nothing (the first judgement
+ *    is part of fix 8's sync, sync_check), and says "not judged yet", so
+ *    that what it writes meets the bound alone: otherwise a fast node
+ *    campaigning alone at start (or restarted behind a partition) would
+ *    mint a token far ahead before learning that it is the outlier; one
+ *    whose first three join attempts went unanswered and that met no
+ *    member is alone (fix 8) and judges at once;
+ *  - every PING and ACK carries this node's word on its clock (node_sink_wall):
+ *    fine, refused (with a ceiling: what it stamped while fine, and what
+ *    earlier boots of its name wrote that the cluster holds), or not
+ *    judged yet; the election screens what each member wrote by that word
+ *    (node_tell_words, bt_leader_acceptable_from; docs/election.md,
+ *    "Screening"), so that acceptance does not hang on each node's median;
+ *  - readings of members held dead are kept (until membership forgets them
+ *    or they restart), so that a partition does not hide the other side's
+ *    clocks from the median.
+ * With B = 0 (the bound disabled) nobody is judged an outlier. */
+
+void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot)
+{
+    for (size_t i = 0; i < n->nclocks; i++) {
+        if (!bt_nodeid_eq(&n->clocks[i].member, member))
+            continue;
+        if (n->clocks[i].boot_id != keep_boot) {
+            n->clocks[i] = n->clocks[--n->nclocks];
+            n->clock_dirty = true;
+        }
+        return;
+    }
+}
+
+/* A member restarted: the new process most likely runs on the same clock,
+ * so its last reading stands for it until a fresh one comes (the median
+ * must not lurch at every restart); the judgement of it starts over. */
+void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id)
+{
+    for (size_t i = 0; i < n->nclocks; i++) {
+        if (bt_nodeid_eq(&n->clocks[i].member, member)) {
+            if (n->clocks[i].boot_id != boot_id) {
+                n->clocks[i].boot_id = boot_id;
+                n->clocks[i].out = false;
+                n->clocks[i].refused = false;
+                n->clocks[i].flags = 0;
+                n->clocks[i].ceiling = 0;
+                n->clocks[i].word_told = true; /* the election starts it unheard */
+                n->clocks[i].heard = false;
+                n->clock_dirty = true;
+            }
+            return;
+        }
+    }
+}
+
+/* A member held dead keeps its reading (a partition must not hide the other
+ * side's clocks from the median), but the election forgets the member, and
+ * with it the judgement of its clock. */
+void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member)
+{
+    for (size_t i = 0; i < n->nclocks; i++) {
+        if (bt_nodeid_eq(&n->clocks[i].member, member)) {
+            n->clocks[i].out = false;
+            n->clocks[i].refused = false;
+            n->clock_dirty = true;
+            return;
+        }
+    }
+}
+
+void node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+                       const struct bt_swim_clock *clock)
+{
+    struct bt_node *n = ctx;
+    uint64_t their_wall_ms = clock->wall_ms;
+    bool refused = (clock->flags & BT_SWIM_CLOCK_REFUSED) != 0;
+    int64_t offset;
+    uint64_t mine = n->now.wall_ms;
+    /* Saturating difference: a reading never overflows the gauge. */
+    if (their_wall_ms >= mine)
+        offset = their_wall_ms - mine > (uint64_t)INT64_MAX ? INT64_MAX
+                                                            : (int64_t)(their_wall_ms - mine);
+    else
+        offset = mine - their_wall_ms > (uint64_t)INT64_MAX ? -INT64_MAX
+                                                            : -(int64_t)(mine - their_wall_ms);
+    n->clock_dirty = true;
+    for (size_t i = 0; i < n->nclocks; i++) {
+        if (bt_nodeid_eq(&n->clocks[i].member, member)) {
+            struct clock_reading *c = &n->clocks[i];
+            if (c->boot_id != boot_id || c->flags != clock->flags || c->ceiling != clock->ceiling ||
+                !c->heard) {
+                c->flags = clock->flags;
+                c->ceiling = clock->ceiling;
+                c->word_told = false;
+                c->heard = true;
+                n->words_dirty = true;
+            }
+            c->boot_id = boot_id;
+            c->offset_ms = offset;
+            c->refused = refused;
+            return;
+        }
+    }
+    if (n->nclocks == n->clocks_cap) {
+        size_t cap = n->clocks_cap ? n->clocks_cap * 2 : 16;
+        struct clock_reading *v = realloc(n->clocks, cap * sizeof *v);
+        int64_t *sc = v ? realloc(n->scratch, (cap + 1) * sizeof *sc) : NULL;
+        if (v)
+            n->clocks = v;
+        if (!sc) {
+            n->dropped_oom++;
+            return;
+        }
+        n->scratch = sc;
+        n->clocks_cap = cap;
+    }
+    struct clock_reading *r = &n->clocks[n->nclocks++];
+    r->member = *member;
+    r->boot_id = boot_id;
+    r->offset_ms = offset;
+    r->out = false;
+    r->refused = refused;
+    r->flags = clock->flags;
+    r->ceiling = clock->ceiling;
+    r->word_told = false;
+    r->heard = true;
+    n->words_dirty = true;
+}
+
+/* What this node says of its clock on its PINGs and ACKs: not judged yet
+ * (joined, no judgement made), refused (with the ceiling of what it
+ * stamped while fine), or fine. */
+void node_sink_wall(void *ctx, struct bt_swim_clock *out)
+{
+    const struct bt_node *n = ctx;
+    out->wall_ms = n->now.wall_ms;
+    out->flags = 0;
+    out->ceiling = 0;
+    if (n->clock_refused) {
+        /* What it stamped while fine, and what earlier boots of its name
+         * wrote that the cluster holds (bt_leader_own_echo). */
+        uint64_t echo = bt_leader_own_echo(n->leader);
+        out->flags = BT_SWIM_CLOCK_REFUSED;
+        out->ceiling = n->clock_ceiling > echo ? n->clock_ceiling : echo;
+    } else if (n->joined && !n->clock_announced) {
+        out->flags = BT_SWIM_CLOCK_PENDING;
+    }
+}
+
+/* Tells the election what each member last said of its clock (for
+ * screening what it wrote, bt_leader_acceptable_from); called from
+ * settle() after the verdicts, so that a new boot's record exists. Returns
+ * whether any word changed. */
+bool node_tell_words(struct bt_node *n)
+{
+    if (!n->words_dirty)
+        return false;
+    n->words_dirty = false;
+    bool any = false;
+    for (size_t i = 0; i < n->nclocks; i++) {
+        struct clock_reading *c = &n->clocks[i];
+        if (c->word_told)
+            continue;
+        enum bt_clock_word w = c->flags & BT_SWIM_CLOCK_REFUSED   ? BT_CLOCK_WORD_REFUSED
+                               : c->flags & BT_SWIM_CLOCK_PENDING ? BT_CLOCK_WORD_PENDING
+                                                                  : BT_CLOCK_WORD_FINE;
+        if (!bt_leader_member_word(n->leader, &c->member, c->boot_id, w, c->ceiling)) {
+            /* The election does not hold that boot live yet (its verdict is
+             * to come): tell it again at the next call. */
+            n->words_dirty = true;
+            continue;
+        }
+        c->word_told = true;
+        any = true;
+    }
+    return any;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether enough live members have a clock reading to judge: every live
+ * member but self, or seven of them in a larger cluster (the median of
+ * eight clocks; reading every member of a large cluster takes many
+ * periods, and the judgement goes on improving as readings come). Drops the
+ * readings of members membership forgot. */
+#define CLOCK_SAMPLE 7
+static bool all_read(struct bt_node *n)
+{
+    size_t live = 0;
+    for (size_t i = 0; i < n->nclocks;) {
+        struct bt_member_info m;
+        if (!bt_swim_member(n->swim, &n->clocks[i].member, &m) ||
+            m.boot_id != n->clocks[i].boot_id || m.state == BT_MEMBER_LEFT) {
+            n->clocks[i] = n->clocks[--n->nclocks];
+            continue;
+        }
+        live += m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT;
+        i++;
+    }
+    size_t others = bt_swim_live_count(n->swim) - 1;
+    return live > 0 && live >= (others < CLOCK_SAMPLE ? others : CLOCK_SAMPLE);
+}
+
+static void clock_event(struct bt_node *n, enum bt_event_kind kind)
+{
+    struct bt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.member = n->cfg.name;
+    ev.addr = n->cfg.addr;
+    ev.boot_id = n->cfg.boot_id;
+    ev.clock_ahead_ms = -n->cluster_offset;
+    if (!node_push_event(n, &ev)) {
+        /* Out of memory: the node stops, and reports this event first. */
+        n->stash = ev;
+        n->has_stash = true;
+        node_stop(n, BATON_ENOMEM, NULL);
+    }
+}
+
+/* Judges this node's clock against the cluster's (see above) and acts on
+ * a change. Called from settle(). */
+void node_judge_clock(struct bt_node *n)
+{
+    uint64_t period = n->retry_interval; /* one protocol period */
+    if (!n->clock_settled) {
+        /* Alone as fix 8 says (the first three join attempts went
+         * unanswered) and no member met: its clock is the cluster's. */
+        bool alone = node_join_unanswered(n) && bt_swim_live_count(n->swim) <= 1;
+        if (!alone && (!all_read(n) || n->now.mono_ms - n->joined_at < 3 * period))
+            return;
+        n->clock_settled = true;
+        n->clock_dirty = true;
+    }
+    /* At most once per protocol period: readings move slowly. */
+    if (!n->clock_dirty || (n->clock_announced && n->now.mono_ms < n->clock_judged_at + period))
+        return;
+    n->clock_dirty = false;
+    n->clock_judged_at = n->now.mono_ms;
+    all_read(n); /* drops the readings of members forgotten since */
+
+    /* The lower median of the live members' offsets, ours (0) included. */
+    size_t k = 0;
+    n->scratch[k++] = 0;
+    for (size_t i = 0; i < n->nclocks; i++)
+        n->scratch[k++] = n->clocks[i].offset_ms;
+    qsort(n->scratch, k, sizeof *n->scratch, cmp_i64);
+    n->cluster_offset = n->scratch[(k - 1) / 2];
+    uint64_t bound = n->cfg.max_clock_offset_ms;
+    bt_leader_set_clock_ahead(n->leader,
+                              bound && n->cluster_offset > 0 ? (uint64_t)n->cluster_offset : 0);
+
+    /* A member that says its clock is refused does not count here: it has
+     * withdrawn its candidacies, and an entry it wrote while it saw the
+     * cluster otherwise (a partition side of fast clocks) must not elect it
+     * once its stamp passes our bound, nor may a tombstone our bound still
+     * refuses keep it elected. Its own word, not our reading of its clock:
+     * every node then agrees with it, whatever the members each has read. */
+    /* Told at every judgement, not only on a change here: the election
+     * forgets it at each new boot and death of the member, and a verdict
+     * may reach it after the reading (it changes nothing when it knows). */
+    for (size_t i = 0; i < n->nclocks; i++) {
+        struct clock_reading *c = &n->clocks[i];
+        if (bt_leader_member_clock(n->leader, &c->member, c->boot_id, c->refused, n->now.wall_ms) >=
+            0)
+            c->out = c->refused;
+    }
+
+    /* How far our wall clock, and our HLC (which never goes back: a clock
+     * put right still stamps above what it stamped while ahead), are ahead
+     * of the cluster's clock. The wall clock decides against the bound B;
+     * the HLC against the generous limit V within which the others accept
+     * what a member whose clock is fine wrote (bt_leader_vouched_ms): it
+     * may legitimately run ahead by what it absorbed from such members (a
+     * partition side of fast clocks), and is refused only near V, where its
+     * stamps would stop being accepted. */
+    uint64_t ahead = n->cluster_offset < 0 ? (uint64_t)-n->cluster_offset : 0;
+    uint64_t reference = n->now.wall_ms;
+    if (n->cluster_offset > 0)
+        reference += (uint64_t)n->cluster_offset;
+    else
+        reference = reference > ahead ? reference - ahead : 0;
+    uint64_t stamp_wall = bt_hlc_wall(bt_leader_clock(n->leader));
+    uint64_t stamp_ahead = stamp_wall > reference ? stamp_wall - reference : 0;
+    uint64_t vouched = bt_leader_vouched_ms(n->leader);
+    bool refused =
+        bound != 0 &&
+        (n->clock_refused ? ahead > bound - bound / 5 || stamp_ahead > vouched - 2 * bound
+                          : ahead > bound - bound / 10 || stamp_ahead > vouched - bound);
+    bool first = !n->clock_announced;
+    if (refused || first) {
+        n->clock_ok_since = 0;
+    } else if (n->clock_refused) {
+        /* Back within bounds: only after ten periods in a row of being so,
+         * since the median moves while membership does (a restart, a
+         * partition's verdicts), and every return is a candidacy written
+         * with this clock's stamps. */
+        uint64_t wait = 10;
+        if (n->clock_ok_since == 0)
+            n->clock_ok_since = n->now.mono_ms;
+        if (n->now.mono_ms - n->clock_ok_since < wait * period) {
+            n->clock_dirty = true; /* judged again next period */
+            return;
+        }
+    }
+    if (refused == n->clock_refused && !first)
+        return;
+    /* The ceiling it says with its refusal: what it stamped while judged
+     * fine stays vouched for (0 when it never was: a first judgement). */
+    uint64_t ceiling = refused && !first ? bt_leader_clock(n->leader) : 0;
+    if (bt_leader_withhold(n->leader, refused, n->now.wall_ms) < 0) {
+        n->clock_dirty = true; /* out of memory: judged again at the next call */
+        return;
+    }
+    n->clock_refused = refused;
+    n->clock_ceiling = ceiling;
+    n->clock_announced = true;
+    clock_event(n, refused ? BT_EV_CLOCK_REFUSED : BT_EV_CLOCK_OK);
+}

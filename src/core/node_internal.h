@@ -1,0 +1,138 @@
+/*
+ * The node's insides (node.c), shared with the clock judgement
+ * (node_clock.c, docs/design.md §1 fix 9). Not part of node.h's API.
+ */
+#ifndef BATON_CORE_NODE_INTERNAL_H
+#define BATON_CORE_NODE_INTERNAL_H
+
+#include "core/hlc.h"
+#include "core/leader.h"
+#include "core/node.h"
+#include "core/replica.h"
+#include "core/swim.h"
+#include "core/swim_proto.h"
+
+/* One queued output; data is owned by the queue until popped. */
+struct bt_out_item {
+    enum bt_output_kind kind;
+    struct bt_addr to;
+    uint64_t conn;
+    uint64_t stream; /* bt_output.stream */
+    uint8_t *data;
+    size_t len;
+};
+
+/* The last clock reading of one live member (fix 9): its wall clock minus
+ * ours when its PING or ACK arrived. */
+struct clock_reading {
+    struct bt_nodeid member;
+    uint64_t boot_id;
+    int64_t offset_ms;
+    bool refused;     /* it says its own clock is refused (candidacies withheld) */
+    bool out;         /* the election was told so (bt_leader_member_clock) */
+    uint8_t flags;    /* its last clock block's flags (BT_SWIM_CLOCK_*) */
+    uint64_t ceiling; /* and ceiling */
+    bool word_told;   /* the election has flags and ceiling (bt_leader_member_word) */
+    bool heard;       /* flags and ceiling came from this boot */
+};
+
+/* A membership verdict waiting for the election (see settle()). */
+struct verdict {
+    struct bt_nodeid member;
+    uint64_t boot_id;
+    enum bt_event_kind kind;
+};
+
+/* Fix 8: join attempts known unanswered (every push-pull of the attempt
+ * failed, from stream events) after which a node is alone. */
+#define ALONE_ATTEMPTS 3
+
+/* Retry rounds (protocol periods) a waiting term waits, counted from its
+ * own step back; the first round may come at once, so eleven rounds are at
+ * least ten periods. */
+#define DEFER_ROUNDS 11
+
+struct bt_node {
+    struct bt_node_config cfg;
+    struct bt_swim *swim;
+    struct bt_leader *leader;
+    struct bt_replica replica;
+    struct bt_time now;      /* time of the call in progress, for the sink */
+    uint64_t retry_interval; /* one retry round of waiting terms: a protocol period */
+    uint64_t retry_at;       /* monotonic ms of the next retry; 0: none waits */
+    bool leaving;            /* bt_node_leave() called */
+    bool joined;             /* bt_node_join() called */
+
+    struct verdict *verdicts; /* membership events not yet given to the election */
+    size_t nverdicts, verdicts_cap;
+
+    struct bt_out_item *out; /* ring buffer of outputs */
+    size_t out_cap, out_head, out_len;
+    uint8_t *popped; /* data of the last popped output, freed at the next pop */
+
+    struct bt_event *ev; /* ring buffer of events */
+    size_t ev_cap, ev_head, ev_len;
+
+    /* Clock outliers (fix 9): readings of the live members' clocks. */
+    struct clock_reading *clocks;
+    size_t nclocks, clocks_cap;
+    int64_t *scratch;         /* nclocks + 1 offsets, for the median */
+    bool clock_dirty;         /* readings or verdicts changed since the last judgement */
+    bool clock_settled;       /* enough readings to judge (see judge_clock()) */
+    bool clock_refused;       /* judged too far ahead: candidacies withheld */
+    bool clock_announced;     /* the first judgement was made (and its event queued) */
+    uint64_t clock_judged_at; /* monotonic ms of the last judgement */
+    uint64_t clock_ok_since;  /* refused, but judged within bounds since (0: not) */
+    uint64_t joined_at;       /* monotonic ms of bt_node_join() */
+    int64_t cluster_offset;   /* the cluster's clock minus ours, as last judged */
+    uint64_t clock_ceiling;   /* refused: the greatest stamp issued while judged fine */
+    bool words_dirty;         /* a member's word on its clock is not told to the election */
+
+    uint64_t dropped_oom; /* outputs and clock readings lost to out of memory */
+
+    int stopped;    /* 0, or why the node stopped (node.h) */
+    bool has_stash; /* an election or clock event not queued (no memory) */
+    struct bt_event stash;
+    bool has_cause; /* the BT_EV_NAME_CONFLICT that stopped the node, unreported */
+    struct bt_event cause;
+    bool stop_reported; /* BT_EV_STOPPED was popped */
+
+    /* Fix 8 (see sync_check and settle()). */
+    uint64_t settle_ms;      /* the settle period of a first term */
+    bool synced;             /* the election was told the node has the cluster's state */
+    uint64_t alone_at;       /* monotonic ms when unanswered joins mean alone; 0: none */
+    uint64_t alone_interval; /* how long after bt_node_join() that is */
+};
+
+/* ---- node.c ---- */
+
+/* Queues an event; false when memory ran out (the caller stops the node). */
+bool node_push_event(struct bt_node *n, const struct bt_event *ev);
+/* Stops the node for good with reason (a negative BATON_E*), reporting
+ * cause first if not NULL (node.h, "Stopping"). */
+void node_stop(struct bt_node *n, int reason, const struct bt_event *cause);
+/* Whether the first ALONE_ATTEMPTS join attempts went unanswered (fix 8). */
+bool node_join_unanswered(const struct bt_node *n);
+
+/* ---- node_clock.c (fix 9) ---- */
+
+/* Membership's verdicts, for the clock readings: a member restarted (its
+ * reading stands until a fresh one), was declared dead (its reading kept,
+ * its judgement dropped), or was forgotten (readings of other boots than
+ * keep_boot dropped). */
+void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id);
+void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member);
+void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
+/* The swim sink's `clock` and `wall` (swim.h): a member's clock block read,
+ * and this node's own block to send. */
+void node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+                     const struct bt_swim_clock *clock);
+void node_sink_wall(void *ctx, struct bt_swim_clock *out);
+/* Tells the election what each member last said of its clock; returns
+ * whether any word changed. From settle(), after the verdicts. */
+bool node_tell_words(struct bt_node *n);
+/* Judges this node's clock against the cluster's and acts on a change
+ * (BT_EV_CLOCK_REFUSED / BT_EV_CLOCK_OK). From settle(). */
+void node_judge_clock(struct bt_node *n);
+
+#endif
