@@ -106,7 +106,7 @@ void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member)
 }
 
 void node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                       const struct bt_swim_clock *clock)
+                     const struct bt_swim_clock *clock)
 {
     struct bt_node *n = ctx;
     uint64_t their_wall_ms = clock->wall_ms;
