@@ -42,8 +42,9 @@
  *    that what it writes meets the bound alone: otherwise a fast node
  *    campaigning alone at start (or restarted behind a partition) would
  *    mint a token far ahead before learning that it is the outlier; one
- *    whose first three join attempts went unanswered and that met no
- *    member is alone (fix 8) and judges at once;
+ *    with no other live member is alone and judges at once, when its
+ *    first three join attempts went unanswered (fix 8) or when every
+ *    member it met since its join left or died;
  *  - every PING and ACK carries this node's word on its clock (node_sink_wall):
  *    fine, refused (with a ceiling: what it stamped while fine, and what
  *    earlier boots of its name wrote that the cluster holds), or not
@@ -265,9 +266,12 @@ void node_judge_clock(struct bt_node *n)
 {
     uint64_t period = n->retry_interval; /* one protocol period */
     if (!n->clock_settled) {
-        /* Alone as fix 8 says (the first three join attempts went
-         * unanswered) and no member met: its clock is the cluster's. */
-        bool alone = node_join_unanswered(n) && bt_swim_live_count(n->swim) <= 1;
+        /* Alone: no other live member, and either the first three join
+         * attempts went unanswered (fix 8) or the join was answered and
+         * every member met since left or died. Its clock is the cluster's;
+         * waiting for its join timer would only delay its terms. */
+        bool alone = (node_join_unanswered(n) || bt_swim_joined(n->swim)) &&
+                     bt_swim_live_count(n->swim) <= 1;
         if (!alone && (!all_read(n) || n->now.mono_ms - n->joined_at < 3 * period))
             return;
         n->clock_settled = true;

@@ -1222,6 +1222,27 @@ static void a_node_whose_seeds_never_answer_leads_alone(void **state)
     net_free(&net);
 }
 
+/* A node that joined through a seed and then sees every other member go
+ * (left, or dead) before its first clock judgement is alone: it judges its
+ * clock at once and leads after the settle, not when its join timer would
+ * have called it alone (700 ms after the join on local). `make demo`, which
+ * hands over within a second of its start, waited that long. */
+static void a_joiner_left_alone_judges_its_clock_at_once(void **state)
+{
+    struct net net;
+    net_init(&net, 2);
+    join_all_through_node0(&net);
+    net_run(&net, net.now + 50);
+    assert_int_equal(count_state(net.node[1], BT_MEMBER_ALIVE), 2);
+    assert_int_equal(lead(&net, 1, 0, NULL), 0);
+    assert_int_equal(bt_node_leave(net.node[0], tnow(&net)), 0);
+    drain(&net, 0);
+    net_run(&net, net.now + 150);
+    assert_int_equal(count_state(net.node[1], BT_MEMBER_LEFT), 1);
+    assert_int_equal(net.elected[1], 1);
+    net_free(&net);
+}
+
 /* Stream lifecycle: a join push-pull whose connect is refused is an
  * unanswered join attempt at once, and the seeds are tried again
  * join_retry_min (100 ms on local) after the last attempt. So three
@@ -1419,6 +1440,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_failed_push_pull_is_counted_and_goes_elsewhere_at_once),
     cmocka_unit_test(one_exchange_goes_on_one_stream),
     cmocka_unit_test(a_node_gossip_missed_is_repaired_through_the_digest),
+    cmocka_unit_test(a_joiner_left_alone_judges_its_clock_at_once),
 };
 
 BT_TEST_MAIN(tests)
