@@ -448,6 +448,14 @@ static void on_digest(struct bt_swim *s, const struct bt_swim_packet *p, const s
     swim_send_pp(s, from, 0, BT_SWIM_PP_REQ, false);
 }
 
+void swim_count_bad_input(struct bt_swim *s, int rc)
+{
+    if (rc == BATON_EVERSION)
+        s->stats.bad_version++;
+    else
+        s->stats.malformed++;
+}
+
 void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const uint8_t *data,
                          size_t len, uint64_t now)
 {
@@ -458,10 +466,7 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     struct bt_swim_packet p;
     int rc = bt_swim_decode_packet(data, len, &p);
     if (rc < 0) {
-        if (rc == BATON_EVERSION)
-            s->stats.bad_version++;
-        else
-            s->stats.malformed++;
+        swim_count_bad_input(s, rc);
         return;
     }
     s->depth++;

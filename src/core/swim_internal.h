@@ -279,6 +279,10 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
 void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
 void swim_apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now);
 
+/* Counts a datagram or stream message that did not decode (rc from
+ * swim_proto.c): bad_version for another wire version, else malformed. */
+void swim_count_bad_input(struct bt_swim *s, int rc);
+
 /* Another live process keeps our name (at keeper): fall silent for good. */
 void swim_refuse_self(struct bt_swim *s, const struct bt_addr *keeper);
 

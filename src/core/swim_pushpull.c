@@ -258,10 +258,7 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     struct bt_swim_pp pp;
     int rc = bt_swim_decode_pp(data, len, &pp);
     if (rc < 0) {
-        if (rc == BATON_EVERSION)
-            s->stats.bad_version++;
-        else
-            s->stats.malformed++;
+        swim_count_bad_input(s, rc);
         return;
     }
     s->depth++;
