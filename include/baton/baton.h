@@ -38,6 +38,12 @@ extern "C" {
 #define BATON_NAME_MAX 255
 /* A node name is 1..BATON_NODE_MAX bytes of [A-Za-z0-9._:@-]. */
 #define BATON_NODE_MAX 64
+/* A minter names the process that minted a term: its node name, '#', and
+ * its boot id as 16 lowercase hex digits, not all zero ("n1#00f3a2..."),
+ * so 18..BATON_MINTER_MAX bytes. Two processes can claim one node name
+ * for a while (twins, docs/membership.md); the boot tells their terms
+ * apart (docs/guard.md). */
+#define BATON_MINTER_MAX (BATON_NODE_MAX + 17)
 
 /* XX(name, value, message): the one list every error table derives from. */
 #define BATON_ERRNO_MAP(XX)                                                                        \
@@ -166,12 +172,14 @@ enum baton_log_level {
     BATON_LOG_DEBUG = 3,
 };
 
-/* A fencing term: the token and the node that minted it. Two sides of a
- * partition can mint the same token; the minter tells them apart (guard.h).
- * minter is "" where the minter is not known. */
+/* A fencing term: the token and the process that minted it. Two sides of a
+ * partition, even two processes claiming one node name, can mint the same
+ * token; the minter tells them apart (guard.h). minter is
+ * "<node>#<boot as 16 hex digits>" (BATON_MINTER_MAX), NUL-terminated, or
+ * "" where the minter is not known. */
 struct baton_fence {
-    uint64_t token;
-    char minter[BATON_NODE_MAX + 1];
+    uint64_t token;                    /* the fencing token, 1..INT64_MAX */
+    char minter[BATON_MINTER_MAX + 1]; /* the minting process, or "" */
 };
 
 /* The winner of a name as one node sees it. */

@@ -4,13 +4,15 @@
  * baton hands every term of leadership a fencing token (docs/design.md §1). A
  * leader that was paused or partitioned may not know it has been replaced,
  * so the resource it writes to must refuse its late operations itself. A
- * term is the pair (token, minter): the token, and the name of the node that
- * minted it. Two sides of a partition can mint the same token (two HLCs can
- * read the same millisecond), so the token alone does not name a term. The
+ * term is the pair (token, minter): the token, and the process that minted
+ * it (its node name and boot). Two sides of a partition can mint the same
+ * token (two HLCs can read the same millisecond), even two processes that
+ * claim one node name for a while (twins, docs/membership.md), so neither
+ * the token alone nor the token and a node name names a term. The
  * rule: keep the greatest term admitted so far (the mark); admit a term
  * whose token is greater than the mark's, or equal to it from the mark's own
- * minter (the same leader presenting its term again, say after a lost
- * reply), and refuse every other: a lower token, or an equal token from
+ * minter (the same leader process presenting its term again, say after a
+ * lost reply), and refuse every other: a lower token, or an equal token from
  * another minter. A guard is that rule, made atomic across threads and, for
  * a file-backed guard, durable across crashes.
  *
@@ -21,14 +23,17 @@
  * admitted against an empty guard; tokens above BATON_TOKEN_MAX are refused as
  * BATON_EINVAL too. Neither changes the guard.
  *
- * Minters. A minter is a node name (BATON_NODE_MAX), passed as a pointer and
- * a length: 1..BATON_NODE_MAX bytes of [A-Za-z0-9._:@-], no terminator
- * needed. bt_node_fence() and the ELECTED event give it with the token. An
- * empty, overlong or ill-formed minter is BATON_EINVAL and changes nothing.
- * A mark can have an unknown minter (minter_len 0): a guard started from a
- * bare token, or a file written by format version 1. An equal token is then
- * refused from everyone, as version 1 did; the next greater token gives the
- * mark a minter again.
+ * Minters. A minter names a process (baton.h, BATON_MINTER_MAX): the node
+ * name, '#', and the process's boot id as 16 lowercase hex digits, not all
+ * zero, e.g. "n1#0000018c2f3a9b71"; passed as a pointer and a length
+ * (18..BATON_MINTER_MAX bytes, no terminator needed). baton_fence(), the
+ * on_elected callback and batond's "minter" give it with the token; the
+ * guard compares it byte for byte. An empty, overlong or ill-formed minter
+ * (a bare node name included) is BATON_EINVAL and changes nothing. A mark
+ * can have an unknown minter (minter_len 0): a guard started from a bare
+ * token, or a file written by format version 1 or 2. An equal token is then
+ * refused from everyone; the next greater token gives the mark a minter
+ * again.
  *
  * Two kinds of guard, one type:
  *  - in memory, baton_guard_new(): the high-water mark lives as long as the
@@ -47,7 +52,7 @@
  * one has, it never does again. Another minter's equal token is refused, so
  * when both sides of a partition mint the same token only the first to
  * arrive gets in, and the other's leader learns it must move above it
- * (bt_node_observe_fence).
+ * (baton_observe_mark).
  *
  * A guard is the gate, not the transaction: accept the token, then perform
  * the operation. If the operation must be atomic with the check (a database
@@ -100,10 +105,11 @@ struct baton_guard;
 /* A guard's mark: the greatest term admitted. Filled by the guard (offer,
  * mark) or by the caller (to start an in-memory guard from a saved mark). */
 struct baton_guard_mark {
-    uint64_t token;                  /* 0..BATON_TOKEN_MAX; 0: nothing admitted */
-    size_t minter_len;               /* 0..BATON_NODE_MAX; 0: minter unknown
-                                        (always so when token is 0) */
-    char minter[BATON_NODE_MAX + 1]; /* minter_len bytes, then a NUL */
+    uint64_t token;                    /* 0..BATON_TOKEN_MAX; 0: nothing admitted */
+    size_t minter_len;                 /* 0 or 18..BATON_MINTER_MAX; 0: minter
+                                          unknown (always so when token is 0) */
+    char minter[BATON_MINTER_MAX + 1]; /* minter_len bytes ("<node>#<boot hex>"),
+                                          then a NUL */
 };
 
 /*
@@ -117,8 +123,8 @@ struct baton_guard_mark {
  *
  * Returns 0, or
  *   BATON_EINVAL  out is NULL; start->token > BATON_TOKEN_MAX;
- *                 start->minter_len > BATON_NODE_MAX, or its bytes are no
- *                 node name; or start->token is 0 with a minter;
+ *                 start->minter_len > BATON_MINTER_MAX, or its bytes are
+ *                 no minter; or start->token is 0 with a minter;
  *   BATON_ENOMEM  allocation or mutex initialisation failed.
  */
 int baton_guard_new(const struct baton_guard_mark *start, struct baton_guard **out);
@@ -134,16 +140,17 @@ int baton_guard_new(const struct baton_guard_mark *start, struct baton_guard **o
  *   directory is flushed, so a crash never leaves a partial file at path. A
  *   crash during creation may leave the temporary file behind; it is never
  *   read and may be deleted. A created file has mode 0600. An existing file
- *   of the current format (version 2) is opened as it is.
+ *   of the current format (version 3) is opened as it is.
  *
- * A file of format version 1 (written before marks had minters) is upgraded
- * while it is open and locked: a version 2 image holding its mark, with the
- * minter unknown, is written and flushed under "<path>.XXXXXX", locked, and
+ * A file of format version 1 (written before marks had minters) or 2
+ * (minters were node names, without the boot) is upgraded while it is open
+ * and locked: a version 3 image holding its mark's token, with the minter
+ * unknown, is written and flushed under "<path>.XXXXXX", locked, and
  * renamed over path, and the directory is flushed. A crash leaves either the
  * old file or the new one at path (perhaps with the temporary file, never
  * read). An open that finds path replaced by another inode after taking the
  * lock (someone upgraded it meanwhile) starts over. After the upgrade a
- * build that only knows version 1 refuses the file (BATON_EVERSION).
+ * build that only knows version 1 or 2 refuses the file (BATON_EVERSION).
  *
  * out: written with the guard on success, untouched on failure. The caller
  *   owns it and releases it with baton_guard_close().
@@ -180,19 +187,20 @@ int baton_guard_open(const char *path, int flags, struct baton_guard **out);
  * respect to every other call on the guard. For a file-backed guard a raise
  * is on stable storage before 0 is returned.
  *
- * minter: minter_len bytes (borrowed for the call), the node that minted the
- *   token: bt_node_fence() gives it.
+ * minter: minter_len bytes (borrowed for the call), the process that minted
+ *   the token, "<node>#<boot hex>": baton_fence() gives it.
  * mark: may be NULL. Otherwise it receives the guard's mark as of the end of
  *   the call, whatever the result (except BATON_EINVAL for a NULL guard):
  *   the offered term itself on success, the term that beat it on
- *   BATON_ESTALE (hand its token and minter to bt_node_observe_fence()).
+ *   BATON_ESTALE (hand it to baton_observe_mark()).
  *
  * Returns 0 (admitted: perform the operation), or
  *   BATON_ESTALE  token < the mark's token, or equal to it from another
  *                 minter (or with the mark's minter unknown): refuse the
  *                 operation, its sender's term is over;
  *   BATON_EINVAL  guard is NULL, token is 0 or > BATON_TOKEN_MAX, or minter
- *                 is NULL, empty, longer than BATON_NODE_MAX or no node name;
+ *                 is NULL, empty, longer than BATON_MINTER_MAX or not of
+ *                 the form "<node>#<boot hex>";
  *   BATON_EIO     (file-backed only) writing or flushing the raise failed.
  *                 The offer is not admitted, and the guard is poisoned:
  *                 every later offer returns BATON_EIO too, because after a

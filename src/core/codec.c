@@ -43,8 +43,9 @@
 /* Entry bytes besides the two names: 2 length bytes, stamp, removed, the
  * three candidacy fields. */
 #define ENTRY_FIXED (1 + 1 + 8 + 1 + 8 + 8 + 8)
-/* Fence bytes besides the two names: their length bytes and the token. */
-#define FENCE_FIXED (1 + 8 + 1)
+/* Fence bytes besides the two names: their length bytes, the token and the
+ * minter's boot. */
+#define FENCE_FIXED (1 + 8 + 1 + 8)
 
 _Static_assert(BT_CODEC_ENTRY_MIN == ENTRY_FIXED + 1 + 1, "entry minimum");
 _Static_assert(BT_CODEC_ENTRY_MAX == ENTRY_FIXED + BATON_NAME_MAX + BATON_NODE_MAX,
@@ -76,12 +77,13 @@ static bool entry_valid(const struct bt_centry *e)
            e->stamp <= BT_HLC_TS_MAX && (!e->removed || cand_is_zero(&e->cand));
 }
 
-/* The minter is a node name: a term is (token, minter), and a fence that
- * names no minter is meaningless (nobody could be its rival). */
+/* The minter is a process, a node name and a nonzero boot: a term is
+ * (token, minter), and a fence that names no minter is meaningless (nobody
+ * could be its rival); one without its boot could not tell two processes
+ * of one name apart (twins, docs/guard.md). */
 static bool fence_valid(const struct bt_fence *f)
 {
-    return f->name.len >= 1 && f->token <= BT_HLC_TS_MAX &&
-           bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len);
+    return f->name.len >= 1 && f->token <= BT_HLC_TS_MAX && bt_minter_valid(&f->minter);
 }
 
 /* int64 <-> its two's-complement bits, without implementation-defined
@@ -105,7 +107,7 @@ size_t bt_codec_entry_size(const struct bt_centry *e)
 
 size_t bt_codec_fence_size(const struct bt_fence *f)
 {
-    return FENCE_FIXED + (size_t)f->name.len + (size_t)f->minter.len;
+    return FENCE_FIXED + (size_t)f->name.len + (size_t)f->minter.node.len;
 }
 
 static void put_entry(struct bt_wbuf *w, const void *elem)
@@ -127,8 +129,9 @@ static void put_fence(struct bt_wbuf *w, const void *elem)
 
     bt_put_str8(w, f->name.bytes, f->name.len);
     bt_put_u64(w, f->token);
-    bt_put_u8(w, f->minter.len);
-    bt_put_bytes(w, f->minter.bytes, f->minter.len);
+    bt_put_u8(w, f->minter.node.len);
+    bt_put_bytes(w, f->minter.node.bytes, f->minter.node.len);
+    bt_put_u64(w, f->minter.boot);
 }
 
 /* Reads one entry into *e (zeroed first, so equal entries compare equal
@@ -167,11 +170,12 @@ static void get_fence(struct bt_rbuf *r, void *elem)
     size_t minter_len = bt_get_u8(r);
     const uint8_t *minter = minter_len <= BATON_NODE_MAX ? bt_get_span(r, minter_len) : NULL;
     if (minter) {
-        f->minter.len = (uint8_t)minter_len;
-        memcpy(f->minter.bytes, minter, minter_len);
+        f->minter.node.len = (uint8_t)minter_len;
+        memcpy(f->minter.node.bytes, minter, minter_len);
     } else {
         bt_rbuf_fail(r);
     }
+    f->minter.boot = bt_get_u64(r);
     if (!fence_valid(f))
         bt_rbuf_fail(r);
 }

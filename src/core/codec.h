@@ -11,7 +11,7 @@
  *     +----------+----------+--------------------------------+
  *     | version  |   type   |  body (by type, below)         |
  *     +----------+----------+--------------------------------+
- *     version: BT_CODEC_VERSION (1)
+ *     version: BT_CODEC_VERSION (2; version 1 fences had no minter boot)
  *     type:    1 DELTA, 2 FENCE, 3 SNAPSHOT
  *
  * DELTA body: candidate-map entries, 0..BT_CODEC_DELTA_MAX of them.
@@ -51,27 +51,32 @@
  *     The node name is bytes of [A-Za-z0-9._:@-]. In a tombstone the
  *     three candidacy fields are all zero.
  *
- * fence: 10 + name_len + minter_len bytes (12..329).
+ * fence: 18 + name_len + minter_len bytes (20..337).
  *
  *     +----------+---------------------+-------------------------------+
  *     | name_len |  name (N = 1..255)  |  token (u64 BE, <= TS_MAX)    |
  *     +----------+---------------------+-------------------------------+
  *     | min_len  |  minter (M = 1..64)                                 |
  *     +----------+-----------------------------------------------------+
- *     The minter is the node that minted the token; a fence without one is
- *     refused. Two nodes can mint the same token; the minter is what tells
- *     a leader its token is shared.
+ *     |  minter boot (u64 BE, nonzero)                                 |
+ *     +---------------------------------------------------------------+
+ *     The minter is the process that minted the token: its node name and
+ *     its boot id. A fence without a minter, or with boot 0, is refused.
+ *     Two processes can mint the same token, even two claiming one node
+ *     name (twins, docs/membership.md); the minter is what tells a leader
+ *     its token is shared. Version 1 (no boot) is refused whole
+ *     (BATON_EVERSION): a cluster runs one codec version.
  *
  * Bounds. A DELTA or FENCE is meant to fit one datagram: the count limits
  * admit every list a 64 KiB datagram could carry (65 535 / 37 < 2048
- * minimal entries, 65 535 / 12 < 8192 minimal fences) and nothing far
+ * minimal entries, 65 535 / 20 < 8192 minimal fences) and nothing far
  * beyond. A SNAPSHOT carries part of a node's full state over a stream: the
  * replica cuts the state into SNAPSHOTs of at most one stream message
  * (replica.c), so in practice each holds well under 2^20 items; the format
  * allows up to 2^20 entries and 2^20 fences. The decoder checks every count
  * against the bytes actually left before it allocates, so n input bytes
  * never cost more than BT_CODEC_DECODE_RATIO (32) n bytes of memory (a
- * 336-byte struct bt_fence per 12-byte minimal fence is the worst case;
+ * struct bt_fence of about 344 bytes per 20-byte minimal fence is the worst case;
  * tests/unit/codec_test.c counts the allocations).
  *
  * The encoding is canonical: each payload has exactly one encoding, and the
@@ -87,7 +92,7 @@
 #include "core/cmap.h"
 #include "core/names.h"
 
-#define BT_CODEC_VERSION 1
+#define BT_CODEC_VERSION 2
 
 #define BT_CODEC_DELTA_MAX 2048          /* entries in one DELTA */
 #define BT_CODEC_FENCE_MAX 8192          /* fences in one FENCE */
@@ -97,8 +102,8 @@
 #define BT_CODEC_SNAPSHOT_HEADER 10 /* version, type, two u32 counts */
 #define BT_CODEC_ENTRY_MIN 37       /* an entry with 1-byte names */
 #define BT_CODEC_ENTRY_MAX 354      /* an entry with 255- and 64-byte names */
-#define BT_CODEC_FENCE_MIN 12       /* a fence with a 1-byte name and minter */
-#define BT_CODEC_FENCE_ENC_MAX 329  /* a fence with 255- and 64-byte names */
+#define BT_CODEC_FENCE_MIN 20       /* a fence with a 1-byte name and minter */
+#define BT_CODEC_FENCE_ENC_MAX 337  /* a fence with 255- and 64-byte names */
 /* bt_codec_decode() allocates at most this many bytes per input byte. */
 #define BT_CODEC_DECODE_RATIO 32
 
@@ -106,7 +111,7 @@
 struct bt_fence {
     struct bt_name name;     /* campaign name */
     uint64_t token;          /* packed HLC timestamp, <= BT_HLC_TS_MAX */
-    struct bt_nodeid minter; /* who minted it: a node name (never empty on the wire) */
+    struct bt_minter minter; /* who minted it: node name and boot (never unknown on the wire) */
 };
 
 enum bt_payload_type {

@@ -300,7 +300,7 @@ void ldr_push_entry(struct bt_leader *l, const struct bt_centry *e)
 }
 
 void ldr_push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                    const struct bt_nodeid *minter)
+                    const struct bt_minter *minter)
 {
     struct bt_leader_broadcast b;
     memset(&b, 0, sizeof b);
@@ -320,7 +320,7 @@ void ldr_push_event(struct bt_leader *l, enum bt_leader_event_kind kind, const s
     ev.session = r->session;
     ev.name = r->name;
     ev.fence = fence;
-    ev.minter = l->cfg.self;
+    ev.minter = ldr_self_minter(l);
     bt_fifo_push(&l->events, &ev);
     if (kind == BT_LEADER_ELECTED)
         l->counters.elected_events++;
@@ -335,14 +335,14 @@ static size_t named_minters(const struct name_rec *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->nminters; i++)
-        n += r->minters[i].len != 0;
+        n += r->minters[i].node.len != 0;
     return n;
 }
 
 /* Merges the mark (token, minter) into r: a greater token replaces the mark
  * and its minters, an equal one adds its minter. Returns whether r changed. */
 bool ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token,
-                          const struct bt_nodeid *minter)
+                          const struct bt_minter *minter)
 {
     if (!r->has_high_water || token > r->high_water) {
         if (r->has_high_water)
@@ -351,24 +351,29 @@ bool ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t toke
         r->high_water = token;
         r->minters[0] = *minter;
         r->nminters = 1;
-        l->nhigh_water += minter->len != 0;
+        l->nhigh_water += minter->node.len != 0;
         return true;
     }
     if (token < r->high_water || r->nminters == BT_LEADER_MINTERS_MAX)
         return false;
     for (size_t i = 0; i < r->nminters; i++)
-        if (bt_nodeid_eq(&r->minters[i], minter))
+        if (bt_minter_eq(&r->minters[i], minter))
             return false;
     r->minters[r->nminters++] = *minter;
-    l->nhigh_water += minter->len != 0;
+    l->nhigh_water += minter->node.len != 0;
     return true;
 }
 
 /* Whether a minter of the name's high-water mark is a node whose
  * candidacy this node does not count: someone believes it leads a name we
  * think we win, and we cannot see its candidacy (our view is behind, or
- * its is). A resource's report without its minter and our own mints are no
- * rivals. Neither is a minter whose term is known to be over, so that one
+ * its is). A resource's report without its minter and the mints of this
+ * node's name are no rivals: ours, an earlier boot's (that process is
+ * over), or a twin's (another live process claiming our name, on another
+ * boot: the membership's one-survivor rule stops one of the two, which
+ * waiting here would not do; boot ids are random, so nothing here tells
+ * an earlier boot from a twin). A twin's equal token still ends our term
+ * (term_shared), and the resource refuses the second of the two. Neither is a minter whose term is known to be over, so that one
  * late or forged fence does not make the leader wait (issue 8):
  *  - its candidacy is a tombstone stamped after the token: it resigned
  *    after minting (a tombstone older than the token means it campaigned
@@ -381,7 +386,7 @@ bool ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t toke
 static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
 {
     for (size_t i = 0; i < r->nminters; i++) {
-        const struct bt_nodeid *m = &r->minters[i];
+        const struct bt_nodeid *m = &r->minters[i].node;
         if (m->len == 0 || bt_nodeid_eq(m, &l->cfg.self))
             continue;
         const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, m);
@@ -397,16 +402,17 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
     return false;
 }
 
-/* Whether a node other than this one minted the token this node's term
- * uses. A resource's report of it (an empty minter, which a node that had
+/* Whether a process other than this one (another node, or a twin: this
+ * node's name on another boot) minted the token this node's term uses. A resource's report of it (an empty minter, which a node that had
  * not yet heard the real fence may have kept) is no second minter: the leader
  * that is refused learns it from its own bt_leader_observe_fence(). */
 static bool term_shared(const struct bt_leader *l, const struct name_rec *r)
 {
     if (!r->has_high_water || r->high_water != r->term_token)
         return false;
+    struct bt_minter self = ldr_self_minter(l);
     for (size_t i = 0; i < r->nminters; i++)
-        if (r->minters[i].len != 0 && !bt_nodeid_eq(&r->minters[i], &l->cfg.self))
+        if (r->minters[i].node.len != 0 && !bt_minter_eq(&r->minters[i], &self))
             return true;
     return false;
 }
@@ -422,8 +428,9 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     uint64_t token = bt_hlc_now(&l->hlc, wall_ms); /* 2 */
     if (l->first_own == 0)
         l->first_own = token;
-    ldr_raise_high_water(l, r, token, &l->cfg.self); /* 3 */
-    ldr_push_fence(l, &r->name, token, &l->cfg.self);
+    struct bt_minter self = ldr_self_minter(l);
+    ldr_raise_high_water(l, r, token, &self); /* 3 */
+    ldr_push_fence(l, &r->name, token, &self);
     r->leading = true; /* 4 */
     r->term_token = token;
     l->counters.terms_minted++;
@@ -860,7 +867,7 @@ bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name)
 }
 
 int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
-                    struct bt_nodeid *minter)
+                    struct bt_minter *minter)
 {
     const struct name_rec *r = ldr_name_find(l, name);
     if (!r || !r->leading)
@@ -868,7 +875,7 @@ int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint6
     if (fence)
         *fence = r->term_token;
     if (minter)
-        *minter = l->cfg.self;
+        *minter = ldr_self_minter(l);
     return 0;
 }
 
@@ -930,7 +937,7 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
         f.name = r->name;
         f.token = r->high_water;
         for (size_t i = 0; i < r->nminters; i++) {
-            if (r->minters[i].len == 0)
+            if (r->minters[i].node.len == 0)
                 continue; /* observed without its minter: kept here only */
             f.minter = r->minters[i];
             int rc = fn(&f, ctx);

@@ -80,7 +80,7 @@ struct bt_leader_event {
     uint64_t session;        /* the candidate's session, as given to lead() */
     struct bt_name name;     /* the campaign */
     uint64_t fence;          /* ELECTED: the new token; REVOKED: the ended one */
-    struct bt_nodeid minter; /* the term's minter: always this node */
+    struct bt_minter minter; /* the term's minter: always this process (self, boot_id) */
 };
 
 /* Monotonic counters, for metrics and tests. */
@@ -165,11 +165,12 @@ int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, stru
 bool bt_leader_is_leader(const struct bt_leader *l, const struct bt_name *name);
 
 /* This node's current term for name: its token into *fence and its minter
- * (this node's name) into *minter, each optional (NULL). The pair is what a
- * guard is offered (include/baton/guard.h). Returns 0 or BATON_ENOTLEADER
- * (then nothing is written). */
+ * (this process: cfg.self and cfg.boot_id) into *minter, each optional
+ * (NULL). The pair is what a guard is offered (include/baton/guard.h, the
+ * minter in its text form, bt_minter_format). Returns 0 or
+ * BATON_ENOTLEADER (then nothing is written). */
 int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint64_t *fence,
-                    struct bt_nodeid *minter);
+                    struct bt_minter *minter);
 
 /* The nodes with a live candidacy for name (live: not a tombstone, node
  * known alive or suspect, entry of the node's current boot), sorted by
@@ -209,7 +210,7 @@ int bt_leader_high_water(const struct bt_leader *l, const struct bt_name *name, 
  */
 int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, uint64_t wall_ms);
 int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                          const struct bt_nodeid *minter, uint64_t wall_ms);
+                          const struct bt_minter *minter, uint64_t wall_ms);
 int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entries, size_t n,
                              const struct bt_fence *fences, size_t nf, uint64_t wall_ms);
 /* Dispatches a decoded payload (borrowed) by type: DELTA, FENCE or
@@ -223,19 +224,22 @@ int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, boo
 
 /* A high-water mark seen outside the cluster: a resource refused this
  * node's term and reported its own mark (BATON_ESTALE from the guard): the
- * token and, if the resource knows it, the minter (NULL or empty: unknown).
+ * token and, if the resource knows it, the minter (NULL or a node-less
+ * minter: unknown).
  * The mark is absorbed into the HLC. If its token is above every known
  * token, or equal with a minter not yet known for it, it is merged like a
  * fence and, with a known minter, queued for gossip; a mark with an unknown
  * minter stays local (a fence must name its minter). A term whose token is
- * below the mark, or equal to it when the mark is not this node's own, ends
+ * below the mark, or equal to it when the mark is not this process's own
+ * (another node, or another boot of this node's name: a twin), ends
  * (REVOKED) and waits like a term overtaken by an unseen rival (see
  * bt_leader_retry_deferred), then restarts above the mark. Returns 1 if the
  * mark was news, 0 if not, BATON_EPROTO (empty name, token above
- * BT_HLC_TS_MAX, or a minter that is no node name), BATON_ECLOCK (too far
- * ahead), BATON_ELIMIT (a new name past max_names) or BATON_ENOMEM. */
+ * BT_HLC_TS_MAX, or a known minter whose node is no node name or whose boot
+ * is 0), BATON_ECLOCK (too far ahead), BATON_ELIMIT (a new name past
+ * max_names) or BATON_ENOMEM. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            const struct bt_nodeid *minter, uint64_t wall_ms);
+                            const struct bt_minter *minter, uint64_t wall_ms);
 
 /* ---- membership input ---------------------------------------------------- */
 

@@ -34,12 +34,13 @@ struct name_rec {
     struct bt_name name;  /* the key */
     bool has_high_water;  /* a token was observed for the name */
     uint64_t high_water;  /* the greatest token observed */
-    /* Who minted high_water (an empty name: observed at a resource). Two
-     * nodes can mint the same token in the same millisecond; a leader whose
-     * token someone else minted too must not keep it (see recompute). Past
-     * BT_LEADER_MINTERS_MAX the set stops growing: it is only ever asked
-     * whether it holds anyone but this node. */
-    struct bt_nodeid minters[BT_LEADER_MINTERS_MAX];
+    /* Who minted high_water: processes, node and boot (an unknown minter:
+     * observed at a resource). Two processes can mint the same token in the
+     * same millisecond, even two of one node name (twins); a leader whose
+     * token another process minted too must not keep it (see recompute).
+     * Past BT_LEADER_MINTERS_MAX the set stops growing: it is only ever
+     * asked whether it holds anyone but this process. */
+    struct bt_minter minters[BT_LEADER_MINTERS_MAX];
     uint8_t nminters;
     bool campaigning;            /* this node has a local candidacy */
     uint64_t session;            /* its session (= candidate id); valid if campaigning */
@@ -150,7 +151,7 @@ void ldr_note_own_echo(struct bt_leader *l, uint64_t stamp);
  * ldr_reserve_outputs(). */
 void ldr_push_entry(struct bt_leader *l, const struct bt_centry *e);
 void ldr_push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                    const struct bt_nodeid *minter);
+                    const struct bt_minter *minter);
 void ldr_push_event(struct bt_leader *l, enum bt_leader_event_kind kind, const struct name_rec *r,
                     uint64_t fence);
 
@@ -161,7 +162,16 @@ int ldr_reserve_outputs(struct bt_leader *l, size_t broadcasts, size_t events);
 /* Merges the mark (token, minter) into r: a greater token replaces the mark
  * and its minters, an equal one adds its minter. Returns whether r changed. */
 bool ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token,
-                          const struct bt_nodeid *minter);
+                          const struct bt_minter *minter);
+
+/* This process as a minter: the node's name and its boot. */
+static inline struct bt_minter ldr_self_minter(const struct bt_leader *l)
+{
+    struct bt_minter m;
+    m.node = l->cfg.self;
+    m.boot = l->cfg.boot_id;
+    return m;
+}
 
 /* Sets or clears r's deferred flag, keeping the count and the round it
  * began in step. */

@@ -25,12 +25,11 @@ static bool entry_well_formed(const struct bt_centry *e)
     return e->cand.candidate_id != 0 && e->cand.boot_id != 0;
 }
 
-/* A fence names its minter (codec.c refuses one that does not, and so do
- * we: a term is (token, minter)). */
+/* A fence names its minter, node and boot (codec.c refuses one that does
+ * not, and so do we: a term is (token, minter)). */
 static bool fence_well_formed(const struct bt_fence *f)
 {
-    return f->name.len != 0 && f->token <= BT_HLC_TS_MAX &&
-           bt_nodeid_valid_bytes(f->minter.bytes, f->minter.len);
+    return f->name.len != 0 && f->token <= BT_HLC_TS_MAX && bt_minter_valid(&f->minter);
 }
 
 /* Fix 11: a fence older than the horizon for a name with no mark here (r
@@ -88,7 +87,7 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         nself += bt_nodeid_eq(&entries[i].node, &l->cfg.self);
     }
     for (size_t i = 0; i < nf; i++)
-        if (!bt_leader_acceptable_from(l, fences[i].token, &fences[i].minter, wall_ms)) {
+        if (!bt_leader_acceptable_from(l, fences[i].token, &fences[i].minter.node, wall_ms)) {
             l->counters.refused_clock++;
             return BATON_ECLOCK;
         }
@@ -103,7 +102,7 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
         if (bt_nodeid_eq(&entries[i].node, &l->cfg.self))
             ldr_note_own_echo(l, entries[i].stamp);
     for (size_t i = 0; i < nf; i++)
-        if (bt_nodeid_eq(&fences[i].minter, &l->cfg.self))
+        if (bt_nodeid_eq(&fences[i].minter.node, &l->cfg.self))
             ldr_note_own_echo(l, fences[i].token);
     for (size_t i = 0; i < n; i++) /* 4 */
         ldr_absorb_known(l, entries[i].stamp);
@@ -191,7 +190,7 @@ int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, ui
 }
 
 int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                          const struct bt_nodeid *minter, uint64_t wall_ms)
+                          const struct bt_minter *minter, uint64_t wall_ms)
 {
     struct bt_fence f;
     memset(&f, 0, sizeof f);
@@ -203,29 +202,30 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
 
 /* A resource's mark, handed back by the application.
  *  1. Validate it like a fence, clock bound included (fix 5); the minter
- *     may be unknown (NULL or empty).
+ *     may be unknown (NULL, or no node: then its boot must be 0 too).
  *  2. Absorb it: the next mint exceeds it.
  *  3. Merge it like a fence. With its minter, news is gossiped; without
  *     one it is kept here only, minted by nobody we know (a fence must name
  *     its minter), and only if its token is above everything known.
- *  4. A term below it, or equal to it from another minter (or an unknown
- *     one), is refused at the resource: end it, and wait (as for an unseen
+ *  4. A term below it, or equal to it from another minter (another node,
+ *     a twin of this one on another boot, or an unknown one), is refused at the resource: end it, and wait (as for an unseen
  *     rival) before minting again. Re-minting at once would make the leaders
  *     of two partition sides outbid each other at the resource on every
  *     write (simulator finding E7); after the wait, a mark whose minter died
  *     (finding E5) is overtaken. */
 int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uint64_t token,
-                            const struct bt_nodeid *minter, uint64_t wall_ms)
+                            const struct bt_minter *minter, uint64_t wall_ms)
 {
-    static const struct bt_nodeid nobody;
+    static const struct bt_minter nobody;
     if (!minter)
         minter = &nobody;
+    bool known = minter->node.len != 0;
     if (name->len == 0 || token > BT_HLC_TS_MAX ||
-        (minter->len != 0 && !bt_nodeid_valid_bytes(minter->bytes, minter->len))) { /* 1 */
+        (known ? !bt_minter_valid(minter) : minter->boot != 0)) { /* 1 */
         l->counters.refused_malformed++;
         return BATON_EPROTO;
     }
-    if (!bt_leader_acceptable_from(l, token, minter, wall_ms)) {
+    if (!bt_leader_acceptable_from(l, token, &minter->node, wall_ms)) {
         l->counters.refused_clock++;
         return BATON_ECLOCK;
     }
@@ -238,14 +238,15 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
     ldr_absorb_known(l, token); /* 2 */
     l->counters.fences_observed++;
     int raised = 0;
-    if (minter->len != 0) { /* 3 */
+    if (known) { /* 3 */
         raised = ldr_raise_high_water(l, r, token, minter);
         if (raised)
             ldr_push_fence(l, &r->name, token, minter);
     } else if (!r->has_high_water || token > r->high_water) {
         raised = ldr_raise_high_water(l, r, token, &nobody);
     }
-    bool own = minter->len != 0 && bt_nodeid_eq(minter, &l->cfg.self);
+    struct bt_minter self = ldr_self_minter(l);
+    bool own = known && bt_minter_eq(minter, &self);
     if (r->leading && (token > r->term_token || (token == r->term_token && !own))) { /* 4 */
         r->leading = false;
         l->counters.term_refreshes++;

@@ -53,6 +53,76 @@ static inline int bt_nodeid_set(struct bt_nodeid *id, const void *p, size_t n)
     return 0;
 }
 
+/* The process that minted a term (docs/guard.md): its node name and its
+ * boot. Two processes can claim one node name for a while (twins,
+ * docs/membership.md), and both may mint the same token: the boot is what
+ * tells their terms apart. A known minter has a node name and a nonzero
+ * boot; an unknown one (a resource's report without it) is all zero. */
+struct bt_minter {
+    struct bt_nodeid node; /* empty: unknown */
+    uint64_t boot;         /* nonzero when node is not empty; 0 when unknown */
+};
+
+/* Whether m is a known, well-formed minter. */
+static inline bool bt_minter_valid(const struct bt_minter *m)
+{
+    return m->boot != 0 && bt_nodeid_valid_bytes(m->node.bytes, m->node.len);
+}
+
+static inline bool bt_minter_eq(const struct bt_minter *a, const struct bt_minter *b)
+{
+    return a->boot == b->boot && a->node.len == b->node.len &&
+           memcmp(a->node.bytes, b->node.bytes, a->node.len) == 0;
+}
+
+/* The text form of a minter (baton.h's BATON_MINTER_MAX): the node name,
+ * '#', the boot as 16 lowercase hex digits. Writes it and a NUL into out
+ * (BATON_MINTER_MAX + 1 bytes) and returns its length; an unknown minter
+ * gives "" and 0. */
+static inline size_t bt_minter_format(const struct bt_minter *m, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (m->node.len == 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    size_t n = m->node.len;
+    memcpy(out, m->node.bytes, n);
+    out[n++] = '#';
+    for (int shift = 60; shift >= 0; shift -= 4)
+        out[n++] = hex[(m->boot >> shift) & 0xfu];
+    out[n] = '\0';
+    return n;
+}
+
+/* Parses the text form of a minter from p[0..n) into *m. Returns 0, or
+ * BATON_EINVAL (m untouched) unless it is exactly a node name, '#' and 16
+ * lowercase hex digits that are not all zero. */
+static inline int bt_minter_parse(struct bt_minter *m, const void *p, size_t n)
+{
+    const char *s = p;
+    if (!p || n < 18 || n > BATON_MINTER_MAX || s[n - 17] != '#')
+        return BATON_EINVAL;
+    uint64_t boot = 0;
+    for (size_t i = n - 16; i < n; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else
+            return BATON_EINVAL;
+        boot = boot << 4 | d;
+    }
+    struct bt_minter out;
+    if (boot == 0 || bt_nodeid_set(&out.node, s, n - 17) != 0)
+        return BATON_EINVAL;
+    out.boot = boot;
+    *m = out;
+    return 0;
+}
+
 /* Fills name from n bytes; returns 0 or BATON_EINVAL if n is not 1..255. */
 static inline int bt_name_set(struct bt_name *name, const void *p, size_t n)
 {

@@ -703,7 +703,7 @@ bool bt_node_is_leader(const struct bt_node *n, const struct bt_name *name)
 }
 
 int bt_node_fence(const struct bt_node *n, const struct bt_name *name, uint64_t *fence,
-                  struct bt_nodeid *minter)
+                  struct bt_minter *minter)
 {
     if (n->stopped)
         return n->stopped;
@@ -726,7 +726,7 @@ int bt_node_high_water(const struct bt_node *n, const struct bt_name *name, uint
 }
 
 int bt_node_observe_fence(struct bt_node *n, const struct bt_name *name, uint64_t token,
-                          const struct bt_nodeid *minter, struct bt_time now)
+                          const struct bt_minter *minter, struct bt_time now)
 {
     if (n->stopped)
         return n->stopped;
@@ -818,7 +818,7 @@ size_t bt_node_names(const struct bt_node *n, struct bt_name *out, size_t cap)
 struct hw_find {
     const struct bt_name *name;
     uint64_t token;
-    struct bt_nodeid minter;
+    struct bt_minter minter;
     bool found;
 };
 
@@ -828,12 +828,13 @@ static int hw_of_name(const struct bt_fence *f, void *ctx)
     if (!bt_name_eq(&f->name, h->name))
         return 0;
     /* The greatest token wins; an equal one from a named minter beats the
-     * resource's anonymous report, then the lowest minter, so the answer
-     * does not depend on the table's order. */
+     * resource's anonymous report, then the lowest minter (node name, then
+     * boot), so the answer does not depend on the table's order. */
+    int c = bt_nodeid_cmp(&f->minter.node, &h->minter.node);
     if (!h->found || f->token > h->token ||
         (f->token == h->token &&
-         (h->minter.len == 0 ||
-          (f->minter.len > 0 && bt_nodeid_cmp(&f->minter, &h->minter) < 0)))) {
+         (h->minter.node.len == 0 ||
+          (f->minter.node.len > 0 && (c < 0 || (c == 0 && f->minter.boot < h->minter.boot)))))) {
         h->token = f->token;
         h->minter = f->minter;
         h->found = true;
@@ -842,7 +843,7 @@ static int hw_of_name(const struct bt_fence *f, void *ctx)
 }
 
 int bt_node_high_water_term(const struct bt_node *n, const struct bt_name *name, uint64_t *token,
-                            struct bt_nodeid *minter)
+                            struct bt_minter *minter)
 {
     struct hw_find h = {.name = name};
     bt_leader_foreach_high_water(n->leader, hw_of_name, &h);

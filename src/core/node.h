@@ -286,11 +286,12 @@ int bt_node_leader(const struct bt_node *node, const struct bt_name *name, struc
 /* True iff the winner for name lives on this node. */
 bool bt_node_is_leader(const struct bt_node *node, const struct bt_name *name);
 /* This node's current term for name: the token into *fence and its minter
- * (this node's name) into *minter, each optional (NULL): the pair a guard
- * is offered (include/baton/guard.h). Returns 0 or BATON_ENOTLEADER (then
- * nothing is written). */
+ * (this process: the node's name and cfg.boot_id) into *minter, each
+ * optional (NULL): the pair a guard is offered (include/baton/guard.h; the
+ * minter as text by bt_minter_format, names.h). Returns 0 or
+ * BATON_ENOTLEADER (then nothing is written). */
 int bt_node_fence(const struct bt_node *node, const struct bt_name *name, uint64_t *fence,
-                  struct bt_nodeid *minter);
+                  struct bt_minter *minter);
 /* Sorted unique nodes with a live candidacy for name; copies up to cap,
  * returns the count. */
 size_t bt_node_candidates(const struct bt_node *node, const struct bt_name *name,
@@ -298,20 +299,23 @@ size_t bt_node_candidates(const struct bt_node *node, const struct bt_name *name
 /* The greatest token observed for name. Returns 0 or BATON_ENOENT. */
 int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, uint64_t *token);
 /* A resource refused this node's term and reported its mark (the guard's
- * BATON_ESTALE): the token and its minter (NULL or empty if the resource
- * does not know it). If this node leads name with a token below the mark,
- * or equal to it and minted by another node, it ends that term
+ * BATON_ESTALE): the token and its minter (NULL, or node empty and boot 0,
+ * if the resource does not know it; bt_minter_parse reads the guard's
+ * text). If this node leads name with a token below the mark, or equal to
+ * it and minted by another process (another node, or this node's name on
+ * another boot: a twin), it ends that term
  * (BT_EV_REVOKED) and, after ten to eleven protocol periods (counted for
  * name from this refusal) or as soon as its view of
  * the name changes, starts one above the mark (BT_EV_ELECTED) if it still
  * wins. Call it with every refusal: a token minted by a node that died
  * before gossiping may exist only at the resource. A mark with its minter
  * is gossiped to the cluster. Returns 0, BATON_EINVAL (empty name, token
- * above BATON_TOKEN_MAX, or a minter that is no node name), BATON_ECLOCK
+ * above BATON_TOKEN_MAX, or a known minter whose node is no node name or
+ * whose boot is 0, or an unknown one with a boot), BATON_ECLOCK
  * (mark too far ahead of the local clock, refused), BATON_ELIMIT (a name
  * new here past max_names) or BATON_ENOMEM. */
 int bt_node_observe_fence(struct bt_node *node, const struct bt_name *name, uint64_t token,
-                          const struct bt_nodeid *minter, struct bt_time now);
+                          const struct bt_minter *minter, struct bt_time now);
 
 /* ---- driver conveniences ------------------------------------------------------ */
 
@@ -328,10 +332,11 @@ bool bt_node_take_output(struct bt_node *node, struct bt_output *out, uint8_t **
  * or 0 when out of memory. */
 size_t bt_node_names(const struct bt_node *node, struct bt_name *out, size_t cap);
 
-/* The greatest term observed for name: its token and minter (minter len 0
- * when the greatest mark was only observed at a resource). Returns 0 or
- * BATON_ENOENT. Either output may be NULL. */
+/* The greatest term observed for name: its token and minter, node and
+ * boot (of equal tokens, the lowest minter by node name, then boot; node
+ * empty and boot 0 when the greatest mark was only observed at a
+ * resource). Returns 0 or BATON_ENOENT. Either output may be NULL. */
 int bt_node_high_water_term(const struct bt_node *node, const struct bt_name *name, uint64_t *token,
-                            struct bt_nodeid *minter);
+                            struct bt_minter *minter);
 
 #endif

@@ -113,14 +113,19 @@ static size_t entry_key(const struct bt_centry *e, uint8_t *key)
     return 2 + (size_t)e->name.len + e->node.len;
 }
 
-/* Keyed by minter too: equal tokens from two minters are both news. */
+/* Keyed by minter too, node and boot: equal tokens from two minters (two
+ * twins of one node name included) are both news. */
 static size_t fence_key(const struct bt_fence *f, uint8_t *key)
 {
     key[0] = 'F';
     key[1] = f->name.len;
     memcpy(key + 2, f->name.bytes, f->name.len);
-    memcpy(key + 2 + f->name.len, f->minter.bytes, f->minter.len);
-    return 2 + (size_t)f->name.len + f->minter.len;
+    size_t n = 2 + (size_t)f->name.len;
+    memcpy(key + n, f->minter.node.bytes, f->minter.node.len);
+    n += f->minter.node.len;
+    for (int i = 0; i < 8; i++)
+        key[n + (size_t)i] = (uint8_t)(f->minter.boot >> (56 - 8 * i));
+    return n + 8;
 }
 
 void bt_replica_flush(struct bt_replica *r, struct bt_time now)
@@ -128,7 +133,7 @@ void bt_replica_flush(struct bt_replica *r, struct bt_time now)
     struct bt_leader_broadcast b;
     _Static_assert(BT_CODEC_ENTRY_MAX >= BT_CODEC_FENCE_ENC_MAX, "buf holds a fence too");
     uint8_t buf[BT_CODEC_LIST_HEADER + BT_CODEC_ENTRY_MAX];
-    uint8_t key[2 + BATON_NAME_MAX + BATON_NODE_MAX];
+    uint8_t key[2 + BATON_NAME_MAX + BATON_NODE_MAX + 8];
     bool queued = false;
 
     while (bt_leader_pop_broadcast(r->leader, &b)) {
@@ -209,12 +214,12 @@ static void hold_entry(struct bt_replica *r, const struct bt_centry *e)
     r->held_e[r->nheld_e++] = *e;
 }
 
-/* Keeps a refused fence: the greatest token per (name, minter). */
+/* Keeps a refused fence: the greatest token per (name, minter process). */
 static void hold_fence(struct bt_replica *r, const struct bt_fence *f)
 {
     for (size_t i = 0; i < r->nheld_f; i++) {
         struct bt_fence *h = &r->held_f[i];
-        if (bt_name_eq(&h->name, &f->name) && bt_nodeid_eq(&h->minter, &f->minter)) {
+        if (bt_name_eq(&h->name, &f->name) && bt_minter_eq(&h->minter, &f->minter)) {
             if (f->token > h->token)
                 *h = *f;
             return;
@@ -254,9 +259,9 @@ static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_node
     p->nentries = kept;
     kept = 0;
     for (size_t i = 0; i < p->nfences; i++) {
-        if (!bt_leader_acceptable_from(r->leader, p->fences[i].token, &p->fences[i].minter,
+        if (!bt_leader_acceptable_from(r->leader, p->fences[i].token, &p->fences[i].minter.node,
                                        wall_ms)) {
-            offender = p->fences[i].minter.len ? &p->fences[i].minter : from;
+            offender = p->fences[i].minter.node.len ? &p->fences[i].minter.node : from;
             hold_fence(r, &p->fences[i]);
             continue;
         }

@@ -96,7 +96,8 @@ struct bt_event {
     struct bt_addr other_addr;
     /* BT_EV_ELECTED / BT_EV_REVOKED: the candidate's session, the campaign
      * and the term token (new for ELECTED, ended for REVOKED). The term's
-     * minter is `member`, this node: offer (fence, member) to a guard. */
+     * minter is this process, `member` on boot `boot_id`: offer the fence
+     * and that minter (its text, bt_minter_format in names.h) to a guard. */
     uint64_t session;
     struct bt_name name;
     uint64_t fence;

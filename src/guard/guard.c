@@ -2,7 +2,8 @@
  * The fence guard: compare-and-raise of a high-water mark, in memory or on
  * disk. See include/baton/guard.h for the contract, docs/guard.md for usage.
  *
- * The rule is docs/design.md §1's: a term is (token, minter); admit a term whose
+ * The rule is docs/design.md §1's: a term is (token, minter), the minter
+ * naming a process ("<node>#<boot hex>", baton.h); admit a term whose
  * token is greater than the mark's, or equal to it from the mark's minter,
  * and raise the mark to it. In memory that is a compare and a store under a
  * mutex. The interesting part is the file-backed guard, which must
@@ -30,9 +31,10 @@
  *  - The checksum is CRC32C (Castagnoli), computed bit by bit: a slot is 85
  *    bytes and a raise already pays for a disk flush, so a table buys
  *    nothing.
- *  - A slot records the mark's minter (version 2). Version 1 files, from
- *    before terms had minters, are upgraded at open by writing a version 2
- *    file beside them and renaming it over them while both are locked: an
+ *  - A slot records the mark's minter (version 2: a node name; version 3:
+ *    a process, node and boot). Version 1 files, from before terms had
+ *    minters, and version 2 files, from before minters named their boot,
+ *    are upgraded at open by writing a version 3 file beside them and renaming it over them while both are locked: an
  *    in-place upgrade would have to rewrite the header, and a torn header
  *    write would leave a file nobody can open. Rename is safe there, unlike
  *    at creation, because the file it replaces is the one we hold locked;
@@ -75,35 +77,41 @@
 #include "core/wire.h"
 
 /*
- * On-disk format, version 2. Integers are big-endian (wire.h).
+ * On-disk format, version 3. Integers are big-endian (wire.h).
  *
  *   offset 0      header, then zeros up to 4096
  *     +0   8  magic "BATONGRD"
- *     +8   4  format version (2)
+ *     +8   4  format version (3)
  *     +12  4  CRC32C of bytes +0..+11
  *   offset 4096   slot 0, then zeros up to 8192
  *   offset 8192   slot 1, then zeros up to 12288 (the file size)
  *     +0   4  tag "SLT0" or "SLT1": the slot this record belongs in
  *     +4   8  sequence number
  *     +12  8  the mark's token (0..INT64_MAX)
- *     +20  1  the length of its minter, 0..64 (0: unknown; always 0 with
- *             token 0)
- *     +21  64 the minter (a node name), then zeros up to the 64 bytes
- *     +85  4  CRC32C of bytes +0..+84
+ *     +20  1  the length of its minter, 0 or 18..81 (0: unknown; always 0
+ *             with token 0)
+ *     +21  81 the minter ("<node>#<boot as 16 hex digits>", baton.h's
+ *             BATON_MINTER_MAX), then zeros up to the 81 bytes
+ *     +102 4  CRC32C of bytes +0..+101
  *
- * Version 1 (read, then upgraded: see baton_guard_open) had the same header
- * and pages, with 24-byte slots: tag, sequence number, token, CRC32C of
- * bytes +0..+19; no minter.
+ * Earlier versions (read, then upgraded: see baton_guard_open) had the same
+ * header and pages with shorter slots. Version 2: 89-byte slots, the
+ * minter being a node name of 0..64 bytes (+20 length, +21 64 bytes, +85
+ * CRC32C). Version 1: 24-byte slots: tag, sequence number, token, CRC32C
+ * of bytes +0..+19; no minter.
  */
 #define GUARD_MAGIC "BATONGRD"
 #define GUARD_MAGIC_LEN 8
-#define GUARD_VERSION 2
+#define GUARD_VERSION 3
+#define GUARD_VERSION_2 2
 #define GUARD_VERSION_1 1
 #define GUARD_HEADER_LEN 16
 #define GUARD_PAGE 4096
-#define GUARD_SLOT_LEN 89
+#define GUARD_SLOT_LEN 106
+#define GUARD_SLOT_V2_LEN 89
 #define GUARD_SLOT_V1_LEN 24
-#define GUARD_MINTER_MAX BATON_NODE_MAX
+#define GUARD_MINTER_MAX BATON_MINTER_MAX
+#define GUARD_MINTER_V2_MAX BATON_NODE_MAX
 #define GUARD_FILE_SIZE (3 * GUARD_PAGE)
 #define GUARD_OPEN_TRIES 3
 
@@ -128,7 +136,7 @@ struct slot {
     bool valid;           /* tag, checksum and range checks passed */
     uint64_t seq;         /* sequence number */
     uint64_t high_water;  /* the mark's token */
-    struct minter minter; /* the mark's minter (version 2; unknown in version 1) */
+    struct minter minter; /* the mark's minter (version 3; unknown in versions 1 and 2) */
 };
 
 static uint32_t crc32c(const uint8_t *p, size_t n)
@@ -170,27 +178,41 @@ static void encode_slot(uint8_t out[GUARD_SLOT_LEN], unsigned index, uint64_t se
     bt_put_u32(&w, crc32c(out, w.len));
 }
 
-/* A slot of the given format version at page. Version 2 slots must also
- * hold a well-formed minter (a node name, zero padding, none with token 0). */
+/* Whether p, n is a valid minter: a process, "<node>#<boot hex>" (names.h). */
+static bool minter_valid(const void *p, size_t n)
+{
+    struct bt_minter m;
+    return p && bt_minter_parse(&m, p, n) == 0;
+}
+
+/* A slot of the given format version at page. Version 3 slots must also
+ * hold a well-formed minter (a process, zero padding, none with token 0);
+ * version 2 slots a node name so (it is checked, then dropped: a version 2
+ * minter does not say which process of that name minted the mark). */
 static struct slot decode_slot(const uint8_t *page, unsigned index, uint32_t version)
 {
     const uint8_t tag[4] = {'S', 'L', 'T', (uint8_t)('0' + index)};
     struct slot s;
     memset(&s, 0, sizeof s);
     struct bt_rbuf r;
-    bt_rbuf_init(&r, page, version == GUARD_VERSION_1 ? GUARD_SLOT_V1_LEN : GUARD_SLOT_LEN);
+    bt_rbuf_init(&r, page,
+                 version == GUARD_VERSION_1   ? GUARD_SLOT_V1_LEN
+                 : version == GUARD_VERSION_2 ? GUARD_SLOT_V2_LEN
+                                              : GUARD_SLOT_LEN);
     const uint8_t *got_tag = bt_get_span(&r, sizeof tag);
     s.seq = bt_get_u64(&r);
     s.high_water = bt_get_u64(&r);
     bool minter_ok = true;
     if (version != GUARD_VERSION_1) {
+        size_t max = version == GUARD_VERSION_2 ? GUARD_MINTER_V2_MAX : GUARD_MINTER_MAX;
         size_t len = bt_get_u8(&r);
-        const uint8_t *bytes = bt_get_span(&r, GUARD_MINTER_MAX);
-        minter_ok = bytes && len <= GUARD_MINTER_MAX && (len == 0) == (s.high_water == 0) &&
-                    (len == 0 || bt_nodeid_valid_bytes(bytes, len));
-        for (size_t i = len; minter_ok && i < GUARD_MINTER_MAX; i++)
+        const uint8_t *bytes = bt_get_span(&r, max);
+        minter_ok = bytes && len <= max && (len == 0) == (s.high_water == 0) &&
+                    (len == 0 || (version == GUARD_VERSION_2 ? bt_nodeid_valid_bytes(bytes, len)
+                                                             : minter_valid(bytes, len)));
+        for (size_t i = len; minter_ok && i < max; i++)
             minter_ok = bytes[i] == 0;
-        if (minter_ok) {
+        if (minter_ok && version == GUARD_VERSION) {
             s.minter.len = (uint8_t)len;
             memcpy(s.minter.bytes, bytes, len);
         }
@@ -208,7 +230,7 @@ static struct slot decode_slot(const uint8_t *page, unsigned index, uint32_t ver
  * Decodes a whole file image of n bytes (at most GUARD_FILE_SIZE + 1 were
  * read, so n > GUARD_FILE_SIZE means "too long"). On success fills the
  * guard's mark, seq and next_slot, and *version with the file's format
- * version (1 or 2).
+ * version (1, 2 or 3).
  */
 static int decode_file(const uint8_t *image, size_t n, struct baton_guard *guard,
                        uint32_t *version_out)
@@ -222,14 +244,14 @@ static int decode_file(const uint8_t *image, size_t n, struct baton_guard *guard
         return BATON_EFOREIGN;
 
     /* 2. The version decides the rest of the layout, so it comes before the
-     *    header checksum, whose place is the same in versions 1 and 2. */
+     *    header checksum, whose place is the same in versions 1 to 3. */
     struct bt_rbuf r;
     bt_rbuf_init(&r, image, n);
     bt_get_span(&r, GUARD_MAGIC_LEN);
     uint32_t version = bt_get_u32(&r);
     if (r.error)
         return BATON_ECORRUPT;
-    if (version != GUARD_VERSION && version != GUARD_VERSION_1)
+    if (version != GUARD_VERSION && version != GUARD_VERSION_2 && version != GUARD_VERSION_1)
         return BATON_EVERSION;
     size_t covered = r.off;
     uint32_t crc = bt_get_u32(&r);
@@ -357,7 +379,7 @@ static int sync_parent_dir(const char *path)
 }
 
 /*
- * Writes a whole version 2 image whose mark is (high_water, minter unknown)
+ * Writes a whole version 3 image whose mark is (high_water, minter unknown)
  * to a new temporary file "<path>.XXXXXX" beside path and fsyncs it. On
  * success *tmp_out is the temporary name (the caller frees it) and *fd_out
  * its open descriptor; on failure nothing is left behind.
@@ -434,8 +456,8 @@ static int create_file(const char *path)
 }
 
 /*
- * Replaces the version 1 file at path, open and locked as *fd, by a version
- * 2 file holding the same mark with its minter unknown:
+ * Replaces the version 1 or 2 file at path, open and locked as *fd, by a
+ * version 3 file holding the same mark with its minter unknown:
  *  1. write the image to a temporary file beside it, fsync it, and lock it
  *     (nobody else can hold it yet, so the lock cannot fail as busy);
  *  2. rename() it over path: the path names the old file or the new one,
@@ -495,12 +517,6 @@ static struct baton_guard *guard_alloc(uint64_t high_water, int fd)
     return guard;
 }
 
-/* Whether p, n is a valid minter: a node name (names.h). */
-static bool minter_valid(const char *p, size_t n)
-{
-    return p && n >= 1 && n <= GUARD_MINTER_MAX && bt_nodeid_valid_bytes(p, n);
-}
-
 static void mark_out(const struct baton_guard *guard, uint64_t token, struct baton_guard_mark *out)
 {
     memset(out, 0, sizeof *out);
@@ -534,10 +550,10 @@ int baton_guard_new(const struct baton_guard_mark *start, struct baton_guard **o
  * 1. Open the file; if it is missing and creation was asked for, create it
  *    and open it again.
  * 2. Lock it, without waiting: a held lock means another live guard. Then
- *    check that path still names the inode we locked (a version 1 file may
- *    have been upgraded, that is replaced, meanwhile).
+ *    check that path still names the inode we locked (a version 1 or 2 file
+ *    may have been upgraded, that is replaced, meanwhile).
  * 3. Read and decode it (after locking, so no other guard is writing).
- * 4. A version 1 file is upgraded to version 2.
+ * 4. A version 1 or 2 file is upgraded to version 3.
  */
 static int open_once(const char *path, int flags, struct baton_guard **out)
 {
@@ -593,7 +609,7 @@ static int open_once(const char *path, int flags, struct baton_guard **out)
         goto fail;
 
     /* 4. The new file's slot 0 (seq 1) holds the mark; slot 1 is next. */
-    if (version == GUARD_VERSION_1) {
+    if (version != GUARD_VERSION) {
         rc = upgrade_file(path, atomic_load(&guard->high_water), &fd);
         if (rc != 0)
             goto fail;

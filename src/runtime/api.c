@@ -509,12 +509,13 @@ int baton_is_leader(baton_node *n, const void *name, size_t name_len)
     return rc;
 }
 
-/* A term (token, minter) as the public struct. */
-static void term_out(struct baton_fence *out, uint64_t token, const struct bt_nodeid *minter)
+/* A term (token, minter) as the public struct: the minter as its text,
+ * "<node>#<boot hex>" ("" if unknown). */
+static void term_out(struct baton_fence *out, uint64_t token, const struct bt_minter *minter)
 {
     memset(out, 0, sizeof *out);
     out->token = token;
-    memcpy(out->minter, minter->bytes, minter->len);
+    bt_minter_format(minter, out->minter);
 }
 
 int baton_fence(baton_node *n, const void *name, size_t name_len, struct baton_fence *fence)
@@ -526,7 +527,7 @@ int baton_fence(baton_node *n, const void *name, size_t name_len, struct baton_f
     if (rc != 0)
         return rc;
     uint64_t token;
-    struct bt_nodeid minter;
+    struct bt_minter minter;
     rc = bt_node_fence(n->core, &nm, &token, &minter);
     pthread_mutex_unlock(&n->mu);
     if (rc == 0)
@@ -567,7 +568,7 @@ int baton_high_water(baton_node *n, const void *name, size_t name_len, struct ba
     if (rc != 0)
         return rc;
     uint64_t token;
-    struct bt_nodeid minter;
+    struct bt_minter minter;
     rc = bt_node_high_water_term(n->core, &nm, &token, &minter);
     pthread_mutex_unlock(&n->mu);
     if (rc == 0)
@@ -579,12 +580,12 @@ int baton_observe_mark(baton_node *n, const void *name, size_t name_len,
                        const struct baton_fence *mark)
 {
     struct bt_name nm;
-    struct bt_nodeid minter;
+    struct bt_minter minter;
     if (!mark || name_of(name, name_len, &nm) != 0)
         return BATON_EINVAL;
     size_t mlen = strnlen(mark->minter, sizeof mark->minter);
     if (mlen == sizeof mark->minter ||
-        (mlen > 0 && bt_nodeid_set(&minter, mark->minter, mlen) != 0))
+        (mlen > 0 && bt_minter_parse(&minter, mark->minter, mlen) != 0))
         return BATON_EINVAL;
     int rc = lock_running(n);
     if (rc != 0)

@@ -94,9 +94,13 @@ static uint64_t public_session(uint64_t core_session)
 
 void rt_own_fence(const struct baton_node *n, uint64_t token, struct baton_fence *f)
 {
+    struct bt_minter m;
     memset(f, 0, sizeof *f);
+    memset(&m, 0, sizeof m);
     f->token = token;
-    memcpy(f->minter, n->name, sizeof f->minter);
+    bt_nodeid_set(&m.node, n->name, strlen(n->name));
+    m.boot = n->boot_id;
+    bt_minter_format(&m, f->minter);
 }
 
 void rt_member_of(const struct bt_member_info *mi, struct baton_member *m)
@@ -194,10 +198,13 @@ static void on_core_event(struct baton_node *n, const struct bt_event *ev)
             return;
         e->session = public_session(ev->session);
         e->name = ev->name;
-        /* The term's minter is the event's member: this node. */
+        /* The term's minter is the event's member on its boot: this process. */
         memset(&e->fence, 0, sizeof e->fence);
         e->fence.token = ev->fence;
-        memcpy(e->fence.minter, ev->member.bytes, ev->member.len);
+        {
+            struct bt_minter m = {.node = ev->member, .boot = ev->boot_id};
+            bt_minter_format(&m, e->fence.minter);
+        }
         return;
     case BT_EV_CLOCK_REFUSED:
     case BT_EV_CLOCK_OK: {

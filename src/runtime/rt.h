@@ -185,7 +185,8 @@ void rt_on_wake(uv_async_t *a);
 void rt_wake(struct baton_node *n);
 /* Whether the caller is n's loop thread (a callback calling the API). */
 bool rt_on_loop_thread(const struct baton_node *n);
-/* This node's own term token as a public fence (minter: this node). */
+/* This node's own term token as a public fence (minter: this process,
+ * "<name>#<boot hex>"). */
 void rt_own_fence(const struct baton_node *n, uint64_t token, struct baton_fence *f);
 /* A core member record as a public one. */
 void rt_member_of(const struct bt_member_info *mi, struct baton_member *m);

@@ -76,7 +76,7 @@ static bool core_is_leader(const void *node, const struct bt_name *name)
 }
 
 static int core_fence(const void *node, const struct bt_name *name, uint64_t *fence,
-                      struct bt_nodeid *minter)
+                      struct bt_minter *minter)
 {
     return bt_node_fence(node, name, fence, minter);
 }
@@ -93,7 +93,7 @@ static int core_high_water(const void *node, const struct bt_name *name, uint64_
 }
 
 static int core_observe_fence(void *node, const struct bt_name *name, uint64_t token,
-                              const struct bt_nodeid *minter, struct bt_time now)
+                              const struct bt_minter *minter, struct bt_time now)
 {
     return bt_node_observe_fence(node, name, token, minter, now);
 }

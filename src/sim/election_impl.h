@@ -136,12 +136,13 @@ struct removal {
 struct sim_write {
     struct sim_item item; /* SIM_ITEM_WRITE; must stay first */
     uint32_t name, node;
-    uint32_t gen; /* the writer's process (sim_node.gen) */
+    uint32_t gen;  /* the writer's process (sim_node.gen) */
+    uint64_t boot; /* ...and its boot: the minter is (node's name, boot) */
     uint64_t session, token;
     bool late;                    /* sent by a paused leader the moment it resumed */
     bool reply;                   /* the refusal travelling back */
     uint64_t mark;                /* reply: the guard's mark: token... */
-    struct bt_nodeid mark_minter; /* ...and minter */
+    struct bt_minter mark_minter; /* ...and minter (node and boot) */
 };
 
 struct sim_elect {

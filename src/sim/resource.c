@@ -9,7 +9,8 @@
  * then every write_interval_ms while the belief lasts; a write arrives after
  * a latency drawn like a datagram's from a stream of its own. The resource
  * follows docs/guard.md: every write offers its term, (token, the writer
- * node's name as minter), to an in-memory baton_guard, the public one, and
+ * process as minter: its node's name and boot, "<name>#<boot hex>"), to an
+ * in-memory baton_guard, the public one, and
  * is accepted if and only if the guard admits it: a token above the mark
  * opens a new term (ending the older one), the admitted term itself rides
  * on, anything else is refused. We keep our own record of the admitted term
@@ -47,6 +48,7 @@ void send_write(struct bt_sim *sim, uint32_t c, bool late)
     w->name = cp->name;
     w->node = cp->node;
     w->gen = sim->nodes[cp->node].gen;
+    w->boot = sim->nodes[cp->node].boot_id;
     w->session = cp->session;
     w->token = cp->token;
     w->late = late;
@@ -111,9 +113,10 @@ static void reply_arrives(struct bt_sim *sim, struct sim_write *w)
     bt_sim_poke(sim, w->node);
     e->observing = 0;
     uint32_t c = find_campaign(e, w->node, w->name);
+    struct bt_minter self = {.node = sn->name, .boot = sn->boot_id};
     bool beaten =
         c != NONE && (e->pool[c].token < w->mark ||
-                      (e->pool[c].token == w->mark && !bt_nodeid_eq(&w->mark_minter, &sn->name)));
+                      (e->pool[c].token == w->mark && !bt_minter_eq(&w->mark_minter, &self)));
     if (rc == 0 && beaten && e->pool[c].leads && e->pool[c].stale_token != e->pool[c].token) {
         e->pool[c].stale_token = e->pool[c].token;
         bt_sim_violation(sim, "no_stale_term",
@@ -138,11 +141,13 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
     }
     /* The term the guard should admit: above the admitted one, or the
      * admitted one itself (the same token from the same minter). */
-    const struct bt_nodeid *minter = &sim->nodes[w->node].name;
+    struct bt_minter writer = {.node = sim->nodes[w->node].name, .boot = w->boot};
+    char minter[BATON_MINTER_MAX + 1];
+    size_t minter_len = bt_minter_format(&writer, minter);
     bool same_term = m->has_term && w->token == m->term_token && w->node == m->term_node;
     bool admissible = !m->has_term || w->token > m->term_token || same_term;
     struct baton_guard_mark gm;
-    int rc = baton_guard_offer(m->guard, w->token, minter->bytes, minter->len, &gm);
+    int rc = baton_guard_offer(m->guard, w->token, minter, minter_len, &gm);
     mark = gm.token;
     if (rc == 0) {
         accepted = true;
@@ -222,7 +227,8 @@ void bt_sim_elect_write_arrives(struct bt_sim *sim, struct sim_item *item)
         if (sim->cfg.ops->observe_fence != NULL && mark > 0) {
             w->reply = true;
             w->mark = mark;
-            bt_nodeid_set(&w->mark_minter, gm.minter, gm.minter_len);
+            if (bt_minter_parse(&w->mark_minter, gm.minter, gm.minter_len) != 0)
+                memset(&w->mark_minter, 0, sizeof w->mark_minter); /* unknown */
             uint64_t at = sim->now + bt_prng_range(&e->res_rng, sim->cfg.latency_min_ms,
                                                    sim->cfg.latency_max_ms);
             bt_sim_heap_entry_init(&w->item.h);

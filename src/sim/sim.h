@@ -80,7 +80,7 @@ struct bt_sim_node_ops {
                   uint64_t *candidate_id);
     bool (*is_leader)(const void *node, const struct bt_name *name);
     int (*fence)(const void *node, const struct bt_name *name, uint64_t *fence,
-                 struct bt_nodeid *minter);
+                 struct bt_minter *minter);
     size_t (*candidates)(const void *node, const struct bt_name *name, struct bt_nodeid *out,
                          size_t cap);
     int (*high_water)(const void *node, const struct bt_name *name, uint64_t *token);
@@ -88,7 +88,7 @@ struct bt_sim_node_ops {
      * refusal's mark (token and minter) with it (optional: NULL, it does
      * not). */
     int (*observe_fence)(void *node, const struct bt_name *name, uint64_t token,
-                         const struct bt_nodeid *minter, struct bt_time now);
+                         const struct bt_minter *minter, struct bt_time now);
     /* bt_node_stats (the election part is read for bounded_state) */
     void (*stats)(const void *node, struct bt_node_stats *out);
     /* bt_node_addr_refused: a datagram or connection this node sent to addr

@@ -62,8 +62,10 @@ static struct bt_fence mkfence(const char *name, uint64_t token)
 {
     struct bt_fence f;
     memset(&f, 0, sizeof f);
-    if (bt_name_set(&f.name, name, strlen(name)) != 0 || bt_nodeid_set(&f.minter, "n1", 2) != 0)
+    if (bt_name_set(&f.name, name, strlen(name)) != 0 ||
+        bt_nodeid_set(&f.minter.node, "n1", 2) != 0)
         abort();
+    f.minter.boot = UINT64_C(0x0102030405060708);
     f.token = token;
     return f;
 }
@@ -133,7 +135,8 @@ static void codec_seeds(void)
     memset(&longest_fence, 0, sizeof longest_fence);
     longest_fence.name = longest.name;
     longest_fence.token = BT_HLC_TS_MAX;
-    longest_fence.minter = longest.node; /* and the longest minter */
+    longest_fence.minter.node = longest.node; /* and the longest minter */
+    longest_fence.minter.boot = UINT64_MAX;
 
     /* Valid payloads. */
     delta_seed("delta-empty", NULL, 0);
@@ -158,14 +161,16 @@ static void codec_seeds(void)
     if (bt_codec_encode_delta(&job, 1, d, sizeof d) != 44)
         abort();
     struct bt_fence jobf = mkfence("job", t0);
-    uint8_t fb[19];
-    if (bt_codec_encode_fences(&jobf, 1, fb, sizeof fb) != 19)
+    uint8_t fb[27];
+    if (bt_codec_encode_fences(&jobf, 1, fb, sizeof fb) != 27)
         abort();
 
     write_seed("codec", "bad-empty-input", d, 0);
     write_seed("codec", "bad-only-a-version-byte", d, 1);
-    memcpy(m, d, 44), m[0] = 2;
-    write_seed("codec", "bad-version-2", m, 44);
+    memcpy(m, d, 44), m[0] = 1;
+    write_seed("codec", "bad-version-1", m, 44);
+    memcpy(m, d, 44), m[0] = 3;
+    write_seed("codec", "bad-version-3", m, 44);
     memcpy(m, d, 44), m[1] = 4;
     write_seed("codec", "bad-type-4", m, 44);
     write_seed("codec", "bad-delta-truncated", d, 43);
@@ -185,14 +190,17 @@ static void codec_seeds(void)
     write_seed("codec", "bad-delta-tombstone-with-cand", m, 44);
     memcpy(m, d, 44), put_be64(m + 11, BT_HLC_TS_MAX + 1);
     write_seed("codec", "bad-delta-stamp-beyond-int64", m, 44);
-    memcpy(m, fb, 19), put_be64(m + 8, BT_HLC_TS_MAX + 1);
-    write_seed("codec", "bad-fence-token-beyond-int64", m, 19);
-    memcpy(m, fb, 19), m[2] = 0xFF;
-    write_seed("codec", "bad-fence-count-over-limit", m, 19);
-    memcpy(m, fb, 19), m[17] = '!';
-    write_seed("codec", "bad-fence-minter-char", m, 19);
-    memcpy(m, fb, 19), m[16] = 0;
-    write_seed("codec", "bad-fence-no-minter", m, 17);
+    memcpy(m, fb, 27), put_be64(m + 8, BT_HLC_TS_MAX + 1);
+    write_seed("codec", "bad-fence-token-beyond-int64", m, 27);
+    memcpy(m, fb, 27), m[2] = 0xFF;
+    write_seed("codec", "bad-fence-count-over-limit", m, 27);
+    memcpy(m, fb, 27), m[17] = '!';
+    write_seed("codec", "bad-fence-minter-char", m, 27);
+    memcpy(m, fb, 27), m[16] = 0, memmove(m + 17, fb + 19, 8);
+    write_seed("codec", "bad-fence-no-minter", m, 25);
+    memcpy(m, fb, 27), put_be64(m + 19, 0);
+    write_seed("codec", "bad-fence-boot-zero", m, 27);
+    write_seed("codec", "bad-fence-no-boot", fb, 19); /* a version 1 fence */
     const uint8_t huge[10] = {BT_CODEC_VERSION, BT_PAYLOAD_SNAPSHOT, 0, 0x10, 0, 0, 0, 0, 0, 0};
     write_seed("codec", "bad-snapshot-count-beyond-bytes", huge, 10);
     const uint8_t over[10] = {BT_CODEC_VERSION, BT_PAYLOAD_SNAPSHOT, 0, 0x10, 0, 1, 0, 0, 0, 0};

@@ -3,6 +3,7 @@
 #include <baton/baton.h>
 #include <baton/guard.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int main(void)
@@ -11,9 +12,11 @@ int main(void)
     struct baton_guard_mark mark;
     if (baton_guard_new(NULL, &g) != 0)
         return 1;
-    int first = baton_guard_offer(g, 42, "n1", 2, &mark);
-    int again = baton_guard_offer(g, 42, "n1", 2, &mark);
-    int other = baton_guard_offer(g, 42, "n2", 2, &mark);
+    /* Minters name processes: node, '#', boot in hex (BATON_MINTER_MAX). */
+    static const char m1[BATON_MINTER_MAX + 1] = "n1#0000000000000001";
+    int first = baton_guard_offer(g, 42, m1, strlen(m1), &mark);
+    int again = baton_guard_offer(g, 42, m1, strlen(m1), &mark);
+    int other = baton_guard_offer(g, 42, "n2#0000000000000002", 19, &mark);
     baton_guard_free(g);
     printf("offer (42, n1): %s; again: %s; (42, n2): %s (%s)\n", baton_err_name(first),
            baton_err_name(again), baton_err_name(other), baton_strerror(other));

@@ -38,7 +38,7 @@ struct tnode {
     uint64_t last_elected, last_revoked;
     uint64_t last_elected_session;
     uint64_t elected_at; /* mono_ms() of the last on_elected */
-    char last_elected_minter[BATON_NODE_MAX + 1];
+    char last_elected_minter[BATON_MINTER_MAX + 1];
     /* the state of each member as last reported, by name (small cluster) */
     char mname[16][BATON_NODE_MAX + 1];
     int mevent[16];
@@ -56,6 +56,15 @@ static uint64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The minter n's terms name: "<its name>#<its boot as 16 hex digits>". */
+static const char *minter_of(baton_node *n, char out[BATON_MINTER_MAX + 1])
+{
+    struct baton_status st;
+    assert_int_equal(baton_status(n, &st), 0);
+    snprintf(out, BATON_MINTER_MAX + 1, "%s#%016llx", st.name, (unsigned long long)st.boot_id);
+    return out;
 }
 
 static void sleep_ms(unsigned ms)
@@ -331,7 +340,10 @@ static void three_nodes_agree_on_lowest_name(void **state)
     assert_string_equal(cands[2], "n3");
     struct baton_fence f, hw;
     WAIT_FOR(baton_fence(T[0].n, JOB, strlen(JOB), &f) == 0);
-    assert_string_equal(f.minter, "n1");
+    char m1[BATON_MINTER_MAX + 1];
+    assert_string_equal(f.minter, minter_of(T[0].n, m1));
+    assert_int_equal(strncmp(f.minter, "n1#", 3), 0);
+    assert_int_equal(strlen(f.minter), 3 + 16);
     assert_int_equal(baton_fence(T[1].n, JOB, strlen(JOB), &f), BATON_ENOTLEADER);
     WAIT_FOR(baton_high_water(T[2].n, JOB, strlen(JOB), &hw) == 0 && hw.token > 0);
     /* on_leader reported the winner on every node without polling. */
@@ -423,7 +435,8 @@ static void killing_the_leader_elects_the_next_with_a_greater_token(void **state
     struct baton_fence f2;
     WAIT_FOR(baton_fence(T[1].n, JOB, strlen(JOB), &f2) == 0);
     assert_true(f2.token > f1.token);
-    assert_string_equal(f2.minter, "n2");
+    char m2[BATON_MINTER_MAX + 1];
+    assert_string_equal(f2.minter, minter_of(T[1].n, m2));
     assert_true(T[1].last_elected > f1.token);
     WAIT_FOR(all_see_leader(3, "n2"));
     stop_all();
@@ -739,11 +752,22 @@ static void an_observed_fence_ends_the_term_and_starts_one_above_it(void **state
     assert_true(now > mark);
     struct baton_fence hw;
     WAIT_FOR(baton_high_water(T[1].n, JOB, strlen(JOB), &hw) == 0 && hw.token == now);
-    assert_string_equal(hw.minter, "n1");
+    char m1[BATON_MINTER_MAX + 1];
+    assert_string_equal(hw.minter, minter_of(T[0].n, m1));
+    pthread_mutex_lock(&T[0].mu);
+    assert_string_equal(T[0].last_elected_minter, m1);
+    pthread_mutex_unlock(&T[0].mu);
+    /* This process's own term presented back is no refusal of it. */
+    struct baton_fence own = {.token = now};
+    snprintf(own.minter, sizeof own.minter, "%s", m1);
+    r0 = revoked(0);
+    assert_int_equal(baton_observe_mark(T[0].n, JOB, strlen(JOB), &own), 0);
+    sleep_ms(50);
+    assert_int_equal(revoked(0), r0);
     /* The same token minted by another node (a partition's other side):
      * the term ends and one above it starts. */
     struct baton_fence other = {.token = now};
-    snprintf(other.minter, sizeof other.minter, "zz");
+    snprintf(other.minter, sizeof other.minter, "zz#00000000000000ff");
     r0 = revoked(0);
     e0 = elected(0);
     assert_int_equal(baton_observe_mark(T[0].n, JOB, strlen(JOB), &other), 0);
@@ -753,8 +777,30 @@ static void an_observed_fence_ends_the_term_and_starts_one_above_it(void **state
     assert_true(T[0].last_elected > now);
     now = T[0].last_elected;
     pthread_mutex_unlock(&T[0].mu);
-    snprintf(other.minter, sizeof other.minter, "bad name");
-    assert_int_equal(baton_observe_mark(T[0].n, JOB, strlen(JOB), &other), BATON_EINVAL);
+    /* ...or by a twin: this node's name on another boot (issue 8 item 5). */
+    struct baton_status st;
+    assert_int_equal(baton_status(T[0].n, &st), 0);
+    other.token = now;
+    snprintf(other.minter, sizeof other.minter, "n1#%016llx",
+             (unsigned long long)(st.boot_id ^ 0x10));
+    r0 = revoked(0);
+    e0 = elected(0);
+    assert_int_equal(baton_observe_mark(T[0].n, JOB, strlen(JOB), &other), 0);
+    WAIT_FOR(revoked(0) > r0);
+    WAIT_FOR(elected(0) > e0);
+    pthread_mutex_lock(&T[0].mu);
+    assert_true(T[0].last_elected > now);
+    now = T[0].last_elected;
+    pthread_mutex_unlock(&T[0].mu);
+    /* A minter that is no process: a bad name, a bare node name, a boot of
+     * zero, of the wrong length or in upper case. */
+    const char *bad[] = {"bad name#0000000000000001", "n1",
+                         "n1#0000000000000000",       "n1#01",
+                         "n1#00000000000000FF",       "#0000000000000001"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(other.minter, sizeof other.minter, "%s", bad[i]);
+        assert_int_equal(baton_observe_mark(T[0].n, JOB, strlen(JOB), &other), BATON_EINVAL);
+    }
     /* A mark far in the future is refused. */
     assert_int_equal(baton_observe_fence(T[0].n, JOB, strlen(JOB), now + ((uint64_t)3600000 << 16)),
                      BATON_ECLOCK);

@@ -156,7 +156,7 @@ static bool fake_is_leader(const void *node, const struct bt_name *name)
 }
 
 static int fake_fence(const void *node, const struct bt_name *name, uint64_t *fence,
-                      struct bt_nodeid *minter)
+                      struct bt_minter *minter)
 {
     const struct fake *f = node;
     uint64_t v = f->fence[name_index(name)];
@@ -167,7 +167,8 @@ static int fake_fence(const void *node, const struct bt_name *name, uint64_t *fe
     if (minter) {
         char text[16];
         int len = snprintf(text, sizeof text, "n%" PRIu32, f->index);
-        bt_nodeid_set(minter, text, (size_t)len);
+        bt_nodeid_set(&minter->node, text, (size_t)len);
+        minter->boot = f->boot_id;
     }
     return 0;
 }

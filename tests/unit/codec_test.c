@@ -71,14 +71,15 @@ static struct bt_centry entry(const char *name, const char *node, uint64_t stamp
     return e;
 }
 
-/* A fence minted by node "n1". */
+/* A fence minted by node "n1" on boot 0x0102030405060708. */
 static struct bt_fence fence(const char *name, uint64_t token)
 {
     struct bt_fence f;
     memset(&f, 0, sizeof f);
     assert_int_equal(bt_name_set(&f.name, name, strlen(name)), 0);
     f.token = token;
-    assert_int_equal(bt_nodeid_set(&f.minter, "n1", 2), 0);
+    assert_int_equal(bt_nodeid_set(&f.minter.node, "n1", 2), 0);
+    f.minter.boot = UINT64_C(0x0102030405060708);
     return f;
 }
 
@@ -87,7 +88,8 @@ static struct bt_fence fence(const char *name, uint64_t token)
 static struct bt_fence minimal(const char *name, uint64_t token)
 {
     struct bt_fence f = fence(name, token);
-    assert_int_equal(bt_nodeid_set(&f.minter, "m", 1), 0);
+    assert_int_equal(bt_nodeid_set(&f.minter.node, "m", 1), 0);
+    f.minter.boot = 1;
     return f;
 }
 
@@ -201,8 +203,17 @@ static void small_delta(uint8_t buf[D_LEN], bool removed)
 }
 
 /* A FENCE of one fence, name "job", minter "n1": 0-1 header, 2-3 count,
- * 4 name_len, 5-7 name, 8-15 token, 16 minter_len, 17-18 minter; 19 bytes. */
-enum { F_COUNT = 2, F_NAME_LEN = 4, F_TOKEN = 8, F_MINTER_LEN = 16, F_MINTER = 17, F_LEN = 19 };
+ * 4 name_len, 5-7 name, 8-15 token, 16 minter_len, 17-18 minter, 19-26 the
+ * minter's boot; 27 bytes. */
+enum {
+    F_COUNT = 2,
+    F_NAME_LEN = 4,
+    F_TOKEN = 8,
+    F_MINTER_LEN = 16,
+    F_MINTER = 17,
+    F_BOOT = 19,
+    F_LEN = 27
+};
 
 static void small_fence(uint8_t buf[F_LEN])
 {
@@ -254,7 +265,8 @@ static void fence_round_trips_longest_name_and_greatest_token(void **state)
     f[2].token = 0;
     char minter[BATON_NODE_MAX];
     memset(minter, 'm', sizeof minter);
-    assert_int_equal(bt_nodeid_set(&f[2].minter, minter, sizeof minter), 0);
+    assert_int_equal(bt_nodeid_set(&f[2].minter.node, minter, sizeof minter), 0);
+    f[2].minter.boot = UINT64_MAX;
     f[3] = minimal("x", 5);
     uint8_t buf[1024];
     assert_int_equal(bt_codec_fence_size(&f[2]), BT_CODEC_FENCE_ENC_MAX);
@@ -262,7 +274,7 @@ static void fence_round_trips_longest_name_and_greatest_token(void **state)
 
     int len = bt_codec_encode_fences(f, 4, buf, sizeof buf);
 
-    assert_int_equal(len, BT_CODEC_LIST_HEADER + (10 + 3 + 2) + (10 + 13 + 1) +
+    assert_int_equal(len, BT_CODEC_LIST_HEADER + (18 + 3 + 2) + (18 + 13 + 1) +
                               BT_CODEC_FENCE_ENC_MAX + BT_CODEC_FENCE_MIN);
     assert_decodes_to(buf, (size_t)len, BT_PAYLOAD_FENCE, NULL, 0, f, 4);
 }
@@ -442,7 +454,7 @@ static void every_truncation_of_a_valid_message_is_rejected(void **state)
 static void bad_version_is_eversion_and_bad_type_is_eproto(void **state)
 {
     uint8_t m[D_LEN];
-    const uint8_t versions[] = {0, 2, 0x81, 0xFF};
+    const uint8_t versions[] = {0, 1, 3, 0x81, 0xFF};
     const uint8_t types[] = {0, 4, 0x7F, 0xFF};
 
     for (size_t i = 0; i < sizeof versions; i++) {
@@ -629,14 +641,45 @@ static void fence_minter_must_be_a_node_name(void **state)
     /* Empty: a fence that names no minter is meaningless (issue 8): a term
      * is (token, minter). Refused, with the two minter bytes gone. */
     small_fence(f);
+    memmove(f + F_MINTER, f + F_BOOT, 8);
     f[F_MINTER_LEN] = 0;
     assert_rejected(f, F_LEN - 2, BATON_EPROTO);
     /* And an encoder refuses what the decoder would. */
     struct bt_fence bad = fence("job", 1);
-    bad.minter.bytes[0] = ' ';
+    bad.minter.node.bytes[0] = ' ';
     uint8_t buf[64];
     assert_int_equal(bt_codec_encode_fences(&bad, 1, buf, sizeof buf), BATON_EINVAL);
     memset(&bad.minter, 0, sizeof bad.minter);
+    assert_int_equal(bt_codec_encode_fences(&bad, 1, buf, sizeof buf), BATON_EINVAL);
+}
+
+/* The minter is a process (issue 8 item 5, finding E13): its boot follows
+ * the node name, and a fence without it (boot 0, or cut short: a version 1
+ * fence read as version 2) is refused. */
+static void fence_minter_names_its_boot(void **state)
+{
+    uint8_t f[F_LEN];
+    small_fence(f);
+    struct bt_fence want = fence("job", 12345);
+    assert_int_equal(want.minter.boot, UINT64_C(0x0102030405060708));
+    assert_decodes_to(f, F_LEN, BT_PAYLOAD_FENCE, NULL, 0, &want, 1);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(f[F_BOOT + i], i + 1);
+    put_be64(f + F_BOOT, 0);
+    assert_rejected(f, F_LEN, BATON_EPROTO);
+    small_fence(f);
+    for (size_t cut = 1; cut <= 8; cut++)
+        assert_rejected(f, F_LEN - cut, BATON_EPROTO);
+    /* Two twins' fences, one node name and two boots, are two fences. */
+    struct bt_fence twins[2] = {fence("job", 7), fence("job", 7)};
+    twins[1].minter.boot = 2;
+    uint8_t buf[128];
+    int len = bt_codec_encode_fences(twins, 2, buf, sizeof buf);
+    assert_int_equal(len, BT_CODEC_LIST_HEADER + 2 * (F_LEN - BT_CODEC_LIST_HEADER));
+    assert_decodes_to(buf, (size_t)len, BT_PAYLOAD_FENCE, NULL, 0, twins, 2);
+    /* The encoder refuses a fence without its boot. */
+    struct bt_fence bad = fence("job", 1);
+    bad.minter.boot = 0;
     assert_int_equal(bt_codec_encode_fences(&bad, 1, buf, sizeof buf), BATON_EINVAL);
 }
 
@@ -661,49 +704,80 @@ static void malformed_gossip_like_the_reference_suite_is_dropped(void **state)
         /* {value, Cand, not_a_map | #{} | #{bad => true}}: the dot, our
          * stamp, is no timestamp. */
         {"stamp not a timestamp",
-         {1, 1, 0, 1, 1, 'a', 1, 'n', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0},
+         {BT_CODEC_VERSION, 1, 0, 1, 1, 'a', 1, 'n', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+          0},
          41,
          BATON_EPROTO},
         /* {tombstone, not_a_timestamp} */
         {"tombstone stamp not a timestamp",
-         {1, 1, 0, 1, 1, 'd', 1, 'n', 0x80, 0, 0, 0, 0, 0, 0, 0, 1},
+         {BT_CODEC_VERSION, 1, 0, 1, 1, 'd', 1, 'n', 0x80, 0, 0, 0, 0, 0, 0, 0, 1},
          41,
          BATON_EPROTO},
         /* garbage leaf: neither live nor tombstone. */
         {"entry flag garbage",
-         {1, 1, 0, 1, 1, 'e', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 9},
+         {BT_CODEC_VERSION, 1, 0, 1, 1, 'e', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 9},
          41,
          BATON_EPROTO},
         /* {value, not_a_candidate, Dots}: the candidacy does not fit the
          * entry (a tombstone carrying one) or the node is not a node. */
         {"tombstone with a candidacy",
-         {1, 1, 0, 1, 1, 'f', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 5},
+         {BT_CODEC_VERSION,
+          1,
+          0,
+          1,
+          1,
+          'f',
+          1,
+          'n',
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          1,
+          1,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          5},
          41,
          BATON_EPROTO},
         {"node not a node name",
-         {1, 1, 0, 1, 1, 'f', 1, ' ', 0, 0, 0, 0, 0, 0, 0, 1, 0},
+         {BT_CODEC_VERSION, 1, 0, 1, 1, 'f', 1, ' ', 0, 0, 0, 0, 0, 0, 0, 1, 0},
          41,
          BATON_EPROTO},
         /* replica_merge_custom({job, not_a_timestamp}) and (garbage). */
         {"fence not a timestamp",
-         {1, 2, 0, 1, 3, 'j', 'o', 'b', 0xFF, 0, 0, 0, 0, 0, 0, 0},
+         {BT_CODEC_VERSION, 2, 0, 1, 3, 'j', 'o', 'b', 0xFF, 0, 0, 0, 0, 0, 0, 0},
          16,
          BATON_EPROTO},
-        {"fence garbage", {1, 2, 'g', 'a', 'r', 'b', 'a', 'g', 'e'}, 9, BATON_EPROTO},
+        {"fence garbage",
+         {BT_CODEC_VERSION, 2, 'g', 'a', 'r', 'b', 'a', 'g', 'e'},
+         9,
+         BATON_EPROTO},
         /* full sync {not_a_map, not_a_map}: counts with nothing behind. */
-        {"snapshot without bodies", {1, 3, 0, 0, 0, 1, 0, 0, 0, 1}, 10, BATON_EPROTO},
+        {"snapshot without bodies",
+         {BT_CODEC_VERSION, 3, 0, 0, 0, 1, 0, 0, 0, 1},
+         10,
+         BATON_EPROTO},
         /* full sync with a bad candidate map, then with a bad fence map. */
         {"snapshot with a bad entry",
-         {1, 3, 0, 0, 0, 1, 1, 'g', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 2},
+         {BT_CODEC_VERSION, 3, 0, 0, 0, 1, 1, 'g', 1, 'n', 0, 0, 0, 0, 0, 0, 0, 1, 2},
          47,
          BATON_EPROTO},
         {"snapshot with a nameless fence",
-         {1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+         {BT_CODEC_VERSION, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1},
          19,
          BATON_EPROTO},
         /* a well-shaped FENCE body sent as a DELTA: wrong shape for type. */
         {"fence body typed as delta",
-         {1, 1, 0, 1, 3, 'j', 'o', 'b', 0, 0, 0, 0, 0, 0, 0, 1},
+         {BT_CODEC_VERSION, 1, 0, 1, 3, 'j', 'o', 'b', 0, 0, 0, 0, 0, 0, 0, 1},
          16,
          BATON_EPROTO},
     };
@@ -728,7 +802,7 @@ static void free_leaves_an_empty_payload_and_tolerates_one(void **state)
     assert_true(payload_is_empty(&p));
     /* A failed decode empties whatever out held (without freeing it). */
     memset(&p, 0xA5, sizeof p);
-    assert_int_equal(bt_codec_decode((const uint8_t *)"\x01\x09", 2, &p), BATON_EPROTO);
+    assert_int_equal(bt_codec_decode((const uint8_t *)"\x02\x09", 2, &p), BATON_EPROTO);
     assert_true(payload_is_empty(&p));
     assert_int_equal(bt_codec_decode(NULL, 0, &p), BATON_EPROTO);
     assert_int_equal(bt_codec_decode(NULL, 5, &p), BATON_EPROTO);
@@ -909,12 +983,12 @@ static void decoding_allocates_at_most_a_small_multiple_of_the_input(void **stat
 {
     int rc;
     /* SNAPSHOT claiming 2^20 entries and 2^20 fences in 10 bytes. */
-    const uint8_t liar[] = {1, 3, 0x00, 0x10, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00};
+    const uint8_t liar[] = {BT_CODEC_VERSION, 3, 0x00, 0x10, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00};
     assert_int_equal(decode_cost(liar, sizeof liar, &rc), 0);
     assert_int_equal(rc, BATON_EPROTO);
     /* DELTA claiming 2048 entries in 4 bytes, FENCE claiming 8192 in 4. */
-    const uint8_t delta_liar[] = {1, 1, 0x08, 0x00};
-    const uint8_t fence_liar[] = {1, 2, 0x20, 0x00};
+    const uint8_t delta_liar[] = {BT_CODEC_VERSION, 1, 0x08, 0x00};
+    const uint8_t fence_liar[] = {BT_CODEC_VERSION, 2, 0x20, 0x00};
     assert_int_equal(decode_cost(delta_liar, sizeof delta_liar, &rc), 0);
     assert_int_equal(rc, BATON_EPROTO);
     assert_int_equal(decode_cost(fence_liar, sizeof fence_liar, &rc), 0);
@@ -968,6 +1042,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(trailing_garbage_is_rejected),
     cmocka_unit_test(fence_token_beyond_int64_and_empty_name_are_rejected),
     cmocka_unit_test(fence_minter_must_be_a_node_name),
+    cmocka_unit_test(fence_minter_names_its_boot),
     cmocka_unit_test(malformed_gossip_like_the_reference_suite_is_dropped),
     cmocka_unit_test(free_leaves_an_empty_payload_and_tolerates_one),
     cmocka_unit_test(random_bytes_decode_without_incident),

@@ -5,8 +5,9 @@
  *
  * Files live in a fresh mkdtemp directory per case, removed by the teardown.
  * The on-disk layout constants below restate the format documented at the
- * top of guard.c; file_format_v2_is_stable pins it byte for byte, and
- * version_1_file_is_upgraded_keeping_its_mark starts from version 1 bytes.
+ * top of guard.c; file_format_v3_is_stable pins it byte for byte, and
+ * version_1_file_is_upgraded_keeping_its_mark and
+ * version_2_file_is_upgraded_minter_unknown start from older bytes.
  *
  * Randomized cases draw from a seed: BATON_TEST_SEED if set, else one from
  * the clock. On failure they print it with the command that replays it.
@@ -35,14 +36,22 @@
 #include "baton/guard.h"
 #include "sim/prng.h"
 
-/* The v2 layout (guard.c): header page, then one page per slot. Version 1
- * had the same pages with 24-byte slots and no minter. */
+/* The v3 layout (guard.c): header page, then one page per slot. Version 2
+ * had the same pages with 89-byte slots (a node name as minter), version 1
+ * with 24-byte slots and no minter. */
 #define PAGE 4096
 #define FILE_SIZE (3 * PAGE)
 #define SLOT0 PAGE
 #define SLOT1 (2 * PAGE)
-#define SLOT_LEN 89
+#define SLOT_LEN 106
+#define SLOT_V2_LEN 89
 #define SLOT_V1_LEN 24
+
+/* Minters name processes: node, '#', boot as 16 hex digits (baton.h). */
+#define M1 "n1#0000000000000001"
+#define M2 "n2#0000000000000002"
+#define M7 "n7#0000000000000007"
+#define M1_TWIN "n1#00000000000000f1" /* another process claiming node n1 */
 
 /* ---- fixture: a private directory and a guard path inside it ---------- */
 
@@ -101,10 +110,10 @@ static int offer_as(struct baton_guard *g, uint64_t token, const char *minter, u
     return rc;
 }
 
-/* Most cases offer every term as minted by node "n1". */
+/* Most cases offer every term as minted by process M1. */
 static int offer(struct baton_guard *g, uint64_t token, uint64_t *hw)
 {
-    return offer_as(g, token, "n1", hw);
+    return offer_as(g, token, M1, hw);
 }
 
 /* ---- file helpers -------------------------------------------------------- */
@@ -293,34 +302,36 @@ static void check_equal_and_lower_refused(struct baton_guard *g)
     /* Equal from another minter: the other side of a partition minted the
      * same token; only the first term in gets in. */
     hw = 0;
-    assert_int_equal(offer_as(g, 700, "n2", &hw), BATON_ESTALE);
+    assert_int_equal(offer_as(g, 700, M2, &hw), BATON_ESTALE);
     assert_int_equal(hw, 700);
     struct baton_guard_mark m;
     memset(&m, 0, sizeof m);
-    assert_int_equal(baton_guard_offer(g, 700, "n1x", 2, &m),
+    assert_int_equal(baton_guard_offer(g, 700, M1 "x", strlen(M1), &m),
                      0); /* the length counts, not the NUL */
-    assert_int_equal(baton_guard_offer(g, 700, "n", 1, &m), BATON_ESTALE);
+    /* Equal from a twin: another process claiming the same node name
+     * (issue 8 item 5, simulator finding E13) minted it: another term. */
+    assert_int_equal(baton_guard_offer(g, 700, M1_TWIN, strlen(M1_TWIN), &m), BATON_ESTALE);
     assert_int_equal(m.token, 700);
-    assert_int_equal(m.minter_len, 2);
-    assert_string_equal(m.minter, "n1");
+    assert_int_equal(m.minter_len, strlen(M1));
+    assert_string_equal(m.minter, M1);
     /* Lower: a stale leader, told what beat it. */
     hw = 0;
     assert_int_equal(offer(g, 699, &hw), BATON_ESTALE);
     assert_int_equal(hw, 700);
     hw = 0;
-    assert_int_equal(offer_as(g, 1, "n2", &hw), BATON_ESTALE);
+    assert_int_equal(offer_as(g, 1, M2, &hw), BATON_ESTALE);
     assert_int_equal(hw, 700);
     assert_int_equal(offer(g, 1, NULL), BATON_ESTALE);
     assert_int_equal(baton_guard_high_water(g), 700);
     /* A refusal raises nothing: 701 is still acceptable, from anyone, and
      * then it is n2's term that may be presented again, not n1's. */
-    assert_int_equal(offer_as(g, 701, "n2", &hw), 0);
+    assert_int_equal(offer_as(g, 701, M2, &hw), 0);
     assert_int_equal(hw, 701);
-    assert_int_equal(offer_as(g, 701, "n2", NULL), 0);
+    assert_int_equal(offer_as(g, 701, M2, NULL), 0);
     assert_int_equal(offer(g, 701, NULL), BATON_ESTALE);
     assert_int_equal(baton_guard_mark(g, &m), 0);
     assert_int_equal(m.token, 701);
-    assert_string_equal(m.minter, "n2");
+    assert_string_equal(m.minter, M2);
 }
 
 static void memory_guard_accepts_only_strictly_greater_tokens(void **state)
@@ -366,7 +377,7 @@ static void refused_offers_do_not_touch_the_file(void **state)
     assert_int_equal(offer(g, 50, NULL), 0);
     size_t n = read_whole(fx->path, before, sizeof before);
     assert_int_equal(offer(g, 50, NULL), 0); /* the same term again: nothing to write */
-    assert_int_equal(offer_as(g, 50, "n2", NULL), BATON_ESTALE);
+    assert_int_equal(offer_as(g, 50, M2, NULL), BATON_ESTALE);
     assert_int_equal(offer(g, 3, NULL), BATON_ESTALE);
     assert_int_equal(offer(g, 0, NULL), BATON_EINVAL);
     assert_int_equal(read_whole(fx->path, after, sizeof after), n);
@@ -386,21 +397,21 @@ static void new_guard_starts_at_the_given_mark(void **state)
     assert_int_equal(baton_guard_high_water(g), 1000);
     assert_int_equal(offer(g, 1000, &hw), BATON_ESTALE);
     assert_int_equal(hw, 1000);
-    assert_int_equal(offer_as(g, 1000, "n2", &hw), BATON_ESTALE);
+    assert_int_equal(offer_as(g, 1000, M2, &hw), BATON_ESTALE);
     assert_int_equal(offer(g, 1001, NULL), 0);
     baton_guard_free(g);
 
     /* A saved mark with its minter: that minter's term is admitted again. */
     g = NULL;
-    memcpy(start.minter, "n7", 3);
-    start.minter_len = 2;
+    memcpy(start.minter, M7, sizeof M7);
+    start.minter_len = strlen(M7);
     assert_int_equal(baton_guard_new(&start, &g), 0);
-    assert_int_equal(offer_as(g, 1000, "n7", NULL), 0);
+    assert_int_equal(offer_as(g, 1000, M7, NULL), 0);
     assert_int_equal(offer(g, 1000, NULL), BATON_ESTALE);
     assert_int_equal(baton_guard_mark(g, &m), 0);
     assert_int_equal(m.token, 1000);
-    assert_int_equal(m.minter_len, 2);
-    assert_string_equal(m.minter, "n7");
+    assert_int_equal(m.minter_len, strlen(M7));
+    assert_string_equal(m.minter, M7);
     baton_guard_free(g);
 
     g = NULL;
@@ -415,14 +426,16 @@ static void new_guard_starts_at_the_given_mark(void **state)
     start.token = BATON_TOKEN_MAX + 1;
     assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
     start.token = 0; /* nothing admitted, yet a minter */
-    start.minter_len = 2;
-    memcpy(start.minter, "n1", 3);
+    start.minter_len = strlen(M1);
+    memcpy(start.minter, M1, sizeof M1);
     assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
     start.token = 5;
-    start.minter_len = BATON_NODE_MAX + 1;
+    start.minter_len = BATON_MINTER_MAX + 1;
     assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
     start.minter_len = 2;
     memcpy(start.minter, "n ", 3);
+    assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
+    memcpy(start.minter, "n1", 3); /* a node name is no process */
     assert_int_equal(baton_guard_new(&start, &g), BATON_EINVAL);
     assert_null(g);
     assert_int_equal(baton_guard_new(NULL, NULL), BATON_EINVAL);
@@ -435,27 +448,49 @@ static void new_guard_starts_at_the_given_mark(void **state)
     baton_guard_free(g);
 }
 
-/* The minter is a node name: 1..64 bytes of [A-Za-z0-9._:@-]. Anything else
- * is invalid and changes nothing. */
+/* The minter names a process: a node name (1..64 bytes of
+ * [A-Za-z0-9._:@-]), '#', and the boot as 16 lowercase hex digits, not all
+ * zero. Anything else, a bare node name included, is invalid and changes
+ * nothing. */
 static void bad_minters_are_invalid(void **state)
 {
     struct baton_guard *g = NULL;
     struct baton_guard_mark m;
-    char longest[BATON_NODE_MAX + 1];
-    memset(longest, 'a', sizeof longest);
+    char longest[BATON_MINTER_MAX + 2];
+    memset(longest, 'a', BATON_NODE_MAX);
+    memcpy(longest + BATON_NODE_MAX, "#0123456789abcdef", 18);
+    assert_int_equal(strlen(longest), BATON_MINTER_MAX);
     assert_int_equal(baton_guard_new(NULL, &g), 0);
     assert_int_equal(baton_guard_offer(g, 5, NULL, 2, &m), BATON_EINVAL);
     assert_int_equal(m.token, 0);
-    assert_int_equal(baton_guard_offer(g, 5, "n1", 0, NULL), BATON_EINVAL);
-    assert_int_equal(baton_guard_offer(g, 5, longest, BATON_NODE_MAX + 1, NULL), BATON_EINVAL);
-    assert_int_equal(baton_guard_offer(g, 5, "n 1", 3, NULL), BATON_EINVAL);
-    assert_int_equal(baton_guard_offer(g, 5, "n\0001", 3, NULL), BATON_EINVAL);
-    assert_int_equal(baton_guard_offer(g, 5, "n/1", 3, NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_offer(g, 5, M1, 0, NULL), BATON_EINVAL);
+    const char *bad[] = {
+        "n1",                   /* a node name alone: which process? */
+        "n1#",                  /* no boot */
+        "n1#000000000000001",   /* 15 digits */
+        "n1#00000000000000001", /* 17 digits */
+        "n1#0000000000000000",  /* boot 0 */
+        "n1#000000000000000A",  /* upper case */
+        "n1#000000000000000g",  /* no hex digit */
+        "#0000000000000001",    /* no node name */
+        "n 1#0000000000000001", /* no node name */
+        "n/1#0000000000000001", /* no node name */
+        "n1#0000000000000001 ", /* a trailing byte */
+        "n1#0000#00000000001",  /* '#' inside the boot */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(baton_guard_offer(g, 5, bad[i], strlen(bad[i]), NULL), BATON_EINVAL);
+    assert_int_equal(baton_guard_offer(g, 5, "n\0001#0000000000000001", 20, NULL), BATON_EINVAL);
+    char too_long[BATON_MINTER_MAX + 2];
+    memset(too_long, 'a', BATON_NODE_MAX + 1);
+    memcpy(too_long + BATON_NODE_MAX + 1, "#0123456789abcdef", 18);
+    assert_int_equal(baton_guard_offer(g, 5, too_long, BATON_MINTER_MAX + 1, NULL), BATON_EINVAL);
     assert_int_equal(baton_guard_high_water(g), 0);
-    assert_int_equal(baton_guard_offer(g, 5, longest, BATON_NODE_MAX, &m), 0);
-    assert_int_equal(m.minter_len, BATON_NODE_MAX);
-    assert_int_equal(baton_guard_offer(g, 6, "A-z.0_9:x@y", 11, &m), 0);
-    assert_string_equal(m.minter, "A-z.0_9:x@y");
+    assert_int_equal(baton_guard_offer(g, 5, longest, BATON_MINTER_MAX, &m), 0);
+    assert_int_equal(m.minter_len, BATON_MINTER_MAX);
+    assert_string_equal(m.minter, longest);
+    assert_int_equal(baton_guard_offer(g, 6, "A-z.0_9:x@y#ffffffffffffffff", 28, &m), 0);
+    assert_string_equal(m.minter, "A-z.0_9:x@y#ffffffffffffffff");
     baton_guard_free(g);
 }
 
@@ -507,7 +542,7 @@ static void every_accepted_raise_is_flushed_before_it_is_visible(void **state)
     }
     int before = atomic_load(&fdatasync_calls);
     assert_int_equal(offer(g, 50, NULL), 0); /* the same term again */
-    assert_int_equal(offer_as(g, 50, "n2", NULL), BATON_ESTALE);
+    assert_int_equal(offer_as(g, 50, M2, NULL), BATON_ESTALE);
     assert_int_equal(offer(g, 20, NULL), BATON_ESTALE);
     assert_int_equal(offer(g, 0, NULL), BATON_EINVAL);
     assert_int_equal(atomic_load(&fdatasync_calls), before);
@@ -586,15 +621,15 @@ struct offer_thread {
     size_t count;                 /* offers to make */
     struct offer_record *records; /* count records, filled by the thread */
     uint64_t max_offered;         /* greatest token it offered */
-    size_t index;                 /* this thread's number; it offers as minter "t<index>" */
+    size_t index; /* this thread's number; it offers as minter "t<index>#<index+1>" */
 };
 
 static void *offer_thread_main(void *arg)
 {
     struct offer_thread *t = arg;
     uint64_t rng = t->seed;
-    char minter[8];
-    snprintf(minter, sizeof minter, "t%zu", t->index);
+    char minter[48];
+    snprintf(minter, sizeof minter, "t%zu#%016zx", t->index, t->index + 1);
     t->max_offered = 0;
     pthread_barrier_wait(t->start);
     for (size_t k = 0; k < t->count; k++) {
@@ -787,7 +822,7 @@ static void reopen_keeps_the_mark_and_its_minter(void **state)
     assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
     assert_int_equal(baton_guard_high_water(g), 1234);
     /* The minter survives too: its term is admitted again, no other's. */
-    assert_int_equal(offer_as(g, 1234, "n2", &hw), BATON_ESTALE);
+    assert_int_equal(offer_as(g, 1234, M2, &hw), BATON_ESTALE);
     assert_int_equal(hw, 1234);
     assert_int_equal(offer(g, 1234, &hw), 0);
     /* Many raises, so both slots take turns more than once. */
@@ -832,12 +867,12 @@ static void create_leaves_only_the_guard_file(void **state)
     assert_int_equal(st.st_size, FILE_SIZE);
 }
 
-/* A version 2 slot's bytes: tag, seq, token, minter length, minter padded
- * to 64 bytes, then the given checksum. */
-static void v2_slot(uint8_t out[SLOT_LEN], unsigned index, uint64_t seq, uint64_t token,
-                    const char *minter, const uint8_t crc[4])
+/* A slot's bytes: tag, seq, token, minter length, minter padded to 81
+ * bytes (version 3) or 64 (version 2), then the given checksum. */
+static void any_slot(uint8_t *out, size_t len, unsigned index, uint64_t seq, uint64_t token,
+                     const char *minter, const uint8_t crc[4])
 {
-    memset(out, 0, SLOT_LEN);
+    memset(out, 0, len);
     memcpy(out, "SLT", 3);
     out[3] = (uint8_t)('0' + index);
     for (int i = 0; i < 8; i++) {
@@ -846,21 +881,34 @@ static void v2_slot(uint8_t out[SLOT_LEN], unsigned index, uint64_t seq, uint64_
     }
     out[20] = (uint8_t)strlen(minter);
     memcpy(out + 21, minter, strlen(minter));
-    memcpy(out + 85, crc, 4);
+    memcpy(out + len - 4, crc, 4);
 }
 
-/* The exact bytes of a version 2 file: a format change must be deliberate.
+static void v3_slot(uint8_t out[SLOT_LEN], unsigned index, uint64_t seq, uint64_t token,
+                    const char *minter, const uint8_t crc[4])
+{
+    any_slot(out, SLOT_LEN, index, seq, token, minter, crc);
+}
+
+static void v2_slot(uint8_t out[SLOT_V2_LEN], unsigned index, uint64_t seq, uint64_t token,
+                    const char *minter, const uint8_t crc[4])
+{
+    any_slot(out, SLOT_V2_LEN, index, seq, token, minter, crc);
+}
+
+/* The exact bytes of a version 3 file: a format change must be deliberate.
  * The checksums were computed independently (Python, CRC32C checked against
- * the standard "123456789" -> 0xE3069283 vector). */
-static void file_format_v2_is_stable(void **state)
+ * the standard "123456789" -> 0xE3069283 vector, and against the version 2
+ * values pinned before). */
+static void file_format_v3_is_stable(void **state)
 {
     struct fixture *fx = *state;
     static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N',  'G',  'R',  'D',
-                                       0,   0,   0,   2,   0x5b, 0x5a, 0x75, 0x2b};
-    static const uint8_t crc_s0_created[4] = {0xdd, 0x04, 0x9c, 0x3f};
-    static const uint8_t crc_s1_created[4] = {0x46, 0x9c, 0xa4, 0x7c};
-    static const uint8_t crc_s1_raised[4] = {0xff, 0xb9, 0x3c, 0x8e};
-    static const uint8_t crc_s0_raised[4] = {0x1b, 0x94, 0xd9, 0x3a};
+                                       0,   0,   0,   3,   0xa9, 0x31, 0xf6, 0x28};
+    static const uint8_t crc_s0_created[4] = {0xd9, 0x50, 0x10, 0x98};
+    static const uint8_t crc_s1_created[4] = {0xd7, 0x1d, 0x43, 0x11};
+    static const uint8_t crc_s1_raised[4] = {0xca, 0x66, 0xd6, 0x6b};
+    static const uint8_t crc_s0_raised[4] = {0x9b, 0xd7, 0x0e, 0x99};
     static uint8_t image[FILE_SIZE + 1], expect[FILE_SIZE];
     uint8_t slot[SLOT_LEN];
 
@@ -868,9 +916,9 @@ static void file_format_v2_is_stable(void **state)
     make_guard_file(fx->path, NULL, 0);
     memset(expect, 0, sizeof expect);
     memcpy(expect, header, sizeof header);
-    v2_slot(slot, 0, 1, 0, "", crc_s0_created);
+    v3_slot(slot, 0, 1, 0, "", crc_s0_created);
     memcpy(expect + SLOT0, slot, SLOT_LEN);
-    v2_slot(slot, 1, 0, 0, "", crc_s1_created);
+    v3_slot(slot, 1, 0, 0, "", crc_s1_created);
     memcpy(expect + SLOT1, slot, SLOT_LEN);
     assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
     assert_memory_equal(image, expect, FILE_SIZE);
@@ -878,22 +926,22 @@ static void file_format_v2_is_stable(void **state)
     /* One raise goes to slot 1 with seq 2. */
     struct baton_guard *g = NULL;
     assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
-    assert_int_equal(offer_as(g, UINT64_C(0x0123456789abcdef), "node-7", NULL), 0);
-    v2_slot(slot, 1, 2, UINT64_C(0x0123456789abcdef), "node-7", crc_s1_raised);
+    assert_int_equal(offer_as(g, UINT64_C(0x0123456789abcdef), "node-7#00000000000000a7", NULL), 0);
+    v3_slot(slot, 1, 2, UINT64_C(0x0123456789abcdef), "node-7#00000000000000a7", crc_s1_raised);
     memcpy(expect + SLOT1, slot, SLOT_LEN);
     assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
     assert_memory_equal(image, expect, FILE_SIZE);
 
     /* The next raise goes back to slot 0 with seq 3. */
-    assert_int_equal(offer_as(g, UINT64_C(0x0123456789abcdf0), "n@x:1", NULL), 0);
+    assert_int_equal(offer_as(g, UINT64_C(0x0123456789abcdf0), "n@x:1#ffffffffffffffff", NULL), 0);
     baton_guard_close(g);
-    v2_slot(slot, 0, 3, UINT64_C(0x0123456789abcdf0), "n@x:1", crc_s0_raised);
+    v3_slot(slot, 0, 3, UINT64_C(0x0123456789abcdf0), "n@x:1#ffffffffffffffff", crc_s0_raised);
     memcpy(expect + SLOT0, slot, SLOT_LEN);
     assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
     assert_memory_equal(image, expect, FILE_SIZE);
 }
 
-/* A version 2 slot whose minter is ill-formed is invalid although its
+/* A version 3 slot whose minter is ill-formed is invalid although its
  * checksum (computed as above) is right: the older slot is used. After raises
  * 5 then 9, slot 0 holds (seq 3, 9) and slot 1 (seq 2, 5); each case rewrites
  * slot 0 with seq 3 and a bad minter. */
@@ -901,37 +949,53 @@ static void slot_with_a_bad_minter_is_invalid(void **state)
 {
     struct fixture *fx = *state;
     const uint64_t raises[] = {5, 9};
-    static const uint8_t crc_zero_token[4] = {0x84, 0xb4, 0x96, 0x51};
-    static const uint8_t crc_padding[4] = {0xc1, 0x3f, 0x17, 0x59};
-    static const uint8_t crc_bad_char[4] = {0x86, 0xe8, 0xe7, 0xc9};
+    static const uint8_t crc_zero_token[4] = {0x51, 0x63, 0x3b, 0xb3};
+    static const uint8_t crc_padding[4] = {0x4d, 0x50, 0x03, 0x1c};
+    static const uint8_t crc_bad_char[4] = {0x88, 0x08, 0xbb, 0xb7};
+    static const uint8_t crc_bare_name[4] = {0x83, 0xe3, 0xb1, 0x37};
+    static const uint8_t crc_boot_zero[4] = {0xd2, 0xdc, 0xad, 0xbb};
     uint8_t slot[SLOT_LEN];
     uint64_t hw = 0;
 
     /* A minter with token 0. */
     make_guard_file(fx->path, raises, 2);
-    v2_slot(slot, 0, 3, 0, "n1", crc_zero_token);
+    v3_slot(slot, 0, 3, 0, M1, crc_zero_token);
     write_at(fx->path, SLOT0, slot, SLOT_LEN);
     assert_int_equal(open_status(fx->path, &hw), 0);
     assert_int_equal(hw, 5);
     /* Nonzero padding after the minter. */
     unlink(fx->path);
     make_guard_file(fx->path, raises, 2);
-    v2_slot(slot, 0, 3, 9, "n1", crc_padding);
-    slot[21 + 2 + 10] = 'x';
+    v3_slot(slot, 0, 3, 9, M1, crc_padding);
+    slot[21 + strlen(M1) + 10] = 'x';
     write_at(fx->path, SLOT0, slot, SLOT_LEN);
     assert_int_equal(open_status(fx->path, &hw), 0);
     assert_int_equal(hw, 5);
     /* A byte no node name may hold. */
     unlink(fx->path);
     make_guard_file(fx->path, raises, 2);
-    v2_slot(slot, 0, 3, 9, "n 1", crc_bad_char);
+    v3_slot(slot, 0, 3, 9, "n 1#0000000000000001", crc_bad_char);
+    write_at(fx->path, SLOT0, slot, SLOT_LEN);
+    assert_int_equal(open_status(fx->path, &hw), 0);
+    assert_int_equal(hw, 5);
+    /* A node name without the boot (a version 2 minter in a version 3 slot). */
+    unlink(fx->path);
+    make_guard_file(fx->path, raises, 2);
+    v3_slot(slot, 0, 3, 9, "n1", crc_bare_name);
+    write_at(fx->path, SLOT0, slot, SLOT_LEN);
+    assert_int_equal(open_status(fx->path, &hw), 0);
+    assert_int_equal(hw, 5);
+    /* Boot 0. */
+    unlink(fx->path);
+    make_guard_file(fx->path, raises, 2);
+    v3_slot(slot, 0, 3, 9, "n1#0000000000000000", crc_boot_zero);
     write_at(fx->path, SLOT0, slot, SLOT_LEN);
     assert_int_equal(open_status(fx->path, &hw), 0);
     assert_int_equal(hw, 5);
 }
 
 /* A version 1 file (bytes pinned by the old format test) opens with its mark,
- * minter unknown, and is rewritten as version 2 in place of the old file:
+ * minter unknown, and is rewritten as version 3 in place of the old file:
  * the same mode, one file in the directory, the old inode gone. */
 static void version_1_file_is_upgraded_keeping_its_mark(void **state)
 {
@@ -965,7 +1029,7 @@ static void version_1_file_is_upgraded_keeping_its_mark(void **state)
     assert_true(after.st_ino != before.st_ino);
     assert_int_equal(after.st_mode & 07777, 0640);
     assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
-    assert_int_equal(image[11], 2);
+    assert_int_equal(image[11], 3);
     /* The upgraded file is locked by this guard. */
     struct baton_guard *other = NULL;
     assert_int_equal(baton_guard_open(fx->path, 0, &other), BATON_EBUSY);
@@ -984,8 +1048,55 @@ static void version_1_file_is_upgraded_keeping_its_mark(void **state)
     assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
     assert_int_equal(baton_guard_mark(g, &m), 0);
     assert_int_equal(m.token, UINT64_C(0x0123456789abcdf0));
-    assert_string_equal(m.minter, "n1");
+    assert_string_equal(m.minter, M1);
     assert_int_equal(offer(g, UINT64_C(0x0123456789abcdf0), NULL), 0);
+    baton_guard_close(g);
+}
+
+/* A version 2 file (bytes pinned by the version 2 format test: mark
+ * 0x0123456789abcdef minted by node "node-7") opens with its mark's token,
+ * minter unknown (a version 2 minter names a node, not which of its
+ * processes: issue 8 item 5), and is rewritten as version 3 in place. */
+static void version_2_file_is_upgraded_minter_unknown(void **state)
+{
+    struct fixture *fx = *state;
+    static const uint8_t header[16] = {'B', 'A', 'T', 'O', 'N',  'G',  'R',  'D',
+                                       0,   0,   0,   2,   0x5b, 0x5a, 0x75, 0x2b};
+    static const uint8_t crc_s0_created[4] = {0xdd, 0x04, 0x9c, 0x3f};
+    static const uint8_t crc_s1_raised[4] = {0xff, 0xb9, 0x3c, 0x8e};
+    static uint8_t image[FILE_SIZE + 1];
+    uint8_t slot[SLOT_V2_LEN];
+    memset(image, 0, sizeof image);
+    memcpy(image, header, sizeof header);
+    v2_slot(slot, 0, 1, 0, "", crc_s0_created);
+    memcpy(image + SLOT0, slot, SLOT_V2_LEN);
+    v2_slot(slot, 1, 2, UINT64_C(0x0123456789abcdef), "node-7", crc_s1_raised);
+    memcpy(image + SLOT1, slot, SLOT_V2_LEN);
+    write_file(fx->path, image, FILE_SIZE);
+    struct stat before, after;
+    assert_int_equal(stat(fx->path, &before), 0);
+
+    struct baton_guard *g = NULL;
+    struct baton_guard_mark m;
+    assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
+    assert_int_equal(baton_guard_mark(g, &m), 0);
+    assert_int_equal(m.token, UINT64_C(0x0123456789abcdef));
+    assert_int_equal(m.minter_len, 0);
+    /* Minter unknown: the equal token is refused from every process, those
+     * of node-7 included. */
+    const char *node7 = "node-7#00000000000000a7";
+    assert_int_equal(offer_as(g, UINT64_C(0x0123456789abcdef), node7, NULL), BATON_ESTALE);
+    assert_int_equal(stat(fx->path, &after), 0);
+    assert_true(after.st_ino != before.st_ino);
+    assert_int_equal(read_whole(fx->path, image, sizeof image), FILE_SIZE);
+    assert_int_equal(image[11], 3);
+    assert_int_equal(offer_as(g, UINT64_C(0x0123456789abcdf0), node7, NULL), 0);
+    baton_guard_close(g);
+
+    assert_int_equal(baton_guard_open(fx->path, 0, &g), 0);
+    assert_int_equal(baton_guard_mark(g, &m), 0);
+    assert_int_equal(m.token, UINT64_C(0x0123456789abcdf0));
+    assert_string_equal(m.minter, node7);
     baton_guard_close(g);
 }
 
@@ -1097,8 +1208,8 @@ static void unknown_version_is_eversion_and_damaged_header_is_ecorrupt(void **st
     struct fixture *fx = *state;
     const uint64_t raises[] = {5};
     make_guard_file(fx->path, raises, 1);
-    static const uint8_t v3[4] = {0, 0, 0, 3};
-    write_at(fx->path, 8, v3, sizeof v3);
+    static const uint8_t v4[4] = {0, 0, 0, 4};
+    write_at(fx->path, 8, v4, sizeof v4);
     assert_int_equal(open_status(fx->path, NULL), BATON_EVERSION);
 
     unlink(fx->path);
@@ -1491,8 +1602,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(create_flag_on_an_existing_file_keeps_its_high_water, setup_dir,
                                     teardown_dir),
     cmocka_unit_test_setup_teardown(create_leaves_only_the_guard_file, setup_dir, teardown_dir),
-    cmocka_unit_test_setup_teardown(file_format_v2_is_stable, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(file_format_v3_is_stable, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown(slot_with_a_bad_minter_is_invalid, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown(version_2_file_is_upgraded_minter_unknown, setup_dir,
+                                    teardown_dir),
     cmocka_unit_test_setup_teardown(version_1_file_is_upgraded_keeping_its_mark, setup_dir,
                                     teardown_dir),
     cmocka_unit_test_setup_teardown(corrupt_newest_slot_falls_back_to_the_older_slot, setup_dir,

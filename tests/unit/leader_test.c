@@ -38,6 +38,15 @@ static struct bt_nodeid nid(const char *s)
     return id;
 }
 
+/* A minter: the process (node, boot). */
+static struct bt_minter mt(const char *node, uint64_t boot)
+{
+    struct bt_minter m;
+    m.node = nid(node);
+    m.boot = boot;
+    return m;
+}
+
 static struct bt_leader *node_new(const char *self, uint64_t boot_id, uint64_t max_offset_ms)
 {
     struct bt_leader_config cfg = {
@@ -98,11 +107,12 @@ static uint64_t fence_of(struct bt_leader *l, const char *name)
 {
     struct bt_name n = nm(name);
     uint64_t f = 0;
-    struct bt_nodeid minter;
+    struct bt_minter minter;
     memset(&minter, 0, sizeof minter);
     assert_int_equal(bt_leader_fence(l, &n, &f, &minter), 0);
     assert_int_equal(bt_leader_fence(l, &n, NULL, NULL), 0);
-    assert_true(minter.len > 0); /* this node: term_is_token_and_this_node checks which */
+    assert_true(minter.node.len > 0 &&
+                minter.boot != 0); /* this node: term_is_token_and_this_node checks which */
     return f;
 }
 
@@ -479,7 +489,9 @@ static void ref_far_future_fence_forces_next_mint_above_it(void **state)
     uint64_t far = bt_hlc_pack(WALL + UINT64_C(365) * 24 * 3600 * 1000, 7);
 
     assert_int_equal(
-        bt_leader_merge_fence(a, &job, far, &(struct bt_nodeid){.len = 1, .bytes = "z"}, WALL), 1);
+        bt_leader_merge_fence(
+            a, &job, far, &(struct bt_minter){.node = {.len = 1, .bytes = "z"}, .boot = 9}, WALL),
+        1);
 
     assert_int_equal(high_water_of(a, "job"), far);
     uint64_t f = 0;
@@ -499,7 +511,8 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     uint64_t far = bt_hlc_pack(WALL + UINT64_C(365) * 24 * 3600 * 1000, 7);
 
     assert_int_equal(
-        bt_leader_merge_fence(a, &job, far, &(struct bt_nodeid){.len = 1, .bytes = "z"}, WALL),
+        bt_leader_merge_fence(
+            a, &job, far, &(struct bt_minter){.node = {.len = 1, .bytes = "z"}, .boot = 9}, WALL),
         BATON_ECLOCK);
 
     uint64_t hw;
@@ -525,8 +538,8 @@ static void ref_far_future_fence_refused_with_offset_check(void **state)
     assert_int_equal(deliver_bytes(a, buf, (size_t)len, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
     struct bt_fence fences[] = {
-        {.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")},
-        {.name = nm("job2"), .token = far, .minter = nid("z")}};
+        {.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = mt("z", 9)},
+        {.name = nm("job2"), .token = far, .minter = mt("z", 9)}};
     assert_int_equal(bt_leader_merge_snapshot(a, &ok, 1, fences, 2, WALL), BATON_ECLOCK);
     assert_no_leader(a, "other");
     assert_int_equal(bt_leader_high_water(a, &job, &hw), BATON_ENOENT);
@@ -629,7 +642,7 @@ static size_t random_payload(uint64_t *rng, uint8_t *buf, size_t cap)
         snprintf(rname, sizeof rname, "r%d", (int)(splitmix64(rng) % 8));
         f[i].name = nm(rname);
         f[i].token = bt_hlc_pack(WALL - 20000 + splitmix64(rng) % 40000, (uint32_t)splitmix64(rng));
-        f[i].minter = nid(nodes[splitmix64(rng) % 4]);
+        f[i].minter = mt(nodes[splitmix64(rng) % 4], 1 + splitmix64(rng) % 3);
     }
     int n;
     switch (splitmix64(rng) % 3) {
@@ -681,7 +694,7 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
         size_t off;
         uint8_t byte;
     } mutations[] = {
-        {OFF_VERSION, 0},  {OFF_VERSION, 2},    {OFF_TYPE, 0},       {OFF_TYPE, 4},
+        {OFF_VERSION, 0},  {OFF_VERSION, 1},    {OFF_TYPE, 0},       {OFF_TYPE, 4},
         {OFF_TYPE, 0xFF},  {OFF_COUNT, 0xFF},   {OFF_COUNT + 1, 2},  {OFF_COUNT + 1, 0},
         {OFF_NAME_LEN, 0}, {OFF_NAME_LEN, 200}, {OFF_NODE_LEN, 0},   {OFF_NODE_LEN, 65},
         {OFF_NODE, '/'},   {OFF_NODE, ' '},     {OFF_NODE, 0},       {OFF_STAMP, 0x80},
@@ -701,10 +714,11 @@ static void ref_malformed_gossip_is_dropped_and_election_still_works(void **stat
     assert_true(feed(a, buf, 1, WALL, &mrc) < 0);
     decode_rejects += 3;
     /* A fence that is no timestamp (above INT64_MAX), or has no name. */
-    struct bt_fence fence = {.name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = nid("z")};
+    struct bt_fence fence = {
+        .name = nm("job"), .token = bt_hlc_pack(WALL, 1), .minter = mt("z", 9)};
     int flen = bt_codec_encode_fences(&fence, 1, buf, sizeof buf);
     assert_true(flen > 0);
-    buf[flen - 10] = 0x80; /* the token's top byte (the minter is "z") */
+    buf[flen - 18] = 0x80; /* the token's top byte (the minter is "z", then its boot) */
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
     buf[4] = 0;
     assert_true(feed(a, buf, (size_t)flen, WALL, &mrc) < 0);
@@ -874,9 +888,11 @@ static void term_refresh_when_high_water_overtakes_term(void **state)
     assert_int_equal(high_water_of(b, "job"), fa2);
     /* An echo of a's own token changes nothing. */
     struct bt_name job = nm("job");
-    assert_int_equal(bt_leader_merge_fence(
-                         a, &job, fa2, &(struct bt_nodeid){.len = 1, .bytes = "a"}, WALL + 5002),
-                     0);
+    assert_int_equal(
+        bt_leader_merge_fence(a, &job, fa2,
+                              &(struct bt_minter){.node = {.len = 1, .bytes = "a"}, .boot = 1},
+                              WALL + 5002),
+        0);
     expect_no_event(a);
     bt_leader_free(a);
     bt_leader_free(b);
@@ -1145,7 +1161,7 @@ static void snapshot_news_is_regossiped_once(void **state)
     assert_true(bt_leader_pop_broadcast(b, &bc));
     assert_int_equal(bc.kind, BT_LEADER_BCAST_FENCE);
     assert_int_equal(bc.fence.token, fence);
-    assert_string_equal(bc.fence.minter.bytes, "a");
+    assert_string_equal(bc.fence.minter.node.bytes, "a");
     assert_false(bt_leader_pop_broadcast(b, &bc));
     /* The same state again is no news: nothing more to say. */
     assert_int_equal(bt_leader_merge_payload(b, &p, true, WALL), 0);
@@ -1338,7 +1354,7 @@ static void marks_age_out_without_candidacy_and_stay_out(void **state)
     /* b never aged it: its fence, older than the horizon, for a name a
      * holds no mark and no live candidacy for, is refused. */
     struct bt_name oldn = nm("old");
-    struct bt_nodeid an = nid("a");
+    struct bt_minter an = mt("a", 1);
     assert_int_equal(bt_leader_merge_fence(b, &oldn, old, &an, WALL + 10), 1);
     assert_int_equal(bt_leader_merge_fence(a, &oldn, old, &an, later), 0);
     assert_int_equal(bt_leader_high_water(a, &oldn, &t), BATON_ENOENT);
@@ -1397,7 +1413,7 @@ static void names_past_the_cap_are_refused(void **state)
     struct bt_nodeid who;
     assert_int_equal(bt_leader_leader(a, &e[1].name, &who, NULL), BATON_ENOLEADER);
     struct bt_name five = nm("five");
-    struct bt_nodeid bn = nid("b");
+    struct bt_minter bn = mt("b", 2);
     assert_int_equal(bt_leader_merge_fence(a, &five, bt_hlc_pack(WALL + 2, 0), &bn, WALL + 2), 0);
     uint64_t t;
     assert_int_equal(bt_leader_high_water(a, &five, &t), BATON_ENOENT);
@@ -1486,7 +1502,7 @@ static void leader_overtaken_by_a_rival_it_cannot_see_waits_for_its_view(void **
      * and a rival that minted and died unseen brings no new view, so the
      * driver's periodic retry ends the wait too. */
     drop_broadcasts(b);
-    struct bt_nodeid an = nid("a");
+    struct bt_minter an = mt("a", 1);
     assert_true(bt_leader_merge_fence(b, &job, fb2 + 1, &an, WALL + 30) > 0);
     expect_event(b, BT_LEADER_REVOKED, 22, "job");
     expect_no_event(b);
@@ -1546,8 +1562,9 @@ static void disabled_bound_keeps_a_hard_ceiling(void **state)
     struct bt_leader *a = node_new("a", 1, 0);
     struct bt_name job = nm("job");
     struct bt_nodeid z = nid("z");
+    struct bt_minter zm = mt("z", 9);
 
-    assert_int_equal(bt_leader_merge_fence(a, &job, BT_HLC_TS_MAX, &z, WALL), BATON_ECLOCK);
+    assert_int_equal(bt_leader_merge_fence(a, &job, BT_HLC_TS_MAX, &zm, WALL), BATON_ECLOCK);
     struct bt_centry e = {.name = nm("other"),
                           .node = z,
                           .stamp = BT_HLC_TS_MAX,
@@ -1700,22 +1717,25 @@ static void term_is_token_and_this_node(void **state)
     uint64_t fa = 0, f = 0;
     assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
     struct bt_name job = nm("job");
-    struct bt_nodeid minter;
+    struct bt_minter minter;
     assert_int_equal(bt_leader_fence(a, &job, &f, &minter), 0);
     assert_int_equal(f, fa);
-    assert_string_equal(minter.bytes, "node-a");
+    assert_string_equal(minter.node.bytes, "node-a");
+    assert_int_equal(minter.boot, 1);
     drop_broadcasts(a);
     /* A refusal at the resource, then the retry: both events name a. */
     assert_int_equal(bt_leader_observe_fence(a, &job, fa + 1, NULL, WALL + 1), 1);
     struct bt_leader_event ev;
     assert_true(bt_leader_pop_event(a, &ev));
     assert_int_equal(ev.kind, BT_LEADER_REVOKED);
-    assert_string_equal(ev.minter.bytes, "node-a");
+    assert_string_equal(ev.minter.node.bytes, "node-a");
+    assert_int_equal(ev.minter.boot, 1);
     assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 2), 1);
     assert_true(bt_leader_pop_event(a, &ev));
     assert_int_equal(ev.kind, BT_LEADER_ELECTED);
-    assert_string_equal(ev.minter.bytes, "node-a");
-    assert_int_equal(ev.minter.len, 6);
+    assert_string_equal(ev.minter.node.bytes, "node-a");
+    assert_int_equal(ev.minter.node.len, 6);
+    assert_int_equal(ev.minter.boot, 1);
     bt_leader_free(a);
 }
 
@@ -1730,8 +1750,8 @@ static void observed_mark_with_its_minter(void **state)
     assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
     drop_broadcasts(a);
     struct bt_name job = nm("job");
-    struct bt_nodeid self = nid("a"), other = nid("b"), bad = nid("a");
-    bad.bytes[0] = ' ';
+    struct bt_minter self = mt("a", 1), other = mt("b", 2), bad = mt("a", 1);
+    bad.node.bytes[0] = ' ';
 
     assert_int_equal(bt_leader_observe_fence(a, &job, fa, &self, WALL + 1), 0);
     expect_no_event(a);
@@ -1743,7 +1763,8 @@ static void observed_mark_with_its_minter(void **state)
     assert_true(bt_leader_pop_broadcast(a, &b));
     assert_int_equal(b.kind, BT_LEADER_BCAST_FENCE);
     assert_int_equal(b.fence.token, fa);
-    assert_string_equal(b.fence.minter.bytes, "b");
+    assert_string_equal(b.fence.minter.node.bytes, "b");
+    assert_int_equal(b.fence.minter.boot, 2);
     assert_false(bt_leader_pop_broadcast(a, &b));
     assert_int_equal(bt_leader_retry_deferred(a, 1, WALL + 3), 1);
     uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
@@ -1755,14 +1776,63 @@ static void observed_mark_with_its_minter(void **state)
     assert_int_equal(bt_leader_observe_fence(a, &job, above, NULL, WALL + 4), 1);
     expect_event(a, BT_LEADER_REVOKED, 11, "job");
     assert_false(bt_leader_pop_broadcast(a, &b));
-    /* A minter that is no node name is refused. */
+    /* A minter that is no node name is refused, and so is a known one
+     * without its boot, or an unknown one with a boot. */
     assert_int_equal(bt_leader_observe_fence(a, &job, above + 1, &bad, WALL + 5), BATON_EPROTO);
-    /* A fence from the cluster must name its minter: one that does not is
-     * refused whole (the codec refuses it first; the leader again). */
-    struct bt_nodeid none;
+    struct bt_minter bootless = mt("b", 0), boot_only = {.boot = 2};
+    assert_int_equal(bt_leader_observe_fence(a, &job, above + 1, &bootless, WALL + 5),
+                     BATON_EPROTO);
+    assert_int_equal(bt_leader_observe_fence(a, &job, above + 1, &boot_only, WALL + 5),
+                     BATON_EPROTO);
+    /* A fence from the cluster must name its minter, node and boot: one
+     * that does not is refused whole (the codec refuses it first; the
+     * leader again). */
+    struct bt_minter none;
     memset(&none, 0, sizeof none);
     assert_int_equal(bt_leader_merge_fence(a, &job, above + 1, &none, WALL + 6), BATON_EPROTO);
+    assert_int_equal(bt_leader_merge_fence(a, &job, above + 1, &bootless, WALL + 6), BATON_EPROTO);
     assert_int_equal(high_water_of(a, "job"), above);
+    bt_leader_free(a);
+}
+
+/* Twins (issue 8 item 5, simulator finding E13): two processes claiming
+ * one node name, on either side of a partition, can mint the same token.
+ * A term is (token, minter) with the minter a process, node and boot, so
+ * the twin's equal token is another term: gossiped, it makes the leader
+ * move above it at once (a twin is no rival to wait for: the membership's
+ * one-survivor rule settles twins); reported by the resource, it ends the
+ * term and the leader waits as for any refusal. */
+static void equal_token_from_a_twin_is_another_term(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    uint64_t fa = 0;
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fa), 1);
+    drop_broadcasts(a);
+    struct bt_name job = nm("job");
+    struct bt_minter twin = mt("a", 7);
+
+    /* The twin's fence, by gossip: news, and the term moves above it. */
+    assert_int_equal(bt_leader_merge_fence(a, &job, fa, &twin, WALL + 1), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
+    uint64_t fa2 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
+    assert_true(fa2 > fa);
+    assert_int_equal(bt_leader_deferred(a), 0);
+    struct bt_minter m;
+    assert_int_equal(bt_leader_fence(a, &job, NULL, &m), 0);
+    assert_string_equal(m.node.bytes, "a");
+    assert_int_equal(m.boot, 1);
+    drop_broadcasts(a);
+
+    /* The resource admitted the twin's equal token first: this term ends
+     * and waits; its own equal mark would not have ended it. */
+    assert_int_equal(bt_leader_observe_fence(
+                         a, &job, fa2, &(struct bt_minter){.node = nid("a"), .boot = 1}, WALL + 2),
+                     0);
+    expect_no_event(a);
+    assert_int_equal(bt_leader_observe_fence(a, &job, fa2, &twin, WALL + 3), 1);
+    assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa2);
+    expect_no_event(a);
+    assert_int_equal(bt_leader_deferred(a), 1);
     bt_leader_free(a);
 }
 
@@ -1780,12 +1850,13 @@ static void fence_from_a_resigned_minter_makes_no_leader_wait(void **state)
     drop_broadcasts(a);
     struct bt_name job = nm("job");
     struct bt_nodeid bn = nid("b");
+    struct bt_minter bm = mt("b", 2);
     struct bt_centry tomb = {
         .name = job, .node = bn, .stamp = bt_hlc_pack(WALL + 100, 0), .removed = true};
     assert_int_equal(bt_leader_merge_entry(a, &tomb, WALL + 100), 1);
     uint64_t tb = bt_hlc_pack(WALL + 50, 0); /* minted before the resign */
     assert_true(tb > fa);
-    assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bn, WALL + 110), 1);
+    assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bm, WALL + 110), 1);
     assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), fa);
     assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > tb);
     assert_int_equal(bt_leader_deferred(a), 0);
@@ -1793,7 +1864,7 @@ static void fence_from_a_resigned_minter_makes_no_leader_wait(void **state)
     /* A token above the tombstone: b minted after it, so it campaigns
      * again unseen. That is a rival: wait. */
     uint64_t later = bt_hlc_pack(WALL + 5000, 0);
-    assert_int_equal(bt_leader_merge_fence(a, &job, later, &bn, WALL + 120), 1);
+    assert_int_equal(bt_leader_merge_fence(a, &job, later, &bm, WALL + 120), 1);
     expect_event(a, BT_LEADER_REVOKED, 11, "job");
     expect_no_event(a);
     assert_int_equal(bt_leader_deferred(a), 1);
@@ -1813,7 +1884,7 @@ static void fence_from_a_dead_minter_makes_no_leader_wait(void **state)
     drop_broadcasts(a);
     see_dead(a, "b", 2, WALL + 100);
     struct bt_name job = nm("job");
-    struct bt_nodeid bn = nid("b");
+    struct bt_minter bn = mt("b", 2);
     uint64_t tb = bt_hlc_pack(WALL + 50, 0);
     assert_true(tb > fa);
     assert_int_equal(bt_leader_merge_fence(a, &job, tb, &bn, WALL + 110), 1);
@@ -1988,7 +2059,7 @@ static void settle_only_for_first_terms(void **state)
     assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
     uint64_t f1 = expect_event(a, BT_LEADER_ELECTED, 11, "job");
     struct bt_name n = nm("job");
-    struct bt_nodeid self = nid("a");
+    struct bt_minter self = mt("a", 1);
     assert_int_equal(bt_leader_merge_fence(a, &n, f1 + 100, &self, WALL + 41), 1);
     assert_int_equal(expect_event(a, BT_LEADER_REVOKED, 11, "job"), f1);
     assert_true(expect_event(a, BT_LEADER_ELECTED, 11, "job") > f1 + 100);
@@ -2009,6 +2080,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(each_name_waits_its_own_rounds),
     cmocka_unit_test(term_is_token_and_this_node),
     cmocka_unit_test(observed_mark_with_its_minter),
+    cmocka_unit_test(equal_token_from_a_twin_is_another_term),
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
     cmocka_unit_test(ref_session_end_removes_candidacy),

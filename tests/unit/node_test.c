@@ -1097,7 +1097,7 @@ static void refused_terms_wait_ten_periods_each_from_its_own_refusal(void **stat
     assert_int_equal(bt_name_set(&a, "a", 1), 0);
     assert_int_equal(bt_name_set(&b, "b", 1), 0);
     uint64_t fa = 0, fb = 0, f = 0;
-    struct bt_nodeid minter;
+    struct bt_minter minter;
     assert_int_equal(bt_node_lead(net.node[0], 1, &a, 0, tnow(&net), &fa), 0);
     assert_int_equal(bt_node_lead(net.node[0], 2, &b, 0, tnow(&net), &fb), 0);
     drain(&net, 0);
@@ -1108,7 +1108,8 @@ static void refused_terms_wait_ten_periods_each_from_its_own_refusal(void **stat
     assert_int_equal(bt_node_fence(net.node[0], &a, &fa, NULL), 0);
     assert_int_equal(bt_node_fence(net.node[0], &a, &f, &minter), 0);
     assert_int_equal(f, fa);
-    assert_string_equal(minter.bytes, "node0");
+    assert_string_equal(minter.node.bytes, "node0");
+    assert_int_equal(minter.boot, net.boot[0]);
     drain(&net, 0);
 
     uint64_t t0 = net.now;
