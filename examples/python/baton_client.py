@@ -176,8 +176,13 @@ class Client:
                 return None
             raise
 
-    def observe_fence(self, name, token):
-        return self.request("observe_fence", name=name, token=str(token))
+    def observe_fence(self, name, token, minter=None):
+        """Reports a resource's refusal: its mark's token and, if the resource
+        knows it, the mark's minter ("<node>#<boot hex>", as "minter" in the
+        replies and events)."""
+        if minter is None:
+            return self.request("observe_fence", name=name, token=str(token))
+        return self.request("observe_fence", name=name, token=str(token), minter=minter)
 
     def names(self):
         return self.request("names")["names"]

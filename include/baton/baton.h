@@ -426,10 +426,12 @@ BATON_EXPORT int baton_high_water(baton_node *node, const void *name, size_t nam
 /* The resource refused this node's term and reported its mark (the
  * guard's BATON_ESTALE and struct baton_guard_mark: the token and its
  * minter, "" if the resource does not know it): if this node leads name
- * with a token below the mark, or equal to it and minted by another node,
+ * with a token below the mark, or equal to it and minted by another process
+ * (another node, or this node's name on another boot: a twin),
  * the term ends (on_revoked) and a new one above the mark follows
  * (on_elected) if the node still wins. Returns 0, BATON_EINVAL (also for a
- * minter that is no node name), BATON_ECLOCK (the mark is too far ahead of
+ * minter not of the form "<node>#<boot as 16 lowercase hex digits>", a bare
+ * node name included), BATON_ECLOCK (the mark is too far ahead of
  * the local clock: refused) or BATON_ECLOSED. */
 BATON_EXPORT int baton_observe_mark(baton_node *node, const void *name, size_t name_len,
                                     const struct baton_fence *mark);

@@ -191,6 +191,13 @@ static int cmd_fence(struct cli_opts *o)
             cli_print_error("fence", r);
             rc = EXIT_ERR;
         }
+    } else if (o->json) {
+        json_t *out = json_object();
+        json_object_set_new(out, "name", json_string(o->pos[0]));
+        json_object_set(out, "fence", json_object_get(r, "fence"));
+        json_object_set(out, "minter", json_object_get(r, "minter"));
+        cli_print_json(out);
+        json_decref(out);
     } else {
         printf("%s\n", str(r, "fence"));
     }
@@ -212,6 +219,15 @@ static int cmd_high_water(struct cli_opts *o)
             cli_print_error("high-water", r);
             rc = EXIT_ERR;
         }
+    } else if (o->json) {
+        json_t *out = json_object();
+        json_object_set_new(out, "name", json_string(o->pos[0]));
+        json_object_set(out, "token", json_object_get(r, "token"));
+        json_t *m = json_object_get(r, "minter");
+        if (m)
+            json_object_set(out, "minter", m);
+        cli_print_json(out);
+        json_decref(out);
     } else {
         printf("%s\n", str(r, "token"));
     }
@@ -418,7 +434,8 @@ static const struct command commands[] = {
      "first {\"name\":NAME,\"role\":\"leader\",\"fence\":TOKEN} or\n"
      "{\"name\":NAME,\"role\":\"follower\"}, then {\"name\":NAME,\"event\":\"elected\",\n"
      "\"fence\":TOKEN} or {\"name\":NAME,\"event\":\"revoked\",...} on every change.\n"
-     "Tokens are decimal strings; \"minter\" names the node that minted a term.\n"
+     "Tokens are decimal strings; \"minter\" names the process that minted a term:\n"
+     "its node, '#', and its boot id in hex (\"n1#00f3a2...\").\n"
      "The highest priority wins (default 0), ties go to the lowest node name.\n"
      "Exits 1 if this node already campaigns for NAME (already_candidate) or\n"
      "if the daemon goes away.\n",
@@ -443,14 +460,18 @@ static const struct command commands[] = {
      "with --json, {\"name\":NAME,\"candidates\":[...]}. Exits 3 when there are\n"
      "none.\n",
      OPT_JSON, 1, 1, cmd_candidates},
-    {"fence", "baton fence NAME",
-     "Prints this node's fencing token for NAME (a decimal integer). Exits 3\n"
-     "with \"not leader\" on stderr when this node does not lead NAME.\n",
-     0, 1, 1, cmd_fence},
-    {"high-water", "baton high-water NAME",
-     "Prints the greatest fencing token this node has seen for NAME. Exits 3\n"
-     "when it has seen none.\n",
-     0, 1, 1, cmd_high_water},
+    {"fence", "baton fence NAME [--json]",
+     "Prints this node's fencing token for NAME (a decimal integer); with\n"
+     "--json, the whole term a guard is offered: {\"name\":NAME,\"fence\":TOKEN,\n"
+     "\"minter\":MINTER}, MINTER naming this process (\"<node>#<boot hex>\").\n"
+     "Exits 3 with \"not leader\" on stderr when this node does not lead NAME.\n",
+     OPT_JSON, 1, 1, cmd_fence},
+    {"high-water", "baton high-water NAME [--json]",
+     "Prints the greatest fencing token this node has seen for NAME; with\n"
+     "--json, {\"name\":NAME,\"token\":TOKEN,\"minter\":MINTER} (no \"minter\"\n"
+     "when the mark was only reported by a resource). Exits 3 when it has\n"
+     "seen none.\n",
+     OPT_JSON, 1, 1, cmd_high_water},
     {"names", "baton names [--json]",
      "Prints the campaign names this node knows a candidacy or a token for,\n"
      "one per line, sorted; with --json, {\"names\":[...]}.\n",

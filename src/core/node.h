@@ -103,7 +103,7 @@ struct bt_election_stats {
     uint64_t snapshots_in;   /* full-state chunks received by push-pull */
     uint64_t forwarded;      /* received entries and fences that were news, gossiped on */
     uint64_t broadcasts_out; /* entries and fences this node gossiped */
-    uint64_t malformed;      /* payloads refused as malformed */
+    uint64_t malformed;      /* payloads refused as malformed or of another codec version */
     uint64_t refused_clock;  /* payloads with items refused: a stamp too far ahead (fix 5) */
     uint64_t refused_stale;  /* entries refused: older than the horizon; and fences that old
                                  for a name with no mark and no live candidacy here */

@@ -331,8 +331,8 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
         r->counters.refused_clock++;
         if (from)
             r->counters.last_clock_offender = *from;
-    } else if (rc == BATON_EPROTO) {
-        r->counters.malformed++;
+    } else if (rc == BATON_EPROTO || rc == BATON_EVERSION) {
+        r->counters.malformed++; /* another codec version too: a peer of another build */
     } else if (rc == BATON_ENOMEM) {
         r->fatal = BATON_ENOMEM; /* the news would be lost: stop (replica.h) */
     }

@@ -35,7 +35,8 @@ struct bt_replica_counters {
     uint64_t snapshots_in;   /* push-pull state chunks received (each merged on its own) */
     uint64_t snapshots_out;  /* push-pull states produced (each one or more chunks) */
     uint64_t broadcasts_out; /* leader broadcasts queued for gossip */
-    uint64_t malformed;      /* payloads that failed to decode or validate */
+    uint64_t malformed;      /* payloads that failed to decode or validate, or
+                                of another codec version (codec.h) */
     uint64_t refused_clock;  /* payloads with items dropped: a stamp too far ahead (fix 5) */
     uint64_t refused_stale;  /* entries dropped: older than the horizon */
     uint64_t expired;        /* entries forgotten by age */

@@ -479,7 +479,27 @@ static void op_observe_fence(struct bd_client *c, json_t *req, json_t *id)
         bad_request(c, id, "\"token\" must be a decimal string (or a non-negative integer)");
         return;
     }
-    int rc = baton_observe_fence(c->d->node, name, len, token);
+    /* The mark's minter, if the resource knows it: "<node>#<boot hex>". */
+    json_t *jm = json_object_get(req, "minter");
+    int rc;
+    if (jm && !json_is_null(jm)) {
+        struct baton_fence mark;
+        memset(&mark, 0, sizeof mark);
+        mark.token = token;
+        size_t mlen = json_is_string(jm) ? json_string_length(jm) : 0;
+        if (mlen == 0 || mlen > BATON_MINTER_MAX || strlen(json_string_value(jm)) != mlen) {
+            bad_request(c, id, "\"minter\" must be a string \"<node>#<boot as 16 hex digits>\"");
+            return;
+        }
+        memcpy(mark.minter, json_string_value(jm), mlen);
+        rc = baton_observe_mark(c->d->node, name, len, &mark);
+        if (rc == BATON_EINVAL) {
+            bad_request(c, id, "\"minter\" must be a string \"<node>#<boot as 16 hex digits>\"");
+            return;
+        }
+    } else {
+        rc = baton_observe_fence(c->d->node, name, len, token);
+    }
     if (rc < 0) {
         reply_baton_error(c, id, rc);
         return;

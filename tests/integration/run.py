@@ -15,6 +15,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -86,6 +87,10 @@ def three_agree(env):
     check(leads[0].leads() and not leads[1].leads() and not leads[2].leads(), "who leads: %r" %
           [lead.msgs[-1] for lead in leads])
     token = leads[0].fence()
+    # The whole term, for a guard: the token and the minting process.
+    f = nodes[0].json("fence", "jobs")
+    check(int(f["fence"]) == token and re.fullmatch(r"n1#[0-9a-f]{16}", f["minter"]) is not None,
+          "fence --json: %r" % f)
     for n in nodes[1:]:
         r = n.cli("fence", "jobs")
         check(r.returncode == 3 and "not leader" in r.stderr, "fence on %s: %d %r" % (n.name, r.returncode, r.stderr))
@@ -477,6 +482,24 @@ def python_client(env):
         check(ev["event"] == "revoked" and int(ev["fence"]) == token, "after observe_fence: %r" % ev)
         ev = c.next_event(60)
         check(ev["event"] == "elected" and int(ev["fence"]) > token, "after the revoke: %r" % ev)
+        # The minter names this process: the node, '#', its boot in hex.
+        minter = ev.get("minter", "")
+        check(re.fullmatch(r"n1#[0-9a-f]{16}", minter) is not None, "minter %r" % minter)
+        # The same token admitted from a twin (another process claiming the
+        # name n1, another boot): the term ends and one above it follows.
+        token = int(ev["fence"])
+        twin = "n1#%016x" % (int(minter[3:], 16) ^ 1)
+        c.observe_fence("fenced", token, minter=twin)
+        ev = c.next_event(60)
+        check(ev["event"] == "revoked" and int(ev["fence"]) == token, "after a twin's mark: %r" % ev)
+        ev = c.next_event(60)
+        check(ev["event"] == "elected" and int(ev["fence"]) > token, "after the twin: %r" % ev)
+        for bad in ("n1", "n1#0000000000000000", "n1#00000000000000FF", 7):
+            try:
+                c.observe_fence("fenced", token, minter=bad)
+                raise Failure("minter %r was accepted" % (bad,))
+            except BatonError as e:
+                check(e.error == "bad_request", "minter %r: %s" % (bad, e.error))
         # A mark far ahead of the local clock is refused.
         far = (int(time.time() * 1000) + 3600 * 1000) << 16
         try:
@@ -559,7 +582,7 @@ def cli_contract(env):
         r2 = run("help", cmd)
         check(r2.stdout == r.stdout, "help %s differs from %s --help" % (cmd, cmd))
     for args in (["nope"], ["leader"], ["leader", "a", "b"], ["lead", "x", "--priority", "high"],
-                 ["run", "x"], ["fence", "x", "--json"], ["keyring", "spin"], []):
+                 ["run", "x"], ["fence", "x", "--grace", "1"], ["keyring", "spin"], []):
         r = run(*args)
         check(r.returncode == 2, "usage error %r exited %d" % (args, r.returncode))
     r = run("keygen")
