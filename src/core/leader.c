@@ -373,7 +373,8 @@ bool ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t toke
  * boot: the membership's one-survivor rule stops one of the two, which
  * waiting here would not do; boot ids are random, so nothing here tells
  * an earlier boot from a twin). A twin's equal token still ends our term
- * (term_shared), and the resource refuses the second of the two. Neither is a minter whose term is known to be over, so that one
+ * (term_shared), and the resource refuses the second of the two. Neither
+ * is a minter whose term is known to be over, so that one
  * late or forged fence does not make the leader wait (issue 8):
  *  - its candidacy is a tombstone stamped after the token: it resigned
  *    after minting (a tombstone older than the token means it campaigned
@@ -403,7 +404,8 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
 }
 
 /* Whether a process other than this one (another node, or a twin: this
- * node's name on another boot) minted the token this node's term uses. A resource's report of it (an empty minter, which a node that had
+ * node's name on another boot) minted the token this node's term uses. A
+ * resource's report of it (an empty minter, which a node that had
  * not yet heard the real fence may have kept) is no second minter: the leader
  * that is refused learns it from its own bt_leader_observe_fence(). */
 static bool term_shared(const struct bt_leader *l, const struct name_rec *r)

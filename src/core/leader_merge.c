@@ -208,7 +208,8 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
  *     one it is kept here only, minted by nobody we know (a fence must name
  *     its minter), and only if its token is above everything known.
  *  4. A term below it, or equal to it from another minter (another node,
- *     a twin of this one on another boot, or an unknown one), is refused at the resource: end it, and wait (as for an unseen
+ *     a twin of this one on another boot, or an unknown one), is refused
+ *     at the resource: end it, and wait (as for an unseen
  *     rival) before minting again. Re-minting at once would make the leaders
  *     of two partition sides outbid each other at the resource on every
  *     write (simulator finding E7); after the wait, a mark whose minter died

@@ -28,14 +28,15 @@
  *    can fail for lack of space.
  *  - Each slot names its own position (tag "SLT0"/"SLT1") inside its
  *    checksum, so a write misdirected to the other slot's page is caught.
- *  - The checksum is CRC32C (Castagnoli), computed bit by bit: a slot is 85
+ *  - The checksum is CRC32C (Castagnoli), computed bit by bit: a slot is 102
  *    bytes and a raise already pays for a disk flush, so a table buys
  *    nothing.
  *  - A slot records the mark's minter (version 2: a node name; version 3:
  *    a process, node and boot). Version 1 files, from before terms had
  *    minters, and version 2 files, from before minters named their boot,
- *    are upgraded at open by writing a version 3 file beside them and renaming it over them while both are locked: an
- *    in-place upgrade would have to rewrite the header, and a torn header
+ *    are upgraded at open by writing a version 3 file beside them and
+ *    renaming it over them while both are locked: an in-place upgrade
+ *    would have to rewrite the header, and a torn header
  *    write would leave a file nobody can open. Rename is safe there, unlike
  *    at creation, because the file it replaces is the one we hold locked;
  *    every open checks, once it holds the lock, that the path still names
