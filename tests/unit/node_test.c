@@ -14,6 +14,7 @@
 #include "baton/baton.h"
 #include "core/node.h"
 #include "core/swim_proto.h"
+#include "core/wire.h"
 #include "sim/prng.h"
 
 #define MAXN 8
@@ -437,6 +438,64 @@ static void leave_is_seen_by_all_and_completes(void **state)
         assert_int_equal(net.lefts[i], 1);
         assert_int_equal(net.deads[i], 0);
     }
+    net_free(&net);
+}
+
+/* Election payloads a node of another build might gossip (issue 8 item 5):
+ * a fence without its minter's boot (codec version 1, or version 2 cut
+ * short) and one with boot 0 are refused at decoding and counted as
+ * malformed; a well-formed fence with its boot is merged. */
+static void fences_without_a_boot_are_refused_and_counted(void **state)
+{
+    struct net net;
+    net_init(&net, 1);
+    assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
+    struct bt_nodeid sender;
+    assert_int_equal(bt_nodeid_set(&sender, "peer", 4), 0);
+    uint64_t token = (tnow(&net).wall_ms - 1000) << 16;
+    /* A FENCE of one fence: "job", the token, minter "peer" and its boot. */
+    uint8_t fence[40];
+    struct bt_wbuf f;
+    bt_wbuf_init(&f, fence, sizeof fence);
+    bt_put_u8(&f, 2); /* codec version */
+    bt_put_u8(&f, 2); /* FENCE */
+    bt_put_u16(&f, 1);
+    bt_put_str8(&f, "job", 3);
+    bt_put_u64(&f, token);
+    bt_put_str8(&f, "peer", 4);
+    bt_put_u64(&f, 77);
+    assert_false(f.overflow);
+    uint8_t v1[40], boot0[40];
+    memcpy(v1, fence, f.len - 8);
+    v1[0] = 1; /* version 1: no boot */
+    memcpy(boot0, fence, f.len);
+    memset(boot0 + f.len - 8, 0, 8);
+    const struct {
+        const uint8_t *p;
+        size_t len;
+    } payloads[] = {{v1, f.len - 8}, {fence, f.len - 8}, {boot0, f.len}, {fence, f.len}};
+    for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
+        uint8_t dgram[256];
+        struct bt_wbuf w;
+        bt_wbuf_init(&w, dgram, sizeof dgram);
+        bt_swim_put_header(&w, BT_SWIM_GOSSIP, &sender, 5);
+        struct bt_swim_bcast b = {
+            .kind = BT_SWIM_B_USER, .user = payloads[i].p, .user_len = payloads[i].len};
+        bt_swim_put_bcast(&w, &b);
+        assert_false(w.overflow);
+        bt_node_recv(net.node[0], &net.addr[0], dgram, w.len, tnow(&net));
+    }
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.election.malformed, 3);
+    struct bt_name job;
+    assert_int_equal(bt_name_set(&job, "job", 3), 0);
+    uint64_t hw = 0;
+    struct bt_minter m;
+    assert_int_equal(bt_node_high_water_term(net.node[0], &job, &hw, &m), 0);
+    assert_int_equal(hw, token);
+    assert_string_equal(m.node.bytes, "peer");
+    assert_int_equal(m.boot, 77);
     net_free(&net);
 }
 
@@ -1420,6 +1479,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(crashed_node_is_declared_dead_by_all_others),
     cmocka_unit_test(leave_is_seen_by_all_and_completes),
     cmocka_unit_test(garbage_is_dropped_and_counted),
+    cmocka_unit_test(fences_without_a_boot_are_refused_and_counted),
     cmocka_unit_test(bad_config_is_refused),
     cmocka_unit_test(three_nodes_elect_the_lowest_name_and_agree),
     cmocka_unit_test(leader_crash_elects_the_next_with_a_greater_token),
