@@ -653,6 +653,37 @@ static void a_node_gossip_missed_is_repaired_through_the_digest(void **state)
     net_free(&net);
 }
 
+/* Once every bucket of the candidate map's digest held still (an idle
+ * cluster), the DIGEST a node sends with each probe is the compact one: a
+ * root word instead of 32 buckets (docs/election.md, "Digest exchange"). */
+static void an_idle_cluster_sends_compact_digests(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    join_all_through_node0(&net);
+    net_run(&net, 2000);
+    assert_int_equal(lead(&net, 0, 0, NULL), 0);
+    net_run(&net, net.now + 2000);
+    int compact = 0, full = 0;
+    for (int t = 0; t < 2000; t++) {
+        net_run(&net, net.now + 1);
+        for (size_t k = 0; k < net.nq; k++) {
+            struct bt_swim_packet p;
+            if (net.q[k].kind != BT_OUT_PACKET || net.q[k].sev != 0 ||
+                bt_swim_decode_packet(net.q[k].data, net.q[k].len, &p) <= 0 ||
+                p.hdr.type != BT_SWIM_DIGEST)
+                continue;
+            if (p.digest_len == 1 + 4 + 8)
+                compact++;
+            else
+                full++;
+        }
+    }
+    assert_true(compact > 0);
+    assert_int_equal(full, 0);
+    net_free(&net);
+}
+
 static void graceful_leave_withdraws_candidacies_first(void **state)
 {
     struct net net;
@@ -1440,6 +1471,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_failed_push_pull_is_counted_and_goes_elsewhere_at_once),
     cmocka_unit_test(one_exchange_goes_on_one_stream),
     cmocka_unit_test(a_node_gossip_missed_is_repaired_through_the_digest),
+    cmocka_unit_test(an_idle_cluster_sends_compact_digests),
     cmocka_unit_test(a_joiner_left_alone_judges_its_clock_at_once),
 };
 
