@@ -18,10 +18,11 @@
 /* Encodes a SNAPSHOT of every entry of m (borrowed, tombstones included, in
  * bt_cmap_foreach order) and the nf fences f[] (borrowed), as
  * bt_codec_encode_snapshot_array() does for an array: *out receives a new
- * malloc'd buffer (the caller frees it) and *out_len its length. Returns 0
- * or what bt_codec_encode_snapshot_array() returns (BATON_E2BIG,
- * BATON_EINVAL, BATON_ENOMEM, also when the entries cannot be gathered);
- * on failure *out is NULL and *out_len 0. */
+ * malloc'd buffer (the caller frees it) and *out_len its length. Returns 0,
+ * or BATON_E2BIG, BATON_EINVAL or BATON_ENOMEM as that function does
+ * (BATON_ENOMEM also when the entries cannot be copied out, BATON_EINVAL
+ * when the map walks more entries than it counts); on failure *out is NULL
+ * and *out_len 0. */
 int bt_codec_encode_snapshot(const struct bt_cmap *m, const struct bt_fence *f, size_t nf,
                              uint8_t **out, size_t *out_len);
 
