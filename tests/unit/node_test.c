@@ -614,14 +614,14 @@ static void an_idle_cluster_sends_compact_digests(void **state)
     join_all_through_node0(&net);
     net_run(&net, 2000);
     assert_int_equal(lead(&net, 0, 0, NULL), 0);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     int compact = 0, full = 0;
     for (int t = 0; t < 2000; t++) {
-        net_run(&net, net.now + 1);
-        for (size_t k = 0; k < net.nq; k++) {
+        net_run(&net, net.wire.now + 1);
+        for (size_t k = 0; k < net.wire.nq; k++) {
             struct bt_swim_packet p;
-            if (net.q[k].kind != BT_OUT_PACKET || net.q[k].sev != 0 ||
-                bt_swim_decode_packet(net.q[k].data, net.q[k].len, &p) <= 0 ||
+            if (net.wire.q[k].kind != BT_OUT_PACKET || net.wire.q[k].note != 0 ||
+                bt_swim_decode_packet(net.wire.q[k].data, net.wire.q[k].len, &p) <= 0 ||
                 p.hdr.type != BT_SWIM_DIGEST)
                 continue;
             if (p.digest_len == 1 + 4 + 8)
