@@ -442,9 +442,11 @@ static const struct command commands[] = {
      OPT_PRIORITY, 1, 1, cmd_lead},
     {"run", "baton run NAME [--priority N] [--grace SECONDS] -- CMD [ARGS...]",
      "Campaigns for NAME and runs CMD only while this node leads it, with\n"
-     "BATON_NAME and BATON_FENCE (the term's token) in its environment. On\n"
-     "revoke CMD gets SIGTERM, then SIGKILL after the grace (default 10 s);\n"
-     "when re-elected it starts again with the new token. When CMD exits on\n"
+     "BATON_NAME, BATON_FENCE (the term's token) and BATON_MINTER (the\n"
+     "process that minted it, \"<node>#<boot hex>\": hand both to a guard) in\n"
+     "its environment. On revoke CMD gets SIGTERM, then SIGKILL after the\n"
+     "grace (default 10 s); when re-elected it starts again with the new\n"
+     "token and minter. When CMD exits on\n"
      "its own, baton resigns and exits with CMD's status (128+N if a signal N\n"
      "ended it). SIGINT or SIGTERM stops CMD the same way, resigns and exits 0.\n"
      "If the daemon goes away CMD is stopped and baton exits 1. Progress goes\n"

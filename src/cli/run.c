@@ -31,6 +31,7 @@ struct runner {
     bool child_stopping;   /* we sent SIGTERM */
     bool leader;           /* the daemon's latest word */
     char fence[32];        /* the token of the current term */
+    char minter[128];      /* its minter, "<node>#<boot hex>" ("" if the daemon gave none) */
     bool answered;         /* the lead was answered */
     bool ending;           /* exiting once the child is gone */
     int end_status;
@@ -134,31 +135,45 @@ static void start_child(struct runner *r)
 {
     if (r->child_running || r->ending)
         return;
-    /* The environment, with BATON_NAME and BATON_FENCE set. */
+    /* The environment, with BATON_NAME, BATON_FENCE and BATON_MINTER set. */
+    static const char *const vars[] = {"BATON_NAME", "BATON_FENCE", "BATON_MINTER"};
+    const char *values[] = {r->name, r->fence, r->minter};
+    enum { NVARS = sizeof vars / sizeof vars[0] };
     size_t n = 0;
     while (environ[n] != NULL)
         n++;
-    char **env = calloc(n + 3, sizeof *env);
-    char *ename = malloc(strlen(r->name) + 12);
-    char *efence = malloc(strlen(r->fence) + 13);
-    if (env == NULL || ename == NULL || efence == NULL) {
+    char **env = calloc(n + NVARS + 1, sizeof *env);
+    char *set[NVARS] = {NULL};
+    bool nomem = env == NULL;
+    for (size_t j = 0; j < NVARS; j++) {
+        set[j] = malloc(strlen(vars[j]) + strlen(values[j]) + 2);
+        if (set[j] == NULL)
+            nomem = true;
+        else
+            sprintf(set[j], "%s=%s", vars[j], values[j]);
+    }
+    if (nomem) {
         free(env);
-        free(ename);
-        free(efence);
+        for (size_t j = 0; j < NVARS; j++)
+            free(set[j]);
         fprintf(stderr, "baton: run %s: out of memory\n", r->name);
         r->ending = true;
         resign_and_exit(r, EXIT_ERR);
         return;
     }
-    sprintf(ename, "BATON_NAME=%s", r->name);
-    sprintf(efence, "BATON_FENCE=%s", r->fence);
     size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "BATON_NAME=", 11) != 0 &&
-            strncmp(environ[i], "BATON_FENCE=", 12) != 0)
+    for (size_t i = 0; i < n; i++) {
+        bool ours = false;
+        for (size_t j = 0; j < NVARS; j++) {
+            size_t len = strlen(vars[j]);
+            if (strncmp(environ[i], vars[j], len) == 0 && environ[i][len] == '=')
+                ours = true;
+        }
+        if (!ours)
             env[k++] = environ[i];
-    env[k++] = ename;
-    env[k++] = efence;
+    }
+    for (size_t j = 0; j < NVARS; j++)
+        env[k++] = set[j];
     env[k] = NULL;
 
     uv_stdio_container_t stdio[3];
@@ -177,8 +192,8 @@ static void start_child(struct runner *r)
     uv_process_t *child = calloc(1, sizeof *child);
     int rc = child ? uv_spawn(&r->loop, child, &opts) : UV_ENOMEM;
     free(env);
-    free(ename);
-    free(efence);
+    for (size_t j = 0; j < NVARS; j++)
+        free(set[j]);
     if (rc != 0) {
         if (child != NULL)
             uv_close((uv_handle_t *)child, free_handle);
@@ -220,7 +235,9 @@ static void on_connect(struct conn *c, int status, void *ctx)
 static void set_fence(struct runner *r, json_t *msg)
 {
     const char *f = json_string_value(json_object_get(msg, "fence"));
+    const char *m = json_string_value(json_object_get(msg, "minter"));
     snprintf(r->fence, sizeof r->fence, "%s", f ? f : "");
+    snprintf(r->minter, sizeof r->minter, "%s", m ? m : "");
 }
 
 static void on_message(struct conn *c, json_t *msg, void *ctx)

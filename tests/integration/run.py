@@ -517,7 +517,7 @@ def run_command(env):
     n2 = env.node("n2", keyring=env.keyring("n2.keys", key), join=[n1]).start()
     wait_until(lambda: n1.alive() == ["n1", "n2"] and n2.alive() == ["n1", "n2"], 60, "two nodes")
     log = env.path("cmd.log")
-    script = ('echo "start $BATON_NAME $BATON_FENCE" >> %s; trap \'echo term >> %s; exit 0\' TERM; '
+    script = ('echo "start $BATON_NAME $BATON_FENCE $BATON_MINTER" >> %s; trap \'echo term >> %s; exit 0\' TERM; '
               'while :; do sleep 0.1; done' % (log, log))
     run = env.spawn([env.baton, "--socket", n2.sock, "run", "jobs", "--grace", "5", "--", "sh", "-c", script],
                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -531,6 +531,8 @@ def run_command(env):
     wait_until(lambda: len(log_lines()) >= 1, 60, "the command to start")
     first = log_lines()[0]
     check(first[:2] == ["start", "jobs"] and int(first[2]) > 0, "first start: %r" % first)
+    check(len(first) == 4 and re.fullmatch(r"n2#[0-9a-f]{16}", first[3]) is not None,
+          "first start's minter: %r" % first)
     # n1 campaigns with a higher priority: n2 is revoked, CMD gets SIGTERM.
     boss = n1.lead("jobs", "--priority", "10")
     boss.first()
