@@ -134,6 +134,7 @@ void bt_replica_flush(struct bt_replica *r, struct bt_time now)
     _Static_assert(BT_CODEC_ENTRY_MAX >= BT_CODEC_FENCE_ENC_MAX, "buf holds a fence too");
     uint8_t buf[BT_CODEC_LIST_HEADER + BT_CODEC_ENTRY_MAX];
     uint8_t key[2 + BATON_NAME_MAX + BATON_NODE_MAX + 8];
+    _Static_assert(sizeof key <= BT_SWIM_USER_KEY_MAX, "the membership layer takes every key");
     bool queued = false;
 
     while (bt_leader_pop_broadcast(r->leader, &b)) {

@@ -968,7 +968,7 @@ int bt_swim_broadcast_user(struct bt_swim *s, const void *key, size_t keylen, co
 {
     if (s->refused)
         return BATON_ECLOSED;
-    if (!data || len == 0 || keylen > 255 || (keylen > 0 && !key))
+    if (!data || len == 0 || keylen > BT_SWIM_USER_KEY_MAX || (keylen > 0 && !key))
         return BATON_EINVAL;
     if (len > BT_SWIM_USER_MAX)
         return BATON_E2BIG;

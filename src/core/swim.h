@@ -182,8 +182,13 @@ void bt_swim_tick(struct bt_swim *swim, uint64_t now_ms);
 /* When bt_swim_tick() is next due (monotonic ms). */
 uint64_t bt_swim_next_deadline(const struct bt_swim *swim);
 
+/* Longest key of a user broadcast: the election's keys are a name and a
+ * node, or a name and a minter (replica.c), up to 330 bytes. */
+#define BT_SWIM_USER_KEY_MAX 512
+
 /* Queues an opaque user broadcast (data copied, 1..BT_SWIM_USER_MAX bytes)
- * for dissemination. key (copied, 0..255 bytes; NULL/0 for none) invalidates
+ * for dissemination. key (copied, 0..BT_SWIM_USER_KEY_MAX bytes; NULL/0 for
+ * none) invalidates
  * a queued user broadcast with the same key. urgent: a gossip round goes out
  * at once instead of at the next gossip tick. Returns 0, BATON_EINVAL,
  * BATON_E2BIG, BATON_ENOMEM or BATON_ECLOSED (refused). */

@@ -694,6 +694,39 @@ static void an_idle_cluster_sends_compact_digests(void **state)
     net_free(&net);
 }
 
+/* A candidacy and a fence for the longest name (BATON_NAME_MAX bytes) are
+ * gossiped like any other, though their broadcast keys (name and node,
+ * name and minter) are longer than 255 bytes. */
+static void the_longest_name_is_gossiped(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    join_all_through_node0(&net);
+    net_run(&net, 2000);
+    char long_name[BATON_NAME_MAX];
+    memset(long_name, 'n', sizeof long_name);
+    struct bt_name n;
+    assert_int_equal(bt_name_set(&n, long_name, sizeof long_name), 0);
+    uint64_t fence = 0;
+    assert_int_equal(bt_node_lead(net.node[0], 7, &n, 0, tat(&net, 0), &fence), 0);
+    drain(&net, 0);
+    /* A few 1 ms hops: far below the digest's span (and the next periodic
+     * push-pull is seconds away). */
+    net_run(&net, net.wire.now + 100);
+    assert_int_equal(net.elected[0], 1);
+    for (int i = 1; i < 3; i++) {
+        struct bt_nodeid who[MAXN];
+        assert_int_equal(bt_node_candidates(net.node[i], &n, who, MAXN), 1);
+        uint64_t token = 0;
+        assert_int_equal(bt_node_high_water_term(net.node[i], &n, &token, NULL), 0);
+        assert_int_equal(token, net.last_fence[0]);
+    }
+    struct bt_node_stats st;
+    bt_node_stats(net.node[0], &st);
+    assert_int_equal(st.election.broadcasts_failed, 0);
+    net_free(&net);
+}
+
 static void graceful_leave_withdraws_candidacies_first(void **state)
 {
     struct net net;
@@ -1484,6 +1517,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(one_exchange_goes_on_one_stream),
     cmocka_unit_test(a_node_gossip_missed_is_repaired_through_the_digest),
     cmocka_unit_test(an_idle_cluster_sends_compact_digests),
+    cmocka_unit_test(the_longest_name_is_gossiped),
     cmocka_unit_test(a_joiner_left_alone_judges_its_clock_at_once),
 };
 
