@@ -94,8 +94,11 @@ struct bt_swim_sink {
      * block ("not known", fine) is sent. */
     void (*wall)(void *ctx, struct bt_swim_clock *out);
     /* A PING or ACK from member (a known member, on the boot we hold for
-     * it) carried its clock block (wall_ms nonzero). Optional. */
-    void (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+     * it) carried its clock block (wall_ms nonzero), or a CLOCK broadcast
+     * carried its word (wall_ms 0: no reading). Returns whether the word
+     * was news (a greater seq than the one held for that boot): the swim
+     * then gossips a CLOCK broadcast of it on. Optional. */
+    bool (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
                   const struct bt_swim_clock *clock);
     /* A summary of the local user state, sent in a DIGEST datagram to each
      * probe target: write at most cap (BT_SWIM_DIGEST_MAX) bytes into buf
@@ -181,6 +184,14 @@ void bt_swim_addr_refused(struct bt_swim *swim, const struct bt_addr *addr, uint
 void bt_swim_tick(struct bt_swim *swim, uint64_t now_ms);
 /* When bt_swim_tick() is next due (monotonic ms). */
 uint64_t bt_swim_next_deadline(const struct bt_swim *swim);
+
+/* Gossips this node's word on its clock (the flags, ceiling and seq that
+ * sink.wall gives now; fix 9) as a CLOCK broadcast, replacing a queued
+ * older one, and starts a gossip round at once. The caller calls it when
+ * its word changed (a greater seq). Returns 0, BATON_ECLOSED once stopped,
+ * or BATON_ENOMEM (nothing queued: the word still rides every PING and
+ * ACK). */
+int bt_swim_broadcast_clock(struct bt_swim *swim, uint64_t now);
 
 /* Queues an opaque user broadcast (data copied, 1..BT_SWIM_USER_MAX bytes)
  * for dissemination. key (copied, 0..255 bytes; NULL/0 for none) invalidates
