@@ -908,7 +908,7 @@ static void a_members_word_is_numbered_gossiped_and_counts_at_once(void **state)
     join_all_through_node0(&net);
     for (int i = 0; i < 3; i++)
         lead(&net, i, 0, NULL);
-    net_run(&net, net.now + 3000);
+    net_run(&net, net.wire.now + 3000);
     assert_all_see_leader(&net, 0);
 
     struct bt_swim_clock refused = {.flags = BT_SWIM_CLOCK_REFUSED, .ceiling = 0, .seq = 100};
@@ -919,7 +919,7 @@ static void a_members_word_is_numbered_gossiped_and_counts_at_once(void **state)
     forge_word(&net, 0, 1, &stale, 0, NULL);
     drain(&net, 1);
     assert_int_equal(leader_seen(&net, 1), 1);
-    net_run(&net, net.now + 500); /* node0's own PINGs and ACKs: older words */
+    net_run(&net, net.wire.now + 500); /* node0's own PINGs and ACKs: older words */
     assert_int_equal(leader_seen(&net, 1), 1);
     struct bt_swim_clock fine = {.flags = 0, .ceiling = 0, .seq = 101};
     forge_word(&net, 0, 1, &fine, 0, NULL);
