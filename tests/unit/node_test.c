@@ -931,6 +931,9 @@ static void a_members_word_is_numbered_gossiped_and_counts_at_once(void **state)
     struct bt_swim_clock relayed = {.flags = BT_SWIM_CLOCK_REFUSED, .ceiling = 0, .seq = 102};
     forge_word(&net, 2, 1, &own2, 0, &relayed);
     assert_int_equal(leader_seen(&net, 1), 1);
+    /* Passed on with the next gossip round (one gossip period: 20 ms). */
+    net.wire.now += 20;
+    bt_node_tick(net.node[1], tat(&net, 1));
     assert_true(gossips_word(&net, 1, 0, 102));
     net_free(&net);
 }
