@@ -28,6 +28,7 @@ enum bt_bcast_key_kind {
     BT_BKEY_NONE = 0,   /* unkeyed: never replaced */
     BT_BKEY_MEMBER = 1, /* a member's name */
     BT_BKEY_USER = 2,   /* a user key (bt_swim_broadcast_user) */
+    BT_BKEY_CLOCK = 3,  /* a member's name: its word on its clock (fix 9) */
 };
 
 struct bt_bcast; /* one queued broadcast, private to bqueue.c */

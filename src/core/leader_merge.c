@@ -309,7 +309,8 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
             m->clock_ceiling = 0;
         }
         m->boot_id = boot_id;
-        m->clock_out = false;
+        /* Back from a death on the same boot, its word stands (fix 9). */
+        m->clock_out = m->clock_word == BT_CLOCK_WORD_REFUSED;
     } else {
         if (bt_htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m)))
             return BATON_ENOMEM;

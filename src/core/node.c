@@ -252,6 +252,7 @@ static void settle(struct bt_node *n)
         node_judge_clock(n);
     if (n->stopped)
         return; /* no memory for a clock event */
+    node_say_word(n);
     /* Items held after a clock refusal are screened again when a word or
      * the reference may have changed: a word, a judgement (fix 9). */
     if ((rescreen || judged != n->clock_judged_at) && !n->replica.fatal)

@@ -78,10 +78,9 @@ void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
             if (n->clocks[i].boot_id != boot_id) {
                 n->clocks[i].boot_id = boot_id;
-                n->clocks[i].out = false;
-                n->clocks[i].refused = false;
                 n->clocks[i].flags = 0;
                 n->clocks[i].ceiling = 0;
+                n->clocks[i].seq = 0;
                 n->clocks[i].word_told = true; /* the election starts it unheard */
                 n->clocks[i].heard = false;
                 n->clock_dirty = true;
@@ -92,97 +91,127 @@ void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64
 }
 
 /* A member held dead keeps its reading (a partition must not hide the other
- * side's clocks from the median), but the election forgets the member, and
- * with it the judgement of its clock. */
+ * side's clocks from the median) and its word (the election keeps it too,
+ * for the boot's return); the median is taken again. */
 void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member)
 {
     for (size_t i = 0; i < n->nclocks; i++) {
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
-            n->clocks[i].out = false;
-            n->clocks[i].refused = false;
             n->clock_dirty = true;
             return;
         }
     }
 }
 
-void node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+/* Whether reading c's word says its clock is refused. */
+static bool word_refused(const struct clock_reading *c)
+{
+    return c->heard && (c->flags & BT_SWIM_CLOCK_REFUSED) != 0;
+}
+
+/* A member's clock block (a PING or ACK: a reading and its word), or its
+ * word alone (a CLOCK broadcast: wall_ms 0). Its word is taken when it is
+ * newer than the one held for that boot (a greater seq), never older:
+ * datagrams are reordered and queue up behind a pause, and gossip may
+ * bring a word after the member's next PING. Returns whether it was news. */
+bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
                      const struct bt_swim_clock *clock)
 {
     struct bt_node *n = ctx;
-    uint64_t their_wall_ms = clock->wall_ms;
-    bool refused = (clock->flags & BT_SWIM_CLOCK_REFUSED) != 0;
-    int64_t offset;
-    uint64_t mine = n->now.wall_ms;
-    /* Saturating difference: a reading never overflows the gauge. */
-    if (their_wall_ms >= mine)
-        offset = their_wall_ms - mine > (uint64_t)INT64_MAX ? INT64_MAX
-                                                            : (int64_t)(their_wall_ms - mine);
-    else
-        offset = mine - their_wall_ms > (uint64_t)INT64_MAX ? -INT64_MAX
-                                                            : -(int64_t)(mine - their_wall_ms);
-    n->clock_dirty = true;
+    int64_t offset = 0;
+    if (clock->wall_ms != 0) {
+        uint64_t their_wall_ms = clock->wall_ms;
+        uint64_t mine = n->now.wall_ms;
+        /* Saturating difference: a reading never overflows the gauge. */
+        if (their_wall_ms >= mine)
+            offset = their_wall_ms - mine > (uint64_t)INT64_MAX ? INT64_MAX
+                                                                : (int64_t)(their_wall_ms - mine);
+        else
+            offset = mine - their_wall_ms > (uint64_t)INT64_MAX ? -INT64_MAX
+                                                                : -(int64_t)(mine - their_wall_ms);
+        n->clock_dirty = true;
+    }
+    struct clock_reading *c = NULL;
     for (size_t i = 0; i < n->nclocks; i++) {
         if (bt_nodeid_eq(&n->clocks[i].member, member)) {
-            struct clock_reading *c = &n->clocks[i];
-            if (c->boot_id != boot_id || c->flags != clock->flags || c->ceiling != clock->ceiling ||
-                !c->heard) {
-                c->flags = clock->flags;
-                c->ceiling = clock->ceiling;
-                c->word_told = false;
-                c->heard = true;
-                n->words_dirty = true;
+            c = &n->clocks[i];
+            break;
+        }
+    }
+    if (!c) {
+        if (n->nclocks == n->clocks_cap) {
+            size_t cap = n->clocks_cap ? n->clocks_cap * 2 : 16;
+            struct clock_reading *v = realloc(n->clocks, cap * sizeof *v);
+            int64_t *sc = v ? realloc(n->scratch, (cap + 1) * sizeof *sc) : NULL;
+            if (v)
+                n->clocks = v;
+            if (!sc) {
+                n->dropped_oom++;
+                return false;
             }
-            c->boot_id = boot_id;
-            c->offset_ms = offset;
-            c->refused = refused;
-            return;
+            n->scratch = sc;
+            n->clocks_cap = cap;
         }
+        c = &n->clocks[n->nclocks++];
+        memset(c, 0, sizeof *c);
+        c->member = *member;
+        c->boot_id = boot_id;
     }
-    if (n->nclocks == n->clocks_cap) {
-        size_t cap = n->clocks_cap ? n->clocks_cap * 2 : 16;
-        struct clock_reading *v = realloc(n->clocks, cap * sizeof *v);
-        int64_t *sc = v ? realloc(n->scratch, (cap + 1) * sizeof *sc) : NULL;
-        if (v)
-            n->clocks = v;
-        if (!sc) {
-            n->dropped_oom++;
-            return;
-        }
-        n->scratch = sc;
-        n->clocks_cap = cap;
+    if (clock->wall_ms != 0) {
+        c->offset_ms = offset;
+        c->read = true;
     }
-    struct clock_reading *r = &n->clocks[n->nclocks++];
-    r->member = *member;
-    r->boot_id = boot_id;
-    r->offset_ms = offset;
-    r->out = false;
-    r->refused = refused;
-    r->flags = clock->flags;
-    r->ceiling = clock->ceiling;
-    r->word_told = false;
-    r->heard = true;
+    if (c->boot_id == boot_id && c->heard && clock->seq <= c->seq)
+        return false; /* the same word, or an older one */
+    c->boot_id = boot_id;
+    c->flags = clock->flags;
+    c->ceiling = clock->ceiling;
+    c->seq = clock->seq;
+    c->word_told = false;
+    c->heard = true;
     n->words_dirty = true;
+    return true;
 }
 
-/* What this node says of its clock on its PINGs and ACKs: not judged yet
- * (joined, no judgement made), refused (with the ceiling of what it
- * stamped while fine), or fine. */
+/* What this node says of its clock: not judged yet (joined, no judgement
+ * made), refused (with the ceiling of what it stamped while fine, and of
+ * what earlier boots of its name wrote that the cluster holds:
+ * bt_leader_own_echo), or fine. Counts a change in word_seq. */
+static void own_word(struct bt_node *n)
+{
+    uint8_t flags = 0;
+    uint64_t ceiling = 0;
+    if (n->clock_refused) {
+        uint64_t echo = bt_leader_own_echo(n->leader);
+        flags = BT_SWIM_CLOCK_REFUSED;
+        ceiling = n->clock_ceiling > echo ? n->clock_ceiling : echo;
+    } else if (n->joined && !n->clock_announced) {
+        flags = BT_SWIM_CLOCK_PENDING;
+    }
+    if (flags != n->word_flags || ceiling != n->word_ceiling) {
+        n->word_flags = flags;
+        n->word_ceiling = ceiling;
+        n->word_seq++;
+    }
+}
+
+/* The clock block of this node's PINGs and ACKs: its wall clock and its
+ * word. */
 void node_sink_wall(void *ctx, struct bt_swim_clock *out)
 {
-    const struct bt_node *n = ctx;
+    struct bt_node *n = ctx;
+    own_word(n);
     out->wall_ms = n->now.wall_ms;
-    out->flags = 0;
-    out->ceiling = 0;
-    if (n->clock_refused) {
-        /* What it stamped while fine, and what earlier boots of its name
-         * wrote that the cluster holds (bt_leader_own_echo). */
-        uint64_t echo = bt_leader_own_echo(n->leader);
-        out->flags = BT_SWIM_CLOCK_REFUSED;
-        out->ceiling = n->clock_ceiling > echo ? n->clock_ceiling : echo;
-    } else if (n->joined && !n->clock_announced) {
-        out->flags = BT_SWIM_CLOCK_PENDING;
-    }
+    out->flags = n->word_flags;
+    out->ceiling = n->word_ceiling;
+    out->seq = n->word_seq;
+}
+
+void node_say_word(struct bt_node *n)
+{
+    own_word(n);
+    if (n->word_seq != n->word_gossiped && bt_swim_broadcast_clock(n->swim, n->now.mono_ms) == 0)
+        n->word_gossiped = n->word_seq;
 }
 
 /* Tells the election what each member last said of its clock (for
@@ -206,6 +235,15 @@ bool node_tell_words(struct bt_node *n)
             /* The election does not hold that boot live yet (its verdict is
              * to come): tell it again at the next call. */
             n->words_dirty = true;
+            continue;
+        }
+        /* Whether the member counts follows its word at once, not at the
+         * next judgement: until then a candidacy it has withdrawn could
+         * still elect it here (a live entry that only now passes the
+         * bound, while its tombstone does not yet). */
+        if (bt_leader_member_clock(n->leader, &c->member, c->boot_id, word_refused(c),
+                                   n->now.wall_ms) < 0) {
+            n->words_dirty = true; /* out of memory: told again at the next call */
             continue;
         }
         c->word_told = true;
@@ -236,7 +274,7 @@ static bool all_read(struct bt_node *n)
             n->clocks[i] = n->clocks[--n->nclocks];
             continue;
         }
-        live += m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT;
+        live += n->clocks[i].read && (m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT);
         i++;
     }
     size_t others = bt_swim_live_count(n->swim) - 1;
@@ -288,7 +326,8 @@ void node_judge_clock(struct bt_node *n)
     size_t k = 0;
     n->scratch[k++] = 0;
     for (size_t i = 0; i < n->nclocks; i++)
-        n->scratch[k++] = n->clocks[i].offset_ms;
+        if (n->clocks[i].read)
+            n->scratch[k++] = n->clocks[i].offset_ms;
     qsort(n->scratch, k, sizeof *n->scratch, cmp_i64);
     n->cluster_offset = n->scratch[(k - 1) / 2];
     uint64_t bound = n->cfg.max_clock_offset_ms;
@@ -306,9 +345,8 @@ void node_judge_clock(struct bt_node *n)
      * may reach it after the reading (it changes nothing when it knows). */
     for (size_t i = 0; i < n->nclocks; i++) {
         struct clock_reading *c = &n->clocks[i];
-        if (bt_leader_member_clock(n->leader, &c->member, c->boot_id, c->refused, n->now.wall_ms) >=
-            0)
-            c->out = c->refused;
+        (void)bt_leader_member_clock(n->leader, &c->member, c->boot_id, word_refused(c),
+                                     n->now.wall_ms);
     }
 
     /* How far our wall clock, and our HLC (which never goes back: a clock

@@ -24,17 +24,18 @@ struct bt_out_item {
 };
 
 /* The last clock reading of one live member (fix 9): its wall clock minus
- * ours when its PING or ACK arrived. */
+ * ours when its PING or ACK arrived; and its word on its own clock, the
+ * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. */
 struct clock_reading {
     struct bt_nodeid member;
     uint64_t boot_id;
     int64_t offset_ms;
-    bool refused;     /* it says its own clock is refused (candidacies withheld) */
-    bool out;         /* the election was told so (bt_leader_member_clock) */
-    uint8_t flags;    /* its last clock block's flags (BT_SWIM_CLOCK_*) */
+    bool read;        /* offset_ms is a reading (a word by gossip brings none) */
+    uint8_t flags;    /* its word's flags (BT_SWIM_CLOCK_*) */
     uint64_t ceiling; /* and ceiling */
-    bool word_told;   /* the election has flags and ceiling (bt_leader_member_word) */
-    bool heard;       /* flags and ceiling came from this boot */
+    uint32_t seq;     /* and seq: a word with a greater one is newer */
+    bool word_told;   /* the election has the word (bt_leader_member_word, _clock) */
+    bool heard;       /* the word came from this boot */
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -86,6 +87,12 @@ struct bt_node {
     int64_t cluster_offset;   /* the cluster's clock minus ours, as last judged */
     uint64_t clock_ceiling;   /* refused: the greatest stamp issued while judged fine */
     bool words_dirty;         /* a member's word on its clock is not told to the election */
+    /* This node's word on its clock (node_sink_wall): flags, ceiling, and
+     * seq counting its changes; word_gossiped is the seq last gossiped
+     * (bt_swim_broadcast_clock). */
+    uint8_t word_flags;
+    uint64_t word_ceiling;
+    uint32_t word_seq, word_gossiped;
 
     uint64_t dropped_oom; /* outputs and clock readings lost to out of memory */
 
@@ -124,12 +131,15 @@ void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member);
 void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
 /* The swim sink's `clock` and `wall` (swim.h): a member's clock block read,
  * and this node's own block to send. */
-void node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
                      const struct bt_swim_clock *clock);
 void node_sink_wall(void *ctx, struct bt_swim_clock *out);
 /* Tells the election what each member last said of its clock; returns
  * whether any word changed. From settle(), after the verdicts. */
 bool node_tell_words(struct bt_node *n);
+/* Gossips this node's word on its clock when it changed since it was last
+ * gossiped (bt_swim_broadcast_clock). From settle(), after the judgement. */
+void node_say_word(struct bt_node *n);
 /* Judges this node's clock against the cluster's and acts on a change
  * (BT_EV_CLOCK_REFUSED / BT_EV_CLOCK_OK). From settle(). */
 void node_judge_clock(struct bt_node *n);

@@ -237,6 +237,23 @@ static void hold_fence(struct bt_replica *r, const struct bt_fence *f)
     r->held_f[r->nheld_f++] = *f;
 }
 
+/* Whether a newer entry of e's key (name, node) is held: the owner wrote
+ * that one after e, so e is no longer its state. Merging e would bring
+ * back what its owner has already replaced, e.g. a live candidacy its
+ * tombstone (stamped further ahead, and held) ended: e's own stamp passes
+ * the bound once real time catches up with it, the tombstone's later
+ * (docs/election.md, "Screening"). The held entry stands for e: it is
+ * merged as soon as it passes. */
+static bool superseded_held(const struct bt_replica *r, const struct bt_centry *e)
+{
+    for (size_t i = 0; i < r->nheld_e; i++) {
+        const struct bt_centry *h = &r->held_e[i];
+        if (bt_name_eq(&h->name, &e->name) && bt_nodeid_eq(&h->node, &e->node))
+            return bt_centry_cmp(h, e) > 0;
+    }
+    return false;
+}
+
 /* Screening (fix 9): an item passes if the leader accepts its stamp from
  * its author (bt_leader_acceptable_from: the bound, or the author's word
  * and the generous limit). The rest is held (hold_*) and screened again
@@ -249,6 +266,8 @@ static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_node
     const struct bt_nodeid *offender = NULL;
     size_t kept = 0;
     for (size_t i = 0; i < p->nentries; i++) {
+        if (superseded_held(r, &p->entries[i]))
+            continue; /* a newer write of its key is held: that one stands for it */
         if (!bt_leader_acceptable_from(r->leader, p->entries[i].stamp, &p->entries[i].node,
                                        wall_ms)) {
             offender = &p->entries[i].node;

@@ -176,7 +176,7 @@ static size_t pack_broadcasts(struct bt_swim *s, struct bt_wbuf *w)
  * none. */
 struct bt_swim_clock swim_local_clock(const struct bt_swim *s)
 {
-    struct bt_swim_clock c = {0, 0, 0};
+    struct bt_swim_clock c = {0, 0, 0, 0};
     if (s->sink.wall)
         s->sink.wall(s->sink.ctx, &c);
     return c;
@@ -304,6 +304,47 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
 
 /* ---- receiving ---------------------------------------------------------- */
 
+/* Queues a CLOCK broadcast of member m's word on its clock (fix 9), keyed
+ * by the member (a newer word replaces a queued older one). A word passed
+ * on rides the next gossip round (a gossip period away at most: urgent
+ * forwarding cost a tenth more datagrams in the chaos campaigns, for no
+ * seed more); bt_swim_broadcast_clock starts one at once for this node's
+ * own. Returns 0 or BATON_ENOMEM. */
+static int gossip_word(struct bt_swim *s, const struct bt_member *m,
+                       const struct bt_swim_clock *word)
+{
+    struct bt_swim_bcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_SWIM_B_CLOCK;
+    b.name = m->name;
+    b.boot = m->boot_id;
+    b.clock = *word;
+    b.clock.wall_ms = 0;
+    uint8_t buf[BT_SWIM_BCAST_MAX];
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, sizeof buf);
+    bt_swim_put_bcast(&w, &b);
+    assert(!w.overflow);
+    return q_push(s, BT_BKEY_CLOCK, m->name.bytes, m->name.len, buf, w.len, false);
+}
+
+/* A member's word by gossip: told to the sink when we hold that member
+ * alive or suspect on that boot (a word for a boot we do not know yet is
+ * left to those that do; one of a member dead or gone is of no use, and
+ * the sink keeps no word for a member gone: told again, it would be news
+ * again, gossiped on again, for ever), and gossiped on when it was news
+ * there. */
+static void apply_clock(struct bt_swim *s, const struct bt_swim_bcast *b)
+{
+    const struct bt_member *m = swim_find(s, &b->name);
+    if (!m || m == s->self || m->boot_id != b->boot || !is_live(m->state) || !s->sink.clock)
+        return;
+    struct bt_swim_clock c = b->clock;
+    c.wall_ms = 0;
+    if (s->sink.clock(s->sink.ctx, &m->name, m->boot_id, &c))
+        (void)gossip_word(s, m, &c); /* out of memory: it rides the member's probes still */
+}
+
 static void apply_bcast(struct bt_swim *s, const struct bt_swim_bcast *b,
                         const struct bt_nodeid *sender, uint64_t now)
 {
@@ -317,6 +358,7 @@ static void apply_bcast(struct bt_swim *s, const struct bt_swim_bcast *b,
         if (s->sink.user_deliver)
             s->sink.user_deliver(s->sink.ctx, sender, b->user, b->user_len);
         break;
+    case BT_SWIM_B_CLOCK: apply_clock(s, b); break;
     default: break;
     }
 }
@@ -487,8 +529,10 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
 
     /* A clock reading of a member we know on this boot (fix 9). */
     if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.clock.wall_ms != 0 &&
-        sender && sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock)
-        s->sink.clock(s->sink.ctx, &sender->name, sender->boot_id, &p.clock);
+        sender && sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock &&
+        s->sink.clock(s->sink.ctx, &sender->name, sender->boot_id, &p.clock) &&
+        is_live(sender->state))
+        (void)gossip_word(s, sender, &p.clock); /* a newer word: gossiped on as well */
 
     switch (p.hdr.type) {
     case BT_SWIM_PING:
@@ -989,6 +1033,19 @@ int bt_swim_broadcast_user(struct bt_swim *s, const void *key, size_t keylen, co
         s->gossip_now = true;
         swim_flush(s, now);
     }
+    return 0;
+}
+
+int bt_swim_broadcast_clock(struct bt_swim *s, uint64_t now)
+{
+    if (s->refused)
+        return BATON_ECLOSED;
+    struct bt_swim_clock word = swim_local_clock(s);
+    int rc = gossip_word(s, s->self, &word);
+    if (rc != 0)
+        return rc;
+    s->gossip_now = true;
+    swim_flush(s, now);
     return 0;
 }
 

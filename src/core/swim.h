@@ -94,8 +94,11 @@ struct bt_swim_sink {
      * block ("not known", fine) is sent. */
     void (*wall)(void *ctx, struct bt_swim_clock *out);
     /* A PING or ACK from member (a known member, on the boot we hold for
-     * it) carried its clock block (wall_ms nonzero). Optional. */
-    void (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+     * it) carried its clock block (wall_ms nonzero), or a CLOCK broadcast
+     * carried its word (wall_ms 0: no reading). Returns whether the word
+     * was news (a greater seq than the one held for that boot): the swim
+     * then gossips a CLOCK broadcast of it on. Optional. */
+    bool (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
                   const struct bt_swim_clock *clock);
     /* A summary of the local user state, sent in a DIGEST datagram to each
      * probe target: write at most cap (BT_SWIM_DIGEST_MAX) bytes into buf
@@ -182,15 +185,22 @@ void bt_swim_tick(struct bt_swim *swim, uint64_t now_ms);
 /* When bt_swim_tick() is next due (monotonic ms). */
 uint64_t bt_swim_next_deadline(const struct bt_swim *swim);
 
+/* Gossips this node's word on its clock (the flags, ceiling and seq that
+ * sink.wall gives now; fix 9) as a CLOCK broadcast, replacing a queued
+ * older one, and starts a gossip round at once. The caller calls it when
+ * its word changed (a greater seq). Returns 0, BATON_ECLOSED once stopped,
+ * or BATON_ENOMEM (nothing queued: the word still rides every PING and
+ * ACK). */
+int bt_swim_broadcast_clock(struct bt_swim *swim, uint64_t now);
+
 /* Longest key of a user broadcast: the election's keys are a name and a
  * node, or a name and a minter (replica.c), up to 330 bytes. */
 #define BT_SWIM_USER_KEY_MAX 512
 
 /* Queues an opaque user broadcast (data copied, 1..BT_SWIM_USER_MAX bytes)
  * for dissemination. key (copied, 0..BT_SWIM_USER_KEY_MAX bytes; NULL/0 for
- * none) invalidates
- * a queued user broadcast with the same key. urgent: a gossip round goes out
- * at once instead of at the next gossip tick. Returns 0, BATON_EINVAL,
+ * none) invalidates a queued user broadcast with the same key. urgent: a
+ * gossip round goes out at once instead of at the next gossip tick. Returns 0, BATON_EINVAL,
  * BATON_E2BIG, BATON_ENOMEM or BATON_ECLOSED (refused). */
 int bt_swim_broadcast_user(struct bt_swim *swim, const void *key, size_t keylen, const void *data,
                            size_t len, bool urgent, uint64_t now_ms);

@@ -57,6 +57,7 @@ static void put_clock(struct bt_wbuf *w, const struct bt_swim_clock *c)
     bt_put_u64(w, c->wall_ms);
     bt_put_u8(w, c->flags);
     bt_put_u64(w, c->flags & BT_SWIM_CLOCK_REFUSED ? c->ceiling : 0);
+    bt_put_u32(w, c->seq);
 }
 
 void bt_swim_put_ping(struct bt_wbuf *w, uint32_t seq, const struct bt_nodeid *target,
@@ -73,18 +74,26 @@ void bt_swim_put_ack(struct bt_wbuf *w, uint32_t seq, const struct bt_swim_clock
     put_clock(w, clock);
 }
 
-/* The clock block of a PING or ACK; false if malformed: unknown flags,
- * both flags, or a ceiling without BT_SWIM_CLOCK_REFUSED (one spelling). */
-static bool get_clock(struct bt_rbuf *r, struct bt_swim_clock *c)
+/* The word of a clock block or a CLOCK broadcast (flags, ceiling, seq);
+ * false if malformed: unknown flags, both flags, or a ceiling without
+ * BT_SWIM_CLOCK_REFUSED (one spelling). */
+static bool get_word(struct bt_rbuf *r, struct bt_swim_clock *c)
 {
-    c->wall_ms = bt_get_u64(r);
     c->flags = bt_get_u8(r);
     c->ceiling = bt_get_u64(r);
+    c->seq = bt_get_u32(r);
     if (c->flags & ~(BT_SWIM_CLOCK_REFUSED | BT_SWIM_CLOCK_PENDING))
         return false;
     if ((c->flags & BT_SWIM_CLOCK_REFUSED) && (c->flags & BT_SWIM_CLOCK_PENDING))
         return false;
     return (c->flags & BT_SWIM_CLOCK_REFUSED) || c->ceiling == 0;
+}
+
+/* The clock block of a PING or ACK: the wall clock, then the word. */
+static bool get_clock(struct bt_rbuf *r, struct bt_swim_clock *c)
+{
+    c->wall_ms = bt_get_u64(r);
+    return get_word(r, c);
 }
 
 void bt_swim_put_seq(struct bt_wbuf *w, uint32_t seq) { bt_put_u32(w, seq); }
@@ -122,6 +131,7 @@ static size_t bcast_body_size(const struct bt_swim_bcast *b)
     case BT_SWIM_B_DEAD: return member + 1 + b->from.len;
     case BT_SWIM_B_LEFT: return member;
     case BT_SWIM_B_USER: return b->user_len;
+    case BT_SWIM_B_CLOCK: return 1 + (size_t)b->name.len + 8 + 1 + 8 + 4;
     default: return 0;
     }
 }
@@ -143,6 +153,12 @@ void bt_swim_put_bcast(struct bt_wbuf *w, const struct bt_swim_bcast *b)
     }
     bt_put_str8(w, b->name.bytes, b->name.len);
     bt_put_u64(w, b->boot);
+    if (b->kind == BT_SWIM_B_CLOCK) {
+        bt_put_u8(w, b->clock.flags);
+        bt_put_u64(w, b->clock.flags & BT_SWIM_CLOCK_REFUSED ? b->clock.ceiling : 0);
+        bt_put_u32(w, b->clock.seq);
+        return;
+    }
     bt_put_u32(w, b->incarnation);
     if (b->kind == BT_SWIM_B_ALIVE)
         bt_put_str8(w, b->addr.s, b->addr.len);
@@ -232,16 +248,21 @@ int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out)
         out->user_len = body_len;
         return 1;
     }
-    if (out->kind < BT_SWIM_B_ALIVE || out->kind > BT_SWIM_B_LEFT)
+    if (out->kind < BT_SWIM_B_ALIVE || out->kind > BT_SWIM_B_CLOCK)
         return BATON_EPROTO;
     struct bt_rbuf b;
     bt_rbuf_init(&b, body, body_len);
     get_nodeid(&b, &out->name);
     out->boot = bt_get_u64(&b);
-    out->incarnation = bt_get_u32(&b);
+    if (out->kind == BT_SWIM_B_CLOCK) {
+        if (!get_word(&b, &out->clock))
+            return BATON_EPROTO;
+    } else {
+        out->incarnation = bt_get_u32(&b);
+    }
     if (out->kind == BT_SWIM_B_ALIVE)
         get_addr(&b, &out->addr);
-    else if (out->kind != BT_SWIM_B_LEFT)
+    else if (out->kind == BT_SWIM_B_SUSPECT || out->kind == BT_SWIM_B_DEAD)
         get_nodeid(&b, &out->from);
     /* The body must be consumed exactly: no trailing bytes. */
     if (b.error || bt_rbuf_left(&b) != 0)

@@ -23,9 +23,9 @@
  *   ACK       +-----------+-------------+
  *             | seq (u32) | clock block |                        answer to PING / PING_REQ
  *             +-----------+-------------+
- *   clock block: +----------------+------------+---------------+
- *                | wall ms (u64)  | clock (u8) | ceiling (u64) |
- *                +----------------+------------+---------------+
+ *   clock block: +----------------+------------+---------------+-----------+
+ *                | wall ms (u64)  | clock (u8) | ceiling (u64) | seq (u32) |
+ *                +----------------+------------+---------------+-----------+
  *   NACK      +-----------+
  *             | seq (u32) |                      no answer from the target (Lifeguard)
  *             +-----------+
@@ -39,6 +39,11 @@
  *             ceiling: with bit 0, the greatest stamp the sender issued
  *             while its clock was judged fine (0: none); 0 otherwise. What
  *             it wrote up to there is still vouched for (docs/election.md)
+ *             seq: how many times the sender's word (clock, ceiling) has
+ *             changed on this boot; a receiver keeps, per member boot, the
+ *             word with the greatest seq, whichever way it came (a PING, an
+ *             ACK, a CLOCK broadcast), so a late datagram cannot bring back
+ *             an older word
  *   PING_REQ  +-----------+------------------+------------------+-------------------+
  *             | seq (u32) | budget ms (u32)  | target name str8 | target addr str8  |
  *             +-----------+------------------+------------------+-------------------+
@@ -67,6 +72,12 @@
  *   DEAD     name str8 | boot u64 | incarnation u32 | declarer name str8
  *   LEFT     name str8 | boot u64 | incarnation u32
  *   USER     opaque bytes (1..BT_SWIM_USER_MAX), for the layer above
+ *   CLOCK    name str8 | boot u64 | clock u8 | ceiling u64 | seq u32
+ *            a member's word on its own clock, as in its clock block
+ *            (fix 9): the member gossips each change of it, and a node
+ *            that learns a newer word from it gossips it on, so every
+ *            node hears it within a few gossip rounds, not only from the
+ *            member's own PINGs and ACKs
  *
  * A broadcast's body must be exactly len bytes; an unknown kind makes the
  * whole datagram malformed (the version byte, not silent skipping, is how the
@@ -105,7 +116,9 @@
 #include "core/types.h"
 #include "core/wire.h"
 
-/* 2: PING and ACK carry the sender's wall clock, clock flags and ceiling. */
+/* 2: PING and ACK carry the sender's wall clock, clock flags, ceiling and
+ * word seq; CLOCK broadcasts (the format changed within version 2 while
+ * fix 9 was unreleased: docs/membership.md). */
 #define BT_SWIM_VERSION 2
 
 /* Bounds. A datagram never exceeds the UDP payload limit; a user broadcast
@@ -152,6 +165,7 @@ enum bt_swim_bkind {
     BT_SWIM_B_DEAD = 3,
     BT_SWIM_B_LEFT = 4,
     BT_SWIM_B_USER = 5,
+    BT_SWIM_B_CLOCK = 6, /* a member's word on its clock (fix 9) */
 };
 
 #define BT_SWIM_PP_JOIN 0x01u
@@ -181,14 +195,15 @@ struct bt_swim_packet {
 
 /* One broadcast, decoded or to encode. */
 struct bt_swim_bcast {
-    uint8_t kind;          /* enum bt_swim_bkind */
-    struct bt_nodeid name; /* member concerned (not USER) */
-    uint64_t boot;         /* its boot id (not USER) */
-    uint32_t incarnation;  /* its incarnation (not USER) */
-    struct bt_addr addr;   /* ALIVE: where it is reached */
-    struct bt_nodeid from; /* SUSPECT, DEAD: who suspects or declares */
-    const uint8_t *user;   /* USER: payload, borrowed */
-    size_t user_len;       /* USER: its length, 1..BT_SWIM_USER_MAX */
+    uint8_t kind;               /* enum bt_swim_bkind */
+    struct bt_nodeid name;      /* member concerned (not USER) */
+    uint64_t boot;              /* its boot id (not USER) */
+    uint32_t incarnation;       /* its incarnation (not USER) */
+    struct bt_addr addr;        /* ALIVE: where it is reached */
+    struct bt_nodeid from;      /* SUSPECT, DEAD: who suspects or declares */
+    const uint8_t *user;        /* USER: payload, borrowed */
+    size_t user_len;            /* USER: its length, 1..BT_SWIM_USER_MAX */
+    struct bt_swim_clock clock; /* CLOCK: the member's word (wall_ms 0) */
 };
 
 /* A decoded push-pull message. */

@@ -117,6 +117,10 @@ struct bt_swim_clock {
     uint8_t flags;    /* BT_SWIM_CLOCK_REFUSED, BT_SWIM_CLOCK_PENDING or 0 (fine) */
     uint64_t ceiling; /* with BT_SWIM_CLOCK_REFUSED: the greatest stamp it issued
                          while its clock was fine (0: none); else 0 */
+    uint32_t seq;     /* how many times the sender's word (flags, ceiling) changed
+                         on this boot: of two copies of its word, the greater
+                         seq is the newer (copies travel by gossip too, and
+                         datagrams are reordered) */
 };
 
 struct bt_member_info {

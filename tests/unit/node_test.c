@@ -915,6 +915,121 @@ static void clock_outlier_withdraws_and_returns_when_put_right(void **state)
     net_free(&net);
 }
 
+/* Node i's view of who leads "job": the index of "node<k>", -1 for none. */
+static int leader_seen(struct net *net, int i)
+{
+    struct bt_name n = job();
+    struct bt_nodeid who;
+    if (bt_node_leader(net->node[i], &n, &who, NULL) != 0)
+        return -1;
+    return who.bytes[4] - '0';
+}
+
+/* Hands node `to` a datagram from node `from`'s name and boot: a PING
+ * with the clock block `word` (wall clock now), and a CLOCK broadcast of
+ * `bword` about node `about` when bword is not NULL. */
+static void forge_word(struct net *net, int from, int to, const struct bt_swim_clock *word,
+                       int about, const struct bt_swim_clock *bword)
+{
+    uint8_t buf[512];
+    struct bt_wbuf w;
+    char name[16];
+    struct bt_nodeid sender, target;
+    snprintf(name, sizeof name, "node%d", from);
+    assert_int_equal(bt_nodeid_set(&sender, name, strlen(name)), 0);
+    snprintf(name, sizeof name, "node%d", to);
+    assert_int_equal(bt_nodeid_set(&target, name, strlen(name)), 0);
+    bt_wbuf_init(&w, buf, sizeof buf);
+    bt_swim_put_header(&w, BT_SWIM_PING, &sender, net->boot[from]);
+    struct bt_swim_clock c = *word;
+    c.wall_ms = tat(net, from).wall_ms;
+    bt_swim_put_ping(&w, 999, &target, &c);
+    if (bword) {
+        struct bt_swim_bcast b;
+        memset(&b, 0, sizeof b);
+        b.kind = BT_SWIM_B_CLOCK;
+        snprintf(name, sizeof name, "node%d", about);
+        assert_int_equal(bt_nodeid_set(&b.name, name, strlen(name)), 0);
+        b.boot = net->boot[about];
+        b.clock = *bword;
+        bt_swim_put_bcast(&w, &b);
+    }
+    assert_false(w.overflow);
+    bt_node_recv(net->node[to], &net->addr[from], buf, w.len, tat(net, to));
+}
+
+/* Whether node i's pending outputs hold a CLOCK broadcast of node
+ * `about`'s word with seq `seq`; the outputs go to the network. */
+static bool gossips_word(struct net *net, int i, int about, uint32_t seq)
+{
+    bool found = false;
+    struct bt_output out;
+    char name[16];
+    snprintf(name, sizeof name, "node%d", about);
+    while (bt_node_pop_output(net->node[i], &out)) {
+        struct bt_swim_packet p;
+        if (out.kind != BT_OUT_PACKET || bt_swim_decode_packet(out.data, out.len, &p) <= 0)
+            continue;
+        struct bt_rbuf r;
+        struct bt_swim_bcast b;
+        bt_rbuf_init(&r, p.bcasts, p.bcasts_len);
+        while (bt_swim_next_bcast(&r, &b) == 1)
+            found = found || (b.kind == BT_SWIM_B_CLOCK && strcmp(b.name.bytes, name) == 0 &&
+                              b.boot == net->boot[about] && b.clock.seq == seq);
+    }
+    return found;
+}
+
+/* Fix 9: a member's word on its clock is numbered, travels by gossip too,
+ * and counts at once. node0, the name everyone elects, and node1, node2.
+ * Forged datagrams in node0's name hand node1 words with seqs above
+ * node0's own: "refused" (seq 100) stops node1 counting node0 at once,
+ * and node1 gossips it on; an older "fine" (seq 99, a late datagram) does
+ * not undo it, nor do node0's own PINGs and ACKs (lower seqs); a newer
+ * "fine" (seq 101) does. A CLOCK broadcast relayed by node2 (seq 102,
+ * "refused") counts like the member's own PING. */
+static void a_members_word_is_numbered_gossiped_and_counts_at_once(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    net.max_offset = 10000;
+    for (int i = 0; i < 3; i++) {
+        bt_node_free(net.node[i]);
+        node_start(&net, i, 300 + (uint64_t)i);
+    }
+    join_all_through_node0(&net);
+    for (int i = 0; i < 3; i++)
+        lead(&net, i, 0, NULL);
+    net_run(&net, net.wire.now + 3000);
+    assert_all_see_leader(&net, 0);
+
+    struct bt_swim_clock refused = {.flags = BT_SWIM_CLOCK_REFUSED, .ceiling = 0, .seq = 100};
+    forge_word(&net, 0, 1, &refused, 0, NULL);
+    assert_int_equal(leader_seen(&net, 1), 1); /* at once, not at the next judgement */
+    assert_true(gossips_word(&net, 1, 0, 100));
+    struct bt_swim_clock stale = {.flags = 0, .ceiling = 0, .seq = 99};
+    forge_word(&net, 0, 1, &stale, 0, NULL);
+    drain(&net, 1);
+    assert_int_equal(leader_seen(&net, 1), 1);
+    net_run(&net, net.wire.now + 500); /* node0's own PINGs and ACKs: older words */
+    assert_int_equal(leader_seen(&net, 1), 1);
+    struct bt_swim_clock fine = {.flags = 0, .ceiling = 0, .seq = 101};
+    forge_word(&net, 0, 1, &fine, 0, NULL);
+    drain(&net, 1);
+    assert_int_equal(leader_seen(&net, 1), 0);
+
+    /* By gossip: node2 relays node0's newer word. */
+    struct bt_swim_clock own2 = {.flags = 0, .ceiling = 0, .seq = 0};
+    struct bt_swim_clock relayed = {.flags = BT_SWIM_CLOCK_REFUSED, .ceiling = 0, .seq = 102};
+    forge_word(&net, 2, 1, &own2, 0, &relayed);
+    assert_int_equal(leader_seen(&net, 1), 1);
+    /* Passed on with the next gossip round (one gossip period: 20 ms). */
+    net.wire.now += 20;
+    bt_node_tick(net.node[1], tat(&net, 1));
+    assert_true(gossips_word(&net, 1, 0, 102));
+    net_free(&net);
+}
+
 /* Fix 9 inside fix 8's sync: a node whose clock is not judged yet writes
  * its candidacies but mints nothing. Four nodes whose clocks are apart
  * (node0 a minute ahead, beyond the bound; node3 8 s behind) all campaign
@@ -1504,6 +1619,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ageing_collects_tombstones_and_keeps_live_entries),
     cmocka_unit_test(clock_outlier_withdraws_and_returns_when_put_right),
     cmocka_unit_test(a_start_with_clocks_apart_mints_once),
+    cmocka_unit_test(a_members_word_is_numbered_gossiped_and_counts_at_once),
     cmocka_unit_test(twin_with_the_greater_boot_survives_the_heal),
     cmocka_unit_test(twin_with_the_lower_boot_stops_after_the_heal),
     cmocka_unit_test(one_failed_allocation_never_loses_a_verdict_or_an_event),

@@ -63,7 +63,7 @@ static size_t build_ping_with_all_broadcasts(uint8_t *buf, size_t cap, size_t *b
     bt_wbuf_init(&w, buf, cap);
     struct bt_nodeid me = nid("node-a"), target = nid("node-b");
     bt_swim_put_header(&w, BT_SWIM_PING, &me, 0x1122334455667788u);
-    struct bt_swim_clock clock = {1700000000123u, BT_SWIM_CLOCK_REFUSED, 0x0102030405060708u};
+    struct bt_swim_clock clock = {1700000000123u, BT_SWIM_CLOCK_REFUSED, 0x0102030405060708u, 9};
     bt_swim_put_ping(&w, 77, &target, &clock);
     *nb = 0;
     boundaries[(*nb)++] = w.len;
@@ -93,6 +93,15 @@ static size_t build_ping_with_all_broadcasts(uint8_t *buf, size_t cap, size_t *b
     b.user_len = 17;
     bt_swim_put_bcast(&w, &b);
     boundaries[(*nb)++] = w.len;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_SWIM_B_CLOCK;
+    b.name = nid("node-c");
+    b.boot = 42;
+    b.clock.flags = BT_SWIM_CLOCK_REFUSED;
+    b.clock.ceiling = 0x0a0b0c0d0e0f1011u;
+    b.clock.seq = 0xfffffff0u;
+    bt_swim_put_bcast(&w, &b);
+    boundaries[(*nb)++] = w.len;
     assert_false(w.overflow);
     return w.len;
 }
@@ -110,18 +119,30 @@ static void ping_with_every_broadcast_kind_round_trips(void **state)
     assert_true(p.hdr.sender_boot == 0x1122334455667788u);
     assert_int_equal(p.seq, 77);
     assert_string_equal(p.target.bytes, "node-b");
+    assert_true(p.clock.wall_ms == 1700000000123u);
+    assert_int_equal(p.clock.flags, BT_SWIM_CLOCK_REFUSED);
+    assert_true(p.clock.ceiling == 0x0102030405060708u);
+    assert_int_equal(p.clock.seq, 9);
 
     struct bt_rbuf r;
     struct bt_swim_bcast b;
     bt_rbuf_init(&r, p.bcasts, p.bcasts_len);
-    const uint8_t kinds[] = {BT_SWIM_B_ALIVE, BT_SWIM_B_SUSPECT, BT_SWIM_B_DEAD, BT_SWIM_B_LEFT,
-                             BT_SWIM_B_USER};
+    const uint8_t kinds[] = {BT_SWIM_B_ALIVE, BT_SWIM_B_SUSPECT, BT_SWIM_B_DEAD,
+                             BT_SWIM_B_LEFT,  BT_SWIM_B_USER,    BT_SWIM_B_CLOCK};
     for (size_t i = 0; i < sizeof kinds; i++) {
         assert_int_equal(bt_swim_next_bcast(&r, &b), 1);
         assert_int_equal(b.kind, kinds[i]);
         if (b.kind == BT_SWIM_B_USER) {
             assert_int_equal(b.user_len, 17);
             assert_memory_equal(b.user, "opaque user bytes", 17);
+            continue;
+        }
+        if (b.kind == BT_SWIM_B_CLOCK) {
+            assert_string_equal(b.name.bytes, "node-c");
+            assert_int_equal(b.boot, 42);
+            assert_int_equal(b.clock.flags, BT_SWIM_CLOCK_REFUSED);
+            assert_true(b.clock.ceiling == 0x0a0b0c0d0e0f1011u);
+            assert_true(b.clock.seq == 0xfffffff0u);
             continue;
         }
         assert_string_equal(b.name.bytes, "node-c");
@@ -146,7 +167,7 @@ static void every_datagram_type_round_trips(void **state)
 
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_header(&w, BT_SWIM_ACK, &me, 1);
-    struct bt_swim_clock ack_clock = {UINT64_MAX, 0, 0};
+    struct bt_swim_clock ack_clock = {UINT64_MAX, 0, 0, UINT32_MAX};
     bt_swim_put_ack(&w, 0xfffffffeu, &ack_clock);
     assert_int_equal(decode_packet_exact(buf, w.len, &p, NULL), (int)w.len);
     assert_int_equal(p.hdr.type, BT_SWIM_ACK);
@@ -154,16 +175,17 @@ static void every_datagram_type_round_trips(void **state)
     assert_true(p.clock.wall_ms == UINT64_MAX);
     assert_int_equal(p.clock.flags, 0);
     assert_true(p.clock.ceiling == 0);
+    assert_true(p.clock.seq == UINT32_MAX);
     /* A ceiling without BT_SWIM_CLOCK_REFUSED is malformed (one spelling). */
-    buf[w.len - 1] = 0x01;
+    buf[w.len - 5] = 0x01;
     assert_int_equal(bt_swim_decode_packet(buf, w.len, &p), BATON_EPROTO);
-    buf[w.len - 1] = 0x00;
+    buf[w.len - 5] = 0x00;
     /* Unknown flags, and both flags at once, are malformed. */
-    buf[w.len - 9] = 0x04;
+    buf[w.len - 13] = 0x04;
     assert_int_equal(bt_swim_decode_packet(buf, w.len, &p), BATON_EPROTO);
-    buf[w.len - 9] = BT_SWIM_CLOCK_REFUSED | BT_SWIM_CLOCK_PENDING;
+    buf[w.len - 13] = BT_SWIM_CLOCK_REFUSED | BT_SWIM_CLOCK_PENDING;
     assert_int_equal(bt_swim_decode_packet(buf, w.len, &p), BATON_EPROTO);
-    buf[w.len - 9] = BT_SWIM_CLOCK_PENDING;
+    buf[w.len - 13] = BT_SWIM_CLOCK_PENDING;
     assert_int_equal(decode_packet_exact(buf, w.len, &p, NULL), (int)w.len);
     assert_int_equal(p.clock.flags, BT_SWIM_CLOCK_PENDING);
     assert_int_equal(p.bcasts_len, 0);
@@ -311,7 +333,10 @@ static void broadcast_bounds_are_enforced(void **state)
     /* Unknown kinds. */
     len = gossip_with_raw_bcast(buf, sizeof buf, 0, body, bw.len, bw.len);
     assert_int_equal(decode_packet_exact(buf, len, &p, NULL), BATON_EPROTO);
-    len = gossip_with_raw_bcast(buf, sizeof buf, 6, body, bw.len, bw.len);
+    len = gossip_with_raw_bcast(buf, sizeof buf, 7, body, bw.len, bw.len);
+    assert_int_equal(decode_packet_exact(buf, len, &p, NULL), BATON_EPROTO);
+    /* A LEFT body is no CLOCK body (one byte short of one). */
+    len = gossip_with_raw_bcast(buf, sizeof buf, BT_SWIM_B_CLOCK, body, bw.len, bw.len);
     assert_int_equal(decode_packet_exact(buf, len, &p, NULL), BATON_EPROTO);
     /* A trailing byte inside the body. */
     len = gossip_with_raw_bcast(buf, sizeof buf, BT_SWIM_B_LEFT, body, bw.len + 1, bw.len + 1);
@@ -366,6 +391,30 @@ static void broadcast_bounds_are_enforced(void **state)
         bt_put_str8(&bw, bad_addrs[i], bad_lens[i]);
         len = gossip_with_raw_bcast(buf, sizeof buf, BT_SWIM_B_ALIVE, body, bw.len, bw.len);
         assert_int_equal(decode_packet_exact(buf, len, &p, NULL), BATON_EPROTO);
+    }
+    /* CLOCK words: well formed; a ceiling without BT_SWIM_CLOCK_REFUSED,
+     * unknown flags and both flags are malformed, as in a clock block. */
+    const struct {
+        uint8_t flags;
+        uint64_t ceiling;
+        bool ok;
+    } words[] = {{0, 0, true},
+                 {BT_SWIM_CLOCK_PENDING, 0, true},
+                 {BT_SWIM_CLOCK_REFUSED, 5, true},
+                 {0, 5, false},
+                 {BT_SWIM_CLOCK_PENDING, 5, false},
+                 {0x04, 0, false},
+                 {BT_SWIM_CLOCK_REFUSED | BT_SWIM_CLOCK_PENDING, 0, false}};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        bt_wbuf_init(&bw, body, sizeof body);
+        bt_put_str8(&bw, "node-c", 6);
+        bt_put_u64(&bw, 1);
+        bt_put_u8(&bw, words[i].flags);
+        bt_put_u64(&bw, words[i].ceiling);
+        bt_put_u32(&bw, 3);
+        len = gossip_with_raw_bcast(buf, sizeof buf, BT_SWIM_B_CLOCK, body, bw.len, bw.len);
+        assert_int_equal(decode_packet_exact(buf, len, &p, NULL),
+                         words[i].ok ? (int)len : BATON_EPROTO);
     }
     /* The same with an address exactly BT_ADDR_MAX long is fine. */
     bt_wbuf_init(&bw, body, sizeof body);
