@@ -74,6 +74,12 @@ void bt_cmap_destroy(struct bt_cmap *m);
  * is then unchanged). */
 int bt_cmap_merge_entry(struct bt_cmap *m, const struct bt_centry *e);
 
+/* Whether bt_cmap_merge_entry(m, e) would return 0: the map holds an
+ * entry of e's key that e (in canonical form) does not exceed. False for
+ * an invalid key. One lookup, nothing changed: a receiver can tell a copy
+ * it already has from news before doing anything else with it. */
+bool bt_cmap_known(const struct bt_cmap *m, const struct bt_centry *e);
+
 /* Merges a live entry for (name, node) stamped stamp (all copied); out
  * (optional) receives that entry, for broadcasting, whenever the call
  * returns 0 or 1. Returns 1, 0, BATON_EINVAL or BATON_ENOMEM as
@@ -95,6 +101,15 @@ const struct bt_centry *bt_cmap_get(const struct bt_cmap *m, const struct bt_nam
  * name has no entry, and 0 is returned). */
 size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
                        const struct bt_centry *const **out);
+
+/* The first entry of name in node order among those with the greatest
+ * priority of the entries for which counts(e, ctx) is true, or NULL when
+ * none is. counts is asked only about entries that would beat the best so
+ * far (greater priority), in node order; it must not modify the map. The
+ * result is borrowed as with bt_cmap_get(). */
+const struct bt_centry *bt_cmap_best(const struct bt_cmap *m, const struct bt_name *name,
+                                     bool (*counts)(const struct bt_centry *e, const void *ctx),
+                                     const void *ctx);
 
 /* Calls fn on every entry (names in no particular order, entries of a name
  * by node); stops early and returns fn's value when it is nonzero. fn must

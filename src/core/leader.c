@@ -239,28 +239,20 @@ static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
     return m && m->live && m->boot_id == e->cand.boot_id && !m->clock_out;
 }
 
+/* entry_counts for bt_cmap_best(). */
+static bool entry_counts_cb(const struct bt_centry *e, const void *ctx)
+{
+    return entry_counts(ctx, e);
+}
+
 /* The winning entry for name, or NULL: highest priority, then lowest node.
- * Borrowed from the map: valid until it changes. */
+ * Borrowed from the map: valid until it changes. The entries are sorted by
+ * node (bt_nodeid_cmp), so a later one beats the best so far only with a
+ * greater priority; bt_cmap_best() passes the others over without
+ * entry_counts' member lookup, or even touching them. */
 static const struct bt_centry *winner_of(const struct bt_leader *l, const struct bt_name *name)
 {
-    const struct bt_centry *const *v;
-    size_t n = bt_cmap_entries(&l->cmap, name, &v);
-    const struct bt_centry *best = NULL;
-
-    /* The entries come sorted by node (bt_nodeid_cmp), so a later one beats
-     * the best so far only with a greater priority: the others are passed
-     * over without entry_counts' member lookup (a name with 1000
-     * candidates cost 1000 lookups per input, most of a 1000-node
-     * simulation's time). */
-    for (size_t i = 0; i < n; i++) {
-        const struct bt_centry *e = v[i];
-        if (best && e->cand.priority <= best->cand.priority)
-            continue;
-        if (!entry_counts(l, e))
-            continue;
-        best = e;
-    }
-    return best;
+    return bt_cmap_best(&l->cmap, name, entry_counts_cb, l);
 }
 
 bool ldr_is_self(const struct bt_leader *l, const struct bt_centry *e)

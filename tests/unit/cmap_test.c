@@ -1005,6 +1005,57 @@ static void digest_covers_live_entries_only_in_any_order(void **state)
     assert_true(digest_zero(&a));
 }
 
+/* bt_cmap_best's predicate for the test below: entries whose candidate id
+ * is odd count. */
+static bool odd_id_counts(const struct bt_centry *e, const void *ctx)
+{
+    (void)ctx;
+    return !e->removed && (e->cand.candidate_id & 1) != 0;
+}
+
+/* bt_cmap_best() against a plain scan, and bt_cmap_known() against what a
+ * merge then does, over random writes with repeated priorities, rewrites,
+ * tombstones and stale copies. */
+static void best_and_known_agree_with_plain_scans(void **state)
+{
+    (void)state;
+    struct bt_prng rng;
+    bt_prng_init(&rng, 11);
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    struct bt_name nm = name_of("job");
+    for (int step = 0; step < 4000; step++) {
+        struct bt_centry e;
+        memset(&e, 0, sizeof e);
+        e.name = nm;
+        char node[16];
+        snprintf(node, sizeof node, "n%02u", (unsigned)bt_prng_below(&rng, 40));
+        e.node = node_of(node);
+        e.stamp = 1 + bt_prng_below(&rng, 200);
+        e.removed = bt_prng_below(&rng, 5) == 0;
+        e.cand = cand_of(bt_prng_below(&rng, 6), (int64_t)bt_prng_below(&rng, 4) - 1, 1);
+        bool known = bt_cmap_known(&m, &e);
+        int rc = bt_cmap_merge_entry(&m, &e);
+        assert_true(rc >= 0);
+        assert_int_equal(known, rc == 0);
+        assert_true(bt_cmap_known(&m, &e));
+
+        const struct bt_centry *const *v;
+        size_t n = bt_cmap_entries(&m, &nm, &v);
+        const struct bt_centry *want = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (odd_id_counts(v[i], NULL) && (!want || v[i]->cand.priority > want->cand.priority))
+                want = v[i];
+        assert_ptr_equal(bt_cmap_best(&m, &nm, odd_id_counts, NULL), want);
+    }
+    struct bt_name other = name_of("other");
+    assert_null(bt_cmap_best(&m, &other, odd_id_counts, NULL));
+    struct bt_centry bad;
+    memset(&bad, 0, sizeof bad);
+    assert_false(bt_cmap_known(&m, &bad)); /* an invalid key */
+    bt_cmap_destroy(&m);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(add_then_get_returns_the_live_entry),
     cmocka_unit_test(remove_leaves_a_tombstone_visible_via_get),
@@ -1021,5 +1072,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(scale_100k_entries_over_1000_names_merge_list_and_forget),
     cmocka_unit_test(digest_covers_live_entries_only_in_any_order),
     cmocka_unit_test(names_sharing_their_first_8_bytes_sort_and_are_found),
+    cmocka_unit_test(best_and_known_agree_with_plain_scans),
 };
 BT_TEST_MAIN(tests)
