@@ -55,7 +55,11 @@
  * of pointers to individually allocated entries, sorted by node name, so
  * a lookup is one hash probe plus a binary search, bt_cmap_entries() hands
  * out the vector itself, and an insert moves only the pointers of its own
- * name. A name whose last entry goes is freed.
+ * name. Beside it, a vector of each entry's node key and priority, which
+ * the search and bt_cmap_best() read without touching the entries. An
+ * entry is stored without its name (struct bt_cstored, 120 bytes instead
+ * of struct bt_centry's 368): it points at its name record's copy. A name
+ * whose last entry goes is freed.
  *
  * Memory. malloc/realloc/free only. Every allocation failure returns
  * BATON_ENOMEM with the map valid and its counters exact. Failing to grow
@@ -73,20 +77,21 @@
 #define INITIAL_ENTRIES 4
 
 /* What the searches read of an entry without touching it. */
-struct cslot {
+struct ckey {
     uint64_t key;     /* node_key(&entry->node) */
     int64_t priority; /* entry->cand.priority (0 in a tombstone) */
 };
 
 struct bt_cname {
-    struct bt_hlink link;       /* in bt_cmap.names, hashed with name_hash() */
-    struct bt_name name;        /* the campaign name, bytes past len zeroed */
-    struct bt_centry **entries; /* n entries sorted by node, each malloc'd */
-    struct cslot *keys;         /* keys[i] mirrors entries[i]: its node's key (the
+    struct bt_hlink link;        /* in bt_cmap.names, hashed with name_hash() */
+    struct bt_name name;         /* the campaign name, bytes past len zeroed */
+    struct bt_cstored **entries; /* n entries sorted by node, each malloc'd; their
+                                    name points at this record's name */
+    struct ckey *keys;           /* keys[i] mirrors entries[i]: its node's key (the
                                    search compares these before touching an
                                    entry) and its priority (bt_cmap_best) */
-    size_t n;                   /* entries in use, at least 1 while linked */
-    size_t cap;                 /* slots allocated in entries */
+    size_t n;                    /* entries in use, at least 1 while linked */
+    size_t cap;                  /* slots allocated in entries */
 };
 
 /* --- entries ------------------------------------------------------------ */
@@ -94,20 +99,25 @@ struct bt_cname {
 static int cmp_u64(uint64_t a, uint64_t b) { return (a > b) - (a < b); }
 static int cmp_i64(int64_t a, int64_t b) { return (a > b) - (a < b); }
 
-int bt_centry_cmp(const struct bt_centry *a, const struct bt_centry *b)
-{
-    int c;
+/* bt_centry_cmp on the fields it reads, wherever they are kept. */
+#define ENTRY_CMP(a, b)                                                                            \
+    do {                                                                                           \
+        int c_;                                                                                    \
+        if ((c_ = cmp_u64((a)->stamp, (b)->stamp)) != 0)                                           \
+            return c_;                                                                             \
+        if ((a)->removed != (b)->removed)                                                          \
+            return (a)->removed ? 1 : -1;                                                          \
+        if ((c_ = cmp_u64((a)->cand.candidate_id, (b)->cand.candidate_id)) != 0)                   \
+            return c_;                                                                             \
+        if ((c_ = cmp_i64((a)->cand.priority, (b)->cand.priority)) != 0)                           \
+            return c_;                                                                             \
+        return cmp_u64((a)->cand.boot_id, (b)->cand.boot_id);                                      \
+    } while (0)
 
-    if ((c = cmp_u64(a->stamp, b->stamp)) != 0)
-        return c;
-    if (a->removed != b->removed)
-        return a->removed ? 1 : -1;
-    if ((c = cmp_u64(a->cand.candidate_id, b->cand.candidate_id)) != 0)
-        return c;
-    if ((c = cmp_i64(a->cand.priority, b->cand.priority)) != 0)
-        return c;
-    return cmp_u64(a->cand.boot_id, b->cand.boot_id);
-}
+int bt_centry_cmp(const struct bt_centry *a, const struct bt_centry *b) { ENTRY_CMP(a, b); }
+
+/* bt_centry_cmp of an entry of the same key and a stored one. */
+static int stored_cmp(const struct bt_centry *a, const struct bt_cstored *b) { ENTRY_CMP(a, b); }
 
 static bool key_valid(const struct bt_name *name, const struct bt_nodeid *node)
 {
@@ -132,9 +142,9 @@ static void entry_canonical(struct bt_centry *dst, const struct bt_centry *src)
 
 /* Field by field, independent of bt_centry_cmp(), so that bt_cmap_equal()
  * can catch an order that calls two different entries equal. */
-static bool entry_equal(const struct bt_centry *a, const struct bt_centry *b)
+static bool entry_equal(const struct bt_cstored *a, const struct bt_cstored *b)
 {
-    return bt_name_eq(&a->name, &b->name) && bt_nodeid_eq(&a->node, &b->node) &&
+    return bt_name_eq(a->name, b->name) && bt_nodeid_eq(&a->node, &b->node) &&
            a->stamp == b->stamp && a->removed == b->removed &&
            a->cand.candidate_id == b->cand.candidate_id && a->cand.priority == b->cand.priority &&
            a->cand.boot_id == b->cand.boot_id;
@@ -152,41 +162,69 @@ unsigned bt_cmap_digest_bucket(const struct bt_name *name)
     return (unsigned)(mix64(bt_hash_bytes(name->bytes, name->len)) % BT_CMAP_DIGEST_BUCKETS);
 }
 
+static uint64_t digest_term(const struct bt_name *name, const struct bt_nodeid *node,
+                            uint64_t stamp, const struct bt_cand *cand)
+{
+    uint64_t h = mix64(bt_hash_bytes(name->bytes, name->len));
+    h = mix64(h ^ bt_hash_bytes(node->bytes, node->len));
+    h = mix64(h ^ stamp);
+    h = mix64(h ^ cand->candidate_id);
+    h = mix64(h ^ (uint64_t)cand->priority);
+    return mix64(h ^ cand->boot_id);
+}
+
 uint64_t bt_cmap_digest_term(const struct bt_centry *e)
 {
-    uint64_t h = mix64(bt_hash_bytes(e->name.bytes, e->name.len));
-    h = mix64(h ^ bt_hash_bytes(e->node.bytes, e->node.len));
-    h = mix64(h ^ e->stamp);
-    h = mix64(h ^ e->cand.candidate_id);
-    h = mix64(h ^ (uint64_t)e->cand.priority);
-    return mix64(h ^ e->cand.boot_id);
+    return digest_term(&e->name, &e->node, e->stamp, &e->cand);
 }
 
 /* Counts a live entry in nlive and the digest (live_out takes it out
  * again: XOR is its own inverse); a tombstone is in neither. */
-static void live_in(struct bt_cmap *m, const struct bt_centry *e)
+static void live_in(struct bt_cmap *m, const struct bt_cstored *e)
 {
     if (!e->removed) {
         m->nlive++;
-        m->digest[bt_cmap_digest_bucket(&e->name)] ^= bt_cmap_digest_term(e);
+        m->digest[bt_cmap_digest_bucket(e->name)] ^=
+            digest_term(e->name, &e->node, e->stamp, &e->cand);
     }
 }
 
-static void live_out(struct bt_cmap *m, const struct bt_centry *e)
+static void live_out(struct bt_cmap *m, const struct bt_cstored *e)
 {
     if (!e->removed) {
         m->nlive--;
-        m->digest[bt_cmap_digest_bucket(&e->name)] ^= bt_cmap_digest_term(e);
+        m->digest[bt_cmap_digest_bucket(e->name)] ^=
+            digest_term(e->name, &e->node, e->stamp, &e->cand);
     }
+}
+
+/* Copies the fields of canonical entry e but its name into stored (whose
+ * name pointer is left alone). */
+static void stored_set(struct bt_cstored *stored, const struct bt_centry *e)
+{
+    stored->node = e->node;
+    stored->stamp = e->stamp;
+    stored->removed = e->removed;
+    stored->cand = e->cand;
 }
 
 /* Overwrites a stored entry of the same key with a greater one and keeps
  * nlive and the digest exact. */
-static void entry_replace(struct bt_cmap *m, struct bt_centry *stored, const struct bt_centry *e)
+static void entry_replace(struct bt_cmap *m, struct bt_cstored *stored, const struct bt_centry *e)
 {
     live_out(m, stored);
-    *stored = *e;
+    stored_set(stored, e);
     live_in(m, stored);
+}
+
+void bt_cstored_entry(const struct bt_cstored *s, struct bt_centry *out)
+{
+    memset(out, 0, sizeof *out);
+    out->name = *s->name;
+    out->node = s->node;
+    out->stamp = s->stamp;
+    out->removed = s->removed;
+    out->cand = s->cand;
 }
 
 /* --- names and the hash table -------------------------------------------- */
@@ -304,11 +342,11 @@ static int name_reserve(struct bt_cname *cn, size_t want)
         cap = want;
     if (cap > SIZE_MAX / sizeof *cn->entries)
         return BATON_ENOMEM;
-    struct bt_centry **p = realloc(cn->entries, cap * sizeof *p);
+    struct bt_cstored **p = realloc(cn->entries, cap * sizeof *p);
     if (!p)
         return BATON_ENOMEM;
     cn->entries = p; /* the larger vector holds the same entries: nothing lost */
-    struct cslot *k = realloc(cn->keys, cap * sizeof *k);
+    struct ckey *k = realloc(cn->keys, cap * sizeof *k);
     if (!k)
         return BATON_ENOMEM;
     cn->keys = k;
@@ -358,8 +396,8 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
         bool found;
         at = name_search(cn, &e->node, &found);
         if (found) {
-            struct bt_centry *stored = cn->entries[at];
-            if (bt_centry_cmp(e, stored) <= 0)
+            struct bt_cstored *stored = cn->entries[at];
+            if (stored_cmp(e, stored) <= 0)
                 return 0;
             entry_replace(m, stored, e);
             cn->keys[at].priority = stored->cand.priority;
@@ -370,10 +408,11 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     /* 1. Allocate everything that can fail before touching the map. */
     if (bt_htab_reserve(&m->names) != 0)
         return BATON_ENOMEM;
-    struct bt_centry *fresh = malloc(sizeof *fresh);
+    struct bt_cstored *fresh = malloc(sizeof *fresh);
     if (!fresh)
         return BATON_ENOMEM;
-    *fresh = *e;
+    memset(fresh, 0, sizeof *fresh);
+    stored_set(fresh, e);
     bool new_name = cn == NULL;
     if (new_name) {
         cn = name_new(&e->name, INITIAL_ENTRIES);
@@ -387,6 +426,7 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     }
 
     /* 2. Insert; nothing below fails. */
+    fresh->name = &cn->name;
     memmove(&cn->entries[at + 1], &cn->entries[at], (cn->n - at) * sizeof *cn->entries);
     memmove(&cn->keys[at + 1], &cn->keys[at], (cn->n - at) * sizeof *cn->keys);
     cn->entries[at] = fresh;
@@ -422,7 +462,7 @@ bool bt_cmap_known(const struct bt_cmap *m, const struct bt_centry *e)
         return false;
     struct bt_centry canon;
     entry_canonical(&canon, e);
-    return bt_centry_cmp(&canon, cn->entries[at]) <= 0;
+    return stored_cmp(&canon, cn->entries[at]) <= 0;
 }
 
 int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,
@@ -456,8 +496,8 @@ int bt_cmap_remove(struct bt_cmap *m, const struct bt_name *name, const struct b
 
 /* --- queries ------------------------------------------------------------- */
 
-const struct bt_centry *bt_cmap_get(const struct bt_cmap *m, const struct bt_name *name,
-                                    const struct bt_nodeid *node)
+const struct bt_cstored *bt_cmap_get(const struct bt_cmap *m, const struct bt_name *name,
+                                     const struct bt_nodeid *node)
 {
     if (node->len > BATON_NODE_MAX)
         return NULL;
@@ -470,7 +510,7 @@ const struct bt_centry *bt_cmap_get(const struct bt_cmap *m, const struct bt_nam
 }
 
 size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
-                       const struct bt_centry *const **out)
+                       const struct bt_cstored *const **out)
 {
     const struct bt_cname *cn = name_find(m, name);
     if (!cn) {
@@ -478,16 +518,16 @@ size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
         return 0;
     }
     /* T ** to const T *const * is safe but not implicit in C. */
-    *out = (const struct bt_centry *const *)cn->entries;
+    *out = (const struct bt_cstored *const *)cn->entries;
     return cn->n;
 }
 
-const struct bt_centry *bt_cmap_best(const struct bt_cmap *m, const struct bt_name *name,
-                                     bool (*counts)(const struct bt_centry *e, const void *ctx),
-                                     const void *ctx)
+const struct bt_cstored *bt_cmap_best(const struct bt_cmap *m, const struct bt_name *name,
+                                      bool (*counts)(const struct bt_cstored *e, const void *ctx),
+                                      const void *ctx)
 {
     const struct bt_cname *cn = name_find(m, name);
-    const struct bt_centry *best = NULL;
+    const struct bt_cstored *best = NULL;
     int64_t top = 0;
     if (!cn)
         return NULL;
@@ -507,7 +547,7 @@ const struct bt_centry *bt_cmap_best(const struct bt_cmap *m, const struct bt_na
     return best;
 }
 
-int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
+int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_cstored *e, void *ctx),
                     void *ctx)
 {
     for (const struct bt_hlink *x = bt_htab_first(&m->names); x; x = bt_htab_next(&m->names, x)) {

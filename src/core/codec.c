@@ -320,6 +320,14 @@ static int snap_visit(const struct bt_centry *e, void *ctx)
     return walk->count > BT_CODEC_SNAPSHOT_MAX;
 }
 
+/* snap_visit on an entry of a map. */
+static int snap_visit_stored(const struct bt_cstored *s, void *ctx)
+{
+    struct bt_centry e;
+    bt_cstored_entry(s, &e);
+    return snap_visit(&e, ctx);
+}
+
 static int snap_visit_array(const struct bt_centry *e, size_t n,
                             int (*visit)(const struct bt_centry *, void *), void *ctx)
 {
@@ -341,7 +349,7 @@ struct snap_source {
 static void snap_walk(const struct snap_source *src, struct snap_walk *walk)
 {
     if (src->map)
-        (void)bt_cmap_foreach(src->map, snap_visit, walk);
+        (void)bt_cmap_foreach(src->map, snap_visit_stored, walk);
     else
         (void)snap_visit_array(src->e, src->n, snap_visit, walk);
 }

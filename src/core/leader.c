@@ -142,7 +142,7 @@ static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *n
 /* Whether the map holds an entry (live or tombstone) for name. */
 static bool name_in_map(const struct bt_leader *l, const struct bt_name *name)
 {
-    const struct bt_centry *const *v;
+    const struct bt_cstored *const *v;
     return bt_cmap_entries(&l->cmap, name, &v) > 0;
 }
 
@@ -150,7 +150,7 @@ static bool name_in_map(const struct bt_leader *l, const struct bt_name *name)
  * node's state: a candidacy that may still count somewhere. */
 bool ldr_name_has_live_entry(const struct bt_leader *l, const struct bt_name *name)
 {
-    const struct bt_centry *const *v;
+    const struct bt_cstored *const *v;
     size_t n = bt_cmap_entries(&l->cmap, name, &v);
     for (size_t i = 0; i < n; i++)
         if (!v[i]->removed)
@@ -229,7 +229,7 @@ struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_no
 
 /* Fix 1: an entry counts iff it is live, its node is live, and it belongs
  * to the node's current boot. Self is always live with its own boot. */
-static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
+static bool entry_counts(const struct bt_leader *l, const struct bt_cstored *e)
 {
     if (e->removed)
         return false;
@@ -240,7 +240,7 @@ static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
 }
 
 /* entry_counts for bt_cmap_best(). */
-static bool entry_counts_cb(const struct bt_centry *e, const void *ctx)
+static bool entry_counts_cb(const struct bt_cstored *e, const void *ctx)
 {
     return entry_counts(ctx, e);
 }
@@ -250,12 +250,12 @@ static bool entry_counts_cb(const struct bt_centry *e, const void *ctx)
  * node (bt_nodeid_cmp), so a later one beats the best so far only with a
  * greater priority; bt_cmap_best() passes the others over without
  * entry_counts' member lookup, or even touching them. */
-static const struct bt_centry *winner_of(const struct bt_leader *l, const struct bt_name *name)
+static const struct bt_cstored *winner_of(const struct bt_leader *l, const struct bt_name *name)
 {
     return bt_cmap_best(&l->cmap, name, entry_counts_cb, l);
 }
 
-bool ldr_is_self(const struct bt_leader *l, const struct bt_centry *e)
+bool ldr_is_self(const struct bt_leader *l, const struct bt_cstored *e)
 {
     return e && bt_nodeid_eq(&e->node, &l->cfg.self);
 }
@@ -376,7 +376,7 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
         const struct bt_nodeid *m = &r->minters[i];
         if (m->len == 0 || bt_nodeid_eq(m, &l->cfg.self))
             continue;
-        const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, m);
+        const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, m);
         if (e && entry_counts(l, e))
             continue;
         if (e && e->removed && e->stamp > r->high_water)
@@ -489,7 +489,7 @@ static bool prev_winner_departed(const struct bt_leader *l, const struct name_re
 {
     if (r->prev_node.len == 0 || bt_nodeid_eq(&r->prev_node, &l->cfg.self))
         return false;
-    const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, &r->prev_node);
+    const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, &r->prev_node);
     if (!e || e->removed)
         return true;
     if (e->cand.boot_id != r->prev_boot)
@@ -546,7 +546,7 @@ static bool may_mint(struct bt_leader *l, struct name_rec *r)
 static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     assert(r->campaigning);
-    const struct bt_centry *w = winner_of(l, &r->name); /* 1 */
+    const struct bt_cstored *w = winner_of(l, &r->name); /* 1 */
     bool wins = ldr_is_self(l, w);
     bool was = r->leading; /* 2 */
     bool overtaken =
@@ -635,7 +635,7 @@ static struct bt_cand local_cand(const struct bt_leader *l, const struct name_re
 int ldr_write_own_entry(struct bt_leader *l, const struct bt_name *name, const struct name_rec *r,
                         uint64_t wall_ms)
 {
-    const struct bt_centry *old = bt_cmap_get(&l->cmap, name, &l->cfg.self);
+    const struct bt_cstored *old = bt_cmap_get(&l->cmap, name, &l->cfg.self);
     if (old)
         ldr_absorb_known(l, old->stamp);
     uint64_t stamp = bt_hlc_now(&l->hlc, wall_ms);
@@ -660,7 +660,7 @@ int ldr_write_own_entry(struct bt_leader *l, const struct bt_name *name, const s
  * Returns 0 or BATON_ENOMEM. */
 int ldr_owner_check(struct bt_leader *l, const struct bt_name *name, uint64_t wall_ms)
 {
-    const struct bt_centry *s = bt_cmap_get(&l->cmap, name, &l->cfg.self);
+    const struct bt_cstored *s = bt_cmap_get(&l->cmap, name, &l->cfg.self);
     if (!s)
         return 0;
     struct name_rec *r = ldr_name_find(l, name);
@@ -784,7 +784,7 @@ int ldr_withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     r->campaigning = false;
     /* Withheld, the entry is already a tombstone (or absent): a new one
      * would only be refused for its stamp everywhere. */
-    const struct bt_centry *own = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
+    const struct bt_cstored *own = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
     int rc =
         l->withheld && (!own || own->removed) ? 0 : ldr_write_own_entry(l, &r->name, r, wall_ms);
     if (rc < 0) {
@@ -836,7 +836,7 @@ int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_m
 int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, struct bt_nodeid *node,
                      uint64_t *candidate_id)
 {
-    const struct bt_centry *w = winner_of(l, name);
+    const struct bt_cstored *w = winner_of(l, name);
     if (!w)
         return BATON_ENOLEADER;
     if (node)
@@ -867,7 +867,7 @@ int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint6
 size_t bt_leader_candidates(const struct bt_leader *l, const struct bt_name *name,
                             struct bt_nodeid *out, size_t cap)
 {
-    const struct bt_centry *const *v;
+    const struct bt_cstored *const *v;
     size_t n = bt_cmap_entries(&l->cmap, name, &v);
     size_t count = 0;
     /* The map keeps one entry per node, sorted by node: already unique and
@@ -955,7 +955,7 @@ bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
 size_t bt_leader_names(const struct bt_leader *l) { return l->names.count; }
 
 int bt_leader_foreach_name(const struct bt_leader *l,
-                           int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,
+                           int (*fn)(const struct bt_name *name, const struct bt_cstored *const *e,
                                      size_t n, const struct bt_fence *f, size_t nf, void *ctx),
                            void *ctx)
 {
@@ -971,7 +971,7 @@ int bt_leader_foreach_name(const struct bt_leader *l,
                 f[nf].minter = r->minters[nf];
             }
         }
-        const struct bt_centry *const *e;
+        const struct bt_cstored *const *e;
         size_t n = bt_cmap_entries(&l->cmap, &r->name, &e);
         int rc = fn(&r->name, e, n, f, nf, ctx);
         if (rc != 0)

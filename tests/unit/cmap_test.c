@@ -50,15 +50,51 @@ static int rem(struct bt_cmap *m, const char *name, const char *node, uint64_t s
     return bt_cmap_remove(m, &n, &id, stamp, NULL);
 }
 
+/* bt_cmap_get() as a whole entry (name included), or NULL. The copy lives
+ * in one of four rotating buffers: valid until the fourth call after. */
+static const struct bt_centry *getf(const struct bt_cmap *m, const struct bt_name *name,
+                                    const struct bt_nodeid *node)
+{
+    static struct bt_centry ring[4];
+    static unsigned next;
+    const struct bt_cstored *s = bt_cmap_get(m, name, node);
+    if (!s)
+        return NULL;
+    struct bt_centry *e = &ring[next++ % 4];
+    bt_cstored_entry(s, e);
+    return e;
+}
+
 static const struct bt_centry *get(const struct bt_cmap *m, const char *name, const char *node)
 {
     struct bt_name n = name_of(name);
     struct bt_nodeid id = node_of(node);
-    return bt_cmap_get(m, &n, &id);
+    return getf(m, &n, &id);
+}
+
+/* bt_cmap_foreach() handing fn whole entries (name included). */
+struct full_walk {
+    int (*fn)(const struct bt_centry *e, void *ctx);
+    void *ctx;
+};
+
+static int full_visit(const struct bt_cstored *s, void *ctx)
+{
+    struct full_walk *w = ctx;
+    struct bt_centry e;
+    bt_cstored_entry(s, &e);
+    return w->fn(&e, w->ctx);
+}
+
+static int foreach_full(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
+                        void *ctx)
+{
+    struct full_walk w = {.fn = fn, .ctx = ctx};
+    return bt_cmap_foreach(m, full_visit, &w);
 }
 
 static size_t entries_of(const struct bt_cmap *m, const char *name,
-                         const struct bt_centry *const **out)
+                         const struct bt_cstored *const **out)
 {
     struct bt_name n = name_of(name);
     return bt_cmap_entries(m, &n, out);
@@ -88,7 +124,7 @@ static int list_visit(const struct bt_centry *e, void *ctx)
 static int merge_all(struct bt_cmap *dst, const struct bt_cmap *src)
 {
     struct entry_list l = {0};
-    bt_cmap_foreach(src, list_visit, &l);
+    foreach_full(src, list_visit, &l);
     int changed = 0;
     for (size_t i = 0; i < l.n; i++) {
         int r = bt_cmap_merge_entry(dst, &l.e[i]);
@@ -112,18 +148,20 @@ static void copy_map(struct bt_cmap *dst, const struct bt_cmap *src)
 struct census {
     const struct bt_cmap *m;
     size_t names, entries, live;
-    const struct bt_centry *prev; /* previous entry visited */
-    int bad;                      /* line-independent reason code, 0 if fine */
+    const struct bt_cstored *prev; /* previous entry visited */
+    int bad;                       /* line-independent reason code, 0 if fine */
 };
 
-static int census_visit(const struct bt_centry *e, void *ctx)
+static int census_visit(const struct bt_cstored *e, void *ctx)
 {
     struct census *c = ctx;
-    if (!c->prev || !bt_name_eq(&c->prev->name, &e->name))
+    if (!c->prev || !bt_name_eq(c->prev->name, e->name))
         c->names++;
     else if (bt_nodeid_cmp(&c->prev->node, &e->node) >= 0)
         c->bad = 1; /* entries of a name not strictly sorted by node */
-    if (bt_cmap_get(c->m, &e->name, &e->node) != e)
+    else if (c->prev->name != e->name)
+        c->bad = 4; /* entries of a name not sharing its copy of the name */
+    if (bt_cmap_get(c->m, e->name, &e->node) != e)
         c->bad = 2; /* get does not find what foreach visits */
     if (e->removed && (e->cand.candidate_id || e->cand.priority || e->cand.boot_id))
         c->bad = 3; /* a tombstone kept candidacy fields */
@@ -180,7 +218,7 @@ static bool same_entry(const struct bt_centry *a, const struct bt_centry *b)
 static int same_visit(const struct bt_centry *e, void *ctx)
 {
     const struct bt_cmap *other = ctx;
-    const struct bt_centry *o = bt_cmap_get(other, &e->name, &e->node);
+    const struct bt_centry *o = getf(other, &e->name, &e->node);
     return !o || !same_entry(e, o);
 }
 
@@ -188,7 +226,7 @@ static int same_visit(const struct bt_centry *e, void *ctx)
  * required to agree with bt_cmap_equal(). */
 static bool same_map(const struct bt_cmap *a, const struct bt_cmap *b)
 {
-    bool same = a->nentries == b->nentries && bt_cmap_foreach(a, same_visit, (void *)b) == 0;
+    bool same = a->nentries == b->nentries && foreach_full(a, same_visit, (void *)b) == 0;
     return same && bt_cmap_equal(a, b);
 }
 
@@ -393,7 +431,7 @@ static void names_sharing_their_first_8_bytes_sort_and_are_found(void **state)
     const size_t count = sizeof inserted / sizeof inserted[0];
     for (size_t i = 0; i < count; i++)
         assert_int_equal(add(&m, "x", inserted[i], 10 + i, i + 1), 1);
-    const struct bt_centry *const *list;
+    const struct bt_cstored *const *list;
     assert_int_equal(entries_of(&m, "x", &list), count);
     for (size_t i = 0; i < count; i++) {
         assert_string_equal(list[i]->node.bytes, sorted[i]);
@@ -426,7 +464,7 @@ static void entries_are_sorted_by_node_with_a_prefix_first(void **state)
     assert_int_equal(rem(&m, "x", "a.", 100), 1);
     assert_int_equal(rem(&m, "x", "b", 100), 1);
 
-    const struct bt_centry *const *list;
+    const struct bt_cstored *const *list;
     size_t n = entries_of(&m, "x", &list);
     assert_int_equal(n, 8);
     for (size_t i = 0; i < n; i++)
@@ -497,10 +535,10 @@ static void foreach_visits_every_entry_and_stops_early(void **state)
         assert_int_equal(rem(&m, name, "n2", 1), 1);
     }
     struct stop_after s = {.limit = 1000};
-    assert_int_equal(bt_cmap_foreach(&m, stop_after_visit, &s), 0);
+    assert_int_equal(foreach_full(&m, stop_after_visit, &s), 0);
     assert_int_equal(s.visits, 20);
     s = (struct stop_after){.limit = 7};
-    assert_int_equal(bt_cmap_foreach(&m, stop_after_visit, &s), 42);
+    assert_int_equal(foreach_full(&m, stop_after_visit, &s), 42);
     assert_int_equal(s.visits, 7);
     bt_cmap_destroy(&m);
 }
@@ -670,8 +708,8 @@ struct bound_ctx {
 static int bound_visit(const struct bt_centry *e, void *ctx)
 {
     struct bound_ctx *c = ctx;
-    const struct bt_centry *ea = bt_cmap_get(c->a, &e->name, &e->node);
-    const struct bt_centry *eb = bt_cmap_get(c->b, &e->name, &e->node);
+    const struct bt_centry *ea = getf(c->a, &e->name, &e->node);
+    const struct bt_centry *eb = getf(c->b, &e->name, &e->node);
     const struct bt_centry *want = ea;
     if (!want || (eb && ref_cmp(eb, ea) > 0))
         want = eb;
@@ -684,7 +722,7 @@ static int bound_visit(const struct bt_centry *e, void *ctx)
 static int covered_visit(const struct bt_centry *e, void *ctx)
 {
     const struct bt_cmap *merged = ctx;
-    const struct bt_centry *got = bt_cmap_get(merged, &e->name, &e->node);
+    const struct bt_centry *got = getf(merged, &e->name, &e->node);
     return !got || ref_cmp(got, e) < 0;
 }
 
@@ -700,7 +738,7 @@ struct tie_count {
 static int tie_visit(const struct bt_centry *e, void *ctx)
 {
     struct tie_count *t = ctx;
-    const struct bt_centry *o = bt_cmap_get(t->other, &e->name, &e->node);
+    const struct bt_centry *o = getf(t->other, &e->name, &e->node);
     if (!o || ref_cmp(e, o) > 0)
         t->changes++;
     if (o && (bt_centry_cmp(e, o) != ref_cmp(e, o) || bt_centry_cmp(o, e) != ref_cmp(o, e)))
@@ -729,7 +767,7 @@ static void merge_is_commutative_associative_idempotent_and_an_upper_bound(void 
         PROP_CHECK(&p, map_check(&a) == 0 && map_check(&b) == 0 && map_check(&c) == 0);
 
         struct tie_count t = {.other = &a};
-        bt_cmap_foreach(&b, tie_visit, &t);
+        foreach_full(&b, tie_visit, &t);
         total.ties += t.ties;
         total.tombstone_ties += t.tombstone_ties;
         total.value_ties += t.value_ties;
@@ -768,10 +806,10 @@ static void merge_is_commutative_associative_idempotent_and_an_upper_bound(void 
         /* An upper bound: every key of A and B, each with the greatest entry,
          * and nothing else. */
         struct bound_ctx bound = {.a = &a, .b = &b};
-        bt_cmap_foreach(&ab, bound_visit, &bound);
+        foreach_full(&ab, bound_visit, &bound);
         PROP_CHECK(&p, bound.bad == 0);
-        PROP_CHECK(&p, bt_cmap_foreach(&a, covered_visit, &ab) == 0);
-        PROP_CHECK(&p, bt_cmap_foreach(&b, covered_visit, &ab) == 0);
+        PROP_CHECK(&p, foreach_full(&a, covered_visit, &ab) == 0);
+        PROP_CHECK(&p, foreach_full(&b, covered_visit, &ab) == 0);
 
         bt_cmap_destroy(&a);
         bt_cmap_destroy(&b);
@@ -873,7 +911,7 @@ static void scale_100k_entries_over_1000_names_merge_list_and_forget(void **stat
     /* Listing: every name has all its nodes, in order. */
     for (int i = 0; i < SCALE_NAMES; i++) {
         scale_name(name, sizeof name, i);
-        const struct bt_centry *const *list;
+        const struct bt_cstored *const *list;
         size_t n = entries_of(&m, name, &list);
         PROP_CHECK(&p, n == SCALE_NODES);
         for (int j = 0; j < SCALE_NODES; j++) {
@@ -902,7 +940,7 @@ static void scale_100k_entries_over_1000_names_merge_list_and_forget(void **stat
 
     /* Forgetting every entry of a name frees it. */
     struct bt_name victim = name_of("campaign-0000");
-    const struct bt_centry *const *list;
+    const struct bt_cstored *const *list;
     size_t left;
     while ((left = bt_cmap_entries(&m, &victim, &list)) > 0) {
         struct bt_nodeid id = list[left - 1]->node;
@@ -930,7 +968,7 @@ static int xor_live(const struct bt_centry *e, void *ctx)
 static void assert_digest_exact(const struct bt_cmap *m)
 {
     uint64_t d[BT_CMAP_DIGEST_BUCKETS] = {0};
-    bt_cmap_foreach(m, xor_live, d);
+    foreach_full(m, xor_live, d);
     assert_memory_equal(d, m->digest, sizeof d);
 }
 
@@ -994,9 +1032,9 @@ static void digest_covers_live_entries_only_in_any_order(void **state)
 
     /* Merging b's entries one by one into an empty map gives b's digest;
      * then a's, over them, keeps it exact. */
-    assert_int_equal(bt_cmap_foreach(&b, merge_into, &c), 0);
+    assert_int_equal(foreach_full(&b, merge_into, &c), 0);
     assert_memory_equal(c.digest, b.digest, sizeof c.digest);
-    assert_int_equal(bt_cmap_foreach(&a, merge_into, &c), 0);
+    assert_int_equal(foreach_full(&a, merge_into, &c), 0);
     assert_digest_exact(&c);
 
     bt_cmap_destroy(&a);
@@ -1007,7 +1045,7 @@ static void digest_covers_live_entries_only_in_any_order(void **state)
 
 /* bt_cmap_best's predicate for the test below: entries whose candidate id
  * is odd count. */
-static bool odd_id_counts(const struct bt_centry *e, const void *ctx)
+static bool odd_id_counts(const struct bt_cstored *e, const void *ctx)
 {
     (void)ctx;
     return !e->removed && (e->cand.candidate_id & 1) != 0;
@@ -1040,9 +1078,9 @@ static void best_and_known_agree_with_plain_scans(void **state)
         assert_int_equal(known, rc == 0);
         assert_true(bt_cmap_known(&m, &e));
 
-        const struct bt_centry *const *v;
+        const struct bt_cstored *const *v;
         size_t n = bt_cmap_entries(&m, &nm, &v);
-        const struct bt_centry *want = NULL;
+        const struct bt_cstored *want = NULL;
         for (size_t i = 0; i < n; i++)
             if (odd_id_counts(v[i], NULL) && (!want || v[i]->cand.priority > want->cand.priority))
                 want = v[i];
