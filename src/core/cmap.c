@@ -92,6 +92,7 @@ struct bt_cname {
                                    entry) and its priority (bt_cmap_best) */
     size_t n;                    /* entries in use, at least 1 while linked */
     size_t cap;                  /* slots allocated in entries */
+    int64_t top;                 /* the greatest priority in keys[0..n) */
 };
 
 /* --- entries ------------------------------------------------------------ */
@@ -354,9 +355,19 @@ static int name_reserve(struct bt_cname *cn, size_t want)
     return 0;
 }
 
+/* Recomputes cn->top from the keys. */
+static void name_retop(struct bt_cname *cn)
+{
+    cn->top = cn->n ? cn->keys[0].priority : 0;
+    for (size_t i = 1; i < cn->n; i++)
+        if (cn->keys[i].priority > cn->top)
+            cn->top = cn->keys[i].priority;
+}
+
 /* Removes entry i of cn and frees the name if that was its last. */
 static void name_drop(struct bt_cmap *m, struct bt_cname *cn, size_t i)
 {
+    int64_t gone = cn->keys[i].priority;
     live_out(m, cn->entries[i]);
     m->nentries--;
     free(cn->entries[i]);
@@ -365,6 +376,8 @@ static void name_drop(struct bt_cmap *m, struct bt_cname *cn, size_t i)
     cn->n--;
     if (cn->n == 0)
         name_unlink_free(m, cn);
+    else if (gone == cn->top)
+        name_retop(cn);
 }
 
 /* --- merge ------------------------------------------------------------- */
@@ -400,7 +413,12 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
             if (stored_cmp(e, stored) <= 0)
                 return 0;
             entry_replace(m, stored, e);
+            int64_t was = cn->keys[at].priority;
             cn->keys[at].priority = stored->cand.priority;
+            if (stored->cand.priority > cn->top)
+                cn->top = stored->cand.priority;
+            else if (was == cn->top && stored->cand.priority < was)
+                name_retop(cn);
             return 1;
         }
     }
@@ -432,6 +450,8 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     cn->entries[at] = fresh;
     cn->keys[at].key = node_key(&fresh->node);
     cn->keys[at].priority = fresh->cand.priority;
+    if (cn->n == 0 || fresh->cand.priority > cn->top)
+        cn->top = fresh->cand.priority;
     cn->n++;
     m->nentries++;
     live_in(m, fresh);
@@ -537,6 +557,8 @@ const struct bt_cstored *bt_cmap_best(const struct bt_cmap *m, const struct bt_n
      * them: a cache miss each, which made this scan most of a 1000-node
      * simulation's time. */
     for (size_t i = 0; i < cn->n; i++) {
+        if (best && top == cn->top)
+            break; /* no later entry can beat it */
         if (best && cn->keys[i].priority <= top)
             continue;
         if (!counts(cn->entries[i], ctx))

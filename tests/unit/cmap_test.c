@@ -1053,7 +1053,7 @@ static bool odd_id_counts(const struct bt_cstored *e, const void *ctx)
 
 /* bt_cmap_best() against a plain scan, and bt_cmap_known() against what a
  * merge then does, over random writes with repeated priorities, rewrites,
- * tombstones and stale copies. */
+ * tombstones, stale copies and forgotten entries. */
 static void best_and_known_agree_with_plain_scans(void **state)
 {
     (void)state;
@@ -1072,11 +1072,17 @@ static void best_and_known_agree_with_plain_scans(void **state)
         e.stamp = 1 + bt_prng_below(&rng, 200);
         e.removed = bt_prng_below(&rng, 5) == 0;
         e.cand = cand_of(bt_prng_below(&rng, 6), (int64_t)bt_prng_below(&rng, 4) - 1, 1);
-        bool known = bt_cmap_known(&m, &e);
-        int rc = bt_cmap_merge_entry(&m, &e);
-        assert_true(rc >= 0);
-        assert_int_equal(known, rc == 0);
-        assert_true(bt_cmap_known(&m, &e));
+        if (bt_prng_below(&rng, 10) == 0) {
+            /* Forgetting an entry may take the name's top priority away. */
+            (void)bt_cmap_forget(&m, &nm, &e.node);
+            assert_false(bt_cmap_known(&m, &e));
+        } else {
+            bool known = bt_cmap_known(&m, &e);
+            int rc = bt_cmap_merge_entry(&m, &e);
+            assert_true(rc >= 0);
+            assert_int_equal(known, rc == 0);
+            assert_true(bt_cmap_known(&m, &e));
+        }
 
         const struct bt_cstored *const *v;
         size_t n = bt_cmap_entries(&m, &nm, &v);
