@@ -84,15 +84,17 @@ struct ckey {
 
 struct bt_cname {
     struct bt_hlink link;        /* in bt_cmap.names, hashed with name_hash() */
-    struct bt_name name;         /* the campaign name, bytes past len zeroed */
+    const struct bt_name *name;  /* the campaign name, bytes past len zeroed: own[0],
+                                    or a copy lent by bt_cmap.lend_name */
     struct bt_cstored **entries; /* n entries sorted by node, each malloc'd; their
-                                    name points at this record's name */
+                                    name is this record's name */
     struct ckey *keys;           /* keys[i] mirrors entries[i]: its node's key (the
                                    search compares these before touching an
                                    entry) and its priority (bt_cmap_best) */
     size_t n;                    /* entries in use, at least 1 while linked */
     size_t cap;                  /* slots allocated in entries */
     int64_t top;                 /* the greatest priority in keys[0..n) */
+    struct bt_name own[];        /* one when no copy was lent, else none */
 };
 
 /* --- entries ------------------------------------------------------------ */
@@ -242,7 +244,7 @@ static struct bt_cname *cname_of(const struct bt_hlink *x)
 
 static bool cname_is(const struct bt_hlink *x, const void *name)
 {
-    return bt_name_eq(&cname_of(x)->name, name);
+    return bt_name_eq(cname_of(x)->name, name);
 }
 
 static struct bt_cname *name_find(const struct bt_cmap *m, const struct bt_name *name)
@@ -265,13 +267,17 @@ static uint64_t node_key(const struct bt_nodeid *node)
     return k;
 }
 
-/* An unlinked name with room for cap entries and none in use, or NULL. */
-static struct bt_cname *name_new(const struct bt_name *name, size_t cap)
+/* An unlinked name with room for cap entries and none in use, or NULL.
+ * Its name is the copy m's lender lends, if it lends one, else its own. */
+static struct bt_cname *name_new(const struct bt_cmap *m, const struct bt_name *name, size_t cap)
 {
-    struct bt_cname *cn = malloc(sizeof *cn);
+    const struct bt_name *lent = m->lend_name ? m->lend_name(m->lend_ctx, name) : NULL;
+    assert(!lent || bt_name_eq(lent, name));
+    size_t size = sizeof(struct bt_cname) + (lent ? 0 : sizeof(struct bt_name));
+    struct bt_cname *cn = malloc(size);
     if (!cn)
         return NULL;
-    memset(cn, 0, sizeof *cn);
+    memset(cn, 0, size);
     cn->entries = malloc(cap * sizeof *cn->entries);
     cn->keys = malloc(cap * sizeof *cn->keys);
     if (!cn->entries || !cn->keys) {
@@ -281,8 +287,13 @@ static struct bt_cname *name_new(const struct bt_name *name, size_t cap)
         return NULL;
     }
     cn->cap = cap;
-    cn->name.len = name->len;
-    memcpy(cn->name.bytes, name->bytes, name->len);
+    if (lent) {
+        cn->name = lent;
+    } else {
+        cn->own[0].len = name->len;
+        memcpy(cn->own[0].bytes, name->bytes, name->len);
+        cn->name = &cn->own[0];
+    }
     return cn;
 }
 
@@ -300,7 +311,7 @@ static void name_free(struct bt_cname *cn)
  * table must have buckets (bt_htab_reserve). */
 static void name_link(struct bt_cmap *m, struct bt_cname *cn)
 {
-    bt_htab_link(&m->names, &cn->link, name_hash(&cn->name));
+    bt_htab_link(&m->names, &cn->link, name_hash(cn->name));
 }
 
 /* Unlinks an empty name and frees it. */
@@ -396,7 +407,11 @@ void bt_cmap_destroy(struct bt_cmap *m)
         name_free(cname_of(x));
     }
     bt_htab_destroy(&m->names);
+    const struct bt_name *(*lend_name)(void *, const struct bt_name *) = m->lend_name;
+    void *lend_ctx = m->lend_ctx;
     bt_cmap_init(m);
+    m->lend_name = lend_name;
+    m->lend_ctx = lend_ctx;
 }
 
 /* Merges one canonical, valid entry into a name that exists (cn) or not
@@ -433,7 +448,7 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     stored_set(fresh, e);
     bool new_name = cn == NULL;
     if (new_name) {
-        cn = name_new(&e->name, INITIAL_ENTRIES);
+        cn = name_new(m, &e->name, INITIAL_ENTRIES);
         if (!cn) {
             free(fresh);
             return BATON_ENOMEM;
@@ -444,7 +459,7 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     }
 
     /* 2. Insert; nothing below fails. */
-    fresh->name = &cn->name;
+    fresh->name = cn->name;
     memmove(&cn->entries[at + 1], &cn->entries[at], (cn->n - at) * sizeof *cn->entries);
     memmove(&cn->keys[at + 1], &cn->keys[at], (cn->n - at) * sizeof *cn->keys);
     cn->entries[at] = fresh;
@@ -604,7 +619,7 @@ bool bt_cmap_equal(const struct bt_cmap *a, const struct bt_cmap *b)
         return false;
     for (const struct bt_hlink *x = bt_htab_first(&a->names); x; x = bt_htab_next(&a->names, x)) {
         const struct bt_cname *acn = cname_of(x);
-        const struct bt_cname *bcn = name_find(b, &acn->name);
+        const struct bt_cname *bcn = name_find(b, acn->name);
         if (!bcn || bcn->n != acn->n)
             return false;
         for (size_t i = 0; i < acn->n; i++)

@@ -71,6 +71,14 @@ struct bt_cmap {
      * each replica forgets on its own schedule). replica.c exchanges it to
      * find a replica that missed an entry (docs/election.md). */
     uint64_t digest[BT_CMAP_DIGEST_BUCKETS];
+    /* Optional (NULL after bt_cmap_init; bt_cmap_destroy keeps it): where
+     * the map may borrow a name's copy instead of keeping its own (256
+     * bytes a name). Asked when a name gets its first entry, with lend_ctx;
+     * returns a copy of name that stays valid and unchanged at least as
+     * long as the map holds an entry of the name, or NULL (the map then
+     * keeps its own). The election lends its name records' (leader.c). */
+    const struct bt_name *(*lend_name)(void *ctx, const struct bt_name *name);
+    void *lend_ctx;
 };
 
 /* The digest bucket of a name, 0..BT_CMAP_DIGEST_BUCKETS-1. */

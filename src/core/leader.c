@@ -125,6 +125,15 @@ struct name_rec *ldr_name_find(const struct bt_leader *l, const struct bt_name *
     return x ? BT_HTAB_ENTRY(x, struct name_rec, link) : NULL;
 }
 
+/* bt_cmap.lend_name: the record's copy of name. A record outlives the
+ * map's entries of its name (ldr_name_release_if_empty), and is made
+ * before any of them (merge_batch, and every own write has its record). */
+static const struct bt_name *lend_name(void *ctx, const struct bt_name *name)
+{
+    const struct name_rec *r = ldr_name_find(ctx, name);
+    return r ? &r->name : NULL;
+}
+
 /* A new, empty record for name, linked. NULL when memory runs out. */
 static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *name)
 {
@@ -696,6 +705,8 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
     bt_nodeid_set(&l->cfg.self, cfg->self.bytes, cfg->self.len);
     bt_hlc_init(&l->hlc, cfg->max_clock_offset_ms);
     bt_cmap_init(&l->cmap);
+    l->cmap.lend_name = lend_name; /* the map's names are the records' */
+    l->cmap.lend_ctx = l;
     bt_htab_init(&l->names);
     bt_htab_init(&l->members);
     bt_fifo_init(&l->broadcasts, sizeof(struct bt_leader_broadcast));
@@ -707,6 +718,7 @@ void bt_leader_free(struct bt_leader *l)
 {
     if (!l)
         return;
+    bt_cmap_destroy(&l->cmap); /* first: its names are the records' */
     struct bt_hlink *x, *next;
     for (x = bt_htab_first(&l->names); x; x = next) {
         next = bt_htab_next(&l->names, x);
@@ -718,7 +730,6 @@ void bt_leader_free(struct bt_leader *l)
         free(BT_HTAB_ENTRY(x, struct member_rec, link));
     }
     bt_htab_destroy(&l->members);
-    bt_cmap_destroy(&l->cmap);
     bt_fifo_free(&l->broadcasts);
     bt_fifo_free(&l->events);
     free(l);
