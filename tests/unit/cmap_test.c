@@ -1100,6 +1100,50 @@ static void best_and_known_agree_with_plain_scans(void **state)
     bt_cmap_destroy(&m);
 }
 
+/* A lender for the test below: lends its one name, if asked for it. */
+struct lender {
+    struct bt_name name;
+    unsigned asked;
+};
+
+static const struct bt_name *lend_one(void *ctx, const struct bt_name *name)
+{
+    struct lender *l = ctx;
+    l->asked++;
+    return bt_name_eq(&l->name, name) ? &l->name : NULL;
+}
+
+/* A map borrows a lent name for its entries, keeps its own copy of a name
+ * nobody lends, asks once per name that gets its first entry, and keeps
+ * its lender across bt_cmap_destroy(). */
+static void lent_names_are_shared_and_others_copied(void **state)
+{
+    (void)state;
+    struct lender lender = {.name = name_of("lent")};
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    m.lend_name = lend_one;
+    m.lend_ctx = &lender;
+    for (int round = 0; round < 2; round++) {
+        lender.asked = 0;
+        assert_int_equal(add(&m, "lent", "n1", 10, 1), 1);
+        assert_int_equal(add(&m, "lent", "n2", 11, 2), 1);
+        assert_int_equal(add(&m, "own", "n1", 12, 3), 1);
+        assert_int_equal(lender.asked, 2);
+        struct bt_name lent = name_of("lent"), own = name_of("own");
+        const struct bt_cstored *const *v;
+        assert_int_equal(bt_cmap_entries(&m, &lent, &v), 2);
+        assert_ptr_equal(v[0]->name, &lender.name);
+        assert_ptr_equal(v[1]->name, &lender.name);
+        assert_int_equal(bt_cmap_entries(&m, &own, &v), 1);
+        assert_true(v[0]->name != &lender.name && bt_name_eq(v[0]->name, &own));
+        assert_memory_equal(get(&m, "own", "n1")->name.bytes, "own", 3);
+        assert_int_equal(map_check(&m), 0);
+        bt_cmap_destroy(&m);
+        assert_ptr_equal(m.lend_name, lend_one);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(add_then_get_returns_the_live_entry),
     cmocka_unit_test(remove_leaves_a_tombstone_visible_via_get),
@@ -1117,5 +1161,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(digest_covers_live_entries_only_in_any_order),
     cmocka_unit_test(names_sharing_their_first_8_bytes_sort_and_are_found),
     cmocka_unit_test(best_and_known_agree_with_plain_scans),
+    cmocka_unit_test(lent_names_are_shared_and_others_copied),
 };
 BT_TEST_MAIN(tests)
