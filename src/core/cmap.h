@@ -34,6 +34,23 @@ struct bt_centry {
     struct bt_cand cand;   /* zeroed in tombstones */
 };
 
+/* One entry as the map stores it and hands it out: struct bt_centry with
+ * its name out of line, shared by the name's entries (a campaign name takes
+ * 256 bytes inline, two thirds of a struct bt_centry; a 1000-node
+ * simulation keeps millions of entries). Owned by the map. */
+struct bt_cstored {
+    const struct bt_name *name; /* the map's copy of the campaign name: valid as long as
+                                   this entry is */
+    struct bt_nodeid node;      /* as in struct bt_centry */
+    uint64_t stamp;
+    bool removed;
+    struct bt_cand cand;
+};
+
+/* Copies stored entry s, name included, into *out (a canonical entry:
+ * bytes past each length zeroed). */
+void bt_cstored_entry(const struct bt_cstored *s, struct bt_centry *out);
+
 /* Total order of two entries of the same key: by stamp, then a tombstone
  * above a live entry, then by candidate id, priority and boot id. */
 int bt_centry_cmp(const struct bt_centry *a, const struct bt_centry *b);
@@ -54,6 +71,14 @@ struct bt_cmap {
      * each replica forgets on its own schedule). replica.c exchanges it to
      * find a replica that missed an entry (docs/election.md). */
     uint64_t digest[BT_CMAP_DIGEST_BUCKETS];
+    /* Optional (NULL after bt_cmap_init; bt_cmap_destroy keeps it): where
+     * the map may borrow a name's copy instead of keeping its own (256
+     * bytes a name). Asked when a name gets its first entry, with lend_ctx;
+     * returns a copy of name that stays valid and unchanged at least as
+     * long as the map holds an entry of the name, or NULL (the map then
+     * keeps its own). The election lends its name records' (leader.c). */
+    const struct bt_name *(*lend_name)(void *ctx, const struct bt_name *name);
+    void *lend_ctx;
 };
 
 /* The digest bucket of a name, 0..BT_CMAP_DIGEST_BUCKETS-1. */
@@ -74,6 +99,12 @@ void bt_cmap_destroy(struct bt_cmap *m);
  * is then unchanged). */
 int bt_cmap_merge_entry(struct bt_cmap *m, const struct bt_centry *e);
 
+/* Whether bt_cmap_merge_entry(m, e) would return 0: the map holds an
+ * entry of e's key that e (in canonical form) does not exceed. False for
+ * an invalid key. One lookup, nothing changed: a receiver can tell a copy
+ * it already has from news before doing anything else with it. */
+bool bt_cmap_known(const struct bt_cmap *m, const struct bt_centry *e);
+
 /* Merges a live entry for (name, node) stamped stamp (all copied); out
  * (optional) receives that entry, for broadcasting, whenever the call
  * returns 0 or 1. Returns 1, 0, BATON_EINVAL or BATON_ENOMEM as
@@ -87,19 +118,28 @@ int bt_cmap_remove(struct bt_cmap *m, const struct bt_name *name, const struct b
 
 /* The entry for (name, node), tombstone or not, or NULL. Borrowed: valid
  * until the map is next modified. Name and node are borrowed. */
-const struct bt_centry *bt_cmap_get(const struct bt_cmap *m, const struct bt_name *name,
-                                    const struct bt_nodeid *node);
+const struct bt_cstored *bt_cmap_get(const struct bt_cmap *m, const struct bt_name *name,
+                                     const struct bt_nodeid *node);
 
 /* The entries of one name, tombstones included, sorted by node name.
  * *out is borrowed: valid until the map is next modified (NULL when the
  * name has no entry, and 0 is returned). */
 size_t bt_cmap_entries(const struct bt_cmap *m, const struct bt_name *name,
-                       const struct bt_centry *const **out);
+                       const struct bt_cstored *const **out);
+
+/* The first entry of name in node order among those with the greatest
+ * priority of the entries for which counts(e, ctx) is true, or NULL when
+ * none is. counts is asked only about entries that would beat the best so
+ * far (greater priority), in node order; it must not modify the map. The
+ * result is borrowed as with bt_cmap_get(). */
+const struct bt_cstored *bt_cmap_best(const struct bt_cmap *m, const struct bt_name *name,
+                                      bool (*counts)(const struct bt_cstored *e, const void *ctx),
+                                      const void *ctx);
 
 /* Calls fn on every entry (names in no particular order, entries of a name
  * by node); stops early and returns fn's value when it is nonzero. fn must
  * not modify the map. */
-int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
+int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_cstored *e, void *ctx),
                     void *ctx);
 
 /* Forgets the entry of (name, node) whatever it is (for state that can

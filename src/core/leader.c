@@ -125,6 +125,15 @@ struct name_rec *ldr_name_find(const struct bt_leader *l, const struct bt_name *
     return x ? BT_HTAB_ENTRY(x, struct name_rec, link) : NULL;
 }
 
+/* bt_cmap.lend_name: the record's copy of name. A record outlives the
+ * map's entries of its name (ldr_name_release_if_empty), and is made
+ * before any of them (merge_batch, and every own write has its record). */
+static const struct bt_name *lend_name(void *ctx, const struct bt_name *name)
+{
+    const struct name_rec *r = ldr_name_find(ctx, name);
+    return r ? &r->name : NULL;
+}
+
 /* A new, empty record for name, linked. NULL when memory runs out. */
 static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *name)
 {
@@ -142,7 +151,7 @@ static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *n
 /* Whether the map holds an entry (live or tombstone) for name. */
 static bool name_in_map(const struct bt_leader *l, const struct bt_name *name)
 {
-    const struct bt_centry *const *v;
+    const struct bt_cstored *const *v;
     return bt_cmap_entries(&l->cmap, name, &v) > 0;
 }
 
@@ -150,7 +159,7 @@ static bool name_in_map(const struct bt_leader *l, const struct bt_name *name)
  * node's state: a candidacy that may still count somewhere. */
 bool ldr_name_has_live_entry(const struct bt_leader *l, const struct bt_name *name)
 {
-    const struct bt_centry *const *v;
+    const struct bt_cstored *const *v;
     size_t n = bt_cmap_entries(&l->cmap, name, &v);
     for (size_t i = 0; i < n; i++)
         if (!v[i]->removed)
@@ -229,7 +238,7 @@ struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_no
 
 /* Fix 1: an entry counts iff it is live, its node is live, and it belongs
  * to the node's current boot. Self is always live with its own boot. */
-static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
+static bool entry_counts(const struct bt_leader *l, const struct bt_cstored *e)
 {
     if (e->removed)
         return false;
@@ -239,31 +248,23 @@ static bool entry_counts(const struct bt_leader *l, const struct bt_centry *e)
     return m && m->live && m->boot_id == e->cand.boot_id && !m->clock_out;
 }
 
-/* The winning entry for name, or NULL: highest priority, then lowest node.
- * Borrowed from the map: valid until it changes. */
-static const struct bt_centry *winner_of(const struct bt_leader *l, const struct bt_name *name)
+/* entry_counts for bt_cmap_best(). */
+static bool entry_counts_cb(const struct bt_cstored *e, const void *ctx)
 {
-    const struct bt_centry *const *v;
-    size_t n = bt_cmap_entries(&l->cmap, name, &v);
-    const struct bt_centry *best = NULL;
-
-    /* The entries come sorted by node (bt_nodeid_cmp), so a later one beats
-     * the best so far only with a greater priority: the others are passed
-     * over without entry_counts' member lookup (a name with 1000
-     * candidates cost 1000 lookups per input, most of a 1000-node
-     * simulation's time). */
-    for (size_t i = 0; i < n; i++) {
-        const struct bt_centry *e = v[i];
-        if (best && e->cand.priority <= best->cand.priority)
-            continue;
-        if (!entry_counts(l, e))
-            continue;
-        best = e;
-    }
-    return best;
+    return entry_counts(ctx, e);
 }
 
-bool ldr_is_self(const struct bt_leader *l, const struct bt_centry *e)
+/* The winning entry for name, or NULL: highest priority, then lowest node.
+ * Borrowed from the map: valid until it changes. The entries are sorted by
+ * node (bt_nodeid_cmp), so a later one beats the best so far only with a
+ * greater priority; bt_cmap_best() passes the others over without
+ * entry_counts' member lookup, or even touching them. */
+static const struct bt_cstored *winner_of(const struct bt_leader *l, const struct bt_name *name)
+{
+    return bt_cmap_best(&l->cmap, name, entry_counts_cb, l);
+}
+
+bool ldr_is_self(const struct bt_leader *l, const struct bt_cstored *e)
 {
     return e && bt_nodeid_eq(&e->node, &l->cfg.self);
 }
@@ -390,7 +391,7 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
         const struct bt_nodeid *m = &r->minters[i].node;
         if (m->len == 0 || bt_nodeid_eq(m, &l->cfg.self))
             continue;
-        const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, m);
+        const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, m);
         if (e && entry_counts(l, e))
             continue;
         if (e && e->removed && e->stamp > r->high_water)
@@ -506,7 +507,7 @@ static bool prev_winner_departed(const struct bt_leader *l, const struct name_re
 {
     if (r->prev_node.len == 0 || bt_nodeid_eq(&r->prev_node, &l->cfg.self))
         return false;
-    const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, &r->prev_node);
+    const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, &r->prev_node);
     if (!e || e->removed)
         return true;
     if (e->cand.boot_id != r->prev_boot)
@@ -563,7 +564,7 @@ static bool may_mint(struct bt_leader *l, struct name_rec *r)
 static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     assert(r->campaigning);
-    const struct bt_centry *w = winner_of(l, &r->name); /* 1 */
+    const struct bt_cstored *w = winner_of(l, &r->name); /* 1 */
     bool wins = ldr_is_self(l, w);
     bool was = r->leading; /* 2 */
     bool overtaken =
@@ -652,7 +653,7 @@ static struct bt_cand local_cand(const struct bt_leader *l, const struct name_re
 int ldr_write_own_entry(struct bt_leader *l, const struct bt_name *name, const struct name_rec *r,
                         uint64_t wall_ms)
 {
-    const struct bt_centry *old = bt_cmap_get(&l->cmap, name, &l->cfg.self);
+    const struct bt_cstored *old = bt_cmap_get(&l->cmap, name, &l->cfg.self);
     if (old)
         ldr_absorb_known(l, old->stamp);
     uint64_t stamp = bt_hlc_now(&l->hlc, wall_ms);
@@ -677,7 +678,7 @@ int ldr_write_own_entry(struct bt_leader *l, const struct bt_name *name, const s
  * Returns 0 or BATON_ENOMEM. */
 int ldr_owner_check(struct bt_leader *l, const struct bt_name *name, uint64_t wall_ms)
 {
-    const struct bt_centry *s = bt_cmap_get(&l->cmap, name, &l->cfg.self);
+    const struct bt_cstored *s = bt_cmap_get(&l->cmap, name, &l->cfg.self);
     if (!s)
         return 0;
     struct name_rec *r = ldr_name_find(l, name);
@@ -713,6 +714,8 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
     bt_nodeid_set(&l->cfg.self, cfg->self.bytes, cfg->self.len);
     bt_hlc_init(&l->hlc, cfg->max_clock_offset_ms);
     bt_cmap_init(&l->cmap);
+    l->cmap.lend_name = lend_name; /* the map's names are the records' */
+    l->cmap.lend_ctx = l;
     bt_htab_init(&l->names);
     bt_htab_init(&l->members);
     bt_fifo_init(&l->broadcasts, sizeof(struct bt_leader_broadcast));
@@ -724,6 +727,7 @@ void bt_leader_free(struct bt_leader *l)
 {
     if (!l)
         return;
+    bt_cmap_destroy(&l->cmap); /* first: its names are the records' */
     struct bt_hlink *x, *next;
     for (x = bt_htab_first(&l->names); x; x = next) {
         next = bt_htab_next(&l->names, x);
@@ -735,7 +739,6 @@ void bt_leader_free(struct bt_leader *l)
         free(BT_HTAB_ENTRY(x, struct member_rec, link));
     }
     bt_htab_destroy(&l->members);
-    bt_cmap_destroy(&l->cmap);
     bt_fifo_free(&l->broadcasts);
     bt_fifo_free(&l->events);
     free(l);
@@ -801,7 +804,7 @@ int ldr_withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     r->campaigning = false;
     /* Withheld, the entry is already a tombstone (or absent): a new one
      * would only be refused for its stamp everywhere. */
-    const struct bt_centry *own = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
+    const struct bt_cstored *own = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
     int rc =
         l->withheld && (!own || own->removed) ? 0 : ldr_write_own_entry(l, &r->name, r, wall_ms);
     if (rc < 0) {
@@ -853,7 +856,7 @@ int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_m
 int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, struct bt_nodeid *node,
                      uint64_t *candidate_id)
 {
-    const struct bt_centry *w = winner_of(l, name);
+    const struct bt_cstored *w = winner_of(l, name);
     if (!w)
         return BATON_ENOLEADER;
     if (node)
@@ -884,7 +887,7 @@ int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint6
 size_t bt_leader_candidates(const struct bt_leader *l, const struct bt_name *name,
                             struct bt_nodeid *out, size_t cap)
 {
-    const struct bt_centry *const *v;
+    const struct bt_cstored *const *v;
     size_t n = bt_cmap_entries(&l->cmap, name, &v);
     size_t count = 0;
     /* The map keeps one entry per node, sorted by node: already unique and
@@ -972,7 +975,7 @@ bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
 size_t bt_leader_names(const struct bt_leader *l) { return l->names.count; }
 
 int bt_leader_foreach_name(const struct bt_leader *l,
-                           int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,
+                           int (*fn)(const struct bt_name *name, const struct bt_cstored *const *e,
                                      size_t n, const struct bt_fence *f, size_t nf, void *ctx),
                            void *ctx)
 {
@@ -988,7 +991,7 @@ int bt_leader_foreach_name(const struct bt_leader *l,
                 f[nf].minter = r->minters[nf];
             }
         }
-        const struct bt_centry *const *e;
+        const struct bt_cstored *const *e;
         size_t n = bt_cmap_entries(&l->cmap, &r->name, &e);
         int rc = fn(&r->name, e, n, f, nf, ctx);
         if (rc != 0)

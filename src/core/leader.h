@@ -454,7 +454,7 @@ bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out);
  * returns fn's value when it is nonzero. fn must not call into l. This is
  * how a full state is taken name by name (replica.c). */
 int bt_leader_foreach_name(const struct bt_leader *l,
-                           int (*fn)(const struct bt_name *name, const struct bt_centry *const *e,
+                           int (*fn)(const struct bt_name *name, const struct bt_cstored *const *e,
                                      size_t n, const struct bt_fence *f, size_t nf, void *ctx),
                            void *ctx);
 

@@ -39,7 +39,7 @@ int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms)
         return BATON_ENOMEM;
     int refreshed = 0;
     for (struct name_rec *r = l->local_head; r; r = r->local_next) {
-        const struct bt_centry *e = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
+        const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
         if (e && e->stamp >= before)
             continue;
         int rc = ldr_write_own_entry(l, &r->name, r, wall_ms);
@@ -59,7 +59,7 @@ struct expiry {
     bool oom;
 };
 
-static int collect_expired(const struct bt_centry *e, void *ctx)
+static int collect_expired(const struct bt_cstored *e, void *ctx)
 {
     struct expiry *x = ctx;
     if (e->stamp >= x->cutoff || (!e->removed && ldr_is_self(x->l, e)))
@@ -74,7 +74,7 @@ static int collect_expired(const struct bt_centry *e, void *ctx)
         x->old = v;
         x->cap = cap;
     }
-    x->old[x->n++] = *e;
+    bt_cstored_entry(e, &x->old[x->n++]);
     return 0;
 }
 

@@ -134,7 +134,7 @@ void ldr_name_release_if_empty(struct bt_leader *l, struct name_rec *r);
 struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_nodeid *node);
 
 /* Whether e (may be NULL) is an entry of this node. */
-bool ldr_is_self(const struct bt_leader *l, const struct bt_centry *e);
+bool ldr_is_self(const struct bt_leader *l, const struct bt_cstored *e);
 
 /* ---- clock, outputs, terms (leader.c) ------------------------------------- */
 

@@ -740,9 +740,9 @@ static void name_list_add(struct name_list *l, const struct bt_name *name)
     l->v[l->len++] = *name;
 }
 
-static int names_of_entry(const struct bt_centry *e, void *ctx)
+static int names_of_entry(const struct bt_cstored *e, void *ctx)
 {
-    name_list_add(ctx, &e->name);
+    name_list_add(ctx, e->name);
     return 0;
 }
 

@@ -442,13 +442,16 @@ static int chunk_add_fence(struct chunker *c, const struct bt_fence *f)
     return 0;
 }
 
-static int chunk_name(const struct bt_name *name, const struct bt_centry *const *e, size_t n,
+static int chunk_name(const struct bt_name *name, const struct bt_cstored *const *e, size_t n,
                       const struct bt_fence *f, size_t nf, void *ctx)
 {
     struct chunker *c = ctx;
+    struct bt_centry full;
     size_t group = 0;
-    for (size_t i = 0; i < n; i++)
-        group += bt_codec_entry_size(e[i]);
+    for (size_t i = 0; i < n; i++) {
+        bt_cstored_entry(e[i], &full);
+        group += bt_codec_entry_size(&full);
+    }
     for (size_t i = 0; i < nf; i++)
         group += bt_codec_fence_size(&f[i]);
     /* A name that fits a chunk is never split across two. */
@@ -459,8 +462,11 @@ static int chunk_name(const struct bt_name *name, const struct bt_centry *const 
             return 1;
     for (int live = 1; live >= 0; live--)
         for (size_t i = 0; i < n; i++)
-            if (e[i]->removed != (live == 1) && (c->err = chunk_add_entry(c, e[i])) != 0)
-                return 1;
+            if (e[i]->removed != (live == 1)) {
+                bt_cstored_entry(e[i], &full);
+                if ((c->err = chunk_add_entry(c, &full)) != 0)
+                    return 1;
+            }
     return 0;
 }
 

@@ -14,12 +14,12 @@ struct gather {
     size_t n, cap;
 };
 
-static int gather_entry(const struct bt_centry *e, void *ctx)
+static int gather_entry(const struct bt_cstored *e, void *ctx)
 {
     struct gather *g = ctx;
     if (g->n == g->cap)
         return 1; /* more entries than the map counts: not ours to encode */
-    g->e[g->n++] = *e;
+    bt_cstored_entry(e, &g->e[g->n++]);
     return 0;
 }
 
@@ -44,9 +44,9 @@ int bt_codec_encode_snapshot(const struct bt_cmap *m, const struct bt_fence *f, 
 /* ---- map equality ---------------------------------------------------------- */
 
 /* Field by field, independent of bt_centry_cmp(). */
-static bool entry_equal(const struct bt_centry *a, const struct bt_centry *b)
+static bool entry_equal(const struct bt_cstored *a, const struct bt_cstored *b)
 {
-    return bt_name_eq(&a->name, &b->name) && bt_nodeid_eq(&a->node, &b->node) &&
+    return bt_name_eq(a->name, b->name) && bt_nodeid_eq(&a->node, &b->node) &&
            a->stamp == b->stamp && a->removed == b->removed &&
            a->cand.candidate_id == b->cand.candidate_id && a->cand.priority == b->cand.priority &&
            a->cand.boot_id == b->cand.boot_id;
@@ -54,16 +54,16 @@ static bool entry_equal(const struct bt_centry *a, const struct bt_centry *b)
 
 /* Compares the entries of e's name in both maps, once per name (at its
  * first entry); 1 stops the walk at a difference. */
-static int name_differs(const struct bt_centry *e, void *ctx)
+static int name_differs(const struct bt_cstored *e, void *ctx)
 {
     const struct bt_cmap *const *maps = ctx;
-    const struct bt_centry *const *ae, *const *be;
-    size_t an = bt_cmap_entries(maps[0], &e->name, &ae);
+    const struct bt_cstored *const *ae, *const *be;
+    size_t an = bt_cmap_entries(maps[0], e->name, &ae);
     if (an == 0)
         return 1;
     if (!bt_nodeid_eq(&ae[0]->node, &e->node))
         return 0; /* not the first entry of its name: compared already */
-    size_t bn = bt_cmap_entries(maps[1], &e->name, &be);
+    size_t bn = bt_cmap_entries(maps[1], e->name, &be);
     if (bn != an)
         return 1;
     for (size_t i = 0; i < an; i++)

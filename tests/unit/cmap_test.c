@@ -51,15 +51,51 @@ static int rem(struct bt_cmap *m, const char *name, const char *node, uint64_t s
     return bt_cmap_remove(m, &n, &id, stamp, NULL);
 }
 
+/* bt_cmap_get() as a whole entry (name included), or NULL. The copy lives
+ * in one of four rotating buffers: valid until the fourth call after. */
+static const struct bt_centry *getf(const struct bt_cmap *m, const struct bt_name *name,
+                                    const struct bt_nodeid *node)
+{
+    static struct bt_centry ring[4];
+    static unsigned next;
+    const struct bt_cstored *s = bt_cmap_get(m, name, node);
+    if (!s)
+        return NULL;
+    struct bt_centry *e = &ring[next++ % 4];
+    bt_cstored_entry(s, e);
+    return e;
+}
+
 static const struct bt_centry *get(const struct bt_cmap *m, const char *name, const char *node)
 {
     struct bt_name n = name_of(name);
     struct bt_nodeid id = node_of(node);
-    return bt_cmap_get(m, &n, &id);
+    return getf(m, &n, &id);
+}
+
+/* bt_cmap_foreach() handing fn whole entries (name included). */
+struct full_walk {
+    int (*fn)(const struct bt_centry *e, void *ctx);
+    void *ctx;
+};
+
+static int full_visit(const struct bt_cstored *s, void *ctx)
+{
+    struct full_walk *w = ctx;
+    struct bt_centry e;
+    bt_cstored_entry(s, &e);
+    return w->fn(&e, w->ctx);
+}
+
+static int foreach_full(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e, void *ctx),
+                        void *ctx)
+{
+    struct full_walk w = {.fn = fn, .ctx = ctx};
+    return bt_cmap_foreach(m, full_visit, &w);
 }
 
 static size_t entries_of(const struct bt_cmap *m, const char *name,
-                         const struct bt_centry *const **out)
+                         const struct bt_cstored *const **out)
 {
     struct bt_name n = name_of(name);
     return bt_cmap_entries(m, &n, out);
@@ -89,7 +125,7 @@ static int list_visit(const struct bt_centry *e, void *ctx)
 static int merge_all(struct bt_cmap *dst, const struct bt_cmap *src)
 {
     struct entry_list l = {0};
-    bt_cmap_foreach(src, list_visit, &l);
+    foreach_full(src, list_visit, &l);
     int changed = 0;
     for (size_t i = 0; i < l.n; i++) {
         int r = bt_cmap_merge_entry(dst, &l.e[i]);
@@ -113,18 +149,20 @@ static void copy_map(struct bt_cmap *dst, const struct bt_cmap *src)
 struct census {
     const struct bt_cmap *m;
     size_t names, entries, live;
-    const struct bt_centry *prev; /* previous entry visited */
-    int bad;                      /* line-independent reason code, 0 if fine */
+    const struct bt_cstored *prev; /* previous entry visited */
+    int bad;                       /* line-independent reason code, 0 if fine */
 };
 
-static int census_visit(const struct bt_centry *e, void *ctx)
+static int census_visit(const struct bt_cstored *e, void *ctx)
 {
     struct census *c = ctx;
-    if (!c->prev || !bt_name_eq(&c->prev->name, &e->name))
+    if (!c->prev || !bt_name_eq(c->prev->name, e->name))
         c->names++;
     else if (bt_nodeid_cmp(&c->prev->node, &e->node) >= 0)
         c->bad = 1; /* entries of a name not strictly sorted by node */
-    if (bt_cmap_get(c->m, &e->name, &e->node) != e)
+    else if (c->prev->name != e->name)
+        c->bad = 4; /* entries of a name not sharing its copy of the name */
+    if (bt_cmap_get(c->m, e->name, &e->node) != e)
         c->bad = 2; /* get does not find what foreach visits */
     if (e->removed && (e->cand.candidate_id || e->cand.priority || e->cand.boot_id))
         c->bad = 3; /* a tombstone kept candidacy fields */
@@ -181,7 +219,7 @@ static bool same_entry(const struct bt_centry *a, const struct bt_centry *b)
 static int same_visit(const struct bt_centry *e, void *ctx)
 {
     const struct bt_cmap *other = ctx;
-    const struct bt_centry *o = bt_cmap_get(other, &e->name, &e->node);
+    const struct bt_centry *o = getf(other, &e->name, &e->node);
     return !o || !same_entry(e, o);
 }
 
@@ -189,7 +227,7 @@ static int same_visit(const struct bt_centry *e, void *ctx)
  * required to agree with bt_cmap_equal(). */
 static bool same_map(const struct bt_cmap *a, const struct bt_cmap *b)
 {
-    bool same = a->nentries == b->nentries && bt_cmap_foreach(a, same_visit, (void *)b) == 0;
+    bool same = a->nentries == b->nentries && foreach_full(a, same_visit, (void *)b) == 0;
     return same && bt_cmap_equal(a, b);
 }
 
@@ -394,7 +432,7 @@ static void names_sharing_their_first_8_bytes_sort_and_are_found(void **state)
     const size_t count = sizeof inserted / sizeof inserted[0];
     for (size_t i = 0; i < count; i++)
         assert_int_equal(add(&m, "x", inserted[i], 10 + i, i + 1), 1);
-    const struct bt_centry *const *list;
+    const struct bt_cstored *const *list;
     assert_int_equal(entries_of(&m, "x", &list), count);
     for (size_t i = 0; i < count; i++) {
         assert_string_equal(list[i]->node.bytes, sorted[i]);
@@ -427,7 +465,7 @@ static void entries_are_sorted_by_node_with_a_prefix_first(void **state)
     assert_int_equal(rem(&m, "x", "a.", 100), 1);
     assert_int_equal(rem(&m, "x", "b", 100), 1);
 
-    const struct bt_centry *const *list;
+    const struct bt_cstored *const *list;
     size_t n = entries_of(&m, "x", &list);
     assert_int_equal(n, 8);
     for (size_t i = 0; i < n; i++)
@@ -498,10 +536,10 @@ static void foreach_visits_every_entry_and_stops_early(void **state)
         assert_int_equal(rem(&m, name, "n2", 1), 1);
     }
     struct stop_after s = {.limit = 1000};
-    assert_int_equal(bt_cmap_foreach(&m, stop_after_visit, &s), 0);
+    assert_int_equal(foreach_full(&m, stop_after_visit, &s), 0);
     assert_int_equal(s.visits, 20);
     s = (struct stop_after){.limit = 7};
-    assert_int_equal(bt_cmap_foreach(&m, stop_after_visit, &s), 42);
+    assert_int_equal(foreach_full(&m, stop_after_visit, &s), 42);
     assert_int_equal(s.visits, 7);
     bt_cmap_destroy(&m);
 }
@@ -671,8 +709,8 @@ struct bound_ctx {
 static int bound_visit(const struct bt_centry *e, void *ctx)
 {
     struct bound_ctx *c = ctx;
-    const struct bt_centry *ea = bt_cmap_get(c->a, &e->name, &e->node);
-    const struct bt_centry *eb = bt_cmap_get(c->b, &e->name, &e->node);
+    const struct bt_centry *ea = getf(c->a, &e->name, &e->node);
+    const struct bt_centry *eb = getf(c->b, &e->name, &e->node);
     const struct bt_centry *want = ea;
     if (!want || (eb && ref_cmp(eb, ea) > 0))
         want = eb;
@@ -685,7 +723,7 @@ static int bound_visit(const struct bt_centry *e, void *ctx)
 static int covered_visit(const struct bt_centry *e, void *ctx)
 {
     const struct bt_cmap *merged = ctx;
-    const struct bt_centry *got = bt_cmap_get(merged, &e->name, &e->node);
+    const struct bt_centry *got = getf(merged, &e->name, &e->node);
     return !got || ref_cmp(got, e) < 0;
 }
 
@@ -701,7 +739,7 @@ struct tie_count {
 static int tie_visit(const struct bt_centry *e, void *ctx)
 {
     struct tie_count *t = ctx;
-    const struct bt_centry *o = bt_cmap_get(t->other, &e->name, &e->node);
+    const struct bt_centry *o = getf(t->other, &e->name, &e->node);
     if (!o || ref_cmp(e, o) > 0)
         t->changes++;
     if (o && (bt_centry_cmp(e, o) != ref_cmp(e, o) || bt_centry_cmp(o, e) != ref_cmp(o, e)))
@@ -730,7 +768,7 @@ static void merge_is_commutative_associative_idempotent_and_an_upper_bound(void 
         PROP_CHECK(&p, map_check(&a) == 0 && map_check(&b) == 0 && map_check(&c) == 0);
 
         struct tie_count t = {.other = &a};
-        bt_cmap_foreach(&b, tie_visit, &t);
+        foreach_full(&b, tie_visit, &t);
         total.ties += t.ties;
         total.tombstone_ties += t.tombstone_ties;
         total.value_ties += t.value_ties;
@@ -769,10 +807,10 @@ static void merge_is_commutative_associative_idempotent_and_an_upper_bound(void 
         /* An upper bound: every key of A and B, each with the greatest entry,
          * and nothing else. */
         struct bound_ctx bound = {.a = &a, .b = &b};
-        bt_cmap_foreach(&ab, bound_visit, &bound);
+        foreach_full(&ab, bound_visit, &bound);
         PROP_CHECK(&p, bound.bad == 0);
-        PROP_CHECK(&p, bt_cmap_foreach(&a, covered_visit, &ab) == 0);
-        PROP_CHECK(&p, bt_cmap_foreach(&b, covered_visit, &ab) == 0);
+        PROP_CHECK(&p, foreach_full(&a, covered_visit, &ab) == 0);
+        PROP_CHECK(&p, foreach_full(&b, covered_visit, &ab) == 0);
 
         bt_cmap_destroy(&a);
         bt_cmap_destroy(&b);
@@ -874,7 +912,7 @@ static void scale_100k_entries_over_1000_names_merge_list_and_forget(void **stat
     /* Listing: every name has all its nodes, in order. */
     for (int i = 0; i < SCALE_NAMES; i++) {
         scale_name(name, sizeof name, i);
-        const struct bt_centry *const *list;
+        const struct bt_cstored *const *list;
         size_t n = entries_of(&m, name, &list);
         PROP_CHECK(&p, n == SCALE_NODES);
         for (int j = 0; j < SCALE_NODES; j++) {
@@ -903,7 +941,7 @@ static void scale_100k_entries_over_1000_names_merge_list_and_forget(void **stat
 
     /* Forgetting every entry of a name frees it. */
     struct bt_name victim = name_of("campaign-0000");
-    const struct bt_centry *const *list;
+    const struct bt_cstored *const *list;
     size_t left;
     while ((left = bt_cmap_entries(&m, &victim, &list)) > 0) {
         struct bt_nodeid id = list[left - 1]->node;
@@ -931,7 +969,7 @@ static int xor_live(const struct bt_centry *e, void *ctx)
 static void assert_digest_exact(const struct bt_cmap *m)
 {
     uint64_t d[BT_CMAP_DIGEST_BUCKETS] = {0};
-    bt_cmap_foreach(m, xor_live, d);
+    foreach_full(m, xor_live, d);
     assert_memory_equal(d, m->digest, sizeof d);
 }
 
@@ -995,15 +1033,116 @@ static void digest_covers_live_entries_only_in_any_order(void **state)
 
     /* Merging b's entries one by one into an empty map gives b's digest;
      * then a's, over them, keeps it exact. */
-    assert_int_equal(bt_cmap_foreach(&b, merge_into, &c), 0);
+    assert_int_equal(foreach_full(&b, merge_into, &c), 0);
     assert_memory_equal(c.digest, b.digest, sizeof c.digest);
-    assert_int_equal(bt_cmap_foreach(&a, merge_into, &c), 0);
+    assert_int_equal(foreach_full(&a, merge_into, &c), 0);
     assert_digest_exact(&c);
 
     bt_cmap_destroy(&a);
     bt_cmap_destroy(&b);
     bt_cmap_destroy(&c);
     assert_true(digest_zero(&a));
+}
+
+/* bt_cmap_best's predicate for the test below: entries whose candidate id
+ * is odd count. */
+static bool odd_id_counts(const struct bt_cstored *e, const void *ctx)
+{
+    (void)ctx;
+    return !e->removed && (e->cand.candidate_id & 1) != 0;
+}
+
+/* bt_cmap_best() against a plain scan, and bt_cmap_known() against what a
+ * merge then does, over random writes with repeated priorities, rewrites,
+ * tombstones, stale copies and forgotten entries. */
+static void best_and_known_agree_with_plain_scans(void **state)
+{
+    (void)state;
+    struct bt_prng rng;
+    bt_prng_init(&rng, 11);
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    struct bt_name nm = name_of("job");
+    for (int step = 0; step < 4000; step++) {
+        struct bt_centry e;
+        memset(&e, 0, sizeof e);
+        e.name = nm;
+        char node[16];
+        snprintf(node, sizeof node, "n%02u", (unsigned)bt_prng_below(&rng, 40));
+        e.node = node_of(node);
+        e.stamp = 1 + bt_prng_below(&rng, 200);
+        e.removed = bt_prng_below(&rng, 5) == 0;
+        e.cand = cand_of(bt_prng_below(&rng, 6), (int64_t)bt_prng_below(&rng, 4) - 1, 1);
+        if (bt_prng_below(&rng, 10) == 0) {
+            /* Forgetting an entry may take the name's top priority away. */
+            (void)bt_cmap_forget(&m, &nm, &e.node);
+            assert_false(bt_cmap_known(&m, &e));
+        } else {
+            bool known = bt_cmap_known(&m, &e);
+            int rc = bt_cmap_merge_entry(&m, &e);
+            assert_true(rc >= 0);
+            assert_int_equal(known, rc == 0);
+            assert_true(bt_cmap_known(&m, &e));
+        }
+
+        const struct bt_cstored *const *v;
+        size_t n = bt_cmap_entries(&m, &nm, &v);
+        const struct bt_cstored *want = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (odd_id_counts(v[i], NULL) && (!want || v[i]->cand.priority > want->cand.priority))
+                want = v[i];
+        assert_ptr_equal(bt_cmap_best(&m, &nm, odd_id_counts, NULL), want);
+    }
+    struct bt_name other = name_of("other");
+    assert_null(bt_cmap_best(&m, &other, odd_id_counts, NULL));
+    struct bt_centry bad;
+    memset(&bad, 0, sizeof bad);
+    assert_false(bt_cmap_known(&m, &bad)); /* an invalid key */
+    bt_cmap_destroy(&m);
+}
+
+/* A lender for the test below: lends its one name, if asked for it. */
+struct lender {
+    struct bt_name name;
+    unsigned asked;
+};
+
+static const struct bt_name *lend_one(void *ctx, const struct bt_name *name)
+{
+    struct lender *l = ctx;
+    l->asked++;
+    return bt_name_eq(&l->name, name) ? &l->name : NULL;
+}
+
+/* A map borrows a lent name for its entries, keeps its own copy of a name
+ * nobody lends, asks once per name that gets its first entry, and keeps
+ * its lender across bt_cmap_destroy(). */
+static void lent_names_are_shared_and_others_copied(void **state)
+{
+    (void)state;
+    struct lender lender = {.name = name_of("lent")};
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    m.lend_name = lend_one;
+    m.lend_ctx = &lender;
+    for (int round = 0; round < 2; round++) {
+        lender.asked = 0;
+        assert_int_equal(add(&m, "lent", "n1", 10, 1), 1);
+        assert_int_equal(add(&m, "lent", "n2", 11, 2), 1);
+        assert_int_equal(add(&m, "own", "n1", 12, 3), 1);
+        assert_int_equal(lender.asked, 2);
+        struct bt_name lent = name_of("lent"), own = name_of("own");
+        const struct bt_cstored *const *v;
+        assert_int_equal(bt_cmap_entries(&m, &lent, &v), 2);
+        assert_ptr_equal(v[0]->name, &lender.name);
+        assert_ptr_equal(v[1]->name, &lender.name);
+        assert_int_equal(bt_cmap_entries(&m, &own, &v), 1);
+        assert_true(v[0]->name != &lender.name && bt_name_eq(v[0]->name, &own));
+        assert_memory_equal(get(&m, "own", "n1")->name.bytes, "own", 3);
+        assert_int_equal(map_check(&m), 0);
+        bt_cmap_destroy(&m);
+        assert_ptr_equal(m.lend_name, lend_one);
+    }
 }
 
 static const struct CMUnitTest tests[] = {
@@ -1022,5 +1161,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(scale_100k_entries_over_1000_names_merge_list_and_forget),
     cmocka_unit_test(digest_covers_live_entries_only_in_any_order),
     cmocka_unit_test(names_sharing_their_first_8_bytes_sort_and_are_found),
+    cmocka_unit_test(best_and_known_agree_with_plain_scans),
+    cmocka_unit_test(lent_names_are_shared_and_others_copied),
 };
 BT_TEST_MAIN(tests)

@@ -333,10 +333,12 @@ static void snapshot_array_round_trips_entries_and_fences(void **state)
     free(f);
 }
 
-static int collect_entry(const struct bt_centry *e, void *ctx)
+static int collect_entry(const struct bt_cstored *s, void *ctx)
 {
     struct bt_cmap *copy = ctx;
-    return bt_cmap_merge_entry(copy, e) < 0;
+    struct bt_centry e;
+    bt_cstored_entry(s, &e);
+    return bt_cmap_merge_entry(copy, &e) < 0;
 }
 
 static void snapshot_of_a_map_carries_every_entry_and_tombstone(void **state)

@@ -926,7 +926,7 @@ static void owner_authority_retombstones_stale_entry_for_self(void **state)
     assert_true(bc.entry.removed);
     struct bt_name job = nm("job");
     struct bt_nodeid self = nid("a");
-    const struct bt_centry *stale = bt_cmap_get(bt_leader_cmap(b), &job, &self);
+    const struct bt_cstored *stale = bt_cmap_get(bt_leader_cmap(b), &job, &self);
     assert_non_null(stale);
     assert_true(bc.entry.stamp > stale->stamp);
     uint8_t buf[512];
@@ -1022,7 +1022,7 @@ static void restarted_boot_entries_do_not_count(void **state)
     /* The entry is still in the map: it just does not count. */
     struct bt_name job = nm("job");
     struct bt_nodeid an = nid("a");
-    const struct bt_centry *old = bt_cmap_get(bt_leader_cmap(b), &job, &an);
+    const struct bt_cstored *old = bt_cmap_get(bt_leader_cmap(b), &job, &an);
     assert_non_null(old);
     assert_false(old->removed);
     bt_leader_free(a);
@@ -1175,7 +1175,8 @@ static void snapshot_news_is_regossiped_once(void **state)
     struct bt_leader *d = node_new("d", 4, DEFAULT_OFFSET);
     struct bt_name jn = nm("job");
     struct bt_nodeid an = nid("a");
-    struct bt_centry e = *bt_cmap_get(bt_leader_cmap(a), &jn, &an);
+    struct bt_centry e;
+    bt_cstored_entry(bt_cmap_get(bt_leader_cmap(a), &jn, &an), &e);
     struct bt_payload delta = {.type = BT_PAYLOAD_DELTA, .entries = &e, .nentries = 1};
     assert_int_equal(bt_leader_merge_payload(d, &delta, true, WALL), 1);
     assert_true(bt_leader_pop_broadcast(d, &bc));
