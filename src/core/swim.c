@@ -670,7 +670,7 @@ static void reconnect(struct bt_swim *s, uint64_t now)
     /* Try one random dead member (not left: it does not come back). */
     if (s->n_gone > 0) {
         for (int tries = 0; tries < 4; tries++) {
-            struct bt_member *m = s->gone[rnd_below(s, s->n_gone)];
+            struct bt_member *m = *gone_at(s, rnd_below(s, s->n_gone));
             if (m->state == BT_MEMBER_DEAD) {
                 swim_start_pp(s, MEMBER_ADDR_P(m), PP_OTHER, NULL);
                 return;
@@ -686,7 +686,7 @@ static void reap(struct bt_swim *s, uint64_t now)
 {
     size_t i = 0;
     while (i < s->n_gone) {
-        struct bt_member *m = s->gone[i];
+        struct bt_member *m = *gone_at(s, i);
         if (m == s->self) {
             i++;
             continue;
@@ -752,7 +752,7 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     /* 5. Suspicions that ran out: dead. */
     i = 0;
     while (i < s->n_suspects) {
-        struct bt_member *m = s->suspects[i];
+        struct bt_member *m = *suspect_at(s, i);
         if (now >= m->susp->deadline) {
             swim_set_state(s, m, BT_MEMBER_DEAD, now); /* leaves suspects[] */
             s->stats.deaths_declared++;
@@ -824,7 +824,8 @@ uint64_t bt_swim_next_deadline(const struct bt_swim *s)
     for (size_t i = 0; i < s->n_checks; i++)
         d = min_u64(d, min_u64(s->checks[i].deadline, s->checks[i].next_ping));
     for (size_t i = 0; i < s->n_suspects; i++)
-        d = min_u64(d, min_u64(s->suspects[i]->susp->deadline, s->suspects[i]->susp->next_tell));
+        d = min_u64(
+            d, min_u64((*suspect_at(s, i))->susp->deadline, (*suspect_at(s, i))->susp->next_tell));
     if (s->q.count > 0)
         d = min_u64(d, s->next_gossip_at);
     if (s->joined && !s->leaving) {
@@ -894,8 +895,7 @@ void bt_swim_free(struct bt_swim *s)
     free(s->members);
     bt_htab_destroy(&s->table);
     free(s->probe_order);
-    free(s->suspects);
-    free(s->gone);
+    free(s->watch);
     free(s->pkt);
     free(s->stream);
     free(s);

@@ -86,7 +86,7 @@ struct bt_member {
     uint32_t incarnation;
     uint32_t slot;       /* index in members[] */
     uint32_t probe_slot; /* index in probe_order[], NO_SLOT for self */
-    uint32_t watch_slot; /* index in suspects[] or gone[], NO_SLOT otherwise */
+    uint32_t watch_slot; /* index among the suspects or the gone (bt_swim.watch), or NO_SLOT */
     uint8_t state;       /* enum bt_member_state */
     uint8_t name_len;    /* 1..BATON_NODE_MAX */
     uint8_t addr_len;    /* 1..BT_ADDR_MAX */
@@ -186,10 +186,13 @@ struct bt_swim {
     struct bt_htab table;           /* members by name */
     struct bt_member **probe_order; /* members but self */
     size_t n_probe, cap_probe, probe_cursor;
-    struct bt_member **suspects;
-    size_t n_suspects, cap_suspects;
-    struct bt_member **gone; /* dead or left */
-    size_t n_gone, cap_gone;
+    /* The suspects and the dead or left members share one array of
+     * cap_watch slots, reserved for every member (a member is in one of
+     * them at most): suspect i at watch[i] (suspect_at), gone i at
+     * watch[cap_watch - 1 - i] (gone_at). */
+    struct bt_member **watch;
+    size_t cap_watch;
+    size_t n_suspects, n_gone;
     size_t n_live; /* alive + suspect, self included */
     uint64_t digest;
 
@@ -246,6 +249,18 @@ struct bt_swim {
 /* ---- small helpers ------------------------------------------------------ */
 
 static inline uint64_t rnd(struct bt_swim *s) { return s->cfg.random(s->cfg.random_ctx); }
+
+/* The i-th suspect (i < n_suspects) and the i-th dead or left member
+ * (i < n_gone): see bt_swim.watch. */
+static inline struct bt_member **suspect_at(const struct bt_swim *s, size_t i)
+{
+    return &s->watch[i];
+}
+
+static inline struct bt_member **gone_at(const struct bt_swim *s, size_t i)
+{
+    return &s->watch[s->cap_watch - 1 - i];
+}
 
 /* Uniform-ish in [0, n); n > 0. The modulo bias is below 2^-40 for any n we
  * use. */

@@ -1,8 +1,8 @@
 /*
  * The membership protocol's member table (swim_internal.h): every known
  * member in an array (iteration order, so runs are deterministic) and a
- * hash table by name; suspects and dead/left members in their own arrays;
- * the probe order; the digest, an XOR of per-member hashes kept in step
+ * hash table by name; suspects and dead/left members in one array (from
+ * its two ends); the probe order; the digest, an XOR of per-member hashes kept in step
  * with every change. Room in every array is reserved when a member is
  * added, so state changes never allocate.
  */
@@ -27,6 +27,19 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
         return false;
     *arr = p;
     *cap = ncap;
+    return true;
+}
+
+/* Room for need members in bt_swim.watch: the gone, at the top, move to
+ * the new top. */
+static bool grow_watch(struct bt_swim *s, size_t need)
+{
+    size_t old = s->cap_watch;
+    if (!grow((void **)&s->watch, &s->cap_watch, need, sizeof *s->watch))
+        return false;
+    if (s->cap_watch != old && s->n_gone > 0)
+        memmove(s->watch + s->cap_watch - s->n_gone, s->watch + old - s->n_gone,
+                s->n_gone * sizeof *s->watch);
     return true;
 }
 
@@ -77,23 +90,17 @@ struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *nam
     return x ? BT_HTAB_ENTRY(x, struct bt_member, link) : NULL;
 }
 
-/* Moves m into the suspects[] or gone[] array that matches its state. */
+/* Takes m out of the suspects or the gone (bt_swim.watch). */
 static void watch_remove(struct bt_swim *s, struct bt_member *m)
 {
     if (m->watch_slot == NO_SLOT)
         return;
-    struct bt_member ***arr;
-    size_t *n;
-    if (m->state == BT_MEMBER_SUSPECT) {
-        arr = &s->suspects;
-        n = &s->n_suspects;
-    } else {
-        arr = &s->gone;
-        n = &s->n_gone;
-    }
+    bool suspect = m->state == BT_MEMBER_SUSPECT;
+    size_t *n = suspect ? &s->n_suspects : &s->n_gone;
+    struct bt_member **(*at)(const struct bt_swim *, size_t) = suspect ? suspect_at : gone_at;
     uint32_t i = m->watch_slot;
-    struct bt_member *last = (*arr)[*n - 1];
-    (*arr)[i] = last;
+    struct bt_member *last = *at(s, *n - 1);
+    *at(s, i) = last;
     last->watch_slot = i;
     (*n)--;
     m->watch_slot = NO_SLOT;
@@ -103,16 +110,14 @@ static bool watch_add(struct bt_swim *s, struct bt_member *m)
 {
     if (m->state == BT_MEMBER_ALIVE)
         return true;
+    if (s->n_suspects + s->n_gone >= s->cap_watch)
+        return false; /* cannot happen: room is reserved per member */
     if (m->state == BT_MEMBER_SUSPECT) {
-        if (!grow((void **)&s->suspects, &s->cap_suspects, s->n_suspects + 1, sizeof *s->suspects))
-            return false;
         m->watch_slot = (uint32_t)s->n_suspects;
-        s->suspects[s->n_suspects++] = m;
+        *suspect_at(s, s->n_suspects++) = m;
     } else {
-        if (!grow((void **)&s->gone, &s->cap_gone, s->n_gone + 1, sizeof *s->gone))
-            return false;
         m->watch_slot = (uint32_t)s->n_gone;
-        s->gone[s->n_gone++] = m;
+        *gone_at(s, s->n_gone++) = m;
     }
     return true;
 }
@@ -155,8 +160,7 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
      * changes never allocate. */
     if (!grow((void **)&s->members, &s->cap_members, need, sizeof *s->members) ||
         !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
-        !grow((void **)&s->suspects, &s->cap_suspects, need, sizeof *s->suspects) ||
-        !grow((void **)&s->gone, &s->cap_gone, need, sizeof *s->gone))
+        !grow_watch(s, need))
         return NULL;
     struct bt_member *m = calloc(1, sizeof *m + (size_t)name->len + 1 + (size_t)addr->len + 1);
     if (!m)
@@ -216,9 +220,9 @@ struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
             s->probe_order[nm->probe_slot] = nm;
         if (nm->watch_slot != NO_SLOT) {
             if (nm->state == BT_MEMBER_SUSPECT)
-                s->suspects[nm->watch_slot] = nm;
+                *suspect_at(s, nm->watch_slot) = nm;
             else
-                s->gone[nm->watch_slot] = nm;
+                *gone_at(s, nm->watch_slot) = nm;
         }
         if (s->self == m)
             s->self = nm;
