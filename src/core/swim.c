@@ -83,8 +83,9 @@
  *
  * Data structures are chosen so that per-packet work is O(1) in the cluster
  * size: members in a chained hash table by name (htab.c; iteration always
- * follows the members[] array, never the table, so runs are deterministic);
- * suspects and dead/left members in their own arrays; the digest is an XOR
+ * follows the members[] array, never the table, so runs are deterministic),
+ * each record allocated to fit its name and address; suspects and dead/left
+ * members at the two ends of one array; the digest is an XOR
  * of per-member hashes updated on each change (all in swim_members.c); the
  * broadcast queue (bqueue.c) is an array of lists indexed by transmit count
  * plus a hash table by key. Name checks are in swim_names.c, push-pull in
