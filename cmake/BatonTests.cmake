@@ -35,7 +35,8 @@ function(baton_unit_test module)
   add_executable(${module}_test ${src})
   target_include_directories(${module}_test PRIVATE ${PROJECT_SOURCE_DIR}/src
                              ${PROJECT_SOURCE_DIR}/tests)
-  target_link_libraries(${module}_test PRIVATE ${ARG_LIBS} baton_core PkgConfig::CMOCKA)
+  target_link_libraries(${module}_test PRIVATE ${ARG_LIBS} baton_test_support baton_core
+                        PkgConfig::CMOCKA)
   baton_cmocka_cases(${module}_test ${src} unit 120)
 endfunction()
 

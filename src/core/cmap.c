@@ -123,16 +123,6 @@ static void entry_canonical(struct bt_centry *dst, const struct bt_centry *src)
         dst->cand = src->cand;
 }
 
-/* Field by field, independent of bt_centry_cmp(), so that bt_cmap_equal()
- * can catch an order that calls two different entries equal. */
-static bool entry_equal(const struct bt_centry *a, const struct bt_centry *b)
-{
-    return bt_name_eq(&a->name, &b->name) && bt_nodeid_eq(&a->node, &b->node) &&
-           a->stamp == b->stamp && a->removed == b->removed &&
-           a->cand.candidate_id == b->cand.candidate_id && a->cand.priority == b->cand.priority &&
-           a->cand.boot_id == b->cand.boot_id;
-}
-
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
@@ -484,20 +474,4 @@ int bt_cmap_forget(struct bt_cmap *m, const struct bt_name *name, const struct b
         return 0;
     name_drop(m, cn, at);
     return 1;
-}
-
-bool bt_cmap_equal(const struct bt_cmap *a, const struct bt_cmap *b)
-{
-    if (a->names.count != b->names.count || a->nentries != b->nentries || a->nlive != b->nlive)
-        return false;
-    for (const struct bt_hlink *x = bt_htab_first(&a->names); x; x = bt_htab_next(&a->names, x)) {
-        const struct bt_cname *acn = cname_of(x);
-        const struct bt_cname *bcn = name_find(b, &acn->name);
-        if (!bcn || bcn->n != acn->n)
-            return false;
-        for (size_t i = 0; i < acn->n; i++)
-            if (!entry_equal(acn->entries[i], bcn->entries[i]))
-                return false;
-    }
-    return true;
 }

@@ -106,7 +106,4 @@ int bt_cmap_foreach(const struct bt_cmap *m, int (*fn)(const struct bt_centry *e
  * never matter again, such as a dead boot's). Returns 1 if there was one. */
 int bt_cmap_forget(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node);
 
-/* Same entries, byte for byte. */
-bool bt_cmap_equal(const struct bt_cmap *a, const struct bt_cmap *b);
-
 #endif

@@ -293,7 +293,7 @@ int bt_codec_encode_fences(const struct bt_fence *f, size_t n, uint8_t *buf, siz
     return encode_list(&fence_kind, f, n, buf, cap);
 }
 
-/* The snapshot encoders walk their entries twice, once to size and validate
+/* The snapshot encoder walks its entries twice, once to size and validate
  * and once to write, through one of these. */
 struct snap_walk {
     struct bt_wbuf *w; /* NULL in the sizing pass */
@@ -316,8 +316,7 @@ static int snap_visit(const struct bt_centry *e, void *ctx)
     }
     walk->count++;
     walk->size += bt_codec_entry_size(e);
-    /* Stop early rather than count a map far beyond the limit. */
-    return walk->count > BT_CODEC_SNAPSHOT_MAX;
+    return 0;
 }
 
 static int snap_visit_array(const struct bt_centry *e, size_t n,
@@ -331,36 +330,19 @@ static int snap_visit_array(const struct bt_centry *e, size_t n,
     return 0;
 }
 
-/* One source of entries for the snapshot encoder: a map or an array. */
-struct snap_source {
-    const struct bt_cmap *map; /* or NULL, and then: */
-    const struct bt_centry *e; /* the array */
-    size_t n;                  /* its length */
-};
-
-static void snap_walk(const struct snap_source *src, struct snap_walk *walk)
-{
-    if (src->map)
-        (void)bt_cmap_foreach(src->map, snap_visit, walk);
-    else
-        (void)snap_visit_array(src->e, src->n, snap_visit, walk);
-}
-
-static int encode_snapshot(const struct snap_source *src, const struct bt_fence *f, size_t nf,
-                           uint8_t **out, size_t *out_len)
+int bt_codec_encode_snapshot_array(const struct bt_centry *e, size_t n, const struct bt_fence *f,
+                                   size_t nf, uint8_t **out, size_t *out_len)
 {
     struct snap_walk walk = {0};
 
     *out = NULL;
     *out_len = 0;
     /* 1. Size and validate everything. */
-    if (src->n > BT_CODEC_SNAPSHOT_MAX || nf > BT_CODEC_SNAPSHOT_MAX)
+    if (n > BT_CODEC_SNAPSHOT_MAX || nf > BT_CODEC_SNAPSHOT_MAX)
         return BATON_E2BIG;
-    snap_walk(src, &walk);
+    (void)snap_visit_array(e, n, snap_visit, &walk);
     if (walk.invalid)
         return BATON_EINVAL;
-    if (walk.count > BT_CODEC_SNAPSHOT_MAX)
-        return BATON_E2BIG;
     size_t size = BT_CODEC_SNAPSHOT_HEADER + walk.size;
     for (size_t i = 0; i < nf; i++) {
         if (!fence_valid(&f[i]))
@@ -373,15 +355,15 @@ static int encode_snapshot(const struct snap_source *src, const struct bt_fence 
     if (!buf)
         return BATON_ENOMEM;
 
-    /* 3. Write. The map has not changed in between (the caller holds it), so
-     * the second walk writes what the first one measured. */
+    /* 3. Write. The entries have not changed in between (the caller's, borrowed
+     * for this call), so the second walk writes what the first one measured. */
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, size);
     bt_put_u8(&w, BT_CODEC_VERSION);
     bt_put_u8(&w, BT_PAYLOAD_SNAPSHOT);
     bt_put_u32(&w, (uint32_t)walk.count);
     struct snap_walk writer = {.w = &w};
-    snap_walk(src, &writer);
+    (void)snap_visit_array(e, n, snap_visit, &writer);
     bt_put_u32(&w, (uint32_t)nf);
     for (size_t i = 0; i < nf; i++)
         put_fence(&w, &f[i]);
@@ -389,20 +371,6 @@ static int encode_snapshot(const struct snap_source *src, const struct bt_fence 
     *out = buf;
     *out_len = size;
     return 0;
-}
-
-int bt_codec_encode_snapshot(const struct bt_cmap *m, const struct bt_fence *f, size_t nf,
-                             uint8_t **out, size_t *out_len)
-{
-    struct snap_source src = {.map = m};
-    return encode_snapshot(&src, f, nf, out, out_len);
-}
-
-int bt_codec_encode_snapshot_array(const struct bt_centry *e, size_t n, const struct bt_fence *f,
-                                   size_t nf, uint8_t **out, size_t *out_len)
-{
-    struct snap_source src = {.e = e, .n = n};
-    return encode_snapshot(&src, f, nf, out, out_len);
 }
 
 /* ---- decoding ---------------------------------------------------------- */

@@ -143,20 +143,15 @@ int bt_codec_encode_delta(const struct bt_centry *e, size_t n, uint8_t *buf, siz
  * BT_HLC_TS_MAX. */
 int bt_codec_encode_fences(const struct bt_fence *f, size_t n, uint8_t *buf, size_t cap);
 
-/* Encodes a SNAPSHOT of every entry of m (borrowed, tombstones included, in
- * bt_cmap_foreach order) and the nf fences f[] (borrowed) into a new
- * malloc'd buffer of exactly the right size: *out receives it (the caller
- * frees it with free()) and *out_len its length. Two passes over the map,
- * one to size and one to write; no reallocation. Returns 0, or
+/* Encodes a SNAPSHOT of the n entries e[] (borrowed, tombstones included,
+ * in array order) and the nf fences f[] (borrowed) into a new malloc'd
+ * buffer of exactly the right size: *out receives it (the caller frees it
+ * with free()) and *out_len its length. Two passes over the entries, one to
+ * size and one to write; no reallocation. Returns 0, or
  *   BATON_E2BIG   more than BT_CODEC_SNAPSHOT_MAX entries or fences;
  *   BATON_EINVAL  an entry or fence would not decode;
  *   BATON_ENOMEM.
  * On failure *out is NULL and *out_len 0. */
-int bt_codec_encode_snapshot(const struct bt_cmap *m, const struct bt_fence *f, size_t nf,
-                             uint8_t **out, size_t *out_len);
-
-/* As bt_codec_encode_snapshot, from an array of n entries e[] (borrowed)
- * instead of a map, in array order. */
 int bt_codec_encode_snapshot_array(const struct bt_centry *e, size_t n, const struct bt_fence *f,
                                    size_t nf, uint8_t **out, size_t *out_len);
 

@@ -11,12 +11,14 @@
 #include "baton/baton.h"
 
 #define INITIAL_QUEUE 16
-#define FIFO_KEEP 256 /* slots an empty queue keeps */
 
-void bt_fifo_init(struct bt_fifo *q, size_t size)
+void bt_fifo_init(struct bt_fifo *q, size_t size) { bt_fifo_init_keep(q, size, BT_FIFO_KEEP); }
+
+void bt_fifo_init_keep(struct bt_fifo *q, size_t size, size_t keep)
 {
     memset(q, 0, sizeof *q);
     q->size = size;
+    q->keep = keep;
 }
 
 /* Makes room for n more pushes without allocation. 0 or BATON_ENOMEM. */
@@ -59,7 +61,7 @@ bool bt_fifo_pop(struct bt_fifo *q, void *out)
          * 1000-node simulation), and mostly pushes none. Found empty, a
          * grown queue gives its memory back; the next input that needs
          * room reserves it again before changing anything. */
-        if (q->cap > FIFO_KEEP) {
+        if (q->cap > q->keep) {
             free(q->items);
             q->items = NULL;
             q->cap = 0;

@@ -48,47 +48,18 @@
 
 /* ---- queues ------------------------------------------------------------- */
 
-static bool ring_grow(void **buf, size_t *cap, size_t head, size_t len, size_t elem)
-{
-    if (len < *cap)
-        return true;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    uint8_t *nb = malloc(ncap * elem);
-    if (!nb)
-        return false;
-    /* Unroll the ring into the new buffer, oldest first. */
-    for (size_t i = 0; i < len; i++)
-        memcpy(nb + i * elem, (uint8_t *)*buf + ((head + i) % *cap) * elem, elem);
-    free(*buf);
-    *buf = nb;
-    *cap = ncap;
-    return true;
-}
-
-/* An empty ring that grew past RING_KEEP slots gives its memory back (a
+/* An empty queue that grew past QUEUE_KEEP slots gives its memory back (a
  * join brings an event per member: 16 384 events of 500 bytes kept by each
  * node of a 10 000-node simulation); the next push grows it again. */
-#define RING_KEEP 64
-static void ring_shrink(void **buf, size_t *cap, size_t *head)
-{
-    if (*cap > RING_KEEP) {
-        free(*buf);
-        *buf = NULL;
-        *cap = 0;
-        *head = 0;
-    }
-}
+#define QUEUE_KEEP 64
 
 static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr *to, uint64_t conn,
                       const uint8_t *data, size_t len)
 {
     struct bt_node *n = ctx;
-    if (n->out_len == n->out_cap) {
-        if (!ring_grow((void **)&n->out, &n->out_cap, n->out_head, n->out_len, sizeof *n->out)) {
-            n->dropped_oom++;
-            return;
-        }
-        n->out_head = 0;
+    if (bt_fifo_reserve(&n->out, 1) != 0) {
+        n->dropped_oom++;
+        return;
     }
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy) {
@@ -96,28 +67,24 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
         return;
     }
     memcpy(copy, data, len);
-    struct bt_out_item *it = &n->out[(n->out_head + n->out_len) % n->out_cap];
-    it->kind = kind;
-    it->to = *to;
+    struct bt_out_item it;
+    it.kind = kind;
+    it.to = *to;
     /* A stream the membership layer opens: conn 0 and its id for the driver. */
     bool own = kind == BT_OUT_STREAM && (conn & BT_STREAM_OWN);
-    it->conn = own ? 0 : conn;
-    it->stream = own ? conn : 0;
-    it->data = copy;
-    it->len = len;
-    n->out_len++;
+    it.conn = own ? 0 : conn;
+    it.stream = own ? conn : 0;
+    it.data = copy;
+    it.len = len;
+    bt_fifo_push(&n->out, &it);
 }
 
 /* Queues an event; false if memory ran out (the caller stops the node). */
 bool node_push_event(struct bt_node *n, const struct bt_event *ev)
 {
-    if (n->ev_len == n->ev_cap) {
-        if (!ring_grow((void **)&n->ev, &n->ev_cap, n->ev_head, n->ev_len, sizeof *n->ev))
-            return false;
-        n->ev_head = 0;
-    }
-    n->ev[(n->ev_head + n->ev_len) % n->ev_cap] = *ev;
-    n->ev_len++;
+    if (bt_fifo_reserve(&n->ev, 1) != 0)
+        return false;
+    bt_fifo_push(&n->ev, ev);
     return true;
 }
 
@@ -330,6 +297,8 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
     if (!n)
         return NULL;
     n->cfg = *cfg;
+    bt_fifo_init_keep(&n->out, sizeof(struct bt_out_item), QUEUE_KEEP);
+    bt_fifo_init_keep(&n->ev, sizeof(struct bt_event), QUEUE_KEEP);
     struct bt_swim_config sc;
     memset(&sc, 0, sizeof sc);
     sc.name = cfg->name;
@@ -405,11 +374,12 @@ void bt_node_free(struct bt_node *n)
     bt_leader_free(n->leader);
     bt_swim_free(n->swim);
     free(n->verdicts);
-    for (size_t i = 0; i < n->out_len; i++)
-        free(n->out[(n->out_head + i) % n->out_cap].data);
-    free(n->out);
+    struct bt_out_item it;
+    while (bt_fifo_pop(&n->out, &it))
+        free(it.data);
+    bt_fifo_free(&n->out);
     free(n->popped);
-    free(n->ev);
+    bt_fifo_free(&n->ev);
     free(n->clocks);
     free(n->scratch);
     free(n);
@@ -548,20 +518,16 @@ bool bt_node_pop_output(struct bt_node *n, struct bt_output *out)
 {
     free(n->popped);
     n->popped = NULL;
-    if (n->out_len == 0) {
-        ring_shrink((void **)&n->out, &n->out_cap, &n->out_head);
+    struct bt_out_item it;
+    if (!bt_fifo_pop(&n->out, &it))
         return false;
-    }
-    struct bt_out_item *it = &n->out[n->out_head];
-    n->out_head = (n->out_head + 1) % n->out_cap;
-    n->out_len--;
-    n->popped = it->data;
-    out->kind = it->kind;
-    out->to = it->to;
-    out->conn = it->conn;
-    out->stream = it->stream;
-    out->data = it->data;
-    out->len = it->len;
+    n->popped = it.data;
+    out->kind = it.kind;
+    out->to = it.to;
+    out->conn = it.conn;
+    out->stream = it.stream;
+    out->data = it.data;
+    out->len = it.len;
     return true;
 }
 
@@ -599,13 +565,8 @@ static bool pop_final_event(struct bt_node *n, struct bt_event *ev)
 
 bool bt_node_pop_event(struct bt_node *n, struct bt_event *ev)
 {
-    if (n->ev_len == 0) {
-        ring_shrink((void **)&n->ev, &n->ev_cap, &n->ev_head);
+    if (!bt_fifo_pop(&n->ev, ev))
         return n->stopped ? pop_final_event(n, ev) : false;
-    }
-    *ev = n->ev[n->ev_head];
-    n->ev_head = (n->ev_head + 1) % n->ev_cap;
-    n->ev_len--;
     return true;
 }
 

@@ -5,6 +5,7 @@
 #ifndef BATON_CORE_NODE_INTERNAL_H
 #define BATON_CORE_NODE_INTERNAL_H
 
+#include "core/fifo.h"
 #include "core/hlc.h"
 #include "core/leader.h"
 #include "core/node.h"
@@ -66,12 +67,10 @@ struct bt_node {
     struct verdict *verdicts; /* membership events not yet given to the election */
     size_t nverdicts, verdicts_cap;
 
-    struct bt_out_item *out; /* ring buffer of outputs */
-    size_t out_cap, out_head, out_len;
-    uint8_t *popped; /* data of the last popped output, freed at the next pop */
+    struct bt_fifo out; /* outputs: struct bt_out_item */
+    uint8_t *popped;    /* data of the last popped output, freed at the next pop */
 
-    struct bt_event *ev; /* ring buffer of events */
-    size_t ev_cap, ev_head, ev_len;
+    struct bt_fifo ev; /* events: struct bt_event */
 
     /* Clock outliers (fix 9): readings of the live members' clocks. */
     struct clock_reading *clocks;

@@ -484,6 +484,10 @@ _Static_assert(BT_CMAP_DIGEST_BUCKETS <= 32, "the quiet mask is a u32");
  * the mask of those that have held still for quiet_ms. A change is seen at
  * the next look (a probe period at most later), so a bucket is never
  * called still for longer than it has been. */
+/* The still mask when every bucket held still. */
+#define DIGEST_ALL_STILL UINT32_MAX
+_Static_assert(BT_CMAP_DIGEST_BUCKETS == 32, "the still mask is a u32");
+
 static uint32_t digest_still(struct bt_replica *r, uint64_t quiet_ms, uint64_t now)
 {
     const uint64_t *d = bt_leader_cmap(r->leader)->digest;
@@ -499,6 +503,17 @@ static uint32_t digest_still(struct bt_replica *r, uint64_t quiet_ms, uint64_t n
     return mask;
 }
 
+/* One word for all the buckets (the compact summary): each bucket's digest
+ * mixed with its index, so that equal digests in different buckets do not
+ * cancel. */
+static uint64_t digest_root(const uint64_t *d)
+{
+    uint64_t root = 0;
+    for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++)
+        root ^= bt_mix64(d[b] + b);
+    return root;
+}
+
 size_t bt_replica_digest(struct bt_replica *r, uint64_t quiet_ms, uint8_t *buf, size_t cap,
                          struct bt_time now)
 {
@@ -507,10 +522,14 @@ size_t bt_replica_digest(struct bt_replica *r, uint64_t quiet_ms, uint8_t *buf, 
     uint32_t still = digest_still(r, quiet_ms, now.mono_ms);
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, cap);
-    bt_put_u8(&w, 1);
+    bt_put_u8(&w, 2);
     bt_put_u32(&w, still);
-    for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++)
-        bt_put_u64(&w, r->digest_seen[b]);
+    if (still == DIGEST_ALL_STILL) {
+        bt_put_u64(&w, digest_root(r->digest_seen));
+    } else {
+        for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++)
+            bt_put_u64(&w, r->digest_seen[b]);
+    }
     return w.len;
 }
 
@@ -521,11 +540,19 @@ bool bt_replica_digest_differs(struct bt_replica *r, uint64_t quiet_ms, const ui
     bt_rbuf_init(&rd, data, len);
     uint8_t version = bt_get_u8(&rd);
     uint32_t theirs = bt_get_u32(&rd);
-    if (rd.error || version != 1 || len != BT_REPLICA_DIGEST_LEN) {
+    bool compact = version == 2 && theirs == DIGEST_ALL_STILL && len == BT_REPLICA_DIGEST_MIN;
+    if (rd.error || (version != 1 && version != 2) || (!compact && len != BT_REPLICA_DIGEST_LEN)) {
         r->counters.digests_malformed++;
         return false;
     }
-    uint32_t both = theirs & digest_still(r, quiet_ms, now.mono_ms);
+    uint32_t mine = digest_still(r, quiet_ms, now.mono_ms);
+    if (compact) {
+        /* Every bucket held still there; unless all did here too, say
+         * nothing: our own summary, which then lists the buckets, lets the
+         * other side compare the ones both held still. */
+        return mine == DIGEST_ALL_STILL && bt_get_u64(&rd) != digest_root(r->digest_seen);
+    }
+    uint32_t both = theirs & mine;
     bool differs = false;
     for (size_t b = 0; b < BT_CMAP_DIGEST_BUCKETS; b++) {
         uint64_t d = bt_get_u64(&rd);

@@ -134,15 +134,24 @@ void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, 
  * map's live-entry digest (cmap.h), BT_CMAP_DIGEST_BUCKETS buckets of names,
  * with a mask of the buckets that have held still for quiet_ms:
  *
- *   version u8 (1) | quiet mask u32 | BT_CMAP_DIGEST_BUCKETS x u64
+ *   version u8 (2) | still mask u32 | BT_CMAP_DIGEST_BUCKETS x u64
+ *   version u8 (2) | still mask u32 (all ones) | u64 root
  *
- * bt_replica_digest writes it into buf (cap bytes) and returns its length
- * (0 if cap is too small). bt_replica_digest_differs returns true when some
- * bucket differs from ours while both sides held it still for quiet_ms:
- * gossip has delivered what it will, so one side missed something and a
- * push-pull repairs it. A summary that cannot be read is counted
- * (digests_malformed) and returns false. */
+ * The second, compact form is sent when every bucket held still (an idle
+ * cluster): root mixes every bucket's digest with its index. Version 1 (the
+ * first form, before the compact one) is still read.
+ *
+ * bt_replica_digest writes it into buf (cap bytes, at least
+ * BT_REPLICA_DIGEST_LEN) and returns its length (0 if cap is too small).
+ * bt_replica_digest_differs returns true when some bucket differs from ours
+ * while both sides held it still for quiet_ms: gossip has delivered what it
+ * will, so one side missed something and a push-pull repairs it. A compact
+ * summary is compared only when every bucket held still here too; otherwise
+ * our own summary, which lists the buckets, lets the sender compare. A
+ * summary that cannot be read is counted (digests_malformed) and returns
+ * false. */
 #define BT_REPLICA_DIGEST_LEN (1 + 4 + 8 * BT_CMAP_DIGEST_BUCKETS)
+#define BT_REPLICA_DIGEST_MIN (1 + 4 + 8)
 size_t bt_replica_digest(struct bt_replica *r, uint64_t quiet_ms, uint8_t *buf, size_t cap,
                          struct bt_time now);
 bool bt_replica_digest_differs(struct bt_replica *r, uint64_t quiet_ms, const uint8_t *data,

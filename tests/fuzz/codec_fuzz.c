@@ -16,6 +16,7 @@
 #include "core/cmap.h"
 #include "core/codec.h"
 #include "fuzz/fuzz.h"
+#include "support/oracle.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \

@@ -11,7 +11,8 @@ file(GLOB BATON_FUZZ_TARGETS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/fuzz/
 foreach(src IN LISTS BATON_FUZZ_TARGETS)
   get_filename_component(base ${src} NAME_WE)
   string(REGEX REPLACE "_fuzz$" "" name ${base})
-  add_executable(${base}_replay ${src} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.c)
+  add_executable(${base}_replay ${src} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.c
+                 ${PROJECT_SOURCE_DIR}/tests/support/oracle.c)
   target_include_directories(${base}_replay PRIVATE ${PROJECT_SOURCE_DIR}/src
                              ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(${base}_replay PRIVATE baton_seal)

@@ -11,6 +11,7 @@
 #include "baton/baton.h"
 #include "core/cmap.h"
 #include "sim/prng.h"
+#include "support/oracle.h"
 
 /* --- helpers ---------------------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include "core/codec.h"
 #include "core/hlc.h"
 #include "sim/prng.h"
+#include "support/oracle.h"
 
 /* ---- counting allocations ---------------------------------------------- */
 

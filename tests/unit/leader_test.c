@@ -17,6 +17,7 @@
 #include "core/hlc.h"
 #include "core/leader.h"
 #include "sim/prng.h"
+#include "support/oracle.h"
 
 /* A plausible Unix time in ms (2023-11-14). */
 #define WALL UINT64_C(1700000000000)

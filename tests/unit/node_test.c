@@ -1,9 +1,10 @@
 /* Tests of src/core/node.c: a few nodes driven by hand through the public
- * node API, with their outputs shuttled between them by a tiny in-test
- * network (1 ms links, no loss, optional cuts) and a fake clock that jumps
- * to the next deadline or delivery. The allocator is wrapped (ctest links
- * this file with --wrap=malloc,calloc,realloc) so that a test can fail one
- * chosen allocation made inside one node's calls. */
+ * node API, with their outputs shuttled between them by the unit tests'
+ * network (tests/support/testnet.h: 1 ms links here, no loss, optional
+ * cuts) and its fake clock that jumps to the next deadline or delivery.
+ * The allocator is wrapped (ctest links this file with
+ * --wrap=malloc,calloc,realloc) so that a test can fail one chosen
+ * allocation made inside one node's calls. */
 #include "unit/test_main.h"
 
 #include <errno.h>
@@ -15,8 +16,9 @@
 #include "core/node.h"
 #include "core/swim_proto.h"
 #include "sim/prng.h"
+#include "support/testnet.h"
 
-#define MAXN 8
+#define MAXN 8 /* <= TESTNET_MAXN */
 #define LINK_MS 1
 #define MAXLOG 64
 
@@ -48,37 +50,23 @@ void *__wrap_malloc(size_t size) { return oom_now() ? NULL : __real_malloc(size)
 void *__wrap_calloc(size_t n, size_t size) { return oom_now() ? NULL : __real_calloc(n, size); }
 void *__wrap_realloc(void *p, size_t size) { return oom_now() ? NULL : __real_realloc(p, size); }
 
-struct msg {
-    uint64_t at;
-    int to;
-    int from;
-    enum bt_output_kind kind;
-    uint64_t conn;
-    uint8_t *data;
-    size_t len;
-    int sev;    /* a stream event for the opener instead of data: 1 + enum bt_stream_event */
-    int reason; /* its reason */
-};
+/* A message on the wire that is a stream event for the opener instead of
+ * data (testnet_msg.note): 1 + enum bt_stream_event, with its reason. */
+#define NOTE_STREAM_EVENT(ev) (1 + (int)(ev))
 
 struct net {
+    struct testnet wire; /* the network; wire.n nodes */
     struct bt_node *node[MAXN];
     struct bt_addr addr[MAXN];
     bool up[MAXN];
     uint64_t boot[MAXN];
-    int n;
-    uint64_t now;
     uint64_t rng[MAXN];
-    struct msg *q;
-    size_t nq, capq;
-    uint64_t next_conn;
-    int conn_owner[4096]; /* conn id -> the node that opened it */
-    int ups[MAXN];        /* BT_EV_MEMBER_UP events seen per node */
-    int deads[MAXN];      /* BT_EV_MEMBER_DEAD events seen per node */
+    int ups[MAXN];   /* BT_EV_MEMBER_UP events seen per node */
+    int deads[MAXN]; /* BT_EV_MEMBER_DEAD events seen per node */
     int lefts[MAXN];
     int elected[MAXN];                    /* BT_EV_ELECTED events seen per node */
     int revoked[MAXN];                    /* BT_EV_REVOKED events seen per node */
     uint64_t last_fence[MAXN];            /* fence of the last ELECTED event per node */
-    bool cut[MAXN][MAXN];                 /* cut[a][b]: nothing from a reaches b */
     int name_of[MAXN];                    /* node i is named "node<name_of[i]>" */
     enum bt_event_kind log[MAXN][MAXLOG]; /* every event kind, in order */
     int nlog[MAXN];
@@ -93,9 +81,9 @@ struct net {
      * delivered with the stream id. With stream_events, the opener hears
      * CONNECTED, or FAILED (ECONNREFUSED) when the peer is down. */
     bool stream_events;
-    bool reset_to[MAXN];        /* streams to node i connect, then break (ECONNRESET) */
-    uint64_t conn_stream[4096]; /* net conn -> the opener's stream id (0: none) */
-    uint64_t last_stream[MAXN]; /* the last stream id node i opened, and its net conn */
+    bool reset_to[MAXN];                 /* streams to node i connect, then break (ECONNRESET) */
+    uint64_t conn_stream[TESTNET_CONNS]; /* net conn -> the opener's stream id (0: none) */
+    uint64_t last_stream[MAXN];          /* the last stream id node i opened, and its net conn */
     uint64_t last_stream_conn[MAXN];
     int last_open_to[MAXN];       /* where it went */
     long stream_msgs[MAXN];       /* stream messages sent on streams node i opened */
@@ -111,7 +99,7 @@ static uint64_t splitmix(void *ctx) { return bt_splitmix64(ctx); }
 
 static struct bt_time tnow(const struct net *net)
 {
-    return (struct bt_time){.mono_ms = net->now, .wall_ms = 1700000000000u + net->now};
+    return (struct bt_time){.mono_ms = net->wire.now, .wall_ms = 1700000000000u + net->wire.now};
 }
 
 /* Node i's time: the network's, its wall clock offset by skew[i]. */
@@ -142,12 +130,12 @@ static void node_start(struct net *net, int i, uint64_t boot)
     net->up[i] = true;
 }
 
+static const struct testnet_ops node_net_ops;
+
 static void net_init(struct net *net, int n)
 {
     memset(net, 0, sizeof *net);
-    net->n = n;
-    net->now = 1000;
-    net->next_conn = 1;
+    testnet_init(&net->wire, n, 1000, 0, &node_net_ops, net);
     for (int i = 0; i < n; i++) {
         net->addr[i].len =
             (uint8_t)snprintf(net->addr[i].s, sizeof net->addr[i].s, "10.0.0.%d:7946", i + 1);
@@ -158,47 +146,30 @@ static void net_init(struct net *net, int n)
 
 static void net_free(struct net *net)
 {
-    for (int i = 0; i < net->n; i++)
+    for (int i = 0; i < net->wire.n; i++)
         bt_node_free(net->node[i]);
-    for (size_t i = 0; i < net->nq; i++)
-        free(net->q[i].data);
-    free(net->q);
+    testnet_free(&net->wire);
 }
 
 static int addr_index(const struct net *net, const struct bt_addr *a)
 {
-    for (int i = 0; i < net->n; i++)
+    for (int i = 0; i < net->wire.n; i++)
         if (net->addr[i].len == a->len && memcmp(net->addr[i].s, a->s, a->len) == 0)
             return i;
     return -1;
-}
-
-/* Drains node i's outputs into the network and counts its events. */
-static struct msg *queue_msg(struct net *net)
-{
-    if (net->nq == net->capq) {
-        net->capq = net->capq ? 2 * net->capq : 256;
-        net->q = realloc(net->q, net->capq * sizeof *net->q);
-        assert_non_null(net->q);
-    }
-    struct msg *m = &net->q[net->nq++];
-    memset(m, 0, sizeof *m);
-    return m;
 }
 
 /* Queues a stream event for node i about its stream `stream`. */
 static void queue_stream_event(struct net *net, int i, uint64_t stream, enum bt_stream_event ev,
                                int reason)
 {
-    struct msg *m = queue_msg(net);
-    m->at = net->now + LINK_MS;
-    m->to = i;
-    m->from = i;
-    m->conn = stream;
-    m->sev = 1 + (int)ev;
+    struct testnet_msg *m =
+        testnet_queue(&net->wire, net->wire.now + LINK_MS, i, i, BT_OUT_PACKET, stream, NULL, 0);
+    m->note = NOTE_STREAM_EVENT(ev);
     m->reason = reason;
 }
 
+/* Drains node i's outputs into the network and counts its events. */
 static void drain(struct net *net, int i)
 {
     struct bt_output out;
@@ -207,7 +178,7 @@ static void drain(struct net *net, int i)
         if (out.kind == BT_OUT_STREAM && (out.conn & BT_STREAM_OWN))
             continue; /* a reply on a stream this node opened: never in these tests */
         if (out.kind == BT_OUT_STREAM && out.conn != 0)
-            to = net->conn_owner[out.conn];
+            to = net->wire.conn_owner[out.conn];
         else
             to = addr_index(net, &out.to);
         uint64_t reuse = 0; /* the net conn of a stream already open */
@@ -235,26 +206,18 @@ static void drain(struct net *net, int i)
             if (net->stream_events && to >= 0 && (!net->up[to] || net->reset_to[to]))
                 continue; /* the rest of a stream that failed */
         }
-        if (to < 0 || net->cut[i][to])
+        if (to < 0 || net->wire.cut[i][to])
             continue;
-        struct msg *m = queue_msg(net);
-        m->at = net->now + LINK_MS;
-        m->to = to;
-        m->from = i;
-        m->kind = out.kind;
-        m->conn = out.conn;
+        uint64_t conn = out.conn;
         if (reuse != 0) {
-            m->conn = reuse;
+            conn = reuse;
         } else if (out.kind == BT_OUT_STREAM && out.conn == 0) {
-            m->conn = net->next_conn++;
-            assert_true(m->conn < 4096);
-            net->conn_owner[m->conn] = i;
-            net->conn_stream[m->conn] = out.stream;
-            net->last_stream_conn[i] = m->conn;
+            conn = testnet_conn_open(&net->wire, i);
+            net->conn_stream[conn] = out.stream;
+            net->last_stream_conn[i] = conn;
         }
-        m->data = malloc(out.len);
-        memcpy(m->data, out.data, out.len);
-        m->len = out.len;
+        struct testnet_msg *m = testnet_queue(&net->wire, net->wire.now + LINK_MS, i, to, out.kind,
+                                              conn, out.data, out.len);
         struct bt_swim_packet pkt;
         if (net->deaf[to] && out.kind == BT_OUT_PACKET &&
             bt_swim_decode_packet(m->data, m->len, &pkt) > 0)
@@ -289,76 +252,64 @@ static void drain(struct net *net, int i)
     }
 }
 
-/* Runs the network until virtual time `until`. */
-static void net_run(struct net *net, uint64_t until)
+static uint64_t node_deadline(struct testnet *w, int i)
 {
-    for (;;) {
-        uint64_t next = UINT64_MAX;
-        for (int i = 0; i < net->n; i++)
-            if (net->up[i] && bt_node_next_deadline(net->node[i]) < next)
-                next = bt_node_next_deadline(net->node[i]);
-        for (size_t k = 0; k < net->nq; k++)
-            if (net->q[k].at < next)
-                next = net->q[k].at;
-        if (next > until) {
-            if (until > net->now)
-                net->now = until;
-            break;
-        }
-        if (next > net->now)
-            net->now = next;
-        /* Deliver everything due, in queue order (deterministic). */
-        size_t k = 0;
-        while (k < net->nq) {
-            if (net->q[k].at > net->now) {
-                k++;
-                continue;
-            }
-            struct msg m = net->q[k];
-            memmove(&net->q[k], &net->q[k + 1], (net->nq - k - 1) * sizeof *net->q);
-            net->nq--;
-            if (m.sev != 0 && net->up[m.to]) {
-                enum bt_stream_event sev = (enum bt_stream_event)(m.sev - 1);
-                long opened = net->streams_opened[m.to];
-                in_node = m.to;
-                bt_node_stream_event(net->node[m.to], m.conn, sev, m.reason, tat(net, m.to));
-                in_node = -1;
-                drain(net, m.to);
-                if (sev != BT_STREAM_CONNECTED) {
-                    net->stream_failures[m.to]++;
-                    if (net->streams_opened[m.to] > opened) {
-                        net->failures_retried[m.to]++;
-                        int to = net->last_open_to[m.to];
-                        net->retried_to_failed[m.to] += to >= 0 && net->reset_to[to];
-                    }
-                }
-            } else if (net->up[m.to]) {
-                uint64_t conn = m.conn;
-                if (m.kind == BT_OUT_STREAM && net->conn_owner[conn] == m.to &&
-                    net->conn_stream[conn] != 0)
-                    conn = net->conn_stream[conn]; /* the reply, on the stream the node opened */
-                in_node = m.to;
-                if (m.kind == BT_OUT_PACKET)
-                    bt_node_recv(net->node[m.to], &net->addr[m.from], m.data, m.len,
-                                 tat(net, m.to));
-                else
-                    bt_node_recv_stream(net->node[m.to], &net->addr[m.from], conn, m.data, m.len,
-                                        tat(net, m.to));
-                in_node = -1;
-                drain(net, m.to);
-            }
-            free(m.data);
-        }
-        for (int i = 0; i < net->n; i++) {
-            if (net->up[i] && bt_node_next_deadline(net->node[i]) <= net->now) {
-                in_node = i;
-                bt_node_tick(net->node[i], tat(net, i));
-                in_node = -1;
-                drain(net, i);
-            }
-        }
-    }
+    struct net *net = w->ctx;
+    return net->up[i] ? bt_node_next_deadline(net->node[i]) : UINT64_MAX;
 }
+
+static void node_deliver(struct testnet *w, const struct testnet_msg *m)
+{
+    struct net *net = w->ctx;
+    if (!net->up[m->to])
+        return;
+    if (m->note != 0) {
+        enum bt_stream_event sev = (enum bt_stream_event)(m->note - NOTE_STREAM_EVENT(0));
+        long opened = net->streams_opened[m->to];
+        in_node = m->to;
+        bt_node_stream_event(net->node[m->to], m->conn, sev, m->reason, tat(net, m->to));
+        in_node = -1;
+        drain(net, m->to);
+        if (sev != BT_STREAM_CONNECTED) {
+            net->stream_failures[m->to]++;
+            if (net->streams_opened[m->to] > opened) {
+                net->failures_retried[m->to]++;
+                int to = net->last_open_to[m->to];
+                net->retried_to_failed[m->to] += to >= 0 && net->reset_to[to];
+            }
+        }
+        return;
+    }
+    uint64_t conn = m->conn;
+    if (m->kind == BT_OUT_STREAM && w->conn_owner[conn] == m->to && net->conn_stream[conn] != 0)
+        conn = net->conn_stream[conn]; /* the reply, on the stream the node opened */
+    in_node = m->to;
+    if (m->kind == BT_OUT_PACKET)
+        bt_node_recv(net->node[m->to], &net->addr[m->from], m->data, m->len, tat(net, m->to));
+    else
+        bt_node_recv_stream(net->node[m->to], &net->addr[m->from], conn, m->data, m->len,
+                            tat(net, m->to));
+    in_node = -1;
+    drain(net, m->to);
+}
+
+static void node_tick(struct testnet *w, int i)
+{
+    struct net *net = w->ctx;
+    in_node = i;
+    bt_node_tick(net->node[i], tat(net, i));
+    in_node = -1;
+    drain(net, i);
+}
+
+static const struct testnet_ops node_net_ops = {
+    .deadline = node_deadline,
+    .deliver = node_deliver,
+    .tick = node_tick,
+};
+
+/* Runs the network until virtual time `until`. */
+static void net_run(struct net *net, uint64_t until) { testnet_run_until(&net->wire, until); }
 
 static int count_state(struct bt_node *node, enum bt_member_state st)
 {
@@ -374,7 +325,7 @@ static void join_all_through_node0(struct net *net)
 {
     assert_int_equal(bt_node_join(net->node[0], NULL, 0, tat(net, 0)), 0);
     drain(net, 0);
-    for (int i = 1; i < net->n; i++) {
+    for (int i = 1; i < net->wire.n; i++) {
         assert_int_equal(bt_node_join(net->node[i], &net->addr[0], 1, tat(net, i)), 0);
         drain(net, i);
     }
@@ -385,7 +336,7 @@ static void three_nodes_joined_through_a_seed_converge(void **state)
     struct net net;
     net_init(&net, 3);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
 
     for (int i = 0; i < 3; i++) {
         assert_int_equal(bt_node_members(net.node[i], NULL, 0), 3);
@@ -402,9 +353,9 @@ static void crashed_node_is_declared_dead_by_all_others(void **state)
     struct net net;
     net_init(&net, 5);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     net.up[3] = false; /* crash: it receives and sends nothing from now on */
-    net_run(&net, net.now + 3000);
+    net_run(&net, net.wire.now + 3000);
     for (int i = 0; i < 5; i++) {
         if (i == 3)
             continue;
@@ -423,12 +374,12 @@ static void leave_is_seen_by_all_and_completes(void **state)
     struct net net;
     net_init(&net, 4);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     assert_false(bt_node_left(net.node[2]));
     assert_int_equal(bt_node_leave(net.node[2], tnow(&net)), 0);
     assert_int_equal(bt_node_leave(net.node[2], tnow(&net)), BATON_ECLOSED);
     drain(&net, 2);
-    net_run(&net, net.now + 100);
+    net_run(&net, net.wire.now + 100);
     assert_true(bt_node_left(net.node[2]));
     for (int i = 0; i < 4; i++) {
         if (i == 2)
@@ -515,7 +466,7 @@ static void assert_all_see_leader(struct net *net, int want)
     struct bt_name n = job();
     char name[16];
     snprintf(name, sizeof name, "node%d", want);
-    for (int i = 0; i < net->n; i++) {
+    for (int i = 0; i < net->wire.n; i++) {
         if (!net->up[i])
             continue;
         struct bt_nodeid who;
@@ -532,21 +483,21 @@ static void three_nodes_elect_the_lowest_name_and_agree(void **state)
     struct net net;
     net_init(&net, 3);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     /* Fix 8: each lead() answers follower and the winner is elected once
      * its settle period (40 ms on local) has passed; an outranking
      * candidate takes over with one revoke and one elect. */
     uint64_t f2 = 0, f1 = 0, f0 = 0;
     assert_int_equal(lead(&net, 2, 0, &f2), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     assert_int_equal(net.elected[2], 1);
     f2 = net.last_fence[2];
     assert_int_equal(lead(&net, 1, 0, &f1), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     assert_int_equal(net.elected[1], 1);
     f1 = net.last_fence[1];
     assert_int_equal(lead(&net, 0, 0, &f0), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     assert_int_equal(net.elected[0], 1);
     f0 = net.last_fence[0];
 
@@ -568,17 +519,17 @@ static void leader_crash_elects_the_next_with_a_greater_token(void **state)
     struct net net;
     net_init(&net, 4);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     assert_int_equal(lead(&net, 0, 0, NULL), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     uint64_t f0 = net.last_fence[0];
     assert_int_equal(net.elected[0], 1);
     assert_int_equal(lead(&net, 1, 0, NULL), 0);
     assert_int_equal(lead(&net, 2, 0, NULL), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
 
     net.up[0] = false;
-    net_run(&net, net.now + 3000);
+    net_run(&net, net.wire.now + 3000);
     assert_all_see_leader(&net, 1);
     assert_int_equal(net.elected[1], 1);
     assert_true(net.last_fence[1] > f0);
@@ -591,13 +542,13 @@ static void resign_hands_over_in_network_hops(void **state)
     struct net net;
     net_init(&net, 5);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     assert_int_equal(lead(&net, 0, 0, NULL), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     assert_int_equal(net.elected[0], 1);
     for (int i = 1; i < 5; i++)
         assert_int_equal(lead(&net, i, 0, NULL), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
 
     struct bt_name n = job();
     assert_int_equal(bt_node_resign(net.node[0], &n, tnow(&net)), 0);
@@ -605,7 +556,7 @@ static void resign_hands_over_in_network_hops(void **state)
     assert_int_equal(bt_node_resign(net.node[0], &n, tnow(&net)), BATON_ENOENT);
     /* 1 ms links: a few hops, far below a gossip or probe period (and no
      * settle period: the leader went away in a way every node sees). */
-    net_run(&net, net.now + 10);
+    net_run(&net, net.wire.now + 10);
     assert_int_equal(net.elected[1], 1);
     for (int i = 1; i < 5; i++) {
         struct bt_nodeid who;
@@ -631,14 +582,14 @@ static void a_node_gossip_missed_is_repaired_through_the_digest(void **state)
         assert_int_equal(count_state(net.node[i], BT_MEMBER_ALIVE), 4);
     net.deaf[3] = true;
     assert_int_equal(lead(&net, 0, 0, NULL), 0);
-    net_run(&net, net.now + 100);
+    net_run(&net, net.wire.now + 100);
     struct bt_name n = job();
     struct bt_nodeid who[MAXN];
     assert_int_equal(bt_node_candidates(net.node[1], &n, who, MAXN), 1);
     assert_int_equal(bt_node_candidates(net.node[3], &n, who, MAXN), 0);
     /* Gossip's span at 4 nodes is 2 * 4 * 3 * 20 = 480 ms on local. */
-    net_run(&net, net.now + 1500);
-    assert_true(net.now < 5000);
+    net_run(&net, net.wire.now + 1500);
+    assert_true(net.wire.now < 5000);
     assert_int_equal(bt_node_candidates(net.node[3], &n, who, MAXN), 1);
     assert_string_equal(who[0].bytes, "node0");
     uint64_t pulls = 0;
@@ -653,22 +604,53 @@ static void a_node_gossip_missed_is_repaired_through_the_digest(void **state)
     net_free(&net);
 }
 
+/* Once every bucket of the candidate map's digest held still (an idle
+ * cluster), the DIGEST a node sends with each probe is the compact one: a
+ * root word instead of 32 buckets (docs/election.md, "Digest exchange"). */
+static void an_idle_cluster_sends_compact_digests(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    join_all_through_node0(&net);
+    net_run(&net, 2000);
+    assert_int_equal(lead(&net, 0, 0, NULL), 0);
+    net_run(&net, net.wire.now + 2000);
+    int compact = 0, full = 0;
+    for (int t = 0; t < 2000; t++) {
+        net_run(&net, net.wire.now + 1);
+        for (size_t k = 0; k < net.wire.nq; k++) {
+            struct bt_swim_packet p;
+            if (net.wire.q[k].kind != BT_OUT_PACKET || net.wire.q[k].note != 0 ||
+                bt_swim_decode_packet(net.wire.q[k].data, net.wire.q[k].len, &p) <= 0 ||
+                p.hdr.type != BT_SWIM_DIGEST)
+                continue;
+            if (p.digest_len == 1 + 4 + 8)
+                compact++;
+            else
+                full++;
+        }
+    }
+    assert_true(compact > 0);
+    assert_int_equal(full, 0);
+    net_free(&net);
+}
+
 static void graceful_leave_withdraws_candidacies_first(void **state)
 {
     struct net net;
     net_init(&net, 4);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     assert_int_equal(lead(&net, 0, 0, NULL), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     assert_int_equal(net.elected[0], 1);
     assert_int_equal(lead(&net, 3, 0, NULL), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
 
     assert_int_equal(bt_node_leave(net.node[0], tnow(&net)), 0);
     drain(&net, 0);
     assert_int_equal(lead(&net, 0, 0, NULL), BATON_ECLOSED);
-    net_run(&net, net.now + 10);
+    net_run(&net, net.wire.now + 10);
     assert_int_equal(net.elected[3], 1);
     assert_int_equal(net.deads[3], 0);
     /* Withdrawn, not merely hidden by the LEFT: others hold its tombstone. */
@@ -687,15 +669,15 @@ static void late_joiner_learns_the_leader_by_push_pull(void **state)
     drain(&net, 0);
     drain(&net, 1);
     net.up[2] = false; /* not started yet */
-    net_run(&net, net.now + 1000);
+    net_run(&net, net.wire.now + 1000);
     assert_int_equal(lead(&net, 1, 5, NULL), 0);
-    net_run(&net, net.now + 2000); /* the broadcast has long retired */
+    net_run(&net, net.wire.now + 2000); /* the broadcast has long retired */
     assert_int_equal(net.elected[1], 1);
 
     net.up[2] = true;
     assert_int_equal(bt_node_join(net.node[2], &net.addr[0], 1, tnow(&net)), 0);
     drain(&net, 2);
-    net_run(&net, net.now + 100);
+    net_run(&net, net.wire.now + 100);
     assert_all_see_leader(&net, 1);
     net_free(&net);
 }
@@ -728,18 +710,18 @@ static void ageing_collects_tombstones_and_keeps_live_entries(void **state)
     for (int i = 0; i < 3; i++)
         node_reconfigure(&net, i, 4000, 0);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     assert_int_equal(lead(&net, 2, 0, NULL), 0);
     struct bt_name other;
     bt_name_set(&other, "gone", 4);
     assert_int_equal(bt_node_lead(net.node[1], 77, &other, 0, tnow(&net), NULL), 0);
     drain(&net, 1);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     assert_int_equal(net.elected[2], 1);
     assert_int_equal(net.elected[1], 1);
     assert_int_equal(bt_node_session_end(net.node[1], 77, tnow(&net)), 1);
     drain(&net, 1);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
 
     struct bt_node_stats st;
     bt_node_stats(net.node[0], &st);
@@ -750,7 +732,7 @@ static void ageing_collects_tombstones_and_keeps_live_entries(void **state)
      * mark of its name (no live candidacy, fix 11), for good: push-pulls
      * with nodes that aged it later did not bring it back. The live
      * candidacy is still there (refreshed), and still leads. */
-    net_run(&net, net.now + 20000);
+    net_run(&net, net.wire.now + 20000);
     for (int i = 0; i < 3; i++) {
         bt_node_stats(net.node[i], &st);
         assert_int_equal(st.election.tombstones, 0);
@@ -793,7 +775,7 @@ static void clock_outlier_withdraws_and_returns_when_put_right(void **state)
     }
     for (int i = 0; i < 4; i++)
         lead(&net, i, 0, NULL); /* before the clocks are judged: follower or leader */
-    net_run(&net, net.now + 3000);
+    net_run(&net, net.wire.now + 3000);
 
     assert_int_equal(net.clock_refused[0], 1);
     for (int i = 1; i < 4; i++) {
@@ -829,9 +811,9 @@ static void clock_outlier_withdraws_and_returns_when_put_right(void **state)
     /* Put right: within bounds again after ten protocol periods in a row
      * (it stamped nothing while ahead, so its HLC is not ahead either). */
     net.skew[0] = 0;
-    net_run(&net, net.now + 500);
+    net_run(&net, net.wire.now + 500);
     assert_int_equal(net.clock_ok[0], 0);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     assert_int_equal(net.clock_ok[0], 1);
     assert_all_see_leader(&net, 0);
     assert_true(net.elected[0] >= 1);
@@ -870,7 +852,7 @@ static void a_start_with_clocks_apart_mints_once(void **state)
     }
     for (int i = 0; i < 4; i++)
         assert_int_equal(lead(&net, i, 0, NULL), 0); /* follower: nobody has synced */
-    net_run(&net, net.now + 3000);
+    net_run(&net, net.wire.now + 3000);
 
     int elected = 0, revoked = 0;
     for (int i = 0; i < 4; i++) {
@@ -903,10 +885,10 @@ static void a_start_with_clocks_apart_mints_once(void **state)
 
 static void cut_sides(struct net *net, const int *side, bool on)
 {
-    for (int a = 0; a < net->n; a++)
-        for (int b = 0; b < net->n; b++)
+    for (int a = 0; a < net->wire.n; a++)
+        for (int b = 0; b < net->wire.n; b++)
             if (side[a] != side[b])
-                net->cut[a][b] = on;
+                net->wire.cut[a][b] = on;
 }
 
 static struct bt_name name_of(const char *s)
@@ -936,25 +918,25 @@ static void twin_heal_at_node_level(uint64_t twin_boot)
         assert_int_equal(bt_node_join(net.node[i], &net.addr[0], 1, tnow(&net)), 0);
         drain(&net, i);
     }
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     struct bt_name job = name_of("job"), other = name_of("other");
     uint64_t fence;
     /* Fix 8: lead answers follower; the terms come after the settle. */
     assert_int_equal(bt_node_lead(net.node[1], 11, &job, 5, tnow(&net), &fence), 0);
     assert_int_equal(bt_node_lead(net.node[1], 11, &other, 5, tnow(&net), &fence), 0);
     drain(&net, 1);
-    net_run(&net, net.now + 100);
+    net_run(&net, net.wire.now + 100);
 
     const int side[5] = {0, 0, 1, 1, 1};
     cut_sides(&net, side, true);
     net.up[4] = true;
     assert_int_equal(bt_node_join(net.node[4], &net.addr[2], 1, tnow(&net)), 0);
     drain(&net, 4);
-    net_run(&net, net.now + 5000);
+    net_run(&net, net.wire.now + 5000);
     assert_int_equal(bt_node_lead(net.node[4], 44, &job, 5, tnow(&net), &fence), 0);
     assert_int_equal(bt_node_lead(net.node[4], 44, &other, 5, tnow(&net), &fence), 0);
     drain(&net, 4);
-    net_run(&net, net.now + 200);
+    net_run(&net, net.wire.now + 200);
     for (int i = 2; i < 4; i++) {
         uint64_t cid;
         assert_int_equal(bt_node_leader(net.node[i], &job, NULL, &cid), 0);
@@ -965,7 +947,7 @@ static void twin_heal_at_node_level(uint64_t twin_boot)
     cut_sides(&net, side, false);
     int winner = twin_boot > net.boot[1] ? 4 : 1, loser = winner == 4 ? 1 : 4;
     uint64_t winner_session = winner == 4 ? 44 : 11;
-    net_run(&net, net.now + 8000);
+    net_run(&net, net.wire.now + 8000);
 
     /* The loser: every term ended first, then why, then stopped. */
     assert_int_equal(net.stopped[loser], BATON_ECONFLICT);
@@ -1033,24 +1015,24 @@ static void one_failed_allocation_never_loses_a_verdict_or_an_event(void **state
         struct net net;
         net_init(&net, 3);
         join_all_through_node0(&net);
-        net_run(&net, net.now + 2000);
+        net_run(&net, net.wire.now + 2000);
         assert_int_equal(lead(&net, 1, 5, NULL), 0); /* fix 8: elected after the settle */
-        net_run(&net, net.now + 100);
+        net_run(&net, net.wire.now + 100);
         assert_int_equal(lead(&net, 0, 0, NULL), 0);
         assert_int_equal(lead(&net, 2, 0, NULL), 0);
-        net_run(&net, net.now + 100);
+        net_run(&net, net.wire.now + 100);
         net.up[1] = false;
         oom_node = 0;
         oom_counted = 0;
         oom_countdown = total < 0 ? -1 : k;
-        net_run(&net, net.now + 3000);
+        net_run(&net, net.wire.now + 3000);
         bt_node_free(net.node[1]);
         node_start(&net, 1, 777);
         assert_int_equal(bt_node_join(net.node[1], &net.addr[2], 1, tnow(&net)), 0);
         drain(&net, 1);
-        net_run(&net, net.now + 500);
+        net_run(&net, net.wire.now + 500);
         assert_int_equal(lead(&net, 1, 5, NULL), 0); /* fix 8: elected after the settle */
-        net_run(&net, net.now + 2000);
+        net_run(&net, net.wire.now + 2000);
         oom_node = -1;
         oom_countdown = -1;
         struct bt_name n = job();
@@ -1092,7 +1074,7 @@ static void refused_terms_wait_ten_periods_each_from_its_own_refusal(void **stat
     struct net net;
     net_init(&net, 1);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 500);
+    net_run(&net, net.wire.now + 500);
     struct bt_name a, b;
     assert_int_equal(bt_name_set(&a, "a", 1), 0);
     assert_int_equal(bt_name_set(&b, "b", 1), 0);
@@ -1101,7 +1083,7 @@ static void refused_terms_wait_ten_periods_each_from_its_own_refusal(void **stat
     assert_int_equal(bt_node_lead(net.node[0], 1, &a, 0, tnow(&net), &fa), 0);
     assert_int_equal(bt_node_lead(net.node[0], 2, &b, 0, tnow(&net), &fb), 0);
     drain(&net, 0);
-    net_run(&net, net.now + 100); /* fix 8: both terms start after the settle */
+    net_run(&net, net.wire.now + 100); /* fix 8: both terms start after the settle */
     assert_int_equal(net.elected[0], 2);
     net.elected[0] = 0;
     assert_int_equal(bt_node_fence(net.node[0], &b, &fb, NULL), 0);
@@ -1111,7 +1093,7 @@ static void refused_terms_wait_ten_periods_each_from_its_own_refusal(void **stat
     assert_string_equal(minter.bytes, "node0");
     drain(&net, 0);
 
-    uint64_t t0 = net.now;
+    uint64_t t0 = net.wire.now;
     assert_int_equal(bt_node_observe_fence(net.node[0], &a, fa + 1, NULL, tnow(&net)), 0);
     drain(&net, 0);
     assert_int_equal(net.revoked[0], 1);
@@ -1147,13 +1129,13 @@ static void simultaneous_campaigns_mint_once(void **state)
     struct net net;
     net_init(&net, 5);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     for (int i = 4; i >= 0; i--)
         assert_int_equal(lead(&net, i, 0, NULL), 0);
-    net_run(&net, net.now + 30); /* within the settle period: no term yet */
+    net_run(&net, net.wire.now + 30); /* within the settle period: no term yet */
     for (int i = 0; i < 5; i++)
         assert_int_equal(net.elected[i], 0);
-    net_run(&net, net.now + 100);
+    net_run(&net, net.wire.now + 100);
     assert_all_see_leader(&net, 0);
     assert_int_equal(net.elected[0], 1);
     for (int i = 1; i < 5; i++) {
@@ -1172,10 +1154,10 @@ static void a_restarted_candidate_waits_for_the_cluster_state(void **state)
     struct net net;
     net_init(&net, 3);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     assert_int_equal(lead(&net, 1, 0, NULL), 0);
     assert_int_equal(lead(&net, 2, 0, NULL), 0);
-    net_run(&net, net.now + 100);
+    net_run(&net, net.wire.now + 100);
     assert_int_equal(net.elected[1], 1);
     uint64_t f1 = net.last_fence[1];
 
@@ -1184,7 +1166,7 @@ static void a_restarted_candidate_waits_for_the_cluster_state(void **state)
     assert_int_equal(lead(&net, 2, 0, NULL), 0); /* before joining: alone, but not synced */
     assert_int_equal(bt_node_join(net.node[2], &net.addr[0], 1, tnow(&net)), 0);
     drain(&net, 2);
-    net_run(&net, net.now + 3000);
+    net_run(&net, net.wire.now + 3000);
     assert_all_see_leader(&net, 1);
     assert_int_equal(net.elected[2], 0);
     assert_int_equal(net.revoked[1], 0);
@@ -1207,9 +1189,9 @@ static void a_node_whose_seeds_never_answer_leads_alone(void **state)
     assert_int_equal(bt_node_join(net.node[0], &net.addr[1], 1, tnow(&net)), 0);
     drain(&net, 0);
     assert_int_equal(lead(&net, 0, 0, NULL), 0);
-    net_run(&net, net.now + 650);
+    net_run(&net, net.wire.now + 650);
     assert_int_equal(net.elected[0], 0);
-    net_run(&net, net.now + 150);
+    net_run(&net, net.wire.now + 150);
     assert_int_equal(net.elected[0], 1);
     net_free(&net);
 
@@ -1217,7 +1199,7 @@ static void a_node_whose_seeds_never_answer_leads_alone(void **state)
     assert_int_equal(bt_node_join(net.node[0], NULL, 0, tnow(&net)), 0);
     drain(&net, 0);
     assert_int_equal(lead(&net, 0, 0, NULL), 0);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     assert_int_equal(net.elected[0], 1);
     net_free(&net);
 }
@@ -1232,12 +1214,12 @@ static void a_joiner_left_alone_judges_its_clock_at_once(void **state)
     struct net net;
     net_init(&net, 2);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 50);
+    net_run(&net, net.wire.now + 50);
     assert_int_equal(count_state(net.node[1], BT_MEMBER_ALIVE), 2);
     assert_int_equal(lead(&net, 1, 0, NULL), 0);
     assert_int_equal(bt_node_leave(net.node[0], tnow(&net)), 0);
     drain(&net, 0);
-    net_run(&net, net.now + 150);
+    net_run(&net, net.wire.now + 150);
     assert_int_equal(count_state(net.node[1], BT_MEMBER_LEFT), 1);
     assert_int_equal(net.elected[1], 1);
     net_free(&net);
@@ -1259,18 +1241,18 @@ static void refused_joins_count_at_once_and_the_seeds_are_retried_soon(void **st
     assert_int_equal(bt_node_join(net.node[0], &net.addr[1], 1, tnow(&net)), 0);
     drain(&net, 0);
     assert_int_equal(lead(&net, 0, 0, NULL), 0);
-    net_run(&net, net.now + 300);
+    net_run(&net, net.wire.now + 300);
     assert_int_equal(net.elected[0], 1);
     struct bt_node_stats st;
     bt_node_stats(net.node[0], &st);
     assert_true(st.member.pushpulls_failed >= 3);
     assert_int_equal(st.member.pushpulls_failed, net.stream_failures[0]);
 
-    net_run(&net, net.now + 3000);
+    net_run(&net, net.wire.now + 3000);
     net.up[1] = true;
     assert_int_equal(bt_node_join(net.node[1], NULL, 0, tnow(&net)), 0);
     drain(&net, 1);
-    net_run(&net, net.now + 150);
+    net_run(&net, net.wire.now + 150);
     assert_int_equal(count_state(net.node[0], BT_MEMBER_ALIVE), 2);
     assert_int_equal(count_state(net.node[1], BT_MEMBER_ALIVE), 2);
     net_free(&net);
@@ -1284,10 +1266,10 @@ static void a_failed_push_pull_is_counted_and_goes_elsewhere_at_once(void **stat
     struct net net;
     net_init(&net, 3);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     net.stream_events = true;
     net.reset_to[2] = true;
-    net_run(&net, net.now + 120000);
+    net_run(&net, net.wire.now + 120000);
     struct bt_node_stats st;
     bt_node_stats(net.node[0], &st);
     assert_true(net.stream_failures[0] >= 2);
@@ -1323,7 +1305,7 @@ static void one_exchange_goes_on_one_stream(void **state)
     assert_true(net.stream_msgs[1] - msgs >= 4);
     assert_int_equal(net.streams_opened[1] - opened, 1);
     assert_true((net.last_stream[1] & BT_STREAM_OWN) != 0);
-    net_run(&net, net.now + 10);
+    net_run(&net, net.wire.now + 10);
     struct bt_node_stats st;
     bt_node_stats(net.node[0], &st);
     assert_int_equal(st.election.entries, NAMES);
@@ -1339,16 +1321,16 @@ static void names_past_the_cap_are_refused_counted_and_logged(void **state)
     net_init(&net, 2);
     node_reconfigure(&net, 0, 0, 2);
     join_all_through_node0(&net);
-    net_run(&net, net.now + 2000);
+    net_run(&net, net.wire.now + 2000);
     const char *names[] = {"a", "b", "c"};
     struct bt_name n[3];
     for (int k = 0; k < 3; k++) {
         bt_name_set(&n[k], names[k], 1);
         assert_int_equal(bt_node_lead(net.node[1], 50, &n[k], 0, tnow(&net), NULL), 0);
         drain(&net, 1);
-        net_run(&net, net.now + 50);
+        net_run(&net, net.wire.now + 50);
     }
-    net_run(&net, net.now + 12000); /* a push-pull or more, too */
+    net_run(&net, net.wire.now + 12000); /* a push-pull or more, too */
     struct bt_node_stats st;
     bt_node_stats(net.node[0], &st);
     assert_int_equal(st.election.names, 2);
@@ -1365,7 +1347,7 @@ static void names_past_the_cap_are_refused_counted_and_logged(void **state)
     /* A held name: node0 campaigns, and wins (the lowest node name). */
     assert_int_equal(bt_node_lead(net.node[0], 60, &n[0], 0, tnow(&net), NULL), 0);
     drain(&net, 0);
-    net_run(&net, net.now + 100); /* fix 8: node0 outranks node1's term, after the settle */
+    net_run(&net, net.wire.now + 100); /* fix 8: node0 outranks node1's term, after the settle */
     assert_true(bt_node_is_leader(net.node[0], &n[0]));
     bt_node_stats(net.node[1], &st);
     assert_int_equal(st.election.names, 3);
@@ -1393,14 +1375,14 @@ static void full_state_of_any_size_travels_in_bounded_messages(void **state)
         assert_int_equal(bt_node_lead(net.node[0], 50, &n, 0, tnow(&net), NULL), 0);
         drain(&net, 0);
     }
-    net_run(&net, net.now + 100);
+    net_run(&net, net.wire.now + 100);
 
     net.up[1] = true;
     assert_int_equal(bt_node_join(net.node[1], &net.addr[0], 1, tnow(&net)), 0);
     drain(&net, 1);
     /* The join exchange takes a few ms; gossip could not carry this much
      * in that time. */
-    net_run(&net, net.now + 10);
+    net_run(&net, net.wire.now + 10);
     struct bt_node_stats st;
     bt_node_stats(net.node[1], &st);
     assert_int_equal(st.election.entries, NAMES);
@@ -1440,6 +1422,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_failed_push_pull_is_counted_and_goes_elsewhere_at_once),
     cmocka_unit_test(one_exchange_goes_on_one_stream),
     cmocka_unit_test(a_node_gossip_missed_is_repaired_through_the_digest),
+    cmocka_unit_test(an_idle_cluster_sends_compact_digests),
     cmocka_unit_test(a_joiner_left_alone_judges_its_clock_at_once),
 };
 

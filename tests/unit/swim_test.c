@@ -1,12 +1,13 @@
-/* Tests of src/core/swim.c: membership scenarios on a tiny in-test network.
+/* Tests of src/core/swim.c: membership scenarios on the unit tests' network
+ * (tests/support/testnet.h).
  *
  * Each node is a struct bt_swim whose sink queues datagrams and stream
- * messages into one network queue (1 ms links, optional seeded loss and
- * per-link cuts); a fake clock jumps to the next delivery or deadline. A
- * crashed process either leaves its address silent (crash(): a crashed or
- * cut-off host) or refused (crash_process(): its host answers a datagram
- * with a refusal 1 ms later, fed to bt_swim_addr_refused). All nodes use
- * the `local` profile. Times asserted are virtual. */
+ * messages on the network (1 ms links, optional seeded loss and per-link
+ * cuts); the fake clock jumps to the next delivery or deadline. A crashed
+ * process either leaves its address silent (crash(): a crashed or cut-off
+ * host) or refused (crash_process(): its host answers a datagram with a
+ * refusal 1 ms later, fed to bt_swim_addr_refused). All nodes use the
+ * `local` profile. Times asserted are virtual. */
 #include "unit/test_main.h"
 
 #include <stdio.h>
@@ -17,8 +18,9 @@
 #include "core/swim.h"
 #include "core/swim_proto.h"
 #include "sim/prng.h"
+#include "support/testnet.h"
 
-#define MAXN 12
+#define MAXN 12 /* <= TESTNET_MAXN */
 #define MAXEV 512
 #define MAXSEEN 16
 
@@ -40,27 +42,9 @@ struct tnode {
     char last_state[64];
 };
 
-struct tmsg {
-    uint64_t at;
-    int to, from;
-    enum bt_output_kind kind;
-    bool refusal; /* a refusal of node `from`'s address, for node `to` */
-    uint64_t conn;
-    uint8_t *data;
-    size_t len;
-};
-
 struct tnet {
+    struct testnet wire; /* the network; wire.n nodes */
     struct tnode node[MAXN];
-    int n;
-    uint64_t now;
-    struct tmsg *q;
-    size_t nq, capq;
-    uint64_t next_conn;
-    int conn_owner[8192];
-    bool cut[MAXN][MAXN]; /* cut[a][b]: nothing from a reaches b */
-    double loss;          /* datagram loss probability */
-    uint64_t loss_rng;
     int sending; /* node whose sink is being called */
     long sent_packets[MAXN];
     long streams_sent;   /* stream messages sent, by anyone */
@@ -70,6 +54,10 @@ struct tnet {
     long refusals_sent;  /* refusals of a crashed process's address */
 };
 
+/* A message on the wire that is a refusal of node `from`'s address, for
+ * node `to` (testnet_msg.note). */
+#define NOTE_REFUSAL 1
+
 static struct tnet *NET;
 
 /* The node's random source: splitmix64 (the simulator's) over a uint64_t. */
@@ -77,7 +65,7 @@ static uint64_t splitmix(void *ctx) { return bt_splitmix64(ctx); }
 
 static int addr_index(const struct bt_addr *a)
 {
-    for (int i = 0; i < NET->n; i++)
+    for (int i = 0; i < NET->wire.n; i++)
         if (NET->node[i].up && bt_addr_eq(&NET->node[i].addr, a))
             return i;
     return -1;
@@ -88,29 +76,13 @@ static int refusing_index(const struct bt_addr *a)
 {
     if (addr_index(a) >= 0)
         return -1;
-    for (int i = 0; i < NET->n; i++)
+    for (int i = 0; i < NET->wire.n; i++)
         if (NET->node[i].refuses && bt_addr_eq(&NET->node[i].addr, a))
             return i;
     return -1;
 }
 
-static bool lost(void)
-{
-    return NET->loss > 0 &&
-           (double)(splitmix(&NET->loss_rng) >> 11) / 9007199254740992.0 < NET->loss;
-}
-
-static struct tmsg *queue_msg(void)
-{
-    if (NET->nq == NET->capq) {
-        NET->capq = NET->capq ? 2 * NET->capq : 1024;
-        NET->q = realloc(NET->q, NET->capq * sizeof *NET->q);
-        assert_non_null(NET->q);
-    }
-    struct tmsg *m = &NET->q[NET->nq++];
-    memset(m, 0, sizeof *m);
-    return m;
-}
+static bool lost(void) { return testnet_lost(&NET->wire); }
 
 static int node_of_ctx(void *ctx) { return (int)((struct tnode *)ctx - NET->node); }
 
@@ -123,7 +95,7 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
      * events, so the swim's timers do the work). */
     if (kind == BT_OUT_STREAM && (conn & BT_STREAM_OWN))
         conn = 0;
-    int dst = kind == BT_OUT_STREAM && conn != 0 ? NET->conn_owner[conn] : addr_index(to);
+    int dst = kind == BT_OUT_STREAM && conn != 0 ? NET->wire.conn_owner[conn] : addr_index(to);
     if (kind == BT_OUT_PACKET)
         NET->sent_packets[from]++;
     if (kind == BT_OUT_STREAM) {
@@ -140,37 +112,23 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
         /* A crashed process whose host stays up: the datagram is refused,
          * and the refusal travels back like any packet. */
         int r = refusing_index(to);
-        if (r < 0 || NET->cut[from][r] || NET->cut[r][from] || lost() || lost())
+        if (r < 0 || NET->wire.cut[from][r] || NET->wire.cut[r][from] || lost() || lost())
             return;
-        struct tmsg *m = queue_msg();
-        m->at = NET->now + 2;
-        m->to = from;
-        m->from = r;
-        m->kind = BT_OUT_PACKET;
-        m->refusal = true;
+        struct testnet_msg *m =
+            testnet_queue(&NET->wire, NET->wire.now + 2, r, from, BT_OUT_PACKET, 0, NULL, 0);
+        m->note = NOTE_REFUSAL;
         NET->refusals_sent++;
         return;
     }
     if (dst < 0)
         return;
-    if (NET->cut[from][dst])
+    if (NET->wire.cut[from][dst])
         return;
     if (kind == BT_OUT_PACKET && lost())
         return;
-    struct tmsg *m = queue_msg();
-    m->at = NET->now + 1;
-    m->to = dst;
-    m->from = from;
-    m->kind = kind;
-    m->conn = conn;
-    if (kind == BT_OUT_STREAM && conn == 0) {
-        m->conn = NET->next_conn++;
-        assert_true(m->conn < 8192);
-        NET->conn_owner[m->conn] = from;
-    }
-    m->data = malloc(len);
-    memcpy(m->data, data, len);
-    m->len = len;
+    if (kind == BT_OUT_STREAM && conn == 0)
+        conn = testnet_conn_open(&NET->wire, from);
+    testnet_queue(&NET->wire, NET->wire.now + 1, from, dst, kind, conn, data, len);
 }
 
 static void sink_event(void *ctx, const struct bt_event *ev)
@@ -195,7 +153,7 @@ static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t 
             return;
     if (t->nseen < MAXSEEN)
         strcpy(t->seen[t->nseen++], s);
-    assert_int_equal(bt_swim_broadcast_user(t->s, NULL, 0, data, len, false, NET->now), 0);
+    assert_int_equal(bt_swim_broadcast_user(t->s, NULL, 0, data, len, false, NET->wire.now), 0);
 }
 
 static size_t user_state(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap)
@@ -248,7 +206,7 @@ static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *
         .user_state = user_state,
         .user_merge = user_merge,
     };
-    t->s = bt_swim_new(&cfg, &sink, NET->now);
+    t->s = bt_swim_new(&cfg, &sink, NET->wire.now);
     assert_non_null(t->s);
     return t->s;
 }
@@ -261,25 +219,47 @@ static void start_node(int i, uint64_t boot)
     make_swim(&NET->node[i], name, addr, boot);
 }
 
+static uint64_t swim_deadline(struct testnet *w, int i)
+{
+    struct tnode *t = &NET->node[i];
+    return t->up ? bt_swim_next_deadline(t->s) : UINT64_MAX;
+}
+
+static void swim_deliver(struct testnet *w, const struct testnet_msg *m)
+{
+    struct tnode *t = &NET->node[m->to];
+    if (!t->up)
+        return;
+    if (m->note == NOTE_REFUSAL)
+        bt_swim_addr_refused(t->s, &NET->node[m->from].addr, w->now);
+    else if (m->kind == BT_OUT_PACKET)
+        bt_swim_recv_packet(t->s, &NET->node[m->from].addr, m->data, m->len, w->now);
+    else
+        bt_swim_recv_stream(t->s, &NET->node[m->from].addr, m->conn, m->data, m->len, w->now);
+}
+
+static void swim_tick(struct testnet *w, int i) { bt_swim_tick(NET->node[i].s, w->now); }
+
+static const struct testnet_ops swim_net_ops = {
+    .deadline = swim_deadline,
+    .deliver = swim_deliver,
+    .tick = swim_tick,
+};
+
 static void net_init(struct tnet *net, int n, uint64_t seed)
 {
     memset(net, 0, sizeof *net);
     NET = net;
-    net->n = n;
-    net->now = 5000;
-    net->next_conn = 1;
-    net->loss_rng = seed;
+    testnet_init(&net->wire, n, 5000, seed, &swim_net_ops, net);
     for (int i = 0; i < n; i++)
         start_node(i, 1000 + (uint64_t)i);
 }
 
 static void net_free(struct tnet *net)
 {
-    for (int i = 0; i < net->n; i++)
+    for (int i = 0; i < net->wire.n; i++)
         bt_swim_free(net->node[i].s);
-    for (size_t i = 0; i < net->nq; i++)
-        free(net->q[i].data);
-    free(net->q);
+    testnet_free(&net->wire);
 }
 
 static void crash(int i) { NET->node[i].up = false; }
@@ -300,68 +280,21 @@ static uint64_t refusals_at(int i, bool ignored)
 
 static void cut_both(int a, int b, bool on)
 {
-    NET->cut[a][b] = on;
-    NET->cut[b][a] = on;
+    NET->wire.cut[a][b] = on;
+    NET->wire.cut[b][a] = on;
 }
 
-static void net_run_until(uint64_t until)
-{
-    for (;;) {
-        uint64_t next = UINT64_MAX;
-        for (int i = 0; i < NET->n; i++)
-            if (NET->node[i].up && bt_swim_next_deadline(NET->node[i].s) < next)
-                next = bt_swim_next_deadline(NET->node[i].s);
-        for (size_t k = 0; k < NET->nq; k++)
-            if (NET->q[k].at < next)
-                next = NET->q[k].at;
-        if (next > until) {
-            if (until > NET->now)
-                NET->now = until;
-            break;
-        }
-        if (next > NET->now)
-            NET->now = next;
-        /* Deliveries due now, oldest first; the rest are compacted in
-         * order (the loop bound is re-read: deliveries append). */
-        size_t due = 0;
-        for (size_t k = 0; k < NET->nq; k++) {
-            if (NET->q[k].at > NET->now) {
-                NET->q[due++] = NET->q[k];
-                continue;
-            }
-            struct tmsg m = NET->q[k];
-            struct tnode *t = &NET->node[m.to];
-            if (t->up) {
-                if (m.refusal)
-                    bt_swim_addr_refused(t->s, &NET->node[m.from].addr, NET->now);
-                else if (m.kind == BT_OUT_PACKET)
-                    bt_swim_recv_packet(t->s, &NET->node[m.from].addr, m.data, m.len, NET->now);
-                else
-                    bt_swim_recv_stream(t->s, &NET->node[m.from].addr, m.conn, m.data, m.len,
-                                        NET->now);
-            }
-            free(m.data);
-        }
-        /* Messages queued during delivery were appended at the end and are
-         * due later, so the loop above moved them down too. */
-        NET->nq = due;
-        for (int i = 0; i < NET->n; i++) {
-            struct tnode *t = &NET->node[i];
-            if (t->up && bt_swim_next_deadline(t->s) <= NET->now)
-                bt_swim_tick(t->s, NET->now);
-        }
-    }
-}
+static void net_run_until(uint64_t until) { testnet_run_until(&NET->wire, until); }
 
-static void run_for(uint64_t ms) { net_run_until(NET->now + ms); }
+static void run_for(uint64_t ms) { net_run_until(NET->wire.now + ms); }
 
 static void join_all_through(int seed_node)
 {
-    assert_int_equal(bt_swim_join(NET->node[seed_node].s, NULL, 0, NET->now), 0);
-    for (int i = 0; i < NET->n; i++)
+    assert_int_equal(bt_swim_join(NET->node[seed_node].s, NULL, 0, NET->wire.now), 0);
+    for (int i = 0; i < NET->wire.n; i++)
         if (i != seed_node)
-            assert_int_equal(bt_swim_join(NET->node[i].s, &NET->node[seed_node].addr, 1, NET->now),
-                             0);
+            assert_int_equal(
+                bt_swim_join(NET->node[i].s, &NET->node[seed_node].addr, 1, NET->wire.now), 0);
 }
 
 static bool member(int at, const char *name, struct bt_member_info *out)
@@ -397,7 +330,7 @@ static bool all_live_converged(void)
 {
     uint64_t d = 0;
     bool first = true;
-    for (int i = 0; i < NET->n; i++) {
+    for (int i = 0; i < NET->wire.n; i++) {
         if (!NET->node[i].up || bt_swim_refused(NET->node[i].s))
             continue;
         if (first)
@@ -437,15 +370,15 @@ static void crashed_node_is_suspected_then_dead_everywhere_within_1500ms(void **
     join_all_through(0);
     run_for(2000);
     crash(4);
-    uint64_t crashed_at = net.now;
+    uint64_t crashed_at = net.wire.now;
     uint64_t all_dead_at = 0;
-    while (net.now < crashed_at + 5000 && !all_dead_at) {
+    while (net.wire.now < crashed_at + 5000 && !all_dead_at) {
         run_for(10);
         bool all = true;
         for (int i = 0; i < 4; i++)
             all = all && state_of(i, 4) == BT_MEMBER_DEAD;
         if (all)
-            all_dead_at = net.now;
+            all_dead_at = net.wire.now;
     }
     assert_true(all_dead_at > 0);
     printf("crash detected everywhere after %llu ms (virtual)\n",
@@ -462,13 +395,13 @@ static void crashed_node_is_suspected_then_dead_everywhere_within_1500ms(void **
  * since `since`, or 0 if that did not happen within limit ms. */
 static uint64_t until_dead_everywhere(int who, int n, uint64_t since, uint64_t limit)
 {
-    while (NET->now < since + limit) {
+    while (NET->wire.now < since + limit) {
         run_for(1);
         bool all = true;
         for (int i = 0; i < n; i++)
             all = all && (i == who || state_of(i, who) == BT_MEMBER_DEAD);
         if (all)
-            return NET->now - since;
+            return NET->wire.now - since;
     }
     return 0;
 }
@@ -482,7 +415,7 @@ static void crashed_process_whose_host_refuses_is_dead_everywhere_within_400ms(v
         join_all_through(0);
         run_for(2000 + seed * 37);
         crash_process(4);
-        uint64_t took = until_dead_everywhere(4, 5, net.now, 5000);
+        uint64_t took = until_dead_everywhere(4, 5, net.wire.now, 5000);
         assert_true(took > 0);
         uint64_t used = 0;
         for (int i = 0; i < 4; i++) {
@@ -513,15 +446,15 @@ static void refusal_echo_from_before_a_restart_spares_the_new_boot(void **state)
     run_for(30);
     bt_swim_free(net.node[3].s);
     start_node(3, 777); /* same name, same address, new boot */
-    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.wire.now), 0);
     /* Every node learns the new boot; refusals of datagrams sent while the
      * address was closed may still arrive (late ICMP): feed some to every
      * node for 35 ms (less than a probe timeout) after it learned the boot. */
     bool learned[5] = {false};
     uint64_t learned_at[5] = {0};
     uint64_t used_before[5] = {0};
-    uint64_t start = net.now;
-    while (net.now < start + 1500) {
+    uint64_t start = net.wire.now;
+    while (net.wire.now < start + 1500) {
         run_for(1);
         for (int i = 0; i < 5; i++) {
             struct bt_member_info mi;
@@ -529,11 +462,11 @@ static void refusal_echo_from_before_a_restart_spares_the_new_boot(void **state)
                 continue;
             if (!learned[i] && member(i, "node3", &mi) && mi.boot_id == 777) {
                 learned[i] = true;
-                learned_at[i] = net.now;
+                learned_at[i] = net.wire.now;
                 used_before[i] = refusals_at(i, false);
             }
-            if (learned[i] && net.now < learned_at[i] + 35)
-                bt_swim_addr_refused(net.node[i].s, &net.node[3].addr, net.now);
+            if (learned[i] && net.wire.now < learned_at[i] + 35)
+                bt_swim_addr_refused(net.node[i].s, &net.node[3].addr, net.wire.now);
         }
     }
     for (int i = 0; i < 5; i++) {
@@ -567,7 +500,7 @@ static void forged_refusals_of_a_live_member_are_refuted_not_fatal(void **state)
     for (int step = 0; step < 600; step++) {
         for (int i = 0; i < 5; i++)
             if (i != 2)
-                bt_swim_addr_refused(net.node[i].s, &net.node[2].addr, net.now);
+                bt_swim_addr_refused(net.node[i].s, &net.node[2].addr, net.wire.now);
         run_for(5);
     }
     for (int i = 0; i < 5; i++) {
@@ -589,7 +522,7 @@ static void refusals_at_10pct_loss_with_restarts_kill_no_live_process(void **sta
     net_init(&net, 6, 23);
     join_all_through(0);
     run_for(3000);
-    net.loss = 0.10;
+    net.wire.loss = 0.10;
     uint64_t boot = 5000;
     for (int round = 0; round < 12; round++) {
         int v = 1 + round % 5;
@@ -597,10 +530,10 @@ static void refusals_at_10pct_loss_with_restarts_kill_no_live_process(void **sta
         run_for(200 + (uint64_t)round * 53);
         bt_swim_free(net.node[v].s);
         start_node(v, ++boot); /* same address, new boot */
-        assert_int_equal(bt_swim_join(net.node[v].s, &net.node[0].addr, 1, net.now), 0);
+        assert_int_equal(bt_swim_join(net.node[v].s, &net.node[0].addr, 1, net.wire.now), 0);
         run_for(3000);
     }
-    net.loss = 0;
+    net.wire.loss = 0;
     run_for(5000);
     /* No boot that was running was ever declared dead. */
     for (int i = 0; i < 6; i++) {
@@ -690,7 +623,7 @@ static void isolated_node_raises_its_health_score_and_recovers(void **state)
     run_for(2000);
     /* node3 hears nothing: every probe it sends fails. */
     for (int i = 0; i < 3; i++)
-        net.cut[i][3] = true;
+        net.wire.cut[i][3] = true;
     struct bt_member_stats st;
     uint32_t peak = 0;
     for (int k = 0; k < 40; k++) {
@@ -701,7 +634,7 @@ static void isolated_node_raises_its_health_score_and_recovers(void **state)
     }
     assert_true(peak >= 3);
     for (int i = 0; i < 3; i++)
-        net.cut[i][3] = false;
+        net.wire.cut[i][3] = false;
     run_for(20000);
     bt_swim_stats(net.node[3].s, &st);
     assert_int_equal(st.health, 0);
@@ -714,7 +647,7 @@ static void graceful_leave_reaches_everyone_at_once(void **state)
     net_init(&net, 5, 6);
     join_all_through(0);
     run_for(2000);
-    assert_int_equal(bt_swim_leave(net.node[3].s, net.now), 0);
+    assert_int_equal(bt_swim_leave(net.node[3].s, net.wire.now), 0);
     run_for(50);
     assert_true(bt_swim_left(net.node[3].s));
     for (int i = 0; i < 5; i++) {
@@ -739,7 +672,7 @@ static void member_that_missed_a_leave_is_told_when_it_suspects_the_leaver(void 
     run_for(2000);
     for (int i = 0; i < 4; i++)
         cut_both(i, 4, true);
-    assert_int_equal(bt_swim_leave(net.node[3].s, net.now), 0);
+    assert_int_equal(bt_swim_leave(net.node[3].s, net.wire.now), 0);
     run_for(200);
     assert_true(bt_swim_left(net.node[3].s));
     crash(3); /* the driver stops it */
@@ -767,7 +700,7 @@ static void restart_at_the_same_address_takes_the_name_over(void **state)
     run_for(2000);
     bt_swim_free(net.node[3].s);
     start_node(3, 777); /* same name, same address, new boot */
-    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.wire.now), 0);
     run_for(1000);
     struct bt_member_info mi;
     for (int i = 0; i < 5; i++) {
@@ -802,7 +735,7 @@ static void node_that_missed_a_restart_learns_the_new_boot_on_first_contact(void
         cut_both(i, 4, true);
     bt_swim_free(net.node[3].s);
     start_node(3, 4444);
-    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.wire.now), 0);
     run_for(150);
     struct bt_member_info mi;
     assert_true(member(0, "node3", &mi));
@@ -823,8 +756,8 @@ static void node_that_missed_a_restart_learns_the_new_boot_on_first_contact(void
 static size_t queued_streams_from(int from)
 {
     size_t n = 0;
-    for (size_t k = 0; k < NET->nq; k++)
-        n += NET->q[k].kind == BT_OUT_STREAM && NET->q[k].from == from;
+    for (size_t k = 0; k < NET->wire.nq; k++)
+        n += NET->wire.q[k].kind == BT_OUT_STREAM && NET->wire.q[k].from == from;
     return n;
 }
 
@@ -841,10 +774,10 @@ static void datagram_from_a_process_we_do_not_hold_triggers_a_push_pull(void **s
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_header(&w, BT_SWIM_GOSSIP, &net.node[1].name, 31337);
     size_t before = queued_streams_from(0);
-    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.now);
+    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.wire.now);
     assert_int_equal(queued_streams_from(0), before + 1);
     /* Rate-limited: a second one in the same period does nothing. */
-    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.now);
+    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.wire.now);
     assert_int_equal(queued_streams_from(0), before + 1);
 
     /* An unknown name, a period later: counted, and synced with. */
@@ -854,7 +787,7 @@ static void datagram_from_a_process_we_do_not_hold_triggers_a_push_pull(void **s
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_header(&w, BT_SWIM_GOSSIP, &stranger, 5);
     before = queued_streams_from(0);
-    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.now);
+    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.wire.now);
     assert_int_equal(queued_streams_from(0), before + 1);
     struct bt_member_stats st;
     bt_swim_stats(net.node[0].s, &st);
@@ -865,7 +798,7 @@ static void datagram_from_a_process_we_do_not_hold_triggers_a_push_pull(void **s
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_header(&w, BT_SWIM_GOSSIP, &net.node[1].name, net.node[1].boot);
     before = queued_streams_from(0);
-    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.now);
+    bt_swim_recv_packet(net.node[0].s, &net.node[1].addr, buf, w.len, net.wire.now);
     assert_int_equal(queued_streams_from(0), before);
     net_free(&net);
 }
@@ -877,9 +810,9 @@ static void restart_on_a_new_address_takes_over_without_waiting_for_a_timeout(vo
     join_all_through(0);
     run_for(2000);
     crash(3);
-    make_swim(&net.node[net.n++], "node3", "10.0.9.9:7946", 888);
-    uint64_t t0 = net.now;
-    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.now), 0);
+    make_swim(&net.node[net.wire.n++], "node3", "10.0.9.9:7946", 888);
+    uint64_t t0 = net.wire.now;
+    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.wire.now), 0);
     /* Well under the suspicion timeout (300 ms minimum here). */
     run_for(250);
     struct bt_member_info mi;
@@ -896,7 +829,7 @@ static void restart_on_a_new_address_takes_over_without_waiting_for_a_timeout(vo
     bt_swim_stats(net.node[0].s, &st);
     assert_true(st.name_takeovers >= 1);
     assert_false(bt_swim_refused(net.node[5].s));
-    printf("takeover everywhere within %llu ms\n", (unsigned long long)(net.now - t0));
+    printf("takeover everywhere within %llu ms\n", (unsigned long long)(net.wire.now - t0));
     run_for(3000);
     assert_true(all_live_converged());
     net_free(&net);
@@ -941,8 +874,8 @@ static void newcomer_with_a_live_members_name_is_refused(void **state)
     net_init(&net, 5, 9);
     join_all_through(0);
     run_for(2000);
-    make_swim(&net.node[net.n++], "node3", "10.0.9.9:7946", 999);
-    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.now), 0);
+    make_swim(&net.node[net.wire.n++], "node3", "10.0.9.9:7946", 999);
+    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.wire.now), 0);
     run_for(2000);
 
     struct tnode *newcomer = &net.node[5];
@@ -979,8 +912,8 @@ static void newcomer_joining_through_the_holder_itself_is_refused(void **state)
     net_init(&net, 3, 10);
     join_all_through(0);
     run_for(1000);
-    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 42);
-    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    make_swim(&net.node[net.wire.n++], "node0", "10.0.9.1:7946", 42);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.wire.now), 0);
     run_for(1000);
     assert_true(bt_swim_refused(net.node[3].s));
     assert_int_equal(net.node[3].nev, 1);
@@ -1007,10 +940,10 @@ static void twin_heal(uint64_t twin_boot, uint64_t seed)
     for (int a = 0; a < 3; a++)
         for (int b = 3; b < 6; b++)
             cut_both(a, b, true);
-    make_swim(&net.node[net.n++], "node1", "10.0.9.2:7946", twin_boot);
+    make_swim(&net.node[net.wire.n++], "node1", "10.0.9.2:7946", twin_boot);
     for (int a = 0; a < 3; a++)
         cut_both(a, 6, true);
-    assert_int_equal(bt_swim_join(net.node[6].s, &net.node[3].addr, 1, net.now), 0);
+    assert_int_equal(bt_swim_join(net.node[6].s, &net.node[3].addr, 1, net.wire.now), 0);
     run_for(10000);
     struct bt_member_info mi;
     for (int i = 0; i < 7; i++) {
@@ -1029,7 +962,7 @@ static void twin_heal(uint64_t twin_boot, uint64_t seed)
         cut_both(a, 6, false);
     }
     int winner = twin_boot > 1001 ? 6 : 1, loser = winner == 6 ? 1 : 6;
-    uint64_t healed = net.now;
+    uint64_t healed = net.wire.now;
     run_for(10000);
     assert_true(bt_swim_refused(net.node[loser].s));
     assert_false(bt_swim_refused(net.node[winner].s));
@@ -1045,7 +978,7 @@ static void twin_heal(uint64_t twin_boot, uint64_t seed)
     }
     assert_true(all_live_converged());
     printf("node%d (boot %llu) kept the name; checked %llu ms after the heal\n", winner,
-           (unsigned long long)net.node[winner].boot, (unsigned long long)(net.now - healed));
+           (unsigned long long)net.node[winner].boot, (unsigned long long)(net.wire.now - healed));
     net_free(&net);
 }
 
@@ -1064,8 +997,8 @@ static void newcomer_that_outranks_the_holder_takes_the_name_through_it(void **s
     net_init(&net, 3, 23);
     join_all_through(0);
     run_for(1000);
-    make_swim(&net.node[net.n++], "node0", "10.0.9.1:7946", 4242);
-    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.now), 0);
+    make_swim(&net.node[net.wire.n++], "node0", "10.0.9.1:7946", 4242);
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.wire.now), 0);
     run_for(3000);
     assert_true(bt_swim_refused(net.node[0].s));
     assert_false(bt_swim_refused(net.node[3].s));
@@ -1090,7 +1023,7 @@ static void user_broadcast_reaches_every_node_and_retires(void **state)
         net.node[i].deliveries = 0;
     const char *msg = "candidate:add:x";
     assert_int_equal(
-        bt_swim_broadcast_user(net.node[2].s, NULL, 0, msg, strlen(msg), false, net.now), 0);
+        bt_swim_broadcast_user(net.node[2].s, NULL, 0, msg, strlen(msg), false, net.wire.now), 0);
     run_for(2000);
     for (int i = 0; i < 8; i++) {
         if (i == 2)
@@ -1123,9 +1056,9 @@ static void newer_user_broadcast_with_the_same_key_replaces_the_queued_one(void 
     run_for(2000);
     const char *key = "fence:name-1";
     assert_int_equal(
-        bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=1", 4, false, net.now), 0);
+        bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=1", 4, false, net.wire.now), 0);
     assert_int_equal(
-        bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=2", 4, false, net.now), 0);
+        bt_swim_broadcast_user(net.node[1].s, key, strlen(key), "hw=2", 4, false, net.wire.now), 0);
     struct bt_member_stats st;
     bt_swim_stats(net.node[1].s, &st);
     assert_int_equal(st.queue_len, 1);
@@ -1146,10 +1079,11 @@ static void urgent_broadcast_goes_out_within_the_call(void **state)
     join_all_through(0);
     run_for(2000);
     long before = net.sent_packets[0];
-    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "slow", 4, false, net.now), 0);
-    assert_int_equal(net.sent_packets[0], before);
-    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "resign:x", 8, true, net.now),
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "slow", 4, false, net.wire.now),
                      0);
+    assert_int_equal(net.sent_packets[0], before);
+    assert_int_equal(
+        bt_swim_broadcast_user(net.node[0].s, NULL, 0, "resign:x", 8, true, net.wire.now), 0);
     assert_true(net.sent_packets[0] - before >= 3); /* gossip_fanout of the local profile */
     /* One network hop later the fanout has it, before any gossip tick. */
     run_for(1);
@@ -1161,17 +1095,20 @@ static void urgent_broadcast_goes_out_within_the_call(void **state)
     /* Many queued without urgency leave in one round when asked. */
     run_for(5);
     before = net.sent_packets[0];
-    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "a", 1, false, net.now), 0);
-    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "b", 1, false, net.now), 0);
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "a", 1, false, net.wire.now),
+                     0);
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "b", 1, false, net.wire.now),
+                     0);
     assert_int_equal(net.sent_packets[0], before);
-    bt_swim_gossip_now(net.node[0].s, net.now);
+    bt_swim_gossip_now(net.node[0].s, net.wire.now);
     assert_int_equal(net.sent_packets[0] - before, 3); /* one round: gossip_fanout packets */
-    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "x", 0, true, net.now),
+    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, "x", 0, true, net.wire.now),
                      BATON_EINVAL);
     char big[BT_SWIM_USER_MAX + 1];
     memset(big, 'b', sizeof big);
-    assert_int_equal(bt_swim_broadcast_user(net.node[0].s, NULL, 0, big, sizeof big, true, net.now),
-                     BATON_E2BIG);
+    assert_int_equal(
+        bt_swim_broadcast_user(net.node[0].s, NULL, 0, big, sizeof big, true, net.wire.now),
+        BATON_E2BIG);
     net_free(&net);
 }
 
@@ -1212,7 +1149,7 @@ static void a_member_list_past_one_message_is_split(void **state)
     enum { PARTS = 2, PER_PART = 4000 };
     struct tnet net;
     net_init(&net, 1, 22);
-    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.now), 0);
+    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.wire.now), 0);
     struct bt_nodeid peer = nid("peer");
     struct bt_addr peer_addr;
     assert_int_equal(bt_swim_addr_set(&peer_addr, "10.9.9.9:7946", 13), 0);
@@ -1237,7 +1174,8 @@ static void a_member_list_past_one_message_is_split(void **state)
         }
         bt_swim_put_pp_user(&w, NULL, 0);
         assert_false(w.overflow);
-        bt_swim_recv_stream(net.node[0].s, &peer_addr, 100 + (uint64_t)part, buf, w.len, net.now);
+        bt_swim_recv_stream(net.node[0].s, &peer_addr, 100 + (uint64_t)part, buf, w.len,
+                            net.wire.now);
     }
     /* Merged, and nothing answered yet. */
     assert_int_equal(bt_swim_members(net.node[0].s, NULL, 0), 1 + PARTS * PER_PART);
@@ -1248,7 +1186,7 @@ static void a_member_list_past_one_message_is_split(void **state)
     bt_wbuf_init(&w, buf, BT_STREAM_MSG_MAX);
     bt_swim_put_pp_head(&w, BT_SWIM_PP_REQ, &peer, 5, 0, 0);
     bt_swim_put_pp_user(&w, NULL, 0);
-    bt_swim_recv_stream(net.node[0].s, &peer_addr, 200, buf, w.len, net.now);
+    bt_swim_recv_stream(net.node[0].s, &peer_addr, 200, buf, w.len, net.wire.now);
     size_t members = bt_swim_members(net.node[0].s, NULL, 0);
     assert_true(net.streams_sent >= 2);
     assert_int_equal(net.bad_streams, 0);
@@ -1276,12 +1214,12 @@ static void partition_heals_and_membership_converges(void **state)
     for (int a = 0; a < 3; a++)
         for (int b = 3; b < 5; b++)
             cut_both(a, b, false);
-    uint64_t healed = net.now;
+    uint64_t healed = net.wire.now;
     while (!all_live_converged() || state_of(0, 4) != BT_MEMBER_ALIVE) {
         run_for(50);
-        assert_true(net.now - healed <= 5000);
+        assert_true(net.wire.now - healed <= 5000);
     }
-    printf("converged %llu ms after the heal\n", (unsigned long long)(net.now - healed));
+    printf("converged %llu ms after the heal\n", (unsigned long long)(net.wire.now - healed));
     for (int i = 0; i < 5; i++)
         assert_int_equal(bt_swim_live_count(net.node[i].s), 5);
     /* Every node saw members it held dead come back and exchanged state
@@ -1312,7 +1250,7 @@ static void lossy_network_declares_nobody_dead(void **state)
     net_init(&net, 6, seed);
     join_all_through(0);
     run_for(3000);
-    net.loss = 0.10;
+    net.wire.loss = 0.10;
     run_for(120000);
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++)
@@ -1326,10 +1264,10 @@ static void bad_arguments_are_refused(void **state)
     struct tnet net;
     net_init(&net, 1, 16);
     struct bt_addr bad = {0};
-    assert_int_equal(bt_swim_join(net.node[0].s, &bad, 1, net.now), BATON_EINVAL);
-    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.now), 0);
-    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.now), BATON_EINVAL);
-    assert_int_equal(bt_swim_leave(net.node[0].s, net.now), 0);
+    assert_int_equal(bt_swim_join(net.node[0].s, &bad, 1, net.wire.now), BATON_EINVAL);
+    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.wire.now), 0);
+    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.wire.now), BATON_EINVAL);
+    assert_int_equal(bt_swim_leave(net.node[0].s, net.wire.now), 0);
     assert_true(bt_swim_left(net.node[0].s)); /* nobody to tell */
     struct bt_swim_timing t;
     assert_int_equal(bt_swim_timing_profile((enum bt_profile)9, &t), BATON_EINVAL);
