@@ -847,10 +847,10 @@ static void dead_member_back_at_a_longer_address_is_alive_there(void **state)
     join_all_through(0);
     run_for(2000);
     crash(3);
-    assert_true(until_dead_everywhere(3, 5, net.now, 5000) > 0);
+    assert_true(until_dead_everywhere(3, 5, net.wire.now, 5000) > 0);
     const char *longer = "host-with-a-much-longer-name.example.org:17946";
-    make_swim(&net.node[net.n++], "node3", longer, 999);
-    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.now), 0);
+    make_swim(&net.node[net.wire.n++], "node3", longer, 999);
+    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.wire.now), 0);
     run_for(3000);
     crash(2); /* a suspect, then a dead member, after the move */
     run_for(3000);
