@@ -58,7 +58,8 @@ bench: deps
 	python3 bench/bench.py --build build-bench
 
 # The simulator's scale targets (README, "The simulator"): wall time, RSS and
-# key figures of each; SIM_TARGETS picks some (default: all four).
+# key figures of each; SIM_TARGETS picks some (default: all but members-10000,
+# which BENCH_SIM_BIG=1 adds: bench/bench-sim.sh says why).
 SIM_TARGETS ?=
 bench-sim: deps
 	./scripts/deps.sh time

@@ -246,6 +246,14 @@ static void settle(struct bt_node *n)
         bt_replica_member_event(&n->replica, &ev, n->now);
     }
     n->nverdicts = 0;
+    if (n->verdicts_cap > QUEUE_KEEP) {
+        /* A join brings a verdict per member: 16 384 slots of 88 bytes
+         * kept by each node of a 10 000-node simulation otherwise. The
+         * next verdict allocates again. */
+        free(n->verdicts);
+        n->verdicts = NULL;
+        n->verdicts_cap = 0;
+    }
     bool rescreen = node_tell_words(n);
     uint64_t judged = n->clock_judged_at;
     if (n->joined && !n->replica.fatal)

@@ -83,8 +83,9 @@
  *
  * Data structures are chosen so that per-packet work is O(1) in the cluster
  * size: members in a chained hash table by name (htab.c; iteration always
- * follows the members[] array, never the table, so runs are deterministic);
- * suspects and dead/left members in their own arrays; the digest is an XOR
+ * follows the members[] array, never the table, so runs are deterministic),
+ * each record allocated to fit its name and address; suspects and dead/left
+ * members at the two ends of one array; the digest is an XOR
  * of per-member hashes updated on each change (all in swim_members.c); the
  * broadcast queue (bqueue.c) is an array of lists indexed by transmit count
  * plus a hash table by key. Name checks are in swim_names.c, push-pull in
@@ -136,10 +137,10 @@ void swim_member_rumor(struct bt_swim_bcast *b, uint8_t kind, const struct bt_me
 {
     memset(b, 0, sizeof *b);
     b->kind = kind;
-    b->name = m->name;
+    b->name = member_name(m);
     b->boot = m->boot_id;
     b->incarnation = m->incarnation;
-    b->addr = m->addr;
+    b->addr = member_addr(m);
     if (from)
         b->from = *from;
 }
@@ -155,7 +156,7 @@ void swim_bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_bcast(&w, &b);
     assert(!w.overflow);
-    (void)q_push(s, BT_BKEY_MEMBER, m->name.bytes, m->name.len, buf, w.len, is_leave);
+    (void)q_push(s, BT_BKEY_MEMBER, m->str, m->name_len, buf, w.len, is_leave);
 }
 
 /* Appends queued broadcasts to w, least sent first, as many as fit; counts
@@ -185,7 +186,7 @@ struct bt_swim_clock swim_local_clock(const struct bt_swim *s)
 void swim_packet_begin(struct bt_swim *s, struct bt_wbuf *w, enum bt_swim_type type)
 {
     bt_wbuf_init(w, s->pkt, s->cfg.max_packet);
-    bt_swim_put_header(w, type, &s->self->name, s->self->boot_id);
+    bt_swim_put_header(w, type, &s->cfg.name, s->self->boot_id);
 }
 
 void swim_packet_send(struct bt_swim *s, struct bt_wbuf *w, const struct bt_addr *to,
@@ -205,14 +206,14 @@ static void send_ping(struct bt_swim *s, const struct bt_member *m, uint32_t seq
     struct bt_wbuf w;
     swim_packet_begin(s, &w, BT_SWIM_PING);
     struct bt_swim_clock lc = swim_local_clock(s);
-    bt_swim_put_ping(&w, seq, &m->name, &lc);
+    bt_swim_put_ping(&w, seq, MEMBER_NAME_P(m), &lc);
     if (m->state == BT_MEMBER_SUSPECT) {
         /* Lifeguard's buddy system: tell the suspect first. */
         struct bt_swim_bcast b;
-        swim_member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->self->name);
+        swim_member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->cfg.name);
         bt_swim_put_bcast(&w, &b);
     }
-    swim_packet_send(s, &w, &m->addr, true);
+    swim_packet_send(s, &w, MEMBER_ADDR_P(m), true);
 }
 
 static void send_seq(struct bt_swim *s, enum bt_swim_type type, const struct bt_addr *to,
@@ -241,7 +242,7 @@ void swim_notice_member(struct bt_swim *s, const struct bt_addr *to, uint8_t kin
                         const struct bt_member *m)
 {
     struct bt_swim_bcast b;
-    swim_member_rumor(&b, kind, m, &s->self->name);
+    swim_member_rumor(&b, kind, m, &s->cfg.name);
     send_notice(s, to, &b);
 }
 
@@ -298,7 +299,7 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
         swim_packet_begin(s, &w, BT_SWIM_GOSSIP);
         if (pack_broadcasts(s, &w) == 0)
             break;
-        swim_packet_send(s, &w, &targets[i]->addr, false);
+        swim_packet_send(s, &w, MEMBER_ADDR_P(targets[i]), false);
     }
 }
 
@@ -400,7 +401,7 @@ static void on_ack(struct bt_swim *s, uint32_t seq, bool nack, uint64_t sender_b
 static void on_ping_req(struct bt_swim *s, const struct bt_swim_packet *p,
                         const struct bt_addr *from, uint64_t now)
 {
-    if (bt_nodeid_eq(&p->target, &s->self->name)) {
+    if (bt_nodeid_eq(&p->target, &s->cfg.name)) {
         send_seq(s, BT_SWIM_ACK, from, p->seq);
         return;
     }
@@ -445,8 +446,8 @@ void swim_refuse_self(struct bt_swim *s, const struct bt_addr *keeper)
     struct bt_event ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = BT_EV_NAME_CONFLICT;
-    ev.member = s->self->name;
-    ev.addr = s->self->addr;
+    ev.member = s->cfg.name;
+    ev.addr = s->cfg.addr;
     ev.boot_id = s->self->boot_id;
     ev.other_addr = *keeper;
     s->sink.event(s->sink.ctx, &ev);
@@ -456,8 +457,8 @@ void swim_refuse_self(struct bt_swim *s, const struct bt_addr *keeper)
  * keeper that outranks it (the greater boot keeps the name, everywhere). */
 static void on_conflict(struct bt_swim *s, const struct bt_swim_packet *p)
 {
-    if (s->refused || !bt_nodeid_eq(&p->target, &s->self->name) ||
-        p->claimant_boot != s->self->boot_id || bt_addr_eq(&p->target_addr, &s->self->addr) ||
+    if (s->refused || !bt_nodeid_eq(&p->target, &s->cfg.name) ||
+        p->claimant_boot != s->self->boot_id || bt_addr_eq(&p->target_addr, &s->cfg.addr) ||
         p->holder_boot <= s->self->boot_id)
         return;
     swim_refuse_self(s, &p->target_addr);
@@ -482,8 +483,8 @@ static void on_digest(struct bt_swim *s, const struct bt_swim_packet *p, const s
     const struct bt_member *m = swim_find(s, &p->hdr.sender);
     if (!m || m->boot_id != p->hdr.sender_boot || !is_live(m->state))
         return;
-    if (!s->sink.user_digest_check(s->sink.ctx, &m->name, bt_swim_gossip_span_ms(s), p->digest,
-                                   p->digest_len))
+    if (!s->sink.user_digest_check(s->sink.ctx, MEMBER_NAME_P(m), bt_swim_gossip_span_ms(s),
+                                   p->digest, p->digest_len))
         return;
     s->next_digest_pp_at = now + bt_swim_digest_gap_ms(s);
     s->stats.digest_pulls++;
@@ -530,13 +531,13 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     /* A clock reading of a member we know on this boot (fix 9). */
     if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.clock.wall_ms != 0 &&
         sender && sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock &&
-        s->sink.clock(s->sink.ctx, &sender->name, sender->boot_id, &p.clock) &&
+        s->sink.clock(s->sink.ctx, MEMBER_NAME_P(sender), sender->boot_id, &p.clock) &&
         is_live(sender->state))
         (void)gossip_word(s, sender, &p.clock); /* a newer word: gossiped on as well */
 
     switch (p.hdr.type) {
     case BT_SWIM_PING:
-        if (bt_nodeid_eq(&p.target, &s->self->name))
+        if (bt_nodeid_eq(&p.target, &s->cfg.name))
             send_seq(s, BT_SWIM_ACK, from, p.seq);
         else
             s->stats.misdirected++;
@@ -621,7 +622,7 @@ static void send_digest(struct bt_swim *s, const struct bt_member *m)
     swim_packet_begin(s, &w, BT_SWIM_DIGEST);
     bt_swim_put_digest(&w, buf, len);
     s->stats.digests_out++;
-    swim_packet_send(s, &w, &m->addr, false);
+    swim_packet_send(s, &w, MEMBER_ADDR_P(m), false);
 }
 
 static void probe_start(struct bt_swim *s, uint64_t now)
@@ -634,7 +635,7 @@ static void probe_start(struct bt_swim *s, uint64_t now)
     struct bt_probe *p = &s->probe;
     memset(p, 0, sizeof *p);
     p->active = true;
-    p->target = m->name;
+    p->target = member_name(m);
     p->target_boot = m->boot_id;
     p->seq = ++s->seq;
     p->timeout_at = now + (uint64_t)s->t.probe_timeout * scale(s);
@@ -661,8 +662,8 @@ static void probe_indirect(struct bt_swim *s, uint64_t now)
     for (size_t i = 0; i < n; i++) {
         struct bt_wbuf w;
         swim_packet_begin(s, &w, BT_SWIM_PING_REQ);
-        bt_swim_put_ping_req(&w, p->seq, budget, &target->name, &target->addr);
-        swim_packet_send(s, &w, &helpers[i]->addr, true);
+        bt_swim_put_ping_req(&w, p->seq, budget, MEMBER_NAME_P(target), MEMBER_ADDR_P(target));
+        swim_packet_send(s, &w, MEMBER_ADDR_P(helpers[i]), true);
         s->stats.indirect_probes++;
     }
     p->expected_nacks = (uint32_t)n;
@@ -714,9 +715,9 @@ static void reconnect(struct bt_swim *s, uint64_t now)
     /* Try one random dead member (not left: it does not come back). */
     if (s->n_gone > 0) {
         for (int tries = 0; tries < 4; tries++) {
-            struct bt_member *m = s->gone[rnd_below(s, s->n_gone)];
+            struct bt_member *m = *gone_at(s, rnd_below(s, s->n_gone));
             if (m->state == BT_MEMBER_DEAD) {
-                swim_start_pp(s, &m->addr, PP_OTHER, NULL);
+                swim_start_pp(s, MEMBER_ADDR_P(m), PP_OTHER, NULL);
                 return;
             }
         }
@@ -730,7 +731,7 @@ static void reap(struct bt_swim *s, uint64_t now)
 {
     size_t i = 0;
     while (i < s->n_gone) {
-        struct bt_member *m = s->gone[i];
+        struct bt_member *m = *gone_at(s, i);
         if (m == s->self) {
             i++;
             continue;
@@ -796,16 +797,16 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     /* 5. Suspicions that ran out: dead. */
     i = 0;
     while (i < s->n_suspects) {
-        struct bt_member *m = s->suspects[i];
+        struct bt_member *m = *suspect_at(s, i);
         if (now >= m->susp->deadline) {
             swim_set_state(s, m, BT_MEMBER_DEAD, now); /* leaves suspects[] */
             s->stats.deaths_declared++;
             swim_emit(s, BT_EV_MEMBER_DEAD, m);
-            swim_bcast_member(s, BT_SWIM_B_DEAD, m, &s->self->name, false);
+            swim_bcast_member(s, BT_SWIM_B_DEAD, m, &s->cfg.name, false);
         } else {
             if (now >= m->susp->next_tell) {
                 m->susp->next_tell = now + s->t.probe_interval;
-                swim_notice_member(s, &m->addr, BT_SWIM_B_SUSPECT, m);
+                swim_notice_member(s, MEMBER_ADDR_P(m), BT_SWIM_B_SUSPECT, m);
             }
             i++;
         }
@@ -822,14 +823,14 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     if (s->joined && !s->leaving && now >= s->next_pushpull_at) {
         struct bt_member *peer;
         if (pick_members(s, &peer, 1, now, false, NULL) == 1)
-            swim_start_pp(s, &peer->addr, PP_PERIODIC, &peer->name);
+            swim_start_pp(s, MEMBER_ADDR_P(peer), PP_PERIODIC, MEMBER_NAME_P(peer));
         s->next_pushpull_at = now + swim_jittered(s, swim_pushpull_period(s));
     }
     if (s->joined && !s->leaving && s->resync && now >= s->next_resync_at) {
         s->resync = false;
         const struct bt_member *m = swim_find(s, &s->resync_with);
         if (m && is_live(m->state)) {
-            swim_start_pp(s, &m->addr, PP_RESYNC, &m->name);
+            swim_start_pp(s, MEMBER_ADDR_P(m), PP_RESYNC, MEMBER_NAME_P(m));
             s->stats.resyncs++;
             s->next_resync_at = now + s->t.reconnect_interval;
         }
@@ -868,7 +869,8 @@ uint64_t bt_swim_next_deadline(const struct bt_swim *s)
     for (size_t i = 0; i < s->n_checks; i++)
         d = min_u64(d, min_u64(s->checks[i].deadline, s->checks[i].next_ping));
     for (size_t i = 0; i < s->n_suspects; i++)
-        d = min_u64(d, min_u64(s->suspects[i]->susp->deadline, s->suspects[i]->susp->next_tell));
+        d = min_u64(
+            d, min_u64((*suspect_at(s, i))->susp->deadline, (*suspect_at(s, i))->susp->next_tell));
     if (s->q.count > 0)
         d = min_u64(d, s->next_gossip_at);
     if (s->joined && !s->leaving) {
@@ -909,6 +911,9 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
     struct bt_addr addr;
     bt_nodeid_set(&name, cfg->name.bytes, cfg->name.len);
     bt_swim_addr_set(&addr, cfg->addr.s, cfg->addr.len);
+    /* Kept in cfg as normalized copies: the code uses them for self. */
+    s->cfg.name = name;
+    s->cfg.addr = addr;
     s->self = swim_member_add(s, &name, &addr, cfg->boot_id, 0, now, true);
     if (!s->self)
         goto fail;
@@ -935,8 +940,7 @@ void bt_swim_free(struct bt_swim *s)
     free(s->members);
     bt_htab_destroy(&s->table);
     free(s->probe_order);
-    free(s->suspects);
-    free(s->gone);
+    free(s->watch);
     free(s->pkt);
     free(s->stream);
     free(s);
@@ -952,7 +956,7 @@ int bt_swim_join(struct bt_swim *s, const struct bt_addr *seeds, size_t n, uint6
     s->join_called = true;
     s->n_seeds = 0;
     for (size_t i = 0; i < n && s->n_seeds < MAX_SEEDS; i++) {
-        if (bt_addr_eq(&seeds[i], &s->self->addr))
+        if (bt_addr_eq(&seeds[i], &s->cfg.addr))
             continue;
         bool dup = false;
         for (size_t j = 0; j < s->n_seeds; j++)
@@ -991,7 +995,7 @@ int bt_swim_leave(struct bt_swim *s, uint64_t now)
         for (size_t i = 0; i < s->n_members; i++) {
             const struct bt_member *m = s->members[i];
             if (m != s->self && is_live(m->state))
-                swim_notice_member(s, &m->addr, BT_SWIM_B_LEFT, s->self);
+                swim_notice_member(s, MEMBER_ADDR_P(m), BT_SWIM_B_LEFT, s->self);
         }
         swim_bcast_member(s, BT_SWIM_B_LEFT, s->self, NULL, true);
         s->gossip_now = true;

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/bqueue.h"
 #include "core/htab.h"
@@ -70,23 +71,72 @@ struct bt_exchange {
     struct bt_nodeid peer; /* PP_PERIODIC, PP_RESYNC: the member */
 };
 
+/* One known member. The record is allocated to fit: its name and address
+ * follow it in str[] (swim_member_add), so a member of a 10 000-node
+ * cluster costs about a hundred bytes instead of the two fixed-size
+ * structs; read them with member_name(), member_addr() and the
+ * comparisons below. */
 struct bt_member {
-    struct bt_nodeid name;
-    struct bt_addr addr;
+    struct bt_hlink link; /* in bt_swim.table; link.hash is bt_hash_bytes(name) */
     uint64_t boot_id;
-    uint32_t incarnation;
-    enum bt_member_state state;
     uint64_t state_since;      /* when state last changed */
-    uint64_t name_hash;        /* bt_hash_bytes(name) */
-    uint64_t digest_term;      /* this member's share of the digest */
-    uint32_t slot;             /* index in members[] */
-    uint32_t probe_slot;       /* index in probe_order[], NO_SLOT for self */
-    uint32_t watch_slot;       /* index in suspects[] or gone[], NO_SLOT otherwise */
-    struct bt_hlink link;      /* in bt_swim.table, hashed by name_hash */
-    struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
     uint64_t addr_since;       /* when (boot, addr) last changed: a refusal of addr
                                  counts against this boot only well after it */
+    struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
+    uint32_t incarnation;
+    uint32_t slot;       /* index in members[] */
+    uint32_t probe_slot; /* index in probe_order[], NO_SLOT for self */
+    uint32_t watch_slot; /* index among the suspects or the gone (bt_swim.watch), or NO_SLOT */
+    uint8_t state;       /* enum bt_member_state */
+    uint8_t name_len;    /* 1..BATON_NODE_MAX */
+    uint8_t addr_len;    /* 1..BT_ADDR_MAX */
+    uint8_t addr_cap;    /* room for the address in str[], its NUL not counted */
+    /* name_len name bytes, a NUL, then addr_len address bytes and a NUL, in
+     * room for addr_cap + 1 (swim_member_set_addr moves the record to a
+     * larger one when a longer address comes). */
+    char str[];
 };
+
+/* m's name and address as the fixed-size structs the rest of the core
+ * passes around (zero beyond their length). */
+static inline struct bt_nodeid member_name(const struct bt_member *m)
+{
+    struct bt_nodeid id;
+    memset(&id, 0, sizeof id);
+    id.len = m->name_len;
+    memcpy(id.bytes, m->str, m->name_len);
+    return id;
+}
+
+static inline const char *member_addr_bytes(const struct bt_member *m)
+{
+    return m->str + m->name_len + 1;
+}
+
+static inline struct bt_addr member_addr(const struct bt_member *m)
+{
+    struct bt_addr a;
+    memset(&a, 0, sizeof a);
+    a.len = m->addr_len;
+    memcpy(a.s, member_addr_bytes(m), m->addr_len);
+    return a;
+}
+
+/* The same as pointers to temporaries (compound literals) that live until
+ * the end of the enclosing block: for passing to a call. */
+#define MEMBER_NAME_P(m) ((const struct bt_nodeid *)(struct bt_nodeid[1]){member_name(m)})
+#define MEMBER_ADDR_P(m) ((const struct bt_addr *)(struct bt_addr[1]){member_addr(m)})
+
+/* Whether m's name is name, its address addr (bytewise). */
+static inline bool member_name_is(const struct bt_member *m, const struct bt_nodeid *name)
+{
+    return m->name_len == name->len && memcmp(m->str, name->bytes, name->len) == 0;
+}
+
+static inline bool member_addr_is(const struct bt_member *m, const struct bt_addr *addr)
+{
+    return m->addr_len == addr->len && memcmp(member_addr_bytes(m), addr->s, addr->len) == 0;
+}
 
 /* A PING_REQ we are serving. */
 struct bt_relay {
@@ -126,7 +176,7 @@ struct bt_probe {
 };
 
 struct bt_swim {
-    struct bt_swim_config cfg;
+    struct bt_swim_config cfg; /* its name and addr normalized: self's (bt_swim_new) */
     struct bt_swim_timing t;
     struct bt_swim_sink sink;
     struct bt_member *self;
@@ -136,10 +186,13 @@ struct bt_swim {
     struct bt_htab table;           /* members by name */
     struct bt_member **probe_order; /* members but self */
     size_t n_probe, cap_probe, probe_cursor;
-    struct bt_member **suspects;
-    size_t n_suspects, cap_suspects;
-    struct bt_member **gone; /* dead or left */
-    size_t n_gone, cap_gone;
+    /* The suspects and the dead or left members share one array of
+     * cap_watch slots, reserved for every member (a member is in one of
+     * them at most): suspect i at watch[i] (suspect_at), gone i at
+     * watch[cap_watch - 1 - i] (gone_at). */
+    struct bt_member **watch;
+    size_t cap_watch;
+    size_t n_suspects, n_gone;
     size_t n_live; /* alive + suspect, self included */
     uint64_t digest;
 
@@ -197,6 +250,18 @@ struct bt_swim {
 
 static inline uint64_t rnd(struct bt_swim *s) { return s->cfg.random(s->cfg.random_ctx); }
 
+/* The i-th suspect (i < n_suspects) and the i-th dead or left member
+ * (i < n_gone): see bt_swim.watch. */
+static inline struct bt_member **suspect_at(const struct bt_swim *s, size_t i)
+{
+    return &s->watch[i];
+}
+
+static inline struct bt_member **gone_at(const struct bt_swim *s, size_t i)
+{
+    return &s->watch[s->cap_watch - 1 - i];
+}
+
 /* Uniform-ish in [0, n); n > 0. The modulo bias is below 2^-40 for any n we
  * use. */
 static inline size_t rnd_below(struct bt_swim *s, size_t n) { return (size_t)(rnd(s) % n); }
@@ -223,6 +288,13 @@ struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *nam
 struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *name,
                                   const struct bt_addr *addr, uint64_t boot, uint32_t inc,
                                   uint64_t now, bool is_self);
+
+/* Gives m the address addr. The record moves when addr does not fit in
+ * its room: the returned pointer replaces m everywhere (tables, arrays,
+ * self). Returns NULL when out of memory, m then unchanged and still
+ * valid. Does not touch addr_since. */
+struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
+                                       const struct bt_addr *addr);
 
 /* Removes m from every table and array and frees it. */
 void swim_member_remove(struct bt_swim *s, struct bt_member *m);

@@ -1,8 +1,8 @@
 /*
  * The membership protocol's member table (swim_internal.h): every known
  * member in an array (iteration order, so runs are deterministic) and a
- * hash table by name; suspects and dead/left members in their own arrays;
- * the probe order; the digest, an XOR of per-member hashes kept in step
+ * hash table by name; suspects and dead/left members in one array (from
+ * its two ends); the probe order; the digest, an XOR of per-member hashes kept in step
  * with every change. Room in every array is reserved when a member is
  * added, so state changes never allocate.
  */
@@ -30,11 +30,24 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
+/* Room for need members in bt_swim.watch: the gone, at the top, move to
+ * the new top. */
+static bool grow_watch(struct bt_swim *s, size_t need)
+{
+    size_t old = s->cap_watch;
+    if (!grow((void **)&s->watch, &s->cap_watch, need, sizeof *s->watch))
+        return false;
+    if (s->cap_watch != old && s->n_gone > 0)
+        memmove(s->watch + s->cap_watch - s->n_gone, s->watch + old - s->n_gone,
+                s->n_gone * sizeof *s->watch);
+    return true;
+}
+
 void swim_info_of(const struct bt_member *m, struct bt_member_info *out)
 {
     memset(out, 0, sizeof *out);
-    out->name = m->name;
-    out->addr = m->addr;
+    out->name = member_name(m);
+    out->addr = member_addr(m);
     out->boot_id = m->boot_id;
     out->incarnation = m->incarnation;
     out->state = m->state;
@@ -45,8 +58,8 @@ void swim_emit(struct bt_swim *s, enum bt_event_kind kind, const struct bt_membe
     struct bt_event ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = kind;
-    ev.member = m->name;
-    ev.addr = m->addr;
+    ev.member = member_name(m);
+    ev.addr = member_addr(m);
     ev.boot_id = m->boot_id;
     s->sink.event(s->sink.ctx, &ev);
 }
@@ -61,13 +74,13 @@ static uint64_t digest_term(const struct bt_member *m)
 {
     if (!is_live(m->state))
         return 0;
-    return bt_mix64(m->name_hash ^
+    return bt_mix64(m->link.hash ^
                     bt_mix64(m->boot_id + 0x9e3779b97f4a7c15u * ((uint64_t)m->state + 1)));
 }
 
 static bool member_is(const struct bt_hlink *x, const void *name)
 {
-    return bt_nodeid_eq(&BT_HTAB_ENTRY(x, const struct bt_member, link)->name, name);
+    return member_name_is(BT_HTAB_ENTRY(x, const struct bt_member, link), name);
 }
 
 struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *name)
@@ -77,23 +90,17 @@ struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *nam
     return x ? BT_HTAB_ENTRY(x, struct bt_member, link) : NULL;
 }
 
-/* Moves m into the suspects[] or gone[] array that matches its state. */
+/* Takes m out of the suspects or the gone (bt_swim.watch). */
 static void watch_remove(struct bt_swim *s, struct bt_member *m)
 {
     if (m->watch_slot == NO_SLOT)
         return;
-    struct bt_member ***arr;
-    size_t *n;
-    if (m->state == BT_MEMBER_SUSPECT) {
-        arr = &s->suspects;
-        n = &s->n_suspects;
-    } else {
-        arr = &s->gone;
-        n = &s->n_gone;
-    }
+    bool suspect = m->state == BT_MEMBER_SUSPECT;
+    size_t *n = suspect ? &s->n_suspects : &s->n_gone;
+    struct bt_member **(*at)(const struct bt_swim *, size_t) = suspect ? suspect_at : gone_at;
     uint32_t i = m->watch_slot;
-    struct bt_member *last = (*arr)[*n - 1];
-    (*arr)[i] = last;
+    struct bt_member *last = *at(s, *n - 1);
+    *at(s, i) = last;
     last->watch_slot = i;
     (*n)--;
     m->watch_slot = NO_SLOT;
@@ -103,16 +110,14 @@ static bool watch_add(struct bt_swim *s, struct bt_member *m)
 {
     if (m->state == BT_MEMBER_ALIVE)
         return true;
+    if (s->n_suspects + s->n_gone >= s->cap_watch)
+        return false; /* cannot happen: room is reserved per member */
     if (m->state == BT_MEMBER_SUSPECT) {
-        if (!grow((void **)&s->suspects, &s->cap_suspects, s->n_suspects + 1, sizeof *s->suspects))
-            return false;
         m->watch_slot = (uint32_t)s->n_suspects;
-        s->suspects[s->n_suspects++] = m;
+        *suspect_at(s, s->n_suspects++) = m;
     } else {
-        if (!grow((void **)&s->gone, &s->cap_gone, s->n_gone + 1, sizeof *s->gone))
-            return false;
         m->watch_slot = (uint32_t)s->n_gone;
-        s->gone[s->n_gone++] = m;
+        *gone_at(s, s->n_gone++) = m;
     }
     return true;
 }
@@ -130,11 +135,10 @@ void swim_set_state(struct bt_swim *s, struct bt_member *m, enum bt_member_state
     }
     if (is_live(m->state))
         s->n_live--;
-    s->digest ^= m->digest_term;
-    m->state = st;
+    s->digest ^= digest_term(m);
+    m->state = (uint8_t)st;
     m->state_since = now;
-    m->digest_term = digest_term(m);
-    s->digest ^= m->digest_term;
+    s->digest ^= digest_term(m);
     if (is_live(st))
         s->n_live++;
     (void)watch_add(s, m);
@@ -142,10 +146,9 @@ void swim_set_state(struct bt_swim *s, struct bt_member *m, enum bt_member_state
 
 void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
 {
-    s->digest ^= m->digest_term;
+    s->digest ^= digest_term(m);
     m->boot_id = boot;
-    m->digest_term = digest_term(m);
-    s->digest ^= m->digest_term;
+    s->digest ^= digest_term(m);
 }
 
 struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *name,
@@ -157,27 +160,27 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
      * changes never allocate. */
     if (!grow((void **)&s->members, &s->cap_members, need, sizeof *s->members) ||
         !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
-        !grow((void **)&s->suspects, &s->cap_suspects, need, sizeof *s->suspects) ||
-        !grow((void **)&s->gone, &s->cap_gone, need, sizeof *s->gone))
+        !grow_watch(s, need))
         return NULL;
-    struct bt_member *m = calloc(1, sizeof *m);
+    struct bt_member *m = calloc(1, sizeof *m + (size_t)name->len + 1 + (size_t)addr->len + 1);
     if (!m)
         return NULL;
-    m->name = *name;
-    m->addr = *addr;
+    m->name_len = name->len;
+    memcpy(m->str, name->bytes, name->len);
+    m->addr_len = addr->len;
+    m->addr_cap = addr->len;
+    memcpy(m->str + name->len + 1, addr->s, addr->len);
     m->boot_id = boot;
     m->incarnation = inc;
     m->state = BT_MEMBER_ALIVE;
     m->state_since = now;
     m->addr_since = now;
-    m->name_hash = bt_hash_bytes(name->bytes, name->len);
-    m->digest_term = digest_term(m);
     m->watch_slot = NO_SLOT;
     m->probe_slot = NO_SLOT;
-    s->digest ^= m->digest_term;
+    bt_htab_link(&s->table, &m->link, bt_hash_bytes(name->bytes, name->len));
+    s->digest ^= digest_term(m);
     s->n_live++;
 
-    bt_htab_link(&s->table, &m->link, m->name_hash);
     m->slot = (uint32_t)s->n_members;
     s->members[s->n_members++] = m;
 
@@ -197,13 +200,49 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
     return m;
 }
 
+struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
+                                       const struct bt_addr *addr)
+{
+    if (addr->len > m->addr_cap) {
+        /* A longer address than the record has room for: a new record,
+         * put in the old one's place everywhere. */
+        size_t size = sizeof *m + (size_t)m->name_len + 1 + (size_t)addr->len + 1;
+        struct bt_member *nm = calloc(1, size);
+        if (!nm)
+            return NULL;
+        memcpy(nm, m, sizeof *m + (size_t)m->name_len + 1);
+        nm->addr_cap = addr->len;
+        uint64_t h = m->link.hash;
+        bt_htab_unlink(&s->table, &m->link);
+        bt_htab_link(&s->table, &nm->link, h);
+        s->members[nm->slot] = nm;
+        if (nm->probe_slot != NO_SLOT)
+            s->probe_order[nm->probe_slot] = nm;
+        if (nm->watch_slot != NO_SLOT) {
+            if (nm->state == BT_MEMBER_SUSPECT)
+                *suspect_at(s, nm->watch_slot) = nm;
+            else
+                *gone_at(s, nm->watch_slot) = nm;
+        }
+        if (s->self == m)
+            s->self = nm;
+        free(m);
+        m = nm;
+    }
+    char *a = m->str + m->name_len + 1;
+    memset(a, 0, (size_t)m->addr_cap + 1);
+    memcpy(a, addr->s, addr->len);
+    m->addr_len = addr->len;
+    return m;
+}
+
 void swim_member_remove(struct bt_swim *s, struct bt_member *m)
 {
     watch_remove(s, m);
     free(m->susp);
     if (is_live(m->state))
         s->n_live--;
-    s->digest ^= m->digest_term;
+    s->digest ^= digest_term(m);
 
     bt_htab_unlink(&s->table, &m->link);
 

@@ -32,7 +32,7 @@ void swim_check_ping(struct bt_swim *s, struct bt_name_check *c)
 void swim_check_start(struct bt_swim *s, struct bt_member *holder,
                       const struct bt_swim_bcast *claim, uint64_t now)
 {
-    struct bt_name_check *c = check_find(s, &holder->name);
+    struct bt_name_check *c = check_find(s, MEMBER_NAME_P(holder));
     if (c) {
         /* One check per name at a time; a fresher claim by the same boot
          * updates what would win. */
@@ -46,9 +46,9 @@ void swim_check_start(struct bt_swim *s, struct bt_member *holder,
     }
     c = &s->checks[s->n_checks++];
     memset(c, 0, sizeof *c);
-    c->name = holder->name;
+    c->name = member_name(holder);
     c->holder_boot = holder->boot_id;
-    c->holder_addr = holder->addr;
+    c->holder_addr = member_addr(holder);
     c->claimant_boot = claim->boot;
     c->claimant_addr = claim->addr;
     c->claimant_inc = claim->incarnation;
@@ -82,8 +82,11 @@ static void take_over(struct bt_swim *s, const struct bt_name_check *c, uint64_t
 {
     struct bt_member *m = swim_find(s, &c->name);
     if (m && m != s->self && m->boot_id == c->holder_boot && is_live(m->state)) {
+        struct bt_member *moved = swim_member_set_addr(s, m, &c->claimant_addr);
+        if (!moved)
+            return; /* out of memory: the claim is dropped, nothing changed */
+        m = moved;
         swim_set_boot(s, m, c->claimant_boot);
-        m->addr = c->claimant_addr;
         m->addr_since = now;
         if (c->claimant_inc > m->incarnation)
             m->incarnation = c->claimant_inc;
@@ -102,7 +105,7 @@ void swim_check_answered(struct bt_swim *s, struct bt_name_check *c, uint64_t no
     if (!c->probe_claimant) {
         swim_send_conflict(s, &c->claimant_addr, &c->name, c->claimant_boot, c->holder_boot,
                            &c->holder_addr);
-    } else if (bt_nodeid_eq(&c->name, &s->self->name)) {
+    } else if (bt_nodeid_eq(&c->name, &s->cfg.name)) {
         struct bt_addr keeper = c->claimant_addr;
         check_remove(s, c);
         swim_refuse_self(s, &keeper);

@@ -26,8 +26,7 @@ struct pp_out {
 static void pp_begin(struct bt_swim *s, struct pp_out *m, enum bt_swim_type type, bool join)
 {
     bt_wbuf_init(&m->w, s->stream, BT_STREAM_MSG_MAX);
-    bt_swim_put_pp_head(&m->w, type, &s->self->name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0,
-                        0);
+    bt_swim_put_pp_head(&m->w, type, &s->cfg.name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0, 0);
     m->count_at = m->w.len - 4;
     m->count = 0;
 }
@@ -171,7 +170,7 @@ static void exchange_failed(struct bt_swim *s, const struct bt_exchange *x, enum
             break;
         struct bt_member *peer = swim_pick_peer(s, now, swim_find(s, &x->peer));
         if (peer)
-            swim_start_pp(s, &peer->addr, PP_RETRY, &peer->name);
+            swim_start_pp(s, MEMBER_ADDR_P(peer), PP_RETRY, MEMBER_NAME_P(peer));
         break;
     }
     case PP_RESYNC:
@@ -274,13 +273,13 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
      * way; it starts nothing (no reply, no join). */
     bool more = pp.hdr.type == BT_SWIM_PP_REQ_MORE || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
     bool from_reply = pp.hdr.type == BT_SWIM_PP_REPLY || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
-    if (is_req && join && bt_nodeid_eq(&pp.hdr.sender, &s->self->name) &&
-        pp.hdr.sender_boot < s->self->boot_id && !bt_addr_eq(from, &s->self->addr) && !s->leaving) {
+    if (is_req && join && bt_nodeid_eq(&pp.hdr.sender, &s->cfg.name) &&
+        pp.hdr.sender_boot < s->self->boot_id && !bt_addr_eq(from, &s->cfg.addr) && !s->leaving) {
         /* A newcomer joins under our own name through us and we outrank it:
          * we keep the name, so refuse it directly and tell it nothing else.
          * One that outranks us is merged like any claim (apply_self). */
-        swim_send_conflict(s, from, &s->self->name, pp.hdr.sender_boot, s->self->boot_id,
-                           &s->self->addr);
+        swim_send_conflict(s, from, &s->cfg.name, pp.hdr.sender_boot, s->self->boot_id,
+                           &s->cfg.addr);
         s->depth--;
         return;
     }

@@ -95,7 +95,7 @@ static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_
         /* Another boot under our name. A live rival elsewhere is for third
          * parties to judge (they probe the holder); our own previous boot
          * (same address) or a dead/left one is simply outbid. */
-        bool same_addr = b->kind == BT_SWIM_B_ALIVE && bt_addr_eq(&b->addr, &me->addr);
+        bool same_addr = b->kind == BT_SWIM_B_ALIVE && bt_addr_eq(&b->addr, &s->cfg.addr);
         if ((same_addr || b->kind == BT_SWIM_B_DEAD || b->kind == BT_SWIM_B_LEFT) &&
             b->incarnation >= me->incarnation) {
             refute(s, b->incarnation, false);
@@ -105,7 +105,7 @@ static void apply_self(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_
              * outrank it: refuse it directly (third parties do as well). It
              * outranks us: make sure it is alive, then yield (check_answered). */
             if (b->boot < me->boot_id)
-                swim_send_conflict(s, &b->addr, &me->name, b->boot, me->boot_id, &me->addr);
+                swim_send_conflict(s, &b->addr, &s->cfg.name, b->boot, me->boot_id, &s->cfg.addr);
             else
                 swim_check_start(s, me, b, now);
         }
@@ -134,7 +134,7 @@ static bool correct_left(struct bt_swim *s, const struct bt_member *m,
 
 void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
-    if (bt_nodeid_eq(&b->name, &s->self->name)) {
+    if (bt_nodeid_eq(&b->name, &s->cfg.name)) {
         apply_self(s, b, now);
         return;
     }
@@ -159,10 +159,16 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
             s->stats.stale++;
             return;
         }
-        m->incarnation = b->incarnation;
-        if (!bt_addr_eq(&m->addr, &b->addr))
+        if (!member_addr_is(m, &b->addr)) {
+            /* Out of memory for a longer address: the rumor is dropped
+             * before anything changed (it comes again). */
+            struct bt_member *moved = swim_member_set_addr(s, m, &b->addr);
+            if (!moved)
+                return;
+            m = moved;
             m->addr_since = now;
-        m->addr = b->addr;
+        }
+        m->incarnation = b->incarnation;
         swim_set_state(s, m, BT_MEMBER_ALIVE, now);
         if (was == BT_MEMBER_SUSPECT)
             swim_emit(s, BT_EV_MEMBER_ALIVE, m);
@@ -170,13 +176,13 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
             swim_emit(s, BT_EV_MEMBER_UP, m);
         if (was == BT_MEMBER_DEAD && !s->resync) {
             s->resync = true;
-            s->resync_with = m->name;
+            s->resync_with = member_name(m);
         }
         swim_bcast_member(s, BT_SWIM_B_ALIVE, m, NULL, false);
         return;
     }
     /* A different boot under a known name. */
-    bool same_addr = bt_addr_eq(&b->addr, &m->addr);
+    bool same_addr = member_addr_is(m, &b->addr);
     if (is_live(was) && !same_addr) {
         swim_check_start(s, m, b, now);
         return;
@@ -192,9 +198,12 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
         return;
     }
     /* A restart: same address, or the name's holder is gone. */
+    struct bt_member *moved = swim_member_set_addr(s, m, &b->addr);
+    if (!moved)
+        return; /* out of memory: dropped before anything changed */
+    m = moved;
     swim_set_boot(s, m, b->boot);
     m->incarnation = b->incarnation;
-    m->addr = b->addr;
     m->addr_since = now;
     swim_set_state(s, m, BT_MEMBER_ALIVE, now);
     swim_emit(s, BT_EV_MEMBER_UP, m);
@@ -203,7 +212,7 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
 
 void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
-    if (bt_nodeid_eq(&b->name, &s->self->name)) {
+    if (bt_nodeid_eq(&b->name, &s->cfg.name)) {
         apply_self(s, b, now);
         return;
     }
@@ -229,7 +238,7 @@ void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
         /* Tell the suspect at once, and again every period while the
          * suspicion lasts (tick step 5): it refutes, or answers with the
          * refutation we missed. */
-        swim_notice_member(s, &m->addr, BT_SWIM_B_SUSPECT, m);
+        swim_notice_member(s, MEMBER_ADDR_P(m), BT_SWIM_B_SUSPECT, m);
         m->susp->next_tell = now + s->t.probe_interval;
     } else if (m->state == BT_MEMBER_SUSPECT) {
         if (b->incarnation > m->incarnation)
@@ -244,7 +253,7 @@ void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
 
 void swim_apply_dead(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
-    if (bt_nodeid_eq(&b->name, &s->self->name)) {
+    if (bt_nodeid_eq(&b->name, &s->cfg.name)) {
         apply_self(s, b, now);
         return;
     }
@@ -263,7 +272,7 @@ void swim_apply_dead(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t 
 
 void swim_apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t now)
 {
-    if (bt_nodeid_eq(&b->name, &s->self->name)) {
+    if (bt_nodeid_eq(&b->name, &s->cfg.name)) {
         apply_self(s, b, now);
         return;
     }
@@ -286,7 +295,7 @@ void swim_apply_left(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t 
 void swim_suspect_locally(struct bt_swim *s, struct bt_member *m, uint64_t now)
 {
     struct bt_swim_bcast b;
-    swim_member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->self->name);
+    swim_member_rumor(&b, BT_SWIM_B_SUSPECT, m, &s->cfg.name);
     bool was_alive = m->state == BT_MEMBER_ALIVE;
     swim_apply_suspect(s, &b, now);
     if (was_alive && m->state == BT_MEMBER_SUSPECT)
@@ -312,11 +321,11 @@ static struct bt_member *refused_member(struct bt_swim *s, const struct bt_addr 
     struct bt_member *m = NULL;
     if (s->probe.active) {
         struct bt_member *t = swim_find(s, &s->probe.target);
-        if (t && t->boot_id == s->probe.target_boot && bt_addr_eq(&t->addr, addr))
+        if (t && t->boot_id == s->probe.target_boot && member_addr_is(t, addr))
             m = t;
     }
     for (size_t i = 0; !m && i < s->n_members; i++)
-        if (bt_addr_eq(&s->members[i]->addr, addr) && is_live(s->members[i]->state))
+        if (member_addr_is(s->members[i], addr) && is_live(s->members[i]->state))
             m = s->members[i];
     if (!m || m == s->self || !is_live(m->state) || now < m->addr_since + refusal_guard(s))
         return NULL;
@@ -336,7 +345,7 @@ void bt_swim_addr_refused(struct bt_swim *s, const struct bt_addr *addr, uint64_
         return;
     }
     s->stats.refusals++;
-    if (s->probe.active && !s->probe.acked && bt_nodeid_eq(&s->probe.target, &m->name)) {
+    if (s->probe.active && !s->probe.acked && member_name_is(m, &s->probe.target)) {
         /* The probe has its answer: a failure that says nothing about our
          * own health (no Lifeguard penalty). */
         s->probe.active = false;

@@ -835,6 +835,39 @@ static void restart_on_a_new_address_takes_over_without_waiting_for_a_timeout(vo
     net_free(&net);
 }
 
+/* A member record holds its address in room sized to it: a longer one
+ * moves the record (swim_member_set_addr). Here the member is dead, in the
+ * suspects/gone array, when its name comes back at a longer address, and
+ * suspects come and go afterwards: every view must agree and list the new
+ * address. */
+static void dead_member_back_at_a_longer_address_is_alive_there(void **state)
+{
+    struct tnet net;
+    net_init(&net, 5, 9);
+    join_all_through(0);
+    run_for(2000);
+    crash(3);
+    assert_true(until_dead_everywhere(3, 5, net.wire.now, 5000) > 0);
+    const char *longer = "host-with-a-much-longer-name.example.org:17946";
+    make_swim(&net.node[net.wire.n++], "node3", longer, 999);
+    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.wire.now), 0);
+    run_for(3000);
+    crash(2); /* a suspect, then a dead member, after the move */
+    run_for(3000);
+    struct bt_member_info mi;
+    for (int i = 0; i < 6; i++) {
+        if (i == 2 || i == 3)
+            continue;
+        assert_true(member(i, "node3", &mi));
+        assert_int_equal(mi.boot_id, 999);
+        assert_string_equal(mi.addr.s, longer);
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_int_equal(state_of(i, 2), BT_MEMBER_DEAD);
+    }
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
 static void newcomer_with_a_live_members_name_is_refused(void **state)
 {
     struct tnet net;
@@ -1257,6 +1290,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(node_that_missed_a_restart_learns_the_new_boot_on_first_contact),
     cmocka_unit_test(datagram_from_a_process_we_do_not_hold_triggers_a_push_pull),
     cmocka_unit_test(restart_on_a_new_address_takes_over_without_waiting_for_a_timeout),
+    cmocka_unit_test(dead_member_back_at_a_longer_address_is_alive_there),
     cmocka_unit_test(newcomer_with_a_live_members_name_is_refused),
     cmocka_unit_test(newcomer_joining_through_the_holder_itself_is_refused),
     cmocka_unit_test(twin_with_the_greater_boot_keeps_the_name_after_a_heal),
