@@ -317,7 +317,7 @@ static int gossip_word(struct bt_swim *s, const struct bt_member *m,
     struct bt_swim_bcast b;
     memset(&b, 0, sizeof b);
     b.kind = BT_SWIM_B_CLOCK;
-    b.name = m->name;
+    b.name = member_name(m);
     b.boot = m->boot_id;
     b.clock = *word;
     b.clock.wall_ms = 0;
@@ -326,7 +326,7 @@ static int gossip_word(struct bt_swim *s, const struct bt_member *m,
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_bcast(&w, &b);
     assert(!w.overflow);
-    return q_push(s, BT_BKEY_CLOCK, m->name.bytes, m->name.len, buf, w.len, false);
+    return q_push(s, BT_BKEY_CLOCK, m->str, m->name_len, buf, w.len, false);
 }
 
 /* A member's word by gossip: told to the sink when we hold that member
@@ -342,7 +342,7 @@ static void apply_clock(struct bt_swim *s, const struct bt_swim_bcast *b)
         return;
     struct bt_swim_clock c = b->clock;
     c.wall_ms = 0;
-    if (s->sink.clock(s->sink.ctx, &m->name, m->boot_id, &c))
+    if (s->sink.clock(s->sink.ctx, MEMBER_NAME_P(m), m->boot_id, &c))
         (void)gossip_word(s, m, &c); /* out of memory: it rides the member's probes still */
 }
 
