@@ -85,7 +85,7 @@ struct batond {
     int exit_code;
 };
 
-/* ---- server.c: the client socket ---------------------------------------- */
+/* ---- server.c: the client socket (requests.c answers the requests) ------ */
 
 /* Creates the socket (mode 0600; a stale one left by a dead daemon is
  * replaced, a live one refuses) and starts accepting. Returns 0 or -1
