@@ -614,7 +614,7 @@ static bool has_keyring(struct bd_client *c, json_t *id)
     if (!c->d->cfg.insecure)
         return true;
     bd_reply_error(c, id, "invalid_argument",
-                "this node runs with --insecure-no-encryption: it has no keyring");
+                   "this node runs with --insecure-no-encryption: it has no keyring");
     return false;
 }
 
@@ -666,7 +666,7 @@ static void op_keyring_change(struct bd_client *c, json_t *req, json_t *id, cons
             bd_reply_error(c, id, "keyring_full", "the keyring holds the most keys it can");
         else if (rc == BATON_EINVAL && !strcmp(op, "keyring_remove"))
             bd_reply_error(c, id, "primary_key",
-                        "the primary key cannot be removed: use another first");
+                           "the primary key cannot be removed: use another first");
         else if (rc == BATON_ENOENT)
             bd_reply_error(c, id, "not_found", "that key is not installed");
         else
