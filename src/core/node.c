@@ -382,6 +382,7 @@ void bt_node_free(struct bt_node *n)
     free(n->popped);
     bt_fifo_free(&n->ev);
     free(n->clocks);
+    free(n->clock_index);
     free(n->scratch);
     free(n);
 }

@@ -28,6 +28,7 @@ struct bt_out_item {
  * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. */
 struct clock_reading {
     struct bt_nodeid member;
+    uint64_t hash; /* of member's name, for the index (node_clock.c) */
     uint64_t boot_id;
     int64_t offset_ms;
     bool read;        /* offset_ms is a reading (a word by gossip brings none) */
@@ -76,6 +77,10 @@ struct bt_node {
     /* Clock outliers (fix 9): readings of the live members' clocks. */
     struct clock_reading *clocks;
     size_t nclocks, clocks_cap;
+    uint32_t *clock_index; /* readings by member: positions + 1 (0: empty slot), linear
+                              probing on the name's hash; clock_index_cap slots, a power
+                              of two at least twice nclocks (node_clock.c) */
+    size_t clock_index_cap;
     int64_t *scratch;         /* nclocks + 1 offsets, for the median */
     bool clock_dirty;         /* readings or verdicts changed since the last judgement */
     bool clock_settled;       /* enough readings to judge (see judge_clock()) */
