@@ -194,7 +194,7 @@ uint64_t bt_swim_next_deadline(const struct bt_swim *swim);
 int bt_swim_broadcast_clock(struct bt_swim *swim, uint64_t now);
 
 /* Longest key of a user broadcast: the election's keys are a name and a
- * node, or a name and a minter (replica.c), up to 330 bytes. */
+ * node, or a name and a minter (replica.c), up to 329 bytes. */
 #define BT_SWIM_USER_KEY_MAX 512
 
 /* Queues an opaque user broadcast (data copied, 1..BT_SWIM_USER_MAX bytes)

@@ -14,6 +14,7 @@
 
 #include "baton/baton.h"
 #include "core/node.h"
+#include "core/replica.h"
 #include "core/swim_proto.h"
 #include "core/wire.h"
 #include "sim/prng.h"
@@ -683,7 +684,7 @@ static void an_idle_cluster_sends_compact_digests(void **state)
                 bt_swim_decode_packet(net.wire.q[k].data, net.wire.q[k].len, &p) <= 0 ||
                 p.hdr.type != BT_SWIM_DIGEST)
                 continue;
-            if (p.digest_len == 1 + 4 + 8)
+            if (p.digest_len == BT_REPLICA_DIGEST_MIN)
                 compact++;
             else
                 full++;
