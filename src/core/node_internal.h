@@ -37,6 +37,11 @@ struct clock_reading {
     uint32_t seq;     /* and seq: a word with a greater one is newer */
     bool word_told;   /* the election has the word (bt_leader_member_word, _clock) */
     bool heard;       /* the word came from this boot */
+    /* Marked for the next judgement (node_clock.c, "what the next
+     * judgement has to look at"): check, to be checked against membership;
+     * retell, to be told to the election (bt_leader_member_clock); listed,
+     * in clock_pending. */
+    bool check, retell, listed;
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -98,6 +103,12 @@ struct bt_node {
     uint8_t word_flags;
     uint64_t word_ceiling;
     uint32_t word_seq, word_gossiped;
+    /* The readings marked for the next judgement (check or retell), by
+     * position: npending of them, room for clocks_cap; and membership's
+     * reaped count when every reading was last checked (node_clock.c). */
+    uint32_t *clock_pending;
+    size_t npending;
+    uint64_t clock_reaped;
 
     uint64_t dropped_oom; /* outputs and clock readings lost to out of memory */
 
@@ -134,6 +145,10 @@ bool node_join_unanswered(const struct bt_node *n);
 void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id);
 void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member);
 void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
+/* Any membership verdict on member (after the calls above): the election's
+ * record of it may change, so its reading is told again at the next
+ * judgement, and the readings are checked against membership. */
+void node_clock_verdict(struct bt_node *n, const struct bt_nodeid *member);
 /* The swim sink's `clock` and `wall` (swim.h): a member's clock block read,
  * and this node's own block to send. */
 bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
