@@ -175,6 +175,7 @@ void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64
     struct clock_reading *c = find_reading(n, member);
     if (!c || c->boot_id == keep_boot)
         return;
+    n->nlive_read -= c->read && c->live;
     *c = n->clocks[--n->nclocks];
     index_refill(n);
     pending_refill(n);
@@ -265,6 +266,7 @@ bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id
     }
     if (clock->wall_ms != 0) {
         c->offset_ms = offset;
+        n->nlive_read += !c->read && c->live;
         c->read = true;
     }
     if (c->boot_id == boot_id && c->heard && clock->seq <= c->seq)
@@ -413,21 +415,24 @@ static size_t drop_forgotten(struct bt_node *n)
             dropped = true;
             continue;
         }
-        live += n->clocks[i].read && (m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT);
+        n->clocks[i].live = m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT;
+        live += n->clocks[i].read && n->clocks[i].live;
         n->clocks[i].check = false;
         i++;
     }
     if (dropped)
         index_refill(n);
     pending_refill(n);
+    n->nlive_read = live;
     return live;
 }
 
-/* Whether a reading marked since the last judgement stopped matching
- * membership (then every reading is checked again, in the order the
- * check of all of them at every judgement used, which decides the
- * readings' order). Reaped members: every reading is checked. */
-static void check_marked(struct bt_node *n)
+/* Checks the readings marked since the last check against membership:
+ * one that stopped matching it, or a member reaped, has every reading
+ * checked again (drop_forgotten, in the order that checking all of them
+ * every time used: it decides the readings' order). Returns how many
+ * readings of live members there are. */
+static size_t check_marked(struct bt_node *n)
 {
     struct bt_member_stats st;
     bt_swim_stats(n->swim, &st);
@@ -438,13 +443,17 @@ static void check_marked(struct bt_node *n)
         if (!c->check)
             continue;
         if (!bt_swim_member(n->swim, &c->member, &m) || m.boot_id != c->boot_id ||
-            m.state == BT_MEMBER_LEFT)
+            m.state == BT_MEMBER_LEFT) {
             all = true;
-        else
+        } else {
+            bool live = m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT;
+            if (c->read && live != c->live)
+                n->nlive_read += live ? 1 : (size_t)-1;
+            c->live = live;
             c->check = false;
+        }
     }
-    if (all)
-        (void)drop_forgotten(n);
+    return all ? drop_forgotten(n) : n->nlive_read;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -482,7 +491,7 @@ static void retell_marked(struct bt_node *n)
 #define CLOCK_SAMPLE 7
 static bool all_read(struct bt_node *n)
 {
-    size_t live = drop_forgotten(n);
+    size_t live = check_marked(n);
     size_t others = bt_swim_live_count(n->swim) - 1;
     return live > 0 && live >= (others < CLOCK_SAMPLE ? others : CLOCK_SAMPLE);
 }
@@ -526,7 +535,7 @@ void node_judge_clock(struct bt_node *n)
         return;
     n->clock_dirty = false;
     n->clock_judged_at = n->now.mono_ms;
-    check_marked(n); /* drops the readings of members forgotten since */
+    (void)check_marked(n); /* drops the readings of members forgotten since */
 
     /* The lower median of the live members' offsets, ours (0) included. */
     size_t k = 0;

@@ -40,8 +40,9 @@ struct clock_reading {
     /* Marked for the next judgement (node_clock.c, "what the next
      * judgement has to look at"): check, to be checked against membership;
      * retell, to be told to the election (bt_leader_member_clock); listed,
-     * in clock_pending. */
-    bool check, retell, listed;
+     * in clock_pending; live, its member was alive or suspect at its last
+     * check. */
+    bool check, retell, listed, live;
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -109,6 +110,7 @@ struct bt_node {
     uint32_t *clock_pending;
     size_t npending;
     uint64_t clock_reaped;
+    size_t nlive_read; /* readings with read and live set */
 
     uint64_t dropped_oom; /* outputs and clock readings lost to out of memory */
 
