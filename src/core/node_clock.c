@@ -138,7 +138,10 @@ static bool reading_room(struct bt_node *n)
  * membership reaps its member; the election's view of its clock can differ
  * from its word only after a verdict on it or when it is new. So those
  * mark it (check, retell) and list it in clock_pending; a reaped member
- * makes the next judgement check every reading. */
+ * makes the next judgement check every reading. A reading whose word the
+ * election has not taken yet (word_told false) is listed too, so that
+ * node_tell_words looks at those alone. The list is walked in the
+ * readings' order, the order of the walk over every reading it replaces. */
 
 /* Lists reading c in clock_pending (it is not, or marked already). */
 static void pend(struct bt_node *n, struct clock_reading *c)
@@ -146,17 +149,55 @@ static void pend(struct bt_node *n, struct clock_reading *c)
     if (c->listed)
         return;
     c->listed = true;
-    n->clock_pending[n->npending++] = (uint32_t)(c - n->clocks);
+    uint32_t pos = (uint32_t)(c - n->clocks);
+    if (n->npending > 0 && n->clock_pending[n->npending - 1] > pos)
+        n->pending_unsorted = true;
+    n->clock_pending[n->npending++] = pos;
+}
+
+/* Whether reading c has to stay listed. */
+static bool pending(const struct clock_reading *c)
+{
+    return c->check || c->retell || !c->word_told;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Puts clock_pending in the readings' order. */
+static void pending_sort(struct bt_node *n)
+{
+    if (n->pending_unsorted)
+        qsort(n->clock_pending, n->npending, sizeof *n->clock_pending, cmp_u32);
+    n->pending_unsorted = false;
+}
+
+/* Unlists the readings that need nothing more. */
+static void pending_trim(struct bt_node *n)
+{
+    size_t keep = 0;
+    for (size_t j = 0; j < n->npending; j++) {
+        struct clock_reading *c = &n->clocks[n->clock_pending[j]];
+        if (pending(c))
+            n->clock_pending[keep++] = n->clock_pending[j];
+        else
+            c->listed = false;
+    }
+    n->npending = keep;
 }
 
 /* Lists every marked reading again (their positions moved). */
 static void pending_refill(struct bt_node *n)
 {
     n->npending = 0;
+    n->pending_unsorted = false;
     for (size_t i = 0; i < n->nclocks; i++) {
         struct clock_reading *c = &n->clocks[i];
         c->listed = false;
-        if (c->check || c->retell)
+        if (pending(c))
             pend(n, c);
     }
 }
@@ -280,6 +321,7 @@ bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id
     c->seq = clock->seq;
     c->word_told = false;
     c->heard = true;
+    pend(n, c);
     n->words_dirty = true;
     return true;
 }
@@ -335,8 +377,9 @@ bool node_tell_words(struct bt_node *n)
         return false;
     n->words_dirty = false;
     bool any = false;
-    for (size_t i = 0; i < n->nclocks; i++) {
-        struct clock_reading *c = &n->clocks[i];
+    pending_sort(n);
+    for (size_t j = 0; j < n->npending; j++) {
+        struct clock_reading *c = &n->clocks[n->clock_pending[j]];
         if (c->word_told)
             continue;
         enum bt_clock_word w = c->flags & BT_SWIM_CLOCK_REFUSED   ? BT_CLOCK_WORD_REFUSED
@@ -360,6 +403,7 @@ bool node_tell_words(struct bt_node *n)
         c->word_told = true;
         any = true;
     }
+    pending_trim(n);
     return any;
 }
 
@@ -456,31 +500,19 @@ static size_t check_marked(struct bt_node *n)
     return all ? drop_forgotten(n) : n->nlive_read;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Tells the election again what each marked reading says of its clock, in
  * the readings' order (see above), and unlists them. */
 static void retell_marked(struct bt_node *n)
 {
-    if (n->npending == 0)
-        return;
-    qsort(n->clock_pending, n->npending, sizeof *n->clock_pending, cmp_u32);
-    size_t keep = 0;
+    pending_sort(n);
     for (size_t j = 0; j < n->npending; j++) {
         struct clock_reading *c = &n->clocks[n->clock_pending[j]];
+        /* Out of memory: told again next time. */
         if (c->retell && bt_leader_member_clock(n->leader, &c->member, c->boot_id, word_refused(c),
                                                 n->now.wall_ms) >= 0)
             c->retell = false;
-        if (c->retell || c->check) /* out of memory: told again next time */
-            n->clock_pending[keep++] = n->clock_pending[j];
-        else
-            c->listed = false;
     }
-    n->npending = keep;
+    pending_trim(n);
 }
 
 /* Whether enough live members have a clock reading to judge: every live

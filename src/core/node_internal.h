@@ -104,11 +104,13 @@ struct bt_node {
     uint8_t word_flags;
     uint64_t word_ceiling;
     uint32_t word_seq, word_gossiped;
-    /* The readings marked for the next judgement (check or retell), by
-     * position: npending of them, room for clocks_cap; and membership's
+    /* The readings marked for the next judgement (check or retell) or
+     * whose word the election has not taken, by position: npending of
+     * them, room for clocks_cap; and membership's
      * reaped count when every reading was last checked (node_clock.c). */
     uint32_t *clock_pending;
     size_t npending;
+    bool pending_unsorted; /* clock_pending is not in increasing order */
     uint64_t clock_reaped;
     size_t nlive_read; /* readings with read and live set */
 
