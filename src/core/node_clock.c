@@ -99,20 +99,25 @@ static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nod
 }
 
 /* Room for one more reading, in the array and the index. false: out of
- * memory (nothing lost: the array may have grown). */
+ * memory (nothing lost: the scratch array may have grown). The readings
+ * move to a new 64-byte aligned array (realloc keeps no alignment). */
 static bool reading_room(struct bt_node *n)
 {
     if (n->nclocks == n->clocks_cap) {
         size_t cap = n->clocks_cap ? n->clocks_cap * 2 : 16;
-        struct clock_reading *v = realloc(n->clocks, cap * sizeof *v);
+        struct clock_reading *v = aligned_alloc(_Alignof(struct clock_reading), cap * sizeof *v);
         int64_t *sc = v ? realloc(n->scratch, (cap + 1) * sizeof *sc) : NULL;
         uint32_t *pd = sc ? realloc(n->clock_pending, cap * sizeof *pd) : NULL;
-        if (v)
-            n->clocks = v;
         if (sc)
-            n->scratch = sc;
-        if (!pd)
+            n->scratch = sc; /* realloc'd: the old one is gone */
+        if (!pd) {
+            free(v);
             return false;
+        }
+        if (n->nclocks)
+            memcpy(v, n->clocks, n->nclocks * sizeof *v);
+        free(n->clocks);
+        n->clocks = v;
         n->clock_pending = pd;
         n->clocks_cap = cap;
     }
