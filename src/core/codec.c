@@ -457,7 +457,9 @@ static int parse(const uint8_t *buf, size_t len, struct parse_result *res)
     return 0;
 }
 
-int bt_codec_decode(const uint8_t *buf, size_t len, struct bt_payload *out)
+int bt_codec_decode_in(const uint8_t *buf, size_t len, struct bt_payload *out,
+                       struct bt_centry *room_e, size_t nroom_e, struct bt_fence *room_f,
+                       size_t nroom_f)
 {
     struct parse_result res = {0};
 
@@ -472,23 +474,32 @@ int bt_codec_decode(const uint8_t *buf, size_t len, struct bt_payload *out)
     if (rc != 0)
         return rc;
 
-    /* 2. Allocate exactly what the counts need; they are bounded by the
-     * input's length, checked in pass 1. */
-    if (res.nentries > 0 && !(res.entries = calloc(res.nentries, sizeof *res.entries)))
-        return BATON_ENOMEM;
-    if (res.nfences > 0 && !(res.fences = calloc(res.nfences, sizeof *res.fences))) {
-        free(res.entries);
-        return BATON_ENOMEM;
+    /* 2. The caller's room if both lists fit, else exactly what the counts
+     * need; they are bounded by the input's length, checked in pass 1. */
+    bool borrowed = res.nentries <= nroom_e && res.nfences <= nroom_f;
+    if (borrowed) {
+        res.entries = res.nentries > 0 ? room_e : NULL;
+        res.fences = res.nfences > 0 ? room_f : NULL;
+    } else {
+        if (res.nentries > 0 && !(res.entries = malloc(res.nentries * sizeof *res.entries)))
+            return BATON_ENOMEM;
+        if (res.nfences > 0 && !(res.fences = malloc(res.nfences * sizeof *res.fences))) {
+            free(res.entries);
+            return BATON_ENOMEM;
+        }
     }
 
-    /* 3. Fill them. The same parser over the same bytes cannot fail now;
-     * the check only keeps a broken invariant from handing out half a
-     * payload in a build without assertions. */
+    /* 3. Fill them (every element whole: get_list copies each one read in
+     * full). The same parser over the same bytes cannot fail now; the check
+     * only keeps a broken invariant from handing out half a payload in a
+     * build without assertions. */
     rc = parse(buf, len, &res);
     assert(rc == 0);
     if (rc != 0) {
-        free(res.entries);
-        free(res.fences);
+        if (!borrowed) {
+            free(res.entries);
+            free(res.fences);
+        }
         return rc;
     }
     out->type = res.type;
@@ -496,12 +507,20 @@ int bt_codec_decode(const uint8_t *buf, size_t len, struct bt_payload *out)
     out->nentries = res.nentries;
     out->fences = res.fences;
     out->nfences = res.nfences;
+    out->borrowed = borrowed;
     return 0;
+}
+
+int bt_codec_decode(const uint8_t *buf, size_t len, struct bt_payload *out)
+{
+    return bt_codec_decode_in(buf, len, out, NULL, 0, NULL, 0);
 }
 
 void bt_payload_free(struct bt_payload *p)
 {
-    free(p->entries);
-    free(p->fences);
+    if (!p->borrowed) {
+        free(p->entries);
+        free(p->fences);
+    }
     memset(p, 0, sizeof *p);
 }

@@ -337,9 +337,11 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
                    size_t len, enum bt_payload_type want, bool regossip, struct bt_time now)
 {
     struct bt_payload p;
+    struct bt_centry room_e[BT_CODEC_ROOM]; /* a gossiped payload decodes here */
+    struct bt_fence room_f[BT_CODEC_ROOM];
     struct bt_leader_counters before, after;
     bt_leader_counters(r->leader, &before);
-    int rc = bt_codec_decode(data, len, &p);
+    int rc = bt_codec_decode_in(data, len, &p, room_e, BT_CODEC_ROOM, room_f, BT_CODEC_ROOM);
     if (rc == 0 && (p.type == BT_PAYLOAD_SNAPSHOT) != (want == BT_PAYLOAD_SNAPSHOT))
         rc = BATON_EPROTO;
     if (rc == 0) {

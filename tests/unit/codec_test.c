@@ -1031,6 +1031,55 @@ static void decoding_allocates_at_most_a_small_multiple_of_the_input(void **stat
     free(f);
 }
 
+/* bt_codec_decode_in: a payload that fits the caller's room is decoded
+ * there with no allocation, and freeing it leaves the room alone (ASan
+ * would report a free of the stack); one item past the room is allocated
+ * as bt_codec_decode() would, with the same contents. */
+static void decoding_into_room_allocates_nothing_until_it_overflows(void **state)
+{
+    struct bt_centry e[BT_CODEC_ROOM + 1];
+    for (size_t i = 0; i < BT_CODEC_ROOM + 1; i++)
+        e[i] = entry("shard", i % 2 ? "n1" : "n2", 100 + i, false, i + 1, (int64_t)i, 7);
+    struct bt_fence f = fence("shard", 42);
+    uint8_t buf[8192];
+    struct bt_centry room_e[BT_CODEC_ROOM];
+    struct bt_fence room_f[BT_CODEC_ROOM];
+    struct bt_payload p;
+
+    int len = bt_codec_encode_delta(e, BT_CODEC_ROOM, buf, sizeof buf);
+    assert_true(len > 0);
+    allocated = 0;
+    counting = true;
+    assert_int_equal(
+        bt_codec_decode_in(buf, (size_t)len, &p, room_e, BT_CODEC_ROOM, room_f, BT_CODEC_ROOM), 0);
+    counting = false;
+    assert_int_equal(allocated, 0);
+    assert_true(p.borrowed);
+    assert_ptr_equal(p.entries, room_e);
+    assert_int_equal(p.nentries, BT_CODEC_ROOM);
+    assert_memory_equal(&p.entries[BT_CODEC_ROOM - 1], &e[BT_CODEC_ROOM - 1], sizeof e[0]);
+    bt_payload_free(&p);
+    assert_null(p.entries);
+
+    len = bt_codec_encode_fences(&f, 1, buf, sizeof buf);
+    assert_true(len > 0);
+    assert_int_equal(bt_codec_decode_in(buf, (size_t)len, &p, NULL, 0, room_f, 1), 0);
+    assert_true(p.borrowed);
+    assert_ptr_equal(p.fences, room_f);
+    assert_memory_equal(&p.fences[0], &f, sizeof f);
+    bt_payload_free(&p);
+
+    len = bt_codec_encode_delta(e, BT_CODEC_ROOM + 1, buf, sizeof buf);
+    assert_true(len > 0);
+    assert_int_equal(
+        bt_codec_decode_in(buf, (size_t)len, &p, room_e, BT_CODEC_ROOM, room_f, BT_CODEC_ROOM), 0);
+    assert_false(p.borrowed);
+    assert_true(p.entries != room_e);
+    assert_int_equal(p.nentries, BT_CODEC_ROOM + 1);
+    assert_memory_equal(&p.entries[BT_CODEC_ROOM], &e[BT_CODEC_ROOM], sizeof e[0]);
+    bt_payload_free(&p);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(delta_round_trips_live_entries_and_tombstones),
     cmocka_unit_test(fence_round_trips_longest_name_and_greatest_token),
@@ -1051,5 +1100,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(random_bytes_decode_without_incident),
     cmocka_unit_test(random_mutations_of_valid_messages_decode_without_incident),
     cmocka_unit_test(decoding_allocates_at_most_a_small_multiple_of_the_input),
+    cmocka_unit_test(decoding_into_room_allocates_nothing_until_it_overflows),
 };
 BT_TEST_MAIN(tests)
