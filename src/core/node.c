@@ -381,9 +381,7 @@ void bt_node_free(struct bt_node *n)
     bt_fifo_free(&n->out);
     free(n->popped);
     bt_fifo_free(&n->ev);
-    free(n->clocks);
-    free(n->clock_index);
-    free(n->scratch);
+    node_clock_free(n);
     free(n);
 }
 

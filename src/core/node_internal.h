@@ -23,18 +23,30 @@ struct bt_out_item {
     size_t len;
 };
 
+/* Bytes of a member's name a clock reading holds inline; a longer name is
+ * allocated apart (node_clock.c, reading_set_name). */
+#define CLOCK_NAME_INLINE 16
+
 /* The last clock reading of one live member (fix 9): its wall clock minus
  * ours when its PING or ACK arrived; and its word on its own clock, the
- * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. */
+ * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. Every
+ * node holds one per member, so the member's name is not a 66-byte struct
+ * bt_nodeid but name_len bytes inline (up to CLOCK_NAME_INLINE) or, for a
+ * longer one, an allocation the reading owns: 64 bytes a reading instead
+ * of 120 (read it with reading_name(), node_clock.c). */
 struct clock_reading {
-    struct bt_nodeid member;
+    union {
+        char bytes[CLOCK_NAME_INLINE]; /* name_len <= CLOCK_NAME_INLINE: the name */
+        char *out;                     /* longer: the name, owned (no NUL) */
+    } name;
     uint64_t hash; /* of member's name, for the index (node_clock.c) */
     uint64_t boot_id;
     int64_t offset_ms;
+    uint64_t ceiling; /* its word's ceiling */
+    uint32_t seq;     /* and seq: a word with a greater one is newer */
+    uint8_t name_len; /* the member's name: 1..BATON_NODE_MAX bytes in name */
     bool read;        /* offset_ms is a reading (a word by gossip brings none) */
     uint8_t flags;    /* its word's flags (BT_SWIM_CLOCK_*) */
-    uint64_t ceiling; /* and ceiling */
-    uint32_t seq;     /* and seq: a word with a greater one is newer */
     bool word_told;   /* the election has the word (bt_leader_member_word, _clock) */
     bool heard;       /* the word came from this boot */
 };
@@ -134,6 +146,8 @@ bool node_join_unanswered(const struct bt_node *n);
 void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id);
 void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member);
 void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
+/* Frees the readings, their names and their index (bt_node_free). */
+void node_clock_free(struct bt_node *n);
 /* The swim sink's `clock` and `wall` (swim.h): a member's clock block read,
  * and this node's own block to send. */
 bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
