@@ -39,6 +39,7 @@ _Static_assert(BT_BKEY_CLOCK <= BC_KIND_MASK, "a key kind fits BC_KIND_MASK");
  * read from the bytes instead of being copied. */
 #define KEY_OFF 4
 
+/* e's key kind (enum bt_bcast_key_kind). */
 static uint8_t kind_of(const struct bt_bcast *e) { return e->flags & BC_KIND_MASK; }
 
 /* e's key (key_len bytes). */
