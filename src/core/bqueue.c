@@ -3,23 +3,50 @@
  */
 #include "core/bqueue.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "baton/baton.h"
 #include "core/names.h"
 
-/* A queued broadcast; its encoded bytes, then its key, follow the struct. */
+/* A queued broadcast; its encoded bytes, then its key unless the bytes
+ * hold it already, follow the struct. A node queues a broadcast or two for
+ * every member when it learns of them (its ALIVE and its CLOCK word), so
+ * the entry is kept small: a member's rumor for a short name takes 80 bytes
+ * with malloc's header (bt_bqueue_push). */
 struct bt_bcast {
     struct bt_bcast *prev, *next; /* in its transmit bucket */
     struct bt_hlink link;         /* in bt_bqueue.table if keyed, hashed by key_hash() */
     uint32_t transmits;           /* times sent */
     uint16_t len;                 /* encoded length */
     uint16_t key_len;             /* key length (0: no key) */
-    uint8_t key_kind;             /* enum bt_bcast_key_kind */
-    bool is_leave;                /* our own LEFT: its retirement completes the leave */
-    uint8_t bytes[];              /* len encoded bytes, then key_len key bytes */
+    uint8_t flags;                /* BC_*: the key's kind, whether it is our leave, where the
+                                     key is */
+    uint8_t bytes[];              /* len encoded bytes, then the key's key_len bytes unless
+                                     BC_KEY_IN_BYTES */
 };
+
+#define BC_KIND_MASK 0x03    /* enum bt_bcast_key_kind */
+#define BC_LEAVE 0x04        /* our own LEFT: its retirement completes the leave */
+#define BC_KEY_IN_BYTES 0x08 /* the key is bytes[KEY_OFF .. KEY_OFF + key_len): not copied */
+
+_Static_assert(BT_BKEY_CLOCK <= BC_KIND_MASK, "a key kind fits BC_KIND_MASK");
+
+/* Where a member's rumor and a clock word carry the member's name, which
+ * is their key: after the kind (u8), the body length (u16) and the name's
+ * length byte (swim_proto.c, bt_swim_put_bcast). Any key found there is
+ * read from the bytes instead of being copied. */
+#define KEY_OFF 4
+
+/* e's key kind (enum bt_bcast_key_kind). */
+static uint8_t kind_of(const struct bt_bcast *e) { return e->flags & BC_KIND_MASK; }
+
+/* e's key (key_len bytes). */
+static const uint8_t *key_of(const struct bt_bcast *e)
+{
+    return e->bytes + ((e->flags & BC_KEY_IN_BYTES) ? KEY_OFF : e->len);
+}
 
 static uint64_t key_hash(uint8_t kind, const void *key, size_t len)
 {
@@ -55,9 +82,9 @@ static void link_bucket(struct bt_bqueue *q, struct bt_bcast *e)
 static void remove_entry(struct bt_bqueue *q, struct bt_bcast *e, struct bt_bqueue_removed *rm)
 {
     unlink_bucket(q, e);
-    if (e->key_kind != BT_BKEY_NONE)
+    if (kind_of(e) != BT_BKEY_NONE)
         bt_htab_unlink(&q->table, &e->link);
-    if (e->is_leave)
+    if (e->flags & BC_LEAVE)
         rm->leave_gone = true;
     q->count--;
     free(e);
@@ -74,8 +101,8 @@ static bool bcast_is(const struct bt_hlink *x, const void *key)
 {
     const struct bt_bcast *e = BT_HTAB_ENTRY(x, const struct bt_bcast, link);
     const struct bcast_key *k = key;
-    return e->key_kind == k->kind && e->key_len == k->len &&
-           memcmp(e->bytes + e->len, k->bytes, k->len) == 0;
+    return kind_of(e) == k->kind && e->key_len == k->len &&
+           memcmp(key_of(e), k->bytes, k->len) == 0;
 }
 
 static struct bt_bcast *find(struct bt_bqueue *q, uint64_t h, const struct bcast_key *key)
@@ -129,16 +156,22 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
         remove_entry(q, q->tail[b], rm);
         rm->dropped++;
     }
-    struct bt_bcast *e = calloc(1, sizeof *e + len + key_len);
+    /* A key the encoded bytes hold at KEY_OFF is not copied: the entry is
+     * then sized from the offset of bytes[] (not sizeof, whose padding the
+     * bytes may use) and the encoding alone. */
+    bool in_bytes =
+        key_len > 0 && len >= KEY_OFF + key_len && memcmp(bytes + KEY_OFF, key, key_len) == 0;
+    size_t copy = in_bytes ? 0 : key_len;
+    struct bt_bcast *e = calloc(1, offsetof(struct bt_bcast, bytes) + len + copy);
     if (!e)
         return BATON_ENOMEM;
     e->len = (uint16_t)len;
     e->key_len = (uint16_t)key_len;
-    e->key_kind = (uint8_t)kind;
-    e->is_leave = is_leave;
+    e->flags =
+        (uint8_t)((uint8_t)kind | (is_leave ? BC_LEAVE : 0) | (in_bytes ? BC_KEY_IN_BYTES : 0));
     memcpy(e->bytes, bytes, len);
-    if (key_len)
-        memcpy(e->bytes + len, key, key_len);
+    if (copy)
+        memcpy(e->bytes + len, key, copy);
     link_bucket(q, e);
     if (kind != BT_BKEY_NONE)
         bt_htab_link(&q->table, &e->link, h);
@@ -170,7 +203,7 @@ full:;
         struct bt_bcast *e = picked[i];
         unlink_bucket(q, e);
         e->transmits++;
-        if (e->transmits >= (e->is_leave ? leave_limit : limit)) {
+        if (e->transmits >= ((e->flags & BC_LEAVE) ? leave_limit : limit)) {
             /* Relink first so remove_entry unlinks it from a valid list. */
             link_bucket(q, e);
             remove_entry(q, e, rm);

@@ -224,7 +224,9 @@ static void local_unlink(struct bt_leader *l, struct name_rec *r)
 
 static bool member_rec_is(const struct bt_hlink *x, const void *node)
 {
-    return bt_nodeid_eq(&BT_HTAB_ENTRY(x, const struct member_rec, link)->node, node);
+    const struct member_rec *m = BT_HTAB_ENTRY(x, const struct member_rec, link);
+    const struct bt_nodeid *id = node;
+    return m->node_len == id->len && memcmp(m->node, id->bytes, id->len) == 0;
 }
 
 struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_nodeid *node)

@@ -71,18 +71,25 @@ struct name_rec {
  * remembers when the verdict came, to tell a fence the node minted before
  * it died (no rival: see unseen_rival) from one minted since (it lives on
  * behind a cut); it is forgotten with the entries of its age
- * (bt_leader_expire), or revived by a live verdict. */
+ * (bt_leader_expire), or revived by a live verdict.
+ *
+ * Every node holds one for every other member, so the record is allocated
+ * to fit its name (node[], node_len bytes; bt_leader_member): 64 bytes with
+ * malloc's header for a short name instead of 144 with a struct bt_nodeid
+ * inline, a difference of 8 GB in a 10 000-node simulation (docs/election.md,
+ * "State"). */
 struct member_rec {
-    struct bt_hlink link;  /* in bt_leader.members, hashed by node */
-    struct bt_nodeid node; /* the key */
-    uint64_t boot_id;      /* its current (live) or last (dead) boot */
-    bool live;             /* alive or suspect */
-    uint64_t dead_at;      /* dead: this node's HLC time of the verdict */
-    bool clock_out;        /* its clock is beyond the bound: its candidacies do not count (fix 9) */
+    struct bt_hlink link; /* in bt_leader.members, hashed by node (bt_hash_bytes of node[]) */
+    uint64_t boot_id;     /* its current (live) or last (dead) boot */
+    uint64_t dead_at;     /* dead: this node's HLC time of the verdict */
     /* What it last said of its own clock, on this boot (fix 9), for
      * screening what it wrote: see bt_leader_acceptable_from(). */
-    enum bt_clock_word clock_word;
     uint64_t clock_ceiling; /* BT_CLOCK_WORD_REFUSED: its last stamp while fine */
+    enum bt_clock_word clock_word;
+    bool live;        /* alive or suspect */
+    bool clock_out;   /* its clock is beyond the bound: its candidacies do not count (fix 9) */
+    uint8_t node_len; /* the key, the member's name: 1..BATON_NODE_MAX bytes in node[] */
+    char node[];      /* its bytes, no NUL */
 };
 
 struct bt_leader {

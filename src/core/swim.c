@@ -798,14 +798,15 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     i = 0;
     while (i < s->n_suspects) {
         struct bt_member *m = *suspect_at(s, i);
-        if (now >= m->susp->deadline) {
+        struct bt_suspicion *sp = s->susps[i];
+        if (now >= sp->deadline) {
             swim_set_state(s, m, BT_MEMBER_DEAD, now); /* leaves suspects[] */
             s->stats.deaths_declared++;
             swim_emit(s, BT_EV_MEMBER_DEAD, m);
             swim_bcast_member(s, BT_SWIM_B_DEAD, m, &s->cfg.name, false);
         } else {
-            if (now >= m->susp->next_tell) {
-                m->susp->next_tell = now + s->t.probe_interval;
+            if (now >= sp->next_tell) {
+                sp->next_tell = now + s->t.probe_interval;
                 swim_notice_member(s, MEMBER_ADDR_P(m), BT_SWIM_B_SUSPECT, m);
             }
             i++;
@@ -869,8 +870,7 @@ uint64_t bt_swim_next_deadline(const struct bt_swim *s)
     for (size_t i = 0; i < s->n_checks; i++)
         d = min_u64(d, min_u64(s->checks[i].deadline, s->checks[i].next_ping));
     for (size_t i = 0; i < s->n_suspects; i++)
-        d = min_u64(
-            d, min_u64((*suspect_at(s, i))->susp->deadline, (*suspect_at(s, i))->susp->next_tell));
+        d = min_u64(d, min_u64(s->susps[i]->deadline, s->susps[i]->next_tell));
     if (s->q.count > 0)
         d = min_u64(d, s->next_gossip_at);
     if (s->joined && !s->leaving) {
@@ -932,10 +932,11 @@ void bt_swim_free(struct bt_swim *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_members; i++) {
-        free(s->members[i]->susp);
+    for (size_t i = 0; i < s->n_suspects; i++)
+        free(s->susps[i]);
+    free(s->susps);
+    for (size_t i = 0; i < s->n_members; i++)
         free(s->members[i]);
-    }
     bt_bqueue_free(&s->q);
     free(s->members);
     bt_htab_destroy(&s->table);

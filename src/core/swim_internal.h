@@ -72,17 +72,18 @@ struct bt_exchange {
 };
 
 /* One known member. The record is allocated to fit: its name and address
- * follow it in str[] (swim_member_add), so a member of a 10 000-node
- * cluster costs about a hundred bytes instead of the two fixed-size
- * structs; read them with member_name(), member_addr() and the
- * comparisons below. */
+ * follow it in str[] (swim_member_add, MEMBER_SIZE), so a member of a
+ * 10 000-node cluster costs about 80 bytes with malloc's header instead of
+ * the two fixed-size structs; read them with member_name(), member_addr()
+ * and the comparisons below. A suspect's suspicion state is not here but
+ * in bt_swim.susps (member_susp): few members are ever suspect, and every
+ * node holds a record for every member. */
 struct bt_member {
     struct bt_hlink link; /* in bt_swim.table; link.hash is bt_hash_bytes(name) */
     uint64_t boot_id;
-    uint64_t state_since;      /* when state last changed */
-    uint64_t addr_since;       /* when (boot, addr) last changed: a refusal of addr
-                                 counts against this boot only well after it */
-    struct bt_suspicion *susp; /* owned; non-NULL exactly while state == SUSPECT */
+    uint64_t state_since; /* when state last changed */
+    uint64_t addr_since;  /* when (boot, addr) last changed: a refusal of addr
+                           counts against this boot only well after it */
     uint32_t incarnation;
     uint32_t slot;       /* index in members[] */
     uint32_t probe_slot; /* index in probe_order[], NO_SLOT for self */
@@ -96,6 +97,12 @@ struct bt_member {
      * larger one when a longer address comes). */
     char str[];
 };
+
+/* The bytes a record with a name of name_len bytes and room for an address
+ * of addr_cap bytes takes: the fixed part up to str[], not sizeof (whose
+ * padding str[] may use), then both strings with their NULs. */
+#define MEMBER_SIZE(name_len, addr_cap)                                                            \
+    (offsetof(struct bt_member, str) + (size_t)(name_len) + 1 + (size_t)(addr_cap) + 1)
 
 /* m's name and address as the fixed-size structs the rest of the core
  * passes around (zero beyond their length). */
@@ -244,6 +251,12 @@ struct bt_swim {
     uint8_t *pkt;    /* max_packet bytes */
     uint8_t *stream; /* push-pull message buffer: BT_STREAM_MSG_MAX bytes, or NULL */
     struct bt_member_stats stats;
+    /* The suspects' suspicion state, parallel to the suspects' part of
+     * watch: susps[i] (owned, non-NULL) is the suspicion of suspect i,
+     * *suspect_at(s, i); cap_susps slots, grown when a suspicion starts
+     * (swim_susp_reserve), so a member record needs no pointer to it. */
+    struct bt_suspicion **susps;
+    size_t cap_susps;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -260,6 +273,15 @@ static inline struct bt_member **suspect_at(const struct bt_swim *s, size_t i)
 static inline struct bt_member **gone_at(const struct bt_swim *s, size_t i)
 {
     return &s->watch[s->cap_watch - 1 - i];
+}
+
+/* m's suspicion state: non-NULL exactly while m is suspect (and counted
+ * in bt_swim.susps). */
+static inline struct bt_suspicion *member_susp(const struct bt_swim *s, const struct bt_member *m)
+{
+    if (m->state != BT_MEMBER_SUSPECT || m->watch_slot == NO_SLOT || m->watch_slot >= s->cap_susps)
+        return NULL;
+    return s->susps[m->watch_slot];
 }
 
 /* Uniform-ish in [0, n); n > 0. The modulo bias is below 2^-40 for any n we
@@ -299,9 +321,16 @@ struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
 /* Removes m from every table and array and frees it. */
 void swim_member_remove(struct bt_swim *s, struct bt_member *m);
 
-/* Every state change goes through here: counts, arrays, digest. The arrays
- * have room reserved at member creation, so this cannot fail. */
+/* Every state change goes through here: counts, arrays, digest; a suspect
+ * leaving SUSPECT has its suspicion freed. The arrays have room reserved at
+ * member creation, so this cannot fail. Entering SUSPECT, the caller first
+ * reserves a slot in bt_swim.susps (swim_susp_reserve) and then puts the
+ * suspicion at susps[m->watch_slot]. */
 void swim_set_state(struct bt_swim *s, struct bt_member *m, enum bt_member_state st, uint64_t now);
+
+/* Room in bt_swim.susps for one more suspect. Returns false when out of
+ * memory (nothing changed). */
+bool swim_susp_reserve(struct bt_swim *s);
 
 /* Gives m a new boot id, keeping the digest in step. */
 void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot);

@@ -102,6 +102,8 @@ static void watch_remove(struct bt_swim *s, struct bt_member *m)
     struct bt_member *last = *at(s, *n - 1);
     *at(s, i) = last;
     last->watch_slot = i;
+    if (suspect)
+        s->susps[i] = s->susps[*n - 1]; /* m's own was freed (swim_set_state) */
     (*n)--;
     m->watch_slot = NO_SLOT;
 }
@@ -114,6 +116,8 @@ static bool watch_add(struct bt_swim *s, struct bt_member *m)
         return false; /* cannot happen: room is reserved per member */
     if (m->state == BT_MEMBER_SUSPECT) {
         m->watch_slot = (uint32_t)s->n_suspects;
+        if (m->watch_slot < s->cap_susps)
+            s->susps[m->watch_slot] = NULL; /* the caller puts it there */
         *suspect_at(s, s->n_suspects++) = m;
     } else {
         m->watch_slot = (uint32_t)s->n_gone;
@@ -122,17 +126,19 @@ static bool watch_add(struct bt_swim *s, struct bt_member *m)
     return true;
 }
 
+bool swim_susp_reserve(struct bt_swim *s)
+{
+    return grow((void **)&s->susps, &s->cap_susps, s->n_suspects + 1, sizeof *s->susps);
+}
+
 /* Every state change goes through here: counts, arrays, digest. The arrays
  * have room reserved at member creation, so this cannot fail. */
 void swim_set_state(struct bt_swim *s, struct bt_member *m, enum bt_member_state st, uint64_t now)
 {
     if (m->state == st)
         return;
+    free(member_susp(s, m));
     watch_remove(s, m);
-    if (m->state == BT_MEMBER_SUSPECT) {
-        free(m->susp);
-        m->susp = NULL;
-    }
     if (is_live(m->state))
         s->n_live--;
     s->digest ^= digest_term(m);
@@ -162,7 +168,7 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
         !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
         !grow_watch(s, need))
         return NULL;
-    struct bt_member *m = calloc(1, sizeof *m + (size_t)name->len + 1 + (size_t)addr->len + 1);
+    struct bt_member *m = calloc(1, MEMBER_SIZE(name->len, addr->len));
     if (!m)
         return NULL;
     m->name_len = name->len;
@@ -206,11 +212,10 @@ struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
     if (addr->len > m->addr_cap) {
         /* A longer address than the record has room for: a new record,
          * put in the old one's place everywhere. */
-        size_t size = sizeof *m + (size_t)m->name_len + 1 + (size_t)addr->len + 1;
-        struct bt_member *nm = calloc(1, size);
+        struct bt_member *nm = calloc(1, MEMBER_SIZE(m->name_len, addr->len));
         if (!nm)
             return NULL;
-        memcpy(nm, m, sizeof *m + (size_t)m->name_len + 1);
+        memcpy(nm, m, offsetof(struct bt_member, str) + (size_t)m->name_len + 1);
         nm->addr_cap = addr->len;
         uint64_t h = m->link.hash;
         bt_htab_unlink(&s->table, &m->link);
@@ -238,8 +243,8 @@ struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
 
 void swim_member_remove(struct bt_swim *s, struct bt_member *m)
 {
+    free(member_susp(s, m));
     watch_remove(s, m);
-    free(m->susp);
     if (is_live(m->state))
         s->n_live--;
     s->digest ^= digest_term(m);

@@ -33,9 +33,9 @@ static void suspicion_init(struct bt_swim *s, struct bt_suspicion *sp, uint64_t 
 }
 
 /* Records an independent suspector; returns true if it was new. */
-static bool suspicion_confirm(struct bt_member *m, uint64_t from_hash)
+static bool suspicion_confirm(struct bt_swim *s, struct bt_member *m, uint64_t from_hash)
 {
-    struct bt_suspicion *sp = m->susp;
+    struct bt_suspicion *sp = member_susp(s, m);
     for (uint32_t i = 0; i < sp->n; i++)
         if (sp->suspectors[i] == from_hash)
             return false;
@@ -227,11 +227,13 @@ void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
     if (m->state == BT_MEMBER_ALIVE) {
         /* Suspicion state lives apart from the member: few are suspect. */
         struct bt_suspicion *sp = calloc(1, sizeof *sp);
-        if (!sp)
+        if (!sp || !swim_susp_reserve(s)) {
+            free(sp);
             return;
+        }
         m->incarnation = b->incarnation;
         swim_set_state(s, m, BT_MEMBER_SUSPECT, now);
-        m->susp = sp;
+        s->susps[m->watch_slot] = sp;
         suspicion_init(s, sp, from_hash, now);
         swim_emit(s, BT_EV_MEMBER_SUSPECT, m);
         swim_bcast_member(s, BT_SWIM_B_SUSPECT, m, &b->from, false);
@@ -239,12 +241,12 @@ void swim_apply_suspect(struct bt_swim *s, const struct bt_swim_bcast *b, uint64
          * suspicion lasts (tick step 5): it refutes, or answers with the
          * refutation we missed. */
         swim_notice_member(s, MEMBER_ADDR_P(m), BT_SWIM_B_SUSPECT, m);
-        m->susp->next_tell = now + s->t.probe_interval;
+        sp->next_tell = now + s->t.probe_interval;
     } else if (m->state == BT_MEMBER_SUSPECT) {
         if (b->incarnation > m->incarnation)
             m->incarnation = b->incarnation;
         /* Re-broadcast new confirmations so every node counts them. */
-        if (suspicion_confirm(m, from_hash))
+        if (suspicion_confirm(s, m, from_hash))
             swim_bcast_member(s, BT_SWIM_B_SUSPECT, m, &b->from, false);
     } else {
         s->stats.stale++;
@@ -353,11 +355,11 @@ void bt_swim_addr_refused(struct bt_swim *s, const struct bt_addr *addr, uint64_
     }
     if (m->state == BT_MEMBER_ALIVE)
         swim_suspect_locally(s, m, now);
-    if (m->state == BT_MEMBER_SUSPECT && m->susp) {
+    struct bt_suspicion *sp = member_susp(s, m);
+    if (sp) {
         /* One period for the process at that address, if any, to refute:
          * it is told now and again halfway. */
         uint64_t wait = (uint64_t)s->t.probe_interval * scale(s);
-        struct bt_suspicion *sp = m->susp;
         if (sp->refused_by == 0 || now + wait < sp->refused_by)
             sp->refused_by = now + wait;
         if (sp->refused_by < sp->deadline)

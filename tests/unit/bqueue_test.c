@@ -182,6 +182,49 @@ static void retransmit_limit_has_a_floor_of_three_decades(void **state)
     assert_int_equal(bt_bqueue_retransmit_limit(4, 10000, true), 20);
 }
 
+/* A key the encoded bytes hold after the kind, body length and name
+ * length (a member's rumor, a clock word) is read from them, not copied: it
+ * still finds and replaces its broadcast, and a key that only looks alike
+ * (another kind, another place, longer than the bytes) is another key. */
+static void a_key_held_in_the_bytes_still_replaces_its_broadcast(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    /* kind, u16 length, str8 "n42", then one byte telling them apart. */
+    uint8_t a[] = {1, 0, 5, 3, 'n', '4', '2', 0xa1};
+    uint8_t b[] = {1, 0, 5, 3, 'n', '4', '2', 0xb2};
+    uint8_t other[] = {1, 0, 5, 3, 'n', '4', '3', 0xc3};
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_MEMBER, "n42", 3, a, sizeof a, false, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_CLOCK, "n42", 3, a, sizeof a, false, 100, &rm), 0);
+    /* The key "n4" is held in the bytes too; "n42n" is not (longer than
+     * the bytes that follow the offset would match). */
+    assert_int_equal(
+        bt_bqueue_push(&q, BT_BKEY_MEMBER, "n4", 2, other, sizeof other, false, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "n42n", 4, a, sizeof a, false, 100, &rm), 0);
+    assert_int_equal(q.count, 4);
+    /* Replaces the member broadcast of "n42" only. */
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_MEMBER, "n42", 3, b, sizeof b, false, 100, &rm), 0);
+    assert_int_equal(q.count, 4);
+    uint8_t buf[128];
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 10, 10, &rm), 4);
+    assert_int_equal(w.len, 4 * sizeof a);
+    /* Newest first: b (replaced), the user key's, the "n4" one, the clock. */
+    assert_memory_equal(buf, b, sizeof b);
+    assert_memory_equal(buf + 8, a, sizeof a);
+    assert_memory_equal(buf + 16, other, sizeof other);
+    assert_memory_equal(buf + 24, a, sizeof a);
+    /* Each key still finds its own: replacing "n4" and "n42n" leaves four. */
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_MEMBER, "n4", 2, b, sizeof b, false, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "n42n", 4, b, sizeof b, false, 100, &rm), 0);
+    assert_int_equal(q.count, 4);
+    assert_int_equal(rm.dropped, 0);
+    bt_bqueue_free(&q);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(least_sent_first_newest_first_among_equals),
     cmocka_unit_test(a_keyed_broadcast_replaces_the_one_with_its_key),
@@ -190,5 +233,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(replacing_or_dropping_the_leave_reports_it),
     cmocka_unit_test(too_big_broadcasts_are_skipped_not_blocking),
     cmocka_unit_test(retransmit_limit_has_a_floor_of_three_decades),
+    cmocka_unit_test(a_key_held_in_the_bytes_still_replaces_its_broadcast),
 };
 BT_TEST_MAIN(tests)

@@ -94,6 +94,8 @@ struct net {
     long failures_retried[MAXN];  /* ...after which it opened a stream in the same call */
     long retried_to_failed[MAXN]; /* ...to the very node that failed */
     bool deaf[MAXN];              /* datagrams to the node lose their piggybacked broadcasts */
+    int name_pad; /* nodes started from now on have their names padded with '.' to this
+                     many bytes (0: "node<i>" alone) */
 };
 
 /* The node's random source: splitmix64 (the simulator's) over a uint64_t. */
@@ -116,8 +118,11 @@ static void node_start(struct net *net, int i, uint64_t boot)
 {
     struct bt_node_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    char name[16];
-    snprintf(name, sizeof name, "node%d", net->name_of[i]);
+    char name[BATON_NODE_MAX + 1];
+    int len = snprintf(name, sizeof name, "node%d", net->name_of[i]);
+    while (len < net->name_pad && len < BATON_NODE_MAX)
+        name[len++] = '.';
+    name[len] = '\0';
     assert_int_equal(bt_nodeid_set(&cfg.name, name, strlen(name)), 0);
     cfg.addr = net->addr[i];
     cfg.boot_id = boot;
@@ -1641,6 +1646,46 @@ static void full_state_of_any_size_travels_in_bounded_messages(void **state)
     net_free(&net);
 }
 
+/* Every node keeps a clock reading per member (node_clock.c), the election
+ * a record fitted to its name (leader_internal.h): names of the longest
+ * length are read, told to the election, and their readings dropped (and
+ * anything they hold freed: ASan checks) when the member leaves. */
+static void the_longest_node_names_are_read_and_forgotten(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    net.name_pad = BATON_NODE_MAX;
+    for (int i = 0; i < 3; i++) {
+        bt_node_free(net.node[i]);
+        node_start(&net, i, 300 + (uint64_t)i);
+    }
+    join_all_through_node0(&net);
+    for (int i = 0; i < 3; i++)
+        lead(&net, i, 0, NULL);
+    net_run(&net, net.wire.now + 3000);
+    struct bt_name n = job();
+    for (int i = 0; i < 3; i++) {
+        struct bt_node_stats st;
+        bt_node_stats(net.node[i], &st);
+        assert_int_equal(st.election.clock_readings, 2);
+        assert_int_equal(st.election.clock_refused, 0);
+        assert_int_equal(st.election.clock_pending, 0);
+        struct bt_nodeid who;
+        assert_int_equal(bt_node_leader(net.node[i], &n, &who, NULL), 0);
+        assert_int_equal(who.len, BATON_NODE_MAX);
+        assert_memory_equal(who.bytes, "node0.", 6);
+    }
+    assert_int_equal(bt_node_leave(net.node[2], tnow(&net)), 0);
+    drain(&net, 2);
+    net_run(&net, net.wire.now + 5000);
+    for (int i = 0; i < 2; i++) {
+        struct bt_node_stats st;
+        bt_node_stats(net.node[i], &st);
+        assert_int_equal(st.election.clock_readings, 1);
+    }
+    net_free(&net);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(refused_terms_wait_ten_periods_each_from_its_own_refusal),
     cmocka_unit_test(three_nodes_joined_through_a_seed_converge),
@@ -1674,6 +1719,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_idle_cluster_sends_compact_digests),
     cmocka_unit_test(the_longest_name_is_gossiped),
     cmocka_unit_test(a_joiner_left_alone_judges_its_clock_at_once),
+    cmocka_unit_test(the_longest_node_names_are_read_and_forgotten),
 };
 
 BT_TEST_MAIN(tests)
