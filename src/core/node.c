@@ -382,10 +382,7 @@ void bt_node_free(struct bt_node *n)
     bt_fifo_free(&n->out);
     free(n->popped);
     bt_fifo_free(&n->ev);
-    free(n->clocks);
-    free(n->clock_index);
-    free(n->clock_pending);
-    free(n->scratch);
+    node_clock_free(n);
     free(n);
 }
 

@@ -66,6 +66,62 @@ static uint64_t reading_hash(const struct bt_nodeid *member)
     return bt_hash_bytes(member->bytes, member->len);
 }
 
+_Static_assert(sizeof(struct clock_reading) == 64, "a clock reading is one cache line");
+
+/* Reading c's name bytes (name_len of them). */
+static const char *reading_bytes(const struct clock_reading *c)
+{
+    return c->name_len <= CLOCK_NAME_INLINE ? c->name.bytes : c->name.out;
+}
+
+/* Reading c's member as the struct the rest of the core passes around. */
+static struct bt_nodeid reading_name(const struct clock_reading *c)
+{
+    struct bt_nodeid id;
+    memset(&id, 0, sizeof id);
+    id.len = c->name_len;
+    memcpy(id.bytes, reading_bytes(c), c->name_len);
+    return id;
+}
+
+/* The same as a pointer to a temporary that lives until the end of the
+ * enclosing block: for passing to a call. */
+#define READING_NAME_P(c) ((const struct bt_nodeid *)(struct bt_nodeid[1]){reading_name(c)})
+
+/* Gives the zeroed reading c the name member. false: out of memory (c
+ * holds no name then). */
+static bool reading_set_name(struct clock_reading *c, const struct bt_nodeid *member)
+{
+    if (member->len > CLOCK_NAME_INLINE) {
+        if (!(c->name.out = malloc(member->len)))
+            return false;
+        memcpy(c->name.out, member->bytes, member->len);
+    } else {
+        memcpy(c->name.bytes, member->bytes, member->len);
+    }
+    c->name_len = member->len;
+    return true;
+}
+
+/* Removes reading i (its name freed): the last one takes its place. The
+ * caller refills the index and the pending list. */
+static void reading_remove(struct bt_node *n, size_t i)
+{
+    if (n->clocks[i].name_len > CLOCK_NAME_INLINE)
+        free(n->clocks[i].name.out);
+    n->clocks[i] = n->clocks[--n->nclocks];
+}
+
+void node_clock_free(struct bt_node *n)
+{
+    while (n->nclocks > 0)
+        reading_remove(n, n->nclocks - 1);
+    free(n->clocks);
+    free(n->clock_index);
+    free(n->clock_pending);
+    free(n->scratch);
+}
+
 /* Puts reading pos in the index (which has a free slot). */
 static void index_put(struct bt_node *n, size_t pos)
 {
@@ -92,7 +148,8 @@ static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nod
     size_t mask = n->clock_index_cap - 1;
     for (size_t k = (size_t)h & mask; n->clock_index[k] != 0; k = (k + 1) & mask) {
         struct clock_reading *c = &n->clocks[n->clock_index[k] - 1];
-        if (c->hash == h && bt_nodeid_eq(&c->member, member))
+        if (c->hash == h && c->name_len == member->len &&
+            memcmp(reading_bytes(c), member->bytes, member->len) == 0)
             return c;
     }
     return NULL;
@@ -222,7 +279,7 @@ void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64
     if (!c || c->boot_id == keep_boot)
         return;
     n->nlive_read -= c->read && c->live;
-    *c = n->clocks[--n->nclocks];
+    reading_remove(n, (size_t)(c - n->clocks));
     index_refill(n);
     pending_refill(n);
     n->clock_dirty = true;
@@ -310,7 +367,10 @@ bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id
         }
         c = &n->clocks[n->nclocks];
         memset(c, 0, sizeof *c);
-        c->member = *member;
+        if (!reading_set_name(c, member)) {
+            n->dropped_oom++;
+            return false;
+        }
         c->hash = reading_hash(member);
         c->boot_id = boot_id;
         index_put(n, n->nclocks++);
@@ -399,7 +459,7 @@ bool node_tell_words(struct bt_node *n)
         enum bt_clock_word w = c->flags & BT_SWIM_CLOCK_REFUSED   ? BT_CLOCK_WORD_REFUSED
                                : c->flags & BT_SWIM_CLOCK_PENDING ? BT_CLOCK_WORD_PENDING
                                                                   : BT_CLOCK_WORD_FINE;
-        if (!bt_leader_member_word(n->leader, &c->member, c->boot_id, w, c->ceiling)) {
+        if (!bt_leader_member_word(n->leader, READING_NAME_P(c), c->boot_id, w, c->ceiling)) {
             /* The election does not hold that boot live yet (its verdict is
              * to come): tell it again at the next call. */
             n->words_dirty = true;
@@ -409,7 +469,7 @@ bool node_tell_words(struct bt_node *n)
          * next judgement: until then a candidacy it has withdrawn could
          * still elect it here (a live entry that only now passes the
          * bound, while its tombstone does not yet). */
-        if (bt_leader_member_clock(n->leader, &c->member, c->boot_id, word_refused(c),
+        if (bt_leader_member_clock(n->leader, READING_NAME_P(c), c->boot_id, word_refused(c),
                                    n->now.wall_ms) < 0) {
             n->words_dirty = true; /* out of memory: told again at the next call */
             continue;
@@ -467,9 +527,9 @@ static size_t drop_forgotten(struct bt_node *n)
     bool dropped = false;
     for (size_t i = 0; i < n->nclocks;) {
         struct bt_member_info m;
-        if (!bt_swim_member(n->swim, &n->clocks[i].member, &m) ||
+        if (!bt_swim_member(n->swim, READING_NAME_P(&n->clocks[i]), &m) ||
             m.boot_id != n->clocks[i].boot_id || m.state == BT_MEMBER_LEFT) {
-            n->clocks[i] = n->clocks[--n->nclocks];
+            reading_remove(n, i);
             dropped = true;
             continue;
         }
@@ -500,7 +560,7 @@ static size_t check_marked(struct bt_node *n)
         struct bt_member_info m;
         if (!c->check)
             continue;
-        if (!bt_swim_member(n->swim, &c->member, &m) || m.boot_id != c->boot_id ||
+        if (!bt_swim_member(n->swim, READING_NAME_P(c), &m) || m.boot_id != c->boot_id ||
             m.state == BT_MEMBER_LEFT) {
             all = true;
         } else {
@@ -522,8 +582,8 @@ static void retell_marked(struct bt_node *n)
     for (size_t j = 0; j < n->npending; j++) {
         struct clock_reading *c = &n->clocks[n->clock_pending[j]];
         /* Out of memory: told again next time. */
-        if (c->retell && bt_leader_member_clock(n->leader, &c->member, c->boot_id, word_refused(c),
-                                                n->now.wall_ms) >= 0)
+        if (c->retell && bt_leader_member_clock(n->leader, READING_NAME_P(c), c->boot_id,
+                                                word_refused(c), n->now.wall_ms) >= 0)
             c->retell = false;
     }
     pending_trim(n);

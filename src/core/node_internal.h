@@ -23,22 +23,29 @@ struct bt_out_item {
     size_t len;
 };
 
+/* Bytes of a member's name a clock reading holds inline; a longer name is
+ * allocated apart (node_clock.c, reading_set_name). */
+#define CLOCK_NAME_INLINE 16
+
 /* The last clock reading of one live member (fix 9): its wall clock minus
  * ours when its PING or ACK arrived; and its word on its own clock, the
- * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. What a
- * lookup and a word already held read (the hash, the boot, the seq, heard,
- * the start of the name) lies in the first 64 bytes, and the readings are
- * 64-byte aligned (node_clock.c): every member's PING, ACK and gossiped
- * word looks its reading up, and at 1000 nodes a cache miss each was a
- * tenth of a simulation's time. */
+ * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. A
+ * reading is one 64-byte line, 64-byte aligned (node_clock.c): every
+ * member's PING, ACK and gossiped word looks its reading up, and at 1000
+ * nodes a cache miss each was a tenth of a simulation's time; and every
+ * node holds one per member, so the member's name is not a 66-byte struct
+ * bt_nodeid but name_len bytes inline (up to CLOCK_NAME_INLINE) or, for a
+ * longer one, an allocation the reading owns (read it with reading_name(),
+ * node_clock.c). */
 struct clock_reading {
     _Alignas(64) uint64_t hash; /* of member's name, for the index (node_clock.c) */
     uint64_t boot_id;
-    uint32_t seq;   /* its word's seq: a word with a greater one is newer */
-    uint8_t flags;  /* its word's flags (BT_SWIM_CLOCK_*) */
-    bool heard;     /* the word came from this boot */
-    bool read;      /* offset_ms is a reading (a word by gossip brings none) */
-    bool word_told; /* the election has the word (bt_leader_member_word, _clock) */
+    uint32_t seq;     /* its word's seq: a word with a greater one is newer */
+    uint8_t flags;    /* its word's flags (BT_SWIM_CLOCK_*) */
+    bool heard;       /* the word came from this boot */
+    bool read;        /* offset_ms is a reading (a word by gossip brings none) */
+    bool word_told;   /* the election has the word (bt_leader_member_word, _clock) */
+    uint8_t name_len; /* the member's name: 1..BATON_NODE_MAX bytes in name */
     /* Marked for the next judgement (node_clock.c, "what the next
      * judgement has to look at"): check, to be checked against membership;
      * retell, to be told to the election (bt_leader_member_clock); listed,
@@ -47,7 +54,10 @@ struct clock_reading {
     bool check, retell, listed, live;
     int64_t offset_ms;
     uint64_t ceiling; /* its word's ceiling */
-    struct bt_nodeid member;
+    union {
+        char bytes[CLOCK_NAME_INLINE]; /* name_len <= CLOCK_NAME_INLINE: the name */
+        char *out;                     /* longer: the name, owned (no NUL) */
+    } name;
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -154,6 +164,8 @@ bool node_join_unanswered(const struct bt_node *n);
 void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id);
 void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member);
 void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
+/* Frees the readings, their names and their index (bt_node_free). */
+void node_clock_free(struct bt_node *n);
 /* Any membership verdict on member (after the calls above): the election's
  * record of it may change, so its reading is told again at the next
  * judgement, and the readings are checked against membership. */
