@@ -337,8 +337,7 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
                    size_t len, enum bt_payload_type want, bool regossip, struct bt_time now)
 {
     struct bt_payload p;
-    struct bt_leader_counters before, after;
-    bt_leader_counters(r->leader, &before);
+    uint64_t refused_before = bt_leader_names_refused(r->leader);
     int rc = bt_codec_decode(data, len, &p);
     if (rc == 0 && (p.type == BT_PAYLOAD_SNAPSHOT) != (want == BT_PAYLOAD_SNAPSHOT))
         rc = BATON_EPROTO;
@@ -356,8 +355,7 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
     } else if (rc == BATON_ENOMEM) {
         r->fatal = BATON_ENOMEM; /* the news would be lost: stop (replica.h) */
     }
-    bt_leader_counters(r->leader, &after);
-    if (after.names_refused != before.names_refused && from)
+    if (bt_leader_names_refused(r->leader) != refused_before && from)
         r->counters.last_names_offender = *from;
     bt_payload_free(&p);
 }
