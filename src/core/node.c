@@ -133,6 +133,7 @@ static void sink_event(void *ctx, const struct bt_event *ev)
         node_clock_reboot(n, &ev->member, ev->boot_id);
     else if (ev->kind == BT_EV_MEMBER_DEAD)
         node_clock_dead(n, &ev->member);
+    node_clock_verdict(n, &ev->member);
     struct verdict *v = &n->verdicts[n->nverdicts++];
     v->member = ev->member;
     v->boot_id = ev->boot_id;
@@ -383,6 +384,7 @@ void bt_node_free(struct bt_node *n)
     bt_fifo_free(&n->ev);
     free(n->clocks);
     free(n->clock_index);
+    free(n->clock_pending);
     free(n->scratch);
     free(n);
 }

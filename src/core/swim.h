@@ -96,8 +96,9 @@ struct bt_swim_sink {
     /* A PING or ACK from member (a known member, on the boot we hold for
      * it) carried its clock block (wall_ms nonzero), or a CLOCK broadcast
      * carried its word (wall_ms 0: no reading). Returns whether the word
-     * was news (a greater seq than the one held for that boot): the swim
-     * then gossips a CLOCK broadcast of it on. Optional. */
+     * was news to pass on (a greater seq than the one held for that boot;
+     * the node passes no "not judged yet" on): the swim then gossips a
+     * CLOCK broadcast of it on. Optional. */
     bool (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
                   const struct bt_swim_clock *clock);
     /* A summary of the local user state, sent in a DIGEST datagram to each

@@ -1031,6 +1031,43 @@ static void a_members_word_is_numbered_gossiped_and_counts_at_once(void **state)
     net_free(&net);
 }
 
+/* Fix 9: "not judged yet" is taken but not gossiped on: the election
+ * takes it as it takes a boot not heard from, and gossiped it was half of
+ * every start's CLOCK broadcasts. Forged in node0's name: node1 takes
+ * "not judged yet" (seq 100) without passing it on; then a "fine" of the
+ * same seq is no news (the word was taken), and a newer "fine" (seq 101)
+ * is passed on with the next gossip round. */
+static void a_not_judged_word_is_taken_but_not_gossiped(void **state)
+{
+    (void)state;
+    struct net net;
+    net_init(&net, 3);
+    net.max_offset = 10000;
+    for (int i = 0; i < 3; i++) {
+        bt_node_free(net.node[i]);
+        node_start(&net, i, 300 + (uint64_t)i);
+    }
+    join_all_through_node0(&net);
+    net_run(&net, net.wire.now + 3000);
+
+    struct bt_swim_clock pending = {.flags = BT_SWIM_CLOCK_PENDING, .ceiling = 0, .seq = 100};
+    forge_word(&net, 0, 1, &pending, 0, NULL);
+    net.wire.now += 20;
+    bt_node_tick(net.node[1], tat(&net, 1));
+    assert_false(gossips_word(&net, 1, 0, 100));
+    struct bt_swim_clock same = {.flags = 0, .ceiling = 0, .seq = 100};
+    forge_word(&net, 0, 1, &same, 0, NULL);
+    net.wire.now += 20;
+    bt_node_tick(net.node[1], tat(&net, 1));
+    assert_false(gossips_word(&net, 1, 0, 100));
+    struct bt_swim_clock fine = {.flags = 0, .ceiling = 0, .seq = 101};
+    forge_word(&net, 0, 1, &fine, 0, NULL);
+    net.wire.now += 20;
+    bt_node_tick(net.node[1], tat(&net, 1));
+    assert_true(gossips_word(&net, 1, 0, 101));
+    net_free(&net);
+}
+
 /* Fix 9 inside fix 8's sync: a node whose clock is not judged yet writes
  * its candidacies but mints nothing. Four nodes whose clocks are apart
  * (node0 a minute ahead, beyond the bound; node3 8 s behind) all campaign
@@ -1621,6 +1658,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(clock_outlier_withdraws_and_returns_when_put_right),
     cmocka_unit_test(a_start_with_clocks_apart_mints_once),
     cmocka_unit_test(a_members_word_is_numbered_gossiped_and_counts_at_once),
+    cmocka_unit_test(a_not_judged_word_is_taken_but_not_gossiped),
     cmocka_unit_test(twin_with_the_greater_boot_survives_the_heal),
     cmocka_unit_test(twin_with_the_lower_boot_stops_after_the_heal),
     cmocka_unit_test(one_failed_allocation_never_loses_a_verdict_or_an_event),
