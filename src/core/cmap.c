@@ -57,7 +57,11 @@
  * out the vector itself, and an insert moves only the pointers of its own
  * name. Beside it, vectors of each entry's node key and of its priority,
  * which the search and bt_cmap_best() read without touching the entries
- * (apart, so the search reads 8 bytes a step). An
+ * (apart, so the search reads 8 bytes a step). A name of up to four
+ * entries keeps the three vectors in its own record, and the first bytes
+ * of its name beside the pointer to it: a 1000-node simulation looks a
+ * gossiped copy up in a cold replica for every one it receives, and each
+ * separate allocation read was a cache miss (and three mallocs a name). An
  * entry is stored without its name (struct bt_cstored, 120 bytes instead
  * of struct bt_centry's 368): it points at its name record's copy. A name
  * whose last entry goes is freed.
@@ -77,20 +81,35 @@
 
 #define INITIAL_ENTRIES 4
 
+/* How many bytes of a name a struct bt_cname keeps beside its pointer:
+ * a lookup of a name no longer than this compares it without reading the
+ * lent copy (one cache miss fewer; most names are short). */
+#define NAME_HEAD 15
+
 struct bt_cname {
     struct bt_hlink link;        /* in bt_cmap.names, hashed with name_hash() */
     const struct bt_name *name;  /* the campaign name, bytes past len zeroed: own[0],
                                     or a copy lent by bt_cmap.lend_name */
-    struct bt_cstored **entries; /* n entries sorted by node, each malloc'd; their
-                                    name is this record's name */
+    uint8_t head_len;            /* name->len */
+    uint8_t head[NAME_HEAD];     /* its first min(len, NAME_HEAD) bytes, the rest zero */
+    size_t n;                    /* entries in use, at least 1 while linked */
+    size_t cap;                  /* slots in keys, entries and prios */
+    int64_t top;                 /* the greatest priority in prios[0..n) */
     uint64_t *keys;              /* keys[i] = node_key(&entries[i]->node): the search
                                     compares these before touching an entry */
+    struct bt_cstored **entries; /* n entries sorted by node, each malloc'd; their
+                                    name is this record's name */
     int64_t *prios;              /* prios[i] = entries[i]->cand.priority (0 in a
                                     tombstone), for bt_cmap_best */
-    size_t n;                    /* entries in use, at least 1 while linked */
-    size_t cap;                  /* slots allocated in entries */
-    int64_t top;                 /* the greatest priority in prios[0..n) */
-    struct bt_name own[];        /* one when no copy was lent, else none */
+    /* The three vectors: in slots while cap is INITIAL_ENTRIES (most
+     * names: a lookup then reads the keys from the record it just
+     * found), else in one allocation of cap of each, in that order. */
+    struct {
+        uint64_t keys[INITIAL_ENTRIES];
+        struct bt_cstored *entries[INITIAL_ENTRIES];
+        int64_t prios[INITIAL_ENTRIES];
+    } slots;
+    struct bt_name own[]; /* one when no copy was lent, else none */
 };
 
 /* --- entries ------------------------------------------------------------ */
@@ -117,6 +136,16 @@ int bt_centry_cmp(const struct bt_centry *a, const struct bt_centry *b) { ENTRY_
 
 /* bt_centry_cmp of an entry of the same key and a stored one. */
 static int stored_cmp(const struct bt_centry *a, const struct bt_cstored *b) { ENTRY_CMP(a, b); }
+
+/* The fields of an entry that bt_centry_cmp reads. */
+struct entry_order {
+    uint64_t stamp;
+    bool removed;
+    struct bt_cand cand;
+};
+
+/* stored_cmp of those fields alone. */
+static int order_cmp(const struct entry_order *a, const struct bt_cstored *b) { ENTRY_CMP(a, b); }
 
 static bool key_valid(const struct bt_name *name, const struct bt_nodeid *node)
 {
@@ -228,9 +257,16 @@ static struct bt_cname *cname_of(const struct bt_hlink *x)
     return x ? BT_HTAB_ENTRY(x, struct bt_cname, link) : NULL;
 }
 
-static bool cname_is(const struct bt_hlink *x, const void *name)
+static bool cname_is(const struct bt_hlink *x, const void *key)
 {
-    return bt_name_eq(cname_of(x)->name, name);
+    const struct bt_cname *cn = cname_of(x);
+    const struct bt_name *name = key;
+    if (name->len != cn->head_len)
+        return false;
+    size_t head = name->len < NAME_HEAD ? name->len : NAME_HEAD;
+    if (memcmp(cn->head, name->bytes, head) != 0)
+        return false;
+    return name->len <= NAME_HEAD || bt_name_eq(cn->name, name);
 }
 
 static struct bt_cname *name_find(const struct bt_cmap *m, const struct bt_name *name)
@@ -253,9 +289,19 @@ static uint64_t node_key(const struct bt_nodeid *node)
     return k;
 }
 
-/* An unlinked name with room for cap entries and none in use, or NULL.
- * Its name is the copy m's lender lends, if it lends one, else its own. */
-static struct bt_cname *name_new(const struct bt_cmap *m, const struct bt_name *name, size_t cap)
+/* Points cn's vectors at its slots. */
+static void name_use_slots(struct bt_cname *cn)
+{
+    cn->keys = cn->slots.keys;
+    cn->entries = cn->slots.entries;
+    cn->prios = cn->slots.prios;
+    cn->cap = INITIAL_ENTRIES;
+}
+
+/* An unlinked name with room for INITIAL_ENTRIES entries and none in
+ * use, or NULL. Its name is the copy m's lender lends, if it lends one,
+ * else its own. */
+static struct bt_cname *name_new(const struct bt_cmap *m, const struct bt_name *name)
 {
     const struct bt_name *lent = m->lend_name ? m->lend_name(m->lend_ctx, name) : NULL;
     assert(!lent || bt_name_eq(lent, name));
@@ -264,17 +310,7 @@ static struct bt_cname *name_new(const struct bt_cmap *m, const struct bt_name *
     if (!cn)
         return NULL;
     memset(cn, 0, size);
-    cn->entries = malloc(cap * sizeof *cn->entries);
-    cn->keys = malloc(cap * sizeof *cn->keys);
-    cn->prios = malloc(cap * sizeof *cn->prios);
-    if (!cn->entries || !cn->keys || !cn->prios) {
-        free(cn->entries);
-        free(cn->keys);
-        free(cn->prios);
-        free(cn);
-        return NULL;
-    }
-    cn->cap = cap;
+    name_use_slots(cn);
     if (lent) {
         cn->name = lent;
     } else {
@@ -282,7 +318,16 @@ static struct bt_cname *name_new(const struct bt_cmap *m, const struct bt_name *
         memcpy(cn->own[0].bytes, name->bytes, name->len);
         cn->name = &cn->own[0];
     }
+    cn->head_len = name->len;
+    memcpy(cn->head, name->bytes, name->len < NAME_HEAD ? name->len : NAME_HEAD);
     return cn;
+}
+
+/* Frees cn's vectors if they are not its slots. */
+static void name_free_vectors(struct bt_cname *cn)
+{
+    if (cn->keys != cn->slots.keys)
+        free(cn->keys);
 }
 
 /* Frees a name and its entries without touching any counter. */
@@ -290,9 +335,7 @@ static void name_free(struct bt_cname *cn)
 {
     for (size_t i = 0; i < cn->n; i++)
         free(cn->entries[i]);
-    free(cn->entries);
-    free(cn->keys);
-    free(cn->prios);
+    name_free_vectors(cn);
     free(cn);
 }
 
@@ -333,7 +376,7 @@ static size_t name_search(const struct bt_cname *cn, const struct bt_nodeid *nod
     return lo;
 }
 
-/* Grows cn->entries to hold at least want slots. */
+/* Grows cn's vectors to hold at least want slots. */
 static int name_reserve(struct bt_cname *cn, size_t want)
 {
     if (want <= cn->cap)
@@ -341,20 +384,22 @@ static int name_reserve(struct bt_cname *cn, size_t want)
     size_t cap = cn->cap * 2;
     if (cap < want)
         cap = want;
-    if (cap > SIZE_MAX / sizeof *cn->entries)
+    size_t slot = sizeof *cn->keys + sizeof *cn->entries + sizeof *cn->prios;
+    if (cap > SIZE_MAX / slot)
         return BATON_ENOMEM;
-    struct bt_cstored **p = realloc(cn->entries, cap * sizeof *p);
-    if (!p)
+    uint8_t *block = malloc(cap * slot);
+    if (!block)
         return BATON_ENOMEM;
-    cn->entries = p; /* the larger vector holds the same entries: nothing lost */
-    uint64_t *k = realloc(cn->keys, cap * sizeof *k);
-    if (!k)
-        return BATON_ENOMEM;
-    cn->keys = k;
-    int64_t *q = realloc(cn->prios, cap * sizeof *q);
-    if (!q)
-        return BATON_ENOMEM;
-    cn->prios = q;
+    uint64_t *keys = (uint64_t *)(void *)block;
+    struct bt_cstored **entries = (struct bt_cstored **)(void *)(keys + cap);
+    int64_t *prios = (int64_t *)(void *)(entries + cap);
+    memcpy(keys, cn->keys, cn->n * sizeof *keys);
+    memcpy(entries, cn->entries, cn->n * sizeof *entries);
+    memcpy(prios, cn->prios, cn->n * sizeof *prios);
+    name_free_vectors(cn);
+    cn->keys = keys;
+    cn->entries = entries;
+    cn->prios = prios;
     cn->cap = cap;
     return 0;
 }
@@ -442,7 +487,7 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     stored_set(fresh, e);
     bool new_name = cn == NULL;
     if (new_name) {
-        cn = name_new(m, &e->name, INITIAL_ENTRIES);
+        cn = name_new(m, &e->name);
         if (!cn) {
             free(fresh);
             return BATON_ENOMEM;
@@ -490,9 +535,16 @@ bool bt_cmap_known(const struct bt_cmap *m, const struct bt_centry *e)
     size_t at = name_search(cn, &e->node, &found);
     if (!found)
         return false;
-    struct bt_centry canon;
-    entry_canonical(&canon, e);
-    return stored_cmp(&canon, cn->entries[at]) <= 0;
+    /* The fields the order reads, in canonical form (entry_canonical
+     * without copying the name and node: most received copies end here). */
+    struct entry_order canon;
+    canon.stamp = e->stamp;
+    canon.removed = e->removed ? true : false;
+    if (canon.removed)
+        memset(&canon.cand, 0, sizeof canon.cand);
+    else
+        canon.cand = e->cand;
+    return order_cmp(&canon, cn->entries[at]) <= 0;
 }
 
 int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,

@@ -197,7 +197,7 @@ void ldr_name_release_if_empty(struct bt_leader *l, struct name_rec *r)
         return;
     assert(!r->dirty && !r->leading);
     bt_htab_unlink(&l->names, &r->link);
-    free(r);
+    ldr_name_free(r);
 }
 
 static void local_link(struct bt_leader *l, struct name_rec *r)
@@ -338,33 +338,43 @@ static size_t named_minters(const struct name_rec *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->nminters; i++)
-        n += r->minters[i].node.len != 0;
+        n += ldr_minter(r, i)->node.len != 0;
     return n;
 }
 
+void ldr_name_free(struct name_rec *r)
+{
+    free(r->more_minters);
+    free(r);
+}
+
 /* Merges the mark (token, minter) into r: a greater token replaces the mark
- * and its minters, an equal one adds its minter. Returns whether r changed. */
-bool ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token,
-                          const struct bt_minter *minter)
+ * and its minters, an equal one adds its minter. Returns 1 if r changed, 0
+ * if not, or BATON_ENOMEM. */
+int ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token,
+                         const struct bt_minter *minter)
 {
     if (!r->has_high_water || token > r->high_water) {
         if (r->has_high_water)
             l->nhigh_water -= named_minters(r);
         r->has_high_water = true;
         r->high_water = token;
-        r->minters[0] = *minter;
+        r->minter0 = *minter;
         r->nminters = 1;
         l->nhigh_water += minter->node.len != 0;
-        return true;
+        return 1;
     }
     if (token < r->high_water || r->nminters == BT_LEADER_MINTERS_MAX)
-        return false;
+        return 0;
     for (size_t i = 0; i < r->nminters; i++)
-        if (bt_minter_eq(&r->minters[i], minter))
-            return false;
-    r->minters[r->nminters++] = *minter;
+        if (bt_minter_eq(ldr_minter(r, i), minter))
+            return 0;
+    if (!r->more_minters &&
+        !(r->more_minters = malloc((BT_LEADER_MINTERS_MAX - 1) * sizeof *r->more_minters)))
+        return BATON_ENOMEM;
+    r->more_minters[r->nminters++ - 1] = *minter;
     l->nhigh_water += minter->node.len != 0;
-    return true;
+    return 1;
 }
 
 /* Whether a minter of the name's high-water mark is a node whose
@@ -390,7 +400,7 @@ bool ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t toke
 static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
 {
     for (size_t i = 0; i < r->nminters; i++) {
-        const struct bt_nodeid *m = &r->minters[i].node;
+        const struct bt_nodeid *m = &ldr_minter(r, i)->node;
         if (m->len == 0 || bt_nodeid_eq(m, &l->cfg.self))
             continue;
         const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, m);
@@ -417,7 +427,7 @@ static bool term_shared(const struct bt_leader *l, const struct name_rec *r)
         return false;
     struct bt_minter self = ldr_self_minter(l);
     for (size_t i = 0; i < r->nminters; i++)
-        if (r->minters[i].node.len != 0 && !bt_minter_eq(&r->minters[i], &self))
+        if (ldr_minter(r, i)->node.len != 0 && !bt_minter_eq(ldr_minter(r, i), &self))
             return true;
     return false;
 }
@@ -434,7 +444,9 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     if (l->first_own == 0)
         l->first_own = token;
     struct bt_minter self = ldr_self_minter(l);
-    ldr_raise_high_water(l, r, token, &self); /* 3 */
+    int raised = ldr_raise_high_water(l, r, token, &self); /* 3: a greater token, no memory */
+    assert(raised == 1);
+    (void)raised;
     ldr_push_fence(l, &r->name, token, &self);
     r->leading = true; /* 4 */
     r->term_token = token;
@@ -733,7 +745,7 @@ void bt_leader_free(struct bt_leader *l)
     struct bt_hlink *x, *next;
     for (x = bt_htab_first(&l->names); x; x = next) {
         next = bt_htab_next(&l->names, x);
-        free(BT_HTAB_ENTRY(x, struct name_rec, link));
+        ldr_name_free(BT_HTAB_ENTRY(x, struct name_rec, link));
     }
     bt_htab_destroy(&l->names);
     for (x = bt_htab_first(&l->members); x; x = next) {
@@ -930,6 +942,8 @@ void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *ou
     *out = l->counters;
 }
 
+uint64_t bt_leader_names_refused(const struct bt_leader *l) { return l->counters.names_refused; }
+
 const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l) { return &l->cmap; }
 
 int bt_leader_foreach_high_water(const struct bt_leader *l,
@@ -944,9 +958,9 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
         f.name = r->name;
         f.token = r->high_water;
         for (size_t i = 0; i < r->nminters; i++) {
-            if (r->minters[i].node.len == 0)
+            if (ldr_minter(r, i)->node.len == 0)
                 continue; /* observed without its minter: kept here only */
-            f.minter = r->minters[i];
+            f.minter = *ldr_minter(r, i);
             int rc = fn(&f, ctx);
             if (rc != 0)
                 return rc;
@@ -990,7 +1004,7 @@ int bt_leader_foreach_name(const struct bt_leader *l,
                 memset(&f[nf], 0, sizeof f[nf]);
                 f[nf].name = r->name;
                 f[nf].token = r->high_water;
-                f[nf].minter = r->minters[nf];
+                f[nf].minter = *ldr_minter(r, nf);
             }
         }
         const struct bt_cstored *const *e;

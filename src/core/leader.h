@@ -421,6 +421,10 @@ bool bt_leader_pop_event(struct bt_leader *l, struct bt_leader_event *out);
 /* A copy of the counters. */
 void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *out);
 
+/* counters.names_refused alone, without copying the counters (which hold
+ * names): the replication layer reads it around every payload it merges. */
+uint64_t bt_leader_names_refused(const struct bt_leader *l);
+
 /* The replicated candidate map, for full-state snapshots. Borrowed: valid
  * until the next call that changes l. */
 const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l);

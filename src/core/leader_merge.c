@@ -168,7 +168,13 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
             err = rc;
             break;
         }
-        if (!ldr_raise_high_water(l, r, f->token, &f->minter)) {
+        rc = ldr_raise_high_water(l, r, f->token, &f->minter);
+        if (rc < 0) {
+            ldr_name_release_if_empty(l, r); /* a record made for it above */
+            err = rc;
+            break;
+        }
+        if (rc == 0) {
             l->counters.fences_stale++;
             continue;
         }
@@ -250,6 +256,10 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
     int raised = 0;
     if (known) { /* 3 */
         raised = ldr_raise_high_water(l, r, token, minter);
+        if (raised < 0) {
+            ldr_name_release_if_empty(l, r); /* a record made for it above */
+            return raised;
+        }
         if (raised)
             ldr_push_fence(l, &r->name, token, minter);
     } else if (!r->has_high_water || token > r->high_water) {

@@ -339,8 +339,7 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
     struct bt_payload p;
     struct bt_centry room_e[BT_CODEC_ROOM]; /* a gossiped payload decodes here */
     struct bt_fence room_f[BT_CODEC_ROOM];
-    struct bt_leader_counters before, after;
-    bt_leader_counters(r->leader, &before);
+    uint64_t refused_before = bt_leader_names_refused(r->leader);
     int rc = bt_codec_decode_in(data, len, &p, room_e, BT_CODEC_ROOM, room_f, BT_CODEC_ROOM);
     if (rc == 0 && (p.type == BT_PAYLOAD_SNAPSHOT) != (want == BT_PAYLOAD_SNAPSHOT))
         rc = BATON_EPROTO;
@@ -358,8 +357,7 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
     } else if (rc == BATON_ENOMEM) {
         r->fatal = BATON_ENOMEM; /* the news would be lost: stop (replica.h) */
     }
-    bt_leader_counters(r->leader, &after);
-    if (after.names_refused != before.names_refused && from)
+    if (bt_leader_names_refused(r->leader) != refused_before && from)
         r->counters.last_names_offender = *from;
     bt_payload_free(&p);
 }

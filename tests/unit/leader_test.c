@@ -2076,6 +2076,59 @@ static void settle_only_for_first_terms(void **state)
     bt_leader_free(a);
 }
 
+/* Collects the minters bt_leader_foreach_high_water hands out. */
+struct minter_list {
+    struct bt_minter v[8];
+    size_t n;
+};
+
+static int collect_minter(const struct bt_fence *f, void *ctx)
+{
+    struct minter_list *ml = ctx;
+    if (ml->n < 8)
+        ml->v[ml->n] = f->minter;
+    ml->n++;
+    return 0;
+}
+
+/* A mark keeps up to BT_LEADER_MINTERS_MAX minters of one token (the first
+ * in the record, the others out of line), each carried by the snapshot in
+ * the order they came; a further one is not news, and a greater token
+ * starts the set again. */
+static void mark_keeps_up_to_the_most_minters_of_a_token(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_name job = nm("job");
+    uint64_t token = bt_hlc_pack(WALL, 1);
+    const char *who[] = {"b", "c", "d", "e", "f"};
+    _Static_assert(BT_LEADER_MINTERS_MAX == 4, "five minters overflow the set by one");
+    for (size_t i = 0; i < 5; i++) {
+        struct bt_minter m = mt(who[i], 2 + i);
+        assert_int_equal(bt_leader_merge_fence(a, &job, token, &m, WALL), i < 4 ? 1 : 0);
+        assert_int_equal(bt_leader_merge_fence(a, &job, token, &m, WALL), 0); /* again: stale */
+    }
+    assert_int_equal(bt_leader_high_water_count(a), 4);
+    struct minter_list ml = {.n = 0};
+    assert_int_equal(bt_leader_foreach_high_water(a, collect_minter, &ml), 0);
+    assert_int_equal(ml.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        struct bt_minter m = mt(who[i], 2 + i);
+        assert_true(bt_minter_eq(&ml.v[i], &m));
+    }
+    struct bt_minter g = mt("g", 9);
+    assert_int_equal(bt_leader_merge_fence(a, &job, token + 1, &g, WALL), 1);
+    assert_int_equal(bt_leader_high_water_count(a), 1);
+    ml.n = 0;
+    assert_int_equal(bt_leader_foreach_high_water(a, collect_minter, &ml), 0);
+    assert_int_equal(ml.n, 1);
+    assert_true(bt_minter_eq(&ml.v[0], &g));
+    /* And a second minter of that token reuses the room kept for them. */
+    struct bt_minter h = mt("h", 10);
+    assert_int_equal(bt_leader_merge_fence(a, &job, token + 1, &h, WALL), 1);
+    assert_int_equal(bt_leader_high_water_count(a), 2);
+    bt_leader_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fence_from_a_resigned_minter_makes_no_leader_wait),
     cmocka_unit_test(fence_from_a_dead_minter_makes_no_leader_wait),
@@ -2118,6 +2171,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(settle_simultaneous_campaigns_mint_once),
     cmocka_unit_test(settle_not_when_the_leader_departed_in_sight_of_all),
     cmocka_unit_test(settle_only_for_first_terms),
+    cmocka_unit_test(mark_keeps_up_to_the_most_minters_of_a_token),
 };
 
 BT_TEST_MAIN(tests)
