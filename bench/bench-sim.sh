@@ -12,8 +12,8 @@
 # SIM defaults to build-bench-sim/baton-sim; TARGETs are the names below
 # (default: all but members-10000). members-10000 runs only when named or
 # with BENCH_SIM_BIG=1: by the measured bytes per (node, member) pair
-# (about 500 at 2000 nodes with the clock readings, e767406) it needs about
-# 50 GB, more than this machine can give one run.
+# (436 at 2000 nodes, README) it needs about 44 GB, more than this machine
+# can give one run.
 # Every run is capped at BENCH_SIM_AS bytes of address space (default
 # 10 GiB; prlimit --as): past it the run fails (out of memory) instead of
 # pushing the machine into swap or the OOM killer.
@@ -49,9 +49,8 @@ args_of() {
         echo "--scenario steady --seed 1 --nodes 1000 --names 1000 --campaigners 3 --duration-ms 20000 --profile local --max-propagation-ms 5000" ;;
     members-4000)
         # Membership alone, 4000 nodes, 60 virtual seconds, converged: the
-        # largest of the membership targets that fits the default cap (5.4 GiB
-        # before the clock readings; about 8 GB by the 500 bytes per pair
-        # measured at 2000 nodes since).
+        # largest of the membership targets that fits the default cap (about
+        # 7 GB by the 436 bytes per pair measured at 2000 nodes).
         echo "--scenario steady --seed 1 --nodes 4000 --names 0 --duration-ms 60000" ;;
     members-10000)
         # Membership alone, 10 000 nodes, 60 virtual seconds, converged
