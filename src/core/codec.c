@@ -17,7 +17,8 @@
  *   - Validation happens before allocation. bt_codec_decode() parses the
  *     input twice with the same function: the first pass only checks and
  *     counts, the second, run only once the first has succeeded, fills
- *     arrays allocated to the exact counts. The two passes cannot disagree
+ *     arrays allocated to the exact counts (or the caller's room, when
+ *     they fit: bt_codec_decode_in). The two passes cannot disagree
  *     because they are one code path, and a hostile count cannot make us
  *     allocate: every count is compared with the bytes left (at the minimum
  *     encoded size of an element) before anything is read.

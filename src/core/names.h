@@ -42,14 +42,23 @@ static inline bool bt_nodeid_valid_bytes(const void *p, size_t n)
     return true;
 }
 
+/* The node name of the n bytes at p, which are one already (a copy of a
+ * stored name): zero past them. */
+static inline struct bt_nodeid bt_nodeid_of(const void *p, size_t n)
+{
+    struct bt_nodeid id;
+    memset(&id, 0, sizeof id);
+    id.len = (uint8_t)n;
+    memcpy(id.bytes, p, n);
+    return id;
+}
+
 /* Fills id from n bytes; returns 0 or BATON_EINVAL if they are no node name. */
 static inline int bt_nodeid_set(struct bt_nodeid *id, const void *p, size_t n)
 {
     if (!bt_nodeid_valid_bytes(p, n))
         return BATON_EINVAL;
-    memset(id, 0, sizeof *id);
-    id->len = (uint8_t)n;
-    memcpy(id->bytes, p, n);
+    *id = bt_nodeid_of(p, n);
     return 0;
 }
 

@@ -77,11 +77,7 @@ static const char *reading_bytes(const struct clock_reading *c)
 /* Reading c's member as the struct the rest of the core passes around. */
 static struct bt_nodeid reading_name(const struct clock_reading *c)
 {
-    struct bt_nodeid id;
-    memset(&id, 0, sizeof id);
-    id.len = c->name_len;
-    memcpy(id.bytes, reading_bytes(c), c->name_len);
-    return id;
+    return bt_nodeid_of(reading_bytes(c), c->name_len);
 }
 
 /* The same as a pointer to a temporary that lives until the end of the

@@ -108,11 +108,7 @@ struct bt_member {
  * passes around (zero beyond their length). */
 static inline struct bt_nodeid member_name(const struct bt_member *m)
 {
-    struct bt_nodeid id;
-    memset(&id, 0, sizeof id);
-    id.len = m->name_len;
-    memcpy(id.bytes, m->str, m->name_len);
-    return id;
+    return bt_nodeid_of(m->str, m->name_len);
 }
 
 static inline const char *member_addr_bytes(const struct bt_member *m)
