@@ -384,6 +384,16 @@ bool bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, ui
  * Changes nothing. */
 bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp,
                                const struct bt_nodeid *author, uint64_t wall_ms);
+/* Whether entry e, held back already by screening (the replica holds an
+ * entry of its key), stays held whatever its stamp until its author judges
+ * its own clock (finding E14, docs/election.md "Screening"): e is a live
+ * candidacy of another node, this node is synced (bt_leader_synced: its
+ * own clock judged, so its reference is the cluster's clock), and e's
+ * author, on e's boot, has said no verdict here yet (its word is
+ * BT_CLOCK_WORD_UNHEARD or BT_CLOCK_WORD_PENDING). false when the author is
+ * no member here or is one on another boot (gone, or not known yet: e
+ * counts nowhere here then). Changes nothing. */
+bool bt_leader_awaits_verdict(const struct bt_leader *l, const struct bt_centry *e);
 
 /* ---- leaving and ageing ------------------------------------------------ */
 

@@ -125,6 +125,24 @@ bool bt_leader_acceptable_from(const struct bt_leader *l, uint64_t stamp,
     return bt_hlc_wall(stamp) <= limit;
 }
 
+/* Real time brings every fast stamp within the bound sooner or later, so
+ * the bound alone would let in the candidacy of a node that is far ahead
+ * and has not judged its clock yet: counted, it outranks a leader elected
+ * meanwhile and revokes it, and the node's first judgement then withdraws
+ * it (finding E14). Only its author's verdict settles such an entry. A
+ * node that is not synced judges against its own wall clock still (no
+ * reference yet): what it holds then is screened again at its judgement
+ * like any held item, and sticks only if it is still refused. */
+bool bt_leader_awaits_verdict(const struct bt_leader *l, const struct bt_centry *e)
+{
+    if (!l->synced || e->removed || bt_nodeid_eq(&e->node, &l->cfg.self))
+        return false;
+    const struct member_rec *m = ldr_member_find(l, &e->node);
+    if (!m || m->boot_id != e->cand.boot_id)
+        return false;
+    return m->clock_word == BT_CLOCK_WORD_UNHEARD || m->clock_word == BT_CLOCK_WORD_PENDING;
+}
+
 bool bt_leader_member_word(struct bt_leader *l, const struct bt_nodeid *node, uint64_t boot_id,
                            enum bt_clock_word word, uint64_t ceiling)
 {

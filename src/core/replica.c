@@ -237,21 +237,21 @@ static void hold_fence(struct bt_replica *r, const struct bt_fence *f)
     r->held_f[r->nheld_f++] = *f;
 }
 
-/* Whether a newer entry of e's key (name, node) is held: the owner wrote
- * that one after e, so e is no longer its state. Merging e would bring
- * back what its owner has already replaced, e.g. a live candidacy its
- * tombstone (stamped further ahead, and held) ended: e's own stamp passes
- * the bound once real time catches up with it, the tombstone's later
- * (docs/election.md, "Screening"). The held entry stands for e: it is
- * merged as soon as it passes. */
-static bool superseded_held(const struct bt_replica *r, const struct bt_centry *e)
+/* The held entry of e's key (name, node), or NULL. If it is newer than e,
+ * the owner wrote it after e, so e is no longer its state: merging e would
+ * bring back what its owner has already replaced, e.g. a live candidacy
+ * its tombstone (stamped further ahead, and held) ended: e's own stamp
+ * passes the bound once real time catches up with it, the tombstone's
+ * later (docs/election.md, "Screening"). The held entry stands for e: it
+ * is merged as soon as it passes. */
+static const struct bt_centry *held_of(const struct bt_replica *r, const struct bt_centry *e)
 {
     for (size_t i = 0; i < r->nheld_e; i++) {
         const struct bt_centry *h = &r->held_e[i];
         if (bt_name_eq(&h->name, &e->name) && bt_nodeid_eq(&h->node, &e->node))
-            return bt_centry_cmp(h, e) > 0;
+            return h;
     }
-    return false;
+    return NULL;
 }
 
 /* Screening (fix 9): an item passes if the leader accepts its stamp from
@@ -259,16 +259,22 @@ static bool superseded_held(const struct bt_replica *r, const struct bt_centry *
  * and the generous limit). The rest is held (hold_*) and screened again
  * when words or the reference change, so that what one node accepted
  * reaches the others as soon as they accept it too, not only at the next
- * push-pull after that. Returns the author of the last refused item. */
+ * push-pull after that. A candidacy held already (held: the payload is
+ * the held items, else one of its key is held) whose author has not judged
+ * its clock yet stays held, whatever its stamp, until the author's verdict
+ * (bt_leader_awaits_verdict, finding E14). Returns the author of the last
+ * refused item. */
 static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_nodeid *from,
-                                      struct bt_payload *p, uint64_t wall_ms)
+                                      struct bt_payload *p, bool held, uint64_t wall_ms)
 {
     const struct bt_nodeid *offender = NULL;
     size_t kept = 0;
     for (size_t i = 0; i < p->nentries; i++) {
-        if (superseded_held(r, &p->entries[i]))
+        const struct bt_centry *h = held ? NULL : held_of(r, &p->entries[i]);
+        if (h && bt_centry_cmp(h, &p->entries[i]) > 0)
             continue; /* a newer write of its key is held: that one stands for it */
-        if (!bt_leader_acceptable_from(r->leader, p->entries[i].stamp, &p->entries[i].node,
+        if (((held || h) && bt_leader_awaits_verdict(r->leader, &p->entries[i])) ||
+            !bt_leader_acceptable_from(r->leader, p->entries[i].stamp, &p->entries[i].node,
                                        wall_ms)) {
             offender = &p->entries[i].node;
             hold_entry(r, &p->entries[i]);
@@ -294,7 +300,7 @@ static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_node
 static void drop_ahead(struct bt_replica *r, const struct bt_nodeid *from, struct bt_payload *p,
                        uint64_t wall_ms)
 {
-    const struct bt_nodeid *offender = screen(r, from, p, wall_ms);
+    const struct bt_nodeid *offender = screen(r, from, p, false, wall_ms);
     if (offender) {
         r->counters.refused_clock++;
         r->counters.last_clock_offender = *offender;
@@ -320,7 +326,7 @@ void bt_replica_rescreen(struct bt_replica *r, struct bt_time now)
     r->held_f = NULL;
     r->nheld_e = r->nheld_f = 0;
     drop_stale(r, &p, now.wall_ms);
-    screen(r, NULL, &p, now.wall_ms);
+    screen(r, NULL, &p, true, now.wall_ms);
     if (p.nentries + p.nfences > 0) {
         int rc = bt_leader_merge_payload(r->leader, &p, true, now.wall_ms);
         if (rc == 0)

@@ -1681,6 +1681,49 @@ static void stamps_pass_on_their_authors_word(void **state)
     bt_leader_free(o);
 }
 
+/* Finding E14: a live candidacy held back already stays held, whatever its
+ * stamp, while its author (on the entry's boot) has said no verdict on its
+ * clock, once this node is synced; a tombstone, another boot, a stranger
+ * or this node's own entry does not wait. */
+static void held_candidacy_awaits_its_authors_verdict(void **state)
+{
+    (void)state;
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    see_alive(a, "z", 9, WALL);
+    struct bt_nodeid z = nid("z");
+    struct bt_centry e = {.name = nm("job"),
+                          .node = z,
+                          .stamp = bt_hlc_pack(WALL + 5000, 0),
+                          .cand = {.candidate_id = 5, .priority = 0, .boot_id = 9}};
+    assert_false(bt_leader_awaits_verdict(a, &e)); /* not synced: no reference yet */
+    assert_true(bt_leader_synced(a, WALL) >= 0);
+    assert_true(bt_leader_awaits_verdict(a, &e)); /* z not heard yet */
+    bt_leader_member_word(a, &z, 9, BT_CLOCK_WORD_PENDING, 0);
+    assert_true(bt_leader_awaits_verdict(a, &e));
+    struct bt_centry tomb = e;
+    tomb.removed = true;
+    memset(&tomb.cand, 0, sizeof tomb.cand);
+    assert_false(bt_leader_awaits_verdict(a, &tomb));
+    struct bt_centry old = e;
+    old.cand.boot_id = 8;
+    assert_false(bt_leader_awaits_verdict(a, &old)); /* a boot gone */
+    struct bt_centry stranger = e;
+    stranger.node = nid("y");
+    assert_false(bt_leader_awaits_verdict(a, &stranger));
+    struct bt_centry own = e;
+    own.node = nid("a");
+    own.cand.boot_id = 1;
+    assert_false(bt_leader_awaits_verdict(a, &own));
+    bt_leader_member_word(a, &z, 9, BT_CLOCK_WORD_REFUSED, 0);
+    assert_false(bt_leader_awaits_verdict(a, &e));
+    bt_leader_member_word(a, &z, 9, BT_CLOCK_WORD_FINE, 0);
+    assert_false(bt_leader_awaits_verdict(a, &e));
+    see_alive(a, "z", 10, WALL); /* a new boot is unheard again */
+    e.cand.boot_id = 10;
+    assert_true(bt_leader_awaits_verdict(a, &e));
+    bt_leader_free(a);
+}
+
 static void member_whose_clock_is_refused_does_not_count(void **state)
 {
     struct bt_leader *a = node_new("b", 1, DEFAULT_OFFSET);
@@ -2165,6 +2208,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(observed_mark_at_or_above_the_term_ends_it_and_waits),
     cmocka_unit_test(disabled_bound_keeps_a_hard_ceiling),
     cmocka_unit_test(withheld_candidacies_step_aside_and_come_back),
+    cmocka_unit_test(held_candidacy_awaits_its_authors_verdict),
     cmocka_unit_test(member_whose_clock_is_refused_does_not_count),
     cmocka_unit_test(stamps_pass_on_their_authors_word),
     cmocka_unit_test(settle_no_term_before_sync_then_after_the_settle_period),
