@@ -260,10 +260,10 @@ static const struct bt_centry *held_of(const struct bt_replica *r, const struct 
  * when words or the reference change, so that what one node accepted
  * reaches the others as soon as they accept it too, not only at the next
  * push-pull after that. A candidacy held already (held: the payload is
- * the held items, else one of its key is held) whose author has not judged
- * its clock yet stays held, whatever its stamp, until the author's verdict
- * (bt_leader_awaits_verdict, finding E14). Returns the author of the last
- * refused item. */
+ * the held items; else a candidacy of its key and boot is held) whose
+ * author has not judged its clock yet stays held, whatever its stamp,
+ * until the author's verdict (bt_leader_awaits_verdict, finding E14).
+ * Returns the author of the last refused item. */
 static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_nodeid *from,
                                       struct bt_payload *p, bool held, uint64_t wall_ms)
 {
@@ -273,7 +273,9 @@ static const struct bt_nodeid *screen(struct bt_replica *r, const struct bt_node
         const struct bt_centry *h = held ? NULL : held_of(r, &p->entries[i]);
         if (h && bt_centry_cmp(h, &p->entries[i]) > 0)
             continue; /* a newer write of its key is held: that one stands for it */
-        if (((held || h) && bt_leader_awaits_verdict(r->leader, &p->entries[i])) ||
+        /* Held already: this very item, or a candidacy of its key's boot. */
+        bool again = held || (h && !h->removed && h->cand.boot_id == p->entries[i].cand.boot_id);
+        if ((again && bt_leader_awaits_verdict(r->leader, &p->entries[i])) ||
             !bt_leader_acceptable_from(r->leader, p->entries[i].stamp, &p->entries[i].node,
                                        wall_ms)) {
             offender = &p->entries[i].node;
