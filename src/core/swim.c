@@ -337,13 +337,19 @@ static int gossip_word(struct bt_swim *s, const struct bt_member *m,
  * there. */
 static void apply_clock(struct bt_swim *s, const struct bt_swim_bcast *b)
 {
-    const struct bt_member *m = swim_find(s, &b->name);
+    struct bt_member *m = swim_find(s, &b->name);
     if (!m || m == s->self || m->boot_id != b->boot || !is_live(m->state) || !s->sink.clock)
+        return;
+    /* A copy of a word the sink holds already, or an older one (most of
+     * what gossip brings): the sink would change nothing and say no. */
+    if (m->word_seq != 0 && b->clock.seq <= m->word_seq)
         return;
     struct bt_swim_clock c = b->clock;
     c.wall_ms = 0;
-    if (s->sink.clock(s->sink.ctx, MEMBER_NAME_P(m), m->boot_id, &c))
+    if (s->sink.clock(s->sink.ctx, MEMBER_NAME_P(m), m->boot_id, &c)) {
+        m->word_seq = c.seq;
         (void)gossip_word(s, m, &c); /* out of memory: it rides the member's probes still */
+    }
 }
 
 static void apply_bcast(struct bt_swim *s, const struct bt_swim_bcast *b,
@@ -513,7 +519,7 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
         return;
     }
     s->depth++;
-    const struct bt_member *sender = swim_find(s, &p.hdr.sender);
+    struct bt_member *sender = swim_find(s, &p.hdr.sender);
     if (!sender || sender->boot_id != p.hdr.sender_boot) {
         /* A process we do not know talks to us: an unknown name, or a boot
          * other than the one we hold for its name. Our view is missing what
@@ -532,8 +538,10 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.clock.wall_ms != 0 &&
         sender && sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock &&
         s->sink.clock(s->sink.ctx, MEMBER_NAME_P(sender), sender->boot_id, &p.clock) &&
-        is_live(sender->state))
+        is_live(sender->state)) {
+        sender->word_seq = p.clock.seq;
         (void)gossip_word(s, sender, &p.clock); /* a newer word: gossiped on as well */
+    }
 
     switch (p.hdr.type) {
     case BT_SWIM_PING:
