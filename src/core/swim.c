@@ -505,6 +505,44 @@ void swim_count_bad_input(struct bt_swim *s, int rc)
         s->stats.malformed++;
 }
 
+/* How many members of a datagram prefetch_members() looks up ahead, and
+ * how many bytes of each member's record it fetches (the fixed part and
+ * a short name). */
+#define PREFETCH_MEMBERS 64
+#define PREFETCH_SPAN 128
+
+/* Asks the processor for the records of p's sender and of the members its
+ * broadcasts are about, before they are looked up one after another. A
+ * node's member table is cold when its datagram comes (a simulator runs a
+ * thousand nodes in turn), and a full datagram of gossip carries dozens of
+ * rumors and clock words, each a lookup: fetched ahead, their cache misses
+ * overlap instead of following one another (a quarter of a 1000-node
+ * run's time was these lookups). A hint only: nothing changes. */
+static void prefetch_members(const struct bt_swim *s, const struct bt_swim_packet *p)
+{
+    uint64_t h[PREFETCH_MEMBERS];
+    size_t n = 0;
+    h[n] = bt_hash_bytes(p->hdr.sender.bytes, p->hdr.sender.len);
+    bt_htab_prefetch(&s->table, h[n++]);
+    const uint8_t *at = p->bcasts;
+    size_t left = p->bcasts_len;
+    while (n < PREFETCH_MEMBERS) {
+        const uint8_t *name;
+        size_t name_len;
+        size_t step = bt_swim_peek_bcast(at, left, &name, &name_len);
+        if (step == 0)
+            break;
+        if (name_len > 0) {
+            h[n] = bt_hash_bytes(name, name_len);
+            bt_htab_prefetch(&s->table, h[n++]);
+        }
+        at += step;
+        left -= step;
+    }
+    for (size_t i = 0; i < n; i++)
+        bt_htab_prefetch_chain(&s->table, h[i], PREFETCH_SPAN);
+}
+
 void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const uint8_t *data,
                          size_t len, uint64_t now)
 {
@@ -519,6 +557,7 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
         return;
     }
     s->depth++;
+    prefetch_members(s, &p);
     struct bt_member *sender = swim_find(s, &p.hdr.sender);
     if (!sender || sender->boot_id != p.hdr.sender_boot) {
         /* A process we do not know talks to us: an unknown name, or a boot
