@@ -517,8 +517,9 @@ void swim_count_bad_input(struct bt_swim *s, int rc)
  * thousand nodes in turn), and a full datagram of gossip carries dozens of
  * rumors and clock words, each a lookup: fetched ahead, their cache misses
  * overlap instead of following one another (a quarter of a 1000-node
- * run's time was these lookups). A hint only: nothing changes. */
-static void prefetch_members(const struct bt_swim *s, const struct bt_swim_packet *p)
+ * run's time was these lookups). A hint only: nothing changes. Always
+ * inlined (htab.h says why). */
+BT_HTAB_HINT void prefetch_members(const struct bt_swim *s, const struct bt_swim_packet *p)
 {
     uint64_t h[PREFETCH_MEMBERS];
     size_t n = 0;
