@@ -412,6 +412,13 @@ static size_t name_search(const struct bt_cname *cn, const struct bt_nodeid *nod
     uint64_t key = node_key(node);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
+#if defined(__GNUC__)
+        /* Should this step find it, its ords entry is read next (name_tie,
+         * bt_cmap_known): fetched beside the key, its cache miss overlaps
+         * the key's instead of following it. */
+        if (cn->ords)
+            __builtin_prefetch(&cn->ords[mid]);
+#endif
         int c = cn->keys[mid] != key ? (cn->keys[mid] < key ? -1 : 1) : name_tie(cn, mid, node);
         if (c == 0) {
             *found = true;
