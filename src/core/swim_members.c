@@ -12,16 +12,21 @@
 #include <string.h>
 
 #include "baton/baton.h"
+#include "core/grow.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* Makes room for need elements of elem bytes in *arr (growing as grow.h
+ * says: every node holds these arrays for every member). */
 static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return true;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
+    size_t ncap = bt_grow_cap(*cap);
+    if (ncap < need)
+        ncap = need;
+    if (ncap > SIZE_MAX / elem)
+        return false;
     void *p = realloc(*arr, ncap * elem);
     if (!p)
         return false;
