@@ -180,16 +180,73 @@ static void grow_keys(struct bt_bqueue *q)
     free(old);
 }
 
-/* Gives every slot back when the queue is empty and holds many (after a
- * join's burst): the next push allocates again. */
-static void release_if_empty(struct bt_bqueue *q)
+/* Gives slots back once at most half of them are in use (after a join's
+ * burst, the queue drains over seconds): the queued broadcasts move, in
+ * the order of their lists, to an array half again as large as they need
+ * (none when the queue is empty), and the key index is rebuilt, smaller if
+ * it can be. Each move is paid for by the removals since the last resize,
+ * so it costs O(1) per broadcast. Out of memory, nothing changes. */
+static void shrink(struct bt_bqueue *q)
 {
-    if (q->count > 0 || q->nslots <= 64)
+    if (q->nslots <= 64 || q->count * 2 > q->nslots)
         return;
+    if (q->count == 0) {
+        free(q->slots);
+        q->slots = NULL;
+        q->nslots = 0;
+        q->free_head = 0;
+        return;
+    }
+    size_t cap = q->count + q->count / 2 > 64 ? q->count + q->count / 2 : 64;
+    struct bt_bcast *v = malloc(cap * sizeof *v);
+    if (!v)
+        return;
+    uint32_t n = 0; /* slots moved */
+    for (int b = 0; b < BT_BQUEUE_BUCKETS; b++) {
+        uint32_t last = 0;
+        for (uint32_t i = q->head[b]; i; i = slot(q, i)->next) {
+            v[n] = *slot(q, i);
+            v[n].prev = last;
+            v[n].next = 0;
+            v[n].hnext = 0;
+            if (last)
+                v[last - 1].next = n + 1;
+            else
+                q->head[b] = n + 1;
+            last = ++n;
+        }
+        q->tail[b] = last;
+    }
     free(q->slots);
-    q->slots = NULL;
-    q->nslots = 0;
+    q->slots = v;
+    q->nslots = (uint32_t)cap;
     q->free_head = 0;
+    for (uint32_t i = (uint32_t)cap; i > n; i--) {
+        slot(q, i)->next = q->free_head;
+        q->free_head = i;
+    }
+    /* The key index: as small as load one allows, or the old one. */
+    if (q->nkeys == 0)
+        return; /* never reserved: nothing keyed */
+    uint32_t nkeys = KEYS_INITIAL;
+    while (nkeys < q->nkeyed && nkeys < q->nkeys)
+        nkeys *= 2;
+    uint32_t *keys = nkeys < q->nkeys ? calloc(nkeys, sizeof *keys) : NULL;
+    if (keys) {
+        free(q->keys);
+        q->keys = keys;
+        q->nkeys = nkeys;
+    } else {
+        memset(q->keys, 0, q->nkeys * sizeof *q->keys);
+    }
+    for (uint32_t i = 1; i <= n; i++) {
+        const struct bt_bcast *e = slot(q, i);
+        if (kind_of(e) == BT_BKEY_NONE)
+            continue;
+        size_t len;
+        const uint8_t *key = key_of(e, &len);
+        link_key(q, i, key_hash(kind_of(e), key, len));
+    }
 }
 
 static void remove_entry(struct bt_bqueue *q, uint32_t i, struct bt_bqueue_removed *rm)
@@ -362,7 +419,7 @@ full:;
         if (e->transmits >= (lim < UINT16_MAX ? lim : UINT16_MAX))
             remove_entry(q, i, rm);
     }
-    release_if_empty(q);
+    shrink(q);
     return n;
 }
 

@@ -228,8 +228,8 @@ static void a_key_held_in_the_bytes_still_replaces_its_broadcast(void **state)
 
 /* Broadcasts too long for a slot (their bytes allocated apart), with and
  * without a copied key, and many of them: the slots grow, are reused after
- * retirement, and are given back when the queue empties; bytes and keys
- * come back intact throughout. */
+ * retirement, move to fewer when most retired, and are given back when the
+ * queue empties; bytes, keys and order come back intact throughout. */
 static void long_and_many_broadcasts_keep_their_bytes_and_keys(void **state)
 {
     struct bt_bqueue q;
@@ -272,6 +272,19 @@ static void long_and_many_broadcasts_keep_their_bytes_and_keys(void **state)
                     out,
                     ((uint8_t[10]){0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee}),
                     10);
+                /* 256 sent and retired: the 44 left moved to fewer slots. */
+                assert_int_equal(n, BT_BQUEUE_MAX_PICK);
+                assert_int_equal(q.count, 300 - BT_BQUEUE_MAX_PICK);
+                assert_true(q.nslots < 300);
+            } else {
+                /* They kept their order: after the 150 replacements and
+                 * the originals 298 down to 88 come 86, 84, ... 0 (200
+                 * bytes for a multiple of 3, else 20). */
+                assert_int_equal(n, 44);
+                assert_int_equal(w.len, 15 * 200 + 29 * 20);
+                assert_int_equal(out[0], 86);
+                assert_int_equal(out[19], 86);
+                assert_int_equal(out[20], 84);
             }
             seen += n;
         }
