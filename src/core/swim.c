@@ -82,8 +82,9 @@
  *    a stale full state cannot kill a live node outright.
  *
  * Data structures are chosen so that per-packet work is O(1) in the cluster
- * size: members in a chained hash table by name (htab.c; iteration always
- * follows the members[] array, never the table, so runs are deterministic),
+ * size: members in an open-addressing index by name (swim_members.c;
+ * iteration always follows the members[] array, never the index, so runs
+ * are deterministic),
  * each record allocated to fit its name and address; suspects and dead/left
  * members at the two ends of one array; the digest is an XOR
  * of per-member hashes updated on each change (all in swim_members.c); the
@@ -902,10 +903,9 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
     s->cfg = *cfg;
     s->t = cfg->timing;
     s->sink = *sink;
-    bt_htab_init(&s->table);
     bt_bqueue_init(&s->q);
     s->pkt = malloc(cfg->max_packet);
-    if (bt_htab_reserve(&s->table) != 0 || bt_bqueue_reserve(&s->q) != 0 || !s->pkt)
+    if (bt_bqueue_reserve(&s->q) != 0 || !s->pkt)
         goto fail;
     struct bt_nodeid name;
     struct bt_addr addr;
@@ -939,7 +939,7 @@ void bt_swim_free(struct bt_swim *s)
         free(s->members[i]);
     bt_bqueue_free(&s->q);
     free(s->members);
-    bt_htab_destroy(&s->table);
+    swim_index_free(s);
     free(s->probe_order);
     free(s->watch);
     free(s->pkt);

@@ -73,13 +73,13 @@ struct bt_exchange {
 
 /* One known member. The record is allocated to fit: its name and address
  * follow it in str[] (swim_member_add, MEMBER_SIZE), so a member of a
- * 10 000-node cluster costs about 80 bytes with malloc's header instead of
- * the two fixed-size structs; read them with member_name(), member_addr()
+ * 10 000-node cluster costs about 64 bytes with malloc's header instead of
+ * the two fixed-size structs (it holds no hash link: bt_swim.index finds
+ * it); read them with member_name(), member_addr()
  * and the comparisons below. A suspect's suspicion state is not here but
  * in bt_swim.susps (member_susp): few members are ever suspect, and every
  * node holds a record for every member. */
 struct bt_member {
-    struct bt_hlink link; /* in bt_swim.table; link.hash is bt_hash_bytes(name) */
     uint64_t boot_id;
     uint64_t state_since; /* when state last changed */
     uint64_t addr_since;  /* when (boot, addr) last changed: a refusal of addr
@@ -186,7 +186,12 @@ struct bt_swim {
 
     struct bt_member **members; /* every known member, self included */
     size_t n_members, cap_members;
-    struct bt_htab table;           /* members by name */
+    /* Members by name (swim_members.c, "the index"): each slot 0 (empty)
+     * or the name's bt_hash_bytes, low 32 bits, above the member's slot in
+     * members[] + 1; linear probing; index_cap slots, a power of two, at
+     * most three quarters full. */
+    uint64_t *index;
+    size_t index_cap;
     struct bt_member **probe_order; /* members but self */
     size_t n_probe, cap_probe, probe_cursor;
     /* The suspects and the dead or left members share one array of
@@ -298,6 +303,8 @@ static inline uint32_t check_window(const struct bt_swim *s) { return 2 * s->t.p
 
 /* The member named name, or NULL. */
 struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *name);
+/* Frees the index of members by name (bt_swim_free). */
+void swim_index_free(struct bt_swim *s);
 
 /* Adds a member, alive, at (name, addr, boot, inc) and at a random place in
  * the probe order unless is_self; reserves room for it in every array so
