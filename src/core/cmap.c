@@ -57,7 +57,9 @@
  * out the vector itself, and an insert moves only the pointers of its own
  * name. Beside it, vectors of each entry's node key and of its priority,
  * which the search and bt_cmap_best() read without touching the entries
- * (apart, so the search reads 8 bytes a step). A name of up to four
+ * (apart, so the search reads 8 bytes a step); a name of more entries
+ * keeps a fourth, of the rest of each entry's order (struct entry_ord),
+ * which tells a copy already held without the entry. A name of up to four
  * entries keeps the three vectors in its own record, and the first bytes
  * of its name beside the pointer to it: a 1000-node simulation looks a
  * gossiped copy up in a cold replica for every one it receives, and each
@@ -81,6 +83,20 @@
 
 #define INITIAL_ENTRIES 4
 
+/* What a name with more entries than its slots keeps of each entry beside
+ * its key and priority: the other fields bt_centry_cmp() reads, and the
+ * length of its node's name. A gossiped copy already held (every one but
+ * the first that a node receives of each of a thousand candidacies, in a
+ * 1000-node simulation) is then told from a newer one without reading the
+ * entry: the entry and the pointer to it were two cache misses a copy. */
+struct entry_ord {
+    uint64_t stamp;
+    uint64_t candidate_id;
+    uint64_t boot_id;
+    bool removed;
+    uint8_t node_len;
+};
+
 /* How many bytes of a name a struct bt_cname keeps beside its pointer:
  * a lookup of a name no longer than this compares it without reading the
  * lent copy (one cache miss fewer; most names are short). */
@@ -101,6 +117,9 @@ struct bt_cname {
                                     name is this record's name */
     int64_t *prios;              /* prios[i] = entries[i]->cand.priority (0 in a
                                     tombstone), for bt_cmap_best */
+    struct entry_ord *ords;      /* NULL while the vectors are in slots, else
+                                    ords[i]: the rest of entries[i]'s order and
+                                    its node's length (see struct entry_ord) */
     /* The three vectors: in slots while cap is INITIAL_ENTRIES (most
      * names: a lookup then reads the keys from the record it just
      * found), else in one allocation of cap of each, in that order. */
@@ -146,6 +165,9 @@ struct entry_order {
 
 /* stored_cmp of those fields alone. */
 static int order_cmp(const struct entry_order *a, const struct bt_cstored *b) { ENTRY_CMP(a, b); }
+
+/* The same of two such sets of fields. */
+static int orders_cmp(const struct entry_order *a, const struct entry_order *b) { ENTRY_CMP(a, b); }
 
 static bool key_valid(const struct bt_name *name, const struct bt_nodeid *node)
 {
@@ -295,7 +317,21 @@ static void name_use_slots(struct bt_cname *cn)
     cn->keys = cn->slots.keys;
     cn->entries = cn->slots.entries;
     cn->prios = cn->slots.prios;
+    cn->ords = NULL;
     cn->cap = INITIAL_ENTRIES;
+}
+
+/* What cn->ords keeps of stored entry e. */
+static struct entry_ord ord_of(const struct bt_cstored *e)
+{
+    struct entry_ord o;
+    memset(&o, 0, sizeof o);
+    o.stamp = e->stamp;
+    o.candidate_id = e->cand.candidate_id;
+    o.boot_id = e->cand.boot_id;
+    o.removed = e->removed;
+    o.node_len = e->node.len;
+    return o;
 }
 
 /* An unlinked name with room for INITIAL_ENTRIES entries and none in
@@ -354,6 +390,21 @@ static void name_unlink_free(struct bt_cmap *m, struct bt_cname *cn)
     name_free(cn);
 }
 
+/* bt_nodeid_cmp of entry i of cn and node (a valid name), whose keys are
+ * equal. Two valid names with equal keys share their first min(length, 8)
+ * bytes and, when one is no longer than 8, differ only in length (a name
+ * holds no zero byte, the key pads with zeros): then cn->ords, when there
+ * is one, answers without reading the entry. */
+static int name_tie(const struct bt_cname *cn, size_t i, const struct bt_nodeid *node)
+{
+    if (cn->ords) {
+        size_t len = cn->ords[i].node_len;
+        if (len <= 8 || node->len <= 8)
+            return (len > node->len) - (len < node->len);
+    }
+    return bt_nodeid_cmp(&cn->entries[i]->node, node);
+}
+
 /* Index of node in cn, or of where it would go; *found says which. */
 static size_t name_search(const struct bt_cname *cn, const struct bt_nodeid *node, bool *found)
 {
@@ -361,8 +412,14 @@ static size_t name_search(const struct bt_cname *cn, const struct bt_nodeid *nod
     uint64_t key = node_key(node);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = cn->keys[mid] != key ? (cn->keys[mid] < key ? -1 : 1)
-                                     : bt_nodeid_cmp(&cn->entries[mid]->node, node);
+#if defined(__GNUC__)
+        /* Should this step find it, its ords entry is read next (name_tie,
+         * bt_cmap_known): fetched beside the key, its cache miss overlaps
+         * the key's instead of following it. */
+        if (cn->ords)
+            __builtin_prefetch(&cn->ords[mid]);
+#endif
+        int c = cn->keys[mid] != key ? (cn->keys[mid] < key ? -1 : 1) : name_tie(cn, mid, node);
         if (c == 0) {
             *found = true;
             return mid;
@@ -384,7 +441,8 @@ static int name_reserve(struct bt_cname *cn, size_t want)
     size_t cap = cn->cap * 2;
     if (cap < want)
         cap = want;
-    size_t slot = sizeof *cn->keys + sizeof *cn->entries + sizeof *cn->prios;
+    size_t slot =
+        sizeof *cn->keys + sizeof *cn->entries + sizeof *cn->prios + sizeof(struct entry_ord);
     if (cap > SIZE_MAX / slot)
         return BATON_ENOMEM;
     uint8_t *block = malloc(cap * slot);
@@ -393,13 +451,20 @@ static int name_reserve(struct bt_cname *cn, size_t want)
     uint64_t *keys = (uint64_t *)(void *)block;
     struct bt_cstored **entries = (struct bt_cstored **)(void *)(keys + cap);
     int64_t *prios = (int64_t *)(void *)(entries + cap);
+    struct entry_ord *ords = (struct entry_ord *)(void *)(prios + cap);
     memcpy(keys, cn->keys, cn->n * sizeof *keys);
     memcpy(entries, cn->entries, cn->n * sizeof *entries);
     memcpy(prios, cn->prios, cn->n * sizeof *prios);
+    if (cn->ords)
+        memcpy(ords, cn->ords, cn->n * sizeof *ords);
+    else
+        for (size_t i = 0; i < cn->n; i++)
+            ords[i] = ord_of(entries[i]);
     name_free_vectors(cn);
     cn->keys = keys;
     cn->entries = entries;
     cn->prios = prios;
+    cn->ords = ords;
     cn->cap = cap;
     return 0;
 }
@@ -423,6 +488,8 @@ static void name_drop(struct bt_cmap *m, struct bt_cname *cn, size_t i)
     memmove(&cn->entries[i], &cn->entries[i + 1], (cn->n - i - 1) * sizeof *cn->entries);
     memmove(&cn->keys[i], &cn->keys[i + 1], (cn->n - i - 1) * sizeof *cn->keys);
     memmove(&cn->prios[i], &cn->prios[i + 1], (cn->n - i - 1) * sizeof *cn->prios);
+    if (cn->ords)
+        memmove(&cn->ords[i], &cn->ords[i + 1], (cn->n - i - 1) * sizeof *cn->ords);
     cn->n--;
     if (cn->n == 0)
         name_unlink_free(m, cn);
@@ -469,6 +536,8 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
             entry_replace(m, stored, e);
             int64_t was = cn->prios[at];
             cn->prios[at] = stored->cand.priority;
+            if (cn->ords)
+                cn->ords[at] = ord_of(stored);
             if (stored->cand.priority > cn->top)
                 cn->top = stored->cand.priority;
             else if (was == cn->top && stored->cand.priority < was)
@@ -502,9 +571,13 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     memmove(&cn->entries[at + 1], &cn->entries[at], (cn->n - at) * sizeof *cn->entries);
     memmove(&cn->keys[at + 1], &cn->keys[at], (cn->n - at) * sizeof *cn->keys);
     memmove(&cn->prios[at + 1], &cn->prios[at], (cn->n - at) * sizeof *cn->prios);
+    if (cn->ords)
+        memmove(&cn->ords[at + 1], &cn->ords[at], (cn->n - at) * sizeof *cn->ords);
     cn->entries[at] = fresh;
     cn->keys[at] = node_key(&fresh->node);
     cn->prios[at] = fresh->cand.priority;
+    if (cn->ords)
+        cn->ords[at] = ord_of(fresh);
     if (cn->n == 0 || fresh->cand.priority > cn->top)
         cn->top = fresh->cand.priority;
     cn->n++;
@@ -544,7 +617,17 @@ bool bt_cmap_known(const struct bt_cmap *m, const struct bt_centry *e)
         memset(&canon.cand, 0, sizeof canon.cand);
     else
         canon.cand = e->cand;
-    return order_cmp(&canon, cn->entries[at]) <= 0;
+    if (!cn->ords)
+        return order_cmp(&canon, cn->entries[at]) <= 0;
+    /* The same comparison on what the vectors keep. */
+    const struct entry_ord *o = &cn->ords[at];
+    struct entry_order held;
+    held.stamp = o->stamp;
+    held.removed = o->removed;
+    held.cand.candidate_id = o->candidate_id;
+    held.cand.priority = cn->prios[at];
+    held.cand.boot_id = o->boot_id;
+    return orders_cmp(&canon, &held) <= 0;
 }
 
 int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_nodeid *node,

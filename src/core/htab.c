@@ -36,11 +36,6 @@
 
 #include "baton/baton.h"
 
-static size_t bucket_of(uint64_t hash, size_t nbuckets)
-{
-    return (size_t)((hash ^ (hash >> 32)) & (nbuckets - 1));
-}
-
 void bt_htab_init(struct bt_htab *t)
 {
     t->buckets = NULL;
@@ -79,7 +74,7 @@ static void grow(struct bt_htab *t)
         struct bt_hlink *x = t->buckets[i];
         while (x) {
             struct bt_hlink *next = x->next;
-            size_t at = bucket_of(x->hash, n);
+            size_t at = bt_htab_bucket(x->hash, n);
             x->next = fresh[at];
             fresh[at] = x;
             x = next;
@@ -94,7 +89,7 @@ void bt_htab_link(struct bt_htab *t, struct bt_hlink *x, uint64_t hash)
 {
     if (t->count >= t->nbuckets)
         grow(t);
-    size_t at = bucket_of(hash, t->nbuckets);
+    size_t at = bt_htab_bucket(hash, t->nbuckets);
     x->hash = hash;
     x->next = t->buckets[at];
     t->buckets[at] = x;
@@ -103,7 +98,7 @@ void bt_htab_link(struct bt_htab *t, struct bt_hlink *x, uint64_t hash)
 
 void bt_htab_unlink(struct bt_htab *t, struct bt_hlink *x)
 {
-    struct bt_hlink **p = &t->buckets[bucket_of(x->hash, t->nbuckets)];
+    struct bt_hlink **p = &t->buckets[bt_htab_bucket(x->hash, t->nbuckets)];
     while (*p != x)
         p = &(*p)->next;
     *p = x->next;
@@ -117,7 +112,7 @@ struct bt_hlink *bt_htab_find(const struct bt_htab *t, uint64_t hash,
 {
     if (t->nbuckets == 0)
         return NULL;
-    for (struct bt_hlink *x = t->buckets[bucket_of(hash, t->nbuckets)]; x; x = x->next)
+    for (struct bt_hlink *x = t->buckets[bt_htab_bucket(hash, t->nbuckets)]; x; x = x->next)
         if (x->hash == hash && is_key(x, key))
             return x;
     return NULL;
@@ -138,5 +133,5 @@ struct bt_hlink *bt_htab_next(const struct bt_htab *t, const struct bt_hlink *x)
 {
     if (x->next)
         return x->next;
-    return first_from(t, bucket_of(x->hash, t->nbuckets) + 1);
+    return first_from(t, bt_htab_bucket(x->hash, t->nbuckets) + 1);
 }

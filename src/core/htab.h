@@ -77,6 +77,54 @@ struct bt_hlink *bt_htab_find(const struct bt_htab *t, uint64_t hash,
                               bool (*is_key)(const struct bt_hlink *x, const void *key),
                               const void *key);
 
+/* The bucket of hash in a table of nbuckets (a power of two) buckets: its
+ * low bits after folding in the high half (htab.c says why). */
+static inline size_t bt_htab_bucket(uint64_t hash, size_t nbuckets)
+{
+    return (size_t)((hash ^ (hash >> 32)) & (nbuckets - 1));
+}
+
+/* Hints for a caller about to look up many hashes at once, each a cache
+ * miss when the table is cold: asks the processor to fetch hash's bucket
+ * (bt_htab_prefetch) and then, once the buckets are at hand, the first
+ * span bytes of the first link of its chain (bt_htab_prefetch_chain), so
+ * that the misses overlap instead of following one another. They change
+ * nothing and find nothing; any table (one without buckets too). Always
+ * inlined, and so must their callers be: GCC at -O2 finds a separate
+ * function that only prefetches free of side effects and drops its calls. */
+#if defined(__GNUC__)
+#define BT_HTAB_HINT static inline __attribute__((always_inline))
+#else
+#define BT_HTAB_HINT static inline
+#endif
+
+BT_HTAB_HINT void bt_htab_prefetch(const struct bt_htab *t, uint64_t hash)
+{
+#if defined(__GNUC__)
+    if (t->nbuckets != 0)
+        __builtin_prefetch(&t->buckets[bt_htab_bucket(hash, t->nbuckets)]);
+#else
+    (void)t;
+    (void)hash;
+#endif
+}
+
+BT_HTAB_HINT void bt_htab_prefetch_chain(const struct bt_htab *t, uint64_t hash, size_t span)
+{
+#if defined(__GNUC__)
+    if (t->nbuckets == 0)
+        return;
+    const char *x = (const char *)t->buckets[bt_htab_bucket(hash, t->nbuckets)];
+    if (x)
+        for (size_t off = 0; off < span; off += 64)
+            __builtin_prefetch(x + off);
+#else
+    (void)t;
+    (void)hash;
+    (void)span;
+#endif
+}
+
 /* The first link in iteration order (bucket by bucket, each chain from its
  * head), or NULL for an empty table. */
 struct bt_hlink *bt_htab_first(const struct bt_htab *t);

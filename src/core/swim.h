@@ -98,7 +98,11 @@ struct bt_swim_sink {
      * carried its word (wall_ms 0: no reading). Returns whether the word
      * was news to pass on (a greater seq than the one held for that boot;
      * the node passes no "not judged yet" on): the swim then gossips a
-     * CLOCK broadcast of it on. Optional. */
+     * CLOCK broadcast of it on. Once it returned true for a live member's
+     * word, the swim asks it about no CLOCK broadcast of that member with
+     * a seq no greater until the member's state or boot changes: the sink
+     * must hold such a word as no news (the node keeps the reading of a
+     * member it holds alive, suspect or dead on that boot). Optional. */
     bool (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
                   const struct bt_swim_clock *clock);
     /* A summary of the local user state, sent in a DIGEST datagram to each

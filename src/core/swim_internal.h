@@ -92,6 +92,11 @@ struct bt_member {
     uint8_t name_len;    /* 1..BATON_NODE_MAX */
     uint8_t addr_len;    /* 1..BT_ADDR_MAX */
     uint8_t addr_cap;    /* room for the address in str[], its NUL not counted */
+    /* 0, or the seq of the last clock word of this boot the sink called
+     * news (bt_swim_sink.clock): a gossiped copy of a word no newer is
+     * dropped before the sink is asked (most gossiped words are such
+     * copies). Reset at every change of state or boot. */
+    uint32_t word_seq;
     /* name_len name bytes, a NUL, then addr_len address bytes and a NUL, in
      * room for addr_cap + 1 (swim_member_set_addr moves the record to a
      * larger one when a longer address comes). */

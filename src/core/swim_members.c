@@ -246,6 +246,7 @@ void swim_set_state(struct bt_swim *s, struct bt_member *m, enum bt_member_state
     s->digest ^= digest_term(m);
     m->state = (uint8_t)st;
     m->state_since = now;
+    m->word_seq = 0; /* a reading the sink drops with a leave is not held any more */
     s->digest ^= digest_term(m);
     if (is_live(st))
         s->n_live++;
@@ -256,6 +257,7 @@ void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
 {
     s->digest ^= digest_term(m);
     m->boot_id = boot;
+    m->word_seq = 0;
     s->digest ^= digest_term(m);
 }
 

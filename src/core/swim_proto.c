@@ -270,6 +270,24 @@ int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out)
     return 1;
 }
 
+size_t bt_swim_peek_bcast(const uint8_t *p, size_t len, const uint8_t **name, size_t *name_len)
+{
+    *name = NULL;
+    *name_len = 0;
+    if (len < 3)
+        return 0;
+    size_t body_len = (size_t)p[1] << 8 | p[2];
+    if (body_len > len - 3)
+        return 0;
+    /* The body of any broadcast but USER opens with its member's name: a
+     * length byte, then the bytes (bt_swim_next_bcast). */
+    if (p[0] != BT_SWIM_B_USER && body_len > 0 && p[3] > 0 && p[3] < body_len) {
+        *name = p + 4;
+        *name_len = p[3];
+    }
+    return 3 + body_len;
+}
+
 int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *out)
 {
     if (len > BT_SWIM_PACKET_MAX)

@@ -263,6 +263,13 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
  * successful bt_swim_decode_packet()). out borrows from the input. */
 int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out);
 
+/* A look-ahead over the same broadcasts that decodes nothing: the length
+ * of the broadcast at p (len bytes left of pkt.bcasts), 0 at the end or
+ * when the bytes do not hold a whole one; *name and *name_len (borrowed
+ * from p) get the member it is about, or NULL and 0 for a USER broadcast.
+ * The name is not checked: this is only a hint of what comes. */
+size_t bt_swim_peek_bcast(const uint8_t *p, size_t len, const uint8_t **name, size_t *name_len);
+
 /* Decodes a push-pull stream message (any of the four types), validating
  * every entry; a message longer than BT_STREAM_MSG_MAX is malformed.
  * Returns len, BATON_EVERSION or BATON_EPROTO. out borrows from p. */

@@ -1054,7 +1054,10 @@ static bool odd_id_counts(const struct bt_cstored *e, const void *ctx)
 
 /* bt_cmap_best() against a plain scan, and bt_cmap_known() against what a
  * merge then does, over random writes with repeated priorities, rewrites,
- * tombstones, stale copies and forgotten entries. */
+ * tombstones, stale copies and forgotten entries. The node names are of 3
+ * to 10 bytes, most sharing their first 8 bytes with others (a name of
+ * more than four entries tells them apart by length without reading the
+ * entries, cmap.c's name_tie). */
 static void best_and_known_agree_with_plain_scans(void **state)
 {
     (void)state;
@@ -1068,7 +1071,10 @@ static void best_and_known_agree_with_plain_scans(void **state)
         memset(&e, 0, sizeof e);
         e.name = nm;
         char node[16];
-        snprintf(node, sizeof node, "n%02u", (unsigned)bt_prng_below(&rng, 40));
+        static const char *const shapes[] = {"n%02u", "node-a%u", "node-aa%u", "node-aaa%u",
+                                             "node-aa%u0"};
+        unsigned k = (unsigned)bt_prng_below(&rng, 40);
+        snprintf(node, sizeof node, shapes[k % 5], k / 5);
         e.node = node_of(node);
         e.stamp = 1 + bt_prng_below(&rng, 200);
         e.removed = bt_prng_below(&rng, 5) == 0;

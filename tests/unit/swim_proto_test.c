@@ -154,6 +154,29 @@ static void ping_with_every_broadcast_kind_round_trips(void **state)
             assert_string_equal(b.from.bytes, "node-d");
     }
     assert_int_equal(bt_swim_next_bcast(&r, &b), 0);
+
+    /* The look-ahead finds the same broadcasts, each's member but USER's. */
+    const uint8_t *at = p.bcasts;
+    size_t left = p.bcasts_len;
+    for (size_t i = 0; i < sizeof kinds; i++) {
+        const uint8_t *name;
+        size_t name_len;
+        size_t step = bt_swim_peek_bcast(at, left, &name, &name_len);
+        assert_int_equal(step, bounds[i + 1] - bounds[i]);
+        if (kinds[i] == BT_SWIM_B_USER) {
+            assert_null(name);
+            assert_int_equal(name_len, 0);
+        } else {
+            assert_int_equal(name_len, 6);
+            assert_memory_equal(name, "node-c", 6);
+        }
+        at += step;
+        left -= step;
+    }
+    const uint8_t *name;
+    size_t name_len;
+    assert_int_equal(bt_swim_peek_bcast(at, left, &name, &name_len), 0);
+    assert_int_equal(bt_swim_peek_bcast(p.bcasts, 2, &name, &name_len), 0); /* cut short */
     free(keep);
 }
 

@@ -40,6 +40,10 @@ struct tnode {
     int deliveries;
     int merges_join, merges_periodic;
     char last_state[64];
+    /* clock layer: gossiped words the sink was asked about, and the
+     * greatest seq it took */
+    int words_asked;
+    uint32_t word_seq;
 };
 
 struct tnet {
@@ -181,6 +185,20 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
     t->last_state[n] = 0;
 }
 
+/* The clock layer of the tests (the node's, in brief): a word is news when
+ * its seq is greater than the greatest taken, whoever it is about. */
+static bool sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
+                       const struct bt_swim_clock *clock)
+{
+    struct tnode *t = ctx;
+    if (clock->wall_ms == 0)
+        t->words_asked++;
+    if (clock->seq <= t->word_seq)
+        return false;
+    t->word_seq = clock->seq;
+    return true;
+}
+
 static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *addr, uint64_t boot)
 {
     memset(t, 0, sizeof *t);
@@ -205,6 +223,7 @@ static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *
         .user_deliver = user_deliver,
         .user_state = user_state,
         .user_merge = user_merge,
+        .clock = sink_clock,
     };
     t->s = bt_swim_new(&cfg, &sink, NET->wire.now);
     assert_non_null(t->s);
@@ -661,6 +680,65 @@ static void graceful_leave_reaches_everyone_at_once(void **state)
     for (int i = 0; i < 5; i++)
         if (i != 3)
             assert_int_equal(count_events(i, BT_EV_MEMBER_DEAD, "node3"), 0);
+    net_free(&net);
+}
+
+/* Hands node `to` a PING from node `from` (no clock block) carrying the
+ * broadcast b. */
+static void forge_bcast(int from, int to, const struct bt_swim_bcast *b)
+{
+    uint8_t buf[512];
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, sizeof buf);
+    bt_swim_put_header(&w, BT_SWIM_PING, &NET->node[from].name, NET->node[from].boot);
+    struct bt_swim_clock none;
+    memset(&none, 0, sizeof none);
+    bt_swim_put_ping(&w, 999, &NET->node[to].name, &none);
+    bt_swim_put_bcast(&w, b);
+    assert_false(w.overflow);
+    bt_swim_recv_packet(NET->node[to].s, &NET->node[from].addr, buf, w.len, NET->wire.now);
+}
+
+/* Fix 9's words by gossip: a copy of a word the sink called news, or an
+ * older one, is dropped before the sink is asked (most gossiped words are
+ * copies); a newer one is asked about; a change of the member's state
+ * makes the sink be asked again. */
+static void a_gossiped_word_already_taken_is_not_asked_about_again(void **state)
+{
+    struct tnet net;
+    net_init(&net, 3, 21);
+    join_all_through(0);
+    run_for(2000);
+    struct bt_swim_bcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_SWIM_B_CLOCK;
+    b.name = net.node[2].name;
+    b.boot = net.node[2].boot;
+    b.clock.seq = 5;
+    forge_bcast(0, 1, &b);
+    assert_int_equal(net.node[1].words_asked, 1);
+    forge_bcast(0, 1, &b); /* the same word */
+    b.clock.seq = 4;       /* an older one */
+    forge_bcast(0, 1, &b);
+    assert_int_equal(net.node[1].words_asked, 1);
+    b.clock.seq = 6;
+    forge_bcast(0, 1, &b);
+    assert_int_equal(net.node[1].words_asked, 2);
+    forge_bcast(0, 1, &b);
+    assert_int_equal(net.node[1].words_asked, 2);
+
+    /* node2 suspected (a change of state): the sink is asked again. */
+    struct bt_swim_bcast sus;
+    memset(&sus, 0, sizeof sus);
+    sus.kind = BT_SWIM_B_SUSPECT;
+    sus.name = net.node[2].name;
+    sus.boot = net.node[2].boot;
+    sus.incarnation = UINT32_MAX - 1;
+    sus.from = net.node[0].name;
+    forge_bcast(0, 1, &sus);
+    assert_int_equal(state_of(1, 2), BT_MEMBER_SUSPECT);
+    forge_bcast(0, 1, &b);
+    assert_int_equal(net.node[1].words_asked, 3);
     net_free(&net);
 }
 
@@ -1285,6 +1363,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(false_suspicion_is_refuted_with_a_higher_incarnation),
     cmocka_unit_test(isolated_node_raises_its_health_score_and_recovers),
     cmocka_unit_test(graceful_leave_reaches_everyone_at_once),
+    cmocka_unit_test(a_gossiped_word_already_taken_is_not_asked_about_again),
     cmocka_unit_test(member_that_missed_a_leave_is_told_when_it_suspects_the_leaver),
     cmocka_unit_test(restart_at_the_same_address_takes_the_name_over),
     cmocka_unit_test(node_that_missed_a_restart_learns_the_new_boot_on_first_contact),
