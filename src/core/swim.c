@@ -518,14 +518,16 @@ void swim_count_bad_input(struct bt_swim *s, int rc)
  * thousand nodes in turn), and a full datagram of gossip carries dozens of
  * rumors and clock words, each a lookup: fetched ahead, their cache misses
  * overlap instead of following one another (a quarter of a 1000-node
- * run's time was these lookups). A hint only: nothing changes. Always
- * inlined (htab.h says why). */
+ * run's time was these lookups): the index slots first, then the
+ * members[] entries they name, then the records. A hint only: nothing
+ * changes. Always inlined (htab.h says why). */
 BT_HTAB_HINT void prefetch_members(const struct bt_swim *s, const struct bt_swim_packet *p)
 {
-    uint64_t h[PREFETCH_MEMBERS];
+    uint32_t h[PREFETCH_MEMBERS];
+    size_t pos[PREFETCH_MEMBERS];
     size_t n = 0;
-    h[n] = bt_hash_bytes(p->hdr.sender.bytes, p->hdr.sender.len);
-    bt_htab_prefetch(&s->table, h[n++]);
+    h[n] = (uint32_t)bt_hash_bytes(p->hdr.sender.bytes, p->hdr.sender.len);
+    swim_index_prefetch(s, h[n++]);
     const uint8_t *at = p->bcasts;
     size_t left = p->bcasts_len;
     while (n < PREFETCH_MEMBERS) {
@@ -535,14 +537,16 @@ BT_HTAB_HINT void prefetch_members(const struct bt_swim *s, const struct bt_swim
         if (step == 0)
             break;
         if (name_len > 0) {
-            h[n] = bt_hash_bytes(name, name_len);
-            bt_htab_prefetch(&s->table, h[n++]);
+            h[n] = (uint32_t)bt_hash_bytes(name, name_len);
+            swim_index_prefetch(s, h[n++]);
         }
         at += step;
         left -= step;
     }
     for (size_t i = 0; i < n; i++)
-        bt_htab_prefetch_chain(&s->table, h[i], PREFETCH_SPAN);
+        pos[i] = swim_index_prefetch_member(s, h[i]);
+    for (size_t i = 0; i < n; i++)
+        swim_index_prefetch_record(s, pos[i], PREFETCH_SPAN);
 }
 
 void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const uint8_t *data,

@@ -311,6 +311,58 @@ struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *nam
 /* Frees the index of members by name (bt_swim_free). */
 void swim_index_free(struct bt_swim *s);
 
+/* Hints for a caller about to look up many names at once (htab.h's
+ * BT_HTAB_HINT: always inlined, and so must their callers be): with tag a
+ * name's bt_hash_bytes, low 32 bits, swim_index_prefetch asks for the
+ * index slot where its search starts; swim_index_prefetch_member, once
+ * that slot is at hand, for the members[] entry of the first slot from
+ * there with that tag, returning its position + 1 (0: none), and
+ * swim_index_prefetch_record then for span bytes of that member's record.
+ * Each pass lets the misses of all the names overlap. They change
+ * nothing. */
+BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t tag)
+{
+#if defined(__GNUC__)
+    if (s->index_cap != 0)
+        __builtin_prefetch(&s->index[tag & (s->index_cap - 1)]);
+#else
+    (void)s;
+    (void)tag;
+#endif
+}
+
+BT_HTAB_HINT size_t swim_index_prefetch_member(const struct bt_swim *s, uint32_t tag)
+{
+    if (s->index_cap == 0)
+        return 0;
+    size_t mask = s->index_cap - 1;
+    for (size_t k = tag & mask; s->index[k] != 0; k = (k + 1) & mask) {
+        if ((uint32_t)(s->index[k] >> 32) == tag) {
+            size_t pos = (uint32_t)s->index[k];
+#if defined(__GNUC__)
+            __builtin_prefetch(&s->members[pos - 1]);
+#endif
+            return pos;
+        }
+    }
+    return 0;
+}
+
+BT_HTAB_HINT void swim_index_prefetch_record(const struct bt_swim *s, size_t pos, size_t span)
+{
+#if defined(__GNUC__)
+    if (pos == 0 || pos > s->n_members)
+        return;
+    const char *x = (const char *)s->members[pos - 1];
+    for (size_t off = 0; off < span; off += 64)
+        __builtin_prefetch(x + off);
+#else
+    (void)s;
+    (void)pos;
+    (void)span;
+#endif
+}
+
 /* Adds a member, alive, at (name, addr, boot, inc) and at a random place in
  * the probe order unless is_self; reserves room for it in every array so
  * that its later state changes never allocate. Returns it (owned by s), or
