@@ -4,32 +4,51 @@
 #include "core/bqueue.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "baton/baton.h"
+#include "core/grow.h"
 #include "core/names.h"
 
-/* A queued broadcast; its encoded bytes, then its key unless the bytes
- * hold it already, follow the struct. A node queues a broadcast or two for
- * every member when it learns of them (its ALIVE and its CLOCK word), so
- * the entry is kept small: a member's rumor for a short name takes 80 bytes
- * with malloc's header (bt_bqueue_push). */
+/* Why slots. A node queues a broadcast or two for every member when it
+ * learns of them (its ALIVE and its CLOCK word), so at a join every node
+ * holds about one queued broadcast per member, n^2 in an n-node
+ * simulation: the queue was the largest thing per (node, member) pair at
+ * 1000 nodes. An entry allocated on its own took 80 bytes with malloc's
+ * header (two list pointers, a hash link, then the bytes), and the key
+ * table's buckets about 12 more. A slot takes 48 bytes: the links are
+ * 32-bit slot numbers, the key's hash is not kept (it is computed again
+ * when the index grows), and a member's rumor or clock word for a short
+ * name (up to about 6 bytes with a short address, as in the simulator)
+ * fits inline; a longer broadcast's bytes are allocated apart, the slot
+ * holding their address. The slots never move a broadcast from one list
+ * position to another, so the order of packing is exactly that of the
+ * linked lists it replaced. */
+#define INLINE_BYTES 31
+
 struct bt_bcast {
-    struct bt_bcast *prev, *next; /* in its transmit bucket */
-    struct bt_hlink link;         /* in bt_bqueue.table if keyed, hashed by key_hash() */
-    uint32_t transmits;           /* times sent */
-    uint16_t len;                 /* encoded length */
-    uint16_t key_len;             /* key length (0: no key) */
-    uint8_t flags;                /* BC_*: the key's kind, whether it is our leave, where the
-                                     key is */
-    uint8_t bytes[];              /* len encoded bytes, then the key's key_len bytes unless
-                                     BC_KEY_IN_BYTES */
+    uint32_t prev, next; /* neighbours in its transmit bucket (slot numbers, 0: none);
+                            a free slot's next is the next free slot */
+    uint32_t hnext;      /* next in its key chain (keyed broadcasts) */
+    uint16_t len;        /* encoded length */
+    uint16_t transmits;  /* times sent (saturating) */
+    uint8_t flags;       /* BC_*: the key's kind, whether it is our leave, where the
+                            bytes and the key are */
+    /* BC_OUT clear: the len encoded bytes, then, for a keyed broadcast
+     * whose bytes do not hold its key, the key's length (u16, native) and
+     * its bytes. BC_OUT set: the address of an allocation holding the
+     * same, owned. */
+    uint8_t bytes[INLINE_BYTES];
 };
+
+_Static_assert(sizeof(struct bt_bcast) == 48, "a queued broadcast takes 48 bytes");
 
 #define BC_KIND_MASK 0x03    /* enum bt_bcast_key_kind */
 #define BC_LEAVE 0x04        /* our own LEFT: its retirement completes the leave */
-#define BC_KEY_IN_BYTES 0x08 /* the key is bytes[KEY_OFF .. KEY_OFF + key_len): not copied */
+#define BC_KEY_IN_BYTES 0x08 /* the key is the str8 at KEY_OFF - 1 in the bytes: not copied */
+#define BC_OUT 0x10          /* the bytes are allocated apart */
 
 _Static_assert(BT_BKEY_CLOCK <= BC_KIND_MASK, "a key kind fits BC_KIND_MASK");
 
@@ -39,13 +58,36 @@ _Static_assert(BT_BKEY_CLOCK <= BC_KIND_MASK, "a key kind fits BC_KIND_MASK");
  * read from the bytes instead of being copied. */
 #define KEY_OFF 4
 
+#define KEYS_INITIAL 16 /* chains in a new key index */
+
+/* Slot i (numbered from 1). */
+static struct bt_bcast *slot(const struct bt_bqueue *q, uint32_t i) { return &q->slots[i - 1]; }
+
 /* e's key kind (enum bt_bcast_key_kind). */
 static uint8_t kind_of(const struct bt_bcast *e) { return e->flags & BC_KIND_MASK; }
 
-/* e's key (key_len bytes). */
-static const uint8_t *key_of(const struct bt_bcast *e)
+/* e's encoded bytes, then its copied key if any. */
+static const uint8_t *data_of(const struct bt_bcast *e)
 {
-    return e->bytes + ((e->flags & BC_KEY_IN_BYTES) ? KEY_OFF : e->len);
+    if (!(e->flags & BC_OUT))
+        return e->bytes;
+    const uint8_t *out;
+    memcpy(&out, e->bytes, sizeof out);
+    return out;
+}
+
+/* e's key (*len bytes); e is keyed. */
+static const uint8_t *key_of(const struct bt_bcast *e, size_t *len)
+{
+    const uint8_t *d = data_of(e);
+    if (e->flags & BC_KEY_IN_BYTES) {
+        *len = d[KEY_OFF - 1];
+        return d + KEY_OFF;
+    }
+    uint16_t n;
+    memcpy(&n, d + e->len, sizeof n);
+    *len = n;
+    return d + e->len + sizeof n;
 }
 
 static uint64_t key_hash(uint8_t kind, const void *key, size_t len)
@@ -53,85 +95,236 @@ static uint64_t key_hash(uint8_t kind, const void *key, size_t len)
     return bt_mix64(bt_hash_bytes(key, len) ^ kind);
 }
 
-static void unlink_bucket(struct bt_bqueue *q, struct bt_bcast *e)
+/* The chain of the key index a hash falls in (nkeys is a power of two). */
+static uint32_t chain_of(const struct bt_bqueue *q, uint64_t h)
 {
-    uint32_t b = e->transmits < BT_BQUEUE_BUCKETS ? e->transmits : BT_BQUEUE_BUCKETS - 1;
+    return (uint32_t)((h ^ (h >> 32)) & (q->nkeys - 1));
+}
+
+static uint32_t bucket_of(const struct bt_bcast *e)
+{
+    return e->transmits < BT_BQUEUE_BUCKETS ? e->transmits : BT_BQUEUE_BUCKETS - 1;
+}
+
+static void unlink_bucket(struct bt_bqueue *q, uint32_t i)
+{
+    struct bt_bcast *e = slot(q, i);
+    uint32_t b = bucket_of(e);
     if (e->prev)
-        e->prev->next = e->next;
+        slot(q, e->prev)->next = e->next;
     else
         q->head[b] = e->next;
     if (e->next)
-        e->next->prev = e->prev;
+        slot(q, e->next)->prev = e->prev;
     else
         q->tail[b] = e->prev;
-    e->prev = e->next = NULL;
+    e->prev = e->next = 0;
 }
 
-static void link_bucket(struct bt_bqueue *q, struct bt_bcast *e)
+static void link_bucket(struct bt_bqueue *q, uint32_t i)
 {
-    uint32_t b = e->transmits < BT_BQUEUE_BUCKETS ? e->transmits : BT_BQUEUE_BUCKETS - 1;
-    e->prev = NULL;
+    struct bt_bcast *e = slot(q, i);
+    uint32_t b = bucket_of(e);
+    e->prev = 0;
     e->next = q->head[b];
     if (q->head[b])
-        q->head[b]->prev = e;
+        slot(q, q->head[b])->prev = i;
     else
-        q->tail[b] = e;
-    q->head[b] = e;
+        q->tail[b] = i;
+    q->head[b] = i;
 }
 
-static void remove_entry(struct bt_bqueue *q, struct bt_bcast *e, struct bt_bqueue_removed *rm)
+/* Puts keyed slot i in the key index under hash h. */
+static void link_key(struct bt_bqueue *q, uint32_t i, uint64_t h)
 {
-    unlink_bucket(q, e);
+    uint32_t c = chain_of(q, h);
+    slot(q, i)->hnext = q->keys[c];
+    q->keys[c] = i;
+}
+
+static void unlink_key(struct bt_bqueue *q, uint32_t i)
+{
+    struct bt_bcast *e = slot(q, i);
+    size_t len;
+    const uint8_t *key = key_of(e, &len);
+    uint32_t *at = &q->keys[chain_of(q, key_hash(kind_of(e), key, len))];
+    while (*at != i)
+        at = &slot(q, *at)->hnext;
+    *at = e->hnext;
+    e->hnext = 0;
+    q->nkeyed--;
+}
+
+/* Doubles the key index, or leaves it as it is when that cannot be
+ * allocated (still correct, only slower). Every key is hashed again. */
+static void grow_keys(struct bt_bqueue *q)
+{
+    uint32_t n = q->nkeys * 2;
+    uint32_t *fresh = n > q->nkeys ? calloc(n, sizeof *fresh) : NULL;
+    if (!fresh)
+        return;
+    uint32_t *old = q->keys, nold = q->nkeys;
+    q->keys = fresh;
+    q->nkeys = n;
+    for (uint32_t c = 0; c < nold; c++) {
+        uint32_t i = old[c];
+        while (i) {
+            struct bt_bcast *e = slot(q, i);
+            uint32_t next = e->hnext;
+            size_t len;
+            const uint8_t *key = key_of(e, &len);
+            link_key(q, i, key_hash(kind_of(e), key, len));
+            i = next;
+        }
+    }
+    free(old);
+}
+
+/* Gives slots back once at most half of them are in use (after a join's
+ * burst, the queue drains over seconds): the queued broadcasts move, in
+ * the order of their lists, to an array half again as large as they need
+ * (none when the queue is empty), and the key index is rebuilt, smaller if
+ * it can be. Each move is paid for by the removals since the last resize,
+ * so it costs O(1) per broadcast. Out of memory, nothing changes. */
+static void shrink(struct bt_bqueue *q)
+{
+    if (q->nslots <= 64 || q->count * 2 > q->nslots)
+        return;
+    if (q->count == 0) {
+        free(q->slots);
+        q->slots = NULL;
+        q->nslots = 0;
+        q->free_head = 0;
+        return;
+    }
+    size_t cap = q->count + q->count / 2 > 64 ? q->count + q->count / 2 : 64;
+    struct bt_bcast *v = malloc(cap * sizeof *v);
+    if (!v)
+        return;
+    uint32_t n = 0; /* slots moved */
+    for (int b = 0; b < BT_BQUEUE_BUCKETS; b++) {
+        uint32_t last = 0;
+        for (uint32_t i = q->head[b]; i; i = slot(q, i)->next) {
+            v[n] = *slot(q, i);
+            v[n].prev = last;
+            v[n].next = 0;
+            v[n].hnext = 0;
+            if (last)
+                v[last - 1].next = n + 1;
+            else
+                q->head[b] = n + 1;
+            last = ++n;
+        }
+        q->tail[b] = last;
+    }
+    free(q->slots);
+    q->slots = v;
+    q->nslots = (uint32_t)cap;
+    q->free_head = 0;
+    for (uint32_t i = (uint32_t)cap; i > n; i--) {
+        slot(q, i)->next = q->free_head;
+        q->free_head = i;
+    }
+    /* The key index: as small as load one allows, or the old one. */
+    if (q->nkeys == 0)
+        return; /* never reserved: nothing keyed */
+    uint32_t nkeys = KEYS_INITIAL;
+    while (nkeys < q->nkeyed && nkeys < q->nkeys)
+        nkeys *= 2;
+    uint32_t *keys = nkeys < q->nkeys ? calloc(nkeys, sizeof *keys) : NULL;
+    if (keys) {
+        free(q->keys);
+        q->keys = keys;
+        q->nkeys = nkeys;
+    } else {
+        memset(q->keys, 0, q->nkeys * sizeof *q->keys);
+    }
+    for (uint32_t i = 1; i <= n; i++) {
+        const struct bt_bcast *e = slot(q, i);
+        if (kind_of(e) == BT_BKEY_NONE)
+            continue;
+        size_t len;
+        const uint8_t *key = key_of(e, &len);
+        link_key(q, i, key_hash(kind_of(e), key, len));
+    }
+}
+
+static void remove_entry(struct bt_bqueue *q, uint32_t i, struct bt_bqueue_removed *rm)
+{
+    struct bt_bcast *e = slot(q, i);
+    unlink_bucket(q, i);
     if (kind_of(e) != BT_BKEY_NONE)
-        bt_htab_unlink(&q->table, &e->link);
+        unlink_key(q, i);
     if (e->flags & BC_LEAVE)
         rm->leave_gone = true;
+    if (e->flags & BC_OUT)
+        free((void *)data_of(e));
+    e->flags = 0;
+    e->next = q->free_head;
+    q->free_head = i;
     q->count--;
-    free(e);
 }
 
-/* A broadcast key being looked up. */
-struct bcast_key {
-    uint8_t kind;      /* enum bt_bcast_key_kind, not NONE */
-    const void *bytes; /* the key (borrowed) */
-    size_t len;        /* its length */
-};
-
-static bool bcast_is(const struct bt_hlink *x, const void *key)
+/* A free slot's number, the slots growing (grow.h) when none is free; 0
+ * when out of memory. */
+static uint32_t take_slot(struct bt_bqueue *q)
 {
-    const struct bt_bcast *e = BT_HTAB_ENTRY(x, const struct bt_bcast, link);
-    const struct bcast_key *k = key;
-    return kind_of(e) == k->kind && e->key_len == k->len &&
-           memcmp(key_of(e), k->bytes, k->len) == 0;
+    if (!q->free_head) {
+        size_t n = bt_grow_cap(q->nslots);
+        if (n >= UINT32_MAX || n > SIZE_MAX / sizeof *q->slots)
+            return 0;
+        struct bt_bcast *v = realloc(q->slots, n * sizeof *v);
+        if (!v)
+            return 0;
+        q->slots = v;
+        /* Chained lowest first. */
+        for (uint32_t i = (uint32_t)n; i > q->nslots; i--) {
+            slot(q, i)->next = q->free_head;
+            q->free_head = i;
+        }
+        q->nslots = (uint32_t)n;
+    }
+    uint32_t i = q->free_head;
+    q->free_head = slot(q, i)->next;
+    memset(slot(q, i), 0, sizeof *q->slots);
+    return i;
 }
 
-static struct bt_bcast *find(struct bt_bqueue *q, uint64_t h, const struct bcast_key *key)
+/* The queued broadcast of kind and key (h its key_hash), or 0. */
+static uint32_t find(const struct bt_bqueue *q, uint64_t h, uint8_t kind, const void *key,
+                     size_t key_len)
 {
-    struct bt_hlink *x = bt_htab_find(&q->table, h, bcast_is, key);
-    return x ? BT_HTAB_ENTRY(x, struct bt_bcast, link) : NULL;
+    for (uint32_t i = q->keys[chain_of(q, h)]; i; i = slot(q, i)->hnext) {
+        const struct bt_bcast *e = slot(q, i);
+        size_t len;
+        const uint8_t *k = key_of(e, &len);
+        if (kind_of(e) == kind && len == key_len && memcmp(k, key, key_len) == 0)
+            return i;
+    }
+    return 0;
 }
 
-void bt_bqueue_init(struct bt_bqueue *q)
+void bt_bqueue_init(struct bt_bqueue *q) { memset(q, 0, sizeof *q); }
+
+int bt_bqueue_reserve(struct bt_bqueue *q)
 {
-    memset(q, 0, sizeof *q);
-    bt_htab_init(&q->table);
+    if (q->nkeys != 0)
+        return 0;
+    if (!(q->keys = calloc(KEYS_INITIAL, sizeof *q->keys)))
+        return BATON_ENOMEM;
+    q->nkeys = KEYS_INITIAL;
+    return 0;
 }
-
-int bt_bqueue_reserve(struct bt_bqueue *q) { return bt_htab_reserve(&q->table); }
 
 void bt_bqueue_free(struct bt_bqueue *q)
 {
-    for (int b = 0; b < BT_BQUEUE_BUCKETS; b++) {
-        struct bt_bcast *e = q->head[b];
-        while (e) {
-            struct bt_bcast *next = e->next;
-            free(e);
-            e = next;
-        }
-        q->head[b] = q->tail[b] = NULL;
-    }
-    bt_htab_destroy(&q->table);
-    q->count = 0;
+    for (int b = 0; b < BT_BQUEUE_BUCKETS; b++)
+        for (uint32_t i = q->head[b]; i; i = slot(q, i)->next)
+            if (slot(q, i)->flags & BC_OUT)
+                free((void *)data_of(slot(q, i)));
+    free(q->slots);
+    free(q->keys);
+    bt_bqueue_init(q);
 }
 
 int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void *key,
@@ -140,9 +333,8 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
 {
     uint64_t h = 0;
     if (kind != BT_BKEY_NONE) {
-        struct bcast_key k = {.kind = (uint8_t)kind, .bytes = key, .len = key_len};
         h = key_hash((uint8_t)kind, key, key_len);
-        struct bt_bcast *old = find(q, h, &k);
+        uint32_t old = q->nkeys ? find(q, h, (uint8_t)kind, key, key_len) : 0;
         if (old)
             remove_entry(q, old, rm);
     }
@@ -156,25 +348,41 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
         remove_entry(q, q->tail[b], rm);
         rm->dropped++;
     }
-    /* A key the encoded bytes hold at KEY_OFF is not copied: the entry is
-     * then sized from the offset of bytes[] (not sizeof, whose padding the
-     * bytes may use) and the encoding alone. */
-    bool in_bytes =
-        key_len > 0 && len >= KEY_OFF + key_len && memcmp(bytes + KEY_OFF, key, key_len) == 0;
-    size_t copy = in_bytes ? 0 : key_len;
-    struct bt_bcast *e = calloc(1, offsetof(struct bt_bcast, bytes) + len + copy);
-    if (!e)
+    if (kind != BT_BKEY_NONE && q->nkeys == 0 && bt_bqueue_reserve(q) != 0)
         return BATON_ENOMEM;
+    /* A key the encoded bytes hold as the str8 at KEY_OFF - 1 is not
+     * copied. */
+    bool in_bytes = key_len > 0 && len >= KEY_OFF + key_len && bytes[KEY_OFF - 1] == key_len &&
+                    memcmp(bytes + KEY_OFF, key, key_len) == 0;
+    size_t copy = kind != BT_BKEY_NONE && !in_bytes ? sizeof(uint16_t) + key_len : 0;
+    uint8_t *out = NULL;
+    if (len + copy > INLINE_BYTES && !(out = malloc(len + copy)))
+        return BATON_ENOMEM;
+    uint32_t i = take_slot(q);
+    if (!i) {
+        free(out);
+        return BATON_ENOMEM;
+    }
+    struct bt_bcast *e = slot(q, i);
     e->len = (uint16_t)len;
-    e->key_len = (uint16_t)key_len;
-    e->flags =
-        (uint8_t)((uint8_t)kind | (is_leave ? BC_LEAVE : 0) | (in_bytes ? BC_KEY_IN_BYTES : 0));
-    memcpy(e->bytes, bytes, len);
-    if (copy)
-        memcpy(e->bytes + len, key, copy);
-    link_bucket(q, e);
-    if (kind != BT_BKEY_NONE)
-        bt_htab_link(&q->table, &e->link, h);
+    e->flags = (uint8_t)((uint8_t)kind | (is_leave ? BC_LEAVE : 0) |
+                         (in_bytes ? BC_KEY_IN_BYTES : 0) | (out ? BC_OUT : 0));
+    uint8_t *d = out ? out : e->bytes;
+    if (out)
+        memcpy(e->bytes, &out, sizeof out);
+    memcpy(d, bytes, len);
+    if (copy) {
+        uint16_t n = (uint16_t)key_len;
+        memcpy(d + len, &n, sizeof n);
+        memcpy(d + len + sizeof n, key, key_len);
+    }
+    link_bucket(q, i);
+    if (kind != BT_BKEY_NONE) {
+        if (q->nkeyed >= q->nkeys)
+            grow_keys(q);
+        link_key(q, i, h);
+        q->nkeyed++;
+    }
     q->count++;
     return 0;
 }
@@ -182,10 +390,11 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
 size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit, uint32_t leave_limit,
                       struct bt_bqueue_removed *rm)
 {
-    struct bt_bcast *picked[BT_BQUEUE_MAX_PICK];
+    uint32_t picked[BT_BQUEUE_MAX_PICK];
     size_t n = 0, skipped = 0;
     for (int b = 0; b < BT_BQUEUE_BUCKETS && n < BT_BQUEUE_MAX_PICK; b++) {
-        for (struct bt_bcast *e = q->head[b]; e && n < BT_BQUEUE_MAX_PICK; e = e->next) {
+        for (uint32_t i = q->head[b]; i && n < BT_BQUEUE_MAX_PICK; i = slot(q, i)->next) {
+            const struct bt_bcast *e = slot(q, i);
             size_t room = w->cap - w->len;
             if (room < 16)
                 goto full;
@@ -194,23 +403,23 @@ size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit, ui
                     goto full;
                 continue;
             }
-            bt_put_bytes(w, e->bytes, e->len);
-            picked[n++] = e;
+            bt_put_bytes(w, data_of(e), e->len);
+            picked[n++] = i;
         }
     }
 full:;
-    for (size_t i = 0; i < n; i++) {
-        struct bt_bcast *e = picked[i];
-        unlink_bucket(q, e);
-        e->transmits++;
-        if (e->transmits >= ((e->flags & BC_LEAVE) ? leave_limit : limit)) {
-            /* Relink first so remove_entry unlinks it from a valid list. */
-            link_bucket(q, e);
-            remove_entry(q, e, rm);
-        } else {
-            link_bucket(q, e);
-        }
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = picked[k];
+        struct bt_bcast *e = slot(q, i);
+        unlink_bucket(q, i);
+        if (e->transmits < UINT16_MAX)
+            e->transmits++;
+        link_bucket(q, i);
+        uint32_t lim = (e->flags & BC_LEAVE) ? leave_limit : limit;
+        if (e->transmits >= (lim < UINT16_MAX ? lim : UINT16_MAX))
+            remove_entry(q, i, rm);
     }
+    shrink(q);
     return n;
 }
 

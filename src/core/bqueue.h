@@ -4,9 +4,11 @@
  * first, each retired after a retransmit limit. A keyed broadcast (a member's
  * name, or a user key) replaces the queued one with the same key.
  *
- * The queue is an array of lists indexed by transmit count plus a hash table
+ * The queue is an array of lists indexed by transmit count plus a hash index
  * by key, so pushing, replacing and packing cost O(1) per broadcast in the
- * cluster size. It owns its entries and knows nothing of the node: what a
+ * cluster size. The broadcasts live in one array of 48-byte slots linked by
+ * 32-bit slot numbers (bqueue.c says why). It owns its entries and knows
+ * nothing of the node: what a
  * call removed (dropped because the queue was full, or the leave broadcast
  * leaving the queue) is reported to the caller, which counts it.
  */
@@ -17,7 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/htab.h"
 #include "core/wire.h"
 
 #define BT_BQUEUE_BUCKETS 64   /* transmit counts tracked exactly; more share the last */
@@ -31,13 +32,19 @@ enum bt_bcast_key_kind {
     BT_BKEY_CLOCK = 3,  /* a member's name: its word on its clock (fix 9) */
 };
 
-struct bt_bcast; /* one queued broadcast, private to bqueue.c */
+struct bt_bcast; /* one queued broadcast's slot, private to bqueue.c */
 
+/* Slots are numbered from 1 in the fields below; 0 means none. */
 struct bt_bqueue {
-    struct bt_bcast *head[BT_BQUEUE_BUCKETS]; /* newest first in each bucket */
-    struct bt_bcast *tail[BT_BQUEUE_BUCKETS];
-    struct bt_htab table; /* the keyed broadcasts, by key */
-    size_t count;         /* broadcasts queued */
+    struct bt_bcast *slots;           /* nslots slots, in use or free */
+    uint32_t nslots;                  /* slots allocated */
+    uint32_t free_head;               /* first free slot (chained through their next) */
+    uint32_t head[BT_BQUEUE_BUCKETS]; /* newest first in each bucket */
+    uint32_t tail[BT_BQUEUE_BUCKETS];
+    uint32_t *keys;  /* the keyed broadcasts by key hash: nkeys chains of slots */
+    uint32_t nkeys;  /* a power of two; 0 before bt_bqueue_reserve() */
+    uint32_t nkeyed; /* keyed broadcasts queued */
+    size_t count;    /* broadcasts queued */
 };
 
 /* What one call took out of the queue besides what it was asked to. */
@@ -49,11 +56,11 @@ struct bt_bqueue_removed {
 /* An empty queue; allocates nothing. */
 void bt_bqueue_init(struct bt_bqueue *q);
 
-/* Allocates the key table's buckets. Returns 0 or BATON_ENOMEM. */
+/* Allocates the key index's first chains. Returns 0 or BATON_ENOMEM. */
 int bt_bqueue_reserve(struct bt_bqueue *q);
 
-/* Frees every queued broadcast and the key table; q is then unusable until
- * bt_bqueue_init(). */
+/* Frees every queued broadcast, the slots and the key index; q is then
+ * unusable until bt_bqueue_init(). */
 void bt_bqueue_free(struct bt_bqueue *q);
 
 /* Queues len encoded bytes (copied; len and key_len under 64 KiB). A keyed

@@ -108,6 +108,7 @@
 #include <string.h>
 
 #include "baton/baton.h"
+#include "core/grow.h"
 
 static uint64_t name_hash(const struct bt_name *name)
 {
@@ -222,18 +223,115 @@ static void local_unlink(struct bt_leader *l, struct name_rec *r)
     l->nlocal--;
 }
 
-static bool member_rec_is(const struct bt_hlink *x, const void *node)
+/* ---- members -------------------------------------------------------------
+ * The records of the members (leader_internal.h, struct member_rec): one
+ * array, in no order that matters (nothing iterates it to decide), and an
+ * open-addressing index of positions + 1 on the name's hash, as the node's
+ * clock readings are kept. */
+
+_Static_assert(sizeof(struct member_rec) == 48, "a member record takes 48 bytes");
+_Static_assert(MEMBER_NODE_INLINE >= sizeof(char *), "a member record's node[] holds a pointer");
+
+/* The allocation holding m's longer name (node_len > MEMBER_NODE_INLINE). */
+static char *member_out(const struct member_rec *m)
 {
-    const struct member_rec *m = BT_HTAB_ENTRY(x, const struct member_rec, link);
-    const struct bt_nodeid *id = node;
-    return m->node_len == id->len && memcmp(m->node, id->bytes, id->len) == 0;
+    char *out;
+    memcpy(&out, m->node, sizeof out);
+    return out;
+}
+
+/* m's name bytes (node_len of them). */
+static const char *member_bytes(const struct member_rec *m)
+{
+    return m->node_len <= MEMBER_NODE_INLINE ? m->node : member_out(m);
+}
+
+/* Puts record pos in the index (which has a free slot). */
+static void member_index_put(struct bt_leader *l, size_t pos)
+{
+    size_t mask = l->member_index_cap - 1;
+    size_t k = l->members[pos].hash & mask;
+    while (l->member_index[k] != 0)
+        k = (k + 1) & mask;
+    l->member_index[k] = (uint32_t)pos + 1;
+}
+
+static void member_index_refill(struct bt_leader *l)
+{
+    memset(l->member_index, 0, l->member_index_cap * sizeof *l->member_index);
+    for (size_t i = 0; i < l->nmembers; i++)
+        member_index_put(l, i);
 }
 
 struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_nodeid *node)
 {
-    struct bt_hlink *x =
-        bt_htab_find(&l->members, bt_hash_bytes(node->bytes, node->len), member_rec_is, node);
-    return x ? BT_HTAB_ENTRY(x, struct member_rec, link) : NULL;
+    if (l->member_index_cap == 0)
+        return NULL;
+    uint32_t h = (uint32_t)bt_hash_bytes(node->bytes, node->len);
+    size_t mask = l->member_index_cap - 1;
+    for (size_t k = h & mask; l->member_index[k] != 0; k = (k + 1) & mask) {
+        struct member_rec *m = &l->members[l->member_index[k] - 1];
+        if (m->hash == h && m->node_len == node->len &&
+            memcmp(member_bytes(m), node->bytes, node->len) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+struct member_rec *ldr_member_add(struct bt_leader *l, const struct bt_nodeid *node)
+{
+    if (l->nmembers == l->members_cap) {
+        size_t cap = bt_grow_cap(l->members_cap);
+        if (cap > UINT32_MAX - 1 || cap > SIZE_MAX / sizeof *l->members)
+            return NULL;
+        struct member_rec *v = realloc(l->members, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        l->members = v;
+        l->members_cap = cap;
+    }
+    if (2 * (l->nmembers + 1) > l->member_index_cap) {
+        size_t cap = l->member_index_cap ? l->member_index_cap * 2 : 32;
+        uint32_t *ix = cap <= SIZE_MAX / sizeof *ix ? malloc(cap * sizeof *ix) : NULL;
+        if (!ix)
+            return NULL;
+        free(l->member_index);
+        l->member_index = ix;
+        l->member_index_cap = cap;
+        member_index_refill(l);
+    }
+    char *out = NULL;
+    if (node->len > MEMBER_NODE_INLINE && !(out = malloc(node->len)))
+        return NULL;
+    struct member_rec *m = &l->members[l->nmembers];
+    memset(m, 0, sizeof *m);
+    m->node_len = node->len;
+    if (out) {
+        memcpy(out, node->bytes, node->len);
+        memcpy(m->node, &out, sizeof out);
+    } else {
+        memcpy(m->node, node->bytes, node->len);
+    }
+    m->hash = (uint32_t)bt_hash_bytes(node->bytes, node->len);
+    member_index_put(l, l->nmembers++);
+    return m;
+}
+
+void ldr_members_forget_dead(struct bt_leader *l, uint64_t cutoff)
+{
+    size_t before = l->nmembers;
+    for (size_t i = 0; i < l->nmembers;) {
+        struct member_rec *m = &l->members[i];
+        if (m->live || m->dead_at >= cutoff) {
+            i++;
+            continue;
+        }
+        if (m->node_len > MEMBER_NODE_INLINE)
+            free(member_out(m));
+        *m = l->members[--l->nmembers]; /* the last takes its place */
+    }
+    if (l->nmembers != before)
+        member_index_refill(l);
 }
 
 /* ---- the winner ----------------------------------------------------------- */
@@ -731,7 +829,6 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
     l->cmap.lend_name = lend_name; /* the map's names are the records' */
     l->cmap.lend_ctx = l;
     bt_htab_init(&l->names);
-    bt_htab_init(&l->members);
     bt_fifo_init(&l->broadcasts, sizeof(struct bt_leader_broadcast));
     bt_fifo_init(&l->events, sizeof(struct bt_leader_event));
     return l;
@@ -748,11 +845,11 @@ void bt_leader_free(struct bt_leader *l)
         ldr_name_free(BT_HTAB_ENTRY(x, struct name_rec, link));
     }
     bt_htab_destroy(&l->names);
-    for (x = bt_htab_first(&l->members); x; x = next) {
-        next = bt_htab_next(&l->members, x);
-        free(BT_HTAB_ENTRY(x, struct member_rec, link));
-    }
-    bt_htab_destroy(&l->members);
+    for (size_t i = 0; i < l->nmembers; i++)
+        if (l->members[i].node_len > MEMBER_NODE_INLINE)
+            free(member_out(&l->members[i]));
+    free(l->members);
+    free(l->member_index);
     bt_fifo_free(&l->broadcasts);
     bt_fifo_free(&l->events);
     free(l);

@@ -98,17 +98,10 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
         bt_cmap_forget(&l->cmap, &x.old[i].name, &x.old[i].node);
         ldr_view_changed(l, ldr_name_find(l, &x.old[i].name));
     }
-    struct bt_hlink *h, *next;
-    for (h = bt_htab_first(&l->members); h; h = next) {
-        next = bt_htab_next(&l->members, h);
-        struct member_rec *m = BT_HTAB_ENTRY(h, struct member_rec, link);
-        if (!m->live && m->dead_at < cutoff) {
-            bt_htab_unlink(&l->members, &m->link);
-            free(m);
-        }
-    }
+    ldr_members_forget_dead(l, cutoff);
     ldr_recompute_dirty(l, wall_ms); /* 4 */
     free(x.old);
+    struct bt_hlink *next;
     for (struct bt_hlink *link = bt_htab_first(&l->names); link; link = next) { /* 5 */
         next = bt_htab_next(&l->names, link);
         struct name_rec *r = BT_HTAB_ENTRY(link, struct name_rec, link);

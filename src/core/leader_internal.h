@@ -79,23 +79,30 @@ struct name_rec {
  * behind a cut); it is forgotten with the entries of its age
  * (bt_leader_expire), or revived by a live verdict.
  *
- * Every node holds one for every other member, so the record is allocated
- * to fit its name (node[], node_len bytes; bt_leader_member): 64 bytes with
- * malloc's header for a short name instead of 144 with a struct bt_nodeid
- * inline, a difference of 8 GB in a 10 000-node simulation (docs/election.md,
- * "State"). */
+ * Every node holds one for every other member, so the records are kept in
+ * one array of 48-byte records with an index of 32-bit positions
+ * (leader.c, "members"), a member's name inline up to
+ * MEMBER_NODE_INLINE bytes: 48 bytes and about 6 of index instead of 64
+ * with malloc's header and 8 to 16 of hash buckets when each was allocated
+ * to fit its name (and 144 with a struct bt_nodeid inline before that;
+ * docs/election.md, "State"). A record's address holds until the next
+ * record is added or forgotten. */
+#define MEMBER_NODE_INLINE 16
+
 struct member_rec {
-    struct bt_hlink link; /* in bt_leader.members, hashed by node (bt_hash_bytes of node[]) */
-    uint64_t boot_id;     /* its current (live) or last (dead) boot */
-    uint64_t dead_at;     /* dead: this node's HLC time of the verdict */
+    uint64_t boot_id; /* its current (live) or last (dead) boot */
+    uint64_t dead_at; /* dead: this node's HLC time of the verdict */
     /* What it last said of its own clock, on this boot (fix 9), for
      * screening what it wrote: see bt_leader_acceptable_from(). */
     uint64_t clock_ceiling; /* BT_CLOCK_WORD_REFUSED: its last stamp while fine */
-    enum bt_clock_word clock_word;
-    bool live;        /* alive or suspect */
+    uint32_t hash;          /* its name's bt_hash_bytes, low 32 bits: for the index */
+    uint8_t clock_word;     /* enum bt_clock_word */
+    bool live;              /* alive or suspect */
     bool clock_out;   /* its clock is beyond the bound: its candidacies do not count (fix 9) */
-    uint8_t node_len; /* the key, the member's name: 1..BATON_NODE_MAX bytes in node[] */
-    char node[];      /* its bytes, no NUL */
+    uint8_t node_len; /* the key, the member's name: 1..BATON_NODE_MAX bytes, see node */
+    /* node_len <= MEMBER_NODE_INLINE: the name's bytes (no NUL); longer:
+     * the bytes of a char * to them, owned. */
+    char node[MEMBER_NODE_INLINE];
 };
 
 struct bt_leader {
@@ -106,7 +113,12 @@ struct bt_leader {
     size_t nhigh_water;          /* (name, minter) pairs at the high-water marks */
     size_t ndeferred;            /* campaigning records with deferred set */
     uint64_t retry_round;        /* bt_leader_retry_deferred() calls so far */
-    struct bt_htab members;      /* struct member_rec by node */
+    struct member_rec *members;  /* every member heard of, in no order (leader.c, "members") */
+    size_t nmembers, members_cap;
+    uint32_t *member_index; /* members by name: positions + 1 (0: empty slot), linear
+                               probing on the hash; member_index_cap slots, a power of
+                               two at least twice nmembers */
+    size_t member_index_cap;
     struct name_rec *local_head; /* campaigning records */
     size_t nlocal;               /* how many */
     struct name_rec *dirty_head; /* records to recompute after this input */
@@ -145,6 +157,12 @@ void ldr_name_release_if_empty(struct bt_leader *l, struct name_rec *r);
 
 /* The record of member node, or NULL. */
 struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_nodeid *node);
+/* A new record for node (not held yet), zeroed but for its name. NULL: out
+ * of memory, nothing changed. Earlier records' addresses may change. */
+struct member_rec *ldr_member_add(struct bt_leader *l, const struct bt_nodeid *node);
+/* Forgets the records of members dead since before cutoff (dead_at <
+ * cutoff). Records' addresses may change. */
+void ldr_members_forget_dead(struct bt_leader *l, uint64_t cutoff);
 
 /* Whether e (may be NULL) is an entry of this node. */
 bool ldr_is_self(const struct bt_leader *l, const struct bt_cstored *e);

@@ -331,13 +331,10 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
         /* Back from a death on the same boot, its word stands (fix 9). */
         m->clock_out = m->clock_word == BT_CLOCK_WORD_REFUSED;
     } else {
-        if (bt_htab_reserve(&l->members) != 0 || !(m = calloc(1, sizeof *m + node->len)))
+        if (!(m = ldr_member_add(l, node)))
             return BATON_ENOMEM;
-        m->node_len = node->len;
-        memcpy(m->node, node->bytes, node->len);
         m->boot_id = boot_id;
         m->live = true;
-        bt_htab_link(&l->members, &m->link, bt_hash_bytes(m->node, m->node_len));
     }
     l->counters.member_changes++;
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "baton/baton.h"
+#include "core/grow.h"
 
 /* ---- clock outliers (docs/design.md §1 fix 9) ----------------------------------
  *
@@ -66,12 +67,22 @@ static uint64_t reading_hash(const struct bt_nodeid *member)
     return bt_hash_bytes(member->bytes, member->len);
 }
 
-_Static_assert(sizeof(struct clock_reading) == 64, "a clock reading is one cache line");
+_Static_assert(sizeof(struct clock_reading) == 48, "a clock reading takes 48 bytes");
+_Static_assert(CLOCK_NAME_INLINE >= sizeof(char *), "a reading's name[] holds a pointer");
+
+/* The allocation holding reading c's longer name (name_len >
+ * CLOCK_NAME_INLINE): its address is stored in name[]. */
+static char *reading_out(const struct clock_reading *c)
+{
+    char *out;
+    memcpy(&out, c->name, sizeof out);
+    return out;
+}
 
 /* Reading c's name bytes (name_len of them). */
 static const char *reading_bytes(const struct clock_reading *c)
 {
-    return c->name_len <= CLOCK_NAME_INLINE ? c->name.bytes : c->name.out;
+    return c->name_len <= CLOCK_NAME_INLINE ? c->name : reading_out(c);
 }
 
 /* Reading c's member as the struct the rest of the core passes around. */
@@ -89,11 +100,13 @@ static struct bt_nodeid reading_name(const struct clock_reading *c)
 static bool reading_set_name(struct clock_reading *c, const struct bt_nodeid *member)
 {
     if (member->len > CLOCK_NAME_INLINE) {
-        if (!(c->name.out = malloc(member->len)))
+        char *out = malloc(member->len);
+        if (!out)
             return false;
-        memcpy(c->name.out, member->bytes, member->len);
+        memcpy(out, member->bytes, member->len);
+        memcpy(c->name, &out, sizeof out);
     } else {
-        memcpy(c->name.bytes, member->bytes, member->len);
+        memcpy(c->name, member->bytes, member->len);
     }
     c->name_len = member->len;
     return true;
@@ -104,7 +117,7 @@ static bool reading_set_name(struct clock_reading *c, const struct bt_nodeid *me
 static void reading_remove(struct bt_node *n, size_t i)
 {
     if (n->clocks[i].name_len > CLOCK_NAME_INLINE)
-        free(n->clocks[i].name.out);
+        free(reading_out(&n->clocks[i]));
     n->clocks[i] = n->clocks[--n->nclocks];
 }
 
@@ -144,7 +157,7 @@ static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nod
     size_t mask = n->clock_index_cap - 1;
     for (size_t k = (size_t)h & mask; n->clock_index[k] != 0; k = (k + 1) & mask) {
         struct clock_reading *c = &n->clocks[n->clock_index[k] - 1];
-        if (c->hash == h && c->name_len == member->len &&
+        if (c->hash == (uint32_t)h && c->name_len == member->len &&
             memcmp(reading_bytes(c), member->bytes, member->len) == 0)
             return c;
     }
@@ -152,25 +165,21 @@ static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nod
 }
 
 /* Room for one more reading, in the array and the index. false: out of
- * memory (nothing lost: the scratch array may have grown). The readings
- * move to a new 64-byte aligned array (realloc keeps no alignment). */
+ * memory (nothing lost: the arrays that grew keep their readings). The
+ * arrays grow as grow.h says (every node holds them for every member). */
 static bool reading_room(struct bt_node *n)
 {
     if (n->nclocks == n->clocks_cap) {
-        size_t cap = n->clocks_cap ? n->clocks_cap * 2 : 16;
-        struct clock_reading *v = aligned_alloc(_Alignof(struct clock_reading), cap * sizeof *v);
-        int64_t *sc = v ? realloc(n->scratch, (cap + 1) * sizeof *sc) : NULL;
-        uint32_t *pd = sc ? realloc(n->clock_pending, cap * sizeof *pd) : NULL;
-        if (sc)
-            n->scratch = sc; /* realloc'd: the old one is gone */
-        if (!pd) {
-            free(v);
+        size_t cap = bt_grow_cap(n->clocks_cap);
+        if (cap > SIZE_MAX / sizeof *n->clocks)
             return false;
-        }
-        if (n->nclocks)
-            memcpy(v, n->clocks, n->nclocks * sizeof *v);
-        free(n->clocks);
-        n->clocks = v;
+        struct clock_reading *v = realloc(n->clocks, cap * sizeof *v);
+        if (!v)
+            return false;
+        n->clocks = v; /* realloc'd: the old one is gone */
+        uint32_t *pd = realloc(n->clock_pending, cap * sizeof *pd);
+        if (!pd)
+            return false;
         n->clock_pending = pd;
         n->clocks_cap = cap;
     }
@@ -367,7 +376,7 @@ bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id
             n->dropped_oom++;
             return false;
         }
-        c->hash = reading_hash(member);
+        c->hash = (uint32_t)reading_hash(member);
         c->boot_id = boot_id;
         index_put(n, n->nclocks++);
         mark(n, c);
@@ -635,17 +644,27 @@ void node_judge_clock(struct bt_node *n)
     /* At most once per protocol period: readings move slowly. */
     if (!n->clock_dirty || (n->clock_announced && n->now.mono_ms < n->clock_judged_at + period))
         return;
+    /* Room for the offsets, allocated for the judgement only: kept
+     * between judgements, it was 8 bytes per (node, member) pair. Out of
+     * memory, the judgement waits for the next call. */
+    int64_t *offs = n->nclocks ? malloc((n->nclocks + 1) * sizeof *offs) : n->scratch;
+    if (!offs) {
+        n->dropped_oom++;
+        return;
+    }
     n->clock_dirty = false;
     n->clock_judged_at = n->now.mono_ms;
     (void)check_marked(n); /* drops the readings of members forgotten since */
 
     /* The lower median of the live members' offsets, ours (0) included. */
     size_t k = 0;
-    n->scratch[k++] = 0;
+    offs[k++] = 0;
     for (size_t i = 0; i < n->nclocks; i++)
         if (n->clocks[i].read)
-            n->scratch[k++] = n->clocks[i].offset_ms;
-    n->cluster_offset = kth_smallest(n->scratch, k, (k - 1) / 2);
+            offs[k++] = n->clocks[i].offset_ms;
+    n->cluster_offset = kth_smallest(offs, k, (k - 1) / 2);
+    if (offs != n->scratch)
+        free(offs);
     uint64_t bound = n->cfg.max_clock_offset_ms;
     bt_leader_set_clock_ahead(n->leader,
                               bound && n->cluster_offset > 0 ? (uint64_t)n->cluster_offset : 0);

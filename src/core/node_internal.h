@@ -25,39 +25,39 @@ struct bt_out_item {
 
 /* Bytes of a member's name a clock reading holds inline; a longer name is
  * allocated apart (node_clock.c, reading_set_name). */
-#define CLOCK_NAME_INLINE 16
+#define CLOCK_NAME_INLINE 13
 
 /* The last clock reading of one live member (fix 9): its wall clock minus
  * ours when its PING or ACK arrived; and its word on its own clock, the
- * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. A
- * reading is one 64-byte line, 64-byte aligned (node_clock.c): every
- * member's PING, ACK and gossiped word looks its reading up, and at 1000
- * nodes a cache miss each was a tenth of a simulation's time; and every
- * node holds one per member, so the member's name is not a 66-byte struct
- * bt_nodeid but name_len bytes inline (up to CLOCK_NAME_INLINE) or, for a
- * longer one, an allocation the reading owns (read it with reading_name(),
- * node_clock.c). */
+ * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. Every
+ * node holds one per member, so a reading is kept to 48 bytes: the
+ * member's name is not a 66-byte struct bt_nodeid but name_len bytes
+ * inline (up to CLOCK_NAME_INLINE) or, for a longer one, the address of
+ * an allocation the reading owns, stored in name[] (read it with
+ * reading_name(), node_clock.c); the marks are single bits. (It was one
+ * 64-byte line: 16 bytes per (node, member) pair more, a gigabyte and a
+ * half at 10 000 nodes, for a lookup that touches one line instead of
+ * two half the time.) */
 struct clock_reading {
-    _Alignas(64) uint64_t hash; /* of member's name, for the index (node_clock.c) */
+    uint32_t hash; /* of member's name, its low 32 bits, for the index (node_clock.c) */
+    uint32_t seq;  /* its word's seq: a word with a greater one is newer */
     uint64_t boot_id;
-    uint32_t seq;     /* its word's seq: a word with a greater one is newer */
-    uint8_t flags;    /* its word's flags (BT_SWIM_CLOCK_*) */
-    bool heard;       /* the word came from this boot */
-    bool read;        /* offset_ms is a reading (a word by gossip brings none) */
-    bool word_told;   /* the election has the word (bt_leader_member_word, _clock) */
-    uint8_t name_len; /* the member's name: 1..BATON_NODE_MAX bytes in name */
+    int64_t offset_ms;
+    uint64_t ceiling;   /* its word's ceiling */
+    uint8_t flags;      /* its word's flags (BT_SWIM_CLOCK_*) */
+    uint8_t name_len;   /* the member's name: 1..BATON_NODE_MAX bytes, see name */
+    bool heard : 1;     /* the word came from this boot */
+    bool read : 1;      /* offset_ms is a reading (a word by gossip brings none) */
+    bool word_told : 1; /* the election has the word (bt_leader_member_word, _clock) */
     /* Marked for the next judgement (node_clock.c, "what the next
      * judgement has to look at"): check, to be checked against membership;
      * retell, to be told to the election (bt_leader_member_clock); listed,
      * in clock_pending; live, its member was alive or suspect at its last
      * check. */
-    bool check, retell, listed, live;
-    int64_t offset_ms;
-    uint64_t ceiling; /* its word's ceiling */
-    union {
-        char bytes[CLOCK_NAME_INLINE]; /* name_len <= CLOCK_NAME_INLINE: the name */
-        char *out;                     /* longer: the name, owned (no NUL) */
-    } name;
+    bool check : 1, retell : 1, listed : 1, live : 1;
+    /* name_len <= CLOCK_NAME_INLINE: the name's bytes; longer: the bytes
+     * of a char * to the name, owned (no NUL). */
+    char name[CLOCK_NAME_INLINE];
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -102,7 +102,8 @@ struct bt_node {
                               probing on the name's hash; clock_index_cap slots, a power
                               of two at least twice nclocks (node_clock.c) */
     size_t clock_index_cap;
-    int64_t *scratch;         /* nclocks + 1 offsets, for the median */
+    int64_t *scratch;         /* one offset, ours: the median's room when there is no
+                                 reading (node_judge_clock allocates it otherwise) */
     bool clock_dirty;         /* readings or verdicts changed since the last judgement */
     bool clock_settled;       /* enough readings to judge (see judge_clock()) */
     bool clock_refused;       /* judged too far ahead: candidacies withheld */

@@ -82,8 +82,9 @@
  *    a stale full state cannot kill a live node outright.
  *
  * Data structures are chosen so that per-packet work is O(1) in the cluster
- * size: members in a chained hash table by name (htab.c; iteration always
- * follows the members[] array, never the table, so runs are deterministic),
+ * size: members in an open-addressing index by name (swim_members.c;
+ * iteration always follows the members[] array, never the index, so runs
+ * are deterministic),
  * each record allocated to fit its name and address; suspects and dead/left
  * members at the two ends of one array; the digest is an XOR
  * of per-member hashes updated on each change (all in swim_members.c); the
@@ -517,14 +518,16 @@ void swim_count_bad_input(struct bt_swim *s, int rc)
  * thousand nodes in turn), and a full datagram of gossip carries dozens of
  * rumors and clock words, each a lookup: fetched ahead, their cache misses
  * overlap instead of following one another (a quarter of a 1000-node
- * run's time was these lookups). A hint only: nothing changes. Always
- * inlined (htab.h says why). */
+ * run's time was these lookups): the index slots first, then the
+ * members[] entries they name, then the records. A hint only: nothing
+ * changes. Always inlined (htab.h says why). */
 BT_HTAB_HINT void prefetch_members(const struct bt_swim *s, const struct bt_swim_packet *p)
 {
-    uint64_t h[PREFETCH_MEMBERS];
+    uint32_t h[PREFETCH_MEMBERS];
+    size_t pos[PREFETCH_MEMBERS];
     size_t n = 0;
-    h[n] = bt_hash_bytes(p->hdr.sender.bytes, p->hdr.sender.len);
-    bt_htab_prefetch(&s->table, h[n++]);
+    h[n] = (uint32_t)bt_hash_bytes(p->hdr.sender.bytes, p->hdr.sender.len);
+    swim_index_prefetch(s, h[n++]);
     const uint8_t *at = p->bcasts;
     size_t left = p->bcasts_len;
     while (n < PREFETCH_MEMBERS) {
@@ -534,14 +537,16 @@ BT_HTAB_HINT void prefetch_members(const struct bt_swim *s, const struct bt_swim
         if (step == 0)
             break;
         if (name_len > 0) {
-            h[n] = bt_hash_bytes(name, name_len);
-            bt_htab_prefetch(&s->table, h[n++]);
+            h[n] = (uint32_t)bt_hash_bytes(name, name_len);
+            swim_index_prefetch(s, h[n++]);
         }
         at += step;
         left -= step;
     }
     for (size_t i = 0; i < n; i++)
-        bt_htab_prefetch_chain(&s->table, h[i], PREFETCH_SPAN);
+        pos[i] = swim_index_prefetch_member(s, h[i]);
+    for (size_t i = 0; i < n; i++)
+        swim_index_prefetch_record(s, pos[i], PREFETCH_SPAN);
 }
 
 void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const uint8_t *data,
@@ -950,10 +955,9 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
     s->cfg = *cfg;
     s->t = cfg->timing;
     s->sink = *sink;
-    bt_htab_init(&s->table);
     bt_bqueue_init(&s->q);
     s->pkt = malloc(cfg->max_packet);
-    if (bt_htab_reserve(&s->table) != 0 || bt_bqueue_reserve(&s->q) != 0 || !s->pkt)
+    if (bt_bqueue_reserve(&s->q) != 0 || !s->pkt)
         goto fail;
     struct bt_nodeid name;
     struct bt_addr addr;
@@ -987,7 +991,7 @@ void bt_swim_free(struct bt_swim *s)
         free(s->members[i]);
     bt_bqueue_free(&s->q);
     free(s->members);
-    bt_htab_destroy(&s->table);
+    swim_index_free(s);
     free(s->probe_order);
     free(s->watch);
     free(s->pkt);

@@ -73,13 +73,13 @@ struct bt_exchange {
 
 /* One known member. The record is allocated to fit: its name and address
  * follow it in str[] (swim_member_add, MEMBER_SIZE), so a member of a
- * 10 000-node cluster costs about 80 bytes with malloc's header instead of
- * the two fixed-size structs; read them with member_name(), member_addr()
+ * 10 000-node cluster costs about 64 bytes with malloc's header instead of
+ * the two fixed-size structs (it holds no hash link: bt_swim.index finds
+ * it); read them with member_name(), member_addr()
  * and the comparisons below. A suspect's suspicion state is not here but
  * in bt_swim.susps (member_susp): few members are ever suspect, and every
  * node holds a record for every member. */
 struct bt_member {
-    struct bt_hlink link; /* in bt_swim.table; link.hash is bt_hash_bytes(name) */
     uint64_t boot_id;
     uint64_t state_since; /* when state last changed */
     uint64_t addr_since;  /* when (boot, addr) last changed: a refusal of addr
@@ -191,7 +191,12 @@ struct bt_swim {
 
     struct bt_member **members; /* every known member, self included */
     size_t n_members, cap_members;
-    struct bt_htab table;           /* members by name */
+    /* Members by name (swim_members.c, "the index"): each slot 0 (empty)
+     * or the name's bt_hash_bytes, low 32 bits, above the member's slot in
+     * members[] + 1; linear probing; index_cap slots, a power of two, at
+     * most three quarters full. */
+    uint64_t *index;
+    size_t index_cap;
     struct bt_member **probe_order; /* members but self */
     size_t n_probe, cap_probe, probe_cursor;
     /* The suspects and the dead or left members share one array of
@@ -303,6 +308,60 @@ static inline uint32_t check_window(const struct bt_swim *s) { return 2 * s->t.p
 
 /* The member named name, or NULL. */
 struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *name);
+/* Frees the index of members by name (bt_swim_free). */
+void swim_index_free(struct bt_swim *s);
+
+/* Hints for a caller about to look up many names at once (htab.h's
+ * BT_HTAB_HINT: always inlined, and so must their callers be): with tag a
+ * name's bt_hash_bytes, low 32 bits, swim_index_prefetch asks for the
+ * index slot where its search starts; swim_index_prefetch_member, once
+ * that slot is at hand, for the members[] entry of the first slot from
+ * there with that tag, returning its position + 1 (0: none), and
+ * swim_index_prefetch_record then for span bytes of that member's record.
+ * Each pass lets the misses of all the names overlap. They change
+ * nothing. */
+BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t tag)
+{
+#if defined(__GNUC__)
+    if (s->index_cap != 0)
+        __builtin_prefetch(&s->index[tag & (s->index_cap - 1)]);
+#else
+    (void)s;
+    (void)tag;
+#endif
+}
+
+BT_HTAB_HINT size_t swim_index_prefetch_member(const struct bt_swim *s, uint32_t tag)
+{
+    if (s->index_cap == 0)
+        return 0;
+    size_t mask = s->index_cap - 1;
+    for (size_t k = tag & mask; s->index[k] != 0; k = (k + 1) & mask) {
+        if ((uint32_t)(s->index[k] >> 32) == tag) {
+            size_t pos = (uint32_t)s->index[k];
+#if defined(__GNUC__)
+            __builtin_prefetch(&s->members[pos - 1]);
+#endif
+            return pos;
+        }
+    }
+    return 0;
+}
+
+BT_HTAB_HINT void swim_index_prefetch_record(const struct bt_swim *s, size_t pos, size_t span)
+{
+#if defined(__GNUC__)
+    if (pos == 0 || pos > s->n_members)
+        return;
+    const char *x = (const char *)s->members[pos - 1];
+    for (size_t off = 0; off < span; off += 64)
+        __builtin_prefetch(x + off);
+#else
+    (void)s;
+    (void)pos;
+    (void)span;
+#endif
+}
 
 /* Adds a member, alive, at (name, addr, boot, inc) and at a random place in
  * the probe order unless is_self; reserves room for it in every array so

@@ -1,7 +1,7 @@
 /*
  * The membership protocol's member table (swim_internal.h): every known
- * member in an array (iteration order, so runs are deterministic) and a
- * hash table by name; suspects and dead/left members in one array (from
+ * member in an array (iteration order, so runs are deterministic) and an
+ * open-addressing index by name ("the index" below); suspects and dead/left members in one array (from
  * its two ends); the probe order; the digest, an XOR of per-member hashes kept in step
  * with every change. Room in every array is reserved when a member is
  * added, so state changes never allocate.
@@ -12,16 +12,21 @@
 #include <string.h>
 
 #include "baton/baton.h"
+#include "core/grow.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* Makes room for need elements of elem bytes in *arr (growing as grow.h
+ * says: every node holds these arrays for every member). */
 static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return true;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
+    size_t ncap = bt_grow_cap(*cap);
+    if (ncap < need)
+        ncap = need;
+    if (ncap > SIZE_MAX / elem)
+        return false;
     void *p = realloc(*arr, ncap * elem);
     if (!p)
         return false;
@@ -66,6 +71,9 @@ void swim_emit(struct bt_swim *s, enum bt_event_kind kind, const struct bt_membe
 
 /* ---- the member table --------------------------------------------------- */
 
+/* m's name's hash (bt_hash_bytes). */
+static uint64_t name_hash(const struct bt_member *m) { return bt_hash_bytes(m->str, m->name_len); }
+
 /* A member's share of the digest. Dead and departed members count as
  * absent: a record that only waits to be reaped, and that a fresh process
  * never learned, must not keep two views apart (for the election, dead,
@@ -74,20 +82,114 @@ static uint64_t digest_term(const struct bt_member *m)
 {
     if (!is_live(m->state))
         return 0;
-    return bt_mix64(m->link.hash ^
+    return bt_mix64(name_hash(m) ^
                     bt_mix64(m->boot_id + 0x9e3779b97f4a7c15u * ((uint64_t)m->state + 1)));
 }
 
-static bool member_is(const struct bt_hlink *x, const void *name)
+/* ---- the index ------------------------------------------------------------
+ * Every datagram's sender and every rumor's member is looked up by name,
+ * and every node holds every member: an open-addressing array of 64-bit
+ * slots, each the name's hash (its low 32 bits, the tag) above the
+ * member's position in members[] + 1. A lookup reads the slots from the
+ * tag's home on and only the record whose tag matches, one cache miss for
+ * the slots and one for the record, where a chained table read a bucket
+ * and then every record of the chain; and the records carry no hash link
+ * (16 bytes each). Deleting shifts the following slots back, so no
+ * tombstones are needed. */
+
+#define INDEX_EMPTY 0
+#define INDEX_MIN 64 /* slots in a first index */
+
+static uint64_t index_entry(uint32_t tag, size_t slot)
 {
-    return member_name_is(BT_HTAB_ENTRY(x, const struct bt_member, link), name);
+    return (uint64_t)tag << 32 | (uint64_t)(slot + 1);
+}
+
+static uint32_t entry_tag(uint64_t e) { return (uint32_t)(e >> 32); }
+
+static size_t entry_slot(uint64_t e) { return (size_t)(uint32_t)e - 1; }
+
+static void index_put(struct bt_swim *s, uint64_t e)
+{
+    size_t mask = s->index_cap - 1;
+    size_t k = entry_tag(e) & mask;
+    while (s->index[k] != INDEX_EMPTY)
+        k = (k + 1) & mask;
+    s->index[k] = e;
+}
+
+/* Where members[slot]'s entry is (it is there). */
+static size_t index_where(const struct bt_swim *s, size_t slot)
+{
+    uint32_t tag = (uint32_t)name_hash(s->members[slot]);
+    size_t mask = s->index_cap - 1;
+    size_t k = tag & mask;
+    while (s->index[k] != index_entry(tag, slot))
+        k = (k + 1) & mask;
+    return k;
+}
+
+/* Empties index slot k, moving back the entries after it that would no
+ * longer be found (backward-shift deletion). */
+static void index_delete(struct bt_swim *s, size_t k)
+{
+    size_t mask = s->index_cap - 1;
+    for (size_t j = (k + 1) & mask; s->index[j] != INDEX_EMPTY; j = (j + 1) & mask) {
+        size_t home = entry_tag(s->index[j]) & mask;
+        /* The entry at j may fill k unless its home lies in (k, j]. */
+        bool stays = k < j ? (home > k && home <= j) : (home > k || home <= j);
+        if (!stays) {
+            s->index[k] = s->index[j];
+            k = j;
+        }
+    }
+    s->index[k] = INDEX_EMPTY;
+}
+
+/* Room in the index for need members: a larger one, every member put in
+ * again, when need would pass three quarters. false: out of memory (the
+ * index unchanged). */
+static bool index_room(struct bt_swim *s, size_t need)
+{
+    if (4 * need <= 3 * s->index_cap)
+        return true;
+    size_t cap = s->index_cap ? s->index_cap : INDEX_MIN;
+    while (4 * need > 3 * cap)
+        cap *= 2;
+    if (cap > SIZE_MAX / sizeof *s->index || need > UINT32_MAX - 1)
+        return false;
+    uint64_t *ix = calloc(cap, sizeof *ix);
+    if (!ix)
+        return false;
+    free(s->index);
+    s->index = ix;
+    s->index_cap = cap;
+    for (size_t i = 0; i < s->n_members; i++)
+        index_put(s, index_entry((uint32_t)name_hash(s->members[i]), i));
+    return true;
+}
+
+void swim_index_free(struct bt_swim *s)
+{
+    free(s->index);
+    s->index = NULL;
+    s->index_cap = 0;
 }
 
 struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *name)
 {
-    uint64_t h = bt_hash_bytes(name->bytes, name->len);
-    struct bt_hlink *x = bt_htab_find(&s->table, h, member_is, name);
-    return x ? BT_HTAB_ENTRY(x, struct bt_member, link) : NULL;
+    if (s->index_cap == 0)
+        return NULL;
+    uint32_t tag = (uint32_t)bt_hash_bytes(name->bytes, name->len);
+    size_t mask = s->index_cap - 1;
+    for (size_t k = tag & mask; s->index[k] != INDEX_EMPTY; k = (k + 1) & mask) {
+        if (entry_tag(s->index[k]) != tag)
+            continue;
+        struct bt_member *m = s->members[entry_slot(s->index[k])];
+        if (member_name_is(m, name))
+            return m;
+    }
+    return NULL;
 }
 
 /* Takes m out of the suspects or the gone (bt_swim.watch). */
@@ -168,7 +270,7 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
      * changes never allocate. */
     if (!grow((void **)&s->members, &s->cap_members, need, sizeof *s->members) ||
         !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
-        !grow_watch(s, need))
+        !grow_watch(s, need) || !index_room(s, need))
         return NULL;
     struct bt_member *m = calloc(1, MEMBER_SIZE(name->len, addr->len));
     if (!m)
@@ -185,12 +287,12 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
     m->addr_since = now;
     m->watch_slot = NO_SLOT;
     m->probe_slot = NO_SLOT;
-    bt_htab_link(&s->table, &m->link, bt_hash_bytes(name->bytes, name->len));
     s->digest ^= digest_term(m);
     s->n_live++;
 
     m->slot = (uint32_t)s->n_members;
     s->members[s->n_members++] = m;
+    index_put(s, index_entry((uint32_t)bt_hash_bytes(name->bytes, name->len), m->slot));
 
     if (!is_self) {
         /* Insert at a random place in the probe order (memberlist does the
@@ -219,10 +321,7 @@ struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
             return NULL;
         memcpy(nm, m, offsetof(struct bt_member, str) + (size_t)m->name_len + 1);
         nm->addr_cap = addr->len;
-        uint64_t h = m->link.hash;
-        bt_htab_unlink(&s->table, &m->link);
-        bt_htab_link(&s->table, &nm->link, h);
-        s->members[nm->slot] = nm;
+        s->members[nm->slot] = nm; /* the index holds its slot: unchanged */
         if (nm->probe_slot != NO_SLOT)
             s->probe_order[nm->probe_slot] = nm;
         if (nm->watch_slot != NO_SLOT) {
@@ -251,9 +350,14 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
         s->n_live--;
     s->digest ^= digest_term(m);
 
-    bt_htab_unlink(&s->table, &m->link);
+    index_delete(s, index_where(s, m->slot));
 
     struct bt_member *last = s->members[s->n_members - 1];
+    if (last != m) {
+        /* The last member takes m's slot: its entry says so. */
+        size_t k = index_where(s, last->slot);
+        s->index[k] = index_entry(entry_tag(s->index[k]), m->slot);
+    }
     s->members[m->slot] = last;
     last->slot = m->slot;
     s->n_members--;

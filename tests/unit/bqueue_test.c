@@ -3,6 +3,7 @@
  * counted), and the leave broadcast's removal reported. */
 #include "unit/test_main.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "baton/baton.h"
@@ -225,6 +226,76 @@ static void a_key_held_in_the_bytes_still_replaces_its_broadcast(void **state)
     bt_bqueue_free(&q);
 }
 
+/* Broadcasts too long for a slot (their bytes allocated apart), with and
+ * without a copied key, and many of them: the slots grow, are reused after
+ * retirement, move to fewer when most retired, and are given back when the
+ * queue empties; bytes, keys and order come back intact throughout. */
+static void long_and_many_broadcasts_keep_their_bytes_and_keys(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    for (int round = 0; round < 2; round++) {
+        uint8_t big[200];
+        char key[32];
+        for (int i = 0; i < 300; i++) {
+            size_t len = i % 3 == 0 ? sizeof big : 20; /* one in three apart */
+            memset(big, (uint8_t)i, len);
+            int klen = snprintf(key, sizeof key, "key-%d", i);
+            assert_int_equal(bt_bqueue_push(&q, i % 2 ? BT_BKEY_USER : BT_BKEY_NONE, key,
+                                            (size_t)klen, big, len, false, 1000, &rm),
+                             0);
+        }
+        assert_int_equal(q.count, 300);
+        /* Replacing by a copied key, long or short, finds each. */
+        for (int i = 1; i < 300; i += 2) {
+            int klen = snprintf(key, sizeof key, "key-%d", i);
+            memset(big, 0xee, sizeof big);
+            assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, key, (size_t)klen, big,
+                                            i % 4 == 1 ? sizeof big : 10, false, 1000, &rm),
+                             0);
+        }
+        assert_int_equal(q.count, 300);
+        /* Sent once each (limit 1): every one retires. Newest first: the
+         * 150 replacements, then the originals from the last. */
+        uint8_t out[65000];
+        size_t seen = 0;
+        while (q.count > 0) {
+            struct bt_wbuf w;
+            bt_wbuf_init(&w, out, sizeof out);
+            size_t n = bt_bqueue_pack(&q, &w, 1, 1, &rm);
+            assert_true(n > 0);
+            if (seen == 0) {
+                /* The newest: key-299's replacement (i % 4 == 3: 10 bytes). */
+                assert_memory_equal(
+                    out,
+                    ((uint8_t[10]){0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee}),
+                    10);
+                /* 256 sent and retired: the 44 left moved to fewer slots. */
+                assert_int_equal(n, BT_BQUEUE_MAX_PICK);
+                assert_int_equal(q.count, 300 - BT_BQUEUE_MAX_PICK);
+                assert_true(q.nslots < 300);
+            } else {
+                /* They kept their order: after the 150 replacements and
+                 * the originals 298 down to 88 come 86, 84, ... 0 (200
+                 * bytes for a multiple of 3, else 20). */
+                assert_int_equal(n, 44);
+                assert_int_equal(w.len, 15 * 200 + 29 * 20);
+                assert_int_equal(out[0], 86);
+                assert_int_equal(out[19], 86);
+                assert_int_equal(out[20], 84);
+            }
+            seen += n;
+        }
+        assert_int_equal(seen, 300);
+        assert_int_equal(q.nslots, 0); /* given back */
+        assert_int_equal(q.nkeyed, 0);
+    }
+    assert_int_equal(rm.dropped, 0);
+    bt_bqueue_free(&q);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(least_sent_first_newest_first_among_equals),
     cmocka_unit_test(a_keyed_broadcast_replaces_the_one_with_its_key),
@@ -234,5 +305,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(too_big_broadcasts_are_skipped_not_blocking),
     cmocka_unit_test(retransmit_limit_has_a_floor_of_three_decades),
     cmocka_unit_test(a_key_held_in_the_bytes_still_replaces_its_broadcast),
+    cmocka_unit_test(long_and_many_broadcasts_keep_their_bytes_and_keys),
 };
 BT_TEST_MAIN(tests)

@@ -2172,6 +2172,43 @@ static void mark_keeps_up_to_the_most_minters_of_a_token(void **state)
     bt_leader_free(a);
 }
 
+/* The member records (leader.c, "members"): many members, some with names
+ * too long to be held inline, are each found again after others were
+ * added, declared dead and forgotten (the array compacted, its index
+ * rebuilt), and a forgotten one comes back as new. */
+static void member_records_survive_growth_and_forgetting(void **state)
+{
+    (void)state;
+    struct bt_leader *l = node_new("self", 1, 0);
+    char name[64];
+    const int n = 300;
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, i % 3 ? "m%d" : "a-member-with-a-long-name-%d", i);
+        struct bt_nodeid id = nid(name);
+        assert_int_equal(bt_leader_member(l, &id, 7, true, WALL), 1);
+    }
+    /* Every odd one dies; the live ones are held (no change to tell). */
+    for (int i = 1; i < n; i += 2) {
+        snprintf(name, sizeof name, i % 3 ? "m%d" : "a-member-with-a-long-name-%d", i);
+        struct bt_nodeid id = nid(name);
+        assert_int_equal(bt_leader_member(l, &id, 7, false, WALL + 10), 1);
+    }
+    for (int i = 0; i < n; i += 2) {
+        snprintf(name, sizeof name, i % 3 ? "m%d" : "a-member-with-a-long-name-%d", i);
+        struct bt_nodeid id = nid(name);
+        assert_int_equal(bt_leader_member(l, &id, 7, true, WALL + 20), 0);
+    }
+    /* The dead are forgotten; the live are still found, on their boot. */
+    assert_true(bt_leader_expire(l, bt_hlc_pack(WALL + 1000, 0), WALL + 1000) >= 0);
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, i % 3 ? "m%d" : "a-member-with-a-long-name-%d", i);
+        struct bt_nodeid id = nid(name);
+        /* Live: held, nothing to tell. Forgotten: new again. */
+        assert_int_equal(bt_leader_member(l, &id, 7, true, WALL + 1000), i % 2);
+    }
+    bt_leader_free(l);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fence_from_a_resigned_minter_makes_no_leader_wait),
     cmocka_unit_test(fence_from_a_dead_minter_makes_no_leader_wait),
@@ -2200,6 +2237,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(resign_all_withdraws_every_candidacy_without_events),
     cmocka_unit_test(refresh_restamps_only_old_own_live_entries),
     cmocka_unit_test(expire_forgets_old_entries_but_keeps_own_live_ones),
+    cmocka_unit_test(member_records_survive_growth_and_forgetting),
     cmocka_unit_test(expire_of_the_winner_elects_the_next),
     cmocka_unit_test(marks_age_out_without_candidacy_and_stay_out),
     cmocka_unit_test(names_past_the_cap_are_refused),
