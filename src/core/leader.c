@@ -225,52 +225,27 @@ static void local_unlink(struct bt_leader *l, struct name_rec *r)
 
 /* ---- members -------------------------------------------------------------
  * The records of the members (leader_internal.h, struct member_rec): one
- * array, in no order that matters (nothing iterates it to decide), and an
- * open-addressing index of positions + 1 on the name's hash, as the node's
- * clock readings are kept. */
+ * array, in no order that matters (nothing iterates it to decide), found
+ * through an index of their positions (posindex.h), as the node's clock
+ * readings are kept. */
 
 _Static_assert(sizeof(struct member_rec) == 48, "a member record takes 48 bytes");
 _Static_assert(MEMBER_NODE_INLINE >= sizeof(char *), "a member record's node[] holds a pointer");
 
-/* The allocation holding m's longer name (node_len > MEMBER_NODE_INLINE). */
-static char *member_out(const struct member_rec *m)
-{
-    char *out;
-    memcpy(&out, m->node, sizeof out);
-    return out;
-}
-
 /* m's name bytes (node_len of them). */
 static const char *member_bytes(const struct member_rec *m)
 {
-    return m->node_len <= MEMBER_NODE_INLINE ? m->node : member_out(m);
-}
-
-/* Puts record pos in the index (which has a free slot). */
-static void member_index_put(struct bt_leader *l, size_t pos)
-{
-    size_t mask = l->member_index_cap - 1;
-    size_t k = l->members[pos].hash & mask;
-    while (l->member_index[k] != 0)
-        k = (k + 1) & mask;
-    l->member_index[k] = (uint32_t)pos + 1;
-}
-
-static void member_index_refill(struct bt_leader *l)
-{
-    memset(l->member_index, 0, l->member_index_cap * sizeof *l->member_index);
-    for (size_t i = 0; i < l->nmembers; i++)
-        member_index_put(l, i);
+    return bt_fitname_bytes(m->node, m->node_len, MEMBER_NODE_INLINE);
 }
 
 struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_nodeid *node)
 {
-    if (l->member_index_cap == 0)
+    const struct bt_posindex *x = &l->member_index;
+    if (x->cap == 0)
         return NULL;
     uint32_t h = (uint32_t)bt_hash_bytes(node->bytes, node->len);
-    size_t mask = l->member_index_cap - 1;
-    for (size_t k = h & mask; l->member_index[k] != 0; k = (k + 1) & mask) {
-        struct member_rec *m = &l->members[l->member_index[k] - 1];
+    for (size_t k = bt_posindex_start(x, h); x->slots[k] != 0; k = bt_posindex_next(x, k)) {
+        struct member_rec *m = &l->members[x->slots[k] - 1];
         if (m->hash == h && m->node_len == node->len &&
             memcmp(member_bytes(m), node->bytes, node->len) == 0)
             return m;
@@ -290,30 +265,16 @@ struct member_rec *ldr_member_add(struct bt_leader *l, const struct bt_nodeid *n
         l->members = v;
         l->members_cap = cap;
     }
-    if (2 * (l->nmembers + 1) > l->member_index_cap) {
-        size_t cap = l->member_index_cap ? l->member_index_cap * 2 : 32;
-        uint32_t *ix = cap <= SIZE_MAX / sizeof *ix ? malloc(cap * sizeof *ix) : NULL;
-        if (!ix)
-            return NULL;
-        free(l->member_index);
-        l->member_index = ix;
-        l->member_index_cap = cap;
-        member_index_refill(l);
-    }
-    char *out = NULL;
-    if (node->len > MEMBER_NODE_INLINE && !(out = malloc(node->len)))
+    if (!bt_posindex_reserve(&l->member_index, l->members, sizeof *l->members,
+                             offsetof(struct member_rec, hash), l->nmembers))
         return NULL;
     struct member_rec *m = &l->members[l->nmembers];
     memset(m, 0, sizeof *m);
+    if (!bt_fitname_set(m->node, MEMBER_NODE_INLINE, node))
+        return NULL;
     m->node_len = node->len;
-    if (out) {
-        memcpy(out, node->bytes, node->len);
-        memcpy(m->node, &out, sizeof out);
-    } else {
-        memcpy(m->node, node->bytes, node->len);
-    }
     m->hash = (uint32_t)bt_hash_bytes(node->bytes, node->len);
-    member_index_put(l, l->nmembers++);
+    bt_posindex_put(&l->member_index, m->hash, l->nmembers++);
     return m;
 }
 
@@ -326,12 +287,12 @@ void ldr_members_forget_dead(struct bt_leader *l, uint64_t cutoff)
             i++;
             continue;
         }
-        if (m->node_len > MEMBER_NODE_INLINE)
-            free(member_out(m));
+        bt_fitname_free(m->node, m->node_len, MEMBER_NODE_INLINE);
         *m = l->members[--l->nmembers]; /* the last takes its place */
     }
     if (l->nmembers != before)
-        member_index_refill(l);
+        bt_posindex_refill(&l->member_index, l->members, sizeof *l->members,
+                           offsetof(struct member_rec, hash), l->nmembers);
 }
 
 /* ---- the winner ----------------------------------------------------------- */
@@ -846,10 +807,9 @@ void bt_leader_free(struct bt_leader *l)
     }
     bt_htab_destroy(&l->names);
     for (size_t i = 0; i < l->nmembers; i++)
-        if (l->members[i].node_len > MEMBER_NODE_INLINE)
-            free(member_out(&l->members[i]));
+        bt_fitname_free(l->members[i].node, l->members[i].node_len, MEMBER_NODE_INLINE);
     free(l->members);
-    free(l->member_index);
+    bt_posindex_free(&l->member_index);
     bt_fifo_free(&l->broadcasts);
     bt_fifo_free(&l->events);
     free(l);

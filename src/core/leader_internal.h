@@ -23,6 +23,7 @@
 #include "core/hlc.h"
 #include "core/htab.h"
 #include "core/leader.h"
+#include "core/posindex.h"
 
 /* What this node knows about one campaign name: its high-water mark and,
  * if this node campaigns for it, the local candidacy and its term. A record
@@ -115,15 +116,12 @@ struct bt_leader {
     uint64_t retry_round;        /* bt_leader_retry_deferred() calls so far */
     struct member_rec *members;  /* every member heard of, in no order (leader.c, "members") */
     size_t nmembers, members_cap;
-    uint32_t *member_index; /* members by name: positions + 1 (0: empty slot), linear
-                               probing on the hash; member_index_cap slots, a power of
-                               two at least twice nmembers */
-    size_t member_index_cap;
-    struct name_rec *local_head; /* campaigning records */
-    size_t nlocal;               /* how many */
-    struct name_rec *dirty_head; /* records to recompute after this input */
-    struct bt_fifo broadcasts;   /* struct bt_leader_broadcast */
-    struct bt_fifo events;       /* struct bt_leader_event */
+    struct bt_posindex member_index; /* members by name (member_rec.hash) */
+    struct name_rec *local_head;     /* campaigning records */
+    size_t nlocal;                   /* how many */
+    struct name_rec *dirty_head;     /* records to recompute after this input */
+    struct bt_fifo broadcasts;       /* struct bt_leader_broadcast */
+    struct bt_fifo events;           /* struct bt_leader_event */
     struct bt_leader_counters counters;
     bool synced;                  /* fix 8: the first full-state exchange is done */
     struct name_rec *settle_head; /* settling records, by deadline */

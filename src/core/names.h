@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "baton/baton.h"
@@ -51,6 +52,43 @@ static inline struct bt_nodeid bt_nodeid_of(const void *p, size_t n)
     id.len = (uint8_t)n;
     memcpy(id.bytes, p, n);
     return id;
+}
+
+/* A node name fitted in a record's room of room bytes (at least a
+ * pointer's size; the record keeps the length): a name of up to room
+ * bytes inline, a longer one in an allocation the record owns, whose
+ * address the room holds. Every node keeps such a record for every member
+ * (the election's member records, the clock readings), most names are
+ * short, and a struct bt_nodeid is 66 bytes. */
+static inline const char *bt_fitname_bytes(const char *buf, size_t len, size_t room)
+{
+    if (len <= room)
+        return buf;
+    const char *out;
+    memcpy(&out, buf, sizeof out);
+    return out;
+}
+
+/* Puts name in the room buf. false: out of memory (buf unchanged). */
+static inline bool bt_fitname_set(char *buf, size_t room, const struct bt_nodeid *name)
+{
+    if (name->len <= room) {
+        memcpy(buf, name->bytes, name->len);
+        return true;
+    }
+    char *out = malloc(name->len);
+    if (!out)
+        return false;
+    memcpy(out, name->bytes, name->len);
+    memcpy(buf, &out, sizeof out);
+    return true;
+}
+
+/* Frees what the room buf holds for a name of len bytes, if anything. */
+static inline void bt_fitname_free(const char *buf, size_t len, size_t room)
+{
+    if (len > room)
+        free((void *)bt_fitname_bytes(buf, len, room));
 }
 
 /* Fills id from n bytes; returns 0 or BATON_EINVAL if they are no node name. */

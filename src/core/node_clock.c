@@ -62,27 +62,18 @@
  * was O(members) per lookup, which at 1000 nodes made the lookups a third
  * of the simulator's time. */
 
-static uint64_t reading_hash(const struct bt_nodeid *member)
+static uint32_t reading_hash(const struct bt_nodeid *member)
 {
-    return bt_hash_bytes(member->bytes, member->len);
+    return (uint32_t)bt_hash_bytes(member->bytes, member->len);
 }
 
 _Static_assert(sizeof(struct clock_reading) == 48, "a clock reading takes 48 bytes");
 _Static_assert(CLOCK_NAME_INLINE >= sizeof(char *), "a reading's name[] holds a pointer");
 
-/* The allocation holding reading c's longer name (name_len >
- * CLOCK_NAME_INLINE): its address is stored in name[]. */
-static char *reading_out(const struct clock_reading *c)
-{
-    char *out;
-    memcpy(&out, c->name, sizeof out);
-    return out;
-}
-
 /* Reading c's name bytes (name_len of them). */
 static const char *reading_bytes(const struct clock_reading *c)
 {
-    return c->name_len <= CLOCK_NAME_INLINE ? c->name : reading_out(c);
+    return bt_fitname_bytes(c->name, c->name_len, CLOCK_NAME_INLINE);
 }
 
 /* Reading c's member as the struct the rest of the core passes around. */
@@ -95,29 +86,11 @@ static struct bt_nodeid reading_name(const struct clock_reading *c)
  * enclosing block: for passing to a call. */
 #define READING_NAME_P(c) ((const struct bt_nodeid *)(struct bt_nodeid[1]){reading_name(c)})
 
-/* Gives the zeroed reading c the name member. false: out of memory (c
- * holds no name then). */
-static bool reading_set_name(struct clock_reading *c, const struct bt_nodeid *member)
-{
-    if (member->len > CLOCK_NAME_INLINE) {
-        char *out = malloc(member->len);
-        if (!out)
-            return false;
-        memcpy(out, member->bytes, member->len);
-        memcpy(c->name, &out, sizeof out);
-    } else {
-        memcpy(c->name, member->bytes, member->len);
-    }
-    c->name_len = member->len;
-    return true;
-}
-
 /* Removes reading i (its name freed): the last one takes its place. The
  * caller refills the index and the pending list. */
 static void reading_remove(struct bt_node *n, size_t i)
 {
-    if (n->clocks[i].name_len > CLOCK_NAME_INLINE)
-        free(reading_out(&n->clocks[i]));
+    bt_fitname_free(n->clocks[i].name, n->clocks[i].name_len, CLOCK_NAME_INLINE);
     n->clocks[i] = n->clocks[--n->nclocks];
 }
 
@@ -126,38 +99,27 @@ void node_clock_free(struct bt_node *n)
     while (n->nclocks > 0)
         reading_remove(n, n->nclocks - 1);
     free(n->clocks);
-    free(n->clock_index);
+    bt_posindex_free(&n->clock_index);
     free(n->clock_pending);
     free(n->scratch);
 }
 
-/* Puts reading pos in the index (which has a free slot). */
-static void index_put(struct bt_node *n, size_t pos)
-{
-    size_t mask = n->clock_index_cap - 1;
-    size_t k = (size_t)n->clocks[pos].hash & mask;
-    while (n->clock_index[k] != 0)
-        k = (k + 1) & mask;
-    n->clock_index[k] = (uint32_t)pos + 1;
-}
-
-/* Indexes every reading again, in the index's own slots. */
+/* Indexes every reading again (after one was removed). */
 static void index_refill(struct bt_node *n)
 {
-    memset(n->clock_index, 0, n->clock_index_cap * sizeof *n->clock_index);
-    for (size_t i = 0; i < n->nclocks; i++)
-        index_put(n, i);
+    bt_posindex_refill(&n->clock_index, n->clocks, sizeof *n->clocks,
+                       offsetof(struct clock_reading, hash), n->nclocks);
 }
 
 static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nodeid *member)
 {
-    if (n->clock_index_cap == 0)
+    const struct bt_posindex *x = &n->clock_index;
+    if (x->cap == 0)
         return NULL;
-    uint64_t h = reading_hash(member);
-    size_t mask = n->clock_index_cap - 1;
-    for (size_t k = (size_t)h & mask; n->clock_index[k] != 0; k = (k + 1) & mask) {
-        struct clock_reading *c = &n->clocks[n->clock_index[k] - 1];
-        if (c->hash == (uint32_t)h && c->name_len == member->len &&
+    uint32_t h = reading_hash(member);
+    for (size_t k = bt_posindex_start(x, h); x->slots[k] != 0; k = bt_posindex_next(x, k)) {
+        struct clock_reading *c = &n->clocks[x->slots[k] - 1];
+        if (c->hash == h && c->name_len == member->len &&
             memcmp(reading_bytes(c), member->bytes, member->len) == 0)
             return c;
     }
@@ -183,17 +145,8 @@ static bool reading_room(struct bt_node *n)
         n->clock_pending = pd;
         n->clocks_cap = cap;
     }
-    if (2 * (n->nclocks + 1) > n->clock_index_cap) {
-        size_t cap = n->clock_index_cap ? n->clock_index_cap * 2 : 32;
-        uint32_t *ix = malloc(cap * sizeof *ix);
-        if (!ix)
-            return false;
-        free(n->clock_index);
-        n->clock_index = ix;
-        n->clock_index_cap = cap;
-        index_refill(n);
-    }
-    return true;
+    return bt_posindex_reserve(&n->clock_index, n->clocks, sizeof *n->clocks,
+                               offsetof(struct clock_reading, hash), n->nclocks);
 }
 
 /* ---- what the next judgement has to look at --------------------------------
@@ -372,13 +325,14 @@ bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id
         }
         c = &n->clocks[n->nclocks];
         memset(c, 0, sizeof *c);
-        if (!reading_set_name(c, member)) {
+        if (!bt_fitname_set(c->name, CLOCK_NAME_INLINE, member)) {
             n->dropped_oom++;
             return false;
         }
-        c->hash = (uint32_t)reading_hash(member);
+        c->name_len = member->len;
+        c->hash = reading_hash(member);
         c->boot_id = boot_id;
-        index_put(n, n->nclocks++);
+        bt_posindex_put(&n->clock_index, c->hash, n->nclocks++);
         mark(n, c);
     }
     if (clock->wall_ms != 0) {

@@ -9,6 +9,7 @@
 #include "core/hlc.h"
 #include "core/leader.h"
 #include "core/node.h"
+#include "core/posindex.h"
 #include "core/replica.h"
 #include "core/swim.h"
 #include "core/swim_proto.h"
@@ -24,7 +25,7 @@ struct bt_out_item {
 };
 
 /* Bytes of a member's name a clock reading holds inline; a longer name is
- * allocated apart (node_clock.c, reading_set_name). */
+ * allocated apart (names.h, bt_fitname_set). */
 #define CLOCK_NAME_INLINE 13
 
 /* The last clock reading of one live member (fix 9): its wall clock minus
@@ -98,22 +99,19 @@ struct bt_node {
     /* Clock outliers (fix 9): readings of the live members' clocks. */
     struct clock_reading *clocks;
     size_t nclocks, clocks_cap;
-    uint32_t *clock_index; /* readings by member: positions + 1 (0: empty slot), linear
-                              probing on the name's hash; clock_index_cap slots, a power
-                              of two at least twice nclocks (node_clock.c) */
-    size_t clock_index_cap;
-    int64_t *scratch;         /* one offset, ours: the median's room when there is no
+    struct bt_posindex clock_index; /* readings by member (clock_reading.hash) */
+    int64_t *scratch;               /* one offset, ours: the median's room when there is no
                                  reading (node_judge_clock allocates it otherwise) */
-    bool clock_dirty;         /* readings or verdicts changed since the last judgement */
-    bool clock_settled;       /* enough readings to judge (see judge_clock()) */
-    bool clock_refused;       /* judged too far ahead: candidacies withheld */
-    bool clock_announced;     /* the first judgement was made (and its event queued) */
-    uint64_t clock_judged_at; /* monotonic ms of the last judgement */
-    uint64_t clock_ok_since;  /* refused, but judged within bounds since (0: not) */
-    uint64_t joined_at;       /* monotonic ms of bt_node_join() */
-    int64_t cluster_offset;   /* the cluster's clock minus ours, as last judged */
-    uint64_t clock_ceiling;   /* refused: the greatest stamp issued while judged fine */
-    bool words_dirty;         /* a member's word on its clock is not told to the election */
+    bool clock_dirty;               /* readings or verdicts changed since the last judgement */
+    bool clock_settled;             /* enough readings to judge (see judge_clock()) */
+    bool clock_refused;             /* judged too far ahead: candidacies withheld */
+    bool clock_announced;           /* the first judgement was made (and its event queued) */
+    uint64_t clock_judged_at;       /* monotonic ms of the last judgement */
+    uint64_t clock_ok_since;        /* refused, but judged within bounds since (0: not) */
+    uint64_t joined_at;             /* monotonic ms of bt_node_join() */
+    int64_t cluster_offset;         /* the cluster's clock minus ours, as last judged */
+    uint64_t clock_ceiling;         /* refused: the greatest stamp issued while judged fine */
+    bool words_dirty;               /* a member's word on its clock is not told to the election */
     /* This node's word on its clock (node_sink_wall): flags, ceiling, and
      * seq counting its changes; word_gossiped is the seq last gossiped
      * (bt_swim_broadcast_clock). */
