@@ -120,9 +120,10 @@ struct bt_cname {
     struct entry_ord *ords;      /* NULL while the vectors are in slots, else
                                     ords[i]: the rest of entries[i]'s order and
                                     its node's length (see struct entry_ord) */
-    /* The three vectors: in slots while cap is INITIAL_ENTRIES (most
-     * names: a lookup then reads the keys from the record it just
-     * found), else in one allocation of cap of each, in that order. */
+    /* The vectors: keys, entries and prios in slots while cap is
+     * INITIAL_ENTRIES (most names: a lookup then reads the keys from the
+     * record it just found), else those three and ords in one allocation
+     * of cap of each, in that order. */
     struct {
         uint64_t keys[INITIAL_ENTRIES];
         struct bt_cstored *entries[INITIAL_ENTRIES];

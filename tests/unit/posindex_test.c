@@ -27,8 +27,7 @@ static long find(const struct bt_posindex *x, const struct rec *recs, uint32_t h
     return -1;
 }
 
-static bool add(struct bt_posindex *x, struct rec *recs, size_t *n, uint32_t hash,
-                uint64_t payload)
+static bool add(struct bt_posindex *x, struct rec *recs, size_t *n, uint32_t hash, uint64_t payload)
 {
     if (!bt_posindex_reserve(x, recs, sizeof *recs, offsetof(struct rec, hash), *n))
         return false;
