@@ -34,6 +34,7 @@
 
 #include "baton/baton.h"
 #include "core/swim.h"
+#include "core/swim_proto.h"
 
 void bt_sim_config_defaults(struct bt_sim_config *cfg, enum bt_profile profile)
 {
@@ -325,7 +326,9 @@ struct bt_sim *sim_engine_new(const struct bt_sim_config *cfg)
     sim->check_ms = cfg->check_ms ? cfg->check_ms : (sim->n <= 100 ? 10 : 100);
     sim->nodes = calloc(sim->n, sizeof *sim->nodes);
     sim->cut_bits = calloc(((size_t)sim->n * sim->n + 7) / 8, 1);
-    if (sim->nodes == NULL || sim->cut_bits == NULL) {
+    sim_chunks_init(&sim->chunks);
+    sim->joined = malloc(BT_SWIM_PACKET_MAX);
+    if (sim->nodes == NULL || sim->cut_bits == NULL || sim->joined == NULL) {
         bt_sim_free(sim);
         return NULL;
     }
@@ -394,8 +397,9 @@ void bt_sim_free(struct bt_sim *sim)
     while ((e = bt_sim_heap_pop(&sim->agenda)) != NULL) {
         struct sim_item *item = (struct sim_item *)e;
         if (item->kind == SIM_ITEM_DATAGRAM || item->kind == SIM_ITEM_STREAM ||
-            item->kind == SIM_ITEM_TIMER || item->kind == SIM_ITEM_WRITE ||
             item->kind == SIM_ITEM_REFUSAL)
+            sim_msg_free(sim, (struct sim_msg *)item);
+        else if (item->kind == SIM_ITEM_TIMER || item->kind == SIM_ITEM_WRITE)
             free(item);
     }
     bt_sim_heap_destroy(&sim->agenda);
@@ -403,6 +407,8 @@ void bt_sim_free(struct bt_sim *sim)
     for (size_t k = 0; k < sim->nviolations && k < BT_SIM_MAX_VIOLATIONS; k++)
         free(sim->violations[k]);
     bt_samples_destroy(&sim->stats.detection);
+    sim_chunks_destroy(&sim->chunks);
+    free(sim->joined);
     free(sim->conns);
     free(sim->cut_bits);
     free(sim->nodes);

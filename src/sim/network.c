@@ -36,6 +36,7 @@
 
 #include "baton/baton.h"
 #include "core/swim.h"
+#include "core/swim_proto.h"
 
 /* --- the network ----------------------------------------------------------- */
 
@@ -69,10 +70,10 @@ static uint64_t draw_latency(struct bt_sim *sim, bool may_reorder)
     return lat;
 }
 
-static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint32_t from,
-                               uint32_t to, const uint8_t *data, size_t len)
+static struct sim_msg *msg_alloc(struct bt_sim *sim, enum sim_item_kind kind, uint32_t from,
+                                 uint32_t to, size_t len, size_t head_len, size_t nchunks)
 {
-    struct sim_msg *m = malloc(sizeof *m + len);
+    struct sim_msg *m = malloc(sizeof *m + nchunks * sizeof m->chunk[0] + head_len);
     if (m == NULL) {
         sim_note_oom(sim);
         return NULL;
@@ -85,11 +86,78 @@ static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint
     m->to = to;
     m->conn = 0;
     m->end = 0;
-    m->len = len;
     m->from_gen = sim->nodes[from].gen;
-    if (len > 0)
-        memcpy(m->data, data, len);
+    m->len = len;
+    m->head_len = head_len;
+    m->nchunks = 0;
     return m;
+}
+
+static uint8_t *msg_head(const struct sim_msg *m) { return (uint8_t *)&m->chunk[m->nchunks]; }
+
+static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint32_t from,
+                               uint32_t to, const uint8_t *data, size_t len)
+{
+    struct sim_msg *m = msg_alloc(sim, kind, from, to, len, len, 0);
+    if (m != NULL && len > 0)
+        memcpy(msg_head(m), data, len);
+    return m;
+}
+
+/* A datagram whose broadcasts are chunks (chunks.h): the packet's header
+ * and body stay inline. A payload that is not a packet of the core's
+ * (a test's fake node) is held whole. */
+static struct sim_msg *datagram_new(struct bt_sim *sim, uint32_t from, uint32_t to,
+                                    const uint8_t *data, size_t len)
+{
+    struct bt_swim_packet pkt;
+    if (bt_swim_decode_packet(data, len, &pkt) < 0 || pkt.bcasts_len == 0)
+        return msg_new(sim, SIM_ITEM_DATAGRAM, from, to, data, len);
+    size_t nchunks = 0;
+    const uint8_t *name;
+    size_t name_len, step;
+    for (size_t off = 0; off < pkt.bcasts_len; off += step) {
+        step = bt_swim_peek_bcast(pkt.bcasts + off, pkt.bcasts_len - off, &name, &name_len);
+        if (step == 0) /* never after a packet decoded whole: a safeguard */
+            return msg_new(sim, SIM_ITEM_DATAGRAM, from, to, data, len);
+        nchunks++;
+    }
+    size_t head_len = (size_t)(pkt.bcasts - data);
+    struct sim_msg *m = msg_alloc(sim, SIM_ITEM_DATAGRAM, from, to, len, head_len, nchunks);
+    if (m == NULL)
+        return NULL;
+    for (size_t off = 0; off < pkt.bcasts_len; off += step) {
+        step = bt_swim_peek_bcast(pkt.bcasts + off, pkt.bcasts_len - off, &name, &name_len);
+        struct sim_chunk *c = sim_chunks_get(&sim->chunks, pkt.bcasts + off, step);
+        if (c == NULL) {
+            sim_note_oom(sim);
+            sim_msg_free(sim, m);
+            return NULL;
+        }
+        m->chunk[m->nchunks++] = c;
+    }
+    memcpy(msg_head(m), data, head_len);
+    return m;
+}
+
+const uint8_t *sim_msg_payload(struct bt_sim *sim, const struct sim_msg *m)
+{
+    if (m->nchunks == 0)
+        return msg_head(m);
+    memcpy(sim->joined, msg_head(m), m->head_len);
+    size_t at = m->head_len;
+    for (size_t i = 0; i < m->nchunks; i++) {
+        memcpy(sim->joined + at, m->chunk[i]->data, m->chunk[i]->len);
+        at += m->chunk[i]->len;
+    }
+    return sim->joined;
+}
+
+void sim_msg_free(struct bt_sim *sim, struct sim_msg *m)
+{
+    for (size_t i = 0; i < m->nchunks; i++)
+        sim_chunks_put(&sim->chunks, m->chunk[i]);
+    free(m);
 }
 
 void sim_schedule(struct bt_sim *sim, struct sim_item *item, uint64_t at)
@@ -124,8 +192,7 @@ void sim_send_datagram(struct bt_sim *sim, struct sim_node *src, const struct bt
         sim->stats.duplicated++;
     }
     for (int c = 0; c < copies; c++) {
-        struct sim_msg *m =
-            msg_new(sim, SIM_ITEM_DATAGRAM, src->index, (uint32_t)to, out->data, out->len);
+        struct sim_msg *m = datagram_new(sim, src->index, (uint32_t)to, out->data, out->len);
         if (m == NULL)
             return;
         sim_schedule(sim, &m->item, sim->now + draw_latency(sim, true));

@@ -87,7 +87,7 @@ void sim_free_backlog(struct bt_sim *sim, struct sim_node *sn, bool count)
         sn->backlog = m->next;
         if (count)
             sim->stats.dropped_down++;
-        free(m);
+        sim_msg_free(sim, m);
     }
     sn->backlog_tail = NULL;
     sn->backlog_len = 0;
@@ -241,10 +241,10 @@ static void hand_over(struct bt_sim *sim, struct sim_node *sn, struct sim_msg *m
     const struct bt_addr *from = &sim->nodes[m->from].addr;
     sim->stats.delivered++;
     if (m->item.kind == SIM_ITEM_DATAGRAM)
-        ops->recv(sn->node, from, m->data, m->len, now);
+        ops->recv(sn->node, from, sim_msg_payload(sim, m), m->len, now);
     else
-        ops->recv_stream(sn->node, from, m->conn, m->data, m->len, now);
-    free(m);
+        ops->recv_stream(sn->node, from, m->conn, sim_msg_payload(sim, m), m->len, now);
+    sim_msg_free(sim, m);
     service(sim, sn);
 }
 
@@ -266,13 +266,13 @@ void sim_arrive(struct bt_sim *sim, struct sim_msg *m)
             c->gen[m->end] = sn->gen;
         if (!alive || c->gen[m->end] != sn->gen || c->gen[1 - m->end] != sim->nodes[m->from].gen) {
             sim->stats.dropped_down++;
-            free(m);
+            sim_msg_free(sim, m);
             return;
         }
         if (c->broken || !bt_sim_link_open(sim, m->from, m->to)) {
             c->broken = true;
             sim->stats.dropped_partition++;
-            free(m);
+            sim_msg_free(sim, m);
             return;
         }
     } else {
@@ -280,12 +280,12 @@ void sim_arrive(struct bt_sim *sim, struct sim_msg *m)
             if (sn->refuses && bt_sim_link_open(sim, m->from, m->to))
                 sim_refuse(sim, m);
             sim->stats.dropped_down++;
-            free(m);
+            sim_msg_free(sim, m);
             return;
         }
         if (!bt_sim_link_open(sim, m->from, m->to)) {
             sim->stats.dropped_partition++;
-            free(m);
+            sim_msg_free(sim, m);
             return;
         }
     }
@@ -293,7 +293,7 @@ void sim_arrive(struct bt_sim *sim, struct sim_msg *m)
         if (m->item.kind == SIM_ITEM_DATAGRAM) {
             if (sn->backlog_len >= sim->cfg.backlog_max) {
                 sim->stats.dropped_backlog++;
-                free(m);
+                sim_msg_free(sim, m);
                 return;
             }
             sn->backlog_len++;
@@ -336,11 +336,11 @@ void sim_fire_refusal(struct bt_sim *sim, struct sim_item *item)
         bt_sim_link_open(sim, r->from, r->to)) {
         sim->stats.refusals_delivered++;
         sim->cfg.ops->addr_refused(sn->node, &sim->nodes[r->from].addr, bt_sim_node_time(sim, sn));
-        free(r);
+        sim_msg_free(sim, r);
         service(sim, sn);
         return;
     }
-    free(r);
+    sim_msg_free(sim, r);
 }
 
 void sim_fire_tick(struct bt_sim *sim, struct sim_item *item)
@@ -502,7 +502,7 @@ int bt_sim_resume(struct bt_sim *sim, uint32_t i)
             sn->state != BT_SIM_LEFT)
             hand_over(sim, sn, m);
         else
-            free(m);
+            sim_msg_free(sim, m);
         m = next;
     }
     service(sim, sn);

@@ -9,6 +9,7 @@
 #ifndef BT_SIM_IMPL_H
 #define BT_SIM_IMPL_H
 
+#include "sim/chunks.h"
 #include "sim/heap.h"
 #include "sim/prng.h"
 #include "sim/sim.h"
@@ -36,16 +37,22 @@ struct sim_item {
     void (*fire)(struct bt_sim *sim, struct sim_item *item);
 };
 
+/* A message's payload is its head, held inline after the chunk pointers,
+ * then its chunks' bytes in order. Only a datagram has chunks: the
+ * broadcasts it piggybacks, shared with every other message in flight
+ * that carries the same bytes (chunks.h); the rest is its head. */
 struct sim_msg {
-    struct sim_item item; /* SIM_ITEM_DATAGRAM or SIM_ITEM_STREAM */
+    struct sim_item item; /* SIM_ITEM_DATAGRAM, SIM_ITEM_STREAM or SIM_ITEM_REFUSAL */
     struct sim_msg *next; /* next in a paused node's backlog */
     uint32_t from;        /* sending node index */
     uint32_t to;          /* receiving node index */
     uint64_t conn;        /* stream connection id; 0 for a datagram */
     uint8_t end;          /* stream: the receiving end of conn (0 opener, 1 acceptor) */
-    size_t len;           /* payload bytes */
     uint32_t from_gen;    /* the sending process (its node's gen when sent) */
-    uint8_t data[];       /* the payload, copied from the sender's output */
+    size_t len;           /* payload bytes, head and chunks */
+    size_t head_len;      /* of them, held inline */
+    size_t nchunks;
+    struct sim_chunk *chunk[]; /* then the head's bytes */
 };
 
 struct sim_timer {
@@ -178,7 +185,9 @@ struct bt_sim {
     uint64_t reorder_max_ms;    /* extra delay bound for held-back datagrams */
     struct sim_conn *conns;     /* conns[id - 1] */
     size_t nconns, conns_cap;
-    struct sim_item check; /* SIM_ITEM_CHECK */
+    struct sim_chunks chunks; /* the broadcasts of the datagrams in flight */
+    uint8_t *joined;          /* BT_SWIM_PACKET_MAX bytes: a chunked payload, joined */
+    struct sim_item check;    /* SIM_ITEM_CHECK */
     uint32_t check_ms;
     bool waiting_converged; /* bt_sim_wait_converged is running */
     bool stop;              /* leave the event loop now */
@@ -253,6 +262,11 @@ struct sim_conn *sim_conn_get(struct bt_sim *sim, uint64_t id);
  * (SIM_ITEM_REFUSAL) goes back to its sender over the network, with its own
  * latency, loss and reordering drawn from the refusals' stream. */
 void sim_refuse(struct bt_sim *sim, const struct sim_msg *m);
+/* m's payload, m->len bytes: its own, or its chunks joined in sim->joined,
+ * valid until the next call. */
+const uint8_t *sim_msg_payload(struct bt_sim *sim, const struct sim_msg *m);
+/* Frees m and gives back its chunks. */
+void sim_msg_free(struct bt_sim *sim, struct sim_msg *m);
 
 /* process.c */
 /* Starts a new process on sn (a boot): its clock, random stream and join. */

@@ -1,0 +1,45 @@
+/*
+ * Shared chunks: byte strings held once however many messages in flight
+ * carry them.
+ *
+ * In a gossip burst most of the simulator's memory is datagrams waiting on
+ * the agenda, and most of their bytes are broadcasts that many other
+ * datagrams carry too: a node packs the same rumors into the datagrams of
+ * each gossip round, and every node relays a rumor with the same bytes. A
+ * chunk is such a byte string, interned by content and counted: equal
+ * bytes get the one copy, freed when its last carrier puts it back.
+ * network.c splits a datagram's broadcasts into chunks and joins them
+ * again on delivery.
+ */
+#ifndef BT_SIM_CHUNKS_H
+#define BT_SIM_CHUNKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sim_chunk {
+    struct sim_chunk *next; /* in its bucket */
+    uint32_t hash;          /* of the bytes: the bucket, and a quick inequality */
+    uint32_t refs;          /* carriers holding it */
+    uint32_t len;
+    uint8_t data[];
+};
+
+struct sim_chunks {
+    struct sim_chunk **buckets; /* mask + 1 of them, or NULL before the first chunk */
+    size_t mask;
+    size_t count; /* chunks held */
+};
+
+void sim_chunks_init(struct sim_chunks *t);
+/* Frees the table; every chunk must have been put back. */
+void sim_chunks_destroy(struct sim_chunks *t);
+
+/* The chunk holding p's len bytes, with one more reference: the one
+ * already held for equal bytes, or a new one. NULL when out of memory. */
+struct sim_chunk *sim_chunks_get(struct sim_chunks *t, const uint8_t *p, size_t len);
+
+/* Gives back one reference to c, freeing it with the last. */
+void sim_chunks_put(struct sim_chunks *t, struct sim_chunk *c);
+
+#endif
