@@ -229,13 +229,20 @@ static void local_unlink(struct bt_leader *l, struct name_rec *r)
  * through an index of their positions (posindex.h), as the node's clock
  * readings are kept. */
 
-_Static_assert(sizeof(struct member_rec) == 48, "a member record takes 48 bytes");
+_Static_assert(sizeof(struct member_rec) == 40, "a member record takes 40 bytes");
 _Static_assert(MEMBER_NODE_INLINE >= sizeof(char *), "a member record's node[] holds a pointer");
 
 /* m's name bytes (node_len of them). */
 static const char *member_bytes(const struct member_rec *m)
 {
     return bt_fitname_bytes(m->node, m->node_len, MEMBER_NODE_INLINE);
+}
+
+/* The hash m is indexed under: its name's bt_hash_bytes, low 32 bits. */
+static uint32_t member_hash(const void *rec)
+{
+    const struct member_rec *m = rec;
+    return (uint32_t)bt_hash_bytes(member_bytes(m), m->node_len);
 }
 
 struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_nodeid *node)
@@ -246,7 +253,7 @@ struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_no
     uint32_t h = (uint32_t)bt_hash_bytes(node->bytes, node->len);
     for (size_t k = bt_posindex_start(x, h); x->slots[k] != 0; k = bt_posindex_next(x, k)) {
         struct member_rec *m = &l->members[x->slots[k] - 1];
-        if (m->hash == h && m->node_len == node->len &&
+        if (m->node_len == node->len &&
             memcmp(member_bytes(m), node->bytes, node->len) == 0)
             return m;
     }
@@ -265,16 +272,16 @@ struct member_rec *ldr_member_add(struct bt_leader *l, const struct bt_nodeid *n
         l->members = v;
         l->members_cap = cap;
     }
-    if (!bt_posindex_reserve(&l->member_index, l->members, sizeof *l->members,
-                             offsetof(struct member_rec, hash), l->nmembers))
+    if (!bt_posindex_reserve(&l->member_index, l->members, sizeof *l->members, member_hash,
+                             l->nmembers))
         return NULL;
     struct member_rec *m = &l->members[l->nmembers];
     memset(m, 0, sizeof *m);
     if (!bt_fitname_set(m->node, MEMBER_NODE_INLINE, node))
         return NULL;
     m->node_len = node->len;
-    m->hash = (uint32_t)bt_hash_bytes(node->bytes, node->len);
-    bt_posindex_put(&l->member_index, m->hash, l->nmembers++);
+    bt_posindex_put(&l->member_index, (uint32_t)bt_hash_bytes(node->bytes, node->len),
+                    l->nmembers++);
     return m;
 }
 
@@ -291,8 +298,8 @@ void ldr_members_forget_dead(struct bt_leader *l, uint64_t cutoff)
         *m = l->members[--l->nmembers]; /* the last takes its place */
     }
     if (l->nmembers != before)
-        bt_posindex_refill(&l->member_index, l->members, sizeof *l->members,
-                           offsetof(struct member_rec, hash), l->nmembers);
+        bt_posindex_refill(&l->member_index, l->members, sizeof *l->members, member_hash,
+                           l->nmembers);
 }
 
 /* ---- the winner ----------------------------------------------------------- */

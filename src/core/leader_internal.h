@@ -81,14 +81,15 @@ struct name_rec {
  * (bt_leader_expire), or revived by a live verdict.
  *
  * Every node holds one for every other member, so the records are kept in
- * one array of 48-byte records with an index of 32-bit positions
- * (leader.c, "members"), a member's name inline up to
- * MEMBER_NODE_INLINE bytes: 48 bytes and about 6 of index instead of 64
- * with malloc's header and 8 to 16 of hash buckets when each was allocated
- * to fit its name (and 144 with a struct bt_nodeid inline before that;
- * docs/election.md, "State"). A record's address holds until the next
- * record is added or forgotten. */
-#define MEMBER_NODE_INLINE 16
+ * one array of 40-byte records with an index of 32-bit positions
+ * (leader.c, "members"; the record does not keep its name's hash, which
+ * the index asks for only when it is built again), a member's name inline
+ * up to MEMBER_NODE_INLINE bytes: 40 bytes and about 5 to 11 of index
+ * instead of 64 with malloc's header and 8 to 16 of hash buckets when each
+ * was allocated to fit its name (and 144 with a struct bt_nodeid inline
+ * before that; docs/election.md, "State"). A record's address holds until
+ * the next record is added or forgotten. */
+#define MEMBER_NODE_INLINE 12
 
 struct member_rec {
     uint64_t boot_id; /* its current (live) or last (dead) boot */
@@ -96,7 +97,6 @@ struct member_rec {
     /* What it last said of its own clock, on this boot (fix 9), for
      * screening what it wrote: see bt_leader_acceptable_from(). */
     uint64_t clock_ceiling; /* BT_CLOCK_WORD_REFUSED: its last stamp while fine */
-    uint32_t hash;          /* its name's bt_hash_bytes, low 32 bits: for the index */
     uint8_t clock_word;     /* enum bt_clock_word */
     bool live;              /* alive or suspect */
     bool clock_out;   /* its clock is beyond the bound: its candidacies do not count (fix 9) */
@@ -116,7 +116,7 @@ struct bt_leader {
     uint64_t retry_round;        /* bt_leader_retry_deferred() calls so far */
     struct member_rec *members;  /* every member heard of, in no order (leader.c, "members") */
     size_t nmembers, members_cap;
-    struct bt_posindex member_index; /* members by name (member_rec.hash) */
+    struct bt_posindex member_index; /* members by name */
     struct name_rec *local_head;     /* campaigning records */
     size_t nlocal;                   /* how many */
     struct name_rec *dirty_head;     /* records to recompute after this input */

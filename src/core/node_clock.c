@@ -67,7 +67,7 @@ static uint32_t reading_hash(const struct bt_nodeid *member)
     return (uint32_t)bt_hash_bytes(member->bytes, member->len);
 }
 
-_Static_assert(sizeof(struct clock_reading) == 48, "a clock reading takes 48 bytes");
+_Static_assert(sizeof(struct clock_reading) == 40, "a clock reading takes 40 bytes");
 _Static_assert(CLOCK_NAME_INLINE >= sizeof(char *), "a reading's name[] holds a pointer");
 
 /* Reading c's name bytes (name_len of them). */
@@ -104,11 +104,17 @@ void node_clock_free(struct bt_node *n)
     free(n->scratch);
 }
 
+/* The hash reading rec is indexed under. */
+static uint32_t indexed_hash(const void *rec)
+{
+    const struct clock_reading *c = rec;
+    return (uint32_t)bt_hash_bytes(reading_bytes(c), c->name_len);
+}
+
 /* Indexes every reading again (after one was removed). */
 static void index_refill(struct bt_node *n)
 {
-    bt_posindex_refill(&n->clock_index, n->clocks, sizeof *n->clocks,
-                       offsetof(struct clock_reading, hash), n->nclocks);
+    bt_posindex_refill(&n->clock_index, n->clocks, sizeof *n->clocks, indexed_hash, n->nclocks);
 }
 
 static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nodeid *member)
@@ -119,7 +125,7 @@ static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nod
     uint32_t h = reading_hash(member);
     for (size_t k = bt_posindex_start(x, h); x->slots[k] != 0; k = bt_posindex_next(x, k)) {
         struct clock_reading *c = &n->clocks[x->slots[k] - 1];
-        if (c->hash == h && c->name_len == member->len &&
+        if (c->name_len == member->len &&
             memcmp(reading_bytes(c), member->bytes, member->len) == 0)
             return c;
     }
@@ -145,8 +151,8 @@ static bool reading_room(struct bt_node *n)
         n->clock_pending = pd;
         n->clocks_cap = cap;
     }
-    return bt_posindex_reserve(&n->clock_index, n->clocks, sizeof *n->clocks,
-                               offsetof(struct clock_reading, hash), n->nclocks);
+    return bt_posindex_reserve(&n->clock_index, n->clocks, sizeof *n->clocks, indexed_hash,
+                               n->nclocks);
 }
 
 /* ---- what the next judgement has to look at --------------------------------
@@ -330,9 +336,8 @@ bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id
             return false;
         }
         c->name_len = member->len;
-        c->hash = reading_hash(member);
         c->boot_id = boot_id;
-        bt_posindex_put(&n->clock_index, c->hash, n->nclocks++);
+        bt_posindex_put(&n->clock_index, reading_hash(member), n->nclocks++);
         mark(n, c);
     }
     if (clock->wall_ms != 0) {

@@ -26,25 +26,25 @@ struct bt_out_item {
 
 /* Bytes of a member's name a clock reading holds inline; a longer name is
  * allocated apart (names.h, bt_fitname_set). */
-#define CLOCK_NAME_INLINE 13
+#define CLOCK_NAME_INLINE 9
 
 /* The last clock reading of one live member (fix 9): its wall clock minus
  * ours when its PING or ACK arrived; and its word on its own clock, the
  * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. Every
- * node holds one per member, so a reading is kept to 48 bytes: the
+ * node holds one per member, so a reading is kept to 40 bytes: the
  * member's name is not a 66-byte struct bt_nodeid but name_len bytes
  * inline (up to CLOCK_NAME_INLINE) or, for a longer one, the address of
  * an allocation the reading owns, stored in name[] (read it with
- * reading_name(), node_clock.c); the marks are single bits. (It was one
- * 64-byte line: 16 bytes per (node, member) pair more, a gigabyte and a
- * half at 10 000 nodes, for a lookup that touches one line instead of
- * two half the time.) */
+ * reading_name(), node_clock.c); the marks are single bits; the name's
+ * hash is not kept (the index asks for it only when it is built again,
+ * posindex.h). (It was one 64-byte line: 24 bytes per (node, member) pair
+ * more, over two gigabytes at 10 000 nodes, for a lookup that touches one
+ * line instead of two half the time.) */
 struct clock_reading {
-    uint32_t hash; /* of member's name, its low 32 bits, for the index (node_clock.c) */
-    uint32_t seq;  /* its word's seq: a word with a greater one is newer */
     uint64_t boot_id;
     int64_t offset_ms;
     uint64_t ceiling;   /* its word's ceiling */
+    uint32_t seq;       /* its word's seq: a word with a greater one is newer */
     uint8_t flags;      /* its word's flags (BT_SWIM_CLOCK_*) */
     uint8_t name_len;   /* the member's name: 1..BATON_NODE_MAX bytes, see name */
     bool heard : 1;     /* the word came from this boot */

@@ -623,17 +623,17 @@ static struct bt_member *next_probe_target(struct bt_swim *s)
             /* End of a pass: reshuffle (Fisher-Yates). */
             for (size_t i = s->n_probe; i > 1; i--) {
                 size_t j = rnd_below(s, i);
-                struct bt_member *tmp = s->probe_order[i - 1];
+                uint32_t tmp = s->probe_order[i - 1];
                 s->probe_order[i - 1] = s->probe_order[j];
                 s->probe_order[j] = tmp;
-                s->probe_order[i - 1]->probe_slot = (uint32_t)(i - 1);
-                s->probe_order[j]->probe_slot = (uint32_t)j;
+                s->members[s->probe_order[i - 1]]->probe_slot = (uint32_t)(i - 1);
+                s->members[s->probe_order[j]]->probe_slot = (uint32_t)j;
             }
             s->probe_cursor = 0;
             if (s->n_probe == 0)
                 return NULL;
         }
-        struct bt_member *m = s->probe_order[s->probe_cursor++];
+        struct bt_member *m = s->members[s->probe_order[s->probe_cursor++]];
         if (is_live(m->state))
             return m;
     }
@@ -768,7 +768,7 @@ static void reconnect(struct bt_swim *s, uint64_t now)
     /* Try one random dead member (not left: it does not come back). */
     if (s->n_gone > 0) {
         for (int tries = 0; tries < 4; tries++) {
-            struct bt_member *m = *gone_at(s, rnd_below(s, s->n_gone));
+            struct bt_member *m = gone_member(s, rnd_below(s, s->n_gone));
             if (m->state == BT_MEMBER_DEAD) {
                 swim_start_pp(s, MEMBER_ADDR_P(m), PP_OTHER, NULL);
                 return;
@@ -784,7 +784,7 @@ static void reap(struct bt_swim *s, uint64_t now)
 {
     size_t i = 0;
     while (i < s->n_gone) {
-        struct bt_member *m = *gone_at(s, i);
+        struct bt_member *m = gone_member(s, i);
         if (m == s->self) {
             i++;
             continue;
@@ -850,7 +850,7 @@ void bt_swim_tick(struct bt_swim *s, uint64_t now)
     /* 5. Suspicions that ran out: dead. */
     i = 0;
     while (i < s->n_suspects) {
-        struct bt_member *m = *suspect_at(s, i);
+        struct bt_member *m = suspect_member(s, i);
         struct bt_suspicion *sp = s->susps[i];
         if (now >= sp->deadline) {
             swim_set_state(s, m, BT_MEMBER_DEAD, now); /* leaves suspects[] */

@@ -73,10 +73,11 @@ struct bt_exchange {
 
 /* One known member. The record is allocated to fit: its name and address
  * follow it in str[] (swim_member_add, MEMBER_SIZE), so a member of a
- * 10 000-node cluster costs about 64 bytes with malloc's header instead of
+ * 10 000-node cluster costs 64 bytes with malloc's header instead of
  * the two fixed-size structs (it holds no hash link: bt_swim.index finds
- * it); read them with member_name(), member_addr()
- * and the comparisons below. A suspect's suspicion state is not here but
+ * it, and no position in members[]: the index holds that too, and the
+ * probe order and the watch arrays hold positions, not pointers); read
+ * them with member_name(), member_addr() and the comparisons below. A suspect's suspicion state is not here but
  * in bt_swim.susps (member_susp): few members are ever suspect, and every
  * node holds a record for every member. */
 struct bt_member {
@@ -85,7 +86,6 @@ struct bt_member {
     uint64_t addr_since;  /* when (boot, addr) last changed: a refusal of addr
                            counts against this boot only well after it */
     uint32_t incarnation;
-    uint32_t slot;       /* index in members[] */
     uint32_t probe_slot; /* index in probe_order[], NO_SLOT for self */
     uint32_t watch_slot; /* index among the suspects or the gone (bt_swim.watch), or NO_SLOT */
     uint8_t state;       /* enum bt_member_state */
@@ -102,6 +102,11 @@ struct bt_member {
      * larger one when a longer address comes). */
     char str[];
 };
+
+/* 44 bytes before the strings: the simulator's names and addresses ("n1234"
+ * twice, with their NULs) fit a 64-byte malloc block (56 usable), where
+ * 48 took an 80-byte one. */
+_Static_assert(offsetof(struct bt_member, str) == 44, "a member record's fixed part is 44 bytes");
 
 /* The bytes a record with a name of name_len bytes and room for an address
  * of addr_cap bytes takes: the fixed part up to str[], not sizeof (whose
@@ -197,13 +202,17 @@ struct bt_swim {
      * most three quarters full. */
     uint64_t *index;
     size_t index_cap;
-    struct bt_member **probe_order; /* members but self */
+    /* The members but self in probe order, as positions in members[] (4
+     * bytes a member instead of a pointer's 8; kept in step when a member
+     * moves in members[], swim_member_remove). */
+    uint32_t *probe_order;
     size_t n_probe, cap_probe, probe_cursor;
     /* The suspects and the dead or left members share one array of
      * cap_watch slots, reserved for every member (a member is in one of
      * them at most): suspect i at watch[i] (suspect_at), gone i at
-     * watch[cap_watch - 1 - i] (gone_at). */
-    struct bt_member **watch;
+     * watch[cap_watch - 1 - i] (gone_at); positions in members[], as in
+     * probe_order. */
+    uint32_t *watch;
     size_t cap_watch;
     size_t n_suspects, n_gone;
     size_t n_live; /* alive + suspect, self included */
@@ -269,16 +278,24 @@ struct bt_swim {
 
 static inline uint64_t rnd(struct bt_swim *s) { return s->cfg.random(s->cfg.random_ctx); }
 
-/* The i-th suspect (i < n_suspects) and the i-th dead or left member
- * (i < n_gone): see bt_swim.watch. */
-static inline struct bt_member **suspect_at(const struct bt_swim *s, size_t i)
-{
-    return &s->watch[i];
-}
+/* Where the position in members[] of the i-th suspect (i < n_suspects)
+ * and of the i-th dead or left member (i < n_gone) is: see bt_swim.watch. */
+static inline uint32_t *suspect_at(const struct bt_swim *s, size_t i) { return &s->watch[i]; }
 
-static inline struct bt_member **gone_at(const struct bt_swim *s, size_t i)
+static inline uint32_t *gone_at(const struct bt_swim *s, size_t i)
 {
     return &s->watch[s->cap_watch - 1 - i];
+}
+
+/* The i-th suspect and the i-th dead or left member themselves. */
+static inline struct bt_member *suspect_member(const struct bt_swim *s, size_t i)
+{
+    return s->members[*suspect_at(s, i)];
+}
+
+static inline struct bt_member *gone_member(const struct bt_swim *s, size_t i)
+{
+    return s->members[*gone_at(s, i)];
 }
 
 /* m's suspicion state: non-NULL exactly while m is suspect (and counted

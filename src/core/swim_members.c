@@ -118,6 +118,17 @@ static void index_put(struct bt_swim *s, uint64_t e)
     s->index[k] = e;
 }
 
+/* m's position in members[] (m is there): its index entry says. */
+static size_t member_slot(const struct bt_swim *s, const struct bt_member *m)
+{
+    uint32_t tag = (uint32_t)name_hash(m);
+    size_t mask = s->index_cap - 1;
+    size_t k = tag & mask;
+    while (entry_tag(s->index[k]) != tag || s->members[entry_slot(s->index[k])] != m)
+        k = (k + 1) & mask;
+    return entry_slot(s->index[k]);
+}
+
 /* Where members[slot]'s entry is (it is there). */
 static size_t index_where(const struct bt_swim *s, size_t slot)
 {
@@ -199,11 +210,11 @@ static void watch_remove(struct bt_swim *s, struct bt_member *m)
         return;
     bool suspect = m->state == BT_MEMBER_SUSPECT;
     size_t *n = suspect ? &s->n_suspects : &s->n_gone;
-    struct bt_member **(*at)(const struct bt_swim *, size_t) = suspect ? suspect_at : gone_at;
+    uint32_t *(*at)(const struct bt_swim *, size_t) = suspect ? suspect_at : gone_at;
     uint32_t i = m->watch_slot;
-    struct bt_member *last = *at(s, *n - 1);
+    uint32_t last = *at(s, *n - 1);
     *at(s, i) = last;
-    last->watch_slot = i;
+    s->members[last]->watch_slot = i;
     if (suspect)
         s->susps[i] = s->susps[*n - 1]; /* m's own was freed (swim_set_state) */
     (*n)--;
@@ -216,14 +227,15 @@ static bool watch_add(struct bt_swim *s, struct bt_member *m)
         return true;
     if (s->n_suspects + s->n_gone >= s->cap_watch)
         return false; /* cannot happen: room is reserved per member */
+    uint32_t pos = (uint32_t)member_slot(s, m);
     if (m->state == BT_MEMBER_SUSPECT) {
         m->watch_slot = (uint32_t)s->n_suspects;
         if (m->watch_slot < s->cap_susps)
             s->susps[m->watch_slot] = NULL; /* the caller puts it there */
-        *suspect_at(s, s->n_suspects++) = m;
+        *suspect_at(s, s->n_suspects++) = pos;
     } else {
         m->watch_slot = (uint32_t)s->n_gone;
-        *gone_at(s, s->n_gone++) = m;
+        *gone_at(s, s->n_gone++) = pos;
     }
     return true;
 }
@@ -290,9 +302,9 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
     s->digest ^= digest_term(m);
     s->n_live++;
 
-    m->slot = (uint32_t)s->n_members;
+    uint32_t pos = (uint32_t)s->n_members;
     s->members[s->n_members++] = m;
-    index_put(s, index_entry((uint32_t)bt_hash_bytes(name->bytes, name->len), m->slot));
+    index_put(s, index_entry((uint32_t)bt_hash_bytes(name->bytes, name->len), pos));
 
     if (!is_self) {
         /* Insert at a random place in the probe order (memberlist does the
@@ -301,9 +313,9 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
         size_t j = rnd_below(s, n + 1);
         if (j != n) {
             s->probe_order[n] = s->probe_order[j];
-            s->probe_order[n]->probe_slot = (uint32_t)n;
+            s->members[s->probe_order[n]]->probe_slot = (uint32_t)n;
         }
-        s->probe_order[j] = m;
+        s->probe_order[j] = pos;
         m->probe_slot = (uint32_t)j;
         s->n_probe++;
     }
@@ -321,15 +333,8 @@ struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
             return NULL;
         memcpy(nm, m, offsetof(struct bt_member, str) + (size_t)m->name_len + 1);
         nm->addr_cap = addr->len;
-        s->members[nm->slot] = nm; /* the index holds its slot: unchanged */
-        if (nm->probe_slot != NO_SLOT)
-            s->probe_order[nm->probe_slot] = nm;
-        if (nm->watch_slot != NO_SLOT) {
-            if (nm->state == BT_MEMBER_SUSPECT)
-                *suspect_at(s, nm->watch_slot) = nm;
-            else
-                *gone_at(s, nm->watch_slot) = nm;
-        }
+        /* Everything else holds its position, which does not change. */
+        s->members[member_slot(s, m)] = nm;
         if (s->self == m)
             s->self = nm;
         free(m);
@@ -350,25 +355,31 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
         s->n_live--;
     s->digest ^= digest_term(m);
 
-    index_delete(s, index_where(s, m->slot));
-
-    struct bt_member *last = s->members[s->n_members - 1];
-    if (last != m) {
-        /* The last member takes m's slot: its entry says so. */
-        size_t k = index_where(s, last->slot);
-        s->index[k] = index_entry(entry_tag(s->index[k]), m->slot);
-    }
-    s->members[m->slot] = last;
-    last->slot = m->slot;
-    s->n_members--;
-
     if (m->probe_slot != NO_SLOT) {
-        struct bt_member *plast = s->probe_order[s->n_probe - 1];
+        uint32_t plast = s->probe_order[s->n_probe - 1];
         s->probe_order[m->probe_slot] = plast;
-        plast->probe_slot = m->probe_slot;
+        s->members[plast]->probe_slot = m->probe_slot;
         s->n_probe--;
         if (s->probe_cursor > s->n_probe)
             s->probe_cursor = s->n_probe;
     }
+
+    size_t pos = member_slot(s, m);
+    index_delete(s, index_where(s, pos));
+    size_t lpos = s->n_members - 1;
+    struct bt_member *last = s->members[lpos];
+    if (last != m) {
+        /* The last member takes m's position: its index entry, its place
+         * in the probe order and among the watched say so. */
+        size_t k = index_where(s, lpos);
+        s->index[k] = index_entry(entry_tag(s->index[k]), pos);
+        if (last->probe_slot != NO_SLOT)
+            s->probe_order[last->probe_slot] = (uint32_t)pos;
+        if (last->watch_slot != NO_SLOT)
+            *(last->state == BT_MEMBER_SUSPECT ? suspect_at : gone_at)(s, last->watch_slot) =
+                (uint32_t)pos;
+    }
+    s->members[pos] = last;
+    s->n_members--;
     free(m);
 }

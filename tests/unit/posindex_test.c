@@ -10,8 +10,10 @@
 
 struct rec {
     uint64_t payload;
-    uint32_t hash;
+    uint32_t hash; /* a test's record keeps it; leader.c's and node_clock.c's compute it */
 };
+
+static uint32_t rec_hash(const void *r) { return ((const struct rec *)r)->hash; }
 
 /* The position of the record with hash and payload, or -1. */
 static long find(const struct bt_posindex *x, const struct rec *recs, uint32_t hash,
@@ -29,7 +31,7 @@ static long find(const struct bt_posindex *x, const struct rec *recs, uint32_t h
 
 static bool add(struct bt_posindex *x, struct rec *recs, size_t *n, uint32_t hash, uint64_t payload)
 {
-    if (!bt_posindex_reserve(x, recs, sizeof *recs, offsetof(struct rec, hash), *n))
+    if (!bt_posindex_reserve(x, recs, sizeof *recs, rec_hash, *n))
         return false;
     recs[*n] = (struct rec){.payload = payload, .hash = hash};
     bt_posindex_put(x, hash, (*n)++);
@@ -47,7 +49,7 @@ static void records_are_found_across_growth_and_collisions(void **state)
      * path longer than one slot, across every growth of the index. */
     for (uint64_t i = 0; i < 1000; i++)
         assert_true(add(&x, recs, &n, (uint32_t)(i / 3 * 2654435761u), i));
-    assert_true(x.cap >= 2 * n);
+    assert_true(4 * n <= 3 * x.cap);
     for (uint64_t i = 0; i < 1000; i++)
         assert_int_equal(find(&x, recs, (uint32_t)(i / 3 * 2654435761u), i), (long)i);
     assert_int_equal(find(&x, recs, (uint32_t)(999 / 3 * 2654435761u), 5000), -1);
@@ -66,7 +68,7 @@ static void a_refill_follows_records_that_moved(void **state)
     /* Remove record 3: the last one takes its place, as leader.c and
      * node_clock.c remove theirs. */
     recs[3] = recs[--n];
-    bt_posindex_refill(&x, recs, sizeof *recs, offsetof(struct rec, hash), n);
+    bt_posindex_refill(&x, recs, sizeof *recs, rec_hash, n);
     assert_int_equal(find(&x, recs, 3 * 7u, 3), -1);
     assert_int_equal(find(&x, recs, 39 * 7u, 39), 3);
     for (uint64_t i = 0; i < 39; i++)
