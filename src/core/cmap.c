@@ -104,8 +104,9 @@ struct entry_ord {
 
 struct bt_cname {
     struct bt_hlink link;        /* in bt_cmap.names, hashed with name_hash() */
-    const struct bt_name *name;  /* the campaign name, bytes past len zeroed: own[0],
-                                    or a copy lent by bt_cmap.lend_name */
+    const struct bt_name *name;  /* the campaign name: own[0], bytes past len zeroed,
+                                    or a copy lent by bt_cmap.lend_name, which
+                                    may hold only len bytes (bt_name_copy) */
     uint8_t head_len;            /* name->len */
     uint8_t head[NAME_HEAD];     /* its first min(len, NAME_HEAD) bytes, the rest zero */
     size_t n;                    /* entries in use, at least 1 while linked */
@@ -261,7 +262,7 @@ static void entry_replace(struct bt_cmap *m, struct bt_cstored *stored, const st
 void bt_cstored_entry(const struct bt_cstored *s, struct bt_centry *out)
 {
     memset(out, 0, sizeof *out);
-    out->name = *s->name;
+    bt_name_copy(&out->name, s->name);
     out->node = s->node;
     out->stamp = s->stamp;
     out->removed = s->removed;
@@ -636,8 +637,8 @@ int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_n
 {
     if (!key_valid(name, node))
         return BATON_EINVAL;
-    struct bt_centry e = {
-        .name = *name, .node = *node, .stamp = stamp, .removed = false, .cand = *cand};
+    struct bt_centry e = {.node = *node, .stamp = stamp, .removed = false, .cand = *cand};
+    bt_name_copy(&e.name, name);
     struct bt_centry canon;
     entry_canonical(&canon, &e);
     int r = merge_canonical(m, name_find(m, &canon.name), &canon);
@@ -651,7 +652,8 @@ int bt_cmap_remove(struct bt_cmap *m, const struct bt_name *name, const struct b
 {
     if (!key_valid(name, node))
         return BATON_EINVAL;
-    struct bt_centry e = {.name = *name, .node = *node, .stamp = stamp, .removed = true};
+    struct bt_centry e = {.node = *node, .stamp = stamp, .removed = true};
+    bt_name_copy(&e.name, name);
     struct bt_centry canon;
     entry_canonical(&canon, &e);
     int r = merge_canonical(m, name_find(m, &canon.name), &canon);

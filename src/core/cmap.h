@@ -40,7 +40,7 @@ struct bt_centry {
  * simulation keeps millions of entries). Owned by the map. */
 struct bt_cstored {
     const struct bt_name *name; /* the map's copy of the campaign name: valid as long as
-                                   this entry is */
+                                   this entry is; copy it with bt_name_copy */
     struct bt_nodeid node;      /* as in struct bt_centry */
     uint64_t stamp;
     bool removed;
@@ -76,7 +76,9 @@ struct bt_cmap {
      * bytes a name). Asked when a name gets its first entry, with lend_ctx;
      * returns a copy of name that stays valid and unchanged at least as
      * long as the map holds an entry of the name, or NULL (the map then
-     * keeps its own). The election lends its name records' (leader.c). */
+     * keeps its own). The copy may hold only its len and bytes (the
+     * election lends its name records', allocated to fit: leader.c), so
+     * the map and its users copy names with bt_name_copy, never whole. */
     const struct bt_name *(*lend_name)(void *ctx, const struct bt_name *name);
     void *lend_ctx;
 };

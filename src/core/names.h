@@ -209,6 +209,16 @@ static inline bool bt_name_eq(const struct bt_name *a, const struct bt_name *b)
     return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
+/* Copies src into dst, bytes past its length zeroed, reading only src's
+ * length and bytes: the election's records hold their names allocated to
+ * fit (and lend them to the map), so a name is never copied whole. */
+static inline void bt_name_copy(struct bt_name *dst, const struct bt_name *src)
+{
+    dst->len = src->len;
+    memcpy(dst->bytes, src->bytes, src->len);
+    memset(dst->bytes + src->len, 0, sizeof dst->bytes - src->len);
+}
+
 /* FNV-1a, for hash tables keyed by names. Not for anything adversarial:
  * tables using it must stay correct (only slower) under collisions. */
 static inline uint64_t bt_hash_bytes(const void *p, size_t n)
