@@ -240,11 +240,10 @@ static void live_out(struct bt_cmap *m, const struct bt_cstored *e)
     }
 }
 
-/* Copies the fields of canonical entry e but its name into stored (whose
- * name pointer is left alone). */
+/* Copies the fields of canonical entry e but its key into stored (whose
+ * name pointer and node, set when it was made, are left alone). */
 static void stored_set(struct bt_cstored *stored, const struct bt_centry *e)
 {
-    stored->node = e->node;
     stored->stamp = e->stamp;
     stored->removed = e->removed;
     stored->cand = e->cand;
@@ -263,7 +262,7 @@ void bt_cstored_entry(const struct bt_cstored *s, struct bt_centry *out)
 {
     memset(out, 0, sizeof *out);
     bt_name_copy(&out->name, s->name);
-    out->node = s->node;
+    bt_nodeid_copy(&out->node, &s->node);
     out->stamp = s->stamp;
     out->removed = s->removed;
     out->cand = s->cand;
@@ -551,10 +550,13 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     /* 1. Allocate everything that can fail before touching the map. */
     if (bt_htab_reserve(&m->names) != 0)
         return BATON_ENOMEM;
-    struct bt_cstored *fresh = malloc(sizeof *fresh);
+    size_t size = offsetof(struct bt_cstored, node.bytes) + e->node.len + 1;
+    struct bt_cstored *fresh = malloc(size);
     if (!fresh)
         return BATON_ENOMEM;
-    memset(fresh, 0, sizeof *fresh);
+    memset(fresh, 0, size);
+    fresh->node.len = e->node.len;
+    memcpy(fresh->node.bytes, e->node.bytes, e->node.len);
     stored_set(fresh, e);
     bool new_name = cn == NULL;
     if (new_name) {

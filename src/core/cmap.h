@@ -41,10 +41,13 @@ struct bt_centry {
 struct bt_cstored {
     const struct bt_name *name; /* the map's copy of the campaign name: valid as long as
                                    this entry is; copy it with bt_name_copy */
-    struct bt_nodeid node;      /* as in struct bt_centry */
     uint64_t stamp;
-    bool removed;
     struct bt_cand cand;
+    bool removed;
+    /* As in struct bt_centry, allocated to fit (node names are mostly
+     * short: 64 bytes a stored entry instead of 128): only its len, len
+     * bytes and the NUL are there, so copy it with bt_nodeid_copy. */
+    struct bt_nodeid node;
 };
 
 /* Copies stored entry s, name included, into *out (a canonical entry:

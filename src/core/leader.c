@@ -665,7 +665,7 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         memset(&r->camp->prev_node, 0, sizeof r->camp->prev_node);
         r->camp->prev_boot = 0;
         if (w) {
-            r->camp->prev_node = w->node;
+            bt_nodeid_copy(&r->camp->prev_node, &w->node);
             r->camp->prev_boot = w->cand.boot_id;
         }
     }
@@ -940,7 +940,7 @@ int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, stru
     if (!w)
         return BATON_ENOLEADER;
     if (node)
-        *node = w->node;
+        bt_nodeid_copy(node, &w->node);
     if (candidate_id)
         *candidate_id = w->cand.candidate_id;
     return 0;
@@ -976,7 +976,7 @@ size_t bt_leader_candidates(const struct bt_leader *l, const struct bt_name *nam
         if (!entry_counts(l, v[i]))
             continue;
         if (count < cap)
-            out[count] = v[i]->node;
+            bt_nodeid_copy(&out[count], &v[i]->node);
         count++;
     }
     return count;
