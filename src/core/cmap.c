@@ -104,8 +104,9 @@ struct entry_ord {
 
 struct bt_cname {
     struct bt_hlink link;        /* in bt_cmap.names, hashed with name_hash() */
-    const struct bt_name *name;  /* the campaign name, bytes past len zeroed: own[0],
-                                    or a copy lent by bt_cmap.lend_name */
+    const struct bt_name *name;  /* the campaign name: own[0], bytes past len zeroed,
+                                    or a copy lent by bt_cmap.lend_name, which
+                                    may hold only len bytes (bt_name_copy) */
     uint8_t head_len;            /* name->len */
     uint8_t head[NAME_HEAD];     /* its first min(len, NAME_HEAD) bytes, the rest zero */
     size_t n;                    /* entries in use, at least 1 while linked */
@@ -239,11 +240,10 @@ static void live_out(struct bt_cmap *m, const struct bt_cstored *e)
     }
 }
 
-/* Copies the fields of canonical entry e but its name into stored (whose
- * name pointer is left alone). */
+/* Copies the fields of canonical entry e but its key into stored (whose
+ * name pointer and node, set when it was made, are left alone). */
 static void stored_set(struct bt_cstored *stored, const struct bt_centry *e)
 {
-    stored->node = e->node;
     stored->stamp = e->stamp;
     stored->removed = e->removed;
     stored->cand = e->cand;
@@ -261,8 +261,8 @@ static void entry_replace(struct bt_cmap *m, struct bt_cstored *stored, const st
 void bt_cstored_entry(const struct bt_cstored *s, struct bt_centry *out)
 {
     memset(out, 0, sizeof *out);
-    out->name = *s->name;
-    out->node = s->node;
+    bt_name_copy(&out->name, s->name);
+    bt_nodeid_copy(&out->node, &s->node);
     out->stamp = s->stamp;
     out->removed = s->removed;
     out->cand = s->cand;
@@ -550,10 +550,13 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
     /* 1. Allocate everything that can fail before touching the map. */
     if (bt_htab_reserve(&m->names) != 0)
         return BATON_ENOMEM;
-    struct bt_cstored *fresh = malloc(sizeof *fresh);
+    size_t size = offsetof(struct bt_cstored, node.bytes) + e->node.len + 1;
+    struct bt_cstored *fresh = malloc(size);
     if (!fresh)
         return BATON_ENOMEM;
-    memset(fresh, 0, sizeof *fresh);
+    memset(fresh, 0, size);
+    fresh->node.len = e->node.len;
+    memcpy(fresh->node.bytes, e->node.bytes, e->node.len);
     stored_set(fresh, e);
     bool new_name = cn == NULL;
     if (new_name) {
@@ -636,8 +639,8 @@ int bt_cmap_add(struct bt_cmap *m, const struct bt_name *name, const struct bt_n
 {
     if (!key_valid(name, node))
         return BATON_EINVAL;
-    struct bt_centry e = {
-        .name = *name, .node = *node, .stamp = stamp, .removed = false, .cand = *cand};
+    struct bt_centry e = {.node = *node, .stamp = stamp, .removed = false, .cand = *cand};
+    bt_name_copy(&e.name, name);
     struct bt_centry canon;
     entry_canonical(&canon, &e);
     int r = merge_canonical(m, name_find(m, &canon.name), &canon);
@@ -651,7 +654,8 @@ int bt_cmap_remove(struct bt_cmap *m, const struct bt_name *name, const struct b
 {
     if (!key_valid(name, node))
         return BATON_EINVAL;
-    struct bt_centry e = {.name = *name, .node = *node, .stamp = stamp, .removed = true};
+    struct bt_centry e = {.node = *node, .stamp = stamp, .removed = true};
+    bt_name_copy(&e.name, name);
     struct bt_centry canon;
     entry_canonical(&canon, &e);
     int r = merge_canonical(m, name_find(m, &canon.name), &canon);

@@ -40,11 +40,14 @@ struct bt_centry {
  * simulation keeps millions of entries). Owned by the map. */
 struct bt_cstored {
     const struct bt_name *name; /* the map's copy of the campaign name: valid as long as
-                                   this entry is */
-    struct bt_nodeid node;      /* as in struct bt_centry */
+                                   this entry is; copy it with bt_name_copy */
     uint64_t stamp;
-    bool removed;
     struct bt_cand cand;
+    bool removed;
+    /* As in struct bt_centry, allocated to fit (node names are mostly
+     * short: 64 bytes a stored entry instead of 128): only its len, len
+     * bytes and the NUL are there, so copy it with bt_nodeid_copy. */
+    struct bt_nodeid node;
 };
 
 /* Copies stored entry s, name included, into *out (a canonical entry:
@@ -76,7 +79,9 @@ struct bt_cmap {
      * bytes a name). Asked when a name gets its first entry, with lend_ctx;
      * returns a copy of name that stays valid and unchanged at least as
      * long as the map holds an entry of the name, or NULL (the map then
-     * keeps its own). The election lends its name records' (leader.c). */
+     * keeps its own). The copy may hold only its len and bytes (the
+     * election lends its name records', allocated to fit: leader.c), so
+     * the map and its users copy names with bt_name_copy, never whole. */
     const struct bt_name *(*lend_name)(void *ctx, const struct bt_name *name);
     void *lend_ctx;
 };

@@ -140,7 +140,9 @@ static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *n
 {
     if (bt_htab_reserve(&l->names) != 0)
         return NULL;
-    struct name_rec *r = calloc(1, sizeof *r);
+    /* Allocated to fit its name: names are mostly short, and a 1000-node
+     * simulation of 1000 names keeps a million records. */
+    struct name_rec *r = calloc(1, offsetof(struct name_rec, name.bytes) + name->len);
     if (!r)
         return NULL;
     r->name.len = name->len;
@@ -196,30 +198,30 @@ void ldr_name_release_if_empty(struct bt_leader *l, struct name_rec *r)
 {
     if (r->campaigning || r->has_high_water || name_in_map(l, &r->name))
         return;
-    assert(!r->dirty && !r->leading);
+    assert(!r->dirty && !ldr_leading(r));
     bt_htab_unlink(&l->names, &r->link);
     ldr_name_free(r);
 }
 
 static void local_link(struct bt_leader *l, struct name_rec *r)
 {
-    r->local_prev = NULL;
-    r->local_next = l->local_head;
+    r->camp->local_prev = NULL;
+    r->camp->local_next = l->local_head;
     if (l->local_head)
-        l->local_head->local_prev = r;
+        l->local_head->camp->local_prev = r;
     l->local_head = r;
     l->nlocal++;
 }
 
 static void local_unlink(struct bt_leader *l, struct name_rec *r)
 {
-    if (r->local_prev)
-        r->local_prev->local_next = r->local_next;
+    if (r->camp->local_prev)
+        r->camp->local_prev->camp->local_next = r->camp->local_next;
     else
-        l->local_head = r->local_next;
-    if (r->local_next)
-        r->local_next->local_prev = r->local_prev;
-    r->local_prev = r->local_next = NULL;
+        l->local_head = r->camp->local_next;
+    if (r->camp->local_next)
+        r->camp->local_next->camp->local_prev = r->camp->local_prev;
+    r->camp->local_prev = r->camp->local_next = NULL;
     l->nlocal--;
 }
 
@@ -374,7 +376,7 @@ void ldr_push_fence(struct bt_leader *l, const struct bt_name *name, uint64_t to
     struct bt_leader_broadcast b;
     memset(&b, 0, sizeof b);
     b.kind = BT_LEADER_BCAST_FENCE;
-    b.fence.name = *name;
+    bt_name_copy(&b.fence.name, name);
     b.fence.token = token;
     b.fence.minter = *minter;
     bt_fifo_push(&l->broadcasts, &b);
@@ -386,8 +388,8 @@ void ldr_push_event(struct bt_leader *l, enum bt_leader_event_kind kind, const s
     struct bt_leader_event ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = kind;
-    ev.session = r->session;
-    ev.name = r->name;
+    ev.session = r->camp->session;
+    bt_name_copy(&ev.name, &r->name);
     ev.fence = fence;
     ev.minter = ldr_self_minter(l);
     bt_fifo_push(&l->events, &ev);
@@ -410,6 +412,7 @@ static size_t named_minters(const struct name_rec *r)
 
 void ldr_name_free(struct name_rec *r)
 {
+    free(r->camp);
     free(r->more_minters);
     free(r);
 }
@@ -489,7 +492,7 @@ static bool unseen_rival(const struct bt_leader *l, const struct name_rec *r)
  * that is refused learns it from its own bt_leader_observe_fence(). */
 static bool term_shared(const struct bt_leader *l, const struct name_rec *r)
 {
-    if (!r->has_high_water || r->high_water != r->term_token)
+    if (!r->has_high_water || r->high_water != r->camp->term_token)
         return false;
     struct bt_minter self = ldr_self_minter(l);
     for (size_t i = 0; i < r->nminters; i++)
@@ -514,18 +517,19 @@ static uint64_t mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     assert(raised == 1);
     (void)raised;
     ldr_push_fence(l, &r->name, token, &self);
-    r->leading = true; /* 4 */
-    r->term_token = token;
+    r->camp->leading = true; /* 4 */
+    r->camp->term_token = token;
     l->counters.terms_minted++;
     return token;
 }
 
 void ldr_set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
 {
-    if (r->deferred == deferred)
+    /* A record this node never campaigned for is never deferred. */
+    if (r->camp == NULL || r->camp->deferred == deferred)
         return;
-    r->deferred = deferred;
-    r->defer_round = l->retry_round;
+    r->camp->deferred = deferred;
+    r->camp->defer_round = l->retry_round;
     if (deferred)
         l->ndeferred++;
     else
@@ -537,15 +541,15 @@ void ldr_set_deferred(struct bt_leader *l, struct name_rec *r, bool deferred)
  * (bt_leader_settle_schedule). */
 static void settle_start(struct bt_leader *l, struct name_rec *r)
 {
-    if (r->settling)
+    if (r->camp->settling)
         return;
-    r->settling = true;
-    r->settled = false;
-    r->settle_at = 0;
-    r->settle_next = NULL;
-    r->settle_prev = l->settle_tail;
+    r->camp->settling = true;
+    r->camp->settled = false;
+    r->camp->settle_at = 0;
+    r->camp->settle_next = NULL;
+    r->camp->settle_prev = l->settle_tail;
     if (l->settle_tail)
-        l->settle_tail->settle_next = r;
+        l->settle_tail->camp->settle_next = r;
     else
         l->settle_head = r;
     l->settle_tail = r;
@@ -554,16 +558,16 @@ static void settle_start(struct bt_leader *l, struct name_rec *r)
 
 void ldr_settle_unlink(struct bt_leader *l, struct name_rec *r)
 {
-    if (r->settle_prev)
-        r->settle_prev->settle_next = r->settle_next;
+    if (r->camp->settle_prev)
+        r->camp->settle_prev->camp->settle_next = r->camp->settle_next;
     else
-        l->settle_head = r->settle_next;
-    if (r->settle_next)
-        r->settle_next->settle_prev = r->settle_prev;
+        l->settle_head = r->camp->settle_next;
+    if (r->camp->settle_next)
+        r->camp->settle_next->camp->settle_prev = r->camp->settle_prev;
     else
-        l->settle_tail = r->settle_prev;
-    r->settle_prev = r->settle_next = NULL;
-    r->settling = false;
+        l->settle_tail = r->camp->settle_prev;
+    r->camp->settle_prev = r->camp->settle_next = NULL;
+    r->camp->settling = false;
     l->nsettling--;
 }
 
@@ -571,9 +575,9 @@ void ldr_settle_unlink(struct bt_leader *l, struct name_rec *r)
  * withdrew): a settle period in progress or passed is forgotten. */
 static void settle_stop(struct bt_leader *l, struct name_rec *r)
 {
-    if (r->settling)
+    if (r->camp->settling)
         ldr_settle_unlink(l, r);
-    r->settled = false;
+    r->camp->settled = false;
 }
 
 /* Whether the winner r last saw (another node) went away in a way every
@@ -585,14 +589,14 @@ static void settle_stop(struct bt_leader *l, struct name_rec *r)
  * us, so r settles. */
 static bool prev_winner_departed(const struct bt_leader *l, const struct name_rec *r)
 {
-    if (r->prev_node.len == 0 || bt_nodeid_eq(&r->prev_node, &l->cfg.self))
+    if (r->camp->prev_node.len == 0 || bt_nodeid_eq(&r->camp->prev_node, &l->cfg.self))
         return false;
-    const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, &r->prev_node);
+    const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, &r->camp->prev_node);
     if (!e || e->removed)
         return true;
-    if (e->cand.boot_id != r->prev_boot)
+    if (e->cand.boot_id != r->camp->prev_boot)
         return false;
-    const struct member_rec *m = ldr_member_find(l, &r->prev_node);
+    const struct member_rec *m = ldr_member_find(l, &r->camp->prev_node);
     return m == NULL || !m->live;
 }
 
@@ -615,7 +619,7 @@ static bool may_mint(struct bt_leader *l, struct name_rec *r)
         return true;
     if (!l->synced) /* 1 */
         return false;
-    if (r->settled || prev_winner_departed(l, r)) /* 2 */
+    if (r->camp->settled || prev_winner_departed(l, r)) /* 2 */
         return true;
     settle_start(l, r); /* 3 */
     return false;
@@ -646,30 +650,30 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
     assert(r->campaigning);
     const struct bt_cstored *w = winner_of(l, &r->name); /* 1 */
     bool wins = ldr_is_self(l, w);
-    bool was = r->leading; /* 2 */
+    bool was = r->camp->leading; /* 2 */
     bool overtaken =
-        was && r->has_high_water && (r->high_water > r->term_token || term_shared(l, r));
+        was && r->has_high_water && (r->high_water > r->camp->term_token || term_shared(l, r));
 
     if (was && (!wins || overtaken)) { /* 3 */
         if (overtaken)
             l->counters.term_refreshes++;
-        r->leading = false;
-        ldr_push_event(l, BT_LEADER_REVOKED, r, r->term_token);
+        r->camp->leading = false;
+        ldr_push_event(l, BT_LEADER_REVOKED, r, r->camp->term_token);
     }
     if (overtaken && wins && unseen_rival(l, r)) { /* 4 */
         ldr_set_deferred(l, r, true);
         l->counters.term_deferrals++;
     }
-    if (wins && !r->deferred && (!was || overtaken) && (overtaken || may_mint(l, r))) /* 5 */
+    if (wins && !r->camp->deferred && (!was || overtaken) && (overtaken || may_mint(l, r))) /* 5 */
         ldr_push_event(l, BT_LEADER_ELECTED, r, mint(l, r, wall_ms));
-    if (!wins || r->leading || r->deferred)
+    if (!wins || r->camp->leading || r->camp->deferred)
         settle_stop(l, r);
     if (!l->cfg.settle || l->synced) { /* 6 */
-        memset(&r->prev_node, 0, sizeof r->prev_node);
-        r->prev_boot = 0;
+        memset(&r->camp->prev_node, 0, sizeof r->camp->prev_node);
+        r->camp->prev_boot = 0;
         if (w) {
-            r->prev_node = w->node;
-            r->prev_boot = w->cand.boot_id;
+            bt_nodeid_copy(&r->camp->prev_node, &w->node);
+            r->camp->prev_boot = w->cand.boot_id;
         }
     }
 }
@@ -723,7 +727,7 @@ static bool stands(const struct bt_leader *l, const struct name_rec *r)
 static struct bt_cand local_cand(const struct bt_leader *l, const struct name_rec *r)
 {
     struct bt_cand c = {
-        .candidate_id = r->session, .priority = r->priority, .boot_id = l->cfg.boot_id};
+        .candidate_id = r->camp->session, .priority = r->camp->priority, .boot_id = l->cfg.boot_id};
     return c;
 }
 
@@ -840,10 +844,15 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
     int orc = ldr_name_obtain(l, name, &r);
     if (orc != 0)
         return orc;
+    if (!r->camp && !(r->camp = calloc(1, sizeof *r->camp))) {
+        if (created)
+            ldr_name_release_if_empty(l, r);
+        return BATON_ENOMEM;
+    }
 
     r->campaigning = true;
-    r->session = session;
-    r->priority = priority;
+    r->camp->session = session;
+    r->camp->priority = priority;
     /* Withheld (fix 9): the session is kept and campaigns once the clock is
      * back in bounds; nothing is written meanwhile. */
     int rc = l->withheld ? 0 : ldr_write_own_entry(l, &r->name, r, wall_ms);
@@ -854,9 +863,9 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
         return rc;
     }
     local_link(l, r);
-    memset(&r->prev_node, 0, sizeof r->prev_node);
-    r->prev_boot = 0;
-    r->settled = false;
+    memset(&r->camp->prev_node, 0, sizeof r->camp->prev_node);
+    r->camp->prev_boot = 0;
+    r->camp->settled = false;
 
     if (l->cfg.settle) {
         /* Fix 8: a new candidacy never mints in this call (may_mint: no
@@ -864,7 +873,7 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
          * for the first sync. ELECTED follows if it still wins. */
         ldr_mark_dirty(l, r);
         ldr_recompute_dirty(l, wall_ms);
-        assert(!r->leading);
+        assert(!r->camp->leading);
         return 0;
     }
     if (l->withheld || !ldr_is_self(l, winner_of(l, &r->name)))
@@ -889,7 +898,7 @@ int ldr_withdraw(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         r->campaigning = true;
         return rc;
     }
-    r->leading = false;
+    r->camp->leading = false;
     ldr_set_deferred(l, r, false);
     settle_stop(l, r);
     local_unlink(l, r);
@@ -910,8 +919,8 @@ int bt_leader_resign(struct bt_leader *l, const struct bt_name *name, uint64_t w
 int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_ms)
 {
     size_t n = 0;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        n += r->session == session;
+    for (struct name_rec *r = l->local_head; r; r = r->camp->local_next)
+        n += r->camp->session == session;
     if (n == 0)
         return 0;
     if (ldr_reserve_outputs(l, n, 0) != 0)
@@ -919,8 +928,8 @@ int bt_leader_session_end(struct bt_leader *l, uint64_t session, uint64_t wall_m
     int ended = 0;
     struct name_rec *next;
     for (struct name_rec *r = l->local_head; r; r = next) {
-        next = r->local_next;
-        if (r->session != session)
+        next = r->camp->local_next;
+        if (r->camp->session != session)
             continue;
         int rc = ldr_withdraw(l, r, wall_ms);
         if (rc < 0)
@@ -938,7 +947,7 @@ int bt_leader_leader(const struct bt_leader *l, const struct bt_name *name, stru
     if (!w)
         return BATON_ENOLEADER;
     if (node)
-        *node = w->node;
+        bt_nodeid_copy(node, &w->node);
     if (candidate_id)
         *candidate_id = w->cand.candidate_id;
     return 0;
@@ -953,10 +962,10 @@ int bt_leader_fence(const struct bt_leader *l, const struct bt_name *name, uint6
                     struct bt_minter *minter)
 {
     const struct name_rec *r = ldr_name_find(l, name);
-    if (!r || !r->leading)
+    if (!r || !ldr_leading(r))
         return BATON_ENOTLEADER;
     if (fence)
-        *fence = r->term_token;
+        *fence = r->camp->term_token;
     if (minter)
         *minter = ldr_self_minter(l);
     return 0;
@@ -974,7 +983,7 @@ size_t bt_leader_candidates(const struct bt_leader *l, const struct bt_name *nam
         if (!entry_counts(l, v[i]))
             continue;
         if (count < cap)
-            out[count] = v[i]->node;
+            bt_nodeid_copy(&out[count], &v[i]->node);
         count++;
     }
     return count;
@@ -1019,7 +1028,7 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
         if (!r->has_high_water)
             continue;
         memset(&f, 0, sizeof f);
-        f.name = r->name;
+        bt_name_copy(&f.name, &r->name);
         f.token = r->high_water;
         for (size_t i = 0; i < r->nminters; i++) {
             if (ldr_minter(r, i)->node.len == 0)
@@ -1037,15 +1046,15 @@ size_t bt_leader_high_water_count(const struct bt_leader *l) { return l->nhigh_w
 
 bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
 {
-    for (struct name_rec *r = l->local_head; r; r = r->local_next) {
-        if (!r->leading)
+    for (struct name_rec *r = l->local_head; r; r = r->camp->local_next) {
+        if (!r->camp->leading)
             continue;
-        r->leading = false;
+        r->camp->leading = false;
         memset(out, 0, sizeof *out);
         out->kind = BT_LEADER_REVOKED;
-        out->session = r->session;
-        out->name = r->name;
-        out->fence = r->term_token;
+        out->session = r->camp->session;
+        bt_name_copy(&out->name, &r->name);
+        out->fence = r->camp->term_token;
         l->counters.revoked_events++;
         return true;
     }
@@ -1066,7 +1075,7 @@ int bt_leader_foreach_name(const struct bt_leader *l,
         if (r->has_high_water) {
             for (; nf < r->nminters; nf++) {
                 memset(&f[nf], 0, sizeof f[nf]);
-                f[nf].name = r->name;
+                bt_name_copy(&f[nf].name, &r->name);
                 f[nf].token = r->high_water;
                 f[nf].minter = *ldr_minter(r, nf);
             }

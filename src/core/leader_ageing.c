@@ -38,7 +38,7 @@ int bt_leader_refresh(struct bt_leader *l, uint64_t before, uint64_t wall_ms)
     if (ldr_reserve_outputs(l, l->nlocal, 0) != 0)
         return BATON_ENOMEM;
     int refreshed = 0;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next) {
+    for (struct name_rec *r = l->local_head; r; r = r->camp->local_next) {
         const struct bt_cstored *e = bt_cmap_get(&l->cmap, &r->name, &l->cfg.self);
         if (e && e->stamp >= before)
             continue;

@@ -36,7 +36,7 @@ int bt_leader_withhold(struct bt_leader *l, bool withhold, uint64_t wall_ms)
     if (withhold)
         l->counters.withholds++;
     int n = 0;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next) { /* 2 */
+    for (struct name_rec *r = l->local_head; r; r = r->camp->local_next) { /* 2 */
         if (ldr_write_own_entry(l, &r->name, r, wall_ms) != 0) {
             /* The map could not grow: the old entry stays, and the owner
              * check rewrites it the next time it comes back. */
@@ -60,7 +60,7 @@ int bt_leader_member_clock(struct bt_leader *l, const struct bt_nodeid *node, ui
         return BATON_ENOMEM;
     m->clock_out = out;
     l->counters.member_changes++;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+    for (struct name_rec *r = l->local_head; r; r = r->camp->local_next)
         ldr_view_changed(l, r);
     ldr_recompute_dirty(l, wall_ms);
     return 1;

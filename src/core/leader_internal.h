@@ -25,6 +25,33 @@
 #include "core/leader.h"
 #include "core/posindex.h"
 
+/* This node's candidacy for a name and its term: what only a campaigning
+ * record needs, allocated when this node first campaigns for the name
+ * (bt_leader_lead) and kept until the record goes. A 1000-node simulation
+ * of 1000 names keeps a million records, three thousand of them
+ * campaigning. */
+struct campaign {
+    uint64_t session;            /* its session (= candidate id); valid if campaigning */
+    int64_t priority;            /* its priority; valid if campaigning */
+    struct name_rec *local_prev; /* campaigning records, doubly linked */
+    struct name_rec *local_next;
+    bool leading;         /* this node holds a term for the name */
+    bool deferred;        /* stepped down for a rival it cannot see; no new
+                              term until its view of the name changes or
+                              bt_leader_retry_deferred() */
+    uint64_t defer_round; /* l->retry_round when the wait began */
+    uint64_t term_token;  /* the term's token; valid if leading */
+    /* Settling before a first term (fix 8; see may_mint). Valid while
+     * campaigning. */
+    struct bt_nodeid prev_node;   /* the winner at the last recompute (len 0: none) */
+    uint64_t prev_boot;           /* its boot */
+    bool settling;                /* wins, and waits out the settle period to mint */
+    bool settled;                 /* the settle period passed: mints if it still wins */
+    uint64_t settle_at;           /* the driver's deadline for it; 0: not set yet */
+    struct name_rec *settle_prev; /* settling records, oldest first */
+    struct name_rec *settle_next;
+};
+
 /* What this node knows about one campaign name: its high-water mark and,
  * if this node campaigns for it, the local candidacy and its term. A record
  * exists while either is present, or the map holds an entry for the name:
@@ -32,7 +59,6 @@
  * is what max_names caps (fix 11). */
 struct name_rec {
     struct bt_hlink link; /* in bt_leader.names, hashed by name */
-    struct bt_name name;  /* the key */
     bool has_high_water;  /* a token was observed for the name */
     uint64_t high_water;  /* the greatest token observed */
     /* Who minted high_water: processes, node and boot (an unknown minter:
@@ -50,28 +76,19 @@ struct name_rec {
     struct bt_minter *more_minters; /* NULL until a second minter came */
     uint8_t nminters;
     bool campaigning;            /* this node has a local candidacy */
-    uint64_t session;            /* its session (= candidate id); valid if campaigning */
-    int64_t priority;            /* its priority; valid if campaigning */
-    struct name_rec *local_prev; /* campaigning records, doubly linked */
-    struct name_rec *local_next;
-    bool leading;                /* this node holds a term for the name */
-    bool deferred;               /* stepped down for a rival it cannot see; no new
-                                     term until its view of the name changes or
-                                     bt_leader_retry_deferred() */
-    uint64_t defer_round;        /* l->retry_round when the wait began */
-    uint64_t term_token;         /* the term's token; valid if leading */
     bool dirty;                  /* queued for recompute by the current input */
     struct name_rec *dirty_next; /* next record queued for recompute */
-    /* Settling before a first term (fix 8; see may_mint). Valid while
-     * campaigning. */
-    struct bt_nodeid prev_node;   /* the winner at the last recompute (len 0: none) */
-    uint64_t prev_boot;           /* its boot */
-    bool settling;                /* wins, and waits out the settle period to mint */
-    bool settled;                 /* the settle period passed: mints if it still wins */
-    uint64_t settle_at;           /* the driver's deadline for it; 0: not set yet */
-    struct name_rec *settle_prev; /* settling records, oldest first */
-    struct name_rec *settle_next;
+    struct campaign *camp;       /* NULL until this node first campaigned for the name */
+    /* The key, allocated to fit: only its len and len bytes are there
+     * (name_create), so it is never copied whole (bt_name_copy). */
+    struct bt_name name;
 };
+
+/* Whether this node holds a term for r's name. */
+static inline bool ldr_leading(const struct name_rec *r)
+{
+    return r->camp != NULL && r->camp->leading;
+}
 
 /* A member the membership layer reported: alive or suspect (live), or dead
  * or departed after it was live here. Unknown means not live. A dead record

@@ -209,7 +209,7 @@ int bt_leader_merge_fence(struct bt_leader *l, const struct bt_name *name, uint6
 {
     struct bt_fence f;
     memset(&f, 0, sizeof f);
-    f.name = *name;
+    bt_name_copy(&f.name, name);
     f.token = token;
     f.minter = *minter;
     return merge_batch(l, NULL, 0, &f, 1, wall_ms, BATCH_FENCES, false);
@@ -267,10 +267,11 @@ int bt_leader_observe_fence(struct bt_leader *l, const struct bt_name *name, uin
     }
     struct bt_minter self = ldr_self_minter(l);
     bool own = known && bt_minter_eq(minter, &self);
-    if (r->leading && (token > r->term_token || (token == r->term_token && !own))) { /* 4 */
-        r->leading = false;
+    if (ldr_leading(r) &&
+        (token > r->camp->term_token || (token == r->camp->term_token && !own))) { /* 4 */
+        r->camp->leading = false;
         l->counters.term_refreshes++;
-        ldr_push_event(l, BT_LEADER_REVOKED, r, r->term_token);
+        ldr_push_event(l, BT_LEADER_REVOKED, r, r->camp->term_token);
         ldr_set_deferred(l, r, true);
         l->counters.term_deferrals++;
     }
@@ -339,7 +340,7 @@ int bt_leader_member(struct bt_leader *l, const struct bt_nodeid *node, uint64_t
     l->counters.member_changes++;
 
     /* Any local campaign may have a candidate on that node. */
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+    for (struct name_rec *r = l->local_head; r; r = r->camp->local_next)
         ldr_view_changed(l, r);
     ldr_recompute_dirty(l, wall_ms);
     return 1;

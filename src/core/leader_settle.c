@@ -28,8 +28,8 @@ int bt_leader_retry_deferred(struct bt_leader *l, unsigned rounds, uint64_t wall
         return BATON_ENOMEM;
     l->retry_round++; /* 2 */
     size_t ended = 0;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
-        if (r->deferred && l->retry_round - r->defer_round >= rounds) {
+    for (struct name_rec *r = l->local_head; r; r = r->camp->local_next)
+        if (r->camp->deferred && l->retry_round - r->camp->defer_round >= rounds) {
             ldr_view_changed(l, r);
             ended++;
         }
@@ -46,7 +46,7 @@ int bt_leader_synced(struct bt_leader *l, uint64_t wall_ms)
     if (ldr_reserve_outputs(l, l->nlocal, 2 * l->nlocal) != 0)
         return BATON_ENOMEM;
     l->synced = true;
-    for (struct name_rec *r = l->local_head; r; r = r->local_next)
+    for (struct name_rec *r = l->local_head; r; r = r->camp->local_next)
         ldr_mark_dirty(l, r);
     ldr_recompute_dirty(l, wall_ms);
     return l->nlocal > INT_MAX ? INT_MAX : (int)l->nlocal;
@@ -60,22 +60,23 @@ void bt_leader_settle_schedule(struct bt_leader *l, uint64_t due)
 {
     /* Records without a deadline were appended since the last call: they
      * form the tail. */
-    for (struct name_rec *r = l->settle_tail; r && r->settle_at == 0; r = r->settle_prev)
-        r->settle_at = due;
+    for (struct name_rec *r = l->settle_tail; r && r->camp->settle_at == 0;
+         r = r->camp->settle_prev)
+        r->camp->settle_at = due;
 }
 
 uint64_t bt_leader_settle_next(const struct bt_leader *l)
 {
-    if (!l->settle_head || l->settle_head->settle_at == 0)
+    if (!l->settle_head || l->settle_head->camp->settle_at == 0)
         return UINT64_MAX;
-    return l->settle_head->settle_at;
+    return l->settle_head->camp->settle_at;
 }
 
 int bt_leader_settle_expire(struct bt_leader *l, uint64_t now, uint64_t wall_ms)
 {
     size_t n = 0;
-    for (struct name_rec *r = l->settle_head; r && r->settle_at != 0 && r->settle_at <= now;
-         r = r->settle_next)
+    for (struct name_rec *r = l->settle_head;
+         r && r->camp->settle_at != 0 && r->camp->settle_at <= now; r = r->camp->settle_next)
         n++;
     if (n == 0)
         return 0;
@@ -84,7 +85,7 @@ int bt_leader_settle_expire(struct bt_leader *l, uint64_t now, uint64_t wall_ms)
     for (size_t i = 0; i < n; i++) {
         struct name_rec *r = l->settle_head;
         ldr_settle_unlink(l, r);
-        r->settled = true;
+        r->camp->settled = true;
         ldr_mark_dirty(l, r);
     }
     ldr_recompute_dirty(l, wall_ms);

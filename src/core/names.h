@@ -199,6 +199,16 @@ static inline bool bt_nodeid_eq(const struct bt_nodeid *a, const struct bt_nodei
     return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
+/* Copies src into dst, bytes past its length zeroed, reading only src's
+ * length and bytes: the map's stored entries hold their node allocated to
+ * fit (struct bt_cstored), so a node name is never copied whole. */
+static inline void bt_nodeid_copy(struct bt_nodeid *dst, const struct bt_nodeid *src)
+{
+    dst->len = src->len;
+    memcpy(dst->bytes, src->bytes, src->len);
+    memset(dst->bytes + src->len, 0, sizeof dst->bytes - src->len);
+}
+
 static inline int bt_name_cmp(const struct bt_name *a, const struct bt_name *b)
 {
     return bt_bytes_cmp(a->bytes, a->len, b->bytes, b->len);
@@ -207,6 +217,16 @@ static inline int bt_name_cmp(const struct bt_name *a, const struct bt_name *b)
 static inline bool bt_name_eq(const struct bt_name *a, const struct bt_name *b)
 {
     return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+/* Copies src into dst, bytes past its length zeroed, reading only src's
+ * length and bytes: the election's records hold their names allocated to
+ * fit (and lend them to the map), so a name is never copied whole. */
+static inline void bt_name_copy(struct bt_name *dst, const struct bt_name *src)
+{
+    dst->len = src->len;
+    memcpy(dst->bytes, src->bytes, src->len);
+    memset(dst->bytes + src->len, 0, sizeof dst->bytes - src->len);
 }
 
 /* FNV-1a, for hash tables keyed by names. Not for anything adversarial:

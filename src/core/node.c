@@ -745,7 +745,7 @@ static void name_list_add(struct name_list *l, const struct bt_name *name)
         l->v = v;
         l->cap = cap;
     }
-    l->v[l->len++] = *name;
+    bt_name_copy(&l->v[l->len++], name);
 }
 
 static int names_of_entry(const struct bt_cstored *e, void *ctx)

@@ -944,7 +944,8 @@ static void scale_100k_entries_over_1000_names_merge_list_and_forget(void **stat
     const struct bt_cstored *const *list;
     size_t left;
     while ((left = bt_cmap_entries(&m, &victim, &list)) > 0) {
-        struct bt_nodeid id = list[left - 1]->node;
+        struct bt_nodeid id;
+        bt_nodeid_copy(&id, &list[left - 1]->node);
         PROP_CHECK(&p, bt_cmap_forget(&m, &victim, &id) == 1);
     }
     PROP_CHECK(&p, m.names.count == SCALE_NAMES - 1);
