@@ -196,11 +196,13 @@ struct bt_swim {
 
     struct bt_member **members; /* every known member, self included */
     size_t n_members, cap_members;
-    /* Members by name (swim_members.c, "the index"): each slot 0 (empty)
-     * or the name's bt_hash_bytes, low 32 bits, above the member's slot in
-     * members[] + 1; linear probing; index_cap slots, a power of two, at
-     * most three quarters full. */
-    uint64_t *index;
+    /* Members by name (swim_members.c, "the index"): index_cap slots, a
+     * power of two, at most three quarters full, linear probing from the
+     * slot the low bits of the name's bt_hash_bytes (low 32 bits) pick;
+     * each slot 0 (empty) or the hash's bits above those (its tag) over
+     * the member's position in members[] + 1 in the low bits (index_entry,
+     * swim_members.c). */
+    uint32_t *index;
     size_t index_cap;
     /* The members but self in probe order, as positions in members[] (4
      * bytes a member instead of a pointer's 8; kept in step when a member
@@ -329,33 +331,33 @@ struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *nam
 void swim_index_free(struct bt_swim *s);
 
 /* Hints for a caller about to look up many names at once (htab.h's
- * BT_HTAB_HINT: always inlined, and so must their callers be): with tag a
+ * BT_HTAB_HINT: always inlined, and so must their callers be): with hash a
  * name's bt_hash_bytes, low 32 bits, swim_index_prefetch asks for the
  * index slot where its search starts; swim_index_prefetch_member, once
  * that slot is at hand, for the members[] entry of the first slot from
- * there with that tag, returning its position + 1 (0: none), and
+ * there with that name's tag, returning its position + 1 (0: none), and
  * swim_index_prefetch_record then for span bytes of that member's record.
  * Each pass lets the misses of all the names overlap. They change
  * nothing. */
-BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t tag)
+BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t hash)
 {
 #if defined(__GNUC__)
     if (s->index_cap != 0)
-        __builtin_prefetch(&s->index[tag & (s->index_cap - 1)]);
+        __builtin_prefetch(&s->index[hash & (s->index_cap - 1)]);
 #else
     (void)s;
-    (void)tag;
+    (void)hash;
 #endif
 }
 
-BT_HTAB_HINT size_t swim_index_prefetch_member(const struct bt_swim *s, uint32_t tag)
+BT_HTAB_HINT size_t swim_index_prefetch_member(const struct bt_swim *s, uint32_t hash)
 {
     if (s->index_cap == 0)
         return 0;
-    size_t mask = s->index_cap - 1;
-    for (size_t k = tag & mask; s->index[k] != 0; k = (k + 1) & mask) {
-        if ((uint32_t)(s->index[k] >> 32) == tag) {
-            size_t pos = (uint32_t)s->index[k];
+    uint32_t mask = (uint32_t)s->index_cap - 1;
+    for (size_t k = hash & mask; s->index[k] != 0; k = (k + 1) & mask) {
+        if ((s->index[k] & ~mask) == (hash & ~mask)) {
+            size_t pos = s->index[k] & mask;
 #if defined(__GNUC__)
             __builtin_prefetch(&s->members[pos - 1]);
 #endif
