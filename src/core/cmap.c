@@ -110,6 +110,8 @@ struct bt_cname {
     uint8_t head_len;            /* name->len */
     uint8_t head[NAME_HEAD];     /* its first min(len, NAME_HEAD) bytes, the rest zero */
     size_t n;                    /* entries in use, at least 1 while linked */
+    size_t nlive;                /* of them, not tombstones */
+    uint64_t mark;               /* bt_cmap_set_mark's; in the digest while nlive > 0 */
     size_t cap;                  /* slots in keys, entries and prios */
     int64_t top;                 /* the greatest priority in prios[0..n) */
     uint64_t *keys;              /* keys[i] = node_key(&entries[i]->node): the search
@@ -220,23 +222,36 @@ uint64_t bt_cmap_digest_term(const struct bt_centry *e)
     return digest_term(&e->name, &e->node, e->stamp, &e->cand);
 }
 
-/* Counts a live entry in nlive and the digest (live_out takes it out
- * again: XOR is its own inverse); a tombstone is in neither. */
-static void live_in(struct bt_cmap *m, const struct bt_cstored *e)
+uint64_t bt_cmap_mark_term(const struct bt_name *name, uint64_t mark)
+{
+    if (mark == 0)
+        return 0;
+    /* Mixed apart from an entry's term, which also starts from the name. */
+    return mix64(mix64(bt_hash_bytes(name->bytes, name->len)) ^ mix64(~mark));
+}
+
+/* Counts a live entry of cn in nlive and the digest, and with the name's
+ * first live entry its mark (live_out takes them out again: XOR is its own
+ * inverse); a tombstone is in neither. */
+static void live_in(struct bt_cmap *m, struct bt_cname *cn, const struct bt_cstored *e)
 {
     if (!e->removed) {
         m->nlive++;
-        m->digest[bt_cmap_digest_bucket(e->name)] ^=
-            digest_term(e->name, &e->node, e->stamp, &e->cand);
+        uint64_t *bucket = &m->digest[bt_cmap_digest_bucket(e->name)];
+        *bucket ^= digest_term(e->name, &e->node, e->stamp, &e->cand);
+        if (cn->nlive++ == 0)
+            *bucket ^= bt_cmap_mark_term(e->name, cn->mark);
     }
 }
 
-static void live_out(struct bt_cmap *m, const struct bt_cstored *e)
+static void live_out(struct bt_cmap *m, struct bt_cname *cn, const struct bt_cstored *e)
 {
     if (!e->removed) {
         m->nlive--;
-        m->digest[bt_cmap_digest_bucket(e->name)] ^=
-            digest_term(e->name, &e->node, e->stamp, &e->cand);
+        uint64_t *bucket = &m->digest[bt_cmap_digest_bucket(e->name)];
+        *bucket ^= digest_term(e->name, &e->node, e->stamp, &e->cand);
+        if (--cn->nlive == 0)
+            *bucket ^= bt_cmap_mark_term(e->name, cn->mark);
     }
 }
 
@@ -251,11 +266,12 @@ static void stored_set(struct bt_cstored *stored, const struct bt_centry *e)
 
 /* Overwrites a stored entry of the same key with a greater one and keeps
  * nlive and the digest exact. */
-static void entry_replace(struct bt_cmap *m, struct bt_cstored *stored, const struct bt_centry *e)
+static void entry_replace(struct bt_cmap *m, struct bt_cname *cn, struct bt_cstored *stored,
+                          const struct bt_centry *e)
 {
-    live_out(m, stored);
+    live_out(m, cn, stored);
     stored_set(stored, e);
-    live_in(m, stored);
+    live_in(m, cn, stored);
 }
 
 void bt_cstored_entry(const struct bt_cstored *s, struct bt_centry *out)
@@ -340,7 +356,7 @@ static struct entry_ord ord_of(const struct bt_cstored *e)
  * else its own. */
 static struct bt_cname *name_new(const struct bt_cmap *m, const struct bt_name *name)
 {
-    const struct bt_name *lent = m->lend_name ? m->lend_name(m->lend_ctx, name) : NULL;
+    const struct bt_name *lent = m->lend_name ? m->lend_name(m->ctx, name) : NULL;
     assert(!lent || bt_name_eq(lent, name));
     size_t size = sizeof(struct bt_cname) + (lent ? 0 : sizeof(struct bt_name));
     struct bt_cname *cn = malloc(size);
@@ -357,6 +373,7 @@ static struct bt_cname *name_new(const struct bt_cmap *m, const struct bt_name *
     }
     cn->head_len = name->len;
     memcpy(cn->head, name->bytes, name->len < NAME_HEAD ? name->len : NAME_HEAD);
+    cn->mark = m->mark_of ? m->mark_of(m->ctx, name) : 0;
     return cn;
 }
 
@@ -483,7 +500,7 @@ static void name_retop(struct bt_cname *cn)
 static void name_drop(struct bt_cmap *m, struct bt_cname *cn, size_t i)
 {
     int64_t gone = cn->prios[i];
-    live_out(m, cn->entries[i]);
+    live_out(m, cn, cn->entries[i]);
     m->nentries--;
     free(cn->entries[i]);
     memmove(&cn->entries[i], &cn->entries[i + 1], (cn->n - i - 1) * sizeof *cn->entries);
@@ -515,10 +532,12 @@ void bt_cmap_destroy(struct bt_cmap *m)
     }
     bt_htab_destroy(&m->names);
     const struct bt_name *(*lend_name)(void *, const struct bt_name *) = m->lend_name;
-    void *lend_ctx = m->lend_ctx;
+    uint64_t (*mark_of)(void *, const struct bt_name *) = m->mark_of;
+    void *ctx = m->ctx;
     bt_cmap_init(m);
     m->lend_name = lend_name;
-    m->lend_ctx = lend_ctx;
+    m->mark_of = mark_of;
+    m->ctx = ctx;
 }
 
 /* Merges one canonical, valid entry into a name that exists (cn) or not
@@ -534,7 +553,7 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
             struct bt_cstored *stored = cn->entries[at];
             if (stored_cmp(e, stored) <= 0)
                 return 0;
-            entry_replace(m, stored, e);
+            entry_replace(m, cn, stored, e);
             int64_t was = cn->prios[at];
             cn->prios[at] = stored->cand.priority;
             if (cn->ords)
@@ -586,7 +605,7 @@ static int merge_canonical(struct bt_cmap *m, struct bt_cname *cn, const struct 
         cn->top = fresh->cand.priority;
     cn->n++;
     m->nentries++;
-    live_in(m, fresh);
+    live_in(m, cn, fresh);
     if (new_name)
         name_link(m, cn);
     return 1;
@@ -662,6 +681,17 @@ int bt_cmap_remove(struct bt_cmap *m, const struct bt_name *name, const struct b
     if (r >= 0 && out)
         *out = canon;
     return r;
+}
+
+void bt_cmap_set_mark(struct bt_cmap *m, const struct bt_name *name, uint64_t mark)
+{
+    struct bt_cname *cn = name_find(m, name);
+    if (!cn || cn->mark == mark)
+        return;
+    if (cn->nlive > 0)
+        m->digest[bt_cmap_digest_bucket(name)] ^=
+            bt_cmap_mark_term(name, cn->mark) ^ bt_cmap_mark_term(name, mark);
+    cn->mark = mark;
 }
 
 /* --- queries ------------------------------------------------------------- */

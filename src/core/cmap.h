@@ -67,23 +67,30 @@ struct bt_cmap {
     struct bt_htab names; /* struct bt_cname by name; names.count: names with an entry */
     size_t nentries;      /* entries, tombstones included */
     size_t nlive;         /* entries that are not tombstones */
-    /* A digest of the live entries, maintained incrementally: bucket
-     * bt_cmap_digest_bucket(name) is the XOR of bt_cmap_digest_term() over
-     * the live entries of the names in that bucket. Two maps with the same
-     * live entries have the same digest, whatever their tombstones (which
-     * each replica forgets on its own schedule). replica.c exchanges it to
-     * find a replica that missed an entry (docs/election.md). */
+    /* A digest of the live entries and of the marks of the names that have
+     * one, maintained incrementally: bucket bt_cmap_digest_bucket(name) is
+     * the XOR of bt_cmap_digest_term() over the live entries of the names
+     * in that bucket, and of bt_cmap_mark_term() over the marks
+     * (bt_cmap_set_mark) of those of them that have a live entry. Two maps
+     * with the same live entries and the same marks for their names have
+     * the same digest, whatever their tombstones and the marks of names
+     * without a live entry (which each replica forgets, or ages, on its own
+     * schedule). replica.c exchanges it to find a replica that missed an
+     * entry or a fence (docs/election.md). */
     uint64_t digest[BT_CMAP_DIGEST_BUCKETS];
-    /* Optional (NULL after bt_cmap_init; bt_cmap_destroy keeps it): where
-     * the map may borrow a name's copy instead of keeping its own (256
-     * bytes a name). Asked when a name gets its first entry, with lend_ctx;
-     * returns a copy of name that stays valid and unchanged at least as
-     * long as the map holds an entry of the name, or NULL (the map then
-     * keeps its own). The copy may hold only its len and bytes (the
-     * election lends its name records', allocated to fit: leader.c), so
-     * the map and its users copy names with bt_name_copy, never whole. */
+    /* Optional hooks (NULL after bt_cmap_init; bt_cmap_destroy keeps them),
+     * both asked when a name gets its first entry, with ctx. lend_name:
+     * where the map may borrow a name's copy instead of keeping its own
+     * (256 bytes a name); returns a copy of name that stays valid and
+     * unchanged at least as long as the map holds an entry of the name,
+     * or NULL (the map then keeps its own). The copy may hold only its len
+     * and bytes (the election lends its name records', allocated to fit:
+     * leader.c), so the map and its users copy names with bt_name_copy,
+     * never whole. mark_of: the name's mark, as bt_cmap_set_mark would set
+     * it (a name's mark is 0 without it). */
     const struct bt_name *(*lend_name)(void *ctx, const struct bt_name *name);
-    void *lend_ctx;
+    uint64_t (*mark_of)(void *ctx, const struct bt_name *name);
+    void *ctx;
 };
 
 /* The digest bucket of a name, 0..BT_CMAP_DIGEST_BUCKETS-1. */
@@ -91,6 +98,17 @@ unsigned bt_cmap_digest_bucket(const struct bt_name *name);
 /* One live entry's share of its bucket: a hash of its name, node, stamp and
  * candidacy. */
 uint64_t bt_cmap_digest_term(const struct bt_centry *e);
+
+/* A name's mark's share of its bucket while the name has a live entry: a
+ * hash of the name and the mark; 0 for mark 0 (none). */
+uint64_t bt_cmap_mark_term(const struct bt_name *name, uint64_t mark);
+
+/* Sets name's mark (0: none), the one value per name beside its entries
+ * that the digest covers: the election's high-water mark. The map keeps it
+ * while it holds an entry of the name and asks mark_of for it when the
+ * name gets its first entry again; for a name it holds no entry of, this
+ * does nothing. One lookup. */
+void bt_cmap_set_mark(struct bt_cmap *m, const struct bt_name *name, uint64_t mark);
 
 /* An empty map; allocates nothing. */
 void bt_cmap_init(struct bt_cmap *m);

@@ -135,6 +135,15 @@ static const struct bt_name *lend_name(void *ctx, const struct bt_name *name)
     return r ? &r->name : NULL;
 }
 
+/* bt_cmap.mark_of: the name's high-water mark, which the map's digest
+ * covers while the name has a live entry (docs/election.md, "Digest
+ * exchange"); ldr_raise_high_water and the ageing keep it up to date. */
+static uint64_t mark_of(void *ctx, const struct bt_name *name)
+{
+    const struct name_rec *r = ldr_name_find(ctx, name);
+    return r && r->has_high_water ? r->high_water : 0;
+}
+
 /* A new, empty record for name, linked. NULL when memory runs out. */
 static struct name_rec *name_create(struct bt_leader *l, const struct bt_name *name)
 {
@@ -431,6 +440,7 @@ int ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token
         r->minter0 = *minter;
         r->nminters = 1;
         l->nhigh_water += minter->node.len != 0;
+        bt_cmap_set_mark(&l->cmap, &r->name, token);
         return 1;
     }
     if (token < r->high_water || r->nminters == BT_LEADER_MINTERS_MAX)
@@ -799,7 +809,8 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
     bt_hlc_init(&l->hlc, cfg->max_clock_offset_ms);
     bt_cmap_init(&l->cmap);
     l->cmap.lend_name = lend_name; /* the map's names are the records' */
-    l->cmap.lend_ctx = l;
+    l->cmap.mark_of = mark_of;
+    l->cmap.ctx = l;
     bt_htab_init(&l->names);
     bt_fifo_init(&l->broadcasts, sizeof(struct bt_leader_broadcast));
     bt_fifo_init(&l->events, sizeof(struct bt_leader_event));

@@ -110,6 +110,7 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
             l->nhigh_water -= r->nminters;
             r->has_high_water = false;
             r->nminters = 0;
+            bt_cmap_set_mark(&l->cmap, &r->name, 0); /* held with the name's tombstones */
             l->counters.marks_expired++;
         }
         ldr_name_release_if_empty(l, r);

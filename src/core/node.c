@@ -619,6 +619,7 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     e->marks_expired = lc.marks_expired;
     e->state_failed = rc->state_failed;
     e->digests_malformed = rc->digests_malformed;
+    e->digests_foreign = rc->digests_foreign;
     e->broadcasts_failed = rc->send_failed;
     e->names = bt_leader_names(n->leader);
 }

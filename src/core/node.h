@@ -144,6 +144,7 @@ struct bt_election_stats {
     uint64_t clock_held_merged;
     uint64_t clock_held_dropped;
     uint64_t digests_malformed; /* election digests (DIGEST datagrams) that could not be read */
+    uint64_t digests_foreign;   /* election digests of another summary version, ignored */
     uint64_t broadcasts_failed; /* entries and fences the membership layer would not gossip
                                  (out of memory stops the node; anything else is a bug): they
                                  travel with the next push-pull */

@@ -519,14 +519,17 @@ size_t bt_replica_state(struct bt_replica *r, size_t index, uint8_t *buf, size_t
 
 _Static_assert(BT_CMAP_DIGEST_BUCKETS <= 32, "the quiet mask is a u32");
 
-/* Notes which buckets of the digest changed since last looked at; returns
- * the mask of those that have held still for quiet_ms. A change is seen at
- * the next look (a probe period at most later), so a bucket is never
- * called still for longer than it has been. */
+/* The summary's version (replica.h). */
+#define DIGEST_VERSION 3
+
 /* The still mask when every bucket held still. */
 #define DIGEST_ALL_STILL UINT32_MAX
 _Static_assert(BT_CMAP_DIGEST_BUCKETS == 32, "the still mask is a u32");
 
+/* Notes which buckets of the digest changed since last looked at; returns
+ * the mask of those that have held still for quiet_ms. A change is seen at
+ * the next look (a probe period at most later), so a bucket is never
+ * called still for longer than it has been. */
 static uint32_t digest_still(struct bt_replica *r, uint64_t quiet_ms, uint64_t now)
 {
     const uint64_t *d = bt_leader_cmap(r->leader)->digest;
@@ -561,7 +564,7 @@ size_t bt_replica_digest(struct bt_replica *r, uint64_t quiet_ms, uint8_t *buf, 
     uint32_t still = digest_still(r, quiet_ms, now.mono_ms);
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, cap);
-    bt_put_u8(&w, 2);
+    bt_put_u8(&w, DIGEST_VERSION);
     bt_put_u32(&w, still);
     if (still == DIGEST_ALL_STILL) {
         bt_put_u64(&w, digest_root(r->digest_seen));
@@ -578,9 +581,15 @@ bool bt_replica_digest_differs(struct bt_replica *r, uint64_t quiet_ms, const ui
     struct bt_rbuf rd;
     bt_rbuf_init(&rd, data, len);
     uint8_t version = bt_get_u8(&rd);
+    if (!rd.error && version != DIGEST_VERSION) {
+        /* Another version digests something else (versions 1 and 2: the
+         * live entries without the marks): nothing to compare it with. */
+        r->counters.digests_foreign++;
+        return false;
+    }
     uint32_t theirs = bt_get_u32(&rd);
-    bool compact = version == 2 && theirs == DIGEST_ALL_STILL && len == BT_REPLICA_DIGEST_MIN;
-    if (rd.error || (version != 1 && version != 2) || (!compact && len != BT_REPLICA_DIGEST_LEN)) {
+    bool compact = theirs == DIGEST_ALL_STILL && len == BT_REPLICA_DIGEST_MIN;
+    if (rd.error || (!compact && len != BT_REPLICA_DIGEST_LEN)) {
         r->counters.digests_malformed++;
         return false;
     }

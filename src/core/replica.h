@@ -55,6 +55,7 @@ struct bt_replica_counters {
     uint64_t held_dropped;
     uint64_t held_merged;
     uint64_t digests_malformed; /* DIGESTs whose summary could not be read */
+    uint64_t digests_foreign;   /* DIGESTs of another summary version, ignored */
 };
 
 /* One encoded chunk of the full state: a SNAPSHOT payload (codec.h). */
@@ -132,15 +133,17 @@ void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, 
 
 /* The membership's digest hooks (swim.h user_digest, user_digest_check;
  * docs/election.md, "What gossip misses"). The summary is the candidate
- * map's live-entry digest (cmap.h), BT_CMAP_DIGEST_BUCKETS buckets of names,
- * with a mask of the buckets that have held still for quiet_ms:
+ * map's digest of the live entries and of their names' high-water marks
+ * (cmap.h), BT_CMAP_DIGEST_BUCKETS buckets of names, with a mask of the
+ * buckets that have held still for quiet_ms:
  *
- *   version u8 (2) | still mask u32 | BT_CMAP_DIGEST_BUCKETS x u64
- *   version u8 (2) | still mask u32 (all ones) | u64 root
+ *   version u8 (3) | still mask u32 | BT_CMAP_DIGEST_BUCKETS x u64
+ *   version u8 (3) | still mask u32 (all ones) | u64 root
  *
  * The second, compact form is sent when every bucket held still (an idle
- * cluster): root mixes every bucket's digest with its index. Version 1 (the
- * first form, before the compact one) is still read.
+ * cluster): root mixes every bucket's digest with its index. Versions 1 and
+ * 2 (the same forms, digesting the live entries alone) are not compared:
+ * a summary of another version is counted (digests_foreign) and ignored.
  *
  * bt_replica_digest writes it into buf (cap bytes, at least
  * BT_REPLICA_DIGEST_LEN) and returns its length (0 if cap is too small).
@@ -149,8 +152,8 @@ void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, 
  * will, so one side missed something and a push-pull repairs it. A compact
  * summary is compared only when every bucket held still here too; otherwise
  * our own summary, which lists the buckets, lets the sender compare. A
- * summary that cannot be read is counted (digests_malformed) and returns
- * false. */
+ * summary of this version that cannot be read is counted
+ * (digests_malformed) and returns false. */
 #define BT_REPLICA_DIGEST_LEN (1 + 4 + 8 * BT_CMAP_DIGEST_BUCKETS)
 #define BT_REPLICA_DIGEST_MIN (1 + 4 + 8)
 size_t bt_replica_digest(struct bt_replica *r, uint64_t quiet_ms, uint8_t *buf, size_t cap,

@@ -1045,6 +1045,61 @@ static void digest_covers_live_entries_only_in_any_order(void **state)
     assert_true(digest_zero(&a));
 }
 
+/* A mark_of hook for the test below: every name's mark is *ctx. */
+static uint64_t mark_is(void *ctx, const struct bt_name *name)
+{
+    (void)name;
+    return *(const uint64_t *)ctx;
+}
+
+/* A name's mark is in its bucket while the name has a live entry: set
+ * while it has one, asked of mark_of when it gets its first entry, kept
+ * across tombstones, and out with the last live entry. */
+static void digest_covers_the_mark_while_a_name_has_a_live_entry(void **state)
+{
+    (void)state;
+    uint64_t hooked = 7;
+    struct bt_cmap m;
+    bt_cmap_init(&m);
+    m.mark_of = mark_is;
+    m.ctx = &hooked;
+    struct bt_name job = name_of("job");
+    uint64_t *bucket = &m.digest[bt_cmap_digest_bucket(&job)];
+    bt_cmap_set_mark(&m, &job, 5); /* no entry: nothing to keep */
+    assert_true(digest_zero(&m));
+
+    assert_int_equal(add(&m, "job", "n1", 10, 1), 1);
+    struct bt_centry e = *get(&m, "job", "n1");
+    uint64_t entry = bt_cmap_digest_term(&e);
+    assert_true(*bucket == (entry ^ bt_cmap_mark_term(&job, 7)));
+    bt_cmap_set_mark(&m, &job, 9);
+    assert_true(*bucket == (entry ^ bt_cmap_mark_term(&job, 9)));
+    assert_int_equal(add(&m, "job", "n2", 11, 2), 1);
+    assert_int_equal(rem(&m, "job", "n1", 12), 1);
+    e = *get(&m, "job", "n2");
+    assert_true(*bucket == (bt_cmap_digest_term(&e) ^ bt_cmap_mark_term(&job, 9)));
+
+    /* The last live entry goes: its tombstone keeps the mark for later. */
+    assert_int_equal(rem(&m, "job", "n2", 13), 1);
+    assert_true(digest_zero(&m));
+    bt_cmap_set_mark(&m, &job, 0);
+    assert_true(digest_zero(&m));
+    assert_int_equal(add(&m, "job", "n2", 14, 2), 1);
+    e = *get(&m, "job", "n2");
+    assert_true(*bucket == bt_cmap_digest_term(&e)); /* mark 0: none */
+
+    /* Forgotten altogether: the next first entry asks mark_of again. */
+    struct bt_nodeid n1 = node_of("n1"), n2 = node_of("n2");
+    assert_int_equal(bt_cmap_forget(&m, &job, &n1), 1);
+    assert_int_equal(bt_cmap_forget(&m, &job, &n2), 1);
+    assert_true(digest_zero(&m));
+    assert_int_equal(add(&m, "job", "n1", 15, 1), 1);
+    e = *get(&m, "job", "n1");
+    assert_true(*bucket == (bt_cmap_digest_term(&e) ^ bt_cmap_mark_term(&job, 7)));
+    bt_cmap_destroy(&m);
+    assert_true(m.mark_of == mark_is);
+}
+
 /* bt_cmap_best's predicate for the test below: entries whose candidate id
  * is odd count. */
 static bool odd_id_counts(const struct bt_cstored *e, const void *ctx)
@@ -1131,7 +1186,7 @@ static void lent_names_are_shared_and_others_copied(void **state)
     struct bt_cmap m;
     bt_cmap_init(&m);
     m.lend_name = lend_one;
-    m.lend_ctx = &lender;
+    m.ctx = &lender;
     for (int round = 0; round < 2; round++) {
         lender.asked = 0;
         assert_int_equal(add(&m, "lent", "n1", 10, 1), 1);
@@ -1167,6 +1222,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(merge_is_commutative_associative_idempotent_and_an_upper_bound),
     cmocka_unit_test(scale_100k_entries_over_1000_names_merge_list_and_forget),
     cmocka_unit_test(digest_covers_live_entries_only_in_any_order),
+    cmocka_unit_test(digest_covers_the_mark_while_a_name_has_a_live_entry),
     cmocka_unit_test(names_sharing_their_first_8_bytes_sort_and_are_found),
     cmocka_unit_test(best_and_known_agree_with_plain_scans),
     cmocka_unit_test(lent_names_are_shared_and_others_copied),

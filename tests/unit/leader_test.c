@@ -899,6 +899,62 @@ static void term_refresh_when_high_water_overtakes_term(void **state)
     bt_leader_free(b);
 }
 
+/* Whether two leaders' candidate maps have the same digest. */
+static bool same_digest(struct bt_leader *a, struct bt_leader *b)
+{
+    return memcmp(bt_leader_cmap(a)->digest, bt_leader_cmap(b)->digest,
+                  sizeof bt_leader_cmap(a)->digest) == 0;
+}
+
+/* Finding E15: the digest covers a name's high-water mark while the name
+ * has a live entry, so a replica that missed a fence shows in it; with no
+ * live entry the mark is out (replicas age such marks each on its own). */
+static void digest_covers_the_mark_of_a_name_with_a_live_entry(void **state)
+{
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    struct bt_name job = nm("job");
+    struct bt_minter c = mt("c", 3);
+    struct bt_centry e = {.name = job, .node = c.node, .stamp = bt_hlc_pack(WALL, 1)};
+    e.cand = (struct bt_cand){.candidate_id = 33, .boot_id = 3};
+    assert_int_equal(bt_leader_merge_entry(a, &e, WALL), 1);
+    assert_int_equal(bt_leader_merge_entry(b, &e, WALL), 1);
+    assert_true(same_digest(a, b));
+
+    /* c's term reaches a alone: the digests differ until b has it too. */
+    uint64_t t1 = bt_hlc_pack(WALL, 2);
+    assert_int_equal(bt_leader_merge_fence(a, &job, t1, &c, WALL), 1);
+    assert_false(same_digest(a, b));
+    assert_int_equal(bt_leader_merge_fence(b, &job, t1, &c, WALL), 1);
+    assert_true(same_digest(a, b));
+    /* Another minter of the same token is the same mark. */
+    struct bt_minter d = mt("d", 4);
+    assert_int_equal(bt_leader_merge_fence(a, &job, t1, &d, WALL), 1);
+    assert_true(same_digest(a, b));
+
+    /* The last live entry goes: the marks are out, equal or not. */
+    uint64_t t2 = bt_hlc_pack(WALL, 3);
+    assert_int_equal(bt_leader_merge_fence(a, &job, t2, &c, WALL), 1);
+    assert_false(same_digest(a, b));
+    struct bt_centry gone = {.name = job, .node = c.node, .stamp = bt_hlc_pack(WALL, 4)};
+    gone.removed = true;
+    assert_int_equal(bt_leader_merge_entry(a, &gone, WALL), 1);
+    assert_int_equal(bt_leader_merge_entry(b, &gone, WALL), 1);
+    assert_true(same_digest(a, b));
+    assert_int_equal(high_water_of(a, "job"), t2);
+    assert_int_equal(high_water_of(b, "job"), t1);
+
+    /* A new live entry brings them back in, as each replica holds them. */
+    e.stamp = bt_hlc_pack(WALL, 5);
+    assert_int_equal(bt_leader_merge_entry(a, &e, WALL), 1);
+    assert_int_equal(bt_leader_merge_entry(b, &e, WALL), 1);
+    assert_false(same_digest(a, b));
+    assert_int_equal(bt_leader_merge_fence(b, &job, t2, &c, WALL), 1);
+    assert_true(same_digest(a, b));
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
 static void owner_authority_retombstones_stale_entry_for_self(void **state)
 {
     struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
@@ -2227,6 +2283,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ref_far_future_fence_refused_with_offset_check),
     cmocka_unit_test(ref_malformed_gossip_is_dropped_and_election_still_works),
     cmocka_unit_test(term_refresh_when_high_water_overtakes_term),
+    cmocka_unit_test(digest_covers_the_mark_of_a_name_with_a_live_entry),
     cmocka_unit_test(owner_authority_retombstones_stale_entry_for_self),
     cmocka_unit_test(owner_authority_readds_live_candidacy_over_newer_stale_entry),
     cmocka_unit_test(restarted_boot_entries_do_not_count),

@@ -663,6 +663,7 @@ static void a_node_gossip_missed_is_repaired_through_the_digest(void **state)
         bt_node_stats(net.node[i], &st);
         assert_true(st.member.digests_out > 0);
         assert_int_equal(st.election.digests_malformed, 0);
+        assert_int_equal(st.election.digests_foreign, 0);
         pulls += st.member.digest_pulls;
     }
     assert_true(pulls > 0);
