@@ -701,6 +701,49 @@ static void an_idle_cluster_sends_compact_digests(void **state)
     net_free(&net);
 }
 
+/* A DIGEST whose summary is of another version (here: every one in flight
+ * rewritten to version 2, which digested the live entries alone) is
+ * ignored and counted as foreign, not as malformed, and starts no
+ * push-pull (docs/membership.md, DIGEST). */
+static void digests_of_another_version_are_ignored(void **state)
+{
+    struct net net;
+    net_init(&net, 3);
+    join_all_through_node0(&net);
+    net_run(&net, 2000);
+    uint64_t pulls_before = 0;
+    for (int i = 0; i < 3; i++) {
+        struct bt_node_stats st;
+        bt_node_stats(net.node[i], &st);
+        pulls_before += st.member.digest_pulls;
+    }
+    int rewritten = 0;
+    for (int t = 0; t < 2000; t++) {
+        for (size_t k = 0; k < net.wire.nq; k++) {
+            struct bt_swim_packet p;
+            if (net.wire.q[k].kind != BT_OUT_PACKET || net.wire.q[k].note != 0 ||
+                bt_swim_decode_packet(net.wire.q[k].data, net.wire.q[k].len, &p) <= 0 ||
+                p.hdr.type != BT_SWIM_DIGEST || p.digest[0] == 2)
+                continue;
+            net.wire.q[k].data[p.digest - net.wire.q[k].data] = 2;
+            rewritten++;
+        }
+        net_run(&net, net.wire.now + 1);
+    }
+    assert_true(rewritten > 0);
+    uint64_t foreign = 0, pulls = 0;
+    for (int i = 0; i < 3; i++) {
+        struct bt_node_stats st;
+        bt_node_stats(net.node[i], &st);
+        assert_int_equal(st.election.digests_malformed, 0);
+        foreign += st.election.digests_foreign;
+        pulls += st.member.digest_pulls;
+    }
+    assert_true(foreign > 0);
+    assert_int_equal(pulls, pulls_before);
+    net_free(&net);
+}
+
 /* A candidacy and a fence for the longest name (BATON_NAME_MAX bytes) are
  * gossiped like any other, though their broadcast keys (name and node,
  * name and minter) are longer than 255 bytes. */
@@ -1718,6 +1761,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(one_exchange_goes_on_one_stream),
     cmocka_unit_test(a_node_gossip_missed_is_repaired_through_the_digest),
     cmocka_unit_test(an_idle_cluster_sends_compact_digests),
+    cmocka_unit_test(digests_of_another_version_are_ignored),
     cmocka_unit_test(the_longest_name_is_gossiped),
     cmocka_unit_test(a_joiner_left_alone_judges_its_clock_at_once),
     cmocka_unit_test(the_longest_node_names_are_read_and_forgotten),
