@@ -88,7 +88,6 @@ static struct sim_msg *msg_alloc(struct bt_sim *sim, enum sim_item_kind kind, ui
     m->end = 0;
     m->from_gen = sim->nodes[from].gen;
     m->len = len;
-    m->head_len = head_len;
     m->nchunks = 0;
     return m;
 }
@@ -144,8 +143,11 @@ const uint8_t *sim_msg_payload(struct bt_sim *sim, const struct sim_msg *m)
 {
     if (m->nchunks == 0)
         return msg_head(m);
-    memcpy(sim->joined, msg_head(m), m->head_len);
-    size_t at = m->head_len;
+    size_t head_len = m->len;
+    for (size_t i = 0; i < m->nchunks; i++)
+        head_len -= m->chunk[i]->len;
+    memcpy(sim->joined, msg_head(m), head_len);
+    size_t at = head_len;
     for (size_t i = 0; i < m->nchunks; i++) {
         memcpy(sim->joined + at, m->chunk[i]->data, m->chunk[i]->len);
         at += m->chunk[i]->len;

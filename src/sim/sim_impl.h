@@ -42,17 +42,16 @@ struct sim_item {
  * broadcasts it piggybacks, shared with every other message in flight
  * that carries the same bytes (chunks.h); the rest is its head. */
 struct sim_msg {
-    struct sim_item item; /* SIM_ITEM_DATAGRAM, SIM_ITEM_STREAM or SIM_ITEM_REFUSAL */
-    struct sim_msg *next; /* next in a paused node's backlog */
-    uint32_t from;        /* sending node index */
-    uint32_t to;          /* receiving node index */
-    uint64_t conn;        /* stream connection id; 0 for a datagram */
-    uint8_t end;          /* stream: the receiving end of conn (0 opener, 1 acceptor) */
-    uint32_t from_gen;    /* the sending process (its node's gen when sent) */
-    size_t len;           /* payload bytes, head and chunks */
-    size_t head_len;      /* of them, held inline */
-    size_t nchunks;
-    struct sim_chunk *chunk[]; /* then the head's bytes */
+    struct sim_item item;      /* SIM_ITEM_DATAGRAM, SIM_ITEM_STREAM or SIM_ITEM_REFUSAL */
+    struct sim_msg *next;      /* next in a paused node's backlog */
+    uint64_t conn;             /* stream connection id; 0 for a datagram */
+    size_t len;                /* payload bytes, head and chunks */
+    uint32_t from;             /* sending node index */
+    uint32_t to;               /* receiving node index */
+    uint32_t from_gen;         /* the sending process (its node's gen when sent) */
+    uint8_t end;               /* stream: the receiving end of conn (0 opener, 1 acceptor) */
+    uint16_t nchunks;          /* a packet of BT_SWIM_PACKET_MAX bytes has fewer broadcasts */
+    struct sim_chunk *chunk[]; /* then the head's bytes: len less the chunks' */
 };
 
 struct sim_timer {
