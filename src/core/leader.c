@@ -264,8 +264,7 @@ struct member_rec *ldr_member_find(const struct bt_leader *l, const struct bt_no
     uint32_t h = (uint32_t)bt_hash_bytes(node->bytes, node->len);
     for (size_t k = bt_posindex_start(x, h); x->slots[k] != 0; k = bt_posindex_next(x, k)) {
         struct member_rec *m = &l->members[x->slots[k] - 1];
-        if (m->node_len == node->len &&
-            memcmp(member_bytes(m), node->bytes, node->len) == 0)
+        if (m->node_len == node->len && memcmp(member_bytes(m), node->bytes, node->len) == 0)
             return m;
     }
     return NULL;

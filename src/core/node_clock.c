@@ -125,8 +125,7 @@ static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nod
     uint32_t h = reading_hash(member);
     for (size_t k = bt_posindex_start(x, h); x->slots[k] != 0; k = bt_posindex_next(x, k)) {
         struct clock_reading *c = &n->clocks[x->slots[k] - 1];
-        if (c->name_len == member->len &&
-            memcmp(reading_bytes(c), member->bytes, member->len) == 0)
+        if (c->name_len == member->len && memcmp(reading_bytes(c), member->bytes, member->len) == 0)
             return c;
     }
     return NULL;
