@@ -17,18 +17,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/htab.h"
+
 struct sim_chunk {
-    struct sim_chunk *next; /* in its bucket */
-    uint32_t hash;          /* of the bytes: the bucket, and a quick inequality */
-    uint32_t refs;          /* carriers holding it */
+    struct bt_hlink link; /* in the table, under the bytes' hash */
+    uint32_t refs;        /* carriers holding it */
     uint32_t len;
     uint8_t data[];
 };
 
+/* The chunks held: a table of struct sim_chunk by their bytes (htab.h). */
 struct sim_chunks {
-    struct sim_chunk **buckets; /* mask + 1 of them, or NULL before the first chunk */
-    size_t mask;
-    size_t count; /* chunks held */
+    struct bt_htab table;
 };
 
 void sim_chunks_init(struct sim_chunks *t);
