@@ -504,16 +504,17 @@ size_t bt_replica_state(struct bt_replica *r, size_t index, uint8_t *buf, size_t
             r->counters.state_failed++;
             return 0;
         }
-        if (r->nchunks > 0)
-            r->counters.snapshots_out++;
     }
     if (index >= r->nchunks) {
         drop_state(r);
         return 0;
     }
     size_t len = r->chunks[index].len;
-    if (len <= cap)
+    if (len <= cap) {
         memcpy(buf, r->chunks[index].buf, len);
+        if (index == 0) /* (a chunk that did not fit is asked for again) */
+            r->counters.snapshots_out++;
+    }
     return len;
 }
 

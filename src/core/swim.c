@@ -995,7 +995,6 @@ void bt_swim_free(struct bt_swim *s)
     free(s->probe_order);
     free(s->watch);
     free(s->pkt);
-    free(s->stream);
     free(s);
 }
 

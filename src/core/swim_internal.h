@@ -266,7 +266,7 @@ struct bt_swim {
 
     struct bt_bqueue q;
     uint8_t *pkt;    /* max_packet bytes */
-    uint8_t *stream; /* push-pull message buffer: BT_STREAM_MSG_MAX bytes, or NULL */
+    size_t pp_buf;   /* the size the last push-pull's buffer grew to: the next starts there */
     struct bt_member_stats stats;
     /* The suspects' suspicion state, parallel to the suspects' part of
      * watch: susps[i] (owned, non-NULL) is the suspicion of suspect i,

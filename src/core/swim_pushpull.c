@@ -15,53 +15,105 @@
 
 /* ---- sending our state --------------------------------------------------- */
 
-/* One push-pull message being assembled in s->stream (at most
- * BT_STREAM_MSG_MAX bytes): head, members, then room for one user chunk. */
+/* One push-pull message being assembled: head, members, then room for one
+ * user chunk. Messages end at BT_STREAM_MSG_MAX bytes; the buffer holding
+ * one grows to what it takes (pp_reserve) and starts at the size the last
+ * one reached, so a small cluster's push-pull does not allocate, fill and
+ * free a megabyte each time (under the sanitizers that dominated the test
+ * suite's system time), and a large state is rarely encoded twice (a chunk
+ * that outgrew the buffer is asked for again). It is freed after each
+ * push-pull: kept, a megabyte per node added up to a gigabyte in a
+ * 1000-node simulation. */
 struct pp_out {
-    struct bt_wbuf w;
-    size_t count_at; /* offset of the u32 member count */
-    uint32_t count;  /* members written */
+    struct bt_wbuf w; /* w.p the buffer, w.cap its size */
+    size_t count_at;  /* offset of the u32 member count */
+    uint32_t count;   /* members written */
 };
+
+#define PP_BUF_INITIAL 4096
+
+/* Makes m's buffer hold at least need bytes (need <= BT_STREAM_MSG_MAX).
+ * Returns false when out of memory. */
+static bool pp_reserve(struct pp_out *m, size_t need)
+{
+    if (need <= m->w.cap)
+        return true;
+    size_t cap = m->w.cap ? m->w.cap : PP_BUF_INITIAL;
+    while (cap < need)
+        cap *= 2;
+    if (cap > BT_STREAM_MSG_MAX)
+        cap = BT_STREAM_MSG_MAX;
+    uint8_t *p = realloc(m->w.p, cap);
+    if (!p)
+        return false;
+    m->w.p = p;
+    m->w.cap = cap;
+    return true;
+}
 
 static void pp_begin(struct bt_swim *s, struct pp_out *m, enum bt_swim_type type, bool join)
 {
-    bt_wbuf_init(&m->w, s->stream, BT_STREAM_MSG_MAX);
+    m->w.len = 0;
     bt_swim_put_pp_head(&m->w, type, &s->cfg.name, s->self->boot_id, join ? BT_SWIM_PP_JOIN : 0, 0);
     m->count_at = m->w.len - 4;
     m->count = 0;
 }
 
 /* Completes m with the ulen user bytes already written 4 bytes past its
- * end, and sends it. */
+ * end (the buffer holds them), and sends it. */
 static void pp_send(struct bt_swim *s, struct pp_out *m, size_t ulen, const struct bt_addr *to,
                     uint64_t conn)
 {
-    uint8_t *c = s->stream + m->count_at;
+    uint8_t *c = m->w.p + m->count_at;
     c[0] = (uint8_t)(m->count >> 24);
     c[1] = (uint8_t)(m->count >> 16);
     c[2] = (uint8_t)(m->count >> 8);
     c[3] = (uint8_t)m->count;
     bt_put_u32(&m->w, (uint32_t)ulen);
     m->w.len += ulen;
-    assert(!m->w.overflow && m->w.len <= BT_STREAM_MSG_MAX);
+    assert(!m->w.overflow && m->w.len <= m->w.cap);
     s->stats.streams_out++;
     s->stats.bytes_out += m->w.len;
-    s->sink.send(s->sink.ctx, BT_OUT_STREAM, to, conn, s->stream, m->w.len);
+    s->sink.send(s->sink.ctx, BT_OUT_STREAM, to, conn, m->w.p, m->w.len);
+}
+
+/* User chunk i into m past its members and a length word: its length, or
+ * 0 at the end of the state. A chunk longer than the message's room (room)
+ * is not written and its length returned; one that fits the message but
+ * not the buffer is asked for again once the buffer grew (the sink's
+ * contract allows asking again, swim.h). *oom: the buffer could not grow. */
+static size_t pp_user_chunk(struct bt_swim *s, struct pp_out *m, bool join, size_t i, size_t room,
+                            bool *oom)
+{
+    size_t at = m->w.len + 4;
+    size_t have = m->w.cap > at ? m->w.cap - at : 0;
+    if (have > room)
+        have = room;
+    size_t ulen = s->sink.user_state(s->sink.ctx, join, i, m->w.p + at, have);
+    if (ulen <= have || ulen > room)
+        return ulen;
+    if (!pp_reserve(m, at + ulen)) {
+        *oom = true;
+        return 0;
+    }
+    return s->sink.user_state(s->sink.ctx, join, i, m->w.p + at, room);
 }
 
 /* Sends our full state for a push-pull: one message of `type` (PP_REQ or
  * PP_REPLY), then as many continuations (PP_REQ_MORE or PP_REPLY_MORE) as
  * it takes, each at most BT_STREAM_MSG_MAX bytes: the member list first,
  * then the user layer's state, one chunk per message (docs/membership.md).
- * Every message is merged on its own at the other end. */
+ * Every message is merged on its own at the other end. Returns false when
+ * out of memory (the messages already sent stand: each is merged alone). */
 bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
                   enum bt_swim_type type, bool join)
 {
-    if (!s->stream && !(s->stream = malloc(BT_STREAM_MSG_MAX)))
+    struct pp_out m = {0};
+    if (!pp_reserve(&m, s->pp_buf > PP_BUF_INITIAL ? s->pp_buf : PP_BUF_INITIAL))
         return false;
     enum bt_swim_type more = type == BT_SWIM_PP_REQ ? BT_SWIM_PP_REQ_MORE : BT_SWIM_PP_REPLY_MORE;
-    struct pp_out m;
     bool first = true; /* m is the opening message: it goes even if empty */
+    bool oom = false;
     if (type == BT_SWIM_PP_REQ)
         s->stats.pushpulls++;
     pp_begin(s, &m, type, join);
@@ -74,20 +126,30 @@ bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
             first = false;
             pp_begin(s, &m, more, join);
         }
+        if (!pp_reserve(&m, m.w.len + size + 4)) {
+            oom = true;
+            goto out;
+        }
         bt_swim_put_pp_member(&m.w, &info);
         m.count++;
     }
+    if (!pp_reserve(&m, m.w.len + 4)) {
+        oom = true;
+        goto out;
+    }
     for (size_t i = 0; s->sink.user_state; i++) {
         size_t room = BT_STREAM_MSG_MAX - m.w.len - 4;
-        size_t ulen = s->sink.user_state(s->sink.ctx, join, i, s->stream + m.w.len + 4, room);
+        size_t ulen = pp_user_chunk(s, &m, join, i, room, &oom);
         if (ulen > room && ulen <= BT_SWIM_USER_CHUNK_MAX && (m.count > 0 || first)) {
             /* No room left next to the members: the chunk opens a message. */
             pp_send(s, &m, 0, to, conn);
             first = false;
             pp_begin(s, &m, more, join);
             room = BT_STREAM_MSG_MAX - m.w.len - 4;
-            ulen = s->sink.user_state(s->sink.ctx, join, i, s->stream + m.w.len + 4, room);
+            ulen = pp_user_chunk(s, &m, join, i, room, &oom);
         }
+        if (oom)
+            goto out;
         if (ulen == 0 || ulen > room)
             break; /* the end (a chunk too large breaks the sink's contract; it counts it) */
         pp_send(s, &m, ulen, to, conn);
@@ -96,11 +158,10 @@ bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
     }
     if (first || m.count > 0)
         pp_send(s, &m, 0, to, conn);
-    /* The buffer goes back: kept, it held up to 1 MiB per node between
-     * push-pulls (a 1000-node simulation kept a gigabyte of them). */
-    free(s->stream);
-    s->stream = NULL;
-    return true;
+out:
+    s->pp_buf = m.w.cap;
+    free(m.w.p);
+    return !oom;
 }
 
 bool swim_start_pp(struct bt_swim *s, const struct bt_addr *to, enum pp_why why,
