@@ -459,8 +459,8 @@ void bt_sim_elect_periodic(struct bt_sim *sim)
     }
     if (sim->now < e->next_poll)
         return;
-    e->next_poll = sim->now + sim->cfg.elect_check_ms;
     elect_poll(sim);
+    e->next_poll = sim->now + elect_poll_period(sim);
 }
 
 bool bt_sim_elect_settled(const struct bt_sim *sim)

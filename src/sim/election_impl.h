@@ -254,6 +254,10 @@ void campaign_remove(struct bt_sim *sim, uint32_t c, bool crashed);
 void candidacy_changed(struct bt_sim *sim, uint32_t k);
 void elect_oom(struct bt_sim *sim);
 void epoch_restart(struct bt_sim *sim);
+/* Virtual ms from a poll to the next (election.c): elect_check_ms, at most
+ * AGREE_POLL_MS until the election agreed since its last change. */
+#define AGREE_POLL_MS 1000
+uint64_t elect_poll_period(const struct bt_sim *sim);
 
 /* election_check.c */
 bool all_agreed(struct bt_sim *sim, char *why, size_t whylen);

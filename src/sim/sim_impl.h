@@ -296,6 +296,7 @@ int bt_sim_elect_init(struct bt_sim *sim); /* election.c */
 enum { TAG_NET = 1, TAG_FAULT = 2, TAG_NODE = 3, TAG_RESOURCE = 4, TAG_ELECT = 5, TAG_REFUSE = 6 };
 
 static inline uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static inline uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 static inline bool bt_sim_bit(const uint8_t *bits, size_t k)
 {
