@@ -18,12 +18,11 @@
 /* One push-pull message being assembled: head, members, then room for one
  * user chunk. Messages end at BT_STREAM_MSG_MAX bytes; the buffer holding
  * one grows to what it takes (pp_reserve) and starts at the size the last
- * one reached, so a small cluster's push-pull does not allocate, fill and
- * free a megabyte each time (under the sanitizers that dominated the test
- * suite's system time), and a large state is rarely encoded twice (a chunk
- * that outgrew the buffer is asked for again). It is freed after each
- * push-pull: kept, a megabyte per node added up to a gigabyte in a
- * 1000-node simulation. */
+ * one reached, so a small cluster's push-pull does not allocate and free a
+ * megabyte each time (under ASan that dominated the test suite's system
+ * time), and a large state is rarely asked for twice (a chunk that outgrew
+ * the buffer is asked for again). It is freed after each push-pull: kept,
+ * a megabyte per node added up to a gigabyte in a 1000-node simulation. */
 struct pp_out {
     struct bt_wbuf w; /* w.p the buffer, w.cap its size */
     size_t count_at;  /* offset of the u32 member count */
