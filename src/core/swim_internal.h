@@ -265,8 +265,8 @@ struct bt_swim {
     int depth; /* nesting of public calls (user_deliver re-entry) */
 
     struct bt_bqueue q;
-    uint8_t *pkt;    /* max_packet bytes */
-    size_t pp_buf;   /* the size the last push-pull's buffer grew to: the next starts there */
+    uint8_t *pkt;  /* max_packet bytes */
+    size_t pp_buf; /* the size the last push-pull's buffer grew to: the next starts there */
     struct bt_member_stats stats;
     /* The suspects' suspicion state, parallel to the suspects' part of
      * watch: susps[i] (owned, non-NULL) is the suspicion of suspect i,
