@@ -458,6 +458,18 @@ static int parse(const uint8_t *buf, size_t len, struct parse_result *res)
     return 0;
 }
 
+size_t bt_codec_peek_name(const uint8_t *buf, size_t len, const uint8_t **name, bool *fence)
+{
+    /* version u8, type u8, count u16, then the first item's str8 name */
+    if (len < 5 || buf[0] != BT_CODEC_VERSION ||
+        (buf[1] != BT_PAYLOAD_DELTA && buf[1] != BT_PAYLOAD_FENCE) || (buf[2] | buf[3]) == 0 ||
+        buf[4] > len - 5)
+        return 0;
+    *name = buf + 5;
+    *fence = buf[1] == BT_PAYLOAD_FENCE;
+    return buf[4];
+}
+
 int bt_codec_decode_in(const uint8_t *buf, size_t len, struct bt_payload *out,
                        struct bt_centry *room_e, size_t nroom_e, struct bt_fence *room_f,
                        size_t nroom_f)

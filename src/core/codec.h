@@ -177,6 +177,12 @@ int bt_codec_encode_snapshot_array(const struct bt_centry *e, size_t n, const st
  * at all is a valid argument. */
 int bt_codec_decode(const uint8_t *buf, size_t len, struct bt_payload *out);
 
+/* A look-ahead that decodes nothing: the name of the first item of a DELTA
+ * or FENCE payload (*name borrows from buf) and its length, *fence telling
+ * which; 0 for any other payload or bytes too short to hold one. Not
+ * checked: only a hint of what decoding will find. */
+size_t bt_codec_peek_name(const uint8_t *buf, size_t len, const uint8_t **name, bool *fence);
+
 /* Room for the gossiped payloads of one datagram: a DELTA or FENCE that
  * fits in a packet holds a few items, and decoding one into this much room
  * on the caller's stack costs no allocation (bt_codec_decode_in). */

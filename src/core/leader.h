@@ -222,6 +222,14 @@ int bt_leader_merge_snapshot(struct bt_leader *l, const struct bt_centry *entrie
 int bt_leader_merge_payload(struct bt_leader *l, const struct bt_payload *p, bool regossip,
                             uint64_t wall_ms);
 
+/* A hint before merging n gossiped items one after another: asks the
+ * processor for the records of their names (hash[i], bt_hash_bytes of the
+ * name; the map's record of an entry's name, the leader's of a fence's),
+ * all the buckets first, then the records, so that their cache misses
+ * overlap. Changes nothing. */
+void bt_leader_prefetch(const struct bt_leader *l, const uint64_t *hash, const bool *fence,
+                        size_t n);
+
 /* A high-water mark seen outside the cluster: a resource refused this
  * node's term and reported its own mark (BATON_ESTALE from the guard): the
  * token and, if the resource knows it, the minter (NULL or a node-less

@@ -199,6 +199,19 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
     return changed > INT_MAX ? INT_MAX : (int)changed;
 }
 
+/* The bytes of a record that a merge reads first: its link and hash, its
+ * name's head and its vectors' addresses (cmap.c's struct bt_cname). */
+#define PREFETCH_SPAN 128
+
+void bt_leader_prefetch(const struct bt_leader *l, const uint64_t *hash, const bool *fence,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bt_htab_prefetch(fence[i] ? &l->names : &l->cmap.names, hash[i]);
+    for (size_t i = 0; i < n; i++)
+        bt_htab_prefetch_chain(fence[i] ? &l->names : &l->cmap.names, hash[i], PREFETCH_SPAN);
+}
+
 int bt_leader_merge_entry(struct bt_leader *l, const struct bt_centry *entry, uint64_t wall_ms)
 {
     return merge_batch(l, entry, 1, NULL, 0, wall_ms, BATCH_DELTA, false);

@@ -148,6 +148,12 @@ static void user_deliver(void *ctx, const struct bt_nodeid *from, const uint8_t 
         bt_replica_deliver(&n->replica, from, data, len, n->now);
 }
 
+static void user_prefetch(void *ctx, const uint8_t *const *data, const size_t *len, size_t n)
+{
+    const struct bt_node *nd = ctx;
+    bt_replica_prefetch(&nd->replica, data, len, n);
+}
+
 static size_t user_state(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap)
 {
     struct bt_node *n = ctx;
@@ -323,6 +329,7 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .user_deliver = user_deliver,
         .user_state = user_state,
         .user_merge = user_merge,
+        .user_prefetch = user_prefetch,
         .wall = node_sink_wall,
         .clock = node_sink_clock,
         .user_digest = user_digest,

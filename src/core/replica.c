@@ -370,6 +370,22 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
     bt_payload_free(&p);
 }
 
+void bt_replica_prefetch(const struct bt_replica *r, const uint8_t *const *data, const size_t *len,
+                         size_t n)
+{
+    enum { MAX = 64 };
+    uint64_t hash[MAX];
+    bool fence[MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < MAX; i++) {
+        const uint8_t *name;
+        size_t name_len = bt_codec_peek_name(data[i], len[i], &name, &fence[k]);
+        if (name_len > 0)
+            hash[k++] = bt_hash_bytes(name, name_len);
+    }
+    bt_leader_prefetch(r->leader, hash, fence, k);
+}
+
 void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
                         size_t len, struct bt_time now)
 {

@@ -121,6 +121,10 @@ void bt_replica_flush(struct bt_replica *r, struct bt_time now);
  * from a join's exchange: a newcomer catching up has no news for anyone). */
 void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
                         size_t len, struct bt_time now);
+/* The membership's user_prefetch hook (swim.h): the names of the n
+ * broadcasts about to be delivered, handed to bt_leader_prefetch. */
+void bt_replica_prefetch(const struct bt_replica *r, const uint8_t *const *data, const size_t *len,
+                         size_t n);
 /* The membership's user_state hook (swim.h): index 0 encodes the full state
  * into chunks, each a SNAPSHOT of whole names (a name's entries and its
  * mark together, unless one name alone outgrows a chunk), at most

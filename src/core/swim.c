@@ -506,14 +506,15 @@ void swim_count_bad_input(struct bt_swim *s, int rc)
         s->stats.malformed++;
 }
 
-/* How many members of a datagram prefetch_members() looks up ahead, and
- * how many bytes of each member's record it fetches (the fixed part and
- * a short name). */
+/* How many members (and user broadcasts) of a datagram prefetch_lookups()
+ * looks up ahead, and how many bytes of each member's record it fetches (the
+ * fixed part and a short name). */
 #define PREFETCH_MEMBERS 64
 #define PREFETCH_SPAN 128
 
 /* Asks the processor for the records of p's sender and of the members its
- * broadcasts are about, before they are looked up one after another. A
+ * broadcasts are about, before they are looked up one after another, and
+ * hands the user broadcasts to the sink's hint (user_prefetch). A
  * node's member table is cold when its datagram comes (a simulator runs a
  * thousand nodes in turn), and a full datagram of gossip carries dozens of
  * rumors and clock words, each a lookup: fetched ahead, their cache misses
@@ -521,16 +522,19 @@ void swim_count_bad_input(struct bt_swim *s, int rc)
  * run's time was these lookups): the index slots first, then the
  * members[] entries they name, then the records. A hint only: nothing
  * changes. Always inlined (htab.h says why). */
-BT_HTAB_HINT void prefetch_members(const struct bt_swim *s, const struct bt_swim_packet *p)
+BT_HTAB_HINT void prefetch_lookups(const struct bt_swim *s, const struct bt_swim_packet *p)
 {
     uint32_t h[PREFETCH_MEMBERS];
     size_t pos[PREFETCH_MEMBERS];
     size_t n = 0;
+    const uint8_t *user[PREFETCH_MEMBERS];
+    size_t user_len[PREFETCH_MEMBERS];
+    size_t nuser = 0;
     h[n] = (uint32_t)bt_hash_bytes(p->hdr.sender.bytes, p->hdr.sender.len);
     swim_index_prefetch(s, h[n++]);
     const uint8_t *at = p->bcasts;
     size_t left = p->bcasts_len;
-    while (n < PREFETCH_MEMBERS) {
+    while (n < PREFETCH_MEMBERS && nuser < PREFETCH_MEMBERS) {
         const uint8_t *name;
         size_t name_len;
         size_t step = bt_swim_peek_bcast(at, left, &name, &name_len);
@@ -539,10 +543,15 @@ BT_HTAB_HINT void prefetch_members(const struct bt_swim *s, const struct bt_swim
         if (name_len > 0) {
             h[n] = (uint32_t)bt_hash_bytes(name, name_len);
             swim_index_prefetch(s, h[n++]);
+        } else if (at[0] == BT_SWIM_B_USER && step > BT_SWIM_BCAST_HEAD) {
+            user[nuser] = at + BT_SWIM_BCAST_HEAD;
+            user_len[nuser++] = step - BT_SWIM_BCAST_HEAD;
         }
         at += step;
         left -= step;
     }
+    if (nuser > 0 && s->sink.user_prefetch)
+        s->sink.user_prefetch(s->sink.ctx, user, user_len, nuser);
     for (size_t i = 0; i < n; i++)
         pos[i] = swim_index_prefetch_member(s, h[i]);
     for (size_t i = 0; i < n; i++)
@@ -563,7 +572,7 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
         return;
     }
     s->depth++;
-    prefetch_members(s, &p);
+    prefetch_lookups(s, &p);
     struct bt_member *sender = swim_find(s, &p.hdr.sender);
     if (!sender || sender->boot_id != p.hdr.sender_boot) {
         /* A process we do not know talks to us: an unknown name, or a boot

@@ -86,6 +86,12 @@ struct bt_swim_sink {
      * Optional. */
     void (*user_merge)(void *ctx, const struct bt_nodeid *from, bool join, const uint8_t *data,
                        size_t len);
+    /* A hint: the n user broadcasts of a datagram (data[i], len[i] bytes,
+     * borrowed for the call) are about to be delivered one after another
+     * (user_deliver). The layer above may ask the processor for what those
+     * deliveries will read, so that their cache misses overlap; it must
+     * change nothing. Optional. */
+    void (*user_prefetch)(void *ctx, const uint8_t *const *data, const size_t *len, size_t n);
     /* The local wall clock (Unix ms) and what this node says of its own
      * clock (refused, not judged yet, with a ceiling: swim_proto.h), sent
      * on every PING and ACK so that peers can measure how far apart the

@@ -137,8 +137,11 @@
 #define BT_SWIM_MIN_PACKET 1280
 /* Largest header: version, type, str8 name, boot. */
 #define BT_SWIM_HEADER_MAX (2 + 1 + BATON_NODE_MAX + 8)
+/* A broadcast's head: its kind (u8) and its body's length (u16). A USER
+ * broadcast's body is the user's bytes. */
+#define BT_SWIM_BCAST_HEAD 3
 /* Largest broadcast on the wire, kind and length included. */
-#define BT_SWIM_BCAST_MAX (3 + BT_SWIM_USER_MAX)
+#define BT_SWIM_BCAST_MAX (BT_SWIM_BCAST_HEAD + BT_SWIM_USER_MAX)
 /* Largest push-pull head: header, flags, member count. */
 #define BT_SWIM_PP_HEAD_MAX (BT_SWIM_HEADER_MAX + 1 + 4)
 /* Most user bytes one push-pull message carries: a message with no member

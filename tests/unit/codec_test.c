@@ -903,6 +903,38 @@ static void random_bytes_decode_without_incident(void **state)
     assert_true(accepted > 0);
 }
 
+/* bt_codec_peek_name, the hint before delivery (bt_replica_prefetch): the
+ * first name of a DELTA or a FENCE, nothing for a SNAPSHOT, an empty list,
+ * another version or bytes cut short. */
+static void peeking_finds_the_first_name_of_a_delta_or_fence_only(void **state)
+{
+    (void)state;
+    uint8_t d[D_LEN], f[F_LEN];
+    small_delta(d, false);
+    small_fence(f);
+    const uint8_t *name = NULL;
+    bool fence = true;
+    assert_int_equal(bt_codec_peek_name(d, D_LEN, &name, &fence), 3);
+    assert_memory_equal(name, "job", 3);
+    assert_false(fence);
+    assert_int_equal(bt_codec_peek_name(f, F_LEN, &name, &fence), 3);
+    assert_memory_equal(name, "job", 3);
+    assert_true(fence);
+    assert_int_equal(bt_codec_peek_name(d, 7, &name, &fence), 0); /* the name cut short */
+    assert_int_equal(bt_codec_peek_name(d, 4, &name, &fence), 0);
+    assert_int_equal(bt_codec_peek_name(d, 0, &name, &fence), 0);
+    d[D_COUNT] = d[D_COUNT + 1] = 0; /* no items */
+    assert_int_equal(bt_codec_peek_name(d, D_LEN, &name, &fence), 0);
+    f[0]++; /* another version */
+    assert_int_equal(bt_codec_peek_name(f, F_LEN, &name, &fence), 0);
+    struct bt_centry e = entry("job", "n1", 7, false, 11, -3, 99);
+    uint8_t *snap;
+    size_t snap_len;
+    assert_int_equal(bt_codec_encode_snapshot_array(&e, 1, NULL, 0, &snap, &snap_len), 0);
+    assert_int_equal(bt_codec_peek_name(snap, snap_len, &name, &fence), 0);
+    free(snap);
+}
+
 static void random_mutations_of_valid_messages_decode_without_incident(void **state)
 {
     uint64_t seed = seed_for("random_mutations_of_valid_messages_decode_without_incident");
@@ -966,6 +998,19 @@ static void random_mutations_of_valid_messages_decode_without_incident(void **st
         if (rc != 0 && rc != BATON_EPROTO && rc != BATON_EVERSION)
             fail_msg("seed %" PRIu64 " iteration %zu: unexpected %s", seed, iter,
                      baton_err_name(rc));
+        /* The look-ahead reads within the bytes (ASan) and, on what
+         * decodes, finds the first item's name. */
+        const uint8_t *peeked = NULL;
+        bool peeked_fence = false;
+        size_t peeked_len = bt_codec_peek_name(buf, len, &peeked, &peeked_fence);
+        if (peeked_len > 0)
+            assert_true(peeked >= buf && peeked + peeked_len <= buf + len);
+        if (rc == 0 && p.type != BT_PAYLOAD_SNAPSHOT && p.nentries + p.nfences > 0) {
+            const struct bt_name *first = p.nentries > 0 ? &p.entries[0].name : &p.fences[0].name;
+            assert_int_equal(peeked_len, first->len);
+            assert_memory_equal(peeked, first->bytes, first->len);
+            assert_int_equal(peeked_fence, p.type == BT_PAYLOAD_FENCE);
+        }
         if (rc == 0) {
             accepted++;
             check_canonical(buf, len, &p, seed, iter);
@@ -1098,6 +1143,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(malformed_gossip_like_the_reference_suite_is_dropped),
     cmocka_unit_test(free_leaves_an_empty_payload_and_tolerates_one),
     cmocka_unit_test(random_bytes_decode_without_incident),
+    cmocka_unit_test(peeking_finds_the_first_name_of_a_delta_or_fence_only),
     cmocka_unit_test(random_mutations_of_valid_messages_decode_without_incident),
     cmocka_unit_test(decoding_allocates_at_most_a_small_multiple_of_the_input),
     cmocka_unit_test(decoding_into_room_allocates_nothing_until_it_overflows),
