@@ -604,7 +604,7 @@ static const char *revocation_cause(struct bt_sim *sim, uint32_t c)
 
 /* Node x judged its clock (design.md fix 9): refused, its candidacies are
  * out of the truth until it says its clock is back; a change either way is
- * a candidacy change for each of its names. A candidacy's propagation is
+ * an election change, and a candidacy change for each of its names. A candidacy's propagation is
  * timed while it is in the race: from the lead(), or from the clock's
  * return. The first judgement after a start changes nothing when it finds
  * the clock within bounds (BT_EV_CLOCK_OK): the candidacies made before it
@@ -621,6 +621,10 @@ static void clock_judged(struct bt_sim *sim, uint32_t x, bool refused, int64_t a
         return;
     nd->clock_refused = refused;
     e->seq++; /* a change of its own: campaigns begun before it see the truth change */
+    /* An election change even for a node without campaigns: which of what
+     * it wrote and holds the others count changes with its word (finding
+     * E17). */
+    epoch_restart(sim);
     if (refused && !was && nd->ncamps > 0)
         removal_log(sim, nd->ncamps); /* its entries turn into tombstones */
     for (uint32_t c = nd->camps; c != NONE; c = e->pool[c].by_node.next) {
