@@ -14,6 +14,7 @@
 #ifndef BT_SIM_CHUNKS_H
 #define BT_SIM_CHUNKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,14 @@ void sim_chunks_destroy(struct sim_chunks *t);
 /* The chunk holding p's len bytes, with one more reference: the one
  * already held for equal bytes, or a new one. NULL when out of memory. */
 struct sim_chunk *sim_chunks_get(struct sim_chunks *t, const uint8_t *p, size_t len);
+
+/* The same for n <= SIM_CHUNKS_AHEAD byte strings (p[i], len[i]) into
+ * out[i], their lookups' cache misses overlapping (the table is large and
+ * cold in a burst). Returns false when out of memory: out[] then holds the
+ * chunks taken up to the first NULL, which the caller puts back. */
+#define SIM_CHUNKS_AHEAD 64
+bool sim_chunks_get_many(struct sim_chunks *t, const uint8_t *const *p, const size_t *len, size_t n,
+                         struct sim_chunk **out);
 
 /* Gives back one reference to c, freeing it with the last. */
 void sim_chunks_put(struct sim_chunks *t, struct sim_chunk *c);

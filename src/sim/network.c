@@ -125,15 +125,26 @@ static struct sim_msg *datagram_new(struct bt_sim *sim, uint32_t from, uint32_t 
     struct sim_msg *m = msg_alloc(sim, SIM_ITEM_DATAGRAM, from, to, len, head_len, nchunks);
     if (m == NULL)
         return NULL;
+    /* In blocks, so that the lookups' cache misses overlap. */
+    const uint8_t *at[SIM_CHUNKS_AHEAD];
+    size_t at_len[SIM_CHUNKS_AHEAD];
+    size_t k = 0;
     for (size_t off = 0; off < pkt.bcasts_len; off += step) {
         step = bt_swim_peek_bcast(pkt.bcasts + off, pkt.bcasts_len - off, &name, &name_len);
-        struct sim_chunk *c = sim_chunks_get(&sim->chunks, pkt.bcasts + off, step);
-        if (c == NULL) {
+        at[k] = pkt.bcasts + off;
+        at_len[k++] = step;
+        if (k < SIM_CHUNKS_AHEAD && off + step < pkt.bcasts_len)
+            continue;
+        struct sim_chunk **out = m->chunk + m->nchunks;
+        bool ok = sim_chunks_get_many(&sim->chunks, at, at_len, k, out);
+        for (size_t i = 0; i < k && out[i] != NULL; i++)
+            m->nchunks++;
+        if (!ok) {
             sim_note_oom(sim);
             sim_msg_free(sim, m);
             return NULL;
         }
-        m->chunk[m->nchunks++] = c;
+        k = 0;
     }
     memcpy(msg_head(m), data, head_len);
     return m;

@@ -1,5 +1,6 @@
 /* Tests of src/sim/chunks.c: equal bytes share one chunk, counted; the last
- * put frees it; many chunks through the table's growth, against a model. */
+ * put frees it; a batch gets what single gets would; many chunks through
+ * the table's growth, against a model. */
 #include "unit/test_main.h"
 
 #include <stdio.h>
@@ -43,6 +44,35 @@ enum { KEYS = 5000, OPS = 200000, MAX_HELD = 64 };
 /* Random gets and puts over a few thousand strings: every chunk holds its
  * bytes, one chunk per string held, freed with its last reference (run
  * under ASan, a leak or a use after free fails the test). */
+/* A datagram's chunks taken at once (sim_chunks_get_many) are those that
+ * one get after another would give: equal bytes within the batch and
+ * already held share one chunk. */
+static void a_batch_gets_what_single_gets_would(void **state)
+{
+    (void)state;
+    struct sim_chunks t;
+    sim_chunks_init(&t);
+    uint8_t held[] = "alive n1";
+    struct sim_chunk *h = sim_chunks_get(&t, held, sizeof held);
+    const uint8_t *p[4] = {(const uint8_t *)"fence a", held, (const uint8_t *)"fence a",
+                           (const uint8_t *)"entry b"};
+    size_t len[4] = {8, sizeof held, 8, 8};
+    struct sim_chunk *out[4];
+    assert_true(sim_chunks_get_many(&t, p, len, 4, out));
+    assert_ptr_equal(out[1], h);
+    assert_int_equal(h->refs, 2);
+    assert_ptr_equal(out[0], out[2]);
+    assert_int_equal(out[0]->refs, 2);
+    assert_ptr_not_equal(out[3], out[0]);
+    assert_memory_equal(out[3]->data, "entry b", 8);
+    assert_int_equal(t.table.count, 3);
+    for (int i = 0; i < 4; i++)
+        sim_chunks_put(&t, out[i]);
+    sim_chunks_put(&t, h);
+    assert_int_equal(t.table.count, 0);
+    sim_chunks_destroy(&t);
+}
+
 static void random_gets_and_puts_agree_with_a_model(void **state)
 {
     struct sim_chunks t;
@@ -83,6 +113,7 @@ static void random_gets_and_puts_agree_with_a_model(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(equal_bytes_share_one_chunk),
+    cmocka_unit_test(a_batch_gets_what_single_gets_would),
     cmocka_unit_test(random_gets_and_puts_agree_with_a_model),
 };
 
