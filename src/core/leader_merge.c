@@ -199,8 +199,9 @@ static int merge_batch(struct bt_leader *l, const struct bt_centry *entries, siz
     return changed > INT_MAX ? INT_MAX : (int)changed;
 }
 
-/* The bytes of a record that a merge reads first: its link and hash, its
- * name's head and its vectors' addresses (cmap.c's struct bt_cname). */
+/* The bytes of a record that a merge reads first: its link and hash, then
+ * the name's head and the vectors' addresses of cmap.c's struct bt_cname,
+ * or the mark of the leader's name record. */
 #define PREFETCH_SPAN 128
 
 void bt_leader_prefetch(const struct bt_leader *l, const uint64_t *hash, const bool *fence,

@@ -513,24 +513,19 @@ static int encode_state(struct bt_replica *r)
 size_t bt_replica_state(struct bt_replica *r, size_t index, uint8_t *buf, size_t cap,
                         struct bt_time now)
 {
-    if (index == 0) {
-        if (encode_state(r) != 0) {
-            /* The members still travel; the state goes with the next
-             * push-pull. Counted, never silent. */
-            r->counters.state_failed++;
-            return 0;
-        }
+    if (index == 0 && encode_state(r) != 0) {
+        /* The members still travel; the state goes with the next
+         * push-pull. Counted, never silent. */
+        r->counters.state_failed++;
+        return 0;
     }
     if (index >= r->nchunks) {
         drop_state(r);
         return 0;
     }
     size_t len = r->chunks[index].len;
-    if (len <= cap) {
+    if (len <= cap)
         memcpy(buf, r->chunks[index].buf, len);
-        if (index == 0) /* (a chunk that did not fit is asked for again) */
-            r->counters.snapshots_out++;
-    }
     return len;
 }
 

@@ -33,7 +33,6 @@
 struct bt_replica_counters {
     uint64_t payloads_in;    /* user broadcasts received */
     uint64_t snapshots_in;   /* push-pull state chunks received (each merged on its own) */
-    uint64_t snapshots_out;  /* push-pull states produced (each one or more chunks) */
     uint64_t broadcasts_out; /* leader broadcasts queued for gossip */
     uint64_t malformed;      /* payloads that failed to decode or validate, or
                                 of another codec version (codec.h) */

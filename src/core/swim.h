@@ -76,10 +76,11 @@ struct bt_swim_sink {
      * by the peer: write chunk `index` into buf (cap bytes) and return its
      * length, or 0 when there is no such chunk (the state is over). If the
      * chunk is longer than cap, return its length without writing: it is
-     * asked for again with cap = BT_SWIM_USER_CHUNK_MAX. One push-pull
-     * asks for index 0, 1, 2... in turn within one call into the swim, so
-     * the state may be taken once, at index 0. join: the exchange is a
-     * join sync. Optional (no user state). */
+     * asked for again, with room for it if it fits a message. One
+     * push-pull asks for index 0, 1, 2... in turn within one call into the
+     * swim, so the state may be taken at index 0 (taken again if index 0
+     * is asked for again: it has not changed meanwhile). join: the
+     * exchange is a join sync. Optional (no user state). */
     size_t (*user_state)(void *ctx, bool join, size_t index, uint8_t *buf, size_t cap);
     /* One chunk of the peer's user state, from one push-pull message
      * (request, reply or a continuation; never called with len 0).

@@ -23,6 +23,8 @@ static bool same_bytes(const struct bt_hlink *x, const void *key)
     return c->len == b->len && memcmp(c->data, b->p, b->len) == 0;
 }
 
+/* The chunk of p's len bytes, whose hash is given, with one more
+ * reference; NULL when out of memory. */
 static struct sim_chunk *get_hashed(struct sim_chunks *t, const uint8_t *p, size_t len,
                                     uint64_t hash)
 {
@@ -43,11 +45,6 @@ static struct sim_chunk *get_hashed(struct sim_chunks *t, const uint8_t *p, size
     memcpy(c->data, p, len);
     bt_htab_link(&t->table, &c->link, hash);
     return c;
-}
-
-struct sim_chunk *sim_chunks_get(struct sim_chunks *t, const uint8_t *p, size_t len)
-{
-    return get_hashed(t, p, len, bt_hash_bytes(p, len));
 }
 
 bool sim_chunks_get_many(struct sim_chunks *t, const uint8_t *const *p, const size_t *len, size_t n,

@@ -36,14 +36,13 @@ void sim_chunks_init(struct sim_chunks *t);
 /* Frees the table; every chunk must have been put back. */
 void sim_chunks_destroy(struct sim_chunks *t);
 
-/* The chunk holding p's len bytes, with one more reference: the one
- * already held for equal bytes, or a new one. NULL when out of memory. */
-struct sim_chunk *sim_chunks_get(struct sim_chunks *t, const uint8_t *p, size_t len);
-
-/* The same for n <= SIM_CHUNKS_AHEAD byte strings (p[i], len[i]) into
- * out[i], their lookups' cache misses overlapping (the table is large and
- * cold in a burst). Returns false when out of memory: out[] then holds the
- * chunks taken up to the first NULL, which the caller puts back. */
+/* For each of n <= SIM_CHUNKS_AHEAD byte strings (p[i], len[i]), in turn,
+ * the chunk holding its bytes, with one more reference, into out[i]: the
+ * one already held for equal bytes (an earlier string of the same call
+ * too), or a new one. The lookups' cache misses overlap (the table is
+ * large and cold in a burst). Returns false when out of memory: out[]
+ * then holds the chunks taken up to the first NULL, which the caller puts
+ * back. */
 #define SIM_CHUNKS_AHEAD 64
 bool sim_chunks_get_many(struct sim_chunks *t, const uint8_t *const *p, const size_t *len, size_t n,
                          struct sim_chunk **out);

@@ -9,13 +9,20 @@
 #include "sim/chunks.h"
 #include "sim/prng.h"
 
+/* One string's chunk (a batch of one). */
+static struct sim_chunk *get(struct sim_chunks *t, const uint8_t *p, size_t len)
+{
+    struct sim_chunk *c;
+    return sim_chunks_get_many(t, &p, &len, 1, &c) ? c : NULL;
+}
+
 static void equal_bytes_share_one_chunk(void **state)
 {
     struct sim_chunks t;
     sim_chunks_init(&t);
     uint8_t a[] = "candidacy", b[] = "candidacy";
-    struct sim_chunk *x = sim_chunks_get(&t, a, sizeof a);
-    struct sim_chunk *y = sim_chunks_get(&t, b, sizeof b);
+    struct sim_chunk *x = get(&t, a, sizeof a);
+    struct sim_chunk *y = get(&t, b, sizeof b);
     assert_non_null(x);
     assert_ptr_equal(x, y);
     assert_int_equal(x->refs, 2);
@@ -23,7 +30,7 @@ static void equal_bytes_share_one_chunk(void **state)
     assert_memory_equal(x->data, a, sizeof a);
     assert_int_equal(t.table.count, 1);
     /* A prefix, and the empty string, are other bytes. */
-    struct sim_chunk *p = sim_chunks_get(&t, a, 4), *e = sim_chunks_get(&t, a, 0);
+    struct sim_chunk *p = get(&t, a, 4), *e = get(&t, a, 0);
     assert_ptr_not_equal(p, x);
     assert_ptr_not_equal(e, x);
     assert_ptr_not_equal(e, p);
@@ -44,16 +51,15 @@ enum { KEYS = 5000, OPS = 200000, MAX_HELD = 64 };
 /* Random gets and puts over a few thousand strings: every chunk holds its
  * bytes, one chunk per string held, freed with its last reference (run
  * under ASan, a leak or a use after free fails the test). */
-/* A datagram's chunks taken at once (sim_chunks_get_many) are those that
- * one get after another would give: equal bytes within the batch and
- * already held share one chunk. */
+/* A batch gets what one get after another would: equal bytes within the
+ * batch and already held share one chunk. */
 static void a_batch_gets_what_single_gets_would(void **state)
 {
     (void)state;
     struct sim_chunks t;
     sim_chunks_init(&t);
     uint8_t held[] = "alive n1";
-    struct sim_chunk *h = sim_chunks_get(&t, held, sizeof held);
+    struct sim_chunk *h = get(&t, held, sizeof held);
     const uint8_t *p[4] = {(const uint8_t *)"fence a", held, (const uint8_t *)"fence a",
                            (const uint8_t *)"entry b"};
     size_t len[4] = {8, sizeof held, 8, 8};
@@ -87,7 +93,7 @@ static void random_gets_and_puts_agree_with_a_model(void **state)
         char key[32];
         int len = snprintf(key, sizeof key, "broadcast %u", k);
         if (nheld[k] < MAX_HELD && (nheld[k] == 0 || bt_prng_chance(&rng, 0.5))) {
-            struct sim_chunk *c = sim_chunks_get(&t, (const uint8_t *)key, (size_t)len);
+            struct sim_chunk *c = get(&t, (const uint8_t *)key, (size_t)len);
             assert_non_null(c);
             assert_int_equal(c->len, len);
             assert_memory_equal(c->data, key, (size_t)len);
