@@ -436,6 +436,7 @@ int ldr_raise_high_water(struct bt_leader *l, struct name_rec *r, uint64_t token
             l->nhigh_water -= named_minters(r);
         r->has_high_water = true;
         r->high_water = token;
+        l->marks_version++;
         r->minter0 = *minter;
         r->nminters = 1;
         l->nhigh_water += minter->node.len != 0;
@@ -1053,6 +1054,8 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
 }
 
 size_t bt_leader_high_water_count(const struct bt_leader *l) { return l->nhigh_water; }
+
+uint64_t bt_leader_marks_version(const struct bt_leader *l) { return l->marks_version; }
 
 bool bt_leader_end_term(struct bt_leader *l, struct bt_leader_event *out)
 {

@@ -460,6 +460,12 @@ int bt_leader_foreach_high_water(const struct bt_leader *l,
  * Usually one per name. */
 size_t bt_leader_high_water_count(const struct bt_leader *l);
 
+/* A count that moves whenever some name's high-water mark changes token
+ * (raised, or aged out); a new minter at the same token does not move it.
+ * While it stands still, bt_leader_high_water answers as before for every
+ * name: a caller that polls marks may keep its answers until it moves. */
+uint64_t bt_leader_marks_version(const struct bt_leader *l);
+
 /* ---- stopping ------------------------------------------------------------ */
 
 /* Ends one term this node holds and fills *out with its REVOKED event

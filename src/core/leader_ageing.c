@@ -109,6 +109,7 @@ int bt_leader_expire(struct bt_leader *l, uint64_t cutoff, uint64_t wall_ms)
             !ldr_name_has_live_entry(l, &r->name)) {
             l->nhigh_water -= r->nminters;
             r->has_high_water = false;
+            l->marks_version++;
             r->nminters = 0;
             bt_cmap_set_mark(&l->cmap, &r->name, 0); /* held with the name's tombstones */
             l->counters.marks_expired++;

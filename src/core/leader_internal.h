@@ -129,6 +129,7 @@ struct bt_leader {
     struct bt_cmap cmap;         /* the replicated candidate map */
     struct bt_htab names;        /* struct name_rec by name */
     size_t nhigh_water;          /* (name, minter) pairs at the high-water marks */
+    uint64_t marks_version;      /* moves when a mark's token changes (bt_leader_marks_version) */
     size_t ndeferred;            /* campaigning records with deferred set */
     uint64_t retry_round;        /* bt_leader_retry_deferred() calls so far */
     struct member_rec *members;  /* every member heard of, in no order (leader.c, "members") */

@@ -704,6 +704,11 @@ int bt_node_high_water(const struct bt_node *n, const struct bt_name *name, uint
     return bt_leader_high_water(n->leader, name, token);
 }
 
+uint64_t bt_node_marks_version(const struct bt_node *n)
+{
+    return n->stopped ? UINT64_MAX : bt_leader_marks_version(n->leader);
+}
+
 int bt_node_observe_fence(struct bt_node *n, const struct bt_name *name, uint64_t token,
                           const struct bt_minter *minter, struct bt_time now)
 {

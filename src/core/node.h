@@ -302,6 +302,9 @@ size_t bt_node_candidates(const struct bt_node *node, const struct bt_name *name
                           struct bt_nodeid *out, size_t cap);
 /* The greatest token observed for name. Returns 0 or BATON_ENOENT. */
 int bt_node_high_water(const struct bt_node *node, const struct bt_name *name, uint64_t *token);
+/* A count that moves whenever bt_node_high_water's answer for some name may
+ * have changed (bt_leader_marks_version; UINT64_MAX once stopped). */
+uint64_t bt_node_marks_version(const struct bt_node *node);
 /* A resource refused this node's term and reported its mark (the guard's
  * BATON_ESTALE): the token and its minter (NULL, or node empty and boot 0,
  * if the resource does not know it; bt_minter_parse reads the guard's

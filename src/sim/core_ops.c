@@ -92,6 +92,8 @@ static int core_high_water(const void *node, const struct bt_name *name, uint64_
     return bt_node_high_water(node, name, token);
 }
 
+static uint64_t core_marks_version(const void *node) { return bt_node_marks_version(node); }
+
 static int core_observe_fence(void *node, const struct bt_name *name, uint64_t token,
                               const struct bt_minter *minter, struct bt_time now)
 {
@@ -127,6 +129,7 @@ const struct bt_sim_node_ops bt_sim_core_ops = {
     .fence = core_fence,
     .candidates = core_candidates,
     .high_water = core_high_water,
+    .marks_version = core_marks_version,
     .observe_fence = core_observe_fence,
     .stats = core_stats,
     .addr_refused = core_addr_refused,

@@ -26,10 +26,16 @@ struct campaign {
     uint32_t name;    /* name index */
     uint64_t session; /* the session holding it */
     int64_t priority;
-    uint64_t started_at;    /* virtual ms of its lead() */
-    bool leads;             /* the session believes it leads */
-    uint64_t token;         /* its term token while it leads */
-    uint64_t hw_seen;       /* the node's high-water mark for name after its last call */
+    uint64_t started_at; /* virtual ms of its lead() */
+    bool leads;          /* the session believes it leads */
+    uint64_t token;      /* its term token while it leads */
+    uint64_t hw_seen;    /* the node's high-water mark for name after its last call */
+    /* The last lookup of that mark by a service's check (campaign_mark):
+     * its answer, and the node's process and marks version it was read at. */
+    bool hw_read_valid;
+    uint32_t hw_read_gen;
+    uint64_t hw_read_version;
+    uint64_t hw_read;
     uint64_t stale_token;   /* token already reported as stale (no_stale_term), 0: none */
     uint32_t belief;        /* belief number (low bits of sim_elect.beliefs): its write
                               timer stops when this changes */

@@ -84,6 +84,9 @@ struct bt_sim_node_ops {
     size_t (*candidates)(const void *node, const struct bt_name *name, struct bt_nodeid *out,
                          size_t cap);
     int (*high_water)(const void *node, const struct bt_name *name, uint64_t *token);
+    /* bt_node_marks_version: high_water's answers are read again only when
+     * it moved (optional: NULL, they are read every time). */
+    uint64_t (*marks_version)(const void *node);
     /* bt_node_observe_fence: the simulated application reports every
      * refusal's mark (token and minter) with it (optional: NULL, it does
      * not). */

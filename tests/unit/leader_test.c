@@ -274,6 +274,33 @@ static int full_sync(struct bt_leader *from, struct bt_leader *to, uint64_t wall
     return rc;
 }
 
+/* The marks version moves when a mark's token changes (a mint, a fence
+ * that raises it), and stands still when an input changes no mark, so a
+ * caller may keep the marks it read while it does. */
+static void marks_version_moves_only_with_the_marks(void **state)
+{
+    (void)state;
+    struct bt_leader *a = node_new("a", 1, DEFAULT_OFFSET);
+    struct bt_leader *b = node_new("b", 2, DEFAULT_OFFSET);
+    uint64_t fence = 0;
+    uint64_t va = bt_leader_marks_version(a), vb = bt_leader_marks_version(b);
+    assert_int_equal(lead(a, 11, "job", 0, WALL, &fence), 1);
+    assert_true(bt_leader_marks_version(a) != va);
+    va = bt_leader_marks_version(a);
+
+    assert_true(full_sync(a, b, WALL + 1) > 0);
+    assert_int_equal(high_water_of(b, "job"), fence);
+    assert_true(bt_leader_marks_version(b) != vb);
+    vb = bt_leader_marks_version(b);
+    /* The same state again raises nothing, in either direction. */
+    assert_int_equal(full_sync(a, b, WALL + 2), 0);
+    assert_int_equal(bt_leader_marks_version(b), vb);
+    assert_int_equal(full_sync(b, a, WALL + 2), 0);
+    assert_int_equal(bt_leader_marks_version(a), va);
+    bt_leader_free(a);
+    bt_leader_free(b);
+}
+
 /* ---- the reference's suite ------------------------------------------------- */
 
 static void ref_sole_candidate_becomes_leader(void **state)
@@ -1392,8 +1419,10 @@ static void marks_age_out_without_candidacy_and_stay_out(void **state)
     assert_int_equal(bt_leader_resign(a, &(struct bt_name){.len = 3, .bytes = "old"}, WALL + 1), 0);
 
     /* Before the cutoff passes the mark, nothing ages. */
+    uint64_t version = bt_leader_marks_version(a);
     assert_int_equal(bt_leader_expire(a, bt_hlc_pack(WALL - 1, 0), WALL + H - 1), 0);
     assert_int_equal(high_water_of(a, "old"), old);
+    assert_int_equal(bt_leader_marks_version(a), version);
 
     /* Two horizons later: "old" (tombstone only) loses its entry and its
      * mark; "kept" (campaigned) keeps both. */
@@ -1407,6 +1436,7 @@ static void marks_age_out_without_candidacy_and_stay_out(void **state)
     bt_leader_counters(a, &c);
     assert_int_equal(c.marks_expired, 1);
     assert_int_equal(bt_leader_high_water_count(a), 1);
+    assert_true(bt_leader_marks_version(a) != version); /* the mark aged out */
     expect_no_event(a);
 
     /* b never aged it: its fence, older than the horizon, for a name a
@@ -2272,6 +2302,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(term_is_token_and_this_node),
     cmocka_unit_test(observed_mark_with_its_minter),
     cmocka_unit_test(equal_token_from_a_twin_is_another_term),
+    cmocka_unit_test(marks_version_moves_only_with_the_marks),
     cmocka_unit_test(ref_sole_candidate_becomes_leader),
     cmocka_unit_test(ref_resign_clears_leadership),
     cmocka_unit_test(ref_session_end_removes_candidacy),
