@@ -1028,6 +1028,8 @@ void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *ou
 
 uint64_t bt_leader_names_refused(const struct bt_leader *l) { return l->counters.names_refused; }
 
+uint64_t bt_leader_fences_too_old(const struct bt_leader *l) { return l->counters.fences_too_old; }
+
 const struct bt_cmap *bt_leader_cmap(const struct bt_leader *l) { return &l->cmap; }
 
 int bt_leader_foreach_high_water(const struct bt_leader *l,

@@ -442,6 +442,8 @@ void bt_leader_counters(const struct bt_leader *l, struct bt_leader_counters *ou
 /* counters.names_refused alone, without copying the counters (which hold
  * names): the replication layer reads it around every payload it merges. */
 uint64_t bt_leader_names_refused(const struct bt_leader *l);
+/* counters.fences_too_old alone, likewise. */
+uint64_t bt_leader_fences_too_old(const struct bt_leader *l);
 
 /* The replicated candidate map, for full-state snapshots. Borrowed: valid
  * until the next call that changes l. */

@@ -597,6 +597,7 @@ void bt_node_stats(const struct bt_node *n, struct bt_node_stats *out)
     const struct bt_cmap *m = bt_leader_cmap(n->leader);
     struct bt_election_stats *e = &out->election;
     e->payloads_in = rc->payloads_in;
+    e->copies = rc->copies;
     e->snapshots_in = rc->snapshots_in;
     e->forwarded = lc.regossiped;
     e->broadcasts_out = rc->broadcasts_out;

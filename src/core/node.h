@@ -100,6 +100,7 @@ struct bt_output {
 /* Counters of the election layers, and the size of their state. */
 struct bt_election_stats {
     uint64_t payloads_in;    /* election broadcasts received */
+    uint64_t copies;         /* of which dropped unread: a copy of one merged whole */
     uint64_t snapshots_in;   /* full-state chunks received by push-pull */
     uint64_t forwarded;      /* received entries and fences that were news, gossiped on */
     uint64_t broadcasts_out; /* entries and fences this node gossiped */

@@ -60,6 +60,25 @@
  * message and the peer merges each on its own. So a state of any size
  * travels, no message grows with it, and a receiver never holds more than
  * one chunk's decoding at a time.
+ *
+ * Copies. Gossip brings each broadcast to each node about as many times as
+ * the retransmit limit (16 at 1000 nodes), and all but the first copy
+ * change nothing. Merging a copy still decodes it and looks its items up
+ * in the map and the marks, cache misses that dominated large
+ * simulations. So a broadcast that merged whole (decoded, nothing dropped
+ * or refused by a screen, the clock bound or the names cap) leaves its
+ * fingerprint, a 64-bit hash of its bytes, in a direct-mapped table, and a
+ * later broadcast with the same fingerprint is dropped unread (counted in
+ * copies). That is exact: merging it again would change no state. Its
+ * stamps are in the HLC already, its entries and fences are held or
+ * superseded (the map and the marks only move forward), and its items
+ * passed the screens once. Only ageing moves backwards (an entry or a mark
+ * forgotten, after which a copy would be refused or, for a fence whose
+ * name has a live candidacy, taken back), so the table is emptied at every
+ * ageing pass. What is dropped differs only in the counters: a copy is
+ * not counted as a stale entry or fence. A payload that was refused or
+ * screened, in whole or part, leaves no fingerprint: its copies are merged
+ * as before, and may pass later.
  */
 #include "core/replica.h"
 
@@ -69,6 +88,7 @@
 #include "baton/baton.h"
 #include "core/codec.h"
 #include "core/hlc.h"
+#include "core/names.h"
 #include "core/swim_proto.h"
 #include "core/wire.h"
 
@@ -96,6 +116,8 @@ static void drop_state(struct bt_replica *r)
 void bt_replica_destroy(struct bt_replica *r)
 {
     drop_state(r);
+    free(r->seen);
+    r->seen = NULL;
     free(r->held_e);
     free(r->held_f);
     r->held_e = NULL;
@@ -341,13 +363,15 @@ void bt_replica_rescreen(struct bt_replica *r, struct bt_time now)
 
 /* Decodes, screens and merges one payload; with regossip, what was news is
  * queued for gossip again. */
-static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
+static bool ingest(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
                    size_t len, enum bt_payload_type want, bool regossip, struct bt_time now)
 {
     struct bt_payload p;
     struct bt_centry room_e[BT_CODEC_ROOM]; /* a gossiped payload decodes here */
     struct bt_fence room_f[BT_CODEC_ROOM];
     uint64_t refused_before = bt_leader_names_refused(r->leader);
+    uint64_t screened_before =
+        r->counters.refused_clock + r->counters.refused_stale + bt_leader_fences_too_old(r->leader);
     int rc = bt_codec_decode_in(data, len, &p, room_e, BT_CODEC_ROOM, room_f, BT_CODEC_ROOM);
     if (rc == 0 && (p.type == BT_PAYLOAD_SNAPSHOT) != (want == BT_PAYLOAD_SNAPSHOT))
         rc = BATON_EPROTO;
@@ -365,19 +389,56 @@ static void ingest(struct bt_replica *r, const struct bt_nodeid *from, const uin
     } else if (rc == BATON_ENOMEM) {
         r->fatal = BATON_ENOMEM; /* the news would be lost: stop (replica.h) */
     }
-    if (bt_leader_names_refused(r->leader) != refused_before && from)
+    bool names_refused = bt_leader_names_refused(r->leader) != refused_before;
+    if (names_refused && from)
         r->counters.last_names_offender = *from;
     bt_payload_free(&p);
+    return rc >= 0 && !names_refused &&
+           r->counters.refused_clock + r->counters.refused_stale +
+                   bt_leader_fences_too_old(r->leader) ==
+               screened_before;
+}
+
+/* A broadcast's fingerprint (see "Copies"): never 0, an empty slot. */
+static uint64_t fingerprint(const uint8_t *data, size_t len)
+{
+    uint64_t h = bt_mix64(len);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, data + i, 8);
+        h = bt_mix64(h ^ w);
+    }
+    uint64_t w = 0;
+    memcpy(&w, data + i, len - i);
+    return bt_mix64(h ^ w) | 1;
+}
+
+static uint64_t *seen_slot(const struct bt_replica *r, uint64_t fp)
+{
+    return &r->seen[(fp >> 32) & (BT_REPLICA_SEEN - 1)];
 }
 
 void bt_replica_prefetch(const struct bt_replica *r, const uint8_t *const *data, const size_t *len,
                          size_t n)
 {
     enum { MAX = 64 };
-    uint64_t hash[MAX];
+    uint64_t fp[MAX], hash[MAX];
     bool fence[MAX];
     size_t k = 0;
-    for (size_t i = 0; i < n && k < MAX; i++) {
+    if (n > MAX)
+        n = MAX;
+    if (r->seen) {
+        for (size_t i = 0; i < n; i++) {
+            fp[i] = fingerprint(data[i], len[i]);
+#if defined(__GNUC__)
+            __builtin_prefetch(seen_slot(r, fp[i]));
+#endif
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (r->seen && *seen_slot(r, fp[i]) == fp[i])
+            continue; /* a copy: dropped unread */
         const uint8_t *name;
         size_t name_len = bt_codec_peek_name(data[i], len[i], &name, &fence[k]);
         if (name_len > 0)
@@ -390,7 +451,15 @@ void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, cons
                         size_t len, struct bt_time now)
 {
     r->counters.payloads_in++;
-    ingest(r, from, data, len, BT_PAYLOAD_DELTA, true, now);
+    if (!r->seen)
+        r->seen = calloc(BT_REPLICA_SEEN, sizeof *r->seen); /* none: every copy is merged */
+    uint64_t fp = fingerprint(data, len);
+    if (r->seen && *seen_slot(r, fp) == fp) {
+        r->counters.copies++;
+        return;
+    }
+    if (ingest(r, from, data, len, BT_PAYLOAD_DELTA, true, now) && r->seen)
+        *seen_slot(r, fp) = fp;
 }
 
 /* Cuts the full state into chunks (see bt_replica_state in replica.h).
@@ -626,7 +695,7 @@ void bt_replica_merge_state(struct bt_replica *r, const struct bt_nodeid *from, 
                             const uint8_t *data, size_t len, struct bt_time now)
 {
     r->counters.snapshots_in++;
-    ingest(r, from, data, len, BT_PAYLOAD_SNAPSHOT, !join, now);
+    (void)ingest(r, from, data, len, BT_PAYLOAD_SNAPSHOT, !join, now);
 }
 
 void bt_replica_member_event(struct bt_replica *r, const struct bt_event *ev, struct bt_time now)
@@ -656,6 +725,8 @@ void bt_replica_tick(struct bt_replica *r, struct bt_time now)
             bt_leader_expire(r->leader, bt_hlc_pack(now.wall_ms - r->horizon_ms, 0), now.wall_ms);
         if (n > 0)
             r->counters.expired += (uint64_t)n;
+        if (r->seen) /* what ageing forgot, a copy could bring back ("Copies") */
+            memset(r->seen, 0, BT_REPLICA_SEEN * sizeof *r->seen);
     }
     /* Re-stamp what is older than a quarter horizon: at most H/2 old when
      * the next pass comes, far from H even with skewed clocks. */

@@ -53,6 +53,8 @@ struct bt_replica_counters {
      * memory), and these were merged on a later screening. */
     uint64_t held_dropped;
     uint64_t held_merged;
+    uint64_t copies;            /* broadcasts not merged: a copy of one merged whole lately
+                        (payloads_in counts them too) */
     uint64_t digests_malformed; /* DIGESTs whose summary could not be read */
     uint64_t digests_foreign;   /* DIGESTs of another summary version, ignored */
 };
@@ -90,7 +92,13 @@ struct bt_replica {
      * still (bt_replica_digest). */
     uint64_t digest_seen[BT_CMAP_DIGEST_BUCKETS];
     uint64_t digest_since[BT_CMAP_DIGEST_BUCKETS];
+    /* Fingerprints of broadcasts merged whole lately, BT_REPLICA_SEEN slots
+     * (0: empty), allocated at the first broadcast: a copy of one is dropped
+     * unread (replica.c, "Copies"). */
+    uint64_t *seen;
 };
+
+#define BT_REPLICA_SEEN 8192
 
 #define BT_REPLICA_HELD_MAX 512
 
@@ -121,7 +129,8 @@ void bt_replica_flush(struct bt_replica *r, struct bt_time now);
 void bt_replica_deliver(struct bt_replica *r, const struct bt_nodeid *from, const uint8_t *data,
                         size_t len, struct bt_time now);
 /* The membership's user_prefetch hook (swim.h): the names of the n
- * broadcasts about to be delivered, handed to bt_leader_prefetch. */
+ * broadcasts about to be delivered, but for the copies bt_replica_deliver
+ * will drop, handed to bt_leader_prefetch. */
 void bt_replica_prefetch(const struct bt_replica *r, const uint8_t *const *data, const size_t *len,
                          size_t n);
 /* The membership's user_state hook (swim.h): index 0 encodes the full state
