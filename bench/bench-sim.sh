@@ -12,8 +12,8 @@
 # SIM defaults to build-bench-sim/baton-sim; TARGETs are the names below
 # (default: all but members-10000). members-10000 runs only when named or
 # with BENCH_SIM_BIG=1: by the measured bytes per (node, member) pair
-# (369 at 4000 nodes, README) it needs about 37 GB, more than this machine
-# can give one run.
+# (342 at 2000 nodes, docs/simulator.md, "Scale") it needs about 34 GB,
+# more than this machine can give one run.
 # Every run is capped at BENCH_SIM_AS bytes of address space (default
 # 10 GiB; prlimit --as): past it the run fails (out of memory) instead of
 # pushing the machine into swap or the OOM killer.
@@ -50,7 +50,7 @@ args_of() {
     members-4000)
         # Membership alone, 4000 nodes, 60 virtual seconds, converged: the
         # largest of the membership targets that fits the default cap (5.77 GB
-        # max RSS measured, 369 bytes per pair).
+        # max RSS measured at 369 bytes per pair, 342 since).
         echo "--scenario steady --seed 1 --nodes 4000 --names 0 --duration-ms 60000" ;;
     members-10000)
         # Membership alone, 10 000 nodes, 60 virtual seconds, converged
