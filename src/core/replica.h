@@ -53,8 +53,9 @@ struct bt_replica_counters {
      * memory), and these were merged on a later screening. */
     uint64_t held_dropped;
     uint64_t held_merged;
-    uint64_t copies;            /* broadcasts not merged: a copy of one merged whole lately
-                        (payloads_in counts them too) */
+    /* Broadcasts not merged: a copy of one merged whole lately (payloads_in
+     * counts them too). */
+    uint64_t copies;
     uint64_t digests_malformed; /* DIGESTs whose summary could not be read */
     uint64_t digests_foreign;   /* DIGESTs of another summary version, ignored */
 };
