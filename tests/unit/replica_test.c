@@ -37,24 +37,34 @@ static void fixture_free(struct fixture *f)
     bt_leader_free(f->leader);
 }
 
-/* A delta of node b's live candidacy for "job" stamped at wall ms. */
-static size_t delta_of_b(uint64_t wall, uint8_t *buf, size_t cap)
+/* One gossiped broadcast's bytes. */
+struct msg {
+    uint8_t bytes[256];
+    size_t len;
+};
+
+/* A delta of node b's live candidacy for "job" stamped at WALL + t ms. */
+static struct msg delta_of_b(uint64_t t)
 {
     struct bt_centry e;
     memset(&e, 0, sizeof e);
     assert_int_equal(bt_name_set(&e.name, "job", 3), 0);
     assert_int_equal(bt_nodeid_set(&e.node, "b", 1), 0);
-    e.stamp = bt_hlc_pack(wall, 0);
+    e.stamp = bt_hlc_pack(WALL + t, 0);
     e.cand.candidate_id = 7;
     e.cand.boot_id = 2;
-    int n = bt_codec_encode_delta(&e, 1, buf, cap);
+    struct msg m;
+    int n = bt_codec_encode_delta(&e, 1, m.bytes, sizeof m.bytes);
     assert_true(n > 0);
-    return (size_t)n;
+    m.len = (size_t)n;
+    return m;
 }
 
-static struct bt_time at(uint64_t mono, uint64_t wall)
+/* Delivers m at t ms after the start (monotonic t, wall WALL + t). */
+static void deliver(struct fixture *f, const struct msg *m, uint64_t t)
 {
-    return (struct bt_time){.mono_ms = mono, .wall_ms = wall};
+    bt_replica_deliver(&f->r, NULL, m->bytes, m->len,
+                       (struct bt_time){.mono_ms = t, .wall_ms = WALL + t});
 }
 
 static struct bt_leader_counters leader_counters(const struct fixture *f)
@@ -69,15 +79,14 @@ static void a_copy_of_a_merged_broadcast_is_dropped_unread(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f);
-    uint8_t buf[256];
-    size_t len = delta_of_b(WALL, buf, sizeof buf);
+    struct msg m = delta_of_b(0);
 
-    bt_replica_deliver(&f.r, NULL, buf, len, at(10, WALL + 10));
+    deliver(&f, &m, 10);
     assert_int_equal(leader_counters(&f).entries_merged, 1);
     assert_int_equal(f.r.counters.copies, 0);
 
-    bt_replica_deliver(&f.r, NULL, buf, len, at(20, WALL + 20));
-    bt_replica_deliver(&f.r, NULL, buf, len, at(30, WALL + 30));
+    deliver(&f, &m, 20);
+    deliver(&f, &m, 30);
     assert_int_equal(f.r.counters.copies, 2);
     assert_int_equal(f.r.counters.payloads_in, 3);
     /* Not merged: the leader saw one broadcast. */
@@ -85,9 +94,8 @@ static void a_copy_of_a_merged_broadcast_is_dropped_unread(void **state)
     assert_int_equal(leader_counters(&f).entries_stale, 0);
 
     /* A different broadcast (a later write of the same key) is merged. */
-    uint8_t later[256];
-    size_t later_len = delta_of_b(WALL + 5, later, sizeof later);
-    bt_replica_deliver(&f.r, NULL, later, later_len, at(40, WALL + 40));
+    struct msg later = delta_of_b(5);
+    deliver(&f, &later, 40);
     assert_int_equal(leader_counters(&f).entries_merged, 2);
     assert_int_equal(f.r.counters.copies, 2);
     fixture_free(&f);
@@ -101,20 +109,19 @@ static void a_refused_broadcast_leaves_no_fingerprint(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f);
-    uint8_t buf[256];
-    uint64_t ahead = WALL + 3600 * 1000;
-    size_t len = delta_of_b(ahead, buf, sizeof buf);
+    const uint64_t hour = 3600 * 1000;
+    struct msg m = delta_of_b(hour);
 
-    bt_replica_deliver(&f.r, NULL, buf, len, at(10, WALL));
-    bt_replica_deliver(&f.r, NULL, buf, len, at(20, WALL));
+    deliver(&f, &m, 10);
+    deliver(&f, &m, 20);
     assert_int_equal(f.r.counters.refused_clock, 2);
     assert_int_equal(f.r.counters.copies, 0);
     assert_int_equal(leader_counters(&f).entries_merged, 0);
 
-    bt_replica_deliver(&f.r, NULL, buf, len, at(30, ahead));
+    deliver(&f, &m, hour);
     assert_int_equal(leader_counters(&f).entries_merged, 1);
     assert_int_equal(f.r.counters.copies, 0);
-    bt_replica_deliver(&f.r, NULL, buf, len, at(40, ahead));
+    deliver(&f, &m, hour + 10);
     assert_int_equal(f.r.counters.copies, 1);
     fixture_free(&f);
 }
@@ -126,16 +133,15 @@ static void ageing_empties_the_fingerprints(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f);
-    uint8_t buf[256];
-    size_t len = delta_of_b(WALL, buf, sizeof buf);
-    bt_replica_deliver(&f.r, NULL, buf, len, at(10, WALL + 10));
-    bt_replica_deliver(&f.r, NULL, buf, len, at(20, WALL + 20));
+    struct msg m = delta_of_b(0);
+    deliver(&f, &m, 10);
+    deliver(&f, &m, 20);
     assert_int_equal(f.r.counters.copies, 1);
 
-    uint64_t later = WALL + 2 * HORIZON;
-    bt_replica_tick(&f.r, at(2 * HORIZON, later));
+    const uint64_t later = 2 * HORIZON;
+    bt_replica_tick(&f.r, (struct bt_time){.mono_ms = later, .wall_ms = WALL + later});
     assert_int_equal(f.r.counters.expired, 1);
-    bt_replica_deliver(&f.r, NULL, buf, len, at(2 * HORIZON + 10, later + 10));
+    deliver(&f, &m, later + 10);
     assert_int_equal(f.r.counters.copies, 1);
     assert_int_equal(f.r.counters.refused_stale, 1);
     fixture_free(&f);
