@@ -606,9 +606,10 @@ static const char *revocation_cause(struct bt_sim *sim, uint32_t c)
  * out of the truth until it says its clock is back; a change either way is
  * an election change, and a candidacy change for each of its names. A
  * candidacy's propagation is timed while it is in the race: from the
- * lead(), or from the clock's return. The first judgement after a start changes nothing when it finds
- * the clock within bounds (BT_EV_CLOCK_OK): the candidacies made before it
- * were written, only minting waited (fix 8's sync). */
+ * lead(), or from the clock's return. The first judgement after a start
+ * changes nothing when it finds the clock within bounds (BT_EV_CLOCK_OK):
+ * the candidacies made before it were written, only minting waited (fix
+ * 8's sync). */
 static void clock_judged(struct bt_sim *sim, uint32_t x, bool refused, int64_t ahead_ms)
 {
     struct sim_elect *e = sim->elect;
