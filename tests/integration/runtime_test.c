@@ -261,13 +261,18 @@ static bool has_member(int i, const char *name)
     return false;
 }
 
-/* Polls cond until it holds or WAIT_MS pass. */
+/* Polls cond until it holds or WAIT_MS pass. The verdict is the last
+ * poll's: asking again after the loop failed the test when cond held and
+ * then stopped holding, as a member count may while a restart's news
+ * spreads (a restarted node's old boot still counted alive, then
+ * suspected). */
 #define WAIT_FOR(cond)                                                                             \
     do {                                                                                           \
         uint64_t until_ = mono_ms() + WAIT_MS;                                                     \
-        while (!(cond) && mono_ms() < until_)                                                      \
+        bool held_;                                                                                \
+        while (!(held_ = (cond)) && mono_ms() < until_)                                            \
             sleep_ms(10);                                                                          \
-        if (!(cond))                                                                               \
+        if (!held_)                                                                                \
             fail_msg("timed out waiting for %s", #cond);                                           \
     } while (0)
 
@@ -820,9 +825,12 @@ static void a_restarted_node_rejoins_under_its_name(void **state)
     T[2].n = NULL;
     pthread_mutex_destroy(&T[2].mu);
     start(2, "n3", 0);
-    WAIT_FOR(all_alive(3, 3));
     assert_int_equal(baton_status(T[2].n, &st), 0);
     assert_true(st.boot_id != old_boot);
+    /* Every node holds n3 alive on its new boot (a count of three alone
+     * also holds while the others still count the old process). */
+    WAIT_FOR(all_alive(3, 3) && member_boot(0, "n3") == st.boot_id &&
+             member_boot(1, "n3") == st.boot_id);
     /* Its old candidacy died with the old process; it campaigns again. */
     assert_true(baton_lead(T[2].n, 0, JOB, strlen(JOB), 5, NULL) >= 0);
     WAIT_FOR(all_see_leader(3, "n3"));
