@@ -4,9 +4,14 @@
  * first, each retired after a retransmit limit. A keyed broadcast (a member's
  * name, or a user key) replaces the queued one with the same key.
  *
- * The queue is an array of lists indexed by transmit count plus a hash index
- * by key, so pushing, replacing and packing cost O(1) per broadcast in the
- * cluster size. The broadcasts live in one array of 48-byte slots linked by
+ * Membership rumors go before everything else (the layer above's
+ * broadcasts and clock words), as memberlist's own go before its
+ * delegate's (bqueue.c, "Why membership goes first"); within each class the
+ * least sent go first.
+ *
+ * The queue is an array of lists indexed by class and transmit count plus a
+ * hash index by key, so pushing, replacing and packing cost O(1) per
+ * broadcast in the cluster size. The broadcasts live in one array of 48-byte slots linked by
  * 32-bit slot numbers (bqueue.c says why). It owns its entries and knows
  * nothing of the node: what a
  * call removed (dropped because the queue was full, or the leave broadcast
@@ -21,8 +26,9 @@
 
 #include "core/wire.h"
 
-#define BT_BQUEUE_BUCKETS 64   /* transmit counts tracked exactly; more share the last */
-#define BT_BQUEUE_MAX_PICK 256 /* broadcasts per datagram */
+#define BT_BQUEUE_BUCKETS 64 /* transmit counts tracked exactly; more share the last */
+#define BT_BQUEUE_LISTS (2 * BT_BQUEUE_BUCKETS) /* the rumors' lists, then the others' */
+#define BT_BQUEUE_MAX_PICK 256                  /* broadcasts per datagram */
 
 /* What a broadcast's key is (the key and the kind together identify it). */
 enum bt_bcast_key_kind {
@@ -36,11 +42,11 @@ struct bt_bcast; /* one queued broadcast's slot, private to bqueue.c */
 
 /* Slots are numbered from 1 in the fields below; 0 means none. */
 struct bt_bqueue {
-    struct bt_bcast *slots;           /* nslots slots, in use or free */
-    uint32_t nslots;                  /* slots allocated */
-    uint32_t free_head;               /* first free slot (chained through their next) */
-    uint32_t head[BT_BQUEUE_BUCKETS]; /* newest first in each bucket */
-    uint32_t tail[BT_BQUEUE_BUCKETS];
+    struct bt_bcast *slots;         /* nslots slots, in use or free */
+    uint32_t nslots;                /* slots allocated */
+    uint32_t free_head;             /* first free slot (chained through their next) */
+    uint32_t head[BT_BQUEUE_LISTS]; /* newest first in each list */
+    uint32_t tail[BT_BQUEUE_LISTS];
     uint32_t *keys;  /* the keyed broadcasts by key hash: nkeys chains of slots */
     uint32_t nkeys;  /* a power of two; 0 before bt_bqueue_reserve() */
     uint32_t nkeyed; /* keyed broadcasts queued */
@@ -66,14 +72,16 @@ void bt_bqueue_free(struct bt_bqueue *q);
 /* Queues len encoded bytes (copied; len and key_len under 64 KiB). A keyed
  * broadcast (kind != BT_BKEY_NONE; key copied) first removes the queued one
  * with the same kind and key. While count >= capacity, the oldest of the
- * most-sent broadcasts is dropped. is_leave marks our own LEFT, whose
+ * most-sent broadcasts is dropped (a rumor after the others at equal
+ * counts). is_leave marks our own LEFT, whose
  * removal *rm reports. *rm (zeroed by the caller) accumulates what was
  * removed. Returns 0 or BATON_ENOMEM (nothing queued then). */
 int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void *key,
                    size_t key_len, const uint8_t *bytes, size_t len, bool is_leave, size_t capacity,
                    struct bt_bqueue_removed *rm);
 
-/* Appends queued broadcasts to w, least sent first, as many as fit (at most
+/* Appends queued broadcasts to w, membership rumors first and the least
+ * sent first within each class, as many as fit (at most
  * BT_BQUEUE_MAX_PICK); counts their sends and retires those that reached
  * limit (leave_limit for the leave broadcast), reporting a retired leave in
  * *rm. Returns how many were appended. */

@@ -1,6 +1,6 @@
-/* Tests of src/core/bqueue.c: order of packing, replacement by key,
- * retirement at the retransmit limit, drops when full (reported, not
- * counted), and the leave broadcast's removal reported. */
+/* Tests of src/core/bqueue.c: order of packing (membership rumors first),
+ * replacement by key, retirement at the retransmit limit, drops when full
+ * (reported, not counted), and the leave broadcast's removal reported. */
 #include "unit/test_main.h"
 
 #include <stdio.h>
@@ -71,7 +71,8 @@ static void a_keyed_broadcast_replaces_the_one_with_its_key(void **state)
     assert_int_equal(q.count, 4);
     uint8_t buf[64];
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 4);
-    assert_memory_equal(buf, ((uint8_t[]){5, 4, 3, 2}), 4);
+    /* The rumor first, then the others newest first. */
+    assert_memory_equal(buf, ((uint8_t[]){4, 5, 3, 2}), 4);
     assert_int_equal(rm.dropped, 0);
     bt_bqueue_free(&q);
 }
@@ -126,6 +127,43 @@ static void a_full_queue_drops_the_oldest_most_sent_and_says_so(void **state)
     assert_int_equal(rm2.dropped, 1);
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm2), 3);
     assert_memory_equal(buf, ((uint8_t[]){5, 2, 3}), 3);
+    bt_bqueue_free(&q);
+}
+
+/* Queues a one-byte clock word v under member key. */
+static void push_word(struct bt_bqueue *q, const char *key, uint8_t v, size_t cap,
+                      struct bt_bqueue_removed *rm)
+{
+    assert_int_equal(bt_bqueue_push(q, BT_BKEY_CLOCK, key, strlen(key), &v, 1, false, cap, rm), 0);
+}
+
+static void membership_rumors_go_first(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    push_word(&q, "a", 1, 4, &rm);
+    uint8_t v = 2;
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "u", 1, &v, 1, false, 4, &rm), 0);
+    uint8_t buf[64];
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 2); /* both sent once */
+    /* A rumor sent once goes before a user broadcast and a word never sent;
+     * among those, the least sent first. */
+    push(&q, "a", 3, false, 4, &rm);
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
+    v = 4;
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_NONE, NULL, 0, &v, 1, false, 4, &rm), 0);
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 4);
+    assert_memory_equal(buf, ((uint8_t[]){3, 4, 2, 1}), 4);
+    /* Full: the most sent go, the oldest first: "u", then the word (3 sends
+     * each; the rumor has 2, the unkeyed one 1). */
+    push(&q, "b", 5, false, 4, &rm);
+    assert_int_equal(rm.dropped, 1);
+    push(&q, "c", 6, false, 4, &rm);
+    assert_int_equal(rm.dropped, 2);
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 4);
+    assert_memory_equal(buf, ((uint8_t[]){6, 5, 3, 4}), 4);
     bt_bqueue_free(&q);
 }
 
@@ -213,10 +251,11 @@ static void a_key_held_in_the_bytes_still_replaces_its_broadcast(void **state)
     bt_wbuf_init(&w, buf, sizeof buf);
     assert_int_equal(bt_bqueue_pack(&q, &w, 10, 10, &rm), 4);
     assert_int_equal(w.len, 4 * sizeof a);
-    /* Newest first: b (replaced), the user key's, the "n4" one, the clock. */
+    /* The rumors newest first, b (replaced) and the "n4" one, then the user
+     * key's and the clock's. */
     assert_memory_equal(buf, b, sizeof b);
-    assert_memory_equal(buf + 8, a, sizeof a);
-    assert_memory_equal(buf + 16, other, sizeof other);
+    assert_memory_equal(buf + 8, other, sizeof other);
+    assert_memory_equal(buf + 16, a, sizeof a);
     assert_memory_equal(buf + 24, a, sizeof a);
     /* Each key still finds its own: replacing "n4" and "n42n" leaves four. */
     assert_int_equal(bt_bqueue_push(&q, BT_BKEY_MEMBER, "n4", 2, b, sizeof b, false, 100, &rm), 0);
@@ -301,6 +340,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_keyed_broadcast_replaces_the_one_with_its_key),
     cmocka_unit_test(broadcasts_retire_at_their_limit),
     cmocka_unit_test(a_full_queue_drops_the_oldest_most_sent_and_says_so),
+    cmocka_unit_test(membership_rumors_go_first),
     cmocka_unit_test(replacing_or_dropping_the_leave_reports_it),
     cmocka_unit_test(too_big_broadcasts_are_skipped_not_blocking),
     cmocka_unit_test(retransmit_limit_has_a_floor_of_three_decades),
