@@ -263,7 +263,8 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
 /* Iterates the broadcasts of a decoded packet: init r over
  * (pkt.bcasts, pkt.bcasts_len), then call until it returns 0. Returns 1 with
  * *out filled, 0 at the end, BATON_EPROTO on malformed input (never after a
- * successful bt_swim_decode_packet()). out borrows from the input. */
+ * successful bt_swim_decode_packet()). out borrows from the input; with out
+ * NULL the broadcast is only checked and skipped. */
 int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out);
 
 /* A look-ahead over the same broadcasts that decodes nothing: the length
