@@ -12,7 +12,7 @@
 # SIM defaults to build-bench-sim/baton-sim; TARGETs are the names below
 # (default: all but members-10000). members-10000 runs only when named or
 # with BENCH_SIM_BIG=1: by the measured bytes per (node, member) pair
-# (342 at 2000 nodes, docs/simulator.md, "Scale") it needs about 34 GB,
+# (304 at 4000 nodes, docs/simulator.md, "Scale") it needs about 30 GB,
 # more than this machine can give one run.
 # Every run is capped at BENCH_SIM_AS bytes of address space (default
 # 10 GiB; prlimit --as): past it the run fails (out of memory) instead of
@@ -49,8 +49,8 @@ args_of() {
         echo "--scenario steady --seed 1 --nodes 1000 --names 1000 --campaigners 3 --duration-ms 20000 --profile local --max-propagation-ms 5000" ;;
     members-4000)
         # Membership alone, 4000 nodes, 60 virtual seconds, converged: the
-        # largest of the membership targets that fits the default cap (5.77 GB
-        # max RSS measured at 369 bytes per pair, 342 since).
+        # largest of the membership targets that fits the default cap (4.86 GB
+        # max RSS measured in the eighth round).
         echo "--scenario steady --seed 1 --nodes 4000 --names 0 --duration-ms 60000" ;;
     members-10000)
         # Membership alone, 10 000 nodes, 60 virtual seconds, converged

@@ -1,21 +1,19 @@
 /*
  * The membership protocol's broadcast queue (used by swim.c): encoded
- * broadcasts waiting to be piggybacked on datagrams, least transmitted
- * first, each retired after a retransmit limit. A keyed broadcast (a member's
- * name, or a user key) replaces the queued one with the same key.
+ * broadcasts waiting to be piggybacked on datagrams, membership rumors
+ * before everything else (the layer above's broadcasts and clock words),
+ * as memberlist's own go before its delegate's (bqueue.c, "Why membership
+ * goes first"), and the least transmitted first within each class; each
+ * is retired after a retransmit limit. A keyed broadcast (a member's name,
+ * or a user key) replaces the queued one with the same key.
  *
- * Membership rumors go before everything else (the layer above's
- * broadcasts and clock words), as memberlist's own go before its
- * delegate's (bqueue.c, "Why membership goes first"); within each class the
- * least sent go first.
- *
- * The queue is an array of lists indexed by class and transmit count plus a
- * hash index by key, so pushing, replacing and packing cost O(1) per
- * broadcast in the cluster size. The broadcasts live in one array of 48-byte slots linked by
- * 32-bit slot numbers (bqueue.c says why). It owns its entries and knows
- * nothing of the node: what a
- * call removed (dropped because the queue was full, or the leave broadcast
- * leaving the queue) is reported to the caller, which counts it.
+ * The queue is an array of lists indexed by class and transmit count plus
+ * a hash index by key, so pushing, replacing and packing cost O(1) per
+ * broadcast in the cluster size. The broadcasts live in one array of
+ * 48-byte slots linked by 32-bit slot numbers (bqueue.c says why). It owns
+ * its entries and knows nothing of the node: what a call removed (dropped
+ * because the queue was full, or the leave broadcast leaving the queue) is
+ * reported to the caller, which counts it.
  */
 #ifndef BT_CORE_BQUEUE_H
 #define BT_CORE_BQUEUE_H

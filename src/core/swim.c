@@ -30,9 +30,9 @@
  * is itself slow or losing packets slows its own verdicts instead of
  * accusing healthy peers.
  *
- * State changes travel as broadcasts piggybacked on every datagram, least
- * transmitted first, each retired after retransmit_mult * max(3, ceil(log10(n+1)))
- * sends; a newer broadcast about the same member (or with the same user key)
+ * State changes travel as broadcasts piggybacked on every datagram,
+ * membership rumors first, then the least transmitted first, each retired
+ * after retransmit_mult * max(3, ceil(log10(n+1))) sends; a newer broadcast about the same member (or with the same user key)
  * replaces the older one. A gossip round every gossip_interval sends the
  * queue to gossip_fanout random members (including recently dead ones, so a
  * wrongly declared node learns it and refutes); an urgent broadcast triggers
@@ -160,8 +160,9 @@ void swim_bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *
     (void)q_push(s, BT_BKEY_MEMBER, m->str, m->name_len, buf, w.len, is_leave);
 }
 
-/* Appends queued broadcasts to w, least sent first, as many as fit; counts
- * the sends and retires those that reached the limit. Returns how many. */
+/* Appends queued broadcasts to w in the queue's order (bqueue.h), as many
+ * as fit; counts the sends and retires those that reached the limit.
+ * Returns how many. */
 static size_t pack_broadcasts(struct bt_swim *s, struct bt_wbuf *w)
 {
     struct bt_bqueue_removed rm = {0};
