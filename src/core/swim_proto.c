@@ -265,12 +265,14 @@ int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out)
     const uint8_t *body = bt_get_span(r, body_len);
     if (!body || body_len == 0)
         return BATON_EPROTO;
+    if (out) {
+        memset(out, 0, sizeof *out);
+        out->kind = kind;
+    }
     if (kind == BT_SWIM_B_USER) {
         if (body_len > BT_SWIM_USER_MAX)
             return BATON_EPROTO;
         if (out) {
-            memset(out, 0, sizeof *out);
-            out->kind = kind;
             out->user = body;
             out->user_len = body_len;
         }
@@ -278,12 +280,9 @@ int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out)
     }
     if (kind < BT_SWIM_B_ALIVE || kind > BT_SWIM_B_CLOCK)
         return BATON_EPROTO;
+    /* The numbers are read into scratch when only checking. */
     struct bt_swim_bcast scratch;
     struct bt_swim_bcast *o = out ? out : &scratch;
-    if (out) {
-        memset(out, 0, sizeof *out);
-        out->kind = kind;
-    }
     struct bt_rbuf b;
     bt_rbuf_init(&b, body, body_len);
     get_nodeid(&b, out ? &out->name : NULL);
