@@ -629,6 +629,18 @@ static void fence_token_beyond_int64_and_empty_name_are_rejected(void **state)
     assert_rejected(f, F_LEN, BATON_EPROTO);
 }
 
+/* The node name alphabet: ASCII letters and digits and the five marks
+ * . _ : @ -, nothing else of the 256 bytes. The decoders' tests take
+ * bt_node_char_ok as their oracle; this pins it. */
+static void node_name_characters_are_letters_digits_and_five_marks(void **state)
+{
+    for (int c = 0; c < 256; c++) {
+        bool want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    (c != 0 && strchr("._:@-", c) != NULL);
+        assert_int_equal(bt_node_char_ok((unsigned char)c), want);
+    }
+}
+
 static void fence_minter_must_be_a_node_name(void **state)
 {
     uint8_t f[F_LEN];
@@ -1138,6 +1150,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(counts_beyond_the_bytes_or_the_limits_are_rejected),
     cmocka_unit_test(trailing_garbage_is_rejected),
     cmocka_unit_test(fence_token_beyond_int64_and_empty_name_are_rejected),
+    cmocka_unit_test(node_name_characters_are_letters_digits_and_five_marks),
     cmocka_unit_test(fence_minter_must_be_a_node_name),
     cmocka_unit_test(fence_minter_names_its_boot),
     cmocka_unit_test(malformed_gossip_like_the_reference_suite_is_dropped),
