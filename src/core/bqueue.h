@@ -71,9 +71,9 @@ void bt_bqueue_free(struct bt_bqueue *q);
  * broadcast (kind != BT_BKEY_NONE; key copied) first removes the queued one
  * with the same kind and key. While count >= capacity, the oldest of the
  * most-sent broadcasts is dropped (a rumor after the others at equal
- * counts). is_leave marks our own LEFT, whose
- * removal *rm reports. *rm (zeroed by the caller) accumulates what was
- * removed. Returns 0 or BATON_ENOMEM (nothing queued then). */
+ * counts). is_leave marks our own LEFT, whose removal *rm reports. *rm
+ * (zeroed by the caller) accumulates what was removed. Returns 0 or
+ * BATON_ENOMEM (nothing queued then). */
 int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void *key,
                    size_t key_len, const uint8_t *bytes, size_t len, bool is_leave, size_t capacity,
                    struct bt_bqueue_removed *rm);

@@ -32,14 +32,15 @@
  *
  * State changes travel as broadcasts piggybacked on every datagram,
  * membership rumors first, then the least transmitted first, each retired
- * after retransmit_mult * max(3, ceil(log10(n+1))) sends; a newer broadcast about the same member (or with the same user key)
- * replaces the older one. A gossip round every gossip_interval sends the
- * queue to gossip_fanout random members (including recently dead ones, so a
- * wrongly declared node learns it and refutes); an urgent broadcast triggers
- * a round at once. Full state is exchanged by push-pull over a stream on
- * join, periodically (memberlist's interval scaled up above 32 nodes), and,
- * our addition, with a random dead member every reconnect_interval, so the
- * two sides of a healed partition find each other again without a new join.
+ * after retransmit_mult * max(3, ceil(log10(n+1))) sends; a newer broadcast
+ * about the same member (or with the same user key) replaces the older one.
+ * A gossip round every gossip_interval sends the queue to gossip_fanout
+ * random members (including recently dead ones, so a wrongly declared node
+ * learns it and refutes); an urgent broadcast triggers a round at once.
+ * Full state is exchanged by push-pull over a stream on join, periodically
+ * (memberlist's interval scaled up above 32 nodes), and, our addition, with
+ * a random dead member every reconnect_interval, so the two sides of a
+ * healed partition find each other again without a new join.
  *
  * Departures from the papers and from memberlist, and why:
  *  - Identity is (name, boot id). A restarted process keeps its name; it

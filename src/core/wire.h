@@ -129,20 +129,27 @@ static inline uint64_t bt_get_u64(struct bt_rbuf *r)
     return (hi << 32) | bt_get_u32(r);
 }
 
-/* Reads a one-byte-length-prefixed string into out (which has room for 255
- * bytes) and returns its length; an empty or over-long string, or one longer
- * than max, sets error. */
-static inline size_t bt_get_str8(struct bt_rbuf *r, void *out, size_t max)
+/* Borrows a one-byte-length-prefixed string: returns its length, *s its
+ * bytes in the input; an empty or over-long string, or one longer than max,
+ * sets error (and returns 0). */
+static inline size_t bt_get_str8_span(struct bt_rbuf *r, const uint8_t **s, size_t max)
 {
     size_t n = bt_get_u8(r);
     if (n == 0 || n > max) {
         r->error = true;
         return 0;
     }
-    const uint8_t *s = bt_get_span(r, n);
-    if (!s)
-        return 0;
-    memcpy(out, s, n);
+    *s = bt_get_span(r, n);
+    return *s ? n : 0;
+}
+
+/* The same, copied into out (which has room for 255 bytes). */
+static inline size_t bt_get_str8(struct bt_rbuf *r, void *out, size_t max)
+{
+    const uint8_t *s;
+    size_t n = bt_get_str8_span(r, &s, max);
+    if (n > 0)
+        memcpy(out, s, n);
     return n;
 }
 
