@@ -174,13 +174,20 @@ void bt_swim_put_pp_head(struct bt_wbuf *w, enum bt_swim_type type, const struct
     bt_put_u32(w, count);
 }
 
+void bt_swim_put_pp_entry(struct bt_wbuf *w, const char *name, size_t name_len, const char *addr,
+                          size_t addr_len, uint64_t boot_id, uint32_t incarnation, uint8_t state)
+{
+    bt_put_str8(w, name, name_len);
+    bt_put_str8(w, addr, addr_len);
+    bt_put_u64(w, boot_id);
+    bt_put_u32(w, incarnation);
+    bt_put_u8(w, state);
+}
+
 void bt_swim_put_pp_member(struct bt_wbuf *w, const struct bt_member_info *m)
 {
-    bt_put_str8(w, m->name.bytes, m->name.len);
-    bt_put_str8(w, m->addr.s, m->addr.len);
-    bt_put_u64(w, m->boot_id);
-    bt_put_u32(w, m->incarnation);
-    bt_put_u8(w, (uint8_t)m->state);
+    bt_swim_put_pp_entry(w, (const char *)m->name.bytes, m->name.len, m->addr.s, m->addr.len,
+                         m->boot_id, m->incarnation, (uint8_t)m->state);
 }
 
 void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len)

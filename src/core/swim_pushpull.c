@@ -117,9 +117,8 @@ bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
         s->stats.pushpulls++;
     pp_begin(s, &m, type, join);
     for (size_t i = 0; i < s->n_members; i++) {
-        struct bt_member_info info;
-        swim_info_of(s->members[i], &info);
-        size_t size = 1 + (size_t)info.name.len + 1 + (size_t)info.addr.len + 8 + 4 + 1;
+        const struct bt_member *e = s->members[i];
+        size_t size = 1 + (size_t)e->name_len + 1 + (size_t)e->addr_len + 8 + 4 + 1;
         if (m.w.len + size + 4 > BT_STREAM_MSG_MAX) {
             pp_send(s, &m, 0, to, conn);
             first = false;
@@ -129,7 +128,8 @@ bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
             oom = true;
             goto out;
         }
-        bt_swim_put_pp_member(&m.w, &info);
+        bt_swim_put_pp_entry(&m.w, e->str, e->name_len, member_addr_bytes(e), e->addr_len,
+                             e->boot_id, e->incarnation, e->state);
         m.count++;
     }
     if (!pp_reserve(&m, m.w.len + 4)) {
