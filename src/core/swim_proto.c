@@ -315,7 +315,7 @@ size_t bt_swim_peek_bcast(const uint8_t *p, size_t len, const uint8_t **name, si
     return 3 + body_len;
 }
 
-int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *out)
+int bt_swim_decode_head(const uint8_t *p, size_t len, struct bt_swim_packet *out)
 {
     if (len > BT_SWIM_PACKET_MAX)
         return BATON_EPROTO;
@@ -363,7 +363,14 @@ int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *o
         return BATON_EPROTO;
     out->bcasts = p + r.off;
     out->bcasts_len = len - r.off;
+    return (int)len;
+}
 
+int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *out)
+{
+    int rc = bt_swim_decode_head(p, len, out);
+    if (rc < 0)
+        return rc;
     /* Validate every broadcast now, so the caller's pass cannot fail. */
     struct bt_rbuf b;
     bt_rbuf_init(&b, out->bcasts, out->bcasts_len);

@@ -263,6 +263,10 @@ void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len);
  * unknown version, or BATON_EPROTO for anything else wrong (including a
  * stream message type). out borrows from p. */
 int bt_swim_decode_packet(const uint8_t *p, size_t len, struct bt_swim_packet *out);
+/* The same up to where the broadcasts start (out->bcasts), which it does not
+ * look at: for a reader that only needs to find them (the simulator's
+ * network, which keeps a datagram's broadcasts apart). */
+int bt_swim_decode_head(const uint8_t *p, size_t len, struct bt_swim_packet *out);
 
 /* Iterates the broadcasts of a decoded packet: init r over
  * (pkt.bcasts, pkt.bcasts_len), then call until it returns 0. Returns 1 with

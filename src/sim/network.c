@@ -104,20 +104,22 @@ static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint
 }
 
 /* A datagram whose broadcasts are chunks (chunks.h): the packet's header
- * and body stay inline. A payload that is not a packet of the core's
- * (a test's fake node) is held whole. */
+ * and body stay inline. Only the header is decoded, to find where the
+ * broadcasts start: the receiving node validates the whole. A payload
+ * that is not a packet of the core's (a test's fake node), or whose
+ * broadcasts do not split, is held whole. */
 static struct sim_msg *datagram_new(struct bt_sim *sim, uint32_t from, uint32_t to,
                                     const uint8_t *data, size_t len)
 {
     struct bt_swim_packet pkt;
-    if (bt_swim_decode_packet(data, len, &pkt) < 0 || pkt.bcasts_len == 0)
+    if (bt_swim_decode_head(data, len, &pkt) < 0 || pkt.bcasts_len == 0)
         return msg_new(sim, SIM_ITEM_DATAGRAM, from, to, data, len);
     size_t nchunks = 0;
     const uint8_t *name;
     size_t name_len, step;
     for (size_t off = 0; off < pkt.bcasts_len; off += step) {
         step = bt_swim_peek_bcast(pkt.bcasts + off, pkt.bcasts_len - off, &name, &name_len);
-        if (step == 0) /* never after a packet decoded whole: a safeguard */
+        if (step == 0) /* malformed: delivered as it is, for the node to reject */
             return msg_new(sim, SIM_ITEM_DATAGRAM, from, to, data, len);
         nchunks++;
     }

@@ -353,9 +353,19 @@ static void broadcast_bounds_are_enforced(void **state)
     len = gossip_with_raw_bcast(buf, sizeof buf, BT_SWIM_B_LEFT, body, bw.len, bw.len);
     assert_int_equal(decode_packet_exact(buf, len, &p, NULL), (int)len);
 
+    assert_int_equal(bt_swim_decode_packet(buf, len, &p), (int)len);
+    const uint8_t *bcasts = p.bcasts; /* in buf */
+
     /* Unknown kinds. */
     len = gossip_with_raw_bcast(buf, sizeof buf, 0, body, bw.len, bw.len);
     assert_int_equal(decode_packet_exact(buf, len, &p, NULL), BATON_EPROTO);
+    /* The head alone does not look at the broadcasts: it finds them where
+     * the whole decode does. */
+    memset(&p, 0xa5, sizeof p);
+    assert_int_equal(bt_swim_decode_head(buf, len, &p), (int)len);
+    assert_ptr_equal(p.bcasts, bcasts);
+    assert_int_equal(p.bcasts_len, 3 + bw.len);
+    assert_int_equal(bt_swim_decode_head(buf, (size_t)(bcasts - buf) - 1, &p), BATON_EPROTO);
     len = gossip_with_raw_bcast(buf, sizeof buf, 7, body, bw.len, bw.len);
     assert_int_equal(decode_packet_exact(buf, len, &p, NULL), BATON_EPROTO);
     /* A LEFT body is no CLOCK body (one byte short of one). */
