@@ -26,6 +26,7 @@
  */
 #include "sim/sim_impl.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -47,6 +48,7 @@ void bt_sim_config_defaults(struct bt_sim_config *cfg, enum bt_profile profile)
     cfg->write_interval_ms = 20;
     cfg->verbosity = 1;
     cfg->host_crash = 0.5;
+    cfg->chunk_above_bytes = (size_t)64 << 20;
     switch (profile) {
     case BT_PROFILE_LOCAL:
         cfg->latency_min_ms = 1;
@@ -407,6 +409,7 @@ void bt_sim_free(struct bt_sim *sim)
     for (size_t k = 0; k < sim->nviolations && k < BT_SIM_MAX_VIOLATIONS; k++)
         free(sim->violations[k]);
     bt_samples_destroy(&sim->stats.detection);
+    assert(sim->datagram_bytes_held == 0); /* every datagram was freed once */
     sim_chunks_destroy(&sim->chunks);
     free(sim->joined);
     free(sim->conns);

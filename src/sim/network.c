@@ -89,6 +89,8 @@ static struct sim_msg *msg_alloc(struct bt_sim *sim, enum sim_item_kind kind, ui
     m->from_gen = sim->nodes[from].gen;
     m->len = len;
     m->nchunks = 0;
+    if (kind == SIM_ITEM_DATAGRAM)
+        sim->datagram_bytes_held += len;
     return m;
 }
 
@@ -103,16 +105,23 @@ static struct sim_msg *msg_new(struct bt_sim *sim, enum sim_item_kind kind, uint
     return m;
 }
 
-/* A datagram whose broadcasts are chunks (chunks.h): the packet's header
- * and body stay inline. Only the header is decoded, to find where the
- * broadcasts start: the receiving node validates the whole. A payload
- * that is not a packet of the core's (a test's fake node), or whose
- * broadcasts do not split, is held whole. */
+/* A datagram whose broadcasts are chunks (chunks.h) while more than
+ * cfg.chunk_above_bytes are in flight already (64 MiB by default): the
+ * packet's header and body stay inline. Sharing broadcasts pays in a
+ * burst, when a gossip wave puts gigabytes of datagrams on the agenda; in
+ * a calm cluster a few megabytes are in flight, and splitting, interning
+ * and joining every datagram again was a twentieth of a membership-only
+ * run of thousands of nodes (`perf`) for no memory saved. The payload a
+ * node receives is the same bytes either way. Only the header is
+ * decoded, to find where the broadcasts start: the receiving node
+ * validates the whole. A payload that is not a packet of the core's (a
+ * test's fake node), or whose broadcasts do not split, is held whole. */
 static struct sim_msg *datagram_new(struct bt_sim *sim, uint32_t from, uint32_t to,
                                     const uint8_t *data, size_t len)
 {
     struct bt_swim_packet pkt;
-    if (bt_swim_decode_head(data, len, &pkt) < 0 || pkt.bcasts_len == 0)
+    if (sim->datagram_bytes_held < sim->cfg.chunk_above_bytes ||
+        bt_swim_decode_head(data, len, &pkt) < 0 || pkt.bcasts_len == 0)
         return msg_new(sim, SIM_ITEM_DATAGRAM, from, to, data, len);
     size_t nchunks = 0;
     const uint8_t *name;
@@ -170,6 +179,8 @@ const uint8_t *sim_msg_payload(struct bt_sim *sim, const struct sim_msg *m)
 
 void sim_msg_free(struct bt_sim *sim, struct sim_msg *m)
 {
+    if (m->item.kind == SIM_ITEM_DATAGRAM)
+        sim->datagram_bytes_held -= m->len;
     for (size_t i = 0; i < m->nchunks; i++)
         sim_chunks_put(&sim->chunks, m->chunk[i]);
     free(m);

@@ -145,12 +145,15 @@ struct bt_sim_config {
                                      crash (its address silent) rather than a process
                                      crash (its host refuses datagrams and connects to
                                      it); default 0.5 */
+    size_t chunk_above_bytes;          /* datagrams share their broadcasts' bytes (chunks.h)
+                                     while this many payload bytes are in flight;
+                                     default 64 MiB. The bytes delivered are the same */
 };
 
 /* Fills cfg with the documented defaults for a profile: 5 nodes, seed 1,
  * latencies local 1:1, lan 1:3, wan 10:150 ms, no loss, bounds derived,
- * no election (names 0; write interval 20 ms once names are set). ops stays
- * NULL. */
+ * no election (names 0; write interval 20 ms once names are set), chunks
+ * above 64 MiB in flight. ops stays NULL. */
 void bt_sim_config_defaults(struct bt_sim_config *cfg, enum bt_profile profile);
 
 /* Fills the invariant bounds cfg leaves at 0 from its profile's membership

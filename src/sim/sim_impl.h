@@ -184,9 +184,10 @@ struct bt_sim {
     uint64_t reorder_max_ms;    /* extra delay bound for held-back datagrams */
     struct sim_conn *conns;     /* conns[id - 1] */
     size_t nconns, conns_cap;
-    struct sim_chunks chunks; /* the broadcasts of the datagrams in flight */
-    uint8_t *joined;          /* BT_SWIM_PACKET_MAX bytes: a chunked payload, joined */
-    struct sim_item check;    /* SIM_ITEM_CHECK */
+    struct sim_chunks chunks;   /* the broadcasts of the datagrams in flight */
+    size_t datagram_bytes_held; /* payload bytes of the datagrams on the agenda */
+    uint8_t *joined;            /* BT_SWIM_PACKET_MAX bytes: a chunked payload, joined */
+    struct sim_item check;      /* SIM_ITEM_CHECK */
     uint32_t check_ms;
     bool waiting_converged; /* bt_sim_wait_converged is running */
     bool stop;              /* leave the event loop now */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sim/prng.h"
+#include "sim/report.h"
 #include "sim/sim.h"
 
 enum { MAX_FAKES = 16, MAX_OUT = 4096, MAX_REC = 20000 };
@@ -662,6 +663,53 @@ static void one_seed_is_one_run(void **state)
     assert_true(trace_of_a_noisy_run(77) != trace_of_a_noisy_run(78));
 }
 
+/* The report of a run of the real core (12 nodes, 3 names, a lossy
+ * network) with datagrams chunked once chunk_above bytes are in flight;
+ * the caller frees it. */
+static char *report_of_a_core_run(size_t chunk_above)
+{
+    struct bt_sim_config cfg;
+    bt_sim_config_defaults(&cfg, BT_PROFILE_LOCAL);
+    cfg.seed = 21;
+    cfg.nodes = 12;
+    cfg.names = 3;
+    cfg.loss = 0.05;
+    cfg.dup = 0.05;
+    cfg.reorder = 0.05;
+    cfg.ops = &bt_sim_core_ops;
+    cfg.verbosity = 0;
+    cfg.chunk_above_bytes = chunk_above;
+    struct bt_sim *sim = bt_sim_new(&cfg);
+    assert_non_null(sim);
+    assert_true(bt_sim_wait_converged(sim, 5000));
+    bt_sim_campaign_all(sim);
+    bt_sim_run_until(sim, bt_sim_now(sim) + 3000);
+    bt_sim_finish(sim);
+    struct bt_json j;
+    bt_json_init(&j);
+    bt_sim_report_json(sim, &j);
+    size_t len = strlen(bt_json_cstr(&j));
+    char *out = malloc(len + 1);
+    assert_non_null(out);
+    memcpy(out, bt_json_cstr(&j), len + 1);
+    bt_json_destroy(&j);
+    bt_sim_free(sim); /* asserts that every datagram's bytes were given back */
+    return out;
+}
+
+/* Sharing broadcasts' bytes between datagrams (chunks.h) is a matter of
+ * memory: the same run with every datagram chunked and with none is the
+ * same run. */
+static void chunked_or_whole_a_datagram_delivers_the_same_bytes(void **state)
+{
+    char *chunked = report_of_a_core_run(0);
+    char *whole = report_of_a_core_run(SIZE_MAX);
+    assert_non_null(strstr(chunked, "\"converged\":true"));
+    assert_string_equal(chunked, whole);
+    free(chunked);
+    free(whole);
+}
+
 static void each_node_has_its_own_random_stream(void **state)
 {
     struct bt_sim *sim = make_sim(3, 15, NULL);
@@ -804,6 +852,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(output_to_a_stranger_is_a_violation),
     cmocka_unit_test(timers_run_scenario_actions),
     cmocka_unit_test(one_seed_is_one_run),
+    cmocka_unit_test(chunked_or_whole_a_datagram_delivers_the_same_bytes),
     cmocka_unit_test(each_node_has_its_own_random_stream),
     cmocka_unit_test(a_death_without_a_fault_is_a_false_positive),
     cmocka_unit_test(a_death_during_or_soon_after_a_fault_is_excused),
