@@ -787,8 +787,28 @@ static void reconnect(struct bt_swim *s, uint64_t now)
         }
     }
     /* Alone after having joined: the seeds are the only way back. */
-    if (s->n_live == 1 && s->n_seeds > 0)
+    if (s->n_live == 1 && s->n_seeds > 0) {
         swim_start_pp(s, &s->seeds[rnd_below(s, s->n_seeds)], PP_OTHER, NULL);
+        return;
+    }
+    /* A seed that never answered: we may have joined without it, through
+     * a process that knew no more than we did. Two processes restarted
+     * while their seeds were cut off, each the other's seed, made an
+     * island that outlived the heal: the rest of the cluster held them
+     * left or never knew them, and they knew nobody else (finding F3,
+     * docs/simulator.md). Each such seed is asked in turn until it answers
+     * once; in a cluster that joined whole, none is left. */
+    size_t unanswered = 0;
+    for (size_t i = 0; i < s->n_seeds; i++)
+        unanswered += !s->seed_answered[i];
+    if (unanswered == 0)
+        return;
+    size_t k = rnd_below(s, unanswered);
+    for (size_t i = 0; i < s->n_seeds; i++)
+        if (!s->seed_answered[i] && k-- == 0) {
+            swim_start_pp(s, &s->seeds[i], PP_OTHER, NULL);
+            return;
+        }
 }
 
 static void reap(struct bt_swim *s, uint64_t now)

@@ -239,6 +239,9 @@ struct bt_swim {
     uint64_t next_resync_at;
 
     struct bt_addr seeds[MAX_SEEDS];
+    /* Whether a push-pull of ours to seeds[i] was answered: one never
+     * answered is tried again after joining (reconnect, swim.c). */
+    bool seed_answered[MAX_SEEDS];
     size_t n_seeds;
     bool join_called, joined;
     uint64_t next_join_at;

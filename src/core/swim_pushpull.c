@@ -307,6 +307,14 @@ static void merge_pp(struct bt_swim *s, const struct bt_swim_pp *pp, uint64_t no
     s->stats.stale = stale;
 }
 
+/* Marks the seed at addr, if one is, as having answered a push-pull. */
+static void seed_answered(struct bt_swim *s, const struct bt_addr *addr)
+{
+    for (size_t i = 0; i < s->n_seeds; i++)
+        if (bt_addr_eq(&s->seeds[i], addr))
+            s->seed_answered[i] = true;
+}
+
 void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t conn,
                          const uint8_t *data, size_t len, uint64_t now)
 {
@@ -326,9 +334,13 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     if ((conn & BT_STREAM_OWN) && pp.hdr.type == BT_SWIM_PP_REPLY) {
         /* The reply to a push-pull we started: it is answered. */
         long x = exchange_find(s, conn);
-        if (x >= 0)
+        if (x >= 0) {
+            seed_answered(s, &s->xs[x].to);
             exchange_remove(s, (size_t)x);
+        }
     }
+    if (pp.hdr.type == BT_SWIM_PP_REPLY)
+        seed_answered(s, from); /* a driver that reports no stream ids */
     /* A continuation carries more of its sender's state, merged the same
      * way; it starts nothing (no reply, no join). */
     bool more = pp.hdr.type == BT_SWIM_PP_REQ_MORE || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
