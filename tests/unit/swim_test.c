@@ -363,6 +363,39 @@ static bool all_live_converged(void)
 
 /* ---- scenarios ---------------------------------------------------------- */
 
+/* Finding F3 (docs/simulator.md): two processes whose seeds are cut off,
+ * each the other's seed, join each other alone. Once the cut heals they
+ * reach the cluster through the seed that never answered them; before,
+ * they stayed an island, since nobody else knew them. */
+static void a_seed_that_never_answered_is_tried_again_after_the_join(void **state)
+{
+    struct tnet net;
+    net_init(&net, 4, 3);
+    assert_int_equal(bt_swim_join(net.node[0].s, NULL, 0, net.wire.now), 0);
+    assert_int_equal(bt_swim_join(net.node[1].s, &net.node[0].addr, 1, net.wire.now), 0);
+    run_for(2000);
+    for (int a = 0; a < 2; a++)
+        for (int b = 2; b < 4; b++)
+            cut_both(a, b, true);
+    struct bt_addr seeds2[2] = {net.node[0].addr, net.node[3].addr};
+    struct bt_addr seeds3[2] = {net.node[0].addr, net.node[2].addr};
+    assert_int_equal(bt_swim_join(net.node[2].s, seeds2, 2, net.wire.now), 0);
+    assert_int_equal(bt_swim_join(net.node[3].s, seeds3, 2, net.wire.now), 0);
+    run_for(5000);
+    struct bt_member_info mi;
+    assert_true(member(2, "node3", &mi) && mi.state == BT_MEMBER_ALIVE);
+    assert_false(member(2, "node0", &mi));
+    for (int a = 0; a < 2; a++)
+        for (int b = 2; b < 4; b++)
+            cut_both(a, b, false);
+    run_for(10000);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            assert_int_equal(state_of(i, j), BT_MEMBER_ALIVE);
+    assert_true(all_live_converged());
+    net_free(&net);
+}
+
 static void eight_nodes_join_through_one_seed_and_converge(void **state)
 {
     struct tnet net;
@@ -1354,6 +1387,7 @@ static void bad_arguments_are_refused(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(eight_nodes_join_through_one_seed_and_converge),
+    cmocka_unit_test(a_seed_that_never_answered_is_tried_again_after_the_join),
     cmocka_unit_test(crashed_node_is_suspected_then_dead_everywhere_within_1500ms),
     cmocka_unit_test(crashed_process_whose_host_refuses_is_dead_everywhere_within_400ms),
     cmocka_unit_test(refusal_echo_from_before_a_restart_spares_the_new_boot),
