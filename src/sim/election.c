@@ -785,6 +785,14 @@ void bt_sim_elect_fault(struct bt_sim *sim)
     struct sim_elect *e = sim->elect;
     if (e == NULL)
         return;
+    if (sim->stats.twins != e->twins_seen) {
+        /* A twin started: until one of the two stops, each withdraws the
+         * other's candidacies under their shared node name as an intruder's
+         * (the owner's check, docs/election.md), one tombstone per name at
+         * most, which no campaign's end accounts for (finding O2). */
+        e->twins_seen = sim->stats.twins;
+        removal_log(sim, e->names);
+    }
     epoch_restart(sim);
     while (e->nopen > 0)
         watch_supersede(sim, e->open[0]);

@@ -175,6 +175,7 @@ struct sim_elect {
     size_t rem_head, rem_len, rem_cap;
     uint64_t rem_keys; /* keys of the removals in the log */
     bool any_removal;
+    uint64_t twins_seen;    /* sim->stats.twins at the last fault */
     struct bt_prng res_rng; /* resource latencies */
     struct bt_prng rng;     /* election choices of the helpers */
     uint64_t last_change;   /* the later of the last fault and candidacy change */
