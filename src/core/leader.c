@@ -617,19 +617,27 @@ static bool prev_winner_departed(const struct bt_leader *l, const struct name_re
  *     restarting candidate never mints a mark that interrupts a leader it
  *     does not outrank;
  *  2. at once if the winner r saw before went away in a way every node
- *     sees (prev_winner_departed): handover and failover stay fast;
+ *     sees (prev_winner_departed): handover and failover stay fast; but not
+ *     a campaign younger than cfg.settle_ms. Campaigns started in the very
+ *     millisecond a leader went (every node told to campaign as it
+ *     restarts, or as a session ends) each skipped the wait and one minted
+ *     before an outranking candidacy made in that millisecond reached it,
+ *     to be revoked moments later (simulator finding E19). A candidacy that
+ *     young has not met the others made with it: that is what the settle
+ *     period is for;
  *  3. otherwise only after a settle period (the driver's deadline, about
  *     one dissemination round): a name with no known leader, or one whose
  *     leader we outrank. Candidacies made at the same moment on several
  *     nodes reach each other meanwhile, so a simultaneous start mints once
  *     per name, by the winner. */
-static bool may_mint(struct bt_leader *l, struct name_rec *r)
+static bool may_mint(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
 {
     if (!l->cfg.settle)
         return true;
     if (!l->synced) /* 1 */
         return false;
-    if (r->camp->settled || prev_winner_departed(l, r)) /* 2 */
+    bool young = wall_ms < r->camp->started_ms || wall_ms - r->camp->started_ms < l->cfg.settle_ms;
+    if (r->camp->settled || (prev_winner_departed(l, r) && !young)) /* 2 */
         return true;
     settle_start(l, r); /* 3 */
     return false;
@@ -674,7 +682,8 @@ static void recompute(struct bt_leader *l, struct name_rec *r, uint64_t wall_ms)
         ldr_set_deferred(l, r, true);
         l->counters.term_deferrals++;
     }
-    if (wins && !r->camp->deferred && (!was || overtaken) && (overtaken || may_mint(l, r))) /* 5 */
+    if (wins && !r->camp->deferred && (!was || overtaken) &&
+        (overtaken || may_mint(l, r, wall_ms))) /* 5 */
         ldr_push_event(l, BT_LEADER_ELECTED, r, mint(l, r, wall_ms));
     if (!wins || r->camp->leading || r->camp->deferred)
         settle_stop(l, r);
@@ -802,6 +811,7 @@ struct bt_leader *bt_leader_new(const struct bt_leader_config *cfg)
     l->cfg.boot_id = cfg->boot_id;
     l->cfg.max_clock_offset_ms = cfg->max_clock_offset_ms;
     l->cfg.settle = cfg->settle;
+    l->cfg.settle_ms = cfg->settle_ms;
     l->cfg.horizon_ms = cfg->horizon_ms;
     l->cfg.max_names = cfg->max_names;
     /* Canonical copy: bytes past the length zeroed, NUL-terminated. */
@@ -864,6 +874,7 @@ int bt_leader_lead(struct bt_leader *l, uint64_t session, const struct bt_name *
     r->campaigning = true;
     r->camp->session = session;
     r->camp->priority = priority;
+    r->camp->started_ms = wall_ms;
     /* Withheld (fix 9): the session is kept and campaigns once the clock is
      * back in bounds; nothing is written meanwhile. */
     int rc = l->withheld ? 0 : ldr_write_own_entry(l, &r->name, r, wall_ms);

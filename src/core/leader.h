@@ -42,6 +42,11 @@ struct bt_leader_config {
      * previous winner went away in a way every node sees; lead() then never
      * returns 1 (ELECTED follows). */
     bool settle;
+    /* With settle: a campaign younger than this (the wall ms given to
+     * lead()) settles even when the previous winner went away, since a
+     * candidacy made in the same moment as others has not met them yet
+     * (simulator finding E19). The driver's settle period; 0: none does. */
+    uint64_t settle_ms;
     /* Fix 11. A fence older than this (by its token's wall time) for a name
      * this node holds no mark and no live candidacy for is refused, so that
      * a mark aged out by bt_leader_expire() is not brought back by a peer

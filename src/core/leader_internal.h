@@ -47,6 +47,7 @@ struct campaign {
     uint64_t prev_boot;           /* its boot */
     bool settling;                /* wins, and waits out the settle period to mint */
     bool settled;                 /* the settle period passed: mints if it still wins */
+    uint64_t started_ms;          /* the wall ms given to lead() */
     uint64_t settle_at;           /* the driver's deadline for it; 0: not set yet */
     struct name_rec *settle_prev; /* settling records, oldest first */
     struct name_rec *settle_next;

@@ -335,11 +335,18 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .user_digest = user_digest,
         .user_digest_check = user_digest_check,
     };
+    /* Fix 8: a first term for a name with no known leader waits two gossip
+     * periods (local 40 ms, lan 400 ms, wan 1 s): a candidacy made at the
+     * same moment elsewhere is an urgent broadcast that crosses the cluster
+     * in a few network hops, and a node it missed gets it again at the next
+     * gossip round. */
+    n->settle_ms = 2 * (uint64_t)sc.timing.gossip_interval;
     struct bt_leader_config lc = {
         .self = cfg->name,
         .boot_id = cfg->boot_id,
         .max_clock_offset_ms = cfg->max_clock_offset_ms,
         .settle = true,
+        .settle_ms = n->settle_ms,
         .horizon_ms = cfg->horizon_ms ? cfg->horizon_ms : BT_REPLICA_HORIZON_DEFAULT_MS,
         .max_names = cfg->max_names ? cfg->max_names : BT_NODE_NAMES_DEFAULT,
     };
@@ -352,12 +359,6 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
      * partition sides do not outbid each other at the resource faster than
      * that. */
     n->retry_interval = (uint64_t)sc.timing.probe_interval;
-    /* Fix 8: a first term for a name with no known leader waits two gossip
-     * periods (local 40 ms, lan 400 ms, wan 1 s): a candidacy made at the
-     * same moment elsewhere is an urgent broadcast that crosses the cluster
-     * in a few network hops, and a node it missed gets it again at the next
-     * gossip round. */
-    n->settle_ms = 2 * (uint64_t)sc.timing.gossip_interval;
     /* ...and no term before the join's state exchange, or before the first
      * three join attempts (join_retry_min, then twice, then four times that
      * apart) went unanswered. */

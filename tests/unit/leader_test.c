@@ -2179,6 +2179,44 @@ static void settle_not_when_the_leader_departed_in_sight_of_all(void **state)
     }
 }
 
+/* Finding E19: a campaign younger than the settle period settles even when
+ * the leader departed in sight of all (a candidacy made in the same moment
+ * as others has not met them yet); one as old as the period mints at once. */
+static void settle_a_young_campaign_even_when_the_leader_departed(void **state)
+{
+    for (uint64_t age = 9; age <= 40; age += 31) {
+        struct bt_leader_config cfg = {.self = nid("b"),
+                                       .boot_id = 2,
+                                       .max_clock_offset_ms = DEFAULT_OFFSET,
+                                       .settle = true,
+                                       .settle_ms = 40};
+        struct bt_leader *a = settling_new("a", 1), *b = bt_leader_new(&cfg);
+        assert_non_null(b);
+        see_alive(a, "b", 2, WALL);
+        see_alive(b, "a", 1, WALL);
+        bt_leader_synced(a, WALL);
+        bt_leader_synced(b, WALL);
+        assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
+        bt_leader_settle_schedule(a, 40);
+        assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
+        expect_event(a, BT_LEADER_ELECTED, 11, "job");
+        struct bt_leader *both[] = {a, b};
+        gossip(both, 2, WALL + 41);
+        assert_int_equal(lead(b, 22, "job", 0, WALL + 41, NULL), 0);
+        gossip(both, 2, WALL + 41);
+        see_dead(b, "a", 1, WALL + 41 + age);
+        if (age < 40) {
+            expect_no_event(b);
+            assert_int_equal(bt_leader_settling(b), 1);
+            bt_leader_settle_schedule(b, 100);
+            assert_int_equal(bt_leader_settle_expire(b, 100, WALL + 100), 1);
+        }
+        expect_event(b, BT_LEADER_ELECTED, 22, "job");
+        bt_leader_free(a);
+        bt_leader_free(b);
+    }
+}
+
 /* A term overtaken by the cluster (fix 3) restarts at once, settled or not;
  * and a campaign that stops winning while it settles forgets the period. */
 static void settle_only_for_first_terms(void **state)
@@ -2340,6 +2378,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(settle_no_term_before_sync_then_after_the_settle_period),
     cmocka_unit_test(settle_simultaneous_campaigns_mint_once),
     cmocka_unit_test(settle_not_when_the_leader_departed_in_sight_of_all),
+    cmocka_unit_test(settle_a_young_campaign_even_when_the_leader_departed),
     cmocka_unit_test(settle_only_for_first_terms),
     cmocka_unit_test(mark_keeps_up_to_the_most_minters_of_a_token),
 };
