@@ -789,7 +789,7 @@ void bt_sim_elect_fault(struct bt_sim *sim)
         /* A twin started: until one of the two stops, each withdraws the
          * other's candidacies under their shared node name as an intruder's
          * (the owner's check, docs/election.md), one tombstone per name at
-         * most, which no campaign's end accounts for (finding O2). */
+         * most, which no campaign's end accounts for (finding E18). */
         e->twins_seen = sim->stats.twins;
         removal_log(sim, e->names);
     }
