@@ -184,12 +184,6 @@ void bt_swim_put_pp_entry(struct bt_wbuf *w, const char *name, size_t name_len, 
     bt_put_u8(w, state);
 }
 
-void bt_swim_put_pp_member(struct bt_wbuf *w, const struct bt_member_info *m)
-{
-    bt_swim_put_pp_entry(w, (const char *)m->name.bytes, m->name.len, m->addr.s, m->addr.len,
-                         m->boot_id, m->incarnation, (uint8_t)m->state);
-}
-
 void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len)
 {
     if (len > BT_SWIM_USER_CHUNK_MAX) {

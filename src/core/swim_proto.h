@@ -250,9 +250,8 @@ size_t bt_swim_bcast_size(const struct bt_swim_bcast *b);
 /* Push-pull: the head, then count members, then the user state. */
 void bt_swim_put_pp_head(struct bt_wbuf *w, enum bt_swim_type type, const struct bt_nodeid *sender,
                          uint64_t boot, uint8_t flags, uint32_t count);
-void bt_swim_put_pp_member(struct bt_wbuf *w, const struct bt_member_info *m);
-/* The same entry from its parts (name_len and addr_len within the limits),
- * for a sender that holds them elsewhere than in a struct bt_member_info. */
+/* One member entry (name_len and addr_len within their limits), what
+ * bt_swim_next_pp_member() reads back into a struct bt_member_info. */
 void bt_swim_put_pp_entry(struct bt_wbuf *w, const char *name, size_t name_len, const char *addr,
                           size_t addr_len, uint64_t boot_id, uint32_t incarnation, uint8_t state);
 void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len);

@@ -85,7 +85,8 @@ static void check_pp(const uint8_t *data, size_t size)
     uint32_t n = 0;
     bt_rbuf_init(&r, pp.members, pp.members_len);
     while ((rc = bt_swim_next_pp_member(&r, &m)) == 1) {
-        bt_swim_put_pp_member(&w, &m);
+        bt_swim_put_pp_entry(&w, m.name.bytes, m.name.len, m.addr.s, m.addr.len, m.boot_id,
+                             m.incarnation, (uint8_t)m.state);
         n++;
     }
     CHECK(rc == 0 && n == pp.count);

@@ -525,7 +525,8 @@ static size_t build_pp(uint8_t *buf, size_t cap, uint32_t n, const uint8_t *user
         m.boot_id = 1000 + i;
         m.incarnation = i * 3;
         m.state = (enum bt_member_state)(i % 4);
-        bt_swim_put_pp_member(&w, &m);
+        bt_swim_put_pp_entry(&w, m.name.bytes, m.name.len, m.addr.s, m.addr.len, m.boot_id,
+                             m.incarnation, (uint8_t)m.state);
         if (member_ends)
             member_ends[i] = w.len;
     }

@@ -1281,7 +1281,8 @@ static void a_member_list_past_one_message_is_split(void **state)
             assert_int_equal(bt_swim_addr_set(&m.addr, a, strlen(a)), 0);
             m.boot_id = 77;
             m.state = BT_MEMBER_ALIVE;
-            bt_swim_put_pp_member(&w, &m);
+            bt_swim_put_pp_entry(&w, m.name.bytes, m.name.len, m.addr.s, m.addr.len, m.boot_id,
+                                 m.incarnation, (uint8_t)m.state);
         }
         bt_swim_put_pp_user(&w, NULL, 0);
         assert_false(w.overflow);
