@@ -2072,15 +2072,39 @@ static void each_name_waits_its_own_rounds(void **state)
 
 /* ---- fix 8: sync, then settle before a first term ------------------------------ */
 
-static struct bt_leader *settling_new(const char *self, uint64_t boot_id)
+/* A settling leader; a campaign of it younger than settle_ms settles even
+ * after a departure (0: none does). */
+static struct bt_leader *settling_new_ms(const char *self, uint64_t boot_id, uint64_t settle_ms)
 {
     struct bt_leader_config cfg = {.self = nid(self),
                                    .boot_id = boot_id,
                                    .max_clock_offset_ms = DEFAULT_OFFSET,
-                                   .settle = true};
+                                   .settle = true,
+                                   .settle_ms = settle_ms};
     struct bt_leader *l = bt_leader_new(&cfg);
     assert_non_null(l);
     return l;
+}
+
+static struct bt_leader *settling_new(const char *self, uint64_t boot_id)
+{
+    return settling_new_ms(self, boot_id, 0);
+}
+
+/* a (boot 1) and b (boot 2, settle_ms as given) see each other and synced;
+ * a campaigns for "job" at WALL and leads after its settle period. */
+static void a_leads_b_beside(struct bt_leader **a, struct bt_leader **b, uint64_t b_settle_ms)
+{
+    *a = settling_new("a", 1);
+    *b = settling_new_ms("b", 2, b_settle_ms);
+    see_alive(*a, "b", 2, WALL);
+    see_alive(*b, "a", 1, WALL);
+    bt_leader_synced(*a, WALL);
+    bt_leader_synced(*b, WALL);
+    assert_int_equal(lead(*a, 11, "job", 0, WALL, NULL), 0);
+    bt_leader_settle_schedule(*a, 40);
+    assert_int_equal(bt_leader_settle_expire(*a, 40, WALL + 40), 1);
+    expect_event(*a, BT_LEADER_ELECTED, 11, "job");
 }
 
 /* Before the first sync a campaign answers follower and waits; after it,
@@ -2144,15 +2168,8 @@ static void settle_simultaneous_campaigns_mint_once(void **state)
 static void settle_not_when_the_leader_departed_in_sight_of_all(void **state)
 {
     for (int how = 0; how < 3; how++) {
-        struct bt_leader *a = settling_new("a", 1), *b = settling_new("b", 2);
-        see_alive(a, "b", 2, WALL);
-        see_alive(b, "a", 1, WALL);
-        bt_leader_synced(a, WALL);
-        bt_leader_synced(b, WALL);
-        assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
-        bt_leader_settle_schedule(a, 40);
-        assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
-        expect_event(a, BT_LEADER_ELECTED, 11, "job");
+        struct bt_leader *a, *b;
+        a_leads_b_beside(&a, &b, 0);
         assert_int_equal(lead(b, 22, "job", 0, WALL + 41, NULL), 0);
         struct bt_leader *both[] = {a, b};
         gossip(both, 2, WALL + 42);
@@ -2185,21 +2202,8 @@ static void settle_not_when_the_leader_departed_in_sight_of_all(void **state)
 static void settle_a_young_campaign_even_when_the_leader_departed(void **state)
 {
     for (uint64_t age = 9; age <= 40; age += 31) {
-        struct bt_leader_config cfg = {.self = nid("b"),
-                                       .boot_id = 2,
-                                       .max_clock_offset_ms = DEFAULT_OFFSET,
-                                       .settle = true,
-                                       .settle_ms = 40};
-        struct bt_leader *a = settling_new("a", 1), *b = bt_leader_new(&cfg);
-        assert_non_null(b);
-        see_alive(a, "b", 2, WALL);
-        see_alive(b, "a", 1, WALL);
-        bt_leader_synced(a, WALL);
-        bt_leader_synced(b, WALL);
-        assert_int_equal(lead(a, 11, "job", 0, WALL, NULL), 0);
-        bt_leader_settle_schedule(a, 40);
-        assert_int_equal(bt_leader_settle_expire(a, 40, WALL + 40), 1);
-        expect_event(a, BT_LEADER_ELECTED, 11, "job");
+        struct bt_leader *a, *b;
+        a_leads_b_beside(&a, &b, 40);
         struct bt_leader *both[] = {a, b};
         gossip(both, 2, WALL + 41);
         assert_int_equal(lead(b, 22, "job", 0, WALL + 41, NULL), 0);
