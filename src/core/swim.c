@@ -796,8 +796,8 @@ static void reconnect(struct bt_swim *s, uint64_t now)
      * while their seeds were cut off, each the other's seed, made an
      * island that outlived the heal: the rest of the cluster held them
      * left or never knew them, and they knew nobody else (finding F3,
-     * docs/simulator.md). Each such seed is asked in turn until it answers
-     * once; in a cluster that joined whole, none is left. */
+     * docs/simulator.md). One such seed is asked, at random, until each
+     * has answered once; in a cluster that joined whole, none is left. */
     size_t unanswered = 0;
     for (size_t i = 0; i < s->n_seeds; i++)
         unanswered += !s->seed_answered[i];

@@ -198,11 +198,11 @@ void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len)
 
 /* The decoders read names and addresses where they lie and validate
  * them there; given NULL for the output, they only validate. Every
- * datagram's broadcasts are walked twice (validated whole before any is
- * applied, then decoded one by one), and in the simulator a third time
- * (src/sim/network.c): copying each name through a buffer and filling a
- * 264-byte struct bt_swim_bcast on the validating walks was an eighth of
- * a 3000-node run's time. */
+ * datagram's broadcasts are walked twice, validated whole before any is
+ * applied, then decoded one by one: copying each name through a buffer
+ * and filling a 264-byte struct bt_swim_bcast on the validating walk was
+ * an eighth of a 3000-node run's time, with the simulator's own
+ * validating walk (it decodes only the head since, src/sim/network.c). */
 
 static void get_nodeid(struct bt_rbuf *r, struct bt_nodeid *id)
 {
