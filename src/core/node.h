@@ -187,8 +187,9 @@ void bt_node_recv(struct bt_node *node, const struct bt_addr *from, const uint8_
                   struct bt_time now);
 
 /* A whole stream message arrived on connection conn (nonzero, chosen by the
- * driver) from `from`. A reply, if any, comes out as BT_OUT_STREAM with the
- * same conn. */
+ * driver) from `from`; on a stream the core opened, `from` is the address it
+ * was opened to (a seed that answers is told apart that way). A reply, if
+ * any, comes out as BT_OUT_STREAM with the same conn. */
 void bt_node_recv_stream(struct bt_node *node, const struct bt_addr *from, uint64_t conn,
                          const uint8_t *data, size_t len, struct bt_time now);
 

@@ -334,13 +334,13 @@ void bt_swim_recv_stream(struct bt_swim *s, const struct bt_addr *from, uint64_t
     if ((conn & BT_STREAM_OWN) && pp.hdr.type == BT_SWIM_PP_REPLY) {
         /* The reply to a push-pull we started: it is answered. */
         long x = exchange_find(s, conn);
-        if (x >= 0) {
-            seed_answered(s, &s->xs[x].to);
+        if (x >= 0)
             exchange_remove(s, (size_t)x);
-        }
     }
+    /* A reply comes from where our request went (a driver hands a stream it
+     * opened the address it opened it to), stream ids reported or not. */
     if (pp.hdr.type == BT_SWIM_PP_REPLY)
-        seed_answered(s, from); /* a driver that reports no stream ids */
+        seed_answered(s, from);
     /* A continuation carries more of its sender's state, merged the same
      * way; it starts nothing (no reply, no join). */
     bool more = pp.hdr.type == BT_SWIM_PP_REQ_MORE || pp.hdr.type == BT_SWIM_PP_REPLY_MORE;
