@@ -5,7 +5,9 @@
  * as memberlist's own go before its delegate's (bqueue.c, "Why membership
  * goes first"), and the least transmitted first within each class; each
  * is retired after a retransmit limit. A keyed broadcast (a member's name,
- * or a user key) replaces the queued one with the same key.
+ * or a user key) replaces the queued one with the same key. A held
+ * broadcast (below) is one whose bytes its owner keeps and writes when it
+ * is packed.
  *
  * The queue is an array of lists indexed by class and transmit count plus
  * a hash index by key, so pushing, replacing and packing cost O(1) per
@@ -33,10 +35,24 @@ enum bt_bcast_key_kind {
     BT_BKEY_NONE = 0,   /* unkeyed: never replaced */
     BT_BKEY_MEMBER = 1, /* a member's name */
     BT_BKEY_USER = 2,   /* a user key (bt_swim_broadcast_user) */
-    BT_BKEY_CLOCK = 3,  /* a member's name: its word on its clock (fix 9) */
 };
 
 struct bt_bcast; /* one queued broadcast's slot, private to bqueue.c */
+struct bt_bheld; /* one held broadcast's place, private to bqueue.c */
+
+/* Held broadcasts. The owner numbers them by id (swim: its member
+ * positions, each member's word on its clock) and keeps what they say; the
+ * queue keeps only their places among the others, 12 bytes per id, queued
+ * or not, instead of a 48-byte slot per queued copy. At a join every node
+ * queues the word of every member (bqueue.c, "Why slots"), so they were
+ * most of the queue. A held broadcast is of the second class (not a
+ * membership rumor) and never the leave. At most BT_BQUEUE_HELD_MAX bytes
+ * encoded. */
+#define BT_BQUEUE_HELD_MAX 96
+
+/* Writes held broadcast id's encoded bytes into buf (BT_BQUEUE_HELD_MAX
+ * bytes) and returns their length, at least one. */
+typedef size_t (*bt_bqueue_put_held)(void *ctx, uint32_t id, uint8_t *buf);
 
 /* Slots are numbered from 1 in the fields below; 0 means none. */
 struct bt_bqueue {
@@ -45,10 +61,13 @@ struct bt_bqueue {
     uint32_t free_head;             /* first free slot (chained through their next) */
     uint32_t head[BT_BQUEUE_LISTS]; /* newest first in each list */
     uint32_t tail[BT_BQUEUE_LISTS];
-    uint32_t *keys;  /* the keyed broadcasts by key hash: nkeys chains of slots */
-    uint32_t nkeys;  /* a power of two; 0 before bt_bqueue_reserve() */
-    uint32_t nkeyed; /* keyed broadcasts queued */
-    size_t count;    /* broadcasts queued */
+    uint32_t *keys;        /* the keyed broadcasts by key hash: nkeys chains of slots */
+    uint32_t nkeys;        /* a power of two; 0 before bt_bqueue_reserve() */
+    uint32_t nkeyed;       /* keyed broadcasts queued */
+    size_t count;          /* broadcasts queued, held ones included */
+    struct bt_bheld *held; /* the held broadcasts' places, by id: nheld of them */
+    uint32_t nheld;
+    size_t nheld_queued; /* how many of them are queued */
 };
 
 /* What one call took out of the queue besides what it was asked to. */
@@ -78,13 +97,26 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
                    size_t key_len, const uint8_t *bytes, size_t len, bool is_leave, size_t capacity,
                    struct bt_bqueue_removed *rm);
 
+/* Queues held broadcast id (id < 2^31 - 1), as never sent; one queued
+ * already under id is replaced, as a keyed broadcast is. Drops as
+ * bt_bqueue_push() does while full. Returns 0 or BATON_ENOMEM. */
+int bt_bqueue_push_held(struct bt_bqueue *q, uint32_t id, size_t capacity,
+                        struct bt_bqueue_removed *rm);
+
+/* Takes held broadcast id out of the queue if it is queued. */
+void bt_bqueue_drop_held(struct bt_bqueue *q, uint32_t id);
+
+/* Held broadcast from becomes to, keeping its place (to is not queued):
+ * for an owner whose ids move, as swim's member positions do. */
+void bt_bqueue_move_held(struct bt_bqueue *q, uint32_t from, uint32_t to);
+
 /* Appends queued broadcasts to w, membership rumors first and the least
  * sent first within each class, as many as fit (at most
- * BT_BQUEUE_MAX_PICK); counts their sends and retires those that reached
- * limit (leave_limit for the leave broadcast), reporting a retired leave in
- * *rm. Returns how many were appended. */
+ * BT_BQUEUE_MAX_PICK), put writing the held ones; counts their sends and
+ * retires those that reached limit (leave_limit for the leave broadcast),
+ * reporting a retired leave in *rm. Returns how many were appended. */
 size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit, uint32_t leave_limit,
-                      struct bt_bqueue_removed *rm);
+                      bt_bqueue_put_held put, void *ctx, struct bt_bqueue_removed *rm);
 
 /* memberlist's retransmit limit, mult * ceil(log10(n_live + 1)), with a floor
  * of three decades unless is_leave (see bqueue.c). At least mult. */

@@ -90,7 +90,8 @@
  * members at the two ends of one array; the digest is an XOR
  * of per-member hashes updated on each change (all in swim_members.c); the
  * broadcast queue (bqueue.c) is an array of lists indexed by transmit count
- * plus a hash table by key. Name checks are in swim_names.c, push-pull in
+ * plus a hash table by key, a member's clock word in it held by the
+ * member's position (gossip_word). Name checks are in swim_names.c, push-pull in
  * swim_pushpull.c, Lifeguard's arithmetic in lifeguard.c, the timing
  * profiles in swim_profile.c; swim_internal.h lists what they share.
  */
@@ -161,6 +162,33 @@ void swim_bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *
     (void)q_push(s, BT_BKEY_MEMBER, m->str, m->name_len, buf, w.len, is_leave);
 }
 
+/* A CLOCK broadcast: kind, body length, the name's str8, boot, flags,
+ * ceiling, seq (swim_proto.c). */
+_Static_assert(3 + 1 + BATON_NODE_MAX + 8 + 1 + 8 + 4 <= BT_BQUEUE_HELD_MAX,
+               "a CLOCK broadcast fits a held broadcast's bytes");
+
+/* Writes the CLOCK broadcast of the word queued for the member at
+ * position pos (a held broadcast: gossip_word). */
+static size_t put_word(void *ctx, uint32_t pos, uint8_t *buf)
+{
+    const struct bt_swim *s = ctx;
+    const struct bt_member *m = s->members[pos];
+    const struct swim_word *word = &s->words[pos];
+    struct bt_swim_bcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_SWIM_B_CLOCK;
+    b.name = member_name(m);
+    b.boot = m->boot_id;
+    b.clock.seq = word->seq;
+    b.clock.flags = word->flags;
+    b.clock.ceiling = word->ceiling;
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, BT_BQUEUE_HELD_MAX);
+    bt_swim_put_bcast(&w, &b);
+    assert(!w.overflow);
+    return w.len;
+}
+
 /* Appends queued broadcasts to w in the queue's order (bqueue.h), as many
  * as fit; counts the sends and retires those that reached the limit.
  * Returns how many. */
@@ -169,7 +197,7 @@ static size_t pack_broadcasts(struct bt_swim *s, struct bt_wbuf *w)
     struct bt_bqueue_removed rm = {0};
     uint32_t mult = s->t.retransmit_mult;
     size_t n = bt_bqueue_pack(&s->q, w, bt_bqueue_retransmit_limit(mult, s->n_live, false),
-                              bt_bqueue_retransmit_limit(mult, s->n_live, true), &rm);
+                              bt_bqueue_retransmit_limit(mult, s->n_live, true), put_word, s, &rm);
     q_account(s, &rm);
     return n;
 }
@@ -308,8 +336,8 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
 
 /* ---- receiving ---------------------------------------------------------- */
 
-/* Queues a CLOCK broadcast of member m's word on its clock (fix 9), keyed
- * by the member (a newer word replaces a queued older one). A word passed
+/* Queues a CLOCK broadcast of member m's word on its clock (fix 9), held by
+ * the member (a newer word replaces a queued older one). A word passed
  * on rides the next gossip round (a gossip period away at most: urgent
  * forwarding cost a tenth more datagrams in the chaos campaigns, for no
  * seed more); bt_swim_broadcast_clock starts one at once for this node's
@@ -317,19 +345,12 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
 static int gossip_word(struct bt_swim *s, const struct bt_member *m,
                        const struct bt_swim_clock *word)
 {
-    struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = BT_SWIM_B_CLOCK;
-    b.name = member_name(m);
-    b.boot = m->boot_id;
-    b.clock = *word;
-    b.clock.wall_ms = 0;
-    uint8_t buf[BT_SWIM_BCAST_MAX];
-    struct bt_wbuf w;
-    bt_wbuf_init(&w, buf, sizeof buf);
-    bt_swim_put_bcast(&w, &b);
-    assert(!w.overflow);
-    return q_push(s, BT_BKEY_CLOCK, m->str, m->name_len, buf, w.len, false);
+    uint32_t pos = (uint32_t)swim_member_pos(s, m);
+    s->words[pos] = (struct swim_word){word->ceiling, word->seq, word->flags};
+    struct bt_bqueue_removed rm = {0};
+    int rc = bt_bqueue_push_held(&s->q, pos, q_capacity(s), &rm);
+    q_account(s, &rm);
+    return rc;
 }
 
 /* A member's word by gossip: told to the sink when we hold that member
@@ -1022,6 +1043,7 @@ void bt_swim_free(struct bt_swim *s)
         free(s->members[i]);
     bt_bqueue_free(&s->q);
     free(s->members);
+    free(s->words);
     swim_index_free(s);
     free(s->probe_order);
     free(s->watch);

@@ -151,6 +151,17 @@ static inline bool member_addr_is(const struct bt_member *m, const struct bt_add
     return m->addr_len == addr->len && memcmp(member_addr_bytes(m), addr->s, addr->len) == 0;
 }
 
+/* The last word on its clock a member said that this node gossips on
+ * (swim.c, gossip_word), kept by the member's position in members[]: the
+ * broadcast queue holds only its place (a held broadcast, bqueue.h), and
+ * the CLOCK broadcast is written when it is packed, with the member's name
+ * and boot. */
+struct swim_word {
+    uint64_t ceiling;
+    uint32_t seq;
+    uint8_t flags;
+};
+
 /* A PING_REQ we are serving. */
 struct bt_relay {
     uint32_t seq;      /* our PING to the target */
@@ -268,6 +279,8 @@ struct bt_swim {
     int depth; /* nesting of public calls (user_deliver re-entry) */
 
     struct bt_bqueue q;
+    struct swim_word *words; /* by position in members[], cap_words of them */
+    size_t cap_words;
     uint8_t *pkt;  /* max_packet bytes */
     size_t pp_buf; /* the size the last push-pull's buffer grew to: the next starts there */
     struct bt_member_stats stats;
@@ -402,6 +415,9 @@ struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
 
 /* Removes m from every table and array and frees it. */
 void swim_member_remove(struct bt_swim *s, struct bt_member *m);
+
+/* m's position in members[] (m is there): its index entry says. */
+size_t swim_member_pos(const struct bt_swim *s, const struct bt_member *m);
 
 /* Every state change goes through here: counts, arrays, digest; a suspect
  * leaving SUSPECT has its suspicion freed. The arrays have room reserved at

@@ -132,8 +132,7 @@ static void index_put(struct bt_swim *s, uint32_t hash, size_t slot)
     s->index[k] = index_entry(s, hash, slot);
 }
 
-/* m's position in members[] (m is there): its index entry says. */
-static size_t member_slot(const struct bt_swim *s, const struct bt_member *m)
+size_t swim_member_pos(const struct bt_swim *s, const struct bt_member *m)
 {
     uint32_t hash = (uint32_t)name_hash(m);
     size_t mask = index_mask(s);
@@ -244,7 +243,7 @@ static bool watch_add(struct bt_swim *s, struct bt_member *m)
         return true;
     if (s->n_suspects + s->n_gone >= s->cap_watch)
         return false; /* cannot happen: room is reserved per member */
-    uint32_t pos = (uint32_t)member_slot(s, m);
+    uint32_t pos = (uint32_t)swim_member_pos(s, m);
     if (m->state == BT_MEMBER_SUSPECT) {
         m->watch_slot = (uint32_t)s->n_suspects;
         if (m->watch_slot < s->cap_susps)
@@ -288,6 +287,8 @@ void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
     m->boot_id = boot;
     m->word_seq = 0;
     s->digest ^= digest_term(m);
+    /* A word queued for the boot before is not said of this one. */
+    bt_bqueue_drop_held(&s->q, (uint32_t)swim_member_pos(s, m));
 }
 
 struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *name,
@@ -299,7 +300,8 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
      * changes never allocate. */
     if (!grow((void **)&s->members, &s->cap_members, need, sizeof *s->members) ||
         !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
-        !grow_watch(s, need) || !index_room(s, need))
+        !grow((void **)&s->words, &s->cap_words, need, sizeof *s->words) || !grow_watch(s, need) ||
+        !index_room(s, need))
         return NULL;
     struct bt_member *m = calloc(1, MEMBER_SIZE(name->len, addr->len));
     if (!m)
@@ -351,7 +353,7 @@ struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
         memcpy(nm, m, offsetof(struct bt_member, str) + (size_t)m->name_len + 1);
         nm->addr_cap = addr->len;
         /* Everything else holds its position, which does not change. */
-        s->members[member_slot(s, m)] = nm;
+        s->members[swim_member_pos(s, m)] = nm;
         if (s->self == m)
             s->self = nm;
         free(m);
@@ -381,13 +383,15 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
             s->probe_cursor = s->n_probe;
     }
 
-    size_t pos = member_slot(s, m);
+    size_t pos = swim_member_pos(s, m);
     index_delete(s, index_where(s, pos));
+    bt_bqueue_drop_held(&s->q, (uint32_t)pos);
     size_t lpos = s->n_members - 1;
     struct bt_member *last = s->members[lpos];
     if (last != m) {
         /* The last member takes m's position: its index entry, its place
-         * in the probe order and among the watched say so. */
+         * in the probe order and among the watched say so, and its word
+         * and the word's place in the queue move with it. */
         size_t k = index_where(s, lpos);
         s->index[k] = index_entry(s, (uint32_t)name_hash(last), pos);
         if (last->probe_slot != NO_SLOT)
@@ -395,6 +399,8 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
         if (last->watch_slot != NO_SLOT)
             *(last->state == BT_MEMBER_SUSPECT ? suspect_at : gone_at)(s, last->watch_slot) =
                 (uint32_t)pos;
+        s->words[pos] = s->words[lpos];
+        bt_bqueue_move_held(&s->q, (uint32_t)lpos, (uint32_t)pos);
     }
     s->members[pos] = last;
     s->n_members--;

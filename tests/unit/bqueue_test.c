@@ -18,13 +18,21 @@ static void push(struct bt_bqueue *q, const char *key, uint8_t v, bool is_leave,
                      0);
 }
 
+/* Writes held broadcast id as one byte, its id. */
+static size_t put_id(void *ctx, uint32_t id, uint8_t *buf)
+{
+    (void)ctx;
+    buf[0] = (uint8_t)id;
+    return 1;
+}
+
 /* Packs into a buffer of cap bytes; returns the bytes packed in *out. */
 static size_t pack(struct bt_bqueue *q, uint8_t *out, size_t cap, uint32_t limit,
                    struct bt_bqueue_removed *rm)
 {
     struct bt_wbuf w;
     bt_wbuf_init(&w, out, cap);
-    size_t n = bt_bqueue_pack(q, &w, limit, limit, rm);
+    size_t n = bt_bqueue_pack(q, &w, limit, limit, put_id, NULL, rm);
     assert_int_equal(n, w.len);
     return n;
 }
@@ -90,15 +98,15 @@ static void broadcasts_retire_at_their_limit(void **state)
     /* The leave retires after 2 sends, the other after 3. */
     for (int i = 0; i < 2; i++) {
         bt_wbuf_init(&w, buf, sizeof buf);
-        assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, &rm), 2);
+        assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, &rm), 2);
     }
     assert_true(rm.leave_gone);
     assert_int_equal(q.count, 1);
     bt_wbuf_init(&w, buf, sizeof buf);
-    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, &rm), 1);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, &rm), 1);
     assert_int_equal(q.count, 0);
     bt_wbuf_init(&w, buf, sizeof buf);
-    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, &rm), 0);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, &rm), 0);
     assert_int_equal(rm.dropped, 0);
     bt_bqueue_free(&q);
 }
@@ -130,20 +138,13 @@ static void a_full_queue_drops_the_oldest_most_sent_and_says_so(void **state)
     bt_bqueue_free(&q);
 }
 
-/* Queues a one-byte clock word v under member key. */
-static void push_word(struct bt_bqueue *q, const char *key, uint8_t v, size_t cap,
-                      struct bt_bqueue_removed *rm)
-{
-    assert_int_equal(bt_bqueue_push(q, BT_BKEY_CLOCK, key, strlen(key), &v, 1, false, cap, rm), 0);
-}
-
 static void membership_rumors_go_first(void **state)
 {
     struct bt_bqueue q;
     struct bt_bqueue_removed rm = {0};
     bt_bqueue_init(&q);
     assert_int_equal(bt_bqueue_reserve(&q), 0);
-    push_word(&q, "a", 1, 4, &rm);
+    assert_int_equal(bt_bqueue_push_held(&q, 1, 4, &rm), 0); /* a word: held, packed as 1 */
     uint8_t v = 2;
     assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "u", 1, &v, 1, false, 4, &rm), 0);
     uint8_t buf[64];
@@ -222,7 +223,7 @@ static void retransmit_limit_has_a_floor_of_three_decades(void **state)
 }
 
 /* A key the encoded bytes hold after the kind, body length and name
- * length (a member's rumor, a clock word) is read from them, not copied: it
+ * length (a member's rumor) is read from them, not copied: it
  * still finds and replaces its broadcast, and a key that only looks alike
  * (another kind, another place, longer than the bytes) is another key. */
 static void a_key_held_in_the_bytes_still_replaces_its_broadcast(void **state)
@@ -236,7 +237,7 @@ static void a_key_held_in_the_bytes_still_replaces_its_broadcast(void **state)
     uint8_t b[] = {1, 0, 5, 3, 'n', '4', '2', 0xb2};
     uint8_t other[] = {1, 0, 5, 3, 'n', '4', '3', 0xc3};
     assert_int_equal(bt_bqueue_push(&q, BT_BKEY_MEMBER, "n42", 3, a, sizeof a, false, 100, &rm), 0);
-    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_CLOCK, "n42", 3, a, sizeof a, false, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "n42", 3, a, sizeof a, false, 100, &rm), 0);
     /* The key "n4" is held in the bytes too; "n42n" is not (longer than
      * the bytes that follow the offset would match). */
     assert_int_equal(
@@ -249,10 +250,10 @@ static void a_key_held_in_the_bytes_still_replaces_its_broadcast(void **state)
     uint8_t buf[128];
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, sizeof buf);
-    assert_int_equal(bt_bqueue_pack(&q, &w, 10, 10, &rm), 4);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 10, 10, put_id, NULL, &rm), 4);
     assert_int_equal(w.len, 4 * sizeof a);
-    /* The rumors newest first, b (replaced) and the "n4" one, then the user
-     * key's and the clock's. */
+    /* The rumors newest first, b (replaced) and the "n4" one, then the two
+     * user keys'. */
     assert_memory_equal(buf, b, sizeof b);
     assert_memory_equal(buf + 8, other, sizeof other);
     assert_memory_equal(buf + 16, a, sizeof a);
@@ -303,7 +304,7 @@ static void long_and_many_broadcasts_keep_their_bytes_and_keys(void **state)
         while (q.count > 0) {
             struct bt_wbuf w;
             bt_wbuf_init(&w, out, sizeof out);
-            size_t n = bt_bqueue_pack(&q, &w, 1, 1, &rm);
+            size_t n = bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, &rm);
             assert_true(n > 0);
             if (seen == 0) {
                 /* The newest: key-299's replacement (i % 4 == 3: 10 bytes). */
@@ -335,8 +336,73 @@ static void long_and_many_broadcasts_keep_their_bytes_and_keys(void **state)
     bt_bqueue_free(&q);
 }
 
+/* Held broadcasts (a member's word, its bytes written by put): one under
+ * an id replaces the queued one, keeps its place when its id moves, leaves
+ * when dropped, counts among the queued when the queue is full, and keeps
+ * its order when the slots beside it move to fewer. */
+static void held_broadcasts_keep_their_place(void **state)
+{
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    uint8_t v = 200;
+    assert_int_equal(bt_bqueue_push_held(&q, 3, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "u", 1, &v, 1, false, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push_held(&q, 5, 100, &rm), 0);
+    assert_int_equal(bt_bqueue_push_held(&q, 3, 100, &rm), 0); /* replaces, newest again */
+    assert_int_equal(q.count, 3);
+    uint8_t buf[64];
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
+    assert_memory_equal(buf, ((uint8_t[]){3, 5, 200}), 3);
+    /* 5 moves to 9 (an owner's ids move); 3 is dropped; one never sent
+     * goes first, then those sent once, the last packed first. */
+    bt_bqueue_move_held(&q, 5, 9);
+    bt_bqueue_drop_held(&q, 3);
+    bt_bqueue_drop_held(&q, 3); /* not queued: nothing */
+    assert_int_equal(bt_bqueue_push_held(&q, 40, 100, &rm), 0);
+    assert_int_equal(q.count, 3);
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
+    assert_memory_equal(buf, ((uint8_t[]){40, 200, 9}), 3);
+    /* Full at 3: the oldest of the most sent, 200, is dropped and said so. */
+    assert_int_equal(bt_bqueue_push_held(&q, 7, 3, &rm), 0);
+    assert_int_equal(rm.dropped, 1);
+    assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
+    assert_memory_equal(buf, ((uint8_t[]){7, 40, 9}), 3);
+    /* Retired at the limit like any other: 40 and 9 reach 3 sends. */
+    assert_int_equal(pack(&q, buf, sizeof buf, 3, &rm), 3);
+    assert_int_equal(q.count, 1);
+    assert_int_equal(q.nheld_queued, 1);
+    /* Many slots beside held broadcasts, then most retired: the slots move
+     * to fewer, and the lists they share keep their order. */
+    for (uint32_t i = 0; i < 200; i++) {
+        v = (uint8_t)i;
+        if (i % 2)
+            assert_int_equal(bt_bqueue_push_held(&q, 100 + i, 1000, &rm), 0);
+        else
+            assert_int_equal(bt_bqueue_push(&q, BT_BKEY_NONE, NULL, 0, &v, 1, false, 1000, &rm), 0);
+    }
+    uint32_t before = q.nslots;
+    uint8_t out[300];
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, out, 166); /* packing stops with under 16 bytes left: 151 packed */
+    assert_int_equal(bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, &rm), 151);
+    assert_true(q.nslots < before); /* 199 down to 49 retired: 25 slots left */
+    bt_wbuf_init(&w, out, sizeof out);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, &rm), 50);
+    /* Newest first, slots and held ones alternating (held 100 + i written
+     * as its low byte), then held 7, sent before. */
+    for (int i = 48; i >= 0; i--)
+        assert_int_equal(out[48 - i], (uint8_t)(i % 2 ? 100 + i : i));
+    assert_int_equal(out[49], 7);
+    assert_int_equal(q.count, 0);
+    assert_int_equal(q.nheld_queued, 0);
+    bt_bqueue_free(&q);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(least_sent_first_newest_first_among_equals),
+    cmocka_unit_test(held_broadcasts_keep_their_place),
     cmocka_unit_test(a_keyed_broadcast_replaces_the_one_with_its_key),
     cmocka_unit_test(broadcasts_retire_at_their_limit),
     cmocka_unit_test(a_full_queue_drops_the_oldest_most_sent_and_says_so),

@@ -56,6 +56,15 @@ struct tnet {
     long stream_members; /* member entries they carried */
     long bad_streams;    /* ones that did not decode */
     long refusals_sent;  /* refusals of a crashed process's address */
+    /* CLOCK broadcasts datagrams carried about word_member (len 0: none
+     * watched), and how many of those said another seq than word_seq. */
+    struct bt_nodeid word_member;
+    uint32_t word_seq;
+    long words_seen, words_wrong;
+    /* Timing every node starts with (timing_set: else the local profile;
+     * net_init_timed). */
+    struct bt_swim_timing timing;
+    bool timing_set;
 };
 
 /* A message on the wire that is a refusal of node `from`'s address, for
@@ -88,6 +97,25 @@ static int refusing_index(const struct bt_addr *a)
 
 static bool lost(void) { return testnet_lost(&NET->wire); }
 
+/* Counts the CLOCK broadcasts a datagram carries about the watched
+ * member, and those with a seq other than the one it said. */
+static void watch_words(const uint8_t *data, size_t len)
+{
+    struct bt_swim_packet pkt;
+    if (NET->word_member.len == 0 || bt_swim_decode_packet(data, len, &pkt) != (int)len)
+        return;
+    struct bt_rbuf r;
+    bt_rbuf_init(&r, pkt.bcasts, pkt.bcasts_len);
+    struct bt_swim_bcast b;
+    while (bt_swim_next_bcast(&r, &b) == 1) {
+        if (b.kind != BT_SWIM_B_CLOCK || !bt_nodeid_eq(&b.name, &NET->word_member))
+            continue;
+        NET->words_seen++;
+        if (b.clock.seq != NET->word_seq)
+            NET->words_wrong++;
+    }
+}
+
 static int node_of_ctx(void *ctx) { return (int)((struct tnode *)ctx - NET->node); }
 
 static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr *to, uint64_t conn,
@@ -100,8 +128,10 @@ static void sink_send(void *ctx, enum bt_output_kind kind, const struct bt_addr 
     if (kind == BT_OUT_STREAM && (conn & BT_STREAM_OWN))
         conn = 0;
     int dst = kind == BT_OUT_STREAM && conn != 0 ? NET->wire.conn_owner[conn] : addr_index(to);
-    if (kind == BT_OUT_PACKET)
+    if (kind == BT_OUT_PACKET) {
         NET->sent_packets[from]++;
+        watch_words(data, len);
+    }
     if (kind == BT_OUT_STREAM) {
         struct bt_swim_pp pp;
         NET->streams_sent++;
@@ -213,6 +243,8 @@ static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *
     cfg.addr = t->addr;
     cfg.boot_id = boot;
     assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &cfg.timing), 0);
+    if (NET->timing_set)
+        cfg.timing = NET->timing;
     cfg.max_packet = 1400;
     cfg.random = splitmix;
     cfg.random_ctx = &t->rng;
@@ -265,14 +297,22 @@ static const struct testnet_ops swim_net_ops = {
     .tick = swim_tick,
 };
 
-static void net_init(struct tnet *net, int n, uint64_t seed)
+/* n nodes with timing (NULL: the local profile). */
+static void net_init_timed(struct tnet *net, int n, uint64_t seed,
+                           const struct bt_swim_timing *timing)
 {
     memset(net, 0, sizeof *net);
     NET = net;
+    if (timing) {
+        net->timing = *timing;
+        net->timing_set = true;
+    }
     testnet_init(&net->wire, n, 5000, seed, &swim_net_ops, net);
     for (int i = 0; i < n; i++)
         start_node(i, 1000 + (uint64_t)i);
 }
+
+static void net_init(struct tnet *net, int n, uint64_t seed) { net_init_timed(net, n, seed, NULL); }
 
 static void net_free(struct tnet *net)
 {
@@ -772,6 +812,67 @@ static void a_gossiped_word_already_taken_is_not_asked_about_again(void **state)
     assert_int_equal(state_of(1, 2), BT_MEMBER_SUSPECT);
     forge_bcast(0, 1, &b);
     assert_int_equal(net.node[1].words_asked, 3);
+    net_free(&net);
+}
+
+/* A word queued to be gossiped on belongs to its member's position in the
+ * member table, and moves with it: here node 1 forgets a dead member while
+ * the word of the member that takes the dead one's place is still queued,
+ * and every copy it sends after says what that member said, not the dead
+ * one's word. */
+static void a_queued_word_moves_with_its_member(void **state)
+{
+    struct tnet net;
+    struct bt_swim_timing t;
+    assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &t), 0);
+    t.dead_reap = 5000;
+    t.retransmit_mult = 200; /* a word stays queued for seconds */
+    net_init_timed(&net, 4, 23, &t);
+    join_all_through(0);
+    run_for(3000);
+    /* Node 1's members in table order: itself first, x last, y between. */
+    struct bt_member_info mi[4];
+    assert_int_equal(bt_swim_members(net.node[1].s, mi, 4), 4);
+    int x = -1, y = -1;
+    for (int i = 0; i < 4; i++) {
+        if (bt_nodeid_eq(&mi[3].name, &net.node[i].name))
+            x = i;
+        if (bt_nodeid_eq(&mi[1].name, &net.node[i].name))
+            y = i;
+    }
+    assert_true(x >= 0 && y >= 0 && x != 1 && y != 1);
+    /* y says a word (seq 7), which node 1 takes and gossips on. */
+    struct bt_swim_bcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_SWIM_B_CLOCK;
+    b.name = net.node[y].name;
+    b.boot = net.node[y].boot;
+    b.clock.seq = 7;
+    forge_bcast(0, 1, &b);
+    run_for(5000);
+    /* y dies; just before node 1 forgets it, x says its word (seq 9). */
+    crash(y);
+    uint64_t dead_at = 0;
+    for (int ms = 0; ms < 5000 && !dead_at; ms += 10) {
+        run_for(10);
+        if (state_of(1, y) == BT_MEMBER_DEAD)
+            dead_at = net.wire.now;
+    }
+    assert_true(dead_at > 0);
+    net_run_until(dead_at + 4000);
+    net.word_member = net.node[x].name;
+    net.word_seq = 9;
+    b.name = net.node[x].name;
+    b.boot = net.node[x].boot;
+    b.clock.seq = 9;
+    forge_bcast(0, 1, &b);
+    run_for(3000);
+    struct bt_member_info gone;
+    assert_false(member(1, net.node[y].name.bytes, &gone)); /* forgotten */
+    assert_int_equal(bt_swim_members(net.node[1].s, mi, 4), 3);
+    assert_true(bt_nodeid_eq(&mi[1].name, &net.node[x].name)); /* x took y's place */
+    assert_true(net.words_seen > 100);
+    assert_int_equal(net.words_wrong, 0);
     net_free(&net);
 }
 
@@ -1399,6 +1500,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(isolated_node_raises_its_health_score_and_recovers),
     cmocka_unit_test(graceful_leave_reaches_everyone_at_once),
     cmocka_unit_test(a_gossiped_word_already_taken_is_not_asked_about_again),
+    cmocka_unit_test(a_queued_word_moves_with_its_member),
     cmocka_unit_test(member_that_missed_a_leave_is_told_when_it_suspects_the_leaver),
     cmocka_unit_test(restart_at_the_same_address_takes_the_name_over),
     cmocka_unit_test(node_that_missed_a_restart_learns_the_new_boot_on_first_contact),
