@@ -174,17 +174,10 @@ static size_t put_word(void *ctx, uint32_t pos, uint8_t *buf)
     const struct bt_swim *s = ctx;
     const struct bt_member *m = s->members[pos];
     const struct swim_word *word = &s->words[pos];
-    struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = BT_SWIM_B_CLOCK;
-    b.name = member_name(m);
-    b.boot = m->boot_id;
-    b.clock.seq = word->seq;
-    b.clock.flags = word->flags;
-    b.clock.ceiling = word->ceiling;
+    struct bt_swim_clock c = {.seq = word->seq, .flags = word->flags, .ceiling = word->ceiling};
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, BT_BQUEUE_HELD_MAX);
-    bt_swim_put_bcast(&w, &b);
+    bt_swim_put_clock_bcast(&w, m->str, m->name_len, m->boot_id, &c);
     assert(!w.overflow);
     return w.len;
 }

@@ -145,6 +145,10 @@ void bt_swim_put_bcast(struct bt_wbuf *w, const struct bt_swim_bcast *b)
         w->overflow = true;
         return;
     }
+    if (b->kind == BT_SWIM_B_CLOCK) {
+        bt_swim_put_clock_bcast(w, b->name.bytes, b->name.len, b->boot, &b->clock);
+        return;
+    }
     bt_put_u8(w, b->kind);
     bt_put_u16(w, (uint16_t)body);
     if (b->kind == BT_SWIM_B_USER) {
@@ -153,17 +157,23 @@ void bt_swim_put_bcast(struct bt_wbuf *w, const struct bt_swim_bcast *b)
     }
     bt_put_str8(w, b->name.bytes, b->name.len);
     bt_put_u64(w, b->boot);
-    if (b->kind == BT_SWIM_B_CLOCK) {
-        bt_put_u8(w, b->clock.flags);
-        bt_put_u64(w, b->clock.flags & BT_SWIM_CLOCK_REFUSED ? b->clock.ceiling : 0);
-        bt_put_u32(w, b->clock.seq);
-        return;
-    }
     bt_put_u32(w, b->incarnation);
     if (b->kind == BT_SWIM_B_ALIVE)
         bt_put_str8(w, b->addr.s, b->addr.len);
     else if (b->kind == BT_SWIM_B_SUSPECT || b->kind == BT_SWIM_B_DEAD)
         bt_put_str8(w, b->from.bytes, b->from.len);
+}
+
+void bt_swim_put_clock_bcast(struct bt_wbuf *w, const char *name, size_t name_len, uint64_t boot,
+                             const struct bt_swim_clock *c)
+{
+    bt_put_u8(w, BT_SWIM_B_CLOCK);
+    bt_put_u16(w, (uint16_t)(1 + name_len + 8 + 1 + 8 + 4));
+    bt_put_str8(w, name, name_len);
+    bt_put_u64(w, boot);
+    bt_put_u8(w, c->flags);
+    bt_put_u64(w, c->flags & BT_SWIM_CLOCK_REFUSED ? c->ceiling : 0);
+    bt_put_u32(w, c->seq);
 }
 
 void bt_swim_put_pp_head(struct bt_wbuf *w, enum bt_swim_type type, const struct bt_nodeid *sender,

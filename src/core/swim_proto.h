@@ -244,6 +244,11 @@ void bt_swim_put_conflict(struct bt_wbuf *w, const struct bt_nodeid *name, uint6
 void bt_swim_put_digest(struct bt_wbuf *w, const uint8_t *digest, size_t len);
 /* Appends one broadcast (kind, length, body). */
 void bt_swim_put_bcast(struct bt_wbuf *w, const struct bt_swim_bcast *b);
+/* The same for a CLOCK broadcast of member name (name_len within its
+ * limit) on boot saying c (its wall_ms not sent), from the raw name: for a
+ * writer holding the name where it lies (swim's held words). */
+void bt_swim_put_clock_bcast(struct bt_wbuf *w, const char *name, size_t name_len, uint64_t boot,
+                             const struct bt_swim_clock *c);
 /* The encoded size of b, kind and length included. */
 size_t bt_swim_bcast_size(const struct bt_swim_bcast *b);
 
