@@ -28,9 +28,10 @@
  * their address. The slots never move a broadcast from one list position
  * to another, so the order of packing is exactly that of the linked lists
  * they replaced. The words were still three quarters of the slots at 2000
- * nodes; as held broadcasts they take 12 bytes of place here and 16 of
- * word in swim per member, queued or not, and the simulator's 2000 nodes
- * went from 309 to 274 bytes of max RSS per pair. */
+ * nodes; as held broadcasts they take one 48-byte entry per member,
+ * queued or not, and no key index: 4000 simulated nodes went from 304 to
+ * 283 bytes of max RSS per (node, member) pair, for 7% more user CPU
+ * (docs/simulator.md, "Scale", the tenth round). */
 #define INLINE_BYTES 31
 
 struct bt_bcast {
@@ -65,28 +66,45 @@ _Static_assert(BT_BKEY_USER <= BC_KIND_MASK, "a key kind fits BC_KIND_MASK");
 
 #define KEYS_INITIAL 16 /* chains in a new key index */
 
-/* A held broadcast's place (bqueue.h). In the lists, held broadcast id is
- * numbered HELD | id, slots from 1 below HELD. */
+/* A held broadcast's place (bqueue.h), its payload after it. In the
+ * lists, held broadcast id is numbered HELD | id, slots from 1 below
+ * HELD. */
 struct bt_bheld {
     uint32_t prev, next; /* neighbours in its transmit bucket, as a slot's */
     uint16_t transmits;  /* times sent (saturating) */
     bool queued;
+    uint64_t payload[]; /* held_size bytes */
 };
 
-_Static_assert(sizeof(struct bt_bheld) == 12, "a held broadcast's place takes 12 bytes");
+_Static_assert(sizeof(struct bt_bheld) == 16, "a held broadcast's place takes 16 bytes");
+
+/* The bytes of one held entry. */
+static size_t held_stride(const struct bt_bqueue *q)
+{
+    return sizeof(struct bt_bheld) + ((q->held_size + 7) & ~(size_t)7);
+}
+
+/* Held broadcast id's entry. */
+static struct bt_bheld *held_entry(const struct bt_bqueue *q, uint32_t id)
+{
+    return (struct bt_bheld *)(q->held + (size_t)id * held_stride(q));
+}
 
 #define HELD 0x80000000u
 
 /* Slot i (numbered from 1). */
 static struct bt_bcast *slot(const struct bt_bqueue *q, uint32_t i) { return &q->slots[i - 1]; }
 
-static struct bt_bheld *held(const struct bt_bqueue *q, uint32_t i) { return &q->held[i & ~HELD]; }
+static struct bt_bheld *held(const struct bt_bqueue *q, uint32_t i)
+{
+    return held_entry(q, i & ~HELD);
+}
 
-/* Entry i's next link (or its prev), i numbered in slots and hv. */
-static uint32_t *link_of(struct bt_bcast *slots, struct bt_bheld *hv, uint32_t i, bool next)
+/* Entry i's next link (or its prev), a slot's numbered in slots. */
+static uint32_t *link_of(const struct bt_bqueue *q, struct bt_bcast *slots, uint32_t i, bool next)
 {
     if (i & HELD) {
-        struct bt_bheld *h = &hv[i & ~HELD];
+        struct bt_bheld *h = held(q, i);
         return next ? &h->next : &h->prev;
     }
     struct bt_bcast *e = &slots[i - 1];
@@ -95,12 +113,12 @@ static uint32_t *link_of(struct bt_bcast *slots, struct bt_bheld *hv, uint32_t i
 
 static uint32_t *prev_of(const struct bt_bqueue *q, uint32_t i)
 {
-    return link_of(q->slots, q->held, i, false);
+    return link_of(q, q->slots, i, false);
 }
 
 static uint32_t *next_of(const struct bt_bqueue *q, uint32_t i)
 {
-    return link_of(q->slots, q->held, i, true);
+    return link_of(q, q->slots, i, true);
 }
 
 /* Entry i's send count. */
@@ -280,10 +298,10 @@ static void shrink(struct bt_bqueue *q)
                 v[n].hnext = 0;
                 at = ++n;
             }
-            *link_of(v, q->held, at, false) = last;
-            *link_of(v, q->held, at, true) = 0;
+            *link_of(q, v, at, false) = last;
+            *link_of(q, v, at, true) = 0;
             if (last)
-                *link_of(v, q->held, last, true) = at;
+                *link_of(q, v, last, true) = at;
             else
                 q->head[b] = at;
             last = at;
@@ -479,27 +497,36 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
     return 0;
 }
 
-int bt_bqueue_push_held(struct bt_bqueue *q, uint32_t id, size_t capacity,
+void bt_bqueue_init_held(struct bt_bqueue *q, size_t size)
+{
+    assert(q->nheld == 0);
+    q->held_size = size;
+}
+
+int bt_bqueue_push_held(struct bt_bqueue *q, uint32_t id, const void *payload, size_t capacity,
                         struct bt_bqueue_removed *rm)
 {
     if (id >= HELD - 1)
         return BATON_EINVAL;
     if (id >= q->nheld) {
-        size_t n = q->nheld;
+        size_t n = q->nheld, stride = held_stride(q);
         while (n <= id)
             n = bt_grow_cap(n);
         if (n >= HELD)
             n = HELD - 1;
-        struct bt_bheld *v = realloc(q->held, n * sizeof *v);
+        if (n > SIZE_MAX / stride)
+            return BATON_ENOMEM;
+        unsigned char *v = realloc(q->held, n * stride);
         if (!v)
             return BATON_ENOMEM;
-        memset(v + q->nheld, 0, (n - q->nheld) * sizeof *v);
+        memset(v + (size_t)q->nheld * stride, 0, (n - q->nheld) * stride);
         q->held = v;
         q->nheld = (uint32_t)n;
     }
     bt_bqueue_drop_held(q, id);
     make_room(q, capacity, rm);
-    struct bt_bheld *h = &q->held[id];
+    struct bt_bheld *h = held_entry(q, id);
+    memcpy(h->payload, payload, q->held_size);
     h->transmits = 0;
     h->queued = true;
     link_bucket(q, HELD | id);
@@ -510,7 +537,7 @@ int bt_bqueue_push_held(struct bt_bqueue *q, uint32_t id, size_t capacity,
 
 void bt_bqueue_drop_held(struct bt_bqueue *q, uint32_t id)
 {
-    if (id < q->nheld && q->held[id].queued) {
+    if (id < q->nheld && held_entry(q, id)->queued) {
         struct bt_bqueue_removed rm = {0}; /* a held broadcast is never the leave */
         remove_entry(q, HELD | id, &rm);
     }
@@ -518,13 +545,14 @@ void bt_bqueue_drop_held(struct bt_bqueue *q, uint32_t id)
 
 void bt_bqueue_move_held(struct bt_bqueue *q, uint32_t from, uint32_t to)
 {
-    if (from >= q->nheld || !q->held[from].queued)
+    if (from >= q->nheld || !held_entry(q, from)->queued)
         return;
-    assert(to < q->nheld && !q->held[to].queued);
+    assert(to < q->nheld && !held_entry(q, to)->queued);
     uint32_t t = HELD | to, b = bucket_of(q, HELD | from);
-    q->held[to] = q->held[from];
-    q->held[from].queued = false;
-    uint32_t prev = q->held[to].prev, next = q->held[to].next;
+    struct bt_bheld *h = held_entry(q, to);
+    memcpy(h, held_entry(q, from), held_stride(q));
+    held_entry(q, from)->queued = false;
+    uint32_t prev = h->prev, next = h->next;
     if (prev)
         *next_of(q, prev) = t;
     else
@@ -549,7 +577,7 @@ size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit, ui
             const uint8_t *bytes;
             size_t len;
             if (i & HELD) {
-                len = put(ctx, i & ~HELD, buf);
+                len = put(ctx, i & ~HELD, held(q, i)->payload, buf);
                 assert(len > 0 && len <= sizeof buf);
                 bytes = buf;
             } else {

@@ -41,18 +41,20 @@ struct bt_bcast; /* one queued broadcast's slot, private to bqueue.c */
 struct bt_bheld; /* one held broadcast's place, private to bqueue.c */
 
 /* Held broadcasts. The owner numbers them by id (swim: its member
- * positions, each member's word on its clock) and keeps what they say; the
- * queue keeps only their places among the others, 12 bytes per id, queued
- * or not, instead of a 48-byte slot per queued copy. At a join every node
- * queues the word of every member (bqueue.c, "Why slots"), so they were
- * most of the queue. A held broadcast is of the second class (not a
+ * positions, each member's word on its clock) and gives each a payload of
+ * a fixed size, what it says, which the queue keeps beside its place in
+ * the lists (16 bytes), one entry per id, queued or not; the owner writes
+ * the encoded bytes from the payload when the broadcast is packed. At a
+ * join every node queues the word of every member (bqueue.c, "Why
+ * slots"), so they were most of the queue, each in a 48-byte slot with a
+ * key index entry. A held broadcast is of the second class (not a
  * membership rumor) and never the leave. At most BT_BQUEUE_HELD_MAX bytes
  * encoded. */
 #define BT_BQUEUE_HELD_MAX 96
 
-/* Writes held broadcast id's encoded bytes into buf (BT_BQUEUE_HELD_MAX
- * bytes) and returns their length, at least one. */
-typedef size_t (*bt_bqueue_put_held)(void *ctx, uint32_t id, uint8_t *buf);
+/* Writes held broadcast id's encoded bytes, from its payload, into buf
+ * (BT_BQUEUE_HELD_MAX bytes) and returns their length, at least one. */
+typedef size_t (*bt_bqueue_put_held)(void *ctx, uint32_t id, const void *payload, uint8_t *buf);
 
 /* Slots are numbered from 1 in the fields below; 0 means none. */
 struct bt_bqueue {
@@ -61,12 +63,14 @@ struct bt_bqueue {
     uint32_t free_head;             /* first free slot (chained through their next) */
     uint32_t head[BT_BQUEUE_LISTS]; /* newest first in each list */
     uint32_t tail[BT_BQUEUE_LISTS];
-    uint32_t *keys;        /* the keyed broadcasts by key hash: nkeys chains of slots */
-    uint32_t nkeys;        /* a power of two; 0 before bt_bqueue_reserve() */
-    uint32_t nkeyed;       /* keyed broadcasts queued */
-    size_t count;          /* broadcasts queued, held ones included */
-    struct bt_bheld *held; /* the held broadcasts' places, by id: nheld of them */
+    uint32_t *keys;      /* the keyed broadcasts by key hash: nkeys chains of slots */
+    uint32_t nkeys;      /* a power of two; 0 before bt_bqueue_reserve() */
+    uint32_t nkeyed;     /* keyed broadcasts queued */
+    size_t count;        /* broadcasts queued, held ones included */
+    unsigned char *held; /* the held broadcasts, by id: nheld entries (struct bt_bheld,
+                            then the payload) */
     uint32_t nheld;
+    size_t held_size;    /* a held broadcast's payload (bt_bqueue_init_held) */
     size_t nheld_queued; /* how many of them are queued */
 };
 
@@ -78,6 +82,10 @@ struct bt_bqueue_removed {
 
 /* An empty queue; allocates nothing. */
 void bt_bqueue_init(struct bt_bqueue *q);
+
+/* Sets the payload of a held broadcast to size bytes (8-aligned in the
+ * entry), before the first bt_bqueue_push_held(). */
+void bt_bqueue_init_held(struct bt_bqueue *q, size_t size);
 
 /* Allocates the key index's first chains. Returns 0 or BATON_ENOMEM. */
 int bt_bqueue_reserve(struct bt_bqueue *q);
@@ -97,17 +105,19 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
                    size_t key_len, const uint8_t *bytes, size_t len, bool is_leave, size_t capacity,
                    struct bt_bqueue_removed *rm);
 
-/* Queues held broadcast id (id < 2^31 - 1), as never sent; one queued
- * already under id is replaced, as a keyed broadcast is. Drops as
- * bt_bqueue_push() does while full. Returns 0 or BATON_ENOMEM. */
-int bt_bqueue_push_held(struct bt_bqueue *q, uint32_t id, size_t capacity,
+/* Queues held broadcast id (id < 2^31 - 1) saying payload (held_size
+ * bytes, copied), as never sent; one queued already under id is replaced,
+ * as a keyed broadcast is. Drops as bt_bqueue_push() does while full.
+ * Returns 0 or BATON_ENOMEM. */
+int bt_bqueue_push_held(struct bt_bqueue *q, uint32_t id, const void *payload, size_t capacity,
                         struct bt_bqueue_removed *rm);
 
 /* Takes held broadcast id out of the queue if it is queued. */
 void bt_bqueue_drop_held(struct bt_bqueue *q, uint32_t id);
 
-/* Held broadcast from becomes to, keeping its place (to is not queued):
- * for an owner whose ids move, as swim's member positions do. */
+/* Held broadcast from becomes to, keeping its place and its payload (to
+ * is not queued): for an owner whose ids move, as swim's member positions
+ * do. */
 void bt_bqueue_move_held(struct bt_bqueue *q, uint32_t from, uint32_t to);
 
 /* Appends queued broadcasts to w, membership rumors first and the least

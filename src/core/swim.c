@@ -169,15 +169,19 @@ _Static_assert(3 + 1 + BATON_NODE_MAX + 8 + 1 + 8 + 4 <= BT_BQUEUE_HELD_MAX,
 
 /* Writes the CLOCK broadcast of the word queued for the member at
  * position pos (a held broadcast: gossip_word). */
-static size_t put_word(void *ctx, uint32_t pos, uint8_t *buf)
+static size_t put_word(void *ctx, uint32_t pos, const void *payload, uint8_t *buf)
 {
     const struct bt_swim *s = ctx;
-    const struct bt_member *m = s->members[pos];
-    const struct swim_word *word = &s->words[pos];
+    const struct swim_word *word = payload;
     struct bt_swim_clock c = {.seq = word->seq, .flags = word->flags, .ceiling = word->ceiling};
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, BT_BQUEUE_HELD_MAX);
-    bt_swim_put_clock_bcast(&w, m->str, m->name_len, m->boot_id, &c);
+    if (word->name_len != 0) {
+        bt_swim_put_clock_bcast(&w, word->name, word->name_len, word->boot, &c);
+    } else {
+        const struct bt_member *m = s->members[pos];
+        bt_swim_put_clock_bcast(&w, m->str, m->name_len, word->boot, &c);
+    }
     assert(!w.overflow);
     return w.len;
 }
@@ -338,10 +342,18 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
 static int gossip_word(struct bt_swim *s, const struct bt_member *m,
                        const struct bt_swim_clock *word)
 {
-    uint32_t pos = (uint32_t)swim_member_pos(s, m);
-    s->words[pos] = (struct swim_word){word->ceiling, word->seq, word->flags};
+    struct swim_word held;
+    memset(&held, 0, sizeof held);
+    held.boot = m->boot_id;
+    held.ceiling = word->ceiling;
+    held.seq = word->seq;
+    held.flags = word->flags;
+    if (m->name_len <= WORD_NAME_INLINE) {
+        held.name_len = m->name_len;
+        memcpy(held.name, m->str, m->name_len);
+    }
     struct bt_bqueue_removed rm = {0};
-    int rc = bt_bqueue_push_held(&s->q, pos, q_capacity(s), &rm);
+    int rc = bt_bqueue_push_held(&s->q, (uint32_t)swim_member_pos(s, m), &held, q_capacity(s), &rm);
     q_account(s, &rm);
     return rc;
 }
@@ -1001,6 +1013,7 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
     s->t = cfg->timing;
     s->sink = *sink;
     bt_bqueue_init(&s->q);
+    bt_bqueue_init_held(&s->q, sizeof(struct swim_word));
     s->pkt = malloc(cfg->max_packet);
     if (bt_bqueue_reserve(&s->q) != 0 || !s->pkt)
         goto fail;
@@ -1036,7 +1049,6 @@ void bt_swim_free(struct bt_swim *s)
         free(s->members[i]);
     bt_bqueue_free(&s->q);
     free(s->members);
-    free(s->words);
     swim_index_free(s);
     free(s->probe_order);
     free(s->watch);

@@ -287,8 +287,6 @@ void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
     m->boot_id = boot;
     m->word_seq = 0;
     s->digest ^= digest_term(m);
-    /* A word queued for the boot before is not said of this one. */
-    bt_bqueue_drop_held(&s->q, (uint32_t)swim_member_pos(s, m));
 }
 
 struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *name,
@@ -300,8 +298,7 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
      * changes never allocate. */
     if (!grow((void **)&s->members, &s->cap_members, need, sizeof *s->members) ||
         !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
-        !grow((void **)&s->words, &s->cap_words, need, sizeof *s->words) || !grow_watch(s, need) ||
-        !index_room(s, need))
+        !grow_watch(s, need) || !index_room(s, need))
         return NULL;
     struct bt_member *m = calloc(1, MEMBER_SIZE(name->len, addr->len));
     if (!m)
@@ -390,8 +387,8 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
     struct bt_member *last = s->members[lpos];
     if (last != m) {
         /* The last member takes m's position: its index entry, its place
-         * in the probe order and among the watched say so, and its word
-         * and the word's place in the queue move with it. */
+         * in the probe order and among the watched say so, and so does its
+         * word in the queue. */
         size_t k = index_where(s, lpos);
         s->index[k] = index_entry(s, (uint32_t)name_hash(last), pos);
         if (last->probe_slot != NO_SLOT)
@@ -399,7 +396,6 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
         if (last->watch_slot != NO_SLOT)
             *(last->state == BT_MEMBER_SUSPECT ? suspect_at : gone_at)(s, last->watch_slot) =
                 (uint32_t)pos;
-        s->words[pos] = s->words[lpos];
         bt_bqueue_move_held(&s->q, (uint32_t)lpos, (uint32_t)pos);
     }
     s->members[pos] = last;

@@ -18,12 +18,20 @@ static void push(struct bt_bqueue *q, const char *key, uint8_t v, bool is_leave,
                      0);
 }
 
-/* Writes held broadcast id as one byte, its id. */
-static size_t put_id(void *ctx, uint32_t id, uint8_t *buf)
+/* Writes a held broadcast as one byte, its payload. */
+static size_t put_id(void *ctx, uint32_t id, const void *payload, uint8_t *buf)
 {
     (void)ctx;
-    buf[0] = (uint8_t)id;
+    (void)id;
+    buf[0] = *(const uint8_t *)payload;
     return 1;
+}
+
+/* Queues held broadcast id with a one-byte payload: its id's low byte. */
+static void push_held(struct bt_bqueue *q, uint32_t id, size_t cap, struct bt_bqueue_removed *rm)
+{
+    uint8_t v = (uint8_t)id;
+    assert_int_equal(bt_bqueue_push_held(q, id, &v, cap, rm), 0);
 }
 
 /* Packs into a buffer of cap bytes; returns the bytes packed in *out. */
@@ -144,7 +152,8 @@ static void membership_rumors_go_first(void **state)
     struct bt_bqueue_removed rm = {0};
     bt_bqueue_init(&q);
     assert_int_equal(bt_bqueue_reserve(&q), 0);
-    assert_int_equal(bt_bqueue_push_held(&q, 1, 4, &rm), 0); /* a word: held, packed as 1 */
+    bt_bqueue_init_held(&q, 1);
+    push_held(&q, 1, 4, &rm); /* a word: held, packed as 1 */
     uint8_t v = 2;
     assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "u", 1, &v, 1, false, 4, &rm), 0);
     uint8_t buf[64];
@@ -336,8 +345,9 @@ static void long_and_many_broadcasts_keep_their_bytes_and_keys(void **state)
     bt_bqueue_free(&q);
 }
 
-/* Held broadcasts (a member's word, its bytes written by put): one under
- * an id replaces the queued one, keeps its place when its id moves, leaves
+/* Held broadcasts (a member's word, its bytes written by put from its
+ * payload): one under an id replaces the queued one, keeps its place and
+ * its payload when its id moves, leaves
  * when dropped, counts among the queued when the queue is full, and keeps
  * its order when the slots beside it move to fewer. */
 static void held_broadcasts_keep_their_place(void **state)
@@ -347,29 +357,32 @@ static void held_broadcasts_keep_their_place(void **state)
     bt_bqueue_init(&q);
     assert_int_equal(bt_bqueue_reserve(&q), 0);
     uint8_t v = 200;
-    assert_int_equal(bt_bqueue_push_held(&q, 3, 100, &rm), 0);
+    bt_bqueue_init_held(&q, 1);
+    push_held(&q, 3, 100, &rm);
     assert_int_equal(bt_bqueue_push(&q, BT_BKEY_USER, "u", 1, &v, 1, false, 100, &rm), 0);
-    assert_int_equal(bt_bqueue_push_held(&q, 5, 100, &rm), 0);
-    assert_int_equal(bt_bqueue_push_held(&q, 3, 100, &rm), 0); /* replaces, newest again */
+    push_held(&q, 5, 100, &rm);
+    push_held(&q, 3, 100, &rm); /* replaces, newest again */
     assert_int_equal(q.count, 3);
     uint8_t buf[64];
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
     assert_memory_equal(buf, ((uint8_t[]){3, 5, 200}), 3);
-    /* 5 moves to 9 (an owner's ids move); 3 is dropped; one never sent
-     * goes first, then those sent once, the last packed first. */
+    /* 5 moves to 9 (an owner's ids move), its payload, 5, with it; 3 is
+     * dropped; one never sent goes first, then those sent once, the last
+     * packed first. */
     bt_bqueue_move_held(&q, 5, 9);
     bt_bqueue_drop_held(&q, 3);
     bt_bqueue_drop_held(&q, 3); /* not queued: nothing */
-    assert_int_equal(bt_bqueue_push_held(&q, 40, 100, &rm), 0);
+    push_held(&q, 40, 100, &rm);
     assert_int_equal(q.count, 3);
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
-    assert_memory_equal(buf, ((uint8_t[]){40, 200, 9}), 3);
+    assert_memory_equal(buf, ((uint8_t[]){40, 200, 5}), 3);
     /* Full at 3: the oldest of the most sent, 200, is dropped and said so. */
-    assert_int_equal(bt_bqueue_push_held(&q, 7, 3, &rm), 0);
+    push_held(&q, 7, 3, &rm);
     assert_int_equal(rm.dropped, 1);
     assert_int_equal(pack(&q, buf, sizeof buf, 10, &rm), 3);
-    assert_memory_equal(buf, ((uint8_t[]){7, 40, 9}), 3);
-    /* Retired at the limit like any other: 40 and 9 reach 3 sends. */
+    assert_memory_equal(buf, ((uint8_t[]){7, 40, 5}), 3);
+    /* Retired at the limit like any other: 40 and 9 (saying 5) reach 3
+     * sends. */
     assert_int_equal(pack(&q, buf, sizeof buf, 3, &rm), 3);
     assert_int_equal(q.count, 1);
     assert_int_equal(q.nheld_queued, 1);
@@ -378,7 +391,7 @@ static void held_broadcasts_keep_their_place(void **state)
     for (uint32_t i = 0; i < 200; i++) {
         v = (uint8_t)i;
         if (i % 2)
-            assert_int_equal(bt_bqueue_push_held(&q, 100 + i, 1000, &rm), 0);
+            push_held(&q, 100 + i, 1000, &rm);
         else
             assert_int_equal(bt_bqueue_push(&q, BT_BKEY_NONE, NULL, 0, &v, 1, false, 1000, &rm), 0);
     }
