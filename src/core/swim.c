@@ -162,9 +162,7 @@ void swim_bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *
     (void)q_push(s, BT_BKEY_MEMBER, m->str, m->name_len, buf, w.len, is_leave);
 }
 
-/* A CLOCK broadcast: kind, body length, the name's str8, boot, flags,
- * ceiling, seq (swim_proto.c). */
-_Static_assert(3 + 1 + BATON_NODE_MAX + 8 + 1 + 8 + 4 <= BT_BQUEUE_HELD_MAX,
+_Static_assert(BT_SWIM_CLOCK_BCAST_SIZE(BATON_NODE_MAX) <= BT_BQUEUE_HELD_MAX,
                "a CLOCK broadcast fits a held broadcast's bytes");
 
 /* Writes the CLOCK broadcast of the word queued for the member at

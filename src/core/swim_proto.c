@@ -131,7 +131,7 @@ static size_t bcast_body_size(const struct bt_swim_bcast *b)
     case BT_SWIM_B_DEAD: return member + 1 + b->from.len;
     case BT_SWIM_B_LEFT: return member;
     case BT_SWIM_B_USER: return b->user_len;
-    case BT_SWIM_B_CLOCK: return 1 + (size_t)b->name.len + 8 + 1 + 8 + 4;
+    case BT_SWIM_B_CLOCK: return BT_SWIM_CLOCK_BCAST_SIZE(b->name.len) - BT_SWIM_BCAST_HEAD;
     default: return 0;
     }
 }
@@ -168,7 +168,7 @@ void bt_swim_put_clock_bcast(struct bt_wbuf *w, const char *name, size_t name_le
                              const struct bt_swim_clock *c)
 {
     bt_put_u8(w, BT_SWIM_B_CLOCK);
-    bt_put_u16(w, (uint16_t)(1 + name_len + 8 + 1 + 8 + 4));
+    bt_put_u16(w, (uint16_t)(BT_SWIM_CLOCK_BCAST_SIZE(name_len) - BT_SWIM_BCAST_HEAD));
     bt_put_str8(w, name, name_len);
     bt_put_u64(w, boot);
     bt_put_u8(w, c->flags);

@@ -244,6 +244,10 @@ void bt_swim_put_conflict(struct bt_wbuf *w, const struct bt_nodeid *name, uint6
 void bt_swim_put_digest(struct bt_wbuf *w, const uint8_t *digest, size_t len);
 /* Appends one broadcast (kind, length, body). */
 void bt_swim_put_bcast(struct bt_wbuf *w, const struct bt_swim_bcast *b);
+/* The encoded size of a CLOCK broadcast about a name of name_len bytes:
+ * kind, body length, then the name's str8, boot, flags, ceiling, seq. */
+#define BT_SWIM_CLOCK_BCAST_SIZE(name_len)                                                         \
+    (BT_SWIM_BCAST_HEAD + 1 + (size_t)(name_len) + 8 + 1 + 8 + 4)
 /* The same for a CLOCK broadcast of member name (name_len within its
  * limit) on boot saying c (its wall_ms not sent), from the raw name: for a
  * writer holding the name where it lies (swim's held words). */
