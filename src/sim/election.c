@@ -495,6 +495,7 @@ void bt_sim_elect_started(struct bt_sim *sim, const struct sim_node *sn)
     nd->init_session = 0;
     nd->clock_refused = false;
     nd->last_view_change = sim->now;
+    nd->merged_at = 0;
     for (uint32_t k = 0; k < e->names; k++)
         e->views[(size_t)sn->index * e->names + k] = VIEW_UNKNOWN;
     for (size_t r = 0; r < e->nprops; r++)
@@ -599,6 +600,15 @@ static const char *revocation_cause(struct bt_sim *sim, uint32_t c)
         return "a twin claims a node name";
     if (m->truth_seq > cp->start_seq && sim->now < m->truth_at + w)
         return "the winner changed";
+    /* The revoked node's view merged with a part of the cluster it did not
+     * know when its campaign began: a process whose seeds were all down
+     * (or in such an island) is alone after three unanswered joins and
+     * mints on its own (design.md fix 8) until a reconnect finds it, which
+     * may be later than every window above (finding E20). */
+    const struct enode *nd = &e->nd[cp->node];
+    if (nd->merged_at != 0 && nd->merged_since < cp->started_at && cp->started_at < nd->merged_at &&
+        sim->now < nd->merged_at + w)
+        return "its view merged with members it did not know";
     return NULL;
 }
 
@@ -653,6 +663,17 @@ void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const str
     if (ev->kind != BT_EV_ELECTED && ev->kind != BT_EV_REVOKED) {
         if (ev->kind != BT_EV_NAME_CONFLICT)
             e->nd[x].last_view_change = sim->now;
+        if (ev->kind == BT_EV_MEMBER_UP) {
+            /* A member that had run all along, new to this node's view: two
+             * parts of the cluster that did not know each other merged. */
+            int64_t t = ev->member.len <= BATON_NODE_MAX
+                            ? bt_sim_parse_index(sim, ev->member.bytes, ev->member.len)
+                            : -1;
+            if (t >= 0 && sim->nodes[t].node != NULL && sim->nodes[t].boot_id == ev->boot_id) {
+                e->nd[x].merged_at = sim->now;
+                e->nd[x].merged_since = sim->nodes[t].started_at;
+            }
+        }
         if (ev->kind == BT_EV_MEMBER_DEAD) {
             /* A death of a process that still runs (or is paused): a cause
              * of revocations (a crashed one's is not; its campaigns' end is). */

@@ -152,8 +152,10 @@ void bt_sim_poke(struct bt_sim *sim, uint32_t i)
 }
 
 /* The seeds of a process: n0 (unless it is n0) and random others, distinct,
- * never itself: SIM_JOIN_SEEDS in all when the cluster is big enough. */
-static size_t pick_seeds(struct bt_sim *sim, const struct sim_node *sn, struct bt_addr *seeds)
+ * never itself: SIM_JOIN_SEEDS in all when the cluster is big enough.
+ * *running gets how many of them run now. */
+static size_t pick_seeds(struct bt_sim *sim, const struct sim_node *sn, struct bt_addr *seeds,
+                         size_t *running)
 {
     uint32_t chosen[SIM_JOIN_SEEDS];
     size_t k = 0;
@@ -166,6 +168,7 @@ static size_t pick_seeds(struct bt_sim *sim, const struct sim_node *sn, struct b
                 bt_sim_link_open(sim, sn->index, c))
                 seeds[k++] = sim->nodes[c].addr;
         }
+        *running = k;
         return k;
     }
     size_t want = sim->n - 1 < SIM_JOIN_SEEDS ? sim->n - 1 : SIM_JOIN_SEEDS;
@@ -179,8 +182,12 @@ static size_t pick_seeds(struct bt_sim *sim, const struct sim_node *sn, struct b
         if (!dup)
             chosen[k++] = c;
     }
-    for (size_t j = 0; j < k; j++)
+    *running = 0;
+    for (size_t j = 0; j < k; j++) {
         seeds[j] = sim->nodes[chosen[j]].addr;
+        if (sim->nodes[chosen[j]].state == BT_SIM_RUNNING)
+            (*running)++;
+    }
     return k;
 }
 
@@ -218,13 +225,17 @@ int sim_start_process(struct bt_sim *sim, struct sim_node *sn)
         return BATON_EINVAL;
     }
     sn->state = BT_SIM_RUNNING;
+    sn->started_at = sim->now;
     /* A fresh process is joining: its first seconds are a fault for the
      * false-positive rule, except at the very start of the run. */
     if (sn->gen > 1 && sn->restarted_until < sim->now + sim->cfg.fp_grace_ms)
         sn->restarted_until = sim->now + sim->cfg.fp_grace_ms;
     SIM_NOTIFY(sim, started, sim, sn);
     struct bt_addr seeds[SIM_JOIN_SEEDS];
-    size_t nseeds = pick_seeds(sim, sn, seeds);
+    size_t running;
+    size_t nseeds = pick_seeds(sim, sn, seeds, &running);
+    bt_sim_log(sim, 2, "n%" PRIu32 " joins through %zu seeds, %zu of them running", sn->index,
+               nseeds, running);
     int rc = ops->join(sn->node, seeds, nseeds, now);
     if (rc != 0)
         bt_sim_violation(sim, "node_failed", "bt_node_join on n%" PRIu32 " returned %d (%s)",

@@ -94,6 +94,7 @@ struct sim_node {
                                  another node's for a twin (bt_sim_start_twin) */
     bool refuses;             /* no process, and the host refuses its address (a
                                  process crash, a stop, or a leave) */
+    uint64_t started_at;      /* virtual ms its current process started */
     uint64_t restarted_until; /* deaths of or by this node are excused before this
                                  virtual time because its process (re)started
                                  recently; not under bt_sim_strict_restarts */
