@@ -60,13 +60,13 @@ struct enode {
     uint64_t *sessions; /* open sessions of its current process */
     uint32_t nsessions, sessions_cap;
     uint64_t last_view_change; /* virtual ms of its latest membership event */
+    uint64_t init_session;     /* the session bt_sim_campaign_all() opened on it */
+    uint32_t cursor;           /* next campaign bt_sim_elect_serviced checks; NONE: the head */
+    bool clock_refused;        /* BT_EV_CLOCK_REFUSED came, and no BT_EV_CLOCK_OK since:
+                                  its candidacies are withdrawn (design.md fix 9) */
     /* Its latest view merge: at merged_at it saw up a member whose process
      * had run since merged_since (election.c, revocation_cause). */
     uint64_t merged_at, merged_since;
-    uint64_t init_session; /* the session bt_sim_campaign_all() opened on it */
-    uint32_t cursor;       /* next campaign bt_sim_elect_serviced checks; NONE: the head */
-    bool clock_refused;    /* BT_EV_CLOCK_REFUSED came, and no BT_EV_CLOCK_OK since:
-                                  its candidacies are withdrawn (design.md fix 9) */
 };
 
 /* A term minted for a name, for the global monotonic rule. */
