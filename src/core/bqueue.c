@@ -190,18 +190,25 @@ static uint32_t bucket_of(const struct bt_bqueue *q, uint32_t i)
     return rumor ? sent : BT_BQUEUE_BUCKETS + sent;
 }
 
+/* In list b, makes the entry after prev (prev 0: the head) after_prev and
+ * the one before next (next 0: the tail) before_next. */
+static void relink(struct bt_bqueue *q, uint32_t b, uint32_t prev, uint32_t next,
+                   uint32_t after_prev, uint32_t before_next)
+{
+    if (prev)
+        *next_of(q, prev) = after_prev;
+    else
+        q->head[b] = after_prev;
+    if (next)
+        *prev_of(q, next) = before_next;
+    else
+        q->tail[b] = before_next;
+}
+
 static void unlink_bucket(struct bt_bqueue *q, uint32_t i)
 {
-    uint32_t b = bucket_of(q, i);
     uint32_t prev = *prev_of(q, i), next = *next_of(q, i);
-    if (prev)
-        *next_of(q, prev) = next;
-    else
-        q->head[b] = next;
-    if (next)
-        *prev_of(q, next) = prev;
-    else
-        q->tail[b] = prev;
+    relink(q, bucket_of(q, i), prev, next, next, prev);
     *prev_of(q, i) = *next_of(q, i) = 0;
 }
 
@@ -548,19 +555,10 @@ void bt_bqueue_move_held(struct bt_bqueue *q, uint32_t from, uint32_t to)
     if (from >= q->nheld || !held_entry(q, from)->queued)
         return;
     assert(to < q->nheld && !held_entry(q, to)->queued);
-    uint32_t t = HELD | to, b = bucket_of(q, HELD | from);
     struct bt_bheld *h = held_entry(q, to);
     memcpy(h, held_entry(q, from), held_stride(q));
     held_entry(q, from)->queued = false;
-    uint32_t prev = h->prev, next = h->next;
-    if (prev)
-        *next_of(q, prev) = t;
-    else
-        q->head[b] = t;
-    if (next)
-        *prev_of(q, next) = t;
-    else
-        q->tail[b] = t;
+    relink(q, bucket_of(q, HELD | to), h->prev, h->next, HELD | to, HELD | to);
 }
 
 size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit, uint32_t leave_limit,

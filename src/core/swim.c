@@ -91,9 +91,10 @@
  * of per-member hashes updated on each change (all in swim_members.c); the
  * broadcast queue (bqueue.c) is an array of lists indexed by transmit count
  * plus a hash table by key, a member's clock word in it held by the
- * member's position (gossip_word). Name checks are in swim_names.c, push-pull in
- * swim_pushpull.c, Lifeguard's arithmetic in lifeguard.c, the timing
- * profiles in swim_profile.c; swim_internal.h lists what they share.
+ * member's position (gossip_word). Name checks are in swim_names.c,
+ * push-pull in swim_pushpull.c, Lifeguard's arithmetic in lifeguard.c, the
+ * timing profiles in swim_profile.c; swim_internal.h lists what they
+ * share.
  */
 #include "core/swim_internal.h"
 

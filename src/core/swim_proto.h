@@ -264,8 +264,11 @@ void bt_swim_put_pp_head(struct bt_wbuf *w, enum bt_swim_type type, const struct
 void bt_swim_put_pp_entry(struct bt_wbuf *w, const char *name, size_t name_len, const char *addr,
                           size_t addr_len, uint64_t boot_id, uint32_t incarnation, uint8_t state);
 void bt_swim_put_pp_user(struct bt_wbuf *w, const uint8_t *data, size_t len);
-/* The largest encoded size of one member entry. */
-#define BT_SWIM_PP_MEMBER_MAX (1 + BATON_NODE_MAX + 1 + BT_ADDR_MAX + 8 + 4 + 1)
+/* The encoded size of one member entry (name and address str8s, boot,
+ * incarnation, state), and the largest. */
+#define BT_SWIM_PP_ENTRY_SIZE(name_len, addr_len)                                                  \
+    (1 + (size_t)(name_len) + 1 + (size_t)(addr_len) + 8 + 4 + 1)
+#define BT_SWIM_PP_MEMBER_MAX BT_SWIM_PP_ENTRY_SIZE(BATON_NODE_MAX, BT_ADDR_MAX)
 
 /* Decodes a datagram, validating it whole. Returns len, BATON_EVERSION for an
  * unknown version, or BATON_EPROTO for anything else wrong (including a

@@ -118,7 +118,7 @@ bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
     pp_begin(s, &m, type, join);
     for (size_t i = 0; i < s->n_members; i++) {
         const struct bt_member *e = s->members[i];
-        size_t size = 1 + (size_t)e->name_len + 1 + (size_t)e->addr_len + 8 + 4 + 1;
+        size_t size = BT_SWIM_PP_ENTRY_SIZE(e->name_len, e->addr_len);
         if (m.w.len + size + 4 > BT_STREAM_MSG_MAX) {
             pp_send(s, &m, 0, to, conn);
             first = false;
