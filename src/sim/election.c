@@ -650,6 +650,16 @@ static void clock_judged(struct bt_sim *sim, uint32_t x, bool refused, int64_t a
     }
 }
 
+/* The node whose process named member runs on boot boot_id (or is
+ * paused), or -1. */
+static int64_t running_process(const struct bt_sim *sim, const struct bt_nodeid *member,
+                               uint64_t boot_id)
+{
+    int64_t t =
+        member->len <= BATON_NODE_MAX ? bt_sim_parse_index(sim, member->bytes, member->len) : -1;
+    return t >= 0 && sim->nodes[t].node != NULL && sim->nodes[t].boot_id == boot_id ? t : -1;
+}
+
 void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const struct bt_event *ev)
 {
     struct sim_elect *e = sim->elect;
@@ -663,27 +673,21 @@ void bt_sim_elect_event(struct bt_sim *sim, const struct sim_node *sn, const str
     if (ev->kind != BT_EV_ELECTED && ev->kind != BT_EV_REVOKED) {
         if (ev->kind != BT_EV_NAME_CONFLICT)
             e->nd[x].last_view_change = sim->now;
-        if (ev->kind == BT_EV_MEMBER_UP) {
+        /* The process an UP or DEAD verdict is about, if it still runs. */
+        int64_t t = ev->kind == BT_EV_MEMBER_UP || ev->kind == BT_EV_MEMBER_DEAD
+                        ? running_process(sim, &ev->member, ev->boot_id)
+                        : -1;
+        if (t >= 0 && ev->kind == BT_EV_MEMBER_UP) {
             /* A member that had run all along, new to this node's view: two
              * parts of the cluster that did not know each other merged. */
-            int64_t t = ev->member.len <= BATON_NODE_MAX
-                            ? bt_sim_parse_index(sim, ev->member.bytes, ev->member.len)
-                            : -1;
-            if (t >= 0 && sim->nodes[t].node != NULL && sim->nodes[t].boot_id == ev->boot_id) {
-                e->nd[x].merged_at = sim->now;
-                e->nd[x].merged_since = sim->nodes[t].started_at;
-            }
+            e->nd[x].merged_at = sim->now;
+            e->nd[x].merged_since = sim->nodes[t].started_at;
         }
-        if (ev->kind == BT_EV_MEMBER_DEAD) {
+        if (t >= 0 && ev->kind == BT_EV_MEMBER_DEAD) {
             /* A death of a process that still runs (or is paused): a cause
              * of revocations (a crashed one's is not; its campaigns' end is). */
-            int64_t t = ev->member.len <= BATON_NODE_MAX
-                            ? bt_sim_parse_index(sim, ev->member.bytes, ev->member.len)
-                            : -1;
-            if (t >= 0 && sim->nodes[t].node != NULL && sim->nodes[t].boot_id == ev->boot_id) {
-                e->disturbed = true;
-                e->disturbed_at = sim->now;
-            }
+            e->disturbed = true;
+            e->disturbed_at = sim->now;
         }
         if (ev->kind == BT_EV_STOPPED) {
             /* A process may stop only once it leads nothing: every term
