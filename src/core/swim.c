@@ -84,9 +84,8 @@
  *
  * Data structures are chosen so that per-packet work is O(1) in the cluster
  * size: members in an open-addressing index by name (swim_members.c;
- * iteration always follows the members[] array, never the index, so runs
- * are deterministic),
- * each record allocated to fit its name and address; suspects and dead/left
+ * iteration always follows the members' positions, never the index, so
+ * runs are deterministic), the records in chunks of 256; suspects and dead/left
  * members at the two ends of one array; the digest is an XOR
  * of per-member hashes updated on each change (all in swim_members.c); the
  * broadcast queue (bqueue.c) is an array of lists indexed by transmit count
@@ -160,7 +159,7 @@ void swim_bcast_member(struct bt_swim *s, uint8_t kind, const struct bt_member *
     bt_wbuf_init(&w, buf, sizeof buf);
     bt_swim_put_bcast(&w, &b);
     assert(!w.overflow);
-    (void)q_push(s, BT_BKEY_MEMBER, m->str, m->name_len, buf, w.len, is_leave);
+    (void)q_push(s, BT_BKEY_MEMBER, member_str(m), m->name_len, buf, w.len, is_leave);
 }
 
 _Static_assert(BT_SWIM_CLOCK_BCAST_SIZE(BATON_NODE_MAX) <= BT_BQUEUE_HELD_MAX,
@@ -178,8 +177,8 @@ static size_t put_word(void *ctx, uint32_t pos, const void *payload, uint8_t *bu
     if (word->name_len != 0) {
         bt_swim_put_clock_bcast(&w, word->name, word->name_len, word->boot, &c);
     } else {
-        const struct bt_member *m = s->members[pos];
-        bt_swim_put_clock_bcast(&w, m->str, m->name_len, word->boot, &c);
+        const struct bt_member *m = swim_member_at(s, pos);
+        bt_swim_put_clock_bcast(&w, member_str(m), m->name_len, word->boot, &c);
     }
     assert(!w.overflow);
     return w.len;
@@ -291,8 +290,8 @@ static size_t pick_members(struct bt_swim *s, struct bt_member **out, size_t wan
         struct bt_member *cand[64];
         size_t nc = 0;
         for (size_t i = 0; i < s->n_members; i++)
-            if (PICK_OK(s->members[i]))
-                cand[nc++] = s->members[i];
+            if (PICK_OK(swim_member_at(s, i)))
+                cand[nc++] = swim_member_at(s, i);
         for (size_t i = 0; i < nc && got < want; i++) {
             size_t j = i + rnd_below(s, nc - i);
             struct bt_member *tmp = cand[i];
@@ -303,7 +302,7 @@ static size_t pick_members(struct bt_swim *s, struct bt_member **out, size_t wan
         return got;
     }
     for (size_t tries = 0; tries < 4 * want + 8 && got < want; tries++) {
-        struct bt_member *m = s->members[rnd_below(s, s->n_members)];
+        struct bt_member *m = swim_member_at(s, rnd_below(s, s->n_members));
         if (!PICK_OK(m))
             continue;
         bool dup = false;
@@ -349,7 +348,7 @@ static int gossip_word(struct bt_swim *s, const struct bt_member *m,
     held.flags = word->flags;
     if (m->name_len <= WORD_NAME_INLINE) {
         held.name_len = m->name_len;
-        memcpy(held.name, m->str, m->name_len);
+        memcpy(held.name, member_str(m), m->name_len);
     }
     struct bt_bqueue_removed rm = {0};
     int rc = bt_bqueue_push_held(&s->q, (uint32_t)swim_member_pos(s, m), &held, q_capacity(s), &rm);
@@ -534,10 +533,8 @@ void swim_count_bad_input(struct bt_swim *s, int rc)
 }
 
 /* How many members (and user broadcasts) of a datagram prefetch_lookups()
- * looks up ahead, and how many bytes of each member's record it fetches (the
- * fixed part and a short name). */
+ * looks up ahead. */
 #define PREFETCH_MEMBERS 64
-#define PREFETCH_SPAN 128
 
 /* Asks the processor for the records of p's sender and of the members its
  * broadcasts are about, before they are looked up one after another, and
@@ -547,12 +544,11 @@ void swim_count_bad_input(struct bt_swim *s, int rc)
  * rumors and clock words, each a lookup: fetched ahead, their cache misses
  * overlap instead of following one another (a quarter of a 1000-node
  * run's time was these lookups): the index slots first, then the
- * members[] entries they name, then the records. A hint only: nothing
+ * records they name. A hint only: nothing
  * changes. Always inlined (htab.h says why). */
 BT_HTAB_HINT void prefetch_lookups(const struct bt_swim *s, const struct bt_swim_packet *p)
 {
     uint32_t h[PREFETCH_MEMBERS];
-    size_t pos[PREFETCH_MEMBERS];
     size_t n = 0;
     const uint8_t *user[PREFETCH_MEMBERS];
     size_t user_len[PREFETCH_MEMBERS];
@@ -580,9 +576,7 @@ BT_HTAB_HINT void prefetch_lookups(const struct bt_swim *s, const struct bt_swim
     if (nuser > 0 && s->sink.user_prefetch)
         s->sink.user_prefetch(s->sink.ctx, user, user_len, nuser);
     for (size_t i = 0; i < n; i++)
-        pos[i] = swim_index_prefetch_member(s, h[i]);
-    for (size_t i = 0; i < n; i++)
-        swim_index_prefetch_record(s, pos[i], PREFETCH_SPAN);
+        swim_index_prefetch_member(s, h[i]);
 }
 
 void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const uint8_t *data,
@@ -662,14 +656,14 @@ static struct bt_member *next_probe_target(struct bt_swim *s)
                 uint32_t tmp = s->probe_order[i - 1];
                 s->probe_order[i - 1] = s->probe_order[j];
                 s->probe_order[j] = tmp;
-                s->members[s->probe_order[i - 1]]->probe_slot = (uint32_t)(i - 1);
-                s->members[s->probe_order[j]]->probe_slot = (uint32_t)j;
+                swim_member_at(s, s->probe_order[i - 1])->probe_slot = (uint32_t)(i - 1);
+                swim_member_at(s, s->probe_order[j])->probe_slot = (uint32_t)j;
             }
             s->probe_cursor = 0;
             if (s->n_probe == 0)
                 return NULL;
         }
-        struct bt_member *m = s->members[s->probe_order[s->probe_cursor++]];
+        struct bt_member *m = swim_member_at(s, s->probe_order[s->probe_cursor++]);
         if (is_live(m->state))
             return m;
     }
@@ -1045,9 +1039,11 @@ void bt_swim_free(struct bt_swim *s)
         free(s->susps[i]);
     free(s->susps);
     for (size_t i = 0; i < s->n_members; i++)
-        free(s->members[i]);
+        swim_member_strs_free(swim_member_at(s, i));
     bt_bqueue_free(&s->q);
-    free(s->members);
+    for (size_t c = 0; c < s->n_chunks; c++)
+        free(s->chunks[c]);
+    free(s->chunks);
     swim_index_free(s);
     free(s->probe_order);
     free(s->watch);
@@ -1102,7 +1098,7 @@ int bt_swim_leave(struct bt_swim *s, uint64_t now)
          * detection (simulator finding F2: with gossip alone, 1-2% of
          * leaves missed a member in a 7-node cluster). */
         for (size_t i = 0; i < s->n_members; i++) {
-            const struct bt_member *m = s->members[i];
+            const struct bt_member *m = swim_member_at(s, i);
             if (m != s->self && is_live(m->state))
                 swim_notice_member(s, MEMBER_ADDR_P(m), BT_SWIM_B_LEFT, s->self);
         }
@@ -1173,7 +1169,7 @@ void bt_swim_gossip_now(struct bt_swim *s, uint64_t now)
 size_t bt_swim_members(const struct bt_swim *s, struct bt_member_info *out, size_t cap)
 {
     for (size_t i = 0; i < s->n_members && i < cap; i++)
-        swim_info_of(s->members[i], &out[i]);
+        swim_info_of(swim_member_at(s, i), &out[i]);
     return s->n_members;
 }
 

@@ -71,15 +71,22 @@ struct bt_exchange {
     struct bt_nodeid peer; /* PP_PERIODIC, PP_RESYNC: the member */
 };
 
-/* One known member. The record is allocated to fit: its name and address
- * follow it in str[] (swim_member_add, MEMBER_SIZE), so a member of a
- * 10 000-node cluster costs 64 bytes with malloc's header instead of
- * the two fixed-size structs (it holds no hash link: bt_swim.index finds
- * it, and no position in members[]: the index holds that too, and the
- * probe order and the watch arrays hold positions, not pointers); read
- * them with member_name(), member_addr() and the comparisons below. A suspect's suspicion state is not here but
- * in bt_swim.susps (member_susp): few members are ever suspect, and every
+/* One known member. The records are kept in chunks of MEMBER_CHUNK
+ * (bt_swim.chunks; swim_member_at), not allocated one by one: a member of
+ * a 10 000-node cluster costs 56 bytes, where a record allocated to fit
+ * cost 64 with malloc's header and 8 more for its pointer in an array of
+ * members (and a lookup read that pointer before the record). A record
+ * holds no hash link (bt_swim.index finds it) and no position (the index
+ * holds that too; the probe order and the watch arrays hold positions,
+ * not pointers). A record's address holds until a member is removed (the
+ * last member then moves into the removed one's place). Its name and
+ * address are in str[] when they fit, else in an allocation it owns
+ * (member_str); read them with member_name(), member_addr() and the
+ * comparisons below. A suspect's suspicion state is not here but in
+ * bt_swim.susps (member_susp): few members are ever suspect, and every
  * node holds a record for every member. */
+#define MEMBER_STR_INLINE 12
+
 struct bt_member {
     uint64_t boot_id;
     uint64_t state_since; /* when state last changed */
@@ -91,39 +98,52 @@ struct bt_member {
     uint8_t state;       /* enum bt_member_state */
     uint8_t name_len;    /* 1..BATON_NODE_MAX */
     uint8_t addr_len;    /* 1..BT_ADDR_MAX */
-    uint8_t addr_cap;    /* room for the address in str[], its NUL not counted */
+    uint8_t addr_cap;    /* room for the address, its NUL not counted */
     /* 0, or the seq of the last clock word of this boot the sink called
      * news (bt_swim_sink.clock): a gossiped copy of a word no newer is
      * dropped before the sink is asked (most gossiped words are such
      * copies). Reset at every change of state or boot. */
     uint32_t word_seq;
     /* name_len name bytes, a NUL, then addr_len address bytes and a NUL, in
-     * room for addr_cap + 1 (swim_member_set_addr moves the record to a
-     * larger one when a longer address comes). */
-    char str[];
+     * room for addr_cap + 1: here when MEMBER_STR_FITS, else in an
+     * allocation whose address str[] holds (swim_member_set_addr gives
+     * the strings more room when a longer address comes). The simulator's
+     * names and addresses ("n1234" twice, with their NULs) fit. */
+    char str[MEMBER_STR_INLINE];
 };
 
-/* 44 bytes before the strings: the simulator's names and addresses ("n1234"
- * twice, with their NULs) fit a 64-byte malloc block (56 usable), where
- * 48 took an 80-byte one. */
-_Static_assert(offsetof(struct bt_member, str) == 44, "a member record's fixed part is 44 bytes");
+_Static_assert(sizeof(struct bt_member) == 56, "a member record takes 56 bytes");
+_Static_assert(MEMBER_STR_INLINE >= sizeof(char *), "a record's str[] holds a pointer");
 
-/* The bytes a record with a name of name_len bytes and room for an address
- * of addr_cap bytes takes: the fixed part up to str[], not sizeof (whose
- * padding str[] may use), then both strings with their NULs. */
-#define MEMBER_SIZE(name_len, addr_cap)                                                            \
-    (offsetof(struct bt_member, str) + (size_t)(name_len) + 1 + (size_t)(addr_cap) + 1)
+/* Members per chunk of bt_swim.chunks. */
+#define MEMBER_CHUNK_BITS 8
+#define MEMBER_CHUNK ((size_t)1 << MEMBER_CHUNK_BITS)
+
+/* Whether the strings of a record with a name of name_len bytes and room
+ * for an address of addr_cap bytes fit in its str[]. */
+#define MEMBER_STR_FITS(name_len, addr_cap)                                                        \
+    ((size_t)(name_len) + (size_t)(addr_cap) + 2 <= MEMBER_STR_INLINE)
+
+/* m's strings: its name, a NUL, its address and a NUL. */
+static inline const char *member_str(const struct bt_member *m)
+{
+    if (MEMBER_STR_FITS(m->name_len, m->addr_cap))
+        return m->str;
+    const char *out;
+    memcpy(&out, m->str, sizeof out);
+    return out;
+}
 
 /* m's name and address as the fixed-size structs the rest of the core
  * passes around (zero beyond their length). */
 static inline struct bt_nodeid member_name(const struct bt_member *m)
 {
-    return bt_nodeid_of(m->str, m->name_len);
+    return bt_nodeid_of(member_str(m), m->name_len);
 }
 
 static inline const char *member_addr_bytes(const struct bt_member *m)
 {
-    return m->str + m->name_len + 1;
+    return member_str(m) + m->name_len + 1;
 }
 
 static inline struct bt_addr member_addr(const struct bt_member *m)
@@ -143,7 +163,7 @@ static inline struct bt_addr member_addr(const struct bt_member *m)
 /* Whether m's name is name, its address addr (bytewise). */
 static inline bool member_name_is(const struct bt_member *m, const struct bt_nodeid *name)
 {
-    return m->name_len == name->len && memcmp(m->str, name->bytes, name->len) == 0;
+    return m->name_len == name->len && memcmp(member_str(m), name->bytes, name->len) == 0;
 }
 
 static inline bool member_addr_is(const struct bt_member *m, const struct bt_addr *addr)
@@ -153,7 +173,7 @@ static inline bool member_addr_is(const struct bt_member *m, const struct bt_add
 
 /* The last word on its clock a member said that this node gossips on
  * (swim.c, gossip_word): the payload of a held broadcast (bqueue.h),
- * numbered by the member's position in members[], from which the CLOCK
+ * numbered by the member's position, from which the CLOCK
  * broadcast is written when it is packed. It keeps the boot the word is of
  * and, up to WORD_NAME_INLINE bytes, the member's name, so that writing it
  * reads nothing but the queue's entry: a word is packed 16 to 20 times on
@@ -216,25 +236,28 @@ struct bt_swim {
     struct bt_swim_sink sink;
     struct bt_member *self;
 
-    struct bt_member **members; /* every known member, self included */
-    size_t n_members, cap_members;
+    /* Every known member, self included (at position 0), in chunks of
+     * MEMBER_CHUNK records (swim_member_at): n_members of them, room for
+     * n_chunks * MEMBER_CHUNK. */
+    struct bt_member **chunks;
+    size_t n_members, n_chunks;
     /* Members by name (swim_members.c, "the index"): index_cap slots, a
      * power of two, at most three quarters full, linear probing from the
      * slot the low bits of the name's bt_hash_bytes (low 32 bits) pick;
      * each slot 0 (empty) or the hash's bits above those (its tag) over
-     * the member's position in members[] + 1 in the low bits (index_entry,
+     * the member's position + 1 in the low bits (index_entry,
      * swim_members.c). */
     uint32_t *index;
     size_t index_cap;
-    /* The members but self in probe order, as positions in members[] (4
+    /* The members but self in probe order, as positions (4
      * bytes a member instead of a pointer's 8; kept in step when a member
-     * moves in members[], swim_member_remove). */
+     * moves, swim_member_remove). */
     uint32_t *probe_order;
     size_t n_probe, cap_probe, probe_cursor;
     /* The suspects and the dead or left members share one array of
      * cap_watch slots, reserved for every member (a member is in one of
      * them at most): suspect i at watch[i] (suspect_at), gone i at
-     * watch[cap_watch - 1 - i] (gone_at); positions in members[], as in
+     * watch[cap_watch - 1 - i] (gone_at); positions, as in
      * probe_order. */
     uint32_t *watch;
     size_t cap_watch;
@@ -305,7 +328,13 @@ struct bt_swim {
 
 static inline uint64_t rnd(struct bt_swim *s) { return s->cfg.random(s->cfg.random_ctx); }
 
-/* Where the position in members[] of the i-th suspect (i < n_suspects)
+/* The member at position pos (pos < n_members). */
+static inline struct bt_member *swim_member_at(const struct bt_swim *s, size_t pos)
+{
+    return &s->chunks[pos >> MEMBER_CHUNK_BITS][pos & (MEMBER_CHUNK - 1)];
+}
+
+/* Where the position of the i-th suspect (i < n_suspects)
  * and of the i-th dead or left member (i < n_gone) is: see bt_swim.watch. */
 static inline uint32_t *suspect_at(const struct bt_swim *s, size_t i) { return &s->watch[i]; }
 
@@ -317,12 +346,12 @@ static inline uint32_t *gone_at(const struct bt_swim *s, size_t i)
 /* The i-th suspect and the i-th dead or left member themselves. */
 static inline struct bt_member *suspect_member(const struct bt_swim *s, size_t i)
 {
-    return s->members[*suspect_at(s, i)];
+    return swim_member_at(s, *suspect_at(s, i));
 }
 
 static inline struct bt_member *gone_member(const struct bt_swim *s, size_t i)
 {
-    return s->members[*gone_at(s, i)];
+    return swim_member_at(s, *gone_at(s, i));
 }
 
 /* m's suspicion state: non-NULL exactly while m is suspect (and counted
@@ -358,10 +387,9 @@ void swim_index_free(struct bt_swim *s);
 /* Hints for a caller about to look up many names at once (htab.h's
  * BT_HTAB_HINT: always inlined, and so must their callers be): with hash a
  * name's bt_hash_bytes, low 32 bits, swim_index_prefetch asks for the
- * index slot where its search starts; swim_index_prefetch_member, once
- * that slot is at hand, for the members[] entry of the first slot from
- * there with that name's tag, returning its position + 1 (0: none), and
- * swim_index_prefetch_record then for span bytes of that member's record.
+ * index slot where its search starts, and swim_index_prefetch_member, once
+ * that slot is at hand, for the record of the first slot from there with
+ * that name's tag (both of the cache lines a 56-byte record may span).
  * Each pass lets the misses of all the names overlap. They change
  * nothing. */
 BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t hash)
@@ -375,35 +403,23 @@ BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t hash)
 #endif
 }
 
-BT_HTAB_HINT size_t swim_index_prefetch_member(const struct bt_swim *s, uint32_t hash)
+BT_HTAB_HINT void swim_index_prefetch_member(const struct bt_swim *s, uint32_t hash)
 {
+#if defined(__GNUC__)
     if (s->index_cap == 0)
-        return 0;
+        return;
     uint32_t mask = (uint32_t)s->index_cap - 1;
     for (size_t k = hash & mask; s->index[k] != 0; k = (k + 1) & mask) {
         if ((s->index[k] & ~mask) == (hash & ~mask)) {
-            size_t pos = s->index[k] & mask;
-#if defined(__GNUC__)
-            __builtin_prefetch(&s->members[pos - 1]);
-#endif
-            return pos;
+            const char *m = (const char *)swim_member_at(s, (s->index[k] & mask) - 1);
+            __builtin_prefetch(m);
+            __builtin_prefetch(m + sizeof(struct bt_member) - 1);
+            return;
         }
     }
-    return 0;
-}
-
-BT_HTAB_HINT void swim_index_prefetch_record(const struct bt_swim *s, size_t pos, size_t span)
-{
-#if defined(__GNUC__)
-    if (pos == 0 || pos > s->n_members)
-        return;
-    const char *x = (const char *)s->members[pos - 1];
-    for (size_t off = 0; off < span; off += 64)
-        __builtin_prefetch(x + off);
 #else
     (void)s;
-    (void)pos;
-    (void)span;
+    (void)hash;
 #endif
 }
 
@@ -415,17 +431,19 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
                                   const struct bt_addr *addr, uint64_t boot, uint32_t inc,
                                   uint64_t now, bool is_self);
 
-/* Gives m the address addr. The record moves when addr does not fit in
- * its room: the returned pointer replaces m everywhere (tables, arrays,
- * self). Returns NULL when out of memory, m then unchanged and still
- * valid. Does not touch addr_since. */
-struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
-                                       const struct bt_addr *addr);
+/* Gives m the address addr, its strings more room when addr does not fit
+ * in what they have. Returns false when out of memory, m then unchanged.
+ * Does not touch addr_since. */
+bool swim_member_set_addr(struct bt_member *m, const struct bt_addr *addr);
 
-/* Removes m from every table and array and frees it. */
+/* Removes m from every table and array: the last member moves into its
+ * place. */
 void swim_member_remove(struct bt_swim *s, struct bt_member *m);
 
-/* m's position in members[] (m is there): its index entry says. */
+/* Frees what m's strings took apart from the record, if anything. */
+void swim_member_strs_free(struct bt_member *m);
+
+/* m's position (m is there): its index entry says. */
 size_t swim_member_pos(const struct bt_swim *s, const struct bt_member *m);
 
 /* Every state change goes through here: counts, arrays, digest; a suspect

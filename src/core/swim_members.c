@@ -1,6 +1,7 @@
 /*
  * The membership protocol's member table (swim_internal.h): every known
- * member in an array (iteration order, so runs are deterministic) and an
+ * member at a position, its record in chunks of them (iteration follows
+ * the positions, so runs are deterministic), and an
  * open-addressing index by name ("the index" below); suspects and dead/left members in one array (from
  * its two ends); the probe order; the digest, an XOR of per-member hashes kept in step
  * with every change. Room in every array is reserved when a member is
@@ -72,7 +73,10 @@ void swim_emit(struct bt_swim *s, enum bt_event_kind kind, const struct bt_membe
 /* ---- the member table --------------------------------------------------- */
 
 /* m's name's hash (bt_hash_bytes). */
-static uint64_t name_hash(const struct bt_member *m) { return bt_hash_bytes(m->str, m->name_len); }
+static uint64_t name_hash(const struct bt_member *m)
+{
+    return bt_hash_bytes(member_str(m), m->name_len);
+}
 
 /* A member's share of the digest. Dead and departed members count as
  * absent: a record that only waits to be reaped, and that a fresh process
@@ -91,8 +95,8 @@ static uint64_t digest_term(const struct bt_member *m)
  * and every node holds every member: an open-addressing array of 32-bit
  * slots. A name's hash (bt_hash_bytes, low 32 bits) picks its home slot
  * by its low bits (as many as the index has slots: the mask); the slot
- * holds the hash's other bits (the tag) over the member's position in
- * members[] + 1, which is below the mask since the index is at most three
+ * holds the hash's other bits (the tag) over the member's position + 1,
+ * which is below the mask since the index is at most three
  * quarters full. A lookup reads the slots from the home on and only the
  * record whose tag matches, one cache miss for the slots and one for the
  * record, where a chained table read a bucket and then every record of
@@ -138,7 +142,7 @@ size_t swim_member_pos(const struct bt_swim *s, const struct bt_member *m)
     size_t mask = index_mask(s);
     size_t k = hash & mask;
     while (s->index[k] == INDEX_EMPTY || !entry_has_tag(s, s->index[k], hash) ||
-           s->members[entry_slot(s, s->index[k])] != m)
+           swim_member_at(s, entry_slot(s, s->index[k])) != m)
         k = (k + 1) & mask;
     return entry_slot(s, s->index[k]);
 }
@@ -146,7 +150,7 @@ size_t swim_member_pos(const struct bt_swim *s, const struct bt_member *m)
 /* Where members[slot]'s entry is (it is there). */
 static size_t index_where(const struct bt_swim *s, size_t slot)
 {
-    uint32_t hash = (uint32_t)name_hash(s->members[slot]);
+    uint32_t hash = (uint32_t)name_hash(swim_member_at(s, slot));
     uint32_t e = index_entry(s, hash, slot);
     size_t mask = index_mask(s);
     size_t k = hash & mask;
@@ -162,7 +166,7 @@ static void index_delete(struct bt_swim *s, size_t k)
 {
     size_t mask = index_mask(s);
     for (size_t j = (k + 1) & mask; s->index[j] != INDEX_EMPTY; j = (j + 1) & mask) {
-        size_t home = name_hash(s->members[entry_slot(s, s->index[j])]) & mask;
+        size_t home = name_hash(swim_member_at(s, entry_slot(s, s->index[j]))) & mask;
         /* The entry at j may fill k unless its home lies in (k, j]. */
         bool stays = k < j ? (home > k && home <= j) : (home > k || home <= j);
         if (!stays) {
@@ -192,7 +196,7 @@ static bool index_room(struct bt_swim *s, size_t need)
     s->index = ix;
     s->index_cap = cap;
     for (size_t i = 0; i < s->n_members; i++)
-        index_put(s, (uint32_t)name_hash(s->members[i]), i);
+        index_put(s, (uint32_t)name_hash(swim_member_at(s, i)), i);
     return true;
 }
 
@@ -212,7 +216,7 @@ struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *nam
     for (size_t k = hash & mask; s->index[k] != INDEX_EMPTY; k = (k + 1) & mask) {
         if (!entry_has_tag(s, s->index[k], hash))
             continue;
-        struct bt_member *m = s->members[entry_slot(s, s->index[k])];
+        struct bt_member *m = swim_member_at(s, entry_slot(s, s->index[k]));
         if (member_name_is(m, name))
             return m;
     }
@@ -230,7 +234,7 @@ static void watch_remove(struct bt_swim *s, struct bt_member *m)
     uint32_t i = m->watch_slot;
     uint32_t last = *at(s, *n - 1);
     *at(s, i) = last;
-    s->members[last]->watch_slot = i;
+    swim_member_at(s, last)->watch_slot = i;
     if (suspect)
         s->susps[i] = s->susps[*n - 1]; /* m's own was freed (swim_set_state) */
     (*n)--;
@@ -289,6 +293,41 @@ void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
     s->digest ^= digest_term(m);
 }
 
+/* Room for one more member in the chunks. */
+static bool chunk_room(struct bt_swim *s)
+{
+    size_t c = s->n_members >> MEMBER_CHUNK_BITS;
+    if (c < s->n_chunks)
+        return true;
+    struct bt_member **v = realloc(s->chunks, (c + 1) * sizeof *v);
+    if (!v)
+        return false;
+    s->chunks = v;
+    v[c] = malloc(MEMBER_CHUNK * sizeof **v);
+    if (!v[c])
+        return false;
+    s->n_chunks = c + 1;
+    return true;
+}
+
+/* Gives m's strings room: its name (name_len bytes, written) and an
+ * address of up to addr_cap bytes (zeroed), each with its NUL, in str[]
+ * or in an allocation m owns. false: out of memory (m unchanged). */
+static bool str_room(struct bt_member *m, const char *name, size_t name_len, size_t addr_cap)
+{
+    char *out = NULL;
+    if (!MEMBER_STR_FITS(name_len, addr_cap) && !(out = calloc(1, name_len + addr_cap + 2)))
+        return false;
+    swim_member_strs_free(m);
+    memset(m->str, 0, sizeof m->str);
+    if (out)
+        memcpy(m->str, &out, sizeof out);
+    m->name_len = (uint8_t)name_len;
+    m->addr_cap = (uint8_t)addr_cap;
+    memcpy((char *)member_str(m), name, name_len);
+    return true;
+}
+
 struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *name,
                                   const struct bt_addr *addr, uint64_t boot, uint32_t inc,
                                   uint64_t now, bool is_self)
@@ -296,18 +335,17 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
     size_t need = s->n_members + 1;
     /* Reserve room in every array the member may enter, so that later state
      * changes never allocate. */
-    if (!grow((void **)&s->members, &s->cap_members, need, sizeof *s->members) ||
+    if (!chunk_room(s) ||
         !grow((void **)&s->probe_order, &s->cap_probe, need, sizeof *s->probe_order) ||
         !grow_watch(s, need) || !index_room(s, need))
         return NULL;
-    struct bt_member *m = calloc(1, MEMBER_SIZE(name->len, addr->len));
-    if (!m)
+    uint32_t pos = (uint32_t)s->n_members;
+    struct bt_member *m = swim_member_at(s, pos);
+    memset(m, 0, sizeof *m);
+    if (!str_room(m, name->bytes, name->len, addr->len))
         return NULL;
-    m->name_len = name->len;
-    memcpy(m->str, name->bytes, name->len);
+    memcpy((char *)member_addr_bytes(m), addr->s, addr->len);
     m->addr_len = addr->len;
-    m->addr_cap = addr->len;
-    memcpy(m->str + name->len + 1, addr->s, addr->len);
     m->boot_id = boot;
     m->incarnation = inc;
     m->state = BT_MEMBER_ALIVE;
@@ -318,8 +356,7 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
     s->digest ^= digest_term(m);
     s->n_live++;
 
-    uint32_t pos = (uint32_t)s->n_members;
-    s->members[s->n_members++] = m;
+    s->n_members++;
     index_put(s, (uint32_t)bt_hash_bytes(name->bytes, name->len), pos);
 
     if (!is_self) {
@@ -329,7 +366,7 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
         size_t j = rnd_below(s, n + 1);
         if (j != n) {
             s->probe_order[n] = s->probe_order[j];
-            s->members[s->probe_order[n]]->probe_slot = (uint32_t)n;
+            swim_member_at(s, s->probe_order[n])->probe_slot = (uint32_t)n;
         }
         s->probe_order[j] = pos;
         m->probe_slot = (uint32_t)j;
@@ -338,29 +375,16 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
     return m;
 }
 
-struct bt_member *swim_member_set_addr(struct bt_swim *s, struct bt_member *m,
-                                       const struct bt_addr *addr)
+bool swim_member_set_addr(struct bt_member *m, const struct bt_addr *addr)
 {
-    if (addr->len > m->addr_cap) {
-        /* A longer address than the record has room for: a new record,
-         * put in the old one's place everywhere. */
-        struct bt_member *nm = calloc(1, MEMBER_SIZE(m->name_len, addr->len));
-        if (!nm)
-            return NULL;
-        memcpy(nm, m, offsetof(struct bt_member, str) + (size_t)m->name_len + 1);
-        nm->addr_cap = addr->len;
-        /* Everything else holds its position, which does not change. */
-        s->members[swim_member_pos(s, m)] = nm;
-        if (s->self == m)
-            s->self = nm;
-        free(m);
-        m = nm;
-    }
-    char *a = m->str + m->name_len + 1;
+    struct bt_nodeid name = member_name(m); /* str_room may free its bytes */
+    if (addr->len > m->addr_cap && !str_room(m, name.bytes, name.len, addr->len))
+        return false;
+    char *a = (char *)member_addr_bytes(m);
     memset(a, 0, (size_t)m->addr_cap + 1);
     memcpy(a, addr->s, addr->len);
     m->addr_len = addr->len;
-    return m;
+    return true;
 }
 
 void swim_member_remove(struct bt_swim *s, struct bt_member *m)
@@ -374,7 +398,7 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
     if (m->probe_slot != NO_SLOT) {
         uint32_t plast = s->probe_order[s->n_probe - 1];
         s->probe_order[m->probe_slot] = plast;
-        s->members[plast]->probe_slot = m->probe_slot;
+        swim_member_at(s, plast)->probe_slot = m->probe_slot;
         s->n_probe--;
         if (s->probe_cursor > s->n_probe)
             s->probe_cursor = s->n_probe;
@@ -384,7 +408,7 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
     index_delete(s, index_where(s, pos));
     bt_bqueue_drop_held(&s->q, (uint32_t)pos);
     size_t lpos = s->n_members - 1;
-    struct bt_member *last = s->members[lpos];
+    struct bt_member *last = swim_member_at(s, lpos);
     if (last != m) {
         /* The last member takes m's position: its index entry, its place
          * in the probe order and among the watched say so, and so does its
@@ -398,7 +422,18 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
                 (uint32_t)pos;
         bt_bqueue_move_held(&s->q, (uint32_t)lpos, (uint32_t)pos);
     }
-    s->members[pos] = last;
+    swim_member_strs_free(m);
+    if (last != m)
+        *m = *last;
     s->n_members--;
-    free(m);
+    /* A spare chunk is kept: a member that comes and goes at a chunk's
+     * edge does not allocate every time. */
+    if (s->n_chunks > 1 && s->n_members + 2 * MEMBER_CHUNK <= s->n_chunks * MEMBER_CHUNK)
+        free(s->chunks[--s->n_chunks]);
+}
+
+void swim_member_strs_free(struct bt_member *m)
+{
+    if (!MEMBER_STR_FITS(m->name_len, m->addr_cap))
+        free((void *)member_str(m));
 }

@@ -82,10 +82,8 @@ static void take_over(struct bt_swim *s, const struct bt_name_check *c, uint64_t
 {
     struct bt_member *m = swim_find(s, &c->name);
     if (m && m != s->self && m->boot_id == c->holder_boot && is_live(m->state)) {
-        struct bt_member *moved = swim_member_set_addr(s, m, &c->claimant_addr);
-        if (!moved)
+        if (!swim_member_set_addr(m, &c->claimant_addr))
             return; /* out of memory: the claim is dropped, nothing changed */
-        m = moved;
         swim_set_boot(s, m, c->claimant_boot);
         m->addr_since = now;
         if (c->claimant_inc > m->incarnation)

@@ -117,7 +117,7 @@ bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
         s->stats.pushpulls++;
     pp_begin(s, &m, type, join);
     for (size_t i = 0; i < s->n_members; i++) {
-        const struct bt_member *e = s->members[i];
+        const struct bt_member *e = swim_member_at(s, i);
         size_t size = BT_SWIM_PP_ENTRY_SIZE(e->name_len, e->addr_len);
         if (m.w.len + size + 4 > BT_STREAM_MSG_MAX) {
             pp_send(s, &m, 0, to, conn);
@@ -128,7 +128,7 @@ bool swim_send_pp(struct bt_swim *s, const struct bt_addr *to, uint64_t conn,
             oom = true;
             goto out;
         }
-        bt_swim_put_pp_entry(&m.w, e->str, e->name_len, member_addr_bytes(e), e->addr_len,
+        bt_swim_put_pp_entry(&m.w, member_str(e), e->name_len, member_addr_bytes(e), e->addr_len,
                              e->boot_id, e->incarnation, e->state);
         m.count++;
     }

@@ -162,10 +162,8 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
         if (!member_addr_is(m, &b->addr)) {
             /* Out of memory for a longer address: the rumor is dropped
              * before anything changed (it comes again). */
-            struct bt_member *moved = swim_member_set_addr(s, m, &b->addr);
-            if (!moved)
+            if (!swim_member_set_addr(m, &b->addr))
                 return;
-            m = moved;
             m->addr_since = now;
         }
         m->incarnation = b->incarnation;
@@ -198,10 +196,8 @@ void swim_apply_alive(struct bt_swim *s, const struct bt_swim_bcast *b, uint64_t
         return;
     }
     /* A restart: same address, or the name's holder is gone. */
-    struct bt_member *moved = swim_member_set_addr(s, m, &b->addr);
-    if (!moved)
+    if (!swim_member_set_addr(m, &b->addr))
         return; /* out of memory: dropped before anything changed */
-    m = moved;
     swim_set_boot(s, m, b->boot);
     m->incarnation = b->incarnation;
     m->addr_since = now;
@@ -326,9 +322,11 @@ static struct bt_member *refused_member(struct bt_swim *s, const struct bt_addr 
         if (t && t->boot_id == s->probe.target_boot && member_addr_is(t, addr))
             m = t;
     }
-    for (size_t i = 0; !m && i < s->n_members; i++)
-        if (member_addr_is(s->members[i], addr) && is_live(s->members[i]->state))
-            m = s->members[i];
+    for (size_t i = 0; !m && i < s->n_members; i++) {
+        struct bt_member *t = swim_member_at(s, i);
+        if (member_addr_is(t, addr) && is_live(t->state))
+            m = t;
+    }
     if (!m || m == s->self || !is_live(m->state) || now < m->addr_since + refusal_guard(s))
         return NULL;
     return m;

@@ -1061,32 +1061,44 @@ static void restart_on_a_new_address_takes_over_without_waiting_for_a_timeout(vo
     net_free(&net);
 }
 
-/* A member record holds its address in room sized to it: a longer one
- * moves the record (swim_member_set_addr). Here the member is dead, in the
- * suspects/gone array, when its name comes back at a longer address, and
- * suspects come and go afterwards: every view must agree and list the new
- * address. */
+/* A member record holds its name and address in the record when they fit
+ * and apart when not, in room sized to them: a longer address gives them
+ * more room (swim_member_set_addr). Here two members are dead, in the
+ * suspects/gone array, when their names come back at longer addresses:
+ * node3, whose strings were apart already, and s5, whose strings fitted
+ * in its record and now do not; suspects come and go afterwards: every
+ * view must agree and list the new addresses. */
 static void dead_member_back_at_a_longer_address_is_alive_there(void **state)
 {
     struct tnet net;
     net_init(&net, 5, 9);
+    make_swim(&net.node[net.wire.n++], "s5", "h:5", 1005);
     join_all_through(0);
     run_for(2000);
+    crash(5);
+    assert_true(until_dead_everywhere(5, 5, net.wire.now, 5000) > 0);
     crash(3);
     assert_true(until_dead_everywhere(3, 5, net.wire.now, 5000) > 0);
     const char *longer = "host-with-a-much-longer-name.example.org:17946";
+    const char *longer5 = "h5.example.org:7946";
     make_swim(&net.node[net.wire.n++], "node3", longer, 999);
-    assert_int_equal(bt_swim_join(net.node[5].s, &net.node[0].addr, 1, net.wire.now), 0);
+    make_swim(&net.node[net.wire.n++], "s5", longer5, 998);
+    for (int i = 6; i < 8; i++)
+        assert_int_equal(bt_swim_join(net.node[i].s, &net.node[0].addr, 1, net.wire.now), 0);
     run_for(3000);
     crash(2); /* a suspect, then a dead member, after the move */
     run_for(3000);
     struct bt_member_info mi;
-    for (int i = 0; i < 6; i++) {
-        if (i == 2 || i == 3)
+    for (int i = 0; i < 8; i++) {
+        if (i == 2 || i == 3 || i == 5)
             continue;
         assert_true(member(i, "node3", &mi));
         assert_int_equal(mi.boot_id, 999);
         assert_string_equal(mi.addr.s, longer);
+        assert_int_equal(mi.state, BT_MEMBER_ALIVE);
+        assert_true(member(i, "s5", &mi));
+        assert_int_equal(mi.boot_id, 998);
+        assert_string_equal(mi.addr.s, longer5);
         assert_int_equal(mi.state, BT_MEMBER_ALIVE);
         assert_int_equal(state_of(i, 2), BT_MEMBER_DEAD);
     }
