@@ -171,15 +171,11 @@ static size_t put_word(void *ctx, uint32_t pos, const void *payload, uint8_t *bu
 {
     const struct bt_swim *s = ctx;
     const struct swim_word *word = payload;
+    const struct bt_member *m = swim_member_at(s, pos);
     struct bt_swim_clock c = {.seq = word->seq, .flags = word->flags, .ceiling = word->ceiling};
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, BT_BQUEUE_HELD_MAX);
-    if (word->name_len != 0) {
-        bt_swim_put_clock_bcast(&w, word->name, word->name_len, word->boot, &c);
-    } else {
-        const struct bt_member *m = swim_member_at(s, pos);
-        bt_swim_put_clock_bcast(&w, member_str(m), m->name_len, word->boot, &c);
-    }
+    bt_swim_put_clock_bcast(&w, member_str(m), m->name_len, m->boot_id, &c);
     assert(!w.overflow);
     return w.len;
 }
@@ -342,14 +338,9 @@ static int gossip_word(struct bt_swim *s, const struct bt_member *m,
 {
     struct swim_word held;
     memset(&held, 0, sizeof held);
-    held.boot = m->boot_id;
     held.ceiling = word->ceiling;
     held.seq = word->seq;
     held.flags = word->flags;
-    if (m->name_len <= WORD_NAME_INLINE) {
-        held.name_len = m->name_len;
-        memcpy(held.name, member_str(m), m->name_len);
-    }
     struct bt_bqueue_removed rm = {0};
     int rc = bt_bqueue_push_held(&s->q, (uint32_t)swim_member_pos(s, m), &held, q_capacity(s), &rm);
     q_account(s, &rm);

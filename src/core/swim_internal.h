@@ -173,25 +173,16 @@ static inline bool member_addr_is(const struct bt_member *m, const struct bt_add
 
 /* The last word on its clock a member said that this node gossips on
  * (swim.c, gossip_word): the payload of a held broadcast (bqueue.h),
- * numbered by the member's position, from which the CLOCK
- * broadcast is written when it is packed. It keeps the boot the word is of
- * and, up to WORD_NAME_INLINE bytes, the member's name, so that writing it
- * reads nothing but the queue's entry: a word is packed 16 to 20 times on
- * every node, and at 4000 nodes reading the member's record and a word
- * kept apart each time cost a quarter more CPU than the 48-byte encoded
- * copies this replaced. */
-#define WORD_NAME_INLINE 10
-
+ * numbered by the member's position, from which the CLOCK broadcast is
+ * written when it is packed, with the name and boot the member's record
+ * holds (a word queued for a boot is dropped when the boot changes:
+ * swim_set_boot). 32 bytes an entry with the queue's links, which every
+ * node keeps for every member's position. */
 struct swim_word {
-    uint64_t boot;
     uint64_t ceiling;
     uint32_t seq;
     uint8_t flags;
-    uint8_t name_len; /* 0: the name is longer than name[]: read from the record */
-    char name[WORD_NAME_INLINE];
 };
-
-_Static_assert(sizeof(struct swim_word) == 32, "a held word takes 32 bytes");
 
 /* A PING_REQ we are serving. */
 struct bt_relay {

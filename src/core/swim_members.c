@@ -291,6 +291,9 @@ void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
     m->boot_id = boot;
     m->word_seq = 0;
     s->digest ^= digest_term(m);
+    /* A queued word is written with the record's boot (put_word): one of
+     * the old boot is not passed on as the new boot's. */
+    bt_bqueue_drop_held(&s->q, (uint32_t)swim_member_pos(s, m));
 }
 
 /* Room for one more member in the chunks. */

@@ -57,9 +57,10 @@ struct tnet {
     long bad_streams;    /* ones that did not decode */
     long refusals_sent;  /* refusals of a crashed process's address */
     /* CLOCK broadcasts datagrams carried about word_member (len 0: none
-     * watched), from node word_from (-1: any), and how many of those said
-     * another seq than word_seq. */
+     * watched) on boot word_boot (0: any), from node word_from (-1: any),
+     * and how many of those said another seq than word_seq. */
     struct bt_nodeid word_member;
+    uint64_t word_boot;
     int word_from;
     uint32_t word_seq;
     long words_seen, words_wrong;
@@ -111,7 +112,8 @@ static void watch_words(int from, const uint8_t *data, size_t len)
     bt_rbuf_init(&r, pkt.bcasts, pkt.bcasts_len);
     struct bt_swim_bcast b;
     while (bt_swim_next_bcast(&r, &b) == 1) {
-        if (b.kind != BT_SWIM_B_CLOCK || !bt_nodeid_eq(&b.name, &NET->word_member))
+        if (b.kind != BT_SWIM_B_CLOCK || !bt_nodeid_eq(&b.name, &NET->word_member) ||
+            (NET->word_boot != 0 && b.boot != NET->word_boot))
             continue;
         NET->words_seen++;
         if (b.clock.seq != NET->word_seq)
@@ -918,6 +920,43 @@ static void member_that_missed_a_leave_is_told_when_it_suspects_the_leaver(void 
     net_free(&net);
 }
 
+/* A word queued for a member's boot is not passed on as its next boot's:
+ * the CLOCK broadcast is written with the boot the member's record holds
+ * (put_word), so the word leaves the queue when that boot changes. */
+static void a_queued_word_is_not_passed_on_for_the_next_boot(void **state)
+{
+    struct tnet net;
+    struct bt_swim_timing t;
+    assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &t), 0);
+    t.retransmit_mult = 200; /* a word stays queued for seconds */
+    net_init_timed(&net, 4, 29, &t);
+    join_all_through(0);
+    run_for(3000);
+    struct bt_swim_bcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_SWIM_B_CLOCK;
+    b.name = net.node[3].name;
+    b.boot = net.node[3].boot;
+    b.clock.seq = 7;
+    forge_bcast(0, 1, &b);
+    net.word_member = net.node[3].name;
+    net.word_from = 1;
+    net.word_seq = 7;
+    run_for(500);
+    assert_true(net.words_seen > 0); /* node 1 gossips it on */
+    bt_swim_free(net.node[3].s);
+    start_node(3, 777); /* same name, same address, new boot: it says no word */
+    assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.wire.now), 0);
+    net.word_boot = 777;
+    net.words_seen = 0;
+    run_for(2000);
+    struct bt_member_info mi;
+    assert_true(member(1, "node3", &mi));
+    assert_int_equal(mi.boot_id, 777);
+    assert_int_equal(net.words_seen, 0);
+    net_free(&net);
+}
+
 static void restart_at_the_same_address_takes_the_name_over(void **state)
 {
     struct tnet net;
@@ -1528,6 +1567,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_gossiped_word_already_taken_is_not_asked_about_again),
     cmocka_unit_test(a_queued_word_moves_with_its_member),
     cmocka_unit_test(member_that_missed_a_leave_is_told_when_it_suspects_the_leaver),
+    cmocka_unit_test(a_queued_word_is_not_passed_on_for_the_next_boot),
     cmocka_unit_test(restart_at_the_same_address_takes_the_name_over),
     cmocka_unit_test(node_that_missed_a_restart_learns_the_new_boot_on_first_contact),
     cmocka_unit_test(datagram_from_a_process_we_do_not_hold_triggers_a_push_pull),
