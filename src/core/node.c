@@ -315,6 +315,7 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
     sc.max_packet = cfg->max_packet ? cfg->max_packet : DEFAULT_MAX_PACKET;
     sc.random = cfg->random;
     sc.random_ctx = cfg->random_ctx;
+    sc.member_extra = sizeof(struct clock_reading);
     n->cfg.timing = NULL; /* borrowed for this call only */
     if (cfg->timing)
         sc.timing = *cfg->timing;

@@ -57,101 +57,61 @@
  *    clocks from the median.
  * With B = 0 (the bound disabled) nobody is judged an outlier. */
 
-/* ---- the readings, indexed by member ------------------------------------------
- * Every member's PING, ACK and gossiped word looks its reading up: a scan
- * was O(members) per lookup, which at 1000 nodes made the lookups a third
- * of the simulator's time. */
+/* ---- the readings, in the members' records --------------------------------
+ * Every member's PING, ACK and gossiped word comes with its reading (the
+ * swim passes its extra bytes to node_sink_clock); a verdict finds it by
+ * the member's name, the judgement by position. */
 
-static uint32_t reading_hash(const struct bt_nodeid *member)
+_Static_assert(sizeof(struct clock_reading) == 32, "a clock reading takes 32 bytes");
+
+static struct clock_reading *reading_at(struct bt_node *n, size_t pos)
 {
-    return (uint32_t)bt_hash_bytes(member->bytes, member->len);
+    return bt_swim_extra_at(n->swim, pos);
 }
 
-_Static_assert(sizeof(struct clock_reading) == 40, "a clock reading takes 40 bytes");
-_Static_assert(CLOCK_NAME_INLINE >= sizeof(char *), "a reading's name[] holds a pointer");
-
-/* Reading c's name bytes (name_len of them). */
-static const char *reading_bytes(const struct clock_reading *c)
+/* member's reading and its position in *pos, or NULL when there is none. */
+static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nodeid *member,
+                                          size_t *pos)
 {
-    return bt_fitname_bytes(c->name, c->name_len, CLOCK_NAME_INLINE);
-}
-
-/* Reading c's member as the struct the rest of the core passes around. */
-static struct bt_nodeid reading_name(const struct clock_reading *c)
-{
-    return bt_nodeid_of(reading_bytes(c), c->name_len);
-}
-
-/* The same as a pointer to a temporary that lives until the end of the
- * enclosing block: for passing to a call. */
-#define READING_NAME_P(c) ((const struct bt_nodeid *)(struct bt_nodeid[1]){reading_name(c)})
-
-/* Removes reading i (its name freed): the last one takes its place. The
- * caller refills the index and the pending list. */
-static void reading_remove(struct bt_node *n, size_t i)
-{
-    bt_fitname_free(n->clocks[i].name, n->clocks[i].name_len, CLOCK_NAME_INLINE);
-    n->clocks[i] = n->clocks[--n->nclocks];
+    struct clock_reading *c = bt_swim_extra_of(n->swim, member, pos);
+    return c && c->has ? c : NULL;
 }
 
 void node_clock_free(struct bt_node *n)
 {
-    while (n->nclocks > 0)
-        reading_remove(n, n->nclocks - 1);
-    free(n->clocks);
-    bt_posindex_free(&n->clock_index);
     free(n->clock_pending);
     free(n->scratch);
 }
 
-/* The hash reading rec is indexed under. */
-static uint32_t indexed_hash(const void *rec)
-{
-    const struct clock_reading *c = rec;
-    return (uint32_t)bt_hash_bytes(reading_bytes(c), c->name_len);
-}
+static void pending_refill(struct bt_node *n);
 
-/* Indexes every reading again (after one was removed). */
-static void index_refill(struct bt_node *n)
+/* Positions move when membership forgets a member (the last one takes the
+ * forgotten one's place, and the forgotten one's reading goes with it):
+ * the readings are counted and listed again then. */
+static void positions_fresh(struct bt_node *n)
 {
-    bt_posindex_refill(&n->clock_index, n->clocks, sizeof *n->clocks, indexed_hash, n->nclocks);
-}
-
-static struct clock_reading *find_reading(struct bt_node *n, const struct bt_nodeid *member)
-{
-    const struct bt_posindex *x = &n->clock_index;
-    if (x->cap == 0)
-        return NULL;
-    uint32_t h = reading_hash(member);
-    for (size_t k = bt_posindex_start(x, h); x->slots[k] != 0; k = bt_posindex_next(x, k)) {
-        struct clock_reading *c = &n->clocks[x->slots[k] - 1];
-        if (c->name_len == member->len && memcmp(reading_bytes(c), member->bytes, member->len) == 0)
-            return c;
+    uint64_t reaped = bt_swim_reaped(n->swim);
+    if (reaped == n->clock_reaped)
+        return;
+    n->clock_reaped = reaped;
+    n->nclocks = 0;
+    n->nlive_read = 0;
+    for (size_t pos = 0, np = bt_swim_positions(n->swim); pos < np; pos++) {
+        const struct clock_reading *c = reading_at(n, pos);
+        n->nclocks += c->has;
+        n->nlive_read += c->has && c->read && c->live;
     }
-    return NULL;
+    pending_refill(n);
+    n->clock_dirty = true;
 }
 
-/* Room for one more reading, in the array and the index. false: out of
- * memory (nothing lost: the arrays that grew keep their readings). The
- * arrays grow as grow.h says (every node holds them for every member). */
-static bool reading_room(struct bt_node *n)
+/* Removes reading c; the caller lists the marked ones again
+ * (pending_refill). */
+static void reading_remove(struct bt_node *n, struct clock_reading *c)
 {
-    if (n->nclocks == n->clocks_cap) {
-        size_t cap = bt_grow_cap(n->clocks_cap);
-        if (cap > SIZE_MAX / sizeof *n->clocks)
-            return false;
-        struct clock_reading *v = realloc(n->clocks, cap * sizeof *v);
-        if (!v)
-            return false;
-        n->clocks = v; /* realloc'd: the old one is gone */
-        uint32_t *pd = realloc(n->clock_pending, cap * sizeof *pd);
-        if (!pd)
-            return false;
-        n->clock_pending = pd;
-        n->clocks_cap = cap;
-    }
-    return bt_posindex_reserve(&n->clock_index, n->clocks, sizeof *n->clocks, indexed_hash,
-                               n->nclocks);
+    n->nlive_read -= c->read && c->live;
+    n->nclocks--;
+    memset(c, 0, sizeof *c);
 }
 
 /* ---- what the next judgement has to look at --------------------------------
@@ -168,22 +128,23 @@ static bool reading_room(struct bt_node *n)
  * node_tell_words looks at those alone. The list is walked in the
  * readings' order, the order of the walk over every reading it replaces. */
 
-/* Lists reading c in clock_pending (it is not, or marked already). */
-static void pend(struct bt_node *n, struct clock_reading *c)
+/* Lists reading c, at pos, in clock_pending (it is not, or marked
+ * already). There is room: at most one entry per reading, and room for
+ * every position whenever a reading is added (node_sink_clock). */
+static void pend(struct bt_node *n, struct clock_reading *c, size_t pos)
 {
     if (c->listed)
         return;
     c->listed = true;
-    uint32_t pos = (uint32_t)(c - n->clocks);
     if (n->npending > 0 && n->clock_pending[n->npending - 1] > pos)
         n->pending_unsorted = true;
-    n->clock_pending[n->npending++] = pos;
+    n->clock_pending[n->npending++] = (uint32_t)pos;
 }
 
 /* Whether reading c has to stay listed. */
 static bool pending(const struct clock_reading *c)
 {
-    return c->check || c->retell || !c->word_told;
+    return c->has && (c->check || c->retell || !c->word_told);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -205,7 +166,7 @@ static void pending_trim(struct bt_node *n)
 {
     size_t keep = 0;
     for (size_t j = 0; j < n->npending; j++) {
-        struct clock_reading *c = &n->clocks[n->clock_pending[j]];
+        struct clock_reading *c = reading_at(n, n->clock_pending[j]);
         if (pending(c))
             n->clock_pending[keep++] = n->clock_pending[j];
         else
@@ -214,36 +175,37 @@ static void pending_trim(struct bt_node *n)
     n->npending = keep;
 }
 
-/* Lists every marked reading again (their positions moved). */
+/* Lists every marked reading again (their positions moved, or one was
+ * removed). */
 static void pending_refill(struct bt_node *n)
 {
     n->npending = 0;
     n->pending_unsorted = false;
-    for (size_t i = 0; i < n->nclocks; i++) {
-        struct clock_reading *c = &n->clocks[i];
+    for (size_t pos = 0, np = bt_swim_positions(n->swim); pos < np; pos++) {
+        struct clock_reading *c = reading_at(n, pos);
         c->listed = false;
         if (pending(c))
-            pend(n, c);
+            pend(n, c, pos);
     }
 }
 
-/* Marks reading c to be checked against membership and told to the
- * election at the next judgement. */
-static void mark(struct bt_node *n, struct clock_reading *c)
+/* Marks reading c, at pos, to be checked against membership and told to
+ * the election at the next judgement. */
+static void mark(struct bt_node *n, struct clock_reading *c, size_t pos)
 {
     c->check = true;
     c->retell = true;
-    pend(n, c);
+    pend(n, c, pos);
 }
 
 void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot)
 {
-    struct clock_reading *c = find_reading(n, member);
+    positions_fresh(n);
+    size_t pos;
+    struct clock_reading *c = find_reading(n, member, &pos);
     if (!c || c->boot_id == keep_boot)
         return;
-    n->nlive_read -= c->read && c->live;
-    reading_remove(n, (size_t)(c - n->clocks));
-    index_refill(n);
+    reading_remove(n, c);
     pending_refill(n);
     n->clock_dirty = true;
 }
@@ -253,7 +215,9 @@ void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64
  * must not lurch at every restart); the judgement of it starts over. */
 void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id)
 {
-    struct clock_reading *c = find_reading(n, member);
+    positions_fresh(n);
+    size_t pos;
+    struct clock_reading *c = find_reading(n, member, &pos);
     if (!c || c->boot_id == boot_id)
         return;
     c->boot_id = boot_id;
@@ -263,7 +227,7 @@ void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64
     c->word_told = true; /* the election starts it unheard */
     c->heard = false;
     n->clock_dirty = true;
-    mark(n, c);
+    mark(n, c, pos);
 }
 
 /* A member held dead keeps its reading (a partition must not hide the other
@@ -271,7 +235,8 @@ void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64
  * for the boot's return); the median is taken again. */
 void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member)
 {
-    if (find_reading(n, member))
+    size_t pos;
+    if (find_reading(n, member, &pos))
         n->clock_dirty = true;
 }
 
@@ -283,9 +248,11 @@ void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member)
  * does not match membership any more. */
 void node_clock_verdict(struct bt_node *n, const struct bt_nodeid *member)
 {
-    struct clock_reading *c = find_reading(n, member);
+    positions_fresh(n);
+    size_t pos;
+    struct clock_reading *c = find_reading(n, member, &pos);
     if (c)
-        mark(n, c);
+        mark(n, c, pos);
 }
 
 /* Whether reading c's word says its clock is refused. */
@@ -305,10 +272,12 @@ static bool word_refused(const struct clock_reading *c)
  * and ACKs only. Gossiped, it was half of every join's CLOCK broadcasts
  * (a joiner says "not judged yet", then "fine" a few periods later), the
  * largest share of a 1000-node start's gossip, for no change anywhere. */
-bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                     const struct bt_swim_clock *clock)
+bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id, size_t pos,
+                     void *extra, const struct bt_swim_clock *clock)
 {
     struct bt_node *n = ctx;
+    (void)member;
+    positions_fresh(n);
     int64_t offset = 0;
     if (clock->wall_ms != 0) {
         uint64_t their_wall_ms = clock->wall_ms;
@@ -322,22 +291,27 @@ bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id
                                                                 : -(int64_t)(mine - their_wall_ms);
         n->clock_dirty = true;
     }
-    struct clock_reading *c = find_reading(n, member);
-    if (!c) {
-        if (!reading_room(n)) {
-            n->dropped_oom++;
-            return false;
+    struct clock_reading *c = extra;
+    if (!c->has) {
+        /* Room to list every position (pend): grown as grow.h says. */
+        size_t np = bt_swim_positions(n->swim);
+        if (n->pending_cap < np) {
+            size_t cap = bt_grow_cap(n->pending_cap);
+            if (cap < np)
+                cap = np;
+            uint32_t *pd =
+                cap <= SIZE_MAX / sizeof *pd ? realloc(n->clock_pending, cap * sizeof *pd) : NULL;
+            if (!pd) {
+                n->dropped_oom++;
+                return false;
+            }
+            n->clock_pending = pd;
+            n->pending_cap = cap;
         }
-        c = &n->clocks[n->nclocks];
-        memset(c, 0, sizeof *c);
-        if (!bt_fitname_set(c->name, CLOCK_NAME_INLINE, member)) {
-            n->dropped_oom++;
-            return false;
-        }
-        c->name_len = member->len;
+        c->has = true;
         c->boot_id = boot_id;
-        bt_posindex_put(&n->clock_index, reading_hash(member), n->nclocks++);
-        mark(n, c);
+        n->nclocks++;
+        mark(n, c, pos);
     }
     if (clock->wall_ms != 0) {
         c->offset_ms = offset;
@@ -348,14 +322,14 @@ bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id
         return false; /* the same word, or an older one */
     if (c->boot_id != boot_id) {
         c->boot_id = boot_id;
-        mark(n, c);
+        mark(n, c, pos);
     }
     c->flags = clock->flags;
     c->ceiling = clock->ceiling;
     c->seq = clock->seq;
     c->word_told = false;
     c->heard = true;
-    pend(n, c);
+    pend(n, c, pos);
     n->words_dirty = true;
     return (clock->flags & BT_SWIM_CLOCK_PENDING) == 0;
 }
@@ -414,15 +388,18 @@ bool node_tell_words(struct bt_node *n)
         return false;
     n->words_dirty = false;
     bool any = false;
+    positions_fresh(n);
     pending_sort(n);
     for (size_t j = 0; j < n->npending; j++) {
-        struct clock_reading *c = &n->clocks[n->clock_pending[j]];
-        if (c->word_told)
+        size_t pos = n->clock_pending[j];
+        struct clock_reading *c = reading_at(n, pos);
+        if (!c->has || c->word_told)
             continue;
+        const struct bt_nodeid name = bt_swim_name_at(n->swim, pos);
         enum bt_clock_word w = c->flags & BT_SWIM_CLOCK_REFUSED   ? BT_CLOCK_WORD_REFUSED
                                : c->flags & BT_SWIM_CLOCK_PENDING ? BT_CLOCK_WORD_PENDING
                                                                   : BT_CLOCK_WORD_FINE;
-        if (!bt_leader_member_word(n->leader, READING_NAME_P(c), c->boot_id, w, c->ceiling)) {
+        if (!bt_leader_member_word(n->leader, &name, c->boot_id, w, c->ceiling)) {
             /* The election does not hold that boot live yet (its verdict is
              * to come): tell it again at the next call. */
             n->words_dirty = true;
@@ -432,8 +409,8 @@ bool node_tell_words(struct bt_node *n)
          * next judgement: until then a candidacy it has withdrawn could
          * still elect it here (a live entry that only now passes the
          * bound, while its tombstone does not yet). */
-        if (bt_leader_member_clock(n->leader, READING_NAME_P(c), c->boot_id, word_refused(c),
-                                   n->now.wall_ms) < 0) {
+        if (bt_leader_member_clock(n->leader, &name, c->boot_id, word_refused(c), n->now.wall_ms) <
+            0) {
             n->words_dirty = true; /* out of memory: told again at the next call */
             continue;
         }
@@ -478,56 +455,49 @@ static int64_t kth_smallest(int64_t *v, size_t len, size_t k)
     return v[lo];
 }
 
-/* Drops the readings of members membership forgot, knows under another
- * boot, or saw leave; returns how many of the rest are readings of live
- * members. */
+/* Drops the readings of members membership knows under another boot, or
+ * saw leave; returns how many of the rest are readings of live members. */
 static size_t drop_forgotten(struct bt_node *n)
 {
-    struct bt_member_stats st;
-    bt_swim_stats(n->swim, &st);
-    n->clock_reaped = st.reaped;
     size_t live = 0;
-    bool dropped = false;
-    for (size_t i = 0; i < n->nclocks;) {
-        struct bt_member_info m;
-        if (!bt_swim_member(n->swim, READING_NAME_P(&n->clocks[i]), &m) ||
-            m.boot_id != n->clocks[i].boot_id || m.state == BT_MEMBER_LEFT) {
-            reading_remove(n, i);
-            dropped = true;
+    for (size_t pos = 0, np = bt_swim_positions(n->swim); pos < np; pos++) {
+        struct clock_reading *c = reading_at(n, pos);
+        if (!c->has)
+            continue;
+        uint64_t boot;
+        enum bt_member_state st = bt_swim_state_at(n->swim, pos, &boot);
+        if (boot != c->boot_id || st == BT_MEMBER_LEFT) {
+            reading_remove(n, c);
             continue;
         }
-        n->clocks[i].live = m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT;
-        live += n->clocks[i].read && n->clocks[i].live;
-        n->clocks[i].check = false;
-        i++;
+        c->live = st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT;
+        live += c->read && c->live;
+        c->check = false;
     }
-    if (dropped)
-        index_refill(n);
     pending_refill(n);
     n->nlive_read = live;
     return live;
 }
 
 /* Checks the readings marked since the last check against membership:
- * one that stopped matching it, or a member reaped, has every reading
- * checked again (drop_forgotten, in the order that checking all of them
- * every time used: it decides the readings' order). Returns how many
- * readings of live members there are. */
+ * one that stopped matching it has every reading checked again
+ * (drop_forgotten). Returns how many readings of live members there
+ * are. */
 static size_t check_marked(struct bt_node *n)
 {
-    struct bt_member_stats st;
-    bt_swim_stats(n->swim, &st);
-    bool all = st.reaped != n->clock_reaped;
+    positions_fresh(n);
+    bool all = false;
     for (size_t j = 0; j < n->npending && !all; j++) {
-        struct clock_reading *c = &n->clocks[n->clock_pending[j]];
-        struct bt_member_info m;
+        size_t pos = n->clock_pending[j];
+        struct clock_reading *c = reading_at(n, pos);
         if (!c->check)
             continue;
-        if (!bt_swim_member(n->swim, READING_NAME_P(c), &m) || m.boot_id != c->boot_id ||
-            m.state == BT_MEMBER_LEFT) {
+        uint64_t boot;
+        enum bt_member_state st = bt_swim_state_at(n->swim, pos, &boot);
+        if (boot != c->boot_id || st == BT_MEMBER_LEFT) {
             all = true;
         } else {
-            bool live = m.state == BT_MEMBER_ALIVE || m.state == BT_MEMBER_SUSPECT;
+            bool live = st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT;
             if (c->read && live != c->live)
                 n->nlive_read += live ? 1 : (size_t)-1;
             c->live = live;
@@ -538,15 +508,20 @@ static size_t check_marked(struct bt_node *n)
 }
 
 /* Tells the election again what each marked reading says of its clock, in
- * the readings' order (see above), and unlists them. */
+ * the order of their positions, and unlists them. */
 static void retell_marked(struct bt_node *n)
 {
+    positions_fresh(n);
     pending_sort(n);
     for (size_t j = 0; j < n->npending; j++) {
-        struct clock_reading *c = &n->clocks[n->clock_pending[j]];
+        size_t pos = n->clock_pending[j];
+        struct clock_reading *c = reading_at(n, pos);
+        if (!c->retell)
+            continue;
+        const struct bt_nodeid name = bt_swim_name_at(n->swim, pos);
         /* Out of memory: told again next time. */
-        if (c->retell && bt_leader_member_clock(n->leader, READING_NAME_P(c), c->boot_id,
-                                                word_refused(c), n->now.wall_ms) >= 0)
+        if (bt_leader_member_clock(n->leader, &name, c->boot_id, word_refused(c), n->now.wall_ms) >=
+            0)
             c->retell = false;
     }
     pending_trim(n);
@@ -586,6 +561,7 @@ static void clock_event(struct bt_node *n, enum bt_event_kind kind)
  * a change. Called from settle(). */
 void node_judge_clock(struct bt_node *n)
 {
+    positions_fresh(n);
     uint64_t period = n->retry_interval; /* one protocol period */
     if (!n->clock_settled) {
         /* Alone: no other live member, and either the first three join
@@ -605,7 +581,8 @@ void node_judge_clock(struct bt_node *n)
     /* Room for the offsets, allocated for the judgement only: kept
      * between judgements, it was 8 bytes per (node, member) pair. Out of
      * memory, the judgement waits for the next call. */
-    int64_t *offs = n->nclocks ? malloc((n->nclocks + 1) * sizeof *offs) : n->scratch;
+    size_t np = bt_swim_positions(n->swim);
+    int64_t *offs = n->nclocks ? malloc((np + 1) * sizeof *offs) : n->scratch;
     if (!offs) {
         n->dropped_oom++;
         return;
@@ -617,9 +594,11 @@ void node_judge_clock(struct bt_node *n)
     /* The lower median of the live members' offsets, ours (0) included. */
     size_t k = 0;
     offs[k++] = 0;
-    for (size_t i = 0; i < n->nclocks; i++)
-        if (n->clocks[i].read)
-            offs[k++] = n->clocks[i].offset_ms;
+    for (size_t pos = 0; n->nclocks && pos < np; pos++) {
+        const struct clock_reading *c = reading_at(n, pos);
+        if (c->has && c->read)
+            offs[k++] = c->offset_ms;
+    }
     n->cluster_offset = kth_smallest(offs, k, (k - 1) / 2);
     if (offs != n->scratch)
         free(offs);

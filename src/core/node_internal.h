@@ -9,7 +9,6 @@
 #include "core/hlc.h"
 #include "core/leader.h"
 #include "core/node.h"
-#include "core/posindex.h"
 #include "core/replica.h"
 #include "core/swim.h"
 #include "core/swim_proto.h"
@@ -24,29 +23,22 @@ struct bt_out_item {
     size_t len;
 };
 
-/* Bytes of a member's name a clock reading holds inline; a longer name is
- * allocated apart (names.h, bt_fitname_set). */
-#define CLOCK_NAME_INLINE 9
-
 /* The last clock reading of one live member (fix 9): its wall clock minus
  * ours when its PING or ACK arrived; and its word on its own clock, the
  * newest heard (by seq) from a PING, an ACK or a CLOCK broadcast. Every
- * node holds one per member, so a reading is kept to 40 bytes: the
- * member's name is not a 66-byte struct bt_nodeid but name_len bytes
- * inline (up to CLOCK_NAME_INLINE) or, for a longer one, the address of
- * an allocation the reading owns, stored in name[] (read it with
- * reading_name(), node_clock.c); the marks are single bits; the name's
- * hash is not kept (the index asks for it only when it is built again,
- * posindex.h). (It was one 64-byte line: 24 bytes per (node, member) pair
- * more, over two gigabytes at 10 000 nodes, for a lookup that touches one
- * line instead of two half the time.) */
+ * node holds one per member, so it is kept in the member's record at
+ * membership (bt_swim_config.member_extra): 32 bytes, with no name and no
+ * index of its own, found where the member is, by name or by position
+ * (swim.h, "Members by position"). It was 40 bytes in an array of its
+ * own with the member's name and an index by name: 16 bytes per (node,
+ * member) pair more, and a lookup for every PING, ACK and word. */
 struct clock_reading {
     uint64_t boot_id;
     int64_t offset_ms;
     uint64_t ceiling;   /* its word's ceiling */
     uint32_t seq;       /* its word's seq: a word with a greater one is newer */
     uint8_t flags;      /* its word's flags (BT_SWIM_CLOCK_*) */
-    uint8_t name_len;   /* the member's name: 1..BATON_NODE_MAX bytes, see name */
+    bool has : 1;       /* there is a reading (all else is zero when not) */
     bool heard : 1;     /* the word came from this boot */
     bool read : 1;      /* offset_ms is a reading (a word by gossip brings none) */
     bool word_told : 1; /* the election has the word (bt_leader_member_word, _clock) */
@@ -56,9 +48,6 @@ struct clock_reading {
      * in clock_pending; live, its member was alive or suspect at its last
      * check. */
     bool check : 1, retell : 1, listed : 1, live : 1;
-    /* name_len <= CLOCK_NAME_INLINE: the name's bytes; longer: the bytes
-     * of a char * to the name, owned (no NUL). */
-    char name[CLOCK_NAME_INLINE];
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -96,22 +85,21 @@ struct bt_node {
 
     struct bt_fifo ev; /* events: struct bt_event */
 
-    /* Clock outliers (fix 9): readings of the live members' clocks. */
-    struct clock_reading *clocks;
-    size_t nclocks, clocks_cap;
-    struct bt_posindex clock_index; /* readings by member (clock_reading.hash) */
-    int64_t *scratch;               /* one offset, ours: the median's room when there is no
+    /* Clock outliers (fix 9): readings of the members' clocks, nclocks of
+     * them, in their records at membership (struct clock_reading). */
+    size_t nclocks;
+    int64_t *scratch;         /* one offset, ours: the median's room when there is no
                                  reading (node_judge_clock allocates it otherwise) */
-    bool clock_dirty;               /* readings or verdicts changed since the last judgement */
-    bool clock_settled;             /* enough readings to judge (see judge_clock()) */
-    bool clock_refused;             /* judged too far ahead: candidacies withheld */
-    bool clock_announced;           /* the first judgement was made (and its event queued) */
-    uint64_t clock_judged_at;       /* monotonic ms of the last judgement */
-    uint64_t clock_ok_since;        /* refused, but judged within bounds since (0: not) */
-    uint64_t joined_at;             /* monotonic ms of bt_node_join() */
-    int64_t cluster_offset;         /* the cluster's clock minus ours, as last judged */
-    uint64_t clock_ceiling;         /* refused: the greatest stamp issued while judged fine */
-    bool words_dirty;               /* a member's word on its clock is not told to the election */
+    bool clock_dirty;         /* readings or verdicts changed since the last judgement */
+    bool clock_settled;       /* enough readings to judge (see judge_clock()) */
+    bool clock_refused;       /* judged too far ahead: candidacies withheld */
+    bool clock_announced;     /* the first judgement was made (and its event queued) */
+    uint64_t clock_judged_at; /* monotonic ms of the last judgement */
+    uint64_t clock_ok_since;  /* refused, but judged within bounds since (0: not) */
+    uint64_t joined_at;       /* monotonic ms of bt_node_join() */
+    int64_t cluster_offset;   /* the cluster's clock minus ours, as last judged */
+    uint64_t clock_ceiling;   /* refused: the greatest stamp issued while judged fine */
+    bool words_dirty;         /* a member's word on its clock is not told to the election */
     /* This node's word on its clock (node_sink_wall): flags, ceiling, and
      * seq counting its changes; word_gossiped is the seq last gossiped
      * (bt_swim_broadcast_clock). */
@@ -119,11 +107,11 @@ struct bt_node {
     uint64_t word_ceiling;
     uint32_t word_seq, word_gossiped;
     /* The readings marked for the next judgement (check or retell) or
-     * whose word the election has not taken, by position: npending of
-     * them, room for clocks_cap; and membership's
-     * reaped count when every reading was last checked (node_clock.c). */
+     * whose word the election has not taken, by their members' positions:
+     * npending of them, room for pending_cap; and membership's reaped
+     * count when those positions were last taken (node_clock.c). */
     uint32_t *clock_pending;
-    size_t npending;
+    size_t npending, pending_cap;
     bool pending_unsorted; /* clock_pending is not in increasing order */
     uint64_t clock_reaped;
     size_t nlive_read; /* readings with read and live set */
@@ -163,7 +151,7 @@ bool node_join_unanswered(const struct bt_node *n);
 void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id);
 void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member);
 void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
-/* Frees the readings, their names and their index (bt_node_free). */
+/* Frees what the readings take beside the members' records (bt_node_free). */
 void node_clock_free(struct bt_node *n);
 /* Any membership verdict on member (after the calls above): the election's
  * record of it may change, so its reading is told again at the next
@@ -171,8 +159,8 @@ void node_clock_free(struct bt_node *n);
 void node_clock_verdict(struct bt_node *n, const struct bt_nodeid *member);
 /* The swim sink's `clock` and `wall` (swim.h): a member's clock block read,
  * and this node's own block to send. */
-bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                     const struct bt_swim_clock *clock);
+bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id, size_t pos,
+                     void *extra, const struct bt_swim_clock *clock);
 void node_sink_wall(void *ctx, struct bt_swim_clock *out);
 /* Tells the election what each member last said of its clock; returns
  * whether any word changed. From settle(), after the verdicts. */

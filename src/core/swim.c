@@ -364,7 +364,8 @@ static void apply_clock(struct bt_swim *s, const struct bt_swim_bcast *b)
         return;
     struct bt_swim_clock c = b->clock;
     c.wall_ms = 0;
-    if (s->sink.clock(s->sink.ctx, MEMBER_NAME_P(m), m->boot_id, &c)) {
+    if (s->sink.clock(s->sink.ctx, MEMBER_NAME_P(m), m->boot_id, swim_member_pos(s, m),
+                      member_extra(m), &c)) {
         m->word_seq = c.seq;
         (void)gossip_word(s, m, &c); /* out of memory: it rides the member's probes still */
     }
@@ -603,7 +604,8 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     /* A clock reading of a member we know on this boot (fix 9). */
     if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.clock.wall_ms != 0 &&
         sender && sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock &&
-        s->sink.clock(s->sink.ctx, MEMBER_NAME_P(sender), sender->boot_id, &p.clock) &&
+        s->sink.clock(s->sink.ctx, MEMBER_NAME_P(sender), sender->boot_id,
+                      swim_member_pos(s, sender), member_extra(sender), &p.clock) &&
         is_live(sender->state)) {
         sender->word_seq = p.clock.seq;
         (void)gossip_word(s, sender, &p.clock); /* a newer word: gossiped on as well */
@@ -988,12 +990,14 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
     if (!cfg || !sink || !sink->send || !sink->event || !cfg->random || cfg->boot_id == 0 ||
         !bt_nodeid_valid_bytes(cfg->name.bytes, cfg->name.len) ||
         !bt_swim_addr_valid(cfg->addr.s, cfg->addr.len) || cfg->max_packet < BT_SWIM_MIN_PACKET ||
-        cfg->max_packet > BT_SWIM_PACKET_MAX || !bt_swim_timing_valid(&cfg->timing))
+        cfg->max_packet > BT_SWIM_PACKET_MAX || !bt_swim_timing_valid(&cfg->timing) ||
+        cfg->member_extra > BT_SWIM_EXTRA_MAX)
         return NULL;
     struct bt_swim *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->cfg = *cfg;
+    s->rec_size = sizeof(struct bt_member) + ((cfg->member_extra + 7) & ~(size_t)7);
     s->t = cfg->timing;
     s->sink = *sink;
     bt_bqueue_init(&s->q);
@@ -1176,6 +1180,36 @@ bool bt_swim_member(const struct bt_swim *s, const struct bt_nodeid *name,
 }
 
 size_t bt_swim_live_count(const struct bt_swim *s) { return s->n_live; }
+
+size_t bt_swim_positions(const struct bt_swim *s) { return s->n_members; }
+
+uint64_t bt_swim_reaped(const struct bt_swim *s) { return s->stats.reaped; }
+
+enum bt_member_state bt_swim_state_at(const struct bt_swim *s, size_t pos, uint64_t *boot_id)
+{
+    const struct bt_member *m = swim_member_at(s, pos);
+    *boot_id = m->boot_id;
+    return (enum bt_member_state)m->state;
+}
+
+struct bt_nodeid bt_swim_name_at(const struct bt_swim *s, size_t pos)
+{
+    return member_name(swim_member_at(s, pos));
+}
+
+void *bt_swim_extra_at(struct bt_swim *s, size_t pos)
+{
+    return member_extra(swim_member_at(s, pos));
+}
+
+void *bt_swim_extra_of(struct bt_swim *s, const struct bt_nodeid *name, size_t *pos)
+{
+    struct bt_member *m = swim_find(s, name);
+    if (!m)
+        return NULL;
+    *pos = swim_member_pos(s, m);
+    return member_extra(m);
+}
 
 uint64_t bt_swim_digest(const struct bt_swim *s) { return s->digest; }
 

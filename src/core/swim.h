@@ -109,9 +109,11 @@ struct bt_swim_sink {
      * word, the swim asks it about no CLOCK broadcast of that member with
      * a seq no greater until the member's state or boot changes: the sink
      * must hold such a word as no news (the node keeps the reading of a
-     * member it holds alive, suspect or dead on that boot). Optional. */
-    bool (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                  const struct bt_swim_clock *clock);
+     * member it holds alive, suspect or dead on that boot). pos and extra:
+     * the member's position and extra bytes (see "Members by position").
+     * Optional. */
+    bool (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id, size_t pos,
+                  void *extra, const struct bt_swim_clock *clock);
     /* A summary of the local user state, sent in a DIGEST datagram to each
      * probe target: write at most cap (BT_SWIM_DIGEST_MAX) bytes into buf
      * and return the length (0: send none). quiet_ms is how long news takes
@@ -135,14 +137,23 @@ struct bt_swim_config {
     size_t max_packet;             /* datagram budget, >= BT_SWIM_MIN_PACKET */
     uint64_t (*random)(void *ctx); /* uniform 64-bit random numbers */
     void *random_ctx;
+    /* Bytes of the caller's own state kept with every member (0 to
+     * BT_SWIM_EXTRA_MAX): zeroed when the member is added, forgotten with
+     * it (see "Members by position" below). The clock readings live
+     * there: every node keeps one for every member, and beside the
+     * member's record they need no name and no index of their own. */
+    size_t member_extra;
 };
+
+#define BT_SWIM_EXTRA_MAX 64
 
 struct bt_swim;
 
 /* A new membership instance knowing only itself (alive, incarnation 0).
  * cfg and sink are copied. Returns NULL on a bad config (invalid name or
  * address, zero boot id, max_packet below BT_SWIM_MIN_PACKET, zero timings,
- * missing random/send/event) or out of memory. */
+ * missing random/send/event, member_extra above BT_SWIM_EXTRA_MAX) or out
+ * of memory. */
 struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_swim_sink *sink,
                             uint64_t now_ms);
 void bt_swim_free(struct bt_swim *swim);
@@ -229,6 +240,27 @@ bool bt_swim_member(const struct bt_swim *swim, const struct bt_nodeid *name,
                     struct bt_member_info *out);
 /* Members alive or suspect, self included (the "n" of the formulas). */
 size_t bt_swim_live_count(const struct bt_swim *swim);
+
+/* Members by position: every known member (self at 0) has a position
+ * below bt_swim_positions(). A member keeps its position until a member is
+ * forgotten (reaped: bt_member_stats.reaped counts them), when the last
+ * one takes the forgotten one's; a caller that keeps positions takes them
+ * again when that count moves. The extra bytes (config.member_extra) move
+ * with their member. */
+size_t bt_swim_positions(const struct bt_swim *swim);
+/* The member at position pos (below bt_swim_positions()): its state, and
+ * its boot in *boot_id. */
+enum bt_member_state bt_swim_state_at(const struct bt_swim *swim, size_t pos, uint64_t *boot_id);
+/* Its name. */
+struct bt_nodeid bt_swim_name_at(const struct bt_swim *swim, size_t pos);
+/* How many members were forgotten so far (bt_member_stats.reaped): when it
+ * moves, positions have. */
+uint64_t bt_swim_reaped(const struct bt_swim *swim);
+/* Its extra bytes. */
+void *bt_swim_extra_at(struct bt_swim *swim, size_t pos);
+/* The extra bytes of the member named name and its position in *pos, or
+ * NULL when it is not known. */
+void *bt_swim_extra_of(struct bt_swim *swim, const struct bt_nodeid *name, size_t *pos);
 /* XOR of a hash of (name, boot, state) over the live (alive or suspect)
  * members; dead and departed members count as absent. */
 uint64_t bt_swim_digest(const struct bt_swim *swim);

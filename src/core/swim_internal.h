@@ -115,7 +115,8 @@ struct bt_member {
 _Static_assert(sizeof(struct bt_member) == 56, "a member record takes 56 bytes");
 _Static_assert(MEMBER_STR_INLINE >= sizeof(char *), "a record's str[] holds a pointer");
 
-/* Members per chunk of bt_swim.chunks. */
+/* Members per chunk of bt_swim.chunks (each record followed by the
+ * caller's extra bytes: bt_swim_config.member_extra). */
 #define MEMBER_CHUNK_BITS 8
 #define MEMBER_CHUNK ((size_t)1 << MEMBER_CHUNK_BITS)
 
@@ -232,6 +233,7 @@ struct bt_swim {
      * n_chunks * MEMBER_CHUNK. */
     struct bt_member **chunks;
     size_t n_members, n_chunks;
+    size_t rec_size; /* a record and its extra bytes, rounded up to 8 */
     /* Members by name (swim_members.c, "the index"): index_cap slots, a
      * power of two, at most three quarters full, linear probing from the
      * slot the low bits of the name's bt_hash_bytes (low 32 bits) pick;
@@ -322,8 +324,12 @@ static inline uint64_t rnd(struct bt_swim *s) { return s->cfg.random(s->cfg.rand
 /* The member at position pos (pos < n_members). */
 static inline struct bt_member *swim_member_at(const struct bt_swim *s, size_t pos)
 {
-    return &s->chunks[pos >> MEMBER_CHUNK_BITS][pos & (MEMBER_CHUNK - 1)];
+    char *chunk = (char *)s->chunks[pos >> MEMBER_CHUNK_BITS];
+    return (struct bt_member *)(chunk + (pos & (MEMBER_CHUNK - 1)) * s->rec_size);
 }
+
+/* m's extra bytes (bt_swim_config.member_extra), after its record. */
+static inline void *member_extra(struct bt_member *m) { return m + 1; }
 
 /* Where the position of the i-th suspect (i < n_suspects)
  * and of the i-th dead or left member (i < n_gone) is: see bt_swim.watch. */
@@ -380,7 +386,8 @@ void swim_index_free(struct bt_swim *s);
  * name's bt_hash_bytes, low 32 bits, swim_index_prefetch asks for the
  * index slot where its search starts, and swim_index_prefetch_member, once
  * that slot is at hand, for the record of the first slot from there with
- * that name's tag (both of the cache lines a 56-byte record may span).
+ * that name's tag (the first and last lines of the record and its extra
+ * bytes, which is all of them up to 120 bytes).
  * Each pass lets the misses of all the names overlap. They change
  * nothing. */
 BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t hash)
@@ -404,7 +411,7 @@ BT_HTAB_HINT void swim_index_prefetch_member(const struct bt_swim *s, uint32_t h
         if ((s->index[k] & ~mask) == (hash & ~mask)) {
             const char *m = (const char *)swim_member_at(s, (s->index[k] & mask) - 1);
             __builtin_prefetch(m);
-            __builtin_prefetch(m + sizeof(struct bt_member) - 1);
+            __builtin_prefetch(m + s->rec_size - 1);
             return;
         }
     }

@@ -306,7 +306,7 @@ static bool chunk_room(struct bt_swim *s)
     if (!v)
         return false;
     s->chunks = v;
-    v[c] = malloc(MEMBER_CHUNK * sizeof **v);
+    v[c] = malloc(MEMBER_CHUNK * s->rec_size);
     if (!v[c])
         return false;
     s->n_chunks = c + 1;
@@ -344,7 +344,7 @@ struct bt_member *swim_member_add(struct bt_swim *s, const struct bt_nodeid *nam
         return NULL;
     uint32_t pos = (uint32_t)s->n_members;
     struct bt_member *m = swim_member_at(s, pos);
-    memset(m, 0, sizeof *m);
+    memset(m, 0, s->rec_size);
     if (!str_room(m, name->bytes, name->len, addr->len))
         return NULL;
     memcpy((char *)member_addr_bytes(m), addr->s, addr->len);
@@ -427,7 +427,7 @@ void swim_member_remove(struct bt_swim *s, struct bt_member *m)
     }
     swim_member_strs_free(m);
     if (last != m)
-        *m = *last;
+        memcpy(m, last, s->rec_size);
     s->n_members--;
     /* A spare chunk is kept: a member that comes and goes at a chunk's
      * edge does not allocate every time. */

@@ -222,8 +222,8 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
 
 /* The clock layer of the tests (the node's, in brief): a word is news when
  * its seq is greater than the greatest taken, whoever it is about. */
-static bool sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id,
-                       const struct bt_swim_clock *clock)
+static bool sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id, size_t pos,
+                       void *extra, const struct bt_swim_clock *clock)
 {
     struct tnode *t = ctx;
     if (clock->wall_ms == 0)
@@ -251,6 +251,7 @@ static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *
     if (NET->timing_set)
         cfg.timing = NET->timing;
     cfg.max_packet = 1400;
+    cfg.member_extra = sizeof(uint64_t); /* a tag the tests may write */
     cfg.random = splitmix;
     cfg.random_ctx = &t->rng;
     struct bt_swim_sink sink = {
@@ -920,6 +921,77 @@ static void member_that_missed_a_leave_is_told_when_it_suspects_the_leaver(void 
     net_free(&net);
 }
 
+/* The tag extra_tags() writes for a member. */
+static uint64_t extra_tag(const struct bt_nodeid *name)
+{
+    return bt_hash_bytes(name->bytes, name->len) | 1;
+}
+
+/* Writes every member's tag in its extra bytes at node i. */
+static void extra_tags(int i)
+{
+    struct bt_swim *s = NET->node[i].s;
+    for (size_t pos = 0; pos < bt_swim_positions(s); pos++) {
+        struct bt_nodeid name = bt_swim_name_at(s, pos);
+        uint64_t tag = extra_tag(&name);
+        memcpy(bt_swim_extra_at(s, pos), &tag, sizeof tag);
+    }
+}
+
+/* How many members at node i have extra bytes that are neither their tag
+ * nor zero (zero: a member added since the tags were written), and how
+ * many disagree between their name and their position. */
+static int extra_wrong(int i, int *zero)
+{
+    struct bt_swim *s = NET->node[i].s;
+    int wrong = 0;
+    *zero = 0;
+    for (size_t pos = 0; pos < bt_swim_positions(s); pos++) {
+        struct bt_nodeid name = bt_swim_name_at(s, pos);
+        uint64_t tag;
+        size_t at = SIZE_MAX;
+        memcpy(&tag, bt_swim_extra_at(s, pos), sizeof tag);
+        *zero += tag == 0;
+        wrong += tag != 0 && tag != extra_tag(&name);
+        wrong += bt_swim_extra_of(s, &name, &at) != bt_swim_extra_at(s, pos) || at != pos;
+    }
+    return wrong;
+}
+
+/* A member's extra bytes (bt_swim_config.member_extra: the node keeps its
+ * clock readings there) start zeroed and move with the member when
+ * another is forgotten and the last one takes its position. */
+static void extra_bytes_move_with_their_member(void **state)
+{
+    struct tnet net;
+    struct bt_swim_timing t;
+    assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &t), 0);
+    t.dead_reap = 3000;
+    net_init_timed(&net, 6, 31, &t);
+    join_all_through(0);
+    run_for(3000);
+    extra_tags(1);
+    int zero;
+    assert_int_equal(extra_wrong(1, &zero), 0);
+    assert_int_equal(zero, 0);
+    /* Two members die and are forgotten at node 1: the last positions
+     * move into theirs. */
+    crash(2);
+    crash(4);
+    run_for(8000);
+    assert_int_equal(bt_swim_positions(net.node[1].s), 4);
+    assert_int_equal(extra_wrong(1, &zero), 0);
+    assert_int_equal(zero, 0);
+    /* A newcomer's bytes are zero. */
+    make_swim(&net.node[net.wire.n++], "node6", "10.0.0.7:7946", 1006);
+    assert_int_equal(bt_swim_join(net.node[6].s, &net.node[0].addr, 1, net.wire.now), 0);
+    run_for(2000);
+    assert_int_equal(bt_swim_positions(net.node[1].s), 5);
+    assert_int_equal(extra_wrong(1, &zero), 0);
+    assert_int_equal(zero, 1);
+    net_free(&net);
+}
+
 /* A word queued for a member's boot is not passed on as its next boot's:
  * the CLOCK broadcast is written with the boot the member's record holds
  * (put_word), so the word leaves the queue when that boot changes. */
@@ -1568,6 +1640,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_queued_word_moves_with_its_member),
     cmocka_unit_test(member_that_missed_a_leave_is_told_when_it_suspects_the_leaver),
     cmocka_unit_test(a_queued_word_is_not_passed_on_for_the_next_boot),
+    cmocka_unit_test(extra_bytes_move_with_their_member),
     cmocka_unit_test(restart_at_the_same_address_takes_the_name_over),
     cmocka_unit_test(node_that_missed_a_restart_learns_the_new_boot_on_first_contact),
     cmocka_unit_test(datagram_from_a_process_we_do_not_hold_triggers_a_push_pull),
