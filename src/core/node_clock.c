@@ -272,11 +272,10 @@ static bool word_refused(const struct clock_reading *c)
  * and ACKs only. Gossiped, it was half of every join's CLOCK broadcasts
  * (a joiner says "not judged yet", then "fine" a few periods later), the
  * largest share of a 1000-node start's gossip, for no change anywhere. */
-bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id, size_t pos,
-                     void *extra, const struct bt_swim_clock *clock)
+bool node_sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
+                     const struct bt_swim_clock *clock)
 {
     struct bt_node *n = ctx;
-    (void)member;
     positions_fresh(n);
     int64_t offset = 0;
     if (clock->wall_ms != 0) {

@@ -159,8 +159,8 @@ void node_clock_free(struct bt_node *n);
 void node_clock_verdict(struct bt_node *n, const struct bt_nodeid *member);
 /* The swim sink's `clock` and `wall` (swim.h): a member's clock block read,
  * and this node's own block to send. */
-bool node_sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id, size_t pos,
-                     void *extra, const struct bt_swim_clock *clock);
+bool node_sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
+                     const struct bt_swim_clock *clock);
 void node_sink_wall(void *ctx, struct bt_swim_clock *out);
 /* Tells the election what each member last said of its clock; returns
  * whether any word changed. From settle(), after the verdicts. */

@@ -364,8 +364,7 @@ static void apply_clock(struct bt_swim *s, const struct bt_swim_bcast *b)
         return;
     struct bt_swim_clock c = b->clock;
     c.wall_ms = 0;
-    if (s->sink.clock(s->sink.ctx, MEMBER_NAME_P(m), m->boot_id, swim_member_pos(s, m),
-                      member_extra(m), &c)) {
+    if (s->sink.clock(s->sink.ctx, m->boot_id, swim_member_pos(s, m), member_extra(m), &c)) {
         m->word_seq = c.seq;
         (void)gossip_word(s, m, &c); /* out of memory: it rides the member's probes still */
     }
@@ -604,8 +603,8 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     /* A clock reading of a member we know on this boot (fix 9). */
     if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.clock.wall_ms != 0 &&
         sender && sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock &&
-        s->sink.clock(s->sink.ctx, MEMBER_NAME_P(sender), sender->boot_id,
-                      swim_member_pos(s, sender), member_extra(sender), &p.clock) &&
+        s->sink.clock(s->sink.ctx, sender->boot_id, swim_member_pos(s, sender),
+                      member_extra(sender), &p.clock) &&
         is_live(sender->state)) {
         sender->word_seq = p.clock.seq;
         (void)gossip_word(s, sender, &p.clock); /* a newer word: gossiped on as well */

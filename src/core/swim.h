@@ -109,11 +109,11 @@ struct bt_swim_sink {
      * word, the swim asks it about no CLOCK broadcast of that member with
      * a seq no greater until the member's state or boot changes: the sink
      * must hold such a word as no news (the node keeps the reading of a
-     * member it holds alive, suspect or dead on that boot). pos and extra:
-     * the member's position and extra bytes (see "Members by position").
-     * Optional. */
-    bool (*clock)(void *ctx, const struct bt_nodeid *member, uint64_t boot_id, size_t pos,
-                  void *extra, const struct bt_swim_clock *clock);
+     * member it holds alive, suspect or dead on that boot). The member is
+     * the one at position pos, extra its extra bytes (see "Members by
+     * position"). Optional. */
+    bool (*clock)(void *ctx, uint64_t boot_id, size_t pos, void *extra,
+                  const struct bt_swim_clock *clock);
     /* A summary of the local user state, sent in a DIGEST datagram to each
      * probe target: write at most cap (BT_SWIM_DIGEST_MAX) bytes into buf
      * and return the length (0: send none). quiet_ms is how long news takes

@@ -222,8 +222,8 @@ static void user_merge(void *ctx, const struct bt_nodeid *from, bool join, const
 
 /* The clock layer of the tests (the node's, in brief): a word is news when
  * its seq is greater than the greatest taken, whoever it is about. */
-static bool sink_clock(void *ctx, const struct bt_nodeid *member, uint64_t boot_id, size_t pos,
-                       void *extra, const struct bt_swim_clock *clock)
+static bool sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
+                       const struct bt_swim_clock *clock)
 {
     struct tnode *t = ctx;
     if (clock->wall_ms == 0)
