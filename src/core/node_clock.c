@@ -125,8 +125,9 @@ static void reading_remove(struct bt_node *n, struct clock_reading *c)
  * mark it (check, retell) and list it in clock_pending; a reaped member
  * makes the next judgement check every reading. A reading whose word the
  * election has not taken yet (word_told false) is listed too, so that
- * node_tell_words looks at those alone. The list is walked in the
- * readings' order, the order of the walk over every reading it replaces. */
+ * node_tell_words looks at those alone. The list holds the members'
+ * positions and is walked in their order, the order of a walk over every
+ * reading; it is taken again when positions move (positions_fresh). */
 
 /* Lists reading c, at pos, in clock_pending (it is not, or marked
  * already). There is room: at most one entry per reading, and room for
