@@ -12,11 +12,16 @@
 # SIM defaults to build-bench-sim/baton-sim; TARGETs are the names below
 # (default: all but members-10000). members-10000 runs only when named or
 # with BENCH_SIM_BIG=1: by the measured bytes per (node, member) pair
-# (304 at 4000 nodes, docs/simulator.md, "Scale") it needs about 30 GB,
-# more than this machine can give one run.
+# (250 at 4000 nodes, docs/simulator.md, "Scale") it needs about 24 GB,
+# more than this machine (23 GiB) can give one run.
 # Every run is capped at BENCH_SIM_AS bytes of address space (default
 # 10 GiB; prlimit --as): past it the run fails (out of memory) instead of
 # pushing the machine into swap or the OOM killer.
+# The runs ask glibc's malloc for transparent huge pages
+# (GLIBC_TUNABLES=glibc.malloc.hugetlb=1; BENCH_SIM_THP=0 leaves them out):
+# the member tables of thousands of nodes are gigabytes read at random,
+# and with 4 KiB pages a large run spent a tenth of its user CPU more on
+# TLB misses (docs/simulator.md, "Scale").
 set -u
 
 SIM=${1:-build-bench-sim/baton-sim}
@@ -25,6 +30,8 @@ DEFAULT_TARGETS="one-name-1000 names-1000x1000 members-4000 names-100000"
 [ "${BENCH_SIM_BIG:-0}" = 1 ] && DEFAULT_TARGETS="$DEFAULT_TARGETS members-10000"
 TARGETS=${*:-$DEFAULT_TARGETS}
 AS=${BENCH_SIM_AS:-10737418240}
+THP=
+[ "${BENCH_SIM_THP:-1}" = 1 ] && THP=glibc.malloc.hugetlb=1
 
 if [ ! -x "$SIM" ]; then
     echo "bench-sim: no simulator at $SIM (make bench-sim builds it)" >&2
@@ -49,8 +56,8 @@ args_of() {
         echo "--scenario steady --seed 1 --nodes 1000 --names 1000 --campaigners 3 --duration-ms 20000 --profile local --max-propagation-ms 5000" ;;
     members-4000)
         # Membership alone, 4000 nodes, 60 virtual seconds, converged: the
-        # largest of the membership targets that fits the default cap (4.86 GB
-        # max RSS measured in the eighth round).
+        # largest of the membership targets that fits the default cap (4.00 GB
+        # max RSS measured in the eleventh round).
         echo "--scenario steady --seed 1 --nodes 4000 --names 0 --duration-ms 60000" ;;
     members-10000)
         # Membership alone, 10 000 nodes, 60 virtual seconds, converged
@@ -76,12 +83,14 @@ for t in $TARGETS; do
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "== $t: $SIM $a"
     # shellcheck disable=SC2086
-    /usr/bin/time -v -o "$tmp/time" prlimit --as="$AS" -- "$SIM" $a --quiet >"$tmp/out" 2>"$tmp/err"
+    GLIBC_TUNABLES=$THP /usr/bin/time -v -o "$tmp/time" prlimit --as="$AS" -- "$SIM" $a --quiet \
+        >"$tmp/out" 2>"$tmp/err"
     rc=$?
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tmp/time")
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time")
     cpu=$(sed -n 's/.*User time (seconds): //p' "$tmp/time")
-    echo "   exit $rc; wall $wall; user CPU ${cpu} s; max RSS $((rss / 1024)) MiB; load at start $load; at end $(cut -d' ' -f1-3 /proc/loadavg)"
+    sys=$(sed -n 's/.*System time (seconds): //p' "$tmp/time")
+    echo "   exit $rc; wall $wall; user CPU ${cpu} s; system ${sys} s; max RSS $((rss / 1024)) MiB; load at start $load; at end $(cut -d' ' -f1-3 /proc/loadavg)"
     tail -n 1 "$tmp/out" | python3 -c '
 import json, sys
 try:
