@@ -386,10 +386,9 @@ void swim_index_free(struct bt_swim *s);
  * name's bt_hash_bytes, low 32 bits, swim_index_prefetch asks for the
  * index slot where its search starts, and swim_index_prefetch_member, once
  * that slot is at hand, for the record of the first slot from there with
- * that name's tag (the first and last lines of the record and its extra
- * bytes, which is all of them up to 120 bytes).
- * Each pass lets the misses of all the names overlap. They change
- * nothing. */
+ * that name's tag (the first and last cache lines of the record and its
+ * extra bytes: all of them unless they span three). Each pass lets the
+ * misses of all the names overlap. They change nothing. */
 BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t hash)
 {
 #if defined(__GNUC__)
