@@ -455,6 +455,17 @@ static int64_t kth_smallest(int64_t *v, size_t len, size_t k)
     return v[lo];
 }
 
+/* Whether reading c, at pos, still matches membership: its member on the
+ * reading's boot, not left; *live then says whether it is alive or
+ * suspect. */
+static bool matches(struct bt_node *n, const struct clock_reading *c, size_t pos, bool *live)
+{
+    uint64_t boot;
+    enum bt_member_state st = bt_swim_state_at(n->swim, pos, &boot);
+    *live = st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT;
+    return boot == c->boot_id && st != BT_MEMBER_LEFT;
+}
+
 /* Drops the readings of members membership knows under another boot, or
  * saw leave; returns how many of the rest are readings of live members. */
 static size_t drop_forgotten(struct bt_node *n)
@@ -462,15 +473,14 @@ static size_t drop_forgotten(struct bt_node *n)
     size_t live = 0;
     for (size_t pos = 0, np = bt_swim_positions(n->swim); pos < np; pos++) {
         struct clock_reading *c = reading_at(n, pos);
+        bool is_live;
         if (!c->has)
             continue;
-        uint64_t boot;
-        enum bt_member_state st = bt_swim_state_at(n->swim, pos, &boot);
-        if (boot != c->boot_id || st == BT_MEMBER_LEFT) {
+        if (!matches(n, c, pos, &is_live)) {
             reading_remove(n, c);
             continue;
         }
-        c->live = st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT;
+        c->live = is_live;
         live += c->read && c->live;
         c->check = false;
     }
@@ -490,14 +500,12 @@ static size_t check_marked(struct bt_node *n)
     for (size_t j = 0; j < n->npending && !all; j++) {
         size_t pos = n->clock_pending[j];
         struct clock_reading *c = reading_at(n, pos);
+        bool live;
         if (!c->check)
             continue;
-        uint64_t boot;
-        enum bt_member_state st = bt_swim_state_at(n->swim, pos, &boot);
-        if (boot != c->boot_id || st == BT_MEMBER_LEFT) {
+        if (!matches(n, c, pos, &live)) {
             all = true;
         } else {
-            bool live = st == BT_MEMBER_ALIVE || st == BT_MEMBER_SUSPECT;
             if (c->read && live != c->live)
                 n->nlive_read += live ? 1 : (size_t)-1;
             c->live = live;

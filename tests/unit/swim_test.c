@@ -779,6 +779,19 @@ static void forge_bcast(int from, int to, const struct bt_swim_bcast *b)
     bt_swim_recv_packet(NET->node[to].s, &NET->node[from].addr, buf, w.len, NET->wire.now);
 }
 
+/* Node `from` hands node `to` a CLOCK broadcast of node `about`'s word
+ * with seq `seq` (on about's boot). */
+static void forge_word(int from, int to, int about, uint32_t seq)
+{
+    struct bt_swim_bcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_SWIM_B_CLOCK;
+    b.name = NET->node[about].name;
+    b.boot = NET->node[about].boot;
+    b.clock.seq = seq;
+    forge_bcast(from, to, &b);
+}
+
 /* Fix 9's words by gossip: a copy of a word the sink called news, or an
  * older one, is dropped before the sink is asked (most gossiped words are
  * copies); a newer one is asked about; a change of the member's state
@@ -789,22 +802,14 @@ static void a_gossiped_word_already_taken_is_not_asked_about_again(void **state)
     net_init(&net, 3, 21);
     join_all_through(0);
     run_for(2000);
-    struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = BT_SWIM_B_CLOCK;
-    b.name = net.node[2].name;
-    b.boot = net.node[2].boot;
-    b.clock.seq = 5;
-    forge_bcast(0, 1, &b);
+    forge_word(0, 1, 2, 5);
     assert_int_equal(net.node[1].words_asked, 1);
-    forge_bcast(0, 1, &b); /* the same word */
-    b.clock.seq = 4;       /* an older one */
-    forge_bcast(0, 1, &b);
+    forge_word(0, 1, 2, 5); /* the same word */
+    forge_word(0, 1, 2, 4); /* an older one */
     assert_int_equal(net.node[1].words_asked, 1);
-    b.clock.seq = 6;
-    forge_bcast(0, 1, &b);
+    forge_word(0, 1, 2, 6);
     assert_int_equal(net.node[1].words_asked, 2);
-    forge_bcast(0, 1, &b);
+    forge_word(0, 1, 2, 6);
     assert_int_equal(net.node[1].words_asked, 2);
 
     /* node2 suspected (a change of state): the sink is asked again. */
@@ -817,7 +822,7 @@ static void a_gossiped_word_already_taken_is_not_asked_about_again(void **state)
     sus.from = net.node[0].name;
     forge_bcast(0, 1, &sus);
     assert_int_equal(state_of(1, 2), BT_MEMBER_SUSPECT);
-    forge_bcast(0, 1, &b);
+    forge_word(0, 1, 2, 6);
     assert_int_equal(net.node[1].words_asked, 3);
     net_free(&net);
 }
@@ -851,13 +856,7 @@ static void a_queued_word_moves_with_its_member(void **state)
     }
     assert_true(x >= 0 && y >= 0 && x != 1 && y != 1);
     /* y says a word (seq 7), which node 1 takes and gossips on. */
-    struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = BT_SWIM_B_CLOCK;
-    b.name = net.node[y].name;
-    b.boot = net.node[y].boot;
-    b.clock.seq = 7;
-    forge_bcast(0, 1, &b);
+    forge_word(0, 1, y, 7);
     run_for(5000);
     /* y dies; just before node 1 forgets it, x says its word (seq 9). */
     crash(y);
@@ -871,10 +870,7 @@ static void a_queued_word_moves_with_its_member(void **state)
     net_run_until(dead_at + 4000);
     net.word_member = net.node[x].name;
     net.word_seq = 9;
-    b.name = net.node[x].name;
-    b.boot = net.node[x].boot;
-    b.clock.seq = 9;
-    forge_bcast(0, 1, &b);
+    forge_word(0, 1, x, 9);
     run_for(3000);
     struct bt_member_info gone;
     assert_false(member(1, net.node[y].name.bytes, &gone)); /* forgotten */
@@ -882,8 +878,7 @@ static void a_queued_word_moves_with_its_member(void **state)
     assert_true(bt_nodeid_eq(&mi[1].name, &net.node[x].name)); /* x took y's place */
     assert_true(net.words_seen > 100);
     assert_int_equal(net.words_wrong, 0);
-    b.clock.seq = 11;
-    forge_bcast(0, 1, &b); /* its ACK went out before the word was applied */
+    forge_word(0, 1, x, 11); /* its ACK went out before the word was applied */
     net.word_from = 1;
     net.word_seq = 11;
     net.words_seen = 0;
@@ -1004,13 +999,7 @@ static void a_queued_word_is_not_passed_on_for_the_next_boot(void **state)
     net_init_timed(&net, 4, 29, &t);
     join_all_through(0);
     run_for(3000);
-    struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = BT_SWIM_B_CLOCK;
-    b.name = net.node[3].name;
-    b.boot = net.node[3].boot;
-    b.clock.seq = 7;
-    forge_bcast(0, 1, &b);
+    forge_word(0, 1, 3, 7);
     net.word_member = net.node[3].name;
     net.word_from = 1;
     net.word_seq = 7;
