@@ -1087,6 +1087,49 @@ static void a_members_word_is_numbered_gossiped_and_counts_at_once(void **state)
     net_free(&net);
 }
 
+/* Fix 9 across a restart: node0 said its clock is refused, then restarts.
+ * The election starts the new boot unheard and not out, and the first word
+ * node1 hears from the new boot says "refused" again: node1 stops counting
+ * node0 at once, and keeps to it. What node0 sends node1 is lost, so
+ * node1 learns the new boot and node0's new candidacy through node2, and
+ * the forged word is the first of the new boot it takes (node0's own
+ * "fine" comes later by gossip, with a lower seq). */
+static void a_member_refused_again_after_a_restart_does_not_count(void **state)
+{
+    struct net net;
+    start_three_for_words(&net);
+    for (int i = 0; i < 3; i++)
+        lead(&net, i, 0, NULL);
+    net_run(&net, net.wire.now + 3000);
+    assert_all_see_leader(&net, 0);
+    struct bt_swim_clock refused = {.flags = BT_SWIM_CLOCK_REFUSED, .ceiling = 0, .seq = 100};
+    forge_word(&net, 0, 1, &refused, 0, NULL);
+    drain(&net, 1);
+    assert_int_equal(leader_seen(&net, 1), 1);
+
+    net.wire.cut[0][1] = true; /* one way: node0 still reads node1's clock */
+    bt_node_free(net.node[0]);
+    node_start(&net, 0, 400);
+    assert_int_equal(bt_node_join(net.node[0], &net.addr[2], 1, tat(&net, 0)), 0);
+    drain(&net, 0);
+    lead(&net, 0, 0, NULL);
+    bool knows = false;
+    for (int ms = 0; ms < 3000 && !knows; ms++) {
+        net_run(&net, net.wire.now + 1);
+        struct bt_member_info mi[MAXN];
+        size_t n = bt_node_members(net.node[1], mi, MAXN);
+        for (size_t k = 0; k < n && k < MAXN; k++)
+            knows = knows || (strcmp(mi[k].name.bytes, "node0") == 0 && mi[k].boot_id == 400);
+    }
+    assert_true(knows);
+    forge_word(&net, 0, 1, &refused, 0, NULL);
+    drain(&net, 1);
+    net_run(&net, net.wire.now + 3000);
+    assert_int_equal(leader_seen(&net, 1), 1);
+    assert_int_equal(leader_seen(&net, 0), 0); /* node0's candidacy is there to count */
+    net_free(&net);
+}
+
 /* Fix 9: "not judged yet" is taken but not gossiped on: the election
  * takes it as it takes a boot not heard from, and gossiped it was half of
  * every start's CLOCK broadcasts. Forged in node0's name: node1 takes
@@ -1747,6 +1790,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(clock_outlier_withdraws_and_returns_when_put_right),
     cmocka_unit_test(a_start_with_clocks_apart_mints_once),
     cmocka_unit_test(a_members_word_is_numbered_gossiped_and_counts_at_once),
+    cmocka_unit_test(a_member_refused_again_after_a_restart_does_not_count),
     cmocka_unit_test(a_not_judged_word_is_taken_but_not_gossiped),
     cmocka_unit_test(twin_with_the_greater_boot_survives_the_heal),
     cmocka_unit_test(twin_with_the_lower_boot_stops_after_the_heal),
