@@ -196,6 +196,7 @@ static void mark(struct bt_node *n, struct clock_reading *c, size_t pos)
 {
     c->check = true;
     c->retell = true;
+    c->out_told = false; /* a verdict may have changed the election's view */
     pend(n, c, pos);
 }
 
@@ -260,6 +261,22 @@ void node_clock_verdict(struct bt_node *n, const struct bt_nodeid *member)
 static bool word_refused(const struct clock_reading *c)
 {
     return c->heard && (c->flags & BT_SWIM_CLOCK_REFUSED) != 0;
+}
+
+/* Tells the election whether reading c's member's clock is out (name:
+ * its member's), unless it was told so since the last mark. Returns what
+ * bt_leader_member_clock returns, or 0. */
+static int tell_out(struct bt_node *n, struct clock_reading *c, const struct bt_nodeid *name)
+{
+    bool out = word_refused(c);
+    if (c->out_told && c->out_refused == out)
+        return 0;
+    int rc = bt_leader_member_clock(n->leader, name, c->boot_id, out, n->now.wall_ms);
+    if (rc >= 0) {
+        c->out_told = true;
+        c->out_refused = out;
+    }
+    return rc;
 }
 
 /* A member's clock block (a PING or ACK: a reading and its word), or its
@@ -409,8 +426,7 @@ bool node_tell_words(struct bt_node *n)
          * next judgement: until then a candidacy it has withdrawn could
          * still elect it here (a live entry that only now passes the
          * bound, while its tombstone does not yet). */
-        if (bt_leader_member_clock(n->leader, &name, c->boot_id, word_refused(c), n->now.wall_ms) <
-            0) {
+        if (tell_out(n, c, &name) < 0) {
             n->words_dirty = true; /* out of memory: told again at the next call */
             continue;
         }
@@ -528,8 +544,7 @@ static void retell_marked(struct bt_node *n)
             continue;
         const struct bt_nodeid name = bt_swim_name_at(n->swim, pos);
         /* Out of memory: told again next time. */
-        if (bt_leader_member_clock(n->leader, &name, c->boot_id, word_refused(c), n->now.wall_ms) >=
-            0)
+        if (tell_out(n, c, &name) >= 0)
             c->retell = false;
     }
     pending_trim(n);

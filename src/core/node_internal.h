@@ -48,6 +48,10 @@ struct clock_reading {
      * in clock_pending; live, its member was alive or suspect at its last
      * check. */
     bool check : 1, retell : 1, listed : 1, live : 1;
+    /* out_told: the election was told since the last mark whether the
+     * member's clock is out (out_refused; bt_leader_member_clock), so a
+     * new word that does not change that needs no telling. */
+    bool out_told : 1, out_refused : 1;
 };
 
 /* A membership verdict waiting for the election (see settle()). */
