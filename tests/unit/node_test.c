@@ -1043,6 +1043,17 @@ static void start_three_for_words(struct net *net)
     join_all_through_node0(net);
 }
 
+/* start_three_for_words, then every node campaigns for "job" and all see
+ * node0, the lowest name, lead. */
+static void start_three_led_by_node0(struct net *net)
+{
+    start_three_for_words(net);
+    for (int i = 0; i < 3; i++)
+        lead(net, i, 0, NULL);
+    net_run(net, net->wire.now + 3000);
+    assert_all_see_leader(net, 0);
+}
+
 /* Fix 9: a member's word on its clock is numbered, travels by gossip too,
  * and counts at once. node0, the name everyone elects, and node1, node2.
  * Forged datagrams in node0's name hand node1 words with seqs above
@@ -1054,11 +1065,7 @@ static void start_three_for_words(struct net *net)
 static void a_members_word_is_numbered_gossiped_and_counts_at_once(void **state)
 {
     struct net net;
-    start_three_for_words(&net);
-    for (int i = 0; i < 3; i++)
-        lead(&net, i, 0, NULL);
-    net_run(&net, net.wire.now + 3000);
-    assert_all_see_leader(&net, 0);
+    start_three_led_by_node0(&net);
 
     struct bt_swim_clock refused = {.flags = BT_SWIM_CLOCK_REFUSED, .ceiling = 0, .seq = 100};
     forge_word(&net, 0, 1, &refused, 0, NULL);
@@ -1097,11 +1104,7 @@ static void a_members_word_is_numbered_gossiped_and_counts_at_once(void **state)
 static void a_member_refused_again_after_a_restart_does_not_count(void **state)
 {
     struct net net;
-    start_three_for_words(&net);
-    for (int i = 0; i < 3; i++)
-        lead(&net, i, 0, NULL);
-    net_run(&net, net.wire.now + 3000);
-    assert_all_see_leader(&net, 0);
+    start_three_led_by_node0(&net);
     struct bt_swim_clock refused = {.flags = BT_SWIM_CLOCK_REFUSED, .ceiling = 0, .seq = 100};
     forge_word(&net, 0, 1, &refused, 0, NULL);
     drain(&net, 1);
