@@ -28,9 +28,10 @@
  * their address. The slots never move a broadcast from one list position
  * to another, so the order of packing is exactly that of the linked lists
  * they replaced. The words were still three quarters of the slots at 2000
- * nodes; as held broadcasts they take one 48-byte entry per member,
- * queued or not, and no key index: 4000 simulated nodes went from 304 to
- * 283 bytes of max RSS per (node, member) pair, for 7% more user CPU
+ * nodes; as held broadcasts they take one entry per member, queued or not
+ * (16 bytes of place and swim's 16-byte word), and no key index: 4000
+ * simulated nodes went from 304 to 283 bytes of max RSS per (node,
+ * member) pair with 48-byte entries, for 7% more user CPU
  * (docs/simulator.md, "Scale", the tenth round). */
 #define INLINE_BYTES 31
 
