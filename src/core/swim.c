@@ -285,9 +285,11 @@ static size_t pick_members(struct bt_swim *s, struct bt_member **out, size_t wan
         /* Small clusters: a partial Fisher-Yates over the eligible ones. */
         struct bt_member *cand[64];
         size_t nc = 0;
-        for (size_t i = 0; i < s->n_members; i++)
-            if (PICK_OK(swim_member_at(s, i)))
-                cand[nc++] = swim_member_at(s, i);
+        for (size_t i = 0; i < s->n_members; i++) {
+            struct bt_member *m = swim_member_at(s, i);
+            if (PICK_OK(m))
+                cand[nc++] = m;
+        }
         for (size_t i = 0; i < nc && got < want; i++) {
             size_t j = i + rnd_below(s, nc - i);
             struct bt_member *tmp = cand[i];
@@ -327,14 +329,14 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
 
 /* ---- receiving ---------------------------------------------------------- */
 
-/* Queues a CLOCK broadcast of member m's word on its clock (fix 9), held by
- * the member (a newer word replaces a queued older one). A word passed
+/* Queues a CLOCK broadcast of the word on its clock (fix 9) of the member
+ * at position pos, held by its position (a newer word replaces a queued
+ * older one). A word passed
  * on rides the next gossip round (a gossip period away at most: urgent
  * forwarding cost a tenth more datagrams in the chaos campaigns, for no
  * seed more); bt_swim_broadcast_clock starts one at once for this node's
  * own. Returns 0 or BATON_ENOMEM. */
-static int gossip_word(struct bt_swim *s, const struct bt_member *m,
-                       const struct bt_swim_clock *word)
+static int gossip_word(struct bt_swim *s, size_t pos, const struct bt_swim_clock *word)
 {
     struct swim_word held;
     memset(&held, 0, sizeof held);
@@ -342,7 +344,7 @@ static int gossip_word(struct bt_swim *s, const struct bt_member *m,
     held.seq = word->seq;
     held.flags = word->flags;
     struct bt_bqueue_removed rm = {0};
-    int rc = bt_bqueue_push_held(&s->q, (uint32_t)swim_member_pos(s, m), &held, q_capacity(s), &rm);
+    int rc = bt_bqueue_push_held(&s->q, (uint32_t)pos, &held, q_capacity(s), &rm);
     q_account(s, &rm);
     return rc;
 }
@@ -355,7 +357,8 @@ static int gossip_word(struct bt_swim *s, const struct bt_member *m,
  * there. */
 static void apply_clock(struct bt_swim *s, const struct bt_swim_bcast *b)
 {
-    struct bt_member *m = swim_find(s, &b->name);
+    size_t pos;
+    struct bt_member *m = swim_find_pos(s, &b->name, &pos);
     if (!m || m == s->self || m->boot_id != b->boot || !is_live(m->state) || !s->sink.clock)
         return;
     /* A copy of a word the sink holds already, or an older one (most of
@@ -364,9 +367,9 @@ static void apply_clock(struct bt_swim *s, const struct bt_swim_bcast *b)
         return;
     struct bt_swim_clock c = b->clock;
     c.wall_ms = 0;
-    if (s->sink.clock(s->sink.ctx, m->boot_id, swim_member_pos(s, m), member_extra(m), &c)) {
+    if (s->sink.clock(s->sink.ctx, m->boot_id, pos, member_extra(m), &c)) {
         m->word_seq = c.seq;
-        (void)gossip_word(s, m, &c); /* out of memory: it rides the member's probes still */
+        (void)gossip_word(s, pos, &c); /* out of memory: it rides the member's probes still */
     }
 }
 
@@ -585,7 +588,8 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     }
     s->depth++;
     prefetch_lookups(s, &p);
-    struct bt_member *sender = swim_find(s, &p.hdr.sender);
+    size_t sender_pos; /* positions hold until a member is reaped (bt_swim_tick) */
+    struct bt_member *sender = swim_find_pos(s, &p.hdr.sender, &sender_pos);
     if (!sender || sender->boot_id != p.hdr.sender_boot) {
         /* A process we do not know talks to us: an unknown name, or a boot
          * other than the one we hold for its name. Our view is missing what
@@ -603,11 +607,10 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
     /* A clock reading of a member we know on this boot (fix 9). */
     if ((p.hdr.type == BT_SWIM_PING || p.hdr.type == BT_SWIM_ACK) && p.clock.wall_ms != 0 &&
         sender && sender != s->self && sender->boot_id == p.hdr.sender_boot && s->sink.clock &&
-        s->sink.clock(s->sink.ctx, sender->boot_id, swim_member_pos(s, sender),
-                      member_extra(sender), &p.clock) &&
+        s->sink.clock(s->sink.ctx, sender->boot_id, sender_pos, member_extra(sender), &p.clock) &&
         is_live(sender->state)) {
         sender->word_seq = p.clock.seq;
-        (void)gossip_word(s, sender, &p.clock); /* a newer word: gossiped on as well */
+        (void)gossip_word(s, sender_pos, &p.clock); /* a newer word: gossiped on as well */
     }
 
     switch (p.hdr.type) {
@@ -1144,7 +1147,7 @@ int bt_swim_broadcast_clock(struct bt_swim *s, uint64_t now)
     if (s->refused)
         return BATON_ECLOSED;
     struct bt_swim_clock word = swim_local_clock(s);
-    int rc = gossip_word(s, s->self, &word);
+    int rc = gossip_word(s, swim_member_pos(s, s->self), &word);
     if (rc != 0)
         return rc;
     s->gossip_now = true;
@@ -1203,11 +1206,8 @@ void *bt_swim_extra_at(struct bt_swim *s, size_t pos)
 
 void *bt_swim_extra_of(struct bt_swim *s, const struct bt_nodeid *name, size_t *pos)
 {
-    struct bt_member *m = swim_find(s, name);
-    if (!m)
-        return NULL;
-    *pos = swim_member_pos(s, m);
-    return member_extra(m);
+    struct bt_member *m = swim_find_pos(s, name, pos);
+    return m ? member_extra(m) : NULL;
 }
 
 uint64_t bt_swim_digest(const struct bt_swim *s) { return s->digest; }

@@ -378,6 +378,9 @@ static inline uint32_t check_window(const struct bt_swim *s) { return 2 * s->t.p
 
 /* The member named name, or NULL. */
 struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *name);
+/* The same, with its position in *pos (for a caller that needs both:
+ * swim_member_pos would look the name up again). */
+struct bt_member *swim_find_pos(const struct bt_swim *s, const struct bt_nodeid *name, size_t *pos);
 /* Frees the index of members by name (bt_swim_free). */
 void swim_index_free(struct bt_swim *s);
 

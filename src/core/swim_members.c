@@ -209,6 +209,12 @@ void swim_index_free(struct bt_swim *s)
 
 struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *name)
 {
+    size_t pos;
+    return swim_find_pos(s, name, &pos);
+}
+
+struct bt_member *swim_find_pos(const struct bt_swim *s, const struct bt_nodeid *name, size_t *pos)
+{
     if (s->index_cap == 0)
         return NULL;
     uint32_t hash = (uint32_t)bt_hash_bytes(name->bytes, name->len);
@@ -217,8 +223,10 @@ struct bt_member *swim_find(const struct bt_swim *s, const struct bt_nodeid *nam
         if (!entry_has_tag(s, s->index[k], hash))
             continue;
         struct bt_member *m = swim_member_at(s, entry_slot(s, s->index[k]));
-        if (member_name_is(m, name))
+        if (member_name_is(m, name)) {
+            *pos = entry_slot(s, s->index[k]);
             return m;
+        }
     }
     return NULL;
 }
