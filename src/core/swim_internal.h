@@ -230,8 +230,9 @@ struct bt_swim {
 
     /* Every known member, self included (at position 0), in chunks of
      * MEMBER_CHUNK records (swim_member_at): n_members of them, room for
-     * n_chunks * MEMBER_CHUNK. */
-    struct bt_member **chunks;
+     * n_chunks * MEMBER_CHUNK. A chunk is raw storage: its records are
+     * rec_size bytes apart, each followed by its extra bytes. */
+    char **chunks;
     size_t n_members, n_chunks;
     size_t rec_size; /* a record and its extra bytes, rounded up to 8 */
     /* Members by name (swim_members.c, "the index"): index_cap slots, a
@@ -324,7 +325,7 @@ static inline uint64_t rnd(struct bt_swim *s) { return s->cfg.random(s->cfg.rand
 /* The member at position pos (pos < n_members). */
 static inline struct bt_member *swim_member_at(const struct bt_swim *s, size_t pos)
 {
-    char *chunk = (char *)s->chunks[pos >> MEMBER_CHUNK_BITS];
+    char *chunk = s->chunks[pos >> MEMBER_CHUNK_BITS];
     return (struct bt_member *)(chunk + (pos & (MEMBER_CHUNK - 1)) * s->rec_size);
 }
 

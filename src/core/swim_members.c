@@ -310,7 +310,7 @@ static bool chunk_room(struct bt_swim *s)
     size_t c = s->n_members >> MEMBER_CHUNK_BITS;
     if (c < s->n_chunks)
         return true;
-    struct bt_member **v = realloc(s->chunks, (c + 1) * sizeof *v);
+    char **v = realloc(s->chunks, (c + 1) * sizeof *v);
     if (!v)
         return false;
     s->chunks = v;
