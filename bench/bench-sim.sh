@@ -20,8 +20,8 @@
 # The runs ask glibc's malloc for transparent huge pages
 # (GLIBC_TUNABLES=glibc.malloc.hugetlb=1; BENCH_SIM_THP=0 leaves them out):
 # the member tables of thousands of nodes are gigabytes read at random,
-# and with 4 KiB pages a large run spent a tenth of its user CPU more on
-# TLB misses (docs/simulator.md, "Scale").
+# and with 4 KiB pages a run of 2000 to 4000 nodes took 6 to 9% more user
+# CPU (docs/simulator.md, "Scale", the eleventh round).
 set -u
 
 SIM=${1:-build-bench-sim/baton-sim}
