@@ -493,6 +493,7 @@ void bt_node_tick(struct bt_node *n, struct bt_time now)
         return;
     n->now = now;
     bt_swim_tick(n->swim, now.mono_ms);
+    node_clock_positions(n);
     if (!n->stopped)
         bt_replica_tick(&n->replica, now);
     if (n->retry_at != 0 && now.mono_ms >= n->retry_at) {

@@ -85,10 +85,7 @@ void node_clock_free(struct bt_node *n)
 
 static void pending_refill(struct bt_node *n);
 
-/* Positions move when membership forgets a member (the last one takes the
- * forgotten one's place, and the forgotten one's reading goes with it):
- * the readings are counted and listed again then. */
-static void positions_fresh(struct bt_node *n)
+void node_clock_positions(struct bt_node *n)
 {
     uint64_t reaped = bt_swim_reaped(n->swim);
     if (reaped == n->clock_reaped)
@@ -127,7 +124,7 @@ static void reading_remove(struct bt_node *n, struct clock_reading *c)
  * election has not taken yet (word_told false) is listed too, so that
  * node_tell_words looks at those alone. The list holds the members'
  * positions and is walked in their order, the order of a walk over every
- * reading; it is taken again when positions move (positions_fresh). */
+ * reading; it is taken again when positions move (node_clock_positions). */
 
 /* Lists reading c, at pos, in clock_pending (it is not, or marked
  * already). There is room: at most one entry per reading, and room for
@@ -202,7 +199,6 @@ static void mark(struct bt_node *n, struct clock_reading *c, size_t pos)
 
 void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot)
 {
-    positions_fresh(n);
     size_t pos;
     struct clock_reading *c = find_reading(n, member, &pos);
     if (!c || c->boot_id == keep_boot)
@@ -217,7 +213,6 @@ void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64
  * must not lurch at every restart); the judgement of it starts over. */
 void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id)
 {
-    positions_fresh(n);
     size_t pos;
     struct clock_reading *c = find_reading(n, member, &pos);
     if (!c || c->boot_id == boot_id)
@@ -250,7 +245,6 @@ void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member)
  * does not match membership any more. */
 void node_clock_verdict(struct bt_node *n, const struct bt_nodeid *member)
 {
-    positions_fresh(n);
     size_t pos;
     struct clock_reading *c = find_reading(n, member, &pos);
     if (c)
@@ -294,7 +288,6 @@ bool node_sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
                      const struct bt_swim_clock *clock)
 {
     struct bt_node *n = ctx;
-    positions_fresh(n);
     int64_t offset = 0;
     if (clock->wall_ms != 0) {
         uint64_t their_wall_ms = clock->wall_ms;
@@ -405,7 +398,6 @@ bool node_tell_words(struct bt_node *n)
         return false;
     n->words_dirty = false;
     bool any = false;
-    positions_fresh(n);
     pending_sort(n);
     for (size_t j = 0; j < n->npending; j++) {
         size_t pos = n->clock_pending[j];
@@ -511,7 +503,6 @@ static size_t drop_forgotten(struct bt_node *n)
  * are. */
 static size_t check_marked(struct bt_node *n)
 {
-    positions_fresh(n);
     bool all = false;
     for (size_t j = 0; j < n->npending && !all; j++) {
         size_t pos = n->clock_pending[j];
@@ -535,7 +526,6 @@ static size_t check_marked(struct bt_node *n)
  * the order of their positions, and unlists them. */
 static void retell_marked(struct bt_node *n)
 {
-    positions_fresh(n);
     pending_sort(n);
     for (size_t j = 0; j < n->npending; j++) {
         size_t pos = n->clock_pending[j];
@@ -584,7 +574,6 @@ static void clock_event(struct bt_node *n, enum bt_event_kind kind)
  * a change. Called from settle(). */
 void node_judge_clock(struct bt_node *n)
 {
-    positions_fresh(n);
     uint64_t period = n->retry_interval; /* one protocol period */
     if (!n->clock_settled) {
         /* Alone: no other live member, and either the first three join

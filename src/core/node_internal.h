@@ -155,6 +155,12 @@ bool node_join_unanswered(const struct bt_node *n);
 void node_clock_reboot(struct bt_node *n, const struct bt_nodeid *member, uint64_t boot_id);
 void node_clock_dead(struct bt_node *n, const struct bt_nodeid *member);
 void node_clock_forget(struct bt_node *n, const struct bt_nodeid *member, uint64_t keep_boot);
+/* Positions move only when membership forgets a member, in bt_swim_tick
+ * (the last one takes the forgotten one's place, and the forgotten one's
+ * reading goes with it): the readings are counted and listed again after
+ * it. Until then nothing walks the pending list (settle() comes after),
+ * and what a verdict inside the tick lists is listed again. */
+void node_clock_positions(struct bt_node *n);
 /* Frees what the readings take beside the members' records (bt_node_free). */
 void node_clock_free(struct bt_node *n);
 /* Any membership verdict on member (after the calls above): the election's

@@ -1776,6 +1776,42 @@ static void the_longest_node_names_are_read_and_forgotten(void **state)
     net_free(&net);
 }
 
+/* A member's clock reading lives in its record at membership and goes
+ * with it when membership forgets the member: the other members' positions
+ * move (the last takes the forgotten one's place), and the node counts and
+ * lists its readings again. node1 crashes and is reaped everywhere (the
+ * local profile forgets the dead after 5 min); a newcomer then adds a
+ * reading of its own. */
+static void a_reaped_members_reading_goes_with_it(void **state)
+{
+    struct net net;
+    net_init(&net, 5);
+    join_all_through_node0(&net);
+    net_run(&net, net.wire.now + 3000);
+    net.up[1] = false;
+    net_run(&net, net.wire.now + 6 * 60 * 1000);
+    for (int i = 0; i < 5; i++) {
+        if (i == 1)
+            continue;
+        struct bt_node_stats st;
+        bt_node_stats(net.node[i], &st);
+        assert_int_equal(bt_node_members(net.node[i], NULL, 0), 4); /* node1 forgotten */
+        assert_int_equal(st.election.clock_readings, 3);
+        assert_int_equal(st.election.clock_pending, 0);
+    }
+    bt_node_free(net.node[1]);
+    node_start(&net, 1, 900);
+    assert_int_equal(bt_node_join(net.node[1], &net.addr[0], 1, tat(&net, 1)), 0);
+    drain(&net, 1);
+    net_run(&net, net.wire.now + 3000);
+    for (int i = 0; i < 5; i++) {
+        struct bt_node_stats st;
+        bt_node_stats(net.node[i], &st);
+        assert_int_equal(st.election.clock_readings, 4);
+    }
+    net_free(&net);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(refused_terms_wait_ten_periods_each_from_its_own_refusal),
     cmocka_unit_test(three_nodes_joined_through_a_seed_converge),
@@ -1812,6 +1848,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(the_longest_name_is_gossiped),
     cmocka_unit_test(a_joiner_left_alone_judges_its_clock_at_once),
     cmocka_unit_test(the_longest_node_names_are_read_and_forgotten),
+    cmocka_unit_test(a_reaped_members_reading_goes_with_it),
 };
 
 BT_TEST_MAIN(tests)
