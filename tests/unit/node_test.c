@@ -1736,6 +1736,14 @@ static void full_state_of_any_size_travels_in_bounded_messages(void **state)
     net_free(&net);
 }
 
+/* How many clock readings node i keeps. */
+static size_t readings_of(struct net *net, int i)
+{
+    struct bt_node_stats st;
+    bt_node_stats(net->node[i], &st);
+    return st.election.clock_readings;
+}
+
 /* Every node keeps a clock reading per member (node_clock.c), the election
  * a record fitted to its name (leader_internal.h): names of the longest
  * length are read, told to the election, and their readings dropped (and
@@ -1768,11 +1776,8 @@ static void the_longest_node_names_are_read_and_forgotten(void **state)
     assert_int_equal(bt_node_leave(net.node[2], tnow(&net)), 0);
     drain(&net, 2);
     net_run(&net, net.wire.now + 5000);
-    for (int i = 0; i < 2; i++) {
-        struct bt_node_stats st;
-        bt_node_stats(net.node[i], &st);
-        assert_int_equal(st.election.clock_readings, 1);
-    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(readings_of(&net, i), 1);
     net_free(&net);
 }
 
@@ -1793,22 +1798,16 @@ static void a_reaped_members_reading_goes_with_it(void **state)
     for (int i = 0; i < 5; i++) {
         if (i == 1)
             continue;
-        struct bt_node_stats st;
-        bt_node_stats(net.node[i], &st);
         assert_int_equal(bt_node_members(net.node[i], NULL, 0), 4); /* node1 forgotten */
-        assert_int_equal(st.election.clock_readings, 3);
-        assert_int_equal(st.election.clock_pending, 0);
+        assert_int_equal(readings_of(&net, i), 3);
     }
     bt_node_free(net.node[1]);
     node_start(&net, 1, 900);
     assert_int_equal(bt_node_join(net.node[1], &net.addr[0], 1, tat(&net, 1)), 0);
     drain(&net, 1);
     net_run(&net, net.wire.now + 3000);
-    for (int i = 0; i < 5; i++) {
-        struct bt_node_stats st;
-        bt_node_stats(net.node[i], &st);
-        assert_int_equal(st.election.clock_readings, 4);
-    }
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(readings_of(&net, i), 4);
     net_free(&net);
 }
 
