@@ -41,10 +41,12 @@ struct bt_bcast; /* one queued broadcast's slot, private to bqueue.c */
 struct bt_bheld; /* one held broadcast's place, private to bqueue.c */
 
 /* Held broadcasts. The owner numbers them by id (swim: its member
- * positions, each member's word on its clock) and gives each a payload of
- * a fixed size, what it says, which the queue keeps beside its place in
- * the lists (16 bytes), one entry per id, queued or not; the owner writes
- * the encoded bytes from the payload when the broadcast is packed. At a
+ * positions, each member's word on its clock) and may give each a payload
+ * of a fixed size, which the queue keeps beside its place in the lists
+ * (16 bytes), one entry per id, queued or not; the owner writes the
+ * encoded bytes when the broadcast is packed, from the payload or from
+ * what it keeps itself (swim keeps no payload: the word is the one its
+ * sink holds for the member, sink.word). At a
  * join every node queues the word of every member (bqueue.c, "Why
  * slots"), so they were most of the queue, each in a 48-byte slot with a
  * key index entry. A held broadcast is of the second class (not a
@@ -55,6 +57,10 @@ struct bt_bheld; /* one held broadcast's place, private to bqueue.c */
 /* Writes held broadcast id's encoded bytes, from its payload, into buf
  * (BT_BQUEUE_HELD_MAX bytes) and returns their length, at least one. */
 typedef size_t (*bt_bqueue_put_held)(void *ctx, uint32_t id, const void *payload, uint8_t *buf);
+
+/* Says that held broadcast id is about to be written (bt_bqueue_pack calls
+ * it a few entries ahead of put): a hint to fetch what put will read. */
+typedef void (*bt_bqueue_near_held)(void *ctx, uint32_t id);
 
 /* Slots are numbered from 1 in the fields below; 0 means none. */
 struct bt_bqueue {
@@ -106,8 +112,8 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
                    struct bt_bqueue_removed *rm);
 
 /* Queues held broadcast id (id < 2^31 - 1) saying payload (held_size
- * bytes, copied), as never sent; one queued already under id is replaced,
- * as a keyed broadcast is. Drops as bt_bqueue_push() does while full.
+ * bytes, copied; NULL when held_size is 0), as never sent; one queued
+ * already under id is replaced, as a keyed broadcast is. Drops as bt_bqueue_push() does while full.
  * Returns 0 or BATON_ENOMEM. */
 int bt_bqueue_push_held(struct bt_bqueue *q, uint32_t id, const void *payload, size_t capacity,
                         struct bt_bqueue_removed *rm);
@@ -122,11 +128,13 @@ void bt_bqueue_move_held(struct bt_bqueue *q, uint32_t from, uint32_t to);
 
 /* Appends queued broadcasts to w, membership rumors first and the least
  * sent first within each class, as many as fit (at most
- * BT_BQUEUE_MAX_PICK), put writing the held ones; counts their sends and
- * retires those that reached limit (leave_limit for the leave broadcast),
+ * BT_BQUEUE_MAX_PICK), put writing the held ones (near, unless NULL,
+ * hinted of each a few entries earlier); counts their sends and retires
+ * those that reached limit (leave_limit for the leave broadcast),
  * reporting a retired leave in *rm. Returns how many were appended. */
 size_t bt_bqueue_pack(struct bt_bqueue *q, struct bt_wbuf *w, uint32_t limit, uint32_t leave_limit,
-                      bt_bqueue_put_held put, void *ctx, struct bt_bqueue_removed *rm);
+                      bt_bqueue_put_held put, bt_bqueue_near_held near, void *ctx,
+                      struct bt_bqueue_removed *rm);
 
 /* memberlist's retransmit limit, mult * ceil(log10(n_live + 1)), with a floor
  * of three decades unless is_leave (see bqueue.c). At least mult. */

@@ -333,6 +333,7 @@ struct bt_node *bt_node_new(const struct bt_node_config *cfg, struct bt_time now
         .user_prefetch = user_prefetch,
         .wall = node_sink_wall,
         .clock = node_sink_clock,
+        .word = node_sink_word,
         .user_digest = user_digest,
         .user_digest_check = user_digest_check,
     };

@@ -344,6 +344,20 @@ bool node_sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
     return (clock->flags & BT_SWIM_CLOCK_PENDING) == 0;
 }
 
+/* The swim sink's `word`: what a queued CLOCK broadcast says, member's
+ * reading's word (the last one node_sink_clock called news), or this
+ * node's own. */
+void node_sink_word(void *ctx, size_t pos, const void *extra, struct bt_swim_clock *out)
+{
+    struct bt_node *n = ctx;
+    (void)pos;
+    const struct clock_reading *c = extra;
+    out->wall_ms = 0;
+    out->flags = c ? c->flags : n->word_flags;
+    out->ceiling = c ? c->ceiling : n->word_ceiling;
+    out->seq = c ? c->seq : n->word_seq;
+}
+
 /* What this node says of its clock: not judged yet (joined, no judgement
  * made), refused (with the ceiling of what it stamped while fine, and of
  * what earlier boots of its name wrote that the cluster holds:

@@ -33,8 +33,8 @@ struct bt_out_item {
  * own with the member's name and an index by name: 16 bytes per (node,
  * member) pair more, and a lookup for every PING, ACK and word. */
 struct clock_reading {
-    uint64_t boot_id;
-    int64_t offset_ms;
+    /* The word first: a queued CLOCK broadcast reads it beside the
+     * member's name, which ends the record before it (node_sink_word). */
     uint64_t ceiling;   /* its word's ceiling */
     uint32_t seq;       /* its word's seq: a word with a greater one is newer */
     uint8_t flags;      /* its word's flags (BT_SWIM_CLOCK_*) */
@@ -52,6 +52,8 @@ struct clock_reading {
      * member's clock is out (out_refused; bt_leader_member_clock), so a
      * new word that does not change that needs no telling. */
     bool out_told : 1, out_refused : 1;
+    uint64_t boot_id;
+    int64_t offset_ms;
 };
 
 /* A membership verdict waiting for the election (see settle()). */
@@ -172,6 +174,8 @@ void node_clock_verdict(struct bt_node *n, const struct bt_nodeid *member);
 bool node_sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
                      const struct bt_swim_clock *clock);
 void node_sink_wall(void *ctx, struct bt_swim_clock *out);
+/* The swim sink's `word` (swim.h): the word a queued CLOCK broadcast says. */
+void node_sink_word(void *ctx, size_t pos, const void *extra, struct bt_swim_clock *out);
 /* Tells the election what each member last said of its clock; returns
  * whether any word changed. From settle(), after the verdicts. */
 bool node_tell_words(struct bt_node *n);

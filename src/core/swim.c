@@ -166,18 +166,33 @@ _Static_assert(BT_SWIM_CLOCK_BCAST_SIZE(BATON_NODE_MAX) <= BT_BQUEUE_HELD_MAX,
                "a CLOCK broadcast fits a held broadcast's bytes");
 
 /* Writes the CLOCK broadcast of the word queued for the member at
- * position pos (a held broadcast: gossip_word). */
+ * position pos (a held broadcast: gossip_word), the word as the sink says
+ * it now, the name and boot from the member's record. */
 static size_t put_word(void *ctx, uint32_t pos, const void *payload, uint8_t *buf)
 {
     const struct bt_swim *s = ctx;
-    const struct swim_word *word = payload;
-    const struct bt_member *m = swim_member_at(s, pos);
-    struct bt_swim_clock c = {.seq = word->seq, .flags = word->flags, .ceiling = word->ceiling};
+    (void)payload;
+    struct bt_member *m = swim_member_at(s, pos);
+    struct bt_swim_clock c;
+    memset(&c, 0, sizeof c);
+    s->sink.word(s->sink.ctx, pos, m == s->self ? NULL : member_extra(m), &c);
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, BT_BQUEUE_HELD_MAX);
     bt_swim_put_clock_bcast(&w, member_str(m), m->name_len, m->boot_id, &c);
     assert(!w.overflow);
     return w.len;
+}
+
+/* Fetches the record and the extra bytes of the member at pos, whose
+ * word is written soon (bt_bqueue_near_held): three touches no more than
+ * a cache line apart cover them. */
+static void near_word(void *ctx, uint32_t pos)
+{
+    const struct bt_swim *s = ctx;
+    const char *r = (const char *)swim_member_at(s, pos);
+    __builtin_prefetch(r);
+    __builtin_prefetch(r + s->rec_size / 2);
+    __builtin_prefetch(r + s->rec_size - 1);
 }
 
 /* Appends queued broadcasts to w in the queue's order (bqueue.h), as many
@@ -188,7 +203,8 @@ static size_t pack_broadcasts(struct bt_swim *s, struct bt_wbuf *w)
     struct bt_bqueue_removed rm = {0};
     uint32_t mult = s->t.retransmit_mult;
     size_t n = bt_bqueue_pack(&s->q, w, bt_bqueue_retransmit_limit(mult, s->n_live, false),
-                              bt_bqueue_retransmit_limit(mult, s->n_live, true), put_word, s, &rm);
+                              bt_bqueue_retransmit_limit(mult, s->n_live, true), put_word,
+                              near_word, s, &rm);
     q_account(s, &rm);
     return n;
 }
@@ -330,21 +346,17 @@ static void gossip_round(struct bt_swim *s, uint64_t now)
 /* ---- receiving ---------------------------------------------------------- */
 
 /* Queues a CLOCK broadcast of the word on its clock (fix 9) of the member
- * at position pos, held by its position (a newer word replaces a queued
- * older one). A word passed
- * on rides the next gossip round (a gossip period away at most: urgent
- * forwarding cost a tenth more datagrams in the chaos campaigns, for no
- * seed more); bt_swim_broadcast_clock starts one at once for this node's
- * own. Returns 0 or BATON_ENOMEM. */
-static int gossip_word(struct bt_swim *s, size_t pos, const struct bt_swim_clock *word)
+ * at position pos: a held broadcast numbered by the position, whose word
+ * the sink gives when it is packed (put_word), so a newer word takes a
+ * queued older one's place. A word passed on rides the next gossip round
+ * (a gossip period away at most: urgent forwarding cost a tenth more
+ * datagrams in the chaos campaigns, for no seed more);
+ * bt_swim_broadcast_clock starts one at once for this node's own. Returns
+ * 0 or BATON_ENOMEM. */
+static int gossip_word(struct bt_swim *s, size_t pos)
 {
-    struct swim_word held;
-    memset(&held, 0, sizeof held);
-    held.ceiling = word->ceiling;
-    held.seq = word->seq;
-    held.flags = word->flags;
     struct bt_bqueue_removed rm = {0};
-    int rc = bt_bqueue_push_held(&s->q, (uint32_t)pos, &held, q_capacity(s), &rm);
+    int rc = bt_bqueue_push_held(&s->q, (uint32_t)pos, NULL, q_capacity(s), &rm);
     q_account(s, &rm);
     return rc;
 }
@@ -369,7 +381,7 @@ static void apply_clock(struct bt_swim *s, const struct bt_swim_bcast *b)
     c.wall_ms = 0;
     if (s->sink.clock(s->sink.ctx, m->boot_id, pos, member_extra(m), &c)) {
         m->word_seq = c.seq;
-        (void)gossip_word(s, pos, &c); /* out of memory: it rides the member's probes still */
+        (void)gossip_word(s, pos); /* out of memory: it rides the member's probes still */
     }
 }
 
@@ -610,7 +622,7 @@ void bt_swim_recv_packet(struct bt_swim *s, const struct bt_addr *from, const ui
         s->sink.clock(s->sink.ctx, sender->boot_id, sender_pos, member_extra(sender), &p.clock) &&
         is_live(sender->state)) {
         sender->word_seq = p.clock.seq;
-        (void)gossip_word(s, sender_pos, &p.clock); /* a newer word: gossiped on as well */
+        (void)gossip_word(s, sender_pos); /* a newer word: gossiped on as well */
     }
 
     switch (p.hdr.type) {
@@ -993,7 +1005,7 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
         !bt_nodeid_valid_bytes(cfg->name.bytes, cfg->name.len) ||
         !bt_swim_addr_valid(cfg->addr.s, cfg->addr.len) || cfg->max_packet < BT_SWIM_MIN_PACKET ||
         cfg->max_packet > BT_SWIM_PACKET_MAX || !bt_swim_timing_valid(&cfg->timing) ||
-        cfg->member_extra > BT_SWIM_EXTRA_MAX)
+        cfg->member_extra > BT_SWIM_EXTRA_MAX || (sink->clock && !sink->word))
         return NULL;
     struct bt_swim *s = calloc(1, sizeof *s);
     if (!s)
@@ -1003,7 +1015,7 @@ struct bt_swim *bt_swim_new(const struct bt_swim_config *cfg, const struct bt_sw
     s->t = cfg->timing;
     s->sink = *sink;
     bt_bqueue_init(&s->q);
-    bt_bqueue_init_held(&s->q, sizeof(struct swim_word));
+    bt_bqueue_init_held(&s->q, 0);
     s->pkt = malloc(cfg->max_packet);
     if (bt_bqueue_reserve(&s->q) != 0 || !s->pkt)
         goto fail;
@@ -1146,8 +1158,7 @@ int bt_swim_broadcast_clock(struct bt_swim *s, uint64_t now)
 {
     if (s->refused)
         return BATON_ECLOSED;
-    struct bt_swim_clock word = swim_local_clock(s);
-    int rc = gossip_word(s, swim_member_pos(s, s->self), &word);
+    int rc = gossip_word(s, swim_member_pos(s, s->self));
     if (rc != 0)
         return rc;
     s->gossip_now = true;

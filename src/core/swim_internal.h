@@ -172,19 +172,6 @@ static inline bool member_addr_is(const struct bt_member *m, const struct bt_add
     return m->addr_len == addr->len && memcmp(member_addr_bytes(m), addr->s, addr->len) == 0;
 }
 
-/* The last word on its clock a member said that this node gossips on
- * (swim.c, gossip_word): the payload of a held broadcast (bqueue.h),
- * numbered by the member's position, from which the CLOCK broadcast is
- * written when it is packed, with the name and boot the member's record
- * holds (a word queued for a boot is dropped when the boot changes:
- * swim_set_boot). 32 bytes an entry with the queue's links, which every
- * node keeps for every member's position. */
-struct swim_word {
-    uint64_t ceiling;
-    uint32_t seq;
-    uint8_t flags;
-};
-
 /* A PING_REQ we are serving. */
 struct bt_relay {
     uint32_t seq;      /* our PING to the target */
@@ -306,7 +293,7 @@ struct bt_swim {
     bool quiet_adds;
     int depth; /* nesting of public calls (user_deliver re-entry) */
 
-    struct bt_bqueue q; /* its held broadcasts: members' words (struct swim_word) */
+    struct bt_bqueue q; /* its held broadcasts: members' words (swim.c, gossip_word) */
     uint8_t *pkt;       /* max_packet bytes */
     size_t pp_buf;      /* the size the last push-pull's buffer grew to: the next starts there */
     struct bt_member_stats stats;

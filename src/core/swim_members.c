@@ -291,6 +291,10 @@ void swim_set_state(struct bt_swim *s, struct bt_member *m, enum bt_member_state
     if (is_live(st))
         s->n_live++;
     (void)watch_add(s, m);
+    /* The sink forgets a member's word when it leaves (sink.word): its
+     * queued word goes too. */
+    if (st == BT_MEMBER_LEFT)
+        bt_bqueue_drop_held(&s->q, (uint32_t)swim_member_pos(s, m));
 }
 
 void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
@@ -299,8 +303,9 @@ void swim_set_boot(struct bt_swim *s, struct bt_member *m, uint64_t boot)
     m->boot_id = boot;
     m->word_seq = 0;
     s->digest ^= digest_term(m);
-    /* A queued word is written with the record's boot (put_word): one of
-     * the old boot is not passed on as the new boot's. */
+    /* A queued word is written with the record's boot (put_word), and the
+     * sink's word is of the new boot: one of the old boot is not passed
+     * on as the new boot's. */
     bt_bqueue_drop_held(&s->q, (uint32_t)swim_member_pos(s, m));
 }
 

@@ -40,7 +40,7 @@ static size_t pack(struct bt_bqueue *q, uint8_t *out, size_t cap, uint32_t limit
 {
     struct bt_wbuf w;
     bt_wbuf_init(&w, out, cap);
-    size_t n = bt_bqueue_pack(q, &w, limit, limit, put_id, NULL, rm);
+    size_t n = bt_bqueue_pack(q, &w, limit, limit, put_id, NULL, NULL, rm);
     assert_int_equal(n, w.len);
     return n;
 }
@@ -106,15 +106,15 @@ static void broadcasts_retire_at_their_limit(void **state)
     /* The leave retires after 2 sends, the other after 3. */
     for (int i = 0; i < 2; i++) {
         bt_wbuf_init(&w, buf, sizeof buf);
-        assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, &rm), 2);
+        assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, NULL, &rm), 2);
     }
     assert_true(rm.leave_gone);
     assert_int_equal(q.count, 1);
     bt_wbuf_init(&w, buf, sizeof buf);
-    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, &rm), 1);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, NULL, &rm), 1);
     assert_int_equal(q.count, 0);
     bt_wbuf_init(&w, buf, sizeof buf);
-    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, &rm), 0);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 3, 2, put_id, NULL, NULL, &rm), 0);
     assert_int_equal(rm.dropped, 0);
     bt_bqueue_free(&q);
 }
@@ -259,7 +259,7 @@ static void a_key_held_in_the_bytes_still_replaces_its_broadcast(void **state)
     uint8_t buf[128];
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, sizeof buf);
-    assert_int_equal(bt_bqueue_pack(&q, &w, 10, 10, put_id, NULL, &rm), 4);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 10, 10, put_id, NULL, NULL, &rm), 4);
     assert_int_equal(w.len, 4 * sizeof a);
     /* The rumors newest first, b (replaced) and the "n4" one, then the two
      * user keys'. */
@@ -313,7 +313,7 @@ static void long_and_many_broadcasts_keep_their_bytes_and_keys(void **state)
         while (q.count > 0) {
             struct bt_wbuf w;
             bt_wbuf_init(&w, out, sizeof out);
-            size_t n = bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, &rm);
+            size_t n = bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, NULL, &rm);
             assert_true(n > 0);
             if (seen == 0) {
                 /* The newest: key-299's replacement (i % 4 == 3: 10 bytes). */
@@ -399,10 +399,10 @@ static void held_broadcasts_keep_their_place(void **state)
     uint8_t out[300];
     struct bt_wbuf w;
     bt_wbuf_init(&w, out, 166); /* packing stops with under 16 bytes left: 151 packed */
-    assert_int_equal(bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, &rm), 151);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, NULL, &rm), 151);
     assert_true(q.nslots < before); /* 199 down to 49 retired: 25 slots left */
     bt_wbuf_init(&w, out, sizeof out);
-    assert_int_equal(bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, &rm), 50);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 1, 1, put_id, NULL, NULL, &rm), 50);
     /* Newest first, slots and held ones alternating (held 100 + i written
      * as its low byte), then held 7, sent before. */
     for (int i = 48; i >= 0; i--)
@@ -413,7 +413,61 @@ static void held_broadcasts_keep_their_place(void **state)
     bt_bqueue_free(&q);
 }
 
+/* What the hint and the writer saw (packing_hints_each_held_one_before_writing_it). */
+struct hints {
+    bool hinted[64];
+    int unhinted_puts; /* held broadcasts written without a hint before */
+    int hints;
+};
+
+static void near_mark(void *ctx, uint32_t id)
+{
+    struct hints *h = ctx;
+    assert_true(id < 64);
+    h->hinted[id] = true;
+    h->hints++;
+}
+
+static size_t put_checked(void *ctx, uint32_t id, const void *payload, uint8_t *buf)
+{
+    struct hints *h = ctx;
+    h->unhinted_puts += !h->hinted[id];
+    return put_id(NULL, id, payload, buf);
+}
+
+/* The owner hears of every held broadcast before it writes it, the walk
+ * crossing from list to list (rumors, then the others by send count), and
+ * of none that is not held. */
+static void packing_hints_each_held_one_before_writing_it(void **state)
+{
+    (void)state;
+    struct bt_bqueue q;
+    struct bt_bqueue_removed rm = {0};
+    bt_bqueue_init(&q);
+    assert_int_equal(bt_bqueue_reserve(&q), 0);
+    bt_bqueue_init_held(&q, 1);
+    push(&q, "r", 250, false, 100, &rm); /* a rumor: the first list */
+    for (uint32_t id = 0; id < 20; id++)
+        push_held(&q, id, 100, &rm);
+    uint8_t buf[64];
+    struct bt_wbuf w;
+    bt_wbuf_init(&w, buf, 25); /* ten fit: packing stops with under 16 bytes left */
+    struct hints h = {0};
+    assert_int_equal(bt_bqueue_pack(&q, &w, 10, 10, put_checked, near_mark, &h, &rm), 10);
+    /* Ten more never sent: with the eleven never sent before, then the
+     * nine sent once in another list. */
+    for (uint32_t id = 20; id < 30; id++)
+        push_held(&q, id, 100, &rm);
+    memset(&h, 0, sizeof h);
+    bt_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(bt_bqueue_pack(&q, &w, 10, 10, put_checked, near_mark, &h, &rm), 31);
+    assert_int_equal(h.unhinted_puts, 0);
+    assert_int_equal(h.hints, 30); /* every held one; not the rumor */
+    bt_bqueue_free(&q);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(packing_hints_each_held_one_before_writing_it),
     cmocka_unit_test(least_sent_first_newest_first_among_equals),
     cmocka_unit_test(held_broadcasts_keep_their_place),
     cmocka_unit_test(a_keyed_broadcast_replaces_the_one_with_its_key),

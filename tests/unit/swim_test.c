@@ -231,7 +231,19 @@ static bool sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
     if (clock->seq <= t->word_seq)
         return false;
     t->word_seq = clock->seq;
+    uint64_t seq = clock->seq; /* the member's word, for sink_word */
+    memcpy(extra, &seq, sizeof seq);
     return true;
+}
+
+/* A queued word says the seq sink_clock kept with its member (this node's
+ * own: none). */
+static void sink_word(void *ctx, size_t pos, const void *extra, struct bt_swim_clock *out)
+{
+    uint64_t seq = 0;
+    if (extra)
+        memcpy(&seq, extra, sizeof seq);
+    out->seq = (uint32_t)seq;
 }
 
 static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *addr, uint64_t boot)
@@ -251,7 +263,7 @@ static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *
     if (NET->timing_set)
         cfg.timing = NET->timing;
     cfg.max_packet = 1400;
-    cfg.member_extra = sizeof(uint64_t); /* a tag the tests may write */
+    cfg.member_extra = sizeof(uint64_t); /* sink_clock's word, or a test's tag */
     cfg.random = splitmix;
     cfg.random_ctx = &t->rng;
     struct bt_swim_sink sink = {
@@ -262,6 +274,7 @@ static struct bt_swim *make_swim(struct tnode *t, const char *name, const char *
         .user_state = user_state,
         .user_merge = user_merge,
         .clock = sink_clock,
+        .word = sink_word,
     };
     t->s = bt_swim_new(&cfg, &sink, NET->wire.now);
     assert_non_null(t->s);
@@ -1018,6 +1031,39 @@ static void a_queued_word_is_not_passed_on_for_the_next_boot(void **state)
     net_free(&net);
 }
 
+/* A member that leaves takes its queued word with it: the node above
+ * forgets a leaving member's word (node_clock_forget), so there is nothing
+ * left to say. */
+static void a_queued_word_leaves_with_its_member(void **state)
+{
+    struct tnet net;
+    struct bt_swim_timing t;
+    assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &t), 0);
+    t.retransmit_mult = 200; /* a word stays queued for seconds */
+    net_init_timed(&net, 4, 37, &t);
+    join_all_through(0);
+    run_for(3000);
+    struct bt_swim_bcast b;
+    memset(&b, 0, sizeof b);
+    b.kind = BT_SWIM_B_CLOCK;
+    b.name = net.node[3].name;
+    b.boot = net.node[3].boot;
+    b.clock.seq = 7;
+    forge_bcast(0, 1, &b);
+    net.word_member = net.node[3].name;
+    net.word_from = 1;
+    net.word_seq = 7;
+    run_for(500);
+    assert_true(net.words_seen > 0); /* node 1 gossips it on */
+    assert_int_equal(bt_swim_leave(net.node[3].s, net.wire.now), 0);
+    run_for(1000);
+    assert_int_equal(state_of(1, 3), BT_MEMBER_LEFT);
+    net.words_seen = 0;
+    run_for(2000);
+    assert_int_equal(net.words_seen, 0);
+    net_free(&net);
+}
+
 static void restart_at_the_same_address_takes_the_name_over(void **state)
 {
     struct tnet net;
@@ -1630,6 +1676,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(member_that_missed_a_leave_is_told_when_it_suspects_the_leaver),
     cmocka_unit_test(a_queued_word_is_not_passed_on_for_the_next_boot),
     cmocka_unit_test(extra_bytes_move_with_their_member),
+    cmocka_unit_test(a_queued_word_leaves_with_its_member),
     cmocka_unit_test(restart_at_the_same_address_takes_the_name_over),
     cmocka_unit_test(node_that_missed_a_restart_learns_the_new_boot_on_first_contact),
     cmocka_unit_test(datagram_from_a_process_we_do_not_hold_triggers_a_push_pull),
