@@ -27,10 +27,21 @@ struct bt_nodeid {
     char bytes[BATON_NODE_MAX + 1]; /* NUL-terminated for logging */
 };
 
+/* Whether c may be in a node name: an ASCII letter or digit, or one of
+ * . _ : @ - (a bit per byte value: every name every datagram carries is
+ * checked, a chain of comparisons per byte was a few per cent of a large
+ * simulation). */
 static inline bool bt_node_char_ok(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == ':' || c == '@' || c == '-';
+    static const uint64_t ok[4] = {
+        /* '-' 45, '.' 46, '0'..'9' 48..57, ':' 58 */
+        (UINT64_C(3) << 45) | (UINT64_C(0x7ff) << 48),
+        /* '@' 64, 'A'..'Z' 65..90, '_' 95, 'a'..'z' 97..122 */
+        (UINT64_C(0x7ffffff) << 0) | (UINT64_C(1) << 31) | (UINT64_C(0x3ffffff) << 33),
+        0,
+        0,
+    };
+    return (ok[c >> 6] >> (c & 63)) & 1;
 }
 
 static inline bool bt_nodeid_valid_bytes(const void *p, size_t n)
@@ -96,7 +107,12 @@ static inline int bt_nodeid_set(struct bt_nodeid *id, const void *p, size_t n)
 {
     if (!bt_nodeid_valid_bytes(p, n))
         return BATON_EINVAL;
-    *id = bt_nodeid_of(p, n);
+    /* In place, as bt_nodeid_of() would make it: a copy through a
+     * temporary stalled on its partial stores (decoding every name of a
+     * datagram). */
+    id->len = (uint8_t)n;
+    memcpy(id->bytes, p, n);
+    memset(id->bytes + n, 0, sizeof id->bytes - n);
     return 0;
 }
 

@@ -283,7 +283,9 @@ int bt_swim_decode_head(const uint8_t *p, size_t len, struct bt_swim_packet *out
  * (pkt.bcasts, pkt.bcasts_len), then call until it returns 0. Returns 1 with
  * *out filled, 0 at the end, BATON_EPROTO on malformed input (never after a
  * successful bt_swim_decode_packet()). out borrows from the input; with out
- * NULL the broadcast is only checked and skipped. */
+ * NULL the broadcast is only checked and skipped. The fields its kind does
+ * not carry (struct bt_swim_bcast) are zero, and its names and address
+ * empty (length 0, their bytes past the first not cleared). */
 int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out);
 
 /* A look-ahead over the same broadcasts that decodes nothing: the length

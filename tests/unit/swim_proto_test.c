@@ -132,7 +132,22 @@ static void ping_with_every_broadcast_kind_round_trips(void **state)
     for (size_t i = 0; i < sizeof kinds; i++) {
         assert_int_equal(bt_swim_next_bcast(&r, &b), 1);
         assert_int_equal(b.kind, kinds[i]);
+        /* What its kind does not carry is empty, whatever the broadcast
+         * before it left in b (the kinds above follow one another so that
+         * each would show the last one's). */
+        if (b.kind != BT_SWIM_B_ALIVE)
+            assert_int_equal(b.addr.len, 0);
+        if (b.kind != BT_SWIM_B_SUSPECT && b.kind != BT_SWIM_B_DEAD)
+            assert_int_equal(b.from.len, 0);
+        if (b.kind != BT_SWIM_B_USER)
+            assert_true(b.user == NULL && b.user_len == 0);
+        if (b.kind != BT_SWIM_B_CLOCK)
+            assert_true(b.clock.seq == 0 && b.clock.ceiling == 0 && b.clock.flags == 0);
+        if (b.kind == BT_SWIM_B_USER || b.kind == BT_SWIM_B_CLOCK)
+            assert_int_equal(b.incarnation, 0);
         if (b.kind == BT_SWIM_B_USER) {
+            assert_int_equal(b.name.len, 0);
+            assert_int_equal(b.boot, 0);
             assert_int_equal(b.user_len, 17);
             assert_memory_equal(b.user, "opaque user bytes", 17);
             continue;
