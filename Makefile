@@ -58,8 +58,8 @@ bench: deps
 	python3 bench/bench.py --build build-bench
 
 # The simulator's scale targets (README, "The simulator"): wall time, RSS and
-# key figures of each; SIM_TARGETS picks some (default: all but members-10000,
-# which BENCH_SIM_BIG=1 adds: bench/bench-sim.sh says why).
+# key figures of each; SIM_TARGETS picks some (default: the four of issue 11;
+# BENCH_SIM_BIG=0 runs members-4000 for members-10000: bench/bench-sim.sh).
 SIM_TARGETS ?=
 bench-sim: deps
 	./scripts/deps.sh time
