@@ -1000,24 +1000,31 @@ static void extra_bytes_move_with_their_member(void **state)
     net_free(&net);
 }
 
+/* Four nodes of `local` timing whose words stay queued for seconds; node
+ * 1 is told node 3's word 7 and is seen gossiping it on (net->words_seen). */
+static void queue_a_word_at_node1(struct tnet *net, uint64_t seed)
+{
+    struct bt_swim_timing t;
+    assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &t), 0);
+    t.retransmit_mult = 200; /* a word stays queued for seconds */
+    net_init_timed(net, 4, seed, &t);
+    join_all_through(0);
+    run_for(3000);
+    forge_word(0, 1, 3, 7);
+    net->word_member = net->node[3].name;
+    net->word_from = 1;
+    net->word_seq = 7;
+    run_for(500);
+    assert_true(net->words_seen > 0); /* node 1 gossips it on */
+}
+
 /* A word queued for a member's boot is not passed on as its next boot's:
  * the CLOCK broadcast is written with the boot the member's record holds
  * (put_word), so the word leaves the queue when that boot changes. */
 static void a_queued_word_is_not_passed_on_for_the_next_boot(void **state)
 {
     struct tnet net;
-    struct bt_swim_timing t;
-    assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &t), 0);
-    t.retransmit_mult = 200; /* a word stays queued for seconds */
-    net_init_timed(&net, 4, 29, &t);
-    join_all_through(0);
-    run_for(3000);
-    forge_word(0, 1, 3, 7);
-    net.word_member = net.node[3].name;
-    net.word_from = 1;
-    net.word_seq = 7;
-    run_for(500);
-    assert_true(net.words_seen > 0); /* node 1 gossips it on */
+    queue_a_word_at_node1(&net, 29);
     bt_swim_free(net.node[3].s);
     start_node(3, 777); /* same name, same address, new boot: it says no word */
     assert_int_equal(bt_swim_join(net.node[3].s, &net.node[0].addr, 1, net.wire.now), 0);
@@ -1037,24 +1044,7 @@ static void a_queued_word_is_not_passed_on_for_the_next_boot(void **state)
 static void a_queued_word_leaves_with_its_member(void **state)
 {
     struct tnet net;
-    struct bt_swim_timing t;
-    assert_int_equal(bt_swim_timing_profile(BT_PROFILE_LOCAL, &t), 0);
-    t.retransmit_mult = 200; /* a word stays queued for seconds */
-    net_init_timed(&net, 4, 37, &t);
-    join_all_through(0);
-    run_for(3000);
-    struct bt_swim_bcast b;
-    memset(&b, 0, sizeof b);
-    b.kind = BT_SWIM_B_CLOCK;
-    b.name = net.node[3].name;
-    b.boot = net.node[3].boot;
-    b.clock.seq = 7;
-    forge_bcast(0, 1, &b);
-    net.word_member = net.node[3].name;
-    net.word_from = 1;
-    net.word_seq = 7;
-    run_for(500);
-    assert_true(net.words_seen > 0); /* node 1 gossips it on */
+    queue_a_word_at_node1(&net, 37);
     assert_int_equal(bt_swim_leave(net.node[3].s, net.wire.now), 0);
     run_for(1000);
     assert_int_equal(state_of(1, 3), BT_MEMBER_LEFT);
