@@ -46,10 +46,9 @@ struct bt_bheld; /* one held broadcast's place, private to bqueue.c */
  * (16 bytes), one entry per id, queued or not; the owner writes the
  * encoded bytes when the broadcast is packed, from the payload or from
  * what it keeps itself (swim keeps no payload: the word is the one its
- * sink holds for the member, sink.word). At a
- * join every node queues the word of every member (bqueue.c, "Why
- * slots"), so they were most of the queue, each in a 48-byte slot with a
- * key index entry. A held broadcast is of the second class (not a
+ * sink holds for the member, sink.word). At a join every node queues the
+ * word of every member (bqueue.c, "Why slots"), so they were most of the
+ * queue, each in a 48-byte slot with a key index entry. A held broadcast is of the second class (not a
  * membership rumor) and never the leave. At most BT_BQUEUE_HELD_MAX bytes
  * encoded. */
 #define BT_BQUEUE_HELD_MAX 96
@@ -113,8 +112,8 @@ int bt_bqueue_push(struct bt_bqueue *q, enum bt_bcast_key_kind kind, const void 
 
 /* Queues held broadcast id (id < 2^31 - 1) saying payload (held_size
  * bytes, copied; NULL when held_size is 0), as never sent; one queued
- * already under id is replaced, as a keyed broadcast is. Drops as bt_bqueue_push() does while full.
- * Returns 0 or BATON_ENOMEM. */
+ * already under id is replaced, as a keyed broadcast is. Drops as
+ * bt_bqueue_push() does while full. Returns 0 or BATON_ENOMEM. */
 int bt_bqueue_push_held(struct bt_bqueue *q, uint32_t id, const void *payload, size_t capacity,
                         struct bt_bqueue_removed *rm);
 

@@ -344,9 +344,9 @@ bool node_sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
     return (clock->flags & BT_SWIM_CLOCK_PENDING) == 0;
 }
 
-/* The swim sink's `word`: what a queued CLOCK broadcast says, member's
- * reading's word (the last one node_sink_clock called news), or this
- * node's own. */
+/* The swim sink's `word`: what a queued CLOCK broadcast says, the word in
+ * the member's reading (the last one node_sink_clock called news), or
+ * this node's own. */
 void node_sink_word(void *ctx, size_t pos, const void *extra, struct bt_swim_clock *out)
 {
     struct bt_node *n = ctx;

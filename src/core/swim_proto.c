@@ -260,9 +260,9 @@ int bt_swim_next_bcast(struct bt_rbuf *r, struct bt_swim_bcast *out)
     if (!body || body_len == 0)
         return BATON_EPROTO;
     if (out) {
-        /* Field by field: clearing the whole struct (its three names'
-         * and address's bytes) for each of a datagram's broadcasts was a
-         * few per cent of a large simulation. */
+        /* Field by field: clearing the whole struct (the bytes of its two
+         * names and its address) for each of a datagram's broadcasts was
+         * a few per cent of a large simulation. */
         out->kind = kind;
         out->name.len = 0;
         out->name.bytes[0] = '\0';
