@@ -184,15 +184,11 @@ static size_t put_word(void *ctx, uint32_t pos, const void *payload, uint8_t *bu
 }
 
 /* Fetches the record and the extra bytes of the member at pos, whose
- * word is written soon (bt_bqueue_near_held): three touches no more than
- * a cache line apart cover them. */
+ * word is written soon (bt_bqueue_near_held). */
 static void near_word(void *ctx, uint32_t pos)
 {
     const struct bt_swim *s = ctx;
-    const char *r = (const char *)swim_member_at(s, pos);
-    __builtin_prefetch(r);
-    __builtin_prefetch(r + s->rec_size / 2);
-    __builtin_prefetch(r + s->rec_size - 1);
+    swim_prefetch_record(s, swim_member_at(s, pos));
 }
 
 /* Appends queued broadcasts to w in the queue's order (bqueue.h), as many

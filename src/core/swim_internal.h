@@ -377,9 +377,28 @@ void swim_index_free(struct bt_swim *s);
  * name's bt_hash_bytes, low 32 bits, swim_index_prefetch asks for the
  * index slot where its search starts, and swim_index_prefetch_member, once
  * that slot is at hand, for the record of the first slot from there with
- * that name's tag (the first and last cache lines of the record and its
- * extra bytes: all of them unless they span three). Each pass lets the
- * misses of all the names overlap. They change nothing. */
+ * that name's tag (swim_prefetch_record). Each pass lets the misses of all
+ * the names overlap. They change nothing. */
+
+/* Asks for the cache lines of record m and its extra bytes: three touches
+ * no more than a line apart (a record and its extra bytes take at most
+ * 120 bytes, so three lines at most). */
+_Static_assert(sizeof(struct bt_member) + BT_SWIM_EXTRA_MAX <= 128,
+               "three touches half a record apart cover a record and its extra bytes");
+
+BT_HTAB_HINT void swim_prefetch_record(const struct bt_swim *s, const struct bt_member *m)
+{
+#if defined(__GNUC__)
+    const char *r = (const char *)m;
+    __builtin_prefetch(r);
+    __builtin_prefetch(r + s->rec_size / 2);
+    __builtin_prefetch(r + s->rec_size - 1);
+#else
+    (void)s;
+    (void)m;
+#endif
+}
+
 BT_HTAB_HINT void swim_index_prefetch(const struct bt_swim *s, uint32_t hash)
 {
 #if defined(__GNUC__)
@@ -399,9 +418,7 @@ BT_HTAB_HINT void swim_index_prefetch_member(const struct bt_swim *s, uint32_t h
     uint32_t mask = (uint32_t)s->index_cap - 1;
     for (size_t k = hash & mask; s->index[k] != 0; k = (k + 1) & mask) {
         if ((s->index[k] & ~mask) == (hash & ~mask)) {
-            const char *m = (const char *)swim_member_at(s, (s->index[k] & mask) - 1);
-            __builtin_prefetch(m);
-            __builtin_prefetch(m + s->rec_size - 1);
+            swim_prefetch_record(s, swim_member_at(s, (s->index[k] & mask) - 1));
             return;
         }
     }
