@@ -28,13 +28,13 @@
  * their address. The slots never move a broadcast from one list position
  * to another, so the order of packing is exactly that of the linked lists
  * they replaced. The words were still three quarters of the slots at 2000
- * nodes; as held broadcasts they take one entry per member, queued or not
- * (16 bytes of place and swim's 16-byte word), and no key index: 4000
- * simulated nodes went from 304 to 283 bytes of max RSS per (node,
- * member) pair with 48-byte entries, for 7% more user CPU
- * (docs/simulator.md, "Scale", the tenth round). Since the twelfth, a
- * word is not copied at all: swim writes it from the member's clock
- * reading, and the entry is its 16 bytes of place. */
+ * nodes; as held broadcasts they take one entry per member, queued or not,
+ * and no key index: 16 bytes of place, the word not copied (swim writes it
+ * from the member's clock reading when it is packed). With a 48-byte
+ * entry holding a copy, 4000 simulated nodes went from 304 to 283 bytes
+ * of max RSS per (node, member) pair, for 7% more user CPU; without the
+ * copy, 16 bytes a pair less again (docs/simulator.md, "Scale", the tenth
+ * and twelfth rounds). */
 #define INLINE_BYTES 31
 
 struct bt_bcast {
