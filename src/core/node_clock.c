@@ -347,10 +347,9 @@ bool node_sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
 /* The swim sink's `word`: what a queued CLOCK broadcast says, the word in
  * the member's reading (the last one node_sink_clock called news), or
  * this node's own. */
-void node_sink_word(void *ctx, size_t pos, const void *extra, struct bt_swim_clock *out)
+void node_sink_word(void *ctx, const void *extra, struct bt_swim_clock *out)
 {
     struct bt_node *n = ctx;
-    (void)pos;
     const struct clock_reading *c = extra;
     out->wall_ms = 0;
     out->flags = c ? c->flags : n->word_flags;

@@ -175,7 +175,7 @@ bool node_sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
                      const struct bt_swim_clock *clock);
 void node_sink_wall(void *ctx, struct bt_swim_clock *out);
 /* The swim sink's `word` (swim.h): the word a queued CLOCK broadcast says. */
-void node_sink_word(void *ctx, size_t pos, const void *extra, struct bt_swim_clock *out);
+void node_sink_word(void *ctx, const void *extra, struct bt_swim_clock *out);
 /* Tells the election what each member last said of its clock; returns
  * whether any word changed. From settle(), after the verdicts. */
 bool node_tell_words(struct bt_node *n);

@@ -175,7 +175,7 @@ static size_t put_word(void *ctx, uint32_t pos, const void *payload, uint8_t *bu
     struct bt_member *m = swim_member_at(s, pos);
     struct bt_swim_clock c;
     memset(&c, 0, sizeof c);
-    s->sink.word(s->sink.ctx, pos, m == s->self ? NULL : member_extra(m), &c);
+    s->sink.word(s->sink.ctx, pos == SELF_POS ? NULL : member_extra(m), &c);
     struct bt_wbuf w;
     bt_wbuf_init(&w, buf, BT_BQUEUE_HELD_MAX);
     bt_swim_put_clock_bcast(&w, member_str(m), m->name_len, m->boot_id, &c);
@@ -1154,7 +1154,7 @@ int bt_swim_broadcast_clock(struct bt_swim *s, uint64_t now)
 {
     if (s->refused)
         return BATON_ECLOSED;
-    int rc = gossip_word(s, swim_member_pos(s, s->self));
+    int rc = gossip_word(s, SELF_POS);
     if (rc != 0)
         return rc;
     s->gossip_now = true;

@@ -114,14 +114,14 @@ struct bt_swim_sink {
      * position"). Optional. */
     bool (*clock)(void *ctx, uint64_t boot_id, size_t pos, void *extra,
                   const struct bt_swim_clock *clock);
-    /* The word a queued CLOCK broadcast about the member at position pos
-     * says, asked each time it is packed (the swim keeps no copy: every
-     * node holds one for every member): the last word clock() called news
-     * for that member's boot (extra its extra bytes), or, extra NULL,
-     * this node's own word as `wall` gave it last (wall_ms not used). A
+    /* The word a queued CLOCK broadcast about a member says, asked each
+     * time it is packed (the swim keeps no copy: every node holds one for
+     * every member): the last word clock() called news for that member's
+     * boot, extra being the member's extra bytes, or, extra NULL, this
+     * node's own word as `wall` gave it last (wall_ms not used). A
      * member's queued word leaves the queue when the member takes another
      * boot, leaves or is forgotten. Required with clock. */
-    void (*word)(void *ctx, size_t pos, const void *extra, struct bt_swim_clock *out);
+    void (*word)(void *ctx, const void *extra, struct bt_swim_clock *out);
     /* A summary of the local user state, sent in a DIGEST datagram to each
      * probe target: write at most cap (BT_SWIM_DIGEST_MAX) bytes into buf
      * and return the length (0: send none). quiet_ms is how long news takes

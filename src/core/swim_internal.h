@@ -29,6 +29,7 @@
 #include "core/wire.h"
 
 #define NO_SLOT UINT32_MAX
+#define SELF_POS 0        /* self's position: added first (bt_swim_new), never removed */
 #define MAX_SUSPECTORS 16 /* bound on K + 1 */
 #define MAX_RELAYS 64     /* PING_REQs served at once */
 #define MAX_CHECKS 16     /* name checks at once */
@@ -215,7 +216,7 @@ struct bt_swim {
     struct bt_swim_sink sink;
     struct bt_member *self;
 
-    /* Every known member, self included (at position 0), in chunks of
+    /* Every known member, self included (at SELF_POS), in chunks of
      * MEMBER_CHUNK records (swim_member_at): n_members of them, room for
      * n_chunks * MEMBER_CHUNK. A chunk is raw storage: its records are
      * rec_size bytes apart, each followed by its extra bytes. */

@@ -238,7 +238,7 @@ static bool sink_clock(void *ctx, uint64_t boot_id, size_t pos, void *extra,
 
 /* A queued word says the seq sink_clock kept with its member (this node's
  * own: none). */
-static void sink_word(void *ctx, size_t pos, const void *extra, struct bt_swim_clock *out)
+static void sink_word(void *ctx, const void *extra, struct bt_swim_clock *out)
 {
     uint64_t seq = 0;
     if (extra)
