@@ -604,10 +604,11 @@ void node_judge_clock(struct bt_node *n)
     if (!n->clock_dirty || (n->clock_announced && n->now.mono_ms < n->clock_judged_at + period))
         return;
     /* Room for the offsets, allocated for the judgement only: kept
-     * between judgements, it was 8 bytes per (node, member) pair. Out of
-     * memory, the judgement waits for the next call. */
-    size_t np = bt_swim_positions(n->swim);
-    int64_t *offs = n->nclocks ? malloc((np + 1) * sizeof *offs) : n->scratch;
+     * between judgements, it was 8 bytes per (node, member) pair. nclocks
+     * counts the readings, or more until node_clock_positions counts them
+     * again after a reaping. Out of memory, the judgement waits for the
+     * next call. */
+    int64_t *offs = n->nclocks ? malloc((n->nclocks + 1) * sizeof *offs) : n->scratch;
     if (!offs) {
         n->dropped_oom++;
         return;
@@ -619,7 +620,7 @@ void node_judge_clock(struct bt_node *n)
     /* The lower median of the live members' offsets, ours (0) included. */
     size_t k = 0;
     offs[k++] = 0;
-    for (size_t pos = 0; n->nclocks && pos < np; pos++) {
+    for (size_t pos = 0, np = bt_swim_positions(n->swim); pos < np; pos++) {
         const struct clock_reading *c = reading_at(n, pos);
         if (c->has && c->read)
             offs[k++] = c->offset_ms;
